@@ -1,0 +1,70 @@
+# criu-lite: build, check, demo, bench.
+#   make            build build/criu-lite
+#   make check      install missing deps, build, run unit tests and zdtm
+#   make demo       the main job (see README.md)
+#   make bench      benchmarks
+
+CC      ?= gcc
+B       := build
+DEPS    := scripts/install-deps.sh
+PKGS    := libprotobuf-c libnl-3.0 libcap
+WARN    := -Wall -Wextra -Werror -Wno-missing-field-initializers
+CFLAGS  ?= -O2 -g
+CFLAGS  += $(WARN) -D_GNU_SOURCE -Icriu-lite -Iimages -I$(B)/proto
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+PROTOS     := $(wildcard proto/*.proto)
+PROTO_C    := $(patsubst proto/%.proto,$(B)/proto/%.pb-c.c,$(PROTOS))
+PROTO_H    := $(PROTO_C:.c=.h)
+PROTO_O    := $(PROTO_C:.c=.o)
+IMAGES_O   := $(patsubst images/%.c,$(B)/images/%.o,$(wildcard images/*.c))
+ENGINE_SRC := $(filter-out criu-lite/main.c,$(wildcard criu-lite/*.c))
+ENGINE_O   := $(patsubst criu-lite/%.c,$(B)/engine/%.o,$(ENGINE_SRC))
+LIB_O      := $(ENGINE_O) $(IMAGES_O) $(PROTO_O)
+
+all: $(B)/criu-lite
+
+$(B)/.deps-ok: $(DEPS)
+	@$(DEPS)
+	@mkdir -p $(B) && touch $@
+
+$(B)/proto/%.pb-c.c $(B)/proto/%.pb-c.h: proto/%.proto $(B)/.deps-ok
+	@mkdir -p $(B)/proto
+	protoc-c --proto_path=proto --c_out=$(B)/proto $<
+
+$(B)/proto/%.o: $(B)/proto/%.pb-c.c $(PROTO_H)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -Wno-unused-parameter -c -o $@ $<
+
+$(B)/images/%.o: images/%.c $(PROTO_H) $(wildcard images/*.h criu-lite/*.h)
+	@mkdir -p $(B)/images
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -c -o $@ $<
+
+$(B)/engine/%.o: criu-lite/%.c $(PROTO_H) $(wildcard images/*.h criu-lite/*.h)
+	@mkdir -p $(B)/engine
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -c -o $@ $<
+
+$(B)/libcriulite.a: $(LIB_O)
+	ar rcs $@ $^
+
+$(B)/criu-lite: criu-lite/main.c $(B)/libcriulite.a
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ $< $(B)/libcriulite.a $(PKG_LIBS)
+
+# Each area adds its own targets and appends to CHECK_TARGETS / BENCH_TARGETS.
+CHECK_TARGETS :=
+BENCH_TARGETS :=
+-include tests/tests.mk
+-include zdtm/zdtm.mk
+-include experiments/experiments.mk
+
+check: all $(CHECK_TARGETS)
+	@echo "make check: all test suites passed"
+
+bench: all $(BENCH_TARGETS)
+
+clean:
+	rm -rf $(B)
+
+.PHONY: all check bench clean demo check-quick
+.DELETE_ON_ERROR:
+.SECONDARY: $(PROTO_C) $(PROTO_H)

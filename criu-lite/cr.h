@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* What the orchestration (dump.c, restore.c) hands to the subsystems. */
+#ifndef CRIU_LITE_CR_H
+#define CRIU_LITE_CR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "image.h"
+#include "pagemap.h"
+#include "proc.h"
+
+#define CRIU_LITE_VERSION	"0.1"
+
+struct dump_opts {
+	pid_t pid;
+	const char *dir;
+	bool leave_running;
+	const char *prev_dir;	/* --prev-images-dir, relative to dir */
+	bool track_mem;
+	bool pre_dump;
+	const char *qmp;	/* --qmp SOCK: stop the VM before freezing */
+};
+
+struct restore_opts {
+	const char *dir;
+	bool detach;		/* -d */
+	bool pidns;
+	bool verify;
+	bool no_cont;		/* --no-cont: leave a QMP-stopped VM stopped */
+	bool lazy;
+	unsigned zombie_wait_ms;
+};
+
+struct dump_stats {
+	uint64_t freeze_ns, total_ns, frozen_ns;
+	uint64_t pages_scanned, pages_stored, pages_zero;
+	uint64_t bytes_written;
+};
+
+/* One page sink per dump: where page data and pagemap entries go. */
+struct page_sink {
+	int pages_fd;		/* pages-<id>.img */
+	uint64_t offset;	/* next byte in it */
+	struct dump_stats *st;
+};
+
+/* Fault injection for tests: CRIU_LITE_FAULT=<point> makes the run fail
+ * there, to prove that a failed dump leaves the target unharmed. */
+bool fault_at(const char *point);
+
+uint64_t cpu_xfeatures(void);
+int write_all(int fd, const void *buf, size_t len);
+/* Everything a dump can't handle, collected so that one message lists
+ * all of it (pid, fd or address, type) before anything is touched. */
+struct refusals {
+	char text[8192];
+	size_t len;
+	unsigned count;
+};
+void refuse(struct refusals *rf, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+#endif

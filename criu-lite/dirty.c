@@ -1,0 +1,538 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Dirty-page trackers: uffd-wp (async write-protect + PAGEMAP_SCAN) and
+ * soft-dirty (clear_refs + pagemap bit 55). See dirty.h for the contract.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "dirty.h"
+#include "kernel-compat.h"
+#include "log.h"
+
+#define PAGE_SZ		4096ULL
+/* Regions per PAGEMAP_SCAN call (24 bytes each: 384 KiB). */
+#define SCAN_VEC_LEN	16384
+/* Pagemap entries per pread in the soft-dirty fallback (512 KiB). */
+#define PME_BATCH	65536
+#define PME_SOFT_DIRTY	(1ULL << 55)
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+static int cmp_range(const void *a, const void *b)
+{
+	const struct dirty_range *x = a, *y = b;
+
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+/*
+ * Copy the caller's ranges sorted, with touching/overlapping ones merged:
+ * one UFFDIO_REGISTER and one scan walk per contiguous run.
+ */
+static int copy_ranges(struct dirty_tracker *t, const struct dirty_track_args *a)
+{
+	size_t i, n = 0;
+
+	if (!a->nr_ranges) {
+		pr_err("dirty tracker for pid %d: no ranges to track", a->pid);
+		return -EINVAL;
+	}
+	t->ranges = malloc(a->nr_ranges * sizeof(*t->ranges));
+	if (!t->ranges)
+		return -ENOMEM;
+	memcpy(t->ranges, a->ranges, a->nr_ranges * sizeof(*t->ranges));
+	qsort(t->ranges, a->nr_ranges, sizeof(*t->ranges), cmp_range);
+
+	for (i = 0; i < a->nr_ranges; i++) {
+		struct dirty_range *r = &t->ranges[i];
+
+		if (r->start >= r->end || (r->start | r->end) % PAGE_SZ) {
+			pr_err("dirty tracker for pid %d: bad range %#llx-%#llx",
+			       a->pid, (unsigned long long)r->start,
+			       (unsigned long long)r->end);
+			return -EINVAL;
+		}
+		if (n && t->ranges[n - 1].end >= r->start) {
+			if (r->end > t->ranges[n - 1].end)
+				t->ranges[n - 1].end = r->end;
+			continue;
+		}
+		t->ranges[n++] = *r;
+	}
+	t->nr_ranges = n;
+	t->stats.tracked_pages = 0;
+	for (i = 0; i < n; i++)
+		t->stats.tracked_pages +=
+			(t->ranges[i].end - t->ranges[i].start) / PAGE_SZ;
+	return 0;
+}
+
+static void tracker_reset(struct dirty_tracker *t, const struct dirty_tracker_ops *ops,
+			  const struct dirty_track_args *a)
+{
+	memset(t, 0, sizeof(*t));
+	t->ops = ops;
+	t->pid = a->pid;
+	t->uffd = -1;
+	t->pagemap_fd = -1;
+	t->clear_refs_fd = -1;
+}
+
+static void tracker_release(struct dirty_tracker *t)
+{
+	if (t->pagemap_fd >= 0)
+		close(t->pagemap_fd);
+	if (t->clear_refs_fd >= 0)
+		close(t->clear_refs_fd);
+	/* Closing the last reference to the uffd unregisters every VMA. */
+	if (t->uffd >= 0)
+		close(t->uffd);
+	t->pagemap_fd = t->clear_refs_fd = t->uffd = -1;
+	free(t->ranges);
+	free(t->vec);
+	free(t->pme);
+	free(t->out);
+	t->ranges = NULL;
+	t->vec = NULL;
+	t->pme = NULL;
+	t->out = NULL;
+	t->nr_ranges = t->nr_out = t->out_cap = 0;
+}
+
+static int open_proc(pid_t pid, const char *name, int flags)
+{
+	char path[64];
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/%s", pid, name);
+	fd = open(path, flags | O_CLOEXEC);
+	if (fd < 0) {
+		pr_perror("open(%s)", path);
+		return -errno;
+	}
+	return fd;
+}
+
+/* Append [start, end) to the result, merging with the last region. */
+static int out_push(struct dirty_tracker *t, uint64_t start, uint64_t end)
+{
+	struct page_region *last = t->nr_out ? &t->out[t->nr_out - 1] : NULL;
+
+	if (last && last->end >= start) {
+		if (end > last->end)
+			last->end = end;
+		return 0;
+	}
+	if (t->nr_out == t->out_cap) {
+		size_t cap = t->out_cap ? t->out_cap * 2 : 1024;
+		struct page_region *p = realloc(t->out, cap * sizeof(*p));
+
+		if (!p)
+			return -ENOMEM;
+		t->out = p;
+		t->out_cap = cap;
+	}
+	t->out[t->nr_out++] = (struct page_region){
+		.start = start, .end = end, .categories = PAGE_IS_WRITTEN,
+	};
+	return 0;
+}
+
+static void collect_begin(struct dirty_tracker *t)
+{
+	t->nr_out = 0;
+	t->stats.ioctls = 0;
+	t->stats.collect_ns = now_ns();
+}
+
+static void collect_end(struct dirty_tracker *t, struct page_region **out,
+			size_t *n)
+{
+	size_t i;
+
+	t->stats.collect_ns = now_ns() - t->stats.collect_ns;
+	t->stats.regions = t->nr_out;
+	t->stats.pages = 0;
+	for (i = 0; i < t->nr_out; i++)
+		t->stats.pages += (t->out[i].end - t->out[i].start) / PAGE_SZ;
+	*out = t->out;
+	*n = t->nr_out;
+}
+
+/*
+ * Walk [start, end) of the target with PAGEMAP_SCAN, appending the
+ * regions that match to t->out.
+ *
+ * Kernel behaviour relied on: the ioctl returns how many regions it
+ * filled; fewer than vec_len means the walk reached `end`. Only a full
+ * vector means "more to come, resume at walk_end" - after a complete walk
+ * that returned many regions walk_end can hold a stale (lower) address,
+ * and resuming there would report pages twice (measured, 6.18).
+ */
+static int scan_range(struct dirty_tracker *t, uint64_t start, uint64_t end,
+		      uint64_t flags, uint64_t category)
+{
+	while (start < end) {
+		struct pm_scan_arg arg = {
+			.size = sizeof(arg),
+			.flags = flags,
+			.start = start,
+			.end = end,
+			.vec = (uintptr_t)t->vec,
+			.vec_len = t->vec_len,
+			.category_mask = category,
+			.return_mask = category,
+		};
+		uint64_t next;
+		long i, ret;
+
+		ret = ioctl(t->pagemap_fd, PAGEMAP_SCAN, &arg);
+		t->stats.ioctls++;
+		if (ret < 0) {
+			int e = errno;
+
+			if (e == EPERM && (flags & PM_SCAN_CHECK_WPASYNC))
+				pr_err("pid %d: %#llx-%#llx holds a VMA not registered for uffd-wp (mapped/moved since tracking started)",
+				       t->pid, (unsigned long long)start,
+				       (unsigned long long)end);
+			else
+				pr_perror("PAGEMAP_SCAN pid %d %#llx-%#llx",
+					  t->pid, (unsigned long long)start,
+					  (unsigned long long)end);
+			return -e;
+		}
+		for (i = 0; i < ret; i++) {
+			int err = out_push(t, t->vec[i].start, t->vec[i].end);
+
+			if (err)
+				return err;
+		}
+		if ((uint64_t)ret < t->vec_len)
+			return 0;	/* walk finished; walk_end is not trusted */
+
+		next = arg.walk_end;
+		if (next < t->vec[ret - 1].end)
+			next = t->vec[ret - 1].end;
+		if (next <= start) {
+			pr_err("PAGEMAP_SCAN pid %d: no progress at %#llx",
+			       t->pid, (unsigned long long)start);
+			return -EIO;
+		}
+		start = next;
+	}
+	return 0;
+}
+
+static int alloc_vec(struct dirty_tracker *t)
+{
+	t->vec_len = SCAN_VEC_LEN;
+	t->vec = malloc(t->vec_len * sizeof(*t->vec));
+	return t->vec ? 0 : -ENOMEM;
+}
+
+/* ---- uffd-wp ---------------------------------------------------------- */
+
+/*
+ * Handshake on the target's uffd. WP_ASYNC: a write to a protected page is
+ * resolved by the kernel itself (the pte just becomes writable, no fault
+ * message, nobody needs to read the uffd). WP_UNPOPULATED: protecting a
+ * range also covers pages never touched (pte markers), so first writes to
+ * fresh pages are seen as well. No EVENT_* feature is requested: with none,
+ * the target's fork/mremap/munmap never block waiting on this uffd.
+ */
+static int uffd_wp_api(struct dirty_tracker *t)
+{
+	const uint64_t want = UFFD_FEATURE_WP_ASYNC | UFFD_FEATURE_WP_UNPOPULATED;
+	struct uffdio_api api = { .api = UFFD_API, .features = want };
+
+	if (ioctl(t->uffd, UFFDIO_API, &api)) {
+		pr_perror("UFFDIO_API(WP_ASYNC|WP_UNPOPULATED) on uffd %d of pid %d%s",
+			  t->uffd, t->pid,
+			  errno == EINVAL ? " (handshake already done?)" : "");
+		return -errno;
+	}
+	if ((api.features & want) != want) {
+		pr_err("uffd of pid %d: kernel lacks WP_ASYNC/WP_UNPOPULATED (features %#llx)",
+		       t->pid, (unsigned long long)api.features);
+		return -EOPNOTSUPP;
+	}
+	return 0;
+}
+
+static int uffd_wp_register(struct dirty_tracker *t, const struct dirty_range *r)
+{
+	struct uffdio_register reg = {
+		.range = { .start = r->start, .len = r->end - r->start },
+		.mode = UFFDIO_REGISTER_MODE_WP,
+	};
+	struct uffdio_writeprotect wp = {
+		.range = reg.range,
+		.mode = UFFDIO_WRITEPROTECT_MODE_WP,
+	};
+
+	if (ioctl(t->uffd, UFFDIO_REGISTER, &reg)) {
+		pr_perror("UFFDIO_REGISTER(WP) pid %d %#llx-%#llx", t->pid,
+			  (unsigned long long)r->start, (unsigned long long)r->end);
+		return -errno;
+	}
+	/* Registration alone protects nothing: arm every page now. */
+	if (ioctl(t->uffd, UFFDIO_WRITEPROTECT, &wp)) {
+		pr_perror("UFFDIO_WRITEPROTECT pid %d %#llx-%#llx", t->pid,
+			  (unsigned long long)r->start, (unsigned long long)r->end);
+		return -errno;
+	}
+	return 0;
+}
+
+static int uffd_wp_start(struct dirty_tracker *t, const struct dirty_track_args *a)
+{
+	size_t i;
+	int ret;
+
+	tracker_reset(t, &uffd_wp_tracker_ops, a);
+	t->uffd = a->uffd;
+	if (t->uffd < 0) {
+		pr_err("uffd-wp tracker for pid %d: no userfaultfd given", a->pid);
+		return -EBADF;
+	}
+	ret = copy_ranges(t, a);
+	if (ret)
+		goto err;
+	ret = uffd_wp_api(t);
+	if (ret)
+		goto err;
+	for (i = 0; i < t->nr_ranges; i++) {
+		ret = uffd_wp_register(t, &t->ranges[i]);
+		if (ret)
+			goto err;
+	}
+	ret = t->pagemap_fd = open_proc(a->pid, "pagemap", O_RDONLY);
+	if (ret < 0)
+		goto err;
+	ret = alloc_vec(t);
+	if (ret)
+		goto err;
+	pr_debug("uffd-wp: tracking %llu pages of pid %d in %zu ranges",
+		 (unsigned long long)t->stats.tracked_pages, a->pid,
+		 t->nr_ranges);
+	return 0;
+err:
+	tracker_release(t);
+	return ret;
+}
+
+/*
+ * PAGE_IS_WRITTEN is "pte not write-protected". With PM_SCAN_WP_MATCHING
+ * the kernel write-protects each matching page under the page-table lock
+ * as it reports it, so read and re-arm are one atomic step per page: a
+ * write racing with the scan lands either in this round or the next.
+ * PM_SCAN_CHECK_WPASYNC makes a VMA without async uffd-wp an error
+ * (-EPERM) instead of silently skipping it.
+ */
+static int uffd_wp_collect(struct dirty_tracker *t, struct page_region **out,
+			   size_t *n)
+{
+	size_t i;
+	int ret;
+
+	collect_begin(t);
+	for (i = 0; i < t->nr_ranges; i++) {
+		ret = scan_range(t, t->ranges[i].start, t->ranges[i].end,
+				 PM_SCAN_WP_MATCHING | PM_SCAN_CHECK_WPASYNC,
+				 PAGE_IS_WRITTEN);
+		if (ret)
+			return ret;
+	}
+	collect_end(t, out, n);
+	return 0;
+}
+
+static void tracker_stop(struct dirty_tracker *t)
+{
+	tracker_release(t);
+}
+
+const struct dirty_tracker_ops uffd_wp_tracker_ops = {
+	.name = "uffd-wp",
+	.start = uffd_wp_start,
+	.collect = uffd_wp_collect,
+	.stop = tracker_stop,
+};
+
+/* ---- soft-dirty --------------------------------------------------------
+ * Untested on kernels without CONFIG_MEM_SOFT_DIRTY (this project's machine
+ * kind): there the code runs and reports nothing, as the bit never sets.
+ */
+
+static int soft_dirty_clear(struct dirty_tracker *t)
+{
+	if (pwrite(t->clear_refs_fd, "4", 1, 0) != 1) {
+		pr_perror("write /proc/%d/clear_refs", t->pid);
+		return -errno;
+	}
+	return 0;
+}
+
+/* PAGEMAP_SCAN is Linux 6.7; older kernels answer ENOTTY. */
+static bool pagemap_scan_works(struct dirty_tracker *t)
+{
+	struct pm_scan_arg arg = {
+		.size = sizeof(arg),
+		.start = t->ranges[0].start,
+		.end = t->ranges[0].start + PAGE_SZ,
+		.vec = (uintptr_t)t->vec,
+		.vec_len = 1,
+		.category_anyof_mask = PAGE_IS_SOFT_DIRTY,
+		.return_mask = PAGE_IS_SOFT_DIRTY,
+	};
+
+	return ioctl(t->pagemap_fd, PAGEMAP_SCAN, &arg) >= 0;
+}
+
+static int soft_dirty_start(struct dirty_tracker *t, const struct dirty_track_args *a)
+{
+	int ret;
+
+	tracker_reset(t, &soft_dirty_tracker_ops, a);
+	/* the uffd argument is not ours to keep here */
+	ret = copy_ranges(t, a);
+	if (ret)
+		goto err;
+	ret = t->pagemap_fd = open_proc(a->pid, "pagemap", O_RDONLY);
+	if (ret < 0)
+		goto err;
+	ret = t->clear_refs_fd = open_proc(a->pid, "clear_refs", O_WRONLY);
+	if (ret < 0)
+		goto err;
+	ret = alloc_vec(t);
+	if (ret)
+		goto err;
+	t->scan_ioctl = pagemap_scan_works(t);
+	ret = soft_dirty_clear(t);
+	if (ret)
+		goto err;
+	return 0;
+err:
+	tracker_release(t);
+	return ret;
+}
+
+/* Fallback for pre-6.7 kernels: 8 bytes of pagemap per page, bit 55. */
+static int soft_dirty_read_range(struct dirty_tracker *t, uint64_t start,
+				 uint64_t end)
+{
+	uint64_t addr = start;
+
+	if (!t->pme) {
+		t->pme = malloc(PME_BATCH * sizeof(*t->pme));
+		if (!t->pme)
+			return -ENOMEM;
+	}
+	while (addr < end) {
+		uint64_t npages = (end - addr) / PAGE_SZ, i;
+		ssize_t got;
+
+		if (npages > PME_BATCH)
+			npages = PME_BATCH;
+		got = pread(t->pagemap_fd, t->pme, npages * sizeof(*t->pme),
+			    addr / PAGE_SZ * sizeof(*t->pme));
+		if (got <= 0) {
+			pr_perror("read /proc/%d/pagemap at %#llx", t->pid,
+				  (unsigned long long)addr);
+			return got ? -errno : -EIO;
+		}
+		npages = got / sizeof(*t->pme);
+		for (i = 0; i < npages; i++) {
+			uint64_t va = addr + i * PAGE_SZ;
+			int err;
+
+			if (!(t->pme[i] & PME_SOFT_DIRTY))
+				continue;
+			err = out_push(t, va, va + PAGE_SZ);
+			if (err)
+				return err;
+		}
+		addr += npages * PAGE_SZ;
+	}
+	return 0;
+}
+
+/*
+ * Read the soft-dirty pages, then clear: two steps, so the caller keeps
+ * the target frozen across collect (see dirty.h). PAGEMAP_SCAN with
+ * PAGE_IS_SOFT_DIRTY (no WP flags: it only reads) when the kernel has it,
+ * else the pagemap file.
+ */
+static int soft_dirty_collect(struct dirty_tracker *t, struct page_region **out,
+			      size_t *n)
+{
+	size_t i;
+	int ret = 0;
+
+	collect_begin(t);
+	for (i = 0; i < t->nr_ranges && !ret; i++) {
+		const struct dirty_range *r = &t->ranges[i];
+
+		if (t->scan_ioctl)
+			ret = scan_range(t, r->start, r->end, 0, PAGE_IS_SOFT_DIRTY);
+		else
+			ret = soft_dirty_read_range(t, r->start, r->end);
+	}
+	if (ret)
+		return ret;
+	ret = soft_dirty_clear(t);
+	if (ret)
+		return ret;
+	collect_end(t, out, n);
+	return 0;
+}
+
+const struct dirty_tracker_ops soft_dirty_tracker_ops = {
+	.name = "soft-dirty",
+	.start = soft_dirty_start,
+	.collect = soft_dirty_collect,
+	.stop = tracker_stop,
+};
+
+/* ---- choice and wrappers ---------------------------------------------- */
+
+const struct dirty_tracker_ops *dirty_tracker_pick(const struct kernel_features *kf)
+{
+	/* uffd-wp first: exact, atomic re-arm, no freeze needed. */
+	if (kf->uffd_wp_async && kf->pagemap_scan)
+		return &uffd_wp_tracker_ops;
+	if (kf->soft_dirty)
+		return &soft_dirty_tracker_ops;
+	return NULL;
+}
+
+int dirty_tracker_start(struct dirty_tracker *t, const struct dirty_tracker_ops *ops,
+			const struct dirty_track_args *a)
+{
+	return ops->start(t, a);
+}
+
+int dirty_tracker_collect(struct dirty_tracker *t, struct page_region **out,
+			  size_t *n)
+{
+	return t->ops->collect(t, out, n);
+}
+
+void dirty_tracker_stop(struct dirty_tracker *t)
+{
+	if (t->ops)
+		t->ops->stop(t);
+}

@@ -1,0 +1,683 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/ptrace.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/utsname.h>
+#include <elf.h>
+#include <unistd.h>
+
+#include "dump.h"
+#include "files.h"
+#include "inject.h"
+#include "kernel-compat.h"
+#include "log.h"
+#include "mem.h"
+#include "seize.h"
+
+#include "core.pb-c.h"
+#include "inventory.pb-c.h"
+#include "pstree.pb-c.h"
+#include "task.pb-c.h"
+
+#define SCRATCH_LEN	(16 * 1024)
+#define XSTATE_MAX	(64 * 1024)
+
+struct dump_ctx {
+	const struct dump_opts *o;
+	int dirfd;
+	struct frozen_tree tree;
+	struct page_sink sink;
+	struct dump_stats *st;
+	sigset_t stop_sigs;	/* blocked while the tree is frozen */
+};
+
+/* Per process: a remote-syscall handle on its leader and scratch memory. */
+struct proc_dump {
+	struct dump_ctx *c;
+	struct frozen_proc *fp;
+	struct vma_info *vmas;
+	size_t nr_vmas;
+	uint64_t syscall_ip;
+	struct remote r;
+	uint64_t scratch;
+};
+
+static long psys(struct remote *r, long nr, long a1, long a2, long a3, long a4,
+		 long a5, long a6)
+{
+	bool failed;
+	long ret = remote_syscall(r, &failed, nr, a1, a2, a3, a4, a5, a6);
+
+	return failed ? -EIO : ret;
+}
+
+/* SIGINT/SIGTERM/SIGHUP are blocked during a dump; one arriving aborts it
+ * at the next stage, which then leaves the tree as it was. */
+static bool interrupted(struct dump_ctx *c)
+{
+	sigset_t pend;
+
+	sigpending(&pend);
+	for (int s = 1; s < NSIG; s++) {
+		if (sigismember(&c->stop_sigs, s) && sigismember(&pend, s)) {
+			pr_err("dump interrupted by signal %d", s);
+			return true;
+		}
+	}
+	return false;
+}
+
+static char *read_link_str(const char *fmt, pid_t pid)
+{
+	char path[64], buf[PATH_MAX];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), fmt, pid);
+	n = readlink(path, buf, sizeof(buf) - 1);
+	if (n < 0)
+		return NULL;
+	buf[n] = 0;
+	return strdup(buf);
+}
+
+/* ---- checks before anything is touched ---- */
+
+static int check_target(pid_t pid)
+{
+	struct proc_status ps;
+
+	if (pid <= 0) {
+		pr_err("bad PID %d", pid);
+		return -1;
+	}
+	if (pid == getpid()) {
+		pr_err("PID %d is criu-lite itself", pid);
+		return -1;
+	}
+	if (proc_read_status(pid, &ps)) {
+		pr_err("no process with PID %d", pid);
+		return -1;
+	}
+	if (ps.tracer) {
+		pr_err("process %d is already traced by %d (a debugger, strace, "
+		       "or another dump?)", pid, ps.tracer);
+		return -1;
+	}
+	if (ps.state == 'Z') {
+		pr_err("process %d is a zombie", pid);
+		return -1;
+	}
+	return 0;
+}
+
+static bool tree_has(const struct frozen_tree *t, pid_t pid)
+{
+	for (size_t i = 0; i < t->nr; i++)
+		if (t->procs[i].pid == pid)
+			return true;
+	return false;
+}
+
+static int check_proc(struct proc_dump *pd, struct refusals *rf)
+{
+	pid_t pid = pd->fp->pid;
+	struct proc_status ps;
+
+	if (proc_read_status(pid, &ps))
+		return -1;
+	if (ps.seccomp)
+		refuse(rf, "pid %d: seccomp filter/mode %d (not supported yet)",
+		       pid, ps.seccomp);
+	for (size_t i = 0; i < pd->nr_vmas; i++) {
+		const char *why;
+
+		if (vma_kind_of(&pd->vmas[i], &why) < 0)
+			refuse(rf, "pid %d vma [%#lx, %#lx) %s: %s", pid,
+			       (long)pd->vmas[i].start, (long)pd->vmas[i].end,
+			       pd->vmas[i].path, why);
+	}
+	return check_fds(pid, rf);
+}
+
+/* ---- threads ---- */
+
+static int dump_xstate(pid_t tid, CoreEntry *ce)
+{
+	struct iovec iov;
+
+	ce->xstate.data = malloc(XSTATE_MAX);
+	if (!ce->xstate.data)
+		return -1;
+	iov.iov_base = ce->xstate.data;
+	iov.iov_len = XSTATE_MAX;
+	if (ptrace(PTRACE_GETREGSET, tid, NT_X86_XSTATE, &iov)) {
+		pr_perror("PTRACE_GETREGSET(%d, NT_X86_XSTATE)", tid);
+		return -1;
+	}
+	ce->xstate.len = iov.iov_len;
+	return 0;
+}
+
+static int dump_pending(pid_t tid, bool shared, CoreEntry *ce)
+{
+	struct { uint64_t off; uint32_t flags; int32_t nr; } args;
+	uint8_t si[128];
+
+	for (uint64_t off = 0;; off++) {
+		SiginfoEntry *se;
+		long n;
+
+		args.off = off;
+		args.flags = shared ? 1 : 0;	/* PTRACE_PEEKSIGINFO_SHARED */
+		args.nr = 1;
+		n = ptrace(PTRACE_PEEKSIGINFO, tid, &args, si);
+		if (n < 0) {
+			pr_perror("PTRACE_PEEKSIGINFO(%d)", tid);
+			return -1;
+		}
+		if (n == 0)
+			return 0;
+		se = malloc(sizeof(*se));
+		if (!se)
+			return -1;
+		siginfo_entry__init(se);
+		se->siginfo.data = malloc(sizeof(si));
+		if (!se->siginfo.data)
+			return -1;
+		memcpy(se->siginfo.data, si, sizeof(si));
+		se->siginfo.len = sizeof(si);
+		se->shared = shared;
+		ce->pending = realloc(ce->pending, (ce->n_pending + 1) *
+				      sizeof(*ce->pending));
+		if (!ce->pending)
+			return -1;
+		ce->pending[ce->n_pending++] = se;
+	}
+}
+
+/* Thread state only the thread itself can report: injected in it. */
+static int dump_thread_injected(struct proc_dump *pd, struct remote *r,
+				CoreEntry *ce)
+{
+	uint64_t tidaddr;
+	struct { uint64_t sp; int32_t flags; int32_t pad; uint64_t size; } ss;
+	long ret;
+
+	ret = psys(r, __NR_prctl, PR_GET_TID_ADDRESS, pd->scratch, 0, 0, 0, 0);
+	if (ret < 0 || remote_read(r->tid, pd->scratch, &tidaddr, 8)) {
+		pr_err("thread %d: PR_GET_TID_ADDRESS failed (%ld)", r->tid, ret);
+		return -1;
+	}
+	ce->has_clear_tid = true;
+	ce->clear_tid = tidaddr;
+	ret = psys(r, __NR_sigaltstack, 0, pd->scratch, 0, 0, 0, 0);
+	if (ret < 0 || remote_read(r->tid, pd->scratch, &ss, sizeof(ss))) {
+		pr_err("thread %d: sigaltstack failed (%ld)", r->tid, ret);
+		return -1;
+	}
+	if (!(ss.flags & SS_DISABLE)) {
+		ce->sas = malloc(sizeof(*ce->sas));
+		if (!ce->sas)
+			return -1;
+		sigaltstack_entry__init(ce->sas);
+		ce->sas->sp = ss.sp;
+		ce->sas->flags = ss.flags & ~SS_ONSTACK;
+		ce->sas->size = ss.size;
+	}
+	return 0;
+}
+
+static int dump_thread(struct proc_dump *pd, pid_t tid)
+{
+	CoreEntry ce = CORE_ENTRY__INIT;
+	struct user_regs_struct regs;
+	struct cl_rseq_config rc;
+	struct remote tr, *r = &pd->r;
+	uint64_t sigmask, head, len;
+	char *comm;
+	int ret = -1;
+
+	ce.tid = tid;
+	if (tid != pd->fp->pid) {
+		if (remote_init(&tr, tid, pd->syscall_ip))
+			return -1;
+		r = &tr;
+	}
+	regs = r->saved;
+	ce.regs.data = (uint8_t *)&regs;
+	ce.regs.len = sizeof(regs);
+	if (dump_xstate(tid, &ce))
+		goto out;
+	if (ptrace(PTRACE_GETSIGMASK, tid, sizeof(sigmask), &sigmask)) {
+		pr_perror("PTRACE_GETSIGMASK(%d)", tid);
+		goto out;
+	}
+	ce.sigmask = sigmask;
+	if (ptrace(PTRACE_GET_RSEQ_CONFIGURATION, tid, sizeof(rc), &rc) > 0 &&
+	    rc.rseq_abi_pointer) {
+		ce.has_rseq_addr = ce.has_rseq_len = ce.has_rseq_sig = true;
+		ce.rseq_addr = rc.rseq_abi_pointer;
+		ce.rseq_len = rc.rseq_abi_size;
+		ce.rseq_sig = rc.signature;
+	}
+	if (syscall(SYS_get_robust_list, tid, &head, &len) == 0) {
+		ce.has_robust_list = ce.has_robust_len = true;
+		ce.robust_list = head;
+		ce.robust_len = len;
+	}
+	if (dump_thread_injected(pd, r, &ce) || dump_pending(tid, false, &ce))
+		goto out;
+	comm = proc_read_file("/proc/%d/task/%d/comm", pd->fp->pid, tid);
+	if (comm) {
+		comm[strcspn(comm, "\n")] = 0;
+		ce.comm = comm;
+	}
+	ret = img_write_one(pd->c->dirfd, IMG_CORE, tid, &ce.base);
+out:
+	if (r == &tr && remote_restore_regs(&tr))
+		ret = -1;
+	free(ce.xstate.data);
+	free(ce.comm);
+	for (size_t i = 0; i < ce.n_pending; i++) {
+		free(ce.pending[i]->siginfo.data);
+		free(ce.pending[i]);
+	}
+	free(ce.pending);
+	free(ce.sas);
+	return ret;
+}
+
+/* ---- process-wide state ---- */
+
+static int dump_sigactions(struct proc_dump *pd, const struct proc_status *ps,
+			   TaskEntry *te)
+{
+	uint64_t interesting = ps->sig_caught | ps->sig_ignored;
+
+	te->sigactions = calloc(64, sizeof(*te->sigactions));
+	if (!te->sigactions)
+		return -1;
+	for (int sig = 1; sig <= 64; sig++) {
+		struct { uint64_t handler, flags, restorer, mask; } ka;
+		SigactionEntry *se;
+		long ret;
+
+		if (!(interesting & (1ULL << (sig - 1))))
+			continue;
+		ret = psys(&pd->r, __NR_rt_sigaction, sig, 0, pd->scratch, 8, 0, 0);
+		if (ret < 0 || remote_read(pd->fp->pid, pd->scratch, &ka,
+					   sizeof(ka))) {
+			pr_err("pid %d: rt_sigaction(%d) failed (%ld)",
+			       pd->fp->pid, sig, ret);
+			return -1;
+		}
+		se = malloc(sizeof(*se));
+		if (!se)
+			return -1;
+		sigaction_entry__init(se);
+		se->sig = sig;
+		se->handler = ka.handler;
+		se->flags = ka.flags;
+		se->restorer = ka.restorer;
+		se->mask = ka.mask;
+		te->sigactions[te->n_sigactions++] = se;
+	}
+	return 0;
+}
+
+static int dump_rlimits(pid_t pid, TaskEntry *te)
+{
+	te->rlimits = calloc(RLIM_NLIMITS, sizeof(*te->rlimits));
+	if (!te->rlimits)
+		return -1;
+	for (int r = 0; r < RLIM_NLIMITS; r++) {
+		struct rlimit rl;
+		RlimitEntry *re;
+
+		if (prlimit(pid, r, NULL, &rl)) {
+			pr_perror("prlimit(%d, %d)", pid, r);
+			return -1;
+		}
+		re = malloc(sizeof(*re));
+		if (!re)
+			return -1;
+		rlimit_entry__init(re);
+		re->resource = r;
+		re->cur = rl.rlim_cur;
+		re->max = rl.rlim_max;
+		te->rlimits[te->n_rlimits++] = re;
+	}
+	return 0;
+}
+
+static void free_task(TaskEntry *te)
+{
+	for (size_t i = 0; i < te->n_sigactions; i++)
+		free(te->sigactions[i]);
+	for (size_t i = 0; i < te->n_rlimits; i++)
+		free(te->rlimits[i]);
+	free(te->sigactions);
+	free(te->rlimits);
+	free(te->cwd);
+	free(te->root);
+	free(te->comm);
+}
+
+static int dump_task(struct proc_dump *pd)
+{
+	TaskEntry te = TASK_ENTRY__INIT;
+	pid_t pid = pd->fp->pid;
+	struct proc_status ps;
+	char *pers;
+	long ret;
+	int pdeath = 0, err = -1;
+
+	te.pid = pid;
+	if (proc_read_status(pid, &ps))
+		goto out;
+	te.umask = ps.umask;
+	te.has_no_new_privs = true;
+	te.no_new_privs = ps.no_new_privs;
+	te.cwd = read_link_str("/proc/%d/cwd", pid);
+	te.root = read_link_str("/proc/%d/root", pid);
+	if (!te.cwd) {
+		pr_perror("readlink /proc/%d/cwd", pid);
+		goto out;
+	}
+	pers = proc_read_file("/proc/%d/personality", pid);
+	if (pers) {
+		te.has_personality = true;
+		te.personality = strtoul(pers, NULL, 16);
+		free(pers);
+	}
+	ret = psys(&pd->r, __NR_prctl, PR_GET_PDEATHSIG, pd->scratch, 0, 0, 0, 0);
+	if (ret == 0 && !remote_read(pid, pd->scratch, &pdeath, sizeof(pdeath))) {
+		te.has_pdeathsig = true;
+		te.pdeathsig = pdeath;
+	}
+	if (dump_sigactions(pd, &ps, &te) || dump_rlimits(pid, &te))
+		goto out;
+	err = img_write_one(pd->c->dirfd, IMG_TASK, pid, &te.base);
+out:
+	free_task(&te);
+	return err;
+}
+
+static void free_mm(MmEntry *mm)
+{
+	for (size_t i = 0; i < mm->n_vmas; i++) {
+		free(mm->vmas[i]->path);
+		free(mm->vmas[i]);
+	}
+	free(mm->vmas);
+	free(mm->auxv.data);
+	free(mm->exe);
+}
+
+static int dump_mm(struct proc_dump *pd)
+{
+	MmEntry mm = MM_ENTRY__INIT;
+	pid_t pid = pd->fp->pid;
+	struct proc_stat st;
+	struct cr_img *pm = NULL;
+	char path[64];
+	long brk;
+	int fd, ret = -1;
+
+	if (proc_read_stat(pid, pid, &st))
+		goto out;
+	brk = psys(&pd->r, __NR_brk, 0, 0, 0, 0, 0, 0);
+	if (brk <= 0) {
+		pr_err("pid %d: brk(0) failed (%ld)", pid, brk);
+		goto out;
+	}
+	mm.start_code = st.start_code;
+	mm.end_code = st.end_code;
+	mm.start_data = st.start_data;
+	mm.end_data = st.end_data;
+	mm.start_brk = st.start_brk;
+	mm.brk = brk;
+	mm.start_stack = st.start_stack;
+	mm.arg_start = st.arg_start;
+	mm.arg_end = st.arg_end;
+	mm.env_start = st.env_start;
+	mm.env_end = st.env_end;
+	mm.exe = read_link_str("/proc/%d/exe", pid);
+	snprintf(path, sizeof(path), "/proc/%d/auxv", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		mm.auxv.data = malloc(1024);
+		ssize_t n = mm.auxv.data ? read(fd, mm.auxv.data, 1024) : -1;
+
+		close(fd);
+		if (n > 0) {
+			mm.has_auxv = true;
+			mm.auxv.len = n;
+		}
+	}
+	if (mm_fill_vmas(&mm, pd->vmas, pd->nr_vmas))
+		goto out;
+	if (img_write_one(pd->c->dirfd, IMG_MM, pid, &mm.base))
+		goto out;
+	pm = img_open_write(pd->c->dirfd, IMG_PAGEMAP, pid);
+	if (!pm || dump_pages(pid, &mm, pm, &pd->c->sink))
+		goto out;
+	ret = 0;
+out:
+	if (pm && img_close(pm))
+		ret = -1;
+	free_mm(&mm);
+	return ret;
+}
+
+static int find_vdso_syscall(struct proc_dump *pd)
+{
+	for (size_t i = 0; i < pd->nr_vmas; i++) {
+		if (!strcmp(pd->vmas[i].path, "[vdso]"))
+			return find_syscall_insn(pd->fp->pid, pd->vmas[i].start,
+						 pd->vmas[i].end, &pd->syscall_ip);
+	}
+	pr_err("pid %d has no [vdso]: can't inject syscalls", pd->fp->pid);
+	return -1;
+}
+
+/*
+ * Everything of one frozen process. Injection borrows the leader: scratch
+ * memory is mmap'ed in it and unmapped again, and every register changed
+ * is put back before returning, on success or failure.
+ */
+static int dump_proc(struct proc_dump *pd)
+{
+	struct frozen_proc *fp = pd->fp;
+	int ret = -1;
+	long addr;
+
+	if (find_vdso_syscall(pd) || remote_init(&pd->r, fp->pid, pd->syscall_ip))
+		return -1;
+	addr = psys(&pd->r, __NR_mmap, 0, SCRATCH_LEN, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (addr < 0 && addr > -4096) {
+		pr_err("pid %d: can't map scratch memory (%ld)", fp->pid, addr);
+		goto out;
+	}
+	pd->scratch = addr;
+	if (fault_at("after-inject") || interrupted(pd->c))
+		goto out;
+	for (size_t i = 0; i < fp->nr_threads; i++)
+		if (dump_thread(pd, fp->tids[i]))
+			goto out;
+	if (dump_task(pd) || dump_fds(fp->pid, pd->c->dirfd) || interrupted(pd->c))
+		goto out;
+	if (dump_mm(pd) || fault_at("after-pages") || interrupted(pd->c))
+		goto out;
+	ret = 0;
+out:
+	if (pd->scratch)
+		psys(&pd->r, __NR_munmap, pd->scratch, SCRATCH_LEN, 0, 0, 0, 0);
+	if (remote_restore_regs(&pd->r))
+		ret = -1;
+	return ret;
+}
+
+static int write_pstree(struct dump_ctx *c)
+{
+	struct cr_img *img = img_open_write(c->dirfd, IMG_PSTREE, 0);
+	int ret = 0;
+
+	if (!img)
+		return -1;
+	for (size_t i = 0; i < c->tree.nr && !ret; i++) {
+		struct frozen_proc *p = &c->tree.procs[i];
+		PstreeEntry e = PSTREE_ENTRY__INIT;
+
+		e.pid = p->pid;
+		e.ppid = i ? (uint32_t)p->ppid : 0;
+		e.pgid = p->pgid;
+		e.sid = p->sid;
+		e.n_threads = p->nr_threads;
+		e.threads = (uint32_t *)p->tids;
+		ret = img_write_msg(img, &e.base);
+	}
+	if (img_close(img))
+		ret = -1;
+	return ret;
+}
+
+static int write_inventory(struct dump_ctx *c)
+{
+	InventoryEntry inv = INVENTORY_ENTRY__INIT;
+	struct utsname u;
+
+	uname(&u);
+	inv.tool_version = CRIU_LITE_VERSION;
+	inv.kernel_release = u.release;
+	inv.xsave_features = cpu_xfeatures();
+	inv.page_size = PAGE_SZ;
+	inv.root_pid = c->o->pid;
+	inv.has_pages_id = true;
+	inv.pages_id = 1;
+	inv.has_dump_time_ns = true;
+	inv.dump_time_ns = now_ns();
+	if (c->o->prev_dir)
+		inv.parent = (char *)c->o->prev_dir;
+	return img_write_one(c->dirfd, IMG_INVENTORY, 0, &inv.base);
+}
+
+static int open_images_dir(const char *dir)
+{
+	int fd;
+
+	if (mkdir(dir, 0700) && errno != EEXIST) {
+		pr_perror("mkdir %s", dir);
+		return -1;
+	}
+	fd = open(dir, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		pr_perror("open images directory %s", dir);
+	/* a stale inventory would make a half-written dump look complete */
+	if (fd >= 0 && unlinkat(fd, "inventory.img", 0) && errno != ENOENT) {
+		pr_perror("remove old %s/inventory.img", dir);
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static int dump_frozen(struct dump_ctx *c)
+{
+	struct proc_dump *pds;
+	struct refusals rf = { .len = 0 };
+	int ret = -1;
+
+	pds = calloc(c->tree.nr, sizeof(*pds));
+	if (!pds)
+		return -1;
+	for (size_t i = 0; i < c->tree.nr; i++) {
+		pds[i].c = c;
+		pds[i].fp = &c->tree.procs[i];
+		if (proc_read_vmas(pds[i].fp->pid, &pds[i].vmas, &pds[i].nr_vmas) ||
+		    check_proc(&pds[i], &rf))
+			goto out;
+	}
+	if (rf.count) {
+		pr_err("can't dump %d's tree: %u object(s) not supported:\n%s",
+		       c->o->pid, rf.count, rf.text);
+		goto out;
+	}
+	for (size_t i = 0; i < c->tree.nr; i++)
+		if (dump_proc(&pds[i]))
+			goto out;
+	if (write_pstree(c) || fault_at("before-inventory") || interrupted(c))
+		goto out;
+	if (fsync(c->sink.pages_fd) && errno != EINVAL) {
+		pr_perror("fsync pages image");
+		goto out;
+	}
+	ret = write_inventory(c);
+out:
+	for (size_t i = 0; i < c->tree.nr; i++)
+		free(pds[i].vmas);
+	free(pds);
+	return ret;
+}
+
+int dump_tree(const struct dump_opts *o, struct dump_stats *st)
+{
+	struct dump_ctx c = { .o = o, .st = st, .dirfd = -1 };
+	sigset_t old;
+	uint64_t t0 = now_ns(), t_frozen = t0;
+	int ret = -1;
+
+	memset(st, 0, sizeof(*st));
+	c.sink.st = st;
+	c.sink.pages_fd = -1;
+	if (check_target(o->pid))
+		return -1;
+	c.dirfd = open_images_dir(o->dir);
+	if (c.dirfd < 0)
+		return -1;
+	c.sink.pages_fd = openat(c.dirfd, "pages-1.img",
+				 O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (c.sink.pages_fd < 0) {
+		pr_perror("create %s/pages-1.img", o->dir);
+		goto out_dir;
+	}
+	sigemptyset(&c.stop_sigs);
+	sigaddset(&c.stop_sigs, SIGINT);
+	sigaddset(&c.stop_sigs, SIGTERM);
+	sigaddset(&c.stop_sigs, SIGHUP);
+	sigprocmask(SIG_BLOCK, &c.stop_sigs, &old);
+
+	if (freeze_tree(o->pid, &c.tree))
+		goto out_release;
+	t_frozen = now_ns();
+	st->freeze_ns = c.tree.freeze_ns;
+	if (tree_has(&c.tree, getpid())) {
+		pr_err("the tree of %d contains criu-lite itself", o->pid);
+		goto out_release;
+	}
+	if (fault_at("after-seize") || interrupted(&c))
+		goto out_release;
+	ret = dump_frozen(&c);
+out_release:
+	/* on failure the tree goes on running, whatever was asked */
+	release_tree(&c.tree, ret == 0 && !o->leave_running);
+	st->frozen_ns = now_ns() - t_frozen;
+	free_tree(&c.tree);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	close(c.sink.pages_fd);
+out_dir:
+	close(c.dirfd);
+	st->total_ns = now_ns() - t0;
+	return ret;
+}

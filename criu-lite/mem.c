@@ -1,0 +1,687 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "kernel-compat.h"
+#include "log.h"
+#include "mem.h"
+
+#define READ_BATCH	(8UL << 20)
+#define MAX_IOV		1024
+
+bool vma_is_vdso(const struct vma_info *v)
+{
+	return !strcmp(v->path, "[vdso]") || !strcmp(v->path, "[vvar]") ||
+	       !strcmp(v->path, "[vvar_vclock]");
+}
+
+static bool path_is_anon_shared(const char *path)
+{
+	return !path[0] || !strcmp(path, "/dev/zero") ||
+	       !strncmp(path, "/SYSV", 5) || !strncmp(path, "/memfd:", 7);
+}
+
+int vma_kind_of(const struct vma_info *v, const char **why)
+{
+	*why = NULL;
+	if (vma_is_vdso(v))
+		return VMA_KIND__VMA_VDSO;
+	if (!strcmp(v->path, "[vsyscall]"))
+		return VMA_KIND__VMA_VSYSCALL;
+	if (v->vmflags & (VMF_IO | VMF_PFNMAP)) {
+		*why = "device memory (VM_IO/VM_PFNMAP)";
+		return -1;
+	}
+	if (v->vmflags & (VMF_UFFD_MISSING | VMF_UFFD_WP)) {
+		*why = "registered with a userfaultfd of the process";
+		return -1;
+	}
+	if (v->shared)
+		return path_is_anon_shared(v->path) ? VMA_KIND__VMA_ANON_SHARED :
+						     VMA_KIND__VMA_FILE_SHARED;
+	if (v->path[0] == '/') {
+		if (v->deleted) {
+			*why = "private mapping of a deleted file";
+			return -1;
+		}
+		return VMA_KIND__VMA_FILE_PRIVATE;
+	}
+	return VMA_KIND__VMA_ANON_PRIVATE;
+}
+
+/* VmFlags bits that restore replays with madvise(), as advice numbers */
+static uint64_t madv_bits(uint32_t vmflags)
+{
+	uint64_t m = 0;
+
+	if (vmflags & VMF_DONTFORK)
+		m |= 1ULL << MADV_DONTFORK;
+	if (vmflags & VMF_HUGEPAGE)
+		m |= 1ULL << MADV_HUGEPAGE;
+	if (vmflags & VMF_NOHUGEPAGE)
+		m |= 1ULL << MADV_NOHUGEPAGE;
+	if (vmflags & VMF_WIPEONFORK)
+		m |= 1ULL << MADV_WIPEONFORK;
+	if (vmflags & VMF_DONTDUMP)
+		m |= 1ULL << MADV_DONTDUMP;
+	if (vmflags & VMF_MERGEABLE)
+		m |= 1ULL << MADV_MERGEABLE;
+	return m;
+}
+
+int mm_fill_vmas(MmEntry *mm, const struct vma_info *vmas, size_t nr)
+{
+	mm->vmas = calloc(nr, sizeof(*mm->vmas));
+	if (!mm->vmas)
+		return -1;
+	for (size_t i = 0; i < nr; i++) {
+		const struct vma_info *v = &vmas[i];
+		VmaEntry *e = malloc(sizeof(*e));
+		const char *why;
+
+		if (!e)
+			return -1;
+		vma_entry__init(e);
+		e->start = v->start;
+		e->end = v->end;
+		e->prot = v->prot;
+		e->flags = (v->shared ? MAP_SHARED : MAP_PRIVATE) |
+			   ((v->vmflags & VMF_GROWSDOWN) ? MAP_GROWSDOWN : 0);
+		e->kind = vma_kind_of(v, &why);
+		e->has_pgoff = true;
+		e->pgoff = v->pgoff;
+		e->path = strdup(v->path);
+		e->has_madv = true;
+		e->madv = madv_bits(v->vmflags);
+		e->has_dev = e->has_ino = true;
+		e->dev = (uint64_t)v->dev_major << 32 | v->dev_minor;
+		e->ino = v->ino;
+		mm->vmas[mm->n_vmas++] = e;
+	}
+	return 0;
+}
+
+static bool vma_has_pages(const VmaEntry *v)
+{
+	return v->kind == VMA_KIND__VMA_ANON_PRIVATE ||
+	       v->kind == VMA_KIND__VMA_ANON_SHARED ||
+	       v->kind == VMA_KIND__VMA_FILE_PRIVATE;
+}
+
+/*
+ * Private mappings: the pages the process owns are the anonymous ones that
+ * are present or swapped; file pages not yet copied-on-write come from the
+ * file again, and the shared zero page is a zero page anyway. PAGEMAP_SCAN
+ * (6.7) selects exactly those in one walk. Shared anonymous memory lives in
+ * shmem, not in this page table: all of it is read.
+ */
+static int scan_vma(int pagemap_fd, const VmaEntry *v,
+		    struct page_region **out, size_t *nr)
+{
+	struct page_region *regs = NULL;
+	size_t n = 0, cap = 0;
+	struct pm_scan_arg arg;
+	uint64_t start = v->start;
+
+	if (v->kind == VMA_KIND__VMA_ANON_SHARED) {
+		regs = malloc(sizeof(*regs));
+		if (!regs)
+			return -1;
+		regs[0].start = v->start;
+		regs[0].end = v->end;
+		*out = regs;
+		*nr = 1;
+		return 0;
+	}
+	while (start < v->end) {
+		long ret;
+
+		if (cap - n < 512) {
+			struct page_region *nr_ = realloc(regs, (cap += 4096) * sizeof(*regs));
+
+			if (!nr_) {
+				free(regs);
+				return -1;
+			}
+			regs = nr_;
+		}
+		memset(&arg, 0, sizeof(arg));
+		arg.size = sizeof(arg);
+		arg.start = start;
+		arg.end = v->end;
+		arg.vec = (uint64_t)(regs + n);
+		arg.vec_len = cap - n;
+		arg.category_mask = PAGE_IS_FILE | PAGE_IS_PFNZERO;
+		arg.category_inverted = PAGE_IS_FILE | PAGE_IS_PFNZERO;
+		arg.category_anyof_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED;
+		arg.return_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED;
+		ret = ioctl(pagemap_fd, PAGEMAP_SCAN, &arg);
+		if (ret < 0) {
+			pr_perror("PAGEMAP_SCAN [%#lx, %#lx)", (long)start,
+				  (long)v->end);
+			free(regs);
+			return -1;
+		}
+		n += ret;
+		/* A walk that did not fill the vector is complete; walk_end
+		 * may then hold a stale address (seen on 6.18). */
+		if ((uint64_t)ret < arg.vec_len || arg.walk_end >= v->end)
+			break;
+		start = arg.walk_end;
+	}
+	*out = regs;
+	*nr = n;
+	return 0;
+}
+
+struct pm_writer {
+	struct cr_img *pm;
+	struct page_sink *sink;
+	uint8_t *wbuf;
+	size_t wlen, wcap;
+};
+
+static int pm_emit(void *arg, const struct page_run *run)
+{
+	struct pm_writer *w = arg;
+	PagemapEntry e = PAGEMAP_ENTRY__INIT;
+
+	e.vaddr = run->vaddr;
+	e.nr_pages = run->nr_pages;
+	e.flags = run->flags;
+	e.checksum = run->checksum;
+	if (run->flags & PE_PRESENT) {
+		e.has_offset = true;
+		e.offset = run->offset;
+		w->sink->st->pages_stored += run->nr_pages;
+	} else if (run->flags & PE_ZERO) {
+		w->sink->st->pages_zero += run->nr_pages;
+	}
+	return img_write_msg(w->pm, &e.base);
+}
+
+static int pm_flush(struct pm_writer *w)
+{
+	if (!w->wlen)
+		return 0;
+	if (write_all(w->sink->pages_fd, w->wbuf, w->wlen)) {
+		pr_perror("write pages image");
+		return -1;
+	}
+	w->sink->st->bytes_written += w->wlen;
+	w->wlen = 0;
+	return 0;
+}
+
+static int pm_data(void *arg, const void *buf, size_t len)
+{
+	struct pm_writer *w = arg;
+
+	w->sink->offset += len;
+	if (w->wlen + len > w->wcap && pm_flush(w))
+		return -1;
+	if (len >= w->wcap) {
+		if (write_all(w->sink->pages_fd, buf, len)) {
+			pr_perror("write pages image");
+			return -1;
+		}
+		w->sink->st->bytes_written += len;
+		return 0;
+	}
+	memcpy(w->wbuf + w->wlen, buf, len);
+	w->wlen += len;
+	return 0;
+}
+
+/* Reads [addr, addr+len) pieces in one process_vm_readv where possible;
+ * pieces the call can't read (no PROT_READ) go through /proc/PID/mem. */
+static int read_pieces(pid_t pid, struct iovec *remote, size_t n,
+		       uint8_t *buf)
+{
+	struct iovec local = { buf, 0 };
+	ssize_t got;
+	size_t off = 0;
+
+	for (size_t i = 0; i < n; i++)
+		local.iov_len += remote[i].iov_len;
+	got = process_vm_readv(pid, &local, 1, remote, n, 0);
+	if (got == (ssize_t)local.iov_len)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		if (remote_read(pid, (uint64_t)remote[i].iov_base, buf + off,
+				remote[i].iov_len))
+			return -1;
+		off += remote[i].iov_len;
+	}
+	return 0;
+}
+
+static int dump_regions(pid_t pid, struct page_region *regs, size_t nr,
+			struct run_builder *rb, uint8_t *buf)
+{
+	struct iovec iov[MAX_IOV];
+	size_t niov = 0, fill = 0, i = 0;
+	uint64_t pos = nr ? regs[0].start : 0;
+
+	while (i < nr || niov) {
+		bool flush = i == nr || niov == MAX_IOV || fill == READ_BATCH;
+
+		if (!flush) {
+			uint64_t len = regs[i].end - pos;
+
+			if (len > READ_BATCH - fill)
+				len = READ_BATCH - fill;
+			iov[niov].iov_base = (void *)pos;
+			iov[niov].iov_len = len;
+			niov++;
+			fill += len;
+			pos += len;
+			if (pos == regs[i].end && ++i < nr)
+				pos = regs[i].start;
+			continue;
+		}
+		if (read_pieces(pid, iov, niov, buf))
+			return -1;
+		fill = 0;
+		for (size_t k = 0; k < niov; k++) {
+			if (run_builder_add(rb, (uint64_t)iov[k].iov_base,
+					    buf + fill, iov[k].iov_len / PAGE_SZ))
+				return -1;
+			fill += iov[k].iov_len;
+		}
+		niov = 0;
+		fill = 0;
+	}
+	return 0;
+}
+
+int dump_pages(pid_t pid, const MmEntry *mm, struct cr_img *pm,
+	       struct page_sink *sink)
+{
+	struct pm_writer w = { .pm = pm, .sink = sink };
+	struct run_builder rb;
+	uint8_t *buf = NULL;
+	char path[64];
+	int pagemap_fd, ret = -1;
+
+	snprintf(path, sizeof(path), "/proc/%d/pagemap", pid);
+	pagemap_fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (pagemap_fd < 0) {
+		pr_perror("open %s", path);
+		return -1;
+	}
+	buf = mmap(NULL, READ_BATCH, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	w.wcap = 1 << 20;
+	w.wbuf = malloc(w.wcap);
+	if (buf == MAP_FAILED || !w.wbuf)
+		goto out;
+	run_builder_init(&rb, pm_emit, pm_data, &w);
+	rb.next_offset = sink->offset;
+	for (size_t i = 0; i < mm->n_vmas; i++) {
+		struct page_region *regs;
+		size_t nr;
+
+		if (!vma_has_pages(mm->vmas[i]))
+			continue;
+		if (scan_vma(pagemap_fd, mm->vmas[i], &regs, &nr))
+			goto out;
+		for (size_t k = 0; k < nr; k++)
+			sink->st->pages_scanned += (regs[k].end - regs[k].start) / PAGE_SZ;
+		ret = dump_regions(pid, regs, nr, &rb, buf);
+		free(regs);
+		if (ret)
+			goto out;
+		ret = -1;
+	}
+	if (run_builder_finish(&rb) || pm_flush(&w))
+		goto out;
+	ret = 0;
+out:
+	if (buf != MAP_FAILED && buf)
+		munmap(buf, READ_BATCH);
+	free(w.wbuf);
+	close(pagemap_fd);
+	return ret;
+}
+
+/* ---- restore side ---- */
+
+static long rsys(struct remote *r, long nr, long a1, long a2, long a3,
+		 long a4, long a5, long a6)
+{
+	bool failed;
+	long ret = remote_syscall(r, &failed, nr, a1, a2, a3, a4, a5, a6);
+
+	return failed ? -EIO : ret;
+}
+
+/* Opens path inside the puppet (via the scratch page); returns its fd. */
+static long remote_open(struct mm_restore *m, const char *path, int flags)
+{
+	size_t len = strlen(path) + 1;
+
+	if (len > m->scratch_len) {
+		pr_err("path too long: %s", path);
+		return -ENAMETOOLONG;
+	}
+	if (remote_write(m->pid, m->scratch, path, len))
+		return -EIO;
+	return rsys(m->r, __NR_openat, AT_FDCWD, m->scratch, flags, 0, 0, 0);
+}
+
+static int map_prot(const VmaEntry *v)
+{
+	/* private memory is filled after mapping: writable until then */
+	if (v->kind == VMA_KIND__VMA_FILE_SHARED)
+		return v->prot;
+	return v->prot | PROT_READ | PROT_WRITE;
+}
+
+static int restore_one_vma(struct mm_restore *m, const VmaEntry *v,
+			   long *fd, const char **fd_path)
+{
+	int flags = (v->flags & (MAP_SHARED | MAP_PRIVATE | MAP_GROWSDOWN)) |
+		    MAP_FIXED;
+	long ret, mfd = -1;
+
+	switch (v->kind) {
+	case VMA_KIND__VMA_ANON_PRIVATE:
+	case VMA_KIND__VMA_ANON_SHARED:
+		flags |= MAP_ANONYMOUS;
+		break;
+	case VMA_KIND__VMA_FILE_PRIVATE:
+	case VMA_KIND__VMA_FILE_SHARED:
+		if (!*fd_path || strcmp(*fd_path, v->path)) {
+			int oflags = O_RDONLY;
+
+			if (*fd >= 0)
+				rsys(m->r, __NR_close, *fd, 0, 0, 0, 0, 0);
+			if (v->kind == VMA_KIND__VMA_FILE_SHARED &&
+			    (v->prot & PROT_WRITE))
+				oflags = O_RDWR;
+			*fd = remote_open(m, v->path, oflags | O_CLOEXEC);
+			if (*fd < 0) {
+				errno = -*fd;
+				pr_perror("restore %d: open %s for mapping at %#lx",
+					  m->pid, v->path, (long)v->start);
+				*fd_path = NULL;
+				return -1;
+			}
+			*fd_path = v->path;
+		}
+		mfd = *fd;
+		break;
+	default:
+		return 0;
+	}
+	ret = rsys(m->r, __NR_mmap, v->start, v->end - v->start, map_prot(v),
+		   flags, mfd, v->pgoff);
+	if (ret != (long)v->start) {
+		errno = ret < 0 ? -ret : EINVAL;
+		pr_perror("restore %d: mmap [%#lx, %#lx) %s", m->pid,
+			  (long)v->start, (long)v->end, v->path);
+		return -1;
+	}
+	for (int adv = 0; adv < 64; adv++) {
+		if (!(v->madv & (1ULL << adv)))
+			continue;
+		ret = rsys(m->r, __NR_madvise, v->start, v->end - v->start, adv,
+			   0, 0, 0);
+		if (ret < 0 && adv != MADV_MERGEABLE)
+			pr_warn("restore %d: madvise(%#lx, %d): %s", m->pid,
+				(long)v->start, adv, strerror(-ret));
+	}
+	return 0;
+}
+
+int restore_vmas(struct mm_restore *m)
+{
+	const char *fd_path = NULL;
+	long fd = -1;
+	int ret = 0;
+
+	for (size_t i = 0; i < m->mm->n_vmas && !ret; i++)
+		ret = restore_one_vma(m, m->mm->vmas[i], &fd, &fd_path);
+	if (fd >= 0)
+		rsys(m->r, __NR_close, fd, 0, 0, 0, 0, 0);
+	return ret;
+}
+
+static const VmaEntry *vma_at(const MmEntry *mm, uint64_t addr)
+{
+	size_t lo = 0, hi = mm->n_vmas;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (addr < mm->vmas[mid]->start)
+			hi = mid;
+		else if (addr >= mm->vmas[mid]->end)
+			lo = mid + 1;
+		else
+			return mm->vmas[mid];
+	}
+	return NULL;
+}
+
+/* A zero run needs writing only where a fresh mapping is not zero: in
+ * private file mappings, whose unwritten pages come from the file. */
+static bool zero_run_needs_write(const MmEntry *mm, const PagemapEntry *e)
+{
+	const VmaEntry *v = vma_at(mm, e->vaddr);
+
+	return v && v->kind == VMA_KIND__VMA_FILE_PRIVATE;
+}
+
+static int write_iov(pid_t pid, struct iovec *local, struct iovec *remote,
+		     size_t n)
+{
+	size_t total = 0;
+	ssize_t done;
+
+	for (size_t i = 0; i < n; i++)
+		total += local[i].iov_len;
+	done = process_vm_writev(pid, local, n, remote, n, 0);
+	if (done == (ssize_t)total)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (remote_write(pid, (uint64_t)remote[i].iov_base,
+				 local[i].iov_base, local[i].iov_len))
+			return -1;
+	return 0;
+}
+
+int restore_pages(struct mm_restore *m)
+{
+	static const uint8_t zero[1 << 16];
+	struct iovec local[MAX_IOV], remote[MAX_IOV];
+	size_t n = 0;
+
+	for (size_t i = 0; i < m->nr_pme; i++) {
+		const PagemapEntry *e = m->pme[i];
+		uint64_t len = (uint64_t)e->nr_pages * PAGE_SZ;
+
+		if (e->flags & PE_PRESENT) {
+			if (e->offset + len > m->pages_len) {
+				pr_err("pages image too short for run at %#lx "
+				       "(needs %#lx bytes)", (long)e->vaddr,
+				       (long)(e->offset + len));
+				return -1;
+			}
+			local[n].iov_base = (void *)(m->pages + e->offset);
+			local[n].iov_len = len;
+			remote[n].iov_base = (void *)e->vaddr;
+			remote[n].iov_len = len;
+			n++;
+		} else if ((e->flags & PE_ZERO) &&
+			   zero_run_needs_write(m->mm, e)) {
+			for (uint64_t off = 0; off < len; off += sizeof(zero)) {
+				uint64_t l = len - off < sizeof(zero) ?
+					     len - off : sizeof(zero);
+
+				if (remote_write(m->pid, e->vaddr + off, zero, l))
+					return -1;
+			}
+		}
+		if (n == MAX_IOV || (n && i + 1 == m->nr_pme)) {
+			if (write_iov(m->pid, local, remote, n))
+				return -1;
+			n = 0;
+		}
+	}
+	if (n && write_iov(m->pid, local, remote, n))
+		return -1;
+	return 0;
+}
+
+int verify_pages(struct mm_restore *m)
+{
+	size_t cap = READ_BATCH;
+	uint8_t *buf = malloc(cap);
+	uint64_t bad = 0, checked = 0;
+
+	if (!buf)
+		return -1;
+	for (size_t i = 0; i < m->nr_pme; i++) {
+		const PagemapEntry *e = m->pme[i];
+		uint64_t csum = CSUM_SEED;
+
+		if (!(e->flags & (PE_PRESENT | PE_ZERO)))
+			continue;
+		for (uint64_t p = 0; p < e->nr_pages; ) {
+			uint64_t nr = e->nr_pages - p;
+
+			if (nr > cap / PAGE_SZ)
+				nr = cap / PAGE_SZ;
+			if (remote_read(m->pid, e->vaddr + p * PAGE_SZ, buf,
+					nr * PAGE_SZ))
+				goto err;
+			for (uint64_t k = 0; k < nr; k++) {
+				const uint8_t *pg = buf + k * PAGE_SZ;
+
+				if (e->flags & PE_PRESENT)
+					csum = pages_checksum(csum, pg, PAGE_SZ);
+				else if (!page_is_zero(pg) && !bad++)
+					pr_err("verify %d: page %#lx should be "
+					       "zero", m->pid, (long)(e->vaddr +
+					       (p + k) * PAGE_SZ));
+			}
+			p += nr;
+		}
+		checked += e->nr_pages;
+		if ((e->flags & PE_PRESENT) && csum != e->checksum && !bad++)
+			pr_err("verify %d: checksum mismatch in run [%#lx, +%u "
+			       "pages)", m->pid, (long)e->vaddr, e->nr_pages);
+	}
+	free(buf);
+	if (bad) {
+		pr_err("verify %d: %lu bad run(s) of %lu pages checked", m->pid,
+		       (unsigned long)bad, (unsigned long)checked);
+		return -1;
+	}
+	pr_info("verify %d: %lu pages match their dump checksums", m->pid,
+		(unsigned long)checked);
+	return 0;
+err:
+	free(buf);
+	return -1;
+}
+
+int restore_protections(struct mm_restore *m)
+{
+	for (size_t i = 0; i < m->mm->n_vmas; i++) {
+		const VmaEntry *v = m->mm->vmas[i];
+		long ret;
+
+		if (!vma_has_pages(v) || map_prot(v) == (int)v->prot)
+			continue;
+		ret = rsys(m->r, __NR_mprotect, v->start, v->end - v->start,
+			   v->prot, 0, 0, 0);
+		if (ret < 0) {
+			errno = -ret;
+			pr_perror("restore %d: mprotect [%#lx, %#lx)", m->pid,
+				  (long)v->start, (long)v->end);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* struct prctl_mm_map of linux/prctl.h (kernel ABI) */
+struct mm_map_abi {
+	uint64_t start_code, end_code, start_data, end_data;
+	uint64_t start_brk, brk, start_stack;
+	uint64_t arg_start, arg_end, env_start, env_end;
+	uint64_t auxv;
+	uint32_t auxv_size;
+	uint32_t exe_fd;
+};
+
+#ifndef PR_SET_MM_MAP
+#define PR_SET_MM_MAP 14
+#endif
+
+/*
+ * PR_SET_MM_MAP sets every mm field in one call and, unlike the single
+ * PR_SET_MM_* fields, needs no CAP_SYS_RESOURCE. Its exe_fd is refused
+ * with EBUSY while another executable is still mapped: call it after the
+ * puppet's own mappings are gone.
+ */
+int restore_mm_fields(struct mm_restore *m)
+{
+	const MmEntry *mm = m->mm;
+	struct mm_map_abi map = {
+		.start_code = mm->start_code, .end_code = mm->end_code,
+		.start_data = mm->start_data, .end_data = mm->end_data,
+		.start_brk = mm->start_brk, .brk = mm->brk,
+		.start_stack = mm->start_stack,
+		.arg_start = mm->arg_start, .arg_end = mm->arg_end,
+		.env_start = mm->env_start, .env_end = mm->env_end,
+	};
+	uint64_t auxv_at = m->scratch + 4096;	/* after a PATH_MAX path */
+	long exe_fd = -1, ret;
+
+	if (mm->has_auxv && mm->auxv.len <= 1024) {
+		map.auxv = auxv_at;
+		map.auxv_size = mm->auxv.len;
+		if (remote_write(m->pid, auxv_at, mm->auxv.data, mm->auxv.len))
+			return -1;
+	}
+	if (mm->exe && mm->exe[0] == '/') {
+		/* the path goes to scratch+0 and is consumed by openat */
+		exe_fd = remote_open(m, mm->exe, O_RDONLY | O_CLOEXEC);
+		if (exe_fd < 0)
+			pr_warn("restore %d: can't open exe %s: %s", m->pid,
+				mm->exe, strerror(-exe_fd));
+	}
+	map.exe_fd = exe_fd >= 0 ? exe_fd : (uint32_t)-1;
+	if (remote_write(m->pid, m->scratch + 6144, &map, sizeof(map)))
+		return -1;
+	ret = rsys(m->r, __NR_prctl, PR_SET_MM, PR_SET_MM_MAP, m->scratch + 6144,
+		   sizeof(map), 0, 0);
+	if (ret < 0 && exe_fd >= 0) {
+		pr_warn("restore %d: PR_SET_MM_MAP with exe_fd: %s; retrying "
+			"without /proc/PID/exe", m->pid, strerror(-ret));
+		map.exe_fd = -1;
+		remote_write(m->pid, m->scratch + 6144, &map, sizeof(map));
+		ret = rsys(m->r, __NR_prctl, PR_SET_MM, PR_SET_MM_MAP,
+			   m->scratch + 6144, sizeof(map), 0, 0);
+	}
+	if (exe_fd >= 0)
+		rsys(m->r, __NR_close, exe_fd, 0, 0, 0, 0, 0);
+	if (ret < 0) {
+		errno = -ret;
+		pr_perror("restore %d: prctl(PR_SET_MM_MAP)", m->pid);
+		return -1;
+	}
+	return 0;
+}

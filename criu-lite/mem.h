@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Memory: which VMAs a process has and what of them must be stored
+ * (dump side), and rebuilding them inside a restored process by injected
+ * syscalls (restore side).
+ */
+#ifndef CRIU_LITE_MEM_H
+#define CRIU_LITE_MEM_H
+
+#include "cr.h"
+#include "inject.h"
+#include "mm.pb-c.h"
+#include "pagemap.pb-c.h"
+
+/* Kind of a VMA as seen in /proc/PID/smaps; -1 with *why set if it can't
+ * be dumped. */
+int vma_kind_of(const struct vma_info *v, const char **why);
+bool vma_is_vdso(const struct vma_info *v);
+
+/* Fills mm->vmas from vmas (already vetted). */
+int mm_fill_vmas(MmEntry *mm, const struct vma_info *vmas, size_t nr);
+
+/* Reads the pages of pid that must be stored, writing page data to the
+ * sink and one pagemap entry per run to pm. pid must be frozen. */
+int dump_pages(pid_t pid, const MmEntry *mm, struct cr_img *pm,
+	       struct page_sink *sink);
+
+/* Restore side, run against a traced puppet whose address space holds
+ * only the gadget and the vDSO. */
+struct mm_restore {
+	pid_t pid;
+	struct remote *r;	/* leader, syscall ip in the gadget */
+	uint64_t scratch;	/* scratch memory in the gadget page */
+	size_t scratch_len;
+	const MmEntry *mm;
+	PagemapEntry **pme;
+	size_t nr_pme;
+	const uint8_t *pages;	/* pages-<id>.img mapped */
+	size_t pages_len;
+	bool verify;
+};
+
+int restore_vmas(struct mm_restore *m);
+int restore_pages(struct mm_restore *m);
+int restore_protections(struct mm_restore *m);
+int verify_pages(struct mm_restore *m);
+int restore_mm_fields(struct mm_restore *m);
+
+#endif

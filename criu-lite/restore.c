@@ -1,0 +1,1025 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/personality.h>
+#include <sys/prctl.h>
+#include <sys/ptrace.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <elf.h>
+#include <unistd.h>
+
+#include "files.h"
+#include "inject.h"
+#include "kernel-compat.h"
+#include "log.h"
+#include "mem.h"
+#include "restore.h"
+#include "seize.h"
+
+#include "core.pb-c.h"
+#include "fdinfo.pb-c.h"
+#include "inventory.pb-c.h"
+#include "mm.pb-c.h"
+#include "pagemap.pb-c.h"
+#include "pstree.pb-c.h"
+#include "task.pb-c.h"
+
+#define GADGET_LEN	(4 * PAGE_SZ)	/* page 0: `syscall`; then scratch */
+#define TASK_TOP	0x7ffffffff000UL
+
+#ifndef ERESTARTSYS
+#define ERESTARTSYS		512
+#define ERESTARTNOINTR		513
+#define ERESTARTNOHAND		514
+#define ERESTART_RESTARTBLOCK	516
+#endif
+
+struct proc_restore {
+	PstreeEntry *pe;
+	TaskEntry *task;
+	MmEntry *mm;
+	CoreEntry **cores;	/* pe->n_threads, leader first */
+	PagemapEntry **pme;
+	size_t nr_pme;
+	FdEntry **fds;
+	size_t nr_fds;
+	int parent;		/* index in procs, -1 for the root */
+	uint64_t gadget;	/* where the puppet maps its gadget */
+	uint64_t vdso_tmp;	/* free space to park the vDSO in */
+	struct remote r;	/* leader, at the gadget */
+	pid_t *seized;		/* threads attached so far */
+	size_t nr_seized;
+};
+
+struct restore_ctx {
+	const struct restore_opts *o;
+	struct restore_stats *st;
+	int dirfd;
+	InventoryEntry *inv;
+	struct proc_restore *procs;
+	size_t nr;
+	uint8_t *pages;
+	size_t pages_len;
+	int ready[2];		/* puppets report here */
+	int keep_at;		/* puppets keep ready[1] at this fd */
+	pid_t root;		/* our child, once forked */
+};
+
+/* ---- loading and checking every image before creating anything ---- */
+
+static int check_inventory(struct restore_ctx *c)
+{
+	InventoryEntry *inv = c->inv;
+	struct utsname u;
+	uint64_t have = cpu_xfeatures();
+
+	uname(&u);
+	if (strcmp(inv->tool_version, CRIU_LITE_VERSION)) {
+		pr_err("inventory.img: made by criu-lite %s, this is %s",
+		       inv->tool_version, CRIU_LITE_VERSION);
+		return -1;
+	}
+	if (strcmp(inv->kernel_release, u.release)) {
+		pr_err("inventory.img: dumped on kernel %s, this is %s (the "
+		       "vDSO and kernel ABI details may differ)",
+		       inv->kernel_release, u.release);
+		return -1;
+	}
+	if (inv->xsave_features & ~have) {
+		pr_err("inventory.img: dumped on a CPU with xsave features "
+		       "%#lx, this one has %#lx (missing %#lx)",
+		       (long)inv->xsave_features, (long)have,
+		       (long)(inv->xsave_features & ~have));
+		return -1;
+	}
+	if (inv->page_size != PAGE_SZ) {
+		pr_err("inventory.img: page size %u, this machine %lu",
+		       inv->page_size, PAGE_SZ);
+		return -1;
+	}
+	return 0;
+}
+
+/* Reads every entry of an image into a growing array. */
+static int read_all(int dirfd, enum img_type t, unsigned id, void ***out,
+		    size_t *nr)
+{
+	struct cr_img *img = img_open_read(dirfd, t, id, false);
+	ProtobufCMessage *m;
+	void **v = NULL;
+	size_t n = 0;
+	int ret;
+
+	if (!img)
+		return -1;
+	while ((ret = img_read_msg(img, &m)) == 1) {
+		void **nv = realloc(v, (n + 1) * sizeof(*v));
+
+		if (!nv) {
+			ret = -1;
+			break;
+		}
+		v = nv;
+		v[n++] = m;
+	}
+	img_close(img);
+	*out = v;
+	*nr = n;
+	return ret;
+}
+
+static int check_pagemap(struct restore_ctx *c, struct proc_restore *p)
+{
+	uint64_t prev_end = 0;
+
+	for (size_t i = 0; i < p->nr_pme; i++) {
+		const PagemapEntry *e = p->pme[i];
+		uint64_t len = (uint64_t)e->nr_pages * PAGE_SZ;
+
+		if (e->vaddr < prev_end || e->vaddr % PAGE_SZ || !e->nr_pages) {
+			pr_err("pagemap-%u.img: entry %zu at %#lx is out of "
+			       "order or malformed", p->pe->pid, i, (long)e->vaddr);
+			return -1;
+		}
+		prev_end = e->vaddr + len;
+		if ((e->flags & PE_PRESENT) &&
+		    (!e->has_offset || e->offset + len > c->pages_len)) {
+			pr_err("pages-%u.img: too short (%zu bytes) for the run "
+			       "at %#lx that pagemap-%u.img places at offset "
+			       "%#lx: truncated image", c->inv->pages_id,
+			       c->pages_len, (long)e->vaddr, p->pe->pid,
+			       (long)e->offset);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int load_proc(struct restore_ctx *c, struct proc_restore *p)
+{
+	unsigned pid = p->pe->pid;
+	size_t n;
+
+	if (!p->pe->n_threads || p->pe->threads[0] != pid) {
+		pr_err("pstree.img: process %u has no thread list", pid);
+		return -1;
+	}
+	p->task = (TaskEntry *)img_read_one(c->dirfd, IMG_TASK, pid);
+	p->mm = (MmEntry *)img_read_one(c->dirfd, IMG_MM, pid);
+	if (!p->task || !p->mm)
+		return -1;
+	if (read_all(c->dirfd, IMG_PAGEMAP, pid, (void ***)&p->pme, &p->nr_pme) ||
+	    read_all(c->dirfd, IMG_FDINFO, pid, (void ***)&p->fds, &p->nr_fds))
+		return -1;
+	p->cores = calloc(p->pe->n_threads, sizeof(*p->cores));
+	if (!p->cores)
+		return -1;
+	for (n = 0; n < p->pe->n_threads; n++) {
+		CoreEntry *ce;
+
+		ce = (CoreEntry *)img_read_one(c->dirfd, IMG_CORE,
+					       p->pe->threads[n]);
+		if (!ce)
+			return -1;
+		if (ce->regs.len != sizeof(struct user_regs_struct)) {
+			pr_err("core-%u.img: registers are %zu bytes, expected "
+			       "%zu", p->pe->threads[n], ce->regs.len,
+			       sizeof(struct user_regs_struct));
+			return -1;
+		}
+		p->cores[n] = ce;
+	}
+	return check_pagemap(c, p);
+}
+
+static int map_pages_image(struct restore_ctx *c)
+{
+	char name[32];
+	struct stat st;
+	int fd;
+
+	snprintf(name, sizeof(name), "pages-%u.img", c->inv->pages_id);
+	fd = openat(c->dirfd, name, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st)) {
+		pr_perror("open %s/%s", c->o->dir, name);
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	c->pages_len = st.st_size;
+	c->pages = NULL;
+	if (st.st_size) {
+		c->pages = mmap(NULL, st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+		if (c->pages == MAP_FAILED) {
+			pr_perror("mmap %s", name);
+			close(fd);
+			return -1;
+		}
+		madvise(c->pages, st.st_size, MADV_SEQUENTIAL | MADV_WILLNEED);
+	}
+	close(fd);
+	return 0;
+}
+
+static int load_images(struct restore_ctx *c)
+{
+	PstreeEntry **pes;
+	size_t n;
+
+	c->dirfd = open(c->o->dir, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+	if (c->dirfd < 0) {
+		pr_perror("open images directory %s", c->o->dir);
+		return -1;
+	}
+	c->inv = (InventoryEntry *)img_read_one(c->dirfd, IMG_INVENTORY, 0);
+	if (!c->inv) {
+		if (errno == ENOENT)
+			pr_err("%s: no inventory.img: not an images directory, "
+			       "or the dump did not complete", c->o->dir);
+		return -1;
+	}
+	if (check_inventory(c) || map_pages_image(c))
+		return -1;
+	if (read_all(c->dirfd, IMG_PSTREE, 0, (void ***)&pes, &n))
+		return -1;
+	if (!n || pes[0]->pid != c->inv->root_pid) {
+		pr_err("pstree.img: root is not process %u of inventory.img",
+		       c->inv->root_pid);
+		return -1;
+	}
+	c->procs = calloc(n, sizeof(*c->procs));
+	if (!c->procs)
+		return -1;
+	c->nr = n;
+	for (size_t i = 0; i < n; i++) {
+		c->procs[i].pe = pes[i];
+		c->procs[i].parent = -1;
+		for (size_t j = 0; j < i; j++)
+			if (pes[j]->pid == pes[i]->ppid)
+				c->procs[i].parent = j;
+		if (i && c->procs[i].parent < 0) {
+			pr_err("pstree.img: parent %u of %u is not in the tree",
+			       pes[i]->ppid, pes[i]->pid);
+			return -1;
+		}
+		if (load_proc(c, &c->procs[i]))
+			return -1;
+	}
+	free(pes);
+	return 0;
+}
+
+/* ---- PIDs ---- */
+
+/*
+ * A PID still held by a zombie frees when its parent reaps it; on these
+ * machines PID 1 reaps orphans only every ~2 s. Wait that long, then name
+ * the holder.
+ */
+static int wait_pid_free(pid_t pid, unsigned wait_ms)
+{
+	uint64_t deadline = now_ns() + wait_ms * 1000000ULL;
+
+	for (;;) {
+		struct proc_stat st;
+		char *text = proc_read_file("/proc/%d/stat", pid);
+
+		if (!text)
+			return 0;
+		if (proc_parse_stat(text, &st))
+			st.state = '?';
+		free(text);
+		if (st.state != 'Z' || now_ns() > deadline) {
+			pr_err("PID %d is taken by \"%s\" (state %c%s); restore "
+			       "it where the PID is free, or with --pidns", pid,
+			       st.comm, st.state, st.state == 'Z' ?
+			       ", a zombie its parent has not reaped" : "");
+			return -1;
+		}
+		usleep(20000);
+	}
+}
+
+static int check_pids_free(struct restore_ctx *c)
+{
+	if (c->o->pidns)
+		return 0;
+	for (size_t i = 0; i < c->nr; i++)
+		for (size_t t = 0; t < c->procs[i].pe->n_threads; t++)
+			if (wait_pid_free(c->procs[i].pe->threads[t],
+					  c->o->zombie_wait_ms))
+				return -1;
+	return 0;
+}
+
+/* ---- choosing the gadget's place ---- */
+
+struct range {
+	uint64_t start, end;
+};
+
+static int cmp_range(const void *a, const void *b)
+{
+	const struct range *x = a, *y = b;
+
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+/*
+ * The gadget must be free both in our own address space (the puppet is a
+ * fork of us and maps it first thing) and in the target's (it has to stay
+ * until every VMA is in place). Take a gap of neither, 1 MiB at least:
+ * the gadget at +64 KiB, room to park the vDSO at +512 KiB.
+ */
+static int choose_gadget(struct proc_restore *p)
+{
+	struct vma_info *own;
+	struct range *all;
+	size_t nown, n = 0;
+	uint64_t cur = 1UL << 32;
+
+	if (proc_read_vmas(getpid(), &own, &nown))
+		return -1;
+	all = calloc(nown + p->mm->n_vmas + 1, sizeof(*all));
+	if (!all) {
+		free(own);
+		return -1;
+	}
+	for (size_t i = 0; i < nown; i++)
+		all[n++] = (struct range){ own[i].start, own[i].end };
+	for (size_t i = 0; i < p->mm->n_vmas; i++)
+		all[n++] = (struct range){ p->mm->vmas[i]->start,
+					   p->mm->vmas[i]->end };
+	qsort(all, n, sizeof(*all), cmp_range);
+	free(own);
+	for (size_t i = 0; i <= n; i++) {
+		uint64_t next = i < n ? all[i].start : TASK_TOP;
+
+		if (next > cur && next - cur >= (1UL << 20)) {
+			p->gadget = cur + (64UL << 10);
+			p->vdso_tmp = cur + (512UL << 10);
+			free(all);
+			return 0;
+		}
+		if (i < n && all[i].end > cur)
+			cur = all[i].end;
+	}
+	free(all);
+	pr_err("no room for the restore gadget in %u's address space",
+	       p->pe->pid);
+	return -1;
+}
+
+/* ---- the puppet: a forked child that becomes the target ---- */
+
+struct clone_args_abi {
+	uint64_t flags, pidfd, child_tid, parent_tid, exit_signal;
+	uint64_t stack, stack_size, tls, set_tid, set_tid_size, cgroup;
+};
+
+static pid_t clone_with_pid(pid_t pid, uint64_t flags)
+{
+	pid_t set_tid[1] = { pid };
+	struct clone_args_abi ca = {
+		.flags = flags,
+		.exit_signal = SIGCHLD,
+		.set_tid = (uint64_t)set_tid,
+		.set_tid_size = 1,
+	};
+
+	return syscall(__NR_clone3, &ca, sizeof(ca));
+}
+
+static void puppet_fail(struct restore_ctx *c, const char *what)
+{
+	int32_t msg = -(int32_t)getpid();
+
+	pr_err("puppet %d: %s failed", getpid(), what);
+	if (write(c->keep_at, &msg, sizeof(msg)) < 0)
+		_exit(2);
+	_exit(1);
+}
+
+static void puppet_sigactions(struct restore_ctx *c, struct proc_restore *p)
+{
+	for (size_t i = 0; i < p->task->n_sigactions; i++) {
+		const SigactionEntry *s = p->task->sigactions[i];
+		struct { uint64_t handler, flags, restorer, mask; } ka = {
+			s->handler, s->flags, s->restorer, s->mask };
+
+		if (syscall(__NR_rt_sigaction, s->sig, &ka, NULL, 8))
+			puppet_fail(c, "rt_sigaction");
+	}
+}
+
+static void puppet_main(struct restore_ctx *c, size_t idx);
+
+static int fork_children(struct restore_ctx *c, size_t idx)
+{
+	for (size_t i = 0; i < c->nr; i++) {
+		pid_t pid;
+
+		if (c->procs[i].parent != (int)idx)
+			continue;
+		pid = clone_with_pid(c->procs[i].pe->pid, 0);
+		if (pid < 0) {
+			pr_perror("clone3 with pid %u", c->procs[i].pe->pid);
+			return -1;
+		}
+		if (pid == 0)
+			puppet_main(c, i);	/* does not return */
+	}
+	return 0;
+}
+
+/*
+ * Runs in the forked child, on a copy of criu-lite's memory. Sets up what
+ * ordinary calls can (session, children, fds, cwd, umask, handlers), maps
+ * the gadget, reports ready and waits to be taken over by ptrace. All
+ * signals are blocked from here on: the final mask comes by
+ * PTRACE_SETSIGMASK.
+ */
+static void puppet_main(struct restore_ctx *c, size_t idx)
+{
+	struct proc_restore *p = &c->procs[idx];
+	const PstreeEntry *pe = p->pe;
+	sigset_t all;
+	void *g;
+	int32_t msg = pe->pid;
+
+	sigfillset(&all);
+	sigprocmask(SIG_SETMASK, &all, NULL);
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (pe->sid == pe->pid) {
+		if (setsid() < 0)
+			puppet_fail(c, "setsid");
+	} else if (pe->pgid == pe->pid) {
+		if (setpgid(0, 0))
+			puppet_fail(c, "setpgid");
+	} else if (p->parent >= 0 && setpgid(0, pe->pgid)) {
+		pr_warn("puppet %d: setpgid(%u): %m", getpid(), pe->pgid);
+	}
+	if (fork_children(c, idx))
+		puppet_fail(c, "fork children");
+	g = mmap((void *)p->gadget, GADGET_LEN, PROT_READ | PROT_WRITE | PROT_EXEC,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	if (g != (void *)p->gadget)
+		puppet_fail(c, "mmap gadget");
+	((uint8_t *)g)[0] = 0x0f;	/* syscall */
+	((uint8_t *)g)[1] = 0x05;
+	((uint8_t *)g)[2] = 0xcc;	/* int3: never reached */
+	if (restore_fds(p->fds, p->nr_fds, c->keep_at, c->keep_at))
+		puppet_fail(c, "restore fds");
+	if (chdir(p->task->cwd))
+		puppet_fail(c, "chdir");
+	umask(p->task->umask);
+	puppet_sigactions(c, p);
+	if (write(c->keep_at, &msg, sizeof(msg)) != sizeof(msg))
+		_exit(3);
+	for (;;)
+		syscall(__NR_pause);
+}
+
+static int max_fd_of(struct restore_ctx *c)
+{
+	int max = 2;
+
+	for (size_t i = 0; i < c->nr; i++)
+		for (size_t f = 0; f < c->procs[i].nr_fds; f++)
+			if ((int)c->procs[i].fds[f]->fd > max)
+				max = c->procs[i].fds[f]->fd;
+	return max;
+}
+
+static int fork_puppets(struct restore_ctx *c)
+{
+	struct rlimit rl;
+	size_t ready = 0;
+
+	if (pipe2(c->ready, O_CLOEXEC)) {
+		pr_perror("pipe");
+		return -1;
+	}
+	c->keep_at = max_fd_of(c) + 1;
+	/* the puppets park fds above keep_at: make room */
+	getrlimit(RLIMIT_NOFILE, &rl);
+	if (rl.rlim_cur < (rlim_t)c->keep_at + 2 * 1024 + 64) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (dup2(c->ready[1], c->keep_at) < 0) {
+		pr_perror("dup2 ready pipe to %d", c->keep_at);
+		return -1;
+	}
+	c->root = clone_with_pid(c->procs[0].pe->pid, 0);
+	if (c->root < 0) {
+		pr_perror("clone3 with pid %u", c->procs[0].pe->pid);
+		return -1;
+	}
+	if (c->root == 0)
+		puppet_main(c, 0);
+	close(c->keep_at);
+	close(c->ready[1]);
+	c->ready[1] = -1;
+	while (ready < c->nr) {
+		struct pollfd pfd = { c->ready[0], POLLIN, 0 };
+		int32_t msg;
+
+		if (poll(&pfd, 1, 30000) != 1) {
+			pr_err("puppets did not get ready in 30 s");
+			return -1;
+		}
+		if (read(c->ready[0], &msg, sizeof(msg)) != sizeof(msg)) {
+			pr_err("a puppet died before it was ready");
+			return -1;
+		}
+		if (msg < 0) {
+			pr_err("puppet %d failed to set up", -msg);
+			return -1;
+		}
+		ready++;
+	}
+	return 0;
+}
+
+/* ---- rebuilding each puppet by injected syscalls ---- */
+
+static long rsys(struct remote *r, long nr, long a1, long a2, long a3,
+		 long a4, long a5, long a6)
+{
+	bool failed;
+	long ret = remote_syscall(r, &failed, nr, a1, a2, a3, a4, a5, a6);
+
+	return failed ? -EIO : ret;
+}
+
+#define RSYS_OK(expr, what, ...)					\
+	do {								\
+		long __r = (expr);					\
+		if (__r < 0 && __r > -4096) {				\
+			errno = -__r;					\
+			pr_perror(what, ##__VA_ARGS__);			\
+			return -1;					\
+		}							\
+	} while (0)
+
+static int seize_puppet(struct proc_restore *p, pid_t tid)
+{
+	int status;
+
+	if (ptrace(PTRACE_SEIZE, tid, NULL, (void *)PTRACE_O_TRACECLONE)) {
+		pr_perror("PTRACE_SEIZE puppet %d", tid);
+		return -1;
+	}
+	p->seized[p->nr_seized++] = tid;
+	if (ptrace(PTRACE_INTERRUPT, tid, NULL, NULL) ||
+	    wait_stop(tid, &status))
+		return -1;
+	if (!WIFSTOPPED(status)) {
+		pr_err("puppet %d died (status %#x)", tid, status);
+		return -1;
+	}
+	return 0;
+}
+
+static bool is_kept(const struct vma_info *v, const struct proc_restore *p)
+{
+	return vma_is_vdso(v) || !strcmp(v->path, "[vsyscall]") ||
+	       (v->start >= p->gadget && v->end <= p->gadget + GADGET_LEN);
+}
+
+/* The puppet's own memory (a copy of ours) goes; the gadget and the
+ * vDSO stay. glibc's rseq registration must go first: the kernel writes
+ * to that area on every preemption. */
+static int unmap_puppet(struct proc_restore *p)
+{
+	pid_t pid = p->pe->pid;
+	struct cl_rseq_config rc;
+	struct vma_info *v;
+	size_t n;
+
+	if (ptrace(PTRACE_GET_RSEQ_CONFIGURATION, pid, sizeof(rc), &rc) > 0 &&
+	    rc.rseq_abi_pointer)
+		RSYS_OK(rsys(&p->r, __NR_rseq, rc.rseq_abi_pointer,
+			     rc.rseq_abi_size, RSEQ_FLAG_UNREGISTER,
+			     rc.signature, 0, 0),
+			"puppet %d: rseq unregister", pid);
+	if (proc_read_vmas(pid, &v, &n))
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		size_t j = i;
+
+		if (is_kept(&v[i], p))
+			continue;
+		while (j + 1 < n && !is_kept(&v[j + 1], p))
+			j++;
+		if (rsys(&p->r, __NR_munmap, v[i].start, v[j].end - v[i].start,
+			 0, 0, 0, 0)) {
+			pr_err("puppet %d: munmap [%#lx, %#lx) failed", pid,
+			       (long)v[i].start, (long)v[j].end);
+			free(v);
+			return -1;
+		}
+		i = j;
+	}
+	free(v);
+	return 0;
+}
+
+static size_t vdso_vmas(const struct vma_info *v, size_t n,
+			struct vma_info *out[3])
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < n && k < 3; i++)
+		if (vma_is_vdso(&v[i]))
+			out[k++] = (struct vma_info *)&v[i];
+	return k;
+}
+
+static int move_block(struct proc_restore *p, struct vma_info **cur, size_t n,
+		      uint64_t to)
+{
+	uint64_t from = cur[0]->start;
+
+	for (size_t i = 0; i < n; i++) {
+		uint64_t len = cur[i]->end - cur[i]->start;
+		uint64_t dst = to + (cur[i]->start - from);
+		long ret = rsys(&p->r, __NR_mremap, cur[i]->start, len, len,
+				MREMAP_MAYMOVE | MREMAP_FIXED, dst, 0);
+
+		if (ret != (long)dst) {
+			pr_err("puppet %u: mremap %s to %#lx failed (%ld)",
+			       p->pe->pid, cur[i]->path, (long)dst, ret);
+			return -1;
+		}
+		cur[i]->end = dst + len;
+		cur[i]->start = dst;
+	}
+	return 0;
+}
+
+/*
+ * [vvar], [vvar_vclock] and [vdso] move together, by one offset: the vDSO
+ * code finds its data at a fixed distance. The layout must be the one the
+ * target had (same kernel, checked in the inventory).
+ */
+static int move_vdso(struct proc_restore *p)
+{
+	struct vma_info *cur_v, *cur[3] = { 0 }, want[3];
+	size_t ncur, nwant = 0, n;
+	uint64_t lo, hi;
+
+	if (proc_read_vmas(p->pe->pid, &cur_v, &n))
+		return -1;
+	ncur = vdso_vmas(cur_v, n, cur);
+	for (size_t i = 0; i < p->mm->n_vmas && nwant < 3; i++) {
+		const VmaEntry *e = p->mm->vmas[i];
+
+		if (e->kind != VMA_KIND__VMA_VDSO)
+			continue;
+		want[nwant].start = e->start;
+		want[nwant].end = e->end;
+		snprintf(want[nwant].path, sizeof(want[nwant].path), "%s", e->path);
+		nwant++;
+	}
+	for (size_t i = 0; i < nwant; i++) {
+		if (ncur != nwant || strcmp(cur[i]->path, want[i].path) ||
+		    cur[i]->end - cur[i]->start != want[i].end - want[i].start ||
+		    cur[i]->start - cur[0]->start != want[i].start - want[0].start) {
+			pr_err("restore %u: vDSO layout differs from the dumped "
+			       "one", p->pe->pid);
+			free(cur_v);
+			return -1;
+		}
+	}
+	if (!nwant || cur[0]->start == want[0].start) {
+		free(cur_v);
+		return 0;
+	}
+	lo = cur[0]->start;
+	hi = cur[ncur - 1]->end;
+	/* overlapping source and destination: park it first */
+	if (want[0].start < hi && want[nwant - 1].end > lo &&
+	    move_block(p, cur, ncur, p->vdso_tmp)) {
+		free(cur_v);
+		return -1;
+	}
+	n = move_block(p, cur, ncur, want[0].start);
+	free(cur_v);
+	return n ? -1 : 0;
+}
+
+static int rebuild_memory(struct restore_ctx *c, struct proc_restore *p)
+{
+	struct mm_restore m = {
+		.pid = p->pe->pid, .r = &p->r,
+		.scratch = p->gadget + PAGE_SZ, .scratch_len = GADGET_LEN - PAGE_SZ,
+		.mm = p->mm, .pme = p->pme, .nr_pme = p->nr_pme,
+		.pages = c->pages, .pages_len = c->pages_len,
+		.verify = c->o->verify,
+	};
+
+	if (unmap_puppet(p) || move_vdso(p))
+		return -1;
+	if (restore_vmas(&m) || restore_pages(&m))
+		return -1;
+	if (c->o->verify && verify_pages(&m))
+		return -1;
+	if (restore_protections(&m) || restore_mm_fields(&m))
+		return -1;
+	for (size_t i = 0; i < p->nr_pme; i++)
+		if (p->pme[i]->flags & PE_PRESENT)
+			c->st->pages_written += p->pme[i]->nr_pages;
+	return 0;
+}
+
+/* New threads: clone3 injected in the leader with the TID they had. They
+ * start traced (PTRACE_O_TRACECLONE) and stopped, at the gadget. */
+static int create_threads(struct proc_restore *p)
+{
+	uint64_t args_at = p->gadget + PAGE_SZ, tid_at = args_at + 256;
+
+	for (size_t t = 1; t < p->pe->n_threads; t++) {
+		pid_t tid = p->pe->threads[t];
+		struct clone_args_abi ca = {
+			.flags = CLONE_VM | CLONE_FS | CLONE_FILES |
+				 CLONE_SIGHAND | CLONE_THREAD | CLONE_SYSVSEM,
+			.set_tid = tid_at,
+			.set_tid_size = 1,
+		};
+		int status;
+		long ret;
+
+		if (remote_write(p->pe->pid, tid_at, &tid, sizeof(tid)) ||
+		    remote_write(p->pe->pid, args_at, &ca, sizeof(ca)))
+			return -1;
+		ret = rsys(&p->r, __NR_clone3, args_at, sizeof(ca), 0, 0, 0, 0);
+		if (ret != tid) {
+			pr_err("restore %u: clone3 of thread %d gave %ld",
+			       p->pe->pid, tid, ret);
+			return -1;
+		}
+		p->seized[p->nr_seized++] = tid;
+		if (wait_stop(tid, &status) || !WIFSTOPPED(status)) {
+			pr_err("restore %u: new thread %d did not stop",
+			       p->pe->pid, tid);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Kernel-side thread state that only the thread can set for itself. */
+static int restore_thread_state(struct proc_restore *p, struct remote *r,
+				const CoreEntry *ce)
+{
+	uint64_t scratch = p->gadget + PAGE_SZ;
+
+	if (ce->has_robust_list && ce->robust_list)
+		RSYS_OK(rsys(r, __NR_set_robust_list, ce->robust_list,
+			     ce->robust_len, 0, 0, 0, 0),
+			"thread %u: set_robust_list", ce->tid);
+	if (ce->has_clear_tid)
+		rsys(r, __NR_set_tid_address, ce->clear_tid, 0, 0, 0, 0, 0);
+	if (ce->has_rseq_addr && ce->rseq_addr)
+		RSYS_OK(rsys(r, __NR_rseq, ce->rseq_addr, ce->rseq_len, 0,
+			     ce->rseq_sig, 0, 0), "thread %u: rseq", ce->tid);
+	if (ce->sas) {
+		struct { uint64_t sp; int32_t flags; int32_t pad; uint64_t size; }
+			ss = { ce->sas->sp, (int32_t)ce->sas->flags, 0,
+			       ce->sas->size };
+
+		if (remote_write(p->pe->pid, scratch, &ss, sizeof(ss)))
+			return -1;
+		RSYS_OK(rsys(r, __NR_sigaltstack, scratch, 0, 0, 0, 0, 0),
+			"thread %u: sigaltstack", ce->tid);
+	}
+	if (ce->comm) {
+		char name[16] = { 0 };
+
+		snprintf(name, sizeof(name), "%s", ce->comm);
+		if (!remote_write(p->pe->pid, scratch, name, sizeof(name)))
+			rsys(r, __NR_prctl, PR_SET_NAME, scratch, 0, 0, 0, 0);
+	}
+	for (size_t i = 0; i < ce->n_pending; i++) {
+		const SiginfoEntry *se = ce->pending[i];
+		int sig = *(const int32_t *)se->siginfo.data;
+
+		if (remote_write(p->pe->pid, scratch, se->siginfo.data,
+				 se->siginfo.len))
+			return -1;
+		RSYS_OK(rsys(r, __NR_rt_tgsigqueueinfo, p->pe->pid, ce->tid,
+			     sig, scratch, 0, 0),
+			"thread %u: requeue signal %d", ce->tid, sig);
+	}
+	return 0;
+}
+
+/*
+ * A thread frozen inside a syscall shows rax = -ERESTART* and orig_rax =
+ * the syscall. Resume it as the kernel would after a signal without a
+ * handler: re-execute the syscall, except after -ERESTART_RESTARTBLOCK
+ * (nanosleep and friends), whose restart state stayed with the dumped
+ * kernel task: that one returns -EINTR, as CRIU does.
+ */
+static void fix_restart(struct user_regs_struct *regs)
+{
+	if ((long)regs->orig_rax < 0)
+		return;
+	switch ((long)regs->rax) {
+	case -ERESTARTSYS:
+	case -ERESTARTNOINTR:
+	case -ERESTARTNOHAND:
+		regs->rax = regs->orig_rax;
+		regs->rip -= 2;
+		break;
+	case -ERESTART_RESTARTBLOCK:
+		regs->rax = -EINTR;
+		break;
+	}
+	regs->orig_rax = -1;
+}
+
+static int set_final_regs(pid_t tid, const CoreEntry *ce)
+{
+	struct user_regs_struct regs;
+	struct iovec iov = { ce->xstate.data, ce->xstate.len };
+	uint64_t mask = ce->sigmask;
+
+	memcpy(&regs, ce->regs.data, sizeof(regs));
+	fix_restart(&regs);
+	if (ptrace(PTRACE_SETREGS, tid, NULL, &regs)) {
+		pr_perror("PTRACE_SETREGS(%d)", tid);
+		return -1;
+	}
+	if (ce->xstate.len && ptrace(PTRACE_SETREGSET, tid, NT_X86_XSTATE, &iov)) {
+		pr_perror("PTRACE_SETREGSET(%d, NT_X86_XSTATE)", tid);
+		return -1;
+	}
+	if (ptrace(PTRACE_SETSIGMASK, tid, sizeof(mask), &mask)) {
+		pr_perror("PTRACE_SETSIGMASK(%d)", tid);
+		return -1;
+	}
+	return 0;
+}
+
+static int restore_task_state(struct restore_ctx *c, struct proc_restore *p)
+{
+	pid_t pid = p->pe->pid;
+	const TaskEntry *te = p->task;
+
+	for (size_t i = 0; i < te->n_rlimits; i++) {
+		struct rlimit rl = { te->rlimits[i]->cur, te->rlimits[i]->max };
+
+		if (prlimit(pid, te->rlimits[i]->resource, &rl, NULL))
+			pr_warn("restore %d: prlimit(%u): %m", pid,
+				te->rlimits[i]->resource);
+	}
+	if (te->has_personality)
+		rsys(&p->r, __NR_personality, te->personality, 0, 0, 0, 0, 0);
+	rsys(&p->r, __NR_prctl, PR_SET_PDEATHSIG,
+	     te->has_pdeathsig ? te->pdeathsig : 0, 0, 0, 0, 0);
+	if (te->has_no_new_privs && te->no_new_privs)
+		RSYS_OK(rsys(&p->r, __NR_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0, 0),
+			"restore %d: no_new_privs", pid);
+	/* the ready pipe was the puppet's last fd of ours */
+	rsys(&p->r, __NR_close, c->keep_at, 0, 0, 0, 0, 0);
+	return 0;
+}
+
+/* Removes the gadget with a `syscall` inside the (moved) vDSO: after it,
+ * nothing of criu-lite is left in the process. */
+static int drop_gadget(struct proc_restore *p)
+{
+	struct remote vr;
+	uint64_t ip = 0;
+	bool failed;
+	long ret;
+
+	for (size_t i = 0; i < p->mm->n_vmas; i++)
+		if (!strcmp(p->mm->vmas[i]->path, "[vdso]") &&
+		    find_syscall_insn(p->pe->pid, p->mm->vmas[i]->start,
+				      p->mm->vmas[i]->end, &ip))
+			return -1;
+	if (!ip) {
+		pr_err("restore %u: no [vdso] to finish from", p->pe->pid);
+		return -1;
+	}
+	vr = p->r;
+	vr.syscall_ip = ip;
+	ret = remote_syscall(&vr, &failed, __NR_munmap, p->gadget, GADGET_LEN,
+			     0, 0, 0, 0);
+	if (failed || ret) {
+		pr_err("restore %u: munmap of the gadget failed (%ld)",
+		       p->pe->pid, ret);
+		return -1;
+	}
+	return 0;
+}
+
+static int rebuild_proc(struct restore_ctx *c, struct proc_restore *p)
+{
+	pid_t pid = p->pe->pid;
+
+	p->seized = calloc(p->pe->n_threads, sizeof(pid_t));
+	if (!p->seized || seize_puppet(p, pid) ||
+	    remote_init(&p->r, pid, p->gadget))
+		return -1;
+	if (rebuild_memory(c, p) || create_threads(p))
+		return -1;
+	for (size_t t = 0; t < p->pe->n_threads; t++) {
+		struct remote tr;
+
+		if (remote_init(&tr, p->pe->threads[t], p->gadget) ||
+		    restore_thread_state(p, &tr, p->cores[t]))
+			return -1;
+	}
+	if (restore_task_state(c, p) || drop_gadget(p))
+		return -1;
+	for (size_t t = 0; t < p->pe->n_threads; t++)
+		if (set_final_regs(p->pe->threads[t], p->cores[t]))
+			return -1;
+	return 0;
+}
+
+static void detach_all(struct restore_ctx *c)
+{
+	for (size_t i = 0; i < c->nr; i++)
+		for (size_t t = 0; t < c->procs[i].nr_seized; t++)
+			if (ptrace(PTRACE_DETACH, c->procs[i].seized[t], NULL, NULL))
+				pr_perror("PTRACE_DETACH(%d)", c->procs[i].seized[t]);
+}
+
+static void kill_puppets(struct restore_ctx *c)
+{
+	if (c->root <= 0)
+		return;
+	for (size_t i = c->nr; i-- > 0;)
+		kill(c->procs[i].pe->pid, SIGKILL);
+	kill(c->root, SIGKILL);
+	waitpid(c->root, NULL, __WALL);
+}
+
+int restore_tree(const struct restore_opts *o, struct restore_stats *st)
+{
+	struct restore_ctx c = { .o = o, .st = st, .dirfd = -1,
+				 .ready = { -1, -1 } };
+	uint64_t t0 = now_ns(), t1;
+	int ret = -1, status;
+
+	memset(st, 0, sizeof(*st));
+	if (load_images(&c) || check_pids_free(&c))
+		goto out;
+	for (size_t i = 0; i < c.nr; i++)
+		if (choose_gadget(&c.procs[i]))
+			goto out;
+	st->load_ns = now_ns() - t0;
+	t1 = now_ns();
+	if (fork_puppets(&c))
+		goto fail;
+	st->fork_ns = now_ns() - t1;
+	t1 = now_ns();
+	for (size_t i = 0; i < c.nr; i++)
+		if (rebuild_proc(&c, &c.procs[i]))
+			goto fail;
+	st->mm_ns = now_ns() - t1;
+	if (fault_at("restore-before-resume"))
+		goto fail;
+	detach_all(&c);
+	st->root_pid = c.root;
+	st->total_ns = now_ns() - t0;
+	ret = 0;
+	if (!o->detach) {
+		if (waitpid(c.root, &status, 0) != c.root) {
+			pr_perror("waitpid(%d)", c.root);
+			ret = -1;
+		} else {
+			ret = 0x100 | (WIFEXITED(status) ? WEXITSTATUS(status) :
+				       128 + WTERMSIG(status));
+		}
+	}
+	goto out;
+fail:
+	pr_err("restore failed: killing the partly restored tree");
+	kill_puppets(&c);
+out:
+	if (c.ready[0] >= 0)
+		close(c.ready[0]);
+	if (c.dirfd >= 0)
+		close(c.dirfd);
+	return ret;
+}

@@ -1,0 +1,183 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "inject.h"
+#include "log.h"
+#include "proc.h"
+#include "seize.h"
+
+uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+static bool has_tid(const struct frozen_proc *p, pid_t tid)
+{
+	for (size_t i = 0; i < p->nr_threads; i++)
+		if (p->tids[i] == tid)
+			return true;
+	return false;
+}
+
+/*
+ * PTRACE_SEIZE then PTRACE_INTERRUPT: the thread stops in a
+ * PTRACE_EVENT_STOP without any signal being queued, so nothing of its
+ * signal state changes. A thread that exited between listing and seizing
+ * gives ESRCH and is simply not there.
+ */
+static int seize_thread(struct frozen_proc *p, pid_t tid)
+{
+	int status;
+
+	if (ptrace(PTRACE_SEIZE, tid, NULL, NULL)) {
+		if (errno == ESRCH)
+			return 0;
+		if (errno == EPERM)
+			pr_err("can't seize %d: already traced by another "
+			       "process, or not permitted", tid);
+		else
+			pr_perror("PTRACE_SEIZE(%d)", tid);
+		return -1;
+	}
+	p->tids[p->nr_threads++] = tid;
+	if (ptrace(PTRACE_INTERRUPT, tid, NULL, NULL)) {
+		pr_perror("PTRACE_INTERRUPT(%d)", tid);
+		return -1;
+	}
+	for (;;) {
+		if (wait_stop(tid, &status))
+			return -1;
+		if (WIFEXITED(status) || WIFSIGNALED(status)) {
+			pr_err("thread %d exited while being frozen", tid);
+			return -1;
+		}
+		if (status >> 16 == PTRACE_EVENT_STOP)
+			return 0;
+		/* A signal-delivery stop came first: let it be delivered as
+		 * it would have been, the interrupt stop follows. */
+		if (ptrace(PTRACE_CONT, tid, NULL,
+			   (void *)(long)WSTOPSIG(status))) {
+			pr_perror("PTRACE_CONT(%d)", tid);
+			return -1;
+		}
+	}
+}
+
+static int freeze_proc(struct frozen_proc *p)
+{
+	bool changed = true;
+	struct proc_stat st;
+
+	while (changed) {
+		pid_t *tids;
+		size_t n;
+
+		changed = false;
+		if (proc_list_tids(p->pid, &tids, &n)) {
+			pr_err("process %d is gone", p->pid);
+			return -1;
+		}
+		for (size_t i = 0; i < n; i++) {
+			if (has_tid(p, tids[i]))
+				continue;
+			pid_t *nt = realloc(p->tids, (p->nr_threads + 1) *
+					    sizeof(pid_t));
+			if (!nt) {
+				free(tids);
+				return -1;
+			}
+			p->tids = nt;
+			changed = true;
+			if (seize_thread(p, tids[i])) {
+				free(tids);
+				return -1;
+			}
+		}
+		free(tids);
+	}
+	if (!p->nr_threads || p->tids[0] != p->pid) {
+		pr_err("process %d: thread-group leader not frozen", p->pid);
+		return -1;
+	}
+	if (proc_read_stat(p->pid, p->pid, &st)) {
+		pr_err("process %d is gone", p->pid);
+		return -1;
+	}
+	p->ppid = st.ppid;
+	p->pgid = st.pgrp;
+	p->sid = st.session;
+	return 0;
+}
+
+static struct frozen_proc *add_proc(struct frozen_tree *t, pid_t pid)
+{
+	struct frozen_proc *np = realloc(t->procs, (t->nr + 1) * sizeof(*np));
+
+	if (!np)
+		return NULL;
+	t->procs = np;
+	memset(&np[t->nr], 0, sizeof(*np));
+	np[t->nr].pid = pid;
+	return &np[t->nr++];
+}
+
+int freeze_tree(pid_t root, struct frozen_tree *t)
+{
+	uint64_t start = now_ns();
+
+	memset(t, 0, sizeof(*t));
+	if (!add_proc(t, root))
+		return -1;
+	/* t->procs grows while walking it: a breadth-first walk */
+	for (size_t i = 0; i < t->nr; i++) {
+		pid_t *kids;
+		size_t nk;
+
+		if (freeze_proc(&t->procs[i]))
+			return -1;
+		if (proc_list_children(t->procs[i].pid, &kids, &nk))
+			return -1;
+		for (size_t k = 0; k < nk; k++) {
+			if (!add_proc(t, kids[k])) {
+				free(kids);
+				return -1;
+			}
+		}
+		free(kids);
+	}
+	t->freeze_ns = now_ns() - start;
+	return 0;
+}
+
+void release_tree(struct frozen_tree *t, bool kill_it)
+{
+	for (size_t i = 0; i < t->nr; i++) {
+		struct frozen_proc *p = &t->procs[i];
+
+		if (kill_it)
+			kill(p->pid, SIGKILL);
+		for (size_t j = 0; j < p->nr_threads; j++) {
+			if (ptrace(PTRACE_DETACH, p->tids[j], NULL, NULL) &&
+			    errno != ESRCH)
+				pr_perror("PTRACE_DETACH(%d)", p->tids[j]);
+		}
+	}
+}
+
+void free_tree(struct frozen_tree *t)
+{
+	for (size_t i = 0; i < t->nr; i++)
+		free(t->procs[i].tids);
+	free(t->procs);
+	memset(t, 0, sizeof(*t));
+}

@@ -1,0 +1,257 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <dirent.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "image.h"
+#include "log.h"
+#include "show.h"
+
+/* Generic protobuf-c walker: every field by its descriptor, so each new
+ * image type is shown without code of its own. */
+static void show_msg(const ProtobufCMessage *m, bool json, FILE *out);
+
+static void show_bytes(const ProtobufCBinaryData *b, bool json, FILE *out)
+{
+	size_t n = b->len < 32 ? b->len : 32;
+
+	fputc('"', out);
+	for (size_t i = 0; i < n; i++)
+		fprintf(out, "%02x", b->data[i]);
+	if (b->len > n)
+		fprintf(out, json ? "...(%zu bytes)" : "... (%zu bytes)", b->len);
+	fputc('"', out);
+}
+
+static void show_string(const char *s, FILE *out)
+{
+	fputc('"', out);
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			fprintf(out, "\\%c", *s);
+		else if ((unsigned char)*s < 0x20)
+			fprintf(out, "\\u%04x", *s);
+		else
+			fputc(*s, out);
+	}
+	fputc('"', out);
+}
+
+static void show_value(const ProtobufCFieldDescriptor *f, const void *p,
+		       bool json, FILE *out)
+{
+	switch (f->type) {
+	case PROTOBUF_C_TYPE_UINT32:
+	case PROTOBUF_C_TYPE_FIXED32:
+		fprintf(out, f->name[0] && (strstr(f->name, "flags") ||
+			strstr(f->name, "prot")) && !json ? "%#x" : "%u",
+			*(const uint32_t *)p);
+		break;
+	case PROTOBUF_C_TYPE_INT32:
+	case PROTOBUF_C_TYPE_SINT32:
+		fprintf(out, "%d", *(const int32_t *)p);
+		break;
+	case PROTOBUF_C_TYPE_UINT64:
+	case PROTOBUF_C_TYPE_FIXED64:
+		if (json)
+			fprintf(out, "%" PRIu64, *(const uint64_t *)p);
+		else
+			fprintf(out, "%#" PRIx64, *(const uint64_t *)p);
+		break;
+	case PROTOBUF_C_TYPE_INT64:
+	case PROTOBUF_C_TYPE_SINT64:
+		fprintf(out, "%" PRId64, *(const int64_t *)p);
+		break;
+	case PROTOBUF_C_TYPE_BOOL:
+		fprintf(out, *(const protobuf_c_boolean *)p ? "true" : "false");
+		break;
+	case PROTOBUF_C_TYPE_ENUM: {
+		const ProtobufCEnumValue *ev = protobuf_c_enum_descriptor_get_value(
+			f->descriptor, *(const int *)p);
+
+		if (ev)
+			show_string(ev->name, out);
+		else
+			fprintf(out, "%d", *(const int *)p);
+		break;
+	}
+	case PROTOBUF_C_TYPE_STRING:
+		show_string(*(char *const *)p ? *(char *const *)p : "", out);
+		break;
+	case PROTOBUF_C_TYPE_BYTES:
+		show_bytes(p, json, out);
+		break;
+	case PROTOBUF_C_TYPE_MESSAGE:
+		show_msg(*(ProtobufCMessage *const *)p, json, out);
+		break;
+	default:
+		fprintf(out, "null");
+	}
+}
+
+static size_t elem_size(const ProtobufCFieldDescriptor *f)
+{
+	switch (f->type) {
+	case PROTOBUF_C_TYPE_UINT64: case PROTOBUF_C_TYPE_INT64:
+	case PROTOBUF_C_TYPE_SINT64: case PROTOBUF_C_TYPE_FIXED64:
+	case PROTOBUF_C_TYPE_SFIXED64: case PROTOBUF_C_TYPE_DOUBLE:
+		return 8;
+	case PROTOBUF_C_TYPE_STRING: case PROTOBUF_C_TYPE_MESSAGE:
+		return sizeof(void *);
+	case PROTOBUF_C_TYPE_BYTES:
+		return sizeof(ProtobufCBinaryData);
+	case PROTOBUF_C_TYPE_BOOL:
+		return sizeof(protobuf_c_boolean);
+	default:
+		return 4;
+	}
+}
+
+static bool field_present(const ProtobufCMessage *m,
+			  const ProtobufCFieldDescriptor *f)
+{
+	const char *base = (const char *)m;
+
+	if (f->label == PROTOBUF_C_LABEL_REQUIRED)
+		return true;
+	if (f->label == PROTOBUF_C_LABEL_REPEATED)
+		return *(const size_t *)(base + f->quantifier_offset) > 0;
+	if (f->type == PROTOBUF_C_TYPE_STRING || f->type == PROTOBUF_C_TYPE_MESSAGE)
+		return *(void *const *)(base + f->offset) != NULL;
+	return *(const protobuf_c_boolean *)(base + f->quantifier_offset);
+}
+
+static void show_msg(const ProtobufCMessage *m, bool json, FILE *out)
+{
+	const ProtobufCMessageDescriptor *d = m->descriptor;
+	const char *base = (const char *)m;
+	bool first = true;
+
+	fputs(json ? "{" : "{ ", out);
+	for (unsigned i = 0; i < d->n_fields; i++) {
+		const ProtobufCFieldDescriptor *f = &d->fields[i];
+
+		if (!field_present(m, f))
+			continue;
+		if (!first)
+			fputs(json ? "," : ", ", out);
+		first = false;
+		fprintf(out, json ? "\"%s\":" : "%s: ", f->name);
+		if (f->label == PROTOBUF_C_LABEL_REPEATED) {
+			size_t n = *(const size_t *)(base + f->quantifier_offset);
+			const char *arr = *(char *const *)(base + f->offset);
+
+			fputc('[', out);
+			for (size_t k = 0; k < n; k++) {
+				if (k)
+					fputs(json ? "," : ", ", out);
+				show_value(f, arr + k * elem_size(f), json, out);
+			}
+			fputc(']', out);
+		} else {
+			show_value(f, base + f->offset, json, out);
+		}
+	}
+	fputs(json ? "}" : " }", out);
+}
+
+static int show_file(const char *path, bool json, FILE *out)
+{
+	struct cr_img *img;
+	ProtobufCMessage *m;
+	bool first = true;
+	int ret;
+	const char *name = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+
+	if (img_type_of_name(name) == IMG_PAGES) {
+		struct stat st;
+
+		if (stat(path, &st)) {
+			pr_perror("stat %s", path);
+			return -1;
+		}
+		if (json)
+			fprintf(out, "{\"file\":\"%s\",\"type\":\"pages\",\"bytes\":%lld}",
+				name, (long long)st.st_size);
+		else
+			fprintf(out, "%s: raw pages, %lld bytes (%lld pages)\n", name,
+				(long long)st.st_size, (long long)st.st_size / 4096);
+		return 0;
+	}
+	img = img_open_path(path);
+	if (!img)
+		return -1;
+	if (json)
+		fprintf(out, "{\"file\":\"%s\",\"type\":\"%s\",\"entries\":[", name,
+			img_desc(img->type)->msg->short_name);
+	else
+		fprintf(out, "%s (%s)\n", name, img_desc(img->type)->msg->short_name);
+	while ((ret = img_read_msg(img, &m)) == 1) {
+		if (json && !first)
+			fputc(',', out);
+		if (!json)
+			fputs("  ", out);
+		show_msg(m, json, out);
+		if (!json)
+			fputc('\n', out);
+		first = false;
+		img_free_msg(img, m);
+	}
+	if (json)
+		fputs("]}", out);
+	img_close(img);
+	return ret;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int show_path(const char *path, bool json, FILE *out)
+{
+	struct stat st;
+	struct dirent *de;
+	char *names[4096];
+	size_t n = 0;
+	int ret = 0;
+	DIR *d;
+
+	if (stat(path, &st)) {
+		pr_perror("stat %s", path);
+		return -1;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		ret = show_file(path, json, out);
+		if (json)
+			fputc('\n', out);
+		return ret;
+	}
+	d = opendir(path);
+	if (!d) {
+		pr_perror("opendir %s", path);
+		return -1;
+	}
+	while ((de = readdir(d)) && n < 4096)
+		if (img_type_of_name(de->d_name) >= 0)
+			names[n++] = strdup(de->d_name);
+	closedir(d);
+	qsort(names, n, sizeof(names[0]), cmp_str);
+	if (json)
+		fputc('[', out);
+	for (size_t i = 0; i < n; i++) {
+		char full[PATH_MAX];
+
+		snprintf(full, sizeof(full), "%s/%s", path, names[i]);
+		if (json && i)
+			fputc(',', out);
+		if (show_file(full, json, out))
+			ret = -1;
+		free(names[i]);
+	}
+	if (json)
+		fputs("]\n", out);
+	return ret;
+}

@@ -1,0 +1,68 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cr.h"
+#include "log.h"
+
+bool fault_at(const char *point)
+{
+	const char *f = getenv("CRIU_LITE_FAULT");
+
+	if (f && !strcmp(f, point)) {
+		pr_err("fault injected at %s (CRIU_LITE_FAULT)", point);
+		return true;
+	}
+	return false;
+}
+
+uint64_t cpu_xfeatures(void)
+{
+	uint32_t lo, hi;
+
+	__asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+	return (uint64_t)hi << 32 | lo;
+}
+
+int write_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+
+	while (len) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += n;
+		len -= n;
+	}
+	return 0;
+}
+
+void refuse(struct refusals *rf, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	rf->count++;
+	if (rf->len >= sizeof(rf->text) - 2)
+		return;
+	rf->text[rf->len++] = ' ';
+	rf->text[rf->len++] = ' ';
+	va_start(ap, fmt);
+	n = vsnprintf(rf->text + rf->len, sizeof(rf->text) - rf->len, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		rf->len += n;
+	if (rf->len >= sizeof(rf->text) - 1)
+		rf->len = sizeof(rf->text) - 2;
+	rf->text[rf->len++] = '\n';
+	rf->text[rf->len] = 0;
+}

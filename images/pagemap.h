@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Page runs: how dumped memory is described. A run is a range of pages with
+ * one flag: PE_PRESENT (data stored in pages-<id>.img at .offset), PE_ZERO
+ * (all zero, not stored), PE_PARENT (unchanged since the parent layer),
+ * PE_LAZY (stored, but restored on fault). Each run carries a checksum of
+ * its content so that restore --verify can prove what it wrote.
+ */
+#ifndef CRIU_LITE_PAGEMAP_H
+#define CRIU_LITE_PAGEMAP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define PAGE_SZ		4096UL
+
+enum {
+	PE_PRESENT = 1 << 0,
+	PE_ZERO    = 1 << 1,
+	PE_PARENT  = 1 << 2,
+	PE_LAZY    = 1 << 3,
+};
+
+/* true if the page at p (PAGE_SZ bytes, 8-byte aligned) is all zero */
+bool page_is_zero(const void *p);
+/* Checksum of len bytes (a multiple of 8), continuing from seed. Runs of
+ * PE_PRESENT pages chain it page by page from CSUM_SEED; other runs carry 0
+ * (a PE_ZERO run is verified by being zero). */
+uint64_t pages_checksum(uint64_t seed, const void *p, size_t len);
+#define CSUM_SEED	0x9e3779b97f4a7c15ULL
+
+struct page_run {
+	uint64_t vaddr;
+	uint32_t nr_pages;
+	uint32_t flags;
+	uint64_t checksum;
+	uint64_t offset;	/* in the pages file, for PE_PRESENT */
+};
+
+/*
+ * Splits a buffer of pages read from vaddr into runs of zero and non-zero
+ * pages, merging with the previous run where contiguous and of the same
+ * kind. emit() is called for each finished run; data() for the bytes of
+ * each non-zero run, in order, so the caller can write them out.
+ */
+struct run_builder {
+	struct page_run cur;
+	bool have_cur;
+	uint64_t next_offset;
+	uint32_t max_run_pages;	/* split runs longer than this (0: 1 GiB) */
+	int (*emit)(void *arg, const struct page_run *run);
+	int (*data)(void *arg, const void *buf, size_t len);
+	void *arg;
+};
+
+void run_builder_init(struct run_builder *rb,
+		      int (*emit)(void *, const struct page_run *),
+		      int (*data)(void *, const void *, size_t), void *arg);
+int run_builder_add(struct run_builder *rb, uint64_t vaddr, const void *buf,
+		    size_t nr_pages);
+/* Add pages that are known without reading them (PE_PARENT, PE_ZERO). */
+int run_builder_add_flagged(struct run_builder *rb, uint64_t vaddr,
+			    size_t nr_pages, uint32_t flags);
+int run_builder_finish(struct run_builder *rb);
+
+#endif

@@ -1,0 +1,28 @@
+#!/bin/sh
+# Installs, from Debian's archive, whatever criu-lite needs and this machine
+# lacks. Safe to run again: it only calls apt-get when a package is missing.
+# Usage: scripts/install-deps.sh [--qemu]   (--qemu adds what the guest needs)
+set -eu
+
+pkgs="gcc make pkg-config protobuf-c-compiler libprotobuf-c-dev libnl-3-dev
+libcap-dev libcmocka-dev"
+if [ "${1:-}" = "--qemu" ]; then
+	pkgs="$pkgs qemu-system-x86 qemu-utils busybox-static cpio kmod"
+fi
+
+missing=""
+for p in $pkgs; do
+	dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q "install ok installed" ||
+		missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" != 0 ]; then
+	echo "install-deps: missing:$missing (run as root to install)" >&2
+	exit 1
+fi
+echo "install-deps: installing$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq >/dev/null
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $missing >/dev/null
