@@ -19,20 +19,21 @@
  *               frozen around collect. Not testable on kernels without
  *               CONFIG_MEM_SOFT_DIRTY (the project's machine kind).
  *
- * What "written" means, and what it does not:
- *   - collect reports every page of the tracked ranges that was written
- *     (or, for uffd-wp, freshly faulted in writable) since start or the
- *     previous collect. It may over-report (a read fault on a page the
- *     target dropped with MADV_DONTNEED comes back as written), never
- *     under-report while the tracked VMAs stay in place.
- *   - A page the target DROPPED (MADV_DONTNEED, munmap) is not reported:
- *     its content is now zero/absent, not "same as parent". The dump must
- *     mark a page as in-parent only if it is present/swapped NOW and not
- *     reported here, exactly as CRIU does with soft-dirty.
- *   - uffd-wp tracks VMAs, not addresses: a VMA the target creates inside a
- *     tracked range after start (mmap, mremap) is not registered; collect
- *     then fails with -EPERM and the caller should treat the range as
- *     wholly dirty and restart the tracker with the new VMA list.
+ * What collect reports (uffd-wp, measured on 6.18):
+ *   - every page of the tracked ranges written since start or the previous
+ *     collect, including first writes to never-touched pages;
+ *   - pages the target dropped with MADV_DONTNEED: their pte is empty,
+ *     which counts as written. The caller reads them as absent and
+ *     stores a hole, never "same as parent";
+ *   - all of a VMA the target mapped (or mremap'ed) INSIDE a tracked range
+ *     after start; the tracker then adopts it, so later rounds report
+ *     only its writes. A VMA mapped outside every tracked range is not
+ *     seen: the caller compares VMA lists between rounds anyway;
+ *   - never: a page only read (a read of a dropped page maps the zero page
+ *     write-protected and is not reported).
+ * It may over-report, it never under-reports. The caller marks a page as
+ * in-parent only if it is present/swapped now and not reported, as CRIU
+ * does with soft-dirty.
  */
 #ifndef CRIU_LITE_DIRTY_H
 #define CRIU_LITE_DIRTY_H
@@ -96,6 +97,7 @@ struct dirty_stats {
 	uint64_t pages;		/* pages reported by the last collect */
 	uint64_t regions;	/* regions reported by the last collect */
 	uint64_t ioctls;	/* PAGEMAP_SCAN calls of the last collect */
+	uint64_t new_vma_pages;	/* of those, in VMAs mapped since start */
 	uint64_t tracked_pages;	/* size of all tracked ranges */
 };
 
@@ -114,6 +116,7 @@ struct dirty_tracker {
 	uint64_t *pme;			/* soft-dirty pagemap read scratch */
 	struct page_region *out;	/* result of the last collect */
 	size_t nr_out, out_cap;
+	bool out_unsorted;
 	struct dirty_stats stats;
 };
 

@@ -1,68 +1,18 @@
 // SPDX-License-Identifier: GPL-2.0
 /* criu-lite: the command line. Parses options into a dump_opts /
  * restore_opts and hands them down; no subsystem reads globals. */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "check.h"
+#include "cli.h"
 #include "cr.h"
 #include "dump.h"
 #include "log.h"
 #include "restore.h"
 #include "show.h"
-
-static const char usage_text[] =
-"usage: criu-lite COMMAND [OPTIONS]\n"
-"\n"
-"Commands:\n"
-"  check                      probe the kernel features criu-lite uses\n"
-"  dump -t PID -D DIR         checkpoint PID's process tree into DIR\n"
-"  restore -D DIR             bring a dumped tree back, same PIDs\n"
-"  show DIR|FILE [--json]     decode images\n"
-"  pre-dump, lazy-pages, page-server, migrate: not implemented yet\n"
-"\n"
-"dump options:\n"
-"  -t, --tree PID             root of the tree to dump\n"
-"  -D, --images-dir DIR       where images go (created if missing)\n"
-"  -R, --leave-running        let the tree go on running after the dump\n"
-"                             (default: kill it once the images are safe)\n"
-"\n"
-"restore options:\n"
-"  -D, --images-dir DIR       images to restore\n"
-"  -d, --restore-detached     return once the tree runs (default: wait for\n"
-"                             the root and exit with its status)\n"
-"      --verify               check every restored page against its dump\n"
-"                             checksum before the tree is let go\n"
-"      --zombie-wait MS       wait this long for a PID held by a zombie\n"
-"                             (default 5000)\n"
-"\n"
-"common options:\n"
-"  -v, --verbose              more messages (repeat for debug)\n"
-"  -h, --help                 this text\n"
-"\n"
-"A failed or interrupted dump leaves the tree running as it was; restore\n"
-"reads and checks every image before it creates anything.\n";
-
-static void usage(FILE *f)
-{
-	fputs(usage_text, f);
-}
-
-static int parse_pid(const char *s, pid_t *pid)
-{
-	char *end;
-	long v = strtol(s, &end, 10);
-
-	if (!*s || *end || v <= 0 || v > (1 << 22)) {
-		pr_err("bad PID \"%s\"", s);
-		return -1;
-	}
-	*pid = v;
-	return 0;
-}
 
 static double ms(uint64_t ns)
 {
@@ -71,45 +21,12 @@ static double ms(uint64_t ns)
 
 static int cmd_dump(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "tree", required_argument, NULL, 't' },
-		{ "images-dir", required_argument, NULL, 'D' },
-		{ "leave-running", no_argument, NULL, 'R' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	struct dump_opts o = { 0 };
+	struct dump_opts o;
 	struct dump_stats st;
-	int c;
+	int ret = parse_dump_args(argc, argv, &o);
 
-	while ((c = getopt_long(argc, argv, "t:D:Rvh", opts, NULL)) != -1) {
-		switch (c) {
-		case 't':
-			if (parse_pid(optarg, &o.pid))
-				return 1;
-			break;
-		case 'D':
-			o.dir = optarg;
-			break;
-		case 'R':
-			o.leave_running = true;
-			break;
-		case 'v':
-			log_set_level(log_get_level() + 1);
-			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		default:
-			usage(stderr);
-			return 1;
-		}
-	}
-	if (!o.pid || !o.dir || optind != argc) {
-		pr_err("dump needs -t PID and -D DIR (see --help)");
-		return 1;
-	}
+	if (ret)
+		return ret > 0 ? 0 : 1;
 	if (dump_tree(&o, &st)) {
 		pr_err("dump of %d failed; it was left running", o.pid);
 		return 1;
@@ -124,49 +41,12 @@ static int cmd_dump(int argc, char **argv)
 
 static int cmd_restore(int argc, char **argv)
 {
-	enum { OPT_VERIFY = 256, OPT_ZWAIT };
-	static const struct option opts[] = {
-		{ "images-dir", required_argument, NULL, 'D' },
-		{ "restore-detached", no_argument, NULL, 'd' },
-		{ "verify", no_argument, NULL, OPT_VERIFY },
-		{ "zombie-wait", required_argument, NULL, OPT_ZWAIT },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	struct restore_opts o = { .zombie_wait_ms = 5000 };
+	struct restore_opts o;
 	struct restore_stats st;
-	int c, ret;
+	int ret = parse_restore_args(argc, argv, &o);
 
-	while ((c = getopt_long(argc, argv, "D:dvh", opts, NULL)) != -1) {
-		switch (c) {
-		case 'D':
-			o.dir = optarg;
-			break;
-		case 'd':
-			o.detach = true;
-			break;
-		case OPT_VERIFY:
-			o.verify = true;
-			break;
-		case OPT_ZWAIT:
-			o.zombie_wait_ms = strtoul(optarg, NULL, 10);
-			break;
-		case 'v':
-			log_set_level(log_get_level() + 1);
-			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		default:
-			usage(stderr);
-			return 1;
-		}
-	}
-	if (!o.dir || optind != argc) {
-		pr_err("restore needs -D DIR (see --help)");
-		return 1;
-	}
+	if (ret)
+		return ret > 0 ? 0 : 1;
 	ret = restore_tree(&o, &st);
 	if (ret < 0)
 		return 1;

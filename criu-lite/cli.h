@@ -1,0 +1,17 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Command-line parsing into option structs (unit tested). */
+#ifndef CRIU_LITE_CLI_H
+#define CRIU_LITE_CLI_H
+
+#include <stdio.h>
+
+#include "cr.h"
+
+/* argv[0] is the command name. Return 0 on success, 1 when --help was
+ * printed (exit 0), -1 on a usage error (logged). */
+int parse_dump_args(int argc, char **argv, struct dump_opts *o);
+int parse_restore_args(int argc, char **argv, struct restore_opts *o);
+int parse_pid(const char *s, pid_t *pid);
+void usage(FILE *f);
+
+#endif
