@@ -27,6 +27,8 @@ static const char usage_text[] =
 "  -D, --images-dir DIR       images to restore\n"
 "  -d, --restore-detached     return once the tree runs (default: wait for\n"
 "                             the root and exit with its status)\n"
+"      --pidns                restore into a new PID namespace (under a\n"
+"                             small init), so taken PIDs do not matter\n"
 "      --verify               check every restored page against its dump\n"
 "                             checksum before the tree is let go\n"
 "      --zombie-wait MS       wait this long for a PID held by a zombie\n"
@@ -102,8 +104,9 @@ int parse_dump_args(int argc, char **argv, struct dump_opts *o)
 
 int parse_restore_args(int argc, char **argv, struct restore_opts *o)
 {
-	enum { OPT_VERIFY = 256, OPT_ZWAIT };
+	enum { OPT_VERIFY = 256, OPT_ZWAIT, OPT_PIDNS };
 	static const struct option opts[] = {
+		{ "pidns", no_argument, NULL, OPT_PIDNS },
 		{ "images-dir", required_argument, NULL, 'D' },
 		{ "restore-detached", no_argument, NULL, 'd' },
 		{ "verify", no_argument, NULL, OPT_VERIFY },
@@ -128,6 +131,9 @@ int parse_restore_args(int argc, char **argv, struct restore_opts *o)
 			break;
 		case OPT_VERIFY:
 			o->verify = true;
+			break;
+		case OPT_PIDNS:
+			o->pidns = true;
 			break;
 		case OPT_ZWAIT:
 			o->zombie_wait_ms = strtoul(optarg, &end, 10);

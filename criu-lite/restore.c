@@ -59,6 +59,8 @@ struct proc_restore {
 	int parent;		/* index in procs, -1 for the root */
 	uint64_t gadget;	/* where the puppet maps its gadget */
 	uint64_t vdso_tmp;	/* free space to park the vDSO in */
+	pid_t hpid;		/* its PID as we see it (differs with --pidns) */
+	pid_t *htids;		/* its threads' TIDs as we see them */
 	struct remote r;	/* leader, at the gadget */
 	pid_t *seized;		/* threads attached so far */
 	size_t nr_seized;
@@ -75,7 +77,7 @@ struct restore_ctx {
 	size_t pages_len;
 	int ready[2];		/* puppets report here */
 	int keep_at;		/* puppets keep ready[1] at this fd */
-	pid_t root;		/* our child, once forked */
+	pid_t root;		/* our child, once forked (the ns init with --pidns) */
 };
 
 /* ---- loading and checking every image before creating anything ---- */
@@ -504,6 +506,94 @@ static int max_fd_of(struct restore_ctx *c)
 	return max;
 }
 
+/*
+ * --pidns: the tree gets a PID namespace of its own, under a minimal init
+ * that reaps whatever is orphaned in it and exits with the status of the
+ * tree's root (taking the namespace down with it).
+ */
+static void ns_init_main(struct restore_ctx *c)
+{
+	pid_t root = c->procs[0].pe->pid, pid;
+	int status, root_status = 0;
+	sigset_t all;
+
+	prctl(PR_SET_NAME, "criu-lite-init");
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	pid = clone_with_pid(root, 0);
+	if (pid < 0) {
+		pr_perror("clone3 with pid %d in the new namespace", root);
+		puppet_fail(c, "clone3 of the root");
+	}
+	if (pid == 0)
+		puppet_main(c, 0);
+	prctl(PR_SET_PDEATHSIG, 0);
+	sigfillset(&all);
+	sigprocmask(SIG_SETMASK, &all, NULL);
+	syscall(__NR_close_range, 0, ~0U, 0);
+	for (;;) {
+		pid = wait(&status);
+		if (pid < 0)
+			_exit(WIFEXITED(root_status) ? WEXITSTATUS(root_status) :
+			      128 + WTERMSIG(root_status));
+		if (pid == root)
+			root_status = status;
+	}
+}
+
+static struct proc_restore *proc_by_pid(struct restore_ctx *c, pid_t pid)
+{
+	for (size_t i = 0; i < c->nr; i++)
+		if ((pid_t)c->procs[i].pe->pid == pid)
+			return &c->procs[i];
+	return NULL;
+}
+
+/* The innermost PID of a task, from the last NSpid field of its status. */
+static pid_t ns_pid_of(pid_t hpid)
+{
+	char *text = proc_read_file("/proc/%d/status", hpid), *p;
+	pid_t last = -1;
+
+	p = text ? strstr(text, "NSpid:") : NULL;
+	if (p) {
+		char *end;
+
+		p += 6;
+		for (;;) {
+			long v = strtol(p, &end, 10);
+
+			if (end == p)
+				break;
+			last = v;
+			p = end;
+		}
+	}
+	free(text);
+	return last;
+}
+
+/* Finds each puppet's PID as we see it by walking init's descendants. */
+static int map_host_pids(struct restore_ctx *c, pid_t top)
+{
+	pid_t *kids;
+	size_t n;
+
+	if (proc_list_children(top, &kids, &n))
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		struct proc_restore *p = proc_by_pid(c, ns_pid_of(kids[i]));
+
+		if (p)
+			p->hpid = kids[i];
+		if (map_host_pids(c, kids[i])) {
+			free(kids);
+			return -1;
+		}
+	}
+	free(kids);
+	return 0;
+}
+
 static int fork_puppets(struct restore_ctx *c)
 {
 	struct rlimit rl;
@@ -524,13 +614,23 @@ static int fork_puppets(struct restore_ctx *c)
 		pr_perror("dup2 ready pipe to %d", c->keep_at);
 		return -1;
 	}
-	c->root = clone_with_pid(c->procs[0].pe->pid, 0);
+	if (c->o->pidns) {
+		struct clone_args_abi ca = { .flags = CLONE_NEWPID,
+					     .exit_signal = SIGCHLD };
+
+		c->root = syscall(__NR_clone3, &ca, sizeof(ca));
+		if (c->root == 0)
+			ns_init_main(c);
+	} else {
+		c->root = clone_with_pid(c->procs[0].pe->pid, 0);
+		if (c->root == 0)
+			puppet_main(c, 0);
+	}
 	if (c->root < 0) {
-		pr_perror("clone3 with pid %u", c->procs[0].pe->pid);
+		pr_perror("clone3 of the tree's root (pid %u%s)",
+			  c->procs[0].pe->pid, c->o->pidns ? ", new pid ns" : "");
 		return -1;
 	}
-	if (c->root == 0)
-		puppet_main(c, 0);
 	close(c->keep_at);
 	close(c->ready[1]);
 	c->ready[1] = -1;
@@ -551,6 +651,20 @@ static int fork_puppets(struct restore_ctx *c)
 			return -1;
 		}
 		ready++;
+	}
+	if (!c->o->pidns) {
+		for (size_t i = 0; i < c->nr; i++)
+			c->procs[i].hpid = c->procs[i].pe->pid;
+		return 0;
+	}
+	if (map_host_pids(c, c->root))
+		return -1;
+	for (size_t i = 0; i < c->nr; i++) {
+		if (c->procs[i].hpid <= 0) {
+			pr_err("puppet for %u not found in the new namespace",
+			       c->procs[i].pe->pid);
+			return -1;
+		}
 	}
 	return 0;
 }
@@ -606,7 +720,7 @@ static bool is_kept(const struct vma_info *v, const struct proc_restore *p)
  * to that area on every preemption. */
 static int unmap_puppet(struct proc_restore *p)
 {
-	pid_t pid = p->pe->pid;
+	pid_t pid = p->hpid;
 	struct cl_rseq_config rc;
 	struct vma_info *v;
 	size_t n;
@@ -683,7 +797,7 @@ static int move_vdso(struct proc_restore *p)
 	size_t ncur, nwant = 0, n;
 	uint64_t lo, hi;
 
-	if (proc_read_vmas(p->pe->pid, &cur_v, &n))
+	if (proc_read_vmas(p->hpid, &cur_v, &n))
 		return -1;
 	ncur = vdso_vmas(cur_v, n, cur);
 	for (size_t i = 0; i < p->mm->n_vmas && nwant < 3; i++) {
@@ -726,7 +840,7 @@ static int move_vdso(struct proc_restore *p)
 static int rebuild_memory(struct restore_ctx *c, struct proc_restore *p)
 {
 	struct mm_restore m = {
-		.pid = p->pe->pid, .r = &p->r,
+		.pid = p->hpid, .r = &p->r,
 		.scratch = p->gadget + PAGE_SZ, .scratch_len = GADGET_LEN - PAGE_SZ,
 		.mm = p->mm, .pme = p->pme, .nr_pme = p->nr_pme,
 		.pages = c->pages, .pages_len = c->pages_len,
@@ -764,8 +878,8 @@ static int create_threads(struct proc_restore *p)
 		int status;
 		long ret;
 
-		if (remote_write(p->pe->pid, tid_at, &tid, sizeof(tid)) ||
-		    remote_write(p->pe->pid, args_at, &ca, sizeof(ca)))
+		if (remote_write(p->hpid, tid_at, &tid, sizeof(tid)) ||
+		    remote_write(p->hpid, args_at, &ca, sizeof(ca)))
 			return -1;
 		ret = rsys(&p->r, __NR_clone3, args_at, sizeof(ca), 0, 0, 0, 0);
 		if (ret != tid) {
@@ -773,8 +887,15 @@ static int create_threads(struct proc_restore *p)
 			       p->pe->pid, tid, ret);
 			return -1;
 		}
-		p->seized[p->nr_seized++] = tid;
-		if (wait_stop(tid, &status) || !WIFSTOPPED(status)) {
+		/* the kernel reports the new thread's TID as we see it */
+		if (p->r.last_event != PTRACE_EVENT_CLONE) {
+			pr_err("restore %u: no clone event for thread %d",
+			       p->pe->pid, tid);
+			return -1;
+		}
+		p->htids[t] = p->r.event_msg;
+		p->seized[p->nr_seized++] = p->htids[t];
+		if (wait_stop(p->htids[t], &status) || !WIFSTOPPED(status)) {
 			pr_err("restore %u: new thread %d did not stop",
 			       p->pe->pid, tid);
 			return -1;
@@ -803,7 +924,7 @@ static int restore_thread_state(struct proc_restore *p, struct remote *r,
 			ss = { ce->sas->sp, (int32_t)ce->sas->flags, 0,
 			       ce->sas->size };
 
-		if (remote_write(p->pe->pid, scratch, &ss, sizeof(ss)))
+		if (remote_write(p->hpid, scratch, &ss, sizeof(ss)))
 			return -1;
 		RSYS_OK(rsys(r, __NR_sigaltstack, scratch, 0, 0, 0, 0, 0),
 			"thread %u: sigaltstack", ce->tid);
@@ -812,14 +933,14 @@ static int restore_thread_state(struct proc_restore *p, struct remote *r,
 		char name[16] = { 0 };
 
 		snprintf(name, sizeof(name), "%s", ce->comm);
-		if (!remote_write(p->pe->pid, scratch, name, sizeof(name)))
+		if (!remote_write(p->hpid, scratch, name, sizeof(name)))
 			rsys(r, __NR_prctl, PR_SET_NAME, scratch, 0, 0, 0, 0);
 	}
 	for (size_t i = 0; i < ce->n_pending; i++) {
 		const SiginfoEntry *se = ce->pending[i];
 		int sig = *(const int32_t *)se->siginfo.data;
 
-		if (remote_write(p->pe->pid, scratch, se->siginfo.data,
+		if (remote_write(p->hpid, scratch, se->siginfo.data,
 				 se->siginfo.len))
 			return -1;
 		RSYS_OK(rsys(r, __NR_rt_tgsigqueueinfo, p->pe->pid, ce->tid,
@@ -879,7 +1000,7 @@ static int set_final_regs(pid_t tid, const CoreEntry *ce)
 
 static int restore_task_state(struct restore_ctx *c, struct proc_restore *p)
 {
-	pid_t pid = p->pe->pid;
+	pid_t pid = p->hpid;
 	const TaskEntry *te = p->task;
 
 	for (size_t i = 0; i < te->n_rlimits; i++) {
@@ -912,7 +1033,7 @@ static int drop_gadget(struct proc_restore *p)
 
 	for (size_t i = 0; i < p->mm->n_vmas; i++)
 		if (!strcmp(p->mm->vmas[i]->path, "[vdso]") &&
-		    find_syscall_insn(p->pe->pid, p->mm->vmas[i]->start,
+		    find_syscall_insn(p->hpid, p->mm->vmas[i]->start,
 				      p->mm->vmas[i]->end, &ip))
 			return -1;
 	if (!ip) {
@@ -933,10 +1054,14 @@ static int drop_gadget(struct proc_restore *p)
 
 static int rebuild_proc(struct restore_ctx *c, struct proc_restore *p)
 {
-	pid_t pid = p->pe->pid;
+	pid_t pid = p->hpid;
 
 	p->seized = calloc(p->pe->n_threads, sizeof(pid_t));
-	if (!p->seized || seize_puppet(p, pid) ||
+	p->htids = calloc(p->pe->n_threads, sizeof(pid_t));
+	if (!p->seized || !p->htids)
+		return -1;
+	p->htids[0] = pid;
+	if (seize_puppet(p, pid) ||
 	    remote_init(&p->r, pid, p->gadget))
 		return -1;
 	if (rebuild_memory(c, p) || create_threads(p))
@@ -944,14 +1069,14 @@ static int rebuild_proc(struct restore_ctx *c, struct proc_restore *p)
 	for (size_t t = 0; t < p->pe->n_threads; t++) {
 		struct remote tr;
 
-		if (remote_init(&tr, p->pe->threads[t], p->gadget) ||
+		if (remote_init(&tr, p->htids[t], p->gadget) ||
 		    restore_thread_state(p, &tr, p->cores[t]))
 			return -1;
 	}
 	if (restore_task_state(c, p) || drop_gadget(p))
 		return -1;
 	for (size_t t = 0; t < p->pe->n_threads; t++)
-		if (set_final_regs(p->pe->threads[t], p->cores[t]))
+		if (set_final_regs(p->htids[t], p->cores[t]))
 			return -1;
 	return 0;
 }
@@ -969,8 +1094,9 @@ static void kill_puppets(struct restore_ctx *c)
 	if (c->root <= 0)
 		return;
 	for (size_t i = c->nr; i-- > 0;)
-		kill(c->procs[i].pe->pid, SIGKILL);
-	kill(c->root, SIGKILL);
+		if (c->procs[i].hpid > 0)
+			kill(c->procs[i].hpid, SIGKILL);
+	kill(c->root, SIGKILL);	/* with --pidns, init: takes the ns down */
 	waitpid(c->root, NULL, __WALL);
 }
 
@@ -1000,7 +1126,7 @@ int restore_tree(const struct restore_opts *o, struct restore_stats *st)
 	if (fault_at("restore-before-resume"))
 		goto fail;
 	detach_all(&c);
-	st->root_pid = c.root;
+	st->root_pid = c.procs[0].hpid;
 	st->total_ns = now_ns() - t0;
 	ret = 0;
 	if (!o->detach) {
