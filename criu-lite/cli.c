@@ -22,6 +22,9 @@ static const char usage_text[] =
 "  -D, --images-dir DIR       where images go (created if missing)\n"
 "  -R, --leave-running        let the tree go on running after the dump\n"
 "                             (default: kill it once the images are safe)\n"
+"      --qmp SOCK             QEMU: stop the VM through this QMP socket\n"
+"                             before freezing (the guest then sees no time\n"
+"                             jump); restore continues it\n"
 "\n"
 "restore options:\n"
 "  -D, --images-dir DIR       images to restore\n"
@@ -29,6 +32,7 @@ static const char usage_text[] =
 "                             the root and exit with its status)\n"
 "      --pidns                restore into a new PID namespace (under a\n"
 "                             small init), so taken PIDs do not matter\n"
+"      --no-cont              leave a VM stopped by dump --qmp stopped\n"
 "      --verify               check every restored page against its dump\n"
 "                             checksum before the tree is let go\n"
 "      --zombie-wait MS       wait this long for a PID held by a zombie\n"
@@ -65,6 +69,7 @@ int parse_dump_args(int argc, char **argv, struct dump_opts *o)
 		{ "tree", required_argument, NULL, 't' },
 		{ "images-dir", required_argument, NULL, 'D' },
 		{ "leave-running", no_argument, NULL, 'R' },
+		{ "qmp", required_argument, NULL, 'Q' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -85,6 +90,9 @@ int parse_dump_args(int argc, char **argv, struct dump_opts *o)
 		case 'R':
 			o->leave_running = true;
 			break;
+		case 'Q':
+			o->qmp = optarg;
+			break;
 		case 'v':
 			log_set_level(log_get_level() + 1);
 			break;
@@ -104,8 +112,9 @@ int parse_dump_args(int argc, char **argv, struct dump_opts *o)
 
 int parse_restore_args(int argc, char **argv, struct restore_opts *o)
 {
-	enum { OPT_VERIFY = 256, OPT_ZWAIT, OPT_PIDNS };
+	enum { OPT_VERIFY = 256, OPT_ZWAIT, OPT_PIDNS, OPT_NOCONT };
 	static const struct option opts[] = {
+		{ "no-cont", no_argument, NULL, OPT_NOCONT },
 		{ "pidns", no_argument, NULL, OPT_PIDNS },
 		{ "images-dir", required_argument, NULL, 'D' },
 		{ "restore-detached", no_argument, NULL, 'd' },
@@ -134,6 +143,9 @@ int parse_restore_args(int argc, char **argv, struct restore_opts *o)
 			break;
 		case OPT_PIDNS:
 			o->pidns = true;
+			break;
+		case OPT_NOCONT:
+			o->no_cont = true;
 			break;
 		case OPT_ZWAIT:
 			o->zombie_wait_ms = strtoul(optarg, &end, 10);

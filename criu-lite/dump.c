@@ -22,6 +22,7 @@
 #include "kernel-compat.h"
 #include "log.h"
 #include "mem.h"
+#include "qmp.h"
 #include "seize.h"
 
 #include "core.pb-c.h"
@@ -39,6 +40,8 @@ struct dump_ctx {
 	struct page_sink sink;
 	struct dump_stats *st;
 	sigset_t stop_sigs;	/* blocked while the tree is frozen */
+	bool qmp_stopped;	/* we stopped the VM: continue it on failure */
+	char qmp_path[PATH_MAX];
 };
 
 /* Per process: a remote-syscall handle on its leader and scratch memory. */
@@ -570,6 +573,11 @@ static int write_inventory(struct dump_ctx *c)
 	inv.dump_time_ns = now_ns();
 	if (c->o->prev_dir)
 		inv.parent = (char *)c->o->prev_dir;
+	if (c->qmp_stopped) {
+		inv.has_qmp_stopped = true;
+		inv.qmp_stopped = true;
+		inv.qmp_socket = c->qmp_path;
+	}
 	return img_write_one(c->dirfd, IMG_INVENTORY, 0, &inv.base);
 }
 
@@ -631,6 +639,33 @@ out:
 	return ret;
 }
 
+/*
+ * Stops the guest through QMP ("stop" also drains in-flight block I/O)
+ * before the process is frozen, so the guest sees no time pass.
+ */
+static int qmp_stop_vm(struct dump_ctx *c)
+{
+	char status[256];
+
+	if (!realpath(c->o->qmp, c->qmp_path)) {
+		pr_perror("QMP socket %s", c->o->qmp);
+		return -1;
+	}
+	if (qmp_command(c->qmp_path, "query-status", status, sizeof(status),
+			5000))
+		return -1;
+	if (!strstr(status, "\"running\": true")) {
+		pr_info("VM of %d is not running (%s): not stopping it",
+			c->o->pid, status);
+		return 0;
+	}
+	if (qmp_command(c->qmp_path, "stop", NULL, 0, 10000))
+		return -1;
+	c->qmp_stopped = true;
+	pr_info("VM of %d stopped through QMP %s", c->o->pid, c->qmp_path);
+	return 0;
+}
+
 int dump_tree(const struct dump_opts *o, struct dump_stats *st)
 {
 	struct dump_ctx c = { .o = o, .st = st, .dirfd = -1 };
@@ -658,6 +693,8 @@ int dump_tree(const struct dump_opts *o, struct dump_stats *st)
 	sigaddset(&c.stop_sigs, SIGHUP);
 	sigprocmask(SIG_BLOCK, &c.stop_sigs, &old);
 
+	if (o->qmp && qmp_stop_vm(&c))
+		goto out_release;
 	if (freeze_tree(o->pid, &c.tree))
 		goto out_release;
 	t_frozen = now_ns();
@@ -672,6 +709,9 @@ int dump_tree(const struct dump_opts *o, struct dump_stats *st)
 out_release:
 	/* on failure the tree goes on running, whatever was asked */
 	release_tree(&c.tree, ret == 0 && !o->leave_running);
+	if (c.qmp_stopped && (ret || o->leave_running) &&
+	    qmp_command(c.qmp_path, "cont", NULL, 0, 5000))
+		pr_err("the VM of %d stays stopped: QMP cont failed", o->pid);
 	st->frozen_ns = now_ns() - t_frozen;
 	free_tree(&c.tree);
 	sigprocmask(SIG_SETMASK, &old, NULL);

@@ -26,6 +26,7 @@
 #include "kernel-compat.h"
 #include "log.h"
 #include "mem.h"
+#include "qmp.h"
 #include "restore.h"
 #include "seize.h"
 
@@ -1127,6 +1128,14 @@ int restore_tree(const struct restore_opts *o, struct restore_stats *st)
 		goto fail;
 	detach_all(&c);
 	st->root_pid = c.procs[0].hpid;
+	if (c.inv->has_qmp_stopped && c.inv->qmp_stopped && c.inv->qmp_socket) {
+		if (o->no_cont)
+			pr_info("VM left stopped (--no-cont): QMP %s",
+				c.inv->qmp_socket);
+		else if (qmp_command(c.inv->qmp_socket, "cont", NULL, 0, 10000))
+			pr_err("restored, but QMP cont on %s failed: the VM "
+			       "stays stopped", c.inv->qmp_socket);
+	}
 	st->total_ns = now_ns() - t0;
 	ret = 0;
 	if (!o->detach) {

@@ -1,0 +1,122 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "qmp.h"
+
+struct qmp_conn {
+	int fd;
+	const char *path;
+	char buf[65536];
+	size_t len;
+	int timeout_ms;
+};
+
+/* Reads one newline-terminated JSON message into line. */
+static int qmp_read_line(struct qmp_conn *q, char *line, size_t sz)
+{
+	for (;;) {
+		char *nl = memchr(q->buf, '\n', q->len);
+		struct pollfd pfd = { q->fd, POLLIN, 0 };
+		ssize_t n;
+
+		if (nl) {
+			size_t l = nl - q->buf + 1;
+			size_t c = l < sz ? l : sz - 1;
+
+			memcpy(line, q->buf, c);
+			line[c] = 0;
+			memmove(q->buf, q->buf + l, q->len - l);
+			q->len -= l;
+			return 0;
+		}
+		if (q->len == sizeof(q->buf)) {
+			pr_err("QMP %s: message too long", q->path);
+			return -1;
+		}
+		if (poll(&pfd, 1, q->timeout_ms) != 1) {
+			pr_err("QMP %s: no answer in %d ms", q->path, q->timeout_ms);
+			return -1;
+		}
+		n = read(q->fd, q->buf + q->len, sizeof(q->buf) - q->len);
+		if (n <= 0) {
+			pr_err("QMP %s: connection closed", q->path);
+			return -1;
+		}
+		q->len += n;
+	}
+}
+
+/* Sends cmd and waits for its answer, skipping asynchronous events. */
+static int qmp_exec(struct qmp_conn *q, const char *cmd, char *reply,
+		    size_t len)
+{
+	char msg[256], line[65536];
+	int n = snprintf(msg, sizeof(msg), "{\"execute\":\"%s\"}\n", cmd);
+
+	if (write(q->fd, msg, n) != n) {
+		pr_perror("QMP %s: send %s", q->path, cmd);
+		return -1;
+	}
+	for (;;) {
+		const char *ret;
+
+		if (qmp_read_line(q, line, sizeof(line)))
+			return -1;
+		if (strstr(line, "\"event\""))
+			continue;
+		if (strstr(line, "\"error\"")) {
+			line[strcspn(line, "\r\n")] = 0;
+			pr_err("QMP %s: %s failed: %s", q->path, cmd, line);
+			return -1;
+		}
+		ret = strstr(line, "\"return\"");
+		if (!ret)
+			continue;
+		if (reply && len) {
+			snprintf(reply, len, "%s", ret + 9);
+			reply[strcspn(reply, "\r\n")] = 0;
+		}
+		return 0;
+	}
+}
+
+int qmp_command(const char *path, const char *cmd, char *reply, size_t len,
+		int timeout_ms)
+{
+	struct qmp_conn q = { .path = path, .timeout_ms = timeout_ms };
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	char line[65536];
+	int ret = -1;
+
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		pr_err("QMP socket path too long: %s", path);
+		return -1;
+	}
+	strcpy(sa.sun_path, path);
+	q.fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (q.fd < 0)
+		return -1;
+	if (connect(q.fd, (struct sockaddr *)&sa, sizeof(sa))) {
+		pr_perror("QMP: connect to %s", path);
+		goto out;
+	}
+	/* greeting, then capabilities negotiation */
+	if (qmp_read_line(&q, line, sizeof(line)) || !strstr(line, "\"QMP\"")) {
+		pr_err("QMP %s: no greeting", path);
+		goto out;
+	}
+	if (qmp_exec(&q, "qmp_capabilities", NULL, 0) ||
+	    qmp_exec(&q, cmd, reply, len))
+		goto out;
+	ret = 0;
+out:
+	close(q.fd);
+	return ret;
+}
