@@ -547,14 +547,22 @@ static bool probe_uffd_wp_unpop(struct probe_env *e, const struct feature_probe 
 	return true;
 }
 
+/* A feature bit is real when a handshake asking for it is accepted (for
+ * EVENT_FORK that also needs CAP_SYS_PTRACE). */
 static bool probe_uffd_bit(struct probe_env *e, const struct feature_probe *p,
 			   char *why, size_t len)
 {
+	int fd;
+
 	if (!e->kf->uffd_syscall && !e->kf->uffd_dev)
 		return WHY("no userfaultfd");
 	if (!(e->kf->uffd_features & p->arg))
 		return WHY("not in UFFDIO_API features %#" PRIx64,
 			   e->kf->uffd_features);
+	fd = uffd_open(p->arg, NULL);
+	if (fd < 0)
+		return WHY_ERRNO("UFFDIO_API");
+	close(fd);
 	return true;
 }
 
@@ -723,7 +731,8 @@ static bool probe_pid_ns(struct probe_env *e, const struct feature_probe *p,
 	if (pid == 0)
 		_exit(getpid() == 1 ? 0 : EPROTO);
 	if (pid < 0)
-		return WHY_ERRNO("clone3(CLONE_NEWPID)");
+		return WHY("clone3(CLONE_NEWPID): %s%s", strerror(errno),
+			   errno == EPERM ? " (needs CAP_SYS_ADMIN)" : "");
 	return child_verdict(pid, "init of new pid ns", why, len);
 }
 
@@ -782,7 +791,8 @@ static bool probe_clone3_set_tid(struct probe_env *e, const struct feature_probe
 	if (pid == 0)
 		_exit(getpid() == 1 ? set_tid_init() : EPROTO);
 	if (pid < 0)
-		return WHY_ERRNO("clone3(CLONE_NEWPID, set_tid={1})");
+		return WHY("clone3(CLONE_NEWPID, set_tid={1}): %s%s", strerror(errno),
+			   errno == EPERM ? " (needs CAP_SYS_ADMIN)" : "");
 	if (!child_verdict(pid, "clone3 set_tid in new pid ns", why, len))
 		return false;
 	snprintf(why, len, "pid %d in a new pid ns; live tid gives EEXIST",

@@ -280,6 +280,9 @@ static int dump_thread(struct proc_dump *pd, pid_t tid)
 	}
 	if (dump_thread_injected(pd, r, &ce) || dump_pending(tid, false, &ce))
 		goto out;
+	/* the process-wide queue goes with the leader */
+	if (tid == pd->fp->pid && dump_pending(tid, true, &ce))
+		goto out;
 	comm = proc_read_file("/proc/%d/task/%d/comm", pd->fp->pid, tid);
 	if (comm) {
 		comm[strcspn(comm, "\n")] = 0;

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -28,7 +29,8 @@ static int cmd_dump(int argc, char **argv)
 	if (ret)
 		return ret > 0 ? 0 : 1;
 	if (dump_tree(&o, &st)) {
-		pr_err("dump of %d failed; it was left running", o.pid);
+		if (kill(o.pid, 0) == 0)
+			pr_err("dump of %d failed; it was left running", o.pid);
 		return 1;
 	}
 	pr_info("dumped %d: frozen %.1f ms (freeze %.2f ms), total %.1f ms, "

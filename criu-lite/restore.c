@@ -944,9 +944,16 @@ static int restore_thread_state(struct proc_restore *p, struct remote *r,
 		if (remote_write(p->hpid, scratch, se->siginfo.data,
 				 se->siginfo.len))
 			return -1;
-		RSYS_OK(rsys(r, __NR_rt_tgsigqueueinfo, p->pe->pid, ce->tid,
-			     sig, scratch, 0, 0),
-			"thread %u: requeue signal %d", ce->tid, sig);
+		/* queued by the process to itself: any si_code is accepted */
+		if (se->shared)
+			RSYS_OK(rsys(r, __NR_rt_sigqueueinfo, p->pe->pid, sig,
+				     scratch, 0, 0, 0),
+				"process %u: requeue shared signal %d",
+				p->pe->pid, sig);
+		else
+			RSYS_OK(rsys(r, __NR_rt_tgsigqueueinfo, p->pe->pid,
+				     ce->tid, sig, scratch, 0, 0),
+				"thread %u: requeue signal %d", ce->tid, sig);
 	}
 	return 0;
 }

@@ -1,0 +1,65 @@
+#!/bin/sh
+# Restore must refuse broken or mismatched images before it creates
+# anything, with a message naming the file and the problem. Each case takes
+# a good dump of a sleeping process, breaks one thing, and checks: restore
+# fails, its message names the file, and no process came back.
+# Usage: tests/bad-images.sh BUILD_DIR
+set -u
+B=${1:-build}
+CL=$B/criu-lite
+EDIT=$B/tests/imgedit
+work=$(mktemp -d "${TMPDIR:-/tmp}/cl-bad.XXXXXX")
+pass=0 fail=0
+trap 'kill $pid 2>/dev/null; rm -rf "$work"' EXIT
+
+sleep 1000 &
+pid=$!
+if ! "$CL" dump -t $pid -D "$work/good" -R 2>"$work/dump.log"; then
+	cat "$work/dump.log"; echo "bad-images: can't make a good dump"; exit 1
+fi
+
+# case NAME EXPECTED-TEXT SETUP-COMMANDS: $d is the broken copy
+case_() {
+	name=$1 want=$2 setup=$3
+	d=$work/$name
+	cp -a "$work/good" "$d"
+	eval "$setup"
+	# shellcheck disable=SC2086
+	if "$CL" restore -D "$d" -d --zombie-wait 0 ${EXTRA:-} >"$work/$name.log" 2>&1; then
+		echo "FAIL $name: restore succeeded"; fail=$((fail + 1)); return
+	fi
+	if ! grep -q -- "$want" "$work/$name.log"; then
+		echo "FAIL $name: message lacks \"$want\":"; cat "$work/$name.log"
+		fail=$((fail + 1)); return
+	fi
+	echo "PASS $name: $(grep -m1 Error "$work/$name.log")"
+	pass=$((pass + 1))
+}
+
+# the PID is taken by the still-running original
+case_ pid-taken "PID $pid is taken" ":"
+kill $pid; wait $pid 2>/dev/null
+case_ empty-dir "inventory.img" 'rm -f "$d"/*'
+case_ no-inventory "no inventory.img" 'rm -f "$d/inventory.img"'
+case_ truncated-pages "pages-1.img: too short" \
+	'truncate -s 4096 "$d/pages-1.img"'
+case_ truncated-core "core-$pid.img: truncated" \
+	'sz=$(stat -c %s "$d/core-$pid.img"); truncate -s $((sz - 100)) "$d/core-$pid.img"'
+case_ bad-magic "bad magic" \
+	'printf "XXXX" | dd of="$d/mm-$pid.img" conv=notrunc 2>/dev/null'
+case_ corrupt-entry "mm-$pid.img" \
+	'printf "\377\377\377\177" | dd of="$d/mm-$pid.img" bs=1 seek=8 conv=notrunc 2>/dev/null'
+case_ other-kernel "dumped on kernel 5.10.0-bogus" \
+	'"$EDIT" "$d" kernel 5.10.0-bogus'
+case_ other-cpu "missing 0x4000000000000000" \
+	'"$EDIT" "$d" xsave-add 0x4000000000000000'
+# a flipped byte in the page data: --verify refuses to let it run
+EXTRA=--verify case_ corrupt-page-verify "checksum mismatch" \
+	'printf "\125" | dd of="$d/pages-1.img" bs=1 seek=100 conv=notrunc 2>/dev/null'
+
+# nothing may have been created by any of the refused restores
+if kill -0 $pid 2>/dev/null; then
+	echo "FAIL: a process $pid exists after refused restores"; fail=$((fail + 1))
+fi
+echo "bad-images: $pass passed, $fail failed"
+[ $fail = 0 ]
