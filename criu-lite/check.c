@@ -46,8 +46,11 @@ enum feature_need {
 	NEED_INFO,	/* not a kernel feature: reported, never fatal */
 };
 
+enum helper_state { HELPER_NOT_STARTED, HELPER_RUNNING, HELPER_FAILED };
+
 struct probe_env {
-	pid_t child;		/* helper target: 0 not yet, -1 failed */
+	enum helper_state helper;
+	pid_t child;		/* the helper target, when running */
 	int ctl;		/* write end of its pipe; EOF makes it exit */
 	int child_fd;		/* an fd number open in the child */
 	struct stat child_fd_st;
@@ -155,9 +158,11 @@ static pid_t env_child(struct probe_env *e)
 	int p[2];
 	pid_t pid;
 
-	if (e->child)
+	if (e->helper == HELPER_RUNNING)
 		return e->child;
-	e->child = -1;
+	if (e->helper == HELPER_FAILED)
+		return -1;
+	e->helper = HELPER_FAILED;
 	if (pipe2(p, O_CLOEXEC))
 		return -1;
 	fstat(p[0], &e->child_fd_st);
@@ -175,6 +180,7 @@ static pid_t env_child(struct probe_env *e)
 	e->child_fd = p[0];	/* still open under this number in the child */
 	e->ctl = p[1];
 	e->child = pid;
+	e->helper = HELPER_RUNNING;
 	return pid;
 }
 
@@ -182,12 +188,11 @@ static void env_cleanup(struct probe_env *e)
 {
 	if (e->pidfd >= 0)
 		close(e->pidfd);
-	if (e->child > 0) {
+	if (e->helper == HELPER_RUNNING) {
 		kill(e->child, SIGKILL);
 		wait_child(e->child);
 		close(e->ctl);
 	}
-	e->child = 0;
 	e->pidfd = -1;
 }
 
@@ -1049,7 +1054,7 @@ static int run_probes(struct kernel_features *kf, struct probe_result *res)
 		}
 	}
 	env_cleanup(&env);
-	return env.child < 0 ? -1 : 0;
+	return env.helper == HELPER_FAILED ? -1 : 0;
 }
 
 int kernel_features_probe(struct kernel_features *kf)

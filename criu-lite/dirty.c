@@ -290,9 +290,11 @@ static int alloc_vec(struct dirty_tracker *t)
  * Handshake on the target's uffd. WP_ASYNC: a write to a protected page is
  * resolved by the kernel itself (the pte just becomes writable, no fault
  * message, nobody needs to read the uffd). WP_UNPOPULATED: protecting a
- * range also covers pages never touched (pte markers), so first writes to
- * fresh pages are seen as well. No EVENT_* feature is requested: with none,
- * the target's fork/mremap/munmap never block waiting on this uffd.
+ * range also covers never-touched anonymous pages with pte markers, so a
+ * read there maps a protected zero page instead of counting as a write
+ * (on 6.18 no difference was seen without it; the uapi documents it as
+ * needed). No EVENT_* feature is requested: with none, the target's
+ * fork/mremap/munmap never block waiting on this uffd.
  */
 static int uffd_wp_api(struct dirty_tracker *t)
 {

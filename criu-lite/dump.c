@@ -21,9 +21,11 @@
 #include "inject.h"
 #include "kernel-compat.h"
 #include "log.h"
+#include "creds.h"
 #include "mem.h"
 #include "qmp.h"
 #include "seize.h"
+#include "timers.h"
 
 #include "core.pb-c.h"
 #include "inventory.pb-c.h"
@@ -374,6 +376,8 @@ static void free_task(TaskEntry *te)
 		free(te->rlimits[i]);
 	free(te->sigactions);
 	free(te->rlimits);
+	free_timers(te);
+	free_creds(te);
 	free(te->cwd);
 	free(te->root);
 	free(te->comm);
@@ -411,7 +415,8 @@ static int dump_task(struct proc_dump *pd)
 		te.has_pdeathsig = true;
 		te.pdeathsig = pdeath;
 	}
-	if (dump_sigactions(pd, &ps, &te) || dump_rlimits(pid, &te))
+	if (dump_sigactions(pd, &ps, &te) || dump_rlimits(pid, &te) ||
+	    dump_timers(&pd->r, pd->scratch, &te) || dump_creds(pid, &te))
 		goto out;
 	err = img_write_one(pd->c->dirfd, IMG_TASK, pid, &te.base);
 out:

@@ -111,6 +111,15 @@ long remote_syscall(struct remote *r, bool *failed, long nr, long a1,
 	return regs.rax;
 }
 
+long rcall(struct remote *r, long nr, long a1, long a2, long a3, long a4,
+	   long a5, long a6)
+{
+	bool failed;
+	long ret = remote_syscall(r, &failed, nr, a1, a2, a3, a4, a5, a6);
+
+	return failed ? -EIO : ret;
+}
+
 int remote_restore_regs(struct remote *r)
 {
 	if (!r->regs_saved)

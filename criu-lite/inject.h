@@ -39,6 +39,9 @@ int remote_init(struct remote *r, pid_t tid, uint64_t syscall_ip);
 long remote_syscall(struct remote *r, bool *failed, long nr, long a1,
 		    long a2, long a3, long a4, long a5, long a6);
 int remote_restore_regs(struct remote *r);
+/* remote_syscall folding "could not drive the tracee" into -EIO. */
+long rcall(struct remote *r, long nr, long a1, long a2, long a3, long a4,
+	   long a5, long a6);
 
 /* Copy to/from the tracee's memory (process_vm_writev / readv, falling
  * back to /proc/PID/mem for pages without the needed protection). */

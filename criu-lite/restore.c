@@ -25,10 +25,12 @@
 #include "inject.h"
 #include "kernel-compat.h"
 #include "log.h"
+#include "creds.h"
 #include "mem.h"
 #include "qmp.h"
 #include "restore.h"
 #include "seize.h"
+#include "timers.h"
 
 #include "core.pb-c.h"
 #include "fdinfo.pb-c.h"
@@ -1081,7 +1083,18 @@ static int rebuild_proc(struct restore_ctx *c, struct proc_restore *p)
 		    restore_thread_state(p, &tr, p->cores[t]))
 			return -1;
 	}
-	if (restore_task_state(c, p) || drop_gadget(p))
+	if (restore_timers(&p->r, p->gadget + PAGE_SZ, p->task) ||
+	    restore_task_state(c, p))
+		return -1;
+	/* credentials last: the puppet needs its privileges until here */
+	for (size_t t = 0; t < p->pe->n_threads; t++) {
+		struct remote tr;
+
+		if (remote_init(&tr, p->htids[t], p->gadget) ||
+		    restore_creds(&tr, p->gadget + PAGE_SZ, p->task->creds))
+			return -1;
+	}
+	if (drop_gadget(p))
 		return -1;
 	for (size_t t = 0; t < p->pe->n_threads; t++)
 		if (set_final_regs(p->htids[t], p->cores[t]))
