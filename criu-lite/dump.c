@@ -57,15 +57,6 @@ struct proc_dump {
 	uint64_t scratch;
 };
 
-static long psys(struct remote *r, long nr, long a1, long a2, long a3, long a4,
-		 long a5, long a6)
-{
-	bool failed;
-	long ret = remote_syscall(r, &failed, nr, a1, a2, a3, a4, a5, a6);
-
-	return failed ? -EIO : ret;
-}
-
 /* SIGINT/SIGTERM/SIGHUP are blocked during a dump; one arriving aborts it
  * at the next stage, which then leaves the tree as it was. */
 static bool interrupted(struct dump_ctx *c)
@@ -218,14 +209,14 @@ static int dump_thread_injected(struct proc_dump *pd, struct remote *r,
 	struct { uint64_t sp; int32_t flags; int32_t pad; uint64_t size; } ss;
 	long ret;
 
-	ret = psys(r, __NR_prctl, PR_GET_TID_ADDRESS, pd->scratch, 0, 0, 0, 0);
+	ret = rcall(r, __NR_prctl, PR_GET_TID_ADDRESS, pd->scratch, 0, 0, 0, 0);
 	if (ret < 0 || remote_read(r->tid, pd->scratch, &tidaddr, 8)) {
 		pr_err("thread %d: PR_GET_TID_ADDRESS failed (%ld)", r->tid, ret);
 		return -1;
 	}
 	ce->has_clear_tid = true;
 	ce->clear_tid = tidaddr;
-	ret = psys(r, __NR_sigaltstack, 0, pd->scratch, 0, 0, 0, 0);
+	ret = rcall(r, __NR_sigaltstack, 0, pd->scratch, 0, 0, 0, 0);
 	if (ret < 0 || remote_read(r->tid, pd->scratch, &ss, sizeof(ss))) {
 		pr_err("thread %d: sigaltstack failed (%ld)", r->tid, ret);
 		return -1;
@@ -322,7 +313,7 @@ static int dump_sigactions(struct proc_dump *pd, const struct proc_status *ps,
 
 		if (!(interesting & (1ULL << (sig - 1))))
 			continue;
-		ret = psys(&pd->r, __NR_rt_sigaction, sig, 0, pd->scratch, 8, 0, 0);
+		ret = rcall(&pd->r, __NR_rt_sigaction, sig, 0, pd->scratch, 8, 0, 0);
 		if (ret < 0 || remote_read(pd->fp->pid, pd->scratch, &ka,
 					   sizeof(ka))) {
 			pr_err("pid %d: rt_sigaction(%d) failed (%ld)",
@@ -410,7 +401,7 @@ static int dump_task(struct proc_dump *pd)
 		te.personality = strtoul(pers, NULL, 16);
 		free(pers);
 	}
-	ret = psys(&pd->r, __NR_prctl, PR_GET_PDEATHSIG, pd->scratch, 0, 0, 0, 0);
+	ret = rcall(&pd->r, __NR_prctl, PR_GET_PDEATHSIG, pd->scratch, 0, 0, 0, 0);
 	if (ret == 0 && !remote_read(pid, pd->scratch, &pdeath, sizeof(pdeath))) {
 		te.has_pdeathsig = true;
 		te.pdeathsig = pdeath;
@@ -447,7 +438,7 @@ static int dump_mm(struct proc_dump *pd)
 
 	if (proc_read_stat(pid, pid, &st))
 		goto out;
-	brk = psys(&pd->r, __NR_brk, 0, 0, 0, 0, 0, 0);
+	brk = rcall(&pd->r, __NR_brk, 0, 0, 0, 0, 0, 0);
 	if (brk <= 0) {
 		pr_err("pid %d: brk(0) failed (%ld)", pid, brk);
 		goto out;
@@ -515,7 +506,7 @@ static int dump_proc(struct proc_dump *pd)
 
 	if (find_vdso_syscall(pd) || remote_init(&pd->r, fp->pid, pd->syscall_ip))
 		return -1;
-	addr = psys(&pd->r, __NR_mmap, 0, SCRATCH_LEN, PROT_READ | PROT_WRITE,
+	addr = rcall(&pd->r, __NR_mmap, 0, SCRATCH_LEN, PROT_READ | PROT_WRITE,
 		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (addr < 0 && addr > -4096) {
 		pr_err("pid %d: can't map scratch memory (%ld)", fp->pid, addr);
@@ -534,7 +525,7 @@ static int dump_proc(struct proc_dump *pd)
 	ret = 0;
 out:
 	if (pd->scratch)
-		psys(&pd->r, __NR_munmap, pd->scratch, SCRATCH_LEN, 0, 0, 0, 0);
+		rcall(&pd->r, __NR_munmap, pd->scratch, SCRATCH_LEN, 0, 0, 0, 0);
 	if (remote_restore_regs(&pd->r))
 		ret = -1;
 	return ret;

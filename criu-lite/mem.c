@@ -355,15 +355,6 @@ out:
 
 /* ---- restore side ---- */
 
-static long rsys(struct remote *r, long nr, long a1, long a2, long a3,
-		 long a4, long a5, long a6)
-{
-	bool failed;
-	long ret = remote_syscall(r, &failed, nr, a1, a2, a3, a4, a5, a6);
-
-	return failed ? -EIO : ret;
-}
-
 /* Opens path inside the puppet (via the scratch page); returns its fd. */
 static long remote_open(struct mm_restore *m, const char *path, int flags)
 {
@@ -375,7 +366,7 @@ static long remote_open(struct mm_restore *m, const char *path, int flags)
 	}
 	if (remote_write(m->pid, m->scratch, path, len))
 		return -EIO;
-	return rsys(m->r, __NR_openat, AT_FDCWD, m->scratch, flags, 0, 0, 0);
+	return rcall(m->r, __NR_openat, AT_FDCWD, m->scratch, flags, 0, 0, 0);
 }
 
 static int map_prot(const VmaEntry *v)
@@ -404,7 +395,7 @@ static int restore_one_vma(struct mm_restore *m, const VmaEntry *v,
 			int oflags = O_RDONLY;
 
 			if (*fd >= 0)
-				rsys(m->r, __NR_close, *fd, 0, 0, 0, 0, 0);
+				rcall(m->r, __NR_close, *fd, 0, 0, 0, 0, 0);
 			if (v->kind == VMA_KIND__VMA_FILE_SHARED &&
 			    (v->prot & PROT_WRITE))
 				oflags = O_RDWR;
@@ -423,7 +414,7 @@ static int restore_one_vma(struct mm_restore *m, const VmaEntry *v,
 	default:
 		return 0;
 	}
-	ret = rsys(m->r, __NR_mmap, v->start, v->end - v->start, map_prot(v),
+	ret = rcall(m->r, __NR_mmap, v->start, v->end - v->start, map_prot(v),
 		   flags, mfd, v->pgoff);
 	if (ret != (long)v->start) {
 		errno = ret < 0 ? -ret : EINVAL;
@@ -434,7 +425,7 @@ static int restore_one_vma(struct mm_restore *m, const VmaEntry *v,
 	for (int adv = 0; adv < 64; adv++) {
 		if (!(v->madv & (1ULL << adv)))
 			continue;
-		ret = rsys(m->r, __NR_madvise, v->start, v->end - v->start, adv,
+		ret = rcall(m->r, __NR_madvise, v->start, v->end - v->start, adv,
 			   0, 0, 0);
 		if (ret < 0 && adv != MADV_MERGEABLE)
 			pr_warn("restore %d: madvise(%#lx, %d): %s", m->pid,
@@ -452,7 +443,7 @@ int restore_vmas(struct mm_restore *m)
 	for (size_t i = 0; i < m->mm->n_vmas && !ret; i++)
 		ret = restore_one_vma(m, m->mm->vmas[i], &fd, &fd_path);
 	if (fd >= 0)
-		rsys(m->r, __NR_close, fd, 0, 0, 0, 0, 0);
+		rcall(m->r, __NR_close, fd, 0, 0, 0, 0, 0);
 	return ret;
 }
 
@@ -604,7 +595,7 @@ int restore_protections(struct mm_restore *m)
 
 		if (!vma_has_pages(v) || map_prot(v) == (int)v->prot)
 			continue;
-		ret = rsys(m->r, __NR_mprotect, v->start, v->end - v->start,
+		ret = rcall(m->r, __NR_mprotect, v->start, v->end - v->start,
 			   v->prot, 0, 0, 0);
 		if (ret < 0) {
 			errno = -ret;
@@ -666,18 +657,18 @@ int restore_mm_fields(struct mm_restore *m)
 	map.exe_fd = exe_fd >= 0 ? exe_fd : (uint32_t)-1;
 	if (remote_write(m->pid, m->scratch + 6144, &map, sizeof(map)))
 		return -1;
-	ret = rsys(m->r, __NR_prctl, PR_SET_MM, PR_SET_MM_MAP, m->scratch + 6144,
+	ret = rcall(m->r, __NR_prctl, PR_SET_MM, PR_SET_MM_MAP, m->scratch + 6144,
 		   sizeof(map), 0, 0);
 	if (ret < 0 && exe_fd >= 0) {
 		pr_warn("restore %d: PR_SET_MM_MAP with exe_fd: %s; retrying "
 			"without /proc/PID/exe", m->pid, strerror(-ret));
 		map.exe_fd = -1;
 		remote_write(m->pid, m->scratch + 6144, &map, sizeof(map));
-		ret = rsys(m->r, __NR_prctl, PR_SET_MM, PR_SET_MM_MAP,
+		ret = rcall(m->r, __NR_prctl, PR_SET_MM, PR_SET_MM_MAP,
 			   m->scratch + 6144, sizeof(map), 0, 0);
 	}
 	if (exe_fd >= 0)
-		rsys(m->r, __NR_close, exe_fd, 0, 0, 0, 0, 0);
+		rcall(m->r, __NR_close, exe_fd, 0, 0, 0, 0, 0);
 	if (ret < 0) {
 		errno = -ret;
 		pr_perror("restore %d: prctl(PR_SET_MM_MAP)", m->pid);

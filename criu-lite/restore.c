@@ -674,15 +674,6 @@ static int fork_puppets(struct restore_ctx *c)
 
 /* ---- rebuilding each puppet by injected syscalls ---- */
 
-static long rsys(struct remote *r, long nr, long a1, long a2, long a3,
-		 long a4, long a5, long a6)
-{
-	bool failed;
-	long ret = remote_syscall(r, &failed, nr, a1, a2, a3, a4, a5, a6);
-
-	return failed ? -EIO : ret;
-}
-
 #define RSYS_OK(expr, what, ...)					\
 	do {								\
 		long __r = (expr);					\
@@ -730,7 +721,7 @@ static int unmap_puppet(struct proc_restore *p)
 
 	if (ptrace(PTRACE_GET_RSEQ_CONFIGURATION, pid, sizeof(rc), &rc) > 0 &&
 	    rc.rseq_abi_pointer)
-		RSYS_OK(rsys(&p->r, __NR_rseq, rc.rseq_abi_pointer,
+		RSYS_OK(rcall(&p->r, __NR_rseq, rc.rseq_abi_pointer,
 			     rc.rseq_abi_size, RSEQ_FLAG_UNREGISTER,
 			     rc.signature, 0, 0),
 			"puppet %d: rseq unregister", pid);
@@ -743,7 +734,7 @@ static int unmap_puppet(struct proc_restore *p)
 			continue;
 		while (j + 1 < n && !is_kept(&v[j + 1], p))
 			j++;
-		if (rsys(&p->r, __NR_munmap, v[i].start, v[j].end - v[i].start,
+		if (rcall(&p->r, __NR_munmap, v[i].start, v[j].end - v[i].start,
 			 0, 0, 0, 0)) {
 			pr_err("puppet %d: munmap [%#lx, %#lx) failed", pid,
 			       (long)v[i].start, (long)v[j].end);
@@ -775,7 +766,7 @@ static int move_block(struct proc_restore *p, struct vma_info **cur, size_t n,
 	for (size_t i = 0; i < n; i++) {
 		uint64_t len = cur[i]->end - cur[i]->start;
 		uint64_t dst = to + (cur[i]->start - from);
-		long ret = rsys(&p->r, __NR_mremap, cur[i]->start, len, len,
+		long ret = rcall(&p->r, __NR_mremap, cur[i]->start, len, len,
 				MREMAP_MAYMOVE | MREMAP_FIXED, dst, 0);
 
 		if (ret != (long)dst) {
@@ -884,7 +875,7 @@ static int create_threads(struct proc_restore *p)
 		if (remote_write(p->hpid, tid_at, &tid, sizeof(tid)) ||
 		    remote_write(p->hpid, args_at, &ca, sizeof(ca)))
 			return -1;
-		ret = rsys(&p->r, __NR_clone3, args_at, sizeof(ca), 0, 0, 0, 0);
+		ret = rcall(&p->r, __NR_clone3, args_at, sizeof(ca), 0, 0, 0, 0);
 		if (ret != tid) {
 			pr_err("restore %u: clone3 of thread %d gave %ld",
 			       p->pe->pid, tid, ret);
@@ -914,13 +905,13 @@ static int restore_thread_state(struct proc_restore *p, struct remote *r,
 	uint64_t scratch = p->gadget + PAGE_SZ;
 
 	if (ce->has_robust_list && ce->robust_list)
-		RSYS_OK(rsys(r, __NR_set_robust_list, ce->robust_list,
+		RSYS_OK(rcall(r, __NR_set_robust_list, ce->robust_list,
 			     ce->robust_len, 0, 0, 0, 0),
 			"thread %u: set_robust_list", ce->tid);
 	if (ce->has_clear_tid)
-		rsys(r, __NR_set_tid_address, ce->clear_tid, 0, 0, 0, 0, 0);
+		rcall(r, __NR_set_tid_address, ce->clear_tid, 0, 0, 0, 0, 0);
 	if (ce->has_rseq_addr && ce->rseq_addr)
-		RSYS_OK(rsys(r, __NR_rseq, ce->rseq_addr, ce->rseq_len, 0,
+		RSYS_OK(rcall(r, __NR_rseq, ce->rseq_addr, ce->rseq_len, 0,
 			     ce->rseq_sig, 0, 0), "thread %u: rseq", ce->tid);
 	if (ce->sas) {
 		struct { uint64_t sp; int32_t flags; int32_t pad; uint64_t size; }
@@ -929,7 +920,7 @@ static int restore_thread_state(struct proc_restore *p, struct remote *r,
 
 		if (remote_write(p->hpid, scratch, &ss, sizeof(ss)))
 			return -1;
-		RSYS_OK(rsys(r, __NR_sigaltstack, scratch, 0, 0, 0, 0, 0),
+		RSYS_OK(rcall(r, __NR_sigaltstack, scratch, 0, 0, 0, 0, 0),
 			"thread %u: sigaltstack", ce->tid);
 	}
 	if (ce->comm) {
@@ -937,7 +928,7 @@ static int restore_thread_state(struct proc_restore *p, struct remote *r,
 
 		snprintf(name, sizeof(name), "%s", ce->comm);
 		if (!remote_write(p->hpid, scratch, name, sizeof(name)))
-			rsys(r, __NR_prctl, PR_SET_NAME, scratch, 0, 0, 0, 0);
+			rcall(r, __NR_prctl, PR_SET_NAME, scratch, 0, 0, 0, 0);
 	}
 	for (size_t i = 0; i < ce->n_pending; i++) {
 		const SiginfoEntry *se = ce->pending[i];
@@ -948,12 +939,12 @@ static int restore_thread_state(struct proc_restore *p, struct remote *r,
 			return -1;
 		/* queued by the process to itself: any si_code is accepted */
 		if (se->shared)
-			RSYS_OK(rsys(r, __NR_rt_sigqueueinfo, p->pe->pid, sig,
+			RSYS_OK(rcall(r, __NR_rt_sigqueueinfo, p->pe->pid, sig,
 				     scratch, 0, 0, 0),
 				"process %u: requeue shared signal %d",
 				p->pe->pid, sig);
 		else
-			RSYS_OK(rsys(r, __NR_rt_tgsigqueueinfo, p->pe->pid,
+			RSYS_OK(rcall(r, __NR_rt_tgsigqueueinfo, p->pe->pid,
 				     ce->tid, sig, scratch, 0, 0),
 				"thread %u: requeue signal %d", ce->tid, sig);
 	}
@@ -1021,14 +1012,14 @@ static int restore_task_state(struct restore_ctx *c, struct proc_restore *p)
 				te->rlimits[i]->resource);
 	}
 	if (te->has_personality)
-		rsys(&p->r, __NR_personality, te->personality, 0, 0, 0, 0, 0);
-	rsys(&p->r, __NR_prctl, PR_SET_PDEATHSIG,
+		rcall(&p->r, __NR_personality, te->personality, 0, 0, 0, 0, 0);
+	rcall(&p->r, __NR_prctl, PR_SET_PDEATHSIG,
 	     te->has_pdeathsig ? te->pdeathsig : 0, 0, 0, 0, 0);
 	if (te->has_no_new_privs && te->no_new_privs)
-		RSYS_OK(rsys(&p->r, __NR_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0, 0),
+		RSYS_OK(rcall(&p->r, __NR_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0, 0),
 			"restore %d: no_new_privs", pid);
 	/* the ready pipe was the puppet's last fd of ours */
-	rsys(&p->r, __NR_close, c->keep_at, 0, 0, 0, 0, 0);
+	rcall(&p->r, __NR_close, c->keep_at, 0, 0, 0, 0, 0);
 	return 0;
 }
 
