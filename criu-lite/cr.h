@@ -38,6 +38,7 @@ struct dump_stats {
 	uint64_t freeze_ns, total_ns, frozen_ns;
 	uint64_t pages_scanned, pages_stored, pages_zero;
 	uint64_t bytes_written;
+	uint64_t read_ns, write_ns, sync_ns;	/* of the pages */
 };
 
 /* One page sink per dump: where page data and pagemap entries go. */

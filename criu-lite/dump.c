@@ -604,6 +604,7 @@ static int dump_frozen(struct dump_ctx *c)
 {
 	struct proc_dump *pds;
 	struct refusals rf = { .len = 0 };
+	uint64_t t0;
 	int ret = -1;
 
 	pds = calloc(c->tree.nr, sizeof(*pds));
@@ -626,10 +627,12 @@ static int dump_frozen(struct dump_ctx *c)
 			goto out;
 	if (write_pstree(c) || fault_at("before-inventory") || interrupted(c))
 		goto out;
+	t0 = now_ns();
 	if (fsync(c->sink.pages_fd) && errno != EINVAL) {
 		pr_perror("fsync pages image");
 		goto out;
 	}
+	c->st->sync_ns = now_ns() - t0;
 	ret = write_inventory(c);
 out:
 	for (size_t i = 0; i < c->tree.nr; i++)

@@ -38,6 +38,8 @@ static int cmd_dump(int argc, char **argv)
 		o.pid, ms(st.frozen_ns), ms(st.freeze_ns), ms(st.total_ns),
 		(unsigned long)st.pages_stored, (unsigned long)st.pages_zero,
 		st.bytes_written / 1048576.0);
+	pr_info("pages: read %.1f ms, write %.1f ms, fsync %.1f ms",
+		ms(st.read_ns), ms(st.write_ns), ms(st.sync_ns));
 	return 0;
 }
 
@@ -52,9 +54,10 @@ static int cmd_restore(int argc, char **argv)
 	ret = restore_tree(&o, &st);
 	if (ret < 0)
 		return 1;
-	pr_info("restored %d: %.1f ms (images %.1f ms, puppets %.1f ms, "
-		"memory and threads %.1f ms), %lu pages written",
-		st.root_pid, ms(st.total_ns), ms(st.load_ns), ms(st.fork_ns),
+	pr_info("restored %d: %.1f ms (images %.1f ms, waiting for PIDs %.1f ms, "
+		"puppets %.1f ms, memory and threads %.1f ms), %lu pages written",
+		st.root_pid, ms(st.total_ns), ms(st.load_ns), ms(st.pid_wait_ns),
+		ms(st.fork_ns),
 		ms(st.mm_ns), (unsigned long)st.pages_written);
 	return ret & 0x100 ? ret & 0xff : 0;
 }

@@ -13,6 +13,7 @@
 #include "kernel-compat.h"
 #include "log.h"
 #include "mem.h"
+#include "seize.h"
 
 #define READ_BATCH	(8UL << 20)
 #define MAX_IOV		1024
@@ -210,12 +211,15 @@ static int pm_emit(void *arg, const struct page_run *run)
 
 static int pm_flush(struct pm_writer *w)
 {
+	uint64_t t0 = now_ns();
+
 	if (!w->wlen)
 		return 0;
 	if (write_all(w->sink->pages_fd, w->wbuf, w->wlen)) {
 		pr_perror("write pages image");
 		return -1;
 	}
+	w->sink->st->write_ns += now_ns() - t0;
 	w->sink->st->bytes_written += w->wlen;
 	w->wlen = 0;
 	return 0;
@@ -229,10 +233,13 @@ static int pm_data(void *arg, const void *buf, size_t len)
 	if (w->wlen + len > w->wcap && pm_flush(w))
 		return -1;
 	if (len >= w->wcap) {
+		uint64_t t0 = now_ns();
+
 		if (write_all(w->sink->pages_fd, buf, len)) {
 			pr_perror("write pages image");
 			return -1;
 		}
+		w->sink->st->write_ns += now_ns() - t0;
 		w->sink->st->bytes_written += len;
 		return 0;
 	}
@@ -265,8 +272,10 @@ static int read_pieces(pid_t pid, struct iovec *remote, size_t n,
 }
 
 static int dump_regions(pid_t pid, struct page_region *regs, size_t nr,
-			struct run_builder *rb, uint8_t *buf)
+			struct run_builder *rb, uint8_t *buf,
+			struct dump_stats *st)
 {
+	uint64_t t0;
 	struct iovec iov[MAX_IOV];
 	size_t niov = 0, fill = 0, i = 0;
 	uint64_t pos = nr ? regs[0].start : 0;
@@ -288,8 +297,10 @@ static int dump_regions(pid_t pid, struct page_region *regs, size_t nr,
 				pos = regs[i].start;
 			continue;
 		}
+		t0 = now_ns();
 		if (read_pieces(pid, iov, niov, buf))
 			return -1;
+		st->read_ns += now_ns() - t0;
 		fill = 0;
 		for (size_t k = 0; k < niov; k++) {
 			if (run_builder_add(rb, (uint64_t)iov[k].iov_base,
@@ -336,7 +347,7 @@ int dump_pages(pid_t pid, const MmEntry *mm, struct cr_img *pm,
 			goto out;
 		for (size_t k = 0; k < nr; k++)
 			sink->st->pages_scanned += (regs[k].end - regs[k].start) / PAGE_SZ;
-		ret = dump_regions(pid, regs, nr, &rb, buf);
+		ret = dump_regions(pid, regs, nr, &rb, buf, sink->st);
 		free(regs);
 		if (ret)
 			goto out;

@@ -227,7 +227,8 @@ static int map_pages_image(struct restore_ctx *c)
 	c->pages_len = st.st_size;
 	c->pages = NULL;
 	if (st.st_size) {
-		c->pages = mmap(NULL, st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+		c->pages = mmap(NULL, st.st_size, PROT_READ, MAP_PRIVATE | MAP_POPULATE,
+				fd, 0);
 		if (c->pages == MAP_FAILED) {
 			pr_perror("mmap %s", name);
 			close(fd);
@@ -1120,12 +1121,16 @@ int restore_tree(const struct restore_opts *o, struct restore_stats *st)
 	int ret = -1, status;
 
 	memset(st, 0, sizeof(*st));
-	if (load_images(&c) || check_pids_free(&c))
+	if (load_images(&c))
 		goto out;
+	st->load_ns = now_ns() - t0;
+	t1 = now_ns();
+	if (check_pids_free(&c))
+		goto out;
+	st->pid_wait_ns = now_ns() - t1;
 	for (size_t i = 0; i < c.nr; i++)
 		if (choose_gadget(&c.procs[i]))
 			goto out;
-	st->load_ns = now_ns() - t0;
 	t1 = now_ns();
 	if (fork_puppets(&c))
 		goto fail;

@@ -5,7 +5,7 @@
 #include "cr.h"
 
 struct restore_stats {
-	uint64_t total_ns, load_ns, fork_ns, mm_ns;
+	uint64_t total_ns, load_ns, pid_wait_ns, fork_ns, mm_ns;
 	uint64_t pages_written;
 	pid_t root_pid;
 };

@@ -159,6 +159,23 @@ int freeze_tree(pid_t root, struct frozen_tree *t)
 	return 0;
 }
 
+/* A killed process is gone only once it is a zombie (or reaped): its
+ * exit tears down its memory, which takes a while for gigabytes. */
+static void wait_dead(pid_t pid)
+{
+	uint64_t deadline = now_ns() + 10000000000ULL;
+
+	while (now_ns() < deadline) {
+		struct proc_stat st;
+
+		if (proc_read_stat(pid, pid, &st) || st.state == 'Z' ||
+		    st.state == 'X')
+			return;
+		usleep(1000);
+	}
+	pr_warn("process %d still not dead 10 s after SIGKILL", pid);
+}
+
 void release_tree(struct frozen_tree *t, bool kill_it)
 {
 	for (size_t i = 0; i < t->nr; i++) {
@@ -172,6 +189,8 @@ void release_tree(struct frozen_tree *t, bool kill_it)
 				pr_perror("PTRACE_DETACH(%d)", p->tids[j]);
 		}
 	}
+	for (size_t i = 0; kill_it && i < t->nr; i++)
+		wait_dead(t->procs[i].pid);
 }
 
 void free_tree(struct frozen_tree *t)
