@@ -53,6 +53,20 @@ $(B)/criu-lite: criu-lite/main.c $(B)/libcriulite.a
 # Each area adds its own targets and appends to CHECK_TARGETS / BENCH_TARGETS.
 CHECK_TARGETS :=
 BENCH_TARGETS :=
+
+# test tools of the engine's own tests
+$(B)/tests/imgedit: tests/tools/imgedit.c $(B)/libcriulite.a
+	@mkdir -p $(B)/tests
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ $< $(B)/libcriulite.a $(PKG_LIBS)
+
+$(B)/tests/subreaper: tests/tools/subreaper.c
+	@mkdir -p $(B)/tests
+	$(CC) $(CFLAGS) -o $@ $<
+
+bad-images: all $(B)/tests/imgedit
+	tests/bad-images.sh $(B)
+
+CHECK_TARGETS += bad-images
 -include tests/tests.mk
 -include zdtm/zdtm.mk
 -include experiments/experiments.mk
@@ -65,6 +79,6 @@ bench: all $(BENCH_TARGETS)
 clean:
 	rm -rf $(B)
 
-.PHONY: all check bench clean demo check-quick
+.PHONY: all check bench clean demo check-quick bad-images
 .DELETE_ON_ERROR:
 .SECONDARY: $(PROTO_C) $(PROTO_H)

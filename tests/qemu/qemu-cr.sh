@@ -1,0 +1,211 @@
+#!/bin/bash
+# End-to-end: criu-lite moves whole TCG QEMU guests, and the guest must not
+# notice. Each case boots the test guest (experiments/guest), dumps the
+# QEMU process, restores it, and checks from the guest's serial console:
+#   - heartbeats go on with the next seq (no gap, no reboot),
+#   - the workload's memory check (VERIFY) stays ok after the move,
+#   - no clocksource-watchdog / soft-lockup / RCU-stall / hung-task message,
+#   - what the case is about (disk, network, QMP client, ...).
+# Run it under build/tests/subreaper (make does), so killed and restored
+# QEMUs are reaped at once.
+#
+# Usage: tests/qemu/qemu-cr.sh [CASE...]   (default: all but mem2g)
+# Cases: minimal smp2 disk net qmp-client mem2g cycles3 leave-running plain
+set -u
+cd "$(dirname "$0")/../.." || exit 1
+GL_GUEST=build/guest
+. experiments/guest/guest-lib.sh
+CL=build/criu-lite
+out=build/qemu-cr
+mkdir -p "$out"
+
+cases=${*:-minimal smp2 disk net qmp-client cycles3 leave-running plain}
+pass=0 failed=0 failures=
+qpid= stamper= extra_pids=
+
+cleanup() {
+	[ -n "$stamper" ] && kill "$stamper" 2>/dev/null
+	for p in $qpid $extra_pids; do gl_stop_pid "$p"; done
+	gl_stop_pid "${GL_ECHO_PID:-}"
+	qpid= stamper= extra_pids=
+}
+trap cleanup EXIT
+
+# log_size FILE: byte offset of the end of FILE
+log_size() { stat -c %s "$1" 2>/dev/null || echo 0; }
+
+# hb_seq_ok LOG: heartbeats strictly consecutive, one boot only
+hb_seq_ok() {
+	awk '$1 == "HB" { s = substr($2, 5) + 0; if (n++ && s != p + 1) { bad++; print "seq " p " -> " s > "/dev/stderr" } p = s }
+	     /WORKLOAD READY/ { boots++ }
+	     END { exit !(n >= 10 && !bad && boots == 1) }' "$1"
+}
+
+# wait_after LOG OFFSET PATTERN COUNT SEC
+wait_after() {
+	"$GL_GUEST/serial-watch" -t "$5" -o "$2" -c "$4" "$1" "$3" >/dev/null
+}
+
+# One dump/restore cycle of the guest in $d; sets cyc_* for the summary.
+# $1: cycle number, $2: "qmp" or "plain", $3: extra restore options
+cycle() {
+	local n=$1 mode=$2 ropts=${3:-} img=$d/img.$1 off t0 t1 t2 qmp_opt=
+	[ "$mode" = qmp ] && qmp_opt="--qmp $d/qmp.sock"
+	off=$(log_size "$d/serial.log")
+	t0=$(gl_now_ms)
+	# shellcheck disable=SC2086
+	if ! $CL dump -t "$qpid" -D "$img" $qmp_opt $DUMP_EXTRA >"$d/dump.$n.log" 2>&1; then
+		echo "dump failed:"; cat "$d/dump.$n.log"; return 1
+	fi
+	t1=$(gl_now_ms)
+	# shellcheck disable=SC2086
+	if ! $CL restore -D "$img" -d --verify $ropts >"$d/restore.$n.log" 2>&1; then
+		echo "restore failed:"; cat "$d/restore.$n.log"; return 1
+	fi
+	t2=$(gl_now_ms)
+	cyc_dump_ms=$((t1 - t0)) cyc_restore_ms=$((t2 - t1))
+	cyc_img=$(du -sm "$img" | cut -f1)
+	if ! wait_after "$d/serial.log" "$off" "HB " 3 60; then
+		echo "no heartbeat after restore"; return 1
+	fi
+	if ! wait_after "$d/serial.log" "$off" "VERIFY " 1 60; then
+		echo "no VERIFY after restore"; return 1
+	fi
+	cyc_off=$off
+	return 0
+}
+
+# boot NAME RUN-GUEST-OPTS...
+boot() {
+	d=$out/$1
+	shift
+	rm -rf "$d" && mkdir -p "$d"
+	d=$(cd "$d" && pwd)
+	: >"$d/serial.log"
+	"$GL_GUEST/serial-watch" --stamp "$d/serial.log" >"$d/stamped.log" &
+	stamper=$!
+	qpid=$(experiments/guest/run-guest.sh -d "$d" "$@" -W 180) || {
+		echo "guest did not boot"; return 1; }
+	wait_after "$d/serial.log" 0 "VERIFY " 1 120 || {
+		echo "no VERIFY before the dump"; return 1; }
+}
+
+# common checks after the last cycle; $1 = the offset where moves began
+check_guest() {
+	local from=$1 v c
+	hb_seq_ok "$d/serial.log" || { echo "heartbeats broken (gap or reboot)"; return 1; }
+	v=$(tail -c +"$((from + 1))" "$d/serial.log" | gl_verdict /dev/stdin VERIFY)
+	[ "$v" = ok ] || { echo "VERIFY after restore: $v"; return 1; }
+	c=$(tail -c +"$((from + 1))" "$d/serial.log" | gl_complaints /dev/stdin)
+	if [ -n "$c" ] && [ "${ALLOW_COMPLAINTS:-0}" = 0 ]; then
+		echo "guest kernel complained: $c"; return 1
+	fi
+	gap=$(gl_hb_gap "$d/stamped.log")
+	echo "  moved: dump ${cyc_dump_ms} ms, restore ${cyc_restore_ms} ms, image ${cyc_img} MiB, guest-observed pause $(echo "$gap" | gl_kv outage_ms) ms, seq step $(echo "$gap" | gl_kv seq_step)${c:+, complaints: $(echo "$c" | head -3 | tr '\n' ';')}"
+}
+
+case_minimal()  { boot minimal -m 512 && cycle 1 qmp && check_guest "$cyc_off"; }
+case_smp2()     { boot smp2 -m 512 -s 2 -r 500 && cycle 1 qmp && check_guest "$cyc_off"; }
+case_mem2g()    { boot mem2g -m 2048 -w 1536 -r 2000 && cycle 1 qmp && check_guest "$cyc_off"; }
+
+case_disk() {
+	boot disk -m 512 -D || return 1
+	wait_after "$d/serial.log" 0 "DISK " 1 60 || { echo "no DISK before"; return 1; }
+	cycle 1 qmp && check_guest "$cyc_off" || return 1
+	wait_after "$d/serial.log" "$cyc_off" "DISK " 2 60 || { echo "no DISK after restore"; return 1; }
+	v=$(tail -c +"$((cyc_off + 1))" "$d/serial.log" | gl_verdict /dev/stdin DISK)
+	[ "$v" = ok ] || { echo "DISK after restore: $v"; return 1; }
+}
+
+case_net() {
+	gl_start_echo "$out" || return 1
+	boot net -m 512 -n "$GL_ECHO_PORT" || return 1
+	wait_after "$d/serial.log" 0 "NET " 1 60 || { echo "no NET before"; return 1; }
+	cycle 1 qmp && check_guest "$cyc_off" || return 1
+	wait_after "$d/serial.log" "$cyc_off" "NET " 2 60 || { echo "no NET after restore"; return 1; }
+	v=$(tail -c +"$((cyc_off + 1))" "$d/serial.log" | gl_verdict /dev/stdin NET)
+	[ "$v" = ok ] || { echo "NET after restore: $v"; return 1; }
+}
+
+case_qmp_client() {
+	local client st
+	boot qmp-client -m 512 || return 1
+	# a client connected at dump time: it must see EOF after the move
+	"$GL_GUEST/qmp-client" -t 600 "$d/qmp.sock" --wait-event NEVER_HAPPENS \
+		>"$d/client.out" 2>&1 &
+	client=$!
+	extra_pids=$client
+	sleep 0.5
+	cycle 1 qmp && check_guest "$cyc_off" || return 1
+	for _ in $(seq 1 100); do kill -0 $client 2>/dev/null || break; sleep 0.1; done
+	if kill -0 $client 2>/dev/null; then echo "old QMP client did not see EOF"; return 1; fi
+	wait $client; st=$?
+	[ $st != 0 ] || { echo "old QMP client exited 0, expected EOF error"; return 1; }
+	s=$("$GL_GUEST/qmp-client" -t 10 "$d/qmp.sock" query-status) || {
+		echo "a new QMP client can't connect"; return 1; }
+	case "$s" in *'"running"'*) ;; *) echo "query-status: $s"; return 1 ;; esac
+	echo "  old client saw: $(tail -1 "$d/client.out"); new client: $s"
+}
+
+case_cycles3() {
+	boot cycles3 -m 512 -r 500 || return 1
+	local first=
+	for n in 1 2 3; do
+		cycle $n qmp || return 1
+		[ -n "$first" ] || first=$cyc_off
+	done
+	check_guest "$first"
+}
+
+case_leave_running() {
+	local copy before after
+	boot leave-running -m 512 || return 1
+	DUMP_EXTRA=--leave-running cycle_leave || return 1
+}
+
+# --leave-running: the original goes on, and the images come back as a
+# second copy in a new PID namespace (both write to the same serial log,
+# so each heartbeat seq appears twice from then on).
+cycle_leave() {
+	local img=$d/img.1 off n1 n2
+	off=$(log_size "$d/serial.log")
+	$CL dump -t "$qpid" -D "$img" --qmp "$d/qmp.sock" --leave-running >"$d/dump.1.log" 2>&1 ||
+		{ cat "$d/dump.1.log"; return 1; }
+	kill -0 "$qpid" || { echo "original gone after --leave-running"; return 1; }
+	$CL restore -D "$img" -d --pidns --no-cont >"$d/restore.1.log" 2>&1 ||
+		{ cat "$d/restore.1.log"; return 1; }
+	copy=$(pgrep -f "criu-lite-init" | tail -1)
+	extra_pids=$copy
+	# the copy is stopped (QMP stop was recorded); its socket path was
+	# re-bound by the copy, so continue it through that path
+	"$GL_GUEST/qmp-client" -t 10 "$d/qmp.sock" cont >/dev/null ||
+		{ echo "cont of the copy failed"; return 1; }
+	sleep 3
+	n1=$(tail -c +"$((off + 1))" "$d/serial.log" | awk '$1 == "HB" { c[$2]++ } END { for (k in c) if (c[k] == 2) d++; print d + 0 }')
+	[ "$n1" -ge 5 ] || { echo "the copy's heartbeats are not there ($n1 doubled seqs)"; return 1; }
+	echo "  original pid $qpid and the copy both run ($n1 heartbeats seen twice)"
+}
+
+case_plain() {
+	# no QMP stop: the guest sees its clocks jump; what it says is shown
+	boot plain -m 512 || return 1
+	cycle 1 plain || return 1
+	sleep 5
+	ALLOW_COMPLAINTS=1 check_guest "$cyc_off"
+}
+
+DUMP_EXTRA=
+for c in $cases; do
+	echo "--- qemu $c"
+	if "case_${c//-/_}"; then
+		echo "PASS qemu-$c"
+		pass=$((pass + 1))
+	else
+		echo "FAIL qemu-$c (logs in $out/$c)"
+		failed=$((failed + 1))
+		failures="$failures $c"
+	fi
+	cleanup
+done
+echo "qemu: $pass passed, $failed failed${failures:+ (}${failures# }${failures:+)}"
+[ $failed = 0 ]
