@@ -67,6 +67,13 @@ bad-images: all $(B)/tests/imgedit
 	tests/bad-images.sh $(B)
 
 CHECK_TARGETS += bad-images
+
+# the main job: dump and restore a QEMU guest (see scripts/demo.sh)
+demo: all guest $(B)/tests/subreaper
+	$(B)/tests/subreaper scripts/demo.sh
+
+check-qemu: all guest $(B)/tests/subreaper
+	$(B)/tests/subreaper tests/qemu/qemu-cr.sh $(QEMU_CASES)
 -include tests/tests.mk
 -include zdtm/zdtm.mk
 -include experiments/experiments.mk
@@ -79,6 +86,6 @@ bench: all $(BENCH_TARGETS)
 clean:
 	rm -rf $(B)
 
-.PHONY: all check bench clean demo check-quick bad-images
+.PHONY: all check bench clean demo check-quick bad-images check-qemu
 .DELETE_ON_ERROR:
 .SECONDARY: $(PROTO_C) $(PROTO_H)
