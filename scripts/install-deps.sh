@@ -4,7 +4,7 @@
 # Usage: scripts/install-deps.sh [--qemu]   (--qemu adds what the guest needs)
 set -eu
 
-pkgs="gcc make pkg-config protobuf-c-compiler libprotobuf-c-dev libnl-3-dev
+pkgs="gcc libc6-dev make pkg-config protobuf-c-compiler libprotobuf-c-dev libnl-3-dev
 libcap-dev libcmocka-dev"
 if [ "${1:-}" = "--qemu" ]; then
 	pkgs="$pkgs qemu-system-x86 qemu-utils busybox-static cpio kmod"
