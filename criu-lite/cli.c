@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -77,7 +78,7 @@ int parse_dump_args(int argc, char **argv, struct dump_opts *o)
 	int c;
 
 	memset(o, 0, sizeof(*o));
-	optind = 1;
+	optind = 0;	/* 0: also forget a half-parsed option group */
 	while ((c = getopt_long(argc, argv, "t:D:Rvh", opts, NULL)) != -1) {
 		switch (c) {
 		case 't':
@@ -125,11 +126,12 @@ int parse_restore_args(int argc, char **argv, struct restore_opts *o)
 		{ NULL, 0, NULL, 0 },
 	};
 	char *end;
+	long zw;
 	int c;
 
 	memset(o, 0, sizeof(*o));
 	o->zombie_wait_ms = 5000;
-	optind = 1;
+	optind = 0;	/* 0: also forget a half-parsed option group */
 	while ((c = getopt_long(argc, argv, "D:dvh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'D':
@@ -148,11 +150,14 @@ int parse_restore_args(int argc, char **argv, struct restore_opts *o)
 			o->no_cont = true;
 			break;
 		case OPT_ZWAIT:
-			o->zombie_wait_ms = strtoul(optarg, &end, 10);
-			if (*end || !*optarg) {
-				pr_err("bad --zombie-wait \"%s\"", optarg);
+			errno = 0;
+			zw = strtol(optarg, &end, 10);
+			if (*end || !*optarg || errno || zw < 0 || zw > 3600000) {
+				pr_err("bad --zombie-wait \"%s\" (milliseconds, "
+				       "0 to 3600000)", optarg);
 				return -1;
 			}
+			o->zombie_wait_ms = zw;
 			break;
 		case 'v':
 			log_set_level(log_get_level() + 1);

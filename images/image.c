@@ -34,23 +34,31 @@ const struct img_desc *img_desc(enum img_type type)
 	return &descs[type];
 }
 
+/* "<prefix><decimal id>.img", the id plain digits that fit in 32 bits */
+static bool name_has_id(const char *name, const char *fmt, const char *pct)
+{
+	size_t plen = pct - fmt;
+	const char *p = name + plen;
+	uint64_t id = 0;
+	size_t digits = 0;
+
+	if (strncmp(name, fmt, plen))
+		return false;
+	for (; *p >= '0' && *p <= '9'; p++, digits++) {
+		id = id * 10 + (*p - '0');
+		if (id > UINT32_MAX)
+			return false;
+	}
+	return digits && !strcmp(p, ".img");
+}
+
 int img_type_of_name(const char *name)
 {
 	for (int t = 0; t < IMG_NR_TYPES; t++) {
 		const char *fmt = descs[t].name_fmt;
 		const char *pct = strchr(fmt, '%');
-		unsigned id;
-		char tail[32];
 
-		if (!pct) {
-			if (!strcmp(name, fmt))
-				return t;
-			continue;
-		}
-		if (strncmp(name, fmt, pct - fmt))
-			continue;
-		if (sscanf(name + (pct - fmt), "%u%31s", &id, tail) == 2 &&
-		    !strcmp(tail, ".img"))
+		if (pct ? name_has_id(name, fmt, pct) : !strcmp(name, fmt))
 			return t;
 	}
 	return -1;

@@ -61,32 +61,45 @@ static int flush_run(struct run_builder *rb)
 	return ret;
 }
 
-/* Extends the current run by nr pages of kind flags at vaddr, or starts a
- * new one. Checksums chain page by page, so a run's checksum does not
- * depend on how it was split into calls. */
-static int extend_run(struct run_builder *rb, uint64_t vaddr, uint32_t nr,
+/* Extends the current run by nr pages of kind flags at vaddr, starting a
+ * new run where the kind or address changes or the run is full
+ * (max_run_pages). Checksums chain page by page, so a run's checksum does
+ * not depend on how it was split into calls. */
+static int extend_run(struct run_builder *rb, uint64_t vaddr, size_t nr,
 		      uint32_t flags, const void *buf)
 {
 	struct page_run *r = &rb->cur;
+	uint32_t max = rb->max_run_pages ? rb->max_run_pages : 1U << 18;
 
-	if (!rb->have_cur || r->flags != flags ||
-	    r->vaddr + (uint64_t)r->nr_pages * PAGE_SZ != vaddr ||
-	    r->nr_pages + nr > rb->max_run_pages) {
-		if (flush_run(rb))
-			return -1;
-		r->vaddr = vaddr;
-		r->nr_pages = 0;
-		r->flags = flags;
-		r->checksum = (flags & PE_PRESENT) ? CSUM_SEED : 0;
-		r->offset = (flags & PE_PRESENT) ? rb->next_offset : 0;
-		rb->have_cur = true;
-	}
-	if (buf) {
-		for (uint32_t i = 0; i < nr; i++)
+	while (nr) {
+		size_t take;
+
+		if (!rb->have_cur || r->flags != flags ||
+		    r->vaddr + (uint64_t)r->nr_pages * PAGE_SZ != vaddr ||
+		    r->nr_pages >= max) {
+			if (flush_run(rb))
+				return -1;
+			r->vaddr = vaddr;
+			r->nr_pages = 0;
+			r->flags = flags;
+			r->checksum = (flags & PE_PRESENT) ? CSUM_SEED : 0;
+			r->offset = (flags & PE_PRESENT) ? rb->next_offset : 0;
+			rb->have_cur = true;
+		}
+		take = max - r->nr_pages;
+		if (take > nr)
+			take = nr;
+		for (size_t i = 0; buf && i < take; i++)
 			r->checksum = pages_checksum(r->checksum,
 					(const char *)buf + i * PAGE_SZ, PAGE_SZ);
+		r->nr_pages += take;
+		if (flags & PE_PRESENT)
+			rb->next_offset += take * PAGE_SZ;
+		vaddr += take * PAGE_SZ;
+		if (buf)
+			buf = (const char *)buf + take * PAGE_SZ;
+		nr -= take;
 	}
-	r->nr_pages += nr;
 	return 0;
 }
 
@@ -110,7 +123,6 @@ int run_builder_add(struct run_builder *rb, uint64_t vaddr, const void *buf,
 			if (rb->data(rb->arg, p + i * PAGE_SZ,
 				     (j - i) * PAGE_SZ))
 				return -1;
-			rb->next_offset += (j - i) * PAGE_SZ;
 		}
 		i = j;
 	}

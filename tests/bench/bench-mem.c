@@ -1,0 +1,560 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The 1 GiB memory benchmark: criu-lite dump and restore of a process
+ * holding 1 GiB of non-zero anonymous memory, against what this machine
+ * can do at best, all measured in the same run:
+ *
+ *   process_vm_readv   the target's memory, 64 MiB iovecs, into a reused
+ *                      pre-faulted buffer: the dump's read ceiling
+ *   process_vm_writev  into a fresh, never touched 1 GiB mapping of another
+ *                      process, page allocation included as for a restore
+ *                      (see writev_ceilings); for information also into
+ *                      the same mapping once populated
+ *   file write         1 GiB buffered write() to the images filesystem,
+ *                      then fsync (the dump fsyncs its pages image)
+ *   dump               criu-lite dump -t PID -D DIR, wall time; the target
+ *                      is killed by the dump and reaped here
+ *   image size         du of DIR (allocated blocks)
+ *   restore            criu-lite restore -D DIR -d, wall time until it
+ *                      returns, i.e. until the process runs again
+ *
+ * Each run starts a fresh target; the restored one is then told (SIGUSR1)
+ * to check its memory and must exit 0, so every run also proves the
+ * restore correct. This program is PR_SET_CHILD_SUBREAPER: the restored
+ * process becomes its child when criu-lite exits.
+ * Medians of RUNS runs are printed as a table; RUNS defaults to 3.
+ *
+ * Usage: bench-mem CRIU_LITE MEMHOG DIR [RUNS [MIB]]
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define CHUNK		(64UL << 20)
+#define MAX_RUNS	15
+#define CMD_TIMEOUT_S	300
+
+static const char *criu, *memhog, *dir;
+static size_t bytes;
+
+enum metric {
+	M_READV, M_WRITEV_FIRST, M_WRITEV_WARM, M_WRITEV_FRESH,
+	M_FILE, M_FILE_FSYNC,
+	M_DUMP, M_RESTORE, M_IMG_BYTES, M_NR,
+};
+static double res[M_NR][MAX_RUNS];
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* Children to kill if we stop early: the target, the writev sink. */
+static pid_t live[2];
+
+static void kill_live(void)
+{
+	for (size_t i = 0; i < sizeof(live) / sizeof(live[0]); i++)
+		if (live[i] > 0)
+			kill(live[i], SIGKILL);
+}
+
+static void on_signal(int sig)
+{
+	kill_live();
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+static void die(const char *fmt, ...)
+	__attribute__((format(printf, 1, 2), noreturn));
+static void die(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	fprintf(stderr, "bench-mem: ");
+	vfprintf(stderr, fmt, ap);
+	fprintf(stderr, "\n");
+	va_end(ap);
+	kill_live();
+	exit(1);
+}
+
+/* A child running argv with stdout on a pipe (*out) unless out is NULL. */
+static pid_t spawn(char *const argv[], int *out, const char *log)
+{
+	int p[2] = { -1, -1 };
+	pid_t pid;
+
+	if (out && pipe2(p, O_CLOEXEC))
+		die("pipe: %s", strerror(errno));
+	pid = fork();
+	if (pid < 0)
+		die("fork: %s", strerror(errno));
+	if (!pid) {
+		if (out)
+			dup2(p[1], 1);
+		if (log) {
+			int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+			if (fd < 0 || dup2(fd, 2) < 0)
+				_exit(126);
+		}
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	if (out) {
+		close(p[1]);
+		*out = p[0];
+	}
+	return pid;
+}
+
+/* Waits for pid, at most timeout_s; returns its wait status. */
+static int wait_for(pid_t pid, int timeout_s, const char *what)
+{
+	double end = now() + timeout_s;
+	int status;
+
+	for (;;) {
+		pid_t r = waitpid(pid, &status, WNOHANG);
+
+		if (r == pid)
+			return status;
+		if (r < 0)
+			die("waitpid %d (%s): %s", pid, what, strerror(errno));
+		if (now() > end) {
+			kill(pid, SIGKILL);
+			die("%s (pid %d) did not finish in %d s", what, pid,
+			    timeout_s);
+		}
+		usleep(200);
+	}
+}
+
+struct target {
+	pid_t pid;
+	uint64_t addr;
+	size_t len;
+};
+
+static void start_target(struct target *t)
+{
+	char mib[32];
+	char *argv[] = { (char *)memhog, mib, NULL };
+	char line[256];
+	FILE *f;
+	int fd;
+	int pid;
+
+	snprintf(mib, sizeof(mib), "%zu", bytes >> 20);
+	t->pid = live[0] = spawn(argv, &fd, NULL);
+	f = fdopen(fd, "r");
+	if (!fgets(line, sizeof(line), f) ||
+	    sscanf(line, "READY %d %lx %zu", &pid, &t->addr, &t->len) != 3 ||
+	    pid != t->pid || t->len != bytes)
+		die("memhog did not start: \"%s\"", line);
+	fclose(f);
+}
+
+/* Tells a (restored) target to check its memory; its exit status says. */
+static void check_target(pid_t pid, const char *when)
+{
+	double end = now() + 60;
+	int status;
+
+	for (;;) {
+		pid_t r;
+
+		/* resent: the first may land before it is back in pause() */
+		kill(pid, SIGUSR1);
+		r = waitpid(pid, &status, WNOHANG);
+		if (r == pid)
+			break;
+		if (r < 0)
+			die("target %d lost %s: %s", pid, when, strerror(errno));
+		if (now() > end)
+			die("target %d did not check its memory %s", pid, when);
+		usleep(100000);
+	}
+	if (!WIFEXITED(status) || WEXITSTATUS(status))
+		die("target %d %s: memory check failed (status %#x)", pid,
+		    when, status);
+}
+
+static double readv_ceiling(const struct target *t, uint8_t *buf)
+{
+	double t0 = now();
+
+	for (size_t off = 0; off < t->len; off += CHUNK) {
+		struct iovec l = { buf, CHUNK };
+		struct iovec r = { (void *)(t->addr + off), CHUNK };
+		ssize_t n = process_vm_readv(t->pid, &l, 1, &r, 1, 0);
+
+		if (n != (ssize_t)CHUNK)
+			die("process_vm_readv(%d, %#lx): %zd: %s", t->pid,
+			    (unsigned long)r.iov_base, n, strerror(errno));
+	}
+	return now() - t0;
+}
+
+static double writev_into(pid_t pid, uint64_t addr, const uint8_t *buf)
+{
+	double t0 = now();
+
+	for (size_t off = 0; off < bytes; off += CHUNK) {
+		struct iovec l = { (void *)buf, CHUNK };
+		struct iovec r = { (void *)(addr + off), CHUNK };
+		ssize_t n = process_vm_writev(pid, &l, 1, &r, 1, 0);
+
+		if (n != (ssize_t)CHUNK)
+			die("process_vm_writev(%d): %zd: %s", pid, n,
+			    strerror(errno));
+	}
+	return now() - t0;
+}
+
+/* A child with a fresh, never touched mapping of bytes, at *addr. */
+static pid_t start_sink(uint64_t *addr)
+{
+	int p[2];
+	pid_t pid;
+
+	if (pipe(p))
+		die("pipe: %s", strerror(errno));
+	pid = fork();
+	if (pid < 0)
+		die("fork: %s", strerror(errno));
+	if (!pid) {
+		void *m = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+		*addr = m == MAP_FAILED ? 0 : (uint64_t)m;
+		if (write(p[1], addr, sizeof(*addr)) != sizeof(*addr))
+			_exit(1);
+		for (;;)
+			pause();
+	}
+	live[1] = pid;
+	close(p[1]);
+	if (read(p[0], addr, sizeof(*addr)) != sizeof(*addr) || !*addr)
+		die("writev sink did not map its memory");
+	close(p[0]);
+	return pid;
+}
+
+static void stop_sink(pid_t pid)
+{
+	kill(pid, SIGKILL);
+	wait_for(pid, 10, "writev sink");
+	live[1] = 0;
+}
+
+/*
+ * Writes into fresh memory cost a page allocation each, and in a VM with
+ * free page reporting (Firecracker here) pages that sat free for a few
+ * seconds were handed back to the host and fault there again on first
+ * touch. A restore maps its memory right after the dump freed the
+ * target's, so its ceiling is measured the same way: the first sink's
+ * memory is written (first touch: whatever pages the kernel had), written
+ * again (warm), freed, and a second sink written at once (recycled).
+ */
+static void writev_ceilings(const uint8_t *buf, double *first, double *warm,
+			    double *recycled)
+{
+	uint64_t addr;
+	pid_t pid = start_sink(&addr);
+
+	*first = writev_into(pid, addr, buf);
+	*warm = writev_into(pid, addr, buf);
+	stop_sink(pid);
+	pid = start_sink(&addr);
+	*recycled = writev_into(pid, addr, buf);
+	stop_sink(pid);
+}
+
+static void file_ceiling(const uint8_t *buf, double *buffered, double *synced)
+{
+	char path[4096];
+	double t0;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/write-ceiling.bin", dir);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		die("create %s: %s", path, strerror(errno));
+	t0 = now();
+	for (size_t off = 0; off < bytes; off += CHUNK) {
+		if (write(fd, buf, CHUNK) != (ssize_t)CHUNK)
+			die("write %s: %s", path, strerror(errno));
+	}
+	*buffered = now() - t0;
+	if (fsync(fd))
+		die("fsync %s: %s", path, strerror(errno));
+	*synced = now() - t0;
+	close(fd);
+	unlink(path);
+}
+
+/* du: allocated bytes of the files in d */
+static double du(const char *d)
+{
+	DIR *dd = opendir(d);
+	struct dirent *de;
+	double total = 0;
+
+	if (!dd)
+		die("opendir %s: %s", d, strerror(errno));
+	while ((de = readdir(dd))) {
+		struct stat st;
+
+		if (fstatat(dirfd(dd), de->d_name, &st, AT_SYMLINK_NOFOLLOW))
+			continue;
+		if (S_ISREG(st.st_mode))
+			total += st.st_blocks * 512.0;
+	}
+	closedir(dd);
+	return total;
+}
+
+static void clear_dir(const char *d)
+{
+	DIR *dd = opendir(d);
+	struct dirent *de;
+
+	if (!dd)
+		return;
+	while ((de = readdir(dd)))
+		if (de->d_name[0] != '.')
+			unlinkat(dirfd(dd), de->d_name, 0);
+	closedir(dd);
+}
+
+/*
+ * Commits what earlier deletes left to the filesystem (the journal, and
+ * with -o discard the discards of the freed blocks) before a timed write
+ * instead of during it.
+ */
+static void settle_fs(void)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0 || syncfs(fd))
+		die("syncfs %s: %s", dir, strerror(errno));
+	close(fd);
+}
+
+static void show_log(const char *log)
+{
+	char buf[4096];
+	int fd = open(log, O_RDONLY);
+	ssize_t n;
+
+	while (fd >= 0 && (n = read(fd, buf, sizeof(buf))) > 0)
+		fwrite(buf, 1, n, stderr);
+	if (fd >= 0)
+		close(fd);
+}
+
+static double run_criu(char *const argv[], const char *log, const char *what)
+{
+	double t0 = now();
+	pid_t pid = spawn(argv, NULL, log);
+	int status = wait_for(pid, CMD_TIMEOUT_S, what);
+	double t = now() - t0;
+
+	if (!WIFEXITED(status) || WEXITSTATUS(status)) {
+		show_log(log);
+		die("%s failed (status %#x), log %s", what, status, log);
+	}
+	return t;
+}
+
+static void one_run(int r, uint8_t *buf)
+{
+	char img[4096], log[4096], pidstr[32];
+	struct target t;
+	int status;
+
+	start_target(&t);
+	res[M_READV][r] = readv_ceiling(&t, buf);
+	writev_ceilings(buf, &res[M_WRITEV_FIRST][r], &res[M_WRITEV_WARM][r],
+			&res[M_WRITEV_FRESH][r]);
+	snprintf(img, sizeof(img), "%s/img", dir);
+	mkdir(img, 0700);
+	clear_dir(img);
+	settle_fs();
+	file_ceiling(buf, &res[M_FILE][r], &res[M_FILE_FSYNC][r]);
+	settle_fs();
+
+	snprintf(pidstr, sizeof(pidstr), "%d", t.pid);
+	snprintf(log, sizeof(log), "%s/dump-%d.log", dir, r + 1);
+	{
+		char *argv[] = { (char *)criu, "dump", "-t", pidstr, "-D", img,
+				 NULL };
+
+		res[M_DUMP][r] = run_criu(argv, log, "criu-lite dump");
+	}
+	/* the dump kills the target; reap it so that its PID is free */
+	status = wait_for(t.pid, 10, "dumped target");
+	if (!WIFSIGNALED(status) || WTERMSIG(status) != SIGKILL)
+		die("dumped target %d: status %#x, expected SIGKILL", t.pid,
+		    status);
+	res[M_IMG_BYTES][r] = du(img);
+
+	snprintf(log, sizeof(log), "%s/restore-%d.log", dir, r + 1);
+	{
+		char *argv[] = { (char *)criu, "restore", "-D", img, "-d",
+				 NULL };
+
+		res[M_RESTORE][r] = run_criu(argv, log, "criu-lite restore");
+	}
+	if (kill(t.pid, 0))
+		die("restored target %d is not there: %s", t.pid,
+		    strerror(errno));
+	check_target(t.pid, "after restore");
+	live[0] = 0;
+	fprintf(stderr, "bench-mem: run %d: readv %.3f, writev first %.3f "
+		"warm %.3f recycled %.3f, file write %.3f +fsync %.3f, dump "
+		"%.3f, restore %.3f s; memory verified\n", r + 1,
+		res[M_READV][r], res[M_WRITEV_FIRST][r], res[M_WRITEV_WARM][r],
+		res[M_WRITEV_FRESH][r], res[M_FILE][r],
+		res[M_FILE_FSYNC][r], res[M_DUMP][r], res[M_RESTORE][r]);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static double median(enum metric m, int runs)
+{
+	double v[MAX_RUNS];
+
+	memcpy(v, res[m], runs * sizeof(double));
+	qsort(v, runs, sizeof(double), cmp_double);
+	return runs % 2 ? v[runs / 2] : (v[runs / 2 - 1] + v[runs / 2]) / 2;
+}
+
+static void range(enum metric m, int runs, double *lo, double *hi)
+{
+	*lo = *hi = res[m][0];
+	for (int i = 1; i < runs; i++) {
+		if (res[m][i] < *lo)
+			*lo = res[m][i];
+		if (res[m][i] > *hi)
+			*hi = res[m][i];
+	}
+}
+
+static void row_time(const char *name, enum metric m, int runs)
+{
+	double med = median(m, runs), lo, hi;
+
+	range(m, runs, &lo, &hi);
+	printf("%-34s %9.3f s %8.2f GB/s   (%.3f-%.3f s)\n", name, med,
+	       bytes / med / 1e9, lo, hi);
+}
+
+int main(int argc, char **argv)
+{
+	int runs;
+	uint8_t *buf;
+	double dump, restore, rd, wr, fw, fs, serial;
+
+	if (argc < 4 || argc > 6) {
+		fprintf(stderr, "usage: %s CRIU_LITE MEMHOG DIR [RUNS [MIB]]\n",
+			argv[0]);
+		return 2;
+	}
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	criu = argv[1];
+	memhog = argv[2];
+	dir = argv[3];
+	runs = argc > 4 ? atoi(argv[4]) : 3;
+	bytes = (argc > 5 ? strtoull(argv[5], NULL, 10) : 1024) << 20;
+	if (runs < 1 || runs > MAX_RUNS || !bytes || bytes % CHUNK)
+		die("RUNS must be 1..%d and MIB a multiple of 64", MAX_RUNS);
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1))
+		die("PR_SET_CHILD_SUBREAPER: %s", strerror(errno));
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	signal(SIGHUP, on_signal);
+	buf = mmap(NULL, CHUNK, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	if (buf == MAP_FAILED)
+		die("mmap: %s", strerror(errno));
+	for (size_t i = 0; i < CHUNK; i++)
+		buf[i] = i * 131 + 1;
+
+	for (int r = 0; r < runs; r++)
+		one_run(r, buf);
+
+	dump = median(M_DUMP, runs);
+	restore = median(M_RESTORE, runs);
+	rd = bytes / median(M_READV, runs);
+	wr = bytes / median(M_WRITEV_FRESH, runs);
+	fw = bytes / median(M_FILE, runs);
+	fs = bytes / median(M_FILE_FSYNC, runs);
+	/* reading then writing each byte, one after the other */
+	serial = 1 / (1 / rd + 1 / fs);
+
+	printf("\n1 GiB memory benchmark: %zu MiB non-zero anonymous memory, "
+	       "images in %s, median of %d runs (min-max)\n\n", bytes >> 20,
+	       dir, runs);
+	printf("%-34s %11s %13s\n", "measurement", "time", "throughput");
+	row_time("ceiling: process_vm_readv", M_READV, runs);
+	row_time("ceiling: process_vm_writev, fresh", M_WRITEV_FRESH, runs);
+	row_time("  first touch (info)", M_WRITEV_FIRST, runs);
+	row_time("  populated (info)", M_WRITEV_WARM, runs);
+	row_time("ceiling: file write, buffered", M_FILE, runs);
+	row_time("ceiling: file write + fsync", M_FILE_FSYNC, runs);
+	row_time("criu-lite dump", M_DUMP, runs);
+	row_time("criu-lite restore -d", M_RESTORE, runs);
+	{
+		double lo, hi, img = median(M_IMG_BYTES, runs);
+
+		range(M_IMG_BYTES, runs, &lo, &hi);
+		printf("%-34s %9.1f MiB  (%.2f x memory; %.1f-%.1f MiB)\n",
+		       "image size (du)", img / (1 << 20), img / bytes,
+		       lo / (1 << 20), hi / (1 << 20));
+	}
+	printf("\n%-44s %6.2f GB/s\n", "dump throughput", bytes / dump / 1e9);
+	printf("  %-42s %6.0f %%\n", "of process_vm_readv ceiling",
+	       100 * (bytes / dump) / rd);
+	printf("  %-42s %6.0f %%\n", "of buffered file write ceiling",
+	       100 * (bytes / dump) / fw);
+	printf("  %-42s %6.0f %%\n", "of file write + fsync ceiling",
+	       100 * (bytes / dump) / fs);
+	printf("  %-42s %6.0f %%  (%.2f GB/s)\n",
+	       "of serial readv + write + fsync bound", 100 * (bytes / dump) /
+	       serial, serial / 1e9);
+	printf("%-44s %6.2f GB/s\n", "restore throughput",
+	       bytes / restore / 1e9);
+	printf("  %-42s %6.0f %%\n", "of process_vm_writev (fresh) ceiling",
+	       100 * (bytes / restore) / wr);
+	printf("  %-42s %6.0f %%\n", "of process_vm_writev (populated)",
+	       100 * (bytes / restore) / (bytes / median(M_WRITEV_WARM, runs)));
+	printf("\nall %d restores verified: every word of the target's memory "
+	       "intact\n", runs);
+	return 0;
+}

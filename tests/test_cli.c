@@ -1,0 +1,432 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Option parsing (criu-lite/cli.h): what each option sets, the defaults,
+ * and that every bad command line is refused with -1 and a message rather
+ * than half-parsed. The parsers are called many times in one process, as
+ * a long-running caller (or a test) would.
+ */
+#include "testlib.h"
+
+#include <getopt.h>
+
+#include "cli.h"
+#include "log.h"
+
+#define ARGV(...)	((char *[]){ __VA_ARGS__, NULL })
+#define ARGC(...)	((int)(sizeof((char *[]){ __VA_ARGS__ }) / sizeof(char *)))
+
+/* parse_dump_args on a literal command line, stderr and stdout captured */
+#define DUMP(o, out, ...)						\
+	run_dump(ARGC(__VA_ARGS__), ARGV(__VA_ARGS__), (o), (out))
+#define RESTORE(o, out, ...)						\
+	run_restore(ARGC(__VA_ARGS__), ARGV(__VA_ARGS__), (o), (out))
+
+struct output {
+	char *out, *err;
+};
+
+static void output_free(struct output *o)
+{
+	free(o->out);
+	free(o->err);
+	o->out = o->err = NULL;
+}
+
+static int run_dump(int argc, char **argv, struct dump_opts *o,
+		    struct output *out)
+{
+	struct tl_capture ce, co;
+	int ret;
+
+	tl_capture_start(&ce, STDERR_FILENO);
+	tl_capture_start(&co, STDOUT_FILENO);
+	ret = parse_dump_args(argc, argv, o);
+	out->out = tl_capture_end(&co);
+	out->err = tl_capture_end(&ce);
+	return ret;
+}
+
+static int run_restore(int argc, char **argv, struct restore_opts *o,
+		       struct output *out)
+{
+	struct tl_capture ce, co;
+	int ret;
+
+	tl_capture_start(&ce, STDERR_FILENO);
+	tl_capture_start(&co, STDOUT_FILENO);
+	ret = parse_restore_args(argc, argv, o);
+	out->out = tl_capture_end(&co);
+	out->err = tl_capture_end(&ce);
+	return ret;
+}
+
+static int save_level(void **state)
+{
+	*state = (void *)(intptr_t)log_get_level();
+	return 0;
+}
+
+static int restore_level(void **state)
+{
+	log_set_level((int)(intptr_t)*state);
+	return 0;
+}
+
+/* Clears glibc getopt state a failed test may leave behind: optind = 0
+ * makes the next getopt call reinitialise it. */
+static int reset_getopt(void **state)
+{
+	char a0[] = "x";
+	char *argv[] = { a0, NULL };
+
+	(void)state;
+	optind = 0;
+	getopt(1, argv, "");
+	return 0;
+}
+
+/* ---- parse_pid ---- */
+
+static void test_pid_good(void **state)
+{
+	static const struct { const char *s; pid_t pid; } good[] = {
+		{ "1", 1 }, { "42", 42 }, { "4194304", 4194304 },
+		{ "0012", 12 },
+	};
+	pid_t pid;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		pid = -7;
+		assert_int_equal(parse_pid(good[i].s, &pid), 0);
+		assert_int_equal(pid, good[i].pid);
+	}
+}
+
+static void test_pid_bad(void **state)
+{
+	static const char *bad[] = {
+		"", "0", "-1", "-0", "abc", "12abc", "12 ", "1.5", "0x10",
+		"4194305", "2147483648", "99999999999999999999999", "\n",
+	};
+	struct tl_capture cap;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		pid_t pid = 777;
+		char *err;
+		int ret;
+
+		tl_capture_start(&cap, STDERR_FILENO);
+		ret = parse_pid(bad[i], &pid);
+		err = tl_capture_end(&cap);
+		if (ret != -1)
+			fail_msg("parse_pid(\"%s\") accepted it (%d)", bad[i],
+				 pid);
+		assert_int_equal(pid, 777);	/* untouched */
+		assert_contains(err, "bad PID");
+		free(err);
+	}
+}
+
+/* ---- dump ---- */
+
+static void test_dump_short(void **state)
+{
+	struct dump_opts o;
+	struct output out;
+
+	(void)state;
+	assert_int_equal(DUMP(&o, &out, "dump", "-t", "123", "-D", "/tmp/x"), 0);
+	assert_int_equal(o.pid, 123);
+	assert_string_equal(o.dir, "/tmp/x");
+	assert_false(o.leave_running);
+	assert_null(o.prev_dir);
+	assert_false(o.track_mem);
+	assert_false(o.pre_dump);
+	assert_null(o.qmp);
+	assert_string_equal(out.err, "");
+	assert_string_equal(out.out, "");
+	output_free(&out);
+
+	/* attached values, grouped flags, any order */
+	assert_int_equal(DUMP(&o, &out, "dump", "-RD/img", "-t77"), 0);
+	assert_int_equal(o.pid, 77);
+	assert_string_equal(o.dir, "/img");
+	assert_true(o.leave_running);
+	output_free(&out);
+}
+
+static void test_dump_long(void **state)
+{
+	struct dump_opts o;
+	struct output out;
+
+	(void)state;
+	assert_int_equal(DUMP(&o, &out, "dump", "--tree=9", "--images-dir",
+			      "d d", "--leave-running"), 0);
+	assert_int_equal(o.pid, 9);
+	assert_string_equal(o.dir, "d d");
+	assert_true(o.leave_running);
+	output_free(&out);
+	/* unambiguous abbreviations, as getopt_long allows */
+	assert_int_equal(DUMP(&o, &out, "dump", "--tr", "9", "--images=x",
+			      "--leave"), 0);
+	assert_int_equal(o.pid, 9);
+	assert_string_equal(o.dir, "x");
+	output_free(&out);
+	/* the last of a repeated option wins */
+	assert_int_equal(DUMP(&o, &out, "dump", "-t", "1", "-D", "a", "-t",
+			      "2", "-D", "b"), 0);
+	assert_int_equal(o.pid, 2);
+	assert_string_equal(o.dir, "b");
+	output_free(&out);
+}
+
+/* Each previous parse must leave nothing behind: the struct is reset. */
+static void test_dump_resets(void **state)
+{
+	struct dump_opts o;
+	struct output out;
+
+	(void)state;
+	memset(&o, 0xff, sizeof(o));
+	assert_int_equal(DUMP(&o, &out, "dump", "-t", "5", "-D", "x"), 0);
+	assert_false(o.leave_running);
+	assert_null(o.prev_dir);
+	assert_null(o.qmp);
+	output_free(&out);
+}
+
+static void test_dump_bad(void **state)
+{
+	static const struct { char *argv[8]; const char *msg; } bad[] = {
+		{ { "dump" }, "needs -t PID" },
+		{ { "dump", "-t", "5" }, "needs -t PID" },
+		{ { "dump", "-D", "x" }, "needs -t PID" },
+		{ { "dump", "-t", "0", "-D", "x" }, "bad PID" },
+		{ { "dump", "-t", "x5", "-D", "x" }, "bad PID" },
+		{ { "dump", "--tree=", "-D", "x" }, "bad PID" },
+		{ { "dump", "-t", "5", "-D", "x", "extra" }, "needs -t PID" },
+		{ { "dump", "-t", "5", "-D", "x", "-Q" }, "invalid option" },
+		{ { "dump", "-t", "5", "-D", "x", "--bogus" }, "unrecognized" },
+		{ { "dump", "-t", "5", "-D" }, "requires an argument" },
+		{ { "dump", "-D", "x", "-t" }, "requires an argument" },
+		{ { "dump", "-t", "5", "-D", "x", "--leave-running=1" },
+		  "doesn't allow an argument" },
+		{ { "dump", "-t", "5", "-D", "x", "--verify" }, "unrecognized" },
+	};
+	struct output out;
+	struct dump_opts o;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char **argv = (char **)bad[i].argv;
+		int argc = 0, ret;
+
+		while (argv[argc])
+			argc++;
+		ret = run_dump(argc, argv, &o, &out);
+		if (ret != -1)
+			fail_msg("case %zu (%s ...): %d, want -1", i,
+				 argv[argc - 1], ret);
+		assert_contains(out.err, bad[i].msg);
+		assert_string_equal(out.out, "");
+		output_free(&out);
+	}
+}
+
+static void test_dump_help(void **state)
+{
+	struct dump_opts o;
+	struct output out;
+
+	(void)state;
+	assert_int_equal(DUMP(&o, &out, "dump", "--help"), 1);
+	assert_contains(out.out, "usage: criu-lite");
+	assert_contains(out.out, "--leave-running");
+	assert_string_equal(out.err, "");
+	output_free(&out);
+	/* help wins over missing options */
+	assert_int_equal(DUMP(&o, &out, "dump", "-h", "-t", "5"), 1);
+	output_free(&out);
+}
+
+static void test_dump_verbose(void **state)
+{
+	int before = log_get_level();
+	struct dump_opts o;
+	struct output out;
+
+	(void)state;
+	assert_int_equal(DUMP(&o, &out, "dump", "-v", "-t", "5", "-D", "x",
+			      "--verbose"), 0);
+	assert_int_equal(log_get_level(), before + 2);
+	output_free(&out);
+}
+
+/*
+ * A parse that stops in the middle of a group of short options ("-hR":
+ * -h returns at once) must not leak the rest of the group into the next
+ * parse. glibc keeps its position in the group across calls unless optind
+ * is reset to 0 (getopt(3)); optind = 1 is not enough.
+ */
+static void test_dump_reentrant_after_group(void **state)
+{
+	char a0[] = "dump", a1[] = "-hR";
+	char *first[] = { a0, a1, NULL };
+	struct dump_opts o;
+	struct output out;
+
+	(void)state;
+	assert_int_equal(run_dump(2, first, &o, &out), 1);
+	output_free(&out);
+	a1[1] = a1[2] = 'x';	/* the caller reuses its buffers */
+	assert_int_equal(DUMP(&o, &out, "dump", "-t", "5", "-D", "x"), 0);
+	assert_false(o.leave_running);
+	assert_string_equal(out.err, "");
+	output_free(&out);
+}
+
+/* ---- restore ---- */
+
+static void test_restore_good(void **state)
+{
+	struct restore_opts o;
+	struct output out;
+
+	(void)state;
+	assert_int_equal(RESTORE(&o, &out, "restore", "-D", "img"), 0);
+	assert_string_equal(o.dir, "img");
+	assert_false(o.detach);
+	assert_false(o.verify);
+	assert_false(o.pidns);
+	assert_false(o.no_cont);
+	assert_false(o.lazy);
+	assert_int_equal(o.zombie_wait_ms, 5000);
+	assert_string_equal(out.err, "");
+	output_free(&out);
+
+	assert_int_equal(RESTORE(&o, &out, "restore", "-dD", "img",
+				 "--verify", "--zombie-wait", "0"), 0);
+	assert_true(o.detach);
+	assert_true(o.verify);
+	assert_int_equal(o.zombie_wait_ms, 0);
+	output_free(&out);
+
+	assert_int_equal(RESTORE(&o, &out, "restore", "--images-dir=/a b",
+				 "--restore-detached", "--zombie-wait=250"), 0);
+	assert_string_equal(o.dir, "/a b");
+	assert_true(o.detach);
+	assert_int_equal(o.zombie_wait_ms, 250);
+	output_free(&out);
+}
+
+static void test_restore_resets(void **state)
+{
+	struct restore_opts o;
+	struct output out;
+
+	(void)state;
+	memset(&o, 0xff, sizeof(o));
+	assert_int_equal(RESTORE(&o, &out, "restore", "-D", "x"), 0);
+	assert_false(o.detach);
+	assert_false(o.verify);
+	assert_false(o.pidns);
+	assert_false(o.lazy);
+	assert_int_equal(o.zombie_wait_ms, 5000);
+	output_free(&out);
+}
+
+static void test_restore_bad(void **state)
+{
+	static const struct { char *argv[8]; const char *msg; } bad[] = {
+		{ { "restore" }, "needs -D DIR" },
+		{ { "restore", "-d" }, "needs -D DIR" },
+		{ { "restore", "-D", "x", "y" }, "needs -D DIR" },
+		{ { "restore", "-D" }, "requires an argument" },
+		{ { "restore", "-D", "x", "--zombie-wait" },
+		  "requires an argument" },
+		{ { "restore", "-D", "x", "--zombie-wait", "" }, "bad --zombie" },
+		{ { "restore", "-D", "x", "--zombie-wait", "1s" },
+		  "bad --zombie" },
+		{ { "restore", "-D", "x", "--zombie-wait", "ten" },
+		  "bad --zombie" },
+		{ { "restore", "-D", "x", "-t", "5" }, "invalid option" },
+		{ { "restore", "-D", "x", "--leave-running" }, "unrecognized" },
+		{ { "restore", "-D", "x", "--verify=yes" },
+		  "doesn't allow an argument" },
+	};
+	struct output out;
+	struct restore_opts o;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char **argv = (char **)bad[i].argv;
+		int argc = 0, ret;
+
+		while (argv[argc])
+			argc++;
+		ret = run_restore(argc, argv, &o, &out);
+		if (ret != -1)
+			fail_msg("case %zu (%s ...): %d, want -1", i,
+				 argv[argc - 1], ret);
+		assert_contains(out.err, bad[i].msg);
+		output_free(&out);
+	}
+}
+
+/* Negative and overflowing waits wrap to huge ones with strtoul. */
+static void test_restore_zombie_wait_range(void **state)
+{
+	static const char *bad[] = { "-1", "-5000", "99999999999" };
+	struct restore_opts o;
+	struct output out;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		int ret = RESTORE(&o, &out, "restore", "-D", "x",
+				  "--zombie-wait", (char *)bad[i]);
+
+		if (ret != -1)
+			fail_msg("--zombie-wait %s accepted as %u ms", bad[i],
+				 o.zombie_wait_ms);
+		output_free(&out);
+	}
+}
+
+static void test_restore_help(void **state)
+{
+	struct restore_opts o;
+	struct output out;
+
+	(void)state;
+	assert_int_equal(RESTORE(&o, &out, "restore", "-h"), 1);
+	assert_contains(out.out, "--restore-detached");
+	assert_contains(out.out, "--zombie-wait");
+	output_free(&out);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_pid_good),
+		cmocka_unit_test(test_pid_bad),
+		cmocka_unit_test(test_dump_short),
+		cmocka_unit_test(test_dump_long),
+		cmocka_unit_test(test_dump_resets),
+		cmocka_unit_test(test_dump_bad),
+		cmocka_unit_test(test_dump_help),
+		cmocka_unit_test_setup_teardown(test_dump_verbose, save_level,
+						restore_level),
+		cmocka_unit_test_teardown(test_dump_reentrant_after_group,
+					  reset_getopt),
+		cmocka_unit_test(test_restore_good),
+		cmocka_unit_test(test_restore_resets),
+		cmocka_unit_test(test_restore_bad),
+		cmocka_unit_test(test_restore_zombie_wait_range),
+		cmocka_unit_test(test_restore_help),
+	};
+
+	return cmocka_run_group_tests_name("cli", tests, NULL, NULL);
+}

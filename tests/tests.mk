@@ -1,0 +1,47 @@
+# tests: cmocka unit tests and the memory benchmark.
+#   make unit-check    build and run every tests/test_*.c (cmocka), each
+#                      printing its summary; fails if any test fails
+#   make bench-mem     1 GiB dump/restore against this machine's ceilings,
+#                      median of 3 runs (tests/bench/bench-mem.sh: BENCH_DIR
+#                      picks the images filesystem; BENCH_RUNS, BENCH_MIB);
+#                      part of `make bench`
+#   make tests-record  re-record tests/data/ from this machine's /proc
+# CRIU_LITE_KNOWN_BUGS=1 make unit-check also runs the tests of reported,
+# unfixed engine bugs (otherwise listed as SKIPPED).
+
+TESTS_B     := $(B)/tests
+UNIT_SRC    := $(wildcard tests/test_*.c)
+UNIT_BINS   := $(patsubst tests/%.c,$(TESTS_B)/%,$(UNIT_SRC))
+UNIT_CFLAGS  = $(CFLAGS) $(PKG_CFLAGS) -DTEST_DATA_DIR='"$(CURDIR)/tests/data"'
+
+$(TESTS_B)/test_%: tests/test_%.c tests/testlib.h $(B)/libcriulite.a
+	@mkdir -p $(@D)
+	$(CC) $(UNIT_CFLAGS) -o $@ $< $(B)/libcriulite.a -lcmocka $(PKG_LIBS)
+
+unit-tests: $(UNIT_BINS)
+
+unit-check: $(UNIT_BINS)
+	@fail=0; for t in $(UNIT_BINS); do \
+		echo "== $$t"; $$t || fail=1; \
+	done; exit $$fail
+
+BENCH_B     := $(TESTS_B)/bench
+
+$(BENCH_B)/%: tests/bench/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $<
+
+bench-mem: $(B)/criu-lite $(BENCH_B)/memhog $(BENCH_B)/bench-mem
+	tests/bench/bench-mem.sh $(B)
+
+$(TESTS_B)/record-proc: tests/data/record-proc.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $<
+
+tests-record: $(TESTS_B)/record-proc
+	$(TESTS_B)/record-proc tests/data
+
+CHECK_TARGETS += unit-check
+BENCH_TARGETS += bench-mem
+
+.PHONY: unit-tests unit-check tests-record bench-mem
