@@ -13,6 +13,7 @@
 #include "kernel-compat.h"
 #include "log.h"
 #include "mem.h"
+#include "page-writer.h"
 #include "seize.h"
 
 #define READ_BATCH	(8UL << 20)
@@ -186,8 +187,7 @@ static int scan_vma(int pagemap_fd, const VmaEntry *v,
 struct pm_writer {
 	struct cr_img *pm;
 	struct page_sink *sink;
-	uint8_t *wbuf;
-	size_t wlen, wcap;
+	struct page_writer *pw;
 };
 
 static int pm_emit(void *arg, const struct page_run *run)
@@ -209,43 +209,12 @@ static int pm_emit(void *arg, const struct page_run *run)
 	return img_write_msg(w->pm, &e.base);
 }
 
-static int pm_flush(struct pm_writer *w)
-{
-	uint64_t t0 = now_ns();
-
-	if (!w->wlen)
-		return 0;
-	if (write_all(w->sink->pages_fd, w->wbuf, w->wlen)) {
-		pr_perror("write pages image");
-		return -1;
-	}
-	w->sink->st->write_ns += now_ns() - t0;
-	w->sink->st->bytes_written += w->wlen;
-	w->wlen = 0;
-	return 0;
-}
-
 static int pm_data(void *arg, const void *buf, size_t len)
 {
 	struct pm_writer *w = arg;
 
 	w->sink->offset += len;
-	if (w->wlen + len > w->wcap && pm_flush(w))
-		return -1;
-	if (len >= w->wcap) {
-		uint64_t t0 = now_ns();
-
-		if (write_all(w->sink->pages_fd, buf, len)) {
-			pr_perror("write pages image");
-			return -1;
-		}
-		w->sink->st->write_ns += now_ns() - t0;
-		w->sink->st->bytes_written += len;
-		return 0;
-	}
-	memcpy(w->wbuf + w->wlen, buf, len);
-	w->wlen += len;
-	return 0;
+	return page_writer_add(w->pw, buf, len);
 }
 
 /* Reads [addr, addr+len) pieces in one process_vm_readv where possible;
@@ -272,9 +241,10 @@ static int read_pieces(pid_t pid, struct iovec *remote, size_t n,
 }
 
 static int dump_regions(pid_t pid, struct page_region *regs, size_t nr,
-			struct run_builder *rb, uint8_t *buf,
+			struct run_builder *rb, struct page_writer *pw,
 			struct dump_stats *st)
 {
+	uint8_t *buf;
 	uint64_t t0;
 	struct iovec iov[MAX_IOV];
 	size_t niov = 0, fill = 0, i = 0;
@@ -298,6 +268,7 @@ static int dump_regions(pid_t pid, struct page_region *regs, size_t nr,
 			continue;
 		}
 		t0 = now_ns();
+		buf = page_writer_buffer(pw);
 		if (read_pieces(pid, iov, niov, buf))
 			return -1;
 		st->read_ns += now_ns() - t0;
@@ -308,6 +279,8 @@ static int dump_regions(pid_t pid, struct page_region *regs, size_t nr,
 				return -1;
 			fill += iov[k].iov_len;
 		}
+		if (page_writer_submit(pw))
+			return -1;
 		niov = 0;
 		fill = 0;
 	}
@@ -319,7 +292,6 @@ int dump_pages(pid_t pid, const MmEntry *mm, struct cr_img *pm,
 {
 	struct pm_writer w = { .pm = pm, .sink = sink };
 	struct run_builder rb;
-	uint8_t *buf = NULL;
 	char path[64];
 	int pagemap_fd, ret = -1;
 
@@ -329,11 +301,9 @@ int dump_pages(pid_t pid, const MmEntry *mm, struct cr_img *pm,
 		pr_perror("open %s", path);
 		return -1;
 	}
-	buf = mmap(NULL, READ_BATCH, PROT_READ | PROT_WRITE,
-		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	w.wcap = 1 << 20;
-	w.wbuf = malloc(w.wcap);
-	if (buf == MAP_FAILED || !w.wbuf)
+	w.pw = page_writer_start(sink->pages_fd, sink->offset, READ_BATCH,
+				 sink->st);
+	if (!w.pw)
 		goto out;
 	run_builder_init(&rb, pm_emit, pm_data, &w);
 	rb.next_offset = sink->offset;
@@ -347,19 +317,18 @@ int dump_pages(pid_t pid, const MmEntry *mm, struct cr_img *pm,
 			goto out;
 		for (size_t k = 0; k < nr; k++)
 			sink->st->pages_scanned += (regs[k].end - regs[k].start) / PAGE_SZ;
-		ret = dump_regions(pid, regs, nr, &rb, buf, sink->st);
+		ret = dump_regions(pid, regs, nr, &rb, w.pw, sink->st);
 		free(regs);
 		if (ret)
 			goto out;
 		ret = -1;
 	}
-	if (run_builder_finish(&rb) || pm_flush(&w))
+	if (run_builder_finish(&rb))
 		goto out;
 	ret = 0;
 out:
-	if (buf != MAP_FAILED && buf)
-		munmap(buf, READ_BATCH);
-	free(w.wbuf);
+	if (page_writer_finish(w.pw))
+		ret = -1;
 	close(pagemap_fd);
 	return ret;
 }
