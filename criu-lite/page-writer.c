@@ -150,9 +150,10 @@ int page_writer_add(struct page_writer *w, const void *p, size_t len)
 		if (b->niov == BATCH_IOV && page_writer_submit(w))
 			return -1;
 		b = &w->b[w->cur];
-		if (b->niov == 0 && (const uint8_t *)p != b->buf) {
-			/* the caller's data is in the buffer just handed
-			 * over: it is not safe to refer to it any more */
+		if ((const uint8_t *)p < b->buf ||
+		    (const uint8_t *)p + len > b->buf + w->batch_len) {
+			/* e.g. in the buffer just handed over: it may be
+			 * written or reused already */
 			pr_err("page writer: data outside the current batch");
 			return -1;
 		}
