@@ -42,6 +42,7 @@ struct dump_ctx {
 	struct page_sink sink;
 	struct dump_stats *st;
 	sigset_t stop_sigs;	/* blocked while the tree is frozen */
+	struct fd_dump_ctx *fdc;	/* open file descriptions of the tree */
 	bool qmp_stopped;	/* we stopped the VM: continue it on failure */
 	char qmp_path[PATH_MAX];
 };
@@ -518,7 +519,7 @@ static int dump_proc(struct proc_dump *pd)
 	for (size_t i = 0; i < fp->nr_threads; i++)
 		if (dump_thread(pd, fp->tids[i]))
 			goto out;
-	if (dump_task(pd) || dump_fds(fp->pid, pd->c->dirfd) || interrupted(pd->c))
+	if (dump_task(pd) || dump_proc_fds(pd->c->fdc, fp->pid) || interrupted(pd->c))
 		goto out;
 	if (dump_mm(pd) || fault_at("after-pages") || interrupted(pd->c))
 		goto out;
@@ -622,6 +623,9 @@ static int dump_frozen(struct dump_ctx *c)
 		       c->o->pid, rf.count, rf.text);
 		goto out;
 	}
+	c->fdc = fd_dump_begin(c->dirfd);
+	if (!c->fdc)
+		goto out;
 	for (size_t i = 0; i < c->tree.nr; i++)
 		if (dump_proc(&pds[i]))
 			goto out;
@@ -635,6 +639,9 @@ static int dump_frozen(struct dump_ctx *c)
 	c->st->sync_ns = now_ns() - t0;
 	ret = write_inventory(c);
 out:
+	if (c->fdc)
+		fd_dump_end(c->fdc);
+	c->fdc = NULL;
 	for (size_t i = 0; i < c->tree.nr; i++)
 		free(pds[i].vmas);
 	free(pds);

@@ -1,15 +1,219 @@
 // SPDX-License-Identifier: GPL-2.0
+/*
+ * Which fd is which object, which objects are shared, and where and when
+ * each one is made again. What each kind of object is: fd-anon.c
+ * (eventfd, signalfd, timerfd, epoll), fd-memfd.c (memfd, deleted files),
+ * sockets.c (unix sockets), and the plain files and pipes below.
+ */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+#include <linux/kcmp.h>
 
-#include "files.h"
+#include "fd-ops.h"
 #include "kernel-compat.h"
 #include "log.h"
+
+#ifndef __O_TMPFILE
+#define __O_TMPFILE	020000000
+#endif
+
+/* Flags of an open file description that F_SETFL sets. */
+#define SETFL_MASK	(O_APPEND | O_NONBLOCK | O_DIRECT | O_NOATIME)
+
+struct ofd_seen {
+	pid_t pid;
+	int fd;
+	dev_t dev;
+	ino_t ino;
+	uint64_t id;
+};
+
+struct inode_seen {
+	uint64_t dev, ino;
+};
+
+struct fd_dump_ctx {
+	int dirfd;
+	struct ofd_seen *ofds;
+	size_t nr_ofds, cap_ofds;
+	struct inode_seen *inodes;	/* contents already stored */
+	size_t nr_inodes, cap_inodes;
+	struct unix_diag_table *unix_table;
+};
+
+static int grow(void **v, size_t *cap, size_t need, size_t size)
+{
+	size_t n = *cap ? *cap : 16;
+	void *nv;
+
+	if (need <= *cap)
+		return 0;
+	while (n < need)
+		n *= 2;
+	nv = realloc(*v, n * size);
+	if (!nv)
+		return -1;
+	*v = nv;
+	*cap = n;
+	return 0;
+}
+
+bool fd_inode_seen(struct fd_dump_ctx *fc, uint64_t dev, uint64_t ino)
+{
+	for (size_t i = 0; i < fc->nr_inodes; i++)
+		if (fc->inodes[i].dev == dev && fc->inodes[i].ino == ino)
+			return true;
+	if (!grow((void **)&fc->inodes, &fc->cap_inodes, fc->nr_inodes + 1,
+		  sizeof(*fc->inodes)))
+		fc->inodes[fc->nr_inodes++] = (struct inode_seen){ dev, ino };
+	return false;
+}
+
+struct unix_diag_table **fd_dump_unix_table(struct fd_dump_ctx *fc)
+{
+	return &fc->unix_table;
+}
+
+/* ---- helpers for the kinds ---- */
+
+int fd_reopen(int fd, int flags)
+{
+	char path[64];
+	int nfd;
+
+	flags &= ~(O_CREAT | O_EXCL | O_TRUNC | O_NOCTTY | O_CLOEXEC |
+		   __O_TMPFILE);
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	nfd = open(path, flags);
+	if (nfd < 0)
+		pr_perror("reopen %s with flags %#o", path, flags);
+	return nfd;
+}
+
+int fd_open_target(const struct fd_dump *d, int flags)
+{
+	char path[64];
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd/%d", d->pid, d->fd);
+	fd = open(path, flags | O_CLOEXEC);
+	if (fd < 0)
+		pr_perror("open %s", path);
+	return fd;
+}
+
+static int add_chunk(FdEntry *e, int fd, uint64_t off, uint64_t len)
+{
+	FileChunk *c, **v;
+	size_t got = 0;
+
+	v = realloc(e->chunks, (e->n_chunks + 1) * sizeof(*v));
+	if (!v)
+		return -1;
+	e->chunks = v;
+	c = malloc(sizeof(*c));
+	if (!c)
+		return -1;
+	file_chunk__init(c);
+	e->chunks[e->n_chunks++] = c;
+	c->off = off;
+	c->data.data = malloc(len ? len : 1);
+	if (!c->data.data)
+		return -1;
+	while (got < len) {
+		ssize_t n = pread(fd, c->data.data + got, len - got, off + got);
+
+		if (n <= 0) {
+			pr_perror("read %lu bytes at %lu", (unsigned long)len,
+				  (unsigned long)(off + got));
+			return -1;
+		}
+		got += n;
+	}
+	c->data.len = len;
+	return 0;
+}
+
+/*
+ * Only the data extents are stored (SEEK_DATA/SEEK_HOLE on a private
+ * OFD, so the target's offset is untouched): a memfd's untouched pages
+ * cost nothing.
+ */
+int fd_dump_contents(int fd, uint64_t size, FdEntry *e)
+{
+	uint64_t off = 0;
+
+	e->has_size = true;
+	e->size = size;
+	while (off < size) {
+		off_t data = lseek(fd, off, SEEK_DATA), hole;
+
+		if (data < 0 && errno == ENXIO)
+			break;
+		if (data < 0)	/* no SEEK_DATA here: all of it */
+			return add_chunk(e, fd, off, size - off);
+		hole = lseek(fd, data, SEEK_HOLE);
+		if (hole < 0 || (uint64_t)hole > size)
+			hole = size;
+		if (hole > data && add_chunk(e, fd, data, hole - data))
+			return -1;
+		off = hole;
+	}
+	return 0;
+}
+
+/* hugetlbfs has no write(): its files are filled through a mapping */
+static int restore_contents_mapped(int fd, const FdEntry *e)
+{
+	uint8_t *m;
+
+	if (!e->size)
+		return 0;
+	m = mmap(NULL, e->size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (m == MAP_FAILED) {
+		pr_perror("map %lu bytes to fill", (unsigned long)e->size);
+		return -1;
+	}
+	for (size_t i = 0; i < e->n_chunks; i++)
+		if (e->chunks[i]->off + e->chunks[i]->data.len <= e->size)
+			memcpy(m + e->chunks[i]->off, e->chunks[i]->data.data,
+			       e->chunks[i]->data.len);
+	munmap(m, e->size);
+	return 0;
+}
+
+int fd_restore_contents(int fd, const FdEntry *e)
+{
+	if (ftruncate(fd, e->size)) {
+		pr_perror("ftruncate to %lu", (unsigned long)e->size);
+		return -1;
+	}
+	if (e->hugetlb)
+		return restore_contents_mapped(fd, e);
+	for (size_t i = 0; i < e->n_chunks; i++) {
+		const FileChunk *c = e->chunks[i];
+		size_t done = 0;
+
+		while (done < c->data.len) {
+			ssize_t n = pwrite(fd, c->data.data + done,
+					   c->data.len - done, c->off + done);
+
+			if (n <= 0) {
+				pr_perror("write %zu bytes at %lu", c->data.len,
+					  (unsigned long)c->off);
+				return -1;
+			}
+			done += n;
+		}
+	}
+	return 0;
+}
 
 /* ---- regular files, directories, character devices ---- */
 
@@ -25,16 +229,20 @@ static int reg_dump(struct fd_dump *d, FdEntry *e)
 
 static int reg_open(struct fd_restore *r, const FdEntry *e)
 {
-	int flags = e->flags & ~(O_CREAT | O_EXCL | O_TRUNC | O_NOCTTY);
+	int flags = e->flags & ~(O_CREAT | O_EXCL | O_TRUNC | O_NOCTTY |
+				 __O_TMPFILE);
 	int fd;
 
 	(void)r;
+	if (e->type != FD_TYPE__FD_DIR && !(e->flags & O_PATH))
+		flags &= ~O_DIRECTORY;
 	fd = open(e->path, flags);
 	if (fd < 0) {
-		pr_perror("restore fd %u: open %s", e->fd, e->path);
+		pr_perror("restore fd %u: open %s (flags %#o)", e->fd, e->path,
+			  flags);
 		return -1;
 	}
-	if (e->has_pos && e->type == FD_TYPE__FD_REG &&
+	if (e->has_pos && e->type == FD_TYPE__FD_REG && !(flags & O_PATH) &&
 	    lseek(fd, e->pos, SEEK_SET) != (off_t)e->pos) {
 		pr_perror("restore fd %u: lseek %s to %lu", e->fd, e->path,
 			  (unsigned long)e->pos);
@@ -43,6 +251,19 @@ static int reg_open(struct fd_restore *r, const FdEntry *e)
 	}
 	return fd;
 }
+
+const struct fd_ops fd_reg_ops = {
+	.type = FD_TYPE__FD_REG, .name = "file",
+	.dump = reg_dump, .open = reg_open,
+};
+const struct fd_ops fd_dir_ops = {
+	.type = FD_TYPE__FD_DIR, .name = "directory",
+	.dump = reg_dump, .open = reg_open,
+};
+const struct fd_ops fd_chr_ops = {
+	.type = FD_TYPE__FD_CHR, .name = "chardev",
+	.dump = reg_dump, .open = reg_open,
+};
 
 /* ---- pipes ---- */
 
@@ -53,16 +274,12 @@ static int reg_open(struct fd_restore *r, const FdEntry *e)
  */
 static int pipe_peek(struct fd_dump *d, FdEntry *e)
 {
-	char path[64];
 	int rd, tmp[2] = { -1, -1 }, sz, ret = -1;
 	ssize_t n, got = 0;
 
-	snprintf(path, sizeof(path), "/proc/%d/fd/%d", d->pid, d->fd);
-	rd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-	if (rd < 0) {
-		pr_perror("open %s to read pipe contents", path);
+	rd = fd_open_target(d, O_RDONLY | O_NONBLOCK);
+	if (rd < 0)
 		return -1;
-	}
 	sz = fcntl(rd, F_GETPIPE_SZ);
 	e->has_pipe_sz = sz > 0;
 	e->pipe_sz = sz;
@@ -72,7 +289,7 @@ static int pipe_peek(struct fd_dump *d, FdEntry *e)
 		pr_debug("F_SETPIPE_SZ(%d): %m", sz);
 	n = tee(rd, tmp[1], 1 << 30, SPLICE_F_NONBLOCK);
 	if (n < 0 && errno != EAGAIN) {
-		pr_perror("tee pipe %s", path);
+		pr_perror("tee pipe of %d fd %d", d->pid, d->fd);
 		goto out;
 	}
 	if (n > 0) {
@@ -99,119 +316,88 @@ out:
 	return ret;
 }
 
-/* Pipes whose contents are already stored (first fd seen for an inode) */
-struct seen_ids {
-	uint64_t ids[1024];
-	size_t n;
-};
-static struct seen_ids seen_pipes;
-
-static bool pipe_seen(uint64_t ino)
-{
-	for (size_t i = 0; i < seen_pipes.n; i++)
-		if (seen_pipes.ids[i] == ino)
-			return true;
-	if (seen_pipes.n < sizeof(seen_pipes.ids) / sizeof(seen_pipes.ids[0]))
-		seen_pipes.ids[seen_pipes.n++] = ino;
-	return false;
-}
-
+/* The contents go with the first fd seen of a pipe, whichever end. */
 static int pipe_dump(struct fd_dump *d, FdEntry *e)
 {
 	e->has_id = true;
 	e->id = d->st.st_ino;
-	if (pipe_seen(e->id))
+	if (fd_inode_seen(d->fc, d->st.st_dev, d->st.st_ino))
 		return 0;
 	return pipe_peek(d, e);
 }
 
-struct made_pipe {
-	uint64_t id;
-	int end[2];
-};
-
-struct fd_restore {
-	FdEntry **fds;
-	size_t n;
-	struct made_pipe pipes[256];
-	size_t nr_pipes;
-};
-
-static const FdEntry *pipe_data_entry(struct fd_restore *r, uint64_t id)
+static size_t pipe_keys(const FdEntry *e, struct fd_key k[2])
 {
-	for (size_t i = 0; i < r->n; i++)
-		if (r->fds[i]->type == FD_TYPE__FD_PIPE && r->fds[i]->id == id &&
-		    r->fds[i]->has_data)
-			return r->fds[i];
-	return NULL;
+	k[0] = (struct fd_key){ FD_KEY_PIPE, e->id };
+	return 1;
 }
 
-static int make_pipe(struct fd_restore *r, const FdEntry *e,
-		     struct made_pipe **out)
+static int make_pipe(struct fd_restore *r, const FdEntry *e)
 {
-	struct made_pipe *p;
-	const FdEntry *de;
+	int p[2];
 
-	for (size_t i = 0; i < r->nr_pipes; i++) {
-		if (r->pipes[i].id == e->id) {
-			*out = &r->pipes[i];
-			return 0;
-		}
-	}
-	if (r->nr_pipes == sizeof(r->pipes) / sizeof(r->pipes[0])) {
-		pr_err("too many pipes");
-		return -1;
-	}
-	p = &r->pipes[r->nr_pipes++];
-	p->id = e->id;
-	if (pipe2(p->end, 0)) {
+	/* non-blocking while filling: a full pipe fails instead of hanging;
+	 * each OFD gets its own flags when parked */
+	if (pipe2(p, O_NONBLOCK)) {
 		pr_perror("pipe");
 		return -1;
 	}
 	if (e->has_pipe_sz && e->pipe_sz &&
-	    fcntl(p->end[0], F_SETPIPE_SZ, e->pipe_sz) < 0)
+	    fcntl(p[0], F_SETPIPE_SZ, e->pipe_sz) < 0)
 		pr_warn("pipe %lu: can't set size %u: %m", (unsigned long)e->id,
 			e->pipe_sz);
-	de = pipe_data_entry(r, e->id);
-	if (de && write_all(p->end[1], de->data.data, de->data.len)) {
+	if (e->has_data && write_all(p[1], e->data.data, e->data.len)) {
 		pr_perror("refill pipe %lu with %zu bytes", (unsigned long)e->id,
-			  de->data.len);
+			  e->data.len);
+		close(p[0]);
+		close(p[1]);
 		return -1;
 	}
-	*out = p;
+	if (fd_cache_put(r, FD_KEY_PIPE, e->id, 0, p[0]) ||
+	    fd_cache_put(r, FD_KEY_PIPE, e->id, 1, p[1]))
+		return -1;
 	return 0;
 }
 
+/* The first OFD of each end is the end pipe() made; another one (opened
+ * through /proc) is a new open of the pipe. */
 static int pipe_open(struct fd_restore *r, const FdEntry *e)
 {
-	struct made_pipe *p;
-	int end, fd;
+	int end = (e->flags & O_ACCMODE) == O_WRONLY ? 1 : 0, fd;
+	bool used = false;
 
-	if (make_pipe(r, e, &p))
+	fd = fd_cache_get(r, FD_KEY_PIPE, e->id, end, NULL);
+	if (fd < 0 && make_pipe(r, e))
 		return -1;
-	end = (e->flags & O_ACCMODE) == O_WRONLY ? 1 : 0;
-	fd = fcntl(p->end[end], F_DUPFD, 0);
+	fd = fd_cache_get(r, FD_KEY_PIPE, e->id, end, &used);
 	if (fd < 0)
 		return -1;
-	if (fcntl(fd, F_SETFL, e->flags & (O_NONBLOCK | O_DIRECT))) {
-		close(fd);
-		return -1;
-	}
+	if (used)
+		return fd_reopen(fd, e->flags);
+	fd = fcntl(fd, F_DUPFD, 0);
+	if (fd < 0)
+		pr_perror("dup pipe end");
 	return fd;
 }
 
-static const struct fd_ops fd_ops_table[] = {
-	{ FD_TYPE__FD_REG,  "file",      reg_dump,  reg_open },
-	{ FD_TYPE__FD_DIR,  "directory", reg_dump,  reg_open },
-	{ FD_TYPE__FD_CHR,  "chardev",   reg_dump,  reg_open },
-	{ FD_TYPE__FD_PIPE, "pipe",      pipe_dump, pipe_open },
+const struct fd_ops fd_pipe_ops = {
+	.type = FD_TYPE__FD_PIPE, .name = "pipe",
+	.dump = pipe_dump, .open = pipe_open, .keys = pipe_keys,
+};
+
+/* ---- which kind an fd is ---- */
+
+static const struct fd_ops *const fd_ops_table[] = {
+	&fd_reg_ops, &fd_dir_ops, &fd_chr_ops, &fd_pipe_ops,
+	&fd_eventfd_ops, &fd_signalfd_ops, &fd_timerfd_ops, &fd_epoll_ops,
+	&fd_memfd_ops, &fd_deleted_ops, &fd_unix_ops,
 };
 
 static const struct fd_ops *ops_of(FdType t)
 {
 	for (size_t i = 0; i < sizeof(fd_ops_table) / sizeof(fd_ops_table[0]); i++)
-		if (fd_ops_table[i].type == t)
-			return &fd_ops_table[i];
+		if (fd_ops_table[i]->type == t)
+			return fd_ops_table[i];
 	return NULL;
 }
 
@@ -228,57 +414,88 @@ static bool chr_supported(const char *path)
 	return false;
 }
 
-const struct fd_ops *fd_ops_for(const char *link, const struct stat *st,
-				const char **why)
+static bool has_suffix(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), m = strlen(suffix);
+
+	return n >= m && !strcmp(s + n - m, suffix);
+}
+
+static const struct fd_ops *anon_ops(const char *link, const char **why)
+{
+	static const struct { const char *link; const struct fd_ops *ops; }
+	anon[] = {
+		{ "anon_inode:[eventfd]",   &fd_eventfd_ops },
+		{ "anon_inode:[signalfd]",  &fd_signalfd_ops },
+		{ "anon_inode:[timerfd]",   &fd_timerfd_ops },
+		{ "anon_inode:[eventpoll]", &fd_epoll_ops },
+	};
+
+	for (size_t i = 0; i < sizeof(anon) / sizeof(anon[0]); i++)
+		if (!strcmp(link, anon[i].link))
+			return anon[i].ops;
+	if (!strncmp(link, "anon_inode:kvm", 14))
+		*why = "KVM VM/vCPU state lives in the kernel: KVM-accelerated "
+		       "QEMU needs accel=tcg, or QEMU's own migration";
+	else if (!strcmp(link, "anon_inode:[io_uring]"))
+		*why = "io_uring (in-flight kernel requests; QEMU: use "
+		       "aio=threads)";
+	else if (!strcmp(link, "anon_inode:[userfaultfd]"))
+		*why = "userfaultfd owned by the process (QEMU postcopy or "
+		       "background snapshot in progress?)";
+	else
+		*why = "anonymous-inode object not supported yet";
+	return NULL;
+}
+
+/*
+ * Which ops describe this fd (copy: our pidfd_getfd copy, for sockets);
+ * NULL with *why set if none can.
+ */
+static const struct fd_ops *fd_ops_for(const char *link, const struct stat *st,
+				       int copy, const char **why)
 {
 	*why = NULL;
 	if (!strncmp(link, "pipe:", 5))
-		return ops_of(FD_TYPE__FD_PIPE);
-	if (!strncmp(link, "anon_inode:kvm", 14) || !strcmp(link, "/dev/kvm")) {
-		*why = "KVM VM/vCPU state lives in the kernel; run QEMU with "
-		       "accel=tcg, or use QEMU's own migration";
+		return &fd_pipe_ops;
+	if (!strncmp(link, "socket:", 7)) {
+		*why = socket_refusal(copy);
+		return *why ? NULL : &fd_unix_ops;
+	}
+	if (!strncmp(link, "anon_inode:", 11))
+		return anon_ops(link, why);
+	if (!strcmp(link, "/dev/kvm")) {
+		*why = "KVM VM/vCPU state lives in the kernel: KVM-accelerated "
+		       "QEMU needs accel=tcg, or QEMU's own migration";
 		return NULL;
 	}
 	if (!strncmp(link, "/dev/vhost", 10)) {
-		*why = "vhost device (kernel-side virtio state)";
-		return NULL;
-	}
-	if (!strcmp(link, "anon_inode:[io_uring]")) {
-		*why = "io_uring (in-flight kernel requests)";
-		return NULL;
-	}
-	if (!strcmp(link, "anon_inode:[userfaultfd]")) {
-		*why = "userfaultfd owned by the process";
-		return NULL;
-	}
-	if (!strncmp(link, "socket:", 7)) {
-		*why = "socket (not supported yet)";
-		return NULL;
-	}
-	if (!strncmp(link, "anon_inode:", 11)) {
-		*why = "anonymous-inode object (eventfd/signalfd/timerfd/epoll "
-		       "not supported yet)";
+		*why = "vhost device (virtio state in the kernel; QEMU: "
+		       "vhost=off)";
 		return NULL;
 	}
 	if (link[0] != '/') {
 		*why = "unknown kind of file";
 		return NULL;
 	}
-	if (strstr(link, " (deleted)")) {
-		*why = "deleted file (not supported yet)";
+	if (S_ISREG(st->st_mode) && !strncmp(link, "/memfd:", 7))
+		return &fd_memfd_ops;
+	if (!strncmp(link, "/secretmem", 10)) {
+		*why = "memfd_secret (not supported)";
 		return NULL;
 	}
-	if (S_ISREG(st->st_mode)) {
-		if (!strncmp(link, "/memfd:", 7)) {
-			*why = "memfd (not supported yet)";
-			return NULL;
-		}
-		return ops_of(FD_TYPE__FD_REG);
+	if (has_suffix(link, " (deleted)")) {
+		if (S_ISREG(st->st_mode))
+			return &fd_deleted_ops;
+		*why = "deleted file that is not a regular file";
+		return NULL;
 	}
+	if (S_ISREG(st->st_mode))
+		return &fd_reg_ops;
 	if (S_ISDIR(st->st_mode))
-		return ops_of(FD_TYPE__FD_DIR);
+		return &fd_dir_ops;
 	if (S_ISCHR(st->st_mode) && chr_supported(link))
-		return ops_of(FD_TYPE__FD_CHR);
+		return &fd_chr_ops;
 	*why = S_ISCHR(st->st_mode) ? "character device" : "special file";
 	return NULL;
 }
@@ -296,74 +513,175 @@ static int read_link(pid_t pid, int fd, char *buf, size_t sz)
 	return 0;
 }
 
-int check_fds(pid_t pid, struct refusals *rf)
+/* Fills d (link must point to a PATH_MAX buffer) and finds its ops.
+ * 1: fd closed meanwhile; -1: error (logged); 0 with *ops NULL and *why
+ * set: a kind that can't be dumped. */
+static int describe_fd(struct fd_dump *d, int pidfd, char *link,
+		       const struct fd_ops **ops, const char **why)
 {
-	int *fds;
-	size_t n;
-
-	if (proc_list_fds(pid, &fds, &n)) {
-		pr_perror("list fds of %d", pid);
+	*ops = NULL;
+	if (read_link(d->pid, d->fd, link, PATH_MAX))
+		return 1;
+	d->link = link;
+	d->copy = syscall(__NR_pidfd_getfd, pidfd, d->fd, 0);
+	if (d->copy < 0) {
+		if (errno == EBADF)
+			return 1;
+		pr_perror("pidfd_getfd(%d, %d)", d->pid, d->fd);
 		return -1;
 	}
-	for (size_t i = 0; i < n; i++) {
-		char link[PATH_MAX], path[64];
-		struct stat st;
-		const char *why;
-
-		snprintf(path, sizeof(path), "/proc/%d/fd/%d", pid, fds[i]);
-		if (read_link(pid, fds[i], link, sizeof(link)) ||
-		    stat(path, &st))
-			continue;	/* closed meanwhile */
-		if (!fd_ops_for(link, &st, &why))
-			refuse(rf, "pid %d fd %d: %s: %s", pid, fds[i], link, why);
+	if (fstat(d->copy, &d->st) || proc_read_fdinfo(d->pid, d->fd, &d->fi)) {
+		pr_perror("stat fd %d of %d", d->fd, d->pid);
+		return -1;
 	}
-	free(fds);
+	*ops = fd_ops_for(link, &d->st, d->copy, why);
 	return 0;
 }
 
-static int dump_one_fd(pid_t pid, int pidfd, int fd, struct cr_img *img)
+int check_fds(pid_t pid, struct refusals *rf)
 {
-	FdEntry e = FD_ENTRY__INIT;
-	struct fd_dump d = { .pid = pid, .fd = fd, .copy = -1 };
+	int *fds, pidfd;
+	size_t n;
+
+	pidfd = syscall(__NR_pidfd_open, pid, 0);
+	if (pidfd < 0) {
+		pr_perror("pidfd_open(%d)", pid);
+		return -1;
+	}
+	if (proc_list_fds(pid, &fds, &n)) {
+		pr_perror("list fds of %d", pid);
+		close(pidfd);
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct fd_dump d = { .pid = pid, .fd = fds[i], .copy = -1 };
+		char link[PATH_MAX];
+		const struct fd_ops *ops;
+		const char *why = NULL;
+		int ret = describe_fd(&d, pidfd, link, &ops, &why);
+
+		if (!ret && ops && ops->check)
+			why = ops->check(&d);
+		if (!ret && why)
+			refuse(rf, "pid %d fd %d: %s: %s", pid, fds[i], link, why);
+		if (d.copy >= 0)
+			close(d.copy);
+		proc_fdinfo_free(&d.fi);
+		if (ret < 0) {
+			free(fds);
+			close(pidfd);
+			return -1;
+		}
+	}
+	free(fds);
+	close(pidfd);
+	return 0;
+}
+
+/* ---- dump ---- */
+
+struct fd_dump_ctx *fd_dump_begin(int dirfd)
+{
+	struct fd_dump_ctx *fc = calloc(1, sizeof(*fc));
+
+	if (fc)
+		fc->dirfd = dirfd;
+	return fc;
+}
+
+void fd_dump_end(struct fd_dump_ctx *fc)
+{
+	if (!fc)
+		return;
+	unix_diag_free(fc->unix_table);
+	free(fc->ofds);
+	free(fc->inodes);
+	free(fc);
+}
+
+/*
+ * The open file description of pid's fd: the same as one seen before (in
+ * this process or an earlier one of the tree, all frozen) when kcmp says
+ * so. Only OFDs of the same inode can be equal, which keeps kcmp calls
+ * few. *fresh tells whether it is new.
+ */
+static int ofd_id_of(struct fd_dump_ctx *fc, const struct fd_dump *d,
+		     uint64_t *id, bool *fresh)
+{
+	for (size_t i = 0; i < fc->nr_ofds; i++) {
+		const struct ofd_seen *s = &fc->ofds[i];
+		long r;
+
+		if (s->dev != d->st.st_dev || s->ino != d->st.st_ino)
+			continue;
+		r = syscall(SYS_kcmp, d->pid, s->pid, KCMP_FILE, d->fd, s->fd);
+		if (r < 0) {
+			pr_perror("kcmp(%d fd %d, %d fd %d)", d->pid, d->fd,
+				  s->pid, s->fd);
+			return -1;
+		}
+		if (r == 0) {
+			*id = s->id;
+			*fresh = false;
+			return 0;
+		}
+	}
+	if (grow((void **)&fc->ofds, &fc->cap_ofds, fc->nr_ofds + 1,
+		 sizeof(*fc->ofds)))
+		return -1;
+	/* unique across the tree even when each process had its own ctx */
+	*id = (uint64_t)d->pid << 32 | (fc->nr_ofds + 1);
+	fc->ofds[fc->nr_ofds++] = (struct ofd_seen){
+		d->pid, d->fd, d->st.st_dev, d->st.st_ino, *id };
+	*fresh = true;
+	return 0;
+}
+
+static int dump_one_fd(struct fd_dump_ctx *fc, pid_t pid, int pidfd, int fd,
+		       struct cr_img *img)
+{
+	struct fd_dump d = { .fc = fc, .pid = pid, .fd = fd, .copy = -1 };
+	FdEntry *e = malloc(sizeof(*e));
 	const struct fd_ops *ops;
 	char link[PATH_MAX];
-	const char *why;
-	int fdflags, ret = -1;
+	const char *why = NULL;
+	bool fresh;
+	int ret = -1;
 
-	if (read_link(pid, fd, link, sizeof(link))) {
-		pr_perror("readlink /proc/%d/fd/%d", pid, fd);
+	if (!e)
 		return -1;
-	}
-	d.link = link;
-	d.copy = syscall(__NR_pidfd_getfd, pidfd, fd, 0);
-	if (d.copy < 0) {
-		pr_perror("pidfd_getfd(%d, %d)", pid, fd);
-		return -1;
-	}
-	if (fstat(d.copy, &d.st) || proc_read_fdinfo(pid, fd, &d.fi))
+	fd_entry__init(e);
+	ret = describe_fd(&d, pidfd, link, &ops, &why);
+	if (ret) {
+		if (ret > 0)	/* closed meanwhile: the tree is frozen */
+			pr_err("pid %d fd %d vanished during the dump", pid, fd);
+		ret = -1;
 		goto out;
-	ops = fd_ops_for(link, &d.st, &why);
+	}
+	ret = -1;
 	if (!ops) {
 		pr_err("pid %d fd %d: %s: %s", pid, fd, link, why);
 		goto out;
 	}
-	fdflags = fcntl(d.copy, F_GETFD);	/* not shared: read fdinfo */
-	(void)fdflags;
-	e.fd = fd;
-	e.type = ops->type;
-	e.flags = d.fi.flags & ~O_CLOEXEC;
-	e.cloexec = !!(d.fi.flags & O_CLOEXEC);
-	if (ops->dump(&d, &e))
+	e->fd = fd;
+	e->type = ops->type;
+	e->flags = d.fi.flags & ~O_CLOEXEC;
+	e->cloexec = !!(d.fi.flags & O_CLOEXEC);
+	e->has_ofd_id = true;
+	if (ofd_id_of(fc, &d, &e->ofd_id, &fresh))
 		goto out;
-	ret = img_write_msg(img, &e.base);
+	if (fresh && ops->dump(&d, e))
+		goto out;
+	ret = img_write_msg(img, &e->base);
 out:
-	free(e.path);
-	free(e.data.data);
-	close(d.copy);
+	fd_entry__free_unpacked(e, NULL);
+	if (d.copy >= 0)
+		close(d.copy);
+	proc_fdinfo_free(&d.fi);
 	return ret;
 }
 
-int dump_fds(pid_t pid, int dirfd)
+int dump_proc_fds(struct fd_dump_ctx *fc, pid_t pid)
 {
 	struct cr_img *img;
 	int *fds, pidfd, ret = 0;
@@ -379,10 +697,9 @@ int dump_fds(pid_t pid, int dirfd)
 		close(pidfd);
 		return -1;
 	}
-	seen_pipes.n = 0;
-	img = img_open_write(dirfd, IMG_FDINFO, pid);
+	img = img_open_write(fc->dirfd, IMG_FDINFO, pid);
 	for (size_t i = 0; img && i < n && !ret; i++)
-		ret = dump_one_fd(pid, pidfd, fds[i], img);
+		ret = dump_one_fd(fc, pid, pidfd, fds[i], img);
 	if (!img || img_close(img))
 		ret = -1;
 	free(fds);
@@ -390,62 +707,501 @@ int dump_fds(pid_t pid, int dirfd)
 	return ret;
 }
 
-/*
- * Puppet side. Objects are created first and parked above keep_at, so
- * that creating one never lands on a number another still needs; then
- * everything else is closed and each is dup2'ed to its number.
- */
-int restore_fds(FdEntry **fds, size_t n, int keep, int keep_at)
+int dump_fds(pid_t pid, int dirfd)
 {
-	struct fd_restore r = { .fds = fds, .n = n };
-	const int temp = keep_at + 1;
-	int ret = -1;
+	struct fd_dump_ctx *fc = fd_dump_begin(dirfd);
+	int ret;
 
-	if (keep != keep_at) {
-		if (dup2(keep, keep_at) < 0) {
-			pr_perror("dup2(%d, %d)", keep, keep_at);
+	if (!fc)
+		return -1;
+	ret = dump_proc_fds(fc, pid);
+	fd_dump_end(fc);
+	return ret;
+}
+
+/* ---- restore: the plan ---- */
+
+/*
+ * A small open-addressing map of (tag, id) -> int. Sized once for the
+ * most entries it will hold.
+ */
+struct kmap_slot {
+	uint64_t tag, id;
+	int val;
+	bool used;
+};
+
+struct kmap {
+	struct kmap_slot *s;
+	size_t mask;
+};
+
+static int kmap_init(struct kmap *m, size_t n)
+{
+	size_t cap = 16;
+
+	while (cap < 2 * n + 2)
+		cap <<= 1;
+	m->s = calloc(cap, sizeof(*m->s));
+	m->mask = cap - 1;
+	return m->s ? 0 : -1;
+}
+
+/* The slot for (tag, id): found (used set) or the free one to fill. */
+static struct kmap_slot *kmap_at(struct kmap *m, uint64_t tag, uint64_t id)
+{
+	uint64_t h = (id * 0x9e3779b97f4a7c15ULL) ^ (tag * 0xc2b2ae3d27d4eb4fULL);
+
+	for (size_t i = (h ^ (h >> 29)) & m->mask;; i = (i + 1) & m->mask)
+		if (!m->s[i].used || (m->s[i].tag == tag && m->s[i].id == id))
+			return &m->s[i];
+}
+
+struct plan_ofd {
+	const FdEntry *e;	/* first entry: carries the description */
+	int proc;		/* the process of that entry */
+	int up;			/* union-find: objects made together */
+	/* valid at the union-find root: */
+	int site;		/* the process that makes them */
+	int first;		/* first process holding one, -1: none yet */
+	bool shared;		/* held by more than one process */
+};
+
+struct fd_plan {
+	const struct fd_tree *t;
+	struct plan_ofd *ofds;
+	size_t nr_ofds;
+	int **ofd_of;		/* [proc][entry]: index in ofds */
+	int *depth;
+};
+
+static void plan_free(struct fd_plan *pl)
+{
+	if (pl->ofd_of)
+		for (size_t p = 0; p < pl->t->nr; p++)
+			free(pl->ofd_of[p]);
+	free(pl->ofd_of);
+	free(pl->ofds);
+	free(pl->depth);
+}
+
+static int find_root(struct fd_plan *pl, int k)
+{
+	while (pl->ofds[k].up != k) {
+		pl->ofds[k].up = pl->ofds[pl->ofds[k].up].up;
+		k = pl->ofds[k].up;
+	}
+	return k;
+}
+
+static int lca(const struct fd_plan *pl, int a, int b)
+{
+	const struct fd_proc *pr = pl->t->procs;
+
+	while (pl->depth[a] > pl->depth[b])
+		a = pr[a].parent;
+	while (pl->depth[b] > pl->depth[a])
+		b = pr[b].parent;
+	while (a != b) {
+		a = pr[a].parent;
+		b = pr[b].parent;
+	}
+	return a;
+}
+
+static int plan_depths(struct fd_plan *pl)
+{
+	const struct fd_tree *t = pl->t;
+
+	pl->depth = calloc(t->nr, sizeof(*pl->depth));
+	if (!pl->depth)
+		return -1;
+	for (size_t p = 0; p < t->nr; p++) {
+		int par = t->procs[p].parent;
+
+		if (p == 0 ? par != -1 : (par < 0 || (size_t)par >= p)) {
+			pr_err("restore fds: process %zu has parent %d: the tree "
+			       "is not in pstree order", p, par);
 			return -1;
 		}
-		close(keep);
+		pl->depth[p] = p ? pl->depth[par] + 1 : 0;
 	}
-	for (size_t i = 0; i < n; i++) {
-		const struct fd_ops *ops = ops_of(fds[i]->type);
-		int fd;
+	return 0;
+}
 
-		if (!ops) {
-			pr_err("fd %u: unknown type %d in image", fds[i]->fd,
-			       fds[i]->type);
-			goto out;
+/* Every OFD of the tree, once, in order of first appearance. */
+static int plan_ofds(struct fd_plan *pl, struct kmap *m)
+{
+	const struct fd_tree *t = pl->t;
+
+	for (size_t p = 0; p < t->nr; p++) {
+		const struct fd_proc *fp = &t->procs[p];
+
+		pl->ofd_of[p] = calloc(fp->nr_fds + 1, sizeof(int));
+		if (!pl->ofd_of[p])
+			return -1;
+		for (size_t i = 0; i < fp->nr_fds; i++) {
+			const FdEntry *e = fp->fds[i];
+			struct kmap_slot *s;
+
+			/* old images: every fd its own OFD */
+			s = e->has_ofd_id ? kmap_at(m, 0, e->ofd_id) :
+					    kmap_at(m, 1, (uint64_t)p << 32 | i);
+			if (!s->used) {
+				*s = (struct kmap_slot){ e->has_ofd_id ? 0 : 1,
+					e->has_ofd_id ? e->ofd_id :
+					(uint64_t)p << 32 | i, pl->nr_ofds, true };
+				pl->ofds[pl->nr_ofds] = (struct plan_ofd){
+					e, p, pl->nr_ofds, -1, -1, false };
+				pl->nr_ofds++;
+			} else if (pl->ofds[s->val].e->type != e->type) {
+				pr_err("fdinfo-*.img: fd %u and fd %u share an "
+				       "OFD but differ in type", e->fd,
+				       pl->ofds[s->val].e->fd);
+				return -1;
+			}
+			pl->ofd_of[p][i] = s->val;
 		}
-		fd = ops->open(&r, fds[i]);
-		if (fd < 0)
-			goto out;
-		if (dup2(fd, temp + i) < 0) {
-			pr_perror("dup2(%d, %d)", fd, temp + (int)i);
-			goto out;
+	}
+	return 0;
+}
+
+/* OFDs made together (a key in common) become one group. */
+static void plan_groups(struct fd_plan *pl, struct kmap *m)
+{
+	for (size_t k = 0; k < pl->nr_ofds; k++) {
+		const struct fd_ops *ops = ops_of(pl->ofds[k].e->type);
+		struct fd_key keys[2];
+		size_t n;
+
+		if (!ops || !ops->keys)
+			continue;
+		n = ops->keys(pl->ofds[k].e, keys);
+		for (size_t i = 0; i < n; i++) {
+			struct kmap_slot *s = kmap_at(m, 16 + keys[i].kind,
+						      keys[i].id);
+
+			if (!s->used) {
+				*s = (struct kmap_slot){ 16 + keys[i].kind,
+					keys[i].id, k, true };
+				continue;
+			}
+			pl->ofds[find_root(pl, k)].up = find_root(pl, s->val);
+		}
+	}
+}
+
+/* Each group is made by the nearest common ancestor of its holders. */
+static void plan_sites(struct fd_plan *pl)
+{
+	for (size_t p = 0; p < pl->t->nr; p++) {
+		for (size_t i = 0; i < pl->t->procs[p].nr_fds; i++) {
+			struct plan_ofd *g = &pl->ofds[find_root(pl,
+							pl->ofd_of[p][i])];
+
+			if (g->first < 0) {
+				g->first = g->site = p;
+			} else if (g->first != (int)p) {
+				g->shared = true;
+				g->site = lca(pl, g->site, p);
+			}
+		}
+	}
+}
+
+static int plan_build(struct fd_plan *pl, const struct fd_tree *t)
+{
+	struct kmap m = { NULL, 0 };
+	size_t total = 0;
+	int ret = -1;
+
+	memset(pl, 0, sizeof(*pl));
+	pl->t = t;
+	for (size_t p = 0; p < t->nr; p++)
+		total += t->procs[p].nr_fds;
+	pl->ofds = calloc(total + 1, sizeof(*pl->ofds));
+	pl->ofd_of = calloc(t->nr, sizeof(*pl->ofd_of));
+	if (!pl->ofds || !pl->ofd_of || kmap_init(&m, 3 * total) ||
+	    plan_depths(pl) || plan_ofds(pl, &m))
+		goto out;
+	plan_groups(pl, &m);
+	plan_sites(pl);
+	ret = 0;
+out:
+	free(m.s);
+	if (ret)
+		plan_free(pl);
+	return ret;
+}
+
+/* ---- restore: making the objects ---- */
+
+struct fd_cached {
+	enum fd_key_kind kind;
+	uint64_t id;
+	int sub;
+	int fd;
+	bool used;
+};
+
+struct fd_restore {
+	struct fd_plan *pl;
+	size_t idx;		/* the puppet's process */
+	int base;		/* OFD k is parked at base + k */
+	int high;		/* cached fds live from here up */
+	struct fd_cached *cache;
+	size_t nr_cache, cap_cache;
+};
+
+int fd_cache_put(struct fd_restore *r, enum fd_key_kind kind, uint64_t id,
+		 int sub, int fd)
+{
+	int hi;
+
+	if (grow((void **)&r->cache, &r->cap_cache, r->nr_cache + 1,
+		 sizeof(*r->cache))) {
+		close(fd);
+		return -1;
+	}
+	hi = fcntl(fd, F_DUPFD, r->high);
+	if (hi < 0) {
+		pr_perror("move fd %d above %d", fd, r->high);
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	r->cache[r->nr_cache++] = (struct fd_cached){ kind, id, sub, hi, false };
+	return 0;
+}
+
+int fd_cache_get(struct fd_restore *r, enum fd_key_kind kind, uint64_t id,
+		 int sub, bool *used)
+{
+	for (size_t i = 0; i < r->nr_cache; i++) {
+		struct fd_cached *c = &r->cache[i];
+
+		if (c->kind != kind || c->id != id || c->sub != sub)
+			continue;
+		if (used) {
+			*used = c->used;
+			c->used = true;
+		}
+		return c->fd;
+	}
+	return -1;
+}
+
+static void cache_clear(struct fd_restore *r)
+{
+	for (size_t i = 0; i < r->nr_cache; i++)
+		close(r->cache[i].fd);
+	r->nr_cache = 0;
+}
+
+const FdEntry *fd_find_unix(struct fd_restore *r, uint64_t ino)
+{
+	for (size_t k = 0; k < r->pl->nr_ofds; k++) {
+		const FdEntry *e = r->pl->ofds[k].e;
+
+		if (e->type == FD_TYPE__FD_UNIX && e->usk && e->usk->ino == ino)
+			return e;
+	}
+	return NULL;
+}
+
+static int set_status_flags(int fd, const FdEntry *e)
+{
+	int cur = fcntl(fd, F_GETFL), want;
+
+	if (cur < 0)
+		return -1;
+	want = (cur & ~SETFL_MASK) | (e->flags & SETFL_MASK);
+	if (want != cur && fcntl(fd, F_SETFL, want)) {
+		pr_perror("restore fd %u: set flags %#o", e->fd, want);
+		return -1;
+	}
+	return 0;
+}
+
+/* Makes OFD k and parks it at its number. */
+static int open_ofd(struct fd_restore *r, size_t k)
+{
+	const FdEntry *e = r->pl->ofds[k].e;
+	const struct fd_ops *ops = ops_of(e->type);
+	int fd, slot = r->base + k;
+
+	if (!ops) {
+		pr_err("fd %u: unknown type %d in image", e->fd, e->type);
+		return -1;
+	}
+	fd = ops->open(r, e);
+	if (fd < 0)
+		return -1;
+	if (set_status_flags(fd, e)) {
+		close(fd);
+		return -1;
+	}
+	if (fd != slot) {
+		if (dup2(fd, slot) < 0) {
+			pr_perror("dup2(%d, %d)", fd, slot);
+			close(fd);
+			return -1;
 		}
 		close(fd);
 	}
-	for (size_t i = 0; i < r.nr_pipes; i++) {
-		close(r.pipes[i].end[0]);
-		close(r.pipes[i].end[1]);
+	return 0;
+}
+
+static int restore_init(struct fd_restore *r, struct fd_plan *pl,
+			const struct fd_tree *t, size_t idx)
+{
+	memset(r, 0, sizeof(*r));
+	if (plan_build(pl, t))
+		return -1;
+	r->pl = pl;
+	r->idx = idx;
+	r->base = t->keep_at + 1;
+	r->high = r->base + pl->nr_ofds;
+	return 0;
+}
+
+static void restore_fini(struct fd_restore *r)
+{
+	cache_clear(r);
+	free(r->cache);
+	plan_free(r->pl);
+}
+
+/* Opens the OFDs this puppet makes: those of groups shared with its
+ * descendants (prefork) or those only it holds (!prefork). */
+static int open_own(struct fd_restore *r, bool prefork)
+{
+	struct fd_plan *pl = r->pl;
+	int ret = 0;
+
+	for (size_t k = 0; k < pl->nr_ofds && !ret; k++) {
+		const struct plan_ofd *g = &pl->ofds[find_root(pl, k)];
+
+		if (g->site == (int)r->idx && g->shared == prefork)
+			ret = open_ofd(r, k);
 	}
-	/* close everything but the parked objects and keep_at */
+	cache_clear(r);
+	return ret;
+}
+
+int restore_fds_prefork(const struct fd_tree *t, size_t idx)
+{
+	struct fd_restore r;
+	struct fd_plan pl;
+	int ret;
+
+	if (restore_init(&r, &pl, t, idx))
+		return -1;
+	ret = open_own(&r, true);
+	restore_fini(&r);
+	return ret;
+}
+
+/* Everything but keep_at and the parked OFDs this process holds goes. */
+static void close_others(struct fd_restore *r)
+{
+	const struct fd_proc *fp = &r->pl->t->procs[r->idx];
+	int keep_at = r->pl->t->keep_at;
+	bool *held = calloc(r->pl->nr_ofds + 1, sizeof(*held));
+
 	if (keep_at > 0)
 		syscall(__NR_close_range, 0, keep_at - 1, 0);
-	syscall(__NR_close_range, temp + n, ~0U, 0);
-	for (size_t i = 0; i < n; i++) {
-		int fd = fds[i]->fd;
+	for (size_t i = 0; held && i < fp->nr_fds; i++)
+		held[r->pl->ofd_of[r->idx][i]] = true;
+	for (size_t k = 0; held && k < r->pl->nr_ofds; k++)
+		if (!held[k])
+			close(r->base + k);
+	syscall(__NR_close_range, r->high, ~0U, 0);
+	free(held);
+}
 
-		if (dup2(temp + i, fd) < 0) {
-			pr_perror("dup2 to fd %d", fd);
-			goto out;
+static int place_fds(struct fd_restore *r)
+{
+	const struct fd_proc *fp = &r->pl->t->procs[r->idx];
+
+	for (size_t i = 0; i < fp->nr_fds; i++) {
+		const FdEntry *e = fp->fds[i];
+		int slot = r->base + r->pl->ofd_of[r->idx][i];
+
+		if (dup2(slot, e->fd) < 0) {
+			pr_perror("dup2(%d, %d)", slot, e->fd);
+			return -1;
 		}
-		close(temp + i);
-		if (fds[i]->cloexec)
-			fcntl(fd, F_SETFD, FD_CLOEXEC);
+		if (e->cloexec && fcntl(e->fd, F_SETFD, FD_CLOEXEC)) {
+			pr_perror("fd %u: FD_CLOEXEC", e->fd);
+			return -1;
+		}
 	}
+	syscall(__NR_close_range, r->base, ~0U, 0);
+	return 0;
+}
+
+/* Steps that need every fd at its number, by the process holding the
+ * describing entry (epoll watches name fds by number). */
+static int post_fds(struct fd_restore *r)
+{
+	const struct fd_proc *fp = &r->pl->t->procs[r->idx];
+
+	for (size_t i = 0; i < fp->nr_fds; i++) {
+		const FdEntry *e = fp->fds[i];
+		const struct plan_ofd *o = &r->pl->ofds[r->pl->ofd_of[r->idx][i]];
+		const struct fd_ops *ops = ops_of(e->type);
+
+		if (o->e != e || !ops->post)
+			continue;
+		if (ops->post(r, e, e->fd))
+			return -1;
+	}
+	return 0;
+}
+
+int restore_fds(const struct fd_tree *t, size_t idx)
+{
+	struct fd_restore r;
+	struct fd_plan pl;
+	int ret = -1;
+
+	if (restore_init(&r, &pl, t, idx))
+		return -1;
+	if (open_own(&r, false))
+		goto out;
+	close_others(&r);
+	if (place_fds(&r) || post_fds(&r))
+		goto out;
 	ret = 0;
 out:
+	restore_fini(&r);
+	return ret;
+}
+
+int restore_fds_late(pid_t pid, FdEntry **fds, size_t n)
+{
+	int pidfd = syscall(__NR_pidfd_open, pid, 0), ret = 0;
+
+	if (pidfd < 0) {
+		pr_perror("pidfd_open(%d)", pid);
+		return -1;
+	}
+	for (size_t i = 0; i < n && !ret; i++) {
+		const struct fd_ops *ops = ops_of(fds[i]->type);
+		int copy;
+
+		if (!ops || !ops->late)
+			continue;
+		copy = syscall(__NR_pidfd_getfd, pidfd, fds[i]->fd, 0);
+		if (copy < 0) {
+			pr_perror("pidfd_getfd(%d, %u)", pid, fds[i]->fd);
+			ret = -1;
+			break;
+		}
+		ret = ops->late(fds[i], copy);
+		close(copy);
+	}
+	close(pidfd);
 	return ret;
 }

@@ -1,52 +1,85 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * File descriptors: one struct fd_ops per kind of object. Dump takes a
- * copy of each of the target's fds with pidfd_getfd and describes it;
- * restore recreates the object inside the puppet with ordinary calls and
- * moves it to its original number.
+ * File descriptors: one struct fd_ops per kind of object (fd-ops.h).
+ * Dump takes a copy of each of the target's fds with pidfd_getfd and
+ * describes it; restore recreates each object inside a puppet with
+ * ordinary calls and moves it to its original number.
+ *
+ * Sharing. An open file description (OFD) held by several fds - dup'ed in
+ * one process, or inherited across fork - is found at dump time with
+ * kcmp(KCMP_FILE) and gets one ofd_id for the whole tree. On restore it is
+ * created once, in the nearest common ancestor of its holders, before that
+ * puppet forks its children, so that they inherit it. Objects made in one
+ * go (both ends of a pipe, a socketpair, several opens of one memfd) count
+ * as one: they are created together.
  */
 #ifndef CRIU_LITE_FILES_H
 #define CRIU_LITE_FILES_H
 
-#include <sys/stat.h>
-
 #include "cr.h"
 #include "fdinfo.pb-c.h"
 
-struct fd_dump {
-	pid_t pid;
-	int fd;			/* number in the target */
-	int copy;		/* our pidfd_getfd copy */
-	const char *link;	/* readlink of /proc/PID/fd/N */
-	struct stat st;
-	struct proc_fdinfo fi;
-};
-
-struct fd_restore;
-
-struct fd_ops {
-	FdType type;
-	const char *name;
-	/* Fill e (fd, flags, type are set by the caller). */
-	int (*dump)(struct fd_dump *d, FdEntry *e);
-	/* In the puppet: create the object, return an fd for it. */
-	int (*open)(struct fd_restore *r, const FdEntry *e);
-};
-
-/* Which ops describe this fd; NULL with *why set if none can. */
-const struct fd_ops *fd_ops_for(const char *link, const struct stat *st,
-				const char **why);
-
 /* Checks every fd of pid, adding what can't be dumped to rf. */
 int check_fds(pid_t pid, struct refusals *rf);
-/* Writes fdinfo-<pid>.img. */
+
+/*
+ * Dump. One context per dump of a tree: it remembers the open file
+ * descriptions already described (and the sock_diag view of unix
+ * sockets), so that each process's fdinfo-<pid>.img refers to objects the
+ * processes share instead of describing them twice. Call dump_proc_fds for
+ * each process in pstree order (parents first), while the whole tree is
+ * frozen.
+ */
+struct fd_dump_ctx;
+struct fd_dump_ctx *fd_dump_begin(int dirfd);
+/* Writes fdinfo-<pid>.img. 0 or -1 (logged). */
+int dump_proc_fds(struct fd_dump_ctx *fc, pid_t pid);
+void fd_dump_end(struct fd_dump_ctx *fc);
+/* One process on its own context: nothing is found shared with others. */
 int dump_fds(pid_t pid, int dirfd);
 
 /*
- * In the puppet: recreate fds[] at their numbers. Afterwards the only
- * other open fd is keep, moved to keep_at (above every restored fd).
- * Returns 0 or -1 (logged).
+ * Restore. The tree as the fd code sees it; procs[] in pstree order
+ * (parents before children), each process's fds as read from its image.
+ * keep_at: the fd every puppet keeps (above all restored numbers); objects
+ * are parked at keep_at + 1 + k (k < total OFDs of the tree) while they are
+ * made, so RLIMIT_NOFILE must leave room for that plus a few.
  */
-int restore_fds(FdEntry **fds, size_t n, int keep, int keep_at);
+struct fd_proc {
+	FdEntry **fds;
+	size_t nr_fds;
+	int parent;		/* index of its parent in procs[], -1: root */
+};
+
+struct fd_tree {
+	const struct fd_proc *procs;
+	size_t nr;
+	int keep_at;
+};
+
+/*
+ * In puppet idx, before it forks its children: creates the objects that
+ * idx is the nearest common ancestor of the holders of, when they are held
+ * by more than one process, and parks them; the children inherit them.
+ * 0 or -1 (logged).
+ */
+int restore_fds_prefork(const struct fd_tree *t, size_t idx);
+
+/*
+ * In puppet idx, after its children are forked: creates its own objects,
+ * moves every fd it held to its number and closes everything else but
+ * keep_at (criu-lite's own fds, and inherited objects only children
+ * needed). Then the steps that need fds at their final numbers (epoll
+ * watches). 0 or -1 (logged).
+ */
+int restore_fds(const struct fd_tree *t, size_t idx);
+
+/*
+ * In criu-lite, just before the restored process pid runs again: re-arms
+ * its timerfds with the remaining time they had at dump, so that the time
+ * restore took is not counted against them (they were armed in the puppet
+ * already, so calling this is a refinement, not a requirement).
+ */
+int restore_fds_late(pid_t pid, FdEntry **fds, size_t n);
 
 #endif

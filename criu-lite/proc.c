@@ -350,17 +350,30 @@ int proc_parse_fdinfo(const char *text, struct proc_fdinfo *fi)
 		unsigned tfd, ev;
 		unsigned long long data;
 
-		if (fi->nr_tfds == sizeof(fi->tfds) / sizeof(fi->tfds[0]))
-			return -1;
 		if (sscanf(p, "tfd: %u events: %x data: %llx", &tfd, &ev,
 			   &data) != 3)
 			continue;
+		if (fi->nr_tfds == fi->cap_tfds) {
+			void *nt = realloc(fi->tfds, (fi->cap_tfds = fi->cap_tfds ?
+					   fi->cap_tfds * 2 : 16) * sizeof(*fi->tfds));
+
+			if (!nt)
+				return -1;
+			fi->tfds = nt;
+		}
 		fi->tfds[fi->nr_tfds].tfd = tfd;
 		fi->tfds[fi->nr_tfds].events = ev;
 		fi->tfds[fi->nr_tfds].data = data;
 		fi->nr_tfds++;
 	}
 	return 0;
+}
+
+void proc_fdinfo_free(struct proc_fdinfo *fi)
+{
+	free(fi->tfds);
+	fi->tfds = NULL;
+	fi->nr_tfds = fi->cap_tfds = 0;
 }
 
 int proc_read_fdinfo(pid_t pid, int fd, struct proc_fdinfo *fi)

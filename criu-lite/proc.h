@@ -87,10 +87,12 @@ struct proc_fdinfo {
 	uint64_t ticks;
 	uint64_t it_value_ns, it_interval_ns;
 	size_t nr_tfds;
-	struct { int tfd; uint32_t events; uint64_t data; } tfds[64];
+	struct { int tfd; uint32_t events; uint64_t data; } *tfds;	/* malloc'ed */
+	size_t cap_tfds;
 };
 int proc_parse_fdinfo(const char *text, struct proc_fdinfo *fi);
 int proc_read_fdinfo(pid_t pid, int fd, struct proc_fdinfo *fi);
+void proc_fdinfo_free(struct proc_fdinfo *fi);
 
 /* Threads of pid, sorted, leader first. */
 int proc_list_tids(pid_t pid, pid_t **tids, size_t *nr);

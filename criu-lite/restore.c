@@ -465,7 +465,14 @@ static void puppet_main(struct restore_ctx *c, size_t idx)
 	sigset_t all;
 	void *g;
 	int32_t msg = pe->pid;
+	struct fd_proc *fdp = calloc(c->nr, sizeof(*fdp));
+	struct fd_tree ft = { fdp, c->nr, c->keep_at };
 
+	if (!fdp)
+		puppet_fail(c, "allocate the fd tree");
+	for (size_t i = 0; i < c->nr; i++)
+		fdp[i] = (struct fd_proc){ c->procs[i].fds, c->procs[i].nr_fds,
+					   c->procs[i].parent };
 	sigfillset(&all);
 	sigprocmask(SIG_SETMASK, &all, NULL);
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -478,6 +485,9 @@ static void puppet_main(struct restore_ctx *c, size_t idx)
 	} else if (p->parent >= 0 && setpgid(0, pe->pgid)) {
 		pr_warn("puppet %d: setpgid(%u): %m", getpid(), pe->pgid);
 	}
+	/* objects its children inherit exist before they are forked */
+	if (restore_fds_prefork(&ft, idx))
+		puppet_fail(c, "restore shared fds");
 	if (fork_children(c, idx))
 		puppet_fail(c, "fork children");
 	g = mmap((void *)p->gadget, GADGET_LEN, PROT_READ | PROT_WRITE | PROT_EXEC,
@@ -487,7 +497,7 @@ static void puppet_main(struct restore_ctx *c, size_t idx)
 	((uint8_t *)g)[0] = 0x0f;	/* syscall */
 	((uint8_t *)g)[1] = 0x05;
 	((uint8_t *)g)[2] = 0xcc;	/* int3: never reached */
-	if (restore_fds(p->fds, p->nr_fds, c->keep_at, c->keep_at))
+	if (restore_fds(&ft, idx))
 		puppet_fail(c, "restore fds");
 	if (chdir(p->task->cwd))
 		puppet_fail(c, "chdir");
@@ -598,6 +608,15 @@ static int map_host_pids(struct restore_ctx *c, pid_t top)
 	return 0;
 }
 
+static size_t total_fds(struct restore_ctx *c)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < c->nr; i++)
+		n += c->procs[i].nr_fds;
+	return n;
+}
+
 static int fork_puppets(struct restore_ctx *c)
 {
 	struct rlimit rl;
@@ -607,11 +626,20 @@ static int fork_puppets(struct restore_ctx *c)
 		pr_perror("pipe");
 		return -1;
 	}
+	/* above every restored fd and our own, so dup2 there closes nothing */
 	c->keep_at = max_fd_of(c) + 1;
-	/* the puppets park fds above keep_at: make room */
+	if (c->keep_at <= c->ready[1])
+		c->keep_at = c->ready[1] + 1;
+	/* the puppets park objects at keep_at+1..: make room for all */
 	getrlimit(RLIMIT_NOFILE, &rl);
-	if (rl.rlim_cur < (rlim_t)c->keep_at + 2 * 1024 + 64) {
+	if (rl.rlim_cur < (rlim_t)c->keep_at + total_fds(c) + 64) {
 		rl.rlim_cur = rl.rlim_max;
+		if (rl.rlim_cur < (rlim_t)c->keep_at + total_fds(c) + 64) {
+			pr_err("RLIMIT_NOFILE hard limit %lu is too low to restore "
+			       "fds up to %d", (unsigned long)rl.rlim_max,
+			       c->keep_at + (int)total_fds(c));
+			return -1;
+		}
 		setrlimit(RLIMIT_NOFILE, &rl);
 	}
 	if (dup2(c->ready[1], c->keep_at) < 0) {
@@ -1142,6 +1170,9 @@ int restore_tree(const struct restore_opts *o, struct restore_stats *st)
 	st->mm_ns = now_ns() - t1;
 	if (fault_at("restore-before-resume"))
 		goto fail;
+	/* timerfds: the time restore took does not count against them */
+	for (size_t i = 0; i < c.nr; i++)
+		restore_fds_late(c.procs[i].hpid, c.procs[i].fds, c.procs[i].nr_fds);
 	detach_all(&c);
 	st->root_pid = c.procs[0].hpid;
 	if (c.inv->has_qmp_stopped && c.inv->qmp_stopped && c.inv->qmp_socket) {

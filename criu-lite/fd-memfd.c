@@ -1,0 +1,246 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Files that exist only while open: memfds and regular files unlinked
+ * while open. Their contents go into the image (up to FD_CONTENTS_MAX,
+ * holes skipped) with the first fd seen of the inode; every open file
+ * description of one inode is made from one recreated file.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+
+#include "fd-ops.h"
+#include "log.h"
+
+#ifndef HUGETLBFS_MAGIC
+#define HUGETLBFS_MAGIC	0x958458f6
+#endif
+#ifndef F_SEAL_EXEC
+#define F_SEAL_EXEC	0x0020		/* 6.3 */
+#endif
+
+#define DELETED_SUFFIX	" (deleted)"
+
+/* link minus prefix and the " (deleted)" suffix, malloc'ed */
+static char *strip_link(const char *link, size_t prefix)
+{
+	size_t n = strlen(link), m = strlen(DELETED_SUFFIX);
+
+	if (n >= prefix + m && !strcmp(link + n - m, DELETED_SUFFIX))
+		n -= m;
+	return strndup(link + prefix, n - prefix);
+}
+
+/* What both kinds record: name, offset, owner, mode, inode, contents. */
+static int unlinked_dump(struct fd_dump *d, FdEntry *e, size_t prefix)
+{
+	int rfd, ret;
+
+	e->path = strip_link(d->link, prefix);
+	if (!e->path)
+		return -1;
+	e->has_pos = e->has_mode = e->has_uid = e->has_gid = true;
+	e->pos = d->fi.pos;
+	e->mode = d->st.st_mode & 07777;
+	e->uid = d->st.st_uid;
+	e->gid = d->st.st_gid;
+	e->has_id = e->has_dev = true;
+	e->id = d->st.st_ino;
+	e->dev = d->st.st_dev;
+	if (fd_inode_seen(d->fc, d->st.st_dev, d->st.st_ino))
+		return 0;
+	if ((uint64_t)d->st.st_size > FD_CONTENTS_MAX) {
+		pr_err("pid %d fd %d: %s is %lu bytes, more than criu-lite "
+		       "stores (%lu)", d->pid, d->fd, d->link,
+		       (unsigned long)d->st.st_size, FD_CONTENTS_MAX);
+		return -1;
+	}
+	rfd = fd_open_target(d, O_RDONLY);
+	if (rfd < 0)
+		return -1;
+	ret = fd_dump_contents(rfd, d->st.st_size, e);
+	close(rfd);
+	if (ret)
+		pr_err("pid %d fd %d: can't read the contents of %s", d->pid,
+		       d->fd, d->link);
+	return ret;
+}
+
+static const char *contents_check(const struct fd_dump *d)
+{
+	if ((uint64_t)d->st.st_size > FD_CONTENTS_MAX)
+		return "larger than 64 MiB: its contents go into the image, "
+		       "and that much is not supported yet";
+	return NULL;
+}
+
+static size_t inode_keys(const FdEntry *e, struct fd_key k[2])
+{
+	k[0] = (struct fd_key){ FD_KEY_INODE, fd_inode_key(e->dev, e->id) };
+	return 1;
+}
+
+/*
+ * Fills a newly made file as dumped and caches it for the other OFDs of
+ * the inode. Seals last: F_SEAL_WRITE would stop the filling, F_SEAL_EXEC
+ * the chmod.
+ */
+static int fill_new(struct fd_restore *r, const FdEntry *e, int fd, bool memfd)
+{
+	if (fd_restore_contents(fd, e))
+		goto err;
+	if (e->has_mode && fchmod(fd, e->mode))
+		pr_warn("restore fd %u: chmod %s to %o: %m", e->fd, e->path,
+			e->mode);
+	if (e->has_uid && fchown(fd, e->uid, e->gid))
+		pr_warn("restore fd %u: chown %s: %m", e->fd, e->path);
+	if (memfd && e->has_seals && e->seals &&
+	    fcntl(fd, F_ADD_SEALS, e->seals)) {
+		pr_perror("restore memfd %s: seals %#x", e->path, e->seals);
+		goto err;
+	}
+	return fd_cache_put(r, FD_KEY_INODE, fd_inode_key(e->dev, e->id), 0, fd);
+err:
+	close(fd);
+	return -1;
+}
+
+/* The OFD of e from the made file: the first OFD of a file is the one
+ * made when its access mode fits, the others are opens of it. */
+static int ofd_from_made(struct fd_restore *r, const FdEntry *e)
+{
+	bool used;
+	int made = fd_cache_get(r, FD_KEY_INODE, fd_inode_key(e->dev, e->id),
+				0, &used), fd;
+
+	if (made < 0) {
+		pr_err("restore fd %u: %s was not made", e->fd, e->path);
+		return -1;
+	}
+	if (!used && (e->flags & O_ACCMODE) == O_RDWR)
+		fd = fcntl(made, F_DUPFD, 0);
+	else
+		fd = fd_reopen(made, e->flags & ~O_DIRECTORY);
+	if (fd < 0)
+		return -1;
+	if (e->has_pos && lseek(fd, e->pos, SEEK_SET) != (off_t)e->pos) {
+		pr_perror("restore fd %u: lseek %s to %lu", e->fd, e->path,
+			  (unsigned long)e->pos);
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static bool made_already(struct fd_restore *r, const FdEntry *e)
+{
+	return fd_cache_get(r, FD_KEY_INODE, fd_inode_key(e->dev, e->id), 0,
+			    NULL) >= 0;
+}
+
+/* ---- memfd ---- */
+
+static int memfd_dump(struct fd_dump *d, FdEntry *e)
+{
+	struct statfs sfs;
+	int seals = fcntl(d->copy, F_GET_SEALS);
+
+	if (seals < 0) {
+		pr_perror("pid %d fd %d: F_GET_SEALS", d->pid, d->fd);
+		return -1;
+	}
+	e->has_seals = true;
+	e->seals = seals;
+	if (!fstatfs(d->copy, &sfs) && sfs.f_type == HUGETLBFS_MAGIC) {
+		e->has_hugetlb = true;
+		e->hugetlb = true;
+	}
+	return unlinked_dump(d, e, strlen("/memfd:"));
+}
+
+static int memfd_open(struct fd_restore *r, const FdEntry *e)
+{
+	unsigned flags = MFD_ALLOW_SEALING | (e->hugetlb ? MFD_HUGETLB : 0);
+	int fd;
+
+	if (!made_already(r, e)) {
+		fd = memfd_create(e->path ? e->path : "", flags);
+		if (fd < 0) {
+			pr_perror("restore fd %u: memfd_create(%s)", e->fd,
+				  e->path);
+			return -1;
+		}
+		if (fill_new(r, e, fd, true))
+			return -1;
+	}
+	return ofd_from_made(r, e);
+}
+
+const struct fd_ops fd_memfd_ops = {
+	.type = FD_TYPE__FD_MEMFD, .name = "memfd",
+	.check = contents_check, .dump = memfd_dump, .open = memfd_open, .keys = inode_keys,
+};
+
+/* ---- deleted files ---- */
+
+static int deleted_dump(struct fd_dump *d, FdEntry *e)
+{
+	if (d->st.st_nlink)
+		pr_warn("pid %d fd %d: %s has %lu other link(s); restored as "
+			"a private copy", d->pid, d->fd, d->link,
+			(unsigned long)d->st.st_nlink);
+	return unlinked_dump(d, e, 0);
+}
+
+/*
+ * The same name where it is free (create, then unlink: /proc shows the
+ * same "path (deleted)"); else an O_TMPFILE in its directory; else one in
+ * /tmp.
+ */
+static int make_deleted(const FdEntry *e)
+{
+	char *copy = strdup(e->path), *dir;
+	int fd;
+
+	if (!copy)
+		return -1;
+	dir = dirname(copy);
+	fd = open(e->path, O_RDWR | O_CREAT | O_EXCL, 0600);
+	if (fd >= 0) {
+		unlink(e->path);
+	} else {
+		fd = open(dir, O_TMPFILE | O_RDWR, 0600);
+		if (fd < 0) {
+			pr_warn("restore deleted %s: no place in %s (%m); the "
+				"copy lives in /tmp", e->path, dir);
+			fd = open("/tmp", O_TMPFILE | O_RDWR, 0600);
+		}
+	}
+	if (fd < 0)
+		pr_perror("restore deleted file %s", e->path);
+	free(copy);
+	return fd;
+}
+
+static int deleted_open(struct fd_restore *r, const FdEntry *e)
+{
+	if (!made_already(r, e)) {
+		int fd = make_deleted(e);
+
+		if (fd < 0 || fill_new(r, e, fd, false))
+			return -1;
+	}
+	return ofd_from_made(r, e);
+}
+
+const struct fd_ops fd_deleted_ops = {
+	.type = FD_TYPE__FD_DELETED, .name = "deleted file",
+	.check = contents_check, .dump = deleted_dump, .open = deleted_open, .keys = inode_keys,
+};

@@ -1,0 +1,111 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Between files.c (which fd, which object, when) and the per-kind code in
+ * fd-*.c and sockets.c (what the object is and how to make it again).
+ */
+#ifndef CRIU_LITE_FD_OPS_H
+#define CRIU_LITE_FD_OPS_H
+
+#include <sys/stat.h>
+
+#include "files.h"
+
+/* Larger memfds and deleted files are refused, not stored. */
+#define FD_CONTENTS_MAX		(64UL << 20)
+
+struct fd_dump_ctx;
+
+struct fd_dump {
+	struct fd_dump_ctx *fc;
+	pid_t pid;
+	int fd;			/* number in the target */
+	int copy;		/* our pidfd_getfd copy: shares the OFD */
+	const char *link;	/* readlink of /proc/PID/fd/N */
+	struct stat st;
+	struct proc_fdinfo fi;
+};
+
+/*
+ * A key names an object that several OFDs are made from at once: the
+ * OFDs of one pipe, the two sockets of a pair, the opens of one memfd.
+ * OFDs sharing a key are created together, by the same puppet.
+ */
+enum fd_key_kind {
+	FD_KEY_PIPE = 1,
+	FD_KEY_UNIX,
+	FD_KEY_INODE,
+};
+
+struct fd_key {
+	enum fd_key_kind kind;
+	uint64_t id;
+};
+
+struct fd_restore;
+
+struct fd_ops {
+	FdType type;
+	const char *name;
+	/* Optional, before the dump touches anything: why this object
+	 * can't be dumped, or NULL. */
+	const char *(*check)(const struct fd_dump *d);
+	/* Fill e (fd, flags, type, ofd_id are set by the caller); every
+	 * pointer put in e must be malloc'ed (freed by free_unpacked). */
+	int (*dump)(struct fd_dump *d, FdEntry *e);
+	/* In the puppet: create the object of e, return an fd for it. The
+	 * caller sets the status flags (O_NONBLOCK...) afterwards. */
+	int (*open)(struct fd_restore *r, const FdEntry *e);
+	/* Optional: the objects e is made together with; returns how many
+	 * of k[2] it filled. */
+	size_t (*keys)(const FdEntry *e, struct fd_key k[2]);
+	/* Optional, in the puppet once every fd is at its number. */
+	int (*post)(struct fd_restore *r, const FdEntry *e, int fd);
+	/* Optional, in criu-lite on a copy of the restored fd, just before
+	 * the process runs. */
+	int (*late)(const FdEntry *e, int fd);
+};
+
+extern const struct fd_ops fd_reg_ops, fd_dir_ops, fd_chr_ops, fd_pipe_ops;
+extern const struct fd_ops fd_eventfd_ops, fd_signalfd_ops, fd_timerfd_ops;
+extern const struct fd_ops fd_epoll_ops, fd_memfd_ops, fd_deleted_ops;
+extern const struct fd_ops fd_unix_ops;
+
+/* ---- services of files.c to the kinds ---- */
+
+/* Objects made together wait in a cache until their own OFD is opened;
+ * cached fds live above the parking area. Returns 0 or -1. */
+int fd_cache_put(struct fd_restore *r, enum fd_key_kind kind, uint64_t id,
+		 int sub, int fd);
+/* The cached fd, or -1. *used (if given) says whether it was taken
+ * before; taking it marks it used. */
+int fd_cache_get(struct fd_restore *r, enum fd_key_kind kind, uint64_t id,
+		 int sub, bool *used);
+/* The first entry of the tree that describes a unix socket of that inode
+ * (carries usk), or NULL: the socket is not in the dumped tree. */
+const FdEntry *fd_find_unix(struct fd_restore *r, uint64_t ino);
+/* True when the contents of this inode were stored already (for an
+ * earlier fd of the dump); records it otherwise. */
+bool fd_inode_seen(struct fd_dump_ctx *fc, uint64_t dev, uint64_t ino);
+/* The key of an inode (memfd, deleted file), for fd_cache_* and keys. */
+static inline uint64_t fd_inode_key(uint64_t dev, uint64_t ino)
+{
+	return ino ^ (dev * 0x9e3779b97f4a7c15ULL);
+}
+/* Opens the object behind fd anew through /proc/self/fd, with flags. */
+int fd_reopen(int fd, int flags);
+/* pidfd_getfd-free way to read what the target has: open
+ * /proc/PID/fd/N, a new OFD of the same file (offset untouched). */
+int fd_open_target(const struct fd_dump *d, int flags);
+/* Reads the data extents of fd (SEEK_DATA/SEEK_HOLE, up to size) into
+ * e->chunks. */
+int fd_dump_contents(int fd, uint64_t size, FdEntry *e);
+/* Writes e->chunks back into fd and sets its size. */
+int fd_restore_contents(int fd, const FdEntry *e);
+
+/* sockets.c */
+const char *socket_refusal(int fd);	/* NULL: a kind we dump */
+struct unix_diag_table;
+void unix_diag_free(struct unix_diag_table *t);
+struct unix_diag_table **fd_dump_unix_table(struct fd_dump_ctx *fc);
+
+#endif
