@@ -173,11 +173,14 @@ static int scan_vma(int pagemap_fd, const VmaEntry *v,
 			return -1;
 		}
 		n += ret;
-		/* A walk that did not fill the vector is complete; walk_end
-		 * may then hold a stale address (seen on 6.18). */
-		if ((uint64_t)ret < arg.vec_len || arg.walk_end >= v->end)
+		/* A walk that did not fill the vector is complete. Else go on
+		 * from the end of the last region: walk_end is not reliable
+		 * (seen on 6.18: stale, or 16 MiB behind, after a full
+		 * vector), and a region cut by the full vector just goes on
+		 * in the next call (runs merge again later). */
+		if ((uint64_t)ret < arg.vec_len || !ret)
 			break;
-		start = arg.walk_end;
+		start = regs[n - 1].end;
 	}
 	*out = regs;
 	*nr = n;

@@ -50,7 +50,7 @@ wait_after() {
 # $1: cycle number, $2: "qmp" or "plain", $3: extra restore options
 cycle() {
 	local n=$1 mode=$2 ropts=${3:-} img=$d/img.$1 off t0 t1 t2 qmp_opt=
-	[ "$mode" = qmp ] && qmp_opt="--qmp $d/qmp.sock"
+	[ "$mode" = qmp ] && qmp_opt="--qmp ${QMP_SOCK:-$d/qmp.sock}"
 	off=$(log_size "$d/serial.log")
 	t0=$(gl_now_ms)
 	# shellcheck disable=SC2086
@@ -75,7 +75,7 @@ cycle() {
 	return 0
 }
 
-# boot NAME RUN-GUEST-OPTS...
+# boot NAME RUN-GUEST-OPTS... [-- QEMU-ARGS...]
 boot() {
 	d=$out/$1
 	shift
@@ -129,14 +129,16 @@ case_net() {
 
 case_qmp_client() {
 	local client st
-	boot qmp-client -m 512 || return 1
-	# a client connected at dump time: it must see EOF after the move
+	# QEMU's QMP serves one client per socket: the client holds qmp.sock,
+	# criu-lite gets a monitor of its own (as a management tool would)
+	boot qmp-client -m 512 -- -qmp "unix:$out/qmp-client/cl.sock,server=on,wait=off" ||
+		return 1
 	"$GL_GUEST/qmp-client" -t 600 "$d/qmp.sock" --wait-event NEVER_HAPPENS \
 		>"$d/client.out" 2>&1 &
 	client=$!
 	extra_pids=$client
 	sleep 0.5
-	cycle 1 qmp && check_guest "$cyc_off" || return 1
+	QMP_SOCK=$d/cl.sock cycle 1 qmp && check_guest "$cyc_off" || return 1
 	for _ in $(seq 1 100); do kill -0 $client 2>/dev/null || break; sleep 0.1; done
 	if kill -0 $client 2>/dev/null; then echo "old QMP client did not see EOF"; return 1; fi
 	wait $client; st=$?
@@ -164,26 +166,39 @@ case_leave_running() {
 }
 
 # --leave-running: the original goes on, and the images come back as a
-# second copy in a new PID namespace (both write to the same serial log,
-# so each heartbeat seq appears twice from then on).
+# second copy in a new PID namespace. Both guests write the same serial log
+# file, each at its own offset, so each is watched by its file position.
+serial_pos() {
+	local fd
+	for fd in /proc/"$1"/fd/*; do
+		[ "$(readlink "$fd")" = "$d/serial.log" ] || continue
+		awk '/^pos:/ { print $2 }' /proc/"$1"/fdinfo/"${fd##*/}"
+		return
+	done
+	echo -1
+}
+
 cycle_leave() {
-	local img=$d/img.1 off n1 n2
-	off=$(log_size "$d/serial.log")
+	local img=$d/img.1 init copy p1 p2 c1 c2 s
 	$CL dump -t "$qpid" -D "$img" --qmp "$d/qmp.sock" --leave-running >"$d/dump.1.log" 2>&1 ||
 		{ cat "$d/dump.1.log"; return 1; }
-	kill -0 "$qpid" || { echo "original gone after --leave-running"; return 1; }
+	gl_alive "$qpid" || { echo "original gone after --leave-running"; return 1; }
 	$CL restore -D "$img" -d --pidns --no-cont >"$d/restore.1.log" 2>&1 ||
 		{ cat "$d/restore.1.log"; return 1; }
-	copy=$(pgrep -f "criu-lite-init" | tail -1)
-	extra_pids=$copy
-	# the copy is stopped (QMP stop was recorded); its socket path was
-	# re-bound by the copy, so continue it through that path
-	"$GL_GUEST/qmp-client" -t 10 "$d/qmp.sock" cont >/dev/null ||
-		{ echo "cont of the copy failed"; return 1; }
-	sleep 3
-	n1=$(tail -c +"$((off + 1))" "$d/serial.log" | awk '$1 == "HB" { c[$2]++ } END { for (k in c) if (c[k] == 2) d++; print d + 0 }')
-	[ "$n1" -ge 5 ] || { echo "the copy's heartbeats are not there ($n1 doubled seqs)"; return 1; }
-	echo "  original pid $qpid and the copy both run ($n1 heartbeats seen twice)"
+	init=$(sed -n 's/.*restored \([0-9]*\):.*/\1/p' "$d/restore.1.log")
+	copy=$init
+	[ -n "$copy" ] && [ "$copy" != "$qpid" ] || { echo "no copy pid in restore log"; return 1; }
+	extra_pids="$copy $(awk '{ print $4 }' /proc/"$copy"/stat)"
+	# the copy re-bound the QMP path; it was stopped by the dump: cont
+	s=$("$GL_GUEST/qmp-client" -t 10 "$d/qmp.sock" cont) || { echo "cont of the copy failed"; return 1; }
+	s=$("$GL_GUEST/qmp-client" -t 10 "$d/qmp.sock" query-status)
+	case "$s" in *'"running"'*) ;; *) echo "copy: query-status $s"; return 1 ;; esac
+	p1=$(serial_pos "$qpid") c1=$(serial_pos "$copy")
+	sleep 2
+	p2=$(serial_pos "$qpid") c2=$(serial_pos "$copy")
+	[ "$p2" -gt "$p1" ] || { echo "the original's guest stopped printing ($p1 -> $p2)"; return 1; }
+	[ "$c2" -gt "$c1" ] || { echo "the copy's guest is not printing ($c1 -> $c2)"; return 1; }
+	echo "  original $qpid and copy $copy (new pid ns, NSpid $(awk '/^NSpid/ { print $2 "/" $3 }' /proc/"$copy"/status)) both run: serial offsets $p1->$p2 and $c1->$c2"
 }
 
 case_plain() {
