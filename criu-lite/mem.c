@@ -352,12 +352,78 @@ static long remote_open(struct mm_restore *m, const char *path, int flags)
 	return rcall(m->r, __NR_openat, AT_FDCWD, m->scratch, flags, 0, 0, 0);
 }
 
+static bool is_memfd_vma(const VmaEntry *v)
+{
+	return v->kind == VMA_KIND__VMA_ANON_SHARED && v->path &&
+	       !strncmp(v->path, "/memfd:", 7);
+}
+
+/* The fd (already restored in the process) of the memfd a VMA maps, or -1 */
+static int memfd_fd_of(const struct mm_restore *m, const VmaEntry *v)
+{
+	for (size_t i = 0; i < m->nr_fds; i++)
+		if (m->fds[i]->type == FD_TYPE__FD_MEMFD && m->fds[i]->has_id &&
+		    m->fds[i]->id == v->ino)
+			return m->fds[i]->fd;
+	return -1;
+}
+
+/*
+ * A shared mapping of a memfd must map that very memfd again, or writes
+ * through it would no longer reach the fd. If the process still holds the
+ * memfd, reopen it through /proc/self/fd; its contents came with the fd.
+ * If not, make a new memfd of the same name, to be filled from the pages.
+ */
+static long open_memfd_for(struct mm_restore *m, const VmaEntry *v,
+			   bool *filled)
+{
+	int fd = memfd_fd_of(m, v);
+	char name[PATH_MAX];
+	long ret, nfd;
+
+	*filled = fd >= 0;
+	if (fd >= 0) {
+		snprintf(name, sizeof(name), "/proc/self/fd/%d", fd);
+		return remote_open(m, name, O_RDWR | O_CLOEXEC);
+	}
+	snprintf(name, sizeof(name), "%s", v->path + 7);
+	name[strcspn(name, " ")] = 0;	/* " (deleted)" */
+	if (remote_write(m->pid, m->scratch, name, strlen(name) + 1))
+		return -EIO;
+	nfd = rcall(m->r, __NR_memfd_create, m->scratch, MFD_CLOEXEC, 0, 0, 0, 0);
+	if (nfd < 0)
+		return nfd;
+	ret = rcall(m->r, __NR_ftruncate, nfd, v->pgoff * PAGE_SZ + v->end - v->start,
+		    0, 0, 0, 0);
+	if (ret < 0) {
+		rcall(m->r, __NR_close, nfd, 0, 0, 0, 0, 0);
+		return ret;
+	}
+	return nfd;
+}
+
 static int map_prot(const VmaEntry *v)
 {
 	/* private memory is filled after mapping: writable until then */
 	if (v->kind == VMA_KIND__VMA_FILE_SHARED)
 		return v->prot;
 	return v->prot | PROT_READ | PROT_WRITE;
+}
+
+static int restore_madvise(struct mm_restore *m, const VmaEntry *v)
+{
+	for (int adv = 0; adv < 64; adv++) {
+		long ret;
+
+		if (!(v->madv & (1ULL << adv)))
+			continue;
+		ret = rcall(m->r, __NR_madvise, v->start, v->end - v->start, adv,
+			    0, 0, 0);
+		if (ret < 0 && adv != MADV_MERGEABLE)
+			pr_warn("restore %d: madvise(%#lx, %d): %s", m->pid,
+				(long)v->start, adv, strerror(-ret));
+	}
+	return 0;
 }
 
 static int restore_one_vma(struct mm_restore *m, const VmaEntry *v,
@@ -368,8 +434,32 @@ static int restore_one_vma(struct mm_restore *m, const VmaEntry *v,
 	long ret, mfd = -1;
 
 	switch (v->kind) {
-	case VMA_KIND__VMA_ANON_PRIVATE:
 	case VMA_KIND__VMA_ANON_SHARED:
+		if (is_memfd_vma(v)) {
+			bool filled;
+
+			mfd = open_memfd_for(m, v, &filled);
+			if (mfd < 0) {
+				errno = -mfd;
+				pr_perror("restore %d: memfd for mapping at %#lx (%s)",
+					  m->pid, (long)v->start, v->path);
+				return -1;
+			}
+			ret = rcall(m->r, __NR_mmap, v->start, v->end - v->start,
+				    filled ? (int)v->prot : map_prot(v), flags, mfd,
+				    v->pgoff * PAGE_SZ);
+			rcall(m->r, __NR_close, mfd, 0, 0, 0, 0, 0);
+			if (ret != (long)v->start) {
+				errno = ret < 0 ? -ret : EINVAL;
+				pr_perror("restore %d: mmap memfd [%#lx, %#lx)",
+					  m->pid, (long)v->start, (long)v->end);
+				return -1;
+			}
+			return restore_madvise(m, v);
+		}
+		flags |= MAP_ANONYMOUS;
+		break;
+	case VMA_KIND__VMA_ANON_PRIVATE:
 		flags |= MAP_ANONYMOUS;
 		break;
 	case VMA_KIND__VMA_FILE_PRIVATE:
@@ -405,16 +495,7 @@ static int restore_one_vma(struct mm_restore *m, const VmaEntry *v,
 			  (long)v->start, (long)v->end, v->path);
 		return -1;
 	}
-	for (int adv = 0; adv < 64; adv++) {
-		if (!(v->madv & (1ULL << adv)))
-			continue;
-		ret = rcall(m->r, __NR_madvise, v->start, v->end - v->start, adv,
-			   0, 0, 0);
-		if (ret < 0 && adv != MADV_MERGEABLE)
-			pr_warn("restore %d: madvise(%#lx, %d): %s", m->pid,
-				(long)v->start, adv, strerror(-ret));
-	}
-	return 0;
+	return restore_madvise(m, v);
 }
 
 int restore_vmas(struct mm_restore *m)
@@ -474,6 +555,13 @@ static int write_iov(pid_t pid, struct iovec *local, struct iovec *remote,
 	return 0;
 }
 
+static bool filled_by_fd(const struct mm_restore *m, const PagemapEntry *e)
+{
+	const VmaEntry *v = vma_at(m->mm, e->vaddr);
+
+	return v && is_memfd_vma(v) && memfd_fd_of(m, v) >= 0;
+}
+
 int restore_pages(struct mm_restore *m)
 {
 	static const uint8_t zero[1 << 16];
@@ -484,7 +572,9 @@ int restore_pages(struct mm_restore *m)
 		const PagemapEntry *e = m->pme[i];
 		uint64_t len = (uint64_t)e->nr_pages * PAGE_SZ;
 
-		if (e->flags & PE_PRESENT) {
+		if ((e->flags & PE_PRESENT) && filled_by_fd(m, e)) {
+			/* the memfd's own contents came with its fd */
+		} else if (e->flags & PE_PRESENT) {
 			if (e->offset + len > m->pages_len) {
 				pr_err("pages image too short for run at %#lx "
 				       "(needs %#lx bytes)", (long)e->vaddr,

@@ -11,6 +11,7 @@
 #include "inject.h"
 #include "mm.pb-c.h"
 #include "pagemap.pb-c.h"
+#include "fdinfo.pb-c.h"
 
 /* Kind of a VMA as seen in /proc/PID/smaps; -1 with *why set if it can't
  * be dumped. */
@@ -38,6 +39,8 @@ struct mm_restore {
 	const uint8_t *pages;	/* pages-<id>.img mapped */
 	size_t pages_len;
 	bool verify;
+	FdEntry **fds;		/* the process' fds, already in place */
+	size_t nr_fds;
 };
 
 int restore_vmas(struct mm_restore *m);

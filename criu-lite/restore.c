@@ -433,6 +433,21 @@ static void puppet_sigactions(struct restore_ctx *c, struct proc_restore *p)
 
 static void puppet_main(struct restore_ctx *c, size_t idx);
 
+/*
+ * Process groups are set by the parent as soon as the child exists (and
+ * again by the child itself), so that a younger sibling can join an older
+ * one's group: the group exists before the next child is forked.
+ */
+static void set_child_pgid(struct restore_ctx *c, size_t i, pid_t pid)
+{
+	const PstreeEntry *pe = c->procs[i].pe;
+
+	if (pe->sid == pe->pid)
+		return;		/* the child makes its own session */
+	if (setpgid(pid, pe->pgid) && errno != EACCES)
+		pr_warn("setpgid(%d, %u): %m", pid, pe->pgid);
+}
+
 static int fork_children(struct restore_ctx *c, size_t idx)
 {
 	for (size_t i = 0; i < c->nr; i++) {
@@ -447,6 +462,7 @@ static int fork_children(struct restore_ctx *c, size_t idx)
 		}
 		if (pid == 0)
 			puppet_main(c, i);	/* does not return */
+		set_child_pgid(c, i, pid);
 	}
 	return 0;
 }
@@ -868,6 +884,7 @@ static int rebuild_memory(struct restore_ctx *c, struct proc_restore *p)
 		.mm = p->mm, .pme = p->pme, .nr_pme = p->nr_pme,
 		.pages = c->pages, .pages_len = c->pages_len,
 		.verify = c->o->verify,
+		.fds = p->fds, .nr_fds = p->nr_fds,
 	};
 
 	if (unmap_puppet(p) || move_vdso(p))
