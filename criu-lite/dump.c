@@ -234,7 +234,7 @@ static int dump_thread_injected(struct proc_dump *pd, struct remote *r,
 	return 0;
 }
 
-static int dump_thread(struct proc_dump *pd, pid_t tid)
+static int dump_thread(struct proc_dump *pd, pid_t tid, pid_t vtid)
 {
 	CoreEntry ce = CORE_ENTRY__INIT;
 	struct user_regs_struct regs;
@@ -244,7 +244,7 @@ static int dump_thread(struct proc_dump *pd, pid_t tid)
 	char *comm;
 	int ret = -1;
 
-	ce.tid = tid;
+	ce.tid = vtid;
 	if (tid != pd->fp->pid) {
 		if (remote_init(&tr, tid, pd->syscall_ip))
 			return -1;
@@ -282,7 +282,7 @@ static int dump_thread(struct proc_dump *pd, pid_t tid)
 		comm[strcspn(comm, "\n")] = 0;
 		ce.comm = comm;
 	}
-	ret = img_write_one(pd->c->dirfd, IMG_CORE, tid, &ce.base);
+	ret = img_write_one(pd->c->dirfd, IMG_CORE, vtid, &ce.base);
 out:
 	if (r == &tr && remote_restore_regs(&tr))
 		ret = -1;
@@ -384,7 +384,7 @@ static int dump_task(struct proc_dump *pd)
 	long ret;
 	int pdeath = 0, err = -1;
 
-	te.pid = pid;
+	te.pid = pd->fp->vpid;
 	if (proc_read_status(pid, &ps))
 		goto out;
 	te.umask = ps.umask;
@@ -410,7 +410,7 @@ static int dump_task(struct proc_dump *pd)
 	if (dump_sigactions(pd, &ps, &te) || dump_rlimits(pid, &te) ||
 	    dump_timers(&pd->r, pd->scratch, &te) || dump_creds(pid, &te))
 		goto out;
-	err = img_write_one(pd->c->dirfd, IMG_TASK, pid, &te.base);
+	err = img_write_one(pd->c->dirfd, IMG_TASK, pd->fp->vpid, &te.base);
 out:
 	free_task(&te);
 	return err;
@@ -470,9 +470,9 @@ static int dump_mm(struct proc_dump *pd)
 	}
 	if (mm_fill_vmas(&mm, pd->vmas, pd->nr_vmas))
 		goto out;
-	if (img_write_one(pd->c->dirfd, IMG_MM, pid, &mm.base))
+	if (img_write_one(pd->c->dirfd, IMG_MM, pd->fp->vpid, &mm.base))
 		goto out;
-	pm = img_open_write(pd->c->dirfd, IMG_PAGEMAP, pid);
+	pm = img_open_write(pd->c->dirfd, IMG_PAGEMAP, pd->fp->vpid);
 	if (!pm || dump_pages(pid, &mm, pm, &pd->c->sink))
 		goto out;
 	ret = 0;
@@ -517,9 +517,9 @@ static int dump_proc(struct proc_dump *pd)
 	if (fault_at("after-inject") || interrupted(pd->c))
 		goto out;
 	for (size_t i = 0; i < fp->nr_threads; i++)
-		if (dump_thread(pd, fp->tids[i]))
+		if (dump_thread(pd, fp->tids[i], fp->vtids[i]))
 			goto out;
-	if (dump_task(pd) || dump_proc_fds(pd->c->fdc, fp->pid) || interrupted(pd->c))
+	if (dump_task(pd) || dump_proc_fds(pd->c->fdc, fp->pid, fp->vpid) || interrupted(pd->c))
 		goto out;
 	if (dump_mm(pd) || fault_at("after-pages") || interrupted(pd->c))
 		goto out;
@@ -530,6 +530,14 @@ out:
 	if (remote_restore_regs(&pd->r))
 		ret = -1;
 	return ret;
+}
+
+static pid_t vpid_of(const struct frozen_tree *t, pid_t pid)
+{
+	for (size_t i = 0; i < t->nr; i++)
+		if (t->procs[i].pid == pid)
+			return t->procs[i].vpid;
+	return 0;
 }
 
 static int write_pstree(struct dump_ctx *c)
@@ -543,12 +551,12 @@ static int write_pstree(struct dump_ctx *c)
 		struct frozen_proc *p = &c->tree.procs[i];
 		PstreeEntry e = PSTREE_ENTRY__INIT;
 
-		e.pid = p->pid;
-		e.ppid = i ? (uint32_t)p->ppid : 0;
-		e.pgid = p->pgid;
-		e.sid = p->sid;
+		e.pid = p->vpid;
+		e.ppid = i ? (uint32_t)vpid_of(&c->tree, p->ppid) : 0;
+		e.pgid = p->vpgid;
+		e.sid = p->vsid;
 		e.n_threads = p->nr_threads;
-		e.threads = (uint32_t *)p->tids;
+		e.threads = (uint32_t *)p->vtids;
 		ret = img_write_msg(img, &e.base);
 	}
 	if (img_close(img))
@@ -566,7 +574,7 @@ static int write_inventory(struct dump_ctx *c)
 	inv.kernel_release = u.release;
 	inv.xsave_features = cpu_xfeatures();
 	inv.page_size = PAGE_SZ;
-	inv.root_pid = c->o->pid;
+	inv.root_pid = c->tree.procs[0].vpid;
 	inv.has_pages_id = true;
 	inv.pages_id = 1;
 	inv.has_dump_time_ns = true;
@@ -601,6 +609,17 @@ static int open_images_dir(const char *dir)
 	return fd;
 }
 
+static bool same_pidns(pid_t a, pid_t b)
+{
+	char *la = read_link_str("/proc/%d/ns/pid", a);
+	char *lb = read_link_str("/proc/%d/ns/pid", b);
+	bool same = la && lb && !strcmp(la, lb);
+
+	free(la);
+	free(lb);
+	return same;
+}
+
 static int dump_frozen(struct dump_ctx *c)
 {
 	struct proc_dump *pds;
@@ -614,6 +633,10 @@ static int dump_frozen(struct dump_ctx *c)
 	for (size_t i = 0; i < c->tree.nr; i++) {
 		pds[i].c = c;
 		pds[i].fp = &c->tree.procs[i];
+		if (!same_pidns(c->tree.procs[0].pid, pds[i].fp->pid))
+			refuse(&rf, "pid %d: in another PID namespace than the "
+			       "tree's root %d (nested namespaces not supported)",
+			       pds[i].fp->pid, c->tree.procs[0].pid);
 		if (proc_read_vmas(pds[i].fp->pid, &pds[i].vmas, &pds[i].nr_vmas) ||
 		    check_proc(&pds[i], &rf))
 			goto out;

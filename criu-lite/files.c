@@ -681,7 +681,7 @@ out:
 	return ret;
 }
 
-int dump_proc_fds(struct fd_dump_ctx *fc, pid_t pid)
+int dump_proc_fds(struct fd_dump_ctx *fc, pid_t pid, pid_t vpid)
 {
 	struct cr_img *img;
 	int *fds, pidfd, ret = 0;
@@ -697,7 +697,7 @@ int dump_proc_fds(struct fd_dump_ctx *fc, pid_t pid)
 		close(pidfd);
 		return -1;
 	}
-	img = img_open_write(fc->dirfd, IMG_FDINFO, pid);
+	img = img_open_write(fc->dirfd, IMG_FDINFO, vpid);
 	for (size_t i = 0; img && i < n && !ret; i++)
 		ret = dump_one_fd(fc, pid, pidfd, fds[i], img);
 	if (!img || img_close(img))
@@ -714,7 +714,7 @@ int dump_fds(pid_t pid, int dirfd)
 
 	if (!fc)
 		return -1;
-	ret = dump_proc_fds(fc, pid);
+	ret = dump_proc_fds(fc, pid, pid);
 	fd_dump_end(fc);
 	return ret;
 }

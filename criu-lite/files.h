@@ -33,7 +33,8 @@ int check_fds(pid_t pid, struct refusals *rf);
 struct fd_dump_ctx;
 struct fd_dump_ctx *fd_dump_begin(int dirfd);
 /* Writes fdinfo-<pid>.img. 0 or -1 (logged). */
-int dump_proc_fds(struct fd_dump_ctx *fc, pid_t pid);
+/* pid: as we see it; vpid: as the tree sees it (names the image) */
+int dump_proc_fds(struct fd_dump_ctx *fc, pid_t pid, pid_t vpid);
 void fd_dump_end(struct fd_dump_ctx *fc);
 /* One process on its own context: nothing is found shared with others. */
 int dump_fds(pid_t pid, int dirfd);

@@ -33,12 +33,12 @@ static bool has_tid(const struct frozen_proc *p, pid_t tid)
  * PTRACE_SEIZE then PTRACE_INTERRUPT: the thread stops in a
  * PTRACE_EVENT_STOP without any signal being queued, so nothing of its
  * signal state changes. A thread that exited between listing and seizing
- * gives ESRCH and is simply not there.
+ * gives ESRCH and is simply not there. The stop is waited for later, so
+ * that all threads of a listing are interrupted at once (waiting for each
+ * in turn costs a scheduling round per running thread).
  */
 static int seize_thread(struct frozen_proc *p, pid_t tid)
 {
-	int status;
-
 	if (ptrace(PTRACE_SEIZE, tid, NULL, NULL)) {
 		if (errno == ESRCH)
 			return 0;
@@ -54,6 +54,13 @@ static int seize_thread(struct frozen_proc *p, pid_t tid)
 		pr_perror("PTRACE_INTERRUPT(%d)", tid);
 		return -1;
 	}
+	return 0;
+}
+
+static int wait_interrupted(pid_t tid)
+{
+	int status;
+
 	for (;;) {
 		if (wait_stop(tid, &status))
 			return -1;
@@ -73,6 +80,55 @@ static int seize_thread(struct frozen_proc *p, pid_t tid)
 	}
 }
 
+/* Last number of a "NSpid:"-style status line: the id in the innermost
+ * namespace; -1 if there is no such line. */
+static pid_t ns_field(const char *status, const char *name)
+{
+	const char *p = strstr(status, name);
+	pid_t last = -1;
+	char *end;
+
+	if (!p)
+		return -1;
+	p += strlen(name);
+	for (;;) {
+		long v = strtol(p, &end, 10);
+
+		if (end == p || *p == '\n')
+			break;
+		last = v;
+		p = end;
+	}
+	return last;
+}
+
+/* The process' ids as seen inside its own PID namespace. */
+static int ns_ids(struct frozen_proc *p)
+{
+	char *status = proc_read_file("/proc/%d/status", p->pid);
+
+	if (!status)
+		return -1;
+	p->vpid = ns_field(status, "\nNSpid:");
+	p->vpgid = ns_field(status, "\nNSpgid:");
+	p->vsid = ns_field(status, "\nNSsid:");
+	free(status);
+	if (p->vpid <= 0)
+		p->vpid = p->pid, p->vpgid = p->pgid, p->vsid = p->sid;
+	p->vtids = calloc(p->nr_threads, sizeof(pid_t));
+	if (!p->vtids)
+		return -1;
+	for (size_t i = 0; i < p->nr_threads; i++) {
+		status = proc_read_file("/proc/%d/task/%d/status", p->pid,
+					p->tids[i]);
+		p->vtids[i] = status ? ns_field(status, "\nNSpid:") : -1;
+		free(status);
+		if (p->vtids[i] <= 0)
+			p->vtids[i] = p->tids[i];
+	}
+	return 0;
+}
+
 static int freeze_proc(struct frozen_proc *p)
 {
 	bool changed = true;
@@ -87,6 +143,8 @@ static int freeze_proc(struct frozen_proc *p)
 			pr_err("process %d is gone", p->pid);
 			return -1;
 		}
+		size_t first_new = p->nr_threads;
+
 		for (size_t i = 0; i < n; i++) {
 			if (has_tid(p, tids[i]))
 				continue;
@@ -99,11 +157,17 @@ static int freeze_proc(struct frozen_proc *p)
 			p->tids = nt;
 			changed = true;
 			if (seize_thread(p, tids[i])) {
+				/* stopped ones can be detached cleanly */
+				for (size_t k = first_new; k < p->nr_threads; k++)
+					wait_interrupted(p->tids[k]);
 				free(tids);
 				return -1;
 			}
 		}
 		free(tids);
+		for (size_t i = first_new; i < p->nr_threads; i++)
+			if (wait_interrupted(p->tids[i]))
+				return -1;
 	}
 	if (!p->nr_threads || p->tids[0] != p->pid) {
 		pr_err("process %d: thread-group leader not frozen", p->pid);
@@ -116,7 +180,7 @@ static int freeze_proc(struct frozen_proc *p)
 	p->ppid = st.ppid;
 	p->pgid = st.pgrp;
 	p->sid = st.session;
-	return 0;
+	return ns_ids(p);
 }
 
 static struct frozen_proc *add_proc(struct frozen_tree *t, pid_t pid)
@@ -195,8 +259,10 @@ void release_tree(struct frozen_tree *t, bool kill_it)
 
 void free_tree(struct frozen_tree *t)
 {
-	for (size_t i = 0; i < t->nr; i++)
+	for (size_t i = 0; i < t->nr; i++) {
 		free(t->procs[i].tids);
+		free(t->procs[i].vtids);
+	}
 	free(t->procs);
 	memset(t, 0, sizeof(*t));
 }

@@ -15,9 +15,13 @@
 #include <sys/types.h>
 
 struct frozen_proc {
-	pid_t pid, ppid, pgid, sid;
+	pid_t pid, ppid, pgid, sid;	/* as criu-lite sees them */
 	pid_t *tids;		/* leader first */
 	size_t nr_threads;
+	/* as the tree sees them, in its own PID namespace (what the images
+	 * record); equal to the above when the tree lives in ours */
+	pid_t vpid, vpgid, vsid;
+	pid_t *vtids;
 };
 
 struct frozen_tree {

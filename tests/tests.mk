@@ -5,6 +5,10 @@
 #                      median of 3 runs (tests/bench/bench-mem.sh: BENCH_DIR
 #                      picks the images filesystem; BENCH_RUNS, BENCH_MIB);
 #                      part of `make bench`
+#   make bench-threads 16 threads, 2 GiB: freeze, dump and restore times,
+#                      each restore checked, median of 3 runs
+#                      (tests/bench/bench-threads.sh: BENCH_DIR, BENCH_RUNS,
+#                      BENCH_MIB); part of `make bench`
 #   make tests-record  re-record tests/data/ from this machine's /proc
 # CRIU_LITE_KNOWN_BUGS=1 make unit-check also runs the tests of reported,
 # unfixed engine bugs (otherwise listed as SKIPPED).
@@ -34,6 +38,11 @@ $(BENCH_B)/%: tests/bench/%.c
 bench-mem: $(B)/criu-lite $(BENCH_B)/memhog $(BENCH_B)/bench-mem
 	tests/bench/bench-mem.sh $(B)
 
+$(BENCH_B)/threadhog: CFLAGS += -pthread
+
+bench-threads: $(B)/criu-lite $(BENCH_B)/threadhog $(BENCH_B)/bench-threads
+	tests/bench/bench-threads.sh $(B)
+
 $(TESTS_B)/record-proc: tests/data/record-proc.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -o $@ $<
@@ -43,5 +52,6 @@ tests-record: $(TESTS_B)/record-proc
 
 CHECK_TARGETS += unit-check
 BENCH_TARGETS += bench-mem
+BENCH_TARGETS += bench-threads
 
-.PHONY: unit-tests unit-check tests-record bench-mem
+.PHONY: unit-tests unit-check tests-record bench-mem bench-threads
