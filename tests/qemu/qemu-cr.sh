@@ -84,7 +84,7 @@ boot() {
 	: >"$d/serial.log"
 	"$GL_GUEST/serial-watch" --stamp "$d/serial.log" >"$d/stamped.log" &
 	stamper=$!
-	qpid=$(experiments/guest/run-guest.sh -d "$d" "$@" -W 180) || {
+	qpid=$(experiments/guest/run-guest.sh -d "$d" -W 180 "$@") || {
 		echo "guest did not boot"; return 1; }
 	wait_after "$d/serial.log" 0 "VERIFY " 1 120 || {
 		echo "no VERIFY before the dump"; return 1; }

@@ -1,0 +1,28 @@
+#!/bin/sh
+# make check: runs each test suite (make targets given as arguments), keeps
+# each one's output in build/check/, goes on after a failure, and ends with
+# every runner's own summary lines, so a run that executed no test shows.
+set -u
+B=${B:-build}
+mkdir -p "$B/check"
+failed=
+for t in "$@"; do
+	echo "=== $t"
+	if ${MAKE:-make} --no-print-directory "$t" >"$B/check/$t.log" 2>&1; then
+		tail -n 3 "$B/check/$t.log"
+	else
+		failed="$failed $t"
+		tail -n 40 "$B/check/$t.log"
+	fi
+done
+echo
+echo "=== summary (full logs in $B/check/)"
+for t in "$@"; do
+	grep -hE '^\[  (PASSED|FAILED|SKIPPED)  \] [0-9]+ test|^[a-z0-9 -]+: [0-9]+ passed, [0-9]+ failed|^check-guest: all passed' \
+		"$B/check/$t.log" | sed "s/^/$t: /"
+done
+if [ -n "$failed" ]; then
+	echo "make check: FAILED:$failed"
+	exit 1
+fi
+echo "make check: all test suites passed"
