@@ -63,10 +63,17 @@ $(B)/tests/subreaper: tests/tools/subreaper.c
 	@mkdir -p $(B)/tests
 	$(CC) $(CFLAGS) -o $@ $<
 
+$(B)/tests/holder: tests/tools/holder.c
+	@mkdir -p $(B)/tests
+	$(CC) $(CFLAGS) -o $@ $<
+
 bad-images: all $(B)/tests/imgedit
 	tests/bad-images.sh $(B)
 
-CHECK_TARGETS += bad-images
+bad-dumps: all $(B)/tests/holder
+	tests/bad-dumps.sh $(B)
+
+CHECK_TARGETS += bad-images bad-dumps
 
 # the main job: dump and restore a QEMU guest (see scripts/demo.sh)
 demo: all guest $(B)/tests/subreaper
@@ -95,6 +102,6 @@ bench: all $(BENCH_TARGETS)
 clean:
 	rm -rf $(B)
 
-.PHONY: all check bench clean demo check-quick bad-images check-qemu
+.PHONY: all check bench clean demo check-quick bad-images bad-dumps check-qemu
 .DELETE_ON_ERROR:
 .SECONDARY: $(PROTO_C) $(PROTO_H)

@@ -207,6 +207,10 @@ int freeze_tree(pid_t root, struct frozen_tree *t)
 		pid_t *kids;
 		size_t nk;
 
+		if (t->procs[i].pid == getpid()) {
+			pr_err("the tree of %d contains criu-lite itself", root);
+			return -1;
+		}
 		if (freeze_proc(&t->procs[i]))
 			return -1;
 		if (proc_list_children(t->procs[i].pid, &kids, &nk))

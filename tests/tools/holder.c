@@ -1,0 +1,89 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Test target for dump refusals: holds kernel objects criu-lite cannot
+ * restore, prints READY, then counts in a loop (so the test can tell it
+ * still runs after the refused dump) and exits 0 on SIGTERM.
+ *   holder objects   io_uring, userfaultfd, TCP listener, UDP and netlink
+ *                    sockets
+ *   holder tracer    a child it keeps traced (PTRACE_SEIZE): dumping the
+ *                    child must say it is already traced
+ */
+#include <linux/netlink.h>
+#include <netinet/in.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static volatile sig_atomic_t stop;
+static volatile unsigned long counter;
+
+static void on_term(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+static int objects(void)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	unsigned char params[120] = { 0 };	/* struct io_uring_params */
+	int tcp;
+
+	if (syscall(__NR_io_uring_setup, 4, params) < 0)
+		perror("io_uring_setup");
+	if (syscall(__NR_userfaultfd, 0) < 0)
+		perror("userfaultfd");
+	tcp = socket(AF_INET, SOCK_STREAM, 0);
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (bind(tcp, (struct sockaddr *)&a, sizeof(a)) || listen(tcp, 1))
+		perror("tcp");
+	socket(AF_INET, SOCK_DGRAM, 0);
+	socket(AF_NETLINK, SOCK_RAW, NETLINK_ROUTE);
+	/* what a KVM-accelerated QEMU holds first (where there is one) */
+	if (access("/dev/kvm", F_OK) == 0 && open("/dev/kvm", O_RDWR) < 0)
+		perror("/dev/kvm");
+	return 0;
+}
+
+static pid_t tracer(void)
+{
+	pid_t child = fork();
+
+	if (child == 0) {
+		for (;;)
+			pause();
+	}
+	if (ptrace(PTRACE_SEIZE, child, NULL, NULL))
+		perror("PTRACE_SEIZE");
+	printf("CHILD %d\n", child);
+	return child;
+}
+
+int main(int argc, char **argv)
+{
+	pid_t child = 0;
+
+	signal(SIGTERM, on_term);
+	if (argc != 2)
+		return 2;
+	if (!strcmp(argv[1], "objects"))
+		objects();
+	else if (!strcmp(argv[1], "tracer"))
+		child = tracer();
+	else
+		return 2;
+	printf("READY\n");
+	fflush(stdout);
+	while (!stop)
+		counter++;
+	if (child)
+		kill(child, SIGKILL);
+	return 0;
+}
