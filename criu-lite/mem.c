@@ -410,6 +410,64 @@ static int map_prot(const VmaEntry *v)
 	return v->prot | PROT_READ | PROT_WRITE;
 }
 
+static const struct shm_src *shm_find(const struct shm_table *t,
+				      const VmaEntry *v)
+{
+	for (size_t i = 0; t && i < t->nr; i++)
+		if (t->v[i].ino == v->ino && t->v[i].dev == v->dev)
+			return &t->v[i];
+	return NULL;
+}
+
+static int restore_madvise(struct mm_restore *m, const VmaEntry *v);
+
+/*
+ * Shared anonymous memory (and memfd mappings) inherited across fork: the
+ * first process of the tree to be rebuilt creates the object, the others
+ * map that very object through /proc/<first>/map_files/. Returns 0 when
+ * mapped that way, 1 when this process is the first (and is recorded as
+ * the source), -1 on error.
+ */
+static int map_shared_from_tree(struct mm_restore *m, const VmaEntry *v)
+{
+	const struct shm_src *src = shm_find(m->shm, v);
+	char path[96];
+	long fd, ret;
+
+	if (!m->shm)
+		return 1;
+	if (!src) {
+		struct shm_src *nv = realloc(m->shm->v, (m->shm->nr + 1) *
+					     sizeof(*nv));
+
+		if (!nv)
+			return -1;
+		m->shm->v = nv;
+		nv[m->shm->nr++] = (struct shm_src){ v->dev, v->ino, m->pid,
+						     v->start, v->end };
+		return 1;
+	}
+	snprintf(path, sizeof(path), "/proc/%d/map_files/%lx-%lx", src->hpid,
+		 (unsigned long)src->start, (unsigned long)src->end);
+	fd = remote_open(m, path, O_RDWR | O_CLOEXEC);
+	if (fd < 0) {
+		errno = -fd;
+		pr_perror("restore %d: open %s to share [%#lx, %#lx)", m->pid,
+			  path, (long)v->start, (long)v->end);
+		return -1;
+	}
+	ret = rcall(m->r, __NR_mmap, v->start, v->end - v->start, map_prot(v),
+		    MAP_SHARED | MAP_FIXED, fd, v->pgoff * PAGE_SZ);
+	rcall(m->r, __NR_close, fd, 0, 0, 0, 0, 0);
+	if (ret != (long)v->start) {
+		errno = ret < 0 ? -ret : EINVAL;
+		pr_perror("restore %d: mmap shared [%#lx, %#lx) from %d",
+			  m->pid, (long)v->start, (long)v->end, src->hpid);
+		return -1;
+	}
+	return restore_madvise(m, v);
+}
+
 static int restore_madvise(struct mm_restore *m, const VmaEntry *v)
 {
 	for (int adv = 0; adv < 64; adv++) {
@@ -435,6 +493,9 @@ static int restore_one_vma(struct mm_restore *m, const VmaEntry *v,
 
 	switch (v->kind) {
 	case VMA_KIND__VMA_ANON_SHARED:
+		ret = map_shared_from_tree(m, v);
+		if (ret <= 0)
+			return ret;
 		if (is_memfd_vma(v)) {
 			bool filled;
 

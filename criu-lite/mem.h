@@ -26,6 +26,19 @@ int mm_fill_vmas(MmEntry *mm, const struct vma_info *vmas, size_t nr);
 int dump_pages(pid_t pid, const MmEntry *mm, struct cr_img *pm,
 	       struct page_sink *sink);
 
+/* Shared memory objects already mapped by a restored process of the tree:
+ * later ones map the same object through /proc/PID/map_files. */
+struct shm_src {
+	uint64_t dev, ino;
+	pid_t hpid;
+	uint64_t start, end;
+};
+
+struct shm_table {
+	struct shm_src *v;
+	size_t nr;
+};
+
 /* Restore side, run against a traced puppet whose address space holds
  * only the gadget and the vDSO. */
 struct mm_restore {
@@ -41,6 +54,7 @@ struct mm_restore {
 	bool verify;
 	FdEntry **fds;		/* the process' fds, already in place */
 	size_t nr_fds;
+	struct shm_table *shm;	/* shared with the rest of the tree */
 };
 
 int restore_vmas(struct mm_restore *m);

@@ -80,6 +80,7 @@ struct restore_ctx {
 	size_t pages_len;
 	int ready[2];		/* puppets report here */
 	int keep_at;		/* puppets keep ready[1] at this fd */
+	struct shm_table shm;	/* shared memory already rebuilt */
 	pid_t root;		/* our child, once forked (the ns init with --pidns) */
 };
 
@@ -885,6 +886,7 @@ static int rebuild_memory(struct restore_ctx *c, struct proc_restore *p)
 		.pages = c->pages, .pages_len = c->pages_len,
 		.verify = c->o->verify,
 		.fds = p->fds, .nr_fds = p->nr_fds,
+		.shm = &c->shm,
 	};
 
 	if (unmap_puppet(p) || move_vdso(p))
