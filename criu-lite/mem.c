@@ -694,7 +694,7 @@ int verify_pages(struct mm_restore *m)
 				const uint8_t *pg = buf + k * PAGE_SZ;
 
 				if (e->flags & PE_PRESENT)
-					csum = pages_checksum(csum, pg, PAGE_SZ);
+					csum = run_csum_fold(csum, page_csum(pg));
 				else if (!page_is_zero(pg) && !bad++)
 					pr_err("verify %d: page %#lx should be "
 					       "zero", m->pid, (long)(e->vaddr +

@@ -61,43 +61,66 @@ static int flush_run(struct run_builder *rb)
 	return ret;
 }
 
-/* Extends the current run by nr pages of kind flags at vaddr, starting a
- * new run where the kind or address changes or the run is full
- * (max_run_pages). Checksums chain page by page, so a run's checksum does
- * not depend on how it was split into calls. */
+uint64_t page_csum(const void *page)
+{
+	return pages_checksum(CSUM_SEED, page, PAGE_SZ);
+}
+
+uint64_t run_csum_fold(uint64_t h, uint64_t page_sum)
+{
+	h = (h ^ page_sum) * 0xc2b2ae3d27d4eb4fULL;
+	return h ^ (h >> 31);
+}
+
+/*
+ * Extends the current run by nr pages of kind flags at vaddr, starting a
+ * new run where the kind or address changes, where stored data would not
+ * follow on in the pages file, or where the run is full (max_run_pages).
+ * Page checksums come from buf (computed) or csums (given); a run's
+ * checksum folds them in order, so it does not depend on how the run was
+ * split into calls, nor on when each page was copied.
+ */
 static int extend_run(struct run_builder *rb, uint64_t vaddr, size_t nr,
-		      uint32_t flags, const void *buf)
+		      uint32_t flags, const void *buf, const uint64_t *csums,
+		      bool fresh, uint64_t offset)
 {
 	struct page_run *r = &rb->cur;
 	uint32_t max = rb->max_run_pages ? rb->max_run_pages : 1U << 18;
+	bool present = flags & PE_PRESENT;
 
 	while (nr) {
 		size_t take;
 
+		if (fresh)
+			offset = rb->next_offset;
 		if (!rb->have_cur || r->flags != flags ||
 		    r->vaddr + (uint64_t)r->nr_pages * PAGE_SZ != vaddr ||
+		    (present && r->offset + (uint64_t)r->nr_pages * PAGE_SZ != offset) ||
 		    r->nr_pages >= max) {
 			if (flush_run(rb))
 				return -1;
 			r->vaddr = vaddr;
 			r->nr_pages = 0;
 			r->flags = flags;
-			r->checksum = (flags & PE_PRESENT) ? CSUM_SEED : 0;
-			r->offset = (flags & PE_PRESENT) ? rb->next_offset : 0;
+			r->checksum = present ? CSUM_SEED : 0;
+			r->offset = present ? offset : 0;
 			rb->have_cur = true;
 		}
 		take = max - r->nr_pages;
 		if (take > nr)
 			take = nr;
-		for (size_t i = 0; buf && i < take; i++)
-			r->checksum = pages_checksum(r->checksum,
-					(const char *)buf + i * PAGE_SZ, PAGE_SZ);
+		for (size_t i = 0; present && i < take; i++)
+			r->checksum = run_csum_fold(r->checksum, csums ? csums[i] :
+					page_csum((const char *)buf + i * PAGE_SZ));
 		r->nr_pages += take;
-		if (flags & PE_PRESENT)
+		if (present && fresh)
 			rb->next_offset += take * PAGE_SZ;
+		offset += take * PAGE_SZ;
 		vaddr += take * PAGE_SZ;
 		if (buf)
 			buf = (const char *)buf + take * PAGE_SZ;
+		if (csums)
+			csums += take;
 		nr -= take;
 	}
 	return 0;
@@ -117,7 +140,7 @@ int run_builder_add(struct run_builder *rb, uint64_t vaddr, const void *buf,
 			j++;
 		if (extend_run(rb, vaddr + i * PAGE_SZ, j - i,
 			       zero ? PE_ZERO : PE_PRESENT,
-			       zero ? NULL : p + i * PAGE_SZ))
+			       zero ? NULL : p + i * PAGE_SZ, NULL, true, 0))
 			return -1;
 		if (!zero) {
 			if (rb->data(rb->arg, p + i * PAGE_SZ,
@@ -132,7 +155,15 @@ int run_builder_add(struct run_builder *rb, uint64_t vaddr, const void *buf,
 int run_builder_add_flagged(struct run_builder *rb, uint64_t vaddr,
 			    size_t nr_pages, uint32_t flags)
 {
-	return extend_run(rb, vaddr, nr_pages, flags, NULL);
+	return extend_run(rb, vaddr, nr_pages, flags, NULL, NULL, false, 0);
+}
+
+int run_builder_add_stored(struct run_builder *rb, uint64_t vaddr,
+			   size_t nr_pages, uint64_t offset,
+			   const uint64_t *csums)
+{
+	return extend_run(rb, vaddr, nr_pages, PE_PRESENT, NULL, csums, false,
+			  offset);
 }
 
 int run_builder_finish(struct run_builder *rb)

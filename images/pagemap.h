@@ -24,10 +24,13 @@ enum {
 
 /* true if the page at p (PAGE_SZ bytes, 8-byte aligned) is all zero */
 bool page_is_zero(const void *p);
-/* Checksum of len bytes (a multiple of 8), continuing from seed. Runs of
- * PE_PRESENT pages chain it page by page from CSUM_SEED; other runs carry 0
- * (a PE_ZERO run is verified by being zero). */
+/* Checksum of len bytes (a multiple of 8), continuing from seed. */
 uint64_t pages_checksum(uint64_t seed, const void *p, size_t len);
+/* A page's checksum, and a run's: PE_PRESENT runs fold their pages'
+ * checksums in order, from CSUM_SEED (so pages copied at different times
+ * can make one run); other runs carry 0 (PE_ZERO is checked by being 0). */
+uint64_t page_csum(const void *page);
+uint64_t run_csum_fold(uint64_t h, uint64_t page_sum);
 #define CSUM_SEED	0x9e3779b97f4a7c15ULL
 
 struct page_run {
@@ -62,6 +65,11 @@ int run_builder_add(struct run_builder *rb, uint64_t vaddr, const void *buf,
 /* Add pages that are known without reading them (PE_PARENT, PE_ZERO). */
 int run_builder_add_flagged(struct run_builder *rb, uint64_t vaddr,
 			    size_t nr_pages, uint32_t flags);
+/* Pages already in the pages file at offset (contiguous), with their
+ * checksums: copied in an earlier round and unchanged since. */
+int run_builder_add_stored(struct run_builder *rb, uint64_t vaddr,
+			   size_t nr_pages, uint64_t offset,
+			   const uint64_t *csums);
 int run_builder_finish(struct run_builder *rb);
 
 #endif

@@ -79,7 +79,8 @@ static uint64_t chained(const uint8_t *p, size_t nr)
 	uint64_t c = CSUM_SEED;
 
 	for (size_t i = 0; i < nr; i++)
-		c = pages_checksum(c, p + i * PAGE_SZ, PAGE_SZ);
+		c = run_csum_fold(c, pages_checksum(CSUM_SEED, p + i * PAGE_SZ,
+						    PAGE_SZ));
 	return c;
 }
 
