@@ -23,6 +23,14 @@ static const char usage_text[] =
 "  -D, --images-dir DIR       where images go (created if missing)\n"
 "  -R, --leave-running        let the tree go on running after the dump\n"
 "                             (default: kill it once the images are safe)\n"
+"      --precopy-rounds N     copy memory while the tree runs first (N\n"
+"                             rounds: all, then what was written since),\n"
+"                             so the final freeze copies only the rest;\n"
+"                             writes are tracked with uffd-wp (splits\n"
+"                             transparent huge pages) or soft-dirty\n"
+"      --precopy-until PAGES  stop the rounds early once a round finds\n"
+"                             fewer written pages (default 256)\n"
+"      --precopy-ms MS        pause between rounds (default 0)\n"
 "      --qmp SOCK             QEMU: stop the VM through this QMP socket\n"
 "                             before freezing (the guest then sees no time\n"
 "                             jump); restore continues it\n"
@@ -64,6 +72,19 @@ int parse_pid(const char *s, pid_t *pid)
 	return 0;
 }
 
+static int parse_count(const char *s, long max, long *val)
+{
+	char *end;
+
+	errno = 0;
+	*val = strtol(s, &end, 10);
+	if (!*s || *end || errno || *val < 0 || *val > max) {
+		pr_err("bad number \"%s\" (0 to %ld)", s, max);
+		return -1;
+	}
+	return 0;
+}
+
 int parse_dump_args(int argc, char **argv, struct dump_opts *o)
 {
 	static const struct option opts[] = {
@@ -71,13 +92,18 @@ int parse_dump_args(int argc, char **argv, struct dump_opts *o)
 		{ "images-dir", required_argument, NULL, 'D' },
 		{ "leave-running", no_argument, NULL, 'R' },
 		{ "qmp", required_argument, NULL, 'Q' },
+		{ "precopy-rounds", required_argument, NULL, 'P' },
+		{ "precopy-until", required_argument, NULL, 'U' },
+		{ "precopy-ms", required_argument, NULL, 'M' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
+	long val;
 	int c;
 
 	memset(o, 0, sizeof(*o));
+	o->precopy_until = 256;
 	optind = 0;	/* 0: also forget a half-parsed option group */
 	while ((c = getopt_long(argc, argv, "t:D:Rvh", opts, NULL)) != -1) {
 		switch (c) {
@@ -93,6 +119,19 @@ int parse_dump_args(int argc, char **argv, struct dump_opts *o)
 			break;
 		case 'Q':
 			o->qmp = optarg;
+			break;
+		case 'P':
+		case 'U':
+		case 'M':
+			if (parse_count(optarg, c == 'P' ? 1000 : c == 'M' ?
+					60000 : 1 << 30, &val))
+				return -1;
+			if (c == 'P')
+				o->precopy_rounds = val;
+			else if (c == 'U')
+				o->precopy_until = val;
+			else
+				o->precopy_ms = val;
 			break;
 		case 'v':
 			log_set_level(log_get_level() + 1);

@@ -22,6 +22,9 @@ struct dump_opts {
 	bool track_mem;
 	bool pre_dump;
 	const char *qmp;	/* --qmp SOCK: stop the VM before freezing */
+	unsigned precopy_rounds;	/* copy memory while running first */
+	uint64_t precopy_until;	/* stop early below this many dirty pages */
+	unsigned precopy_ms;	/* pause between rounds */
 };
 
 struct restore_opts {
@@ -39,6 +42,11 @@ struct dump_stats {
 	uint64_t pages_scanned, pages_stored, pages_zero;
 	uint64_t bytes_written;
 	uint64_t read_ns, write_ns, sync_ns;	/* of the pages */
+	uint64_t pages_reused;		/* pre-copied, unchanged since */
+	unsigned precopy_rounds;
+	uint64_t precopy_pages;		/* copied while running */
+	uint64_t precopy_ns;
+	uint64_t last_round_pages;	/* dirty in the last running round */
 };
 
 /* One page sink per dump: where page data and pagemap entries go. */

@@ -23,6 +23,8 @@
 #include "log.h"
 #include "creds.h"
 #include "mem.h"
+#include "precopy.h"
+#include "check.h"
 #include "qmp.h"
 #include "seize.h"
 #include "timers.h"
@@ -43,6 +45,9 @@ struct dump_ctx {
 	struct dump_stats *st;
 	sigset_t stop_sigs;	/* blocked while the tree is frozen */
 	struct fd_dump_ctx *fdc;	/* open file descriptions of the tree */
+	struct pc_proc *pcs;		/* pre-copy, one per process of pc_tree */
+	pid_t *pc_pids;
+	size_t nr_pcs;
 	bool qmp_stopped;	/* we stopped the VM: continue it on failure */
 	char qmp_path[PATH_MAX];
 };
@@ -56,6 +61,7 @@ struct proc_dump {
 	uint64_t syscall_ip;
 	struct remote r;
 	uint64_t scratch;
+	struct pc_proc *pc;	/* pre-copy state, or NULL */
 };
 
 /* SIGINT/SIGTERM/SIGHUP are blocked during a dump; one arriving aborts it
@@ -473,7 +479,7 @@ static int dump_mm(struct proc_dump *pd)
 	if (img_write_one(pd->c->dirfd, IMG_MM, pd->fp->vpid, &mm.base))
 		goto out;
 	pm = img_open_write(pd->c->dirfd, IMG_PAGEMAP, pd->fp->vpid);
-	if (!pm || dump_pages(pid, &mm, pm, &pd->c->sink))
+	if (!pm || dump_pages(pid, &mm, pm, &pd->c->sink, pd->pc))
 		goto out;
 	ret = 0;
 out:
@@ -520,6 +526,8 @@ static int dump_proc(struct proc_dump *pd)
 		if (dump_thread(pd, fp->tids[i], fp->vtids[i]))
 			goto out;
 	if (dump_task(pd) || dump_proc_fds(pd->c->fdc, fp->pid, fp->vpid) || interrupted(pd->c))
+		goto out;
+	if (pd->pc && pc_final_collect(pd->pc))
 		goto out;
 	if (dump_mm(pd) || fault_at("after-pages") || interrupted(pd->c))
 		goto out;
@@ -609,6 +617,19 @@ static int open_images_dir(const char *dir)
 	return fd;
 }
 
+/* VMAs write-protected by our own pre-copy tracker are the process' own
+ * memory as far as the dump is concerned (the registration goes with the
+ * tracker's userfaultfd). */
+static void forget_own_uffd(struct proc_dump *pd)
+{
+	for (size_t i = 0; i < pd->nr_vmas; i++) {
+		if (pd->vmas[i].vmflags & VMF_UFFD_MISSING)
+			continue;	/* that one is the process' */
+		if (pc_tracks(pd->pc, pd->vmas[i].start))
+			pd->vmas[i].vmflags &= ~VMF_UFFD_WP;
+	}
+}
+
 static bool same_pidns(pid_t a, pid_t b)
 {
 	char *la = read_link_str("/proc/%d/ns/pid", a);
@@ -633,12 +654,18 @@ static int dump_frozen(struct dump_ctx *c)
 	for (size_t i = 0; i < c->tree.nr; i++) {
 		pds[i].c = c;
 		pds[i].fp = &c->tree.procs[i];
+		for (size_t k = 0; k < c->nr_pcs; k++)
+			if (c->pc_pids[k] == pds[i].fp->pid)
+				pds[i].pc = &c->pcs[k];
 		if (!same_pidns(c->tree.procs[0].pid, pds[i].fp->pid))
 			refuse(&rf, "pid %d: in another PID namespace than the "
 			       "tree's root %d (nested namespaces not supported)",
 			       pds[i].fp->pid, c->tree.procs[0].pid);
-		if (proc_read_vmas(pds[i].fp->pid, &pds[i].vmas, &pds[i].nr_vmas) ||
-		    check_proc(&pds[i], &rf))
+		if (proc_read_vmas(pds[i].fp->pid, &pds[i].vmas, &pds[i].nr_vmas))
+			goto out;
+		if (pds[i].pc)
+			forget_own_uffd(&pds[i]);
+		if (check_proc(&pds[i], &rf))
 			goto out;
 	}
 	if (rf.count) {
@@ -698,6 +725,140 @@ static int qmp_stop_vm(struct dump_ctx *c)
 	return 0;
 }
 
+/* ---- pre-copy ---- */
+
+/* A userfaultfd of the target's own mm, for the dirty tracker: made by an
+ * injected userfaultfd(), copied out with pidfd_getfd, closed in the
+ * target again. Only the tool holds it: if the tool dies, tracking ends. */
+static int take_target_uffd(struct proc_dump *pd)
+{
+	int pidfd, fd = -1;
+	long tfd;
+
+	if (find_vdso_syscall(pd) || remote_init(&pd->r, pd->fp->pid,
+						 pd->syscall_ip))
+		return -1;
+	tfd = rcall(&pd->r, __NR_userfaultfd,
+		    O_CLOEXEC | O_NONBLOCK | UFFD_USER_MODE_ONLY, 0, 0, 0, 0, 0);
+	if (tfd < 0) {
+		pr_err("pid %d: userfaultfd() in the target failed: %s",
+		       pd->fp->pid, strerror(-tfd));
+		remote_restore_regs(&pd->r);
+		return -1;
+	}
+	pidfd = syscall(__NR_pidfd_open, pd->fp->pid, 0);
+	if (pidfd >= 0) {
+		fd = syscall(__NR_pidfd_getfd, pidfd, tfd, 0);
+		close(pidfd);
+	}
+	if (fd < 0)
+		pr_perror("pidfd_getfd of the target's userfaultfd");
+	rcall(&pd->r, __NR_close, tfd, 0, 0, 0, 0, 0);
+	if (remote_restore_regs(&pd->r)) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/*
+ * Freezes the tree once to start tracking (and to refuse early what the
+ * final dump would refuse), lets it run, copies all of its memory, then
+ * copies what was written meanwhile, round after round, until a round
+ * finds fewer than precopy_until dirty pages or the rounds are used up.
+ */
+static int precopy(struct dump_ctx *c)
+{
+	const struct dump_opts *o = c->o;
+	const struct dirty_tracker_ops *ops;
+	struct kernel_features kf;
+	struct frozen_tree t;
+	struct refusals rf = { .len = 0 };
+	uint64_t t0 = now_ns();
+	int ret = -1;
+
+	if (kernel_features_probe(&kf) || !(ops = dirty_tracker_pick(&kf))) {
+		pr_err("pre-copy needs dirty tracking: this kernel has neither "
+		       "soft-dirty nor userfaultfd write-protect (see "
+		       "criu-lite check)");
+		return -1;
+	}
+	if (freeze_tree(o->pid, &t))
+		goto out;
+	c->pcs = calloc(t.nr, sizeof(*c->pcs));
+	c->pc_pids = calloc(t.nr, sizeof(pid_t));
+	if (!c->pcs || !c->pc_pids)
+		goto out;
+	for (size_t i = 0; i < t.nr; i++) {
+		struct proc_dump pd = { .c = c, .fp = &t.procs[i] };
+		int uffd;
+
+		if (proc_read_vmas(pd.fp->pid, &pd.vmas, &pd.nr_vmas))
+			goto out;
+		if (check_proc(&pd, &rf) || rf.count) {
+			if (rf.count)
+				pr_err("can't dump %d's tree: %u object(s) not "
+				       "supported:\n%s", o->pid, rf.count, rf.text);
+			free(pd.vmas);
+			goto out;
+		}
+		uffd = ops == &uffd_wp_tracker_ops ? take_target_uffd(&pd) : -1;
+		if ((ops == &uffd_wp_tracker_ops && uffd < 0) ||
+		    pc_start(&c->pcs[c->nr_pcs], pd.fp->pid, uffd, ops, pd.vmas,
+			     pd.nr_vmas)) {
+			free(pd.vmas);
+			goto out;
+		}
+		c->pc_pids[c->nr_pcs++] = pd.fp->pid;
+		free(pd.vmas);
+	}
+	release_tree(&t, false);
+	free_tree(&t);
+	pr_info("pre-copy: tracking writes with %s; copying while %d runs",
+		ops->name, o->pid);
+	for (unsigned round = 0; round < o->precopy_rounds; round++) {
+		uint64_t pages = 0, tr = now_ns();
+
+		if (round && o->precopy_ms)
+			usleep(o->precopy_ms * 1000);
+		for (size_t i = 0; i < c->nr_pcs; i++)
+			if (round ? pc_copy_dirty(&c->pcs[i], &c->sink, &pages) :
+				    pc_copy_all(&c->pcs[i], &c->sink, &pages))
+				return -1;
+		c->st->precopy_rounds++;
+		c->st->precopy_pages += pages;
+		c->st->last_round_pages = pages;
+		pr_info("pre-copy round %u: %lu pages in %.1f ms", round,
+			(unsigned long)pages, (now_ns() - tr) / 1e6);
+		if (round && pages < o->precopy_until)
+			break;
+		if (interrupted(c))
+			return -1;
+	}
+	/* what the rounds wrote goes to disk now, not in the final freeze */
+	if (fsync(c->sink.pages_fd) && errno != EINVAL) {
+		pr_perror("fsync pages image");
+		return -1;
+	}
+	c->st->precopy_ns = now_ns() - t0;
+	return 0;
+out:
+	release_tree(&t, false);
+	free_tree(&t);
+	return ret;
+}
+
+static void precopy_end(struct dump_ctx *c)
+{
+	for (size_t i = 0; i < c->nr_pcs; i++)
+		pc_free(&c->pcs[i]);
+	free(c->pcs);
+	free(c->pc_pids);
+	c->pcs = NULL;
+	c->nr_pcs = 0;
+}
+
 int dump_tree(const struct dump_opts *o, struct dump_stats *st)
 {
 	struct dump_ctx c = { .o = o, .st = st, .dirfd = -1 };
@@ -725,6 +886,8 @@ int dump_tree(const struct dump_opts *o, struct dump_stats *st)
 	sigaddset(&c.stop_sigs, SIGHUP);
 	sigprocmask(SIG_BLOCK, &c.stop_sigs, &old);
 
+	if (o->precopy_rounds && precopy(&c))
+		goto out_release;
 	if (o->qmp && qmp_stop_vm(&c))
 		goto out_release;
 	if (freeze_tree(o->pid, &c.tree))
@@ -746,6 +909,7 @@ out_release:
 		pr_err("the VM of %d stays stopped: QMP cont failed", o->pid);
 	st->frozen_ns = now_ns() - t_frozen;
 	free_tree(&c.tree);
+	precopy_end(&c);
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	close(c.sink.pages_fd);
 out_dir:

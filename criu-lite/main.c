@@ -40,6 +40,13 @@ static int cmd_dump(int argc, char **argv)
 		st.bytes_written / 1048576.0);
 	pr_info("pages: read %.1f ms, write %.1f ms, fsync %.1f ms",
 		ms(st.read_ns), ms(st.write_ns), ms(st.sync_ns));
+	if (st.precopy_rounds)
+		pr_info("pre-copy: %u rounds in %.1f ms copied %lu pages while "
+			"running (last round %lu); the final freeze reused %lu "
+			"pages", st.precopy_rounds, ms(st.precopy_ns),
+			(unsigned long)st.precopy_pages,
+			(unsigned long)st.last_round_pages,
+			(unsigned long)st.pages_reused);
 	return 0;
 }
 

@@ -14,6 +14,7 @@
 #include "log.h"
 #include "mem.h"
 #include "page-writer.h"
+#include "precopy.h"
 #include "seize.h"
 
 #define READ_BATCH	(8UL << 20)
@@ -125,25 +126,14 @@ static bool vma_has_pages(const VmaEntry *v)
  * (6.7) selects exactly those in one walk. Shared anonymous memory lives in
  * shmem, not in this page table: all of it is read.
  */
-static int scan_vma(int pagemap_fd, const VmaEntry *v,
-		    struct page_region **out, size_t *nr)
+int scan_owned_pages(int pagemap_fd, uint64_t start, uint64_t end,
+		     struct page_region **out, size_t *nr)
 {
 	struct page_region *regs = NULL;
 	size_t n = 0, cap = 0;
 	struct pm_scan_arg arg;
-	uint64_t start = v->start;
 
-	if (v->kind == VMA_KIND__VMA_ANON_SHARED) {
-		regs = malloc(sizeof(*regs));
-		if (!regs)
-			return -1;
-		regs[0].start = v->start;
-		regs[0].end = v->end;
-		*out = regs;
-		*nr = 1;
-		return 0;
-	}
-	while (start < v->end) {
+	while (start < end) {
 		long ret;
 
 		if (cap - n < 512) {
@@ -158,7 +148,7 @@ static int scan_vma(int pagemap_fd, const VmaEntry *v,
 		memset(&arg, 0, sizeof(arg));
 		arg.size = sizeof(arg);
 		arg.start = start;
-		arg.end = v->end;
+		arg.end = end;
 		arg.vec = (uint64_t)(regs + n);
 		arg.vec_len = cap - n;
 		arg.category_mask = PAGE_IS_FILE | PAGE_IS_PFNZERO;
@@ -168,7 +158,7 @@ static int scan_vma(int pagemap_fd, const VmaEntry *v,
 		ret = ioctl(pagemap_fd, PAGEMAP_SCAN, &arg);
 		if (ret < 0) {
 			pr_perror("PAGEMAP_SCAN [%#lx, %#lx)", (long)start,
-				  (long)v->end);
+				  (long)end);
 			free(regs);
 			return -1;
 		}
@@ -185,6 +175,30 @@ static int scan_vma(int pagemap_fd, const VmaEntry *v,
 	*out = regs;
 	*nr = n;
 	return 0;
+}
+
+/*
+ * Private mappings: the pages the process owns are the anonymous ones that
+ * are present or swapped; file pages not yet copied-on-write come from the
+ * file again, and the shared zero page is a zero page anyway. PAGEMAP_SCAN
+ * (6.7) selects exactly those in one walk. Shared anonymous memory lives in
+ * shmem, not in this page table: all of it is read.
+ */
+static int scan_vma(int pagemap_fd, const VmaEntry *v,
+		    struct page_region **out, size_t *nr)
+{
+	if (v->kind == VMA_KIND__VMA_ANON_SHARED) {
+		struct page_region *regs = malloc(sizeof(*regs));
+
+		if (!regs)
+			return -1;
+		regs[0].start = v->start;
+		regs[0].end = v->end;
+		*out = regs;
+		*nr = 1;
+		return 0;
+	}
+	return scan_owned_pages(pagemap_fd, v->start, v->end, out, nr);
 }
 
 struct pm_writer {
@@ -290,8 +304,67 @@ static int dump_regions(pid_t pid, struct page_region *regs, size_t nr,
 	return 0;
 }
 
+/*
+ * With pre-copy: pages whose copy from an earlier round is still good are
+ * referenced where they are in the pages file; only the rest is read now.
+ */
+static int dump_regions_pc(pid_t pid, const struct pc_proc *pc,
+			   const struct page_region *regs, size_t nr,
+			   struct run_builder *rb, struct page_writer *pw,
+			   struct dump_stats *st)
+{
+	struct page_region *fresh = NULL;
+	size_t nf = 0, cap = 0;
+	int ret = 0;
+
+	for (size_t i = 0; i < nr && !ret; i++) {
+		for (uint64_t a = regs[i].start; a < regs[i].end && !ret;) {
+			bool reuse;
+			uint64_t len = pc_piece(pc, a, regs[i].end, &reuse);
+
+			if (!reuse) {
+				if (nf && fresh[nf - 1].end == a) {
+					fresh[nf - 1].end += len;
+				} else {
+					if (nf == cap) {
+						void *n = realloc(fresh, (cap = cap ? 2 * cap : 64) *
+								  sizeof(*fresh));
+						if (!n) {
+							ret = -1;
+							break;
+						}
+						fresh = n;
+					}
+					fresh[nf].start = a;
+					fresh[nf++].end = a + len;
+				}
+				a += len;
+				continue;
+			}
+			if (nf) {
+				ret = dump_regions(pid, fresh, nf, rb, pw, st);
+				nf = 0;
+			}
+			for (uint64_t p = a; p < a + len && !ret; p += PAGE_SZ) {
+				uint64_t slot, csum;
+
+				pc_slot(pc, p, &slot, &csum);
+				ret = slot == 1 ?
+					run_builder_add_flagged(rb, p, 1, PE_ZERO) :
+					run_builder_add_stored(rb, p, 1, slot - 2, &csum);
+				st->pages_reused++;
+			}
+			a += len;
+		}
+	}
+	if (!ret && nf)
+		ret = dump_regions(pid, fresh, nf, rb, pw, st);
+	free(fresh);
+	return ret;
+}
+
 int dump_pages(pid_t pid, const MmEntry *mm, struct cr_img *pm,
-	       struct page_sink *sink)
+	       struct page_sink *sink, const struct pc_proc *pc)
 {
 	struct pm_writer w = { .pm = pm, .sink = sink };
 	struct run_builder rb;
@@ -320,7 +393,11 @@ int dump_pages(pid_t pid, const MmEntry *mm, struct cr_img *pm,
 			goto out;
 		for (size_t k = 0; k < nr; k++)
 			sink->st->pages_scanned += (regs[k].end - regs[k].start) / PAGE_SZ;
-		ret = dump_regions(pid, regs, nr, &rb, w.pw, sink->st);
+		if (pc && mm->vmas[i]->kind == VMA_KIND__VMA_ANON_PRIVATE)
+			ret = dump_regions_pc(pid, pc, regs, nr, &rb, w.pw,
+					      sink->st);
+		else
+			ret = dump_regions(pid, regs, nr, &rb, w.pw, sink->st);
 		free(regs);
 		if (ret)
 			goto out;

@@ -11,6 +11,7 @@
 #
 # Usage: tests/qemu/qemu-cr.sh [CASE...]   (default: all but mem2g)
 # Cases: minimal smp2 disk net qmp-client mem2g cycles3 leave-running plain
+#        precopy
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 GL_GUEST=build/guest
@@ -19,7 +20,7 @@ CL=build/criu-lite
 out=build/qemu-cr
 mkdir -p "$out"
 
-cases=${*:-minimal smp2 disk net qmp-client cycles3 leave-running plain}
+cases=${*:-minimal smp2 disk net qmp-client cycles3 leave-running plain precopy}
 pass=0 failed=0 failures=
 qpid= stamper= extra_pids=
 
@@ -107,6 +108,17 @@ check_guest() {
 case_minimal()  { boot minimal -m 512 && cycle 1 qmp && check_guest "$cyc_off"; }
 case_smp2()     { boot smp2 -m 512 -s 2 -r 500 && cycle 1 qmp && check_guest "$cyc_off"; }
 case_mem2g()    { boot mem2g -m 2048 -w 1536 -r 2000 && cycle 1 qmp && check_guest "$cyc_off"; }
+
+# pre-copy: memory copied while the guest runs and dirties it, the final
+# freeze copies only what changed; the guest's own check proves no write
+# was missed (a stale page would fail VERIFY)
+case_precopy() {
+	boot precopy -m 512 -r 5000 || return 1
+	DUMP_EXTRA="--precopy-rounds 8 --precopy-until 64" cycle 1 qmp || return 1
+	check_guest "$cyc_off" || return 1
+	grep -h "pre-copy:" "$d/dump.1.log" | tail -1 | sed 's/^criu-lite: /  /'
+	grep -h "dumped" "$d/dump.1.log" | sed 's/^criu-lite: /  /'
+}
 
 case_disk() {
 	boot disk -m 512 -D || return 1

@@ -1,0 +1,304 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "inject.h"
+#include "log.h"
+#include "mem.h"
+#include "pagemap.h"
+#include "precopy.h"
+#include "seize.h"
+
+#define PC_BATCH	(8UL << 20)
+
+int pc_start(struct pc_proc *pc, pid_t pid, int uffd,
+	     const struct dirty_tracker_ops *ops,
+	     const struct vma_info *vmas, size_t nr)
+{
+	struct dirty_range *dr;
+	struct dirty_track_args a = { .pid = pid, .uffd = uffd };
+	int ret;
+
+	memset(pc, 0, sizeof(*pc));
+	pc->pid = pid;
+	pc->r = calloc(nr, sizeof(*pc->r));
+	dr = calloc(nr, sizeof(*dr));
+	if (!pc->r || !dr) {
+		free(dr);
+		if (uffd >= 0)
+			close(uffd);
+		return -1;
+	}
+	for (size_t i = 0; i < nr; i++) {
+		const struct vma_info *v = &vmas[i];
+		struct pc_range *r;
+		size_t pages;
+
+		/* private anonymous memory: where a guest's RAM lives */
+		if (v->shared || v->path[0] == '/' || !strcmp(v->path, "[vsyscall]") ||
+		    !strncmp(v->path, "[v", 2) || (v->vmflags & (VMF_IO | VMF_PFNMAP)))
+			continue;
+		r = &pc->r[pc->nr];
+		pages = (v->end - v->start) / PAGE_SZ;
+		r->start = v->start;
+		r->end = v->end;
+		r->slot = calloc(pages, sizeof(uint64_t));
+		r->csum = calloc(pages, sizeof(uint64_t));
+		if (!r->slot || !r->csum) {
+			free(r->slot);
+			free(r->csum);
+			free(dr);
+			if (uffd >= 0)
+				close(uffd);
+			return -1;
+		}
+		dr[pc->nr].start = v->start;
+		dr[pc->nr].end = v->end;
+		pc->nr++;
+	}
+	a.ranges = dr;
+	a.nr_ranges = pc->nr;
+	ret = dirty_tracker_start(&pc->t, ops, &a);
+	free(dr);
+	if (ret) {
+		errno = -ret;
+		pr_perror("pid %d: start dirty tracking (%s)", pid, ops->name);
+		return -1;
+	}
+	pc->tracking = true;
+	return 0;
+}
+
+static struct pc_range *range_of(const struct pc_proc *pc, uint64_t addr)
+{
+	for (size_t i = 0; i < pc->nr; i++)
+		if (addr >= pc->r[i].start && addr < pc->r[i].end)
+			return &pc->r[i];
+	return NULL;
+}
+
+/*
+ * Copies [start, end) of the running process into the pages file and
+ * records where each page went. A page written while it is being read is
+ * reported dirty by the next collect, so a torn copy is never kept.
+ */
+static int copy_span(struct pc_proc *pc, struct page_sink *sink, uint8_t *buf,
+		     uint64_t start, uint64_t end, uint64_t *pages)
+{
+	while (start < end) {
+		struct pc_range *r = range_of(pc, start);
+		uint64_t len = end - start, run_start = 0, t0;
+		struct iovec l, rv;
+		size_t n, run_len = 0;
+
+		if (!r)
+			return 0;	/* a VMA that went away: nothing to keep */
+		if (len > r->end - start)
+			len = r->end - start;
+		if (len > PC_BATCH)
+			len = PC_BATCH;
+		l.iov_base = buf;
+		l.iov_len = len;
+		rv.iov_base = (void *)start;
+		rv.iov_len = len;
+		t0 = now_ns();
+		if (process_vm_readv(pc->pid, &l, 1, &rv, 1, 0) != (ssize_t)len &&
+		    remote_read(pc->pid, start, buf, len))
+			return -1;
+		sink->st->read_ns += now_ns() - t0;
+		n = len / PAGE_SZ;
+		/* non-zero pages go out in contiguous pieces */
+		for (size_t i = 0; i <= n; i++) {
+			bool zero = i < n && page_is_zero(buf + i * PAGE_SZ);
+			size_t idx = i < n ? (start - r->start) / PAGE_SZ + i : 0;
+
+			if (i < n && !zero) {
+				if (!run_len)
+					run_start = i;
+				run_len++;
+				r->slot[idx] = sink->offset + run_len * PAGE_SZ -
+					       PAGE_SZ + 2;
+				r->csum[idx] = page_csum(buf + i * PAGE_SZ);
+				continue;
+			}
+			if (i < n)
+				r->slot[idx] = 1;	/* zero now */
+			if (run_len) {
+				t0 = now_ns();
+				if (pwrite(sink->pages_fd, buf + run_start * PAGE_SZ,
+					   run_len * PAGE_SZ, sink->offset) !=
+				    (ssize_t)(run_len * PAGE_SZ)) {
+					pr_perror("write pages image");
+					return -1;
+				}
+				sink->st->write_ns += now_ns() - t0;
+				sink->offset += run_len * PAGE_SZ;
+				sink->st->bytes_written += run_len * PAGE_SZ;
+				run_len = 0;
+			}
+		}
+		*pages += n;
+		start += len;
+	}
+	return 0;
+}
+
+static int copy_regions(struct pc_proc *pc, struct page_sink *sink,
+			const struct page_region *reg, size_t nr, uint64_t *pages)
+{
+	uint8_t *buf = mmap(NULL, PC_BATCH, PROT_READ | PROT_WRITE,
+			    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	int ret = 0;
+
+	if (buf == MAP_FAILED)
+		return -1;
+	for (size_t i = 0; i < nr && !ret; i++)
+		ret = copy_span(pc, sink, buf, reg[i].start, reg[i].end, pages);
+	munmap(buf, PC_BATCH);
+	return ret;
+}
+
+int pc_copy_all(struct pc_proc *pc, struct page_sink *sink, uint64_t *pages)
+{
+	char path[64];
+	int fd, ret = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/pagemap", pc->pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		pr_perror("open %s", path);
+		return -1;
+	}
+	/* only what is populated: the rest is not stored and, if it gets
+	 * written, is reported dirty later */
+	for (size_t i = 0; i < pc->nr && !ret; i++) {
+		struct page_region *reg;
+		size_t n;
+
+		ret = scan_owned_pages(fd, pc->r[i].start, pc->r[i].end, &reg, &n);
+		if (!ret) {
+			ret = copy_regions(pc, sink, reg, n, pages);
+			free(reg);
+		}
+	}
+	close(fd);
+	return ret;
+}
+
+int pc_copy_dirty(struct pc_proc *pc, struct page_sink *sink, uint64_t *pages)
+{
+	struct page_region *reg;
+	size_t n;
+	int ret = dirty_tracker_collect(&pc->t, &reg, &n);
+
+	if (ret) {
+		errno = -ret;
+		pr_perror("pid %d: collect written pages", pc->pid);
+		return -1;
+	}
+	return copy_regions(pc, sink, reg, n, pages);
+}
+
+int pc_final_collect(struct pc_proc *pc)
+{
+	struct page_region *reg;
+	size_t n;
+	int ret = dirty_tracker_collect(&pc->t, &reg, &n);
+
+	if (ret) {
+		errno = -ret;
+		pr_perror("pid %d: collect written pages", pc->pid);
+		return -1;
+	}
+	pc->final_dirty = malloc((n ? n : 1) * sizeof(*reg));
+	if (!pc->final_dirty)
+		return -1;
+	memcpy(pc->final_dirty, reg, n * sizeof(*reg));
+	pc->nr_final_dirty = n;
+	return 0;
+}
+
+static bool dirty_at(const struct pc_proc *pc, uint64_t addr, uint64_t *until)
+{
+	size_t lo = 0, hi = pc->nr_final_dirty;
+
+	/* first region ending after addr */
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (pc->final_dirty[mid].end <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == pc->nr_final_dirty) {
+		*until = UINT64_MAX;
+		return false;
+	}
+	if (pc->final_dirty[lo].start <= addr) {
+		*until = pc->final_dirty[lo].end;
+		return true;
+	}
+	*until = pc->final_dirty[lo].start;
+	return false;
+}
+
+uint64_t pc_piece(const struct pc_proc *pc, uint64_t addr, uint64_t end,
+		  bool *reuse)
+{
+	const struct pc_range *r = range_of(pc, addr);
+	uint64_t until, a;
+	bool dirty;
+
+	if (!r) {
+		*reuse = false;
+		for (a = addr; a < end && !range_of(pc, a); a += PAGE_SZ)
+			;
+		return a - addr;
+	}
+	if (end > r->end)
+		end = r->end;
+	dirty = dirty_at(pc, addr, &until);
+	if (until < end)
+		end = until;
+	*reuse = !dirty && r->slot[(addr - r->start) / PAGE_SZ];
+	for (a = addr + PAGE_SZ; a < end; a += PAGE_SZ)
+		if (!r->slot[(a - r->start) / PAGE_SZ] != !*reuse && !dirty)
+			break;
+	return a - addr;
+}
+
+void pc_slot(const struct pc_proc *pc, uint64_t addr, uint64_t *slot,
+	     uint64_t *csum)
+{
+	const struct pc_range *r = range_of(pc, addr);
+	size_t idx = (addr - r->start) / PAGE_SZ;
+
+	*slot = r->slot[idx];
+	*csum = r->csum[idx];
+}
+
+bool pc_tracks(const struct pc_proc *pc, uint64_t addr)
+{
+	return range_of(pc, addr) != NULL;
+}
+
+void pc_free(struct pc_proc *pc)
+{
+	if (pc->tracking)
+		dirty_tracker_stop(&pc->t);
+	pc->tracking = false;
+	for (size_t i = 0; i < pc->nr; i++) {
+		free(pc->r[i].slot);
+		free(pc->r[i].csum);
+	}
+	free(pc->r);
+	free(pc->final_dirty);
+	memset(pc, 0, sizeof(*pc));
+}
