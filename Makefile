@@ -86,6 +86,13 @@ check-qemu: all guest $(B)/tests/subreaper
 -include zdtm/zdtm.mk
 -include experiments/experiments.mk
 
+# every zdtm test again, dumped with pre-copy rounds (memory copied while
+# the test runs, the final freeze copies only what changed since)
+zdtm-precopy: $(B)/criu-lite zdtm
+	$(B)/zdtm/zdtm-run --iters 2 --precopy 3
+
+CHECK_TARGETS += zdtm-precopy
+
 # The QEMU end-to-end cases (issue 4); check-quick leaves out the 2 GiB one
 QEMU_ALL   := minimal smp2 disk net qmp-client cycles3 leave-running plain \
 	      precopy mem2g
@@ -103,6 +110,7 @@ bench: all $(BENCH_TARGETS)
 clean:
 	rm -rf $(B)
 
-.PHONY: all check bench clean demo check-quick bad-images bad-dumps check-qemu
+.PHONY: all check bench clean demo check-quick bad-images bad-dumps check-qemu \
+	zdtm-precopy
 .DELETE_ON_ERROR:
 .SECONDARY: $(PROTO_C) $(PROTO_H)

@@ -48,6 +48,7 @@ struct opts {
 	bool all;
 	bool leave_running;
 	bool pidns;
+	char precopy[16];	/* --precopy N: dump --precopy-rounds N */
 	bool keep_img;
 	bool verbose;
 	bool list;
@@ -276,7 +277,7 @@ static int start_test(struct test_run *r)
 static int run_criu(struct test_run *r, const char *action, const char *dir,
 		    const char *fault, int *status, long long *ms)
 {
-	char pid_str[16], *argv[12];
+	char pid_str[16], *argv[16];
 	long long t0 = now_ms();
 	int argc = 0, ret;
 
@@ -291,6 +292,10 @@ static int run_criu(struct test_run *r, const char *action, const char *dir,
 	argv[argc++] = (char *)dir;
 	if (!strcmp(action, "dump") && r->o->leave_running && !fault)
 		argv[argc++] = "--leave-running";
+	if (!strcmp(action, "dump") && r->o->precopy[0]) {
+		argv[argc++] = "--precopy-rounds";
+		argv[argc++] = (char *)r->o->precopy;
+	}
 	if (!strcmp(action, "restore")) {
 		if (r->o->pidns)
 			argv[argc++] = "--pidns";
@@ -636,6 +641,8 @@ static void usage(FILE *f)
 "  --all            also run tests flagged notyet\n"
 "  --leave-running  dump with --leave-running and do not restore\n"
 "  --pidns          restore with --pidns\n"
+"  --precopy N      dump with --precopy-rounds N (memory copied while the\n"
+"                   test runs, then only what changed)\n"
 "  --timeout S      limit for one criu-lite run and for a test's exit (60)\n"
 "  --keep-img       keep the images of passing tests (build/zdtm/img/)\n"
 "  --list           print the test list and exit\n"
@@ -652,6 +659,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		{ "all", no_argument, NULL, 'a' },
 		{ "leave-running", no_argument, NULL, 'l' },
 		{ "pidns", no_argument, NULL, 'p' },
+		{ "precopy", required_argument, NULL, 'P' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "keep-img", no_argument, NULL, 'K' },
 		{ "list", no_argument, NULL, 'L' },
@@ -674,6 +682,9 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		case 'a': o->all = true; break;
 		case 'l': o->leave_running = true; break;
 		case 'p': o->pidns = true; break;
+		case 'P':
+			snprintf(o->precopy, sizeof(o->precopy), "%d", atoi(optarg));
+			break;
 		case 't': o->timeout_s = atoi(optarg); break;
 		case 'K': o->keep_img = true; break;
 		case 'L': o->list = true; break;
