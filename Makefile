@@ -95,7 +95,7 @@ CHECK_TARGETS += zdtm-precopy
 
 # The QEMU end-to-end cases (issue 4); check-quick leaves out the 2 GiB one
 QEMU_ALL   := minimal smp2 disk net qmp-client cycles3 leave-running plain \
-	      precopy mem2g
+	      precopy lazy mem2g
 QEMU_QUICK := $(filter-out mem2g,$(QEMU_ALL))
 
 check: all

@@ -41,6 +41,9 @@ static const char usage_text[] =
 "                             the root and exit with its status)\n"
 "      --pidns                restore into a new PID namespace (under a\n"
 "                             small init), so taken PIDs do not matter\n"
+"      --lazy-pages           resume at once; large anonymous memory is\n"
+"                             filled on fault (userfaultfd) and in the\n"
+"                             background by a lazy-pages daemon\n"
 "      --no-cont              leave a VM stopped by dump --qmp stopped\n"
 "      --verify               check every restored page against its dump\n"
 "                             checksum before the tree is let go\n"
@@ -152,8 +155,9 @@ int parse_dump_args(int argc, char **argv, struct dump_opts *o)
 
 int parse_restore_args(int argc, char **argv, struct restore_opts *o)
 {
-	enum { OPT_VERIFY = 256, OPT_ZWAIT, OPT_PIDNS, OPT_NOCONT };
+	enum { OPT_VERIFY = 256, OPT_ZWAIT, OPT_PIDNS, OPT_NOCONT, OPT_LAZY };
 	static const struct option opts[] = {
+		{ "lazy-pages", no_argument, NULL, OPT_LAZY },
 		{ "no-cont", no_argument, NULL, OPT_NOCONT },
 		{ "pidns", no_argument, NULL, OPT_PIDNS },
 		{ "images-dir", required_argument, NULL, 'D' },
@@ -187,6 +191,9 @@ int parse_restore_args(int argc, char **argv, struct restore_opts *o)
 			break;
 		case OPT_NOCONT:
 			o->no_cont = true;
+			break;
+		case OPT_LAZY:
+			o->lazy = true;
 			break;
 		case OPT_ZWAIT:
 			errno = 0;

@@ -12,6 +12,7 @@
 
 #include "kernel-compat.h"
 #include "log.h"
+#include "lazy.h"
 #include "mem.h"
 #include "page-writer.h"
 #include "precopy.h"
@@ -399,7 +400,8 @@ int dump_pages(pid_t pid, const MmEntry *mm, struct cr_img *pm,
 		else
 			ret = dump_regions(pid, regs, nr, &rb, w.pw, sink->st);
 		free(regs);
-		if (ret)
+		/* runs never span two VMAs: restore handles them per VMA */
+		if (ret || run_builder_finish(&rb))
 			goto out;
 		ret = -1;
 	}
@@ -693,6 +695,13 @@ static int write_iov(pid_t pid, struct iovec *local, struct iovec *remote,
 	return 0;
 }
 
+static bool lazy_run(const struct mm_restore *m, const PagemapEntry *e)
+{
+	const VmaEntry *v = vma_at(m->mm, e->vaddr);
+
+	return v && vma_is_lazy(v);
+}
+
 static bool filled_by_fd(const struct mm_restore *m, const PagemapEntry *e)
 {
 	const VmaEntry *v = vma_at(m->mm, e->vaddr);
@@ -710,7 +719,9 @@ int restore_pages(struct mm_restore *m)
 		const PagemapEntry *e = m->pme[i];
 		uint64_t len = (uint64_t)e->nr_pages * PAGE_SZ;
 
-		if ((e->flags & PE_PRESENT) && filled_by_fd(m, e)) {
+		if (m->lazy && lazy_run(m, e)) {
+			/* the lazy-pages daemon copies it on fault */
+		} else if ((e->flags & PE_PRESENT) && filled_by_fd(m, e)) {
 			/* the memfd's own contents came with its fd */
 		} else if (e->flags & PE_PRESENT) {
 			if (e->offset + len > m->pages_len) {
@@ -757,8 +768,8 @@ int verify_pages(struct mm_restore *m)
 		const PagemapEntry *e = m->pme[i];
 		uint64_t csum = CSUM_SEED;
 
-		if (!(e->flags & (PE_PRESENT | PE_ZERO)))
-			continue;
+		if (!(e->flags & (PE_PRESENT | PE_ZERO)) || (m->lazy && lazy_run(m, e)))
+			continue;	/* lazy runs are checked by the daemon */
 		for (uint64_t p = 0; p < e->nr_pages; ) {
 			uint64_t nr = e->nr_pages - p;
 

@@ -63,6 +63,7 @@ struct mm_restore {
 	FdEntry **fds;		/* the process' fds, already in place */
 	size_t nr_fds;
 	struct shm_table *shm;	/* shared with the rest of the tree */
+	bool lazy;		/* large anonymous VMAs come later, on fault */
 };
 
 int restore_vmas(struct mm_restore *m);

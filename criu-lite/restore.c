@@ -26,6 +26,7 @@
 #include "kernel-compat.h"
 #include "log.h"
 #include "creds.h"
+#include "lazy.h"
 #include "mem.h"
 #include "qmp.h"
 #include "restore.h"
@@ -81,6 +82,7 @@ struct restore_ctx {
 	int ready[2];		/* puppets report here */
 	int keep_at;		/* puppets keep ready[1] at this fd */
 	struct shm_table shm;	/* shared memory already rebuilt */
+	struct lazy_proc *lazy;	/* --lazy-pages: one per process */
 	pid_t root;		/* our child, once forked (the ns init with --pidns) */
 };
 
@@ -228,8 +230,10 @@ static int map_pages_image(struct restore_ctx *c)
 	c->pages_len = st.st_size;
 	c->pages = NULL;
 	if (st.st_size) {
-		c->pages = mmap(NULL, st.st_size, PROT_READ, MAP_PRIVATE | MAP_POPULATE,
-				fd, 0);
+		/* pre-faulted, except for lazy restore: the daemon reads it
+		 * in the order the process asks */
+		c->pages = mmap(NULL, st.st_size, PROT_READ, MAP_PRIVATE |
+				(c->o->lazy ? 0 : MAP_POPULATE), fd, 0);
 		if (c->pages == MAP_FAILED) {
 			pr_perror("mmap %s", name);
 			close(fd);
@@ -877,6 +881,66 @@ static int move_vdso(struct proc_restore *p)
 	return n ? -1 : 0;
 }
 
+/* A userfaultfd of the puppet's mm (made inside it, copied out, closed
+ * there), with the large anonymous VMAs registered for missing pages. */
+static int register_lazy(struct restore_ctx *c, struct proc_restore *p)
+{
+	size_t idx = p - c->procs;
+	int pidfd, fd = -1;
+	long tfd;
+
+	tfd = rcall(&p->r, __NR_userfaultfd, O_CLOEXEC | O_NONBLOCK, 0, 0, 0, 0, 0);
+	if (tfd < 0) {
+		pr_err("restore %d: userfaultfd() for lazy pages: %s", p->hpid,
+		       strerror(-tfd));
+		return -1;
+	}
+	pidfd = syscall(__NR_pidfd_open, p->hpid, 0);
+	if (pidfd >= 0) {
+		fd = syscall(__NR_pidfd_getfd, pidfd, tfd, 0);
+		close(pidfd);
+	}
+	rcall(&p->r, __NR_close, tfd, 0, 0, 0, 0, 0);
+	if (fd < 0) {
+		pr_perror("restore %d: take the lazy-pages userfaultfd", p->hpid);
+		return -1;
+	}
+	if (lazy_uffd_api(fd)) {
+		close(fd);
+		return -1;
+	}
+	return lazy_register(&c->lazy[idx], p->hpid, fd, p->mm, p->pme,
+			     p->nr_pme);
+}
+
+/*
+ * The lazy-pages daemon of one process: a child of ours that holds its
+ * userfaultfd and fills its memory from the pages image.
+ */
+static int start_lazy_daemon(struct restore_ctx *c, struct proc_restore *p)
+{
+	struct lazy_proc *lp = &c->lazy[p - c->procs];
+	pid_t pid = fork();
+
+	if (pid < 0) {
+		pr_perror("fork the lazy-pages daemon");
+		return -1;
+	}
+	if (pid == 0) {
+		int ret;
+
+		prctl(PR_SET_NAME, "criu-lite-lazy");
+		setsid();
+		if (c->ready[0] >= 0)
+			close(c->ready[0]);
+		ret = lazy_serve(lp, 1, c->pages, c->pages_len, c->o->verify);
+		_exit(ret ? 1 : 0);
+	}
+	close(lp->uffd);
+	pr_info("lazy-pages daemon %d serves the memory of %d", pid, p->hpid);
+	return 0;
+}
+
 static int rebuild_memory(struct restore_ctx *c, struct proc_restore *p)
 {
 	struct mm_restore m = {
@@ -887,11 +951,18 @@ static int rebuild_memory(struct restore_ctx *c, struct proc_restore *p)
 		.verify = c->o->verify,
 		.fds = p->fds, .nr_fds = p->nr_fds,
 		.shm = &c->shm,
+		.lazy = c->o->lazy,
 	};
 
 	if (unmap_puppet(p) || move_vdso(p))
 		return -1;
-	if (restore_vmas(&m) || restore_pages(&m))
+	if (restore_vmas(&m))
+		return -1;
+	/* the daemon starts now: injected calls from here on (rseq, robust
+	 * lists) may touch lazy memory, and would wait for it for ever */
+	if (c->o->lazy && (register_lazy(c, p) || start_lazy_daemon(c, p)))
+		return -1;
+	if (restore_pages(&m))
 		return -1;
 	if (c->o->verify && verify_pages(&m))
 		return -1;
@@ -900,6 +971,9 @@ static int rebuild_memory(struct restore_ctx *c, struct proc_restore *p)
 	for (size_t i = 0; i < p->nr_pme; i++)
 		if (p->pme[i]->flags & PE_PRESENT)
 			c->st->pages_written += p->pme[i]->nr_pages;
+	/* lazy runs come later, from the daemon */
+	for (size_t i = 0; c->lazy && i < c->lazy[p - c->procs].nr_runs; i++)
+		c->st->pages_written -= c->lazy[p - c->procs].runs[i]->nr_pages;
 	return 0;
 }
 
@@ -1169,6 +1243,8 @@ int restore_tree(const struct restore_opts *o, struct restore_stats *st)
 
 	memset(st, 0, sizeof(*st));
 	if (load_images(&c))
+		goto out;
+	if (o->lazy && !(c.lazy = calloc(c.nr, sizeof(*c.lazy))))
 		goto out;
 	st->load_ns = now_ns() - t0;
 	t1 = now_ns();

@@ -11,7 +11,7 @@
 #
 # Usage: tests/qemu/qemu-cr.sh [CASE...]   (default: all but mem2g)
 # Cases: minimal smp2 disk net qmp-client mem2g cycles3 leave-running plain
-#        precopy
+#        precopy lazy
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 GL_GUEST=build/guest
@@ -20,7 +20,7 @@ CL=build/criu-lite
 out=build/qemu-cr
 mkdir -p "$out"
 
-cases=${*:-minimal smp2 disk net qmp-client cycles3 leave-running plain precopy}
+cases=${*:-minimal smp2 disk net qmp-client cycles3 leave-running plain precopy lazy}
 pass=0 failed=0 failures=
 qpid= stamper= extra_pids=
 
@@ -118,6 +118,16 @@ case_precopy() {
 	check_guest "$cyc_off" || return 1
 	grep -h "pre-copy:" "$d/dump.1.log" | tail -1 | sed 's/^criu-lite: /  /'
 	grep -h "dumped" "$d/dump.1.log" | sed 's/^criu-lite: /  /'
+}
+
+# lazy restore: QEMU resumes before guest RAM is back; the lazy-pages daemon
+# fills it on fault and in the background (dirtying guest, VERIFY must hold)
+case_lazy() {
+	boot lazy -m 512 -r 2000 || return 1
+	cycle 1 qmp --lazy-pages || return 1
+	check_guest "$cyc_off" || return 1
+	sleep 1
+	grep -h "lazy-pages" "$d/restore.1.log" | sed 's/^criu-lite: /  /'
 }
 
 case_disk() {

@@ -1,0 +1,358 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "kernel-compat.h"
+#include "lazy.h"
+#include "log.h"
+#include "pagemap.h"
+#include "seize.h"
+
+#define LAZY_MIN_VMA	(1UL << 20)	/* smaller ones are filled at once */
+#define FAULT_CHUNK	16		/* pages copied around a fault */
+#define PREFETCH_CHUNK	512		/* pages per background UFFDIO_COPY */
+
+bool vma_is_lazy(const VmaEntry *v)
+{
+	return v->kind == VMA_KIND__VMA_ANON_PRIVATE &&
+	       v->end - v->start >= LAZY_MIN_VMA &&
+	       !(v->path && !strcmp(v->path, "[stack]"));
+}
+
+int lazy_uffd_api(int uffd)
+{
+	struct uffdio_api api = {
+		.api = UFFD_API,
+		/* the process may drop or move memory before we copy it */
+		.features = UFFD_FEATURE_EVENT_REMAP | UFFD_FEATURE_EVENT_REMOVE |
+			    UFFD_FEATURE_EVENT_UNMAP,
+	};
+
+	if (ioctl(uffd, UFFDIO_API, &api)) {
+		pr_perror("UFFDIO_API for lazy pages");
+		return -1;
+	}
+	return 0;
+}
+
+static const VmaEntry *vma_of(const MmEntry *mm, uint64_t addr)
+{
+	for (size_t i = 0; i < mm->n_vmas; i++)
+		if (addr >= mm->vmas[i]->start && addr < mm->vmas[i]->end)
+			return mm->vmas[i];
+	return NULL;
+}
+
+int lazy_register(struct lazy_proc *lp, pid_t pid, int uffd, const MmEntry *mm,
+		  PagemapEntry **pme, size_t nr_pme)
+{
+	memset(lp, 0, sizeof(*lp));
+	lp->pid = pid;
+	lp->uffd = uffd;
+	lp->mm = mm;
+	for (size_t i = 0; i < mm->n_vmas; i++) {
+		const VmaEntry *v = mm->vmas[i];
+		struct uffdio_register reg = {
+			.range = { v->start, v->end - v->start },
+			.mode = UFFDIO_REGISTER_MODE_MISSING,
+		};
+
+		if (!vma_is_lazy(v))
+			continue;
+		if (ioctl(uffd, UFFDIO_REGISTER, &reg)) {
+			pr_perror("restore %d: UFFDIO_REGISTER [%#lx, %#lx)", pid,
+				  (long)v->start, (long)v->end);
+			return -1;
+		}
+	}
+	lp->runs = calloc(nr_pme + 1, sizeof(*lp->runs));
+	lp->done = calloc(nr_pme + 1, sizeof(*lp->done));
+	if (!lp->runs || !lp->done)
+		return -1;
+	for (size_t i = 0; i < nr_pme; i++) {
+		const VmaEntry *v = vma_of(mm, pme[i]->vaddr);
+
+		if (!(pme[i]->flags & PE_PRESENT) || !v || !vma_is_lazy(v))
+			continue;
+		lp->done[lp->nr_runs] = calloc(pme[i]->nr_pages, 1);
+		if (!lp->done[lp->nr_runs])
+			return -1;
+		lp->runs[lp->nr_runs++] = pme[i];
+	}
+	return 0;
+}
+
+/* The run holding addr, or -1 (a hole or a zero run: zero-filled). */
+static long run_at(const struct lazy_proc *lp, uint64_t addr)
+{
+	size_t lo = 0, hi = lp->nr_runs;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		const PagemapEntry *e = lp->runs[mid];
+
+		if (addr < e->vaddr)
+			hi = mid;
+		else if (addr >= e->vaddr + (uint64_t)e->nr_pages * PAGE_SZ)
+			lo = mid + 1;
+		else
+			return mid;
+	}
+	return -1;
+}
+
+struct lazy_stats {
+	uint64_t faults, fault_pages, prefetch_pages, zero_pages;
+	uint64_t first_fault_ns;
+};
+
+/* Copies pages [p, p+n) of run r (those not done yet) into the process. */
+static int copy_pages(struct lazy_proc *lp, size_t r, uint32_t p, uint32_t n,
+		      const uint8_t *pages, uint64_t *copied)
+{
+	const PagemapEntry *e = lp->runs[r];
+
+	while (n) {
+		struct uffdio_copy uc;
+		uint32_t k = 0;
+
+		while (n && lp->done[r][p]) {
+			p++;
+			n--;
+		}
+		while (k < n && !lp->done[r][p + k])
+			k++;
+		if (!k)
+			break;
+		uc.dst = e->vaddr + (uint64_t)p * PAGE_SZ;
+		uc.src = (uint64_t)(pages + e->offset + (uint64_t)p * PAGE_SZ);
+		uc.len = (uint64_t)k * PAGE_SZ;
+		uc.mode = 0;
+		uc.copy = 0;
+		if (ioctl(lp->uffd, UFFDIO_COPY, &uc) && errno != EEXIST) {
+			pr_debug("lazy-pages %d: UFFDIO_COPY %#lx+%u: %m (copied %lld)",
+				 lp->pid, (long)uc.dst, k, (long long)uc.copy);
+			if (errno == ESRCH) {
+				lp->gone = true;	/* the process is gone */
+				return 0;
+			}
+			if (errno == ENOENT) {	/* unmapped meanwhile */
+				memset(&lp->done[r][p], 1, k);
+				p += k;
+				n -= k;
+				continue;
+			}
+			if (errno == EAGAIN)	/* a layout change: retry later */
+				return 0;
+			pr_perror("lazy-pages %d: UFFDIO_COPY at %#lx", lp->pid,
+				  (long)uc.dst);
+			return -1;
+		}
+		/* EEXIST: populated meanwhile (by the process itself) */
+		memset(&lp->done[r][p], 1, k);
+		*copied += k;
+		p += k;
+		n -= k;
+	}
+	return 0;
+}
+
+static int zero_page(struct lazy_proc *lp, uint64_t addr, uint64_t *zeroed)
+{
+	struct uffdio_zeropage z = { .range = { addr, PAGE_SZ } };
+
+	if (ioctl(lp->uffd, UFFDIO_ZEROPAGE, &z) && errno != EEXIST) {
+		if (errno == ESRCH || errno == ENOENT || errno == EAGAIN)
+			return 0;
+		pr_perror("lazy-pages %d: UFFDIO_ZEROPAGE at %#lx", lp->pid,
+			  (long)addr);
+		return -1;
+	}
+	(*zeroed)++;
+	return 0;
+}
+
+/* The process dropped [start, end) (munmap, MADV_DONTNEED): what we still
+ * hold for it must not be copied there any more. */
+static void drop_range(struct lazy_proc *lp, uint64_t start, uint64_t end)
+{
+	for (size_t r = 0; r < lp->nr_runs; r++) {
+		const PagemapEntry *e = lp->runs[r];
+		uint64_t rs = e->vaddr, re = rs + (uint64_t)e->nr_pages * PAGE_SZ;
+
+		if (re <= start || rs >= end)
+			continue;
+		for (uint64_t a = rs > start ? rs : start; a < re && a < end;
+		     a += PAGE_SZ)
+			lp->done[r][(a - rs) / PAGE_SZ] = 1;
+	}
+}
+
+static int handle_msg(struct lazy_proc *lp, const struct uffd_msg *m,
+		      const uint8_t *pages, struct lazy_stats *st)
+{
+	switch (m->event) {
+	case UFFD_EVENT_PAGEFAULT: {
+		uint64_t addr = m->arg.pagefault.address & ~(PAGE_SZ - 1);
+		long r = run_at(lp, addr);
+
+		if (!st->faults++)
+			st->first_fault_ns = now_ns();
+		if (r < 0)
+			return zero_page(lp, addr, &st->zero_pages);
+		/* the faulting page first, then the rest of its chunk */
+		uint32_t p = (addr - lp->runs[r]->vaddr) / PAGE_SZ;
+		uint32_t n = lp->runs[r]->nr_pages - p;
+
+		if (n > FAULT_CHUNK)
+			n = FAULT_CHUNK;
+		return copy_pages(lp, r, p, n, pages, &st->fault_pages);
+	}
+	case UFFD_EVENT_REMOVE:
+	case UFFD_EVENT_UNMAP:
+		drop_range(lp, m->arg.remove.start, m->arg.remove.end);
+		return 0;
+	case UFFD_EVENT_REMAP:
+		/* moved memory: the pages still to come would land at the old
+		 * address; copy nothing more there */
+		pr_warn("lazy-pages %d: mremap of [%#lx, +%#lx) during lazy "
+			"restore: its missing pages read as zero", lp->pid,
+			(long)m->arg.remap.from, (long)m->arg.remap.len);
+		drop_range(lp, m->arg.remap.from,
+			   m->arg.remap.from + m->arg.remap.len);
+		return 0;
+	}
+	return 0;
+}
+
+/* Serves every queued fault of every process; never blocks. */
+static int drain_faults(struct lazy_proc *procs, size_t nr,
+			const uint8_t *pages, struct lazy_stats *st, int timeout)
+{
+	struct pollfd pfd[64];
+	size_t n = 0;
+
+	for (size_t i = 0; i < nr && n < 64; i++) {
+		if (procs[i].gone)
+			continue;
+		pfd[n].fd = procs[i].uffd;
+		pfd[n].events = POLLIN;
+		n++;
+	}
+	if (!n || poll(pfd, n, timeout) <= 0)
+		return 0;
+	for (size_t i = 0, k = 0; i < nr; i++) {
+		struct uffd_msg msgs[32];
+		ssize_t got;
+
+		if (procs[i].gone)
+			continue;
+		if (pfd[k].revents & (POLLERR | POLLHUP))
+			procs[i].gone = true;
+		if (!(pfd[k++].revents & POLLIN))
+			continue;
+		got = read(procs[i].uffd, msgs, sizeof(msgs));
+		for (ssize_t m = 0; m < got / (ssize_t)sizeof(msgs[0]); m++)
+			if (handle_msg(&procs[i], &msgs[m], pages, st))
+				return -1;
+	}
+	return 0;
+}
+
+static bool run_verified(const PagemapEntry *e, const uint8_t *pages)
+{
+	uint64_t h = CSUM_SEED;
+
+	for (uint32_t p = 0; p < e->nr_pages; p++)
+		h = run_csum_fold(h, page_csum(pages + e->offset +
+					       (uint64_t)p * PAGE_SZ));
+	return h == e->checksum;
+}
+
+static bool all_done(const struct lazy_proc *lp)
+{
+	if (lp->gone)
+		return true;
+	for (size_t r = 0; r < lp->nr_runs; r++)
+		if (memchr(lp->done[r], 0, lp->runs[r]->nr_pages))
+			return false;
+	return true;
+}
+
+/* One pass over everything not copied yet, serving faults in between. */
+static int prefetch_pass(struct lazy_proc *procs, size_t nr,
+			 const uint8_t *pages, struct lazy_stats *st)
+{
+	int ret = 0;
+
+	for (size_t i = 0; i < nr && !ret; i++) {
+		struct lazy_proc *lp = &procs[i];
+
+		for (size_t r = 0; r < lp->nr_runs && !ret && !lp->gone; r++) {
+			for (uint32_t p = 0; p < lp->runs[r]->nr_pages && !ret;
+			     p += PREFETCH_CHUNK) {
+				uint32_t n = lp->runs[r]->nr_pages - p;
+
+				/* faults first: they stall the process */
+				ret = drain_faults(procs, nr, pages, st, 0);
+				if (!ret)
+					ret = copy_pages(lp, r, p, n < PREFETCH_CHUNK ?
+							 n : PREFETCH_CHUNK, pages,
+							 &st->prefetch_pages);
+			}
+		}
+	}
+	return ret;
+}
+
+int lazy_serve(struct lazy_proc *procs, size_t nr, const uint8_t *pages,
+	       size_t pages_len, bool verify)
+{
+	struct lazy_stats st = { 0 };
+	uint64_t t0 = now_ns();
+	int ret = 0, passes = 0;
+
+	(void)pages_len;
+	for (size_t i = 0; verify && i < nr; i++) {
+		struct lazy_proc *lp = &procs[i];
+
+		for (size_t r = 0; r < lp->nr_runs; r++) {
+			if (run_verified(lp->runs[r], pages))
+				continue;
+			pr_err("lazy-pages %d: image data of the run at %#lx does "
+			       "not match its checksum: killing the process",
+			       lp->pid, (long)lp->runs[r]->vaddr);
+			kill(lp->pid, SIGKILL);
+			lp->gone = true;
+			ret = -1;
+			break;
+		}
+	}
+	for (;;) {
+		bool done = true;
+
+		for (size_t i = 0; i < nr; i++)
+			done = done && all_done(&procs[i]);
+		if (done || ret)
+			break;
+		if (passes++)	/* a copy refused by a layout change: again */
+			ret = drain_faults(procs, nr, pages, &st, 10);
+		if (!ret)
+			ret = prefetch_pass(procs, nr, pages, &st);
+	}
+	/* every run is in: holes and zero runs are ordinary zero pages once
+	 * the userfaultfd is gone */
+	for (size_t i = 0; i < nr; i++)
+		close(procs[i].uffd);
+	pr_info("lazy-pages: all in after %.1f ms: %lu pages on %lu faults, "
+		"%lu prefetched, %lu zero pages, %d passes", (now_ns() - t0) / 1e6,
+		(unsigned long)st.fault_pages, (unsigned long)st.faults,
+		(unsigned long)st.prefetch_pages, (unsigned long)st.zero_pages,
+		passes);
+	return ret;
+}

@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Lazy restore: large private anonymous VMAs are registered with a
+ * userfaultfd of the restored process instead of being filled, the process
+ * resumes at once, and a lazy-pages daemon (a child of criu-lite) answers
+ * its page faults from the pages image (UFFDIO_COPY, UFFDIO_ZEROPAGE for
+ * holes) while it copies everything else in the background.
+ */
+#ifndef CRIU_LITE_LAZY_H
+#define CRIU_LITE_LAZY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "mm.pb-c.h"
+#include "pagemap.pb-c.h"
+
+/* Whether a VMA is restored lazily (large private anonymous memory). */
+bool vma_is_lazy(const VmaEntry *v);
+
+struct lazy_proc {
+	pid_t pid;		/* as criu-lite sees it */
+	int uffd;		/* the process' userfaultfd, our copy */
+	PagemapEntry **runs;	/* PE_PRESENT runs of lazy VMAs, sorted */
+	size_t nr_runs;
+	uint8_t **done;		/* per run, per page: copied or dropped */
+	const MmEntry *mm;
+	bool gone;
+};
+
+/* Registers the lazy VMAs of mm with uffd (already UFFDIO_API'd by
+ * lazy_uffd_api); collects the runs the daemon must copy. */
+int lazy_register(struct lazy_proc *lp, pid_t pid, int uffd, const MmEntry *mm,
+		  PagemapEntry **pme, size_t nr_pme);
+int lazy_uffd_api(int uffd);
+
+/* The daemon: serves faults and prefetches until every run is in, then
+ * closes the userfaultfds. pages: the mapped pages image. Returns 0 when
+ * everything was copied. */
+int lazy_serve(struct lazy_proc *procs, size_t nr, const uint8_t *pages,
+	       size_t pages_len, bool verify);
+
+#endif
