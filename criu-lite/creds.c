@@ -105,6 +105,12 @@ static bool is_full_root(const CredsEntry *ce, uint64_t all)
 	       !ce->cap_amb && !ce->cap_inh;
 }
 
+#ifndef SECBIT_KEEP_CAPS
+#define SECBIT_KEEP_CAPS	(1 << 4)
+#endif
+/* the *_LOCKED securebits */
+#define SECBITS_LOCKS	((1 << 1) | (1 << 3) | (1 << 5) | (1 << 7))
+
 #define CALL_OK(expr, what)						\
 	do {								\
 		long __r = (expr);					\
@@ -129,7 +135,8 @@ int restore_creds(struct remote *r, uint64_t scratch, const CredsEntry *ce)
 
 	if (!ce || ce->n_uid != 4 || ce->n_gid != 4)
 		return 0;
-	if (is_full_root(ce, all & ce->cap_bnd) && ce->cap_bnd == all)
+	if (is_full_root(ce, all & ce->cap_bnd) && ce->cap_bnd == all &&
+	    !ce->securebits)
 		return 0;
 	for (int c = 0; c <= CAP_LAST_CAP; c++)
 		if (!(ce->cap_bnd & (1ULL << c)))
@@ -140,7 +147,11 @@ int restore_creds(struct remote *r, uint64_t scratch, const CredsEntry *ce)
 		return -1;
 	CALL_OK(rcall(r, __NR_setgroups, ce->n_groups, scratch, 0, 0, 0, 0),
 		"setgroups");
-	CALL_OK(rcall(r, __NR_prctl, PR_SET_KEEPCAPS, 1, 0, 0, 0, 0), "KEEPCAPS");
+	/* keep-caps for the uid change, and the other securebits (unlocked:
+	 * the locks go on at the end) */
+	CALL_OK(rcall(r, __NR_prctl, PR_SET_SECUREBITS,
+		      (ce->securebits & ~SECBITS_LOCKS) | SECBIT_KEEP_CAPS,
+		      0, 0, 0, 0), "PR_SET_SECUREBITS");
 	CALL_OK(rcall(r, __NR_setresgid, ce->gid[0], ce->gid[1], ce->gid[2], 0, 0, 0),
 		"setresgid");
 	CALL_OK(rcall(r, __NR_setfsgid, ce->gid[3], 0, 0, 0, 0, 0), "setfsgid");
@@ -157,7 +168,13 @@ int restore_creds(struct remote *r, uint64_t scratch, const CredsEntry *ce)
 	    remote_write(r->tid, scratch + 64, data, sizeof(data)))
 		return -1;
 	CALL_OK(rcall(r, __NR_capset, scratch, scratch + 64, 0, 0, 0, 0), "capset");
-	CALL_OK(rcall(r, __NR_prctl, PR_SET_KEEPCAPS, 0, 0, 0, 0, 0), "KEEPCAPS");
+	CALL_OK(rcall(r, __NR_prctl, PR_SET_KEEPCAPS,
+		      !!(ce->securebits & SECBIT_KEEP_CAPS), 0, 0, 0, 0), "KEEPCAPS");
+	if ((ce->securebits & SECBITS_LOCKS) &&
+	    rcall(r, __NR_prctl, PR_SET_SECUREBITS, ce->securebits, 0, 0, 0, 0))
+		pr_warn("pid %d: securebits %#x: their locks need CAP_SETPCAP, "
+			"which the restored process does not have", r->tid,
+			ce->securebits);
 	for (int c = 0; c <= CAP_LAST_CAP; c++)
 		if (ce->cap_amb & (1ULL << c))
 			CALL_OK(rcall(r, __NR_prctl, PR_CAP_AMBIENT,

@@ -341,7 +341,9 @@ static int dump_sigactions(struct proc_dump *pd, const struct proc_status *ps,
 	return 0;
 }
 
-static int dump_rlimits(pid_t pid, TaskEntry *te)
+/* Asked inside the target: prlimit() from outside needs CAP_SYS_RESOURCE
+ * once the target runs under other uids. */
+static int dump_rlimits(struct proc_dump *pd, TaskEntry *te)
 {
 	te->rlimits = calloc(RLIM_NLIMITS, sizeof(*te->rlimits));
 	if (!te->rlimits)
@@ -349,9 +351,11 @@ static int dump_rlimits(pid_t pid, TaskEntry *te)
 	for (int r = 0; r < RLIM_NLIMITS; r++) {
 		struct rlimit rl;
 		RlimitEntry *re;
+		long ret = rcall(&pd->r, __NR_prlimit64, 0, r, 0, pd->scratch, 0, 0);
 
-		if (prlimit(pid, r, NULL, &rl)) {
-			pr_perror("prlimit(%d, %d)", pid, r);
+		if (ret || remote_read(pd->fp->pid, pd->scratch, &rl, sizeof(rl))) {
+			pr_err("pid %d: prlimit64(%d) failed (%ld)", pd->fp->pid, r,
+			       ret);
 			return -1;
 		}
 		re = malloc(sizeof(*re));
@@ -413,9 +417,14 @@ static int dump_task(struct proc_dump *pd)
 		te.has_pdeathsig = true;
 		te.pdeathsig = pdeath;
 	}
-	if (dump_sigactions(pd, &ps, &te) || dump_rlimits(pid, &te) ||
+	if (dump_sigactions(pd, &ps, &te) || dump_rlimits(pd, &te) ||
 	    dump_timers(&pd->r, pd->scratch, &te) || dump_creds(pid, &te))
 		goto out;
+	ret = rcall(&pd->r, __NR_prctl, PR_GET_SECUREBITS, 0, 0, 0, 0, 0);
+	if (ret >= 0) {
+		te.creds->has_securebits = true;
+		te.creds->securebits = ret;
+	}
 	err = img_write_one(pd->c->dirfd, IMG_TASK, pd->fp->vpid, &te.base);
 out:
 	free_task(&te);

@@ -61,7 +61,30 @@ static int dump_itimers(struct remote *r, uint64_t scratch, TaskEntry *te)
 
 /* Parses /proc/PID/timers: "ID:", "signal: N/VALUE", "notify: KIND/pid.N",
  * "ClockID: N", one block per timer. */
-static int parse_proc_timers(const char *text, TaskEntry *te)
+/* A TID as /proc showed it to us, as the process' own namespace sees it */
+static uint32_t tid_in_ns(pid_t pid, uint32_t tid)
+{
+	char *st = proc_read_file("/proc/%d/task/%u/status", pid, tid);
+	const char *p = st ? strstr(st, "\nNSpid:") : NULL;
+	uint32_t last = tid;
+	char *end;
+
+	if (p) {
+		p += 8;
+		for (;;) {
+			unsigned long v = strtoul(p, &end, 10);
+
+			if (end == p || *p == '\n')
+				break;
+			last = v;
+			p = end;
+		}
+	}
+	free(st);
+	return last;
+}
+
+static int parse_proc_timers(pid_t pid, const char *text, TaskEntry *te)
 {
 	const char *p = text;
 	PosixTimerEntry *cur = NULL;
@@ -69,7 +92,7 @@ static int parse_proc_timers(const char *text, TaskEntry *te)
 	while (p && *p) {
 		unsigned long long v;
 		unsigned a;
-		char kind[16];
+		char kind[16], idkind[4];
 		int n;
 
 		if (sscanf(p, "ID: %u", &a) == 1) {
@@ -86,17 +109,21 @@ static int parse_proc_timers(const char *text, TaskEntry *te)
 		} else if (cur && sscanf(p, "signal: %u/%llx", &a, &v) == 2) {
 			cur->signo = a;
 			cur->sigev_value = v;
-		} else if (cur && sscanf(p, "notify: %15[^/]/%*[a-z].%n", kind, &n) == 1) {
-			unsigned tid = strtoul(p + n, NULL, 10);
+		} else if (cur && sscanf(p, "notify: %15[^/]/%3[a-z].%n", kind,
+					 idkind, &n) == 2) {
+			/* "signal|none|thread" / "pid|tid" . id */
+			unsigned id = strtoul(p + n, NULL, 10);
 
-			if (!strcmp(kind, "none")) {
+			if (!strcmp(kind, "none"))
 				cur->notify = SIGEV_NONE;
-			} else if (!strcmp(kind, "thread")) {
-				cur->notify = SIGEV_SIGNAL | SIGEV_THREAD_ID;
-				cur->has_notify_tid = true;
-				cur->notify_tid = tid;
-			} else {
+			else if (!strcmp(kind, "thread"))
+				cur->notify = SIGEV_THREAD;
+			else
 				cur->notify = SIGEV_SIGNAL;
+			if (!strcmp(idkind, "tid")) {
+				cur->notify |= SIGEV_THREAD_ID;
+				cur->has_notify_tid = true;
+				cur->notify_tid = tid_in_ns(pid, id);
 			}
 		} else if (cur && sscanf(p, "ClockID: %u", &a) == 1) {
 			cur->clockid = a;
@@ -117,7 +144,7 @@ int dump_timers(struct remote *r, uint64_t scratch, TaskEntry *te)
 	text = proc_read_file("/proc/%d/timers", r->tid);
 	if (!text)
 		return 0;	/* no CONFIG_CHECKPOINT_RESTORE: no timers list */
-	if (parse_proc_timers(text, te)) {
+	if (parse_proc_timers(r->tid, text, te)) {
 		free(text);
 		return -1;
 	}
