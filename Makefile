@@ -93,6 +93,12 @@ zdtm-precopy: $(B)/criu-lite zdtm
 
 CHECK_TARGETS += zdtm-precopy
 
+# lazy restore from local images and from a page server
+lazy-check: $(B)/criu-lite zdtm $(B)/tests/subreaper
+	$(B)/tests/subreaper tests/lazy-remote.sh $(B)
+
+CHECK_TARGETS += lazy-check
+
 # The QEMU end-to-end cases (issue 4); check-quick leaves out the 2 GiB one
 QEMU_ALL   := minimal smp2 disk net qmp-client cycles3 leave-running plain \
 	      precopy lazy mem2g
@@ -111,6 +117,6 @@ clean:
 	rm -rf $(B)
 
 .PHONY: all check bench clean demo check-quick bad-images bad-dumps check-qemu \
-	zdtm-precopy
+	zdtm-precopy lazy-check
 .DELETE_ON_ERROR:
 .SECONDARY: $(PROTO_C) $(PROTO_H)

@@ -16,7 +16,10 @@ static const char usage_text[] =
 "  dump -t PID -D DIR         checkpoint PID's process tree into DIR\n"
 "  restore -D DIR             bring a dumped tree back, same PIDs\n"
 "  show DIR|FILE [--json]     decode images\n"
-"  pre-dump, lazy-pages, page-server, migrate: not implemented yet\n"
+"  page-server -D DIR --port N [--address IP]\n"
+"                             serve DIR's pages to one restore --lazy-pages\n"
+"                             --page-server (then exit)\n"
+"  pre-dump, lazy-pages, migrate: not implemented yet\n"
 "\n"
 "dump options:\n"
 "  -t, --tree PID             root of the tree to dump\n"
@@ -44,6 +47,9 @@ static const char usage_text[] =
 "      --lazy-pages           resume at once; large anonymous memory is\n"
 "                             filled on fault (userfaultfd) and in the\n"
 "                             background by a lazy-pages daemon\n"
+"      --page-server HOST:PORT  with --lazy-pages: pages come from a\n"
+"                             criu-lite page-server (the other images\n"
+"                             are read from DIR)\n"
 "      --no-cont              leave a VM stopped by dump --qmp stopped\n"
 "      --verify               check every restored page against its dump\n"
 "                             checksum before the tree is let go\n"
@@ -155,8 +161,10 @@ int parse_dump_args(int argc, char **argv, struct dump_opts *o)
 
 int parse_restore_args(int argc, char **argv, struct restore_opts *o)
 {
-	enum { OPT_VERIFY = 256, OPT_ZWAIT, OPT_PIDNS, OPT_NOCONT, OPT_LAZY };
+	enum { OPT_VERIFY = 256, OPT_ZWAIT, OPT_PIDNS, OPT_NOCONT, OPT_LAZY,
+	       OPT_PSERVER };
 	static const struct option opts[] = {
+		{ "page-server", required_argument, NULL, OPT_PSERVER },
 		{ "lazy-pages", no_argument, NULL, OPT_LAZY },
 		{ "no-cont", no_argument, NULL, OPT_NOCONT },
 		{ "pidns", no_argument, NULL, OPT_PIDNS },
@@ -195,6 +203,9 @@ int parse_restore_args(int argc, char **argv, struct restore_opts *o)
 		case OPT_LAZY:
 			o->lazy = true;
 			break;
+		case OPT_PSERVER:
+			o->page_server = optarg;
+			break;
 		case OPT_ZWAIT:
 			errno = 0;
 			zw = strtol(optarg, &end, 10);
@@ -217,6 +228,10 @@ int parse_restore_args(int argc, char **argv, struct restore_opts *o)
 	}
 	if (!o->dir || optind != argc) {
 		pr_err("restore needs -D DIR (see --help)");
+		return -1;
+	}
+	if (o->page_server && !o->lazy) {
+		pr_err("--page-server needs --lazy-pages");
 		return -1;
 	}
 	return 0;

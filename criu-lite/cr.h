@@ -34,6 +34,7 @@ struct restore_opts {
 	bool verify;
 	bool no_cont;		/* --no-cont: leave a QMP-stopped VM stopped */
 	bool lazy;
+	const char *page_server;	/* HOST:PORT: pages come from there */
 	unsigned zombie_wait_ms;
 };
 

@@ -10,6 +10,7 @@
 #include "kernel-compat.h"
 #include "lazy.h"
 #include "log.h"
+#include "page-source.h"
 #include "pagemap.h"
 #include "seize.h"
 
@@ -113,12 +114,13 @@ struct lazy_stats {
 
 /* Copies pages [p, p+n) of run r (those not done yet) into the process. */
 static int copy_pages(struct lazy_proc *lp, size_t r, uint32_t p, uint32_t n,
-		      const uint8_t *pages, uint64_t *copied)
+		      struct page_source *src, uint64_t *copied)
 {
 	const PagemapEntry *e = lp->runs[r];
 
 	while (n) {
 		struct uffdio_copy uc;
+		const uint8_t *data;
 		uint32_t k = 0;
 
 		while (n && lp->done[r][p]) {
@@ -130,7 +132,11 @@ static int copy_pages(struct lazy_proc *lp, size_t r, uint32_t p, uint32_t n,
 		if (!k)
 			break;
 		uc.dst = e->vaddr + (uint64_t)p * PAGE_SZ;
-		uc.src = (uint64_t)(pages + e->offset + (uint64_t)p * PAGE_SZ);
+		data = src->ops->get(src, e->offset + (uint64_t)p * PAGE_SZ,
+				     (uint64_t)k * PAGE_SZ);
+		if (!data)
+			return -1;
+		uc.src = (uint64_t)data;
 		uc.len = (uint64_t)k * PAGE_SZ;
 		uc.mode = 0;
 		uc.copy = 0;
@@ -194,7 +200,7 @@ static void drop_range(struct lazy_proc *lp, uint64_t start, uint64_t end)
 }
 
 static int handle_msg(struct lazy_proc *lp, const struct uffd_msg *m,
-		      const uint8_t *pages, struct lazy_stats *st)
+		      struct page_source *src, struct lazy_stats *st)
 {
 	switch (m->event) {
 	case UFFD_EVENT_PAGEFAULT: {
@@ -211,7 +217,7 @@ static int handle_msg(struct lazy_proc *lp, const struct uffd_msg *m,
 
 		if (n > FAULT_CHUNK)
 			n = FAULT_CHUNK;
-		return copy_pages(lp, r, p, n, pages, &st->fault_pages);
+		return copy_pages(lp, r, p, n, src, &st->fault_pages);
 	}
 	case UFFD_EVENT_REMOVE:
 	case UFFD_EVENT_UNMAP:
@@ -232,7 +238,7 @@ static int handle_msg(struct lazy_proc *lp, const struct uffd_msg *m,
 
 /* Serves every queued fault of every process; never blocks. */
 static int drain_faults(struct lazy_proc *procs, size_t nr,
-			const uint8_t *pages, struct lazy_stats *st, int timeout)
+			struct page_source *src, struct lazy_stats *st, int timeout)
 {
 	struct pollfd pfd[64];
 	size_t n = 0;
@@ -258,19 +264,27 @@ static int drain_faults(struct lazy_proc *procs, size_t nr,
 			continue;
 		got = read(procs[i].uffd, msgs, sizeof(msgs));
 		for (ssize_t m = 0; m < got / (ssize_t)sizeof(msgs[0]); m++)
-			if (handle_msg(&procs[i], &msgs[m], pages, st))
+			if (handle_msg(&procs[i], &msgs[m], src, st))
 				return -1;
 	}
 	return 0;
 }
 
-static bool run_verified(const PagemapEntry *e, const uint8_t *pages)
+static bool run_verified(const PagemapEntry *e, struct page_source *src)
 {
 	uint64_t h = CSUM_SEED;
 
-	for (uint32_t p = 0; p < e->nr_pages; p++)
-		h = run_csum_fold(h, page_csum(pages + e->offset +
-					       (uint64_t)p * PAGE_SZ));
+	for (uint32_t p = 0; p < e->nr_pages; p += 512) {
+		uint32_t n = e->nr_pages - p < 512 ? e->nr_pages - p : 512;
+		const uint8_t *d = src->ops->get(src, e->offset +
+						 (uint64_t)p * PAGE_SZ,
+						 (uint64_t)n * PAGE_SZ);
+
+		if (!d)
+			return false;
+		for (uint32_t k = 0; k < n; k++)
+			h = run_csum_fold(h, page_csum(d + (uint64_t)k * PAGE_SZ));
+	}
 	return h == e->checksum;
 }
 
@@ -286,7 +300,7 @@ static bool all_done(const struct lazy_proc *lp)
 
 /* One pass over everything not copied yet, serving faults in between. */
 static int prefetch_pass(struct lazy_proc *procs, size_t nr,
-			 const uint8_t *pages, struct lazy_stats *st)
+			 struct page_source *src, struct lazy_stats *st)
 {
 	int ret = 0;
 
@@ -299,10 +313,10 @@ static int prefetch_pass(struct lazy_proc *procs, size_t nr,
 				uint32_t n = lp->runs[r]->nr_pages - p;
 
 				/* faults first: they stall the process */
-				ret = drain_faults(procs, nr, pages, st, 0);
+				ret = drain_faults(procs, nr, src, st, 0);
 				if (!ret)
 					ret = copy_pages(lp, r, p, n < PREFETCH_CHUNK ?
-							 n : PREFETCH_CHUNK, pages,
+							 n : PREFETCH_CHUNK, src,
 							 &st->prefetch_pages);
 			}
 		}
@@ -310,19 +324,18 @@ static int prefetch_pass(struct lazy_proc *procs, size_t nr,
 	return ret;
 }
 
-int lazy_serve(struct lazy_proc *procs, size_t nr, const uint8_t *pages,
-	       size_t pages_len, bool verify)
+int lazy_serve(struct lazy_proc *procs, size_t nr, struct page_source *src,
+	       bool verify)
 {
 	struct lazy_stats st = { 0 };
 	uint64_t t0 = now_ns();
 	int ret = 0, passes = 0;
 
-	(void)pages_len;
 	for (size_t i = 0; verify && i < nr; i++) {
 		struct lazy_proc *lp = &procs[i];
 
 		for (size_t r = 0; r < lp->nr_runs; r++) {
-			if (run_verified(lp->runs[r], pages))
+			if (run_verified(lp->runs[r], src))
 				continue;
 			pr_err("lazy-pages %d: image data of the run at %#lx does "
 			       "not match its checksum: killing the process",
@@ -341,9 +354,9 @@ int lazy_serve(struct lazy_proc *procs, size_t nr, const uint8_t *pages,
 		if (done || ret)
 			break;
 		if (passes++)	/* a copy refused by a layout change: again */
-			ret = drain_faults(procs, nr, pages, &st, 10);
+			ret = drain_faults(procs, nr, src, &st, 10);
 		if (!ret)
-			ret = prefetch_pass(procs, nr, pages, &st);
+			ret = prefetch_pass(procs, nr, src, &st);
 	}
 	/* every run is in: holes and zero runs are ordinary zero pages once
 	 * the userfaultfd is gone */

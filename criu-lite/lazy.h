@@ -37,9 +37,10 @@ int lazy_register(struct lazy_proc *lp, pid_t pid, int uffd, const MmEntry *mm,
 int lazy_uffd_api(int uffd);
 
 /* The daemon: serves faults and prefetches until every run is in, then
- * closes the userfaultfds. pages: the mapped pages image. Returns 0 when
+ * closes the userfaultfds. src: the page data. Returns 0 when
  * everything was copied. */
-int lazy_serve(struct lazy_proc *procs, size_t nr, const uint8_t *pages,
-	       size_t pages_len, bool verify);
+struct page_source;
+int lazy_serve(struct lazy_proc *procs, size_t nr, struct page_source *src,
+	       bool verify);
 
 #endif

@@ -12,6 +12,7 @@
 #include "cr.h"
 #include "dump.h"
 #include "log.h"
+#include "page-source.h"
 #include "restore.h"
 #include "show.h"
 
@@ -69,6 +70,33 @@ static int cmd_restore(int argc, char **argv)
 	return ret & 0x100 ? ret & 0xff : 0;
 }
 
+static int cmd_page_server(int argc, char **argv)
+{
+	const char *dir = NULL, *addr = NULL;
+	long port = 0;
+
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+			usage(stdout);
+			return 0;
+		} else if (!strcmp(argv[i], "-D") && i + 1 < argc) {
+			dir = argv[++i];
+		} else if (!strcmp(argv[i], "--port") && i + 1 < argc) {
+			port = strtol(argv[++i], NULL, 10);
+		} else if (!strcmp(argv[i], "--address") && i + 1 < argc) {
+			addr = argv[++i];
+		} else {
+			pr_err("page-server: unexpected argument %s", argv[i]);
+			return 1;
+		}
+	}
+	if (!dir || port <= 0 || port > 65535) {
+		pr_err("page-server needs -D DIR and --port N (1-65535)");
+		return 1;
+	}
+	return serve_pages(dir, addr, port) ? 1 : 0;
+}
+
 static int cmd_show(int argc, char **argv)
 {
 	bool json = false;
@@ -119,8 +147,10 @@ int main(int argc, char **argv)
 		return cmd_restore(argc - 1, argv + 1);
 	if (!strcmp(cmd, "show"))
 		return cmd_show(argc - 1, argv + 1);
+	if (!strcmp(cmd, "page-server"))
+		return cmd_page_server(argc - 1, argv + 1);
 	if (!strcmp(cmd, "pre-dump") || !strcmp(cmd, "lazy-pages") ||
-	    !strcmp(cmd, "page-server") || !strcmp(cmd, "migrate")) {
+	    !strcmp(cmd, "migrate")) {
 		pr_err("%s is not implemented yet in this version", cmd);
 		return 2;
 	}

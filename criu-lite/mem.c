@@ -14,6 +14,7 @@
 #include "log.h"
 #include "lazy.h"
 #include "mem.h"
+#include "page-source.h"
 #include "page-writer.h"
 #include "precopy.h"
 #include "seize.h"
@@ -709,6 +710,22 @@ static bool filled_by_fd(const struct mm_restore *m, const PagemapEntry *e)
 	return v && is_memfd_vma(v) && memfd_fd_of(m, v) >= 0;
 }
 
+/* A run from a page source that is not mapped here (a page server):
+ * fetched and written piece by piece. */
+static int write_fetched(struct mm_restore *m, const PagemapEntry *e)
+{
+	uint64_t len = (uint64_t)e->nr_pages * PAGE_SZ;
+
+	for (uint64_t off = 0; off < len; off += PS_MAX_REQ) {
+		uint64_t l = len - off < PS_MAX_REQ ? len - off : PS_MAX_REQ;
+		const uint8_t *p = m->src->ops->get(m->src, e->offset + off, l);
+
+		if (!p || remote_write(m->pid, e->vaddr + off, p, l))
+			return -1;
+	}
+	return 0;
+}
+
 int restore_pages(struct mm_restore *m)
 {
 	static const uint8_t zero[1 << 16];
@@ -723,14 +740,17 @@ int restore_pages(struct mm_restore *m)
 			/* the lazy-pages daemon copies it on fault */
 		} else if ((e->flags & PE_PRESENT) && filled_by_fd(m, e)) {
 			/* the memfd's own contents came with its fd */
+		} else if ((e->flags & PE_PRESENT) && !m->src->map) {
+			if (write_fetched(m, e))
+				return -1;
 		} else if (e->flags & PE_PRESENT) {
-			if (e->offset + len > m->pages_len) {
+			if (e->offset + len > m->src->size) {
 				pr_err("pages image too short for run at %#lx "
 				       "(needs %#lx bytes)", (long)e->vaddr,
 				       (long)(e->offset + len));
 				return -1;
 			}
-			local[n].iov_base = (void *)(m->pages + e->offset);
+			local[n].iov_base = (void *)(m->src->map + e->offset);
 			local[n].iov_len = len;
 			remote[n].iov_base = (void *)e->vaddr;
 			remote[n].iov_len = len;

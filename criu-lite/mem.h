@@ -30,6 +30,7 @@ int mm_fill_vmas(MmEntry *mm, const struct vma_info *vmas, size_t nr);
 /* Reads the pages of pid that must be stored, writing page data to the
  * sink and one pagemap entry per run to pm. pid must be frozen. */
 struct pc_proc;
+struct page_source;
 /* pc: pre-copy state of this process, or NULL for a plain dump. */
 int dump_pages(pid_t pid, const MmEntry *mm, struct cr_img *pm,
 	       struct page_sink *sink, const struct pc_proc *pc);
@@ -57,8 +58,7 @@ struct mm_restore {
 	const MmEntry *mm;
 	PagemapEntry **pme;
 	size_t nr_pme;
-	const uint8_t *pages;	/* pages-<id>.img mapped */
-	size_t pages_len;
+	struct page_source *src;	/* where page data comes from */
 	bool verify;
 	FdEntry **fds;		/* the process' fds, already in place */
 	size_t nr_fds;

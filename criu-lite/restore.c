@@ -28,6 +28,7 @@
 #include "creds.h"
 #include "lazy.h"
 #include "mem.h"
+#include "page-source.h"
 #include "qmp.h"
 #include "restore.h"
 #include "seize.h"
@@ -77,8 +78,7 @@ struct restore_ctx {
 	InventoryEntry *inv;
 	struct proc_restore *procs;
 	size_t nr;
-	uint8_t *pages;
-	size_t pages_len;
+	struct page_source src;	/* page data: local image or page server */
 	int ready[2];		/* puppets report here */
 	int keep_at;		/* puppets keep ready[1] at this fd */
 	struct shm_table shm;	/* shared memory already rebuilt */
@@ -164,11 +164,11 @@ static int check_pagemap(struct restore_ctx *c, struct proc_restore *p)
 		}
 		prev_end = e->vaddr + len;
 		if ((e->flags & PE_PRESENT) &&
-		    (!e->has_offset || e->offset + len > c->pages_len)) {
+		    (!e->has_offset || e->offset + len > c->src.size)) {
 			pr_err("pages-%u.img: too short (%zu bytes) for the run "
 			       "at %#lx that pagemap-%u.img places at offset "
 			       "%#lx: truncated image", c->inv->pages_id,
-			       c->pages_len, (long)e->vaddr, p->pe->pid,
+			       (size_t)c->src.size, (long)e->vaddr, p->pe->pid,
 			       (long)e->offset);
 			return -1;
 		}
@@ -213,36 +213,18 @@ static int load_proc(struct restore_ctx *c, struct proc_restore *p)
 	return check_pagemap(c, p);
 }
 
-static int map_pages_image(struct restore_ctx *c)
+/* The page data: the local pages image (pre-faulted, except for lazy
+ * restore, which reads it in the order the process asks), or a page
+ * server, asked now so that an unreachable one stops us before anything
+ * is created. */
+static int open_page_source(struct restore_ctx *c)
 {
 	char name[32];
-	struct stat st;
-	int fd;
 
+	if (c->o->page_server)
+		return page_source_open_remote(&c->src, c->o->page_server);
 	snprintf(name, sizeof(name), "pages-%u.img", c->inv->pages_id);
-	fd = openat(c->dirfd, name, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || fstat(fd, &st)) {
-		pr_perror("open %s/%s", c->o->dir, name);
-		if (fd >= 0)
-			close(fd);
-		return -1;
-	}
-	c->pages_len = st.st_size;
-	c->pages = NULL;
-	if (st.st_size) {
-		/* pre-faulted, except for lazy restore: the daemon reads it
-		 * in the order the process asks */
-		c->pages = mmap(NULL, st.st_size, PROT_READ, MAP_PRIVATE |
-				(c->o->lazy ? 0 : MAP_POPULATE), fd, 0);
-		if (c->pages == MAP_FAILED) {
-			pr_perror("mmap %s", name);
-			close(fd);
-			return -1;
-		}
-		madvise(c->pages, st.st_size, MADV_SEQUENTIAL | MADV_WILLNEED);
-	}
-	close(fd);
-	return 0;
+	return page_source_open_local(&c->src, c->dirfd, name, !c->o->lazy);
 }
 
 static int load_images(struct restore_ctx *c)
@@ -262,7 +244,7 @@ static int load_images(struct restore_ctx *c)
 			       "or the dump did not complete", c->o->dir);
 		return -1;
 	}
-	if (check_inventory(c) || map_pages_image(c))
+	if (check_inventory(c) || open_page_source(c))
 		return -1;
 	if (read_all(c->dirfd, IMG_PSTREE, 0, (void ***)&pes, &n))
 		return -1;
@@ -933,10 +915,13 @@ static int start_lazy_daemon(struct restore_ctx *c, struct proc_restore *p)
 		setsid();
 		if (c->ready[0] >= 0)
 			close(c->ready[0]);
-		ret = lazy_serve(lp, 1, c->pages, c->pages_len, c->o->verify);
+		ret = lazy_serve(lp, 1, &c->src, c->o->verify);
 		_exit(ret ? 1 : 0);
 	}
 	close(lp->uffd);
+	/* a page server connection is the daemon's now */
+	if (!c->src.map)
+		c->src.ops->close(&c->src);
 	pr_info("lazy-pages daemon %d serves the memory of %d", pid, p->hpid);
 	return 0;
 }
@@ -947,7 +932,7 @@ static int rebuild_memory(struct restore_ctx *c, struct proc_restore *p)
 		.pid = p->hpid, .r = &p->r,
 		.scratch = p->gadget + PAGE_SZ, .scratch_len = GADGET_LEN - PAGE_SZ,
 		.mm = p->mm, .pme = p->pme, .nr_pme = p->nr_pme,
-		.pages = c->pages, .pages_len = c->pages_len,
+		.src = &c->src,
 		.verify = c->o->verify,
 		.fds = p->fds, .nr_fds = p->nr_fds,
 		.shm = &c->shm,
@@ -958,11 +943,13 @@ static int rebuild_memory(struct restore_ctx *c, struct proc_restore *p)
 		return -1;
 	if (restore_vmas(&m))
 		return -1;
+	if (c->o->lazy && register_lazy(c, p))
+		return -1;
+	if (restore_pages(&m))	/* all but the lazy runs */
+		return -1;
 	/* the daemon starts now: injected calls from here on (rseq, robust
 	 * lists) may touch lazy memory, and would wait for it for ever */
-	if (c->o->lazy && (register_lazy(c, p) || start_lazy_daemon(c, p)))
-		return -1;
-	if (restore_pages(&m))
+	if (c->o->lazy && start_lazy_daemon(c, p))
 		return -1;
 	if (c->o->verify && verify_pages(&m))
 		return -1;
@@ -1246,6 +1233,11 @@ int restore_tree(const struct restore_opts *o, struct restore_stats *st)
 		goto out;
 	if (o->lazy && !(c.lazy = calloc(c.nr, sizeof(*c.lazy))))
 		goto out;
+	if (o->page_server && (c.nr > 1 || o->verify)) {
+		pr_err("--page-server: only a single process, without --verify, "
+		       "is supported yet (this tree has %zu)", c.nr);
+		goto out;
+	}
 	st->load_ns = now_ns() - t0;
 	t1 = now_ns();
 	if (check_pids_free(&c))
@@ -1294,6 +1286,8 @@ fail:
 	pr_err("restore failed: killing the partly restored tree");
 	kill_puppets(&c);
 out:
+	if (c.src.ops)
+		c.src.ops->close(&c.src);
 	if (c.ready[0] >= 0)
 		close(c.ready[0]);
 	if (c.dirfd >= 0)

@@ -1,0 +1,273 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cr.h"
+#include "log.h"
+#include "page-source.h"
+#include "seize.h"
+
+struct ps_hello {
+	uint32_t magic, version;
+	uint64_t size;
+} __attribute__((packed));
+
+struct ps_req {
+	uint64_t off;
+	uint32_t len;
+} __attribute__((packed));
+
+/* ---- local ---- */
+
+static const uint8_t *local_get(struct page_source *s, uint64_t off, size_t len)
+{
+	if (off + len > s->size) {
+		pr_err("%s: read of %zu bytes at %#lx past its end (%lu bytes)",
+		       s->name, len, (long)off, (unsigned long)s->size);
+		return NULL;
+	}
+	return s->map + off;
+}
+
+static void local_close(struct page_source *s)
+{
+	if (s->map)
+		munmap((void *)s->map, s->size);
+	s->map = NULL;
+}
+
+static const struct page_source_ops local_ops = { local_get, local_close };
+
+int page_source_open_local(struct page_source *s, int dirfd, const char *name,
+			   bool populate)
+{
+	struct stat st;
+	int fd;
+
+	memset(s, 0, sizeof(*s));
+	s->ops = &local_ops;
+	s->name = name;
+	s->fd = -1;
+	fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st)) {
+		pr_perror("open pages image %s", name);
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	s->size = st.st_size;
+	if (s->size) {
+		void *m = mmap(NULL, s->size, PROT_READ, MAP_PRIVATE |
+			       (populate ? MAP_POPULATE : 0), fd, 0);
+
+		if (m == MAP_FAILED) {
+			pr_perror("mmap %s", name);
+			close(fd);
+			return -1;
+		}
+		s->map = m;
+		madvise(m, s->size, MADV_SEQUENTIAL | MADV_WILLNEED);
+	}
+	close(fd);
+	return 0;
+}
+
+/* ---- remote ---- */
+
+static int read_full(int fd, void *buf, size_t len)
+{
+	size_t got = 0;
+
+	while (got < len) {
+		ssize_t n = read(fd, (char *)buf + got, len - got);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		got += n;
+	}
+	return 0;
+}
+
+static const uint8_t *remote_get(struct page_source *s, uint64_t off, size_t len)
+{
+	struct ps_req req = { off, len };
+
+	if (len > PS_MAX_REQ || off + len > s->size) {
+		pr_err("page server %s: bad request of %zu bytes at %#lx", s->name,
+		       len, (long)off);
+		return NULL;
+	}
+	if (write_all(s->fd, &req, sizeof(req)) || read_full(s->fd, s->buf, len)) {
+		pr_perror("page server %s: fetch %zu bytes at %#lx", s->name,
+			  len, (long)off);
+		return NULL;
+	}
+	s->bytes_fetched += len;
+	return s->buf;
+}
+
+static void remote_close(struct page_source *s)
+{
+	if (s->fd >= 0)
+		close(s->fd);
+	free(s->buf);
+	s->fd = -1;
+	s->buf = NULL;
+}
+
+static const struct page_source_ops remote_ops = { remote_get, remote_close };
+
+static int split_addr(const char *addr, char *host, size_t hlen, char **port)
+{
+	const char *colon = strrchr(addr, ':');
+
+	if (!colon || colon == addr || !colon[1] ||
+	    (size_t)(colon - addr) >= hlen) {
+		pr_err("page server address \"%s\": expected HOST:PORT", addr);
+		return -1;
+	}
+	memcpy(host, addr, colon - addr);
+	host[colon - addr] = 0;
+	*port = (char *)colon + 1;
+	return 0;
+}
+
+int page_source_open_remote(struct page_source *s, const char *addr)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *ai, *a;
+	struct ps_hello hello;
+	char host[256], *port;
+	int one = 1, err;
+
+	memset(s, 0, sizeof(*s));
+	s->ops = &remote_ops;
+	s->name = addr;
+	s->fd = -1;
+	if (split_addr(addr, host, sizeof(host), &port))
+		return -1;
+	err = getaddrinfo(host, port, &hints, &ai);
+	if (err) {
+		pr_err("page server %s: %s", addr, gai_strerror(err));
+		return -1;
+	}
+	for (a = ai; a; a = a->ai_next) {
+		s->fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC,
+			       a->ai_protocol);
+		if (s->fd >= 0 && !connect(s->fd, a->ai_addr, a->ai_addrlen))
+			break;
+		if (s->fd >= 0)
+			close(s->fd);
+		s->fd = -1;
+	}
+	freeaddrinfo(ai);
+	if (s->fd < 0) {
+		pr_perror("page server %s: connect", addr);
+		return -1;
+	}
+	setsockopt(s->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (read_full(s->fd, &hello, sizeof(hello)) || hello.magic != PS_MAGIC ||
+	    hello.version != PS_VERSION) {
+		pr_err("page server %s: not a criu-lite page server (bad greeting)",
+		       addr);
+		remote_close(s);
+		return -1;
+	}
+	s->size = hello.size;
+	s->buf = malloc(PS_MAX_REQ);
+	if (!s->buf) {
+		remote_close(s);
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- the server ---- */
+
+static int serve_client(int c, int pfd, uint64_t size, const char *dir)
+{
+	struct ps_hello hello = { PS_MAGIC, PS_VERSION, size };
+	uint8_t *buf = malloc(PS_MAX_REQ);
+	uint64_t served = 0, reqs = 0, t0 = now_ns();
+	struct ps_req req;
+	int ret = -1;
+
+	if (!buf || write_all(c, &hello, sizeof(hello)))
+		goto out;
+	while (read_full(c, &req, sizeof(req)) == 0) {
+		if (req.len > PS_MAX_REQ || req.off + req.len > size) {
+			pr_err("page-server: bad request of %u bytes at %#lx",
+			       req.len, (long)req.off);
+			goto out;
+		}
+		if (pread(pfd, buf, req.len, req.off) != (ssize_t)req.len) {
+			pr_perror("page-server: read %s pages", dir);
+			goto out;
+		}
+		if (write_all(c, buf, req.len)) {
+			pr_perror("page-server: send");
+			goto out;
+		}
+		served += req.len;
+		reqs++;
+	}
+	ret = 0;
+	pr_info("page-server: served %.1f MiB in %lu requests, %.1f ms",
+		served / 1048576.0, (unsigned long)reqs, (now_ns() - t0) / 1e6);
+out:
+	free(buf);
+	return ret;
+}
+
+int serve_pages(const char *dir, const char *addr, unsigned port)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port) };
+	char path[PATH_MAX];
+	struct stat st;
+	int one = 1, l, c, pfd, ret;
+
+	snprintf(path, sizeof(path), "%s/pages-1.img", dir);
+	pfd = open(path, O_RDONLY | O_CLOEXEC);
+	if (pfd < 0 || fstat(pfd, &st)) {
+		pr_perror("page-server: open %s", path);
+		return -1;
+	}
+	if (inet_pton(AF_INET, addr ? addr : "0.0.0.0", &sa.sin_addr) != 1) {
+		pr_err("page-server: bad address %s (IPv4 expected)", addr);
+		close(pfd);
+		return -1;
+	}
+	l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (l < 0 || bind(l, (struct sockaddr *)&sa, sizeof(sa)) || listen(l, 1)) {
+		pr_perror("page-server: listen on %s:%u", addr ? addr : "*", port);
+		close(pfd);
+		return -1;
+	}
+	pr_info("page-server: serving %s (%.1f MiB) on %s:%u", path,
+		st.st_size / 1048576.0, addr ? addr : "*", port);
+	c = accept4(l, NULL, NULL, SOCK_CLOEXEC);
+	close(l);
+	if (c < 0) {
+		pr_perror("page-server: accept");
+		close(pfd);
+		return -1;
+	}
+	setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	ret = serve_client(c, pfd, st.st_size, dir);
+	close(c);
+	close(pfd);
+	return ret;
+}

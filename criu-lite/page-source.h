@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Where restore reads page data from: the local pages image (mapped), or a
+ * page server on another host (criu-lite page-server) over TCP. One ops
+ * table, chosen once by restore; memory code and the lazy-pages daemon only
+ * ask for "len bytes at offset".
+ *
+ * Wire protocol (little endian): on connect the server sends
+ *   u32 magic "CLPS" | u32 version | u64 size of the pages image
+ * then answers each request  u64 offset | u32 len  (len <= 8 MiB) with
+ * exactly len bytes; a bad request closes the connection.
+ */
+#ifndef CRIU_LITE_PAGE_SOURCE_H
+#define CRIU_LITE_PAGE_SOURCE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define PS_MAGIC	0x53504c43u	/* "CLPS" */
+#define PS_VERSION	1
+#define PS_MAX_REQ	(8u << 20)
+
+struct page_source;
+
+struct page_source_ops {
+	/* len bytes at offset; valid until the next call. NULL on error. */
+	const uint8_t *(*get)(struct page_source *s, uint64_t off, size_t len);
+	void (*close)(struct page_source *s);
+};
+
+struct page_source {
+	const struct page_source_ops *ops;
+	uint64_t size;			/* of the pages image */
+	const uint8_t *map;		/* local: the whole image, else NULL */
+	int fd;				/* remote: the connection */
+	uint8_t *buf;			/* remote: the last answer */
+	const char *name;		/* for messages */
+	uint64_t bytes_fetched;
+};
+
+/* The local image, mmap'ed (pre-faulted unless lazy). */
+int page_source_open_local(struct page_source *s, int dirfd, const char *name,
+			   bool populate);
+/* A page server at "HOST:PORT". */
+int page_source_open_remote(struct page_source *s, const char *addr);
+
+/* criu-lite page-server: serves DIR's pages image to one client. */
+int serve_pages(const char *dir, const char *addr, unsigned port);
+
+#endif

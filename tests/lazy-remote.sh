@@ -1,0 +1,75 @@
+#!/bin/sh
+# Lazy restore, from local images and from a page server: the target
+# (zdtm's mem_1g with 256 MiB of patterned memory) resumes at once and,
+# told to check itself (SIGTERM), prints PASS.
+# The page-server case restores from a directory WITHOUT pages-1.img.
+# Run under build/tests/subreaper. Usage: tests/lazy-remote.sh BUILD_DIR
+set -u
+B=${1:-build}
+CL=$B/criu-lite
+HOG=$B/zdtm/static/mem_1g
+work=$(mktemp -d "${TMPDIR:-/tmp}/cl-lazy.XXXXXX")
+pass=0 fail=0 pid=
+trap '[ -n "$pid" ] && kill -9 $pid 2>/dev/null; rm -rf "$work"' EXIT
+
+start_hog() {
+	: >"$work/hog.out"
+	ZDTM_MEM_MB=256 "$HOG" </dev/null >>"$work/hog.out" 2>&1 &
+	pid=$!
+	for _ in $(seq 1 200); do grep -q READY "$work/hog.out" && return 0; sleep 0.05; done
+	echo "memhog did not start"; return 1
+}
+
+# check_back NAME: the restored target checks itself and says PASS (it is
+# not our child any more: its exit status goes to the subreaper)
+check_back() {
+	kill -TERM "$pid"
+	for _ in $(seq 1 200); do grep -q "^PASS\|^FAIL" "$work/hog.out" && break; sleep 0.05; done
+	if grep -q "^PASS" "$work/hog.out"; then
+		echo "PASS $1: $(grep -h 'restored\|all in' "$work/$1.log" | sed 's/criu-lite: //' | tr '\n' ';')"
+		pass=$((pass + 1))
+	else
+		echo "FAIL $1: the target says: $(tail -3 "$work/hog.out")"; cat "$work/$1.log"
+		fail=$((fail + 1))
+	fi
+	pid=
+}
+
+# local images
+start_hog || exit 1
+"$CL" dump -t "$pid" -D "$work/img" >"$work/dump.log" 2>&1 || { cat "$work/dump.log"; exit 1; }
+wait "$pid" 2>/dev/null
+"$CL" restore -D "$work/img" -d --lazy-pages --verify >"$work/local.log" 2>&1 ||
+	{ cat "$work/local.log"; exit 1; }
+sleep 1
+cp "$work/local.log" "$work/local.log.keep" 2>/dev/null
+check_back local
+
+# page server: the pages stay where they were dumped
+start_hog || exit 1
+rm -rf "$work/img" && mkdir -p "$work/remote"
+"$CL" dump -t "$pid" -D "$work/img" >"$work/dump.log" 2>&1 || { cat "$work/dump.log"; exit 1; }
+wait "$pid" 2>/dev/null
+cp "$work/img"/*.img "$work/remote/" && rm "$work/remote/pages-1.img"
+port=$((20000 + $$ % 20000))
+"$CL" page-server -D "$work/img" --port $port --address 127.0.0.1 >"$work/server.log" 2>&1 &
+srv=$!
+sleep 0.3
+"$CL" restore -D "$work/remote" -d --lazy-pages --page-server 127.0.0.1:$port \
+	>"$work/remote.log" 2>&1 || { cat "$work/remote.log" "$work/server.log"; exit 1; }
+wait $srv
+cat "$work/server.log" >>"$work/remote.log"
+cp "$work/remote.log" "$work/page-server.log"
+check_back page-server
+
+# an unreachable page server is refused before anything is created
+if "$CL" restore -D "$work/remote" -d --lazy-pages --page-server 127.0.0.1:1 \
+	>"$work/refused.log" 2>&1; then
+	echo "FAIL unreachable: restore succeeded"; fail=$((fail + 1))
+elif grep -q "connect" "$work/refused.log"; then
+	echo "PASS unreachable: $(head -1 "$work/refused.log")"; pass=$((pass + 1))
+else
+	echo "FAIL unreachable:"; cat "$work/refused.log"; fail=$((fail + 1))
+fi
+echo "lazy: $pass passed, $fail failed"
+[ $fail = 0 ]
