@@ -773,27 +773,15 @@ static int take_target_uffd(struct proc_dump *pd)
 
 /*
  * Freezes the tree once to start tracking (and to refuse early what the
- * final dump would refuse), lets it run, copies all of its memory, then
- * copies what was written meanwhile, round after round, until a round
- * finds fewer than precopy_until dirty pages or the rounds are used up.
+ * final dump would refuse), then lets it run on.
  */
-static int precopy(struct dump_ctx *c)
+static int precopy_start(struct dump_ctx *c, const struct dirty_tracker_ops *ops)
 {
-	const struct dump_opts *o = c->o;
-	const struct dirty_tracker_ops *ops;
-	struct kernel_features kf;
 	struct frozen_tree t;
 	struct refusals rf = { .len = 0 };
-	uint64_t t0 = now_ns();
 	int ret = -1;
 
-	if (kernel_features_probe(&kf) || !(ops = dirty_tracker_pick(&kf))) {
-		pr_err("pre-copy needs dirty tracking: this kernel has neither "
-		       "soft-dirty nor userfaultfd write-protect (see "
-		       "criu-lite check)");
-		return -1;
-	}
-	if (freeze_tree(o->pid, &t))
+	if (freeze_tree(c->o->pid, &t))
 		goto out;
 	c->pcs = calloc(t.nr, sizeof(*c->pcs));
 	c->pc_pids = calloc(t.nr, sizeof(pid_t));
@@ -801,29 +789,53 @@ static int precopy(struct dump_ctx *c)
 		goto out;
 	for (size_t i = 0; i < t.nr; i++) {
 		struct proc_dump pd = { .c = c, .fp = &t.procs[i] };
-		int uffd;
+		int uffd, err;
 
 		if (proc_read_vmas(pd.fp->pid, &pd.vmas, &pd.nr_vmas))
 			goto out;
-		if (check_proc(&pd, &rf) || rf.count) {
-			if (rf.count)
-				pr_err("can't dump %d's tree: %u object(s) not "
-				       "supported:\n%s", o->pid, rf.count, rf.text);
-			free(pd.vmas);
-			goto out;
-		}
-		uffd = ops == &uffd_wp_tracker_ops ? take_target_uffd(&pd) : -1;
-		if ((ops == &uffd_wp_tracker_ops && uffd < 0) ||
-		    pc_start(&c->pcs[c->nr_pcs], pd.fp->pid, uffd, ops, pd.vmas,
-			     pd.nr_vmas)) {
-			free(pd.vmas);
-			goto out;
-		}
-		c->pc_pids[c->nr_pcs++] = pd.fp->pid;
+		err = check_proc(&pd, &rf) || rf.count;
+		if (rf.count)
+			pr_err("can't dump %d's tree: %u object(s) not supported:"
+			       "\n%s", c->o->pid, rf.count, rf.text);
+		uffd = !err && ops == &uffd_wp_tracker_ops ? take_target_uffd(&pd) : -1;
+		if (!err && ops == &uffd_wp_tracker_ops && uffd < 0)
+			err = 1;
+		if (!err)
+			err = pc_start(&c->pcs[c->nr_pcs], pd.fp->pid, uffd, ops,
+				       pd.vmas, pd.nr_vmas);
 		free(pd.vmas);
+		if (err)
+			goto out;
+		c->pc_pids[c->nr_pcs++] = pd.fp->pid;
 	}
+	ret = 0;
+out:
 	release_tree(&t, false);
 	free_tree(&t);
+	return ret;
+}
+
+/*
+ * Copies all memory of the running tree, then what was written meanwhile,
+ * round after round, until a round finds fewer than precopy_until dirty
+ * pages or the rounds are used up; then makes it durable, so the final
+ * freeze does not wait for it.
+ */
+static int precopy(struct dump_ctx *c)
+{
+	const struct dump_opts *o = c->o;
+	const struct dirty_tracker_ops *ops;
+	struct kernel_features kf;
+	uint64_t t0 = now_ns();
+
+	if (kernel_features_probe(&kf) || !(ops = dirty_tracker_pick(&kf))) {
+		pr_err("pre-copy needs dirty tracking: this kernel has neither "
+		       "soft-dirty nor userfaultfd write-protect (see "
+		       "criu-lite check)");
+		return -1;
+	}
+	if (precopy_start(c, ops))
+		return -1;
 	pr_info("pre-copy: tracking writes with %s; copying while %d runs",
 		ops->name, o->pid);
 	for (unsigned round = 0; round < o->precopy_rounds; round++) {
@@ -840,22 +852,17 @@ static int precopy(struct dump_ctx *c)
 		c->st->last_round_pages = pages;
 		pr_info("pre-copy round %u: %lu pages in %.1f ms", round,
 			(unsigned long)pages, (now_ns() - tr) / 1e6);
-		if (round && pages < o->precopy_until)
+		if ((round && pages < o->precopy_until) || interrupted(c))
 			break;
-		if (interrupted(c))
-			return -1;
 	}
-	/* what the rounds wrote goes to disk now, not in the final freeze */
+	if (interrupted(c))
+		return -1;
 	if (fsync(c->sink.pages_fd) && errno != EINVAL) {
 		pr_perror("fsync pages image");
 		return -1;
 	}
 	c->st->precopy_ns = now_ns() - t0;
 	return 0;
-out:
-	release_tree(&t, false);
-	free_tree(&t);
-	return ret;
 }
 
 static void precopy_end(struct dump_ctx *c)

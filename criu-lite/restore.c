@@ -620,10 +620,11 @@ static size_t total_fds(struct restore_ctx *c)
 	return n;
 }
 
+static int wait_puppets(struct restore_ctx *c);
+
 static int fork_puppets(struct restore_ctx *c)
 {
 	struct rlimit rl;
-	size_t ready = 0;
 
 	if (pipe2(c->ready, O_CLOEXEC)) {
 		pr_perror("pipe");
@@ -669,6 +670,15 @@ static int fork_puppets(struct restore_ctx *c)
 	close(c->keep_at);
 	close(c->ready[1]);
 	c->ready[1] = -1;
+	return wait_puppets(c);
+}
+
+/* Every puppet says ready (its pid) or failed (-pid) on the ready pipe.
+ * Their PIDs as we see them differ from theirs with --pidns. */
+static int wait_puppets(struct restore_ctx *c)
+{
+	size_t ready = 0;
+
 	while (ready < c->nr) {
 		struct pollfd pfd = { c->ready[0], POLLIN, 0 };
 		int32_t msg;
