@@ -34,6 +34,10 @@ static const char usage_text[] =
 "      --precopy-until PAGES  stop the rounds early once a round finds\n"
 "                             fewer written pages (default 256)\n"
 "      --precopy-ms MS        pause between rounds (default 0)\n"
+"      --no-sync              do not wait for the images to reach the disk\n"
+"                             (default: they are, before the tree is\n"
+"                             killed; use when they are read right away,\n"
+"                             as in a migration)\n"
 "      --qmp SOCK             QEMU: stop the VM through this QMP socket\n"
 "                             before freezing (the guest then sees no time\n"
 "                             jump); restore continues it\n"
@@ -101,6 +105,7 @@ int parse_dump_args(int argc, char **argv, struct dump_opts *o)
 		{ "images-dir", required_argument, NULL, 'D' },
 		{ "leave-running", no_argument, NULL, 'R' },
 		{ "qmp", required_argument, NULL, 'Q' },
+		{ "no-sync", no_argument, NULL, 'S' },
 		{ "precopy-rounds", required_argument, NULL, 'P' },
 		{ "precopy-until", required_argument, NULL, 'U' },
 		{ "precopy-ms", required_argument, NULL, 'M' },
@@ -128,6 +133,9 @@ int parse_dump_args(int argc, char **argv, struct dump_opts *o)
 			break;
 		case 'Q':
 			o->qmp = optarg;
+			break;
+		case 'S':
+			o->no_sync = true;
 			break;
 		case 'P':
 		case 'U':

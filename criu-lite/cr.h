@@ -25,6 +25,7 @@ struct dump_opts {
 	unsigned precopy_rounds;	/* copy memory while running first */
 	uint64_t precopy_until;	/* stop early below this many dirty pages */
 	unsigned precopy_ms;	/* pause between rounds */
+	bool no_sync;		/* images may stay in the page cache */
 };
 
 struct restore_opts {
@@ -53,6 +54,7 @@ struct dump_stats {
 /* One page sink per dump: where page data and pagemap entries go. */
 struct page_sink {
 	int pages_fd;		/* pages-<id>.img */
+	bool durable;		/* written back to disk before the dump ends */
 	uint64_t offset;	/* next byte in it */
 	struct dump_stats *st;
 };

@@ -691,7 +691,7 @@ static int dump_frozen(struct dump_ctx *c)
 	if (write_pstree(c) || fault_at("before-inventory") || interrupted(c))
 		goto out;
 	t0 = now_ns();
-	if (fsync(c->sink.pages_fd) && errno != EINVAL) {
+	if (c->sink.durable && fsync(c->sink.pages_fd) && errno != EINVAL) {
 		pr_perror("fsync pages image");
 		goto out;
 	}
@@ -857,7 +857,7 @@ static int precopy(struct dump_ctx *c)
 	}
 	if (interrupted(c))
 		return -1;
-	if (fsync(c->sink.pages_fd) && errno != EINVAL) {
+	if (c->sink.durable && fsync(c->sink.pages_fd) && errno != EINVAL) {
 		pr_perror("fsync pages image");
 		return -1;
 	}
@@ -885,6 +885,7 @@ int dump_tree(const struct dump_opts *o, struct dump_stats *st)
 	memset(st, 0, sizeof(*st));
 	c.sink.st = st;
 	c.sink.pages_fd = -1;
+	c.sink.durable = !o->no_sync;
 	if (check_target(o->pid))
 		return -1;
 	c.dirfd = open_images_dir(o->dir);

@@ -31,6 +31,7 @@ struct page_writer {
 	int cur;		/* the one being filled */
 	uint64_t file_off;	/* where the writer thread writes next */
 	bool stop, failed;
+	bool durable;
 	pthread_t thread;
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
@@ -66,7 +67,7 @@ static int write_batch(struct page_writer *w, struct batch *b)
 		}
 		i += n;
 	}
-	if (w->file_off > start)
+	if (w->durable && w->file_off > start)
 		sync_file_range(w->fd, start, w->file_off - start,
 				SYNC_FILE_RANGE_WRITE);
 	w->st->write_ns += now_ns() - t0;
@@ -103,7 +104,7 @@ static void *writer_main(void *arg)
 }
 
 struct page_writer *page_writer_start(int fd, uint64_t off, size_t batch_len,
-				      struct dump_stats *st)
+				      bool durable, struct dump_stats *st)
 {
 	struct page_writer *w = calloc(1, sizeof(*w));
 
@@ -113,6 +114,7 @@ struct page_writer *page_writer_start(int fd, uint64_t off, size_t batch_len,
 	w->batch_len = batch_len;
 	w->st = st;
 	w->file_off = off;
+	w->durable = durable;
 	pthread_mutex_init(&w->lock, NULL);
 	pthread_cond_init(&w->cond, NULL);
 	for (int i = 0; i < 2; i++) {

@@ -16,9 +16,10 @@
 
 struct page_writer;
 
-/* Writes to fd from byte offset off on. */
+/* Writes to fd from byte offset off on; durable: start write-back of
+ * each batch at once. */
 struct page_writer *page_writer_start(int fd, uint64_t off, size_t batch_len,
-				      struct dump_stats *st);
+				      bool durable, struct dump_stats *st);
 /* The buffer to read the next batch into. */
 uint8_t *page_writer_buffer(struct page_writer *w);
 /* Stores len bytes at p, which must lie in the current buffer. */
