@@ -574,6 +574,12 @@ static int write_pstree(struct dump_ctx *c)
 		e.sid = p->vsid;
 		e.n_threads = p->nr_threads;
 		e.threads = (uint32_t *)p->vtids;
+		if (p->zombie) {
+			e.has_zombie = e.has_exit_code = true;
+			e.zombie = true;
+			e.exit_code = p->exit_code;
+			e.comm = p->comm;
+		}
 		ret = img_write_msg(img, &e.base);
 	}
 	if (img_close(img))
@@ -670,6 +676,8 @@ static int dump_frozen(struct dump_ctx *c)
 			refuse(&rf, "pid %d: in another PID namespace than the "
 			       "tree's root %d (nested namespaces not supported)",
 			       pds[i].fp->pid, c->tree.procs[0].pid);
+		if (pds[i].fp->zombie)
+			continue;
 		if (proc_read_vmas(pds[i].fp->pid, &pds[i].vmas, &pds[i].nr_vmas))
 			goto out;
 		if (pds[i].pc)
@@ -686,7 +694,7 @@ static int dump_frozen(struct dump_ctx *c)
 	if (!c->fdc)
 		goto out;
 	for (size_t i = 0; i < c->tree.nr; i++)
-		if (dump_proc(&pds[i]))
+		if (!pds[i].fp->zombie && dump_proc(&pds[i]))
 			goto out;
 	if (write_pstree(c) || fault_at("before-inventory") || interrupted(c))
 		goto out;
@@ -791,6 +799,8 @@ static int precopy_start(struct dump_ctx *c, const struct dirty_tracker_ops *ops
 		struct proc_dump pd = { .c = c, .fp = &t.procs[i] };
 		int uffd, err;
 
+		if (pd.fp->zombie)
+			continue;
 		if (proc_read_vmas(pd.fp->pid, &pd.vmas, &pd.nr_vmas))
 			goto out;
 		err = check_proc(&pd, &rf) || rf.count;

@@ -205,6 +205,7 @@ int proc_parse_stat(const char *text, struct proc_stat *st)
 	st->end_code = f[27];
 	st->start_stack = f[28];
 	st->exit_signal = f[38];
+	st->exit_code = i > 52 ? (int)f[52] : 0;
 	st->start_data = f[45];
 	st->end_data = f[46];
 	st->start_brk = f[47];

@@ -55,6 +55,7 @@ struct proc_stat {
 	uint64_t start_data, end_data, start_brk;
 	uint64_t arg_start, arg_end, env_start, env_end;
 	int exit_signal;
+	int exit_code;		/* of a zombie: its wait status */
 };
 int proc_parse_stat(const char *text, struct proc_stat *st);
 int proc_read_stat(pid_t pid, pid_t tid, struct proc_stat *st);

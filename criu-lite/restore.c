@@ -185,6 +185,13 @@ static int load_proc(struct restore_ctx *c, struct proc_restore *p)
 		pr_err("pstree.img: process %u has no thread list", pid);
 		return -1;
 	}
+	if (p->pe->zombie) {
+		if (p->parent < 0) {
+			pr_err("pstree.img: the root %u is a zombie", pid);
+			return -1;
+		}
+		return 0;	/* nothing but its exit status */
+	}
 	p->task = (TaskEntry *)img_read_one(c->dirfd, IMG_TASK, pid);
 	p->mm = (MmEntry *)img_read_one(c->dirfd, IMG_MM, pid);
 	if (!p->task || !p->mm)
@@ -435,6 +442,23 @@ static void set_child_pgid(struct restore_ctx *c, size_t i, pid_t pid)
 		pr_warn("setpgid(%d, %u): %m", pid, pe->pgid);
 }
 
+/* A zombie comes back as a child that dies at once the way it died. */
+static void become_zombie(const PstreeEntry *pe)
+{
+	int st = pe->exit_code;
+
+	if (pe->pgid != pe->pid)
+		setpgid(0, pe->pgid);	/* failing: it stays in the parent's */
+	if (pe->comm)
+		prctl(PR_SET_NAME, pe->comm);
+	if (WIFSIGNALED(st)) {
+		signal(WTERMSIG(st), SIG_DFL);
+		prctl(PR_SET_DUMPABLE, 0);	/* no core for a replayed death */
+		kill(getpid(), WTERMSIG(st));
+	}
+	_exit(WEXITSTATUS(st));
+}
+
 static int fork_children(struct restore_ctx *c, size_t idx)
 {
 	for (size_t i = 0; i < c->nr; i++) {
@@ -447,6 +471,8 @@ static int fork_children(struct restore_ctx *c, size_t idx)
 			pr_perror("clone3 with pid %u", c->procs[i].pe->pid);
 			return -1;
 		}
+		if (pid == 0 && c->procs[i].pe->zombie)
+			become_zombie(c->procs[i].pe);	/* does not return */
 		if (pid == 0)
 			puppet_main(c, i);	/* does not return */
 		set_child_pgid(c, i, pid);
@@ -679,7 +705,11 @@ static int wait_puppets(struct restore_ctx *c)
 {
 	size_t ready = 0;
 
-	while (ready < c->nr) {
+	size_t live = 0;
+
+	for (size_t i = 0; i < c->nr; i++)
+		live += !c->procs[i].pe->zombie;
+	while (ready < live) {
 		struct pollfd pfd = { c->ready[0], POLLIN, 0 };
 		int32_t msg;
 
@@ -1254,7 +1284,7 @@ int restore_tree(const struct restore_opts *o, struct restore_stats *st)
 		goto out;
 	st->pid_wait_ns = now_ns() - t1;
 	for (size_t i = 0; i < c.nr; i++)
-		if (choose_gadget(&c.procs[i]))
+		if (!c.procs[i].pe->zombie && choose_gadget(&c.procs[i]))
 			goto out;
 	t1 = now_ns();
 	if (fork_puppets(&c))
@@ -1262,7 +1292,7 @@ int restore_tree(const struct restore_opts *o, struct restore_stats *st)
 	st->fork_ns = now_ns() - t1;
 	t1 = now_ns();
 	for (size_t i = 0; i < c.nr; i++)
-		if (rebuild_proc(&c, &c.procs[i]))
+		if (!c.procs[i].pe->zombie && rebuild_proc(&c, &c.procs[i]))
 			goto fail;
 	st->mm_ns = now_ns() - t1;
 	if (fault_at("restore-before-resume"))

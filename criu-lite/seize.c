@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ptrace.h>
@@ -183,6 +184,31 @@ static int freeze_proc(struct frozen_proc *p)
 	return ns_ids(p);
 }
 
+/* A dead child its parent has not reaped: recorded (restore makes it
+ * again, as a child that exits at once), not seized. */
+static bool is_zombie(struct frozen_proc *p)
+{
+	struct proc_stat st;
+
+	if (proc_read_stat(p->pid, p->pid, &st) || st.state != 'Z')
+		return false;
+	p->zombie = true;
+	p->exit_code = st.exit_code;
+	snprintf(p->comm, sizeof(p->comm), "%s", st.comm);
+	p->ppid = st.ppid;
+	p->pgid = st.pgrp;
+	p->sid = st.session;
+	p->tids = calloc(1, sizeof(pid_t));
+	if (p->tids) {
+		p->tids[0] = p->pid;
+		p->nr_threads = 1;
+	}
+	if (ns_ids(p) == 0)
+		return true;
+	p->vpid = p->pid;
+	return true;
+}
+
 static struct frozen_proc *add_proc(struct frozen_tree *t, pid_t pid)
 {
 	struct frozen_proc *np = realloc(t->procs, (t->nr + 1) * sizeof(*np));
@@ -211,6 +237,8 @@ int freeze_tree(pid_t root, struct frozen_tree *t)
 			pr_err("the tree of %d contains criu-lite itself", root);
 			return -1;
 		}
+		if (is_zombie(&t->procs[i]))
+			continue;
 		if (freeze_proc(&t->procs[i]))
 			return -1;
 		if (proc_list_children(t->procs[i].pid, &kids, &nk))
@@ -249,6 +277,8 @@ void release_tree(struct frozen_tree *t, bool kill_it)
 	for (size_t i = 0; i < t->nr; i++) {
 		struct frozen_proc *p = &t->procs[i];
 
+		if (p->zombie)
+			continue;
 		if (kill_it)
 			kill(p->pid, SIGKILL);
 		for (size_t j = 0; j < p->nr_threads; j++) {

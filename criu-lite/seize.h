@@ -22,6 +22,9 @@ struct frozen_proc {
 	 * record); equal to the above when the tree lives in ours */
 	pid_t vpid, vpgid, vsid;
 	pid_t *vtids;
+	bool zombie;		/* dead, not reaped: nothing to seize */
+	int exit_code;		/* its wait status */
+	char comm[64];
 };
 
 struct frozen_tree {
