@@ -236,6 +236,8 @@ static int reg_open(struct fd_restore *r, const FdEntry *e)
 	(void)r;
 	if (e->type != FD_TYPE__FD_DIR && !(e->flags & O_PATH))
 		flags &= ~O_DIRECTORY;
+	if (e->type == FD_TYPE__FD_CHR)
+		flags |= O_NOCTTY;	/* a terminal is not taken as ctty */
 	fd = open(e->path, flags);
 	if (fd < 0) {
 		pr_perror("restore fd %u: open %s (flags %#o)", e->fd, e->path,
@@ -411,7 +413,10 @@ static bool chr_supported(const char *path)
 	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
 		if (!strcmp(path, ok[i]))
 			return true;
-	return false;
+	/* terminals are reopened by path, as CRIU's --shell-job does: the
+	 * same terminal must still be there at restore */
+	return !strncmp(path, "/dev/pts/", 9) || !strncmp(path, "/dev/tty", 8) ||
+	       !strcmp(path, "/dev/console");
 }
 
 static bool has_suffix(const char *s, const char *suffix)
