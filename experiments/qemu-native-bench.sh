@@ -25,8 +25,11 @@
 #                  (100 = the guest saw no pause); seq_step 1 = none lost
 #   complaints     kernel complaint lines on the console after READY
 #   guest          after the move: ok, crash (oops/panic), reboot, nohb (no
-#                  heartbeat came back)
+#                  heartbeat came back), hang (heartbeats stopped again)
 #   verify/disk/net  the workload's verdict after the move: ok, BAD:n/m, none
+#   sync_ms        fsync of the stream file once the move is over: what the
+#                  save had left in the page cache (a lower bound: write-back
+#                  may have started meanwhile)
 set -u
 
 cd "$(dirname "$0")/.." || exit 1
@@ -51,7 +54,7 @@ mkdir -p "$out/qemu-native"
 tsv=$out/qemu-native.tsv
 cols="config ram_mib wl_mib rate mode save_ms q_total_ms q_downtime_ms"
 cols="$cols q_ram_bytes q_syncs stream_bytes load_ms restore_hb_ms outage_ms"
-cols="$cols guest_gap_ms seq_step complaints guest verify disk net"
+cols="$cols guest_gap_ms seq_step complaints guest verify disk net sync_ms"
 echo "$cols" | tr ' ' '\t' >"$tsv"
 
 pids=()
@@ -96,6 +99,8 @@ run_config() {
 	gl_qmp "$sock" migrate-set-parameters \
 		'{"max-bandwidth": 109951162777600}' >/dev/null || return 1
 
+	# Earlier runs' dirty pages must not be written back during this one.
+	sync
 	t0=$(gl_now_ms)
 	if [ "$mode" = stop ]; then
 		gl_qmp "$sock" stop >/dev/null || return 1
@@ -133,13 +138,15 @@ run_config() {
 	if [ -n "$t4" ]; then
 		row_hb=$((t4 - t2))
 		# Two passes: the second one started after the move for sure.
-		"$GL_GUEST/serial-watch" -t 300 -c 2 -p "$pid2" "$d/dst.log" \
-			"VERIFY " >/dev/null
+		"$GL_GUEST/serial-watch" -t 60 -c 2 -p "$pid2" "$d/dst.log" \
+			" pass_ms=" >/dev/null
 		sleep 0.3
 	fi
 	echo "t_loaded=$t3 t_first_hb=${t4:--}" >>"$d/times.out"
 	row_guest=$(gl_fate "$d/dst.log")
 	[ -z "$t4" ] && [ "$row_guest" = ok ] && row_guest=nohb
+	[ "$row_guest" = ok ] && [ "$(gl_hb_silent_ms "$d/dst.stamped")" -gt 2000 ] &&
+		row_guest=hang
 	if [ -n "$t4" ]; then
 		gl_hb_gap "$d/src.stamped" "$d/dst.stamped" -- "$t0" >"$d/gap.out"
 		row_outage=$(gl_kv outage_ms <"$d/gap.out")
@@ -154,6 +161,10 @@ run_config() {
 	row_net=$(gl_verdict "$d/dst.log" NET)
 	gl_quit_qemu "$sock" "$pid2"
 	cleanup
+	# What the save left unwritten: QEMU does not fsync its stream.
+	t0=$(gl_now_ms)
+	sync "$mig"
+	row_sync=$(($(gl_now_ms) - t0))
 	[ "${BENCH_KEEP:-0}" = 1 ] || rm -f "$mig"
 	return 0
 }
@@ -167,7 +178,7 @@ for c in "${configs[@]}"; do
 	IFS=: read -r ram r mode <<<"$c"
 	row_wl=- row_save=- row_qtotal=- row_qdown=- row_qram=- row_qsyncs=-
 	row_stream=- row_load=- row_hb=- row_outage=- row_ggap=- row_seq=-
-	row_compl=- row_guest=- row_verify=- row_disk=- row_net=-
+	row_compl=- row_guest=- row_verify=- row_disk=- row_net=- row_sync=-
 	if ! run_config "$ram" "$r" "$mode"; then
 		echo "qemu-native-bench: $c failed (see $out/qemu-native/)" >&2
 		row_verify=FAILED
@@ -178,7 +189,7 @@ for c in "${configs[@]}"; do
 		"$row_save" "$row_qtotal" "$row_qdown" "$row_qram" "$row_qsyncs" \
 		"$row_stream" "$row_load" "$row_hb" "$row_outage" "$row_ggap" \
 		"$row_seq" "$row_compl" "$row_guest" "$row_verify" "$row_disk" \
-		"$row_net" |
+		"$row_net" "$row_sync" |
 		paste -sd '\t' >>"$tsv"
 	mb() { [ "$1" = - ] && echo - || echo $(($1 / 1048576)); }
 	# shellcheck disable=SC2059

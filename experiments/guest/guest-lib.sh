@@ -119,10 +119,11 @@ gl_complaints() {
 
 # gl_verdict LOG KIND [FROM]: for KIND (VERIFY, DISK or NET), prints "ok"
 # when every KIND line is ok, "BAD:<bad>/<all>" if any is bad, "none" when
-# there is none.
+# there is none. VERIFY counts passes: its per-page detail lines
+# ("VERIFY BAD page=...") are left out.
 gl_verdict() {
 	awk -v kind="$2" -v from="${3:-}" "$GL_AWK_FROM"'
-		on && $1 == kind { n++; if ($2 != "ok") bad++ }
+		on && $1 == kind && $3 !~ /^page=/ { n++; if ($2 != "ok") bad++ }
 		END {
 			if (!n) print "none"
 			else if (bad) printf "BAD:%d/%d\n", bad, n
@@ -147,3 +148,11 @@ gl_tsv_get() {
 
 # gl_kv KEY < key=value lines: the value of KEY, "-" when absent.
 gl_kv() { awk -F= -v k="$1" '$1 == k { v = substr($0, length(k) + 2) } END { print (v == "" ? "-" : v) }'; }
+
+# gl_hb_silent_ms STAMPED_LOG: ms since the last heartbeat of a stamped log
+# (a running guest beats every 100 ms), -1 if it has none. After a move, a
+# long silence while QEMU still runs means the guest hung.
+gl_hb_silent_ms() {
+	awk -v now="$(gl_now_ms)" '$2 == "HB" { t = $1 }
+		END { print t ? now - t : -1 }' "$1"
+}

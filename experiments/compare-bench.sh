@@ -1,0 +1,525 @@
+#!/bin/bash
+# make bench-compare: criu-lite against QEMU's own migration, on the same
+# test guest, in the same run.
+#
+# For each configuration (guest RAM, pages dirtied per second) three moves,
+# each of a freshly booted guest with the same options (virtio-blk,
+# virtio-net, 1 vCPU):
+#   criu-lite   criu-lite dump -t PID -D DIR --qmp SOCK (QMP stop, freeze,
+#               dump, kill), then criu-lite restore -D DIR -d (same PID,
+#               QMP cont)
+#   qemu-stop   QMP stop, migrate "exec:cat > FILE", quit, a new QEMU with
+#               -incoming "exec:cat FILE", cont (experiments/qemu-native-
+#               bench.sh MODE stop: what `virsh save` / `virsh restore` do)
+#   qemu-live   the same with live precopy (no stop before migrate)
+# After criu-lite's move, with the VM stopped, this machine's
+# ceilings are measured on the restored QEMU (build/guest/qemu-ceilings):
+# process_vm_readv of the guest RAM's present pages, a buffered write of as
+# many bytes to the images' filesystem, and the same written durably.
+#
+# Usage: experiments/compare-bench.sh [RAM_MIB:RATE...]
+#   default: 512:0 512:$BENCH_RATE 2048:0 2048:$BENCH_RATE
+# Environment: BENCH_REPS runs of everything (default 2; a run does every
+#   configuration once, so runs are spread over the time of the bench),
+#   BENCH_RATE (default 20000 pages/s), BENCH_SMP (default 1),
+#   BENCH_DISK=0 / BENCH_NET=0 drop virtio-blk / virtio-net,
+#   BENCH_CL_VERIFY=1 restores with --verify (off by default: QEMU does not
+#   checksum its stream either; the guest's own VERIFY judges both),
+#   BENCH_CEILINGS=0 skips the ceilings, BENCH_KEEP=1 keeps images/streams,
+#   BENCH_OUT (default build/bench).
+#
+# Output: the tables on stdout; $BENCH_OUT/compare.tsv (per configuration
+# one row per tool, the median over the runs (seq_step, complaints: the
+# worst; verdicts: all distinct ones, joined by "+"), then ratio rows
+# "cl/qemu-stop" and "cl/qemu-live": criu-lite's median divided by QEMU's,
+# verdicts as "criu-lite/qemu"); every run's rows in compare-runs.tsv;
+# compare-ceilings.tsv (medians); compare-{save,save-durable,restore-hb,
+# pause}.svg; logs of every move in $BENCH_OUT/compare/<config>/run<N>/.
+# Columns of compare.tsv:
+#   save_ms        wall time to save: from the stop to the image/stream
+#                  complete (criu-lite: the dump command, QMP stop to QEMU
+#                  dead, pages fsync'ed; QEMU: stop + migrate to "completed",
+#                  no fsync)
+#   flush_ms       fsync of the image files / the stream file after the move:
+#                  what the save had left unwritten (criu-lite: ~0)
+#   durable_save_ms  save_ms + flush_ms
+#   image_bytes    criu-lite: all image files; QEMU: the stream file
+#   restore_ms     criu-lite: the restore command (to the guest running);
+#                  QEMU: new process started to incoming done (paused)
+#   restore_hb_ms  restore start (old QEMU gone) -> first guest heartbeat
+#   outage_ms      host time between the last heartbeat before and the
+#                  first after the move: the pause a client of the guest sees
+#   guest_gap_ms   the guest's CLOCK_MONOTONIC across the same heartbeats
+#                  (100 = the guest noticed no pause); seq_step 1 = no
+#                  heartbeat lost
+#   complaints     guest kernel complaint lines (lockups, stalls, clocksource,
+#                  oops) after WORKLOAD READY
+#   self_ms        the tool's own account of the pause: criu-lite "frozen",
+#                  QEMU query-migrate "downtime"
+#   guest          ok, crash, reboot, nohb (no heartbeat after the move),
+#                  hang (heartbeats stopped again after the move)
+#   verify/disk/net  the workload's verdicts after the move (ok, BAD:n/m,
+#                  none); FAILED when the move itself failed
+#   note           anything unusual (e.g. a retried restore)
+#   runs           how many runs the medians are of
+set -u
+cd "$(dirname "$0")/.." || exit 1
+
+# A killed QEMU keeps its PID until reaped; PID 1 reaps only every ~2 s here.
+if [ -z "${COMPARE_SUBREAPED:-}" ]; then
+	[ -x build/tests/subreaper ] || make -s build/tests/subreaper || exit 1
+	COMPARE_SUBREAPED=1 exec build/tests/subreaper "$0" "$@"
+fi
+
+GL_GUEST=build/guest
+. experiments/guest/guest-lib.sh
+CL=build/criu-lite
+CEIL=$GL_GUEST/qemu-ceilings
+
+rate=${BENCH_RATE:-20000}
+smp=${BENCH_SMP:-1}
+reps=${BENCH_REPS:-2}
+out=${BENCH_OUT:-build/bench}
+work=$out/compare
+configs=("$@")
+[ ${#configs[@]} = 0 ] && configs=(512:0 "512:$rate" 2048:0 "2048:$rate")
+for f in "$CL" "$CEIL" "$GL_GUEST/qmp-client" "$GL_GUEST/serial-watch"; do
+	[ -x "$f" ] || { echo "compare-bench: $f missing (make all guest)" >&2; exit 1; }
+done
+rm -rf "$work" && mkdir -p "$work"
+rows=$work/rows.tsv
+crows=$work/ceil-rows.tsv
+tsv=$out/compare.tsv
+ctsv=$out/compare-ceilings.tsv
+COLS="config ram_mib rate tool save_ms flush_ms durable_save_ms image_bytes"
+COLS="$COLS restore_ms restore_hb_ms outage_ms guest_gap_ms seq_step"
+COLS="$COLS complaints self_ms guest verify disk net note"
+CCOLS="config ram_mib rate present_bytes readv_ceil_gbps write_ceil_gbps"
+CCOLS="$CCOLS durable_ceil_gbps cl_read_gbps cl_write_gbps"
+CCOLS="$CCOLS cl_write_fsync_gbps cl_stored_bytes cl_zero_pages cl_read_ms"
+CCOLS="$CCOLS cl_write_ms cl_fsync_ms cl_frozen_ms"
+CCOLS="$CCOLS durable_first_ceil_gbps direct_ceil_gbps"
+echo "$COLS run" | tr ' ' '\t' >"$rows"
+echo "$CCOLS run" | tr ' ' '\t' >"$crows"
+
+qpid='' stamper=''
+cleanup() {
+	[ -n "$stamper" ] && kill "$stamper" 2>/dev/null
+	[ -n "$qpid" ] && gl_stop_pid "$qpid"
+	qpid='' stamper=''
+}
+trap 'cleanup; gl_stop_pid "${GL_ECHO_PID:-}"' EXIT
+trap 'exit 130' INT TERM
+
+netopt=()
+if [ "${BENCH_NET:-1}" = 1 ]; then
+	gl_start_echo "$work" || exit 1
+	netopt=(-n "$GL_ECHO_PORT")
+fi
+diskopt=()
+[ "${BENCH_DISK:-1}" = 1 ] && diskopt=(-D)
+verifyopt=()
+[ "${BENCH_CL_VERIFY:-0}" = 1 ] && verifyopt=(--verify)
+
+log_size() { stat -c %s "$1" 2>/dev/null || echo 0; }
+
+# pick KEY... < criu-lite's stderr: the numbers of its timing lines
+cl_numbers() {
+	awk '{ for (i = 1; i <= NF; i++) {
+		w = $i; sub(/,$/, "", w)
+		if ($1 == "criu-lite:" && $2 == "dumped") {
+			if (w == "frozen") v["frozen"] = $(i + 1)
+			if (w == "stored") v["stored"] = $(i - 2)
+			if (w == "elided") v["zero"] = $(i - 3)
+			if (w == "written") v["mib"] = $(i - 2)
+		}
+		if ($2 == "pages:" && (w == "read" || w == "write" || w == "fsync"))
+			v[w] = $(i + 1)
+		if ($2 == "restored" && i == 4) v["restored"] = $i
+	} }
+	END { for (k in v) print k "=" v[k] }'
+}
+
+# criu-lite moves the guest of one configuration; sets the row_* variables
+# and the ceiling values. Returns non-zero if the move failed.
+run_cl() { # RAM RATE DIR
+	local ram=$1 r=$2 d=$3 img wlmem sock off t0 t1 t2 t3 t4 err
+	rm -rf "$d" && mkdir -p "$d"
+	d=$(cd "$d" && pwd)
+	img=$d/img sock=$d/qmp.sock
+	wlmem=$((ram * 3 / 4 < ram - 160 ? ram * 3 / 4 : ram - 160))
+	: >"$d/serial.log"
+	"$GL_GUEST/serial-watch" --stamp "$d/serial.log" >"$d/stamped.log" &
+	stamper=$!
+	qpid=$(experiments/guest/run-guest.sh -d "$d" -m "$ram" -s "$smp" \
+		-w "$wlmem" -r "$r" "${diskopt[@]}" "${netopt[@]}" -W 300) || return 1
+	# One full verify pass with the dirtier running: steady state (as
+	# qemu-native-bench.sh waits before its migrate).
+	"$GL_GUEST/serial-watch" -t 120 -p "$qpid" "$d/serial.log" "VERIFY " \
+		>/dev/null || return 1
+
+	# Earlier runs' dirty pages must not be written back during this one
+	# (qemu-native-bench.sh does the same).
+	sync
+	off=$(log_size "$d/serial.log")
+	t0=$(gl_now_ms)
+	if ! $CL dump -t "$qpid" -D "$img" --qmp "$sock" >"$d/dump.log" 2>&1; then
+		echo "compare-bench: criu-lite dump failed:" >&2
+		cat "$d/dump.log" >&2
+		return 1
+	fi
+	t1=$(gl_now_ms)
+	row_save=$((t1 - t0))
+	row_bytes=$(du -sb "$img" | cut -f1)
+	t2=$(gl_now_ms)
+	if ! $CL restore -D "$img" -d "${verifyopt[@]}" >"$d/restore.log" 2>&1; then
+		err=$(cat "$d/restore.log")
+		echo "compare-bench: criu-lite restore failed:" >&2
+		echo "$err" >&2
+		# A dumped PID was seen still taken (clone3 EEXIST) right
+		# after the dump: retry once, counted in restore_hb_ms.
+		case "$err" in *"File exists"*) ;; *) return 1 ;; esac
+		row_note="restore retried (EEXIST)"
+		sleep 0.2
+		$CL restore -D "$img" -d "${verifyopt[@]}" >"$d/restore.log" 2>&1 ||
+			{ cat "$d/restore.log" >&2; return 1; }
+	fi
+	t3=$(gl_now_ms)
+	row_restore=$((t3 - t2))
+	{ cl_numbers <"$d/dump.log"; cl_numbers <"$d/restore.log"; } >"$d/numbers.out"
+	row_self=$(gl_kv frozen <"$d/numbers.out")
+	echo "t_dump=$t0 t_dumped=$t1 t_restore=$t2 t_restored=$t3" >"$d/times.out"
+
+	if "$GL_GUEST/serial-watch" -t 60 -o "$off" -p "$qpid" "$d/serial.log" \
+		"HB seq=" >/dev/null; then
+		sleep 0.1	# the stamper has seen it too
+		t4=$(awk -v t="$t2" '$2 == "HB" && $1 >= t { print $1; exit }' \
+			"$d/stamped.log")
+		row_hb=$((t4 - t2))
+		# two whole verify passes (a pass ends with "pass_ms="): the
+		# second one started after the move for sure
+		"$GL_GUEST/serial-watch" -t 60 -c 2 -o "$off" -p "$qpid" \
+			"$d/serial.log" " pass_ms=" >/dev/null
+		sleep 0.3
+		gl_hb_gap "$d/stamped.log" -- "$t0" >"$d/gap.out"
+		row_outage=$(gl_kv outage_ms <"$d/gap.out")
+		row_ggap=$(gl_kv guest_gap_ms <"$d/gap.out")
+		row_seq=$(gl_kv seq_step <"$d/gap.out")
+		echo "t_first_hb=$t4" >>"$d/times.out"
+	fi
+	tail -c +"$((off + 1))" "$d/serial.log" >"$d/after.log"
+	row_guest=$(gl_fate "$d/after.log")
+	[ -z "${t4:-}" ] && [ "$row_guest" = ok ] && row_guest=nohb
+	[ "$row_guest" = ok ] && [ "$(gl_hb_silent_ms "$d/stamped.log")" -gt 2000 ] &&
+		row_guest=hang
+	gl_complaints "$d/serial.log" "WORKLOAD READY" >"$d/complaints.txt"
+	row_compl=$(wc -l <"$d/complaints.txt")
+	row_verify=$(gl_verdict "$d/after.log" VERIFY)
+	row_disk=$(gl_verdict "$d/after.log" DISK)
+	row_net=$(gl_verdict "$d/after.log" NET)
+	# what the dump left unwritten (as qemu-native-bench.sh's sync_ms)
+	t0=$(gl_now_ms)
+	sync "$img"/*
+	row_flush=$(($(gl_now_ms) - t0))
+	row_dsave=$((row_save + row_flush))
+	[ "${BENCH_KEEP:-0}" = 1 ] || rm -rf "$img"
+	# This machine's ceilings, on the restored QEMU (the same guest RAM),
+	# its VM stopped as for a dump. After the move, not before: their
+	# page-cache churn would warm memory up for the dump that follows.
+	if [ "${BENCH_CEILINGS:-1}" = 1 ] && gl_alive "$qpid" &&
+		gl_qmp "$sock" stop >/dev/null; then
+		if ! "$CEIL" "$qpid" "$ram" "$d" >"$d/ceilings.out" 2>&1; then
+			cat "$d/ceilings.out" >&2
+			rm -f "$d/ceilings.out"
+		fi
+	fi
+	gl_quit_qemu "$sock" "$qpid"
+	cleanup
+	return 0
+}
+
+# ceil_row CONFIG RAM RATE DIR REP: one row of ceilings, from
+# qemu-ceilings' output (c.*) and criu-lite's timing lines (n.*)
+ceil_row() {
+	{ sed 's/^/c./' "$4/ceilings.out"; sed 's/^/n./' "$4/numbers.out"; } 2>/dev/null |
+	awk -F= -v OFS="\t" -v cfg="$1" -v ram="$2" -v rate="$3" -v rep="$5" '
+		{ v[$1] = $2 }
+		function g(k) { return (k in v) && v[k] != "" ? v[k] : "-" }
+		function gbps(bytes, ms) { return bytes > 0 && ms > 0 ? sprintf("%.2f", bytes / ms / 1e6) : "-" }
+		END {
+			st = g("n.stored"); zp = g("n.zero"); wb = g("n.mib") * 1048576
+			rd = g("n.read"); wr = g("n.write"); fs = g("n.fsync")
+			print cfg, ram, rate, g("c.present_bytes"), g("c.readv_gbps"),
+				g("c.write_gbps"), g("c.durable_gbps"),
+				gbps((st + zp) * 4096, rd), gbps(wb, wr), gbps(wb, wr + fs),
+				st == "-" ? "-" : st * 4096, zp, rd, wr, fs, g("n.frozen"),
+				g("c.durable_first_gbps"), g("c.direct_gbps"), rep
+		}' >>"$crows"
+}
+
+# qemu_rows CONFIG RAM RATE QEMU-NATIVE-TSV REP: its stop and live rows, ours
+qemu_rows() {
+	awk -F'\t' -v OFS='\t' -v cfg="$1" -v ram="$2" -v rate="$3" -v rep="$5" '
+		NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next }
+		function g(k) { return (k in c) && $c[k] != "" ? $c[k] : "-" }
+		{
+			s = g("save_ms"); f = g("sync_ms")
+			print cfg, ram, rate, "qemu-" g("mode"), s, f,
+				s != "-" && f != "-" ? s + f : "-",
+				g("stream_bytes"), g("load_ms"), g("restore_hb_ms"),
+				g("outage_ms"), g("guest_gap_ms"), g("seq_step"),
+				g("complaints"), g("q_downtime_ms"), g("guest"),
+				g("verify"), g("disk"), g("net"), "-", rep
+		}' "$4" >>"$rows"
+}
+
+# aggregate NKEY MAXCOLS < RAW > TABLE: one row per key (the first NKEY
+# columns) over the runs (the last column, dropped): numbers -> median (max
+# for the columns named in MAXCOLS, e.g. "seq_step,complaints"), words ->
+# the distinct ones joined by "+"; adds the column "runs".
+aggregate() {
+	awk -F'\t' -v OFS='\t' -v nkey="$1" -v maxcols=",$2," '
+		function num(x) { return x ~ /^-?[0-9]+(\.[0-9]+)?$/ }
+		function fmt(x, frac,    a) { a = x < 0 ? -x : x
+			return (x == int(x) && !frac) || a >= 1000 ? sprintf("%.0f", x) : \
+				a >= 100 ? sprintf("%.1f", x) : sprintf("%.2f", x) }
+		NR == 1 { nf = NF - 1; h = $1; for (i = 2; i <= nf; i++) h = h OFS $i
+			for (i = 1; i <= nf; i++) ismax[i] = index(maxcols, "," $i ",") > 0
+			print h, "runs"; next }
+		{
+			k = $1; for (i = 2; i <= nkey; i++) k = k OFS $i
+			if (!(k in n)) order[++nk] = k
+			n[k]++
+			for (i = nkey + 1; i <= nf; i++) {
+				if (num($i)) { c = ++cnt[k, i]; val[k, i, c] = $i + 0
+					if (index($i, ".")) frac[k, i] = 1 }
+				else if ($i != "-" && !((k, i, $i) in seen)) {
+					seen[k, i, $i] = 1
+					str[k, i] = str[k, i] (str[k, i] == "" ? "" : "+") $i
+				}
+			}
+		}
+		END {
+			for (j = 1; j <= nk; j++) {
+				k = order[j]; o = k
+				for (i = nkey + 1; i <= nf; i++) {
+					c = cnt[k, i] + 0
+					for (a = 2; a <= c; a++)	# insertion sort
+						for (b = a; b > 1 && val[k, i, b - 1] > val[k, i, b]; b--) {
+							t = val[k, i, b]; val[k, i, b] = val[k, i, b - 1]
+							val[k, i, b - 1] = t
+						}
+					fr = (k, i) in frac
+					if (!c) v = str[k, i] == "" ? "-" : str[k, i]
+					else if (ismax[i]) v = fmt(val[k, i, c], fr)
+					else if (c % 2) v = fmt(val[k, i, (c + 1) / 2], fr)
+					else v = fmt((val[k, i, c / 2] + val[k, i, c / 2 + 1]) / 2, fr)
+					o = o OFS v
+				}
+				print o, n[k]
+			}
+		}'
+}
+
+t_start=$(gl_now_ms)
+for ((rep = 1; rep <= reps; rep++)); do
+	for c in "${configs[@]}"; do
+		IFS=: read -r ram r <<<"$c"
+		cfg=${ram}M-rate$r
+		base=$work/$cfg/run$rep
+		echo "compare-bench: run $rep/$reps $cfg: criu-lite" >&2
+		row_save=- row_flush=- row_dsave=- row_bytes=- row_restore=- row_hb=-
+		row_outage=- row_ggap=- row_seq=- row_compl=- row_self=- row_guest=-
+		row_verify=- row_disk=- row_net=- row_note=-
+		if ! run_cl "$ram" "$r" "$base/criu-lite"; then
+			echo "compare-bench: $cfg: criu-lite move failed (see $base/criu-lite)" >&2
+			row_verify=FAILED
+			cleanup
+		fi
+		printf '%s\n' "$cfg" "$ram" "$r" criu-lite "$row_save" "$row_flush" \
+			"$row_dsave" "$row_bytes" "$row_restore" "$row_hb" "$row_outage" \
+			"$row_ggap" "$row_seq" "$row_compl" "$row_self" "$row_guest" \
+			"$row_verify" "$row_disk" "$row_net" "$row_note" "$rep" |
+			paste -sd '\t' >>"$rows"
+		ceil_row "$cfg" "$ram" "$r" "$base/criu-lite" "$rep"
+
+		echo "compare-bench: run $rep/$reps $cfg: QEMU migrate, stop and live" >&2
+		rm -rf "$base/qemu"
+		BENCH_OUT=$base/qemu BENCH_SMP=$smp \
+			experiments/qemu-native-bench.sh "$ram:$r:stop" "$ram:$r:live" \
+			>"$base/qemu.txt" 2>&1 ||
+			echo "compare-bench: $cfg: a QEMU move failed (see $base/qemu.txt)" >&2
+		qemu_rows "$cfg" "$ram" "$r" "$base/qemu/qemu-native.tsv" "$rep"
+	done
+done
+t_end=$(gl_now_ms)
+cp "$rows" "$out/compare-runs.tsv"
+
+# compare.tsv: per configuration the tools' medians, then criu-lite / QEMU.
+aggregate 4 seq_step,complaints <"$rows" | awk -F'\t' -v OFS='\t' '
+	function num(x) { return x ~ /^[0-9]+(\.[0-9]+)?$/ }
+	function ratio(a, b) { return num(a) && num(b) && b > 0 ? sprintf("%.2f", a / b) : "-" }
+	NR == 1 { print; nf = NF
+		for (i = 1; i <= NF; i++) {
+			# words (and seq_step): both values side by side
+			both[i] = $i ~ /^(seq_step|guest|verify|disk|net)$/
+			skip[i] = $i ~ /^(note|runs)$/
+		}
+		next }
+	{
+		if (!($1 in seen)) { seen[$1] = 1; order[++n] = $1 }
+		for (i = 1; i <= NF; i++) v[$1, $4, i] = $i
+		nrow[$1]++; line[$1, nrow[$1]] = $0
+	}
+	END {
+		for (k = 1; k <= n; k++) {
+			cfg = order[k]
+			for (j = 1; j <= nrow[cfg]; j++) print line[cfg, j]
+			for (q = 1; q <= 2; q++) {
+				t = q == 1 ? "qemu-stop" : "qemu-live"
+				if (!((cfg, t, 1) in v) || !((cfg, "criu-lite", 1) in v)) continue
+				o = cfg OFS v[cfg, t, 2] OFS v[cfg, t, 3] OFS "cl/" t
+				for (i = 5; i <= nf; i++) {
+					a = v[cfg, "criu-lite", i]; b = v[cfg, t, i]
+					o = o OFS (skip[i] ? "-" : both[i] ? a "/" b : ratio(a, b))
+				}
+				print o
+			}
+		}
+	}' >"$tsv"
+aggregate 3 "" <"$crows" >"$ctsv"
+
+# tsv_cols TSV NAME...: prints the named columns, tab-separated
+tsv_cols() {
+	local f=$1
+	shift
+	awk -F'\t' -v OFS='\t' -v names="$*" '
+		NR == 1 { n = split(names, want, " ")
+			for (i = 1; i <= NF; i++) c[$i] = i }
+		{ o = ""; for (j = 1; j <= n; j++) o = o (j > 1 ? OFS : "") ((want[j] in c) ? $c[want[j]] : "-")
+		  print o }' "$f"
+}
+
+# The table.
+echo
+echo "criu-lite vs QEMU migration, $(uname -r), $(nproc) CPUs," \
+	"$(awk '/^MemTotal:/ { print int($2 / 1048576 + 0.5) }' /proc/meminfo) GiB," \
+	"$(date -u '+%Y-%m-%d %H:%M UTC'), $(( (t_end - t_start) / 1000 )) s; medians of $reps run(s)"
+echo "guest: $smp vCPU, virtio-blk $([ "${BENCH_DISK:-1}" = 1 ] && echo on || echo off)," \
+	"virtio-net $([ "${BENCH_NET:-1}" = 1 ] && echo on || echo off); dirtying rate in pages/s"
+fmt='%-15s %-12s %7s %6s %7s %7s %7s %7s %7s %6s %3s %4s %7s %-6s %-7s %-5s %-5s\n'
+# shellcheck disable=SC2059
+printf "$fmt" config tool save flush save+fl img_MiB restore rst_hb pause \
+	gst_gap seq cmp self guest verify disk net
+tsv_cols "$tsv" config tool save_ms flush_ms durable_save_ms image_bytes \
+	restore_ms restore_hb_ms outage_ms guest_gap_ms seq_step complaints \
+	self_ms guest verify disk net note |
+awk -F'\t' -v fmt="$fmt" '
+	function mib(x) { return x ~ /^[0-9]+$/ ? sprintf("%d", x / 1048576) : x }
+	NR == 1 { next }
+	{
+		if ($1 != prev) { if (prev != "") print ""; prev = $1 }
+		printf fmt, $1, $2, $3, $4, $5, $2 ~ /^cl\// ? $6 : mib($6), $7, $8,
+			$9, $10, $11, $12, $13, $14, $15, $16, $17
+		if ($18 != "-" && $18 != "") note = note "  " $1 " " $2 ": " $18 "\n"
+	}
+	END { if (note != "") printf "notes:\n%s", note }'
+echo
+echo "(times in ms. save: stop to a complete image/stream; flush: fsync of it"
+echo " after the move (criu-lite fsyncs during its dump, QEMU does not);"
+echo " restore: criu-lite restore / new QEMU to incoming done; rst_hb: restore"
+echo " start to first heartbeat; pause: host time between the heartbeats around"
+echo " the move; gst_gap: the guest's own clock across them, 100 = unnoticed;"
+echo " self: criu-lite 'frozen' / QEMU query-migrate 'downtime'. Ratio rows:"
+echo " criu-lite divided by QEMU, < 1 = criu-lite smaller/faster; words and"
+echo " seq step as criu-lite/QEMU)"
+echo
+echo "criu-lite dump throughput against this machine's ceilings (GB/s, same run)"
+cfmt='%-16s %8s %6s %7s %4s %6s %7s %4s %7s %7s %4s %7s %4s %6s %4s\n'
+# shellcheck disable=SC2059
+printf "$cfmt" config pres_MiB readv dump_rd % write dump_wr % durable \
+	dump_ws % dur_1st % direct %
+awk -F'\t' -v fmt="$cfmt" '
+	function pct(a, b) { return a ~ /^[0-9.]+$/ && b ~ /^[0-9.]+$/ && b > 0 ? sprintf("%d%%", 100 * a / b + 0.5) : "-" }
+	NR == 1 { next }
+	{
+		printf fmt, $1, $4 ~ /^[0-9]+$/ ? int($4 / 1048576) : "-",
+			$5, $8, pct($8, $5), $6, $9, pct($9, $6), $7, $10, pct($10, $7),
+			$17, pct($10, $17), $18, pct($10, $18)
+	}' "$ctsv"
+echo "(ceilings, measured on the QEMU restored by criu-lite, VM stopped, after"
+echo " the move: readv = process_vm_readv of the guest RAM's present pages; write ="
+echo " buffered write of as many bytes next to the images, durable = the same"
+echo " with write-back started every 64 MiB, then fsync: the best of 2 passes;"
+echo " dur_1st = the first durable pass, with no warm-up (as the dump runs);"
+echo " direct = O_DIRECT write + fsync, no page cache."
+echo " criu-lite, from its timing lines: dump_rd = page read (zero pages"
+echo " included), dump_wr = page write, dump_ws = page write + fsync)"
+
+# SVG bar plots: one group per configuration, one bar per tool.
+plot() { # METRIC-COLUMN FILE TITLE
+	awk -F'\t' -v col="$1" -v title="$3" '
+		NR == 1 { for (i = 1; i <= NF; i++) { if ($i == col) c = i
+			if ($i == "guest") cg = i; if ($i == "verify") cv = i }
+			next }
+		$4 !~ /^(criu-lite|qemu-stop|qemu-live)$/ { next }
+		{
+			if (!($1 in seen)) { seen[$1] = 1; cfg[++ng] = $1 }
+			val[$1, $4] = $c; fate[$1, $4] = $cg != "ok" ? $cg : $cv
+			if ($c ~ /^[0-9.]+$/ && $c + 0 > max) max = $c + 0
+		}
+		END {
+			nt = split("criu-lite qemu-stop qemu-live", tool, " ")
+			split("#1f77b4 #ff7f0e #2ca02c", color, " ")
+			W = 760; H = 420; L = 70; R = 20; T = 60; B = 60
+			pw = W - L - R; ph = H - T - B
+			if (max <= 0) max = 1
+			raw = max / 5; mag = 10 ^ int(log(raw) / log(10))
+			if (mag > raw) mag /= 10
+			nr = raw / mag; st = (nr <= 1 ? 1 : nr <= 2 ? 2 : nr <= 5 ? 5 : 10) * mag
+			top = st * (int(max / st) + 1)
+			printf "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" font-family=\"sans-serif\" font-size=\"12\">\n", W, H
+			printf "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n"
+			printf "<text x=\"%d\" y=\"22\" font-size=\"16\" text-anchor=\"middle\">%s</text>\n", W / 2, title
+			for (y = 0; y <= top + st / 2; y += st) {
+				py = T + ph - ph * y / top
+				printf "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" stroke=\"#ddd\"/>\n", L, py, L + pw, py
+				printf "<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\">%g</text>\n", L - 6, py + 4, y
+			}
+			printf "<text x=\"16\" y=\"%d\" transform=\"rotate(-90 16 %d)\" text-anchor=\"middle\">ms (lower is better)</text>\n", T + ph / 2, T + ph / 2
+			gw = pw / ng; bw = gw * 0.8 / nt
+			for (g = 1; g <= ng; g++) {
+				x0 = L + (g - 1) * gw + gw * 0.1
+				for (t = 1; t <= nt; t++) {
+					v = val[cfg[g], tool[t]]; x = x0 + (t - 1) * bw
+					if (v ~ /^[0-9.]+$/) {
+						h = ph * v / top
+						printf "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"%s\"/>\n", x + 1, T + ph - h, bw - 2, h, color[t]
+						printf "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" font-size=\"10\">%d</text>\n", x + bw / 2, T + ph - h - 3, v + 0.5
+					} else {
+						f = fate[cfg[g], tool[t]]
+						printf "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" font-size=\"10\" fill=\"%s\">%s</text>\n", x + bw / 2, T + ph - 4, color[t], (f == "" || f == "ok") ? "n/a" : f
+					}
+				}
+				printf "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">%s</text>\n", x0 + gw * 0.4, T + ph + 18, cfg[g]
+			}
+			printf "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"black\"/>\n", L, T + ph, L + pw, T + ph
+			for (t = 1; t <= nt; t++) {
+				lx = L + (t - 1) * 150
+				printf "<rect x=\"%d\" y=\"%d\" width=\"12\" height=\"12\" fill=\"%s\"/>\n", lx, H - 22, color[t]
+				printf "<text x=\"%d\" y=\"%d\">%s</text>\n", lx + 16, H - 12, tool[t]
+			}
+			print "</svg>"
+		}' "$tsv" >"$2"
+}
+plot save_ms "$out/compare-save.svg" "Save: wall time to a complete image / stream"
+plot durable_save_ms "$out/compare-save-durable.svg" "Save + fsync of the image / stream"
+plot restore_hb_ms "$out/compare-restore-hb.svg" "Restore start to first guest heartbeat"
+plot outage_ms "$out/compare-pause.svg" "Guest-observed pause (host time between heartbeats)"
+echo
+echo "compare-bench: $tsv $ctsv $out/compare-{save,save-durable,restore-hb,pause}.svg"
+
+# Failed if any move failed or any criu-lite guest came back wrong.
+tsv_cols "$tsv" tool guest verify |
+	awk -F'\t' 'NR > 1 && $1 == "criu-lite" && ($2 != "ok" || $3 != "ok") { bad = 1 }
+		END { exit bad }'
