@@ -55,6 +55,7 @@ struct dump_stats {
 struct page_sink {
 	int pages_fd;		/* pages-<id>.img */
 	bool durable;		/* written back to disk before the dump ends */
+	bool direct;		/* O_DIRECT: aligned whole pages only */
 	uint64_t offset;	/* next byte in it */
 	struct dump_stats *st;
 };

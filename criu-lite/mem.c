@@ -380,7 +380,7 @@ int dump_pages(pid_t pid, const MmEntry *mm, struct cr_img *pm,
 		return -1;
 	}
 	w.pw = page_writer_start(sink->pages_fd, sink->offset, READ_BATCH,
-				 sink->durable,
+				 sink->durable && !sink->direct,
 				 sink->st);
 	if (!w.pw)
 		goto out;

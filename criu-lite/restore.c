@@ -390,7 +390,25 @@ struct clone_args_abi {
 	uint64_t stack, stack_size, tls, set_tid, set_tid_size, cgroup;
 };
 
+static pid_t clone_with_pid_once(pid_t pid, uint64_t flags);
+
+/*
+ * clone3 with the PID it had. A PID whose /proc entry is gone can still be
+ * held for a moment while the kernel releases the dead task (seen once as
+ * EEXIST right after a dump): retry for a short while before giving up.
+ */
 static pid_t clone_with_pid(pid_t pid, uint64_t flags)
+{
+	for (int i = 0;; i++) {
+		pid_t ret = clone_with_pid_once(pid, flags);
+
+		if (ret >= 0 || errno != EEXIST || i == 200)
+			return ret;
+		usleep(10000);
+	}
+}
+
+static pid_t clone_with_pid_once(pid_t pid, uint64_t flags)
 {
 	pid_t set_tid[1] = { pid };
 	struct clone_args_abi ca = {
@@ -1024,7 +1042,14 @@ static int create_threads(struct proc_restore *p)
 		if (remote_write(p->hpid, tid_at, &tid, sizeof(tid)) ||
 		    remote_write(p->hpid, args_at, &ca, sizeof(ca)))
 			return -1;
-		ret = rcall(&p->r, __NR_clone3, args_at, sizeof(ca), 0, 0, 0, 0);
+		/* a TID can be held a moment longer, as for clone_with_pid */
+		for (int i = 0; i < 200; i++) {
+			ret = rcall(&p->r, __NR_clone3, args_at, sizeof(ca), 0, 0,
+				    0, 0);
+			if (ret != -EEXIST)
+				break;
+			usleep(10000);
+		}
 		if (ret != tid) {
 			pr_err("restore %u: clone3 of thread %d gave %ld",
 			       p->pe->pid, tid, ret);
