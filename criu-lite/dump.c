@@ -261,10 +261,8 @@ static int dump_thread(struct proc_dump *pd, pid_t tid, pid_t vtid)
 	ce.regs.len = sizeof(regs);
 	if (dump_xstate(tid, &ce))
 		goto out;
-	if (ptrace(PTRACE_GETSIGMASK, tid, sizeof(sigmask), &sigmask)) {
-		pr_perror("PTRACE_GETSIGMASK(%d)", tid);
-		goto out;
-	}
+	/* the mask as it was: injection blocks everything meanwhile */
+	sigmask = r->saved_mask;
 	ce.sigmask = sigmask;
 	if (ptrace(PTRACE_GET_RSEQ_CONFIGURATION, tid, sizeof(rc), &rc) > 0 &&
 	    rc.rseq_abi_pointer) {

@@ -32,8 +32,15 @@ int remote_init(struct remote *r, pid_t tid, uint64_t syscall_ip)
 	memset(r, 0, sizeof(*r));
 	r->tid = tid;
 	r->syscall_ip = syscall_ip;
+	uint64_t all = ~0ULL;
+
 	if (ptrace(PTRACE_GETREGS, tid, NULL, &r->saved)) {
 		pr_perror("PTRACE_GETREGS(%d)", tid);
+		return -1;
+	}
+	if (ptrace(PTRACE_GETSIGMASK, tid, sizeof(r->saved_mask), &r->saved_mask) ||
+	    ptrace(PTRACE_SETSIGMASK, tid, sizeof(all), &all)) {
+		pr_perror("PTRACE_[GS]ETSIGMASK(%d)", tid);
 		return -1;
 	}
 	r->regs_saved = true;
@@ -44,7 +51,7 @@ long remote_syscall(struct remote *r, bool *failed, long nr, long a1,
 		    long a2, long a3, long a4, long a5, long a6)
 {
 	struct user_regs_struct regs = r->saved;
-	int status;
+	int status, stops = 0;
 
 	*failed = true;
 	r->last_event = 0;
@@ -83,8 +90,16 @@ long remote_syscall(struct remote *r, bool *failed, long nr, long a1,
 		}
 		if (WSTOPSIG(status) == SIGTRAP)
 			break;
-		/* Anything else (a signal arriving meanwhile) stays pending:
-		 * it is not delivered because we never pass it on; retry. */
+		/* Every blockable signal is blocked while we inject; what
+		 * still stops us here (SIGSTOP, a synchronous fault) is
+		 * not ours to deliver into injected code: step on, at
+		 * most a few times. */
+		if (++stops > 16) {
+			pr_err("thread %d: stopped by signal %d again and again "
+			       "during injected syscall %ld", r->tid,
+			       WSTOPSIG(status), nr);
+			return -EIO;
+		}
 		pr_debug("thread %d: stop %d during injection of %ld", r->tid,
 			 WSTOPSIG(status), nr);
 		if (ptrace(PTRACE_GETREGS, r->tid, NULL, &regs))
@@ -126,6 +141,11 @@ int remote_restore_regs(struct remote *r)
 		return 0;
 	if (ptrace(PTRACE_SETREGS, r->tid, NULL, &r->saved)) {
 		pr_perror("PTRACE_SETREGS(%d) restoring registers", r->tid);
+		return -1;
+	}
+	if (ptrace(PTRACE_SETSIGMASK, r->tid, sizeof(r->saved_mask),
+		   &r->saved_mask)) {
+		pr_perror("PTRACE_SETSIGMASK(%d) restoring the mask", r->tid);
 		return -1;
 	}
 	return 0;

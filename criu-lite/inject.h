@@ -25,6 +25,9 @@ struct remote {
 	uint64_t syscall_ip;	/* address of a 0f 05 in the tracee */
 	struct user_regs_struct saved;
 	bool regs_saved;
+	uint64_t saved_mask;	/* the thread's signal mask, blocked-all while
+				 * we inject (a signal must not be delivered
+				 * into injected code, nor be lost) */
 	uint64_t scratch;	/* scratch memory in the tracee, or 0 */
 	size_t scratch_len;
 	unsigned nr_calls;

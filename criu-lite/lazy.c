@@ -358,6 +358,18 @@ int lazy_serve(struct lazy_proc *procs, size_t nr, struct page_source *src,
 		if (!ret)
 			ret = prefetch_pass(procs, nr, src, &st);
 	}
+	if (ret) {
+		/* closing the userfaultfd would let the missing pages read
+		 * as zero: a process with wrong memory must not run on */
+		for (size_t i = 0; i < nr; i++) {
+			if (!procs[i].gone)
+				kill(procs[i].pid, SIGKILL);
+			close(procs[i].uffd);
+		}
+		pr_err("lazy-pages: failed; the restored process%s killed",
+		       nr > 1 ? "es were" : " was");
+		return ret;
+	}
 	/* every run is in: holes and zero runs are ordinary zero pages once
 	 * the userfaultfd is gone */
 	for (size_t i = 0; i < nr; i++)

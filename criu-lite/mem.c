@@ -106,6 +106,8 @@ int mm_fill_vmas(MmEntry *mm, const struct vma_info *vmas, size_t nr)
 		e->path = strdup(v->path);
 		e->has_madv = true;
 		e->madv = madv_bits(v->vmflags);
+		e->has_may_write = true;
+		e->may_write = !!(v->vmflags & VMF_MAYWRITE);
 		e->has_dev = e->has_ino = true;
 		e->dev = (uint64_t)v->dev_major << 32 | v->dev_minor;
 		e->ino = v->ino;
@@ -449,6 +451,22 @@ static int memfd_fd_of(const struct mm_restore *m, const VmaEntry *v)
 	return -1;
 }
 
+/* The size a shared memory object needs for all of its pieces this
+ * process maps (one mapping split by mprotect has several). */
+static uint64_t shm_object_size(const MmEntry *mm, const VmaEntry *v)
+{
+	uint64_t size = 0;
+
+	for (size_t i = 0; i < mm->n_vmas; i++) {
+		const VmaEntry *o = mm->vmas[i];
+
+		if (o->ino == v->ino && o->dev == v->dev &&
+		    o->kind == v->kind && o->pgoff + o->end - o->start > size)
+			size = o->pgoff + o->end - o->start;
+	}
+	return size;
+}
+
 /*
  * A shared mapping of a memfd must map that very memfd again, or writes
  * through it would no longer reach the fd. If the process still holds the
@@ -474,7 +492,7 @@ static long open_memfd_for(struct mm_restore *m, const VmaEntry *v,
 	nfd = rcall(m->r, __NR_memfd_create, m->scratch, MFD_CLOEXEC, 0, 0, 0, 0);
 	if (nfd < 0)
 		return nfd;
-	ret = rcall(m->r, __NR_ftruncate, nfd, v->pgoff * PAGE_SZ + v->end - v->start,
+	ret = rcall(m->r, __NR_ftruncate, nfd, shm_object_size(m->mm, v),
 		    0, 0, 0, 0);
 	if (ret < 0) {
 		rcall(m->r, __NR_close, nfd, 0, 0, 0, 0, 0);
@@ -503,6 +521,37 @@ static const struct shm_src *shm_find(const struct shm_table *t,
 static int restore_madvise(struct mm_restore *m, const VmaEntry *v);
 
 /*
+ * The first piece of a shared anonymous object that is bigger than it (or
+ * that does not start at offset 0): the whole object is made at a place
+ * the kernel picks, the piece moved to its address, the rest unmapped.
+ * The other pieces then map the same object through map_files.
+ */
+static int map_piece_of_new_object(struct mm_restore *m, const VmaEntry *v)
+{
+	uint64_t size = shm_object_size(m->mm, v), len = v->end - v->start;
+	long tmp, ret;
+
+	tmp = rcall(m->r, __NR_mmap, 0, size, PROT_READ | PROT_WRITE,
+		    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (tmp < 0 && tmp > -4096) {
+		pr_err("restore %d: shared memory of %#lx bytes: %s", m->pid,
+		       (long)size, strerror(-tmp));
+		return -1;
+	}
+	ret = rcall(m->r, __NR_mremap, tmp + v->pgoff, len, len,
+		    MREMAP_MAYMOVE | MREMAP_FIXED, v->start, 0);
+	rcall(m->r, __NR_munmap, tmp, size, 0, 0, 0, 0);
+	if (ret != (long)v->start) {
+		pr_err("restore %d: move shared piece to %#lx: %ld", m->pid,
+		       (long)v->start, ret);
+		return -1;
+	}
+	if (map_prot(v) != (PROT_READ | PROT_WRITE))
+		rcall(m->r, __NR_mprotect, v->start, len, map_prot(v), 0, 0, 0);
+	return restore_madvise(m, v) ? -1 : 0;
+}
+
+/*
  * Shared anonymous memory (and memfd mappings) inherited across fork: the
  * first process of the tree to be rebuilt creates the object, the others
  * map that very object through /proc/<first>/map_files/. Returns 0 when
@@ -526,7 +575,10 @@ static int map_shared_from_tree(struct mm_restore *m, const VmaEntry *v)
 		m->shm->v = nv;
 		nv[m->shm->nr++] = (struct shm_src){ v->dev, v->ino, m->pid,
 						     v->start, v->end };
-		return 1;
+		if (is_memfd_vma(v) || (v->pgoff == 0 &&
+					shm_object_size(m->mm, v) == v->end - v->start))
+			return 1;
+		return map_piece_of_new_object(m, v);
 	}
 	snprintf(path, sizeof(path), "/proc/%d/map_files/%lx-%lx", src->hpid,
 		 (unsigned long)src->start, (unsigned long)src->end);
@@ -538,7 +590,7 @@ static int map_shared_from_tree(struct mm_restore *m, const VmaEntry *v)
 		return -1;
 	}
 	ret = rcall(m->r, __NR_mmap, v->start, v->end - v->start, map_prot(v),
-		    MAP_SHARED | MAP_FIXED, fd, v->pgoff * PAGE_SZ);
+		    MAP_SHARED | MAP_FIXED, fd, v->pgoff);
 	rcall(m->r, __NR_close, fd, 0, 0, 0, 0, 0);
 	if (ret != (long)v->start) {
 		errno = ret < 0 ? -ret : EINVAL;
@@ -566,7 +618,7 @@ static int restore_madvise(struct mm_restore *m, const VmaEntry *v)
 }
 
 static int restore_one_vma(struct mm_restore *m, const VmaEntry *v,
-			   long *fd, const char **fd_path)
+			   long *fd, const char **fd_path, bool *fd_rw)
 {
 	int flags = (v->flags & (MAP_SHARED | MAP_PRIVATE | MAP_GROWSDOWN)) |
 		    MAP_FIXED;
@@ -589,7 +641,7 @@ static int restore_one_vma(struct mm_restore *m, const VmaEntry *v,
 			}
 			ret = rcall(m->r, __NR_mmap, v->start, v->end - v->start,
 				    filled ? (int)v->prot : map_prot(v), flags, mfd,
-				    v->pgoff * PAGE_SZ);
+				    v->pgoff);
 			rcall(m->r, __NR_close, mfd, 0, 0, 0, 0, 0);
 			if (ret != (long)v->start) {
 				errno = ret < 0 ? -ret : EINVAL;
@@ -606,14 +658,17 @@ static int restore_one_vma(struct mm_restore *m, const VmaEntry *v,
 		break;
 	case VMA_KIND__VMA_FILE_PRIVATE:
 	case VMA_KIND__VMA_FILE_SHARED:
-		if (!*fd_path || strcmp(*fd_path, v->path)) {
-			int oflags = O_RDONLY;
+		/* a shared mapping that may be made writable (VM_MAYWRITE)
+		 * needs a writable fd, even if it is read-only now */
+		bool rw = v->kind == VMA_KIND__VMA_FILE_SHARED &&
+			  ((v->prot & PROT_WRITE) || (v->has_may_write && v->may_write));
+
+		if (!*fd_path || strcmp(*fd_path, v->path) || rw != *fd_rw) {
+			int oflags = rw ? O_RDWR : O_RDONLY;
 
 			if (*fd >= 0)
 				rcall(m->r, __NR_close, *fd, 0, 0, 0, 0, 0);
-			if (v->kind == VMA_KIND__VMA_FILE_SHARED &&
-			    (v->prot & PROT_WRITE))
-				oflags = O_RDWR;
+			*fd_rw = rw;
 			*fd = remote_open(m, v->path, oflags | O_CLOEXEC);
 			if (*fd < 0) {
 				errno = -*fd;
@@ -643,11 +698,12 @@ static int restore_one_vma(struct mm_restore *m, const VmaEntry *v,
 int restore_vmas(struct mm_restore *m)
 {
 	const char *fd_path = NULL;
+	bool fd_rw = false;
 	long fd = -1;
 	int ret = 0;
 
 	for (size_t i = 0; i < m->mm->n_vmas && !ret; i++)
-		ret = restore_one_vma(m, m->mm->vmas[i], &fd, &fd_path);
+		ret = restore_one_vma(m, m->mm->vmas[i], &fd, &fd_path, &fd_rw);
 	if (fd >= 0)
 		rcall(m->r, __NR_close, fd, 0, 0, 0, 0, 0);
 	return ret;
@@ -745,7 +801,7 @@ int restore_pages(struct mm_restore *m)
 			if (write_fetched(m, e))
 				return -1;
 		} else if (e->flags & PE_PRESENT) {
-			if (e->offset + len > m->src->size) {
+			if (e->offset > m->src->size || len > m->src->size - e->offset) {
 				pr_err("pages image too short for run at %#lx "
 				       "(needs %#lx bytes)", (long)e->vaddr,
 				       (long)(e->offset + len));

@@ -32,7 +32,7 @@ struct ps_req {
 
 static const uint8_t *local_get(struct page_source *s, uint64_t off, size_t len)
 {
-	if (off + len > s->size) {
+	if (off > s->size || len > s->size - off) {
 		pr_err("%s: read of %zu bytes at %#lx past its end (%lu bytes)",
 		       s->name, len, (long)off, (unsigned long)s->size);
 		return NULL;
@@ -105,7 +105,7 @@ static const uint8_t *remote_get(struct page_source *s, uint64_t off, size_t len
 {
 	struct ps_req req = { off, len };
 
-	if (len > PS_MAX_REQ || off + len > s->size) {
+	if (len > PS_MAX_REQ || off > s->size || len > s->size - off) {
 		pr_err("page server %s: bad request of %zu bytes at %#lx", s->name,
 		       len, (long)off);
 		return NULL;
@@ -207,7 +207,8 @@ static int serve_client(int c, int pfd, uint64_t size, const char *dir)
 	if (!buf || write_all(c, &hello, sizeof(hello)))
 		goto out;
 	while (read_full(c, &req, sizeof(req)) == 0) {
-		if (req.len > PS_MAX_REQ || req.off + req.len > size) {
+		if (req.len > PS_MAX_REQ || req.off > size ||
+		    req.len > size - req.off) {
 			pr_err("page-server: bad request of %u bytes at %#lx",
 			       req.len, (long)req.off);
 			goto out;

@@ -28,6 +28,7 @@ enum {
 	VMF_LOCKED     = 1 << 11,	/* lo */
 	VMF_SEQREAD    = 1 << 12,	/* sr */
 	VMF_RANDREAD   = 1 << 13,	/* rr */
+	VMF_MAYWRITE   = 1 << 14,	/* mw */
 };
 
 struct vma_info {

@@ -149,6 +149,46 @@ static int read_all(int dirfd, enum img_type t, unsigned id, void ***out,
 	return ret;
 }
 
+/* A run must lie inside one VMA that holds pages of its own: never in a
+ * shared file mapping (it would be written into the file) nor across VMAs. */
+static bool run_in_one_vma(const MmEntry *mm, const PagemapEntry *e)
+{
+	uint64_t end = e->vaddr + (uint64_t)e->nr_pages * PAGE_SZ;
+
+	for (size_t i = 0; i < mm->n_vmas; i++) {
+		const VmaEntry *v = mm->vmas[i];
+
+		if (e->vaddr < v->start || e->vaddr >= v->end)
+			continue;
+		return end <= v->end &&
+		       (v->kind == VMA_KIND__VMA_ANON_PRIVATE ||
+			v->kind == VMA_KIND__VMA_ANON_SHARED ||
+			v->kind == VMA_KIND__VMA_FILE_PRIVATE);
+	}
+	return false;
+}
+
+static int check_pending(const CoreEntry *ce)
+{
+	for (size_t i = 0; i < ce->n_pending; i++) {
+		const SiginfoEntry *se = ce->pending[i];
+		int sig;
+
+		if (se->siginfo.len != 128) {
+			pr_err("core-%u.img: pending signal %zu: siginfo of %zu "
+			       "bytes, expected 128", ce->tid, i, se->siginfo.len);
+			return -1;
+		}
+		memcpy(&sig, se->siginfo.data, sizeof(sig));
+		if (sig < 1 || sig > 64) {
+			pr_err("core-%u.img: pending signal %zu: bad number %d",
+			       ce->tid, i, sig);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 static int check_pagemap(struct restore_ctx *c, struct proc_restore *p)
 {
 	uint64_t prev_end = 0;
@@ -157,14 +197,16 @@ static int check_pagemap(struct restore_ctx *c, struct proc_restore *p)
 		const PagemapEntry *e = p->pme[i];
 		uint64_t len = (uint64_t)e->nr_pages * PAGE_SZ;
 
-		if (e->vaddr < prev_end || e->vaddr % PAGE_SZ || !e->nr_pages) {
+		if (e->vaddr < prev_end || e->vaddr % PAGE_SZ || !e->nr_pages ||
+		    e->vaddr + len < e->vaddr || !run_in_one_vma(p->mm, e)) {
 			pr_err("pagemap-%u.img: entry %zu at %#lx is out of "
 			       "order or malformed", p->pe->pid, i, (long)e->vaddr);
 			return -1;
 		}
 		prev_end = e->vaddr + len;
 		if ((e->flags & PE_PRESENT) &&
-		    (!e->has_offset || e->offset + len > c->src.size)) {
+		    (!e->has_offset || e->offset > c->src.size ||
+		     len > c->src.size - e->offset || e->offset % PAGE_SZ)) {
 			pr_err("pages-%u.img: too short (%zu bytes) for the run "
 			       "at %#lx that pagemap-%u.img places at offset "
 			       "%#lx: truncated image", c->inv->pages_id,
@@ -216,6 +258,12 @@ static int load_proc(struct restore_ctx *c, struct proc_restore *p)
 			return -1;
 		}
 		p->cores[n] = ce;
+		if (check_pending(ce))
+			return -1;
+	}
+	if (p->mm->exe && strlen(p->mm->exe) >= PATH_MAX) {
+		pr_err("mm-%u.img: exe path too long", pid);
+		return -1;
 	}
 	return check_pagemap(c, p);
 }
