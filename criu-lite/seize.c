@@ -58,6 +58,8 @@ static int seize_thread(struct frozen_proc *p, pid_t tid)
 	return 0;
 }
 
+/* 0: stopped; 1: the thread exited meanwhile (it is simply not there);
+ * -1: error */
 static int wait_interrupted(pid_t tid)
 {
 	int status;
@@ -65,10 +67,8 @@ static int wait_interrupted(pid_t tid)
 	for (;;) {
 		if (wait_stop(tid, &status))
 			return -1;
-		if (WIFEXITED(status) || WIFSIGNALED(status)) {
-			pr_err("thread %d exited while being frozen", tid);
-			return -1;
-		}
+		if (WIFEXITED(status) || WIFSIGNALED(status))
+			return 1;
 		if (status >> 16 == PTRACE_EVENT_STOP)
 			return 0;
 		/* A signal-delivery stop came first: let it be delivered as
@@ -166,9 +166,20 @@ static int freeze_proc(struct frozen_proc *p)
 			}
 		}
 		free(tids);
-		for (size_t i = first_new; i < p->nr_threads; i++)
-			if (wait_interrupted(p->tids[i]))
+		for (size_t i = first_new; i < p->nr_threads; i++) {
+			int r = wait_interrupted(p->tids[i]);
+
+			if (r < 0)
 				return -1;
+			if (r > 0) {	/* gone: forget it */
+				if (p->tids[i] == p->pid) {
+					pr_err("process %d exited while being "
+					       "frozen", p->pid);
+					return -1;
+				}
+				p->tids[i--] = p->tids[--p->nr_threads];
+			}
+		}
 	}
 	if (!p->nr_threads || p->tids[0] != p->pid) {
 		pr_err("process %d: thread-group leader not frozen", p->pid);
