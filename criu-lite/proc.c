@@ -495,3 +495,42 @@ int proc_list_children(pid_t pid, pid_t **kids, size_t *nr)
 	*nr = n;
 	return 0;
 }
+
+pid_t proc_ns_field(const char *status, const char *name)
+{
+	size_t len = strlen(name);
+	const char *p = status;
+	pid_t last = -1;
+	char *end;
+
+	/* at the start of a line only */
+	while (p && strncmp(p, name, len)) {
+		p = strchr(p, '\n');
+		if (p)
+			p++;
+	}
+	if (!p)
+		return -1;
+	p += len;
+	for (;;) {
+		long v;
+
+		while (*p == ' ' || *p == '\t')
+			p++;
+		v = strtol(p, &end, 10);
+		if (end == p)
+			break;
+		last = v;
+		p = end;
+	}
+	return last;
+}
+
+pid_t proc_ns_tid(pid_t pid, pid_t tid)
+{
+	char *st = proc_read_file("/proc/%d/task/%d/status", pid, tid);
+	pid_t v = st ? proc_ns_field(st, "NSpid:") : -1;
+
+	free(st);
+	return v > 0 ? v : tid;
+}

@@ -103,6 +103,13 @@ int proc_list_fds(pid_t pid, int **fds, size_t *nr);
 /* Direct children of pid (all threads' children files). */
 int proc_list_children(pid_t pid, pid_t **kids, size_t *nr);
 
+/* The last number of a status line like "NSpid:\t100\t1" (name includes
+ * the colon): the id in the innermost PID namespace; -1 if absent. */
+pid_t proc_ns_field(const char *status, const char *name);
+/* tid of pid (as we see them) as its own PID namespace sees it; tid when
+ * that can't be read. */
+pid_t proc_ns_tid(pid_t pid, pid_t tid);
+
 /* Reads a whole /proc file into a NUL-terminated malloc'ed buffer. */
 char *proc_read_file(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

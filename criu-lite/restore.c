@@ -657,30 +657,6 @@ static struct proc_restore *proc_by_pid(struct restore_ctx *c, pid_t pid)
 	return NULL;
 }
 
-/* The innermost PID of a task, from the last NSpid field of its status. */
-static pid_t ns_pid_of(pid_t hpid)
-{
-	char *text = proc_read_file("/proc/%d/status", hpid), *p;
-	pid_t last = -1;
-
-	p = text ? strstr(text, "NSpid:") : NULL;
-	if (p) {
-		char *end;
-
-		p += 6;
-		for (;;) {
-			long v = strtol(p, &end, 10);
-
-			if (end == p)
-				break;
-			last = v;
-			p = end;
-		}
-	}
-	free(text);
-	return last;
-}
-
 /* Finds each puppet's PID as we see it by walking init's descendants. */
 static int map_host_pids(struct restore_ctx *c, pid_t top)
 {
@@ -690,7 +666,7 @@ static int map_host_pids(struct restore_ctx *c, pid_t top)
 	if (proc_list_children(top, &kids, &n))
 		return -1;
 	for (size_t i = 0; i < n; i++) {
-		struct proc_restore *p = proc_by_pid(c, ns_pid_of(kids[i]));
+		struct proc_restore *p = proc_by_pid(c, proc_ns_tid(kids[i], kids[i]));
 
 		if (p)
 			p->hpid = kids[i];

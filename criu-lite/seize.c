@@ -81,28 +81,6 @@ static int wait_interrupted(pid_t tid)
 	}
 }
 
-/* Last number of a "NSpid:"-style status line: the id in the innermost
- * namespace; -1 if there is no such line. */
-static pid_t ns_field(const char *status, const char *name)
-{
-	const char *p = strstr(status, name);
-	pid_t last = -1;
-	char *end;
-
-	if (!p)
-		return -1;
-	p += strlen(name);
-	for (;;) {
-		long v = strtol(p, &end, 10);
-
-		if (end == p || *p == '\n')
-			break;
-		last = v;
-		p = end;
-	}
-	return last;
-}
-
 /* The process' ids as seen inside its own PID namespace. */
 static int ns_ids(struct frozen_proc *p)
 {
@@ -110,23 +88,17 @@ static int ns_ids(struct frozen_proc *p)
 
 	if (!status)
 		return -1;
-	p->vpid = ns_field(status, "\nNSpid:");
-	p->vpgid = ns_field(status, "\nNSpgid:");
-	p->vsid = ns_field(status, "\nNSsid:");
+	p->vpid = proc_ns_field(status, "NSpid:");
+	p->vpgid = proc_ns_field(status, "NSpgid:");
+	p->vsid = proc_ns_field(status, "NSsid:");
 	free(status);
 	if (p->vpid <= 0)
 		p->vpid = p->pid, p->vpgid = p->pgid, p->vsid = p->sid;
 	p->vtids = calloc(p->nr_threads, sizeof(pid_t));
 	if (!p->vtids)
 		return -1;
-	for (size_t i = 0; i < p->nr_threads; i++) {
-		status = proc_read_file("/proc/%d/task/%d/status", p->pid,
-					p->tids[i]);
-		p->vtids[i] = status ? ns_field(status, "\nNSpid:") : -1;
-		free(status);
-		if (p->vtids[i] <= 0)
-			p->vtids[i] = p->tids[i];
-	}
+	for (size_t i = 0; i < p->nr_threads; i++)
+		p->vtids[i] = proc_ns_tid(p->pid, p->tids[i]);
 	return 0;
 }
 

@@ -61,29 +61,6 @@ static int dump_itimers(struct remote *r, uint64_t scratch, TaskEntry *te)
 
 /* Parses /proc/PID/timers: "ID:", "signal: N/VALUE", "notify: KIND/pid.N",
  * "ClockID: N", one block per timer. */
-/* A TID as /proc showed it to us, as the process' own namespace sees it */
-static uint32_t tid_in_ns(pid_t pid, uint32_t tid)
-{
-	char *st = proc_read_file("/proc/%d/task/%u/status", pid, tid);
-	const char *p = st ? strstr(st, "\nNSpid:") : NULL;
-	uint32_t last = tid;
-	char *end;
-
-	if (p) {
-		p += 8;
-		for (;;) {
-			unsigned long v = strtoul(p, &end, 10);
-
-			if (end == p || *p == '\n')
-				break;
-			last = v;
-			p = end;
-		}
-	}
-	free(st);
-	return last;
-}
-
 static int parse_proc_timers(pid_t pid, const char *text, TaskEntry *te)
 {
 	const char *p = text;
@@ -123,7 +100,7 @@ static int parse_proc_timers(pid_t pid, const char *text, TaskEntry *te)
 			if (!strcmp(idkind, "tid")) {
 				cur->notify |= SIGEV_THREAD_ID;
 				cur->has_notify_tid = true;
-				cur->notify_tid = tid_in_ns(pid, id);
+				cur->notify_tid = proc_ns_tid(pid, id);
 			}
 		} else if (cur && sscanf(p, "ClockID: %u", &a) == 1) {
 			cur->clockid = a;
