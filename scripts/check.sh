@@ -18,8 +18,14 @@ done
 echo
 echo "=== summary (full logs in $B/check/)"
 for t in "$@"; do
-	grep -hE '^\[  (PASSED|FAILED|SKIPPED)  \] [0-9]+ test|^[a-z0-9 -]+: [0-9]+ passed, [0-9]+ failed|^check-guest: all passed' \
-		"$B/check/$t.log" | sed "s/^/$t: /"
+	# cmocka's lines get the name of their test binary ("== path" above)
+	awk -v t="$t" '
+		/^== / { n = $2; sub(/.*\//, "", n) }
+		/^\[ +(PASSED|FAILED|SKIPPED) +\] [0-9]+ test/ ||
+		/^[a-z0-9 -]+: [0-9]+ passed, [0-9]+ failed/ ||
+		/^check-guest: all passed/ {
+			print t ": " (n != "" && /^\[/ ? n " " : "") $0
+		}' "$B/check/$t.log"
 done
 if [ -n "$failed" ]; then
 	echo "make check: FAILED:$failed"
