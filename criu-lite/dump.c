@@ -905,12 +905,11 @@ int dump_tree(const struct dump_opts *o, struct dump_stats *st)
 		pr_perror("create %s/pages-1.img", o->dir);
 		goto out_dir;
 	}
-	/* Durable images go straight to the disk: page data is written in
-	 * whole aligned pages, and O_DIRECT beats buffered write + write-back
-	 * by 2-3x here. Filesystems without it (tmpfs) stay buffered. */
-	if (c.sink.durable &&
-	    fcntl(c.sink.pages_fd, F_SETFL, O_DIRECT) == 0)
-		c.sink.direct = true;
+	/* Durable images are written back batch by batch while the dump
+	 * goes on (sync_file_range) and stay in the page cache. O_DIRECT
+	 * was tried: it saves 2-3x faster here, but a restore right after
+	 * (a migration) then reads the image back from the disk and the
+	 * guest's pause grew from ~4 s to ~5.5 s at 2 GiB. */
 	sigemptyset(&c.stop_sigs);
 	sigaddset(&c.stop_sigs, SIGINT);
 	sigaddset(&c.stop_sigs, SIGTERM);

@@ -12,6 +12,14 @@
 #               -incoming "exec:cat FILE", cont (experiments/qemu-native-
 #               bench.sh MODE stop: what `virsh save` / `virsh restore` do)
 #   qemu-live   the same with live precopy (no stop before migrate)
+#   cl-precopy-lazy  criu-lite dump ... --qmp SOCK --precopy-rounds 8
+#               --precopy-until 64 (memory copied while the guest runs,
+#               uffd-wp write tracking; the final freeze copies what
+#               changed), then criu-lite restore -D DIR -d --lazy-pages
+#               (resumes at once, a lazy-pages daemon fills guest RAM on
+#               fault and in the background); after the QEMU moves, in the
+#               first BENCH_PL_REPS runs only (default 1, to keep the bench
+#               under ~9 minutes)
 # After criu-lite's move, with the VM stopped, this machine's
 # ceilings are measured on the restored QEMU (build/guest/qemu-ceilings):
 # process_vm_readv of the guest RAM's present pages, a buffered write of as
@@ -26,25 +34,29 @@
 #   BENCH_CL_VERIFY=1 restores with --verify (off by default: QEMU does not
 #   checksum its stream either; the guest's own VERIFY judges both),
 #   BENCH_CEILINGS=0 skips the ceilings, BENCH_KEEP=1 keeps images/streams,
-#   BENCH_OUT (default build/bench).
+#   BENCH_PL_REPS runs with the cl-precopy-lazy move (default 1, at most
+#   BENCH_REPS; 0 drops it), BENCH_OUT (default build/bench).
 #
 # Output: the tables on stdout; $BENCH_OUT/compare.tsv (per configuration
 # one row per tool, the median over the runs (seq_step, complaints: the
 # worst; verdicts: all distinct ones, joined by "+"), then ratio rows
-# "cl/qemu-stop" and "cl/qemu-live": criu-lite's median divided by QEMU's,
+# "cl/qemu-stop", "cl/qemu-live" (criu-lite) and "cl-pl/qemu-stop",
+# "cl-pl/qemu-live" (cl-precopy-lazy): its median divided by QEMU's,
 # verdicts as "criu-lite/qemu"); every run's rows in compare-runs.tsv;
 # compare-ceilings.tsv (medians); compare-{save,save-durable,restore-hb,
 # pause}.svg; logs of every move in $BENCH_OUT/compare/<config>/run<N>/.
 # Columns of compare.tsv:
 #   save_ms        wall time to save: from the stop to the image/stream
 #                  complete (criu-lite: the dump command, QMP stop to QEMU
-#                  dead, pages fsync'ed; QEMU: stop + migrate to "completed",
-#                  no fsync)
+#                  dead, pages fsync'ed, for cl-precopy-lazy including its
+#                  pre-copy rounds while the guest runs; QEMU: stop +
+#                  migrate to "completed", no fsync)
 #   flush_ms       fsync of the image files / the stream file after the move:
 #                  what the save had left unwritten (criu-lite: ~0)
 #   durable_save_ms  save_ms + flush_ms
 #   image_bytes    criu-lite: all image files; QEMU: the stream file
-#   restore_ms     criu-lite: the restore command (to the guest running);
+#   restore_ms     criu-lite: the restore command (to the guest running;
+#                  with --lazy-pages before its RAM is all back);
 #                  QEMU: new process started to incoming done (paused)
 #   restore_hb_ms  restore start (old QEMU gone) -> first guest heartbeat
 #   outage_ms      host time between the last heartbeat before and the
@@ -54,13 +66,16 @@
 #                  heartbeat lost
 #   complaints     guest kernel complaint lines (lockups, stalls, clocksource,
 #                  oops) after WORKLOAD READY
-#   self_ms        the tool's own account of the pause: criu-lite "frozen",
-#                  QEMU query-migrate "downtime"
+#   self_ms        the tool's own account of the pause: criu-lite "frozen"
+#                  (from the dump log), QEMU query-migrate "downtime"
+#   lazy_ms        cl-precopy-lazy: the lazy-pages daemon's "all in after
+#                  X ms" (restore to all guest RAM back); others "-"
 #   guest          ok, crash, reboot, nohb (no heartbeat after the move),
 #                  hang (heartbeats stopped again after the move)
 #   verify/disk/net  the workload's verdicts after the move (ok, BAD:n/m,
 #                  none); FAILED when the move itself failed
-#   note           anything unusual (e.g. a retried restore)
+#   note           anything unusual (e.g. a retried restore); for
+#                  cl-precopy-lazy the number of pre-copy rounds
 #   runs           how many runs the medians are of
 set -u
 cd "$(dirname "$0")/.." || exit 1
@@ -79,6 +94,7 @@ CEIL=$GL_GUEST/qemu-ceilings
 rate=${BENCH_RATE:-20000}
 smp=${BENCH_SMP:-1}
 reps=${BENCH_REPS:-2}
+plreps=${BENCH_PL_REPS:-1}
 out=${BENCH_OUT:-build/bench}
 work=$out/compare
 configs=("$@")
@@ -93,7 +109,7 @@ tsv=$out/compare.tsv
 ctsv=$out/compare-ceilings.tsv
 COLS="config ram_mib rate tool save_ms flush_ms durable_save_ms image_bytes"
 COLS="$COLS restore_ms restore_hb_ms outage_ms guest_gap_ms seq_step"
-COLS="$COLS complaints self_ms guest verify disk net note"
+COLS="$COLS complaints self_ms lazy_ms guest verify disk net note"
 CCOLS="config ram_mib rate present_bytes readv_ceil_gbps write_ceil_gbps"
 CCOLS="$CCOLS durable_ceil_gbps cl_read_gbps cl_write_gbps"
 CCOLS="$CCOLS cl_write_fsync_gbps cl_stored_bytes cl_zero_pages cl_read_ms"
@@ -136,14 +152,19 @@ cl_numbers() {
 		if ($2 == "pages:" && (w == "read" || w == "write" || w == "fsync"))
 			v[w] = $(i + 1)
 		if ($2 == "restored" && i == 4) v["restored"] = $i
+		if ($2 == "lazy-pages:" && $3 == "all" && w == "after")
+			v["lazy"] = $(i + 1)
+		if ($2 == "pre-copy:" && w == "rounds") v["rounds"] = $(i - 1)
 	} }
 	END { for (k in v) print k "=" v[k] }'
 }
 
 # criu-lite moves the guest of one configuration; sets the row_* variables
-# and the ceiling values. Returns non-zero if the move failed.
-run_cl() { # RAM RATE DIR
-	local ram=$1 r=$2 d=$3 img wlmem sock off t0 t1 t2 t3 t4 err
+# and (MODE plain) the ceiling values. MODE pl: pre-copy dump, lazy restore.
+# Returns non-zero if the move failed.
+run_cl() { # RAM RATE DIR [MODE]
+	local ram=$1 r=$2 d=$3 mode=${4:-plain} img wlmem sock off t0 t1 t2 t3 t4 err
+	local dopt=() ropt=() i offr
 	rm -rf "$d" && mkdir -p "$d"
 	d=$(cd "$d" && pwd)
 	img=$d/img sock=$d/qmp.sock
@@ -161,9 +182,13 @@ run_cl() { # RAM RATE DIR
 	# Earlier runs' dirty pages must not be written back during this one
 	# (qemu-native-bench.sh does the same).
 	sync
+	if [ "$mode" = pl ]; then
+		dopt=(--precopy-rounds 8 --precopy-until 64)
+		ropt=(--lazy-pages)
+	fi
 	off=$(log_size "$d/serial.log")
 	t0=$(gl_now_ms)
-	if ! $CL dump -t "$qpid" -D "$img" --qmp "$sock" >"$d/dump.log" 2>&1; then
+	if ! $CL dump -t "$qpid" -D "$img" --qmp "$sock" "${dopt[@]}" >"$d/dump.log" 2>&1; then
 		echo "compare-bench: criu-lite dump failed:" >&2
 		cat "$d/dump.log" >&2
 		return 1
@@ -171,8 +196,12 @@ run_cl() { # RAM RATE DIR
 	t1=$(gl_now_ms)
 	row_save=$((t1 - t0))
 	row_bytes=$(du -sb "$img" | cut -f1)
+	# after the move: the serial log from here (a pre-copy dump lets the
+	# guest beat and verify while it copies)
+	offr=$off
+	[ "$mode" = pl ] && offr=$(log_size "$d/serial.log")
 	t2=$(gl_now_ms)
-	if ! $CL restore -D "$img" -d "${verifyopt[@]}" >"$d/restore.log" 2>&1; then
+	if ! $CL restore -D "$img" -d "${ropt[@]}" "${verifyopt[@]}" >"$d/restore.log" 2>&1; then
 		err=$(cat "$d/restore.log")
 		echo "compare-bench: criu-lite restore failed:" >&2
 		echo "$err" >&2
@@ -181,7 +210,7 @@ run_cl() { # RAM RATE DIR
 		case "$err" in *"File exists"*) ;; *) return 1 ;; esac
 		row_note="restore retried (EEXIST)"
 		sleep 0.2
-		$CL restore -D "$img" -d "${verifyopt[@]}" >"$d/restore.log" 2>&1 ||
+		$CL restore -D "$img" -d "${ropt[@]}" "${verifyopt[@]}" >"$d/restore.log" 2>&1 ||
 			{ cat "$d/restore.log" >&2; return 1; }
 	fi
 	t3=$(gl_now_ms)
@@ -190,7 +219,7 @@ run_cl() { # RAM RATE DIR
 	row_self=$(gl_kv frozen <"$d/numbers.out")
 	echo "t_dump=$t0 t_dumped=$t1 t_restore=$t2 t_restored=$t3" >"$d/times.out"
 
-	if "$GL_GUEST/serial-watch" -t 60 -o "$off" -p "$qpid" "$d/serial.log" \
+	if "$GL_GUEST/serial-watch" -t 60 -o "$offr" -p "$qpid" "$d/serial.log" \
 		"HB seq=" >/dev/null; then
 		sleep 0.1	# the stamper has seen it too
 		t4=$(awk -v t="$t2" '$2 == "HB" && $1 >= t { print $1; exit }' \
@@ -198,7 +227,7 @@ run_cl() { # RAM RATE DIR
 		row_hb=$((t4 - t2))
 		# two whole verify passes (a pass ends with "pass_ms="): the
 		# second one started after the move for sure
-		"$GL_GUEST/serial-watch" -t 60 -c 2 -o "$off" -p "$qpid" \
+		"$GL_GUEST/serial-watch" -t 60 -c 2 -o "$offr" -p "$qpid" \
 			"$d/serial.log" " pass_ms=" >/dev/null
 		sleep 0.3
 		gl_hb_gap "$d/stamped.log" -- "$t0" >"$d/gap.out"
@@ -207,7 +236,7 @@ run_cl() { # RAM RATE DIR
 		row_seq=$(gl_kv seq_step <"$d/gap.out")
 		echo "t_first_hb=$t4" >>"$d/times.out"
 	fi
-	tail -c +"$((off + 1))" "$d/serial.log" >"$d/after.log"
+	tail -c +"$((offr + 1))" "$d/serial.log" >"$d/after.log"
 	row_guest=$(gl_fate "$d/after.log")
 	[ -z "${t4:-}" ] && [ "$row_guest" = ok ] && row_guest=nohb
 	[ "$row_guest" = ok ] && [ "$(gl_hb_silent_ms "$d/stamped.log")" -gt 2000 ] &&
@@ -222,11 +251,28 @@ run_cl() { # RAM RATE DIR
 	sync "$img"/*
 	row_flush=$(($(gl_now_ms) - t0))
 	row_dsave=$((row_save + row_flush))
+	if [ "$mode" = pl ]; then
+		# the lazy-pages daemon (its stderr is restore.log) serves from
+		# the images until all guest RAM is in
+		for ((i = 0; i < 300; i++)); do
+			grep -q "lazy-pages: all in\|lazy-pages: failed" "$d/restore.log" && break
+			sleep 0.1
+		done
+		cl_numbers <"$d/restore.log" >>"$d/numbers.out"
+		row_lazy=$(gl_kv lazy <"$d/numbers.out")
+		row_lazy=${row_lazy:--}
+		i=$(gl_kv rounds <"$d/numbers.out")
+		[ "$i" != - ] && row_note="pre-copy rounds $i"
+		if [ "$row_lazy" = - ]; then
+			echo "compare-bench: no 'lazy-pages: all in' in $d/restore.log:" >&2
+			grep lazy-pages "$d/restore.log" >&2
+		fi
+	fi
 	[ "${BENCH_KEEP:-0}" = 1 ] || rm -rf "$img"
 	# This machine's ceilings, on the restored QEMU (the same guest RAM),
 	# its VM stopped as for a dump. After the move, not before: their
 	# page-cache churn would warm memory up for the dump that follows.
-	if [ "${BENCH_CEILINGS:-1}" = 1 ] && gl_alive "$qpid" &&
+	if [ "$mode" = plain ] && [ "${BENCH_CEILINGS:-1}" = 1 ] && gl_alive "$qpid" &&
 		gl_qmp "$sock" stop >/dev/null; then
 		if ! "$CEIL" "$qpid" "$ram" "$d" >"$d/ceilings.out" 2>&1; then
 			cat "$d/ceilings.out" >&2
@@ -268,7 +314,7 @@ qemu_rows() {
 				s != "-" && f != "-" ? s + f : "-",
 				g("stream_bytes"), g("load_ms"), g("restore_hb_ms"),
 				g("outage_ms"), g("guest_gap_ms"), g("seq_step"),
-				g("complaints"), g("q_downtime_ms"), g("guest"),
+				g("complaints"), g("q_downtime_ms"), "-", g("guest"),
 				g("verify"), g("disk"), g("net"), "-", rep
 		}' "$4" >>"$rows"
 }
@@ -321,6 +367,23 @@ aggregate() {
 		}'
 }
 
+# cl_move CONFIG RAM RATE BASE REP TOOL MODE: one criu-lite move, its row
+cl_move() {
+	row_save=- row_flush=- row_dsave=- row_bytes=- row_restore=- row_hb=-
+	row_outage=- row_ggap=- row_seq=- row_compl=- row_self=- row_lazy=-
+	row_guest=- row_verify=- row_disk=- row_net=- row_note=-
+	if ! run_cl "$2" "$3" "$4/$6" "$7"; then
+		echo "compare-bench: $1: $6 move failed (see $4/$6)" >&2
+		row_verify=FAILED
+		cleanup
+	fi
+	printf '%s\n' "$1" "$2" "$3" "$6" "$row_save" "$row_flush" \
+		"$row_dsave" "$row_bytes" "$row_restore" "$row_hb" "$row_outage" \
+		"$row_ggap" "$row_seq" "$row_compl" "$row_self" "$row_lazy" \
+		"$row_guest" "$row_verify" "$row_disk" "$row_net" "$row_note" "$5" |
+		paste -sd '\t' >>"$rows"
+}
+
 t_start=$(gl_now_ms)
 for ((rep = 1; rep <= reps; rep++)); do
 	for c in "${configs[@]}"; do
@@ -330,17 +393,7 @@ for ((rep = 1; rep <= reps; rep++)); do
 		echo "compare-bench: run $rep/$reps $cfg: criu-lite" >&2
 		row_save=- row_flush=- row_dsave=- row_bytes=- row_restore=- row_hb=-
 		row_outage=- row_ggap=- row_seq=- row_compl=- row_self=- row_guest=-
-		row_verify=- row_disk=- row_net=- row_note=-
-		if ! run_cl "$ram" "$r" "$base/criu-lite"; then
-			echo "compare-bench: $cfg: criu-lite move failed (see $base/criu-lite)" >&2
-			row_verify=FAILED
-			cleanup
-		fi
-		printf '%s\n' "$cfg" "$ram" "$r" criu-lite "$row_save" "$row_flush" \
-			"$row_dsave" "$row_bytes" "$row_restore" "$row_hb" "$row_outage" \
-			"$row_ggap" "$row_seq" "$row_compl" "$row_self" "$row_guest" \
-			"$row_verify" "$row_disk" "$row_net" "$row_note" "$rep" |
-			paste -sd '\t' >>"$rows"
+		cl_move "$cfg" "$ram" "$r" "$base" "$rep" criu-lite plain
 		ceil_row "$cfg" "$ram" "$r" "$base/criu-lite" "$rep"
 
 		echo "compare-bench: run $rep/$reps $cfg: QEMU migrate, stop and live" >&2
@@ -350,12 +403,18 @@ for ((rep = 1; rep <= reps; rep++)); do
 			>"$base/qemu.txt" 2>&1 ||
 			echo "compare-bench: $cfg: a QEMU move failed (see $base/qemu.txt)" >&2
 		qemu_rows "$cfg" "$ram" "$r" "$base/qemu/qemu-native.tsv" "$rep"
+
+		if [ "$rep" -le "$plreps" ]; then
+			echo "compare-bench: run $rep/$reps $cfg: criu-lite pre-copy + lazy restore" >&2
+			cl_move "$cfg" "$ram" "$r" "$base" "$rep" cl-precopy-lazy pl
+		fi
 	done
 done
 t_end=$(gl_now_ms)
 cp "$rows" "$out/compare-runs.tsv"
 
-# compare.tsv: per configuration the tools' medians, then criu-lite / QEMU.
+# compare.tsv: per configuration the tools' medians, then criu-lite (cl) and
+# cl-precopy-lazy (cl-pl) / QEMU.
 aggregate 4 seq_step,complaints <"$rows" | awk -F'\t' -v OFS='\t' '
 	function num(x) { return x ~ /^[0-9]+(\.[0-9]+)?$/ }
 	function ratio(a, b) { return num(a) && num(b) && b > 0 ? sprintf("%.2f", a / b) : "-" }
@@ -375,12 +434,15 @@ aggregate 4 seq_step,complaints <"$rows" | awk -F'\t' -v OFS='\t' '
 		for (k = 1; k <= n; k++) {
 			cfg = order[k]
 			for (j = 1; j <= nrow[cfg]; j++) print line[cfg, j]
+			for (p = 1; p <= 2; p++)
 			for (q = 1; q <= 2; q++) {
+				cl = p == 1 ? "criu-lite" : "cl-precopy-lazy"
 				t = q == 1 ? "qemu-stop" : "qemu-live"
-				if (!((cfg, t, 1) in v) || !((cfg, "criu-lite", 1) in v)) continue
-				o = cfg OFS v[cfg, t, 2] OFS v[cfg, t, 3] OFS "cl/" t
+				if (!((cfg, t, 1) in v) || !((cfg, cl, 1) in v)) continue
+				o = cfg OFS v[cfg, t, 2] OFS v[cfg, t, 3] OFS \
+					(p == 1 ? "cl/" : "cl-pl/") t
 				for (i = 5; i <= nf; i++) {
-					a = v[cfg, "criu-lite", i]; b = v[cfg, t, i]
+					a = v[cfg, cl, i]; b = v[cfg, t, i]
 					o = o OFS (skip[i] ? "-" : both[i] ? a "/" b : ratio(a, b))
 				}
 				print o
@@ -407,21 +469,21 @@ echo "criu-lite vs QEMU migration, $(uname -r), $(nproc) CPUs," \
 	"$(date -u '+%Y-%m-%d %H:%M UTC'), $(( (t_end - t_start) / 1000 )) s; medians of $reps run(s)"
 echo "guest: $smp vCPU, virtio-blk $([ "${BENCH_DISK:-1}" = 1 ] && echo on || echo off)," \
 	"virtio-net $([ "${BENCH_NET:-1}" = 1 ] && echo on || echo off); dirtying rate in pages/s"
-fmt='%-15s %-12s %7s %6s %7s %7s %7s %7s %7s %6s %3s %4s %7s %-6s %-7s %-5s %-5s\n'
+fmt='%-15s %-15s %7s %6s %7s %7s %7s %7s %7s %6s %3s %4s %7s %6s %-6s %-7s %-5s %-5s\n'
 # shellcheck disable=SC2059
 printf "$fmt" config tool save flush save+fl img_MiB restore rst_hb pause \
-	gst_gap seq cmp self guest verify disk net
+	gst_gap seq cmp self lazy guest verify disk net
 tsv_cols "$tsv" config tool save_ms flush_ms durable_save_ms image_bytes \
 	restore_ms restore_hb_ms outage_ms guest_gap_ms seq_step complaints \
-	self_ms guest verify disk net note |
+	self_ms lazy_ms guest verify disk net note |
 awk -F'\t' -v fmt="$fmt" '
 	function mib(x) { return x ~ /^[0-9]+$/ ? sprintf("%d", x / 1048576) : x }
 	NR == 1 { next }
 	{
 		if ($1 != prev) { if (prev != "") print ""; prev = $1 }
-		printf fmt, $1, $2, $3, $4, $5, $2 ~ /^cl\// ? $6 : mib($6), $7, $8,
-			$9, $10, $11, $12, $13, $14, $15, $16, $17
-		if ($18 != "-" && $18 != "") note = note "  " $1 " " $2 ": " $18 "\n"
+		printf fmt, $1, $2, $3, $4, $5, $2 ~ /\// ? $6 : mib($6), $7, $8,
+			$9, $10, $11, $12, $13, $14, $15, $16, $17, $18
+		if ($19 != "-" && $19 != "") note = note "  " $1 " " $2 ": " $19 "\n"
 	}
 	END { if (note != "") printf "notes:\n%s", note }'
 echo
@@ -430,9 +492,12 @@ echo " after the move (criu-lite fsyncs during its dump, QEMU does not);"
 echo " restore: criu-lite restore / new QEMU to incoming done; rst_hb: restore"
 echo " start to first heartbeat; pause: host time between the heartbeats around"
 echo " the move; gst_gap: the guest's own clock across them, 100 = unnoticed;"
-echo " self: criu-lite 'frozen' / QEMU query-migrate 'downtime'. Ratio rows:"
-echo " criu-lite divided by QEMU, < 1 = criu-lite smaller/faster; words and"
-echo " seq step as criu-lite/QEMU)"
+echo " self: criu-lite 'frozen' / QEMU query-migrate 'downtime'; lazy:"
+echo " cl-precopy-lazy's lazy-pages daemon, restore to all RAM in. cl-precopy-"
+echo " lazy: dump --precopy-rounds 8 --precopy-until 64, restore --lazy-pages;"
+echo " its save includes the pre-copy while the guest runs; $plreps run(s) of it."
+echo " Ratio rows: cl = criu-lite, cl-pl = cl-precopy-lazy, divided by QEMU,"
+echo " < 1 = criu-lite smaller/faster; words and seq step as criu-lite/QEMU)"
 echo
 echo "criu-lite dump throughput against this machine's ceilings (GB/s, same run)"
 cfmt='%-16s %8s %6s %7s %4s %6s %7s %4s %7s %7s %4s %7s %4s %6s %4s\n'
@@ -462,15 +527,15 @@ plot() { # METRIC-COLUMN FILE TITLE
 		NR == 1 { for (i = 1; i <= NF; i++) { if ($i == col) c = i
 			if ($i == "guest") cg = i; if ($i == "verify") cv = i }
 			next }
-		$4 !~ /^(criu-lite|qemu-stop|qemu-live)$/ { next }
+		$4 !~ /^(criu-lite|qemu-stop|qemu-live|cl-precopy-lazy)$/ { next }
 		{
 			if (!($1 in seen)) { seen[$1] = 1; cfg[++ng] = $1 }
 			val[$1, $4] = $c; fate[$1, $4] = $cg != "ok" ? $cg : $cv
 			if ($c ~ /^[0-9.]+$/ && $c + 0 > max) max = $c + 0
 		}
 		END {
-			nt = split("criu-lite qemu-stop qemu-live", tool, " ")
-			split("#1f77b4 #ff7f0e #2ca02c", color, " ")
+			nt = split("criu-lite qemu-stop qemu-live cl-precopy-lazy", tool, " ")
+			split("#1f77b4 #ff7f0e #2ca02c #9467bd", color, " ")
 			W = 760; H = 420; L = 70; R = 20; T = 60; B = 60
 			pw = W - L - R; ph = H - T - B
 			if (max <= 0) max = 1
@@ -521,5 +586,6 @@ echo "compare-bench: $tsv $ctsv $out/compare-{save,save-durable,restore-hb,pause
 
 # Failed if any move failed or any criu-lite guest came back wrong.
 tsv_cols "$tsv" tool guest verify |
-	awk -F'\t' 'NR > 1 && $1 == "criu-lite" && ($2 != "ok" || $3 != "ok") { bad = 1 }
+	awk -F'\t' 'NR > 1 && ($1 == "criu-lite" || $1 == "cl-precopy-lazy") &&
+		($2 != "ok" || $3 != "ok") { bad = 1 }
 		END { exit bad }'
