@@ -7,7 +7,7 @@
 #   make bench-compare  criu-lite against QEMU migrate (stop and live), 512 MiB
 #                       and 2 GiB, idle and dirtying, with this machine's
 #                       ceilings, medians of BENCH_REPS=2 runs ->
-#                       build/bench/compare.tsv, compare-*.svg (~6 min)
+#                       build/bench/compare.tsv, compare-*.svg (~6 min 40 s)
 
 GUEST_DIR    := $(B)/guest
 GUEST_CFLAGS := -O2 -g -Wall -Wextra -Werror
