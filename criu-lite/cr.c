@@ -1,4 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
+/* What cr.h promises: fault injection, the CPU's xsave features, full
+ * writes, and the list of what a dump refuses. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
