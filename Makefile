@@ -45,7 +45,7 @@ $(B)/engine/%.o: criu-lite/%.c $(PROTO_H) $(wildcard images/*.h criu-lite/*.h)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -c -o $@ $<
 
 $(B)/libcriulite.a: $(LIB_O)
-	ar rcs $@ $^
+	rm -f $@ && ar rcs $@ $^
 
 $(B)/criu-lite: criu-lite/main.c $(B)/libcriulite.a
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ $< $(B)/libcriulite.a $(PKG_LIBS)
