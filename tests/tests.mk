@@ -31,7 +31,7 @@ unit-check: $(UNIT_BINS)
 
 BENCH_B     := $(TESTS_B)/bench
 
-$(BENCH_B)/%: tests/bench/%.c
+$(BENCH_B)/%: tests/bench/%.c tests/bench/benchlib.h
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -o $@ $<
 
