@@ -99,6 +99,14 @@ lazy-check: $(B)/criu-lite zdtm $(B)/tests/subreaper
 
 CHECK_TARGETS += lazy-check
 
+# criu-lite killed (SIGKILL, SIGINT, SIGTERM) at random moments of dumps
+# and restores: the target never harmed, nothing half-restored left
+FAULT_TRIES ?= 100
+fault-kill: $(B)/criu-lite zdtm $(B)/tests/subreaper
+	$(B)/tests/subreaper tests/fault-kill.sh $(B) $(FAULT_TRIES)
+
+CHECK_TARGETS += fault-kill
+
 # The QEMU end-to-end cases (issue 4); check-quick leaves out the 2 GiB one
 QEMU_ALL   := minimal smp2 disk net qmp-client cycles3 leave-running plain \
 	      precopy lazy mem2g
@@ -117,6 +125,6 @@ clean:
 	rm -rf $(B)
 
 .PHONY: all check bench clean demo check-quick bad-images bad-dumps check-qemu \
-	zdtm-precopy lazy-check
+	zdtm-precopy lazy-check fault-kill
 .DELETE_ON_ERROR:
 .SECONDARY: $(PROTO_C) $(PROTO_H)

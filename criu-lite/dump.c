@@ -59,8 +59,12 @@ struct proc_dump {
 	struct vma_info *vmas;
 	size_t nr_vmas;
 	uint64_t syscall_ip;
+	struct inject_gadgets g;	/* for self-restoring injection */
+	bool have_gadgets;
 	struct remote r;
-	uint64_t scratch;
+	uint64_t scratch;	/* results of injected calls */
+	bool scratch_mapped;	/* an mmap of ours, not the leader's stack */
+	long brk;
 	struct pc_proc *pc;	/* pre-copy state, or NULL */
 };
 
@@ -212,19 +216,20 @@ static int dump_pending(pid_t tid, bool shared, CoreEntry *ce)
 static int dump_thread_injected(struct proc_dump *pd, struct remote *r,
 				CoreEntry *ce)
 {
+	uint64_t scratch = r->scratch ? r->scratch : pd->scratch;
 	uint64_t tidaddr;
 	struct { uint64_t sp; int32_t flags; int32_t pad; uint64_t size; } ss;
 	long ret;
 
-	ret = rcall(r, __NR_prctl, PR_GET_TID_ADDRESS, pd->scratch, 0, 0, 0, 0);
-	if (ret < 0 || remote_read(r->tid, pd->scratch, &tidaddr, 8)) {
+	ret = rcall(r, __NR_prctl, PR_GET_TID_ADDRESS, scratch, 0, 0, 0, 0);
+	if (ret < 0 || remote_read(r->tid, scratch, &tidaddr, 8)) {
 		pr_err("thread %d: PR_GET_TID_ADDRESS failed (%ld)", r->tid, ret);
 		return -1;
 	}
 	ce->has_clear_tid = true;
 	ce->clear_tid = tidaddr;
-	ret = rcall(r, __NR_sigaltstack, 0, pd->scratch, 0, 0, 0, 0);
-	if (ret < 0 || remote_read(r->tid, pd->scratch, &ss, sizeof(ss))) {
+	ret = rcall(r, __NR_sigaltstack, 0, scratch, 0, 0, 0, 0);
+	if (ret < 0 || remote_read(r->tid, scratch, &ss, sizeof(ss))) {
 		pr_err("thread %d: sigaltstack failed (%ld)", r->tid, ret);
 		return -1;
 	}
@@ -240,6 +245,28 @@ static int dump_thread_injected(struct proc_dump *pd, struct remote *r,
 	return 0;
 }
 
+/*
+ * Injection into tid. Self-restoring where the process allows it (a
+ * [vdso] `syscall; ret`, an rt_sigreturn sequence, room on the thread's
+ * stack): criu-lite may die at any moment, the thread puts itself back.
+ * Otherwise the plain way, said in the log: there, criu-lite dying while
+ * a call is under way leaves the thread with injected registers.
+ */
+static int begin_inject(struct proc_dump *pd, pid_t tid, struct remote *r)
+{
+	int ret = 1;
+
+	if (pd->have_gadgets)
+		ret = remote_init_dump(r, tid, &pd->g);
+	if (ret <= 0)
+		return ret;
+	pr_warn("thread %d: no self-restoring injection (%s): killing "
+		"criu-lite during its injected calls would harm it", tid,
+		pd->have_gadgets ? "no room below its stack pointer" :
+		"no syscall/ret or rt_sigreturn gadget");
+	return remote_init(r, tid, pd->syscall_ip);
+}
+
 static int dump_thread(struct proc_dump *pd, pid_t tid, pid_t vtid)
 {
 	CoreEntry ce = CORE_ENTRY__INIT;
@@ -252,7 +279,7 @@ static int dump_thread(struct proc_dump *pd, pid_t tid, pid_t vtid)
 
 	ce.tid = vtid;
 	if (tid != pd->fp->pid) {
-		if (remote_init(&tr, tid, pd->syscall_ip))
+		if (begin_inject(pd, tid, &tr))
 			return -1;
 		r = &tr;
 	}
@@ -288,7 +315,7 @@ static int dump_thread(struct proc_dump *pd, pid_t tid, pid_t vtid)
 	}
 	ret = img_write_one(pd->c->dirfd, IMG_CORE, vtid, &ce.base);
 out:
-	if (r == &tr && remote_restore_regs(&tr))
+	if (r == &tr && remote_finish(&tr))
 		ret = -1;
 	free(ce.xstate.data);
 	free(ce.comm);
@@ -447,22 +474,16 @@ static int dump_mm(struct proc_dump *pd)
 	struct proc_stat st;
 	struct cr_img *pm = NULL;
 	char path[64];
-	long brk;
 	int fd, ret = -1;
 
 	if (proc_read_stat(pid, pid, &st))
 		goto out;
-	brk = rcall(&pd->r, __NR_brk, 0, 0, 0, 0, 0, 0);
-	if (brk <= 0) {
-		pr_err("pid %d: brk(0) failed (%ld)", pid, brk);
-		goto out;
-	}
 	mm.start_code = st.start_code;
 	mm.end_code = st.end_code;
 	mm.start_data = st.start_data;
 	mm.end_data = st.end_data;
 	mm.start_brk = st.start_brk;
-	mm.brk = brk;
+	mm.brk = pd->brk;
 	mm.start_stack = st.start_stack;
 	mm.arg_start = st.arg_start;
 	mm.arg_end = st.arg_end;
@@ -507,44 +528,83 @@ static int find_vdso_syscall(struct proc_dump *pd)
 	return -1;
 }
 
+/* Scratch memory for results: the leader's stack below its red zone, or
+ * (plain injection) an mmap of ours, unmapped again in end_inject. */
+static int get_scratch(struct proc_dump *pd)
+{
+	long addr;
+
+	if (pd->r.scratch) {
+		pd->scratch = pd->r.scratch;
+		return 0;
+	}
+	addr = rcall(&pd->r, __NR_mmap, 0, SCRATCH_LEN, PROT_READ | PROT_WRITE,
+		     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (addr < 0 && addr > -4096) {
+		pr_err("pid %d: can't map scratch memory (%ld)", pd->fp->pid,
+		       addr);
+		return -1;
+	}
+	pd->scratch = addr;
+	pd->scratch_mapped = true;
+	return 0;
+}
+
+static int end_inject(struct proc_dump *pd)
+{
+	if (pd->scratch_mapped)
+		rcall(&pd->r, __NR_munmap, pd->scratch, SCRATCH_LEN, 0, 0, 0, 0);
+	pd->scratch_mapped = false;
+	pd->scratch = 0;
+	return remote_finish(&pd->r);
+}
+
+/* Everything only the process can tell, asked by injected calls. */
+static int dump_injected(struct proc_dump *pd)
+{
+	struct frozen_proc *fp = pd->fp;
+
+	if (get_scratch(pd) || fault_at("after-inject") || interrupted(pd->c))
+		return -1;
+	for (size_t i = 0; i < fp->nr_threads; i++)
+		if (dump_thread(pd, fp->tids[i], fp->vtids[i]))
+			return -1;
+	if (dump_task(pd))
+		return -1;
+	pd->brk = rcall(&pd->r, __NR_brk, 0, 0, 0, 0, 0, 0);
+	if (pd->brk <= 0) {
+		pr_err("pid %d: brk(0) failed (%ld)", fp->pid, pd->brk);
+		return -1;
+	}
+	return 0;
+}
+
 /*
- * Everything of one frozen process. Injection borrows the leader: scratch
- * memory is mmap'ed in it and unmapped again, and every register changed
- * is put back before returning, on success or failure.
+ * Everything of one frozen process. The injected calls come first and
+ * end (registers, mask and stack bytes as they were) before the long
+ * part, the memory, is read from outside.
  */
 static int dump_proc(struct proc_dump *pd)
 {
 	struct frozen_proc *fp = pd->fp;
-	int ret = -1;
-	long addr;
+	int ret;
 
-	if (find_vdso_syscall(pd) || remote_init(&pd->r, fp->pid, pd->syscall_ip))
+	if (find_vdso_syscall(pd))
 		return -1;
-	addr = rcall(&pd->r, __NR_mmap, 0, SCRATCH_LEN, PROT_READ | PROT_WRITE,
-		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (addr < 0 && addr > -4096) {
-		pr_err("pid %d: can't map scratch memory (%ld)", fp->pid, addr);
-		goto out;
-	}
-	pd->scratch = addr;
-	if (fault_at("after-inject") || interrupted(pd->c))
-		goto out;
-	for (size_t i = 0; i < fp->nr_threads; i++)
-		if (dump_thread(pd, fp->tids[i], fp->vtids[i]))
-			goto out;
-	if (dump_task(pd) || dump_proc_fds(pd->c->fdc, fp->pid, fp->vpid) || interrupted(pd->c))
-		goto out;
+	pd->have_gadgets = !find_inject_gadgets(fp->pid, pd->vmas, pd->nr_vmas,
+						&pd->g);
+	if (begin_inject(pd, fp->pid, &pd->r))
+		return -1;
+	ret = dump_injected(pd);
+	if (end_inject(pd) || ret)
+		return -1;
+	if (dump_proc_fds(pd->c->fdc, fp->pid, fp->vpid) || interrupted(pd->c))
+		return -1;
 	if (pd->pc && pc_final_collect(pd->pc))
-		goto out;
+		return -1;
 	if (dump_mm(pd) || fault_at("after-pages") || interrupted(pd->c))
-		goto out;
-	ret = 0;
-out:
-	if (pd->scratch)
-		rcall(&pd->r, __NR_munmap, pd->scratch, SCRATCH_LEN, 0, 0, 0, 0);
-	if (remote_restore_regs(&pd->r))
-		ret = -1;
-	return ret;
+		return -1;
+	return 0;
 }
 
 static pid_t vpid_of(const struct frozen_tree *t, pid_t pid)
@@ -750,15 +810,18 @@ static int take_target_uffd(struct proc_dump *pd)
 	int pidfd, fd = -1;
 	long tfd;
 
-	if (find_vdso_syscall(pd) || remote_init(&pd->r, pd->fp->pid,
-						 pd->syscall_ip))
+	if (find_vdso_syscall(pd))
+		return -1;
+	pd->have_gadgets = !find_inject_gadgets(pd->fp->pid, pd->vmas,
+						pd->nr_vmas, &pd->g);
+	if (begin_inject(pd, pd->fp->pid, &pd->r))
 		return -1;
 	tfd = rcall(&pd->r, __NR_userfaultfd,
 		    O_CLOEXEC | O_NONBLOCK | UFFD_USER_MODE_ONLY, 0, 0, 0, 0, 0);
 	if (tfd < 0) {
 		pr_err("pid %d: userfaultfd() in the target failed: %s",
 		       pd->fp->pid, strerror(-tfd));
-		remote_restore_regs(&pd->r);
+		remote_finish(&pd->r);
 		return -1;
 	}
 	pidfd = syscall(__NR_pidfd_open, pd->fp->pid, 0);
@@ -769,7 +832,7 @@ static int take_target_uffd(struct proc_dump *pd)
 	if (fd < 0)
 		pr_perror("pidfd_getfd of the target's userfaultfd");
 	rcall(&pd->r, __NR_close, tfd, 0, 0, 0, 0, 0);
-	if (remote_restore_regs(&pd->r)) {
+	if (remote_finish(&pd->r)) {
 		if (fd >= 0)
 			close(fd);
 		return -1;

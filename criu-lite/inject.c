@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
+#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/ptrace.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
@@ -12,6 +14,7 @@
 
 #include "inject.h"
 #include "log.h"
+#include "sigframe.h"
 
 int wait_stop(pid_t tid, int *status)
 {
@@ -47,6 +50,10 @@ int remote_init(struct remote *r, pid_t tid, uint64_t syscall_ip)
 	return 0;
 }
 
+static long syscall_by_stops(struct remote *r, bool *failed, long nr,
+			     const long a[6]);
+static void kill_point(const struct remote *r, const char *stage);
+
 long remote_syscall(struct remote *r, bool *failed, long nr, long a1,
 		    long a2, long a3, long a4, long a5, long a6)
 {
@@ -55,6 +62,11 @@ long remote_syscall(struct remote *r, bool *failed, long nr, long a1,
 
 	*failed = true;
 	r->last_event = 0;
+	if (r->self_restoring) {
+		const long a[6] = { a1, a2, a3, a4, a5, a6 };
+
+		return syscall_by_stops(r, failed, nr, a);
+	}
 	regs.rip = r->syscall_ip;
 	regs.rax = nr;
 	regs.orig_rax = -1;	/* no syscall restart on resume */
@@ -69,6 +81,8 @@ long remote_syscall(struct remote *r, bool *failed, long nr, long a1,
 		pr_perror("PTRACE_SETREGS(%d)", r->tid);
 		return -EIO;
 	}
+	kill_point(r, "set");
+	kill_point(r, "entry");
 	for (;;) {
 		if (ptrace(PTRACE_SINGLESTEP, r->tid, NULL, NULL)) {
 			pr_perror("PTRACE_SINGLESTEP(%d)", r->tid);
@@ -111,6 +125,7 @@ long remote_syscall(struct remote *r, bool *failed, long nr, long a1,
 			return -EIO;
 		}
 	}
+	kill_point(r, "exit");
 	if (ptrace(PTRACE_GETREGS, r->tid, NULL, &regs)) {
 		pr_perror("PTRACE_GETREGS(%d)", r->tid);
 		return -EIO;
@@ -232,4 +247,352 @@ int find_syscall_insn(pid_t pid, uint64_t start, uint64_t end, uint64_t *ip)
 	pr_err("no syscall instruction in %d's [%#lx, %#lx)", pid,
 	       (unsigned long)start, (unsigned long)end);
 	return -1;
+}
+
+/* ---- self-restoring injection (dump) ---- */
+
+#define XSTATE_BUF	(64 * 1024)
+#define SYSGOOD_TRAP	(SIGTRAP | 0x80)
+
+/* `syscall`, then only `xor r32, r32` (with or without REX) or nops,
+ * then `ret`: what follows the syscall touches nothing but registers
+ * and the return address at rsp. */
+static bool is_syscall_ret(const uint8_t *p, size_t left)
+{
+	size_t i = 2;
+
+	if (left < 3 || p[0] != 0x0f || p[1] != 0x05)
+		return false;
+	while (i < left && i < 64) {
+		if (p[i] == 0xc3)
+			return true;
+		if (p[i] == 0x90) {
+			i++;
+			continue;
+		}
+		if ((p[i] & 0xf0) == 0x40 && i + 2 < left &&
+		    p[i + 1] == 0x31 && p[i + 2] >= 0xc0) {
+			i += 3;
+			continue;
+		}
+		if (p[i] == 0x31 && i + 1 < left && p[i + 1] >= 0xc0) {
+			i += 2;
+			continue;
+		}
+		return false;
+	}
+	return false;
+}
+
+static bool is_sigreturn(const uint8_t *p, size_t left)
+{
+	static const uint8_t movq[] = { 0x48, 0xc7, 0xc0, 0x0f, 0, 0, 0, 0x0f, 0x05 };
+	static const uint8_t movl[] = { 0xb8, 0x0f, 0, 0, 0, 0x0f, 0x05 };
+
+	return (left >= sizeof(movq) && !memcmp(p, movq, sizeof(movq))) ||
+	       (left >= sizeof(movl) && !memcmp(p, movl, sizeof(movl)));
+}
+
+static int scan_vma(pid_t pid, const struct vma_info *v,
+		    bool (*match)(const uint8_t *, size_t), uint64_t *at)
+{
+	size_t len = v->end - v->start;
+	uint8_t *buf;
+
+	if (len > (64u << 20))
+		return -1;
+	buf = malloc(len);
+	if (!buf)
+		return -1;
+	if (remote_read(pid, v->start, buf, len)) {
+		free(buf);
+		return -1;
+	}
+	for (size_t i = 0; i < len; i++) {
+		if (match(buf + i, len - i)) {
+			*at = v->start + i;
+			free(buf);
+			return 0;
+		}
+	}
+	free(buf);
+	return -1;
+}
+
+static bool is_libc(const struct vma_info *v)
+{
+	const char *base = strrchr(v->path, '/');
+
+	return base && (!strncmp(base, "/libc.so", 8) ||
+			!strncmp(base, "/libc-", 6) || strstr(base, "ld-musl"));
+}
+
+int find_inject_gadgets(pid_t pid, const struct vma_info *vmas, size_t n,
+			struct inject_gadgets *g)
+{
+	memset(g, 0, sizeof(*g));
+	for (size_t i = 0; i < n && !g->syscall_ret; i++)
+		if (!strcmp(vmas[i].path, "[vdso]"))
+			scan_vma(pid, &vmas[i], is_syscall_ret, &g->syscall_ret);
+	/* glibc's __restore_rt first; then any executable file mapping
+	 * (a static binary's own, Go's runtime) */
+	for (int pass = 0; pass < 2 && !g->sigreturn; pass++) {
+		for (size_t i = 0; i < n && !g->sigreturn; i++) {
+			const struct vma_info *v = &vmas[i];
+
+			if (!(v->prot & PROT_EXEC) || v->path[0] != '/' ||
+			    is_libc(v) != (pass == 0))
+				continue;
+			scan_vma(pid, v, is_sigreturn, &g->sigreturn);
+		}
+	}
+	return g->syscall_ret && g->sigreturn ? 0 : -1;
+}
+
+/* process_vm_{read,write}v of exactly len bytes, no /proc/PID/mem
+ * fallback: that one would write through read-only protections. */
+static int vm_exact(pid_t pid, uint64_t addr, void *buf, size_t len,
+		    bool write_mem)
+{
+	struct iovec l = { buf, len }, r = { (void *)addr, len };
+	ssize_t n = write_mem ? process_vm_writev(pid, &l, 1, &r, 1, 0) :
+				process_vm_readv(pid, &l, 1, &r, 1, 0);
+
+	return n == (ssize_t)len ? 0 : -1;
+}
+
+/* Writes the frame; 1 if the stack below the red zone can't hold it. */
+static int place_frame(struct remote *r, const struct inject_gadgets *g,
+		       const void *xstate, size_t xlen)
+{
+	struct sigframe_layout l;
+	uint8_t *img;
+
+	sigframe_place(r->saved.rsp, xlen, &l);
+	r->area_orig = malloc(l.len);
+	img = malloc(l.len);
+	if (!r->area_orig || !img)
+		goto no;
+	/* mapped, and writable without forcing: writing the old bytes back
+	 * proves it and changes nothing */
+	if (vm_exact(r->tid, l.base, r->area_orig, l.len, false) ||
+	    vm_exact(r->tid, l.base, r->area_orig, l.len, true))
+		goto no;
+	if (sigframe_build(img, &l, &r->resume, r->saved_mask, xstate, xlen,
+			   g->sigreturn))
+		goto no;
+	if (vm_exact(r->tid, l.base, img, l.len, true)) {
+		pr_err("thread %d: writing the injection frame failed", r->tid);
+		vm_exact(r->tid, l.base, r->area_orig, l.len, true);
+		free(img);
+		return -1;
+	}
+	free(img);
+	r->area = l.base;
+	r->area_len = l.len;
+	r->frame_sp = l.frame;
+	r->scratch = l.scratch;
+	r->scratch_len = SIGFRAME_SCRATCH;
+	return 0;
+no:
+	free(img);
+	free(r->area_orig);
+	r->area_orig = NULL;
+	return 1;
+}
+
+int remote_init_dump(struct remote *r, pid_t tid,
+		     const struct inject_gadgets *g)
+{
+	struct iovec iov;
+	void *xstate;
+	int ret;
+
+	memset(r, 0, sizeof(*r));
+	r->tid = tid;
+	r->syscall_ip = g->syscall_ret;
+	if (ptrace(PTRACE_GETREGS, tid, NULL, &r->saved) ||
+	    ptrace(PTRACE_GETSIGMASK, tid, sizeof(r->saved_mask),
+		   &r->saved_mask)) {
+		pr_perror("thread %d: PTRACE_GETREGS/GETSIGMASK", tid);
+		return -1;
+	}
+	xstate = malloc(XSTATE_BUF);
+	if (!xstate)
+		return -1;
+	iov.iov_base = xstate;
+	iov.iov_len = XSTATE_BUF;
+	if (ptrace(PTRACE_GETREGSET, tid, NT_X86_XSTATE, &iov)) {
+		pr_perror("PTRACE_GETREGSET(%d, NT_X86_XSTATE)", tid);
+		free(xstate);
+		return -1;
+	}
+	sigframe_resume_regs(&r->saved, &r->resume);
+	ret = place_frame(r, g, xstate, iov.iov_len);
+	free(xstate);
+	if (ret)
+		return ret;
+	r->self_restoring = true;
+	r->regs_saved = true;
+	r->state = REMOTE_FROZEN;
+	return 0;
+}
+
+/* Test hook: CRIU_LITE_FAULT=kill-inject-<stage> SIGKILLs criu-lite at
+ * that stage of the 3rd injected call of a thread, to prove the thread
+ * survives it. */
+static void kill_point(const struct remote *r, const char *stage)
+{
+	const char *f = getenv("CRIU_LITE_FAULT");
+
+	if (f && !strncmp(f, "kill-inject-", 12) && !strcmp(f + 12, stage) &&
+	    r->nr_calls == 2)
+		raise(SIGKILL);
+}
+
+/* One stop of the call: 1 a syscall stop, 0 another stop to step over,
+ * -1 the thread can't be driven. */
+static int syscall_stop(struct remote *r, long nr)
+{
+	int status;
+
+	if (ptrace(PTRACE_SYSCALL, r->tid, NULL, NULL)) {
+		pr_perror("PTRACE_SYSCALL(%d)", r->tid);
+		return -1;
+	}
+	if (wait_stop(r->tid, &status))
+		return -1;
+	if (!WIFSTOPPED(status)) {
+		pr_err("thread %d died during injected syscall %ld (status %#x)",
+		       r->tid, nr, status);
+		return -1;
+	}
+	if (WSTOPSIG(status) == SYSGOOD_TRAP)
+		return 1;
+	if (status >> 16 == PTRACE_EVENT_STOP)
+		return 0;	/* a group stop or an interrupt: go on */
+	pr_err("thread %d: signal %d during injected syscall %ld", r->tid,
+	       WSTOPSIG(status), nr);
+	return -1;
+}
+
+static long syscall_by_stops(struct remote *r, bool *failed, long nr,
+			     const long a[6])
+{
+	struct user_regs_struct regs = r->saved;
+	uint64_t all = ~0ULL;
+	int seen = 0, others = 0;
+
+	regs.rip = r->syscall_ip;
+	regs.rsp = r->frame_sp;
+	regs.rax = nr;
+	regs.orig_rax = -1;
+	regs.rdi = a[0], regs.rsi = a[1], regs.rdx = a[2];
+	regs.r10 = a[3], regs.r8 = a[4], regs.r9 = a[5];
+	regs.eflags &= ~(1UL << 8);
+	/* registers first: from here on the thread, left alone, runs the
+	 * call and rt_sigreturns to where it was */
+	if (ptrace(PTRACE_SETREGS, r->tid, NULL, &regs) ||
+	    ptrace(PTRACE_SETSIGMASK, r->tid, sizeof(all), &all)) {
+		pr_perror("thread %d: set up injected syscall %ld", r->tid, nr);
+		return -EIO;
+	}
+	r->state = REMOTE_INJECTED;
+	kill_point(r, "set");
+	while (seen < 2) {
+		int s = syscall_stop(r, nr);
+
+		if (s < 0 || (s == 0 && ++others > 16))
+			return -EIO;
+		seen += s;
+		r->at_entry = seen == 1;
+		if (seen == 1)
+			kill_point(r, "entry");
+	}
+	kill_point(r, "exit");
+	if (ptrace(PTRACE_GETREGS, r->tid, NULL, &regs)) {
+		pr_perror("PTRACE_GETREGS(%d)", r->tid);
+		return -EIO;
+	}
+	if (regs.rip != r->syscall_ip + 2 || (long)regs.orig_rax != nr) {
+		pr_err("thread %d: injected syscall %ld ended at %#llx (nr %lld)",
+		       r->tid, nr, regs.rip, (long long)regs.orig_rax);
+		return -EIO;
+	}
+	/* mask first: left alone in between, it would still sigreturn */
+	if (ptrace(PTRACE_SETSIGMASK, r->tid, sizeof(r->saved_mask),
+		   &r->saved_mask) ||
+	    ptrace(PTRACE_SETREGS, r->tid, NULL, &r->resume)) {
+		pr_perror("thread %d: resume registers", r->tid);
+		return -EIO;
+	}
+	r->state = REMOTE_AT_EXIT;
+	r->nr_calls++;
+	*failed = false;
+	return regs.rax;
+}
+
+/*
+ * Back to the interrupt stop it was frozen in, with its raw registers
+ * (rax = -ERESTART*, orig_rax = the syscall): released, it restarts (or
+ * not) its syscall by the kernel's own rules. PTRACE_INTERRUPT first: it
+ * sets TIF_SIGPENDING, so that even if criu-lite dies right after the
+ * registers are set, the thread goes through the kernel's signal and
+ * restart code before user mode.
+ */
+static int park_raw(struct remote *r)
+{
+	int status;
+
+	if (r->at_entry) {
+		/* never let the raw orig_rax run as a syscall from here */
+		struct user_regs_struct regs = r->saved;
+
+		regs.orig_rax = -1;
+		regs.rip = r->syscall_ip + 2;
+		if (ptrace(PTRACE_SETREGS, r->tid, NULL, &regs) ||
+		    syscall_stop(r, -1) != 1)
+			return -1;
+		r->at_entry = false;
+	}
+	if (ptrace(PTRACE_INTERRUPT, r->tid, NULL, NULL) ||
+	    ptrace(PTRACE_SETSIGMASK, r->tid, sizeof(r->saved_mask),
+		   &r->saved_mask) ||
+	    ptrace(PTRACE_SETREGS, r->tid, NULL, &r->saved) ||
+	    ptrace(PTRACE_CONT, r->tid, NULL, NULL)) {
+		pr_perror("thread %d: put back in its stop", r->tid);
+		return -1;
+	}
+	if (wait_stop(r->tid, &status))
+		return -1;
+	if (!WIFSTOPPED(status) || status >> 16 != PTRACE_EVENT_STOP) {
+		pr_err("thread %d: expected an interrupt stop, got %#x", r->tid,
+		       status);
+		return -1;
+	}
+	r->state = REMOTE_FROZEN;
+	return 0;
+}
+
+int remote_finish(struct remote *r)
+{
+	int ret = 0;
+
+	if (!r->self_restoring)
+		return remote_restore_regs(r);
+	if (r->state != REMOTE_FROZEN && park_raw(r))
+		ret = -1;
+	if (r->area_orig) {
+		if (vm_exact(r->tid, r->area, r->area_orig, r->area_len, true)) {
+			pr_err("thread %d: can't put back %zu bytes of its stack "
+			       "at %#lx", r->tid, r->area_len,
+			       (unsigned long)r->area);
+			ret = -1;
+		}
+		free(r->area_orig);
+		r->area_orig = NULL;
+	}
+	r->self_restoring = false;
+	r->regs_saved = false;
+	return ret;
 }

@@ -20,11 +20,36 @@
 #include <sys/types.h>
 #include <sys/user.h>
 
+#include "proc.h"
+
+/* Addresses in a target that a self-restoring injection needs. */
+struct inject_gadgets {
+	uint64_t syscall_ret;	/* `syscall`, register clears, `ret` ([vdso]) */
+	uint64_t sigreturn;	/* mov $15, %(e|r)ax; syscall (__restore_rt) */
+};
+
+/* Where a self-restoring thread is between calls. */
+enum remote_state {
+	REMOTE_FROZEN,		/* as frozen: nothing changed yet */
+	REMOTE_INJECTED,	/* injected registers set, all signals blocked */
+	REMOTE_AT_EXIT,		/* in a syscall-exit stop, resume regs set */
+};
+
 struct remote {
 	pid_t tid;
 	uint64_t syscall_ip;	/* address of a 0f 05 in the tracee */
 	struct user_regs_struct saved;
 	bool regs_saved;
+	/* Dump mode (remote_init_dump): a frame on the thread's stack lets
+	 * it restore itself if criu-lite dies; see sigframe.h. */
+	bool self_restoring;
+	enum remote_state state;
+	struct user_regs_struct resume;	/* saved, restart applied */
+	uint64_t frame_sp;		/* rsp for injected calls */
+	uint64_t area;			/* the stack area we wrote */
+	uint8_t *area_orig;		/* its bytes before, put back at the end */
+	size_t area_len;
+	bool at_entry;			/* in a syscall-entry stop */
 	uint64_t saved_mask;	/* the thread's signal mask, blocked-all while
 				 * we inject (a signal must not be delivered
 				 * into injected code, nor be lost) */
@@ -35,8 +60,28 @@ struct remote {
 	unsigned long event_msg;	/* its PTRACE_GETEVENTMSG */
 };
 
-/* Saves tid's registers; syscall_ip is where a `syscall` insn is. */
+/* Saves tid's registers; syscall_ip is where a `syscall` insn is. For a
+ * puppet being restored: criu-lite's death kills it (PTRACE_O_EXITKILL). */
 int remote_init(struct remote *r, pid_t tid, uint64_t syscall_ip);
+
+/*
+ * For a thread of a frozen tree being dumped (seized with
+ * PTRACE_O_TRACESYSGOOD): every injected call is made so that the thread
+ * puts itself back exactly as it was if criu-lite dies at any moment,
+ * SIGKILL included (sigframe.h). r->scratch is SIGFRAME_SCRATCH bytes of
+ * the thread's stack below its red zone. Returns 1 if the thread can't
+ * have that (no gadget, no room on its stack): nothing changed, the
+ * caller may fall back to remote_init. 0: ready; -1: error.
+ */
+int remote_init_dump(struct remote *r, pid_t tid,
+		     const struct inject_gadgets *g);
+/* Ends injection in tid: registers, mask and stack bytes as they were,
+ * the thread back in its interrupt stop. For either kind of init. */
+int remote_finish(struct remote *r);
+/* The gadgets of a process, from its [vdso] and its executable mappings;
+ * -1 (no message) if it has none. */
+int find_inject_gadgets(pid_t pid, const struct vma_info *vmas, size_t n,
+			struct inject_gadgets *g);
 /* Runs nr(args) in the tracee; returns the raw result (-errno on error)
  * or, if the tracee could not be driven, sets *failed. */
 long remote_syscall(struct remote *r, bool *failed, long nr, long a1,

@@ -131,4 +131,13 @@ struct cl_rseq_config {
 #define CLONE_NEWTIME		0x00000080
 #endif
 
+/* the kernel's internal syscall-restart codes, seen in rax of a thread
+ * stopped inside a syscall (include/linux/errno.h) */
+#ifndef ERESTARTSYS
+#define ERESTARTSYS		512
+#define ERESTARTNOINTR		513
+#define ERESTARTNOHAND		514
+#define ERESTART_RESTARTBLOCK	516
+#endif
+
 #endif /* CRIU_LITE_KERNEL_COMPAT_H */

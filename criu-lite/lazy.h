@@ -28,6 +28,7 @@ struct lazy_proc {
 	uint8_t **done;		/* per run, per page: copied or dropped */
 	const MmEntry *mm;
 	bool gone;
+	pid_t daemon;		/* the daemon serving it (restore's view) */
 };
 
 /* Registers the lazy VMAs of mm with uffd (already UFFDIO_API'd by

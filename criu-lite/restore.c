@@ -45,13 +45,6 @@
 #define GADGET_LEN	(4 * PAGE_SZ)	/* page 0: `syscall`; then scratch */
 #define TASK_TOP	0x7ffffffff000UL
 
-#ifndef ERESTARTSYS
-#define ERESTARTSYS		512
-#define ERESTARTNOINTR		513
-#define ERESTARTNOHAND		514
-#define ERESTART_RESTARTBLOCK	516
-#endif
-
 struct proc_restore {
 	PstreeEntry *pe;
 	TaskEntry *task;
@@ -802,7 +795,9 @@ static int seize_puppet(struct proc_restore *p, pid_t tid)
 {
 	int status;
 
-	if (ptrace(PTRACE_SEIZE, tid, NULL, (void *)PTRACE_O_TRACECLONE)) {
+	/* EXITKILL: if criu-lite dies, no half-built puppet runs on */
+	if (ptrace(PTRACE_SEIZE, tid, NULL,
+		   (void *)(PTRACE_O_TRACECLONE | PTRACE_O_EXITKILL))) {
 		pr_perror("PTRACE_SEIZE puppet %d", tid);
 		return -1;
 	}
@@ -1000,6 +995,7 @@ static int start_lazy_daemon(struct restore_ctx *c, struct proc_restore *p)
 		ret = lazy_serve(lp, 1, &c->src, c->o->verify);
 		_exit(ret ? 1 : 0);
 	}
+	lp->daemon = pid;
 	close(lp->uffd);
 	/* a page server connection is the daemon's now */
 	if (!c->src.map)
@@ -1299,15 +1295,41 @@ static void detach_all(struct restore_ctx *c)
 				pr_perror("PTRACE_DETACH(%d)", c->procs[i].seized[t]);
 }
 
+/*
+ * After a failed restore nothing of it may stay: every puppet and lazy
+ * daemon is killed, and every child and tracee of ours reaped. Threads we
+ * trace are reaped by us, not by their parent, and a killed process whose
+ * threads are not reaped stays a zombie holding its PID: wait for all of
+ * them (bounded: a task stuck in the kernel is named, not waited for).
+ */
 static void kill_puppets(struct restore_ctx *c)
 {
+	uint64_t deadline = now_ns() + 10000000000ULL;
+	unsigned killed = 0;
+	pid_t w;
+
 	if (c->root <= 0)
 		return;
-	for (size_t i = c->nr; i-- > 0;)
-		if (c->procs[i].hpid > 0)
-			kill(c->procs[i].hpid, SIGKILL);
+	for (size_t i = c->nr; i-- > 0;) {
+		if (c->procs[i].hpid > 0 && !kill(c->procs[i].hpid, SIGKILL))
+			killed++;
+		if (c->lazy && c->lazy[i].daemon > 0)
+			kill(c->lazy[i].daemon, SIGKILL);
+	}
 	kill(c->root, SIGKILL);	/* with --pidns, init: takes the ns down */
-	waitpid(c->root, NULL, __WALL);
+	while (now_ns() < deadline) {
+		w = waitpid(-1, NULL, __WALL | WNOHANG);
+		if (w < 0 && errno == ECHILD)
+			break;
+		if (w <= 0)
+			usleep(1000);
+	}
+	if (now_ns() >= deadline)
+		pr_err("restore cleanup: some of the killed processes are still "
+		       "not gone after 10 s");
+	else
+		pr_info("restore cleanup: %u process(es) killed and reaped, "
+			"nothing of this restore is left", killed);
 }
 
 int restore_tree(const struct restore_opts *o, struct restore_stats *st)

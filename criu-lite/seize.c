@@ -34,13 +34,15 @@ static bool has_tid(const struct frozen_proc *p, pid_t tid)
  * PTRACE_SEIZE then PTRACE_INTERRUPT: the thread stops in a
  * PTRACE_EVENT_STOP without any signal being queued, so nothing of its
  * signal state changes. A thread that exited between listing and seizing
- * gives ESRCH and is simply not there. The stop is waited for later, so
+ * gives ESRCH and is simply not there. PTRACE_O_TRACESYSGOOD: the
+ * syscall stops of injection report SIGTRAP|0x80, which is no signal, so
+ * a thread left in one when criu-lite dies gets no SIGTRAP (inject.h). The stop is waited for later, so
  * that all threads of a listing are interrupted at once (waiting for each
  * in turn costs a scheduling round per running thread).
  */
 static int seize_thread(struct frozen_proc *p, pid_t tid)
 {
-	if (ptrace(PTRACE_SEIZE, tid, NULL, NULL)) {
+	if (ptrace(PTRACE_SEIZE, tid, NULL, (void *)PTRACE_O_TRACESYSGOOD)) {
 		if (errno == ESRCH)
 			return 0;
 		if (errno == EPERM)

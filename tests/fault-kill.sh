@@ -1,0 +1,229 @@
+#!/bin/bash
+# criu-lite killed at random moments must never harm its target.
+#
+# Dump: zdtm test programs (threads: registers, vector registers, masks,
+# futex/cond/nanosleep; threads_mem: four threads writing memory;
+# mem_1g at 256 MiB: a long page phase) are dumped with --leave-running
+# again and again, and criu-lite gets SIGKILL, SIGINT or SIGTERM after a
+# random delay spread over a whole dump (plain and pre-copy dumps). After
+# every try the target must run on: not stopped, not traced, the same
+# threads, the same signal masks, the same VMAs and fds (threads, which
+# sleeps) as before the first try. At the end each test gets SIGTERM and
+# must pass its own checks (memory, registers, masks).
+#
+# Restore: a dump of `threads` is restored again and again while
+# criu-lite gets a signal at a random moment: afterwards either nothing of
+# it runs (a half-built tree must be gone) or the restore had finished and
+# the restored test passes its own checks. The last restore runs
+# undisturbed and must pass.
+#
+# Usage: tests/fault-kill.sh BUILD_DIR [TRIES]   (under a subreaper)
+set -u
+B=${1:-build}
+TRIES=${2:-${FAULT_TRIES:-100}}
+CL=$(realpath "$B/criu-lite")
+Z=$(realpath "$B/zdtm")
+work=$(mktemp -d "${TMPDIR:-/tmp}/cl-fault.XXXXXX")
+lost=0 harmed=0 tries=0 restore_bad=0 restore_tries=0
+pids=()
+trap 'for p in "${pids[@]}"; do kill -9 $p 2>/dev/null; done; rm -rf "$work"' EXIT
+
+say() { echo "fault-kill: $*"; }
+
+# start_test NAME DIR: runs a zdtm test, waits for READY; sets $tpid
+start_test() {
+	local name=$1 dir=$2 i
+	mkdir -p "$work/$name"
+	(cd "$work/$name" && exec "$Z/$dir/$name" </dev/null \
+		>>"$work/$name.out" 2>&1) &
+	tpid=$!
+	pids+=("$tpid")
+	for i in $(seq 300); do
+		grep -q READY "$work/$name.out" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	say "$name did not get ready"; cat "$work/$name.out"; exit 1
+}
+
+# what must not change: threads, per-thread masks, VMAs and fds
+snapshot() {
+	local pid=$1 static=$2 t
+	for t in /proc/$pid/task/*; do
+		echo "${t##*/} $(grep -E '^(SigBlk|SigIgn|SigCgt)' "$t/status" | tr '\n' ' ')"
+	done
+	if [ "$static" = 1 ]; then
+		cat /proc/$pid/maps
+		ls -l /proc/$pid/fd | awk '{ print $9, $10, $11 }'
+	fi
+}
+
+# the target must run on its own: alive, not stopped, not traced
+check_running() {
+	local pid=$1 i st tracer
+	for i in $(seq 200); do
+		st=$(awk '{ print $3 }' /proc/$pid/stat 2>/dev/null) || return 1
+		tracer=$(awk '/^TracerPid/ { print $2 }' /proc/$pid/status)
+		[ "$st" != T ] && [ "$st" != t ] && [ "$st" != Z ] &&
+			[ "$tracer" = 0 ] && return 0
+		sleep 0.01
+	done
+	say "pid $pid: state $st, tracer $tracer"
+	return 1
+}
+
+# median duration (ms) of 3 undisturbed dumps
+dump_ms() {
+	local pid=$1 extra=$2 t0 t1 all=()
+	for i in 1 2 3; do
+		t0=$(date +%s%N)
+		# shellcheck disable=SC2086
+		"$CL" dump -t "$pid" -D "$work/img" --leave-running $extra \
+			>/dev/null 2>&1 || { say "a plain dump of $pid failed"; exit 1; }
+		t1=$(date +%s%N)
+		all+=($(( (t1 - t0) / 1000000 )))
+	done
+	printf '%s\n' "${all[@]}" | sort -n | sed -n 2p
+}
+
+# dump_tries NAME PID STATIC EXTRA: TRIES tries per signal
+dump_tries() {
+	local name=$1 pid=$2 static=$3 extra=$4 ms before after sig n d cl
+	ms=$(dump_ms "$pid" "$extra")
+	before=$(snapshot "$pid" "$static")
+	say "$name${extra:+ ($extra)}: undisturbed dump ${ms} ms; $TRIES tries per signal"
+	for sig in KILL INT TERM; do
+		for n in $(seq "$TRIES"); do
+			d=$(( RANDOM * (ms * 12 / 10 + 1) / 32768 ))
+			# shellcheck disable=SC2086
+			"$CL" dump -t "$pid" -D "$work/img" --leave-running $extra \
+				>"$work/try.log" 2>&1 &
+			cl=$!
+			sleep "$(printf '0.%03d' $((d % 1000)))" 2>/dev/null
+			[ $d -ge 1000 ] && sleep $((d / 1000))
+			kill -"$sig" $cl 2>/dev/null
+			wait $cl 2>/dev/null
+			tries=$((tries + 1))
+			if ! check_running "$pid"; then
+				say "LOST $name: SIG$sig after ${d} ms"
+				cat "$work/try.log"; lost=$((lost + 1)); return
+			fi
+			after=$(snapshot "$pid" "$static")
+			if [ "$before" != "$after" ]; then
+				say "HARMED $name: SIG$sig after ${d} ms changed it:"
+				diff <(echo "$before") <(echo "$after") | head -20
+				cat "$work/try.log"; harmed=$((harmed + 1)); return
+			fi
+		done
+	done
+}
+
+# finish_test NAME PID: SIGTERM, then its own verdict
+finish_test() {
+	local name=$1 pid=$2 i
+	kill -TERM "$pid" 2>/dev/null
+	for i in $(seq 300); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.05
+	done
+	wait "$pid" 2>/dev/null
+	if tail -n 3 "$work/$name.out" | grep -q '^PASS'; then
+		return 0
+	fi
+	say "$name failed its own checks after the tries:"
+	tail -n 10 "$work/$name.out"
+	harmed=$((harmed + 1))
+}
+
+start_test threads static
+dump_tries threads "$tpid" 1 ""
+dump_tries threads "$tpid" 1 "--precopy-rounds 2"
+finish_test threads "$tpid"
+
+start_test threads_mem transition
+dump_tries threads_mem "$tpid" 0 ""
+finish_test threads_mem "$tpid"
+
+ZDTM_MEM_MB=256 start_test mem_1g static
+dump_tries mem_1g "$tpid" 0 ""
+finish_test mem_1g "$tpid"
+
+# ---- restore ----
+: >"$work/threads.out"
+start_test threads static
+"$CL" dump -t "$tpid" -D "$work/rimg" >"$work/rdump.log" 2>&1 ||
+	{ say "dump for the restore tries failed"; cat "$work/rdump.log"; exit 1; }
+wait "$tpid" 2>/dev/null
+rpid=$tpid
+wait_gone() {
+	local i
+	for i in $(seq 500); do
+		[ -e /proc/$rpid ] || return 0
+		sleep 0.01
+	done
+	return 1
+}
+t0=$(date +%s%N)
+"$CL" restore -D "$work/rimg" -d >"$work/r.log" 2>&1 ||
+	{ say "undisturbed restore failed"; cat "$work/r.log"; exit 1; }
+rms=$(( ($(date +%s%N) - t0) / 1000000 ))
+kill -KILL $rpid; wait_gone
+# a restore that fails once the threads exist: exits non-zero (no hang),
+# leaves nothing behind, and the next one works
+for point in restore-before-resume; do
+	restore_tries=$((restore_tries + 1))
+	CRIU_LITE_FAULT=$point timeout 60 "$CL" restore -D "$work/rimg" -d \
+		>"$work/f.log" 2>&1
+	rc=$?
+	if [ $rc = 124 ] || [ $rc = 0 ]; then
+		say "FAILED restore at $point: exit $rc (hang or success)"
+		restore_bad=$((restore_bad + 1))
+	elif ! wait_gone; then
+		say "FAILED restore at $point left $rpid behind"
+		restore_bad=$((restore_bad + 1))
+	fi
+done
+say "threads: undisturbed restore ${rms} ms; $TRIES tries per signal"
+for sig in KILL INT TERM; do
+	for n in $(seq "$TRIES"); do
+		d=$(( RANDOM * (rms * 12 / 10 + 1) / 32768 ))
+		: >"$work/threads.out"
+		"$CL" restore -D "$work/rimg" -d >"$work/try.log" 2>&1 &
+		cl=$!
+		sleep "$(printf '0.%03d' $((d % 1000)))"
+		kill -"$sig" $cl 2>/dev/null
+		wait $cl 2>/dev/null
+		restore_tries=$((restore_tries + 1))
+		if [ -e /proc/$rpid ] && check_running "$rpid" 2>/dev/null; then
+			# it had finished: the restored test must be whole
+			kill -TERM $rpid
+			wait_gone || { say "restored $rpid does not exit"; kill -9 $rpid; }
+			if ! tail -n 3 "$work/threads.out" | grep -q '^PASS'; then
+				say "WRONG restore after SIG$sig at ${d} ms:"
+				tail -n 5 "$work/threads.out"; cat "$work/try.log"
+				restore_bad=$((restore_bad + 1))
+			fi
+		elif [ -e /proc/$rpid ]; then
+			kill -9 $rpid 2>/dev/null
+			if ! wait_gone; then
+				say "LEFT BEHIND after SIG$sig at ${d} ms: $rpid"
+				restore_bad=$((restore_bad + 1))
+			fi
+		fi
+		wait_gone
+	done
+done
+: >"$work/threads.out"
+if ! "$CL" restore -D "$work/rimg" -d >"$work/r.log" 2>&1; then
+	say "restore after the tries failed"; cat "$work/r.log"
+	restore_bad=$((restore_bad + 1))
+else
+	kill -TERM $rpid; wait_gone
+	tail -n 3 "$work/threads.out" | grep -q '^PASS' ||
+		{ say "final restore: test failed"; restore_bad=$((restore_bad + 1)); }
+fi
+
+say "dump tries $tries: lost $lost, harmed $harmed; restore tries $restore_tries: wrong or left behind $restore_bad"
+bad=$((lost + harmed + restore_bad))
+good=$((tries + restore_tries - bad))
+echo "fault-kill: $good passed, $bad failed"
+[ $bad = 0 ]
