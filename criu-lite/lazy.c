@@ -9,6 +9,7 @@
 
 #include "kernel-compat.h"
 #include "lazy.h"
+#include "lazy-guard.h"
 #include "log.h"
 #include "page-source.h"
 #include "pagemap.h"
@@ -110,6 +111,7 @@ static long run_at(const struct lazy_proc *lp, uint64_t addr)
 struct lazy_stats {
 	uint64_t faults, fault_pages, prefetch_pages, zero_pages;
 	uint64_t first_fault_ns;
+	struct lazy_guard *guard;	/* or NULL */
 };
 
 /* Copies pages [p, p+n) of run r (those not done yet) into the process. */
@@ -236,12 +238,15 @@ static int handle_msg(struct lazy_proc *lp, const struct uffd_msg *m,
 	return 0;
 }
 
-/* Serves every queued fault of every process; never blocks. */
+/* Serves every queued fault of every process; blocks timeout ms at most. */
 static int drain_faults(struct lazy_proc *procs, size_t nr,
 			struct page_source *src, struct lazy_stats *st, int timeout)
 {
 	struct pollfd pfd[64];
 	size_t n = 0;
+
+	if (st->guard)
+		guard_poll(st->guard, procs, nr);
 
 	for (size_t i = 0; i < nr && n < 64; i++) {
 		if (procs[i].gone)
@@ -325,9 +330,9 @@ static int prefetch_pass(struct lazy_proc *procs, size_t nr,
 }
 
 int lazy_serve(struct lazy_proc *procs, size_t nr, struct page_source *src,
-	       bool verify)
+	       bool verify, struct lazy_guard *guard)
 {
-	struct lazy_stats st = { 0 };
+	struct lazy_stats st = { .guard = guard };
 	uint64_t t0 = now_ns();
 	int ret = 0, passes = 0;
 
@@ -371,7 +376,10 @@ int lazy_serve(struct lazy_proc *procs, size_t nr, struct page_source *src,
 		return ret;
 	}
 	/* every run is in: holes and zero runs are ordinary zero pages once
-	 * the userfaultfd is gone */
+	 * the userfaultfd is gone; let the processes go first, so that our
+	 * death in between can't kill them */
+	if (guard)
+		guard_release(guard, procs, nr);
 	for (size_t i = 0; i < nr; i++)
 		close(procs[i].uffd);
 	pr_info("lazy-pages: all in after %.1f ms: %lu pages on %lu faults, "

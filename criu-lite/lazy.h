@@ -28,7 +28,9 @@ struct lazy_proc {
 	uint8_t **done;		/* per run, per page: copied or dropped */
 	const MmEntry *mm;
 	bool gone;
+	bool guarded;		/* traced by the daemon (lazy-guard.h) */
 	pid_t daemon;		/* the daemon serving it (restore's view) */
+	int ctl;		/* restore's end of the daemon's control socket */
 };
 
 /* Registers the lazy VMAs of mm with uffd (already UFFDIO_API'd by
@@ -41,7 +43,8 @@ int lazy_uffd_api(int uffd);
  * closes the userfaultfds. src: the page data. Returns 0 when
  * everything was copied. */
 struct page_source;
+struct lazy_guard;
 int lazy_serve(struct lazy_proc *procs, size_t nr, struct page_source *src,
-	       bool verify);
+	       bool verify, struct lazy_guard *guard);
 
 #endif

@@ -13,6 +13,7 @@
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -27,6 +28,7 @@
 #include "log.h"
 #include "creds.h"
 #include "lazy.h"
+#include "lazy-guard.h"
 #include "mem.h"
 #include "page-source.h"
 #include "qmp.h"
@@ -979,22 +981,37 @@ static int register_lazy(struct restore_ctx *c, struct proc_restore *p)
 static int start_lazy_daemon(struct restore_ctx *c, struct proc_restore *p)
 {
 	struct lazy_proc *lp = &c->lazy[p - c->procs];
-	pid_t pid = fork();
+	int sv[2];
+	pid_t pid;
 
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv)) {
+		pr_perror("socketpair for the lazy-pages daemon");
+		return -1;
+	}
+	pid = fork();
 	if (pid < 0) {
 		pr_perror("fork the lazy-pages daemon");
+		close(sv[0]);
+		close(sv[1]);
 		return -1;
 	}
 	if (pid == 0) {
+		struct lazy_guard g = { .ctl = sv[1] };
 		int ret;
 
 		prctl(PR_SET_NAME, "criu-lite-lazy");
 		setsid();
+		close(sv[0]);
+		for (size_t i = 0; i < c->nr; i++)
+			if (c->lazy[i].ctl > 0)
+				close(c->lazy[i].ctl);
 		if (c->ready[0] >= 0)
 			close(c->ready[0]);
-		ret = lazy_serve(lp, 1, &c->src, c->o->verify);
+		ret = lazy_serve(lp, 1, &c->src, c->o->verify, &g);
 		_exit(ret ? 1 : 0);
 	}
+	close(sv[1]);
+	lp->ctl = sv[0];
 	lp->daemon = pid;
 	close(lp->uffd);
 	/* a page server connection is the daemon's now */
@@ -1372,6 +1389,11 @@ int restore_tree(const struct restore_opts *o, struct restore_stats *st)
 	for (size_t i = 0; i < c.nr; i++)
 		restore_fds_late(c.procs[i].hpid, c.procs[i].fds, c.procs[i].nr_fds);
 	detach_all(&c);
+	for (size_t i = 0; c.lazy && i < c.nr; i++)
+		if (c.lazy[i].daemon > 0 &&
+		    guard_hand_over(c.lazy[i].ctl, c.lazy[i].daemon,
+				    c.procs[i].hpid))
+			goto fail;
 	st->root_pid = c.procs[0].hpid;
 	if (c.inv->has_qmp_stopped && c.inv->qmp_stopped && c.inv->qmp_socket) {
 		if (o->no_cont)

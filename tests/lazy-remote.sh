@@ -62,6 +62,42 @@ cat "$work/server.log" >>"$work/remote.log"
 cp "$work/remote.log" "$work/page-server.log"
 check_back page-server
 
+# the lazy-pages daemon killed (SIGKILL) right after the restore: the
+# process must never run on with zero pages where its memory was: it is
+# killed with the daemon, or (the daemon had finished) it is whole
+start_hog || exit 1
+"$CL" dump -t "$pid" -D "$work/kimg" >"$work/dump.log" 2>&1 || { cat "$work/dump.log"; exit 1; }
+wait "$pid" 2>/dev/null
+hpid=$pid killed=0 whole=0 wrong=0
+for try in $(seq 1 ${LAZY_KILL_TRIES:-10}); do
+	: >"$work/hog.out"
+	if ! "$CL" restore -D "$work/kimg" -d --lazy-pages >"$work/k.log" 2>&1; then
+		echo "FAIL daemon-killed: restore failed"; cat "$work/k.log"; wrong=$((wrong + 1)); break
+	fi
+	d=$(sed -n 's/.*lazy-pages daemon \([0-9]*\) .*/\1/p' "$work/k.log" | head -1)
+	[ -n "$d" ] && kill -9 "$d" 2>/dev/null
+	sleep 0.3
+	if [ -e /proc/$hpid ] && [ "$(awk '{print $3}' /proc/$hpid/stat)" != Z ]; then
+		pid=$hpid
+		kill -TERM "$pid"
+		for _ in $(seq 1 200); do grep -q "^PASS\|^FAIL" "$work/hog.out" && break; sleep 0.05; done
+		if grep -q "^PASS" "$work/hog.out"; then whole=$((whole + 1)); else
+			echo "daemon-killed try $try: the process ran on with wrong memory:"
+			tail -3 "$work/hog.out"; wrong=$((wrong + 1)); kill -9 "$pid"; fi
+	else
+		killed=$((killed + 1))
+	fi
+	for _ in $(seq 1 300); do [ -e /proc/$hpid ] || break; sleep 0.01; done
+done
+pid=
+if [ $wrong = 0 ] && [ $killed -gt 0 ]; then
+	echo "PASS daemon-killed: killed with its daemon $killed times, whole $whole times"
+	pass=$((pass + 1))
+else
+	echo "FAIL daemon-killed: wrong $wrong, killed $killed, whole $whole"
+	fail=$((fail + 1))
+fi
+
 # an unreachable page server is refused before anything is created
 if "$CL" restore -D "$work/remote" -d --lazy-pages --page-server 127.0.0.1:1 \
 	>"$work/refused.log" 2>&1; then
