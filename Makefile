@@ -109,7 +109,7 @@ CHECK_TARGETS += fault-kill
 
 # The QEMU end-to-end cases (issue 4); check-quick leaves out the 2 GiB one
 QEMU_ALL   := minimal smp2 disk net qmp-client cycles3 leave-running plain \
-	      precopy lazy mem2g
+	      precopy lazy killed mem2g
 QEMU_QUICK := $(filter-out mem2g,$(QEMU_ALL))
 
 check: all

@@ -49,6 +49,7 @@ struct dump_ctx {
 	pid_t *pc_pids;
 	size_t nr_pcs;
 	bool qmp_stopped;	/* we stopped the VM: continue it on failure */
+	struct qmp_guard qmp_guard;	/* continues it if we die */
 	char qmp_path[PATH_MAX];
 };
 
@@ -793,6 +794,8 @@ static int qmp_stop_vm(struct dump_ctx *c)
 			c->o->pid, status);
 		return 0;
 	}
+	if (qmp_guard_start(&c->qmp_guard, c->qmp_path))
+		return -1;
 	if (qmp_command(c->qmp_path, "stop", NULL, 0, 10000))
 		return -1;
 	c->qmp_stopped = true;
@@ -948,7 +951,8 @@ static void precopy_end(struct dump_ctx *c)
 
 int dump_tree(const struct dump_opts *o, struct dump_stats *st)
 {
-	struct dump_ctx c = { .o = o, .st = st, .dirfd = -1 };
+	struct dump_ctx c = { .o = o, .st = st, .dirfd = -1,
+			      .qmp_guard = { .pid = -1, .fd = -1 } };
 	sigset_t old;
 	uint64_t t0 = now_ns(), t_frozen = t0;
 	int ret = -1;
@@ -1000,6 +1004,7 @@ out_release:
 	if (c.qmp_stopped && (ret || o->leave_running) &&
 	    qmp_command(c.qmp_path, "cont", NULL, 0, 5000))
 		pr_err("the VM of %d stays stopped: QMP cont failed", o->pid);
+	qmp_guard_dismiss(&c.qmp_guard);
 	st->frozen_ns = now_ns() - t_frozen;
 	free_tree(&c.tree);
 	precopy_end(&c);

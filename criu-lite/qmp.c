@@ -3,7 +3,11 @@
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -119,4 +123,61 @@ int qmp_command(const char *path, const char *cmd, char *reply, size_t len,
 out:
 	close(q.fd);
 	return ret;
+}
+
+static void guard_main(int fd, const char *path)
+{
+	char c;
+	ssize_t n;
+
+	setsid();
+	prctl(PR_SET_NAME, "criu-lite-qmpg");
+	do
+		n = read(fd, &c, 1);
+	while (n < 0 && errno == EINTR);
+	if (n == 1)
+		_exit(0);	/* dismissed */
+	/* criu-lite is gone and left the VM stopped */
+	if (qmp_command(path, "cont", NULL, 0, 10000) == 0)
+		pr_err("criu-lite died during the dump: the VM was continued "
+		       "(QMP %s)", path);
+	_exit(0);
+}
+
+int qmp_guard_start(struct qmp_guard *g, const char *path)
+{
+	int p[2];
+
+	g->pid = -1;
+	g->fd = -1;
+	if (pipe2(p, O_CLOEXEC)) {
+		pr_perror("pipe for the QMP guard");
+		return -1;
+	}
+	g->pid = fork();
+	if (g->pid < 0) {
+		pr_perror("fork the QMP guard");
+		close(p[0]);
+		close(p[1]);
+		return -1;
+	}
+	if (g->pid == 0) {
+		close(p[1]);
+		guard_main(p[0], path);
+	}
+	close(p[0]);
+	g->fd = p[1];
+	return 0;
+}
+
+void qmp_guard_dismiss(struct qmp_guard *g)
+{
+	if (g->fd < 0)
+		return;
+	if (write(g->fd, "x", 1) != 1)
+		pr_perror("dismiss the QMP guard");
+	close(g->fd);
+	g->fd = -1;
+	waitpid(g->pid, NULL, 0);
+	g->pid = -1;
 }

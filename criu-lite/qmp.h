@@ -8,12 +8,30 @@
 #ifndef CRIU_LITE_QMP_H
 #define CRIU_LITE_QMP_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 /* Runs one command ("stop", "cont", "query-status") on the QMP socket at
  * path; the "return" object is copied to reply (may be NULL). Returns 0,
  * or -1 with the reason logged. Waits at most timeout_ms for each step. */
 int qmp_command(const char *path, const char *cmd, char *reply, size_t len,
 		int timeout_ms);
+
+/*
+ * A VM criu-lite stopped must not stay stopped because criu-lite died
+ * (SIGKILL, OOM kill, a crash) before it could continue it. The guard is a
+ * tiny process of its own session, started before "stop": it waits on a
+ * pipe and, if criu-lite goes away without dismissing it, sends "cont".
+ */
+struct qmp_guard {
+	pid_t pid;
+	int fd;			/* our end of its pipe */
+};
+
+int qmp_guard_start(struct qmp_guard *g, const char *path);
+/* The VM's fate is settled (continued, or its QEMU killed): the guard
+ * leaves without touching it. */
+void qmp_guard_dismiss(struct qmp_guard *g);
 
 #endif

@@ -85,14 +85,15 @@ dump_ms() {
 	printf '%s\n' "${all[@]}" | sort -n | sed -n 2p
 }
 
-# dump_tries NAME PID STATIC EXTRA: TRIES tries per signal
+# dump_tries NAME PID STATIC EXTRA [N]: N (default TRIES) tries per signal
 dump_tries() {
-	local name=$1 pid=$2 static=$3 extra=$4 ms before after sig n d cl
+	local name=$1 pid=$2 static=$3 extra=$4 ntries=${5:-$TRIES}
+	local ms before after sig n d cl
 	ms=$(dump_ms "$pid" "$extra")
 	before=$(snapshot "$pid" "$static")
-	say "$name${extra:+ ($extra)}: undisturbed dump ${ms} ms; $TRIES tries per signal"
+	say "$name${extra:+ ($extra)}: undisturbed dump ${ms} ms; $ntries tries per signal"
 	for sig in KILL INT TERM; do
-		for n in $(seq "$TRIES"); do
+		for n in $(seq "$ntries"); do
 			d=$(( RANDOM * (ms * 12 / 10 + 1) / 32768 ))
 			# shellcheck disable=SC2086
 			"$CL" dump -t "$pid" -D "$work/img" --leave-running $extra \
@@ -136,7 +137,7 @@ finish_test() {
 
 start_test threads static
 dump_tries threads "$tpid" 1 ""
-dump_tries threads "$tpid" 1 "--precopy-rounds 2"
+dump_tries threads "$tpid" 1 "--precopy-rounds 2" $((TRIES / 3 + 1))
 finish_test threads "$tpid"
 
 start_test threads_mem transition
@@ -144,7 +145,7 @@ dump_tries threads_mem "$tpid" 0 ""
 finish_test threads_mem "$tpid"
 
 ZDTM_MEM_MB=256 start_test mem_1g static
-dump_tries mem_1g "$tpid" 0 ""
+dump_tries mem_1g "$tpid" 0 "" $((TRIES / 3 + 1))
 finish_test mem_1g "$tpid"
 
 # ---- restore ----

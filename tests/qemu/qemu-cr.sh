@@ -11,7 +11,7 @@
 #
 # Usage: tests/qemu/qemu-cr.sh [CASE...]   (default: all but mem2g)
 # Cases: minimal smp2 disk net qmp-client mem2g cycles3 leave-running plain
-#        precopy lazy
+#        precopy lazy killed
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 GL_GUEST=build/guest
@@ -20,7 +20,7 @@ CL=build/criu-lite
 out=build/qemu-cr
 mkdir -p "$out"
 
-cases=${*:-minimal smp2 disk net qmp-client cycles3 leave-running plain precopy lazy}
+cases=${*:-minimal smp2 disk net qmp-client cycles3 leave-running plain precopy lazy killed}
 pass=0 failed=0 failures=
 qpid= stamper= extra_pids=
 
@@ -221,6 +221,33 @@ cycle_leave() {
 	[ "$p2" -gt "$p1" ] || { echo "the original's guest stopped printing ($p1 -> $p2)"; return 1; }
 	[ "$c2" -gt "$c1" ] || { echo "the copy's guest is not printing ($c1 -> $c2)"; return 1; }
 	echo "  original $qpid and copy $copy (new pid ns, NSpid $(awk '/^NSpid/ { print $2 "/" $3 }' /proc/"$copy"/status)) both run: serial offsets $p1->$p2 and $c1->$c2"
+}
+
+# criu-lite SIGKILLed during dumps of the guest (mid-injection, and at
+# random moments of --leave-running dumps): QEMU runs on, the VM it had
+# stopped through QMP is continued by the guard, the guest notices nothing
+# (consecutive heartbeats, VERIFY ok), and a normal move works afterwards
+case_killed() {
+	local n s d0 ms=300
+	boot killed -m 512 -r 500 || return 1
+	off0=$(log_size "$d/serial.log")
+	CRIU_LITE_FAULT=kill-inject-set $CL dump -t "$qpid" -D "$d/k0" \
+		--qmp "$d/qmp.sock" >"$d/kill.0.log" 2>&1
+	for n in 1 2 3 4 5 6; do
+		d0=$(( RANDOM * ms / 32768 ))
+		$CL dump -t "$qpid" -D "$d/k$n" --qmp "$d/qmp.sock" --leave-running \
+			>"$d/kill.$n.log" 2>&1 &
+		sleep "$(printf '0.%03d' "$d0")"
+		kill -KILL $! 2>/dev/null
+		wait $! 2>/dev/null
+		sleep 0.5
+		[ -e /proc/$qpid ] || { echo "QEMU died (try $n, ${d0} ms)"; return 1; }
+		s=$("$GL_GUEST/qmp-client" -t 20 -u running "$d/qmp.sock" query-status) || {
+			echo "VM not running again after try $n (${d0} ms): $s"; return 1; }
+	done
+	wait_after "$d/serial.log" "$off0" "VERIFY " 2 60 || {
+		echo "no VERIFY after the killed dumps"; return 1; }
+	cycle 1 qmp && check_guest "$off0"
 }
 
 case_plain() {
