@@ -99,6 +99,12 @@ lazy-check: $(B)/criu-lite zdtm $(B)/tests/subreaper
 
 CHECK_TARGETS += lazy-check
 
+# a failed or interrupted dump leaves the checkpoint already in DIR intact
+dumpdir-check: $(B)/criu-lite zdtm $(B)/tests/subreaper
+	$(B)/tests/subreaper tests/dumpdir.sh $(B)
+
+CHECK_TARGETS += dumpdir-check
+
 # The QEMU end-to-end cases (issue 4); check-quick leaves out the 2 GiB one
 QEMU_ALL   := minimal smp2 disk net qmp-client cycles3 leave-running plain \
 	      precopy lazy mem2g
@@ -117,6 +123,6 @@ clean:
 	rm -rf $(B)
 
 .PHONY: all check bench clean demo check-quick bad-images bad-dumps check-qemu \
-	zdtm-precopy lazy-check
+	zdtm-precopy lazy-check dumpdir-check
 .DELETE_ON_ERROR:
 .SECONDARY: $(PROTO_C) $(PROTO_H)

@@ -61,7 +61,8 @@ struct page_sink {
 };
 
 /* Fault injection for tests: CRIU_LITE_FAULT=<point> makes the run fail
- * there, to prove that a failed dump leaves the target unharmed. */
+ * there, to prove that a failed dump leaves the target unharmed;
+ * CRIU_LITE_PAUSE=<point> waits there for a SIGINT/SIGTERM/SIGHUP. */
 bool fault_at(const char *point);
 
 uint64_t cpu_xfeatures(void);

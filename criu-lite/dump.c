@@ -18,6 +18,7 @@
 
 #include "dump.h"
 #include "files.h"
+#include "imgdir.h"
 #include "inject.h"
 #include "kernel-compat.h"
 #include "log.h"
@@ -39,7 +40,8 @@
 
 struct dump_ctx {
 	const struct dump_opts *o;
-	int dirfd;
+	int dirfd;		/* the staging dir of img */
+	struct images_dir img;
 	struct frozen_tree tree;
 	struct page_sink sink;
 	struct dump_stats *st;
@@ -610,26 +612,6 @@ static int write_inventory(struct dump_ctx *c)
 	return img_write_one(c->dirfd, IMG_INVENTORY, 0, &inv.base);
 }
 
-static int open_images_dir(const char *dir)
-{
-	int fd;
-
-	if (mkdir(dir, 0700) && errno != EEXIST) {
-		pr_perror("mkdir %s", dir);
-		return -1;
-	}
-	fd = open(dir, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		pr_perror("open images directory %s", dir);
-	/* a stale inventory would make a half-written dump look complete */
-	if (fd >= 0 && unlinkat(fd, "inventory.img", 0) && errno != ENOENT) {
-		pr_perror("remove old %s/inventory.img", dir);
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
 /* VMAs write-protected by our own pre-copy tracker are the process' own
  * memory as far as the dump is concerned (the registration goes with the
  * tracker's userfaultfd). */
@@ -883,6 +865,43 @@ static void precopy_end(struct dump_ctx *c)
 	c->nr_pcs = 0;
 }
 
+static void block_stop_sigs(struct dump_ctx *c, sigset_t *old)
+{
+	sigemptyset(&c->stop_sigs);
+	sigaddset(&c->stop_sigs, SIGINT);
+	sigaddset(&c->stop_sigs, SIGTERM);
+	sigaddset(&c->stop_sigs, SIGHUP);
+	sigprocmask(SIG_BLOCK, &c->stop_sigs, old);
+}
+
+/* Images go to a staging directory; DIR is replaced only by commit. */
+static int open_images(struct dump_ctx *c)
+{
+	if (imgdir_open(&c->img, c->o->dir))
+		return -1;
+	c->dirfd = c->img.fd;
+	/* Durable images are written back batch by batch while the dump
+	 * goes on (sync_file_range) and stay in the page cache. O_DIRECT
+	 * was tried: it saves 2-3x faster here, but a restore right after
+	 * (a migration) then reads the image back from the disk and the
+	 * guest's pause grew from ~4 s to ~5.5 s at 2 GiB. */
+	c->sink.pages_fd = openat(c->dirfd, "pages-1.img",
+				  O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (c->sink.pages_fd < 0) {
+		pr_perror("create pages-1.img for %s", c->o->dir);
+		return -1;
+	}
+	return 0;
+}
+
+/* Complete images take DIR's place before the tree may be killed. */
+static int commit_images(struct dump_ctx *c)
+{
+	if (interrupted(c))
+		return -1;
+	return imgdir_commit(&c->img, c->sink.durable, &c->st->sync_ns);
+}
+
 int dump_tree(const struct dump_opts *o, struct dump_stats *st)
 {
 	struct dump_ctx c = { .o = o, .st = st, .dirfd = -1 };
@@ -894,28 +913,12 @@ int dump_tree(const struct dump_opts *o, struct dump_stats *st)
 	c.sink.st = st;
 	c.sink.pages_fd = -1;
 	c.sink.durable = !o->no_sync;
+	c.img.fd = c.img.parentfd = -1;
 	if (check_target(o->pid))
 		return -1;
-	c.dirfd = open_images_dir(o->dir);
-	if (c.dirfd < 0)
-		return -1;
-	c.sink.pages_fd = openat(c.dirfd, "pages-1.img",
-				 O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (c.sink.pages_fd < 0) {
-		pr_perror("create %s/pages-1.img", o->dir);
-		goto out_dir;
-	}
-	/* Durable images are written back batch by batch while the dump
-	 * goes on (sync_file_range) and stay in the page cache. O_DIRECT
-	 * was tried: it saves 2-3x faster here, but a restore right after
-	 * (a migration) then reads the image back from the disk and the
-	 * guest's pause grew from ~4 s to ~5.5 s at 2 GiB. */
-	sigemptyset(&c.stop_sigs);
-	sigaddset(&c.stop_sigs, SIGINT);
-	sigaddset(&c.stop_sigs, SIGTERM);
-	sigaddset(&c.stop_sigs, SIGHUP);
-	sigprocmask(SIG_BLOCK, &c.stop_sigs, &old);
-
+	block_stop_sigs(&c, &old);
+	if (open_images(&c))
+		goto out_release;
 	if (o->precopy_rounds && precopy(&c))
 		goto out_release;
 	if (o->qmp && qmp_stop_vm(&c))
@@ -931,6 +934,8 @@ int dump_tree(const struct dump_opts *o, struct dump_stats *st)
 	if (fault_at("after-seize") || interrupted(&c))
 		goto out_release;
 	ret = dump_frozen(&c);
+	if (!ret)
+		ret = commit_images(&c);
 out_release:
 	/* on failure the tree goes on running, whatever was asked */
 	release_tree(&c.tree, ret == 0 && !o->leave_running);
@@ -940,10 +945,10 @@ out_release:
 	st->frozen_ns = now_ns() - t_frozen;
 	free_tree(&c.tree);
 	precopy_end(&c);
+	if (c.sink.pages_fd >= 0)
+		close(c.sink.pages_fd);
+	imgdir_abort(&c.img);	/* after a commit: only closes */
 	sigprocmask(SIG_SETMASK, &old, NULL);
-	close(c.sink.pages_fd);
-out_dir:
-	close(c.dirfd);
 	st->total_ns = now_ns() - t0;
 	return ret;
 }
