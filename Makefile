@@ -105,6 +105,13 @@ dumpdir-check: $(B)/criu-lite zdtm $(B)/tests/subreaper
 
 CHECK_TARGETS += dumpdir-check
 
+# state from the image, not from the restoring criu-lite: sigactions under
+# nohup, a stopped process stays stopped
+restore-state-check: $(B)/criu-lite zdtm $(B)/tests/subreaper
+	$(B)/tests/subreaper tests/restore-state.sh $(B)
+
+CHECK_TARGETS += restore-state-check
+
 # The QEMU end-to-end cases (issue 4); check-quick leaves out the 2 GiB one
 QEMU_ALL   := minimal smp2 disk net qmp-client cycles3 leave-running plain \
 	      precopy lazy mem2g
@@ -123,6 +130,6 @@ clean:
 	rm -rf $(B)
 
 .PHONY: all check bench clean demo check-quick bad-images bad-dumps check-qemu \
-	zdtm-precopy lazy-check dumpdir-check
+	zdtm-precopy lazy-check dumpdir-check restore-state-check
 .DELETE_ON_ERROR:
 .SECONDARY: $(PROTO_C) $(PROTO_H)

@@ -64,6 +64,7 @@ struct proc_dump {
 	struct remote r;
 	uint64_t scratch;
 	struct pc_proc *pc;	/* pre-copy state, or NULL */
+	int stop_sig;		/* in group-stop: the signal that stopped it */
 };
 
 /* SIGINT/SIGTERM/SIGHUP are blocked during a dump; one arriving aborts it
@@ -305,11 +306,11 @@ out:
 
 /* ---- process-wide state ---- */
 
-static int dump_sigactions(struct proc_dump *pd, const struct proc_status *ps,
-			   TaskEntry *te)
+/* Every disposition, SIG_DFL ones too (with their flags: SA_NOCLDSTOP
+ * matters for a default SIGCHLD): restore sets each one, so nothing is
+ * inherited from the restoring criu-lite (nohup's ignored SIGHUP). */
+static int dump_sigactions(struct proc_dump *pd, TaskEntry *te)
 {
-	uint64_t interesting = ps->sig_caught | ps->sig_ignored;
-
 	te->sigactions = calloc(64, sizeof(*te->sigactions));
 	if (!te->sigactions)
 		return -1;
@@ -318,7 +319,7 @@ static int dump_sigactions(struct proc_dump *pd, const struct proc_status *ps,
 		SigactionEntry *se;
 		long ret;
 
-		if (!(interesting & (1ULL << (sig - 1))))
+		if (sig == SIGKILL || sig == SIGSTOP)
 			continue;
 		ret = rcall(&pd->r, __NR_rt_sigaction, sig, 0, pd->scratch, 8, 0, 0);
 		if (ret < 0 || remote_read(pd->fp->pid, pd->scratch, &ka,
@@ -385,6 +386,22 @@ static void free_task(TaskEntry *te)
 	free(te->comm);
 }
 
+/*
+ * A process in group-stop (SIGSTOP, ^Z) reports the seize's stop as a
+ * PTRACE_EVENT_STOP carrying its stop signal instead of SIGTRAP. Asked
+ * before any injected call replaces that siginfo.
+ */
+static int group_stop_sig(pid_t pid)
+{
+	siginfo_t si;
+
+	if (ptrace(PTRACE_GETSIGINFO, pid, NULL, &si))
+		return 0;
+	if (si.si_code >> 8 != PTRACE_EVENT_STOP || si.si_signo == SIGTRAP)
+		return 0;
+	return si.si_signo;
+}
+
 static int dump_task(struct proc_dump *pd)
 {
 	TaskEntry te = TASK_ENTRY__INIT;
@@ -398,6 +415,8 @@ static int dump_task(struct proc_dump *pd)
 	if (proc_read_status(pid, &ps))
 		goto out;
 	te.umask = ps.umask;
+	te.has_stop_sig = pd->stop_sig != 0;
+	te.stop_sig = pd->stop_sig;
 	te.has_no_new_privs = true;
 	te.no_new_privs = ps.no_new_privs;
 	te.cwd = read_link_str("/proc/%d/cwd", pid);
@@ -417,7 +436,7 @@ static int dump_task(struct proc_dump *pd)
 		te.has_pdeathsig = true;
 		te.pdeathsig = pdeath;
 	}
-	if (dump_sigactions(pd, &ps, &te) || dump_rlimits(pd, &te) ||
+	if (dump_sigactions(pd, &te) || dump_rlimits(pd, &te) ||
 	    dump_timers(&pd->r, pd->scratch, &te) || dump_creds(pid, &te))
 		goto out;
 	ret = rcall(&pd->r, __NR_prctl, PR_GET_SECUREBITS, 0, 0, 0, 0, 0);
@@ -658,6 +677,7 @@ static int dump_frozen(struct dump_ctx *c)
 			       pds[i].fp->pid, c->tree.procs[0].pid);
 		if (pds[i].fp->zombie)
 			continue;
+		pds[i].stop_sig = group_stop_sig(pds[i].fp->pid);
 		if (proc_read_vmas(pds[i].fp->pid, &pds[i].vmas, &pds[i].nr_vmas))
 			goto out;
 		if (pds[i].pc)

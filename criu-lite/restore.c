@@ -218,6 +218,20 @@ static int check_pagemap(struct restore_ctx *c, struct proc_restore *p)
 	return 0;
 }
 
+static int check_sigactions(const TaskEntry *te)
+{
+	for (size_t i = 0; i < te->n_sigactions; i++) {
+		unsigned sig = te->sigactions[i]->sig;
+
+		if (sig < 1 || sig > 64 || sig == SIGKILL || sig == SIGSTOP) {
+			pr_err("task-%u.img: sigaction %zu is for signal %u, "
+			       "which has none", te->pid, i, sig);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 static int load_proc(struct restore_ctx *c, struct proc_restore *p)
 {
 	unsigned pid = p->pe->pid;
@@ -261,6 +275,8 @@ static int load_proc(struct restore_ctx *c, struct proc_restore *p)
 		if (check_pending(ce))
 			return -1;
 	}
+	if (check_sigactions(p->task))
+		return -1;
 	if (p->mm->exe && strlen(p->mm->exe) >= PATH_MAX) {
 		pr_err("mm-%u.img: exe path too long", pid);
 		return -1;
@@ -479,8 +495,20 @@ static void puppet_fail(struct restore_ctx *c, const char *what)
 	_exit(1);
 }
 
+/*
+ * Every disposition comes from the image; a signal the image does not
+ * list (images of older dumps list only caught and ignored ones) gets
+ * SIG_DFL, not what the puppet inherited from criu-lite (nohup: SIGHUP
+ * ignored).
+ */
 static void puppet_sigactions(struct restore_ctx *c, struct proc_restore *p)
 {
+	struct { uint64_t handler, flags, restorer, mask; } dfl = { 0 };
+
+	for (int sig = 1; sig <= 64; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP &&
+		    syscall(__NR_rt_sigaction, sig, &dfl, NULL, 8))
+			puppet_fail(c, "reset a sigaction to SIG_DFL");
 	for (size_t i = 0; i < p->task->n_sigactions; i++) {
 		const SigactionEntry *s = p->task->sigactions[i];
 		struct { uint64_t handler, flags, restorer, mask; } ka = {
@@ -1291,6 +1319,29 @@ static int rebuild_proc(struct restore_ctx *c, struct proc_restore *p)
 	return 0;
 }
 
+/*
+ * A process that was stopped (SIGSTOP, ^Z) goes back into group-stop: a
+ * SIGSTOP queued while it is still traced is the first thing it takes
+ * once detached, before it runs an instruction. SIGSTOP whatever stopped
+ * it: a SIGTSTP could be caught or blocked, or dropped in an orphaned
+ * process group.
+ */
+static void stop_stopped(struct restore_ctx *c)
+{
+	for (size_t i = 0; i < c->nr; i++) {
+		struct proc_restore *p = &c->procs[i];
+
+		if (p->pe->zombie || !p->task->has_stop_sig || !p->task->stop_sig)
+			continue;
+		if (kill(p->hpid, SIGSTOP))
+			pr_perror("restore %u: stop it again (it was stopped by "
+				  "signal %u)", p->pe->pid, p->task->stop_sig);
+		else
+			pr_info("restore %u: stopped, as it was at dump (signal "
+				"%u)", p->pe->pid, p->task->stop_sig);
+	}
+}
+
 static void detach_all(struct restore_ctx *c)
 {
 	for (size_t i = 0; i < c->nr; i++)
@@ -1349,6 +1400,7 @@ int restore_tree(const struct restore_opts *o, struct restore_stats *st)
 	/* timerfds: the time restore took does not count against them */
 	for (size_t i = 0; i < c.nr; i++)
 		restore_fds_late(c.procs[i].hpid, c.procs[i].fds, c.procs[i].nr_fds);
+	stop_stopped(&c);
 	detach_all(&c);
 	st->root_pid = c.procs[0].hpid;
 	if (c.inv->has_qmp_stopped && c.inv->qmp_stopped && c.inv->qmp_socket) {
