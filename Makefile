@@ -9,8 +9,11 @@ B       := build
 DEPS    := scripts/install-deps.sh
 PKGS    := libprotobuf-c libnl-3.0 libcap
 WARN    := -Wall -Wextra -Werror -Wno-missing-field-initializers
+# CFLAGS/LDFLAGS are the user's (make CFLAGS=... adds to, never replaces,
+# the project's own flags below)
 CFLAGS  ?= -O2 -g
-CFLAGS  += $(WARN) -D_GNU_SOURCE -Icriu-lite -Iimages -I$(B)/proto
+BASE_CFLAGS := $(WARN) -D_GNU_SOURCE
+CR_CFLAGS    = $(BASE_CFLAGS) -Icriu-lite -Iimages -I$(B)/proto
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -34,21 +37,22 @@ $(B)/proto/%.pb-c.c $(B)/proto/%.pb-c.h: proto/%.proto $(B)/.deps-ok
 	protoc-c --proto_path=proto --c_out=$(B)/proto $<
 
 $(B)/proto/%.o: $(B)/proto/%.pb-c.c $(PROTO_H)
-	$(CC) $(CFLAGS) $(PKG_CFLAGS) -Wno-unused-parameter -c -o $@ $<
+	$(CC) $(CR_CFLAGS) $(CFLAGS) $(PKG_CFLAGS) -Wno-unused-parameter -c -o $@ $<
 
 $(B)/images/%.o: images/%.c $(PROTO_H) $(wildcard images/*.h criu-lite/*.h)
 	@mkdir -p $(B)/images
-	$(CC) $(CFLAGS) $(PKG_CFLAGS) -c -o $@ $<
+	$(CC) $(CR_CFLAGS) $(CFLAGS) $(PKG_CFLAGS) -c -o $@ $<
 
 $(B)/engine/%.o: criu-lite/%.c $(PROTO_H) $(wildcard images/*.h criu-lite/*.h)
 	@mkdir -p $(B)/engine
-	$(CC) $(CFLAGS) $(PKG_CFLAGS) -c -o $@ $<
+	$(CC) $(CR_CFLAGS) $(CFLAGS) $(PKG_CFLAGS) -c -o $@ $<
 
 $(B)/libcriulite.a: $(LIB_O)
 	rm -f $@ && ar rcs $@ $^
 
 $(B)/criu-lite: criu-lite/main.c $(B)/libcriulite.a
-	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ $< $(B)/libcriulite.a $(PKG_LIBS)
+	$(CC) $(CR_CFLAGS) $(CFLAGS) $(PKG_CFLAGS) $(LDFLAGS) -o $@ $< \
+		$(B)/libcriulite.a $(PKG_LIBS)
 
 # Each area adds its own targets and appends to CHECK_TARGETS / BENCH_TARGETS.
 CHECK_TARGETS :=
@@ -57,15 +61,16 @@ BENCH_TARGETS :=
 # test tools of the engine's own tests
 $(B)/tests/imgedit: tests/tools/imgedit.c $(B)/libcriulite.a
 	@mkdir -p $(B)/tests
-	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ $< $(B)/libcriulite.a $(PKG_LIBS)
+	$(CC) $(CR_CFLAGS) $(CFLAGS) $(PKG_CFLAGS) $(LDFLAGS) -o $@ $< \
+		$(B)/libcriulite.a $(PKG_LIBS)
 
 $(B)/tests/subreaper: tests/tools/subreaper.c
 	@mkdir -p $(B)/tests
-	$(CC) $(CFLAGS) -o $@ $<
+	$(CC) $(BASE_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $<
 
 $(B)/tests/holder: tests/tools/holder.c
 	@mkdir -p $(B)/tests
-	$(CC) $(CFLAGS) -o $@ $<
+	$(CC) $(BASE_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $<
 
 bad-images: all $(B)/tests/imgedit
 	tests/bad-images.sh $(B)
@@ -117,6 +122,24 @@ QEMU_ALL   := minimal smp2 disk net qmp-client cycles3 leave-running plain \
 	      precopy lazy mem2g
 QEMU_QUICK := $(filter-out mem2g,$(QEMU_ALL))
 
+# criu-lite built with ASan+UBSan into its own build dir, then the zdtm
+# suite with it: any sanitizer report (a leak at exit too) aborts criu-lite,
+# which fails the test. The targets themselves are not instrumented.
+ASAN_B      := build-asan
+ASAN_CFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+	       -fno-sanitize-recover=all
+SAN_ENV     := ASAN_OPTIONS=abort_on_error=1:detect_leaks=1 \
+	       UBSAN_OPTIONS=abort_on_error=1:halt_on_error=1:print_stacktrace=1
+
+ifneq ($(B),$(ASAN_B))
+$(ASAN_B)/criu-lite: FORCE
+	@$(MAKE) --no-print-directory B=$(ASAN_B) CFLAGS="$(ASAN_CFLAGS)" \
+		$(ASAN_B)/criu-lite
+endif
+
+check-asan: $(ASAN_B)/criu-lite zdtm
+	$(SAN_ENV) $(ZDTM_RUN) --iters 2 --criu $(CURDIR)/$(ASAN_B)/criu-lite
+
 check: all
 	@B=$(B) MAKE="$(MAKE)" scripts/check.sh $(CHECK_TARGETS) check-qemu
 
@@ -127,9 +150,11 @@ check-quick: all
 bench: all $(BENCH_TARGETS)
 
 clean:
-	rm -rf $(B)
+	rm -rf $(B) $(ASAN_B)
 
-.PHONY: all check bench clean demo check-quick bad-images bad-dumps check-qemu \
+FORCE:
+
+.PHONY: all check bench clean demo check-quick check-asan FORCE bad-images bad-dumps check-qemu \
 	zdtm-precopy lazy-check dumpdir-check restore-state-check
 .DELETE_ON_ERROR:
 .SECONDARY: $(PROTO_C) $(PROTO_H)
