@@ -75,7 +75,7 @@ $(B)/tests/holder: tests/tools/holder.c
 bad-images: all $(B)/tests/imgedit
 	tests/bad-images.sh $(B)
 
-bad-dumps: all $(B)/tests/holder
+bad-dumps: all $(B)/tests/holder zdtm
 	tests/bad-dumps.sh $(B)
 
 CHECK_TARGETS += bad-images bad-dumps

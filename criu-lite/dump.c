@@ -36,6 +36,7 @@
 #include "task.pb-c.h"
 
 #define SCRATCH_LEN	(16 * 1024)
+#define PF_KTHREAD	0x00200000
 #define XSTATE_MAX	(64 * 1024)
 
 struct dump_ctx {
@@ -101,6 +102,8 @@ static char *read_link_str(const char *fmt, pid_t pid)
 static int check_target(pid_t pid)
 {
 	struct proc_status ps;
+	struct proc_stat st;
+	char why[512];
 
 	if (pid <= 0) {
 		pr_err("bad PID %d", pid);
@@ -114,9 +117,14 @@ static int check_target(pid_t pid)
 		pr_err("no process with PID %d", pid);
 		return -1;
 	}
+	if (proc_read_stat(pid, pid, &st) == 0 && st.flags & PF_KTHREAD) {
+		pr_err("can't dump %d: %s", pid,
+		       proc_trace_refusal(pid, why, sizeof(why)));
+		return -1;
+	}
 	if (ps.tracer) {
-		pr_err("process %d is already traced by %d (a debugger, strace, "
-		       "or another dump?)", pid, ps.tracer);
+		pr_err("process %d is %s", pid,
+		       proc_trace_refusal(pid, why, sizeof(why)));
 		return -1;
 	}
 	if (ps.state == 'Z') {
