@@ -1427,6 +1427,7 @@ static void free_restore(struct restore_ctx *c)
 			free_proc(&c->procs[i], c->lazy ? &c->lazy[i] : NULL);
 	free(c->procs);
 	free(c->lazy);
+	free(c->shm.v);
 	if (c->inv)
 		img_free_msg(NULL, &c->inv->base);
 }
