@@ -2,18 +2,44 @@
 /* What cr.h promises: fault injection, the CPU's xsave features, full
  * writes, and the list of what a dump refuses. */
 #include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cr.h"
 #include "log.h"
 
+/* CRIU_LITE_PAUSE=<point>: wait there (up to 30 s) for SIGINT, SIGTERM or
+ * SIGHUP, which a dump blocks and checks at its next stage: a test can
+ * interrupt it at a known place. The signal stays pending. */
+static void pause_at(const char *point)
+{
+	const char *f = getenv("CRIU_LITE_PAUSE");
+	struct timespec ts = { 30, 0 };
+	sigset_t sigs;
+	int sig;
+
+	if (!f || strcmp(f, point))
+		return;
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGHUP);
+	pr_err("paused at %s (CRIU_LITE_PAUSE)", point);
+	sig = sigtimedwait(&sigs, NULL, &ts);
+	if (sig > 0)
+		raise(sig);	/* blocked: pending again for the dump */
+}
+
 bool fault_at(const char *point)
 {
 	const char *f = getenv("CRIU_LITE_FAULT");
+
+	pause_at(point);
 
 	if (f && !strcmp(f, point)) {
 		pr_err("fault injected at %s (CRIU_LITE_FAULT)", point);
@@ -44,6 +70,28 @@ int write_all(int fd, const void *buf, size_t len)
 		}
 		p += n;
 		len -= n;
+	}
+	return 0;
+}
+
+int pwrite_all(int fd, const void *buf, size_t len, uint64_t off)
+{
+	const char *p = buf;
+
+	while (len) {
+		ssize_t n = pwrite(fd, p, len, off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		if (n == 0) {
+			errno = ENOSPC;
+			return -1;
+		}
+		p += n;
+		len -= n;
+		off += n;
 	}
 	return 0;
 }

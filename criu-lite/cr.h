@@ -61,11 +61,15 @@ struct page_sink {
 };
 
 /* Fault injection for tests: CRIU_LITE_FAULT=<point> makes the run fail
- * there, to prove that a failed dump leaves the target unharmed. */
+ * there, to prove that a failed dump leaves the target unharmed;
+ * CRIU_LITE_PAUSE=<point> waits there for a SIGINT/SIGTERM/SIGHUP. */
 bool fault_at(const char *point);
 
 uint64_t cpu_xfeatures(void);
 int write_all(int fd, const void *buf, size_t len);
+/* All of len at off; a short write is retried, so a full disk gives -1
+ * with errno ENOSPC (not a short count with a stale errno). */
+int pwrite_all(int fd, const void *buf, size_t len, uint64_t off);
 /* Everything a dump can't handle, collected so that one message lists
  * all of it (pid, fd or address, type) before anything is touched. */
 struct refusals {

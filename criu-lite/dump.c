@@ -18,6 +18,7 @@
 
 #include "dump.h"
 #include "files.h"
+#include "imgdir.h"
 #include "inject.h"
 #include "kernel-compat.h"
 #include "log.h"
@@ -35,11 +36,13 @@
 #include "task.pb-c.h"
 
 #define SCRATCH_LEN	(16 * 1024)
+#define PF_KTHREAD	0x00200000
 #define XSTATE_MAX	(64 * 1024)
 
 struct dump_ctx {
 	const struct dump_opts *o;
-	int dirfd;
+	int dirfd;		/* the staging dir of img */
+	struct images_dir img;
 	struct frozen_tree tree;
 	struct page_sink sink;
 	struct dump_stats *st;
@@ -67,6 +70,7 @@ struct proc_dump {
 	bool scratch_mapped;	/* an mmap of ours, not the leader's stack */
 	long brk;
 	struct pc_proc *pc;	/* pre-copy state, or NULL */
+	int stop_sig;		/* in group-stop: the signal that stopped it */
 };
 
 /* SIGINT/SIGTERM/SIGHUP are blocked during a dump; one arriving aborts it
@@ -103,6 +107,8 @@ static char *read_link_str(const char *fmt, pid_t pid)
 static int check_target(pid_t pid)
 {
 	struct proc_status ps;
+	struct proc_stat st;
+	char why[512];
 
 	if (pid <= 0) {
 		pr_err("bad PID %d", pid);
@@ -116,9 +122,14 @@ static int check_target(pid_t pid)
 		pr_err("no process with PID %d", pid);
 		return -1;
 	}
+	if (proc_read_stat(pid, pid, &st) == 0 && st.flags & PF_KTHREAD) {
+		pr_err("can't dump %d: %s", pid,
+		       proc_trace_refusal(pid, why, sizeof(why)));
+		return -1;
+	}
 	if (ps.tracer) {
-		pr_err("process %d is already traced by %d (a debugger, strace, "
-		       "or another dump?)", pid, ps.tracer);
+		pr_err("process %d is %s", pid,
+		       proc_trace_refusal(pid, why, sizeof(why)));
 		return -1;
 	}
 	if (ps.state == 'Z') {
@@ -331,11 +342,11 @@ out:
 
 /* ---- process-wide state ---- */
 
-static int dump_sigactions(struct proc_dump *pd, const struct proc_status *ps,
-			   TaskEntry *te)
+/* Every disposition, SIG_DFL ones too (with their flags: SA_NOCLDSTOP
+ * matters for a default SIGCHLD): restore sets each one, so nothing is
+ * inherited from the restoring criu-lite (nohup's ignored SIGHUP). */
+static int dump_sigactions(struct proc_dump *pd, TaskEntry *te)
 {
-	uint64_t interesting = ps->sig_caught | ps->sig_ignored;
-
 	te->sigactions = calloc(64, sizeof(*te->sigactions));
 	if (!te->sigactions)
 		return -1;
@@ -344,7 +355,7 @@ static int dump_sigactions(struct proc_dump *pd, const struct proc_status *ps,
 		SigactionEntry *se;
 		long ret;
 
-		if (!(interesting & (1ULL << (sig - 1))))
+		if (sig == SIGKILL || sig == SIGSTOP)
 			continue;
 		ret = rcall(&pd->r, __NR_rt_sigaction, sig, 0, pd->scratch, 8, 0, 0);
 		if (ret < 0 || remote_read(pd->fp->pid, pd->scratch, &ka,
@@ -411,6 +422,22 @@ static void free_task(TaskEntry *te)
 	free(te->comm);
 }
 
+/*
+ * A process in group-stop (SIGSTOP, ^Z) reports the seize's stop as a
+ * PTRACE_EVENT_STOP carrying its stop signal instead of SIGTRAP. Asked
+ * before any injected call replaces that siginfo.
+ */
+static int group_stop_sig(pid_t pid)
+{
+	siginfo_t si;
+
+	if (ptrace(PTRACE_GETSIGINFO, pid, NULL, &si))
+		return 0;
+	if (si.si_code >> 8 != PTRACE_EVENT_STOP || si.si_signo == SIGTRAP)
+		return 0;
+	return si.si_signo;
+}
+
 static int dump_task(struct proc_dump *pd)
 {
 	TaskEntry te = TASK_ENTRY__INIT;
@@ -424,6 +451,8 @@ static int dump_task(struct proc_dump *pd)
 	if (proc_read_status(pid, &ps))
 		goto out;
 	te.umask = ps.umask;
+	te.has_stop_sig = pd->stop_sig != 0;
+	te.stop_sig = pd->stop_sig;
 	te.has_no_new_privs = true;
 	te.no_new_privs = ps.no_new_privs;
 	te.cwd = read_link_str("/proc/%d/cwd", pid);
@@ -443,7 +472,7 @@ static int dump_task(struct proc_dump *pd)
 		te.has_pdeathsig = true;
 		te.pdeathsig = pdeath;
 	}
-	if (dump_sigactions(pd, &ps, &te) || dump_rlimits(pd, &te) ||
+	if (dump_sigactions(pd, &te) || dump_rlimits(pd, &te) ||
 	    dump_timers(&pd->r, pd->scratch, &te) || dump_creds(pid, &te))
 		goto out;
 	ret = rcall(&pd->r, __NR_prctl, PR_GET_SECUREBITS, 0, 0, 0, 0, 0);
@@ -671,26 +700,6 @@ static int write_inventory(struct dump_ctx *c)
 	return img_write_one(c->dirfd, IMG_INVENTORY, 0, &inv.base);
 }
 
-static int open_images_dir(const char *dir)
-{
-	int fd;
-
-	if (mkdir(dir, 0700) && errno != EEXIST) {
-		pr_perror("mkdir %s", dir);
-		return -1;
-	}
-	fd = open(dir, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		pr_perror("open images directory %s", dir);
-	/* a stale inventory would make a half-written dump look complete */
-	if (fd >= 0 && unlinkat(fd, "inventory.img", 0) && errno != ENOENT) {
-		pr_perror("remove old %s/inventory.img", dir);
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
 /* VMAs write-protected by our own pre-copy tracker are the process' own
  * memory as far as the dump is concerned (the registration goes with the
  * tracker's userfaultfd). */
@@ -737,6 +746,7 @@ static int dump_frozen(struct dump_ctx *c)
 			       pds[i].fp->pid, c->tree.procs[0].pid);
 		if (pds[i].fp->zombie)
 			continue;
+		pds[i].stop_sig = group_stop_sig(pds[i].fp->pid);
 		if (proc_read_vmas(pds[i].fp->pid, &pds[i].vmas, &pds[i].nr_vmas))
 			goto out;
 		if (pds[i].pc)
@@ -949,6 +959,43 @@ static void precopy_end(struct dump_ctx *c)
 	c->nr_pcs = 0;
 }
 
+static void block_stop_sigs(struct dump_ctx *c, sigset_t *old)
+{
+	sigemptyset(&c->stop_sigs);
+	sigaddset(&c->stop_sigs, SIGINT);
+	sigaddset(&c->stop_sigs, SIGTERM);
+	sigaddset(&c->stop_sigs, SIGHUP);
+	sigprocmask(SIG_BLOCK, &c->stop_sigs, old);
+}
+
+/* Images go to a staging directory; DIR is replaced only by commit. */
+static int open_images(struct dump_ctx *c)
+{
+	if (imgdir_open(&c->img, c->o->dir))
+		return -1;
+	c->dirfd = c->img.fd;
+	/* Durable images are written back batch by batch while the dump
+	 * goes on (sync_file_range) and stay in the page cache. O_DIRECT
+	 * was tried: it saves 2-3x faster here, but a restore right after
+	 * (a migration) then reads the image back from the disk and the
+	 * guest's pause grew from ~4 s to ~5.5 s at 2 GiB. */
+	c->sink.pages_fd = openat(c->dirfd, "pages-1.img",
+				  O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (c->sink.pages_fd < 0) {
+		pr_perror("create pages-1.img for %s", c->o->dir);
+		return -1;
+	}
+	return 0;
+}
+
+/* Complete images take DIR's place before the tree may be killed. */
+static int commit_images(struct dump_ctx *c)
+{
+	if (interrupted(c))
+		return -1;
+	return imgdir_commit(&c->img, c->sink.durable, &c->st->sync_ns);
+}
+
 int dump_tree(const struct dump_opts *o, struct dump_stats *st)
 {
 	struct dump_ctx c = { .o = o, .st = st, .dirfd = -1,
@@ -961,28 +1008,12 @@ int dump_tree(const struct dump_opts *o, struct dump_stats *st)
 	c.sink.st = st;
 	c.sink.pages_fd = -1;
 	c.sink.durable = !o->no_sync;
+	c.img.fd = c.img.parentfd = -1;
 	if (check_target(o->pid))
 		return -1;
-	c.dirfd = open_images_dir(o->dir);
-	if (c.dirfd < 0)
-		return -1;
-	c.sink.pages_fd = openat(c.dirfd, "pages-1.img",
-				 O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (c.sink.pages_fd < 0) {
-		pr_perror("create %s/pages-1.img", o->dir);
-		goto out_dir;
-	}
-	/* Durable images are written back batch by batch while the dump
-	 * goes on (sync_file_range) and stay in the page cache. O_DIRECT
-	 * was tried: it saves 2-3x faster here, but a restore right after
-	 * (a migration) then reads the image back from the disk and the
-	 * guest's pause grew from ~4 s to ~5.5 s at 2 GiB. */
-	sigemptyset(&c.stop_sigs);
-	sigaddset(&c.stop_sigs, SIGINT);
-	sigaddset(&c.stop_sigs, SIGTERM);
-	sigaddset(&c.stop_sigs, SIGHUP);
-	sigprocmask(SIG_BLOCK, &c.stop_sigs, &old);
-
+	block_stop_sigs(&c, &old);
+	if (open_images(&c))
+		goto out_release;
 	if (o->precopy_rounds && precopy(&c))
 		goto out_release;
 	if (o->qmp && qmp_stop_vm(&c))
@@ -998,6 +1029,8 @@ int dump_tree(const struct dump_opts *o, struct dump_stats *st)
 	if (fault_at("after-seize") || interrupted(&c))
 		goto out_release;
 	ret = dump_frozen(&c);
+	if (!ret)
+		ret = commit_images(&c);
 out_release:
 	/* on failure the tree goes on running, whatever was asked */
 	release_tree(&c.tree, ret == 0 && !o->leave_running);
@@ -1008,10 +1041,10 @@ out_release:
 	st->frozen_ns = now_ns() - t_frozen;
 	free_tree(&c.tree);
 	precopy_end(&c);
+	if (c.sink.pages_fd >= 0)
+		close(c.sink.pages_fd);
+	imgdir_abort(&c.img);	/* after a commit: only closes */
 	sigprocmask(SIG_SETMASK, &old, NULL);
-	close(c.sink.pages_fd);
-out_dir:
-	close(c.dirfd);
 	st->total_ns = now_ns() - t0;
 	return ret;
 }

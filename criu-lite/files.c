@@ -762,6 +762,59 @@ static struct kmap_slot *kmap_at(struct kmap *m, uint64_t tag, uint64_t id)
 			return &m->s[i];
 }
 
+/* What the entry carrying an open file description lacks to be opened,
+ * or NULL. */
+static const char *fd_entry_lacks(const FdEntry *e)
+{
+	switch (e->type) {
+	case FD_TYPE__FD_REG:
+	case FD_TYPE__FD_DIR:
+	case FD_TYPE__FD_CHR:
+	case FD_TYPE__FD_DELETED:
+		return e->path && e->path[0] ? NULL : "no path";
+	case FD_TYPE__FD_UNIX:
+		return e->usk ? NULL : "no socket description";
+	default:
+		return ops_of(e->type) ? NULL : "an unknown type";
+	}
+}
+
+int check_fd_images(const struct fd_tree *t, const unsigned *pids)
+{
+	size_t total = 0;
+	struct kmap m;
+	int ret = 0;
+
+	for (size_t p = 0; p < t->nr; p++)
+		total += t->procs[p].nr_fds;
+	if (kmap_init(&m, total))
+		return -1;
+	for (size_t p = 0; p < t->nr && !ret; p++) {
+		for (size_t i = 0; i < t->procs[p].nr_fds && !ret; i++) {
+			const FdEntry *e = t->procs[p].fds[i];
+			const struct fd_ops *ops = ops_of(e->type);
+			const char *why;
+
+			if (e->has_ofd_id) {	/* the first one carries it */
+				struct kmap_slot *s = kmap_at(&m, 0, e->ofd_id);
+
+				if (s->used)
+					continue;
+				*s = (struct kmap_slot){ 0, e->ofd_id, 0, true };
+			}
+			why = fd_entry_lacks(e);
+			if (why) {
+				pr_err("fdinfo-%u.img: fd %u (%s) has %s: can't "
+				       "restore it", pids[p], e->fd,
+				       ops ? ops->name : "?", why);
+				ret = -1;
+			}
+		}
+	}
+	free(m.s);
+	return ret;
+}
+
 struct plan_ofd {
 	const FdEntry *e;	/* first entry: carries the description */
 	int proc;		/* the process of that entry */

@@ -58,6 +58,11 @@ struct fd_tree {
 	int keep_at;
 };
 
+/* Before anything is created: every entry that carries an open file
+ * description has what opening it needs (a file's path, ...). pids[i]
+ * names procs[i]'s image in the message. 0 or -1 (logged). */
+int check_fd_images(const struct fd_tree *t, const unsigned *pids);
+
 /*
  * In puppet idx, before it forks its children: creates the objects that
  * idx is the nearest common ancestor of the holders of, when they are held

@@ -54,10 +54,10 @@ static int write_batch(struct page_writer *w, struct batch *b)
 		if (done != (ssize_t)want) {
 			/* short writes: finish this piece by piece */
 			for (int k = 0; k < n; k++) {
-				if (pwrite(w->fd, b->iov[i + k].iov_base,
-					   b->iov[i + k].iov_len, w->file_off) !=
-				    (ssize_t)b->iov[i + k].iov_len) {
-					pr_perror("write pages image");
+				if (pwrite_all(w->fd, b->iov[i + k].iov_base,
+					       b->iov[i + k].iov_len, w->file_off)) {
+					pr_perror("write pages image at offset %lu",
+						  (unsigned long)w->file_off);
 					return -1;
 				}
 				w->file_off += b->iov[i + k].iov_len;

@@ -131,10 +131,11 @@ static int copy_span(struct pc_proc *pc, struct page_sink *sink, uint8_t *buf,
 				r->slot[idx] = 1;	/* zero now */
 			if (run_len) {
 				t0 = now_ns();
-				if (pwrite(sink->pages_fd, buf + run_start * PAGE_SZ,
-					   run_len * PAGE_SZ, sink->offset) !=
-				    (ssize_t)(run_len * PAGE_SZ)) {
-					pr_perror("write pages image");
+				if (pwrite_all(sink->pages_fd, buf + run_start *
+					       PAGE_SZ, run_len * PAGE_SZ,
+					       sink->offset)) {
+					pr_perror("write pages image at offset %lu",
+						  (unsigned long)sink->offset);
 					return -1;
 				}
 				sink->st->write_ns += now_ns() - t0;

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/capability.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -205,6 +206,7 @@ int proc_parse_stat(const char *text, struct proc_stat *st)
 	st->start_code = f[26];
 	st->end_code = f[27];
 	st->start_stack = f[28];
+	st->flags = f[9];
 	st->exit_signal = f[38];
 	st->exit_code = i > 52 ? (int)f[52] : 0;
 	st->start_data = f[45];
@@ -533,4 +535,82 @@ pid_t proc_ns_tid(pid_t pid, pid_t tid)
 
 	free(st);
 	return v > 0 ? v : tid;
+}
+
+#define PF_KTHREAD	0x00200000
+
+/* Names of the capabilities in mask, "cap_a, cap_b". */
+static void cap_names(uint64_t mask, char *buf, size_t len)
+{
+	size_t n = 0;
+
+	buf[0] = 0;
+	for (int c = 0; c < 64 && n < len; c++) {
+		char *name;
+
+		if (!(mask & (1ULL << c)))
+			continue;
+		name = cap_to_name(c);
+		n += snprintf(buf + n, len - n, "%s%s", n ? ", " : "",
+			      name ? name : "?");
+		cap_free(name);
+	}
+}
+
+static const char *cap_refusal(pid_t pid, const struct proc_status *ps,
+			       char *buf, size_t len)
+{
+	struct proc_status me;
+	char names[256];
+	uint64_t missing;
+
+	if (proc_read_status(getpid(), &me))
+		return NULL;
+	if (!(me.cap_eff & (1ULL << CAP_SYS_PTRACE)) &&
+	    (ps->uid[1] != me.uid[1] || ps->cap_prm & ~me.cap_prm)) {
+		snprintf(buf, len, "not permitted: criu-lite lacks "
+			 "CAP_SYS_PTRACE (PID %d runs as uid %u, criu-lite as "
+			 "%u)", pid, ps->uid[1], me.uid[1]);
+		return buf;
+	}
+	missing = ps->cap_prm & ~me.cap_prm;
+	if (!missing)
+		return NULL;
+	cap_names(missing, names, sizeof(names));
+	snprintf(buf, len, "not permitted: PID %d holds capabilities "
+		 "criu-lite lacks (%s)", pid, names);
+	return buf;
+}
+
+const char *proc_trace_refusal(pid_t pid, char *buf, size_t len)
+{
+	struct proc_status ps;
+	struct proc_stat st;
+
+	if (!proc_read_stat(pid, pid, &st) && (st.flags & PF_KTHREAD)) {
+		snprintf(buf, len, "PID %d (%s) is a kernel thread: it has no "
+			 "user space to dump", pid, st.comm);
+		return buf;
+	}
+	if (proc_read_status(pid, &ps)) {
+		snprintf(buf, len, "PID %d is gone", pid);
+		return buf;
+	}
+	if (ps.tracer) {
+		char *comm = proc_read_file("/proc/%d/comm", ps.tracer);
+
+		if (comm)
+			comm[strcspn(comm, "\n")] = 0;
+		snprintf(buf, len, "already traced by PID %d (%s: a debugger, "
+			 "strace, or another dump?)", ps.tracer,
+			 comm ? comm : "?");
+		free(comm);
+		return buf;
+	}
+	if (cap_refusal(pid, &ps, buf, len))
+		return buf;
+	snprintf(buf, len, "not permitted (criu-lite has CAP_SYS_PTRACE and "
+		 "every capability PID %d holds: a security module, or another "
+		 "user namespace?)", pid);
+	return buf;
 }

@@ -57,6 +57,7 @@ struct proc_stat {
 	uint64_t arg_start, arg_end, env_start, env_end;
 	int exit_signal;
 	int exit_code;		/* of a zombie: its wait status */
+	unsigned long flags;	/* PF_* */
 };
 int proc_parse_stat(const char *text, struct proc_stat *st);
 int proc_read_stat(pid_t pid, pid_t tid, struct proc_stat *st);
@@ -74,6 +75,10 @@ struct proc_status {
 };
 int proc_parse_status(const char *text, struct proc_status *st);
 int proc_read_status(pid_t pid, struct proc_status *st);
+
+/* Why ptrace may not attach to pid, in words: a kernel thread, traced
+ * already (by whom), a capability criu-lite lacks. Into buf; never NULL. */
+const char *proc_trace_refusal(pid_t pid, char *buf, size_t len);
 
 struct proc_fdinfo {
 	uint64_t pos;

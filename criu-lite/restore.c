@@ -83,6 +83,13 @@ struct restore_ctx {
 
 /* ---- loading and checking every image before creating anything ---- */
 
+static void free_msgs(void **v, size_t n)
+{
+	for (size_t i = 0; v && i < n; i++)
+		img_free_msg(NULL, v[i]);
+	free(v);
+}
+
 static int check_inventory(struct restore_ctx *c)
 {
 	InventoryEntry *inv = c->inv;
@@ -126,6 +133,8 @@ static int read_all(int dirfd, enum img_type t, unsigned id, void ***out,
 	size_t n = 0;
 	int ret;
 
+	*out = NULL;
+	*nr = 0;
 	if (!img)
 		return -1;
 	while ((ret = img_read_msg(img, &m)) == 1) {
@@ -213,6 +222,20 @@ static int check_pagemap(struct restore_ctx *c, struct proc_restore *p)
 	return 0;
 }
 
+static int check_sigactions(const TaskEntry *te)
+{
+	for (size_t i = 0; i < te->n_sigactions; i++) {
+		unsigned sig = te->sigactions[i]->sig;
+
+		if (sig < 1 || sig > 64 || sig == SIGKILL || sig == SIGSTOP) {
+			pr_err("task-%u.img: sigaction %zu is for signal %u, "
+			       "which has none", te->pid, i, sig);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 static int load_proc(struct restore_ctx *c, struct proc_restore *p)
 {
 	unsigned pid = p->pe->pid;
@@ -256,6 +279,8 @@ static int load_proc(struct restore_ctx *c, struct proc_restore *p)
 		if (check_pending(ce))
 			return -1;
 	}
+	if (check_sigactions(p->task))
+		return -1;
 	if (p->mm->exe && strlen(p->mm->exe) >= PATH_MAX) {
 		pr_err("mm-%u.img: exe path too long", pid);
 		return -1;
@@ -277,10 +302,31 @@ static int open_page_source(struct restore_ctx *c)
 	return page_source_open_local(&c->src, c->dirfd, name, !c->o->lazy);
 }
 
+static int check_fds_of(struct restore_ctx *c)
+{
+	struct fd_proc *fdp = calloc(c->nr, sizeof(*fdp));
+	unsigned *pids = calloc(c->nr, sizeof(*pids));
+	struct fd_tree ft = { fdp, c->nr, -1 };
+	int ret = -1;
+
+	if (fdp && pids) {
+		for (size_t i = 0; i < c->nr; i++) {
+			fdp[i] = (struct fd_proc){ c->procs[i].fds,
+						   c->procs[i].nr_fds,
+						   c->procs[i].parent };
+			pids[i] = c->procs[i].pe->pid;
+		}
+		ret = check_fd_images(&ft, pids);
+	}
+	free(fdp);
+	free(pids);
+	return ret;
+}
+
 static int load_images(struct restore_ctx *c)
 {
 	PstreeEntry **pes;
-	size_t n;
+	size_t n = 0;
 
 	c->dirfd = open(c->o->dir, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
 	if (c->dirfd < 0) {
@@ -296,33 +342,38 @@ static int load_images(struct restore_ctx *c)
 	}
 	if (check_inventory(c) || open_page_source(c))
 		return -1;
-	if (read_all(c->dirfd, IMG_PSTREE, 0, (void ***)&pes, &n))
+	if (read_all(c->dirfd, IMG_PSTREE, 0, (void ***)&pes, &n) || !n ||
+	    !(c->procs = calloc(n, sizeof(*c->procs)))) {
+		if (!n)
+			pr_err("pstree.img: no process");
+		free_msgs((void **)pes, n);
 		return -1;
-	if (!n || pes[0]->pid != c->inv->root_pid) {
+	}
+	c->nr = n;
+	for (size_t i = 0; i < n; i++)
+		c->procs[i].pe = pes[i];	/* freed with c->procs */
+	free(pes);
+	if (c->procs[0].pe->pid != c->inv->root_pid) {
 		pr_err("pstree.img: root is not process %u of inventory.img",
 		       c->inv->root_pid);
 		return -1;
 	}
-	c->procs = calloc(n, sizeof(*c->procs));
-	if (!c->procs)
-		return -1;
-	c->nr = n;
 	for (size_t i = 0; i < n; i++) {
-		c->procs[i].pe = pes[i];
+		const PstreeEntry *pe = c->procs[i].pe;
+
 		c->procs[i].parent = -1;
 		for (size_t j = 0; j < i; j++)
-			if (pes[j]->pid == pes[i]->ppid)
+			if (c->procs[j].pe->pid == pe->ppid)
 				c->procs[i].parent = j;
 		if (i && c->procs[i].parent < 0) {
 			pr_err("pstree.img: parent %u of %u is not in the tree",
-			       pes[i]->ppid, pes[i]->pid);
+			       pe->ppid, pe->pid);
 			return -1;
 		}
 		if (load_proc(c, &c->procs[i]))
 			return -1;
 	}
-	free(pes);
-	return 0;
+	return check_fds_of(c);
 }
 
 /* ---- PIDs ---- */
@@ -474,8 +525,20 @@ static void puppet_fail(struct restore_ctx *c, const char *what)
 	_exit(1);
 }
 
+/*
+ * Every disposition comes from the image; a signal the image does not
+ * list (images of older dumps list only caught and ignored ones) gets
+ * SIG_DFL, not what the puppet inherited from criu-lite (nohup: SIGHUP
+ * ignored).
+ */
 static void puppet_sigactions(struct restore_ctx *c, struct proc_restore *p)
 {
+	struct { uint64_t handler, flags, restorer, mask; } dfl = { 0 };
+
+	for (int sig = 1; sig <= 64; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP &&
+		    syscall(__NR_rt_sigaction, sig, &dfl, NULL, 8))
+			puppet_fail(c, "reset a sigaction to SIG_DFL");
 	for (size_t i = 0; i < p->task->n_sigactions; i++) {
 		const SigactionEntry *s = p->task->sigactions[i];
 		struct { uint64_t handler, flags, restorer, mask; } ka = {
@@ -1304,6 +1367,29 @@ static int rebuild_proc(struct restore_ctx *c, struct proc_restore *p)
 	return 0;
 }
 
+/*
+ * A process that was stopped (SIGSTOP, ^Z) goes back into group-stop: a
+ * SIGSTOP queued while it is still traced is the first thing it takes
+ * once detached, before it runs an instruction. SIGSTOP whatever stopped
+ * it: a SIGTSTP could be caught or blocked, or dropped in an orphaned
+ * process group.
+ */
+static void stop_stopped(struct restore_ctx *c)
+{
+	for (size_t i = 0; i < c->nr; i++) {
+		struct proc_restore *p = &c->procs[i];
+
+		if (p->pe->zombie || !p->task->has_stop_sig || !p->task->stop_sig)
+			continue;
+		if (kill(p->hpid, SIGSTOP))
+			pr_perror("restore %u: stop it again (it was stopped by "
+				  "signal %u)", p->pe->pid, p->task->stop_sig);
+		else
+			pr_info("restore %u: stopped, as it was at dump (signal "
+				"%u)", p->pe->pid, p->task->stop_sig);
+	}
+}
+
 static void detach_all(struct restore_ctx *c)
 {
 	for (size_t i = 0; i < c->nr; i++)
@@ -1349,6 +1435,42 @@ static void kill_puppets(struct restore_ctx *c)
 			"nothing of this restore is left", killed);
 }
 
+static void free_proc(struct proc_restore *p, struct lazy_proc *lp)
+{
+	for (size_t t = 0; p->cores && t < p->pe->n_threads; t++)
+		if (p->cores[t])
+			img_free_msg(NULL, &p->cores[t]->base);
+	free(p->cores);
+	free_msgs((void **)p->pme, p->nr_pme);
+	free_msgs((void **)p->fds, p->nr_fds);
+	if (p->task)
+		img_free_msg(NULL, &p->task->base);
+	if (p->mm)
+		img_free_msg(NULL, &p->mm->base);
+	img_free_msg(NULL, &p->pe->base);
+	free(p->seized);
+	free(p->htids);
+	for (size_t r = 0; lp && r < lp->nr_runs; r++)
+		free(lp->done[r]);
+	if (lp) {
+		free(lp->done);
+		free(lp->runs);	/* the runs themselves are p->pme's */
+	}
+}
+
+/* Everything load_images and the rebuild allocated. */
+static void free_restore(struct restore_ctx *c)
+{
+	for (size_t i = 0; i < c->nr; i++)
+		if (c->procs[i].pe)
+			free_proc(&c->procs[i], c->lazy ? &c->lazy[i] : NULL);
+	free(c->procs);
+	free(c->lazy);
+	free(c->shm.v);
+	if (c->inv)
+		img_free_msg(NULL, &c->inv->base);
+}
+
 int restore_tree(const struct restore_opts *o, struct restore_stats *st)
 {
 	struct restore_ctx c = { .o = o, .st = st, .dirfd = -1,
@@ -1388,6 +1510,7 @@ int restore_tree(const struct restore_opts *o, struct restore_stats *st)
 	/* timerfds: the time restore took does not count against them */
 	for (size_t i = 0; i < c.nr; i++)
 		restore_fds_late(c.procs[i].hpid, c.procs[i].fds, c.procs[i].nr_fds);
+	stop_stopped(&c);
 	detach_all(&c);
 	for (size_t i = 0; c.lazy && i < c.nr; i++)
 		if (c.lazy[i].daemon > 0 &&
@@ -1425,5 +1548,6 @@ out:
 		close(c.ready[0]);
 	if (c.dirfd >= 0)
 		close(c.dirfd);
+	free_restore(&c);
 	return ret;
 }

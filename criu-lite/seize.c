@@ -45,10 +45,12 @@ static int seize_thread(struct frozen_proc *p, pid_t tid)
 	if (ptrace(PTRACE_SEIZE, tid, NULL, (void *)PTRACE_O_TRACESYSGOOD)) {
 		if (errno == ESRCH)
 			return 0;
-		if (errno == EPERM)
-			pr_err("can't seize %d: already traced by another "
-			       "process, or not permitted", tid);
-		else
+		if (errno == EPERM) {
+			char why[512];
+
+			pr_err("can't seize %d: %s", tid,
+			       proc_trace_refusal(tid, why, sizeof(why)));
+		} else
 			pr_perror("PTRACE_SEIZE(%d)", tid);
 		return -1;
 	}

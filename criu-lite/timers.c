@@ -44,7 +44,10 @@ static int dump_itimers(struct remote *r, uint64_t scratch, TaskEntry *te)
 			       ret);
 			return -1;
 		}
-		if (!iv.it_value.tv_sec && !iv.it_value.tv_usec)
+		/* value 0 with an interval: it expired and its SIGALRM is
+		 * pending (re-armed when that is taken): keep it */
+		if (!iv.it_value.tv_sec && !iv.it_value.tv_usec &&
+		    !iv.it_interval.tv_sec && !iv.it_interval.tv_usec)
 			continue;
 		ie = malloc(sizeof(*ie));
 		if (!ie)
@@ -174,7 +177,8 @@ static int restore_posix_timers(struct remote *r, uint64_t scratch,
 
 	if (!v)
 		return -1;
-	memcpy(v, te->posix_timers, te->n_posix_timers * sizeof(*v));
+	if (te->n_posix_timers)	/* none: posix_timers is NULL */
+		memcpy(v, te->posix_timers, te->n_posix_timers * sizeof(*v));
 	for (size_t i = 1; i < te->n_posix_timers; i++)	/* few: insertion sort */
 		for (size_t j = i; j && v[j - 1]->id > v[j]->id; j--) {
 			PosixTimerEntry *t = v[j];
@@ -241,9 +245,13 @@ int restore_timers(struct remote *r, uint64_t scratch, const TaskEntry *te)
 {
 	for (size_t i = 0; i < te->n_itimers; i++) {
 		const ItimerEntry *ie = te->itimers[i];
+		/* expired, signal pending: value 0 would disarm it, and
+		 * nothing would re-arm it; the next expiry is due within an
+		 * interval */
+		uint64_t value = ie->value_us ? ie->value_us : ie->interval_us;
 		struct itimerval iv = {
 			{ ie->interval_us / 1000000, ie->interval_us % 1000000 },
-			{ ie->value_us / 1000000, ie->value_us % 1000000 },
+			{ value / 1000000, value % 1000000 },
 		};
 		long rc;
 

@@ -2,16 +2,20 @@
 # Dump must refuse what it can't do with a clear message and a non-zero
 # exit, and leave the target running, not stopped, not traced:
 #   a PID that does not exist, criu-lite's own tree, an already traced
-#   process, and a process holding objects that can't be restored (all of
-#   them listed in one message).
+#   process (naming the tracer), a kernel thread, a process criu-lite may
+#   not trace (naming the missing capability), a process holding objects
+#   that can't be restored (all of them listed in one message), and a dump
+#   into a full filesystem (No space left on device; the target runs on).
 # Usage: tests/bad-dumps.sh BUILD_DIR
 set -u
 B=${1:-build}
 CL=$B/criu-lite
 HOLD=$B/tests/holder
+MEM=$B/zdtm/static/mem_1g
 work=$(mktemp -d "${TMPDIR:-/tmp}/cl-bad-dump.XXXXXX")
-pass=0 fail=0 pids=
-trap 'for p in $pids; do kill -9 $p 2>/dev/null; done; rm -rf "$work"' EXIT
+pass=0 fail=0 pids= mnt=
+trap 'for p in $pids; do kill -9 $p 2>/dev/null; done;
+      [ -n "$mnt" ] && umount "$mnt"; rm -rf "$work"' EXIT
 
 ok() { echo "PASS $1"; pass=$((pass + 1)); }
 bad() { echo "FAIL $1"; fail=$((fail + 1)); }
@@ -43,6 +47,13 @@ still_running() {
 	[ "$t2" -gt "$t1" ] || { echo "  no CPU time ($t1 -> $t2)"; return 1; }
 }
 
+# still_running_state PID: not stopped, not traced
+still_running_state() {
+	st=$(awk '/^State:/ { print $2 }' /proc/"$1"/status 2>/dev/null)
+	tr=$(awk '/^TracerPid:/ { print $2 }' /proc/"$1"/status 2>/dev/null)
+	{ [ "$st" = R ] || [ "$st" = S ]; } && [ "$tr" = 0 ]
+}
+
 wait_ready() {
 	for _ in $(seq 1 100); do grep -q READY "$1" 2>/dev/null && return 0; sleep 0.05; done
 	return 1
@@ -65,7 +76,7 @@ pids="$pids $tpid"
 wait_ready "$work/tracer.out"
 child=$(awk '/^CHILD/ { print $2 }' "$work/tracer.out")
 pids="$pids $child"
-expect_refusal traced "$child" "already traced by $tpid" &&
+expect_refusal traced "$child" "already traced by PID $tpid" &&
 	ok "traced: $(grep Error "$work/traced.log" | head -1)"
 
 "$HOLD" objects >"$work/objects.out" 2>&1 &
@@ -86,6 +97,46 @@ fi
 kill -TERM "$opid"
 wait "$opid" && ok "objects: target exits normally afterwards" ||
 	bad "objects: target did not exit 0 on SIGTERM"
+
+# a kernel thread (kthreadd is PID 2 in the initial PID namespace)
+if grep -q '^Name:.*kthreadd' /proc/2/status 2>/dev/null; then
+	expect_refusal kthread 2 "PID 2 (kthreadd) is a kernel thread" &&
+		ok "kthread: $(grep Error "$work/kthread.log" | head -1)"
+fi
+
+# criu-lite without CAP_SYS_PTRACE may not trace a root process
+sleep 1000 &
+spid=$!
+pids="$pids $spid"
+if setpriv --bounding-set -sys_ptrace "$CL" dump -t $spid -D "$work/nocap" \
+	>"$work/nocap.log" 2>&1; then
+	bad "nocap: dump succeeded without CAP_SYS_PTRACE"
+elif grep -q "lacks CAP_SYS_PTRACE" "$work/nocap.log" && still_running_state $spid; then
+	ok "nocap: $(grep Error "$work/nocap.log" | head -1)"
+else
+	bad "nocap: message:"; cat "$work/nocap.log"
+fi
+
+# a full filesystem: the pages do not fit in 1 MiB
+mnt=$work/full
+mkdir -p "$mnt" && mount -t tmpfs -o size=1m cl-bad-dump "$mnt"
+ZDTM_MEM_MB=16 "$MEM" </dev/null >"$work/mem.out" 2>&1 &
+mpid=$!
+pids="$pids $mpid"
+wait_ready "$work/mem.out"
+if "$CL" dump -t $mpid -D "$mnt/img" >"$work/full.log" 2>&1; then
+	bad "full: dump into 1 MiB succeeded"
+elif ! grep -q "write pages image.*No space left on device" "$work/full.log"; then
+	bad "full: no \"write pages image ...: No space left on device\" in:"; cat "$work/full.log"
+elif [ -n "$(ls -A "$mnt")" ]; then
+	bad "full: left in the filesystem: $(ls -A "$mnt")"
+elif ! still_running_state $mpid; then
+	bad "full: target not running on"
+else
+	kill -TERM $mpid
+	if wait $mpid; then ok "full: $(grep Error "$work/full.log" | head -1)"
+	else bad "full: target's own check failed: $(tail -2 "$work/mem.out")"; fi
+fi
 
 echo "bad-dumps: $pass passed, $fail failed"
 [ $fail = 0 ]

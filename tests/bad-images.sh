@@ -61,5 +61,23 @@ EXTRA=--verify case_ corrupt-page-verify "checksum mismatch" \
 if kill -0 $pid 2>/dev/null; then
 	echo "FAIL: a process $pid exists after refused restores"; fail=$((fail + 1))
 fi
+# a file entry without its path: refused before anything is created,
+# naming the image and the fd (it used to reach open(NULL))
+echo data >"$work/file"
+sleep 1000 3<"$work/file" &
+fpid=$!
+if "$CL" dump -t $fpid -D "$work/fgood" 2>"$work/fdump.log" && wait $fpid;
+   "$EDIT" "$work/fgood" fd-drop-path $fpid 3 &&
+   ! "$CL" restore -D "$work/fgood" -d >"$work/nopath.log" 2>&1 &&
+   grep -q "fdinfo-$fpid.img: fd 3 (file) has no path" "$work/nopath.log" &&
+   ! kill -0 $fpid 2>/dev/null; then
+	echo "PASS fd-no-path: $(grep -m1 Error "$work/nopath.log")"
+	pass=$((pass + 1))
+else
+	echo "FAIL fd-no-path:"; cat "$work/fdump.log" "$work/nopath.log"
+	kill -9 $fpid 2>/dev/null
+	fail=$((fail + 1))
+fi
+
 echo "bad-images: $pass passed, $fail failed"
 [ $fail = 0 ]

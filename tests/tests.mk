@@ -16,11 +16,11 @@
 TESTS_B     := $(B)/tests
 UNIT_SRC    := $(wildcard tests/test_*.c)
 UNIT_BINS   := $(patsubst tests/%.c,$(TESTS_B)/%,$(UNIT_SRC))
-UNIT_CFLAGS  = $(CFLAGS) $(PKG_CFLAGS) -DTEST_DATA_DIR='"$(CURDIR)/tests/data"'
+UNIT_CFLAGS  = $(CR_CFLAGS) $(CFLAGS) $(PKG_CFLAGS) -DTEST_DATA_DIR='"$(CURDIR)/tests/data"'
 
 $(TESTS_B)/test_%: tests/test_%.c tests/testlib.h $(B)/libcriulite.a
 	@mkdir -p $(@D)
-	$(CC) $(UNIT_CFLAGS) -o $@ $< $(B)/libcriulite.a -lcmocka $(PKG_LIBS)
+	$(CC) $(UNIT_CFLAGS) $(LDFLAGS) -o $@ $< $(B)/libcriulite.a -lcmocka $(PKG_LIBS)
 
 unit-tests: $(UNIT_BINS)
 
@@ -33,7 +33,7 @@ BENCH_B     := $(TESTS_B)/bench
 
 $(BENCH_B)/%: tests/bench/%.c tests/bench/benchlib.h
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -o $@ $<
+	$(CC) $(BASE_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $<
 
 bench-mem: $(B)/criu-lite $(BENCH_B)/memhog $(BENCH_B)/bench-mem
 	tests/bench/bench-mem.sh $(B)
@@ -45,7 +45,7 @@ bench-threads: $(B)/criu-lite $(BENCH_B)/threadhog $(BENCH_B)/bench-threads
 
 $(TESTS_B)/record-proc: tests/data/record-proc.c
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -o $@ $<
+	$(CC) $(BASE_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $<
 
 tests-record: $(TESTS_B)/record-proc
 	$(TESTS_B)/record-proc tests/data

@@ -4,7 +4,7 @@
 #   make zdtm-check    run the default suite, 2 dump/restore rounds per test
 
 ZDTM_B      := $(B)/zdtm
-ZDTM_CFLAGS  = $(CFLAGS) -Izdtm/lib -pthread
+ZDTM_CFLAGS  = $(BASE_CFLAGS) $(CFLAGS) -Izdtm/lib -pthread
 ZDTM_LIB_O  := $(ZDTM_B)/lib/zdtmtst.o
 ZDTM_LIB_H  := zdtm/lib/zdtmtst.h
 ZDTM_DEPS   := $(ZDTM_LIB_O) $(ZDTM_LIB_H)
