@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -818,6 +819,32 @@ static int qmp_stop_vm(struct dump_ctx *c)
 /* A userfaultfd of the target's own mm, for the dirty tracker: made by an
  * injected userfaultfd(), copied out with pidfd_getfd, closed in the
  * target again. Only the tool holds it: if the tool dies, tracking ends. */
+/* The fd number the next new fd of pid gets: the lowest free one (its
+ * tree is frozen, nothing else opens one meanwhile). */
+static int lowest_free_fd(pid_t pid)
+{
+	char path[64];
+	struct dirent *de;
+	uint8_t used[4096] = { 0 };
+	DIR *d;
+	int n = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd", pid);
+	d = opendir(path);
+	if (!d)
+		return -1;
+	while ((de = readdir(d))) {
+		long fd = de->d_name[0] == '.' ? -1 : atol(de->d_name);
+
+		if (fd >= 0 && fd < (long)sizeof(used))
+			used[fd] = 1;
+	}
+	closedir(d);
+	while (n < (int)sizeof(used) && used[n])
+		n++;
+	return n;
+}
+
 static int take_target_uffd(struct proc_dump *pd)
 {
 	int pidfd, fd = -1;
@@ -829,8 +856,11 @@ static int take_target_uffd(struct proc_dump *pd)
 						pd->nr_vmas, &pd->g);
 	if (begin_inject(pd, pd->fp->pid, &pd->r))
 		return -1;
-	tfd = rcall(&pd->r, __NR_userfaultfd,
-		    O_CLOEXEC | O_NONBLOCK | UFFD_USER_MODE_ONLY, 0, 0, 0, 0, 0);
+	/* killed from here on, the target closes the new fd itself */
+	tfd = remote_call_new_fd(&pd->r, lowest_free_fd(pd->fp->pid),
+				 __NR_userfaultfd,
+				 O_CLOEXEC | O_NONBLOCK | UFFD_USER_MODE_ONLY,
+				 0, 0);
 	if (tfd < 0) {
 		pr_err("pid %d: userfaultfd() in the target failed: %s",
 		       pd->fp->pid, strerror(-tfd));
@@ -844,8 +874,9 @@ static int take_target_uffd(struct proc_dump *pd)
 	}
 	if (fd < 0)
 		pr_perror("pidfd_getfd of the target's userfaultfd");
-	rcall(&pd->r, __NR_close, tfd, 0, 0, 0, 0, 0);
-	if (remote_finish(&pd->r)) {
+	if (fault_at("kill-uffd-open"))
+		raise(SIGKILL);
+	if (remote_close_new_fd(&pd->r, tfd) | remote_finish(&pd->r)) {
 		if (fd >= 0)
 			close(fd);
 		return -1;

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/ptrace.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -429,9 +430,13 @@ int remote_init_dump(struct remote *r, pid_t tid,
 	}
 	sigframe_resume_regs(&r->saved, &r->resume);
 	ret = place_frame(r, g, xstate, iov.iov_len);
-	free(xstate);
-	if (ret)
+	if (ret) {
+		free(xstate);
 		return ret;
+	}
+	r->xstate = xstate;
+	r->xlen = iov.iov_len;
+	r->sigreturn_ip = g->sigreturn;
 	r->self_restoring = true;
 	r->regs_saved = true;
 	r->state = REMOTE_FROZEN;
@@ -476,15 +481,19 @@ static int syscall_stop(struct remote *r, long nr)
 	return -1;
 }
 
-static long syscall_by_stops(struct remote *r, bool *failed, long nr,
-			     const long a[6])
+/* Runs nr(a) with rsp at sp; returns its result with the thread left in
+ * the syscall-exit stop, injected registers still set (left alone, it
+ * goes on into the frame at sp); *failed if it could not be driven. */
+static long run_call(struct remote *r, long nr, const long a[6], uint64_t sp,
+		     bool *failed)
 {
 	struct user_regs_struct regs = r->saved;
 	uint64_t all = ~0ULL;
 	int seen = 0, others = 0;
 
+	*failed = true;
 	regs.rip = r->syscall_ip;
-	regs.rsp = r->frame_sp;
+	regs.rsp = sp;
 	regs.rax = nr;
 	regs.orig_rax = -1;
 	regs.rdi = a[0], regs.rsi = a[1], regs.rdx = a[2];
@@ -497,14 +506,15 @@ static long syscall_by_stops(struct remote *r, bool *failed, long nr,
 		pr_perror("thread %d: set up injected syscall %ld", r->tid, nr);
 		return -EIO;
 	}
-	r->state = REMOTE_INJECTED;
+	if (r->state != REMOTE_FD_OPEN)
+		r->state = REMOTE_INJECTED;
 	kill_point(r, "set");
 	while (seen < 2) {
-		int s = syscall_stop(r, nr);
+		int st = syscall_stop(r, nr);
 
-		if (s < 0 || (s == 0 && ++others > 16))
+		if (st < 0 || (st == 0 && ++others > 16))
 			return -EIO;
-		seen += s;
+		seen += st;
 		r->at_entry = seen == 1;
 		if (seen == 1)
 			kill_point(r, "entry");
@@ -519,17 +529,116 @@ static long syscall_by_stops(struct remote *r, bool *failed, long nr,
 		       r->tid, nr, regs.rip, (long long)regs.orig_rax);
 		return -EIO;
 	}
-	/* mask first: left alone in between, it would still sigreturn */
+	r->nr_calls++;
+	*failed = false;
+	return regs.rax;
+}
+
+/* From a syscall-exit stop to the resume registers: mask first (left
+ * alone in between, the thread would still rt_sigreturn), registers last. */
+static int settle(struct remote *r)
+{
 	if (ptrace(PTRACE_SETSIGMASK, r->tid, sizeof(r->saved_mask),
 		   &r->saved_mask) ||
 	    ptrace(PTRACE_SETREGS, r->tid, NULL, &r->resume)) {
 		pr_perror("thread %d: resume registers", r->tid);
-		return -EIO;
+		return -1;
 	}
 	r->state = REMOTE_AT_EXIT;
-	r->nr_calls++;
+	return 0;
+}
+
+static long syscall_by_stops(struct remote *r, bool *failed, long nr,
+			     const long a[6])
+{
+	bool bad;
+	long ret = run_call(r, nr, a, r->frame_sp, &bad);
+
+	if (bad || settle(r))
+		return -EIO;
 	*failed = false;
-	return regs.rax;
+	return ret;
+}
+
+/* The frame a thread left alone after remote_call_new_fd runs first: its
+ * "registers" are a close(fd) at the [vdso] `syscall; ret`, with rsp at
+ * the ordinary frame, into which that `ret` goes. */
+static int write_close_frame(struct remote *r, int fd)
+{
+	struct user_regs_struct ra = r->resume;
+	struct sigframe_layout l;
+	uint8_t *img;
+	int ret = -1;
+
+	sigframe_place_below(r->area, r->xlen, &l);
+	ra.rip = r->syscall_ip;
+	ra.rax = __NR_close;
+	ra.rdi = fd;
+	ra.rsp = r->frame_sp;
+	ra.orig_rax = -1;
+	ra.eflags &= ~(1UL << 8);
+	if (!r->close_orig) {
+		r->close_orig = malloc(l.len);
+		if (!r->close_orig ||
+		    vm_exact(r->tid, l.base, r->close_orig, l.len, false)) {
+			free(r->close_orig);
+			r->close_orig = NULL;
+			return -1;
+		}
+		r->close_area = l.base;
+		r->close_len = l.len;
+	}
+	img = malloc(l.len);
+	if (img && !sigframe_build(img, &l, &ra, ~0ULL, r->xstate, r->xlen,
+				   r->sigreturn_ip))
+		ret = vm_exact(r->tid, l.base, img, l.len, true);
+	free(img);
+	if (!ret)
+		r->close_frame = l.frame;
+	return ret;
+}
+
+long remote_call_new_fd(struct remote *r, int expect, long nr, long a1,
+			long a2, long a3)
+{
+	const long a[6] = { a1, a2, a3, 0, 0, 0 };
+	bool bad;
+	long fd;
+
+	if (!r->self_restoring)
+		return rcall(r, nr, a1, a2, a3, 0, 0, 0);
+	if (write_close_frame(r, expect)) {
+		pr_warn("thread %d: no room for a closing frame below %#lx: "
+			"killed now, criu-lite would leave it an extra fd",
+			r->tid, (unsigned long)r->area);
+		return rcall(r, nr, a1, a2, a3, 0, 0, 0);
+	}
+	fd = run_call(r, nr, a, r->close_frame, &bad);
+	if (bad)
+		return -EIO;
+	if (fd < 0)
+		return settle(r) ? -EIO : fd;
+	r->state = REMOTE_FD_OPEN;
+	r->open_fd = fd;
+	/* another number than foreseen: the frame must close that one */
+	if (fd != expect && write_close_frame(r, fd)) {
+		pr_err("thread %d: can't aim the closing frame at fd %ld",
+		       r->tid, fd);
+		return -EIO;
+	}
+	return fd;
+}
+
+/* An ordinary injected call: left alone from its start on, the thread
+ * closes fd and rt_sigreturns through the ordinary frame. */
+int remote_close_new_fd(struct remote *r, int fd)
+{
+	long ret = rcall(r, __NR_close, fd, 0, 0, 0, 0, 0);
+
+	if (r->self_restoring && r->state == REMOTE_FD_OPEN)
+		return -1;	/* not driven to its end */
+	r->open_fd = -1;
+	return ret ? -1 : 0;
 }
 
 /*
@@ -574,24 +683,33 @@ static int park_raw(struct remote *r)
 	return 0;
 }
 
+static void put_back(struct remote *r, uint64_t at, uint8_t **orig,
+		     size_t len)
+{
+	if (!*orig)
+		return;
+	if (vm_exact(r->tid, at, *orig, len, true))
+		pr_err("thread %d: can't put back %zu bytes of its stack at "
+		       "%#lx", r->tid, len, (unsigned long)at);
+	free(*orig);
+	*orig = NULL;
+}
+
 int remote_finish(struct remote *r)
 {
 	int ret = 0;
 
 	if (!r->self_restoring)
 		return remote_restore_regs(r);
+	if (r->state == REMOTE_FD_OPEN && r->open_fd >= 0 &&
+	    remote_close_new_fd(r, r->open_fd))
+		ret = -1;
 	if (r->state != REMOTE_FROZEN && park_raw(r))
 		ret = -1;
-	if (r->area_orig) {
-		if (vm_exact(r->tid, r->area, r->area_orig, r->area_len, true)) {
-			pr_err("thread %d: can't put back %zu bytes of its stack "
-			       "at %#lx", r->tid, r->area_len,
-			       (unsigned long)r->area);
-			ret = -1;
-		}
-		free(r->area_orig);
-		r->area_orig = NULL;
-	}
+	put_back(r, r->area, &r->area_orig, r->area_len);
+	put_back(r, r->close_area, &r->close_orig, r->close_len);
+	free(r->xstate);
+	r->xstate = NULL;
 	r->self_restoring = false;
 	r->regs_saved = false;
 	return ret;

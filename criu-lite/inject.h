@@ -33,6 +33,8 @@ enum remote_state {
 	REMOTE_FROZEN,		/* as frozen: nothing changed yet */
 	REMOTE_INJECTED,	/* injected registers set, all signals blocked */
 	REMOTE_AT_EXIT,		/* in a syscall-exit stop, resume regs set */
+	REMOTE_FD_OPEN,		/* after remote_call_new_fd: left alone, the
+				 * thread closes that fd, then rt_sigreturns */
 };
 
 struct remote {
@@ -50,6 +52,14 @@ struct remote {
 	uint8_t *area_orig;		/* its bytes before, put back at the end */
 	size_t area_len;
 	bool at_entry;			/* in a syscall-entry stop */
+	void *xstate;			/* the thread's, for more frames */
+	size_t xlen;
+	uint64_t sigreturn_ip;
+	uint64_t close_area;		/* the closing frame, below area */
+	uint8_t *close_orig;
+	size_t close_len;
+	uint64_t close_frame;		/* its pretcode word */
+	long open_fd;			/* REMOTE_FD_OPEN: that fd */
 	uint64_t saved_mask;	/* the thread's signal mask, blocked-all while
 				 * we inject (a signal must not be delivered
 				 * into injected code, nor be lost) */
@@ -75,6 +85,17 @@ int remote_init(struct remote *r, pid_t tid, uint64_t syscall_ip);
  */
 int remote_init_dump(struct remote *r, pid_t tid,
 		     const struct inject_gadgets *g);
+/*
+ * An injected call that makes a new fd in the thread's fd table
+ * (userfaultfd()), for criu-lite to take with pidfd_getfd. Until
+ * remote_close_new_fd(), a thread left alone (criu-lite dead) closes fd
+ * `expect` before it rt_sigreturns: the lowest free fd, which the call
+ * takes since the whole tree is frozen. Plain injection: an ordinary call.
+ */
+long remote_call_new_fd(struct remote *r, int expect, long nr, long a1,
+			long a2, long a3);
+int remote_close_new_fd(struct remote *r, int fd);
+
 /* Ends injection in tid: registers, mask and stack bytes as they were,
  * the thread back in its interrupt stop. For either kind of init. */
 int remote_finish(struct remote *r);

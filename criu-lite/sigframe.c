@@ -62,7 +62,11 @@ struct fx_sw_bytes {
 
 void sigframe_place(uint64_t sp, size_t xlen, struct sigframe_layout *l)
 {
-	uint64_t top = sp - SIGFRAME_RED_ZONE;
+	sigframe_place_below(sp - SIGFRAME_RED_ZONE, xlen, l);
+}
+
+void sigframe_place_below(uint64_t top, size_t xlen, struct sigframe_layout *l)
+{
 	uint64_t fp = (top - (xlen + 4)) & ~63ULL;	/* XRSTOR: 64-aligned */
 
 	l->frame = (fp - sizeof(struct k_rt_sigframe)) & ~63ULL;

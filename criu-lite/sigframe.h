@@ -36,6 +36,8 @@ struct sigframe_layout {
 
 /* Where the frame goes below sp, for an xstate of xlen bytes. */
 void sigframe_place(uint64_t sp, size_t xlen, struct sigframe_layout *l);
+/* Same, right below top (a frame under another one, no red zone). */
+void sigframe_place_below(uint64_t top, size_t xlen, struct sigframe_layout *l);
 
 /*
  * Fills buf (l->len bytes, the image of [l->base, l->base + l->len)) with

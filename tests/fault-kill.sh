@@ -136,6 +136,16 @@ finish_test() {
 }
 
 start_test threads static
+# killed while pre-copy's userfaultfd is open in the target: the target
+# closes it itself (its fds must be as before)
+before=$(snapshot "$tpid" 1)
+CRIU_LITE_FAULT=kill-uffd-open "$CL" dump -t "$tpid" -D "$work/img" \
+	--leave-running --precopy-rounds 1 >"$work/try.log" 2>&1
+tries=$((tries + 1))
+if ! check_running "$tpid" || [ "$before" != "$(snapshot "$tpid" 1)" ]; then
+	say "HARMED threads: killed with its userfaultfd open:"
+	diff <(echo "$before") <(snapshot "$tpid" 1) | head; harmed=$((harmed + 1))
+fi
 dump_tries threads "$tpid" 1 ""
 dump_tries threads "$tpid" 1 "--precopy-rounds 2" $((TRIES / 3 + 1))
 finish_test threads "$tpid"
