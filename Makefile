@@ -13,7 +13,7 @@ WARN    := -Wall -Wextra -Werror -Wno-missing-field-initializers
 # the project's own flags below)
 CFLAGS  ?= -O2 -g
 BASE_CFLAGS := $(WARN) -D_GNU_SOURCE
-CR_CFLAGS    = $(BASE_CFLAGS) -Icriu-lite -Iimages -I$(B)/proto
+CR_CFLAGS    = $(BASE_CFLAGS) -Iinclude -Icriu-lite -Iimages -I$(B)/proto
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -28,9 +28,14 @@ LIB_O      := $(ENGINE_O) $(IMAGES_O) $(PROTO_O)
 
 all: $(B)/criu-lite
 
+# A plain make never installs anything: it says what is missing.
+# make deps (as root) installs it; make check and make demo call it.
 $(B)/.deps-ok: $(DEPS)
-	@$(DEPS)
+	@$(DEPS) --check
 	@mkdir -p $(B) && touch $@
+
+deps:
+	@$(DEPS)
 
 $(B)/proto/%.pb-c.c $(B)/proto/%.pb-c.h: proto/%.proto $(B)/.deps-ok
 	@mkdir -p $(B)/proto
@@ -43,7 +48,7 @@ $(B)/images/%.o: images/%.c $(PROTO_H) $(wildcard images/*.h criu-lite/*.h)
 	@mkdir -p $(B)/images
 	$(CC) $(CR_CFLAGS) $(CFLAGS) $(PKG_CFLAGS) -c -o $@ $<
 
-$(B)/engine/%.o: criu-lite/%.c $(PROTO_H) $(wildcard images/*.h criu-lite/*.h)
+$(B)/engine/%.o: criu-lite/%.c $(PROTO_H) $(wildcard images/*.h criu-lite/*.h include/*.h)
 	@mkdir -p $(B)/engine
 	$(CC) $(CR_CFLAGS) $(CFLAGS) $(PKG_CFLAGS) -c -o $@ $<
 
@@ -81,7 +86,8 @@ bad-dumps: all $(B)/tests/holder zdtm
 CHECK_TARGETS += bad-images bad-dumps
 
 # the main job: dump and restore a QEMU guest (see scripts/demo.sh)
-demo: all guest $(B)/tests/subreaper
+demo: deps
+	@$(MAKE) --no-print-directory all guest $(B)/tests/subreaper
 	$(B)/tests/subreaper scripts/demo.sh
 
 QEMU_CASES ?= $(QEMU_ALL)
@@ -153,20 +159,62 @@ check-asan: $(ASAN_B)/criu-lite zdtm
 # ~1 min here (plus the build): part of make check
 CHECK_TARGETS += check-asan
 
-check: all
+check: deps
+	@$(MAKE) --no-print-directory all
 	@B=$(B) MAKE="$(MAKE)" scripts/check.sh $(CHECK_TARGETS) check-qemu
 
-check-quick: all
+check-quick: deps
+	@$(MAKE) --no-print-directory all
 	@B=$(B) MAKE="$(MAKE)" QEMU_CASES="$(QEMU_QUICK)" \
 		scripts/check.sh $(CHECK_TARGETS) check-qemu
 
 bench: all $(BENCH_TARGETS)
 
+# make install [PREFIX=/usr/local] [DESTDIR=]: the binary, criu-lite(8),
+# bash completion, and libcriu-lite (static library, one public header,
+# a pkg-config file) for programs that dump and restore themselves.
+PREFIX  ?= /usr/local
+BINDIR  := $(PREFIX)/sbin
+LIBDIR  := $(PREFIX)/lib
+INCDIR  := $(PREFIX)/include
+MANDIR  := $(PREFIX)/share/man
+BASHCOMPDIR := $(PREFIX)/share/bash-completion/completions
+
+VERSION := $(shell sed -n 's/^\#define CRIU_LITE_VERSION[^"]*"\(.*\)"/\1/p' criu-lite/cr.h)
+
+$(B)/criu-lite.pc: scripts/criu-lite.pc.in Makefile
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' \
+		-e 's|@LIBS@|$(PKG_LIBS) -lpthread|' $< >$@
+
+install: all $(B)/criu-lite.pc
+	install -D -m 0755 $(B)/criu-lite $(DESTDIR)$(BINDIR)/criu-lite
+	install -D -m 0644 docs/criu-lite.8 $(DESTDIR)$(MANDIR)/man8/criu-lite.8
+	install -D -m 0644 scripts/criu-lite.bash-completion \
+		$(DESTDIR)$(BASHCOMPDIR)/criu-lite
+	install -D -m 0644 $(B)/libcriulite.a $(DESTDIR)$(LIBDIR)/libcriu-lite.a
+	install -D -m 0644 include/criu-lite.h $(DESTDIR)$(INCDIR)/criu-lite.h
+	install -D -m 0644 $(B)/criu-lite.pc \
+		$(DESTDIR)$(LIBDIR)/pkgconfig/criu-lite.pc
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/criu-lite \
+		$(DESTDIR)$(MANDIR)/man8/criu-lite.8 \
+		$(DESTDIR)$(BASHCOMPDIR)/criu-lite \
+		$(DESTDIR)$(LIBDIR)/libcriu-lite.a \
+		$(DESTDIR)$(INCDIR)/criu-lite.h \
+		$(DESTDIR)$(LIBDIR)/pkgconfig/criu-lite.pc
+
+# the install tree, the man page, and a program built against the library
+install-check: all
+	tests/install-check.sh $(B)
+
+CHECK_TARGETS += install-check
+
 clean:
 	rm -rf $(B) $(ASAN_B)
 
 .PHONY: all check bench clean demo check-quick bad-images bad-dumps check-qemu \
-	zdtm-precopy lazy-check fault-kill
+	zdtm-precopy lazy-check fault-kill deps install uninstall install-check
 
 FORCE:
 

@@ -2,7 +2,14 @@
 # Installs, from Debian's archive, whatever criu-lite needs and this machine
 # lacks. Safe to run again: it only calls apt-get when a package is missing.
 # Usage: scripts/install-deps.sh [--qemu]   (--qemu adds what the guest needs)
+#        scripts/install-deps.sh --check    only say what is missing (exit 1)
 set -eu
+
+check_only=
+if [ "${1:-}" = "--check" ]; then
+	check_only=1
+	shift
+fi
 
 pkgs="gcc libc6-dev make pkg-config protobuf-c-compiler libprotobuf-c-dev libnl-3-dev
 libcap-dev libcmocka-dev"
@@ -16,6 +23,11 @@ for p in $pkgs; do
 		missing="$missing $p"
 done
 [ -z "$missing" ] && exit 0
+if [ -n "$check_only" ]; then
+	echo "criu-lite: missing Debian packages:$missing" >&2
+	echo "criu-lite: run 'make deps' as root to install them" >&2
+	exit 1
+fi
 
 if [ "$(id -u)" != 0 ]; then
 	echo "install-deps: missing:$missing (run as root to install)" >&2
