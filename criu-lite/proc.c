@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <dirent.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -131,11 +132,21 @@ int proc_parse_smaps(const char *text, struct vma_info **out, size_t *nr)
 
 	while (line && *line) {
 		const char *next = strchr(line, '\n');
+		size_t len = next ? (size_t)(next - line) : strlen(line);
+		char one[PATH_MAX + 256];
 
-		if (!strncmp(line, "VmFlags:", 8)) {
+		/* one line at a time, NUL-terminated: sscanf on the rest of
+		 * the text measures all of it each time (quadratic in VMAs) */
+		if (len >= sizeof(one))
+			len = sizeof(one) - 1;
+		memcpy(one, line, len);
+		one[len] = 0;
+		if (!strncmp(one, "VmFlags:", 8)) {
 			if (n)
-				v[n - 1].vmflags = proc_parse_vmflags(line + 8);
-		} else if (proc_parse_maps_line(line, &tmp) == 0) {
+				v[n - 1].vmflags = proc_parse_vmflags(one + 8);
+		} else if (isxdigit((unsigned char)one[0]) &&
+			   !isupper((unsigned char)one[0]) &&
+			   proc_parse_maps_line(one, &tmp) == 0) {
 			if (n == cap) {
 				struct vma_info *nv;
 
