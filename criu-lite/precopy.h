@@ -28,14 +28,18 @@ struct pc_proc {
 	size_t nr;
 	struct page_region *final_dirty;	/* at the final freeze */
 	size_t nr_final_dirty;
+	struct page_region *populated;	/* at the start, before tracking */
+	size_t nr_populated;
 };
 
 /* Starts tracking the private anonymous VMAs of vmas (uffd: a userfaultfd
- * of the target's, see dirty.h; owned by the tracker from here on). */
+ * of the target's, see dirty.h; owned by the tracker from here on). The
+ * tree must be frozen: the pages populated now are listed first (round 0
+ * copies those), the rest is recorded as zero without being read. */
 int pc_start(struct pc_proc *pc, pid_t pid, int uffd,
 	     const struct dirty_tracker_ops *ops,
 	     const struct vma_info *vmas, size_t nr);
-/* Round 0: copies every present page of the tracked ranges. */
+/* Round 0: copies the pages that were populated when tracking started. */
 int pc_copy_all(struct pc_proc *pc, struct page_sink *sink, uint64_t *pages);
 /* Later rounds: copies the pages written since the last round. */
 int pc_copy_dirty(struct pc_proc *pc, struct page_sink *sink, uint64_t *pages);
