@@ -4,6 +4,7 @@
  * to make images "from another kernel" or "from another CPU".
  *   imgedit DIR kernel RELEASE
  *   imgedit DIR xsave-add BITMASK
+ *   imgedit DIR format N      (0: no format field, as format 1 wrote)
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -20,7 +21,7 @@ int main(int argc, char **argv)
 	int dirfd, ret;
 
 	if (argc != 4) {
-		fprintf(stderr, "usage: imgedit DIR kernel RELEASE | xsave-add MASK\n");
+		fprintf(stderr, "usage: imgedit DIR kernel RELEASE | xsave-add MASK | format N\n");
 		return 2;
 	}
 	dirfd = open(argv[1], O_DIRECTORY | O_RDONLY);
@@ -35,6 +36,10 @@ int main(int argc, char **argv)
 		inv->kernel_release = argv[3];
 	else if (!strcmp(argv[2], "xsave-add"))
 		inv->xsave_features |= strtoull(argv[3], NULL, 0);
+	else if (!strcmp(argv[2], "format")) {
+		inv->format = strtoul(argv[3], NULL, 0);
+		inv->has_format = inv->format != 0;
+	}
 	else
 		return 2;
 	ret = img_write_one(dirfd, IMG_INVENTORY, 0, &inv->base);
