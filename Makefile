@@ -73,7 +73,21 @@ bad-images: all $(B)/tests/imgedit
 bad-dumps: all $(B)/tests/holder
 	tests/bad-dumps.sh $(B)
 
-CHECK_TARGETS += bad-images bad-dumps
+$(B)/tests/corrupt-target: tests/tools/corrupt-target.c
+	@mkdir -p $(B)/tests
+	$(CC) $(CFLAGS) -pthread -o $@ $<
+
+$(B)/tests/flipbits: tests/tools/flipbits.c
+	@mkdir -p $(B)/tests
+	$(CC) $(CFLAGS) -o $@ $<
+
+# every image file of a good dump flipped, cut, deleted, swapped: refused
+# before anything is created, or restored right (tests/corrupt-images.sh)
+corrupt-images: all $(B)/tests/corrupt-target $(B)/tests/flipbits \
+		$(B)/tests/subreaper
+	$(B)/tests/subreaper tests/corrupt-images.sh $(B)
+
+CHECK_TARGETS += bad-images bad-dumps corrupt-images
 
 # the main job: dump and restore a QEMU guest (see scripts/demo.sh)
 demo: all guest $(B)/tests/subreaper
@@ -117,6 +131,7 @@ clean:
 	rm -rf $(B)
 
 .PHONY: all check bench clean demo check-quick bad-images bad-dumps check-qemu \
+	corrupt-images \
 	zdtm-precopy lazy-check
 .DELETE_ON_ERROR:
 .SECONDARY: $(PROTO_C) $(PROTO_H)
