@@ -97,6 +97,7 @@ QEMU_CASES ?= $(QEMU_ALL)
 check-qemu: all guest $(B)/tests/subreaper
 	$(B)/tests/subreaper tests/qemu/qemu-cr.sh $(QEMU_CASES)
 -include tests/tests.mk
+-include tests/fuzz/fuzz.mk
 -include zdtm/zdtm.mk
 -include experiments/experiments.mk
 
