@@ -84,7 +84,7 @@ $(B)/tests/flipbits: tests/tools/flipbits.c
 # every image file of a good dump flipped, cut, deleted, swapped: refused
 # before anything is created, or restored right (tests/corrupt-images.sh)
 corrupt-images: all $(B)/tests/corrupt-target $(B)/tests/flipbits \
-		$(B)/tests/subreaper
+		$(B)/tests/subreaper $(B)/tests/imgedit
 	$(B)/tests/subreaper tests/corrupt-images.sh $(B)
 
 CHECK_TARGETS += bad-images bad-dumps corrupt-images

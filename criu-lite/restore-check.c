@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <dirent.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -28,19 +29,37 @@ static bool tree_has(PstreeEntry *const *pes, size_t n, unsigned id,
 	return false;
 }
 
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* No TID (a PID is its leader's TID) listed twice, in one process or two. */
 static int check_no_twice(PstreeEntry *const *pes, size_t n)
 {
+	size_t nr = 0, k = 0;
+	uint32_t *all;
+	int ret = 0;
+
+	for (size_t i = 0; i < n; i++)
+		nr += pes[i]->n_threads;
+	all = malloc((nr + 1) * sizeof(*all));
+	if (!all)
+		return -1;
 	for (size_t i = 0; i < n; i++)
 		for (size_t t = 0; t < pes[i]->n_threads; t++)
-			for (size_t j = 0; j <= i; j++)
-				for (size_t u = 0; u < (j < i ? pes[j]->n_threads : t);
-				     u++)
-					if (pes[j]->threads[u] == pes[i]->threads[t])
-						goto twice;
-	return 0;
-twice:
-	pr_err("pstree.img: a thread ID is listed twice: corrupt");
-	return -1;
+			all[k++] = pes[i]->threads[t];
+	qsort(all, nr, sizeof(*all), cmp_u32);
+	for (size_t i = 1; i < nr && !ret; i++) {
+		if (all[i] != all[i - 1])
+			continue;
+		pr_err("pstree.img: thread %u is listed twice: corrupt", all[i]);
+		ret = -1;
+	}
+	free(all);
+	return ret;
 }
 
 static int check_stray(int dirfd, PstreeEntry *const *pes, size_t n)

@@ -57,6 +57,9 @@ case_ old-format "mm-$pid.img: image format 1" \
 	'printf "CRCL" | dd of="$d/mm-$pid.img" conv=notrunc 2>/dev/null'
 case_ no-format "inventory.img: image format 1" '"$EDIT" "$d" format 0'
 case_ other-format "inventory.img: image format 3" '"$EDIT" "$d" format 3'
+# well-formed images (valid checksums) that say the wrong thing
+case_ pstree-dup "pstree.img: thread $pid is listed twice" '"$EDIT" "$d" pstree-dup'
+case_ core-tid "core-$pid.img: holds thread 1" '"$EDIT" "$d" core-tid $pid 1'
 # a thread's image that pstree.img does not list
 case_ stray-core "core-1.img: thread 1 is not in pstree.img" \
 	'cp "$d/core-$pid.img" "$d/core-1.img"'
@@ -71,5 +74,15 @@ EXTRA=--verify case_ corrupt-page-verify "pages-1.img: page 0x[0-9a-f]* of proce
 if kill -0 $pid 2>/dev/null; then
 	echo "FAIL: a process $pid exists after refused restores"; fail=$((fail + 1))
 fi
+
+# --no-verify: the same corrupt page is not checked, the restore goes on
+if "$CL" restore -D "$work/corrupt-page" -d --zombie-wait 0 --no-verify \
+	>"$work/no-verify.log" 2>&1; then
+	echo "PASS no-verify: the corrupt page was not checked"; pass=$((pass + 1))
+else
+	echo "FAIL no-verify: restore refused:"; cat "$work/no-verify.log"
+	fail=$((fail + 1))
+fi
+kill -9 $pid 2>/dev/null
 echo "bad-images: $pass passed, $fail failed"
 [ $fail = 0 ]

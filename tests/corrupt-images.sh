@@ -17,6 +17,7 @@ B=${1:-build}
 CL=$B/criu-lite
 TARGET=$B/tests/corrupt-target
 FLIP=$B/tests/flipbits
+# needs $B/tests/imgedit too
 FLIPS=${CORRUPT_FLIPS:-8}
 TMO=${CORRUPT_TIMEOUT:-30}
 seed=${CORRUPT_SEED:-$(date +%s)}
@@ -160,6 +161,13 @@ swap "core-$pw.img" "core-$cw.img"
 for kind in mm pagemap task fdinfo; do
 	swap "$kind-$ppid_.img" "$kind-$cpid.img"
 done
+
+# pstree.img rewritten well-formed (valid checksum) without a thread of
+# the root: that thread's core image names it
+fresh; own pstree.img
+"$B/tests/imgedit" "$d" pstree-drop
+lost=$(echo "$ptids" | sort -n | tail -1)
+run "pstree.img rewritten without thread $lost" "core-$lost.img" pstree.img
 
 echo "corrupt-images: $cases cases: $refused refused, $correct restored-correct," \
 	"$wrong restored-WRONG, $crashed crashed, $hung hung (seed $seed)"
