@@ -87,6 +87,16 @@ corrupt-images: all $(B)/tests/corrupt-target $(B)/tests/flipbits \
 		$(B)/tests/subreaper $(B)/tests/imgedit
 	$(B)/tests/subreaper tests/corrupt-images.sh $(B)
 
+# the same, with criu-lite built with ASan and UBSan in build-asan/ (the
+# target stays a plain build: its memory is what gets restored)
+corrupt-images-asan: $(B)/tests/corrupt-target
+	CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer" \
+		$(MAKE) B=build-asan build-asan/criu-lite build-asan/tests/flipbits \
+		build-asan/tests/subreaper build-asan/tests/imgedit
+	cp $(B)/tests/corrupt-target build-asan/tests/corrupt-target
+	ASAN_OPTIONS=detect_leaks=0 build-asan/tests/subreaper \
+		tests/corrupt-images.sh build-asan
+
 CHECK_TARGETS += bad-images bad-dumps corrupt-images
 
 # the main job: dump and restore a QEMU guest (see scripts/demo.sh)
@@ -132,7 +142,7 @@ clean:
 	rm -rf $(B)
 
 .PHONY: all check bench clean demo check-quick bad-images bad-dumps check-qemu \
-	corrupt-images \
+	corrupt-images corrupt-images-asan \
 	zdtm-precopy lazy-check
 .DELETE_ON_ERROR:
 .SECONDARY: $(PROTO_C) $(PROTO_H)
