@@ -83,7 +83,31 @@ bad-images: all $(B)/tests/imgedit
 bad-dumps: all $(B)/tests/holder zdtm
 	tests/bad-dumps.sh $(B)
 
-CHECK_TARGETS += bad-images bad-dumps
+$(B)/tests/corrupt-target: tests/tools/corrupt-target.c
+	@mkdir -p $(B)/tests
+	$(CC) $(CFLAGS) -pthread -o $@ $<
+
+$(B)/tests/flipbits: tests/tools/flipbits.c
+	@mkdir -p $(B)/tests
+	$(CC) $(CFLAGS) -o $@ $<
+
+# every image file of a good dump flipped, cut, deleted, swapped: refused
+# before anything is created, or restored right (tests/corrupt-images.sh)
+corrupt-images: all $(B)/tests/corrupt-target $(B)/tests/flipbits \
+		$(B)/tests/subreaper $(B)/tests/imgedit
+	$(B)/tests/subreaper tests/corrupt-images.sh $(B)
+
+# the same, with criu-lite built with ASan and UBSan in build-asan/ (the
+# target stays a plain build: its memory is what gets restored)
+corrupt-images-asan: $(B)/tests/corrupt-target
+	CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer" \
+		$(MAKE) B=build-asan build-asan/criu-lite build-asan/tests/flipbits \
+		build-asan/tests/subreaper build-asan/tests/imgedit
+	cp $(B)/tests/corrupt-target build-asan/tests/corrupt-target
+	ASAN_OPTIONS=detect_leaks=0 build-asan/tests/subreaper \
+		tests/corrupt-images.sh build-asan
+
+CHECK_TARGETS += bad-images bad-dumps corrupt-images
 
 # the main job: dump and restore a QEMU guest (see scripts/demo.sh)
 demo: deps
@@ -94,6 +118,7 @@ QEMU_CASES ?= $(QEMU_ALL)
 check-qemu: all guest $(B)/tests/subreaper
 	$(B)/tests/subreaper tests/qemu/qemu-cr.sh $(QEMU_CASES)
 -include tests/tests.mk
+-include tests/fuzz/fuzz.mk
 -include zdtm/zdtm.mk
 -include experiments/experiments.mk
 
@@ -213,12 +238,11 @@ CHECK_TARGETS += install-check
 clean:
 	rm -rf $(B) $(ASAN_B)
 
-.PHONY: all check bench clean demo check-quick bad-images bad-dumps check-qemu \
-	zdtm-precopy lazy-check fault-kill deps install uninstall install-check
-
 FORCE:
 
-.PHONY: all check bench clean demo check-quick check-asan FORCE bad-images bad-dumps check-qemu \
-	zdtm-precopy lazy-check dumpdir-check restore-state-check
+.PHONY: all check bench clean demo check-quick check-asan FORCE bad-images \
+	bad-dumps check-qemu zdtm-precopy lazy-check dumpdir-check \
+	restore-state-check fault-kill deps install uninstall install-check \
+	corrupt-images corrupt-images-asan
 .DELETE_ON_ERROR:
 .SECONDARY: $(PROTO_C) $(PROTO_H)

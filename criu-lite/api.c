@@ -77,7 +77,7 @@ int criu_lite_restore(const struct criu_lite_restore_req *req,
 	struct restore_stats st;
 	int ret;
 
-	(void)req->no_verify;	/* pages are always checked for now */
+	o.no_verify = req->no_verify;
 	if (!req->images_dir) {
 		pr_err("criu_lite_restore: an images directory is needed");
 		return -1;

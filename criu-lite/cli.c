@@ -56,8 +56,14 @@ static const char usage_text[] =
 "                             criu-lite page-server (the other images\n"
 "                             are read from DIR)\n"
 "      --no-cont              leave a VM stopped by dump --qmp stopped\n"
-"      --verify               check every restored page against its dump\n"
+"      --verify               also read every restored page back from the\n"
+"                             process and check it against its dump\n"
 "                             checksum before the tree is let go\n"
+"      --no-verify            do not check image pages against their\n"
+"                             checksums (default: every page is checked\n"
+"                             before it goes into a process: at load from\n"
+"                             a local image, on arrival from a page server,\n"
+"                             before each copy by the lazy-pages daemon)\n"
 "      --zombie-wait MS       wait this long for a PID held by a zombie\n"
 "                             (default 5000)\n"
 "\n"
@@ -171,7 +177,7 @@ int parse_dump_args(int argc, char **argv, struct dump_opts *o)
 int parse_restore_args(int argc, char **argv, struct restore_opts *o)
 {
 	enum { OPT_VERIFY = 256, OPT_ZWAIT, OPT_PIDNS, OPT_NOCONT, OPT_LAZY,
-	       OPT_PSERVER };
+	       OPT_PSERVER, OPT_NOVERIFY };
 	static const struct option opts[] = {
 		{ "page-server", required_argument, NULL, OPT_PSERVER },
 		{ "lazy-pages", no_argument, NULL, OPT_LAZY },
@@ -180,6 +186,7 @@ int parse_restore_args(int argc, char **argv, struct restore_opts *o)
 		{ "images-dir", required_argument, NULL, 'D' },
 		{ "restore-detached", no_argument, NULL, 'd' },
 		{ "verify", no_argument, NULL, OPT_VERIFY },
+		{ "no-verify", no_argument, NULL, OPT_NOVERIFY },
 		{ "zombie-wait", required_argument, NULL, OPT_ZWAIT },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -202,6 +209,9 @@ int parse_restore_args(int argc, char **argv, struct restore_opts *o)
 			break;
 		case OPT_VERIFY:
 			o->verify = true;
+			break;
+		case OPT_NOVERIFY:
+			o->no_verify = true;
 			break;
 		case OPT_PIDNS:
 			o->pidns = true;

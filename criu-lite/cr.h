@@ -32,7 +32,8 @@ struct restore_opts {
 	const char *dir;
 	bool detach;		/* -d */
 	bool pidns;
-	bool verify;
+	bool verify;		/* read restored memory back and check it */
+	bool no_verify;		/* do not check image pages on the way in */
 	bool no_cont;		/* --no-cont: leave a QMP-stopped VM stopped */
 	bool lazy;
 	const char *page_server;	/* HOST:PORT: pages come from there */

@@ -689,6 +689,8 @@ static int write_inventory(struct dump_ctx *c)
 	inv.root_pid = c->tree.procs[0].vpid;
 	inv.has_pages_id = true;
 	inv.pages_id = 1;
+	inv.has_format = true;
+	inv.format = IMG_FORMAT;
 	inv.has_dump_time_ns = true;
 	inv.dump_time_ns = now_ns();
 	if (c->o->prev_dir)

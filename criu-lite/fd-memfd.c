@@ -206,7 +206,7 @@ static int deleted_dump(struct fd_dump *d, FdEntry *e)
  */
 static int make_deleted(const FdEntry *e)
 {
-	char *copy = strdup(e->path), *dir;
+	char *copy = e->path ? strdup(e->path) : NULL, *dir;
 	int fd;
 
 	if (!copy)

@@ -234,6 +234,10 @@ static int reg_open(struct fd_restore *r, const FdEntry *e)
 	int fd;
 
 	(void)r;
+	if (!e->path) {		/* a well-formed image can still lack it */
+		pr_err("restore fd %u: fdinfo entry without a path", e->fd);
+		return -1;
+	}
 	if (e->type != FD_TYPE__FD_DIR && !(e->flags & O_PATH))
 		flags &= ~O_DIRECTORY;
 	if (e->type == FD_TYPE__FD_CHR)

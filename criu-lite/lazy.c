@@ -114,6 +114,17 @@ struct lazy_stats {
 	struct lazy_guard *guard;	/* or NULL */
 };
 
+/* Pages [p, p+k) of run r, checked against their checksums unless the
+ * daemon was told not to. */
+static const uint8_t *run_data(struct lazy_proc *lp, const PagemapEntry *e,
+			       uint32_t p, uint32_t k, struct page_source *src)
+{
+	if (lp->check_pages)
+		return page_source_get_checked(src, e, p, k, lp->pid);
+	return src->ops->get(src, e->offset + (uint64_t)p * PAGE_SZ,
+			     (uint64_t)k * PAGE_SZ);
+}
+
 /* Copies pages [p, p+n) of run r (those not done yet) into the process. */
 static int copy_pages(struct lazy_proc *lp, size_t r, uint32_t p, uint32_t n,
 		      struct page_source *src, uint64_t *copied)
@@ -134,8 +145,7 @@ static int copy_pages(struct lazy_proc *lp, size_t r, uint32_t p, uint32_t n,
 		if (!k)
 			break;
 		uc.dst = e->vaddr + (uint64_t)p * PAGE_SZ;
-		data = src->ops->get(src, e->offset + (uint64_t)p * PAGE_SZ,
-				     (uint64_t)k * PAGE_SZ);
+		data = run_data(lp, e, p, k, src);
 		if (!data)
 			return -1;
 		uc.src = (uint64_t)data;
@@ -275,24 +285,6 @@ static int drain_faults(struct lazy_proc *procs, size_t nr,
 	return 0;
 }
 
-static bool run_verified(const PagemapEntry *e, struct page_source *src)
-{
-	uint64_t h = CSUM_SEED;
-
-	for (uint32_t p = 0; p < e->nr_pages; p += 512) {
-		uint32_t n = e->nr_pages - p < 512 ? e->nr_pages - p : 512;
-		const uint8_t *d = src->ops->get(src, e->offset +
-						 (uint64_t)p * PAGE_SZ,
-						 (uint64_t)n * PAGE_SZ);
-
-		if (!d)
-			return false;
-		for (uint32_t k = 0; k < n; k++)
-			h = run_csum_fold(h, page_csum(d + (uint64_t)k * PAGE_SZ));
-	}
-	return h == e->checksum;
-}
-
 static bool all_done(const struct lazy_proc *lp)
 {
 	if (lp->gone)
@@ -330,27 +322,12 @@ static int prefetch_pass(struct lazy_proc *procs, size_t nr,
 }
 
 int lazy_serve(struct lazy_proc *procs, size_t nr, struct page_source *src,
-	       bool verify, struct lazy_guard *guard)
+	       struct lazy_guard *guard)
 {
 	struct lazy_stats st = { .guard = guard };
 	uint64_t t0 = now_ns();
 	int ret = 0, passes = 0;
 
-	for (size_t i = 0; verify && i < nr; i++) {
-		struct lazy_proc *lp = &procs[i];
-
-		for (size_t r = 0; r < lp->nr_runs; r++) {
-			if (run_verified(lp->runs[r], src))
-				continue;
-			pr_err("lazy-pages %d: image data of the run at %#lx does "
-			       "not match its checksum: killing the process",
-			       lp->pid, (long)lp->runs[r]->vaddr);
-			kill(lp->pid, SIGKILL);
-			lp->gone = true;
-			ret = -1;
-			break;
-		}
-	}
 	for (;;) {
 		bool done = true;
 

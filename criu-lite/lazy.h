@@ -27,6 +27,7 @@ struct lazy_proc {
 	size_t nr_runs;
 	uint8_t **done;		/* per run, per page: copied or dropped */
 	const MmEntry *mm;
+	bool check_pages;	/* check each piece against its checksums */
 	bool gone;
 	bool guarded;		/* traced by the daemon (lazy-guard.h) */
 	pid_t daemon;		/* the daemon serving it (restore's view) */
@@ -40,11 +41,13 @@ int lazy_register(struct lazy_proc *lp, pid_t pid, int uffd, const MmEntry *mm,
 int lazy_uffd_api(int uffd);
 
 /* The daemon: serves faults and prefetches until every run is in, then
- * closes the userfaultfds. src: the page data. Returns 0 when
- * everything was copied. */
+ * closes the userfaultfds. src: the page data. Pages are checked against
+ * their checksums (lp->check_pages) as they are copied, so a page that
+ * does not match never reaches the process: the daemon fails, killing it.
+ * Returns 0 when everything was copied. */
 struct page_source;
 struct lazy_guard;
 int lazy_serve(struct lazy_proc *procs, size_t nr, struct page_source *src,
-	       bool verify, struct lazy_guard *guard);
+	       struct lazy_guard *guard);
 
 #endif

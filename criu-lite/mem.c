@@ -223,6 +223,8 @@ static int pm_emit(void *arg, const struct page_run *run)
 	if (run->flags & PE_PRESENT) {
 		e.has_offset = true;
 		e.offset = run->offset;
+		e.n_page_csums = run->nr_pages;
+		e.page_csums = run->page_csums;
 		w->sink->st->pages_stored += run->nr_pages;
 	} else if (run->flags & PE_ZERO) {
 		w->sink->st->pages_zero += run->nr_pages;
@@ -350,7 +352,8 @@ static int dump_regions_pc(pid_t pid, const struct pc_proc *pc,
 				nf = 0;
 			}
 			for (uint64_t p = a; p < a + len && !ret; p += PAGE_SZ) {
-				uint64_t slot, csum;
+				uint64_t slot;
+				uint32_t csum;
 
 				pc_slot(pc, p, &slot, &csum);
 				ret = slot == 1 ?
@@ -371,7 +374,7 @@ int dump_pages(pid_t pid, const MmEntry *mm, struct cr_img *pm,
 	       struct page_sink *sink, const struct pc_proc *pc)
 {
 	struct pm_writer w = { .pm = pm, .sink = sink };
-	struct run_builder rb;
+	struct run_builder rb = { 0 };
 	char path[64];
 	int pagemap_fd, ret = -1;
 
@@ -413,6 +416,7 @@ int dump_pages(pid_t pid, const MmEntry *mm, struct cr_img *pm,
 		goto out;
 	ret = 0;
 out:
+	run_builder_release(&rb);
 	if (page_writer_finish(w.pw))
 		ret = -1;
 	close(pagemap_fd);
@@ -768,16 +772,23 @@ static bool filled_by_fd(const struct mm_restore *m, const PagemapEntry *e)
 }
 
 /* A run from a page source that is not mapped here (a page server):
- * fetched and written piece by piece. */
+ * fetched and written piece by piece, each piece checked on arrival. */
 static int write_fetched(struct mm_restore *m, const PagemapEntry *e)
 {
-	uint64_t len = (uint64_t)e->nr_pages * PAGE_SZ;
+	const uint32_t step = PS_MAX_REQ / PAGE_SZ;
 
-	for (uint64_t off = 0; off < len; off += PS_MAX_REQ) {
-		uint64_t l = len - off < PS_MAX_REQ ? len - off : PS_MAX_REQ;
-		const uint8_t *p = m->src->ops->get(m->src, e->offset + off, l);
+	for (uint32_t pg = 0; pg < e->nr_pages; pg += step) {
+		uint32_t n = e->nr_pages - pg < step ? e->nr_pages - pg : step;
+		uint64_t off = (uint64_t)pg * PAGE_SZ;
+		const uint8_t *p;
 
-		if (!p || remote_write(m->pid, e->vaddr + off, p, l))
+		if (m->check_pages)
+			p = page_source_get_checked(m->src, e, pg, n, m->pid);
+		else
+			p = m->src->ops->get(m->src, e->offset + off,
+					     (uint64_t)n * PAGE_SZ);
+		if (!p || remote_write(m->pid, e->vaddr + off, p,
+				       (uint64_t)n * PAGE_SZ))
 			return -1;
 	}
 	return 0;

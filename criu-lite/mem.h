@@ -59,7 +59,8 @@ struct mm_restore {
 	PagemapEntry **pme;
 	size_t nr_pme;
 	struct page_source *src;	/* where page data comes from */
-	bool verify;
+	bool check_pages;	/* pages not checked yet are, on arrival */
+	bool verify;		/* read back and check after writing */
 	FdEntry **fds;		/* the process' fds, already in place */
 	size_t nr_fds;
 	struct shm_table *shm;	/* shared with the rest of the tree */

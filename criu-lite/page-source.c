@@ -28,6 +28,46 @@ struct ps_req {
 	uint32_t len;
 } __attribute__((packed));
 
+/* ---- checked pages ---- */
+
+const uint8_t *page_source_get_checked(struct page_source *s,
+				       const PagemapEntry *e, uint32_t first,
+				       uint32_t nr, int pid)
+{
+	const uint8_t *d = s->ops->get(s, e->offset + (uint64_t)first * PAGE_SZ,
+				       (uint64_t)nr * PAGE_SZ);
+	long bad;
+
+	if (!d)
+		return NULL;
+	bad = pages_check(e->page_csums, first, d, nr);
+	if (bad < 0)
+		return d;
+	pr_err("%s: page %#lx of process %d does not match its checksum "
+	       "(pagemap run at %#lx, page %ld): corrupt page data", s->name,
+	       (long)(e->vaddr + (first + bad) * PAGE_SZ), pid, (long)e->vaddr,
+	       (long)(first + bad));
+	return NULL;
+}
+
+int pagemap_run_csums_ok(const PagemapEntry *e, int pid)
+{
+	if (!(e->flags & PE_PRESENT))
+		return 0;
+	if (e->n_page_csums != e->nr_pages) {
+		pr_err("pagemap-%d.img: run at %#lx has %zu page checksums for "
+		       "%u pages", pid, (long)e->vaddr, e->n_page_csums,
+		       e->nr_pages);
+		return -1;
+	}
+	if (run_csum_of(e->page_csums, e->nr_pages) != e->checksum) {
+		pr_err("pagemap-%d.img: run at %#lx: its page checksums do not "
+		       "add up to the run's checksum", pid, (long)e->vaddr);
+		return -1;
+	}
+	return 0;
+}
+
 /* ---- local ---- */
 
 static const uint8_t *local_get(struct page_source *s, uint64_t off, size_t len)
@@ -57,7 +97,7 @@ int page_source_open_local(struct page_source *s, int dirfd, const char *name,
 
 	memset(s, 0, sizeof(*s));
 	s->ops = &local_ops;
-	s->name = name;
+	snprintf(s->name, sizeof(s->name), "%s", name);
 	s->fd = -1;
 	fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
 	if (fd < 0 || fstat(fd, &st)) {
@@ -106,12 +146,12 @@ static const uint8_t *remote_get(struct page_source *s, uint64_t off, size_t len
 	struct ps_req req = { off, len };
 
 	if (len > PS_MAX_REQ || off > s->size || len > s->size - off) {
-		pr_err("page server %s: bad request of %zu bytes at %#lx", s->name,
+		pr_err("%s: bad request of %zu bytes at %#lx", s->name,
 		       len, (long)off);
 		return NULL;
 	}
 	if (write_all(s->fd, &req, sizeof(req)) || read_full(s->fd, s->buf, len)) {
-		pr_perror("page server %s: fetch %zu bytes at %#lx", s->name,
+		pr_perror("%s: fetch %zu bytes at %#lx", s->name,
 			  len, (long)off);
 		return NULL;
 	}
@@ -154,7 +194,7 @@ int page_source_open_remote(struct page_source *s, const char *addr)
 
 	memset(s, 0, sizeof(*s));
 	s->ops = &remote_ops;
-	s->name = addr;
+	snprintf(s->name, sizeof(s->name), "page server %s", addr);
 	s->fd = -1;
 	if (split_addr(addr, host, sizeof(host), &port))
 		return -1;

@@ -17,6 +17,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "pagemap.pb-c.h"
+
 #define PS_MAGIC	0x53504c43u	/* "CLPS" */
 #define PS_VERSION	1
 #define PS_MAX_REQ	(8u << 20)
@@ -35,9 +37,22 @@ struct page_source {
 	const uint8_t *map;		/* local: the whole image, else NULL */
 	int fd;				/* remote: the connection */
 	uint8_t *buf;			/* remote: the last answer */
-	const char *name;		/* for messages */
+	char name[80];			/* for messages */
 	uint64_t bytes_fetched;
 };
+
+/*
+ * Page data checked on the way in: pages [first, first + nr) of the stored
+ * run e, taken from s, against the run's page checksums. A mismatch is
+ * logged naming the source, the page's address and pid, and gives NULL,
+ * as does a failed get. Every path that puts image pages into a process
+ * goes through here unless restore --no-verify.
+ */
+const uint8_t *page_source_get_checked(struct page_source *s,
+				       const PagemapEntry *e, uint32_t first,
+				       uint32_t nr, int pid);
+/* A run's page checksums agree with it (count and fold); logged if not. */
+int pagemap_run_csums_ok(const PagemapEntry *e, int pid);
 
 /* The local image, mmap'ed (pre-faulted unless lazy). */
 int page_source_open_local(struct page_source *s, int dirfd, const char *name,

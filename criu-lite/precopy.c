@@ -98,7 +98,7 @@ int pc_start(struct pc_proc *pc, pid_t pid, int uffd,
 		r->start = v->start;
 		r->end = v->end;
 		r->slot = calloc(pages, sizeof(uint64_t));
-		r->csum = calloc(pages, sizeof(uint64_t));
+		r->csum = calloc(pages, sizeof(uint32_t));
 		if (!r->slot || !r->csum) {
 			free(r->slot);
 			free(r->csum);
@@ -314,7 +314,7 @@ uint64_t pc_piece(const struct pc_proc *pc, uint64_t addr, uint64_t end,
 }
 
 void pc_slot(const struct pc_proc *pc, uint64_t addr, uint64_t *slot,
-	     uint64_t *csum)
+	     uint32_t *csum)
 {
 	const struct pc_range *r = range_of(pc, addr);
 	size_t idx = (addr - r->start) / PAGE_SZ;

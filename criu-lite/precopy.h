@@ -17,7 +17,7 @@
 struct pc_range {
 	uint64_t start, end;
 	uint64_t *slot;		/* per page: 0 none, 1 zero, else offset + 2 */
-	uint64_t *csum;		/* per page checksum of the stored copy */
+	uint32_t *csum;		/* per page checksum of the stored copy */
 };
 
 struct pc_proc {
@@ -51,7 +51,7 @@ uint64_t pc_piece(const struct pc_proc *pc, uint64_t addr, uint64_t end,
 		  bool *reuse);
 /* The stored copy of the page at addr (only where pc_piece said reuse). */
 void pc_slot(const struct pc_proc *pc, uint64_t addr, uint64_t *slot,
-	     uint64_t *csum);
+	     uint32_t *csum);
 /* Whether addr lies in a range the tracker watches. */
 bool pc_tracks(const struct pc_proc *pc, uint64_t addr);
 void pc_free(struct pc_proc *pc);

@@ -33,6 +33,7 @@
 #include "page-source.h"
 #include "qmp.h"
 #include "restore.h"
+#include "restore-check.h"
 #include "seize.h"
 #include "timers.h"
 
@@ -97,6 +98,12 @@ static int check_inventory(struct restore_ctx *c)
 	uint64_t have = cpu_xfeatures();
 
 	uname(&u);
+	if (!inv->has_format || inv->format != IMG_FORMAT) {
+		pr_err("inventory.img: image format %u, this criu-lite reads "
+		       "format %d only: dump again", inv->has_format ?
+		       inv->format : 1, IMG_FORMAT);
+		return -1;
+	}
 	if (strcmp(inv->tool_version, CRIU_LITE_VERSION)) {
 		pr_err("inventory.img: made by criu-lite %s, this is %s",
 		       inv->tool_version, CRIU_LITE_VERSION);
@@ -208,6 +215,8 @@ static int check_pagemap(struct restore_ctx *c, struct proc_restore *p)
 			return -1;
 		}
 		prev_end = e->vaddr + len;
+		if (pagemap_run_csums_ok(e, p->pe->pid))
+			return -1;
 		if ((e->flags & PE_PRESENT) &&
 		    (!e->has_offset || e->offset > c->src.size ||
 		     len > c->src.size - e->offset || e->offset % PAGE_SZ)) {
@@ -256,6 +265,10 @@ static int load_proc(struct restore_ctx *c, struct proc_restore *p)
 	p->mm = (MmEntry *)img_read_one(c->dirfd, IMG_MM, pid);
 	if (!p->task || !p->mm)
 		return -1;
+	if (p->task->pid != pid) {
+		pr_err("task-%u.img: holds process %u", pid, p->task->pid);
+		return -1;
+	}
 	if (read_all(c->dirfd, IMG_PAGEMAP, pid, (void ***)&p->pme, &p->nr_pme) ||
 	    read_all(c->dirfd, IMG_FDINFO, pid, (void ***)&p->fds, &p->nr_fds))
 		return -1;
@@ -269,6 +282,11 @@ static int load_proc(struct restore_ctx *c, struct proc_restore *p)
 					       p->pe->threads[n]);
 		if (!ce)
 			return -1;
+		if (ce->tid != p->pe->threads[n]) {
+			pr_err("core-%u.img: holds thread %u", p->pe->threads[n],
+			       ce->tid);
+			return -1;
+		}
 		if (ce->regs.len != sizeof(struct user_regs_struct)) {
 			pr_err("core-%u.img: registers are %zu bytes, expected "
 			       "%zu", p->pe->threads[n], ce->regs.len,
@@ -285,7 +303,13 @@ static int load_proc(struct restore_ctx *c, struct proc_restore *p)
 		pr_err("mm-%u.img: exe path too long", pid);
 		return -1;
 	}
-	return check_pagemap(c, p);
+	if (check_pagemap(c, p))
+		return -1;
+	/* pages from a page server are checked as they arrive */
+	if (c->o->no_verify || !c->src.map)
+		return 0;
+	return check_page_data(&c->src, p->mm, p->pme, p->nr_pme, c->o->lazy,
+			       pid);
 }
 
 /* The page data: the local pages image (pre-faulted, except for lazy
@@ -342,10 +366,16 @@ static int load_images(struct restore_ctx *c)
 	}
 	if (check_inventory(c) || open_page_source(c))
 		return -1;
-	if (read_all(c->dirfd, IMG_PSTREE, 0, (void ***)&pes, &n) || !n ||
+	if (read_all(c->dirfd, IMG_PSTREE, 0, (void ***)&pes, &n))
+		return -1;
+	if (!n || pes[0]->pid != c->inv->root_pid) {
+		pr_err("pstree.img: root is not process %u of inventory.img",
+		       c->inv->root_pid);
+		free_msgs((void **)pes, n);
+		return -1;
+	}
+	if (check_tree_images(c->dirfd, pes, n) ||
 	    !(c->procs = calloc(n, sizeof(*c->procs)))) {
-		if (!n)
-			pr_err("pstree.img: no process");
 		free_msgs((void **)pes, n);
 		return -1;
 	}
@@ -353,11 +383,6 @@ static int load_images(struct restore_ctx *c)
 	for (size_t i = 0; i < n; i++)
 		c->procs[i].pe = pes[i];	/* freed with c->procs */
 	free(pes);
-	if (c->procs[0].pe->pid != c->inv->root_pid) {
-		pr_err("pstree.img: root is not process %u of inventory.img",
-		       c->inv->root_pid);
-		return -1;
-	}
 	for (size_t i = 0; i < n; i++) {
 		const PstreeEntry *pe = c->procs[i].pe;
 
@@ -1033,8 +1058,10 @@ static int register_lazy(struct restore_ctx *c, struct proc_restore *p)
 		close(fd);
 		return -1;
 	}
-	return lazy_register(&c->lazy[idx], p->hpid, fd, p->mm, p->pme,
-			     p->nr_pme);
+	if (lazy_register(&c->lazy[idx], p->hpid, fd, p->mm, p->pme, p->nr_pme))
+		return -1;
+	c->lazy[idx].check_pages = !c->o->no_verify;
+	return 0;
 }
 
 /*
@@ -1070,7 +1097,7 @@ static int start_lazy_daemon(struct restore_ctx *c, struct proc_restore *p)
 				close(c->lazy[i].ctl);
 		if (c->ready[0] >= 0)
 			close(c->ready[0]);
-		ret = lazy_serve(lp, 1, &c->src, c->o->verify, &g);
+		ret = lazy_serve(lp, 1, &c->src, &g);
 		_exit(ret ? 1 : 0);
 	}
 	close(sv[1]);
@@ -1091,6 +1118,7 @@ static int rebuild_memory(struct restore_ctx *c, struct proc_restore *p)
 		.scratch = p->gadget + PAGE_SZ, .scratch_len = GADGET_LEN - PAGE_SZ,
 		.mm = p->mm, .pme = p->pme, .nr_pme = p->nr_pme,
 		.src = &c->src,
+		.check_pages = !c->o->no_verify,
 		.verify = c->o->verify,
 		.fds = p->fds, .nr_fds = p->nr_fds,
 		.shm = &c->shm,

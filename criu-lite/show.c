@@ -25,18 +25,78 @@ static void show_bytes(const ProtobufCBinaryData *b, bool json, FILE *out)
 	fputc('"', out);
 }
 
-static void show_string(const char *s, FILE *out)
+/* Length of the valid UTF-8 sequence at s (1-4), or 0 if it is not one
+ * (overlong forms, surrogates and code points past U+10FFFF included). */
+static int utf8_len(const unsigned char *s)
 {
+	unsigned c = s[0], cp;
+	int n;
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf)
+		n = 2, cp = c & 0x1f;
+	else if (c >= 0xe0 && c <= 0xef)
+		n = 3, cp = c & 0x0f;
+	else if (c >= 0xf0 && c <= 0xf4)
+		n = 4, cp = c & 0x07;
+	else
+		return 0;
+	for (int i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;	/* also stops at the terminating NUL */
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	if ((n == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+	    (n == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+		return 0;
+	return n;
+}
+
+/*
+ * A string as a JSON string literal (text output uses the same): quotes,
+ * backslashes and control characters escaped, valid UTF-8 kept, and each
+ * byte that is not part of valid UTF-8 written as \u00XX (the byte's
+ * value), so the output is valid JSON whatever an image holds.
+ */
+static void show_string(const char *str, FILE *out)
+{
+	const unsigned char *s = (const unsigned char *)str;
+
 	fputc('"', out);
-	for (; *s; s++) {
+	while (*s) {
+		int n = utf8_len(s);
+
 		if (*s == '"' || *s == '\\')
 			fprintf(out, "\\%c", *s);
-		else if ((unsigned char)*s < 0x20)
+		else if (*s < 0x20 || *s == 0x7f || !n)
 			fprintf(out, "\\u%04x", *s);
 		else
-			fputc(*s, out);
+			fwrite(s, 1, n, out);
+		s += n ? n : 1;
 	}
 	fputc('"', out);
+}
+
+/* JSON numbers are doubles to most readers: past 2^53 a value is written
+ * as a string of its decimal digits, so it stays exact. */
+#define JSON_EXACT	(1ULL << 53)
+
+static void show_u64(uint64_t v, bool json, FILE *out)
+{
+	if (!json)
+		fprintf(out, "%#" PRIx64, v);
+	else if (v > JSON_EXACT)
+		fprintf(out, "\"%" PRIu64 "\"", v);
+	else
+		fprintf(out, "%" PRIu64, v);
+}
+
+static void show_s64(int64_t v, bool json, FILE *out)
+{
+	bool big = v > (int64_t)JSON_EXACT || v < -(int64_t)JSON_EXACT;
+
+	fprintf(out, json && big ? "\"%" PRId64 "\"" : "%" PRId64, v);
 }
 
 static void show_value(const ProtobufCFieldDescriptor *f, const void *p,
@@ -51,18 +111,17 @@ static void show_value(const ProtobufCFieldDescriptor *f, const void *p,
 		break;
 	case PROTOBUF_C_TYPE_INT32:
 	case PROTOBUF_C_TYPE_SINT32:
+	case PROTOBUF_C_TYPE_SFIXED32:
 		fprintf(out, "%d", *(const int32_t *)p);
 		break;
 	case PROTOBUF_C_TYPE_UINT64:
 	case PROTOBUF_C_TYPE_FIXED64:
-		if (json)
-			fprintf(out, "%" PRIu64, *(const uint64_t *)p);
-		else
-			fprintf(out, "%#" PRIx64, *(const uint64_t *)p);
+		show_u64(*(const uint64_t *)p, json, out);
 		break;
 	case PROTOBUF_C_TYPE_INT64:
 	case PROTOBUF_C_TYPE_SINT64:
-		fprintf(out, "%" PRId64, *(const int64_t *)p);
+	case PROTOBUF_C_TYPE_SFIXED64:
+		show_s64(*(const int64_t *)p, json, out);
 		break;
 	case PROTOBUF_C_TYPE_BOOL:
 		fprintf(out, *(const protobuf_c_boolean *)p ? "true" : "false");
@@ -157,37 +216,40 @@ static void show_msg(const ProtobufCMessage *m, bool json, FILE *out)
 	fputs(json ? "}" : " }", out);
 }
 
-static int show_file(const char *path, bool json, FILE *out)
+static int show_pages_file(const char *path, const char *name, bool json,
+			   FILE *out)
 {
-	struct cr_img *img;
+	struct stat st;
+
+	if (stat(path, &st)) {
+		pr_perror("stat %s", path);
+		if (json) {
+			fputs("{\"file\":", out);
+			show_string(name, out);
+			fputs(",\"error\":\"can't stat it\"}", out);
+		}
+		return -1;
+	}
+	if (json) {
+		fputs("{\"file\":", out);
+		show_string(name, out);
+		fprintf(out, ",\"type\":\"pages\",\"bytes\":%lld}",
+			(long long)st.st_size);
+	} else {
+		fprintf(out, "%s: raw pages, %lld bytes (%lld pages)\n", name,
+			(long long)st.st_size, (long long)st.st_size / 4096);
+	}
+	return 0;
+}
+
+/* The entries of img, one a line or a JSON array; 0 or -1 (logged) at the
+ * first entry that does not decode. */
+static int show_entries(struct cr_img *img, bool json, FILE *out)
+{
 	ProtobufCMessage *m;
 	bool first = true;
 	int ret;
-	const char *name = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
 
-	if (img_type_of_name(name) == IMG_PAGES) {
-		struct stat st;
-
-		if (stat(path, &st)) {
-			pr_perror("stat %s", path);
-			return -1;
-		}
-		if (json)
-			fprintf(out, "{\"file\":\"%s\",\"type\":\"pages\",\"bytes\":%lld}",
-				name, (long long)st.st_size);
-		else
-			fprintf(out, "%s: raw pages, %lld bytes (%lld pages)\n", name,
-				(long long)st.st_size, (long long)st.st_size / 4096);
-		return 0;
-	}
-	img = img_open_path(path);
-	if (!img)
-		return -1;
-	if (json)
-		fprintf(out, "{\"file\":\"%s\",\"type\":\"%s\",\"entries\":[", name,
-			img_desc(img->type)->msg->short_name);
-	else
-		fprintf(out, "%s (%s)\n", name, img_desc(img->type)->msg->short_name);
 	while ((ret = img_read_msg(img, &m)) == 1) {
 		if (json && !first)
 			fputc(',', out);
@@ -199,8 +261,42 @@ static int show_file(const char *path, bool json, FILE *out)
 		first = false;
 		img_free_msg(img, m);
 	}
+	return ret;
+}
+
+/*
+ * One file. With --json the output is one valid JSON object even when the
+ * file is corrupt: {"file", "error"} if it can't be opened, and "error"
+ * after the entries read so far if one does not decode (the details go to
+ * stderr as usual).
+ */
+static int show_file(const char *path, bool json, FILE *out)
+{
+	const char *name = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+	struct cr_img *img;
+	int ret;
+
+	if (img_type_of_name(name) == IMG_PAGES)
+		return show_pages_file(path, name, json, out);
+	img = img_open_path(path);
+	if (json) {
+		fputs("{\"file\":", out);
+		show_string(name, out);
+	}
+	if (!img) {
+		if (json)
+			fputs(",\"error\":\"not a readable criu-lite image\"}", out);
+		return -1;
+	}
 	if (json)
-		fputs("]}", out);
+		fprintf(out, ",\"type\":\"%s\",\"id\":%u,\"entries\":[",
+			img_desc(img->type)->msg->short_name, img->id);
+	else
+		fprintf(out, "%s (%s, id %u)\n", name,
+			img_desc(img->type)->msg->short_name, img->id);
+	ret = show_entries(img, json, out);
+	if (json)
+		fputs(ret ? "],\"error\":\"corrupt entry\"}" : "]}", out);
 	img_close(img);
 	return ret;
 }
@@ -221,6 +317,11 @@ int show_path(const char *path, bool json, FILE *out)
 
 	if (stat(path, &st)) {
 		pr_perror("stat %s", path);
+		if (json) {
+			fputs("{\"file\":", out);
+			show_string(path, out);
+			fputs(",\"error\":\"can't stat it\"}\n", out);
+		}
 		return -1;
 	}
 	if (!S_ISDIR(st.st_mode)) {
@@ -235,8 +336,9 @@ int show_path(const char *path, bool json, FILE *out)
 		return -1;
 	}
 	while ((de = readdir(d)) && n < 4096)
-		if (img_type_of_name(de->d_name) >= 0)
-			names[n++] = strdup(de->d_name);
+		if (img_type_of_name(de->d_name) >= 0 &&
+		    (names[n] = strdup(de->d_name)))
+			n++;
 	closedir(d);
 	qsort(names, n, sizeof(names[0]), cmp_str);
 	if (json)

@@ -177,7 +177,7 @@ static int restore_posix_timers(struct remote *r, uint64_t scratch,
 
 	if (!v)
 		return -1;
-	if (te->n_posix_timers)	/* none: posix_timers is NULL */
+	if (te->n_posix_timers)	/* posix_timers is NULL when there are none */
 		memcpy(v, te->posix_timers, te->n_posix_timers * sizeof(*v));
 	for (size_t i = 1; i < te->n_posix_timers; i++)	/* few: insertion sort */
 		for (size_t j = i; j && v[j - 1]->id > v[j]->id; j--) {

@@ -31,8 +31,10 @@
 #   configuration once, so runs are spread over the time of the bench),
 #   BENCH_RATE (default 20000 pages/s), BENCH_SMP (default 1),
 #   BENCH_DISK=0 / BENCH_NET=0 drop virtio-blk / virtio-net,
-#   BENCH_CL_VERIFY=1 restores with --verify (off by default: QEMU does not
-#   checksum its stream either; the guest's own VERIFY judges both),
+#   BENCH_CL_VERIFY=1 restores with --verify (reads memory back; off by
+#   default: QEMU does not either; the guest's own VERIFY judges both;
+#   criu-lite's default check of image pages against their checksums,
+#   ~40 ms/GiB, is on in every run),
 #   BENCH_CEILINGS=0 skips the ceilings, BENCH_KEEP=1 keeps images/streams,
 #   BENCH_PL_REPS runs with the cl-precopy-lazy move (default 1, at most
 #   BENCH_REPS; 0 drops it), BENCH_OUT (default build/bench).

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "csum.h"
 #include "image.h"
 #include "log.h"
 
@@ -96,13 +97,14 @@ struct cr_img *img_open_write(int dirfd, enum img_type type, unsigned id)
 {
 	char name[64];
 	struct cr_img *img;
-	uint32_t hdr[2] = { IMG_COMMON_MAGIC, descs[type].magic };
+	uint32_t hdr[3] = { IMG_COMMON_MAGIC, descs[type].magic, id };
 
 	img_name(name, sizeof(name), type, id);
 	img = img_alloc(type, name);
 	if (!img)
 		return NULL;
 	img->writing = true;
+	img->id = id;
 	img->fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
 			 0600);
 	if (img->fd < 0) {
@@ -152,46 +154,115 @@ static int read_whole(int fd, const char *path, uint8_t **out, size_t *len)
 	return 0;
 }
 
-/* Reads the whole file and checks its two magics against type (or, for
- * type == IMG_NR_TYPES, finds the type from the magic). */
-static struct cr_img *img_load(int fd, const char *path, int type)
+/* The trailer: its magic, and the crc32c of everything before it. */
+static int check_trailer(struct cr_img *img)
 {
-	struct cr_img *img = img_alloc(type, path);
-	uint32_t hdr[2];
+	uint32_t tail[2], crc;
 
-	if (!img)
-		return NULL;
-	img->fd = fd;
-	if (read_whole(fd, path, &img->buf, &img->len) < 0)
-		goto err;
+	if (img->len < IMG_HDR_SIZE + IMG_TAIL_SIZE) {
+		pr_err("image %s: truncated (%zu bytes, no checksum trailer)",
+		       img->path, img->len);
+		return -1;
+	}
+	img->end = img->len - IMG_TAIL_SIZE;
+	memcpy(tail, img->buf + img->end, sizeof(tail));
+	if (tail[0] != IMG_TAIL_MAGIC) {
+		pr_err("image %s: no checksum trailer at its end (offset %zu): "
+		       "truncated or corrupt", img->path, img->end);
+		return -1;
+	}
+	crc = crc32c(img->buf, img->end);
+	if (crc != tail[1]) {
+		pr_err("image %s: checksum mismatch (crc32c %08x, the file "
+		       "says %08x): corrupt", img->path, crc, tail[1]);
+		return -1;
+	}
+	return 0;
+}
+
+/* The header's magics against type (or, for type == IMG_NR_TYPES, the
+ * type found from the magic); the id is kept for the caller to check. */
+static int check_header(struct cr_img *img, int type)
+{
+	uint32_t hdr[3];
+
 	if (img->len < sizeof(hdr)) {
-		pr_err("image %s: truncated header (%zu bytes)", path, img->len);
-		goto err;
+		pr_err("image %s: truncated header (%zu bytes)", img->path,
+		       img->len);
+		return -1;
 	}
 	memcpy(hdr, img->buf, sizeof(hdr));
+	if (hdr[0] == IMG_OLD_MAGIC) {
+		pr_err("image %s: image format 1 (an older criu-lite); this "
+		       "one reads format %d only: dump again", img->path,
+		       IMG_FORMAT);
+		return -1;
+	}
 	if (hdr[0] != IMG_COMMON_MAGIC) {
-		pr_err("image %s: bad magic %#x, not a criu-lite image", path,
-		       hdr[0]);
-		goto err;
+		pr_err("image %s: bad magic %#x, not a criu-lite image",
+		       img->path, hdr[0]);
+		return -1;
 	}
 	if (type == IMG_NR_TYPES) {
 		type = img_type_of_magic(hdr[1]);
 		if (type < 0) {
-			pr_err("image %s: unknown type magic %#x", path, hdr[1]);
-			goto err;
+			pr_err("image %s: unknown type magic %#x", img->path,
+			       hdr[1]);
+			return -1;
 		}
 		img->type = type;
 	} else if (hdr[1] != descs[type].magic) {
-		pr_err("image %s: type magic %#x, expected %#x", path, hdr[1],
-		       descs[type].magic);
-		goto err;
+		pr_err("image %s: type magic %#x, expected %#x", img->path,
+		       hdr[1], descs[type].magic);
+		return -1;
 	}
+	img->id = hdr[2];
 	img->off = sizeof(hdr);
+	return 0;
+}
+
+/* Takes buf (the whole file, malloc'ed) and checks header and trailer. */
+static struct cr_img *img_check(uint8_t *buf, size_t len, const char *path,
+				int type)
+{
+	struct cr_img *img = img_alloc(type, path);
+
+	if (!img) {
+		free(buf);
+		return NULL;
+	}
+	img->buf = buf;
+	img->len = len;
+	if (check_header(img, type) || check_trailer(img)) {
+		free(img->buf);
+		free(img);
+		return NULL;
+	}
 	return img;
-err:
-	free(img->buf);
-	free(img);
-	return NULL;
+}
+
+static struct cr_img *img_load(int fd, const char *path, int type)
+{
+	struct cr_img *img;
+	uint8_t *buf;
+	size_t len;
+
+	if (read_whole(fd, path, &buf, &len) < 0)
+		return NULL;
+	img = img_check(buf, len, path, type);
+	if (img)
+		img->fd = fd;
+	return img;
+}
+
+struct cr_img *img_open_mem(const void *data, size_t len, const char *path)
+{
+	uint8_t *buf = malloc(len + 1);
+
+	if (!buf)
+		return NULL;
+	memcpy(buf, data, len);
+	return img_check(buf, len, path, IMG_NR_TYPES);
 }
 
 struct cr_img *img_open_read(int dirfd, enum img_type type, unsigned id,
@@ -209,8 +280,17 @@ struct cr_img *img_open_read(int dirfd, enum img_type type, unsigned id,
 		return NULL;
 	}
 	img = img_load(fd, name, type);
-	if (!img)
+	if (!img) {
 		close(fd);
+		return NULL;
+	}
+	if (img->id != id) {
+		pr_err("image %s: holds the image of %u, not of %u (a renamed "
+		       "or swapped file)", name, img->id, id);
+		img_close(img);
+		errno = EINVAL;
+		return NULL;
+	}
 	return img;
 }
 
@@ -233,6 +313,7 @@ static int img_flush(struct cr_img *img)
 {
 	size_t off = 0;
 
+	img->crc = crc32c_update(img->crc, img->buf, img->len);
 	while (off < img->len) {
 		ssize_t n = write(img->fd, img->buf + off, img->len - off);
 
@@ -279,18 +360,18 @@ int img_read_msg(struct cr_img *img, ProtobufCMessage **msg)
 {
 	uint32_t len;
 
-	if (img->off == img->len)
+	if (img->off >= img->end)
 		return 0;
-	if (img->len - img->off < 4) {
+	if (img->end - img->off < 4) {
 		pr_err("image %s: truncated entry header at offset %zu",
 		       img->path, img->off);
 		return -1;
 	}
 	memcpy(&len, img->buf + img->off, 4);
-	if (len > IMG_MAX_ENTRY || len > img->len - img->off - 4) {
+	if (len > IMG_MAX_ENTRY || len > img->end - img->off - 4) {
 		pr_err("image %s: truncated or corrupt entry at offset %zu "
 		       "(length %u, %zu bytes left)", img->path, img->off, len,
-		       img->len - img->off - 4);
+		       img->end - img->off - 4);
 		return -1;
 	}
 	*msg = protobuf_c_message_unpack(descs[img->type].msg, NULL, len,
@@ -311,6 +392,20 @@ void img_free_msg(struct cr_img *img, ProtobufCMessage *msg)
 		protobuf_c_message_free_unpacked(msg, NULL);
 }
 
+/* The trailer goes into the buffer after the last entry: the crc of what
+ * was flushed, continued over what is still buffered. */
+static int img_add_trailer(struct cr_img *img)
+{
+	uint32_t tail[2] = { IMG_TAIL_MAGIC, 0 };
+
+	if (img->len + sizeof(tail) > img->cap && img_flush(img) < 0)
+		return -1;
+	tail[1] = crc32c_update(img->crc, img->buf, img->len);
+	memcpy(img->buf + img->len, tail, sizeof(tail));
+	img->len += sizeof(tail);
+	return 0;
+}
+
 int img_close(struct cr_img *img)
 {
 	int ret = 0;
@@ -318,7 +413,9 @@ int img_close(struct cr_img *img)
 	if (!img)
 		return 0;
 	if (img->writing) {
-		ret = img_flush(img);
+		ret = img_add_trailer(img);
+		if (!ret)
+			ret = img_flush(img);
 		if (close(img->fd) < 0 && !ret) {
 			pr_perror("close image %s", img->path);
 			ret = -1;

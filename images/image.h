@@ -1,10 +1,17 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * The image library: a directory of files, each one
- *     u32 common magic | u32 type magic | { u32 len | protobuf bytes }*
- * except pages-<id>.img, which holds raw 4 KiB pages and no header.
- * Files are created 0600. Readers name the file and the offset of any
- * problem they find, so a user can tell which image is bad.
+ * The image library: a directory of files, each one (format 2)
+ *     u32 common magic | u32 type magic | u32 id |
+ *     { u32 len | protobuf bytes }* |
+ *     u32 tail magic | u32 crc32c of every byte before it
+ * except pages-<id>.img, which holds raw 4 KiB pages and no header (its
+ * pages are checked against the checksums of the pagemap runs).
+ * id is the number in the file's name (core-<tid>, mm-<pid>, ...; 0 for
+ * inventory and pstree): a file renamed or swapped with another of its
+ * kind is refused. The checksum is checked when the file is opened, before
+ * any entry is decoded. Files are created 0600. Readers name the file and
+ * the offset of any problem they find, so a user can tell which image is
+ * bad.
  */
 #ifndef CRIU_LITE_IMAGE_H
 #define CRIU_LITE_IMAGE_H
@@ -15,7 +22,15 @@
 #include <limits.h>
 #include <protobuf-c/protobuf-c.h>
 
-#define IMG_COMMON_MAGIC	0x4c435243u	/* "CRCL" little endian */
+#define IMG_COMMON_MAGIC	0x324c5243u	/* "CRL2" little endian */
+#define IMG_OLD_MAGIC		0x4c435243u	/* "CRCL": format 1, refused */
+#define IMG_TAIL_MAGIC		0x21444e45u	/* "END!" */
+#define IMG_HDR_SIZE		12
+#define IMG_TAIL_SIZE		8
+/* The image format as a whole (inventory.img's format field): 2 added the
+ * file header id and checksum trailer, and per-page crc32c checksums in
+ * the pagemap. */
+#define IMG_FORMAT		2
 #define IMG_MAX_ENTRY		(256u << 20)
 
 enum img_type {
@@ -44,21 +59,27 @@ int img_type_of_magic(uint32_t magic);
 struct cr_img {
 	int fd;
 	enum img_type type;
+	unsigned id;		/* from the header */
 	bool writing;
 	char path[PATH_MAX];
 	/* writer: buffered; reader: the whole file in memory */
 	uint8_t *buf;
 	size_t len, cap, off;
+	size_t end;		/* reader: where the entries end (the trailer) */
+	uint32_t crc;		/* writer: crc32c of what was flushed so far */
 };
 
 /* Open type (with its id where the name has one) under dirfd.
- * Reading checks both magics; a missing file gives NULL with errno ENOENT
- * and no message when quiet_enoent is set. */
+ * Reading checks both magics, the id and the checksum; a missing file gives
+ * NULL with errno ENOENT and no message when quiet_enoent is set. */
 struct cr_img *img_open_write(int dirfd, enum img_type type, unsigned id);
 struct cr_img *img_open_read(int dirfd, enum img_type type, unsigned id,
 			     bool quiet_enoent);
-/* Same, for a file named by path (show FILE). */
+/* Same, for a file named by path (show FILE): type and id are taken from
+ * the header. */
 struct cr_img *img_open_path(const char *path);
+/* Same, for bytes already in memory (copied); path names it in messages. */
+struct cr_img *img_open_mem(const void *buf, size_t len, const char *path);
 
 int img_write_msg(struct cr_img *img, const ProtobufCMessage *msg);
 /* 1 and *msg set: an entry; 0: end of file; -1: error (logged) */

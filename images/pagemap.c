@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
+#include <stdlib.h>
 #include <string.h>
 
+#include "csum.h"
 #include "pagemap.h"
 
 bool page_is_zero(const void *p)
@@ -14,30 +16,6 @@ bool page_is_zero(const void *p)
 			return false;
 	}
 	return true;
-}
-
-/*
- * Four independent multiply-xor lanes so that the multiplies pipeline;
- * not cryptographic, it guards against pages restored wrong or not at all.
- */
-uint64_t pages_checksum(uint64_t seed, const void *p, size_t len)
-{
-	const uint64_t *w = p;
-	const uint64_t k = 0xff51afd7ed558ccdULL;
-	uint64_t a = seed, b = seed ^ 1, c = seed ^ 2, d = seed ^ 3;
-	size_t n = len / 8, i = 0;
-
-	for (; i + 4 <= n; i += 4) {
-		a = (a ^ w[i]) * k;
-		b = (b ^ w[i + 1]) * k;
-		c = (c ^ w[i + 2]) * k;
-		d = (d ^ w[i + 3]) * k;
-	}
-	for (; i < n; i++)
-		a = (a ^ w[i]) * k;
-	a ^= (b << 1 | b >> 63) ^ (c << 2 | c >> 62) ^ (d << 3 | d >> 61);
-	a ^= a >> 33;
-	return a;
 }
 
 void run_builder_init(struct run_builder *rb,
@@ -61,15 +39,58 @@ static int flush_run(struct run_builder *rb)
 	return ret;
 }
 
-uint64_t page_csum(const void *page)
+uint32_t page_csum(const void *page)
 {
-	return pages_checksum(CSUM_SEED, page, PAGE_SZ);
+	return page_crc(page);
 }
 
-uint64_t run_csum_fold(uint64_t h, uint64_t page_sum)
+uint64_t run_csum_fold(uint64_t h, uint32_t page_sum)
 {
 	h = (h ^ page_sum) * 0xc2b2ae3d27d4eb4fULL;
 	return h ^ (h >> 31);
+}
+
+uint64_t run_csum_of(const uint32_t *page_csums, size_t nr)
+{
+	uint64_t h = CSUM_SEED;
+
+	for (size_t i = 0; i < nr; i++)
+		h = run_csum_fold(h, page_csums[i]);
+	return h;
+}
+
+long pages_check(const uint32_t *csums, size_t first, const void *data,
+		 size_t nr)
+{
+	for (size_t i = 0; i < nr; i++)
+		if (page_csum((const char *)data + i * PAGE_SZ) != csums[first + i])
+			return i;
+	return -1;
+}
+
+/* Room for n page checksums in the current run. */
+static int reserve_csums(struct run_builder *rb, uint32_t n)
+{
+	uint32_t cap = rb->csum_cap ? rb->csum_cap : 256;
+	uint32_t *nc;
+
+	if (n <= rb->csum_cap)
+		return 0;
+	while (cap < n)
+		cap *= 2;
+	nc = realloc(rb->cur.page_csums, cap * sizeof(*nc));
+	if (!nc)
+		return -1;
+	rb->cur.page_csums = nc;
+	rb->csum_cap = cap;
+	return 0;
+}
+
+void run_builder_release(struct run_builder *rb)
+{
+	free(rb->cur.page_csums);
+	rb->cur.page_csums = NULL;
+	rb->csum_cap = 0;
 }
 
 /*
@@ -81,7 +102,7 @@ uint64_t run_csum_fold(uint64_t h, uint64_t page_sum)
  * split into calls, nor on when each page was copied.
  */
 static int extend_run(struct run_builder *rb, uint64_t vaddr, size_t nr,
-		      uint32_t flags, const void *buf, const uint64_t *csums,
+		      uint32_t flags, const void *buf, const uint32_t *csums,
 		      bool fresh, uint64_t offset)
 {
 	struct page_run *r = &rb->cur;
@@ -109,9 +130,15 @@ static int extend_run(struct run_builder *rb, uint64_t vaddr, size_t nr,
 		take = max - r->nr_pages;
 		if (take > nr)
 			take = nr;
-		for (size_t i = 0; present && i < take; i++)
-			r->checksum = run_csum_fold(r->checksum, csums ? csums[i] :
-					page_csum((const char *)buf + i * PAGE_SZ));
+		if (present && reserve_csums(rb, r->nr_pages + take))
+			return -1;
+		for (size_t i = 0; present && i < take; i++) {
+			uint32_t c = csums ? csums[i] :
+				     page_csum((const char *)buf + i * PAGE_SZ);
+
+			r->page_csums[r->nr_pages + i] = c;
+			r->checksum = run_csum_fold(r->checksum, c);
+		}
 		r->nr_pages += take;
 		if (present && fresh)
 			rb->next_offset += take * PAGE_SZ;
@@ -160,7 +187,7 @@ int run_builder_add_flagged(struct run_builder *rb, uint64_t vaddr,
 
 int run_builder_add_stored(struct run_builder *rb, uint64_t vaddr,
 			   size_t nr_pages, uint64_t offset,
-			   const uint64_t *csums)
+			   const uint32_t *csums)
 {
 	return extend_run(rb, vaddr, nr_pages, PE_PRESENT, NULL, csums, false,
 			  offset);

@@ -3,8 +3,9 @@
  * Page runs: how dumped memory is described. A run is a range of pages with
  * one flag: PE_PRESENT (data stored in pages-<id>.img at .offset), PE_ZERO
  * (all zero, not stored), PE_PARENT (unchanged since the parent layer),
- * PE_LAZY (stored, but restored on fault). Each run carries a checksum of
- * its content so that restore --verify can prove what it wrote.
+ * PE_LAZY (stored, but restored on fault). Each stored run carries one
+ * checksum per page and their fold, so that restore can check every page
+ * it takes from an image or a page server, whole runs or pieces of them.
  */
 #ifndef CRIU_LITE_PAGEMAP_H
 #define CRIU_LITE_PAGEMAP_H
@@ -24,14 +25,21 @@ enum {
 
 /* true if the page at p (PAGE_SZ bytes, 8-byte aligned) is all zero */
 bool page_is_zero(const void *p);
-/* Checksum of len bytes (a multiple of 8), continuing from seed. */
-uint64_t pages_checksum(uint64_t seed, const void *p, size_t len);
-/* A page's checksum, and a run's: PE_PRESENT runs fold their pages'
- * checksums in order, from CSUM_SEED (so pages copied at different times
- * can make one run); other runs carry 0 (PE_ZERO is checked by being 0). */
-uint64_t page_csum(const void *page);
-uint64_t run_csum_fold(uint64_t h, uint64_t page_sum);
+/* A page's checksum (page_crc of images/csum.h), and a run's: PE_PRESENT
+ * runs fold their pages' checksums in order, from CSUM_SEED (so pages
+ * copied at different times can make one run); other runs carry 0
+ * (PE_ZERO is checked by being 0). */
+uint32_t page_csum(const void *page);
+uint64_t run_csum_fold(uint64_t h, uint32_t page_sum);
+uint64_t run_csum_of(const uint32_t *page_csums, size_t nr);
 #define CSUM_SEED	0x9e3779b97f4a7c15ULL
+
+/*
+ * Checks nr pages of data, pages [first, first + nr) of a stored run whose
+ * page checksums are csums; the index of the first bad page, or -1.
+ */
+long pages_check(const uint32_t *csums, size_t first, const void *data,
+		 size_t nr);
 
 struct page_run {
 	uint64_t vaddr;
@@ -39,6 +47,7 @@ struct page_run {
 	uint32_t flags;
 	uint64_t checksum;
 	uint64_t offset;	/* in the pages file, for PE_PRESENT */
+	uint32_t *page_csums;	/* PE_PRESENT: nr_pages of them */
 };
 
 /*
@@ -52,6 +61,7 @@ struct run_builder {
 	bool have_cur;
 	uint64_t next_offset;
 	uint32_t max_run_pages;	/* split runs longer than this (0: 1 GiB) */
+	uint32_t csum_cap;	/* room in cur.page_csums */
 	int (*emit)(void *arg, const struct page_run *run);
 	int (*data)(void *arg, const void *buf, size_t len);
 	void *arg;
@@ -69,7 +79,10 @@ int run_builder_add_flagged(struct run_builder *rb, uint64_t vaddr,
  * checksums: copied in an earlier round and unchanged since. */
 int run_builder_add_stored(struct run_builder *rb, uint64_t vaddr,
 			   size_t nr_pages, uint64_t offset,
-			   const uint64_t *csums);
+			   const uint32_t *csums);
+/* Emits the last run; the builder can go on with more pages after it. */
 int run_builder_finish(struct run_builder *rb);
+/* Frees what the builder holds. */
+void run_builder_release(struct run_builder *rb);
 
 #endif

@@ -12,7 +12,7 @@ if [ "${1:-}" = "--check" ]; then
 fi
 
 pkgs="gcc libc6-dev make pkg-config protobuf-c-compiler libprotobuf-c-dev libnl-3-dev
-libcap-dev libcmocka-dev man-db"
+libcap-dev libcmocka-dev man-db clang libclang-rt-14-dev"
 if [ "${1:-}" = "--qemu" ]; then
 	pkgs="$pkgs qemu-system-x86 qemu-utils busybox-static cpio kmod"
 fi

@@ -43,7 +43,7 @@ case_ empty-dir "inventory.img" 'rm -f "$d"/*'
 case_ no-inventory "no inventory.img" 'rm -f "$d/inventory.img"'
 case_ truncated-pages "pages-1.img: too short" \
 	'truncate -s 4096 "$d/pages-1.img"'
-case_ truncated-core "core-$pid.img: truncated" \
+case_ truncated-core "core-$pid.img: no checksum trailer" \
 	'sz=$(stat -c %s "$d/core-$pid.img"); truncate -s $((sz - 100)) "$d/core-$pid.img"'
 case_ bad-magic "bad magic" \
 	'printf "XXXX" | dd of="$d/mm-$pid.img" conv=notrunc 2>/dev/null'
@@ -53,8 +53,21 @@ case_ other-kernel "dumped on kernel 5.10.0-bogus" \
 	'"$EDIT" "$d" kernel 5.10.0-bogus'
 case_ other-cpu "missing 0x4000000000000000" \
 	'"$EDIT" "$d" xsave-add 0x4000000000000000'
-# a flipped byte in the page data: --verify refuses to let it run
-EXTRA=--verify case_ corrupt-page-verify "checksum mismatch" \
+case_ old-format "mm-$pid.img: image format 1" \
+	'printf "CRCL" | dd of="$d/mm-$pid.img" conv=notrunc 2>/dev/null'
+case_ no-format "inventory.img: image format 1" '"$EDIT" "$d" format 0'
+case_ other-format "inventory.img: image format 3" '"$EDIT" "$d" format 3'
+# well-formed images (valid checksums) that say the wrong thing
+case_ pstree-dup "pstree.img: thread $pid is listed twice" '"$EDIT" "$d" pstree-dup'
+case_ core-tid "core-$pid.img: holds thread 1" '"$EDIT" "$d" core-tid $pid 1'
+# a thread's image that pstree.img does not list
+case_ stray-core "core-1.img: thread 1 is not in pstree.img" \
+	'cp "$d/core-$pid.img" "$d/core-1.img"'
+# a flipped byte in the page data is refused by default, before anything
+# is created (with --verify too)
+case_ corrupt-page "pages-1.img: page 0x[0-9a-f]* of process $pid does not match" \
+	'printf "\125" | dd of="$d/pages-1.img" bs=1 seek=100 conv=notrunc 2>/dev/null'
+EXTRA=--verify case_ corrupt-page-verify "pages-1.img: page 0x[0-9a-f]* of process" \
 	'printf "\125" | dd of="$d/pages-1.img" bs=1 seek=100 conv=notrunc 2>/dev/null'
 
 # nothing may have been created by any of the refused restores
@@ -79,5 +92,15 @@ else
 	fail=$((fail + 1))
 fi
 
+
+# --no-verify: the same corrupt page is not checked, the restore goes on
+if "$CL" restore -D "$work/corrupt-page" -d --zombie-wait 0 --no-verify \
+	>"$work/no-verify.log" 2>&1; then
+	echo "PASS no-verify: the corrupt page was not checked"; pass=$((pass + 1))
+else
+	echo "FAIL no-verify: restore refused:"; cat "$work/no-verify.log"
+	fail=$((fail + 1))
+fi
+kill -9 $pid 2>/dev/null
 echo "bad-images: $pass passed, $fail failed"
 [ $fail = 0 ]

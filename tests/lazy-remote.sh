@@ -3,6 +3,10 @@
 # (zdtm's mem_1g with 256 MiB of patterned memory) resumes at once and,
 # told to check itself (SIGTERM), prints PASS.
 # The page-server case restores from a directory WITHOUT pages-1.img.
+# Then the same two with one flipped byte in the lazily restored memory:
+# the page never reaches the process, which is killed by the lazy-pages
+# daemon (a message names the page, its address and pid), and nothing
+# is left running.
 # Run under build/tests/subreaper. Usage: tests/lazy-remote.sh BUILD_DIR
 set -u
 B=${1:-build}
@@ -97,6 +101,55 @@ else
 	echo "FAIL daemon-killed: wrong $wrong, killed $killed, whole $whole"
 	fail=$((fail + 1))
 fi
+
+# flip DIR: one byte in the middle of the pages image (lazy memory)
+flip() {
+	sz=$(stat -c %s "$1/pages-1.img")
+	printf '\125' | dd of="$1/pages-1.img" bs=1 seek=$((sz / 2 + 123)) \
+		conv=notrunc 2>/dev/null
+}
+
+# check_killed NAME: the target died without saying PASS, the daemon named
+# the bad page, and no daemon is left
+check_killed() {
+	for _ in $(seq 1 200); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
+	if kill -0 "$pid" 2>/dev/null; then
+		echo "FAIL $1: the target still runs"; fail=$((fail + 1))
+	elif grep -q "^PASS" "$work/hog.out"; then
+		echo "FAIL $1: the target ran on"; fail=$((fail + 1))
+	elif ! grep -q "page 0x[0-9a-f]* of process [0-9]* does not match" "$work/$1.log"; then
+		echo "FAIL $1: no message naming the page:"; cat "$work/$1.log"
+		fail=$((fail + 1))
+	elif pgrep -x criu-lite-lazy >/dev/null && [ -n "$(pgrep -x -P 1 criu-lite-lazy)" ]; then
+		echo "FAIL $1: a lazy-pages daemon is left"; fail=$((fail + 1))
+	else
+		echo "PASS $1: $(grep -m1 'does not match' "$work/$1.log")"
+		pass=$((pass + 1))
+	fi
+	pid=
+}
+
+start_hog || exit 1
+rm -rf "$work/img"
+"$CL" dump -t "$pid" -D "$work/img" >"$work/dump.log" 2>&1 || { cat "$work/dump.log"; exit 1; }
+wait "$pid" 2>/dev/null
+flip "$work/img"
+"$CL" restore -D "$work/img" -d --lazy-pages >"$work/local-corrupt.log" 2>&1
+check_killed local-corrupt
+
+start_hog || exit 1
+rm -rf "$work/img" "$work/remote" && mkdir -p "$work/remote"
+"$CL" dump -t "$pid" -D "$work/img" >"$work/dump.log" 2>&1 || { cat "$work/dump.log"; exit 1; }
+wait "$pid" 2>/dev/null
+flip "$work/img"
+cp "$work/img"/*.img "$work/remote/" && rm "$work/remote/pages-1.img"
+"$CL" page-server -D "$work/img" --port $port --address 127.0.0.1 >"$work/server.log" 2>&1 &
+srv=$!
+sleep 0.3
+"$CL" restore -D "$work/remote" -d --lazy-pages --page-server 127.0.0.1:$port \
+	>"$work/page-server-corrupt.log" 2>&1
+check_killed page-server-corrupt
+kill $srv 2>/dev/null; wait $srv 2>/dev/null
 
 # an unreachable page server is refused before anything is created
 if "$CL" restore -D "$work/remote" -d --lazy-pages --page-server 127.0.0.1:1 \

@@ -300,6 +300,7 @@ static void test_restore_good(void **state)
 	assert_string_equal(o.dir, "img");
 	assert_false(o.detach);
 	assert_false(o.verify);
+	assert_false(o.no_verify);	/* pages are checked by default */
 	assert_false(o.pidns);
 	assert_false(o.no_cont);
 	assert_false(o.lazy);
@@ -311,7 +312,14 @@ static void test_restore_good(void **state)
 				 "--verify", "--zombie-wait", "0"), 0);
 	assert_true(o.detach);
 	assert_true(o.verify);
+	assert_false(o.no_verify);
 	assert_int_equal(o.zombie_wait_ms, 0);
+	output_free(&out);
+
+	assert_int_equal(RESTORE(&o, &out, "restore", "-D", "img",
+				 "--no-verify"), 0);
+	assert_true(o.no_verify);
+	assert_false(o.verify);
 	output_free(&out);
 
 	assert_int_equal(RESTORE(&o, &out, "restore", "--images-dir=/a b",
@@ -332,6 +340,7 @@ static void test_restore_resets(void **state)
 	assert_int_equal(RESTORE(&o, &out, "restore", "-D", "x"), 0);
 	assert_false(o.detach);
 	assert_false(o.verify);
+	assert_false(o.no_verify);
 	assert_false(o.pidns);
 	assert_false(o.lazy);
 	assert_int_equal(o.zombie_wait_ms, 5000);
@@ -404,6 +413,7 @@ static void test_restore_help(void **state)
 	assert_int_equal(RESTORE(&o, &out, "restore", "-h"), 1);
 	assert_contains(out.out, "--restore-detached");
 	assert_contains(out.out, "--zombie-wait");
+	assert_contains(out.out, "--no-verify");
 	output_free(&out);
 }
 

@@ -9,6 +9,7 @@
 
 #include <sys/mman.h>
 
+#include "csum.h"
 #include "image.h"
 #include "log.h"
 #include "core.pb-c.h"
@@ -384,7 +385,8 @@ static void test_type_of_magic(void **state)
 
 /* ---- refusals ---- */
 
-/* A two-entry core-1.img; returns its bytes and the offset of entry 2. */
+/* A two-entry core-1.img; returns its bytes without the checksum trailer
+ * (len: their count) and the offset of entry 2. */
 static uint8_t *good_core(struct img_fixture *f, size_t *len, size_t *second)
 {
 	uint8_t regs[64] = { 1, 2, 3 };
@@ -403,7 +405,7 @@ static uint8_t *good_core(struct img_fixture *f, size_t *len, size_t *second)
 	assert_int_equal(img_write_msg(img, &a.base), 0);
 	assert_int_equal(img_write_msg(img, &b.base), 0);
 	assert_int_equal(img_close(img), 0);
-	*second = 8 + 4 + protobuf_c_message_get_packed_size(&a.base);
+	*second = IMG_HDR_SIZE + 4 + protobuf_c_message_get_packed_size(&a.base);
 
 	fd = openat(f->dirfd, "core-1.img", O_RDONLY);
 	assert_true(fd >= 0);
@@ -412,6 +414,7 @@ static uint8_t *good_core(struct img_fixture *f, size_t *len, size_t *second)
 	buf = malloc(*len);
 	assert_int_equal(read(fd, buf, *len), *len);
 	close(fd);
+	*len -= IMG_TAIL_SIZE;
 	assert_int_equal(*len, *second + 4 +
 			 protobuf_c_message_get_packed_size(&b.base));
 	return buf;
@@ -425,6 +428,21 @@ static void put_file(struct img_fixture *f, const char *name,
 	assert_true(fd >= 0);
 	assert_int_equal(write(fd, buf, len), len);
 	close(fd);
+}
+
+/* buf with a valid checksum trailer: to reach the decoder with bytes the
+ * checksum would otherwise refuse. */
+static void put_sealed(struct img_fixture *f, const char *name,
+		       const void *buf, size_t len)
+{
+	uint8_t *b = malloc(len + IMG_TAIL_SIZE);
+	uint32_t tail[2] = { IMG_TAIL_MAGIC, crc32c(buf, len) };
+
+	assert_non_null(b);
+	memcpy(b, buf, len);
+	memcpy(b + len, tail, sizeof(tail));
+	put_file(f, name, b, len + sizeof(tail));
+	free(b);
 }
 
 /* Opening core-1.img must fail, and the message must name the file and
@@ -497,9 +515,13 @@ static void test_wrong_common_magic(void **state)
 	size_t len, second;
 	uint8_t *buf = good_core(f, &len, &second);
 
-	buf[0] ^= 0x20;			/* "cRCL" */
-	put_file(f, "core-1.img", buf, len);
+	buf[0] ^= 0x20;			/* "cRL2" */
+	put_sealed(f, "core-1.img", buf, len);
 	expect_open_refused(f, "bad magic");
+	/* format 1's magic gets its own message */
+	memcpy(buf, &(uint32_t){ IMG_OLD_MAGIC }, 4);
+	put_sealed(f, "core-1.img", buf, len);
+	expect_open_refused(f, "image format 1");
 	free(buf);
 }
 
@@ -530,12 +552,12 @@ static void test_wrong_type_magic(void **state)
 static void test_unknown_type_magic_by_path(void **state)
 {
 	struct img_fixture *f = *state;
-	uint32_t hdr[2] = { IMG_COMMON_MAGIC, 0x0badf00d };
+	uint32_t hdr[3] = { IMG_COMMON_MAGIC, 0x0badf00d, 0 };
 	struct tl_capture cap;
 	struct cr_img *img;
 	char path[4096], *err;
 
-	put_file(f, "mystery.img", hdr, sizeof(hdr));
+	put_sealed(f, "mystery.img", hdr, sizeof(hdr));
 	snprintf(path, sizeof(path), "%s/mystery.img", f->dir);
 	tl_capture_start(&cap, STDERR_FILENO);
 	img = img_open_path(path);
@@ -552,9 +574,9 @@ static void test_truncated_header(void **state)
 	size_t len, second;
 	uint8_t *buf = good_core(f, &len, &second);
 
-	for (size_t cut = 0; cut < 8; cut++) {
+	for (size_t cut = 0; cut < IMG_HDR_SIZE; cut++) {
 		put_file(f, "core-1.img", buf, cut);
-		expect_open_refused(f, "truncated header");
+		expect_open_refused(f, "truncated");
 	}
 	free(buf);
 }
@@ -569,7 +591,7 @@ static void test_header_only_is_empty(void **state)
 	struct tl_capture cap;
 	char *err;
 
-	put_file(f, "core-1.img", buf, 8);
+	put_sealed(f, "core-1.img", buf, IMG_HDR_SIZE);
 	img = img_open_read(f->dirfd, IMG_CORE, 1, false);
 	assert_non_null(img);
 	assert_int_equal(img_read_msg(img, &m), 0);
@@ -593,12 +615,12 @@ static void test_truncated_entry(void **state)
 
 	/* cut inside the second entry's length word */
 	for (size_t cut = second + 1; cut < second + 4; cut++) {
-		put_file(f, "core-1.img", buf, cut);
+		put_sealed(f, "core-1.img", buf, cut);
 		expect_second_refused(f, second, "truncated entry header");
 	}
 	/* cut inside its payload: every length from 0 to all but one byte */
 	for (size_t cut = second + 4; cut < len; cut++) {
-		put_file(f, "core-1.img", buf, cut);
+		put_sealed(f, "core-1.img", buf, cut);
 		expect_second_refused(f, second, "truncated");
 	}
 	free(buf);
@@ -616,13 +638,13 @@ static void test_corrupt_entry_length(void **state)
 
 	for (size_t i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
 		memcpy(buf + second, &lens[i], 4);
-		put_file(f, "core-1.img", buf, len);
+		put_sealed(f, "core-1.img", buf, len);
 		expect_second_refused(f, second, "corrupt entry");
 	}
 	/* one byte longer than what is left */
 	l = len - second - 4 + 1;
 	memcpy(buf + second, &l, 4);
-	put_file(f, "core-1.img", buf, len);
+	put_sealed(f, "core-1.img", buf, len);
 	expect_second_refused(f, second, "truncated or corrupt");
 	free(buf);
 }
@@ -635,7 +657,7 @@ static void test_corrupt_payload(void **state)
 
 	/* an unterminated varint and invalid wire types */
 	memset(buf + second + 4, 0xff, len - second - 4);
-	put_file(f, "core-1.img", buf, len);
+	put_sealed(f, "core-1.img", buf, len);
 	expect_second_refused(f, second, "corrupt CoreEntry entry");
 	free(buf);
 }
@@ -646,6 +668,7 @@ static void test_missing_required_field(void **state)
 	struct img_fixture *f = *state;
 	/* only field 1 (tid = 5): regs, xstate and sigmask are missing */
 	uint8_t bad[] = { 0, 0, 0, 0, 0, 0, 0, 0,	/* magics, below */
+			  1, 0, 0, 0,			/* id */
 			  2, 0, 0, 0, 0x08, 0x05 };
 	struct cr_img *img;
 	ProtobufCMessage *m = NULL;
@@ -655,16 +678,70 @@ static void test_missing_required_field(void **state)
 
 	memcpy(bad, &(uint32_t){ IMG_COMMON_MAGIC }, 4);
 	memcpy(bad + 4, &(uint32_t){ img_desc(IMG_CORE)->magic }, 4);
-	put_file(f, "core-1.img", bad, sizeof(bad));
+	put_sealed(f, "core-1.img", bad, sizeof(bad));
 	img = img_open_read(f->dirfd, IMG_CORE, 1, false);
 	assert_non_null(img);
 	tl_capture_start(&cap, STDERR_FILENO);
 	ret = img_read_msg(img, &m);
 	err = tl_capture_end(&cap);
 	assert_int_equal(ret, -1);
-	assert_contains(err, "offset 8");
+	assert_contains(err, "offset 12");
 	free(err);
 	img_close(img);
+}
+
+/* Without resealing, any one flipped bit anywhere in the file, and any
+ * cut, is refused when the file is opened: nothing of it is decoded. */
+static void test_checksum_refuses_flips_and_cuts(void **state)
+{
+	struct img_fixture *f = *state;
+	size_t len, second;
+	uint8_t *buf = good_core(f, &len, &second);
+	size_t flen = len + IMG_TAIL_SIZE;
+
+	/* good_core's file is still there: its real trailer follows buf */
+	free(buf);
+	buf = malloc(flen);
+	{
+		int fd = openat(f->dirfd, "core-1.img", O_RDONLY);
+
+		assert_int_equal(read(fd, buf, flen), flen);
+		close(fd);
+	}
+	for (size_t bit = IMG_HDR_SIZE * 8; bit < flen * 8; bit++) {
+		buf[bit / 8] ^= 1 << (bit % 8);
+		put_file(f, "core-1.img", buf, flen);
+		expect_open_refused(f, bit / 8 < len ? "checksum mismatch" :
+				    "");
+		buf[bit / 8] ^= 1 << (bit % 8);
+	}
+	for (size_t cut = IMG_HDR_SIZE; cut < flen; cut++) {
+		put_file(f, "core-1.img", buf, cut);
+		expect_open_refused(f, "");
+	}
+	free(buf);
+}
+
+/* A file renamed (or swapped with another of its kind) is refused: its
+ * header holds the id of its name. */
+static void test_id_mismatch(void **state)
+{
+	struct img_fixture *f = *state;
+	size_t len, second;
+	uint8_t *buf = good_core(f, &len, &second);
+	struct tl_capture cap;
+	struct cr_img *img;
+	char *err;
+
+	assert_int_equal(renameat(f->dirfd, "core-1.img", f->dirfd,
+				  "core-2.img"), 0);
+	tl_capture_start(&cap, STDERR_FILENO);
+	img = img_open_read(f->dirfd, IMG_CORE, 2, false);
+	err = tl_capture_end(&cap);
+	assert_null(img);
+	assert_contains(err, "core-2.img: holds the image of 1");
+	free(err);
+	free(buf);
 }
 
 static void test_missing_file(void **state)
@@ -769,6 +846,8 @@ int main(void)
 		T(test_corrupt_entry_length),
 		T(test_corrupt_payload),
 		T(test_missing_required_field),
+		T(test_checksum_refuses_flips_and_cuts),
+		T(test_id_mismatch),
 		T(test_missing_file),
 		T(test_entry_too_large),
 		T(test_close_reports_lost_write),

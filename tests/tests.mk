@@ -9,6 +9,9 @@
 #                      each restore checked, median of 3 runs
 #                      (tests/bench/bench-threads.sh: BENCH_DIR, BENCH_RUNS,
 #                      BENCH_MIB); part of `make bench`
+#   make bench-csum    the page checksum alone, ms per GiB and GB/s, against
+#                      format 1's checksum, one crc32c lane, the table
+#                      fallback and a plain read; part of `make bench`
 #   make tests-record  re-record tests/data/ from this machine's /proc
 # CRIU_LITE_KNOWN_BUGS=1 make unit-check also runs the tests of reported,
 # unfixed engine bugs (otherwise listed as SKIPPED).
@@ -40,6 +43,13 @@ bench-mem: $(B)/criu-lite $(BENCH_B)/memhog $(BENCH_B)/bench-mem
 
 $(BENCH_B)/threadhog: CFLAGS += -pthread
 
+$(BENCH_B)/bench-csum: tests/bench/bench-csum.c $(B)/libcriulite.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $< $(B)/libcriulite.a
+
+bench-csum: $(BENCH_B)/bench-csum
+	$(BENCH_B)/bench-csum
+
 bench-threads: $(B)/criu-lite $(BENCH_B)/threadhog $(BENCH_B)/bench-threads
 	tests/bench/bench-threads.sh $(B)
 
@@ -53,5 +63,6 @@ tests-record: $(TESTS_B)/record-proc
 CHECK_TARGETS += unit-check
 BENCH_TARGETS += bench-mem
 BENCH_TARGETS += bench-threads
+BENCH_TARGETS += bench-csum
 
-.PHONY: unit-tests unit-check tests-record bench-mem bench-threads
+.PHONY: unit-tests unit-check tests-record bench-mem bench-threads bench-csum
