@@ -78,7 +78,7 @@ dump_ms() {
 		t0=$(date +%s%N)
 		# shellcheck disable=SC2086
 		"$CL" dump -t "$pid" -D "$work/img" --leave-running $extra \
-			>/dev/null 2>&1 || { say "a plain dump of $pid failed"; exit 1; }
+			>/dev/null 2>&1 || { say "a plain dump of $pid failed" >&2; return 1; }
 		t1=$(date +%s%N)
 		all+=($(( (t1 - t0) / 1000000 )))
 	done
@@ -89,7 +89,10 @@ dump_ms() {
 dump_tries() {
 	local name=$1 pid=$2 static=$3 extra=$4 ntries=${5:-$TRIES}
 	local ms before after sig n d cl
-	ms=$(dump_ms "$pid" "$extra")
+	if ! ms=$(dump_ms "$pid" "$extra"); then
+		lost=$((lost + 1))	# the target is gone or broken
+		return
+	fi
 	before=$(snapshot "$pid" "$static")
 	say "$name${extra:+ ($extra)}: undisturbed dump ${ms} ms; $ntries tries per signal"
 	for sig in KILL INT TERM; do
