@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,8 +9,8 @@
 #include "cli.h"
 #include "log.h"
 
-static const char usage_text[] =
-"usage: criu-lite COMMAND [OPTIONS]\n"
+static const char main_text[] =
+"usage: criu-lite COMMAND [OPTIONS]    (criu-lite COMMAND --help: its options)\n"
 "\n"
 "Commands:\n"
 "  check                      probe the kernel features criu-lite uses\n"
@@ -21,7 +22,19 @@ static const char usage_text[] =
 "                             --page-server (then exit)\n"
 "  pre-dump, lazy-pages, migrate: not implemented yet\n"
 "\n"
-"dump options:\n"
+"Common options: -v, --verbose (repeat for debug), -h, --help, -V, --version\n"
+"\n"
+"A failed or interrupted dump leaves the tree running as it was and DIR as\n"
+"it was; restore reads and checks every image before it creates anything.\n"
+"Manual: criu-lite(8).\n";
+
+static const char dump_text[] =
+"usage: criu-lite dump -t PID -D DIR [OPTIONS]\n"
+"\n"
+"Checkpoints the process tree rooted at PID into DIR, then kills it (or\n"
+"lets it run on with -R). Killed or failing at any moment, criu-lite leaves\n"
+"the tree running exactly as it was and DIR as it was.\n"
+"\n"
 "  -t, --tree PID             root of the tree to dump\n"
 "  -D, --images-dir DIR       where images go (created if missing; replaced\n"
 "                             only once the new dump is complete)\n"
@@ -42,8 +55,16 @@ static const char usage_text[] =
 "      --qmp SOCK             QEMU: stop the VM through this QMP socket\n"
 "                             before freezing (the guest then sees no time\n"
 "                             jump); restore continues it\n"
+"  -v, --verbose              more messages (repeat for debug)\n"
+"  -h, --help                 this text\n";
+
+static const char restore_text[] =
+"usage: criu-lite restore -D DIR [OPTIONS]\n"
 "\n"
-"restore options:\n"
+"Brings the tree dumped in DIR back under its PIDs and TIDs. Every image\n"
+"and every page is checked before anything is created; a failed or killed\n"
+"restore leaves nothing behind.\n"
+"\n"
 "  -D, --images-dir DIR       images to restore\n"
 "  -d, --restore-detached     return once the tree runs (default: wait for\n"
 "                             the root and exit with its status)\n"
@@ -51,32 +72,85 @@ static const char usage_text[] =
 "                             small init), so taken PIDs do not matter\n"
 "      --lazy-pages           resume at once; large anonymous memory is\n"
 "                             filled on fault (userfaultfd) and in the\n"
-"                             background by a lazy-pages daemon\n"
+"                             background by a lazy-pages daemon (if it\n"
+"                             dies first, the process is killed)\n"
 "      --page-server HOST:PORT  with --lazy-pages: pages come from a\n"
 "                             criu-lite page-server (the other images\n"
 "                             are read from DIR)\n"
 "      --no-cont              leave a VM stopped by dump --qmp stopped\n"
 "      --verify               also read every restored page back from the\n"
-"                             process and check it against its dump\n"
-"                             checksum before the tree is let go\n"
-"      --no-verify            do not check image pages against their\n"
-"                             checksums (default: every page is checked\n"
-"                             before it goes into a process: at load from\n"
-"                             a local image, on arrival from a page server,\n"
-"                             before each copy by the lazy-pages daemon)\n"
+"                             process and compare it before it is let go\n"
+"      --no-verify            skip the page checksums (they are checked by\n"
+"                             default, as the pages go in)\n"
 "      --zombie-wait MS       wait this long for a PID held by a zombie\n"
 "                             (default 5000)\n"
-"\n"
-"common options:\n"
 "  -v, --verbose              more messages (repeat for debug)\n"
-"  -h, --help                 this text\n"
+"  -h, --help                 this text\n";
+
+static const char show_text[] =
+"usage: criu-lite show DIR|FILE [--json]\n"
 "\n"
-"A failed or interrupted dump leaves the tree running as it was; restore\n"
-"reads and checks every image before it creates anything.\n";
+"Decodes an images directory or one image file as text, or as JSON with\n"
+"--json (always valid JSON, corrupt images included: a file that can't be\n"
+"read gets an \"error\" member). CRIU's crit does not read these images.\n";
+
+static const char page_server_text[] =
+"usage: criu-lite page-server -D DIR --port N [--address IP]\n"
+"\n"
+"Serves the pages image of DIR over TCP to one restore --lazy-pages\n"
+"--page-server IP:N, then exits.\n";
 
 void usage(FILE *f)
 {
-	fputs(usage_text, f);
+	fputs(main_text, f);
+}
+
+void usage_of(const char *cmd, FILE *f)
+{
+	static const struct { const char *cmd, *text; } t[] = {
+		{ "dump", dump_text }, { "restore", restore_text },
+		{ "show", show_text }, { "page-server", page_server_text },
+	};
+
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		if (!strcmp(cmd, t[i].cmd)) {
+			fputs(t[i].text, f);
+			return;
+		}
+	}
+	fputs(main_text, f);
+}
+
+/* getopt's own messages would say "dump: ..." without our prefix: ours
+ * name the option and the command. */
+static int bad_option(const char *cmd, int c, char **argv)
+{
+	const char *arg = optind > 0 ? argv[optind - 1] : "";
+	char shortopt[3] = { '-', (char)optopt, 0 };
+	bool is_long = !strncmp(arg, "--", 2);
+	const char *eq = is_long ? strchr(arg, '=') : NULL;
+
+	if (!is_long)
+		arg = shortopt;
+	if (c == ':')
+		pr_err("%s: option %s needs a value (see criu-lite %s --help)",
+		       cmd, arg, cmd);
+	else if (eq)
+		pr_err("%s: option %.*s takes no value, or is unknown (see "
+		       "criu-lite %s --help)", cmd, (int)(eq - arg), arg, cmd);
+	else
+		pr_err("%s: unknown option %s (see criu-lite %s --help)", cmd,
+		       arg, cmd);
+	return -1;
+}
+
+static int stray_args(const char *cmd, int argc, char **argv)
+{
+	if (optind == argc)
+		return 0;
+	pr_err("%s: unexpected argument \"%s\" (see criu-lite %s --help)", cmd,
+	       argv[optind], cmd);
+	return -1;
 }
 
 int parse_pid(const char *s, pid_t *pid)
@@ -92,14 +166,14 @@ int parse_pid(const char *s, pid_t *pid)
 	return 0;
 }
 
-static int parse_count(const char *s, long max, long *val)
+static int parse_count(const char *opt, const char *s, long max, long *val)
 {
 	char *end;
 
 	errno = 0;
 	*val = strtol(s, &end, 10);
 	if (!*s || *end || errno || *val < 0 || *val > max) {
-		pr_err("bad number \"%s\" (0 to %ld)", s, max);
+		pr_err("bad number \"%s\" for %s (0 to %ld)", s, opt, max);
 		return -1;
 	}
 	return 0;
@@ -126,7 +200,8 @@ int parse_dump_args(int argc, char **argv, struct dump_opts *o)
 	memset(o, 0, sizeof(*o));
 	o->precopy_until = 256;
 	optind = 0;	/* 0: also forget a half-parsed option group */
-	while ((c = getopt_long(argc, argv, "t:D:Rvh", opts, NULL)) != -1) {
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":t:D:Rvh", opts, NULL)) != -1) {
 		switch (c) {
 		case 't':
 			if (parse_pid(optarg, &o->pid))
@@ -147,8 +222,10 @@ int parse_dump_args(int argc, char **argv, struct dump_opts *o)
 		case 'P':
 		case 'U':
 		case 'M':
-			if (parse_count(optarg, c == 'P' ? 1000 : c == 'M' ?
-					60000 : 1 << 30, &val))
+			if (parse_count(c == 'P' ? "--precopy-rounds" : c == 'M' ?
+					"--precopy-ms" : "--precopy-until", optarg,
+					c == 'P' ? 1000 : c == 'M' ? 60000 : 1 << 30,
+					&val))
 				return -1;
 			if (c == 'P')
 				o->precopy_rounds = val;
@@ -161,14 +238,16 @@ int parse_dump_args(int argc, char **argv, struct dump_opts *o)
 			log_set_level(log_get_level() + 1);
 			break;
 		case 'h':
-			usage(stdout);
+			usage_of("dump", stdout);
 			return 1;
 		default:
-			return -1;
+			return bad_option("dump", c, argv);
 		}
 	}
-	if (!o->pid || !o->dir || optind != argc) {
-		pr_err("dump needs -t PID and -D DIR (see --help)");
+	if (stray_args("dump", argc, argv))
+		return -1;
+	if (!o->pid || !o->dir) {
+		pr_err("dump needs -t PID and -D DIR (see criu-lite dump --help)");
 		return -1;
 	}
 	return 0;
@@ -199,7 +278,8 @@ int parse_restore_args(int argc, char **argv, struct restore_opts *o)
 	memset(o, 0, sizeof(*o));
 	o->zombie_wait_ms = 5000;
 	optind = 0;	/* 0: also forget a half-parsed option group */
-	while ((c = getopt_long(argc, argv, "D:dvh", opts, NULL)) != -1) {
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":D:dvh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'D':
 			o->dir = optarg;
@@ -239,14 +319,16 @@ int parse_restore_args(int argc, char **argv, struct restore_opts *o)
 			log_set_level(log_get_level() + 1);
 			break;
 		case 'h':
-			usage(stdout);
+			usage_of("restore", stdout);
 			return 1;
 		default:
-			return -1;
+			return bad_option("restore", c, argv);
 		}
 	}
-	if (!o->dir || optind != argc) {
-		pr_err("restore needs -D DIR (see --help)");
+	if (stray_args("restore", argc, argv))
+		return -1;
+	if (!o->dir) {
+		pr_err("restore needs -D DIR (see criu-lite restore --help)");
 		return -1;
 	}
 	if (o->page_server && !o->lazy) {

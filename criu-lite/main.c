@@ -77,7 +77,7 @@ static int cmd_page_server(int argc, char **argv)
 
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-			usage(stdout);
+			usage_of("page-server", stdout);
 			return 0;
 		} else if (!strcmp(argv[i], "-D") && i + 1 < argc) {
 			dir = argv[++i];
@@ -106,7 +106,7 @@ static int cmd_show(int argc, char **argv)
 		if (!strcmp(argv[i], "--json"))
 			json = true;
 		else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-			usage(stdout);
+			usage_of("show", stdout);
 			return 0;
 		} else if (!path)
 			path = argv[i];

@@ -207,14 +207,19 @@ static void test_dump_bad(void **state)
 		{ { "dump", "-t", "0", "-D", "x" }, "bad PID" },
 		{ { "dump", "-t", "x5", "-D", "x" }, "bad PID" },
 		{ { "dump", "--tree=", "-D", "x" }, "bad PID" },
-		{ { "dump", "-t", "5", "-D", "x", "extra" }, "needs -t PID" },
-		{ { "dump", "-t", "5", "-D", "x", "-Q" }, "invalid option" },
-		{ { "dump", "-t", "5", "-D", "x", "--bogus" }, "unrecognized" },
-		{ { "dump", "-t", "5", "-D" }, "requires an argument" },
-		{ { "dump", "-D", "x", "-t" }, "requires an argument" },
+		{ { "dump", "-t", "5", "-D", "x", "extra" },
+		  "criu-lite: Error: dump: unexpected argument \"extra\"" },
+		{ { "dump", "-t", "5", "-D", "x", "-Q" }, "unknown option -Q" },
+		{ { "dump", "-t", "5", "-D", "x", "--bogus" },
+		  "unknown option --bogus" },
+		{ { "dump", "-t", "5", "-D" }, "option -D needs a value" },
+		{ { "dump", "-D", "x", "-t" }, "option -t needs a value" },
 		{ { "dump", "-t", "5", "-D", "x", "--leave-running=1" },
-		  "doesn't allow an argument" },
-		{ { "dump", "-t", "5", "-D", "x", "--verify" }, "unrecognized" },
+		  "option --leave-running takes no value" },
+		{ { "dump", "-t", "5", "-D", "x", "--verify" },
+		  "unknown option --verify" },
+		{ { "dump", "-t", "5", "-D", "x", "--precopy-rounds", "x" },
+		  "bad number \"x\" for --precopy-rounds" },
 	};
 	struct output out;
 	struct dump_opts o;
@@ -250,6 +255,25 @@ static void test_dump_help(void **state)
 	/* help wins over missing options */
 	assert_int_equal(DUMP(&o, &out, "dump", "-h", "-t", "5"), 1);
 	output_free(&out);
+}
+
+/* Each command's --help is its own: its options, not the others'. */
+static void test_help_per_command(void **state)
+{
+	struct restore_opts ro;
+	struct dump_opts o;
+	struct output d, r;
+
+	(void)state;
+	assert_int_equal(DUMP(&o, &d, "dump", "--help"), 1);
+	assert_int_equal(RESTORE(&ro, &r, "restore", "--help"), 1);
+	assert_contains(d.out, "usage: criu-lite dump");
+	assert_contains(r.out, "usage: criu-lite restore");
+	assert_true(strstr(d.out, "--lazy-pages") == NULL);
+	assert_true(strstr(r.out, "--leave-running") == NULL);
+	assert_true(strcmp(d.out, r.out) != 0);
+	output_free(&d);
+	output_free(&r);
 }
 
 static void test_dump_verbose(void **state)
@@ -352,19 +376,19 @@ static void test_restore_bad(void **state)
 	static const struct { char *argv[8]; const char *msg; } bad[] = {
 		{ { "restore" }, "needs -D DIR" },
 		{ { "restore", "-d" }, "needs -D DIR" },
-		{ { "restore", "-D", "x", "y" }, "needs -D DIR" },
-		{ { "restore", "-D" }, "requires an argument" },
+		{ { "restore", "-D", "x", "y" }, "unexpected argument \"y\"" },
+		{ { "restore", "-D" }, "option -D needs a value" },
 		{ { "restore", "-D", "x", "--zombie-wait" },
-		  "requires an argument" },
+		  "option --zombie-wait needs a value" },
 		{ { "restore", "-D", "x", "--zombie-wait", "" }, "bad --zombie" },
 		{ { "restore", "-D", "x", "--zombie-wait", "1s" },
 		  "bad --zombie" },
 		{ { "restore", "-D", "x", "--zombie-wait", "ten" },
 		  "bad --zombie" },
-		{ { "restore", "-D", "x", "-t", "5" }, "invalid option" },
-		{ { "restore", "-D", "x", "--leave-running" }, "unrecognized" },
+		{ { "restore", "-D", "x", "-t", "5" }, "unknown option -t" },
+		{ { "restore", "-D", "x", "--leave-running" }, "unknown option --leave-running" },
 		{ { "restore", "-D", "x", "--verify=yes" },
-		  "doesn't allow an argument" },
+		  "option --verify takes no value" },
 	};
 	struct output out;
 	struct restore_opts o;
@@ -426,6 +450,7 @@ int main(void)
 		cmocka_unit_test(test_dump_long),
 		cmocka_unit_test(test_dump_resets),
 		cmocka_unit_test(test_dump_bad),
+		cmocka_unit_test(test_help_per_command),
 		cmocka_unit_test(test_dump_help),
 		cmocka_unit_test_setup_teardown(test_dump_verbose, save_level,
 						restore_level),
