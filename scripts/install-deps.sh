@@ -1,14 +1,19 @@
 #!/bin/sh
 # Installs, from Debian's archive, whatever criu-lite needs and this machine
 # lacks. Safe to run again: it only calls apt-get when a package is missing.
-# Usage: scripts/install-deps.sh [--qemu]   (--qemu adds what the guest needs)
+# Usage: scripts/install-deps.sh [--qemu | --experiments]
+#   --qemu         adds what the test guest needs
+#   --experiments  adds that and what `make experiments` needs (plots, JSON)
 set -eu
 
 pkgs="gcc libc6-dev make pkg-config protobuf-c-compiler libprotobuf-c-dev libnl-3-dev
 libcap-dev libcmocka-dev"
-if [ "${1:-}" = "--qemu" ]; then
+case "${1:-}" in
+--qemu) pkgs="$pkgs qemu-system-x86 qemu-utils busybox-static cpio kmod" ;;
+--experiments)
 	pkgs="$pkgs qemu-system-x86 qemu-utils busybox-static cpio kmod"
-fi
+	pkgs="$pkgs gnuplot-nox jq" ;;
+esac
 
 missing=""
 for p in $pkgs; do
