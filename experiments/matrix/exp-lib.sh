@@ -116,6 +116,27 @@ chain_ready() {
 	chain_boot "$@"
 }
 
+# chain_resume_source: after a move whose destination failed, the source
+# (in postmigrate, or still running after a cancel) is continued; the chain
+# goes on from it if it verifies its memory twice, keeps its disk and
+# complains of nothing. Saves a reboot per failed move; the source's memory
+# never left it, so the next verdict is still about its own move.
+chain_resume_source() {
+	local off after
+	[ -n "${CH_PID:-}" ] && gl_alive "$CH_PID" || return 1
+	off=$(stat -c %s "$CH_DIR/serial.log") || return 1
+	gl_qmp -t 10 "$CH_SOCK" cont >/dev/null 2>&1 || return 1
+	"$GL_GUEST/serial-watch" -t 30 -c 2 -o "$off" -p "$CH_PID" \
+		"$CH_DIR/serial.log" " pass_ms=" >/dev/null || return 1
+	after=$CH_DIR/resumed.log
+	tail -c +"$((off + 1))" "$CH_DIR/serial.log" >"$after"
+	[ "$(gl_verdict "$after" VERIFY)" = ok ] &&
+		! gl_verdict "$after" DISK | grep -q BAD &&
+		[ -z "$(gl_complaints "$after")" ] &&
+		[ "$(gl_fate "$after")" = ok ] || return 1
+	echo "experiments: the source resumed intact; the chain goes on from it" >&2
+}
+
 # chain_next_dir: sets NEXT_DIR, a directory for the chain's next process
 chain_next_dir() {
 	CH_N=$((CH_N + 1))
@@ -244,6 +265,7 @@ emit_row() {
 # row_reset TOOL MODE: clears the R_* and G_* of a row.
 row_reset() {
 	R_TOOL=$1 R_MODE=$2 R_TOOL_VERSION=- R_TOTAL=- R_DOWN=- R_BYTES=-
+	R_SRC_RESUMABLE=0
 	R_ROUNDS=- R_VERDICT=- R_HOST=- R_SAVE=- R_RESTORE=- R_NOTE= R_DIR=
 	R_RAW=null
 	G_PAUSE=- G_GGAP=- G_SEQ=- G_FATE=- G_VERIFY=- G_DISK=- G_NET=- G_KMSG=-

@@ -115,14 +115,22 @@ qemu_wait_migration() {
 	done
 }
 
-# qemu_dst_running SOCK: waits for the destination to run (cont if the
-# source was stopped first: QEMU keeps the source's run state)
+# qemu_dst_running SOCK PID: waits for the destination to run (cont if the
+# source was stopped first: QEMU keeps the source's run state); fails at
+# once when that QEMU is gone (a panicking guest ends it: -no-reboot)
 qemu_dst_running() {
-	local st
-	st=$(gl_qmp -t "$EXP_MOVE_TIMEOUT" -i 20 -u running,paused,postmigrate,shutdown,internal-error \
-		-g status "$1" query-status) || return 1
-	[ "$st" = paused ] && { gl_qmp "$1" cont >/dev/null || return 1; st=running; }
-	[ "$st" = running ]
+	local sock=$1 pid=$2 st deadline
+	deadline=$(($(gl_now_ms) + EXP_MOVE_TIMEOUT * 1000))
+	while gl_alive "$pid" && [ "$(gl_now_ms)" -lt "$deadline" ]; do
+		st=$(gl_qmp -t 2 -g status "$sock" query-status 2>/dev/null)
+		case $st in
+		running) return 0 ;;
+		paused) gl_qmp "$sock" cont >/dev/null && return 0; return 1 ;;
+		postmigrate|shutdown|internal-error|guest-panicked) return 1 ;;
+		esac
+		sleep 0.05
+	done
+	return 1
 }
 
 # qemu_stats JSON: sets R_TOTAL, R_DOWN, R_BYTES, R_ROUNDS from query-migrate
@@ -135,6 +143,7 @@ qemu_stats() {
 # qemu_head DIR PID STAMPER: the destination becomes the chain's head
 qemu_head() {
 	chain_end_src_only
+	R_SRC_RESUMABLE=0
 	CH_DIR=$1 CH_PID=$2 CH_STAMPER=$3 CH_SOCK=$1/qmp.sock
 }
 
@@ -165,16 +174,17 @@ qemu_live() {
 	st=$(qemu_wait_migration "$CH_SOCK" "$kind")
 	t1=$(gl_now_ms)
 	q=$(gl_qmp "$CH_SOCK" query-migrate)
-	R_RAW=$(jq -c --argjson d "$(gl_qmp "$dst/qmp.sock" query-migrate 2>/dev/null || echo null)" \
+	R_RAW=$(jq -c --argjson d "$(gl_qmp -t 2 "$dst/qmp.sock" query-migrate 2>/dev/null || echo null)" \
 		'{"query-migrate": ., "dst-query-migrate": $d}' <<<"$q")
 	qemu_stats "$q"
+	R_SRC_RESUMABLE=1	# the source still holds the guest
 	if [ "$st" != completed ]; then
 		R_VERDICT="migration-$st"
 		R_NOTE=$(jq -r '."error-desc" // empty' <<<"$q")
 		gl_stop_pid "$dpid"
 		return 1
 	fi
-	qemu_dst_running "$dst/qmp.sock" || { guest_gone "$dst/serial.log"; gl_stop_pid "$dpid"; return 1; }
+	qemu_dst_running "$dst/qmp.sock" "$dpid" || { guest_gone "$dst/serial.log"; gl_stop_pid "$dpid"; return 1; }
 	R_HOST=$(($(gl_now_ms) - t0))
 	guest_check "$dst/serial.log" "$dst/stamped.log" "$dpid" 0 "$t0" \
 		"$CH_DIR/stamped.log" "$dst/stamped.log"
@@ -218,7 +228,7 @@ qemu_save() {
 	qemu_setup "$dst/qmp.sock" "$caps" "$params" &&
 		gl_qmp "$dst/qmp.sock" migrate-incoming \
 			"$(jq -nc --arg u "$in_uri" '{uri: $u}')" >/dev/null &&
-		qemu_dst_running "$dst/qmp.sock" || {
+		qemu_dst_running "$dst/qmp.sock" "$dpid" || {
 		guest_gone "$dst/serial.log"
 		CH_PID=$dpid CH_STAMPER=$dst_st CH_SOCK=$dst/qmp.sock
 		return 1
@@ -226,6 +236,7 @@ qemu_save() {
 	t3=$(gl_now_ms)
 	R_RESTORE=$((t3 - t2))
 	R_HOST=$((t3 - t0))
+	R_TOTAL=$R_HOST		# QEMU's total-time (the save alone) is in raw
 	R_RAW=$(jq -c --argjson a "${alloc:-null}" --arg s "$src_status" \
 		'{"query-migrate": ., "file-allocated-bytes": $a, "source-status-after": $s}' <<<"$q")
 	guest_check "$dst/serial.log" "$dst/stamped.log" "$dpid" 0 "$t0" \
@@ -274,7 +285,7 @@ qemu_bgsnap() {
 	t2=$(gl_now_ms)
 	qemu_start "$dst" "exec:cat $f" || { R_VERDICT="dst-start-failed"; return 1; }
 	dpid=$QS_PID dst_st=$QS_STAMPER
-	qemu_dst_running "$dst/qmp.sock" || {
+	qemu_dst_running "$dst/qmp.sock" "$dpid" || {
 		guest_gone "$dst/serial.log"
 		CH_PID=$dpid CH_STAMPER=$dst_st CH_SOCK=$dst/qmp.sock
 		return 1
@@ -344,5 +355,7 @@ qemu_run_mode() {
 	dirtyrate:*) qemu_dirtyrate "$name" "${kind#dirtyrate:}" ;;
 	esac
 	emit_row
-	[ "$R_VERDICT" = ok ] || chain_end
+	[ "$R_VERDICT" = ok ] && return
+	[ "$R_SRC_RESUMABLE" = 1 ] && chain_resume_source && return
+	chain_end
 }
