@@ -1,4 +1,4 @@
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2034,SC2153,SC2015
 # QEMU's own migration modes (sourced by run-experiments.sh after
 # exp-lib.sh). One line per mode:
 #
@@ -91,22 +91,31 @@ qemu_setup() {
 		gl_qmp "$sock" migrate-set-parameters "$params" >/dev/null
 }
 
-# qemu_wait_migration SOCK KIND: polls query-migrate until the migration
-# ends (postcopy: switches once the first pass is done); prints the status
-# ("timeout" after EXP_MOVE_TIMEOUT s: the migration is then cancelled).
+# qemu_wait_migration SOCK KIND [DST_PID]: polls query-migrate until the
+# migration ends (postcopy: switches once the first pass is done); prints
+# the status: completed, failed, cancelled, postcopy-paused (the
+# destination is gone in postcopy: the guest is split between the two),
+# dst-died, or timeout (after EXP_MOVE_TIMEOUT s: then cancelled).
 qemu_wait_migration() {
-	local sock=$1 kind=$2 deadline st syncs pc=0
+	local sock=$1 kind=$2 dpid=${3:-} deadline st syncs pc=0
 	deadline=$(($(gl_now_ms) + EXP_MOVE_TIMEOUT * 1000))
 	while :; do
-		{ read -r st; read -r syncs; } < <(gl_qmp "$sock" query-migrate \
+		{ read -r st; read -r syncs; } < <(gl_qmp -t 10 "$sock" query-migrate \
 			-g status -g ram.dirty-sync-count)
-		case $st in completed|failed|cancelled) echo "$st"; return ;; esac
+		case $st in completed|failed|cancelled|postcopy-paused) echo "$st"; return ;; esac
+		if [ -n "$dpid" ] && ! gl_alive "$dpid"; then
+			[ $pc = 1 ] && { echo postcopy-paused; return; }
+			gl_qmp -t 10 "$sock" migrate_cancel >/dev/null
+			gl_qmp -t 30 -u cancelled,failed,completed "$sock" query-migrate >/dev/null
+			echo dst-died
+			return
+		fi
 		if [ "$kind" = postcopy ] && [ $pc = 0 ] && [ "$st" = active ] &&
 			[ "${syncs:-0}" != - ] && [ "${syncs:-0}" -ge 2 ]; then
 			gl_qmp "$sock" migrate-start-postcopy >/dev/null && pc=1
 		fi
 		if [ "$(gl_now_ms)" -gt "$deadline" ]; then
-			gl_qmp "$sock" migrate_cancel >/dev/null
+			gl_qmp -t 10 "$sock" migrate_cancel >/dev/null
 			gl_qmp -t 30 -u cancelled,failed,completed "$sock" query-migrate >/dev/null
 			echo timeout
 			return
@@ -171,13 +180,14 @@ qemu_live() {
 	gl_qmp "$CH_SOCK" migrate "{\"uri\": \"tcp:$EXP_DST_HOST:$port\"}" \
 		>"$dst/migrate.err" 2>&1 ||
 		{ R_VERDICT="migrate-refused"; R_NOTE=$(cat "$dst/migrate.err"); gl_stop_pid "$dpid"; return 1; }
-	st=$(qemu_wait_migration "$CH_SOCK" "$kind")
+	st=$(qemu_wait_migration "$CH_SOCK" "$kind" "$dpid")
 	t1=$(gl_now_ms)
-	q=$(gl_qmp "$CH_SOCK" query-migrate)
+	q=$(gl_qmp -t 10 "$CH_SOCK" query-migrate)
 	R_RAW=$(jq -c --argjson d "$(gl_qmp -t 2 "$dst/qmp.sock" query-migrate 2>/dev/null || echo null)" \
 		'{"query-migrate": ., "dst-query-migrate": $d}' <<<"$q")
 	qemu_stats "$q"
-	R_SRC_RESUMABLE=1	# the source still holds the guest
+	# the source still holds the whole guest unless postcopy started
+	[ "$kind" = postcopy ] || R_SRC_RESUMABLE=1
 	if [ "$st" != completed ]; then
 		R_VERDICT="migration-$st"
 		R_NOTE=$(jq -r '."error-desc" // empty' <<<"$q")
@@ -294,10 +304,12 @@ qemu_bgsnap() {
 	R_HOST=$(($(gl_now_ms) - t0))
 	guest_check "$dst/serial.log" "$dst/stamped.log" "$dpid" 0 "$t2" "$dst/stamped.log"
 	R_VERDICT=$(guest_verdict noseq)
-	# The loaded guest must resume at the snapshot's start, not its end.
+	# The loaded guest must resume at the snapshot's start (within 1 s of
+	# heartbeats: setup comes first), not its end.
 	if [ "$G_FIRST_SEQ" != - ] && [ "$s0" != - ] &&
-		[ "$G_FIRST_SEQ" -gt $((s0 + 2)) ]; then
-		R_VERDICT="${R_VERDICT/#ok/}${R_VERDICT:+,}not-start-state"
+		[ "$G_FIRST_SEQ" -gt $((s0 + 10)) ]; then
+		if [ "$R_VERDICT" = ok ]; then R_VERDICT=not-start-state
+		else R_VERDICT="$R_VERDICT,not-start-state"; fi
 	fi
 	G_PAUSE=$src_pause
 	R_NOTE="source ran on ($src_status); snapshot started at hb $s0, ended at $s1; loaded guest resumed at hb $G_FIRST_SEQ"
@@ -309,6 +321,20 @@ qemu_bgsnap() {
 	[ "${EXP_KEEP:-0}" = 1 ] || rm -f "$f"
 }
 
+# dirtyrate_refused: calc-dirty-rate returned an error, or QEMU died of it
+dirtyrate_refused() {
+	sleep 0.5
+	if gl_alive "$CH_PID"; then
+		R_VERDICT=n/a
+		R_NOTE="QEMU $CH_VER refuses it: $(cat "$CH_DIR/dirtyrate.err")"
+	else
+		R_VERDICT=qemu-exited
+		R_NOTE="QEMU $CH_VER ended during calc-dirty-rate ($(cat "$CH_DIR/dirtyrate.err"))"
+		dmesg 2>/dev/null | grep -q "\[$CH_PID\]: segfault" &&
+			R_VERDICT=qemu-segfault R_NOTE="QEMU $CH_VER segfaulted in calc-dirty-rate (kernel log)"
+	fi
+}
+
 # qemu_dirtyrate NAME MODE: calc-dirty-rate for 2 s, no move
 qemu_dirtyrate() {
 	local how=$2 off t0 q known
@@ -317,7 +343,7 @@ qemu_dirtyrate() {
 	R_DIR=$CH_DIR
 	gl_qmp "$CH_SOCK" calc-dirty-rate "{\"calc-time\": 2, \"mode\": \"$how\"}" \
 		>"$CH_DIR/dirtyrate.err" 2>&1 ||
-		{ R_VERDICT="refused"; R_NOTE=$(cat "$CH_DIR/dirtyrate.err"); return 1; }
+		{ dirtyrate_refused; return 1; }
 	q=$(gl_qmp -t 30 -i 100 -u measured "$CH_SOCK" query-dirty-rate) ||
 		{ R_VERDICT="not-measured"; return 1; }
 	R_TOTAL=$(($(gl_now_ms) - t0))
@@ -355,7 +381,7 @@ qemu_run_mode() {
 	dirtyrate:*) qemu_dirtyrate "$name" "${kind#dirtyrate:}" ;;
 	esac
 	emit_row
-	[ "$R_VERDICT" = ok ] && return
+	case $R_VERDICT in ok|n/a) return ;; esac
 	[ "$R_SRC_RESUMABLE" = 1 ] && chain_resume_source && return
 	chain_end
 }

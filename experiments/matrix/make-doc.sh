@@ -8,6 +8,7 @@
 #   RESULTS-DIR   holds results.jsonl and meta.json (build/experiments)
 #   DOC           the markdown file to write (docs/experiments.md)
 #   PLOTS-DIR-REL the plots' directory relative to DOC's (experiments)
+# shellcheck disable=SC2016
 set -eu
 cd "$(dirname "$0")/../.." || exit 1
 dir=$1 doc=$2 plots=$3
@@ -227,11 +228,14 @@ echo "background-snapshot writes the state of the migration's *start* while the"
 echo "VM runs on (uffd-wp catches the pages written meanwhile); the snapshot is"
 echo "then loaded by a new QEMU, and its first heartbeat's seq says which state"
 echo "it holds. A save (\`exec:cat\`, \`file:\`) holds the state at the *end* and"
-echo "leaves the source in \`postmigrate\`. The disk is not part of either: a"
-echo "snapshot loaded after the source went on writing its disk finds the disk"
-echo "newer than its memory (\`DISK\` BAD), which is the expected answer, not a"
-echo "harness fault. criu-lite's \`dump --leave-running\` row is not in the"
-echo "harness yet."
+echo "leaves the source in \`postmigrate\` (save modes here stop the VM first)."
+echo "The disk is in neither: a snapshot loaded after the source wrote on finds"
+echo "a disk newer than its memory. The workload's DISK check sees that only for"
+echo "blocks of its 64-block ring it had written before the snapshot, so a young"
+echo "guest's \`DISK ok\` after a snapshot does not prove the two consistent."
+echo "criu-lite's \`dump --leave-running\` row is not in the harness yet (the"
+echo "restored QEMU would write its serial log at the dump's offset over what"
+echo "the source wrote after it)."
 echo
 table '["bg-snapshot","exec-save","file-save"]' \
 	"[$ID,\"save ms\",\"restore ms\",\"pause ms\",\"MiB\",\"source after\",\"verdict\",\"note\"]"

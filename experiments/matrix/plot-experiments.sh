@@ -9,6 +9,7 @@
 # version.
 #
 # Usage: experiments/matrix/plot-experiments.sh RESULTS.jsonl OUTDIR
+# shellcheck disable=SC2016
 set -eu
 cd "$(dirname "$0")/../.." || exit 1
 res=$1 out=$2

@@ -45,7 +45,7 @@ EXP_QEMU10_ENV=${EXP_QEMU10_ENV:-build/qemu10/env}
 EXP_WORK=$EXP_OUT/work
 EXP_RESULTS=$EXP_OUT/results.jsonl
 EXP_PIDS=() EXP_CHAIN=0 EXP_RUN=0
-CH_PID= CH_STAMPER=
+CH_PID='' CH_STAMPER=
 
 for f in build/criu-lite "$GL_GUEST/qmp-client" "$GL_GUEST/serial-watch" \
 	"$GL_GUEST/tcp-echo" "$GL_GUEST/vmlinuz"; do
@@ -88,13 +88,13 @@ t_end=$(gl_now_ms)
 
 jq -n --arg kernel "$(uname -r)" --argjson cpus "$(nproc)" \
 	--argjson mem_gib "$(awk '/^MemTotal:/ { print int($2 / 1048576 + 0.5) }' /proc/meminfo)" \
-	--arg start "$start_iso" --arg end "$(date -u +%FT%TZ)" \
+	--arg start "$start_iso" --arg finish "$(date -u +%FT%TZ)" \
 	--argjson seconds $(((t_end - t_start) / 1000)) \
 	--arg command "make $([ $quick = 1 ] && echo experiments-quick || echo experiments)" \
 	--arg mems "$mems" --arg rates "$rates" --argjson reps "$reps" \
 	--arg versions "$versions" --arg commit "$(git rev-parse --short HEAD 2>/dev/null)" \
 	--arg load "$(cut -d' ' -f1-3 /proc/loadavg)" \
-	'{kernel: $kernel, cpus: $cpus, mem_gib: $mem_gib, start: $start, "end": $end,
+	'{kernel: $kernel, cpus: $cpus, mem_gib: $mem_gib, start: $start, "end": $finish,
 	  seconds: $seconds, command: $command, mems: $mems, rates: $rates,
 	  reps: $reps, versions: $versions, commit: $commit,
 	  loadavg_at_end: $load}' >"$EXP_OUT/meta.json"
