@@ -172,7 +172,7 @@ guest_check() {
 		gl_hb_gap "$@" -- "$t0" >"$d/gap.out"
 		G_PAUSE=$(gl_kv outage_ms <"$d/gap.out")
 		G_GGAP=$(gl_kv guest_gap_ms <"$d/gap.out")
-		G_SEQ=$(hb_step_across "$log" "$off" "$(dirname "$6")/serial.log")
+		G_SEQ=$(hb_step_across "$log" "$off" "$(dirname "$1")/serial.log")
 	fi
 	tail -c +"$((off + 1))" "$log" >"$after"
 	G_FATE=$(gl_fate "$after")

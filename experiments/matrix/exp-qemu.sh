@@ -189,9 +189,15 @@ qemu_live() {
 	# the source still holds the whole guest unless postcopy started
 	[ "$kind" = postcopy ] || R_SRC_RESUMABLE=1
 	if [ "$st" != completed ]; then
-		R_VERDICT="migration-$st"
 		R_NOTE=$(jq -r '."error-desc" // empty' <<<"$q")
-		gl_stop_pid "$dpid"
+		case $st in
+		postcopy-paused|dst-died)	# what happened to the guest there
+			gl_stop_pid "$dpid"
+			guest_gone "$dst/serial.log"
+			R_VERDICT="migration-$st,$R_VERDICT" ;;
+		*) R_VERDICT="migration-$st"
+			gl_stop_pid "$dpid" ;;
+		esac
 		return 1
 	fi
 	qemu_dst_running "$dst/qmp.sock" "$dpid" || { guest_gone "$dst/serial.log"; gl_stop_pid "$dpid"; return 1; }
