@@ -57,6 +57,7 @@ table() {
 		elif $c == "multifd MiB" then s::spread(q.ram."multifd-bytes" | s::mib)
 		elif $c == "total / precopy-default" then ratio_to($all; "precopy-default"; .total_ms)
 		elif $c == "pause / precopy-default" then ratio_to($all; "precopy-default"; .pause_ms)
+		elif $c == "postcopy MiB" then s::spread(q.ram."postcopy-bytes" | s::mib)
 		elif $c == "postcopy requests" then s::spread(q.ram."postcopy-requests")
 		elif $c == "save ms" then s::spread(.save_ms)
 		elif $c == "restore ms" then s::spread(.restore_ms)
@@ -147,6 +148,39 @@ cat <<'EOF'
 
 EOF
 fi
+summary_table() {
+	echo "| tool | QEMU | moves | ok | not ok | the ones not ok |"
+	echo "|---|---|---|---|---|---|"
+	jq -rs -L experiments/matrix 'import "exp-stats" as s;
+		map(s::moved) | group_by([.tool, .qemu])[] |
+		"| \(.[0].tool) | \(.[0].qemu) | \(length) | \(map(select(.verdict == "ok")) | length) | " +
+		"\(map(select(.verdict != "ok")) | length) | " +
+		(map(select(.verdict != "ok") | "\(.mode): \(.verdict)") | join("; ")) + " |"' "$res"
+}
+
+echo "## At a glance"
+echo
+echo "Moves per tool and QEMU version, and how many left the guest intact:"
+echo
+summary_table
+echo
+echo "Medians per QEMU version, RAM and dirty rate (ms; the ratios are of"
+echo "medians of this run):"
+echo
+echo "| QEMU | RAM MiB | pages/s | precopy-default total | precopy (unlimited) total | ratio | multifd-4 total | exec-save pause | cl-dump pause | cl-precopy-lazy pause | postcopy pause |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|"
+jq -rs -L experiments/matrix 'import "exp-stats" as s;
+	def med($m; f): map(select(.mode == $m and .verdict != "n/a") | f) | s::median;
+	def r: if . == null then "-" else round | tostring end;
+	group_by([.qemu, .mem_mib, .dirty_rate])[] |
+	med("precopy-default"; .total_ms) as $pd | med("precopy"; .total_ms) as $p |
+	"| \(.[0].qemu) | \(.[0].mem_mib) | \(.[0].dirty_rate) | \($pd | r) | \($p | r) | " +
+	(if $pd and $p then ($p / $pd * 100 | round / 100 | tostring) else "-" end) +
+	" | \(med("multifd-4"; .total_ms) | r) | \(med("exec-save"; .pause_ms) | r) | " +
+	"\(med("cl-dump"; .pause_ms) | r) | \(med("cl-precopy-lazy"; .pause_ms) | r) | " +
+	"\(med("postcopy"; .pause_ms) | r) |"' "$res"
+echo
+
 cat <<'EOF'
 ## The setup
 
@@ -159,8 +193,12 @@ cat <<'EOF'
 - A *chain*: a guest is booted once per QEMU version and configuration and
   moved from mode to mode, each move's destination being the next one's
   source (QEMU) or the same restored process (criu-lite). A move that harms
-  the guest ends the chain; the next mode starts on a fresh guest, so each
-  verdict belongs to its own move.
+  the guest ends the chain and the next mode starts on a fresh guest, so each
+  verdict belongs to its own move. When only the destination failed and the
+  source still holds the whole guest (precopy: it is in `postmigrate`), the
+  source is continued instead, and the chain goes on from it only if it
+  then passes two memory verifications with its disk intact and no kernel
+  complaint.
 - QEMU moves: `-incoming defer` destination on the same host, capabilities
   and parameters set on both sides, tcp on loopback (live modes), a file
   (save modes, the VM stopped first as `virsh save` does; then a new QEMU
@@ -212,14 +250,17 @@ echo "## 3. Postcopy"
 echo
 echo "postcopy-ram (and postcopy-preempt, a second channel for urgent pages)"
 echo "switch over once the first precopy pass is done"
-echo "(\`migrate-start-postcopy\` after dirty-sync-count 2); the destination runs"
-echo "and faults the rest in (userfaultfd). criu-lite's nearest row today:"
+echo "(\`migrate-start-postcopy\` after dirty-sync-count 2; the precopy pass at"
+echo "the default bandwidth, else a 512 MiB guest converges before the switch,"
+echo "the postcopy phase unlimited); the destination runs and faults the rest in"
+echo "(userfaultfd). \`postcopy MiB\` 0 means the move ended in precopy after"
+echo "all. criu-lite's nearest row today:"
 echo "pre-copy dump, then \`restore --lazy-pages\` (the rest served from the"
 echo "images on fault). Not measured yet: \`migrate_pause\`/\`migrate_recover\`"
 echo "with the link cut (needs the two-host setup)."
 echo
 table '["postcopy","postcopy-preempt","cl-precopy-lazy"]' \
-	"[$ID,\"total ms\",\"downtime ms\",\"pause ms\",\"postcopy requests\",\"lazy all-in ms\",\"MiB\",\"verdict\",\"note\"]"
+	"[$ID,\"total ms\",\"downtime ms\",\"pause ms\",\"postcopy MiB\",\"postcopy requests\",\"lazy all-in ms\",\"MiB\",\"verdict\",\"note\"]"
 echo
 
 echo "## 4. background-snapshot against stop-at-end"
@@ -309,13 +350,7 @@ table "$(jq -sc "$IN_ORDER" "$res")" \
 echo
 echo "Summary per tool and QEMU version (rows that moved the guest):"
 echo
-echo "| tool | QEMU | moves | ok | not ok | the ones not ok |"
-echo "|---|---|---|---|---|---|"
-jq -rs -L experiments/matrix 'import "exp-stats" as s;
-	map(s::moved) | group_by([.tool, .qemu])[] |
-	"| \(.[0].tool) | \(.[0].qemu) | \(length) | \(map(select(.verdict == "ok")) | length) | " +
-	"\(map(select(.verdict != "ok")) | length) | " +
-	(map(select(.verdict != "ok") | "\(.mode): \(.verdict)") | join("; ")) + " |"' "$res"
+summary_table
 echo
 } >"$doc.tmp"
 mv "$doc.tmp" "$doc"

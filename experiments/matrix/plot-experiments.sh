@@ -4,7 +4,8 @@
 #                      (heartbeat gap, host clock) against the dirty rate
 #   total-vs-ram       total time of the move against guest RAM
 #   bytes-per-mode     bytes moved, per mode and QEMU version
-# Every run is a point; medians are joined by lines (pause, total) or drawn
+# Every run is a point (an open circle when the move broke the guest: the
+# tool's own figures exist even then); medians are joined by lines (pause, total) or drawn
 # as bars (bytes). Series: a few representative modes, one panel per QEMU
 # version.
 #
@@ -33,7 +34,8 @@ xy_data() {
 		[$modes[] as $m | $rows | map(select(.mode == $m)) |
 			select(length > 0)] as $blocks |
 		($blocks | map(.[0].mode) | join(" ")),
-		($blocks | map(map("\(.[$x]) \(.[$y])") | join("\n")) | join("\n\n\n"))
+		($blocks | map(map("\(.[$x]) \(.[$y]) \(if .verdict == "ok" then 7 else 6 end)") |
+			join("\n")) | join("\n\n\n"))
 		' -n "$res" >"$tmp/xy"
 	head -n 1 "$tmp/xy" >"$tmp/names"
 	tail -n +2 "$tmp/xy" >"$4"
@@ -60,6 +62,15 @@ EOF
 	done
 }
 
+# mode_colors NAMES: each mode's color number: its place in PLOT_MODES, so
+# that a mode has the same color in every panel
+mode_colors() {
+	local n
+	for n in $1; do
+		jq -r --arg n "$n" 'index($n) + 1' <<<"$PLOT_MODES"
+	done | tr '\n' ' '
+}
+
 # gq TEXT: TEXT for a single-quoted gnuplot string
 gq() { printf '%s' "${1//\'/\'\'}"; }
 
@@ -81,9 +92,10 @@ set key outside bottom center horizontal maxrows 3 font 'sans,9'
 $([ "$7" = logy ] && echo "set logscale y" || echo "unset logscale y")
 set offsets graph 0.05, graph 0.05, graph 0.05, graph 0.05
 names = '$names'
+cols = '$(mode_colors "$names")'
 dx(k) = (k - (words(names) + 1) / 2.0) * $8
-plot for [k=1:words(names)] '$f' index k-1 using (\$1 + dx(k)):2 with points pt 7 ps 0.9 lc k title word(names, k), \\
-     for [k=1:words(names)] '$f.med' index k-1 using (\$1 + dx(k)):2 with linespoints pt 2 ps 1.6 lw 1.5 lc k notitle"
+plot for [k=1:words(names)] '$f.med' index k-1 using (\$1 + dx(k)):2 with linespoints pt 2 ps 1.4 lw 1.5 lc word(cols, k) + 0 title word(names, k), \\
+     for [k=1:words(names)] '$f' index k-1 using (\$1 + dx(k)):2:3 with points pt variable ps 1.3 lc word(cols, k) + 0 notitle"
 	done
 	render "$1" "$body
 unset multiplot"
@@ -94,9 +106,9 @@ line_plot pause-vs-rate dirty_rate pause_ms "guest dirty rate (pages/s)" \
 	"Pause (heartbeat gap on the host clock): dots = runs, crosses and lines = medians; modes shifted sideways" logy 300
 line_plot downtime-vs-rate dirty_rate downtime_ms "guest dirty rate (pages/s)" \
 	"downtime, the tool's own figure (ms, log)" \
-	"Downtime as reported by QEMU (query-migrate) / criu-lite (frozen): dots = runs, crosses = medians" logy 300
+	"Downtime as reported by QEMU (query-migrate) / criu-lite (frozen): dots = runs (open: the guest broke), crosses = medians" logy 300
 line_plot total-vs-ram mem_mib total_ms "guest RAM (MiB)" "total time (ms, log)" \
-	"Total time of the move against guest RAM: dots = runs, crosses and lines = medians" logy 25
+	"Total time of the move against guest RAM: dots = runs (open: the guest broke), crosses and lines = medians; modes shifted sideways" logy 25
 
 # bytes per mode: one x position per mode, points per run, a bar per
 # version's median
