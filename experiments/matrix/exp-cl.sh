@@ -80,6 +80,7 @@ cl_dir() {
 	fi
 	t1=$(gl_now_ms)
 	R_SAVE=$((t1 - t0))
+	guest_progress "$CH_DIR/stamped.log" "$t0" "$t1"
 	R_BYTES=$(du -sb "$img" | cut -f1)
 	# after the move: the log from here (a pre-copy dump lets the guest
 	# beat and verify while it copies)

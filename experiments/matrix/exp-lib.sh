@@ -190,6 +190,30 @@ guest_check() {
 		END { print (n ? first : "-"), holes + 0 }' "$after")
 }
 
+# guest_progress STAMPED T0 T1: how the guest got on on the source while it
+# was being moved (host ms T0..T1): sets G_HB_PER_S (heartbeats per second,
+# 10 = unhindered) and G_DIRTY_PER_S (pages it dirtied per second, from the
+# workload's own counter in its VERIFY lines: the rate it really achieved,
+# throttled or not); "-" when the window holds too few lines.
+guest_progress() {
+	read -r G_HB_PER_S G_DIRTY_PER_S < <(awk -v t0="$2" -v t1="$3" '
+		$1 < t0 || $1 > t1 { next }
+		$2 == "HB" { hb++ }
+		$2 == "VERIFY" {
+			for (i = 3; i <= NF && $i !~ /^dirtied=/; i++)
+				;
+			if (i > NF)
+				next
+			d = substr($i, 9) + 0
+			if (!nv++) { d0 = d; v0 = $1 } else { d1 = d; v1 = $1 }
+		}
+		END {
+			hz = t1 > t0 + 500 ? sprintf("%.1f", hb * 1000 / (t1 - t0)) : "-"
+			dr = nv > 1 && v1 > v0 ? sprintf("%.0f", (d1 - d0) * 1000 / (v1 - v0)) : "-"
+			print hz, dr
+		}' "$1")
+}
+
 # hb_step_across LOG OFFSET SRC_LOG: the largest step between consecutive
 # heartbeat seqs around a move (1 = none lost), read from the raw serial
 # logs: the source's last lines joined with the destination's. A line the
@@ -258,6 +282,8 @@ emit_row() {
 		--argjson rounds "$(num "$R_ROUNDS")" \
 		--arg verdict "$R_VERDICT" --argjson guest_kmsg "$(num "$G_KMSG")" \
 		--argjson guest_gap_ms "$(num "$G_GGAP")" \
+		--argjson guest_hb_per_s "$(num "$G_HB_PER_S")" \
+		--argjson guest_dirty_per_s "$(num "$G_DIRTY_PER_S")" \
 		--argjson seq_step "$(num "$G_SEQ")" \
 		--arg verify "$G_VERIFY" --arg disk "$G_DISK" --arg net "$G_NET" \
 		--arg fate "$G_FATE" --argjson host_ms "$(num "$R_HOST")" \
@@ -271,7 +297,8 @@ emit_row() {
 		  dirty_rate: $dirty_rate, run: $run, total_ms: $total_ms,
 		  downtime_ms: $downtime_ms, pause_ms: $pause_ms, bytes: $bytes,
 		  rounds: $rounds, verdict: $verdict, guest_kmsg: $guest_kmsg,
-		  guest_gap_ms: $guest_gap_ms, seq_step: $seq_step, verify: $verify,
+		  guest_gap_ms: $guest_gap_ms, guest_hb_per_s: $guest_hb_per_s,
+		  guest_dirty_per_s: $guest_dirty_per_s, seq_step: $seq_step, verify: $verify,
 		  disk: $disk, net: $net, fate: $fate, host_ms: $host_ms,
 		  save_ms: $save_ms, restore_ms: $restore_ms, note: $note,
 		  dir: $dir, time: $time, raw: $raw}' >>"$EXP_RESULTS" || {
@@ -290,7 +317,7 @@ row_reset() {
 	R_ROUNDS=- R_VERDICT=- R_HOST=- R_SAVE=- R_RESTORE=- R_NOTE='' R_DIR=''
 	R_RAW=null
 	G_PAUSE=- G_GGAP=- G_SEQ=- G_FATE=- G_VERIFY=- G_DISK=- G_NET=- G_KMSG=-
-	G_HBHOLES=- G_FIRST_SEQ=-
+	G_HBHOLES=- G_FIRST_SEQ=- G_HB_PER_S=- G_DIRTY_PER_S=-
 }
 
 # row_na TOOL MODE WHY: a mode this tool version does not have.

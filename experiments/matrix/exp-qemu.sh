@@ -100,11 +100,15 @@ qemu_setup() {
 # destination is gone in postcopy: the guest is split between the two),
 # dst-died, or timeout (after EXP_MOVE_TIMEOUT s: then cancelled).
 qemu_wait_migration() {
-	local sock=$1 kind=$2 dpid=${3:-} deadline st syncs pc=0
+	local sock=$1 kind=$2 dpid=${3:-} deadline st syncs thr pc=0 maxthr=0
 	deadline=$(($(gl_now_ms) + EXP_MOVE_TIMEOUT * 1000))
 	while :; do
-		{ read -r st; read -r syncs; } < <(gl_qmp -t 10 "$sock" query-migrate \
-			-g status -g ram.dirty-sync-count)
+		{ read -r st; read -r syncs; read -r thr; } < <(gl_qmp -t 10 "$sock" \
+			query-migrate -g status -g ram.dirty-sync-count \
+			-g cpu-throttle-percentage)
+		# auto-converge's throttle shows only while the migration runs
+		[[ $thr =~ ^[0-9]+$ ]] && [ "$thr" -gt "$maxthr" ] && maxthr=$thr &&
+			echo "$maxthr" >"${EXP_THROTTLE_FILE:-/dev/null}"
 		case $st in completed|failed|cancelled|postcopy-paused) echo "$st"; return ;; esac
 		if [ -n "$dpid" ] && ! gl_alive "$dpid"; then
 			[ $pc = 1 ] && { echo postcopy-paused; return; }
@@ -183,11 +187,16 @@ qemu_live() {
 	gl_qmp "$CH_SOCK" migrate "{\"uri\": \"tcp:$EXP_DST_HOST:$port\"}" \
 		>"$dst/migrate.err" 2>&1 ||
 		{ R_VERDICT="migrate-refused"; R_NOTE=$(cat "$dst/migrate.err"); gl_stop_pid "$dpid"; return 1; }
-	st=$(qemu_wait_migration "$CH_SOCK" "$kind" "$dpid")
+	echo null >"$dst/throttle.max"
+	st=$(EXP_THROTTLE_FILE=$dst/throttle.max qemu_wait_migration "$CH_SOCK" "$kind" "$dpid")
 	t1=$(gl_now_ms)
 	q=$(gl_qmp -t 10 "$CH_SOCK" query-migrate)
 	R_RAW=$(jq -c --argjson d "$(gl_qmp -t 2 "$dst/qmp.sock" query-migrate 2>/dev/null || echo null)" \
-		'{"query-migrate": ., "dst-query-migrate": $d}' <<<"$q")
+		--argjson thr "$(cat "$dst/throttle.max")" \
+		'{"query-migrate": ., "dst-query-migrate": $d,
+		  "max-cpu-throttle-percentage-seen": $thr}' <<<"$q")
+	sleep 0.2	# the source's stamper has the last lines
+	guest_progress "$CH_DIR/stamped.log" "$t0" "$t1"
 	qemu_stats "$q"
 	# the source still holds the whole guest unless postcopy started
 	[ "$kind" = postcopy ] || R_SRC_RESUMABLE=1
@@ -356,6 +365,7 @@ qemu_dirtyrate() {
 	q=$(gl_qmp -t 30 -i 100 -u measured "$CH_SOCK" query-dirty-rate) ||
 		{ R_VERDICT="not-measured"; return 1; }
 	R_TOTAL=$(($(gl_now_ms) - t0))
+	guest_progress "$CH_DIR/stamped.log" "$t0" "$(gl_now_ms)"
 	known=$(awk -v r="$CH_RATE" 'BEGIN { printf "%.1f", r * 4096 / 1048576 }')
 	R_RAW=$(jq -c --argjson k "$known" '{"query-dirty-rate": ., "workload-mib-per-s": $k}' <<<"$q")
 	R_NOTE="measured $(jq -r '."dirty-rate"' <<<"$q") MB/s; the workload writes at most $known MiB/s"

@@ -61,7 +61,9 @@ table() {
 		elif $c == "postcopy requests" then s::spread(q.ram."postcopy-requests")
 		elif $c == "save ms" then s::spread(.save_ms)
 		elif $c == "restore ms" then s::spread(.restore_ms)
-		elif $c == "throttle %" then s::spread(q."cpu-throttle-percentage")
+		elif $c == "throttle %" then s::spread(.raw."max-cpu-throttle-percentage-seen")
+		elif $c == "guest HB/s" then s::spread(.guest_hb_per_s)
+		elif $c == "guest pages/s" then s::spread(.guest_dirty_per_s)
 		elif $c == "measured MB/s" then s::spread(.raw."query-dirty-rate"."dirty-rate")
 		elif $c == "workload MiB/s" then s::spread(.raw."workload-mib-per-s")
 		elif $c == "lazy all-in ms" then s::spread(.raw."lazy-all-in-ms")
@@ -304,7 +306,7 @@ echo "TCG). criu-lite's exact per-round counts are in the cl-precopy rows' raw"
 echo "timing lines (\`pre-copy: N rounds ... copied P pages ... last round L\`)."
 echo
 table '["calc-dirty-rate-sampling","calc-dirty-rate-bitmap"]' \
-	"[$ID,\"measured MB/s\",\"workload MiB/s\",\"total ms\",\"verdict\",\"note\"]"
+	"[$ID,\"measured MB/s\",\"workload MiB/s\",\"guest pages/s\",\"total ms\",\"verdict\",\"note\"]"
 echo
 jq -r 'select(.mode == "cl-precopy" or .mode == "cl-precopy-lazy") |
 	"- criu-lite \(.mode), QEMU \(.qemu), \(.mem_mib) MiB, \(.dirty_rate) pages/s: " +
@@ -315,11 +317,13 @@ echo "## 7. Convergence under load"
 echo
 echo "auto-converge (CPU throttling) and a 50 ms downtime-limit, both at the"
 echo "default bandwidth, against precopy-default (300 ms limit); criu-lite's"
-echo "pre-copy rounds beside them. The guest's own progress while throttled is"
-echo "not measured yet (heartbeat rate during the move)."
+echo "pre-copy rounds beside them. The guest's own progress on the source during"
+echo "the move: \`guest HB/s\` (heartbeats per second, 10 = unhindered) and"
+echo "\`guest pages/s\` (the pages it really dirtied per second, from its own"
+echo "counter; \`throttle %\` is the highest CPU throttle seen while polling)."
 echo
 table '["precopy-default","auto-converge","downtime-limit-50","cl-precopy"]' \
-	"[$ID,\"total ms\",\"downtime ms\",\"pause ms\",\"rounds\",\"throttle %\",\"MiB\",\"verdict\",\"note\"]"
+	"[$ID,\"total ms\",\"downtime ms\",\"pause ms\",\"rounds\",\"throttle %\",\"guest HB/s\",\"guest pages/s\",\"MiB\",\"verdict\",\"note\"]"
 echo
 plot pause-vs-rate "Pause seen by the guest's clients against the dirty rate"
 
