@@ -8,6 +8,16 @@
 #                       and 2 GiB, idle and dirtying, with this machine's
 #                       ceilings, medians of BENCH_REPS=2 runs ->
 #                       build/bench/compare.tsv, compare-*.svg (~6 min 40 s)
+#   make qemu10         QEMU 10.0 from bookworm-backports, unpacked into
+#                       build/qemu10 beside the system's 7.2
+#   make experiments-quick  every migration mode of QEMU 7.2 and 10.0 and
+#                       criu-lite's moves, once, 512 MiB, busy guest (~8 min)
+#                       -> build/experiments/results.jsonl, then
+#                       experiments-doc
+#   make experiments    the full matrix: 512 MiB and 2 GiB, idle and two dirty
+#                       rates, 3 interleaved runs (under an hour)
+#   make experiments-doc  plots (docs/experiments/*.png, *.svg) and
+#                       docs/experiments.md from build/experiments/
 
 GUEST_DIR    := $(B)/guest
 GUEST_CFLAGS := -O2 -g -Wall -Wextra -Werror
@@ -47,9 +57,37 @@ bench-qemu: guest
 bench-compare: all guest $(B)/tests/subreaper
 	experiments/compare-bench.sh
 
+QEMU10_DIR := $(B)/qemu10
+EXP_DIR    := $(B)/experiments
+
+$(QEMU10_DIR)/env: experiments/qemu10/fetch-qemu10.sh $(GUEST_DIR)/.deps-ok
+	experiments/qemu10/fetch-qemu10.sh $(QEMU10_DIR)
+
+qemu10: $(QEMU10_DIR)/env
+
+# gnuplot and jq: only the experiments targets install them.
+$(EXP_DIR)/.deps-ok: scripts/install-deps.sh
+	@scripts/install-deps.sh --experiments
+	@mkdir -p $(@D) && touch $@
+
+EXP_PREREQS := all guest $(QEMU10_DIR)/env $(B)/tests/subreaper $(EXP_DIR)/.deps-ok
+
+experiments-quick: $(EXP_PREREQS)
+	experiments/matrix/run-experiments.sh --quick
+	$(MAKE) --no-print-directory experiments-doc
+
+experiments: $(EXP_PREREQS)
+	experiments/matrix/run-experiments.sh
+	$(MAKE) --no-print-directory experiments-doc
+
+experiments-doc: $(EXP_DIR)/.deps-ok
+	experiments/matrix/plot-experiments.sh $(EXP_DIR)/results.jsonl docs/experiments
+	experiments/matrix/make-doc.sh $(EXP_DIR) docs/experiments.md experiments
+
 CHECK_TARGETS += check-guest
 # bench-compare runs qemu-native-bench.sh itself for the same configurations:
 # bench-qemu stays out of `make bench` to keep it within ~10 minutes.
 BENCH_TARGETS += bench-compare
 
-.PHONY: guest check-guest bench-qemu bench-compare
+.PHONY: guest check-guest bench-qemu bench-compare qemu10 experiments \
+	experiments-quick experiments-doc

@@ -1,8 +1,10 @@
 #!/bin/sh
 # Installs, from Debian's archive, whatever criu-lite needs and this machine
 # lacks. Safe to run again: it only calls apt-get when a package is missing.
-# Usage: scripts/install-deps.sh [--qemu]   (--qemu adds what the guest needs)
-#        scripts/install-deps.sh --check    only say what is missing (exit 1)
+# Usage: scripts/install-deps.sh [--qemu | --experiments]
+#   --qemu         adds what the test guest needs
+#   --experiments  adds that and what `make experiments` needs (plots, JSON)
+#        scripts/install-deps.sh --check [...]  only say what is missing (exit 1)
 set -eu
 
 check_only=
@@ -13,9 +15,12 @@ fi
 
 pkgs="gcc libc6-dev make pkg-config protobuf-c-compiler libprotobuf-c-dev libnl-3-dev
 libcap-dev libcmocka-dev man-db clang libclang-rt-14-dev"
-if [ "${1:-}" = "--qemu" ]; then
+case "${1:-}" in
+--qemu) pkgs="$pkgs qemu-system-x86 qemu-utils busybox-static cpio kmod" ;;
+--experiments)
 	pkgs="$pkgs qemu-system-x86 qemu-utils busybox-static cpio kmod"
-fi
+	pkgs="$pkgs gnuplot-nox jq" ;;
+esac
 
 missing=""
 for p in $pkgs; do

@@ -9,12 +9,20 @@
 #   -r N          pages dirtied per second, wl.rate (default 0: idle)
 #   -V MS         verify period, wl.verify_ms (default 2000)
 #   -D            attach DIR/disk.qcow2 (64 MiB, created if missing) as virtio-blk
+#   -b FILE       with -D: the disk image is FILE instead (shared by the two
+#                 QEMUs of a live migration on one host)
 #   -n PORT       virtio-net on user-net; the guest pings 10.0.2.2:PORT
 #                 (run build/guest/tcp-echo on the host to answer)
 #   -l NAME       serial log file name in DIR (default serial.log)
 #   -i FILE       restore: -S -incoming "exec:cat FILE" (same options as the
 #                 saved guest!); then `qmp-client SOCK cont`
+#   -I URI        incoming migration: -incoming URI ("defer": set the
+#                 capabilities by QMP, then migrate-incoming); no -S, so the
+#                 guest runs when the migration completes
 #   -a ARGS       extra kernel command line
+#   -q BIN        the QEMU binary (default $QEMU or qemu-system-x86_64)
+#   -L DIR        firmware / data directory, passed as -L (repeatable; for a
+#                 QEMU unpacked outside /usr, e.g. make qemu10)
 #   -f            run QEMU in the foreground (exec); default: background,
 #                 print its pid (also in DIR/qemu.pid)
 #   -W SEC        after starting, wait up to SEC s for WORKLOAD READY
@@ -29,9 +37,10 @@ guest=${GUEST_DIR:-$repo/build/guest}
 qemu=${QEMU:-qemu-system-x86_64}
 
 dir='' mem=512 smp=1 wlmem='' rate=0 verify=2000 disk=0 netport='' log=serial.log
-incoming='' extra_append='' fg=0 wait_ready=''
+incoming='' extra_append='' fg=0 wait_ready='' disk_file='' incoming_uri=''
+ldirs=''
 
-while getopts "d:m:s:w:r:V:Dn:l:i:a:fW:" opt; do
+while getopts "d:m:s:w:r:V:Db:n:l:i:I:a:q:L:fW:" opt; do
 	case $opt in
 	d) dir=$OPTARG ;;
 	m) mem=$OPTARG ;;
@@ -40,9 +49,13 @@ while getopts "d:m:s:w:r:V:Dn:l:i:a:fW:" opt; do
 	r) rate=$OPTARG ;;
 	V) verify=$OPTARG ;;
 	D) disk=1 ;;
+	b) disk_file=$OPTARG ;;
 	n) netport=$OPTARG ;;
 	l) log=$OPTARG ;;
 	i) incoming=$OPTARG ;;
+	I) incoming_uri=$OPTARG ;;
+	q) qemu=$OPTARG ;;
+	L) ldirs="$ldirs $OPTARG" ;;
 	a) extra_append=$OPTARG ;;
 	f) fg=1 ;;
 	W) wait_ready=$OPTARG ;;
@@ -73,9 +86,13 @@ set -- -name criu-lite-guest,debug-threads=on \
 	-chardev "file,id=ser0,path=$dir/$log" -serial chardev:ser0 \
 	-qmp "unix:$sock,server=on,wait=off" \
 	-pidfile "$dir/qemu.pid" "$@"
+for l in $ldirs; do
+	set -- "$@" -L "$l"
+done
 if [ "$disk" = 1 ]; then
-	[ -f "$dir/disk.qcow2" ] || qemu-img create -q -f qcow2 "$dir/disk.qcow2" 64M
-	set -- "$@" -drive "file=$dir/disk.qcow2,if=none,id=disk0,format=qcow2" \
+	[ -n "$disk_file" ] || disk_file=$dir/disk.qcow2
+	[ -f "$disk_file" ] || qemu-img create -q -f qcow2 "$disk_file" 64M
+	set -- "$@" -drive "file=$disk_file,if=none,id=disk0,format=qcow2" \
 		-device virtio-blk-pci,drive=disk0
 else
 	append="$append wl.disk=none"
@@ -87,6 +104,8 @@ if [ -n "$netport" ]; then
 fi
 if [ -n "$incoming" ]; then
 	set -- "$@" -S -incoming "exec:cat '$incoming'"
+elif [ -n "$incoming_uri" ]; then
+	set -- "$@" -incoming "$incoming_uri"
 fi
 set -- "$@" -append "$append${extra_append:+ $extra_append}"
 

@@ -1,0 +1,329 @@
+# shellcheck shell=bash disable=SC2034,SC1090
+# The experiment harness's common part (sourced by run-experiments.sh):
+# guest chains, the guest check after every move, and the one JSON line
+# every run appends. The tools' modes are in exp-qemu.sh and exp-cl.sh.
+#
+# A chain is one test guest moved again and again: each move's destination
+# becomes the next move's source, so the 10-20 s boot is paid once per chain
+# and not per move. A move that leaves the guest anything but intact ends the
+# chain: the next move starts from a freshly booted guest, so a verdict is
+# always about its own move.
+#
+# Where the destination side runs is decided in one place, dst_run and
+# EXP_DST_HOST: today both sides run on this host over loopback; the two-host
+# setup puts the destination in a network namespace (EXP_DST_WRAP="ip netns
+# exec NS", EXP_DST_HOST=its address). QMP stays on unix sockets, which a
+# namespace shares with the host.
+
+EXP_DST_WRAP=${EXP_DST_WRAP:-}
+EXP_DST_HOST=${EXP_DST_HOST:-127.0.0.1}
+EXP_MOVE_TIMEOUT=${EXP_MOVE_TIMEOUT:-90}	# s, then migrate_cancel
+EXP_VERIFY_MS=${EXP_VERIFY_MS:-1000}		# guest verify period
+
+# ---- the QEMU versions ----
+
+# ver_setup LABEL: sets VER_BIN and VER_L (array of -L options) for the
+# label "7.2" (the system's QEMU) or "10.0" (make qemu10).
+ver_setup() {
+	VER_L=()
+	case $1 in
+	7.2) VER_BIN=${QEMU72:-qemu-system-x86_64} ;;
+	10.0)
+		# shellcheck disable=SC1091
+		. "$EXP_QEMU10_ENV" || return 1
+		VER_BIN=$QEMU10
+		for l in $QEMU10_L; do VER_L+=(-L "$l"); done ;;
+	*) echo "experiments: unknown QEMU version $1" >&2; return 1 ;;
+	esac
+}
+
+# ---- processes ----
+
+# qemu_start DIR INCOMING: starts a guest QEMU of the chain's configuration
+# in DIR (its own serial log, QMP socket), with -incoming INCOMING if not
+# empty; sets QS_PID and QS_STAMPER (serial-watch --stamp of its log).
+qemu_start() {
+	local d=$1 inc=$2 opts=()
+	mkdir -p "$d"
+	: >"$d/serial.log"
+	"$GL_GUEST/serial-watch" --stamp "$d/serial.log" >"$d/stamped.log" &
+	QS_STAMPER=$!
+	EXP_PIDS+=("$QS_STAMPER")
+	opts=(-q "$VER_BIN" "${VER_L[@]}" -d "$d" -m "$CH_MEM" -w "$CH_WL"
+		-r "$CH_RATE" -V "$EXP_VERIFY_MS" -D -b "$CH_DISK" -n "$GL_ECHO_PORT")
+	[ -n "$inc" ] && opts+=(-I "$inc")
+	if [ -n "$inc" ]; then
+		QS_PID=$($EXP_DST_WRAP experiments/guest/run-guest.sh "${opts[@]}") || return 1
+	else
+		QS_PID=$(experiments/guest/run-guest.sh "${opts[@]}" -W 300) || return 1
+	fi
+	EXP_PIDS+=("$QS_PID")
+}
+
+# Stops every process the harness started and has not stopped yet.
+exp_cleanup() {
+	local p
+	for p in "${EXP_PIDS[@]}"; do
+		[ -n "$p" ] && gl_stop_pid "$p"
+	done
+	EXP_PIDS=()
+}
+
+# ---- chains ----
+
+# chain_boot VERSION MEM RATE: a fresh guest; sets CH_* (the chain's head).
+chain_boot() {
+	CH_VER=$1 CH_MEM=$2 CH_RATE=$3
+	CH_WL=$((CH_MEM * 3 / 4 < CH_MEM - 160 ? CH_MEM * 3 / 4 : CH_MEM - 160))
+	ver_setup "$CH_VER" || return 1
+	EXP_CHAIN=$((EXP_CHAIN + 1))
+	CH_BASE=$EXP_WORK/c$EXP_CHAIN-$CH_VER-${CH_MEM}M-r$CH_RATE
+	rm -rf "$CH_BASE" && mkdir -p "$CH_BASE"
+	CH_BASE=$(cd "$CH_BASE" && pwd)
+	CH_DISK=$CH_BASE/disk.qcow2
+	CH_N=0
+	CH_DIR=$CH_BASE/p0
+	echo "experiments: boot QEMU $CH_VER, ${CH_MEM} MiB, $CH_RATE pages/s ($CH_BASE)" >&2
+	qemu_start "$CH_DIR" "" || { CH_PID=; return 1; }
+	CH_PID=$QS_PID CH_STAMPER=$QS_STAMPER
+	CH_SOCK=$CH_DIR/qmp.sock
+	# one whole verify pass with the dirtier running: steady state
+	"$GL_GUEST/serial-watch" -t 120 -p "$CH_PID" "$CH_DIR/serial.log" \
+		" pass_ms=" >/dev/null || return 1
+	# the defaults of the parameters the modes change (qemu_reset)
+	CH_PARAMS0=$(gl_qmp "$CH_SOCK" query-migrate-parameters | jq -c \
+		'with_entries(select(.key | IN("max-bandwidth", "downtime-limit",
+			"multifd-channels", "zero-page-detection")))')
+	CH_QEMU_VERSION=$(gl_qmp "$CH_SOCK" query-version |
+		jq -r '"\(.qemu.major).\(.qemu.minor).\(.qemu.micro) \(.package)"')
+}
+
+# chain_end: the head QEMU quits; the next move boots a new chain.
+chain_end() {
+	[ -n "${CH_PID:-}" ] && gl_quit_qemu "$CH_SOCK" "$CH_PID"
+	[ -n "${CH_STAMPER:-}" ] && kill "$CH_STAMPER" 2>/dev/null
+	CH_PID='' CH_STAMPER=''
+}
+
+# chain_ready VERSION MEM RATE: boots a chain unless one of that
+# configuration runs.
+chain_ready() {
+	if [ -n "${CH_PID:-}" ] && [ "$CH_VER" = "$1" ] && [ "$CH_MEM" = "$2" ] &&
+		[ "$CH_RATE" = "$3" ] && gl_alive "$CH_PID"; then
+		return 0
+	fi
+	chain_end
+	chain_boot "$@"
+}
+
+# chain_resume_source: after a move whose destination failed, the source
+# (in postmigrate, or still running after a cancel) is continued; the chain
+# goes on from it if it verifies its memory twice, keeps its disk and
+# complains of nothing. Saves a reboot per failed move; the source's memory
+# never left it, so the next verdict is still about its own move.
+chain_resume_source() {
+	local off after
+	[ -n "${CH_PID:-}" ] && gl_alive "$CH_PID" || return 1
+	off=$(stat -c %s "$CH_DIR/serial.log") || return 1
+	gl_qmp -t 10 "$CH_SOCK" cont >/dev/null 2>&1 || return 1
+	"$GL_GUEST/serial-watch" -t 30 -c 2 -o "$off" -p "$CH_PID" \
+		"$CH_DIR/serial.log" " pass_ms=" >/dev/null || return 1
+	after=$CH_DIR/resumed.log
+	tail -c +"$((off + 1))" "$CH_DIR/serial.log" >"$after"
+	[ "$(gl_verdict "$after" VERIFY)" = ok ] &&
+		! gl_verdict "$after" DISK | grep -q BAD &&
+		[ -z "$(gl_complaints "$after")" ] &&
+		[ "$(gl_fate "$after")" = ok ] || return 1
+	echo "experiments: the source resumed intact; the chain goes on from it" >&2
+}
+
+# chain_next_dir: sets NEXT_DIR, a directory for the chain's next process
+chain_next_dir() {
+	CH_N=$((CH_N + 1))
+	NEXT_DIR=$CH_BASE/p$CH_N
+}
+
+# ---- the guest check ----
+
+# guest_check DST_LOG DST_STAMPED DST_PID OFFSET T0 SRC_STAMPED...: after a
+# move, waits for the guest to beat and verify twice, then sets:
+#   G_PAUSE (host ms between the last heartbeat before the move and the
+#   first after), G_GGAP (the guest's clock across them), G_SEQ (their seq
+#   step: 1 = none lost), G_FATE, G_VERIFY, G_DISK, G_NET, G_KMSG (kernel
+#   complaint lines after the move), G_HBHOLES (holes in the heartbeat seq
+#   after the move), G_FIRST_SEQ (first heartbeat after the move).
+# OFFSET: where the move's part of DST_LOG starts (0 for a new QEMU; the
+# log's size before the move when the same file goes on, as with
+# criu-lite).
+guest_check() {
+	local log=$1 st=$2 pid=$3 off=$4 t0=$5
+	shift 5
+	local d after
+	d=$(dirname "$log")
+	after=$d/after-move.log
+	G_PAUSE=- G_GGAP=- G_SEQ=- G_FATE=- G_VERIFY=- G_DISK=- G_NET=- G_KMSG=0
+	G_HBHOLES=- G_FIRST_SEQ=-
+	# a guest that runs beats every 100 ms: 20 s of silence is a hang
+	if "$GL_GUEST/serial-watch" -t 20 -o "$off" -p "$pid" "$log" "HB seq=" \
+		>/dev/null; then
+		"$GL_GUEST/serial-watch" -t 60 -c 2 -o "$off" -p "$pid" "$log" \
+			" pass_ms=" >/dev/null
+		sleep 0.3	# the stamper has the lines too
+		gl_hb_gap "$@" -- "$t0" >"$d/gap.out"
+		G_PAUSE=$(gl_kv outage_ms <"$d/gap.out")
+		G_GGAP=$(gl_kv guest_gap_ms <"$d/gap.out")
+		G_SEQ=$(hb_step_across "$log" "$off" "$(dirname "$1")/serial.log")
+	fi
+	tail -c +"$((off + 1))" "$log" >"$after"
+	G_FATE=$(gl_fate "$after")
+	[ "$G_PAUSE" = - ] && [ "$G_FATE" = ok ] && G_FATE=nohb
+	[ "$G_FATE" = ok ] && [ "$(gl_hb_silent_ms "$st")" -gt 2000 ] && G_FATE=hang
+	G_VERIFY=$(gl_verdict "$after" VERIFY)
+	G_DISK=$(gl_verdict "$after" DISK)
+	G_NET=$(gl_verdict "$after" NET)
+	gl_complaints "$after" >"$d/complaints.txt"
+	G_KMSG=$(wc -l <"$d/complaints.txt")
+	read -r G_FIRST_SEQ G_HBHOLES < <(awk '$1 == "HB" {
+			s = substr($2, 5) + 0
+			if (n++ == 0) first = s; else if (s != p + 1) holes++
+			p = s }
+		END { print (n ? first : "-"), holes + 0 }' "$after")
+}
+
+# guest_progress STAMPED T0 T1: how the guest got on on the source while it
+# was being moved (host ms T0..T1): sets G_HB_PER_S (heartbeats per second,
+# 10 = unhindered) and G_DIRTY_PER_S (pages it dirtied per second, from the
+# workload's own counter in its VERIFY lines: the rate it really achieved,
+# throttled or not); "-" when the window holds too few lines.
+guest_progress() {
+	read -r G_HB_PER_S G_DIRTY_PER_S < <(awk -v t0="$2" -v t1="$3" '
+		$1 < t0 || $1 > t1 { next }
+		$2 == "HB" { hb++ }
+		$2 == "VERIFY" {
+			for (i = 3; i <= NF && $i !~ /^dirtied=/; i++)
+				;
+			if (i > NF)
+				next
+			d = substr($i, 9) + 0
+			if (!nv++) { d0 = d; v0 = $1 } else { d1 = d; v1 = $1 }
+		}
+		END {
+			hz = t1 > t0 + 500 ? sprintf("%.1f", hb * 1000 / (t1 - t0)) : "-"
+			dr = nv > 1 && v1 > v0 ? sprintf("%.0f", (d1 - d0) * 1000 / (v1 - v0)) : "-"
+			print hz, dr
+		}' "$1")
+}
+
+# hb_step_across LOG OFFSET SRC_LOG: the largest step between consecutive
+# heartbeat seqs around a move (1 = none lost), read from the raw serial
+# logs: the source's last lines joined with the destination's. A line the
+# guest was printing at the switchover is split between the two files
+# ("HB seq=685 mono_ms=7" | "1628"): joined, it counts; the host-stamped
+# logs would show a lost heartbeat that the guest did print.
+hb_step_across() {
+	local log=$1 off=$2 src=$3 from
+	from=$((off > 8192 ? off - 8192 + 1 : 1))
+	{
+		[ "$src" != "$log" ] && tail -n 50 "$src"
+		tail -c +"$from" "$log"
+	} | tr -d '\r' | awk '/^HB seq=[0-9]+ mono_ms=[0-9]+$/ {
+			s = substr($2, 5) + 0
+			if (n++ && s - p > max) max = s - p
+			p = s
+		}
+		END { print (n > 1 ? max : "-") }'
+}
+
+# guest_gone LOG: sets R_VERDICT (and G_*) when the destination QEMU ended
+# before it ran: a panicking guest ends it (-no-reboot).
+guest_gone() {
+	local d
+	d=$(dirname "$1")
+	G_FATE=$(gl_fate "$1")
+	G_VERIFY=$(gl_verdict "$1" VERIFY)
+	gl_complaints "$1" >"$d/complaints.txt"
+	G_KMSG=$(wc -l <"$d/complaints.txt")
+	R_VERDICT="guest:$G_FATE,qemu-exited"
+	[ "$G_KMSG" = 0 ] || R_VERDICT="$R_VERDICT,kmsg:$G_KMSG"
+}
+
+# guest_verdict [seq]: "ok" or what broke, from the G_* of guest_check.
+# With "noseq", the step across the move is not judged (a snapshot loaded
+# later goes back in time by design); the heartbeats after it still are.
+guest_verdict() {
+	local v=() judge_seq=${1:-seq}
+	[ "$G_FATE" = ok ] || v+=("guest:$G_FATE")
+	[ "$G_VERIFY" = ok ] || v+=("VERIFY:$G_VERIFY")
+	case $G_DISK in ok|none) ;; *) v+=("DISK:$G_DISK") ;; esac
+	case $G_NET in ok|none) ;; *) v+=("NET:$G_NET") ;; esac
+	[ "$judge_seq" = noseq ] || [ "$G_SEQ" = 1 ] || v+=("hb-step:$G_SEQ")
+	[ "$G_HBHOLES" = 0 ] || v+=("hb-holes:$G_HBHOLES")
+	[ "$G_KMSG" = 0 ] || v+=("kmsg:$G_KMSG")
+	if [ ${#v[@]} = 0 ]; then echo ok; else (IFS=,; echo "${v[*]}"); fi
+}
+
+# ---- results ----
+
+# num X: X if it is a number, else null (for JSON)
+num() { [[ $1 =~ ^-?[0-9]+(\.[0-9]+)?$ ]] && echo "$1" || echo null; }
+
+# emit_row: appends one JSON line to $EXP_RESULTS from the R_* variables
+# (R_RAW: a JSON value with the tool's own stats, whole).
+emit_row() {
+	jq -nc \
+		--arg tool "$R_TOOL" --arg tool_version "$R_TOOL_VERSION" \
+		--arg qemu "$CH_VER" --arg qemu_version "${CH_QEMU_VERSION:-}" \
+		--arg mode "$R_MODE" --argjson mem_mib "$CH_MEM" \
+		--argjson dirty_rate "$CH_RATE" --argjson run "$EXP_RUN" \
+		--argjson total_ms "$(num "$R_TOTAL")" \
+		--argjson downtime_ms "$(num "$R_DOWN")" \
+		--argjson pause_ms "$(num "$G_PAUSE")" \
+		--argjson bytes "$(num "$R_BYTES")" \
+		--argjson rounds "$(num "$R_ROUNDS")" \
+		--arg verdict "$R_VERDICT" --argjson guest_kmsg "$(num "$G_KMSG")" \
+		--argjson guest_gap_ms "$(num "$G_GGAP")" \
+		--argjson guest_hb_per_s "$(num "$G_HB_PER_S")" \
+		--argjson guest_dirty_per_s "$(num "$G_DIRTY_PER_S")" \
+		--argjson seq_step "$(num "$G_SEQ")" \
+		--arg verify "$G_VERIFY" --arg disk "$G_DISK" --arg net "$G_NET" \
+		--arg fate "$G_FATE" --argjson host_ms "$(num "$R_HOST")" \
+		--argjson save_ms "$(num "$R_SAVE")" \
+		--argjson restore_ms "$(num "$R_RESTORE")" \
+		--arg note "$R_NOTE" --arg dir "$R_DIR" \
+		--arg time "$(date -u +%FT%TZ)" \
+		--argjson raw "${R_RAW:-null}" \
+		'{tool: $tool, tool_version: $tool_version, qemu: $qemu,
+		  qemu_version: $qemu_version, mode: $mode, mem_mib: $mem_mib,
+		  dirty_rate: $dirty_rate, run: $run, total_ms: $total_ms,
+		  downtime_ms: $downtime_ms, pause_ms: $pause_ms, bytes: $bytes,
+		  rounds: $rounds, verdict: $verdict, guest_kmsg: $guest_kmsg,
+		  guest_gap_ms: $guest_gap_ms, guest_hb_per_s: $guest_hb_per_s,
+		  guest_dirty_per_s: $guest_dirty_per_s, seq_step: $seq_step, verify: $verify,
+		  disk: $disk, net: $net, fate: $fate, host_ms: $host_ms,
+		  save_ms: $save_ms, restore_ms: $restore_ms, note: $note,
+		  dir: $dir, time: $time, raw: $raw}' >>"$EXP_RESULTS" || {
+		echo "experiments: could not write the row of $R_MODE" >&2
+		return 1
+	}
+	printf 'experiments: %-5s %-9s %-24s %5s MiB %6s/s total %6s ms down %5s ms pause %5s ms  %s\n' \
+		"$CH_VER" "$R_TOOL" "$R_MODE" "$CH_MEM" "$CH_RATE" "$R_TOTAL" "$R_DOWN" \
+		"$G_PAUSE" "$R_VERDICT" >&2
+}
+
+# row_reset TOOL MODE: clears the R_* and G_* of a row.
+row_reset() {
+	R_TOOL=$1 R_MODE=$2 R_TOOL_VERSION=- R_TOTAL=- R_DOWN=- R_BYTES=-
+	R_SRC_RESUMABLE=0
+	R_ROUNDS=- R_VERDICT=- R_HOST=- R_SAVE=- R_RESTORE=- R_NOTE='' R_DIR=''
+	R_RAW=null
+	G_PAUSE=- G_GGAP=- G_SEQ=- G_FATE=- G_VERIFY=- G_DISK=- G_NET=- G_KMSG=-
+	G_HBHOLES=- G_FIRST_SEQ=- G_HB_PER_S=- G_DIRTY_PER_S=-
+}
+
+# row_na TOOL MODE WHY: a mode this tool version does not have.
+row_na() {
+	row_reset "$1" "$2"
+	R_VERDICT=n/a R_NOTE=$3
+	[ "$1" = qemu ] && R_TOOL_VERSION=${CH_QEMU_VERSION:-}
+	emit_row
+}

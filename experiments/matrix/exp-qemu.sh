@@ -1,0 +1,406 @@
+# shellcheck shell=bash disable=SC2034,SC2153,SC2015
+# QEMU's own migration modes (sourced by run-experiments.sh after
+# exp-lib.sh). One line per mode:
+#
+#   NAME | CAPABILITIES | PARAMETERS (JSON) | KIND | MIN-VERSION
+#
+# CAPABILITIES are set on both sides (comma-separated), PARAMETERS too; a
+# mode whose capability or parameter a QEMU version does not list (or older
+# than MIN-VERSION, for URIs the version does not parse) gets an "n/a" row.
+# KIND says how the move goes:
+#   live       tcp on loopback, the destination started with -incoming defer
+#   postcopy   live, migrate-start-postcopy once the first pass is done
+#              (at the default bandwidth: at unlimited, a 512 MiB guest
+#              converges in precopy before the switch; the postcopy phase
+#              itself is unlimited, max-postcopy-bandwidth 0)
+#   save:URI   the VM stopped, saved to a file (exec or file URI), the
+#              source quits, a new QEMU loads the file (virsh save/restore)
+#   bgsnap     background-snapshot to a file while the VM runs on; then the
+#              file is loaded by a new QEMU (the state at the start)
+#   dirtyrate:MODE  calc-dirty-rate (no move), against the known rate
+# "BW" in PARAMETERS stands for unlimited max-bandwidth.
+QEMU_MODES='
+precopy-default    |                              | {}                                   | live     | -
+precopy            |                              | {"max-bandwidth":BW}                 | live     | -
+multifd-1          | multifd                      | {"max-bandwidth":BW,"multifd-channels":1} | live | -
+multifd-2          | multifd                      | {"max-bandwidth":BW,"multifd-channels":2} | live | -
+multifd-4          | multifd                      | {"max-bandwidth":BW,"multifd-channels":4} | live | -
+multifd-1-nozpd    | multifd                      | {"max-bandwidth":BW,"multifd-channels":1,"zero-page-detection":"none"} | live | -
+multifd-2-nozpd    | multifd                      | {"max-bandwidth":BW,"multifd-channels":2,"zero-page-detection":"none"} | live | -
+multifd-4-nozpd    | multifd                      | {"max-bandwidth":BW,"multifd-channels":4,"zero-page-detection":"none"} | live | -
+auto-converge      | auto-converge                | {}                                   | live     | -
+downtime-limit-50  |                              | {"downtime-limit":50}                | live     | -
+postcopy           | postcopy-ram                 | {}                                   | postcopy | -
+postcopy-preempt   | postcopy-ram,postcopy-preempt | {}                                  | postcopy | -
+calc-dirty-rate-sampling |                        | {}                                   | dirtyrate:page-sampling | -
+calc-dirty-rate-bitmap   |                        | {}                                   | dirtyrate:dirty-bitmap  | -
+exec-save          |                              | {"max-bandwidth":BW}                 | save:exec | -
+file-save          |                              | {"max-bandwidth":BW}                 | save:file | 8.2
+file-mapped-ram    | mapped-ram,multifd           | {"max-bandwidth":BW,"multifd-channels":2} | save:file | -
+bg-snapshot        | background-snapshot          | {"max-bandwidth":BW}                 | bgsnap   | -
+'
+QEMU_BW=109951162777600	# "unlimited" (100 TiB/s)
+
+qemu_mode_names() {
+	awk -F'|' 'NF >= 5 { gsub(/ /, "", $1); print $1 }' <<<"$QEMU_MODES"
+}
+
+# qemu_mode_field NAME N: field N (1-5) of mode NAME, trimmed
+qemu_mode_field() {
+	awk -F'|' -v n="$1" -v f="$2" '{ k = $1; gsub(/ /, "", k) }
+		k == n { v = $f; gsub(/^ +| +$/, "", v); print v }' <<<"$QEMU_MODES"
+}
+
+# qemu_lacks CAPS PARAMS MINVER: why the chain's QEMU cannot run a mode
+# ("" when it can)
+qemu_lacks() {
+	local caps=$1 params=$2 minver=$3 have c k
+	have=$(gl_qmp "$CH_SOCK" query-migrate-capabilities | jq -r '.[].capability')
+	for c in ${caps//,/ }; do
+		grep -qx "$c" <<<"$have" || { echo "no capability $c"; return; }
+	done
+	have=$(gl_qmp "$CH_SOCK" query-migrate-parameters | jq -r 'keys[]')
+	for k in $(jq -r 'keys[]' <<<"$params"); do
+		grep -qx "$k" <<<"$have" || { echo "no parameter $k"; return; }
+	done
+	if [ "$minver" != - ] &&
+		[ "$(printf '%s\n' "$minver" "${CH_QEMU_VERSION%% *}" | sort -V | head -n 1)" != "$minver" ]; then
+		echo "needs QEMU >= $minver"
+	fi
+}
+
+# qemu_reset SOCK: the source back to the defaults of its version: a
+# destination keeps the capabilities and parameters of the move that
+# brought the guest in, and is the next move's source.
+qemu_reset() {
+	local off
+	off=$(gl_qmp "$1" query-migrate-capabilities |
+		jq -c '[.[] | select(.state) | {capability, state: false}]')
+	[ "$off" = "[]" ] ||
+		gl_qmp "$1" migrate-set-capabilities "{\"capabilities\": $off}" >/dev/null ||
+		return 1
+	gl_qmp "$1" migrate-set-parameters "$CH_PARAMS0" >/dev/null
+}
+
+# qemu_setup SOCK CAPS PARAMS: sets the mode's capabilities and parameters
+qemu_setup() {
+	local sock=$1 caps=$2 params=$3 list
+	if [ -n "$caps" ]; then
+		list=$(tr ',' '\n' <<<"$caps" |
+			jq -Rc '{capability: ., state: true}' | jq -sc '{capabilities: .}')
+		gl_qmp "$sock" migrate-set-capabilities "$list" >/dev/null || return 1
+	fi
+	[ "$params" = "{}" ] ||
+		gl_qmp "$sock" migrate-set-parameters "$params" >/dev/null
+}
+
+# qemu_wait_migration SOCK KIND [DST_PID]: polls query-migrate until the
+# migration ends (postcopy: switches once the first pass is done); prints
+# the status: completed, failed, cancelled, postcopy-paused (the
+# destination is gone in postcopy: the guest is split between the two),
+# dst-died, or timeout (after EXP_MOVE_TIMEOUT s: then cancelled).
+qemu_wait_migration() {
+	local sock=$1 kind=$2 dpid=${3:-} deadline st syncs thr pc=0 maxthr=0
+	deadline=$(($(gl_now_ms) + EXP_MOVE_TIMEOUT * 1000))
+	while :; do
+		{ read -r st; read -r syncs; read -r thr; } < <(gl_qmp -t 10 "$sock" \
+			query-migrate -g status -g ram.dirty-sync-count \
+			-g cpu-throttle-percentage)
+		# auto-converge's throttle shows only while the migration runs
+		[[ $thr =~ ^[0-9]+$ ]] && [ "$thr" -gt "$maxthr" ] && maxthr=$thr &&
+			echo "$maxthr" >"${EXP_THROTTLE_FILE:-/dev/null}"
+		case $st in completed|failed|cancelled|postcopy-paused) echo "$st"; return ;; esac
+		if [ -n "$dpid" ] && ! gl_alive "$dpid"; then
+			[ $pc = 1 ] && { echo postcopy-paused; return; }
+			gl_qmp -t 10 "$sock" migrate_cancel >/dev/null
+			gl_qmp -t 30 -u cancelled,failed,completed "$sock" query-migrate >/dev/null
+			echo dst-died
+			return
+		fi
+		if [ "$kind" = postcopy ] && [ $pc = 0 ] && [ "$st" = active ] &&
+			[ "${syncs:-0}" != - ] && [ "${syncs:-0}" -ge 2 ]; then
+			gl_qmp "$sock" migrate-start-postcopy >/dev/null && pc=1
+		fi
+		if [ "$(gl_now_ms)" -gt "$deadline" ]; then
+			gl_qmp -t 10 "$sock" migrate_cancel >/dev/null
+			gl_qmp -t 30 -u cancelled,failed,completed "$sock" query-migrate >/dev/null
+			echo timeout
+			return
+		fi
+		sleep 0.05
+	done
+}
+
+# qemu_dst_running SOCK PID: waits for the destination to run (cont if the
+# source was stopped first: QEMU keeps the source's run state); fails at
+# once when that QEMU is gone (a panicking guest ends it: -no-reboot)
+qemu_dst_running() {
+	local sock=$1 pid=$2 st deadline
+	deadline=$(($(gl_now_ms) + EXP_MOVE_TIMEOUT * 1000))
+	while gl_alive "$pid" && [ "$(gl_now_ms)" -lt "$deadline" ]; do
+		st=$(gl_qmp -t 2 -g status "$sock" query-status 2>/dev/null)
+		case $st in
+		running) return 0 ;;
+		paused) gl_qmp "$sock" cont >/dev/null && return 0; return 1 ;;
+		postmigrate|shutdown|internal-error|guest-panicked) return 1 ;;
+		esac
+		sleep 0.05
+	done
+	return 1
+}
+
+# qemu_stats JSON: sets R_TOTAL, R_DOWN, R_BYTES, R_ROUNDS from query-migrate
+qemu_stats() {
+	read -r R_TOTAL R_DOWN R_BYTES R_ROUNDS < <(jq -r \
+		'[."total-time", .downtime, .ram.transferred, .ram."dirty-sync-count"]
+		 | map(. // "-") | @tsv' <<<"$1")
+}
+
+# qemu_head DIR PID STAMPER: the destination becomes the chain's head
+qemu_head() {
+	chain_end_src_only
+	R_SRC_RESUMABLE=0
+	CH_DIR=$1 CH_PID=$2 CH_STAMPER=$3 CH_SOCK=$1/qmp.sock
+}
+
+# The old head after a completed move: quit it (it is in postmigrate).
+chain_end_src_only() {
+	gl_quit_qemu "$CH_SOCK" "$CH_PID"
+	kill "$CH_STAMPER" 2>/dev/null
+}
+
+# qemu_live NAME CAPS PARAMS KIND: a live move over tcp to a new QEMU
+qemu_live() {
+	local caps=$2 params=$3 kind=$4 dst dpid dst_st port t0 t1 st q
+	chain_next_dir
+	dst=$NEXT_DIR
+	R_DIR=$dst
+	qemu_start "$dst" defer || { R_VERDICT="dst-start-failed"; return 1; }
+	dpid=$QS_PID dst_st=$QS_STAMPER
+	qemu_reset "$CH_SOCK" && qemu_setup "$CH_SOCK" "$caps" "$params" &&
+		qemu_setup "$dst/qmp.sock" "$caps" "$params" &&
+		gl_qmp "$dst/qmp.sock" migrate-incoming \
+			"{\"uri\": \"tcp:$EXP_DST_HOST:0\"}" >/dev/null ||
+		{ R_VERDICT="setup-failed"; gl_stop_pid "$dpid"; return 1; }
+	port=$(gl_qmp "$dst/qmp.sock" query-migrate | jq -r '."socket-address"[0].port')
+	t0=$(gl_now_ms)
+	gl_qmp "$CH_SOCK" migrate "{\"uri\": \"tcp:$EXP_DST_HOST:$port\"}" \
+		>"$dst/migrate.err" 2>&1 ||
+		{ R_VERDICT="migrate-refused"; R_NOTE=$(cat "$dst/migrate.err"); gl_stop_pid "$dpid"; return 1; }
+	echo null >"$dst/throttle.max"
+	st=$(EXP_THROTTLE_FILE=$dst/throttle.max qemu_wait_migration "$CH_SOCK" "$kind" "$dpid")
+	t1=$(gl_now_ms)
+	q=$(gl_qmp -t 10 "$CH_SOCK" query-migrate)
+	R_RAW=$(jq -c --argjson d "$(gl_qmp -t 2 "$dst/qmp.sock" query-migrate 2>/dev/null || echo null)" \
+		--argjson thr "$(cat "$dst/throttle.max")" \
+		'{"query-migrate": ., "dst-query-migrate": $d,
+		  "max-cpu-throttle-percentage-seen": $thr}' <<<"$q")
+	sleep 0.2	# the source's stamper has the last lines
+	guest_progress "$CH_DIR/stamped.log" "$t0" "$t1"
+	qemu_stats "$q"
+	# the source still holds the whole guest unless postcopy started
+	[ "$kind" = postcopy ] || R_SRC_RESUMABLE=1
+	if [ "$st" != completed ]; then
+		R_NOTE=$(jq -r '."error-desc" // empty' <<<"$q")
+		case $st in
+		postcopy-paused|dst-died)	# what happened to the guest there
+			gl_stop_pid "$dpid"
+			guest_gone "$dst/serial.log"
+			R_VERDICT="migration-$st,$R_VERDICT" ;;
+		*) R_VERDICT="migration-$st"
+			gl_stop_pid "$dpid" ;;
+		esac
+		return 1
+	fi
+	qemu_dst_running "$dst/qmp.sock" "$dpid" || { guest_gone "$dst/serial.log"; gl_stop_pid "$dpid"; return 1; }
+	R_HOST=$(($(gl_now_ms) - t0))
+	guest_check "$dst/serial.log" "$dst/stamped.log" "$dpid" 0 "$t0" \
+		"$CH_DIR/stamped.log" "$dst/stamped.log"
+	R_VERDICT=$(guest_verdict)
+	qemu_head "$dst" "$dpid" "$dst_st"
+}
+
+# qemu_save NAME CAPS PARAMS KIND: stop, save to a file, quit, load
+qemu_save() {
+	local caps=$2 params=$3 scheme=${4#save:} dst dpid dst_st f t0 t1 t2 t3 st q
+	chain_next_dir
+	dst=$NEXT_DIR
+	R_DIR=$dst
+	mkdir -p "$dst"
+	f=$dst/state.mig
+	local out_uri="exec:cat > $f" in_uri="exec:cat $f"
+	[ "$scheme" = file ] && out_uri="file:$f" in_uri="file:$f"
+	qemu_reset "$CH_SOCK" && qemu_setup "$CH_SOCK" "$caps" "$params" ||
+		{ R_VERDICT="setup-failed"; return 1; }
+	sync
+	t0=$(gl_now_ms)
+	gl_qmp "$CH_SOCK" stop >/dev/null &&
+		gl_qmp "$CH_SOCK" migrate "$(jq -nc --arg u "$out_uri" '{uri: $u}')" \
+			>"$dst/migrate.err" 2>&1 ||
+		{ R_VERDICT="migrate-refused"; R_NOTE=$(cat "$dst/migrate.err"); return 1; }
+	st=$(qemu_wait_migration "$CH_SOCK" save)
+	t1=$(gl_now_ms)
+	q=$(gl_qmp "$CH_SOCK" query-migrate)
+	qemu_stats "$q"
+	R_SAVE=$((t1 - t0))
+	R_BYTES=$(stat -c %s "$f" 2>/dev/null || echo -)
+	local alloc src_status
+	alloc=$(du -B1 "$f" 2>/dev/null | cut -f1)
+	src_status=$(gl_qmp "$CH_SOCK" query-status -g status)
+	[ "$st" = completed ] || { R_VERDICT="migration-$st"
+		R_NOTE=$(jq -r '."error-desc" // empty' <<<"$q"); R_RAW=$q; return 1; }
+	chain_end_src_only
+	t2=$(gl_now_ms)
+	qemu_start "$dst" defer || { R_VERDICT="dst-start-failed"; return 1; }
+	dpid=$QS_PID dst_st=$QS_STAMPER
+	qemu_setup "$dst/qmp.sock" "$caps" "$params" &&
+		gl_qmp "$dst/qmp.sock" migrate-incoming \
+			"$(jq -nc --arg u "$in_uri" '{uri: $u}')" >/dev/null &&
+		qemu_dst_running "$dst/qmp.sock" "$dpid" || {
+		guest_gone "$dst/serial.log"
+		CH_PID=$dpid CH_STAMPER=$dst_st CH_SOCK=$dst/qmp.sock
+		return 1
+	}
+	t3=$(gl_now_ms)
+	R_RESTORE=$((t3 - t2))
+	R_HOST=$((t3 - t0))
+	R_TOTAL=$R_HOST		# QEMU's total-time (the save alone) is in raw
+	R_RAW=$(jq -c --argjson a "${alloc:-null}" --arg s "$src_status" \
+		'{"query-migrate": ., "file-allocated-bytes": $a, "source-status-after": $s}' <<<"$q")
+	guest_check "$dst/serial.log" "$dst/stamped.log" "$dpid" 0 "$t0" \
+		"$CH_DIR/stamped.log" "$dst/stamped.log"
+	R_VERDICT=$(guest_verdict)
+	CH_DIR=$dst CH_PID=$dpid CH_STAMPER=$dst_st CH_SOCK=$dst/qmp.sock
+	[ "${EXP_KEEP:-0}" = 1 ] || rm -f "$f"
+}
+
+# last_seq STAMPED [UNTIL_MS]: the last heartbeat seq stamped up to UNTIL_MS
+last_seq() {
+	awk -v t="${2:-99999999999999}" '$2 == "HB" && $1 <= t { s = substr($3, 5) + 0 }
+		END { print s == "" ? "-" : s }' "$1"
+}
+
+# qemu_bgsnap NAME CAPS PARAMS: background-snapshot while the VM runs, then
+# the snapshot loaded by a new QEMU: it must resume at the start's state.
+qemu_bgsnap() {
+	local caps=$2 params=$3 dst dpid dst_st f t0 t1 t2 st q s0 s1 src_pause src_status
+	chain_next_dir
+	dst=$NEXT_DIR
+	R_DIR=$dst
+	mkdir -p "$dst"
+	f=$dst/state.mig
+	qemu_reset "$CH_SOCK" && qemu_setup "$CH_SOCK" "$caps" "$params" ||
+		{ R_VERDICT="setup-failed"; return 1; }
+	t0=$(gl_now_ms)
+	s0=$(last_seq "$CH_DIR/stamped.log" "$t0")
+	gl_qmp "$CH_SOCK" migrate "$(jq -nc --arg u "exec:cat > $f" '{uri: $u}')" \
+		>"$dst/migrate.err" 2>&1 ||
+		{ R_VERDICT="migrate-refused"; R_NOTE=$(cat "$dst/migrate.err"); return 1; }
+	st=$(qemu_wait_migration "$CH_SOCK" bgsnap)
+	t1=$(gl_now_ms)
+	sleep 0.3
+	s1=$(last_seq "$CH_DIR/stamped.log" "$t1")
+	q=$(gl_qmp "$CH_SOCK" query-migrate)
+	qemu_stats "$q"
+	src_status=$(gl_qmp "$CH_SOCK" query-status -g status)
+	R_SAVE=$((t1 - t0))
+	R_BYTES=$(stat -c %s "$f" 2>/dev/null || echo -)
+	gl_hb_gap "$CH_DIR/stamped.log" -- "$t0" >"$dst/src-gap.out"
+	src_pause=$(gl_kv outage_ms <"$dst/src-gap.out")
+	[ "$st" = completed ] || { R_VERDICT="migration-$st"
+		R_NOTE=$(jq -r '."error-desc" // empty' <<<"$q"); R_RAW=$q; return 1; }
+	chain_end_src_only
+	t2=$(gl_now_ms)
+	qemu_start "$dst" "exec:cat $f" || { R_VERDICT="dst-start-failed"; return 1; }
+	dpid=$QS_PID dst_st=$QS_STAMPER
+	qemu_dst_running "$dst/qmp.sock" "$dpid" || {
+		guest_gone "$dst/serial.log"
+		CH_PID=$dpid CH_STAMPER=$dst_st CH_SOCK=$dst/qmp.sock
+		return 1
+	}
+	R_RESTORE=$(($(gl_now_ms) - t2))
+	R_HOST=$(($(gl_now_ms) - t0))
+	guest_check "$dst/serial.log" "$dst/stamped.log" "$dpid" 0 "$t2" "$dst/stamped.log"
+	R_VERDICT=$(guest_verdict noseq)
+	# The loaded guest must resume at the snapshot's start (within 1 s of
+	# heartbeats: setup comes first), not its end.
+	if [ "$G_FIRST_SEQ" != - ] && [ "$s0" != - ] &&
+		[ "$G_FIRST_SEQ" -gt $((s0 + 10)) ]; then
+		if [ "$R_VERDICT" = ok ]; then R_VERDICT=not-start-state
+		else R_VERDICT="$R_VERDICT,not-start-state"; fi
+	fi
+	G_PAUSE=$src_pause
+	R_NOTE="source ran on ($src_status); snapshot started at hb $s0, ended at $s1; loaded guest resumed at hb $G_FIRST_SEQ"
+	R_RAW=$(jq -c --arg s "$src_status" --argjson s0 "$(num "$s0")" \
+		--argjson s1 "$(num "$s1")" --argjson f "$(num "$G_FIRST_SEQ")" \
+		'{"query-migrate": ., "source-status-after": $s, "hb-at-start": $s0,
+		  "hb-at-end": $s1, "hb-first-loaded": $f}' <<<"$q")
+	CH_DIR=$dst CH_PID=$dpid CH_STAMPER=$dst_st CH_SOCK=$dst/qmp.sock
+	[ "${EXP_KEEP:-0}" = 1 ] || rm -f "$f"
+}
+
+# dirtyrate_refused: calc-dirty-rate returned an error, or QEMU died of it
+dirtyrate_refused() {
+	sleep 0.5
+	if gl_alive "$CH_PID"; then
+		R_VERDICT=n/a
+		R_NOTE="QEMU $CH_VER refuses it: $(cat "$CH_DIR/dirtyrate.err")"
+	else
+		R_VERDICT=qemu-exited
+		R_NOTE="QEMU $CH_VER ended during calc-dirty-rate ($(cat "$CH_DIR/dirtyrate.err"))"
+		dmesg 2>/dev/null | grep -q "\[$CH_PID\]: segfault" &&
+			R_VERDICT=qemu-segfault R_NOTE="QEMU $CH_VER segfaulted in calc-dirty-rate (kernel log)"
+	fi
+}
+
+# qemu_dirtyrate NAME MODE: calc-dirty-rate for 2 s, no move
+qemu_dirtyrate() {
+	local how=$2 off t0 q known
+	off=$(stat -c %s "$CH_DIR/serial.log")
+	t0=$(gl_now_ms)
+	R_DIR=$CH_DIR
+	gl_qmp "$CH_SOCK" calc-dirty-rate "{\"calc-time\": 2, \"mode\": \"$how\"}" \
+		>"$CH_DIR/dirtyrate.err" 2>&1 ||
+		{ dirtyrate_refused; return 1; }
+	q=$(gl_qmp -t 30 -i 100 -u measured "$CH_SOCK" query-dirty-rate) ||
+		{ R_VERDICT="not-measured"; return 1; }
+	R_TOTAL=$(($(gl_now_ms) - t0))
+	guest_progress "$CH_DIR/stamped.log" "$t0" "$(gl_now_ms)"
+	known=$(awk -v r="$CH_RATE" 'BEGIN { printf "%.1f", r * 4096 / 1048576 }')
+	R_RAW=$(jq -c --argjson k "$known" '{"query-dirty-rate": ., "workload-mib-per-s": $k}' <<<"$q")
+	R_NOTE="measured $(jq -r '."dirty-rate"' <<<"$q") MB/s; the workload writes at most $known MiB/s"
+	guest_check "$CH_DIR/serial.log" "$CH_DIR/stamped.log" "$CH_PID" "$off" "$t0" \
+		"$CH_DIR/stamped.log"
+	R_VERDICT=$(guest_verdict)
+}
+
+# qemu_run_mode NAME: one run of a QEMU mode on the chain (booted if
+# needed); appends its row. A move that fails or harms the guest ends the
+# chain.
+qemu_run_mode() {
+	local name=$1 caps params kind minver why
+	caps=$(qemu_mode_field "$name" 2)
+	params=$(qemu_mode_field "$name" 3)
+	params=${params//BW/$QEMU_BW}
+	kind=$(qemu_mode_field "$name" 4)
+	minver=$(qemu_mode_field "$name" 5)
+	chain_ready "$CH_VER" "$CH_MEM" "$CH_RATE" || {
+		row_reset qemu "$name"; R_VERDICT=boot-failed; emit_row; chain_end; return; }
+	why=$(qemu_lacks "$caps" "$params" "$minver")
+	if [ -n "$why" ]; then
+		row_na qemu "$name" "QEMU $CH_VER: $why"
+		return
+	fi
+	row_reset qemu "$name"
+	R_TOOL_VERSION=$CH_QEMU_VERSION
+	case $kind in
+	live|postcopy) qemu_live "$name" "$caps" "$params" "$kind" ;;
+	save:*) qemu_save "$name" "$caps" "$params" "$kind" ;;
+	bgsnap) qemu_bgsnap "$name" "$caps" "$params" ;;
+	dirtyrate:*) qemu_dirtyrate "$name" "${kind#dirtyrate:}" ;;
+	esac
+	emit_row
+	case $R_VERDICT in ok|n/a) return ;; esac
+	[ "$R_SRC_RESUMABLE" = 1 ] && chain_resume_source && return
+	chain_end
+}
