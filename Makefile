@@ -207,7 +207,8 @@ BASHCOMPDIR := $(PREFIX)/share/bash-completion/completions
 
 VERSION := $(shell sed -n 's/^\#define CRIU_LITE_VERSION[^"]*"\(.*\)"/\1/p' criu-lite/cr.h)
 
-$(B)/criu-lite.pc: scripts/criu-lite.pc.in Makefile
+# made at each install: it holds PREFIX
+$(B)/criu-lite.pc: scripts/criu-lite.pc.in FORCE
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' \
 		-e 's|@LIBS@|$(PKG_LIBS) -lpthread|' $< >$@
 

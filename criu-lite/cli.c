@@ -13,7 +13,7 @@ static const char main_text[] =
 "usage: criu-lite COMMAND [OPTIONS]    (criu-lite COMMAND --help: its options)\n"
 "\n"
 "Commands:\n"
-"  check                      probe the kernel features criu-lite uses\n"
+"  check [--json]             probe the kernel features criu-lite uses\n"
 "  dump -t PID -D DIR         checkpoint PID's process tree into DIR\n"
 "  restore -D DIR             bring a dumped tree back, same PIDs\n"
 "  show DIR|FILE [--json]     decode images\n"

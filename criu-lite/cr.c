@@ -16,7 +16,7 @@
 /* CRIU_LITE_PAUSE=<point>: wait there (up to 30 s) for SIGINT, SIGTERM or
  * SIGHUP, which a dump blocks and checks at its next stage: a test can
  * interrupt it at a known place. The signal stays pending. */
-static void pause_at(const char *point)
+void pause_at(const char *point)
 {
 	const char *f = getenv("CRIU_LITE_PAUSE");
 	struct timespec ts = { 30, 0 };

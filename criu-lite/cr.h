@@ -64,6 +64,8 @@ struct page_sink {
 /* Fault injection for tests: CRIU_LITE_FAULT=<point> makes the run fail
  * there, to prove that a failed dump leaves the target unharmed;
  * CRIU_LITE_PAUSE=<point> waits there for a SIGINT/SIGTERM/SIGHUP. */
+/* Only the pause, where failing makes no sense (after the commit). */
+void pause_at(const char *point);
 bool fault_at(const char *point);
 
 uint64_t cpu_xfeatures(void);

@@ -1029,6 +1029,25 @@ static int commit_images(struct dump_ctx *c)
 	return imgdir_commit(&c->img, c->sink.durable, &c->st->sync_ns);
 }
 
+/*
+ * SIGINT/SIGTERM/SIGHUP that came too late to stop the dump: taken here,
+ * before the mask goes back, so that they do not end criu-lite silently
+ * with 128+N after a dump that succeeded (a caller would take the tree for
+ * still running). After a failure, the failure's message stands.
+ */
+static void settle_stop_sigs(struct dump_ctx *c, int ret)
+{
+	const struct timespec now = { 0, 0 };
+	int sig;
+
+	while ((sig = sigtimedwait(&c->stop_sigs, NULL, &now)) > 0) {
+		if (!ret)
+			pr_warn("signal %d came after the dump was complete: "
+				"ignored, the checkpoint in %s stands", sig,
+				c->o->dir);
+	}
+}
+
 int dump_tree(const struct dump_opts *o, struct dump_stats *st)
 {
 	struct dump_ctx c = { .o = o, .st = st, .dirfd = -1,
@@ -1064,6 +1083,8 @@ int dump_tree(const struct dump_opts *o, struct dump_stats *st)
 	ret = dump_frozen(&c);
 	if (!ret)
 		ret = commit_images(&c);
+	if (!ret)
+		pause_at("after-commit");
 out_release:
 	/* on failure the tree goes on running, whatever was asked */
 	release_tree(&c.tree, ret == 0 && !o->leave_running);
@@ -1077,6 +1098,7 @@ out_release:
 	if (c.sink.pages_fd >= 0)
 		close(c.sink.pages_fd);
 	imgdir_abort(&c.img);	/* after a commit: only closes */
+	settle_stop_sigs(&c, ret);
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	st->total_ns = now_ns() - t0;
 	return ret;

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <dirent.h>
+#include <signal.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -74,16 +75,55 @@ static bool is_cwd(const struct stat *st)
 	       cwd.st_ino == st->st_ino;
 }
 
-/* mkdtemp relative to a directory fd: prefix + 6 pseudo-random hex. */
+static int remove_tree(int parentfd, const char *name);
+
+/*
+ * Staging directories are named PREFIX.tmp-PID-RANDOM. One whose criu-lite
+ * is gone (SIGKILLed before it could clean up) is removed by the next dump
+ * into the same place, so such leftovers do not pile up; one of a running
+ * criu-lite (a dump in progress) is left alone.
+ */
+static void sweep_stale_stages(int parentfd, const char *prefix)
+{
+	size_t plen = strlen(prefix);
+	struct dirent *de;
+	DIR *dir;
+	int fd = dup(parentfd);
+
+	if (fd < 0 || !(dir = fdopendir(fd))) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	while ((de = readdir(dir))) {
+		char *end;
+		long pid;
+
+		if (strncmp(de->d_name, prefix, plen) ||
+		    strncmp(de->d_name + plen, ".tmp-", 5))
+			continue;
+		pid = strtol(de->d_name + plen + 5, &end, 10);
+		if (pid <= 0 || *end != '-' || pid == getpid() ||
+		    !(kill(pid, 0) && errno == ESRCH))
+			continue;
+		pr_info("removing %s, left by a criu-lite (pid %ld) that died",
+			de->d_name, pid);
+		remove_tree(parentfd, de->d_name);
+	}
+	closedir(dir);
+}
+
+/* mkdtemp relative to a directory fd: prefix + our pid + 6 random hex. */
 static int make_stage(struct images_dir *d, const char *prefix)
 {
 	struct timespec ts;
 
+	sweep_stale_stages(d->parentfd, prefix);
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	srandom(ts.tv_nsec ^ getpid());
 	for (int i = 0; i < STAGE_TRIES; i++) {
-		snprintf(d->stage, sizeof(d->stage), "%.200s.tmp-%06lx", prefix,
-			 random() & 0xffffff);
+		snprintf(d->stage, sizeof(d->stage), "%.200s.tmp-%d-%06lx",
+			 prefix, getpid(), random() & 0xffffff);
 		if (!mkdirat(d->parentfd, d->stage, 0700))
 			return 0;
 		if (errno != EEXIST)
@@ -189,8 +229,6 @@ static int for_each_entry(int fd, int (*fn)(int fd, struct dirent *de, void *arg
 	closedir(dp);
 	return ret;
 }
-
-static int remove_tree(int parentfd, const char *name);
 
 static int remove_entry(int fd, struct dirent *de, void *arg)
 {

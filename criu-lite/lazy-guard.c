@@ -135,8 +135,13 @@ int guard_hand_over(int ctl, pid_t daemon, pid_t pid)
 	struct pollfd pfd = { ctl, POLLIN, 0 };
 	char c = 'g';
 
-	if (send(ctl, &c, 1, MSG_NOSIGNAL) == 1 && poll(&pfd, 1, 10000) == 1 &&
-	    recv(ctl, &c, 1, 0) == 1 && (c == 'a' || c == 'd')) {
+	/* a daemon that filled everything already said 'd' and may be gone:
+	 * its answer is still in the socket even if this send fails */
+	if (send(ctl, &c, 1, MSG_NOSIGNAL) != 1)
+		pr_debug("lazy-pages daemon %d: no 'g' sent: %m", daemon);
+	c = 0;
+	if (poll(&pfd, 1, 10000) == 1 && recv(ctl, &c, 1, 0) == 1 &&
+	    (c == 'a' || c == 'd')) {
 		pr_info("lazy-pages daemon %d %s %d", daemon,
 			c == 'a' ? "guards (if it dies before all pages are "
 			"in, the process is killed, never left on zero pages)"

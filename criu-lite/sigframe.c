@@ -88,7 +88,11 @@ void sigframe_resume_regs(const struct user_regs_struct *saved,
 			resume->rip -= 2;
 			break;
 		case -ERESTART_RESTARTBLOCK:
-			resume->rax = __NR_restart_syscall;
+			/* not restart_syscall: rt_sigreturn resets the restart
+			 * block, which would make it return EINTR to a thread
+			 * that has no handler; the call again, with its own
+			 * arguments (a relative sleep may run longer) */
+			resume->rax = saved->orig_rax;
 			resume->rip -= 2;
 			break;
 		}

@@ -79,6 +79,36 @@ failing_dumps() {
 	grep -q "interrupted by signal" "$work/sigint.log" ||
 		bad "sigint: the dump was not interrupted by the signal"
 	still_good sigint "$d"
+	# a signal once the new checkpoint is committed: the dump succeeded,
+	# criu-lite says so and exits 0 (it used to die silently with 130)
+	CRIU_LITE_PAUSE=after-commit "$CL" dump -t "$pid" -D "$d" -R \
+		>"$work/late.log" 2>&1 &
+	dp=$!
+	for _ in $(seq 1 200); do grep -q "paused at" "$work/late.log" && break; sleep 0.05; done
+	kill -INT $dp
+	if wait $dp && grep -q "came after the dump was complete" "$work/late.log"; then
+		ok "late-sigint: exit 0, the new checkpoint stands"
+	else
+		bad "late-sigint: $(tail -2 "$work/late.log")"
+	fi
+	fingerprint "$d" >"$work/before"
+	# a dump SIGKILLed mid-way leaves its staging directory; the next dump
+	# into the same place removes it
+	CRIU_LITE_PAUSE=after-pages "$CL" dump -t "$pid" -D "$d" -R \
+		>"$work/killed.log" 2>&1 &
+	dp=$!
+	for _ in $(seq 1 200); do grep -q "paused at" "$work/killed.log" && break; sleep 0.05; done
+	kill -KILL $dp; wait $dp 2>/dev/null
+	left=$(ls -d "$d".tmp-* "$d"/.criu-lite-new.tmp-* 2>/dev/null | wc -l)
+	"$CL" dump -t "$pid" -D "$d" -R >"$work/after-kill.log" 2>&1 ||
+		bad "after-kill: dump failed: $(tail -1 "$work/after-kill.log")"
+	now=$(ls -d "$d".tmp-* "$d"/.criu-lite-new.tmp-* 2>/dev/null | wc -l)
+	if [ "$left" = 1 ] && [ "$now" = 0 ]; then
+		ok "after-kill: the killed dump's staging directory is removed by the next"
+	else
+		bad "after-kill: staging directories left: $left after the kill, $now after the next dump"
+	fi
+	fingerprint "$d" >"$work/before"
 }
 
 # restores DIR: the target comes back from DIR and its state checks out
