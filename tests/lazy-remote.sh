@@ -18,7 +18,7 @@ trap '[ -n "$pid" ] && kill -9 $pid 2>/dev/null; rm -rf "$work"' EXIT
 
 start_hog() {
 	: >"$work/hog.out"
-	ZDTM_MEM_MB=256 "$HOG" </dev/null >>"$work/hog.out" 2>&1 &
+	ZDTM_MEM_MB=${HOG_MB:-256} "$HOG" </dev/null >>"$work/hog.out" 2>&1 &
 	pid=$!
 	for _ in $(seq 1 200); do grep -q READY "$work/hog.out" && return 0; sleep 0.05; done
 	echo "memhog did not start"; return 1
@@ -68,8 +68,9 @@ check_back page-server
 
 # the lazy-pages daemon killed (SIGKILL) right after the restore: the
 # process must never run on with zero pages where its memory was: it is
-# killed with the daemon, or (the daemon had finished) it is whole
-start_hog || exit 1
+# killed with the daemon, or (the daemon had finished) it is whole; 1 GiB
+# so that the kill lands while pages are still missing, even on a busy host
+HOG_MB=1024 start_hog || exit 1
 "$CL" dump -t "$pid" -D "$work/kimg" >"$work/dump.log" 2>&1 || { cat "$work/dump.log"; exit 1; }
 wait "$pid" 2>/dev/null
 hpid=$pid killed=0 whole=0 wrong=0
