@@ -53,6 +53,10 @@ bench-csum: $(BENCH_B)/bench-csum
 bench-threads: $(B)/criu-lite $(BENCH_B)/threadhog $(BENCH_B)/bench-threads
 	tests/bench/bench-threads.sh $(B)
 
+# dump/restore cost per VMA at 1k, 10k and 50k VMAs (linear: ratio ~1)
+bench-vmas: $(B)/criu-lite $(BENCH_B)/vmahog $(B)/tests/subreaper
+	$(B)/tests/subreaper tests/bench/bench-vmas.sh $(B)
+
 $(TESTS_B)/record-proc: tests/data/record-proc.c
 	@mkdir -p $(@D)
 	$(CC) $(BASE_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $<
@@ -64,5 +68,7 @@ CHECK_TARGETS += unit-check
 BENCH_TARGETS += bench-mem
 BENCH_TARGETS += bench-threads
 BENCH_TARGETS += bench-csum
+BENCH_TARGETS += bench-vmas
 
-.PHONY: unit-tests unit-check tests-record bench-mem bench-threads bench-csum
+.PHONY: unit-tests unit-check tests-record bench-mem bench-threads bench-csum \
+	bench-vmas
