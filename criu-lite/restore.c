@@ -32,6 +32,7 @@
 #include "mem.h"
 #include "page-source.h"
 #include "qmp.h"
+#include "sigframe.h"
 #include "restore.h"
 #include "restore-check.h"
 #include "seize.h"
@@ -1260,24 +1261,6 @@ static int restore_thread_state(struct proc_restore *p, struct remote *r,
  * (nanosleep and friends), whose restart state stayed with the dumped
  * kernel task: that one returns -EINTR, as CRIU does.
  */
-static void fix_restart(struct user_regs_struct *regs)
-{
-	if ((long)regs->orig_rax < 0)
-		return;
-	switch ((long)regs->rax) {
-	case -ERESTARTSYS:
-	case -ERESTARTNOINTR:
-	case -ERESTARTNOHAND:
-		regs->rax = regs->orig_rax;
-		regs->rip -= 2;
-		break;
-	case -ERESTART_RESTARTBLOCK:
-		regs->rax = -EINTR;
-		break;
-	}
-	regs->orig_rax = -1;
-}
-
 static int set_final_regs(pid_t tid, const CoreEntry *ce)
 {
 	struct user_regs_struct regs;
@@ -1285,7 +1268,7 @@ static int set_final_regs(pid_t tid, const CoreEntry *ce)
 	uint64_t mask = ce->sigmask;
 
 	memcpy(&regs, ce->regs.data, sizeof(regs));
-	fix_restart(&regs);
+	syscall_restart_regs(&regs, RESTART_BLOCK_EINTR);
 	if (ptrace(PTRACE_SETREGS, tid, NULL, &regs)) {
 		pr_perror("PTRACE_SETREGS(%d)", tid);
 		return -1;

@@ -2,7 +2,6 @@
 /* The self-restoring frame of sigframe.h: layout and contents. */
 #include <errno.h>
 #include <string.h>
-#include <sys/syscall.h>
 
 #include "kernel-compat.h"
 #include "sigframe.h"
@@ -75,29 +74,35 @@ void sigframe_place_below(uint64_t top, size_t xlen, struct sigframe_layout *l)
 	l->len = top - l->base;
 }
 
+void syscall_restart_regs(struct user_regs_struct *regs,
+			  enum restart_block_as rb)
+{
+	if ((long)regs->orig_rax >= 0) {
+		switch ((long)regs->rax) {
+		case -ERESTARTSYS:
+		case -ERESTARTNOINTR:
+		case -ERESTARTNOHAND:
+			regs->rax = regs->orig_rax;
+			regs->rip -= 2;
+			break;
+		case -ERESTART_RESTARTBLOCK:
+			if (rb == RESTART_BLOCK_EINTR) {
+				regs->rax = -EINTR;
+			} else {
+				regs->rax = regs->orig_rax;
+				regs->rip -= 2;
+			}
+			break;
+		}
+	}
+	regs->orig_rax = -1;
+}
+
 void sigframe_resume_regs(const struct user_regs_struct *saved,
 			  struct user_regs_struct *resume)
 {
 	*resume = *saved;
-	if ((long)saved->orig_rax >= 0) {
-		switch ((long)saved->rax) {
-		case -ERESTARTSYS:
-		case -ERESTARTNOINTR:
-		case -ERESTARTNOHAND:
-			resume->rax = saved->orig_rax;
-			resume->rip -= 2;
-			break;
-		case -ERESTART_RESTARTBLOCK:
-			/* not restart_syscall: rt_sigreturn resets the restart
-			 * block, which would make it return EINTR to a thread
-			 * that has no handler; the call again, with its own
-			 * arguments (a relative sleep may run longer) */
-			resume->rax = saved->orig_rax;
-			resume->rip -= 2;
-			break;
-		}
-	}
-	resume->orig_rax = -1;
+	syscall_restart_regs(resume, RESTART_BLOCK_AGAIN);
 }
 
 static void fill_sigcontext(struct k_sigcontext *mc,

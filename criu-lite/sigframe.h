@@ -49,8 +49,22 @@ int sigframe_build(uint8_t *buf, const struct sigframe_layout *l,
 		   const struct user_regs_struct *resume, uint64_t sigmask,
 		   const void *xstate, size_t xlen, uint64_t sigreturn_ip);
 
-/* The registers the thread continues with if nothing else happens: the
- * kernel's restart of an interrupted syscall applied, orig_rax = -1. */
+/* What an interrupted call whose restart state lives in the kernel task
+ * (-ERESTART_RESTARTBLOCK: nanosleep, poll with a timeout) becomes. */
+enum restart_block_as {
+	RESTART_BLOCK_AGAIN,	/* the call again, with its own arguments */
+	RESTART_BLOCK_EINTR,	/* -EINTR (a restored task has no such state) */
+};
+
+/* regs made to continue as the kernel would after a stop with no handler
+ * run: an interrupted syscall restarted (rax = the call, rip back over
+ * `syscall`), orig_rax = -1 so nothing rewrites them again on resume. */
+void syscall_restart_regs(struct user_regs_struct *regs,
+			  enum restart_block_as rb);
+
+/* The registers a self-restoring thread continues with if nothing else
+ * happens: saved, restarted (RESTART_BLOCK_AGAIN: rt_sigreturn resets the
+ * restart block, so restart_syscall would return EINTR). */
 void sigframe_resume_regs(const struct user_regs_struct *saved,
 			  struct user_regs_struct *resume);
 
