@@ -239,5 +239,5 @@ fi
 say "dump tries $tries: lost $lost, harmed $harmed; restore tries $restore_tries: wrong or left behind $restore_bad"
 bad=$((lost + harmed + restore_bad))
 good=$((tries + restore_tries - bad))
-echo "fault-kill: $good passed, $bad failed"
+echo "fault-kill: $good passed, $bad failed (targets lost $lost, changed $harmed; restores wrong or left behind $restore_bad)"
 [ $bad = 0 ]
