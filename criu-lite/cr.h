@@ -52,15 +52,6 @@ struct dump_stats {
 	uint64_t last_round_pages;	/* dirty in the last running round */
 };
 
-/* One page sink per dump: where page data and pagemap entries go. */
-struct page_sink {
-	int pages_fd;		/* pages-<id>.img */
-	bool durable;		/* written back to disk before the dump ends */
-	bool direct;		/* O_DIRECT: aligned whole pages only */
-	uint64_t offset;	/* next byte in it */
-	struct dump_stats *st;
-};
-
 /* Fault injection for tests: CRIU_LITE_FAULT=<point> makes the run fail
  * there, to prove that a failed dump leaves the target unharmed;
  * CRIU_LITE_PAUSE=<point> waits there for a SIGINT/SIGTERM/SIGHUP. */

@@ -25,6 +25,7 @@
 #include "log.h"
 #include "creds.h"
 #include "mem.h"
+#include "page-xfer.h"
 #include "precopy.h"
 #include "check.h"
 #include "qmp.h"
@@ -45,7 +46,7 @@ struct dump_ctx {
 	int dirfd;		/* the staging dir of img */
 	struct images_dir img;
 	struct frozen_tree tree;
-	struct page_sink sink;
+	struct page_xfer *xfer;	/* where pages go */
 	struct dump_stats *st;
 	sigset_t stop_sigs;	/* blocked while the tree is frozen */
 	struct fd_dump_ctx *fdc;	/* open file descriptions of the tree */
@@ -503,7 +504,6 @@ static int dump_mm(struct proc_dump *pd)
 	MmEntry mm = MM_ENTRY__INIT;
 	pid_t pid = pd->fp->pid;
 	struct proc_stat st;
-	struct cr_img *pm = NULL;
 	char path[64];
 	int fd, ret = -1;
 
@@ -537,13 +537,10 @@ static int dump_mm(struct proc_dump *pd)
 		goto out;
 	if (img_write_one(pd->c->dirfd, IMG_MM, pd->fp->vpid, &mm.base))
 		goto out;
-	pm = img_open_write(pd->c->dirfd, IMG_PAGEMAP, pd->fp->vpid);
-	if (!pm || dump_pages(pid, &mm, pm, &pd->c->sink, pd->pc))
+	if (dump_pages(pid, pd->fp->vpid, &mm, pd->c->xfer, pd->pc))
 		goto out;
 	ret = 0;
 out:
-	if (pm && img_close(pm))
-		ret = -1;
 	free_mm(&mm);
 	return ret;
 }
@@ -731,7 +728,6 @@ static int dump_frozen(struct dump_ctx *c)
 {
 	struct proc_dump *pds;
 	struct refusals rf = { .len = 0 };
-	uint64_t t0;
 	int ret = -1;
 
 	pds = calloc(c->tree.nr, sizeof(*pds));
@@ -770,12 +766,8 @@ static int dump_frozen(struct dump_ctx *c)
 			goto out;
 	if (write_pstree(c) || fault_at("before-inventory") || interrupted(c))
 		goto out;
-	t0 = now_ns();
-	if (c->sink.durable && fsync(c->sink.pages_fd) && errno != EINVAL) {
-		pr_perror("fsync pages image");
+	if (page_xfer_flush(c->xfer))
 		goto out;
-	}
-	c->st->sync_ns = now_ns() - t0;
 	ret = write_inventory(c);
 out:
 	if (c->fdc)
@@ -961,8 +953,8 @@ static int precopy(struct dump_ctx *c)
 		if (round && o->precopy_ms)
 			usleep(o->precopy_ms * 1000);
 		for (size_t i = 0; i < c->nr_pcs; i++)
-			if (round ? pc_copy_dirty(&c->pcs[i], &c->sink, &pages) :
-				    pc_copy_all(&c->pcs[i], &c->sink, &pages))
+			if (round ? pc_copy_dirty(&c->pcs[i], c->xfer, &pages) :
+				    pc_copy_all(&c->pcs[i], c->xfer, &pages))
 				return -1;
 		c->st->precopy_rounds++;
 		c->st->precopy_pages += pages;
@@ -974,10 +966,8 @@ static int precopy(struct dump_ctx *c)
 	}
 	if (interrupted(c))
 		return -1;
-	if (c->sink.durable && fsync(c->sink.pages_fd) && errno != EINVAL) {
-		pr_perror("fsync pages image");
+	if (page_xfer_flush(c->xfer))
 		return -1;
-	}
 	c->st->precopy_ns = now_ns() - t0;
 	return 0;
 }
@@ -1007,15 +997,9 @@ static int open_images(struct dump_ctx *c)
 	if (imgdir_open(&c->img, c->o->dir))
 		return -1;
 	c->dirfd = c->img.fd;
-	/* Durable images are written back batch by batch while the dump
-	 * goes on (sync_file_range) and stay in the page cache. O_DIRECT
-	 * was tried: it saves 2-3x faster here, but a restore right after
-	 * (a migration) then reads the image back from the disk and the
-	 * guest's pause grew from ~4 s to ~5.5 s at 2 GiB. */
-	c->sink.pages_fd = openat(c->dirfd, "pages-1.img",
-				  O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (c->sink.pages_fd < 0) {
-		pr_perror("create pages-1.img for %s", c->o->dir);
+	c->xfer = page_xfer_open_local(c->dirfd, !c->o->no_sync, c->st);
+	if (!c->xfer) {
+		pr_err("can't write pages into %s", c->o->dir);
 		return -1;
 	}
 	return 0;
@@ -1026,7 +1010,7 @@ static int commit_images(struct dump_ctx *c)
 {
 	if (interrupted(c))
 		return -1;
-	return imgdir_commit(&c->img, c->sink.durable, &c->st->sync_ns);
+	return imgdir_commit(&c->img, !c->o->no_sync, &c->st->sync_ns);
 }
 
 /*
@@ -1057,9 +1041,6 @@ int dump_tree(const struct dump_opts *o, struct dump_stats *st)
 	int ret = -1;
 
 	memset(st, 0, sizeof(*st));
-	c.sink.st = st;
-	c.sink.pages_fd = -1;
-	c.sink.durable = !o->no_sync;
 	c.img.fd = c.img.parentfd = -1;
 	if (check_target(o->pid))
 		return -1;
@@ -1095,8 +1076,7 @@ out_release:
 	st->frozen_ns = now_ns() - t_frozen;
 	free_tree(&c.tree);
 	precopy_end(&c);
-	if (c.sink.pages_fd >= 0)
-		close(c.sink.pages_fd);
+	page_xfer_close(c.xfer);
 	imgdir_abort(&c.img);	/* after a commit: only closes */
 	settle_stop_sigs(&c, ret);
 	sigprocmask(SIG_SETMASK, &old, NULL);

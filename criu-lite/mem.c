@@ -15,12 +15,14 @@
 #include "lazy.h"
 #include "mem.h"
 #include "page-source.h"
-#include "page-writer.h"
+#include "page-xfer.h"
 #include "precopy.h"
 #include "seize.h"
 
+/* restore: pages written per process_vm_writev, pieces per call */
 #define READ_BATCH	(8UL << 20)
 #define MAX_IOV		1024
+
 
 bool vma_is_vdso(const struct vma_info *v)
 {
@@ -130,64 +132,6 @@ static bool vma_has_pages(const VmaEntry *v)
  * (6.7) selects exactly those in one walk. Shared anonymous memory lives in
  * shmem, not in this page table: all of it is read.
  */
-int scan_owned_pages(int pagemap_fd, uint64_t start, uint64_t end,
-		     struct page_region **out, size_t *nr)
-{
-	struct page_region *regs = NULL;
-	size_t n = 0, cap = 0;
-	struct pm_scan_arg arg;
-
-	while (start < end) {
-		long ret;
-
-		if (cap - n < 512) {
-			struct page_region *nr_ = realloc(regs, (cap += 4096) * sizeof(*regs));
-
-			if (!nr_) {
-				free(regs);
-				return -1;
-			}
-			regs = nr_;
-		}
-		memset(&arg, 0, sizeof(arg));
-		arg.size = sizeof(arg);
-		arg.start = start;
-		arg.end = end;
-		arg.vec = (uint64_t)(regs + n);
-		arg.vec_len = cap - n;
-		arg.category_mask = PAGE_IS_FILE | PAGE_IS_PFNZERO;
-		arg.category_inverted = PAGE_IS_FILE | PAGE_IS_PFNZERO;
-		arg.category_anyof_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED;
-		arg.return_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED;
-		ret = ioctl(pagemap_fd, PAGEMAP_SCAN, &arg);
-		if (ret < 0) {
-			pr_perror("PAGEMAP_SCAN [%#lx, %#lx)", (long)start,
-				  (long)end);
-			free(regs);
-			return -1;
-		}
-		n += ret;
-		/* A walk that did not fill the vector is complete. Else go on
-		 * from the end of the last region: walk_end is not reliable
-		 * (seen on 6.18: stale, or 16 MiB behind, after a full
-		 * vector), and a region cut by the full vector just goes on
-		 * in the next call (runs merge again later). */
-		if ((uint64_t)ret < arg.vec_len || !ret)
-			break;
-		start = regs[n - 1].end;
-	}
-	*out = regs;
-	*nr = n;
-	return 0;
-}
-
-/*
- * Private mappings: the pages the process owns are the anonymous ones that
- * are present or swapped; file pages not yet copied-on-write come from the
- * file again, and the shared zero page is a zero page anyway. PAGEMAP_SCAN
- * (6.7) selects exactly those in one walk. Shared anonymous memory lives in
- * shmem, not in this page table: all of it is read.
- */
 static int scan_vma(int pagemap_fd, const VmaEntry *v,
 		    struct page_region **out, size_t *nr)
 {
@@ -205,176 +149,10 @@ static int scan_vma(int pagemap_fd, const VmaEntry *v,
 	return scan_owned_pages(pagemap_fd, v->start, v->end, out, nr);
 }
 
-struct pm_writer {
-	struct cr_img *pm;
-	struct page_sink *sink;
-	struct page_writer *pw;
-};
-
-static int pm_emit(void *arg, const struct page_run *run)
+int dump_pages(pid_t pid, pid_t vpid, const MmEntry *mm,
+	       struct page_xfer *x, const struct pc_proc *pc)
 {
-	struct pm_writer *w = arg;
-	PagemapEntry e = PAGEMAP_ENTRY__INIT;
-
-	e.vaddr = run->vaddr;
-	e.nr_pages = run->nr_pages;
-	e.flags = run->flags;
-	e.checksum = run->checksum;
-	if (run->flags & PE_PRESENT) {
-		e.has_offset = true;
-		e.offset = run->offset;
-		e.n_page_csums = run->nr_pages;
-		e.page_csums = run->page_csums;
-		w->sink->st->pages_stored += run->nr_pages;
-	} else if (run->flags & PE_ZERO) {
-		w->sink->st->pages_zero += run->nr_pages;
-	}
-	return img_write_msg(w->pm, &e.base);
-}
-
-static int pm_data(void *arg, const void *buf, size_t len)
-{
-	struct pm_writer *w = arg;
-
-	w->sink->offset += len;
-	return page_writer_add(w->pw, buf, len);
-}
-
-/* Reads [addr, addr+len) pieces in one process_vm_readv where possible;
- * pieces the call can't read (no PROT_READ) go through /proc/PID/mem. */
-static int read_pieces(pid_t pid, struct iovec *remote, size_t n,
-		       uint8_t *buf)
-{
-	struct iovec local = { buf, 0 };
-	ssize_t got;
-	size_t off = 0;
-
-	for (size_t i = 0; i < n; i++)
-		local.iov_len += remote[i].iov_len;
-	got = process_vm_readv(pid, &local, 1, remote, n, 0);
-	if (got == (ssize_t)local.iov_len)
-		return 0;
-	for (size_t i = 0; i < n; i++) {
-		if (remote_read(pid, (uint64_t)remote[i].iov_base, buf + off,
-				remote[i].iov_len))
-			return -1;
-		off += remote[i].iov_len;
-	}
-	return 0;
-}
-
-static int dump_regions(pid_t pid, struct page_region *regs, size_t nr,
-			struct run_builder *rb, struct page_writer *pw,
-			struct dump_stats *st)
-{
-	uint8_t *buf;
-	uint64_t t0;
-	struct iovec iov[MAX_IOV];
-	size_t niov = 0, fill = 0, i = 0;
-	uint64_t pos = nr ? regs[0].start : 0;
-
-	while (i < nr || niov) {
-		bool flush = i == nr || niov == MAX_IOV || fill == READ_BATCH;
-
-		if (!flush) {
-			uint64_t len = regs[i].end - pos;
-
-			if (len > READ_BATCH - fill)
-				len = READ_BATCH - fill;
-			iov[niov].iov_base = (void *)pos;
-			iov[niov].iov_len = len;
-			niov++;
-			fill += len;
-			pos += len;
-			if (pos == regs[i].end && ++i < nr)
-				pos = regs[i].start;
-			continue;
-		}
-		t0 = now_ns();
-		buf = page_writer_buffer(pw);
-		if (read_pieces(pid, iov, niov, buf))
-			return -1;
-		st->read_ns += now_ns() - t0;
-		fill = 0;
-		for (size_t k = 0; k < niov; k++) {
-			if (run_builder_add(rb, (uint64_t)iov[k].iov_base,
-					    buf + fill, iov[k].iov_len / PAGE_SZ))
-				return -1;
-			fill += iov[k].iov_len;
-		}
-		if (page_writer_submit(pw))
-			return -1;
-		niov = 0;
-		fill = 0;
-	}
-	return 0;
-}
-
-/*
- * With pre-copy: pages whose copy from an earlier round is still good are
- * referenced where they are in the pages file; only the rest is read now.
- */
-static int dump_regions_pc(pid_t pid, const struct pc_proc *pc,
-			   const struct page_region *regs, size_t nr,
-			   struct run_builder *rb, struct page_writer *pw,
-			   struct dump_stats *st)
-{
-	struct page_region *fresh = NULL;
-	size_t nf = 0, cap = 0;
-	int ret = 0;
-
-	for (size_t i = 0; i < nr && !ret; i++) {
-		for (uint64_t a = regs[i].start; a < regs[i].end && !ret;) {
-			bool reuse;
-			uint64_t len = pc_piece(pc, a, regs[i].end, &reuse);
-
-			if (!reuse) {
-				if (nf && fresh[nf - 1].end == a) {
-					fresh[nf - 1].end += len;
-				} else {
-					if (nf == cap) {
-						void *n = realloc(fresh, (cap = cap ? 2 * cap : 64) *
-								  sizeof(*fresh));
-						if (!n) {
-							ret = -1;
-							break;
-						}
-						fresh = n;
-					}
-					fresh[nf].start = a;
-					fresh[nf++].end = a + len;
-				}
-				a += len;
-				continue;
-			}
-			if (nf) {
-				ret = dump_regions(pid, fresh, nf, rb, pw, st);
-				nf = 0;
-			}
-			for (uint64_t p = a; p < a + len && !ret; p += PAGE_SZ) {
-				uint64_t slot;
-				uint32_t csum;
-
-				pc_slot(pc, p, &slot, &csum);
-				ret = slot == 1 ?
-					run_builder_add_flagged(rb, p, 1, PE_ZERO) :
-					run_builder_add_stored(rb, p, 1, slot - 2, &csum);
-				st->pages_reused++;
-			}
-			a += len;
-		}
-	}
-	if (!ret && nf)
-		ret = dump_regions(pid, fresh, nf, rb, pw, st);
-	free(fresh);
-	return ret;
-}
-
-int dump_pages(pid_t pid, const MmEntry *mm, struct cr_img *pm,
-	       struct page_sink *sink, const struct pc_proc *pc)
-{
-	struct pm_writer w = { .pm = pm, .sink = sink };
-	struct run_builder rb = { 0 };
+	struct run_builder rb;
 	char path[64];
 	int pagemap_fd, ret = -1;
 
@@ -384,13 +162,11 @@ int dump_pages(pid_t pid, const MmEntry *mm, struct cr_img *pm,
 		pr_perror("open %s", path);
 		return -1;
 	}
-	w.pw = page_writer_start(sink->pages_fd, sink->offset, READ_BATCH,
-				 sink->durable && !sink->direct,
-				 sink->st);
-	if (!w.pw)
-		goto out;
-	run_builder_init(&rb, pm_emit, pm_data, &w);
-	rb.next_offset = sink->offset;
+	if (x->ops->pagemap_begin(x, vpid)) {
+		close(pagemap_fd);
+		return -1;
+	}
+	xfer_run_builder_init(&rb, x, xfer_emit_pagemap, x);
 	for (size_t i = 0; i < mm->n_vmas; i++) {
 		struct page_region *regs;
 		size_t nr;
@@ -400,12 +176,11 @@ int dump_pages(pid_t pid, const MmEntry *mm, struct cr_img *pm,
 		if (scan_vma(pagemap_fd, mm->vmas[i], &regs, &nr))
 			goto out;
 		for (size_t k = 0; k < nr; k++)
-			sink->st->pages_scanned += (regs[k].end - regs[k].start) / PAGE_SZ;
+			x->st->pages_scanned += (regs[k].end - regs[k].start) / PAGE_SZ;
 		if (pc && mm->vmas[i]->kind == VMA_KIND__VMA_ANON_PRIVATE)
-			ret = dump_regions_pc(pid, pc, regs, nr, &rb, w.pw,
-					      sink->st);
+			ret = pc_dump_regions(pc, x, regs, nr, &rb);
 		else
-			ret = dump_regions(pid, regs, nr, &rb, w.pw, sink->st);
+			ret = xfer_read_regions(x, pid, regs, nr, &rb);
 		free(regs);
 		/* runs never span two VMAs: restore handles them per VMA */
 		if (ret || run_builder_finish(&rb))
@@ -417,7 +192,7 @@ int dump_pages(pid_t pid, const MmEntry *mm, struct cr_img *pm,
 	ret = 0;
 out:
 	run_builder_release(&rb);
-	if (page_writer_finish(w.pw))
+	if (x->ops->pagemap_end(x, ret == 0))
 		ret = -1;
 	close(pagemap_fd);
 	return ret;

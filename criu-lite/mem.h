@@ -19,21 +19,17 @@
 int vma_kind_of(const struct vma_info *v, const char **why);
 bool vma_is_vdso(const struct vma_info *v);
 
-/* Pages of [start, end) a process owns (present or swapped, neither file
- * pages nor the zero page), by PAGEMAP_SCAN on its pagemap fd. */
-int scan_owned_pages(int pagemap_fd, uint64_t start, uint64_t end,
-		     struct page_region **out, size_t *nr);
-
 /* Fills mm->vmas from vmas (already vetted). */
 int mm_fill_vmas(MmEntry *mm, const struct vma_info *vmas, size_t nr);
 
-/* Reads the pages of pid that must be stored, writing page data to the
- * sink and one pagemap entry per run to pm. pid must be frozen. */
+/* Reads the pages of pid that must be stored into x, with one pagemap
+ * entry per run (the pagemap of vpid). pid must be frozen. pc: its
+ * pre-copy state, or NULL for a plain dump. */
 struct pc_proc;
 struct page_source;
-/* pc: pre-copy state of this process, or NULL for a plain dump. */
-int dump_pages(pid_t pid, const MmEntry *mm, struct cr_img *pm,
-	       struct page_sink *sink, const struct pc_proc *pc);
+struct page_xfer;
+int dump_pages(pid_t pid, pid_t vpid, const MmEntry *mm,
+	       struct page_xfer *x, const struct pc_proc *pc);
 
 /* Shared memory objects already mapped by a restored process of the tree:
  * later ones map the same object through /proc/PID/map_files. */

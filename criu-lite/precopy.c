@@ -10,12 +10,10 @@
 
 #include "inject.h"
 #include "log.h"
-#include "mem.h"
+#include "page-xfer.h"
 #include "pagemap.h"
 #include "precopy.h"
 #include "seize.h"
-
-#define PC_BATCH	(8UL << 20)
 
 /*
  * What the tracked ranges hold now, listed before the tracker arms them:
@@ -138,91 +136,56 @@ static struct pc_range *range_of(const struct pc_proc *pc, uint64_t addr)
 	return NULL;
 }
 
-/*
- * Copies [start, end) of the running process into the pages file and
- * records where each page went. A page written while it is being read is
- * reported dirty by the next collect, so a torn copy is never kept.
- */
-static int copy_span(struct pc_proc *pc, struct page_sink *sink, uint8_t *buf,
-		     uint64_t start, uint64_t end, uint64_t *pages)
+/* Where each copied page went: run by run, as the reader stores them. */
+static int pc_record(void *arg, const struct page_run *run)
 {
-	while (start < end) {
-		struct pc_range *r = range_of(pc, start);
-		uint64_t len = end - start, run_start = 0, t0;
-		struct iovec l, rv;
-		size_t n, run_len = 0;
+	struct pc_proc *pc = arg;
+	struct pc_range *r = NULL;
 
+	for (uint32_t i = 0; i < run->nr_pages; i++) {
+		uint64_t a = run->vaddr + (uint64_t)i * PAGE_SZ;
+		size_t idx;
+
+		if (!r || a < r->start || a >= r->end)
+			r = range_of(pc, a);
 		if (!r)
-			return 0;	/* a VMA that went away: nothing to keep */
-		if (len > r->end - start)
-			len = r->end - start;
-		if (len > PC_BATCH)
-			len = PC_BATCH;
-		l.iov_base = buf;
-		l.iov_len = len;
-		rv.iov_base = (void *)start;
-		rv.iov_len = len;
-		t0 = now_ns();
-		if (process_vm_readv(pc->pid, &l, 1, &rv, 1, 0) != (ssize_t)len &&
-		    remote_read(pc->pid, start, buf, len))
-			return -1;
-		sink->st->read_ns += now_ns() - t0;
-		n = len / PAGE_SZ;
-		/* non-zero pages go out in contiguous pieces */
-		for (size_t i = 0; i <= n; i++) {
-			bool zero = i < n && page_is_zero(buf + i * PAGE_SZ);
-			size_t idx = i < n ? (start - r->start) / PAGE_SZ + i : 0;
-
-			if (i < n && !zero) {
-				if (!run_len)
-					run_start = i;
-				run_len++;
-				r->slot[idx] = sink->offset + run_len * PAGE_SZ -
-					       PAGE_SZ + 2;
-				r->csum[idx] = page_csum(buf + i * PAGE_SZ);
-				continue;
-			}
-			if (i < n)
-				r->slot[idx] = 1;	/* zero now */
-			if (run_len) {
-				t0 = now_ns();
-				if (pwrite_all(sink->pages_fd, buf + run_start *
-					       PAGE_SZ, run_len * PAGE_SZ,
-					       sink->offset)) {
-					pr_perror("write pages image at offset %lu",
-						  (unsigned long)sink->offset);
-					return -1;
-				}
-				sink->st->write_ns += now_ns() - t0;
-				sink->offset += run_len * PAGE_SZ;
-				sink->st->bytes_written += run_len * PAGE_SZ;
-				run_len = 0;
-			}
+			continue;	/* not tracked: nothing to keep */
+		idx = (a - r->start) / PAGE_SZ;
+		if (run->flags & PE_PRESENT) {
+			r->slot[idx] = run->offset + (uint64_t)i * PAGE_SZ + 2;
+			r->csum[idx] = run->page_csums[i];
+		} else {
+			r->slot[idx] = 1;	/* zero now */
 		}
-		*pages += n;
-		start += len;
 	}
 	return 0;
 }
 
-static int copy_regions(struct pc_proc *pc, struct page_sink *sink,
-			const struct page_region *reg, size_t nr, uint64_t *pages)
+/*
+ * Copies the regions of the running process into the transfer and
+ * records where each page went. A page written while it is being read is
+ * reported dirty by the next collect, so a torn copy is never kept.
+ */
+static int copy_regions(struct pc_proc *pc, struct page_xfer *x,
+			const struct page_region *reg, size_t nr,
+			uint64_t *pages)
 {
-	uint8_t *buf = mmap(NULL, PC_BATCH, PROT_READ | PROT_WRITE,
-			    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	int ret = 0;
+	struct run_builder rb;
+	int ret;
 
-	if (buf == MAP_FAILED)
-		return -1;
-	for (size_t i = 0; i < nr && !ret; i++)
-		ret = copy_span(pc, sink, buf, reg[i].start, reg[i].end, pages);
-	munmap(buf, PC_BATCH);
+	xfer_run_builder_init(&rb, x, pc_record, pc);
+	ret = xfer_read_regions(x, pc->pid, reg, nr, &rb);
+	if (!ret)
+		ret = run_builder_finish(&rb);
+	run_builder_release(&rb);
+	for (size_t i = 0; i < nr; i++)
+		*pages += (reg[i].end - reg[i].start) / PAGE_SZ;
 	return ret;
 }
 
-int pc_copy_all(struct pc_proc *pc, struct page_sink *sink, uint64_t *pages)
+int pc_copy_all(struct pc_proc *pc, struct page_xfer *x, uint64_t *pages)
 {
-	int ret = copy_regions(pc, sink, pc->populated, pc->nr_populated, pages);
+	int ret = copy_regions(pc, x, pc->populated, pc->nr_populated, pages);
 
 	free(pc->populated);
 	pc->populated = NULL;
@@ -230,7 +193,7 @@ int pc_copy_all(struct pc_proc *pc, struct page_sink *sink, uint64_t *pages)
 	return ret;
 }
 
-int pc_copy_dirty(struct pc_proc *pc, struct page_sink *sink, uint64_t *pages)
+int pc_copy_dirty(struct pc_proc *pc, struct page_xfer *x, uint64_t *pages)
 {
 	struct page_region *reg;
 	size_t n;
@@ -241,7 +204,7 @@ int pc_copy_dirty(struct pc_proc *pc, struct page_sink *sink, uint64_t *pages)
 		pr_perror("pid %d: collect written pages", pc->pid);
 		return -1;
 	}
-	return copy_regions(pc, sink, reg, n, pages);
+	return copy_regions(pc, x, reg, n, pages);	/* reg: the tracker's */
 }
 
 int pc_final_collect(struct pc_proc *pc)
@@ -341,4 +304,64 @@ void pc_free(struct pc_proc *pc)
 	free(pc->final_dirty);
 	free(pc->populated);
 	memset(pc, 0, sizeof(*pc));
+}
+
+/*
+ * The final dump of a tracked VMA: pages whose copy from an earlier round
+ * is still good are referenced where they are in the pages file; only the
+ * rest is read now.
+ */
+int pc_dump_regions(const struct pc_proc *pc, struct page_xfer *x,
+		    const struct page_region *regs, size_t nr,
+		    struct run_builder *rb)
+{
+	struct page_region *fresh = NULL;
+	size_t nf = 0, cap = 0;
+	int ret = 0;
+
+	for (size_t i = 0; i < nr && !ret; i++) {
+		for (uint64_t a = regs[i].start; a < regs[i].end && !ret;) {
+			bool reuse;
+			uint64_t len = pc_piece(pc, a, regs[i].end, &reuse);
+
+			if (!reuse) {
+				if (nf && fresh[nf - 1].end == a) {
+					fresh[nf - 1].end += len;
+				} else {
+					if (nf == cap) {
+						void *n = realloc(fresh, (cap = cap ? 2 * cap : 64) *
+								  sizeof(*fresh));
+						if (!n) {
+							ret = -1;
+							break;
+						}
+						fresh = n;
+					}
+					fresh[nf].start = a;
+					fresh[nf++].end = a + len;
+				}
+				a += len;
+				continue;
+			}
+			if (nf) {
+				ret = xfer_read_regions(x, pc->pid, fresh, nf, rb);
+				nf = 0;
+			}
+			for (uint64_t p = a; p < a + len && !ret; p += PAGE_SZ) {
+				uint64_t slot;
+				uint32_t csum;
+
+				pc_slot(pc, p, &slot, &csum);
+				ret = slot == 1 ?
+					run_builder_add_flagged(rb, p, 1, PE_ZERO) :
+					run_builder_add_stored(rb, p, 1, slot - 2, &csum);
+				x->st->pages_reused++;
+			}
+			a += len;
+		}
+	}
+	if (!ret && nf)
+		ret = xfer_read_regions(x, pc->pid, fresh, nf, rb);
+	free(fresh);
+	return ret;
 }

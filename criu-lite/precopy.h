@@ -13,6 +13,7 @@
 #include "cr.h"
 #include "dirty.h"
 #include "proc.h"
+#include "page-xfer.h"
 
 struct pc_range {
 	uint64_t start, end;
@@ -40,9 +41,9 @@ int pc_start(struct pc_proc *pc, pid_t pid, int uffd,
 	     const struct dirty_tracker_ops *ops,
 	     const struct vma_info *vmas, size_t nr);
 /* Round 0: copies the pages that were populated when tracking started. */
-int pc_copy_all(struct pc_proc *pc, struct page_sink *sink, uint64_t *pages);
+int pc_copy_all(struct pc_proc *pc, struct page_xfer *x, uint64_t *pages);
 /* Later rounds: copies the pages written since the last round. */
-int pc_copy_dirty(struct pc_proc *pc, struct page_sink *sink, uint64_t *pages);
+int pc_copy_dirty(struct pc_proc *pc, struct page_xfer *x, uint64_t *pages);
 /* At the final freeze: what was written since the last round. */
 int pc_final_collect(struct pc_proc *pc);
 /* Length of the piece of [addr, end) from addr on whose stored copy is
@@ -54,6 +55,11 @@ void pc_slot(const struct pc_proc *pc, uint64_t addr, uint64_t *slot,
 	     uint32_t *csum);
 /* Whether addr lies in a range the tracker watches. */
 bool pc_tracks(const struct pc_proc *pc, uint64_t addr);
+/* The final dump of regs (of a tracked VMA, the process frozen) into x
+ * and rb: unchanged pages from their earlier copy, the rest read now. */
+int pc_dump_regions(const struct pc_proc *pc, struct page_xfer *x,
+		    const struct page_region *regs, size_t nr,
+		    struct run_builder *rb);
 void pc_free(struct pc_proc *pc);
 
 #endif

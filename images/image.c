@@ -428,6 +428,15 @@ int img_close(struct cr_img *img)
 	return ret;
 }
 
+void img_discard(struct cr_img *img)
+{
+	if (!img)
+		return;
+	close(img->fd);
+	free(img->buf);
+	free(img);
+}
+
 ProtobufCMessage *img_read_one(int dirfd, enum img_type type, unsigned id)
 {
 	struct cr_img *img = img_open_read(dirfd, type, id, false);

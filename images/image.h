@@ -87,6 +87,8 @@ int img_read_msg(struct cr_img *img, ProtobufCMessage **msg);
 void img_free_msg(struct cr_img *img, ProtobufCMessage *msg);
 /* Flush and close; returns -1 if anything written was lost (logged). */
 int img_close(struct cr_img *img);
+/* Close without finishing (after a failure: the file is thrown away). */
+void img_discard(struct cr_img *img);
 
 /* Convenience: the only entry of a one-entry image; NULL on error. */
 ProtobufCMessage *img_read_one(int dirfd, enum img_type type, unsigned id);

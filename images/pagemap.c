@@ -26,6 +26,7 @@ void run_builder_init(struct run_builder *rb,
 	rb->emit = emit;
 	rb->data = data;
 	rb->arg = arg;
+	rb->data_arg = arg;
 	rb->max_run_pages = 1 << 18;
 }
 
@@ -170,7 +171,7 @@ int run_builder_add(struct run_builder *rb, uint64_t vaddr, const void *buf,
 			       zero ? NULL : p + i * PAGE_SZ, NULL, true, 0))
 			return -1;
 		if (!zero) {
-			if (rb->data(rb->arg, p + i * PAGE_SZ,
+			if (rb->data(rb->data_arg, p + i * PAGE_SZ,
 				     (j - i) * PAGE_SZ))
 				return -1;
 		}

@@ -64,7 +64,8 @@ struct run_builder {
 	uint32_t csum_cap;	/* room in cur.page_csums */
 	int (*emit)(void *arg, const struct page_run *run);
 	int (*data)(void *arg, const void *buf, size_t len);
-	void *arg;
+	void *arg;		/* of emit() */
+	void *data_arg;		/* of data(): arg unless set apart */
 };
 
 void run_builder_init(struct run_builder *rb,

@@ -11,7 +11,13 @@
  *                      (see writev_ceilings); for information also into
  *                      the same mapping once populated
  *   file write         1 GiB buffered write() to the images filesystem,
- *                      then fsync (the dump fsyncs its pages image)
+ *                      64 MiB at a time, then fsync (the dump fsyncs its
+ *                      pages image)
+ *   file write, best   the same written the fastest way found here: the
+ *                      file preallocated (fallocate), 256 KiB writes from
+ *                      a buffer that stays in the cache (no fsync)
+ *   dump --no-sync     criu-lite dump -R --no-sync first (the target runs
+ *                      on): page write without durability
  *   dump               criu-lite dump -t PID -D DIR, wall time; the target
  *                      is killed by the dump and reaped here
  *   image size         du of DIR (allocated blocks)
@@ -52,8 +58,8 @@ static size_t bytes;
 
 enum metric {
 	M_READV, M_WRITEV_FIRST, M_WRITEV_WARM, M_WRITEV_FRESH,
-	M_FILE, M_FILE_FSYNC,
-	M_DUMP, M_RESTORE, M_IMG_BYTES, M_NR,
+	M_FILE, M_FILE_FSYNC, M_FILE_BEST,
+	M_DUMP_NOSYNC, M_DUMP, M_RESTORE, M_IMG_BYTES, M_NR,
 };
 static double res[M_NR][MAX_RUNS];
 
@@ -234,6 +240,31 @@ static void file_ceiling(const uint8_t *buf, double *buffered, double *synced)
 	unlink(path);
 }
 
+/* 256 KiB writes of a cache-resident buffer into a preallocated file */
+static double file_best(const uint8_t *buf)
+{
+	const size_t piece = 256 << 10;
+	char path[4096];
+	double t0, t;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/write-best.bin", dir);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		die("create %s: %s", path, strerror(errno));
+	t0 = now();
+	if (fallocate(fd, 0, 0, bytes))
+		die("fallocate %s: %s", path, strerror(errno));
+	for (size_t off = 0; off < bytes; off += piece) {
+		if (pwrite(fd, buf, piece, off) != (ssize_t)piece)
+			die("write %s: %s", path, strerror(errno));
+	}
+	t = now() - t0;
+	close(fd);
+	unlink(path);
+	return t;
+}
+
 /* du: allocated bytes of the files in d */
 static void show_log(const char *log)
 {
@@ -277,8 +308,20 @@ static void one_run(int r, uint8_t *buf)
 	settle_fs();
 	file_ceiling(buf, &res[M_FILE][r], &res[M_FILE_FSYNC][r]);
 	settle_fs();
+	res[M_FILE_BEST][r] = file_best(buf);
+	settle_fs();
 
 	snprintf(pidstr, sizeof(pidstr), "%d", t.pid);
+	snprintf(log, sizeof(log), "%s/dump-nosync-%d.log", dir, r + 1);
+	{
+		char *argv[] = { (char *)criu, "dump", "-t", pidstr, "-D", img,
+				 "-R", "--no-sync", NULL };
+
+		res[M_DUMP_NOSYNC][r] = run_criu(argv, log,
+						 "criu-lite dump --no-sync");
+	}
+	clear_dir(img);
+	settle_fs();
 	snprintf(log, sizeof(log), "%s/dump-%d.log", dir, r + 1);
 	{
 		char *argv[] = { (char *)criu, "dump", "-t", pidstr, "-D", img,
@@ -306,11 +349,13 @@ static void one_run(int r, uint8_t *buf)
 	check_target(t.pid, "after restore");
 	live[0] = 0;
 	fprintf(stderr, "bench-mem: run %d: readv %.3f, writev first %.3f "
-		"warm %.3f recycled %.3f, file write %.3f +fsync %.3f, dump "
-		"%.3f, restore %.3f s; memory verified\n", r + 1,
+		"warm %.3f recycled %.3f, file write %.3f +fsync %.3f best "
+		"%.3f, dump --no-sync %.3f, dump %.3f, restore %.3f s; memory "
+		"verified\n", r + 1,
 		res[M_READV][r], res[M_WRITEV_FIRST][r], res[M_WRITEV_WARM][r],
 		res[M_WRITEV_FRESH][r], res[M_FILE][r],
-		res[M_FILE_FSYNC][r], res[M_DUMP][r], res[M_RESTORE][r]);
+		res[M_FILE_FSYNC][r], res[M_FILE_BEST][r],
+		res[M_DUMP_NOSYNC][r], res[M_DUMP][r], res[M_RESTORE][r]);
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -402,6 +447,8 @@ int main(int argc, char **argv)
 	row_time("  populated (info)", M_WRITEV_WARM, runs);
 	row_time("ceiling: file write, buffered", M_FILE, runs);
 	row_time("ceiling: file write + fsync", M_FILE_FSYNC, runs);
+	row_time("ceiling: file write, best (info)", M_FILE_BEST, runs);
+	row_time("criu-lite dump --no-sync -R", M_DUMP_NOSYNC, runs);
 	row_time("criu-lite dump", M_DUMP, runs);
 	row_time("criu-lite restore -d", M_RESTORE, runs);
 	{
@@ -412,7 +459,21 @@ int main(int argc, char **argv)
 		       "image size (du)", img / (1 << 20), img / bytes,
 		       lo / (1 << 20), hi / (1 << 20));
 	}
-	printf("\n%-44s %6.2f GB/s\n", "dump throughput", bytes / dump / 1e9);
+	{
+		double ns = median(M_DUMP_NOSYNC, runs);
+
+		printf("\n%-44s %6.2f GB/s\n", "dump --no-sync throughput",
+		       bytes / ns / 1e9);
+		printf("  %-42s %6.0f %%\n", "of buffered file write ceiling",
+		       100 * (bytes / ns) / fw);
+		printf("  %-42s %6.0f %%\n", "of best file write (info)",
+		       100 * (bytes / ns) / (bytes / median(M_FILE_BEST, runs)));
+		printf("  %-42s %6.0f %%\n", "of process_vm_readv ceiling",
+		       100 * (bytes / ns) / rd);
+		printf("  %-42s %6.2f x\n", "durability cost (dump / --no-sync)",
+		       dump / ns);
+	}
+	printf("%-44s %6.2f GB/s\n", "dump throughput", bytes / dump / 1e9);
 	printf("  %-42s %6.0f %%\n", "of process_vm_readv ceiling",
 	       100 * (bytes / dump) / rd);
 	printf("  %-42s %6.0f %%\n", "of buffered file write ceiling",
