@@ -135,6 +135,14 @@ lazy-check: $(B)/criu-lite zdtm $(B)/tests/subreaper
 
 CHECK_TARGETS += lazy-check
 
+# pages over the network: dump --page-server to a page server on another
+# host (a network namespace over a veth pair), corruption on the way and
+# either side killed (~15 s)
+page-server-check: $(B)/criu-lite zdtm $(B)/tests/subreaper
+	$(B)/tests/subreaper tests/page-server.sh $(B)
+
+CHECK_TARGETS += page-server-check
+
 # criu-lite killed (SIGKILL, SIGINT, SIGTERM) at random moments of dumps
 # and restores: the target never harmed, nothing half-restored left
 FAULT_TRIES ?= 100
@@ -243,7 +251,7 @@ FORCE:
 
 .PHONY: all check bench clean demo check-quick check-asan FORCE bad-images \
 	bad-dumps check-qemu zdtm-precopy lazy-check dumpdir-check \
-	restore-state-check fault-kill deps install uninstall install-check \
+	restore-state-check fault-kill page-server-check deps install uninstall install-check \
 	corrupt-images corrupt-images-asan
 .DELETE_ON_ERROR:
 .SECONDARY: $(PROTO_C) $(PROTO_H)

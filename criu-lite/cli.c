@@ -18,8 +18,9 @@ static const char main_text[] =
 "  restore -D DIR             bring a dumped tree back, same PIDs\n"
 "  show DIR|FILE [--json]     decode images\n"
 "  page-server -D DIR --port N [--address IP]\n"
-"                             serve DIR's pages to one restore --lazy-pages\n"
-"                             --page-server (then exit)\n"
+"                             receive a dump --page-server's pages into\n"
+"                             DIR, or serve DIR's pages to one restore\n"
+"                             --lazy-pages --page-server (then exit)\n"
 "  pre-dump, lazy-pages, migrate: not implemented yet\n"
 "\n"
 "Common options: -v, --verbose (repeat for debug), -h, --help, -V, --version\n"
@@ -55,6 +56,12 @@ static const char dump_text[] =
 "      --qmp SOCK             QEMU: stop the VM through this QMP socket\n"
 "                             before freezing (the guest then sees no time\n"
 "                             jump); restore continues it\n"
+"      --page-server          send pages and pagemaps to a criu-lite\n"
+"                             page-server at --address HOST --port N\n"
+"                             instead of DIR (checked there as they\n"
+"                             arrive, kept there only once complete; the\n"
+"                             tree is killed only after that)\n"
+"      --address HOST, --port N  the page server\n"
 "  -v, --verbose              more messages (repeat for debug)\n"
 "  -h, --help                 this text\n";
 
@@ -97,8 +104,16 @@ static const char show_text[] =
 static const char page_server_text[] =
 "usage: criu-lite page-server -D DIR --port N [--address IP]\n"
 "\n"
-"Serves the pages image of DIR over TCP to one restore --lazy-pages\n"
-"--page-server IP:N, then exits.\n";
+"Waits on TCP port N (every address, or IP) for one criu-lite client,\n"
+"serves it, then exits:\n"
+"  - dump --page-server --address HOST --port N sends its pages and\n"
+"    pagemaps here: each stored run is checked against its page checksums\n"
+"    as it arrives; all is kept apart until the dump says it is done, then\n"
+"    moved into DIR (created if missing) and synced. A dump that fails or\n"
+"    dies leaves DIR as it was.\n"
+"  - restore --lazy-pages --page-server HOST:N fetches DIR's pages on\n"
+"    demand.\n"
+"Connections that are not criu-lite's are ignored.\n";
 
 void usage(FILE *f)
 {
@@ -190,6 +205,9 @@ int parse_dump_args(int argc, char **argv, struct dump_opts *o)
 		{ "precopy-rounds", required_argument, NULL, 'P' },
 		{ "precopy-until", required_argument, NULL, 'U' },
 		{ "precopy-ms", required_argument, NULL, 'M' },
+		{ "page-server", no_argument, NULL, 'G' },
+		{ "address", required_argument, NULL, 'A' },
+		{ "port", required_argument, NULL, 'O' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -218,6 +236,17 @@ int parse_dump_args(int argc, char **argv, struct dump_opts *o)
 			break;
 		case 'S':
 			o->no_sync = true;
+			break;
+		case 'G':
+			o->page_server = true;
+			break;
+		case 'A':
+			o->ps_addr = optarg;
+			break;
+		case 'O':
+			if (parse_count("--port", optarg, 65535, &val))
+				return -1;
+			o->ps_port = val;
 			break;
 		case 'P':
 		case 'U':
@@ -248,6 +277,14 @@ int parse_dump_args(int argc, char **argv, struct dump_opts *o)
 		return -1;
 	if (!o->pid || !o->dir) {
 		pr_err("dump needs -t PID and -D DIR (see criu-lite dump --help)");
+		return -1;
+	}
+	if (o->page_server && (!o->ps_addr || !o->ps_port)) {
+		pr_err("--page-server needs --address HOST and --port N");
+		return -1;
+	}
+	if (!o->page_server && (o->ps_addr || o->ps_port)) {
+		pr_err("--address and --port go with --page-server");
 		return -1;
 	}
 	return 0;

@@ -26,6 +26,9 @@ struct dump_opts {
 	uint64_t precopy_until;	/* stop early below this many dirty pages */
 	unsigned precopy_ms;	/* pause between rounds */
 	bool no_sync;		/* images may stay in the page cache */
+	bool page_server;	/* pages go to a page server: */
+	const char *ps_addr;	/* --address */
+	unsigned ps_port;	/* --port */
 };
 
 struct restore_opts {
@@ -61,6 +64,11 @@ bool fault_at(const char *point);
 
 uint64_t cpu_xfeatures(void);
 int write_all(int fd, const void *buf, size_t len);
+/* All of len, or -1 (errno ECONNRESET at the end of the stream). */
+int read_full(int fd, void *buf, size_t len);
+/* All of the iovecs (which it advances: they are used up). */
+struct iovec;
+int writev_all(int fd, struct iovec *iov, int n);
 /* All of len at off; a short write is retried, so a full disk gives -1
  * with errno ENOSPC (not a short count with a stale errno). */
 int pwrite_all(int fd, const void *buf, size_t len, uint64_t off);

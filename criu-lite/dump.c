@@ -997,18 +997,25 @@ static int open_images(struct dump_ctx *c)
 	if (imgdir_open(&c->img, c->o->dir))
 		return -1;
 	c->dirfd = c->img.fd;
-	c->xfer = page_xfer_open_local(c->dirfd, !c->o->no_sync, c->st);
+	if (c->o->page_server)
+		c->xfer = page_xfer_open_net(c->o->ps_addr, c->o->ps_port,
+					     !c->o->no_sync, c->st);
+	else
+		c->xfer = page_xfer_open_local(c->dirfd, !c->o->no_sync,
+					       c->st);
 	if (!c->xfer) {
-		pr_err("can't write pages into %s", c->o->dir);
+		pr_err("can't write pages %s %s", c->o->page_server ? "to" :
+		       "into", c->o->page_server ? c->o->ps_addr : c->o->dir);
 		return -1;
 	}
 	return 0;
 }
 
-/* Complete images take DIR's place before the tree may be killed. */
+/* Complete images take DIR's place before the tree may be killed; with
+ * a page server, once it has kept the pages. */
 static int commit_images(struct dump_ctx *c)
 {
-	if (interrupted(c))
+	if (interrupted(c) || page_xfer_done(c->xfer))
 		return -1;
 	return imgdir_commit(&c->img, !c->o->no_sync, &c->st->sync_ns);
 }

@@ -12,6 +12,7 @@
 #include "cr.h"
 #include "dump.h"
 #include "log.h"
+#include "page-server.h"
 #include "page-source.h"
 #include "restore.h"
 #include "show.h"
@@ -131,6 +132,9 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	cmd = argv[1];
+	/* a page server or QMP peer that went away is an error to report,
+	 * not a reason to die silently */
+	signal(SIGPIPE, SIG_IGN);
 	if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) {
 		usage(stdout);
 		return 0;

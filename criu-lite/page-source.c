@@ -15,7 +15,9 @@
 
 #include "cr.h"
 #include "log.h"
+#include "net.h"
 #include "page-source.h"
+#include "xfer-proto.h"
 #include "seize.h"
 
 struct ps_hello {
@@ -125,22 +127,6 @@ int page_source_open_local(struct page_source *s, int dirfd, const char *name,
 
 /* ---- remote ---- */
 
-static int read_full(int fd, void *buf, size_t len)
-{
-	size_t got = 0;
-
-	while (got < len) {
-		ssize_t n = read(fd, (char *)buf + got, len - got);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		got += n;
-	}
-	return 0;
-}
-
 static const uint8_t *remote_get(struct page_source *s, uint64_t off, size_t len)
 {
 	struct ps_req req = { off, len };
@@ -170,55 +156,24 @@ static void remote_close(struct page_source *s)
 
 static const struct page_source_ops remote_ops = { remote_get, remote_close };
 
-static int split_addr(const char *addr, char *host, size_t hlen, char **port)
-{
-	const char *colon = strrchr(addr, ':');
-
-	if (!colon || colon == addr || !colon[1] ||
-	    (size_t)(colon - addr) >= hlen) {
-		pr_err("page server address \"%s\": expected HOST:PORT", addr);
-		return -1;
-	}
-	memcpy(host, addr, colon - addr);
-	host[colon - addr] = 0;
-	*port = (char *)colon + 1;
-	return 0;
-}
-
 int page_source_open_remote(struct page_source *s, const char *addr)
 {
-	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *ai, *a;
+	struct xp_hello me = { XP_MAGIC, XP_VERSION, XP_PULL };
 	struct ps_hello hello;
-	char host[256], *port;
-	int one = 1, err;
+	char host[256];
+	unsigned port;
 
 	memset(s, 0, sizeof(*s));
 	s->ops = &remote_ops;
 	snprintf(s->name, sizeof(s->name), "page server %s", addr);
 	s->fd = -1;
-	if (split_addr(addr, host, sizeof(host), &port))
+	if (net_split(addr, host, sizeof(host), &port))
 		return -1;
-	err = getaddrinfo(host, port, &hints, &ai);
-	if (err) {
-		pr_err("page server %s: %s", addr, gai_strerror(err));
+	s->fd = net_connect(host, port, "page server");
+	if (s->fd < 0)
 		return -1;
-	}
-	for (a = ai; a; a = a->ai_next) {
-		s->fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC,
-			       a->ai_protocol);
-		if (s->fd >= 0 && !connect(s->fd, a->ai_addr, a->ai_addrlen))
-			break;
-		if (s->fd >= 0)
-			close(s->fd);
-		s->fd = -1;
-	}
-	freeaddrinfo(ai);
-	if (s->fd < 0) {
-		pr_perror("page server %s: connect", addr);
-		return -1;
-	}
-	setsockopt(s->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	if (read_full(s->fd, &hello, sizeof(hello)) || hello.magic != PS_MAGIC ||
+	if (write_all(s->fd, &me, sizeof(me)) ||
+	    read_full(s->fd, &hello, sizeof(hello)) || hello.magic != PS_MAGIC ||
 	    hello.version != PS_VERSION) {
 		pr_err("page server %s: not a criu-lite page server (bad greeting)",
 		       addr);
@@ -272,43 +227,23 @@ out:
 	return ret;
 }
 
-int serve_pages(const char *dir, const char *addr, unsigned port)
+int serve_pull(int c, const char *dir)
 {
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port) };
 	char path[PATH_MAX];
 	struct stat st;
-	int one = 1, l, c, pfd, ret;
+	int pfd, ret;
 
 	snprintf(path, sizeof(path), "%s/pages-1.img", dir);
 	pfd = open(path, O_RDONLY | O_CLOEXEC);
 	if (pfd < 0 || fstat(pfd, &st)) {
 		pr_perror("page-server: open %s", path);
+		if (pfd >= 0)
+			close(pfd);
 		return -1;
 	}
-	if (inet_pton(AF_INET, addr ? addr : "0.0.0.0", &sa.sin_addr) != 1) {
-		pr_err("page-server: bad address %s (IPv4 expected)", addr);
-		close(pfd);
-		return -1;
-	}
-	l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (l < 0 || bind(l, (struct sockaddr *)&sa, sizeof(sa)) || listen(l, 1)) {
-		pr_perror("page-server: listen on %s:%u", addr ? addr : "*", port);
-		close(pfd);
-		return -1;
-	}
-	pr_info("page-server: serving %s (%.1f MiB) on %s:%u", path,
-		st.st_size / 1048576.0, addr ? addr : "*", port);
-	c = accept4(l, NULL, NULL, SOCK_CLOEXEC);
-	close(l);
-	if (c < 0) {
-		pr_perror("page-server: accept");
-		close(pfd);
-		return -1;
-	}
-	setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	pr_info("page-server: serving %s (%.1f MiB)", path,
+		st.st_size / 1048576.0);
 	ret = serve_client(c, pfd, st.st_size, dir);
-	close(c);
 	close(pfd);
 	return ret;
 }

@@ -60,7 +60,7 @@ int page_source_open_local(struct page_source *s, int dirfd, const char *name,
 /* A page server at "HOST:PORT". */
 int page_source_open_remote(struct page_source *s, const char *addr);
 
-/* criu-lite page-server: serves DIR's pages image to one client. */
-int serve_pages(const char *dir, const char *addr, unsigned port);
+/* The server's side of a PULL connection c: DIR's pages image. */
+int serve_pull(int c, const char *dir);
 
 #endif

@@ -14,7 +14,9 @@
 #include "inject.h"
 #include "kernel-compat.h"
 #include "log.h"
+#include "net.h"
 #include "page-xfer.h"
+#include "xfer-proto.h"
 #include "seize.h"
 
 /*
@@ -209,14 +211,18 @@ void page_xfer_close(struct page_xfer *x)
 
 struct lbuf {
 	uint8_t *buf;
-	struct iovec iov[BATCH_PAGES];
+	struct iovec iov[BATCH_PAGES + 2];	/* net: header and ctl too */
 	int niov;
 	size_t bytes;
+	uint8_t *ctl;		/* net: messages sent after the pages */
+	size_t ctl_len, ctl_cap;
 	bool full;		/* handed to the writer, not written yet */
 };
 
 struct local_xfer {
 	struct page_xfer x;
+	bool net;		/* fd: a page server's connection */
+	char peer[80];		/* net: for messages */
 	int dirfd, fd;
 	struct cr_img *pm;
 	uint8_t *mem;		/* all buffers, one mapping */
@@ -228,6 +234,7 @@ struct local_xfer {
 	uint64_t alloc_end;	/* preallocated up to here */
 	uint64_t wb_start;	/* written, write-back not started yet */
 	bool prealloc;
+	bool flipped;		/* CRIU_LITE_FAULT=xfer-flip done */
 	/* shared, under lock */
 	bool stop, failed;
 	int err;
@@ -298,6 +305,36 @@ static int write_buf(struct local_xfer *l, struct lbuf *b)
 	return 0;
 }
 
+static int send_buf(struct local_xfer *l, struct lbuf *b)
+{
+	uint64_t t0 = now_ns();
+	struct xp_hdr h = { X_PAGES, 0, l->file_off, b->bytes };
+	struct iovec iov[BATCH_PAGES + 2];
+	int n = 0;
+
+	/* tests: one byte changed on the way, after its checksum was made */
+	if (b->bytes && !l->flipped && fault_at("xfer-flip")) {
+		((uint8_t *)b->iov[0].iov_base)[100] ^= 0x40;
+		l->flipped = true;
+	}
+	if (b->bytes) {
+		iov[n].iov_base = &h;
+		iov[n++].iov_len = sizeof(h);
+		memcpy(iov + n, b->iov, b->niov * sizeof(*iov));
+		n += b->niov;
+	}
+	if (b->ctl_len) {
+		iov[n].iov_base = b->ctl;
+		iov[n++].iov_len = b->ctl_len;
+	}
+	if (writev_all(l->fd, iov, n))
+		return -1;
+	l->file_off += b->bytes;
+	l->x.st->write_ns += now_ns() - t0;
+	l->x.st->bytes_written += b->bytes;
+	return 0;
+}
+
 static void *writer_main(void *arg)
 {
 	struct local_xfer *l = arg;
@@ -312,7 +349,8 @@ static void *writer_main(void *arg)
 		if (!b->full)
 			break;
 		pthread_mutex_unlock(&l->lock);
-		ret = l->failed ? -1 : write_buf(l, b);
+		ret = l->failed ? -1 : l->net ? send_buf(l, b) :
+		      write_buf(l, b);
 		pthread_mutex_lock(&l->lock);
 		if (ret && !l->failed) {
 			l->failed = true;
@@ -321,6 +359,7 @@ static void *writer_main(void *arg)
 		b->full = false;
 		b->niov = 0;
 		b->bytes = 0;
+		b->ctl_len = 0;
 		l->next = (l->next + 1) % LOCAL_NBUF;
 		pthread_cond_broadcast(&l->cond);
 	}
@@ -328,10 +367,25 @@ static void *writer_main(void *arg)
 	return NULL;
 }
 
+static int net_reply(struct local_xfer *l, char *text, size_t len);
+
 static int local_failed(struct local_xfer *l)
 {
+	char why[XP_MAX_TEXT + 1];
+
 	errno = l->err;
-	pr_perror("write pages image pages-1.img at offset %lu",
+	if (!l->net) {
+		pr_perror("write pages image pages-1.img at offset %lu",
+			  (unsigned long)l->file_off);
+		return -1;
+	}
+	/* the server says why it closed, if it did */
+	if (l->err == EPIPE || l->err == ECONNRESET) {
+		if (net_reply(l, why, sizeof(why)) < 0)
+			return -1;	/* logged */
+	}
+	errno = l->err;
+	pr_perror("%s: send pages at offset %lu", l->peer,
 		  (unsigned long)l->file_off);
 	return -1;
 }
@@ -373,7 +427,7 @@ static int local_submit(struct page_xfer *x)
 	struct local_xfer *l = (struct local_xfer *)x;
 	int ret;
 
-	if (!l->b[l->fill].bytes)
+	if (!l->b[l->fill].bytes && !l->b[l->fill].ctl_len)
 		return 0;	/* all zero: nothing to write, reuse it */
 	pthread_mutex_lock(&l->lock);
 	l->b[l->fill].full = true;
@@ -418,6 +472,8 @@ static int local_pagemap_end(struct page_xfer *x, bool ok)
 	return ret;
 }
 
+static int net_flush(struct local_xfer *l);
+
 static int local_flush(struct page_xfer *x)
 {
 	struct local_xfer *l = (struct local_xfer *)x;
@@ -426,6 +482,8 @@ static int local_flush(struct page_xfer *x)
 
 	if (local_submit(x))
 		return -1;
+	if (l->net)
+		return net_flush(l);
 	pthread_mutex_lock(&l->lock);
 	for (;;) {
 		bool busy = false;
@@ -460,6 +518,173 @@ static int local_flush(struct page_xfer *x)
 	return 0;
 }
 
+/* ---- over the network: the same ring, sent to a page server ---- */
+
+static int ctl_add(struct local_xfer *l, uint32_t type, uint32_t id,
+		   uint64_t off, const void *data, size_t len)
+{
+	struct lbuf *b = &l->b[l->fill];
+	struct xp_hdr h = { type, id, off, len };
+
+	if (b->ctl_len + sizeof(h) + len > b->ctl_cap) {
+		size_t cap = (b->ctl_len + sizeof(h) + len) * 2;
+		uint8_t *n = realloc(b->ctl, cap);
+
+		if (!n)
+			return -1;
+		b->ctl = n;
+		b->ctl_cap = cap;
+	}
+	memcpy(b->ctl + b->ctl_len, &h, sizeof(h));
+	if (len)
+		memcpy(b->ctl + b->ctl_len + sizeof(h), data, len);
+	b->ctl_len += sizeof(h) + len;
+	return 0;
+}
+
+/*
+ * A reply of the server: 0 (ok, its text in text), or -1 (logged: the
+ * server's reason, or that the connection is gone).
+ */
+static int net_reply(struct local_xfer *l, char *text, size_t size)
+{
+	struct xp_reply r;
+	size_t n;
+
+	if (read_full(l->fd, &r, sizeof(r))) {
+		pr_perror("%s: no answer (connection lost)", l->peer);
+		return -1;
+	}
+	if (r.text_len > XP_MAX_TEXT) {
+		pr_err("%s: bad answer (not a criu-lite page server?)", l->peer);
+		return -1;
+	}
+	n = r.text_len < size ? r.text_len : size - 1;
+	if (read_full(l->fd, text, n)) {
+		pr_perror("%s: answer cut short", l->peer);
+		return -1;
+	}
+	text[n] = 0;
+	for (uint32_t i = n; i < r.text_len; i++) {
+		char c;
+
+		if (read_full(l->fd, &c, 1))
+			break;
+	}
+	if (r.status) {
+		pr_err("%s refused: %s", l->peer, text);
+		return -1;
+	}
+	return 0;
+}
+
+static int wait_idle(struct local_xfer *l)
+{
+	bool failed;
+
+	pthread_mutex_lock(&l->lock);
+	for (;;) {
+		bool busy = false;
+
+		for (int i = 0; i < LOCAL_NBUF; i++)
+			busy |= l->b[i].full;
+		if (!busy || l->failed)
+			break;
+		pthread_cond_wait(&l->cond, &l->lock);
+	}
+	failed = l->failed;
+	pthread_mutex_unlock(&l->lock);
+	return failed ? local_failed(l) : 0;
+}
+
+/* The writer is idle after wait_idle: the connection is ours. */
+static int net_request(struct local_xfer *l, uint32_t type, uint64_t off,
+		       char *text, size_t size)
+{
+	struct xp_hdr h = { type, 0, off, 0 };
+
+	if (wait_idle(l))
+		return -1;
+	if (write_all(l->fd, &h, sizeof(h))) {
+		l->err = errno;
+		return local_failed(l);
+	}
+	return net_reply(l, text, size);
+}
+
+static int net_flush(struct local_xfer *l)
+{
+	char text[64];
+	uint64_t t0 = now_ns();
+
+	if (net_request(l, X_FLUSH, l->x.durable, text, sizeof(text)))
+		return -1;
+	if (strtoull(text, NULL, 10) != l->x.offset) {
+		pr_err("%s has %s bytes of pages, %lu were sent", l->peer,
+		       text, (unsigned long)l->x.offset);
+		return -1;
+	}
+	if (l->x.durable)
+		l->x.st->sync_ns += now_ns() - t0;
+	return 0;
+}
+
+static int net_pagemap_begin(struct page_xfer *x, pid_t vpid)
+{
+	return ctl_add((struct local_xfer *)x, X_PM_BEGIN, vpid, 0, NULL, 0);
+}
+
+static int net_pagemap_entry(struct page_xfer *x, const PagemapEntry *e)
+{
+	size_t len = pagemap_entry__get_packed_size(e);
+	uint8_t *buf = malloc(len ? len : 1);
+	int ret;
+
+	if (!buf)
+		return -1;
+	pagemap_entry__pack(e, buf);
+	ret = ctl_add((struct local_xfer *)x, X_PM_ENTRY, 0, 0, buf, len);
+	free(buf);
+	return ret;
+}
+
+static int net_pagemap_end(struct page_xfer *x, bool ok)
+{
+	return ctl_add((struct local_xfer *)x, X_PM_END, 0, ok, NULL, 0);
+}
+
+int page_xfer_send_file(struct page_xfer *x, const char *name,
+			const void *data, size_t len)
+{
+	struct local_xfer *l = (struct local_xfer *)x;
+	size_t nlen = strlen(name);
+	struct xp_hdr h = { X_FILE, nlen, 0, nlen + len };
+	struct iovec iov[3] = { { &h, sizeof(h) }, { (void *)name, nlen },
+				{ (void *)data, len } };
+
+	if (!l->net)
+		return 0;
+	if (local_submit(x) || wait_idle(l))
+		return -1;
+	if (writev_all(l->fd, iov, 3)) {
+		l->err = errno;
+		return local_failed(l);
+	}
+	return 0;
+}
+
+int page_xfer_done(struct page_xfer *x)
+{
+	struct local_xfer *l = (struct local_xfer *)x;
+	char text[XP_MAX_TEXT + 1];
+
+	if (!l->net)
+		return 0;
+	if (local_submit(x))
+		return -1;
+	return net_request(l, X_DONE, 0, text, sizeof(text));
+}
+
 static void local_close(struct page_xfer *x)
 {
 	struct local_xfer *l = (struct local_xfer *)x;
@@ -477,6 +702,8 @@ static void local_close(struct page_xfer *x)
 		close(l->fd);
 	if (l->mem)
 		munmap(l->mem, LOCAL_BATCH * LOCAL_NBUF);
+	for (int i = 0; i < LOCAL_NBUF; i++)
+		free(l->b[i].ctl);
 	pthread_mutex_destroy(&l->lock);
 	pthread_cond_destroy(&l->cond);
 	free(l);
@@ -492,6 +719,69 @@ static const struct page_xfer_ops local_ops = {
 	.flush = local_flush,
 	.close = local_close,
 };
+
+static const struct page_xfer_ops net_ops = {
+	.buffer = local_buffer,
+	.add = local_add,
+	.submit = local_submit,
+	.pagemap_begin = net_pagemap_begin,
+	.pagemap_entry = net_pagemap_entry,
+	.pagemap_end = net_pagemap_end,
+	.flush = local_flush,
+	.close = local_close,
+};
+
+static int start_ring(struct local_xfer *l)
+{
+	l->mem = mmap(NULL, LOCAL_BATCH * LOCAL_NBUF, PROT_READ | PROT_WRITE,
+		      MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	if (l->mem == MAP_FAILED) {
+		l->mem = NULL;
+		pr_perror("page transfer buffers");
+		return -1;
+	}
+	for (int i = 0; i < LOCAL_NBUF; i++)
+		l->b[i].buf = l->mem + i * LOCAL_BATCH;
+	if (pthread_create(&l->thread, NULL, writer_main, l)) {
+		pr_err("can't start the page writer thread");
+		return -1;
+	}
+	l->thread_up = true;
+	return 0;
+}
+
+struct page_xfer *page_xfer_open_net(const char *host, unsigned port,
+				     bool durable, struct dump_stats *st)
+{
+	struct local_xfer *l = calloc(1, sizeof(*l));
+	struct xp_hello hello = { XP_MAGIC, XP_VERSION, XP_PUSH };
+	char text[XP_MAX_TEXT + 1];
+
+	if (!l)
+		return NULL;
+	l->x.ops = &net_ops;
+	l->x.batch = LOCAL_BATCH;
+	l->x.durable = durable;
+	l->x.st = st;
+	l->net = true;
+	l->dirfd = -1;
+	snprintf(l->peer, sizeof(l->peer), "page server %s:%u", host, port);
+	pthread_mutex_init(&l->lock, NULL);
+	pthread_cond_init(&l->cond, NULL);
+	l->fd = net_connect(host, port, "page server");
+	if (l->fd < 0)
+		goto err;
+	if (write_all(l->fd, &hello, sizeof(hello))) {
+		pr_perror("%s: send greeting", l->peer);
+		goto err;
+	}
+	if (net_reply(l, text, sizeof(text)) || start_ring(l))
+		goto err;
+	return &l->x;
+err:
+	local_close(&l->x);
+	return NULL;
+}
 
 struct page_xfer *page_xfer_open_local(int dirfd, bool durable,
 				       struct dump_stats *st)
@@ -519,20 +809,8 @@ struct page_xfer *page_xfer_open_local(int dirfd, bool durable,
 		pr_perror("create pages-1.img");
 		goto err;
 	}
-	l->mem = mmap(NULL, LOCAL_BATCH * LOCAL_NBUF, PROT_READ | PROT_WRITE,
-		      MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
-	if (l->mem == MAP_FAILED) {
-		l->mem = NULL;
-		pr_perror("page transfer buffers");
+	if (start_ring(l))
 		goto err;
-	}
-	for (int i = 0; i < LOCAL_NBUF; i++)
-		l->b[i].buf = l->mem + i * LOCAL_BATCH;
-	if (pthread_create(&l->thread, NULL, writer_main, l)) {
-		pr_err("can't start the page writer thread");
-		goto err;
-	}
-	l->thread_up = true;
 	return &l->x;
 err:
 	local_close(&l->x);

@@ -62,7 +62,18 @@ struct page_xfer {
  * of each process beside it. */
 struct page_xfer *page_xfer_open_local(int dirfd, bool durable,
 				       struct dump_stats *st);
+/* A page server (criu-lite page-server) at host:port: pages and pagemaps
+ * go there, checked on arrival, and are kept there only once
+ * page_xfer_done() said everything arrived. */
+struct page_xfer *page_xfer_open_net(const char *host, unsigned port,
+				     bool durable, struct dump_stats *st);
 int page_xfer_flush(struct page_xfer *x);
+/* Net: another image file, after everything stored so far (local: no-op,
+ * the file is in the images directory already). */
+int page_xfer_send_file(struct page_xfer *x, const char *name,
+			const void *data, size_t len);
+/* Net: all is sent; returns once the server has kept it. Local: no-op. */
+int page_xfer_done(struct page_xfer *x);
 void page_xfer_close(struct page_xfer *x);
 
 /*

@@ -220,6 +220,14 @@ static void test_dump_bad(void **state)
 		  "unknown option --verify" },
 		{ { "dump", "-t", "5", "-D", "x", "--precopy-rounds", "x" },
 		  "bad number \"x\" for --precopy-rounds" },
+		{ { "dump", "-t", "5", "-D", "x", "--page-server" },
+		  "--page-server needs --address HOST and --port N" },
+		{ { "dump", "-t", "5", "-D", "x", "--page-server", "--port",
+		    "7" }, "--page-server needs --address HOST and --port N" },
+		{ { "dump", "-t", "5", "-D", "x", "--address", "h" },
+		  "--address and --port go with --page-server" },
+		{ { "dump", "-t", "5", "-D", "x", "--port", "70000" },
+		  "--port" },
 	};
 	struct output out;
 	struct dump_opts o;
@@ -239,6 +247,26 @@ static void test_dump_bad(void **state)
 		assert_string_equal(out.out, "");
 		output_free(&out);
 	}
+}
+
+static void test_dump_page_server(void **state)
+{
+	struct output out;
+	struct dump_opts o;
+
+	(void)state;
+	assert_int_equal(DUMP(&o, &out, "dump", "-t", "5", "-D", "x",
+			      "--page-server", "--address", "10.0.0.2",
+			      "--port", "1234"), 0);
+	assert_true(o.page_server);
+	assert_string_equal(o.ps_addr, "10.0.0.2");
+	assert_int_equal(o.ps_port, 1234);
+	output_free(&out);
+	assert_int_equal(DUMP(&o, &out, "dump", "-t", "5", "-D", "x"), 0);
+	assert_false(o.page_server);
+	assert_null(o.ps_addr);
+	assert_int_equal(o.ps_port, 0);
+	output_free(&out);
 }
 
 static void test_dump_help(void **state)
@@ -452,6 +480,7 @@ int main(void)
 		cmocka_unit_test(test_dump_bad),
 		cmocka_unit_test(test_help_per_command),
 		cmocka_unit_test(test_dump_help),
+		cmocka_unit_test(test_dump_page_server),
 		cmocka_unit_test_setup_teardown(test_dump_verbose, save_level,
 						restore_level),
 		cmocka_unit_test_teardown(test_dump_reentrant_after_group,
