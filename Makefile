@@ -143,6 +143,14 @@ page-server-check: $(B)/criu-lite zdtm $(B)/tests/subreaper
 
 CHECK_TARGETS += page-server-check
 
+# criu-lite migrate to another host (network + PID + mount namespace over
+# a veth pair): the tree moves, or, the destination killed or the data
+# corrupted on the way, the source runs on (~25 s)
+migrate-check: $(B)/criu-lite zdtm $(B)/tests/subreaper
+	$(B)/tests/subreaper tests/migrate.sh $(B)
+
+CHECK_TARGETS += migrate-check
+
 # criu-lite killed (SIGKILL, SIGINT, SIGTERM) at random moments of dumps
 # and restores: the target never harmed, nothing half-restored left
 FAULT_TRIES ?= 100
@@ -251,7 +259,7 @@ FORCE:
 
 .PHONY: all check bench clean demo check-quick check-asan FORCE bad-images \
 	bad-dumps check-qemu zdtm-precopy lazy-check dumpdir-check \
-	restore-state-check fault-kill page-server-check deps install uninstall install-check \
+	restore-state-check fault-kill page-server-check migrate-check deps install uninstall install-check \
 	corrupt-images corrupt-images-asan
 .DELETE_ON_ERROR:
 .SECONDARY: $(PROTO_C) $(PROTO_H)

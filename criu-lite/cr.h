@@ -29,6 +29,11 @@ struct dump_opts {
 	bool page_server;	/* pages go to a page server: */
 	const char *ps_addr;	/* --address */
 	unsigned ps_port;	/* --port */
+	bool migrate;		/* criu-lite migrate: everything goes to a
+				 * migrate --incoming at ps_addr:ps_port,
+				 * which restores the tree */
+	unsigned downtime_ms;	/* pre-copy: stop once what is left fits */
+	uint64_t max_bw;	/* bytes/s sent at most (0: no limit) */
 };
 
 struct restore_opts {
@@ -53,6 +58,14 @@ struct dump_stats {
 	uint64_t precopy_pages;		/* copied while running */
 	uint64_t precopy_ns;
 	uint64_t last_round_pages;	/* dirty in the last running round */
+#define MAX_ROUNDS_RECORDED 64
+	uint64_t round_pages[MAX_ROUNDS_RECORDED], round_ns[MAX_ROUNDS_RECORDED];
+	uint64_t round_bytes[MAX_ROUNDS_RECORDED];
+	uint64_t expected_downtime_ms;	/* at the last round's bandwidth */
+	/* migrate: since the start of the command */
+	uint64_t stop_at_ns;		/* VM stopped / tree frozen */
+	uint64_t running_at_ns;		/* the destination runs it */
+	uint64_t handover_ns;		/* files, keep and restore there */
 };
 
 /* Fault injection for tests: CRIU_LITE_FAULT=<point> makes the run fail

@@ -28,6 +28,7 @@
 #include "page-xfer.h"
 #include "precopy.h"
 #include "check.h"
+#include "migrate.h"
 #include "qmp.h"
 #include "seize.h"
 #include "timers.h"
@@ -925,6 +926,37 @@ out:
 }
 
 /*
+ * Migration: what the last round copied will be about what the final,
+ * frozen copy has to send; at the bandwidth of that round (pages read and
+ * sent, the zero ones elided), does it fit the allowed downtime? Or do
+ * the rounds not shrink any more (the tree writes as fast as we copy)?
+ */
+static bool converged(struct dump_ctx *c, uint64_t pages, uint64_t prev,
+		      uint64_t ns, uint64_t bytes, unsigned round)
+{
+	double bw = ns ? bytes * 1e9 / ns : 0, left = pages * (double)PAGE_SZ;
+	uint64_t expect;
+
+	if (bytes < PAGE_SZ * 64 || !bw)
+		bw = c->st->round_bytes[0] * 1e9 / (c->st->round_ns[0] + 1);
+	expect = bw > 0 ? left / bw * 1000 : UINT32_MAX;
+	c->st->expected_downtime_ms = expect;
+	if (expect <= c->o->downtime_ms) {
+		pr_info("pre-copy: %lu pages left, %lu ms at %.0f MB/s: within "
+			"the %u ms downtime limit", (unsigned long)pages,
+			(unsigned long)expect, bw / 1e6, c->o->downtime_ms);
+		return true;
+	}
+	if (round >= 3 && pages * 10 >= prev * 9) {
+		pr_info("pre-copy: rounds no longer shrink (%lu then %lu "
+			"pages): expected downtime %lu ms", (unsigned long)prev,
+			(unsigned long)pages, (unsigned long)expect);
+		return true;
+	}
+	return false;
+}
+
+/*
  * Copies all memory of the running tree, then what was written meanwhile,
  * round after round, until a round finds fewer than precopy_until dirty
  * pages or the rounds are used up; then makes it durable, so the final
@@ -948,7 +980,8 @@ static int precopy(struct dump_ctx *c)
 	pr_info("pre-copy: tracking writes with %s; copying while %d runs",
 		ops->name, o->pid);
 	for (unsigned round = 0; round < o->precopy_rounds; round++) {
-		uint64_t pages = 0, tr = now_ns();
+		uint64_t pages = 0, tr = now_ns(), b0 = c->st->bytes_written;
+		uint64_t prev = c->st->last_round_pages, ns, bytes;
 
 		if (round && o->precopy_ms)
 			usleep(o->precopy_ms * 1000);
@@ -956,12 +989,22 @@ static int precopy(struct dump_ctx *c)
 			if (round ? pc_copy_dirty(&c->pcs[i], c->xfer, &pages) :
 				    pc_copy_all(&c->pcs[i], c->xfer, &pages))
 				return -1;
+		ns = now_ns() - tr;
+		bytes = c->st->bytes_written - b0;
+		if (round < MAX_ROUNDS_RECORDED) {
+			c->st->round_pages[round] = pages;
+			c->st->round_ns[round] = ns;
+			c->st->round_bytes[round] = bytes;
+		}
 		c->st->precopy_rounds++;
 		c->st->precopy_pages += pages;
 		c->st->last_round_pages = pages;
 		pr_info("pre-copy round %u: %lu pages in %.1f ms", round,
-			(unsigned long)pages, (now_ns() - tr) / 1e6);
+			(unsigned long)pages, ns / 1e6);
 		if ((round && pages < o->precopy_until) || interrupted(c))
+			break;
+		if (o->downtime_ms && round && converged(c, pages, prev, ns,
+							 bytes, round))
 			break;
 	}
 	if (interrupted(c))
@@ -997,17 +1040,21 @@ static int open_images(struct dump_ctx *c)
 	if (imgdir_open(&c->img, c->o->dir))
 		return -1;
 	c->dirfd = c->img.fd;
-	if (c->o->page_server)
+	if (c->o->page_server || c->o->migrate)
 		c->xfer = page_xfer_open_net(c->o->ps_addr, c->o->ps_port,
-					     !c->o->no_sync, c->st);
+					     !c->o->no_sync, c->o->migrate,
+					     c->st);
 	else
 		c->xfer = page_xfer_open_local(c->dirfd, !c->o->no_sync,
 					       c->st);
 	if (!c->xfer) {
-		pr_err("can't write pages %s %s", c->o->page_server ? "to" :
-		       "into", c->o->page_server ? c->o->ps_addr : c->o->dir);
+		bool net = c->o->page_server || c->o->migrate;
+
+		pr_err("can't write pages %s %s", net ? "to" : "into",
+		       net ? c->o->ps_addr : c->o->dir);
 		return -1;
 	}
+	c->xfer->max_bw = c->o->max_bw;
 	return 0;
 }
 
@@ -1015,6 +1062,15 @@ static int open_images(struct dump_ctx *c)
  * a page server, once it has kept the pages. */
 static int commit_images(struct dump_ctx *c)
 {
+	if (c->o->migrate) {
+		/* From here on the source must not resume by itself: if
+		 * criu-lite dies now, the destination may be running it. A
+		 * QMP-stopped VM stays stopped (QEMU's postmigrate). */
+		qmp_guard_dismiss(&c->qmp_guard);
+		if (interrupted(c))
+			return -1;
+		return migrate_handover(c->xfer, c->dirfd, c->st);
+	}
 	if (interrupted(c) || page_xfer_done(c->xfer))
 		return -1;
 	return imgdir_commit(&c->img, !c->o->no_sync, &c->st->sync_ns);
@@ -1056,6 +1112,7 @@ int dump_tree(const struct dump_opts *o, struct dump_stats *st)
 		goto out_release;
 	if (o->precopy_rounds && precopy(&c))
 		goto out_release;
+	st->stop_at_ns = now_ns() - t0;
 	if (o->qmp && qmp_stop_vm(&c))
 		goto out_release;
 	if (freeze_tree(o->pid, &c.tree))
@@ -1071,6 +1128,8 @@ int dump_tree(const struct dump_opts *o, struct dump_stats *st)
 	ret = dump_frozen(&c);
 	if (!ret)
 		ret = commit_images(&c);
+	if (!ret && o->migrate)
+		st->running_at_ns = now_ns() - t0;
 	if (!ret)
 		pause_at("after-commit");
 out_release:

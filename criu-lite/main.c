@@ -12,6 +12,7 @@
 #include "cr.h"
 #include "dump.h"
 #include "log.h"
+#include "migrate.h"
 #include "page-server.h"
 #include "page-source.h"
 #include "restore.h"
@@ -153,8 +154,9 @@ int main(int argc, char **argv)
 		return cmd_show(argc - 1, argv + 1);
 	if (!strcmp(cmd, "page-server"))
 		return cmd_page_server(argc - 1, argv + 1);
-	if (!strcmp(cmd, "pre-dump") || !strcmp(cmd, "lazy-pages") ||
-	    !strcmp(cmd, "migrate")) {
+	if (!strcmp(cmd, "migrate"))
+		return cmd_migrate(argc - 1, argv + 1);
+	if (!strcmp(cmd, "pre-dump") || !strcmp(cmd, "lazy-pages")) {
 		pr_err("%s is not implemented yet in this version", cmd);
 		return 2;
 	}

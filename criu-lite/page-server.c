@@ -56,6 +56,8 @@ struct push {
 	char why[512];		/* the first error, for the client */
 };
 
+int page_server_reply(int c, uint32_t status, const char *text);
+
 static void fail(struct push *p, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
@@ -71,7 +73,7 @@ static void fail(struct push *p, const char *fmt, ...)
 	pr_err("page-server: %s", p->why);
 }
 
-static int reply(int c, uint32_t status, const char *text)
+int page_server_reply(int c, uint32_t status, const char *text)
 {
 	struct xp_reply r = { status, strlen(text) };
 
@@ -266,14 +268,14 @@ static int recv_file(struct push *p, const struct xp_hdr *h)
 	return left ? -1 : 0;
 }
 
-static int sync_stage(struct push *p)
+static int sync_stage(struct push *p, bool durable)
 {
 	if (p->alloc_end > p->end && ftruncate(p->pfd, p->end)) {
 		fail(p, "truncate pages-1.img: %s", strerror(errno));
 		return -1;
 	}
 	p->alloc_end = p->end;
-	for (size_t i = 0; i < p->nr_names; i++) {
+	for (size_t i = 0; durable && i < p->nr_names; i++) {
 		int fd = openat(p->stagefd, p->names[i], O_RDONLY | O_CLOEXEC);
 
 		if (fd < 0 || fsync(fd)) {
@@ -288,12 +290,12 @@ static int sync_stage(struct push *p)
 }
 
 /* Into DIR: the inventory last, so that DIR holds a whole dump or none. */
-static int keep_stage(struct push *p)
+static int keep_stage(struct push *p, bool durable)
 {
 	const char *bad;
 	int inv = -1;
 
-	if (sync_stage(p))
+	if (sync_stage(p, durable))
 		return -1;
 	for (size_t i = 0; i < p->nr_names; i++) {
 		if (!strcmp(p->names[i], "inventory.img")) {
@@ -310,7 +312,7 @@ static int keep_stage(struct push *p)
 	for (size_t i = 0; i < p->nr_names; i++)
 		free(p->names[i]);
 	p->nr_names = 0;
-	if (fsync(p->dirfd)) {
+	if (durable && fsync(p->dirfd)) {
 		fail(p, "fsync %s: %s", p->dir, strerror(errno));
 		return -1;
 	}
@@ -361,7 +363,7 @@ static int open_stage(struct push *p)
 	return 0;
 }
 
-static int serve_push(int c, const char *dir)
+int page_server_receive(int c, const char *dir)
 {
 	struct push p = { .c = c, .dir = dir, .dirfd = -1, .stagefd = -1,
 			  .pfd = -1, .prealloc = true };
@@ -373,11 +375,11 @@ static int serve_push(int c, const char *dir)
 
 	p.buf = malloc(MAX_PAGES_MSG > CHECK_CHUNK ? MAX_PAGES_MSG : CHECK_CHUNK);
 	if (!p.buf || open_stage(&p)) {
-		reply(c, 1, p.why[0] ? p.why : "out of memory");
+		page_server_reply(c, 1, p.why[0] ? p.why : "out of memory");
 		goto out;
 	}
 	setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	if (reply(c, 0, "ready"))
+	if (page_server_reply(c, 0, "ready"))
 		goto out;
 	for (;;) {
 		int r = 0;
@@ -433,7 +435,7 @@ static int serve_push(int c, const char *dir)
 				break;
 			}
 			snprintf(text, sizeof(text), "%lu", (unsigned long)p.end);
-			r = reply(c, 0, text);
+			r = page_server_reply(c, 0, text);
 			break;
 		case X_DONE:
 			if (p.pm) {
@@ -442,10 +444,10 @@ static int serve_push(int c, const char *dir)
 				r = -1;
 				break;
 			}
-			r = keep_stage(&p);
+			r = keep_stage(&p, h.off);
 			if (!r) {
 				ret = 0;
-				reply(c, 0, "kept");
+				page_server_reply(c, 0, "kept");
 			}
 			break;
 		default:
@@ -457,7 +459,7 @@ static int serve_push(int c, const char *dir)
 	}
 	if (ret) {
 		fail(&p, "the client stopped before it was done");
-		reply(c, 1, p.why);
+		page_server_reply(c, 1, p.why);
 		pr_err("page-server: nothing received was kept in %s", dir);
 	} else {
 		pr_info("page-server: kept %.1f MiB of pages (%lu checked), "
@@ -476,13 +478,8 @@ out:
 	return ret;
 }
 
-int serve_pages(const char *dir, const char *addr, unsigned port)
+int page_server_accept(int l, unsigned modes, int *mode, const char *who)
 {
-	int l = net_listen(addr, port, "page-server"), ret = -1;
-
-	if (l < 0)
-		return -1;
-	pr_info("page-server: %s on %s:%u", dir, addr ? addr : "*", port);
 	for (;;) {
 		struct timeval tv = { 10, 0 };
 		struct xp_hello h;
@@ -491,26 +488,48 @@ int serve_pages(const char *dir, const char *addr, unsigned port)
 		if (c < 0) {
 			if (errno == EINTR)
 				continue;
-			pr_perror("page-server: accept");
-			break;
+			pr_perror("%s: accept", who);
+			return -1;
 		}
 		/* a stray connection does not end the server */
 		setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 		if (read_full(c, &h, sizeof(h)) || h.magic != XP_MAGIC ||
-		    h.version != XP_VERSION ||
-		    (h.mode != XP_PULL && h.mode != XP_PUSH)) {
-			pr_warn("page-server: a connection that is not a "
-				"criu-lite client: ignored");
+		    h.version != XP_VERSION) {
+			pr_warn("%s: a connection that is not a criu-lite "
+				"client: ignored", who);
+			close(c);
+			continue;
+		}
+		if (h.mode >= 32 || !(modes & (1u << h.mode))) {
+			page_server_reply(c, 1, h.mode == XP_MIGRATE ?
+			      "this is a page server, not a migrate --incoming" :
+			      "this is a migrate --incoming, not a page server");
+			pr_warn("%s: a criu-lite client of another kind (mode "
+				"%u): refused", who, h.mode);
 			close(c);
 			continue;
 		}
 		tv.tv_sec = 0;
 		setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-		ret = h.mode == XP_PULL ? serve_pull(c, dir) :
-					  serve_push(c, dir);
-		close(c);
-		break;
+		*mode = h.mode;
+		return c;
 	}
+}
+
+int serve_pages(const char *dir, const char *addr, unsigned port)
+{
+	int l = net_listen(addr, port, "page-server"), ret = -1, c, mode;
+
+	if (l < 0)
+		return -1;
+	pr_info("page-server: %s on %s:%u", dir, addr ? addr : "*", port);
+	c = page_server_accept(l, 1u << XP_PULL | 1u << XP_PUSH, &mode,
+			       "page-server");
 	close(l);
+	if (c < 0)
+		return -1;
+	ret = mode == XP_PULL ? serve_pull(c, dir) :
+				page_server_receive(c, dir);
+	close(c);
 	return ret;
 }

@@ -235,6 +235,7 @@ struct local_xfer {
 	uint64_t wb_start;	/* written, write-back not started yet */
 	bool prealloc;
 	bool flipped;		/* CRIU_LITE_FAULT=xfer-flip done */
+	uint64_t bw_start;	/* net, --max-bandwidth: first send */
 	/* shared, under lock */
 	bool stop, failed;
 	int err;
@@ -330,6 +331,17 @@ static int send_buf(struct local_xfer *l, struct lbuf *b)
 	if (writev_all(l->fd, iov, n))
 		return -1;
 	l->file_off += b->bytes;
+	if (l->x.max_bw) {
+		/* --max-bandwidth: not ahead of the allowed rate */
+		uint64_t due = l->bw_start + (uint64_t)((double)l->file_off *
+							1e9 / l->x.max_bw),
+			 now = now_ns();
+
+		if (!l->bw_start)
+			l->bw_start = now;
+		else if (due > now)
+			usleep((due - now) / 1000);
+	}
 	l->x.st->write_ns += now_ns() - t0;
 	l->x.st->bytes_written += b->bytes;
 	return 0;
@@ -614,7 +626,7 @@ static int net_request(struct local_xfer *l, uint32_t type, uint64_t off,
 
 static int net_flush(struct local_xfer *l)
 {
-	char text[64];
+	char text[XP_MAX_TEXT + 1];
 	uint64_t t0 = now_ns();
 
 	if (net_request(l, X_FLUSH, l->x.durable, text, sizeof(text)))
@@ -682,7 +694,14 @@ int page_xfer_done(struct page_xfer *x)
 		return 0;
 	if (local_submit(x))
 		return -1;
-	return net_request(l, X_DONE, 0, text, sizeof(text));
+	return net_request(l, X_DONE, x->durable, text, sizeof(text));
+}
+
+int page_xfer_reply(struct page_xfer *x, char *text, size_t size)
+{
+	struct local_xfer *l = (struct local_xfer *)x;
+
+	return l->net ? net_reply(l, text, size) : 0;
 }
 
 static void local_close(struct page_xfer *x)
@@ -751,10 +770,12 @@ static int start_ring(struct local_xfer *l)
 }
 
 struct page_xfer *page_xfer_open_net(const char *host, unsigned port,
-				     bool durable, struct dump_stats *st)
+				     bool durable, bool migrate,
+				     struct dump_stats *st)
 {
 	struct local_xfer *l = calloc(1, sizeof(*l));
-	struct xp_hello hello = { XP_MAGIC, XP_VERSION, XP_PUSH };
+	struct xp_hello hello = { XP_MAGIC, XP_VERSION,
+				  migrate ? XP_MIGRATE : XP_PUSH };
 	char text[XP_MAX_TEXT + 1];
 
 	if (!l)
@@ -765,10 +786,12 @@ struct page_xfer *page_xfer_open_net(const char *host, unsigned port,
 	l->x.st = st;
 	l->net = true;
 	l->dirfd = -1;
-	snprintf(l->peer, sizeof(l->peer), "page server %s:%u", host, port);
+	snprintf(l->peer, sizeof(l->peer), "%s %s:%u", migrate ?
+		 "migration destination" : "page server", host, port);
 	pthread_mutex_init(&l->lock, NULL);
 	pthread_cond_init(&l->cond, NULL);
-	l->fd = net_connect(host, port, "page server");
+	l->fd = net_connect(host, port, migrate ? "migration destination" :
+			    "page server");
 	if (l->fd < 0)
 		goto err;
 	if (write_all(l->fd, &hello, sizeof(hello))) {

@@ -55,6 +55,7 @@ struct page_xfer {
 	size_t batch;		/* bytes of one buffer */
 	uint64_t offset;	/* where the next stored byte lands */
 	bool durable;
+	uint64_t max_bw;	/* net: bytes per second at most (0: any) */
 	struct dump_stats *st;
 };
 
@@ -66,7 +67,8 @@ struct page_xfer *page_xfer_open_local(int dirfd, bool durable,
  * go there, checked on arrival, and are kept there only once
  * page_xfer_done() said everything arrived. */
 struct page_xfer *page_xfer_open_net(const char *host, unsigned port,
-				     bool durable, struct dump_stats *st);
+				     bool durable, bool migrate,
+				     struct dump_stats *st);
 int page_xfer_flush(struct page_xfer *x);
 /* Net: another image file, after everything stored so far (local: no-op,
  * the file is in the images directory already). */
@@ -74,6 +76,9 @@ int page_xfer_send_file(struct page_xfer *x, const char *name,
 			const void *data, size_t len);
 /* Net: all is sent; returns once the server has kept it. Local: no-op. */
 int page_xfer_done(struct page_xfer *x);
+/* Net: the server's next reply (migrate: the destination runs the tree);
+ * 0 and its text, or -1 (logged, with the server's reason). */
+int page_xfer_reply(struct page_xfer *x, char *text, size_t size);
 void page_xfer_close(struct page_xfer *x);
 
 /*

@@ -19,7 +19,8 @@
  *   X_FLUSH     off 1: fsync; answered with a reply whose text is the
  *               decimal size of pages-1.img
  *   X_DONE      everything arrived: the server moves what it received
- *               into DIR (until then it is kept apart) and replies
+ *               into DIR (until then it is kept apart; off 1: synced
+ *               first) and replies
  * Any error: the server replies with a non-zero status and the reason,
  * and closes; what it received is dropped.
  */
@@ -31,7 +32,9 @@
 #define XP_MAGIC	0x58504c43u	/* "CLPX" */
 #define XP_VERSION	1
 
-enum { XP_PULL = 1, XP_PUSH = 2 };
+/* MIGRATE: a PUSH whose receiver (migrate --incoming) then restores the
+ * tree and sends one more reply: 0 once it runs, or why not. */
+enum { XP_PULL = 1, XP_PUSH = 2, XP_MIGRATE = 3 };
 
 struct xp_hello {
 	uint32_t magic;
