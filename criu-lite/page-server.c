@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "cr.h"
+#include "csum.h"
 #include "image.h"
 #include "log.h"
 #include "net.h"
@@ -35,7 +36,6 @@
 
 #define RECV_TIMEOUT_S	120
 #define MAX_PAGES_MSG	(8u << 20)
-#define CHECK_CHUNK	(8u << 20)
 #define PREALLOC_STEP	(64ULL << 20)
 
 struct push {
@@ -52,6 +52,8 @@ struct push {
 	char **names;		/* files in the stage, pages-1.img first */
 	size_t nr_names;
 	uint8_t *buf;
+	uint32_t *sums;		/* of each page received, by offset */
+	size_t sums_cap;
 	uint64_t pages_checked, files;
 	char why[512];		/* the first error, for the client */
 };
@@ -124,33 +126,59 @@ static int recv_exact(struct push *p, void *buf, size_t len)
 
 static int recv_pages(struct push *p, const struct xp_hdr *h)
 {
-	if (h->off != p->end || h->len > MAX_PAGES_MSG || h->len % PAGE_SZ) {
+	uint64_t npages = h->id, len = npages * PAGE_SZ, first = p->end / PAGE_SZ;
+	uint32_t *sums;
+
+	if (h->off != p->end || len > MAX_PAGES_MSG ||
+	    h->len != npages * (PAGE_SZ + 4)) {
 		fail(p, "pages at offset %lu (%lu bytes) do not follow the %lu "
 		     "received", (unsigned long)h->off, (unsigned long)h->len,
 		     (unsigned long)p->end);
 		return -1;
 	}
-	if (recv_exact(p, p->buf, h->len))
+	if (first + npages > p->sums_cap) {
+		size_t cap = (first + npages) * 2;
+		uint32_t *n = realloc(p->sums, cap * sizeof(*n));
+
+		if (!n) {
+			fail(p, "out of memory");
+			return -1;
+		}
+		p->sums = n;
+		p->sums_cap = cap;
+	}
+	sums = p->sums + first;
+	if (recv_exact(p, p->buf, len) ||
+	    recv_exact(p, sums, npages * sizeof(*sums)))
 		return -1;
-	if (p->prealloc && p->end + h->len > p->alloc_end) {
+	for (uint64_t i = 0; i < npages; i++) {
+		if (page_crc(p->buf + i * PAGE_SZ) != sums[i]) {
+			fail(p, "page at offset %lu of pages-1.img does not "
+			     "match its checksum: corrupted on the way",
+			     (unsigned long)(p->end + i * PAGE_SZ));
+			return -1;
+		}
+	}
+	if (p->prealloc && p->end + len > p->alloc_end) {
 		if (fallocate(p->pfd, 0, p->alloc_end, PREALLOC_STEP))
 			p->prealloc = false;
 		else
 			p->alloc_end += PREALLOC_STEP;
 	}
-	if (pwrite_all(p->pfd, p->buf, h->len, p->end)) {
+	if (pwrite_all(p->pfd, p->buf, len, p->end)) {
 		fail(p, "write pages-1.img at offset %lu: %s",
 		     (unsigned long)p->end, strerror(errno));
 		return -1;
 	}
-	p->end += h->len;
+	p->end += len;
 	return 0;
 }
 
-/* A stored run's pages, read back from what arrived, against its sums. */
+/* A stored run's page checksums, against those its pages had on arrival
+ * (each checked then against the bytes): no need to read them again. */
 static int check_run(struct push *p, const PagemapEntry *e)
 {
-	uint64_t len = (uint64_t)e->nr_pages * PAGE_SZ;
+	uint64_t len = (uint64_t)e->nr_pages * PAGE_SZ, first;
 
 	if (!e->has_offset || e->offset % PAGE_SZ || e->offset > p->end ||
 	    len > p->end - e->offset) {
@@ -163,26 +191,14 @@ static int check_run(struct push *p, const PagemapEntry *e)
 		     (long)e->vaddr);
 		return -1;
 	}
-	for (uint32_t first = 0; first < e->nr_pages;) {
-		uint32_t n = e->nr_pages - first;
-		long bad;
-
-		if (n > CHECK_CHUNK / PAGE_SZ)
-			n = CHECK_CHUNK / PAGE_SZ;
-		if (pread(p->pfd, p->buf, (size_t)n * PAGE_SZ, e->offset +
-			  (uint64_t)first * PAGE_SZ) != (ssize_t)(n * PAGE_SZ)) {
-			fail(p, "read back pages-1.img: %s", strerror(errno));
-			return -1;
-		}
-		bad = pages_check(e->page_csums, first, p->buf, n);
-		if (bad >= 0) {
+	first = e->offset / PAGE_SZ;
+	for (uint32_t i = 0; i < e->nr_pages; i++) {
+		if (p->sums[first + i] != e->page_csums[i]) {
 			fail(p, "page %#lx of process %u does not match its "
 			     "checksum: corrupted on the way",
-			     (long)(e->vaddr + (first + bad) * PAGE_SZ),
-			     p->pm_id);
+			     (long)(e->vaddr + (uint64_t)i * PAGE_SZ), p->pm_id);
 			return -1;
 		}
-		first += n;
 	}
 	p->pages_checked += e->nr_pages;
 	return 0;
@@ -373,7 +389,7 @@ int page_server_receive(int c, const char *dir)
 	char text[32];
 	int ret = -1;
 
-	p.buf = malloc(MAX_PAGES_MSG > CHECK_CHUNK ? MAX_PAGES_MSG : CHECK_CHUNK);
+	p.buf = malloc(MAX_PAGES_MSG);
 	if (!p.buf || open_stage(&p)) {
 		page_server_reply(c, 1, p.why[0] ? p.why : "out of memory");
 		goto out;
@@ -475,6 +491,7 @@ out:
 		close(p.dirfd);
 	free(p.names);
 	free(p.buf);
+	free(p.sums);
 	return ret;
 }
 

@@ -10,6 +10,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "csum.h"
 #include "image.h"
 #include "inject.h"
 #include "kernel-compat.h"
@@ -309,10 +310,17 @@ static int write_buf(struct local_xfer *l, struct lbuf *b)
 static int send_buf(struct local_xfer *l, struct lbuf *b)
 {
 	uint64_t t0 = now_ns();
-	struct xp_hdr h = { X_PAGES, 0, l->file_off, b->bytes };
-	struct iovec iov[BATCH_PAGES + 2];
+	struct xp_hdr h = { X_PAGES, b->bytes / PAGE_SZ, l->file_off,
+			    b->bytes / PAGE_SZ * (PAGE_SZ + 4) };
+	uint32_t sums[BATCH_PAGES];
+	struct iovec iov[BATCH_PAGES + 3];
+	size_t k = 0;
 	int n = 0;
 
+	/* each page's checksum, for the receiver to check on arrival */
+	for (int i = 0; i < b->niov; i++)
+		for (size_t o = 0; o < b->iov[i].iov_len; o += PAGE_SZ)
+			sums[k++] = page_crc((uint8_t *)b->iov[i].iov_base + o);
 	/* tests: one byte changed on the way, after its checksum was made */
 	if (b->bytes && !l->flipped && fault_at("xfer-flip")) {
 		((uint8_t *)b->iov[0].iov_base)[100] ^= 0x40;
@@ -323,6 +331,8 @@ static int send_buf(struct local_xfer *l, struct lbuf *b)
 		iov[n++].iov_len = sizeof(h);
 		memcpy(iov + n, b->iov, b->niov * sizeof(*iov));
 		n += b->niov;
+		iov[n].iov_base = sums;
+		iov[n++].iov_len = k * sizeof(*sums);
 	}
 	if (b->ctl_len) {
 		iov[n].iov_base = b->ctl;

@@ -9,10 +9,13 @@
  * mode PUSH (dump --page-server, pre-copy rounds): the server answers
  *   reply   u32 status (0 ok) | u32 text length | text
  * then the client sends messages, each a header followed by len bytes:
- *   X_PAGES     off: where the bytes go in pages-1.img (always its end)
+ *   X_PAGES     id pages: their bytes, then one u32 page_crc() each;
+ *               off: where they go in pages-1.img (always its end). The
+ *               server checks each page on arrival and keeps its sum
  *   X_PM_BEGIN  id: the pagemap of process id starts
- *   X_PM_ENTRY  a packed PagemapEntry of the current pagemap; stored runs
- *               are checked against the bytes received, page by page
+ *   X_PM_ENTRY  a packed PagemapEntry of the current pagemap; the page
+ *               checksums of its stored run must be those the pages had
+ *               on arrival
  *   X_PM_END    off 1: the pagemap is complete; 0: drop it
  *   X_FILE      id: length of the name, then name and contents of another
  *               image file (migrate sends the whole directory)
