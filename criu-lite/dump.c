@@ -534,7 +534,8 @@ static int dump_mm(struct proc_dump *pd)
 			mm.auxv.len = n;
 		}
 	}
-	if (mm_fill_vmas(&mm, pd->vmas, pd->nr_vmas))
+	if (mm_fill_vmas(&mm, pd->vmas, pd->nr_vmas) ||
+	    mm_fill_file_ids(&mm, pid))
 		goto out;
 	if (img_write_one(pd->c->dirfd, IMG_MM, pd->fp->vpid, &mm.base))
 		goto out;

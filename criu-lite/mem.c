@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -82,6 +83,108 @@ static uint64_t madv_bits(uint32_t vmflags)
 	if (vmflags & VMF_MERGEABLE)
 		m |= 1ULL << MADV_MERGEABLE;
 	return m;
+}
+
+uint32_t file_sample_sum(int fd, uint64_t size)
+{
+	uint64_t offs[3] = { 0, size / 2 & ~(PAGE_SZ - 1),
+			     size > PAGE_SZ ? size - PAGE_SZ : 0 };
+	uint64_t blk[PAGE_SZ / 8];
+	uint32_t sum = 0;
+
+	for (int i = 0; i < 3; i++) {
+		ssize_t n;
+
+		memset(blk, 0, sizeof(blk));
+		n = pread(fd, blk, PAGE_SZ, offs[i]);
+		if (n < 0)
+			n = 0;
+		sum = (sum << 11 | sum >> 21) ^ page_csum(blk) ^ (uint32_t)n;
+	}
+	return sum ^ (uint32_t)size ^ (uint32_t)(size >> 32);
+}
+
+static bool is_checked_file(const VmaEntry *e)
+{
+	return (e->kind == VMA_KIND__VMA_FILE_PRIVATE ||
+		e->kind == VMA_KIND__VMA_FILE_SHARED) && e->path &&
+	       e->path[0] == '/' && strncmp(e->path, "/memfd:", 7) &&
+	       strncmp(e->path, "/dev/", 5);
+}
+
+/* Size and sample sum of each mapped file, through map_files (the very
+ * file mapped, even if its path now names another). */
+int mm_fill_file_ids(MmEntry *mm, pid_t pid)
+{
+	for (size_t i = 0; i < mm->n_vmas; i++) {
+		VmaEntry *e = mm->vmas[i];
+		char path[96];
+		struct stat st;
+		int fd;
+
+		if (!is_checked_file(e))
+			continue;
+		/* same file as the VMA before: same answer */
+		if (i && mm->vmas[i - 1]->has_file_size &&
+		    mm->vmas[i - 1]->ino == e->ino &&
+		    mm->vmas[i - 1]->dev == e->dev) {
+			e->has_file_size = e->has_file_sum = true;
+			e->file_size = mm->vmas[i - 1]->file_size;
+			e->file_sum = mm->vmas[i - 1]->file_sum;
+			continue;
+		}
+		snprintf(path, sizeof(path), "/proc/%d/map_files/%lx-%lx", pid,
+			 (unsigned long)e->start, (unsigned long)e->end);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0 || fstat(fd, &st)) {
+			if (fd >= 0)
+				close(fd);
+			continue;	/* not checkable: restore maps by path */
+		}
+		e->has_file_size = e->has_file_sum = true;
+		e->file_size = st.st_size;
+		e->file_sum = file_sample_sum(fd, st.st_size);
+		close(fd);
+	}
+	return 0;
+}
+
+int check_mapped_files(const MmEntry *mm, int pid)
+{
+	for (size_t i = 0; i < mm->n_vmas; i++) {
+		const VmaEntry *e = mm->vmas[i];
+		struct stat st;
+		uint32_t sum;
+		int fd;
+
+		if (!e->has_file_size || !is_checked_file(e))
+			continue;
+		if (i && mm->vmas[i - 1]->has_file_size &&
+		    !strcmp(mm->vmas[i - 1]->path, e->path) &&
+		    mm->vmas[i - 1]->file_size == e->file_size &&
+		    mm->vmas[i - 1]->file_sum == e->file_sum)
+			continue;	/* checked just before */
+		fd = open(e->path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0 || fstat(fd, &st)) {
+			pr_perror("mm-%d.img: mapped file %s", pid, e->path);
+			if (fd >= 0)
+				close(fd);
+			return -1;
+		}
+		sum = (uint64_t)st.st_size == e->file_size ?
+		      file_sample_sum(fd, st.st_size) : 0;
+		close(fd);
+		if ((uint64_t)st.st_size != e->file_size || sum != e->file_sum) {
+			pr_err("mm-%d.img: %s is not the file that was mapped "
+			       "when the tree was dumped (%s): another version "
+			       "here? Restoring with it would run the old "
+			       "process on new code", pid, e->path,
+			       (uint64_t)st.st_size != e->file_size ?
+			       "its size differs" : "its contents differ");
+			return -1;
+		}
+	}
+	return 0;
 }
 
 int mm_fill_vmas(MmEntry *mm, const struct vma_info *vmas, size_t nr)

@@ -19,6 +19,14 @@
 int vma_kind_of(const struct vma_info *v, const char **why);
 bool vma_is_vdso(const struct vma_info *v);
 
+/* A file's identity beside its size: crc32c of three sampled 4 KiB
+ * blocks (start, middle, end), folded with the size. */
+uint32_t file_sample_sum(int fd, uint64_t size);
+/* Records size and sample sum of each mapped file (mm filled already). */
+int mm_fill_file_ids(MmEntry *mm, pid_t pid);
+/* Restore: each mapped file recorded is the same one here (logged). */
+int check_mapped_files(const MmEntry *mm, int pid);
+
 /* Fills mm->vmas from vmas (already vetted). */
 int mm_fill_vmas(MmEntry *mm, const struct vma_info *vmas, size_t nr);
 

@@ -304,7 +304,7 @@ static int load_proc(struct restore_ctx *c, struct proc_restore *p)
 		pr_err("mm-%u.img: exe path too long", pid);
 		return -1;
 	}
-	if (check_pagemap(c, p))
+	if (check_pagemap(c, p) || check_mapped_files(p->mm, pid))
 		return -1;
 	/* pages from a page server are checked as they arrive */
 	if (c->o->no_verify || !c->src.map)

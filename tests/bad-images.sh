@@ -92,6 +92,49 @@ else
 	fail=$((fail + 1))
 fi
 
+# a mapped file that is not the one dumped (another QEMU or library on the
+# destination of a migration): refused naming the file, whether its size
+# or only its contents differ; the same file restores
+cp "$(command -v sleep)" "$work/mysleep"
+"$work/mysleep" 1000 &
+mpid=$!
+sleep 0.2
+if "$CL" dump -t $mpid -D "$work/mgood" 2>"$work/mdump.log"; then
+	wait $mpid 2>/dev/null
+	cp "$work/mysleep" "$work/mysleep.orig"
+	for how in size contents; do
+		cp "$work/mysleep.orig" "$work/mysleep"
+		if [ $how = size ]; then
+			echo >>"$work/mysleep"
+		else	# one byte in the middle block, same size
+			sz=$(stat -c %s "$work/mysleep")
+			printf 'X' | dd of="$work/mysleep" bs=1 seek=$(( sz / 2 / 4096 * 4096 + 17 )) \
+				conv=notrunc 2>/dev/null
+		fi
+		if ! "$CL" restore -D "$work/mgood" -d >"$work/mfile.log" 2>&1 &&
+		   grep -q "$work/mysleep is not the file that was mapped.*$how differ" \
+			"$work/mfile.log" && ! kill -0 $mpid 2>/dev/null; then
+			echo "PASS mapped-file-$how: $(grep -m1 Error "$work/mfile.log")"
+			pass=$((pass + 1))
+		else
+			echo "FAIL mapped-file-$how:"; cat "$work/mfile.log"
+			kill -9 $mpid 2>/dev/null
+			fail=$((fail + 1))
+		fi
+	done
+	cp "$work/mysleep.orig" "$work/mysleep"
+	if "$CL" restore -D "$work/mgood" -d >"$work/mfile.log" 2>&1 &&
+	   kill -0 $mpid 2>/dev/null; then
+		echo "PASS mapped-file-same: restored"
+		pass=$((pass + 1))
+	else
+		echo "FAIL mapped-file-same:"; cat "$work/mfile.log"
+		fail=$((fail + 1))
+	fi
+	kill -9 $mpid 2>/dev/null
+else
+	echo "FAIL mapped-file: dump"; cat "$work/mdump.log"; fail=$((fail + 1))
+fi
 
 # --no-verify: the same corrupt page is not checked, the restore goes on
 if "$CL" restore -D "$work/corrupt-page" -d --zombie-wait 0 --no-verify \
