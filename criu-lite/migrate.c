@@ -72,6 +72,10 @@ static const char migrate_text[] =
 "Destination:\n"
 "      --incoming HOST:PORT   wait there (HOST: the address to listen on)\n"
 "  -D, --images-dir DIR       keep the received images there\n"
+"      --lazy-pages           resume the tree before its memory is in: a\n"
+"                             lazy-pages daemon fills it from DIR on fault\n"
+"                             and in the background (shorter downtime; if\n"
+"                             the daemon dies, the tree dies with it)\n"
 "Both:\n"
 "      --stats-file FILE      figures of the migration as JSON\n"
 "  -v, --verbose              more messages\n"
@@ -83,6 +87,7 @@ struct migrate_opts {
 	unsigned downtime_ms, max_rounds;
 	uint64_t max_bw;
 	bool postcopy;
+	bool lazy;		/* destination: restore --lazy-pages */
 };
 
 static int parse_size(const char *s, uint64_t *out)
@@ -124,7 +129,7 @@ static int parse_ulong(const char *opt, const char *s, unsigned long max,
 static int parse_migrate_args(int argc, char **argv, struct migrate_opts *o)
 {
 	enum { OPT_TO = 256, OPT_INCOMING, OPT_QMP, OPT_DOWNTIME, OPT_BW,
-	       OPT_ROUNDS, OPT_POSTCOPY, OPT_STATS };
+	       OPT_ROUNDS, OPT_POSTCOPY, OPT_STATS, OPT_LAZY };
 	static const struct option opts[] = {
 		{ "tree", required_argument, NULL, 't' },
 		{ "to", required_argument, NULL, OPT_TO },
@@ -136,6 +141,7 @@ static int parse_migrate_args(int argc, char **argv, struct migrate_opts *o)
 		{ "max-rounds", required_argument, NULL, OPT_ROUNDS },
 		{ "postcopy", no_argument, NULL, OPT_POSTCOPY },
 		{ "stats-file", required_argument, NULL, OPT_STATS },
+		{ "lazy-pages", no_argument, NULL, OPT_LAZY },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -188,6 +194,9 @@ static int parse_migrate_args(int argc, char **argv, struct migrate_opts *o)
 		case OPT_STATS:
 			o->stats = optarg;
 			break;
+		case OPT_LAZY:
+			o->lazy = true;
+			break;
 		case 'v':
 			log_set_level(log_get_level() + 1);
 			break;
@@ -215,6 +224,10 @@ static int parse_migrate_args(int argc, char **argv, struct migrate_opts *o)
 	if (o->to && (!o->pid || o->dir)) {
 		pr_err("migrate --to needs -t PID (and no -D: the images go to "
 		       "the destination)");
+		return -1;
+	}
+	if (o->lazy && !o->incoming) {
+		pr_err("--lazy-pages goes with --incoming (the destination)");
 		return -1;
 	}
 	if (o->incoming && (!o->dir || o->pid || o->qmp)) {
@@ -426,6 +439,10 @@ static int migrate_in(const struct migrate_opts *mo)
 	ro.dir = mo->dir;
 	ro.detach = true;
 	ro.zombie_wait_ms = 5000;
+	ro.lazy = mo->lazy;
+	/* every page was checked against its checksum as it arrived, moments
+	 * ago, by this process: not once more during the downtime */
+	ro.no_verify = true;
 	ret = restore_tree(&ro, &rst) < 0 ? -1 : 0;
 	t2 = now_ns();
 	if (ret) {

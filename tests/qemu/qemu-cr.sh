@@ -11,7 +11,7 @@
 #
 # Usage: tests/qemu/qemu-cr.sh [CASE...]   (default: all but mem2g)
 # Cases: minimal smp2 disk net qmp-client mem2g cycles3 leave-running plain
-#        precopy lazy killed migrate
+#        precopy lazy killed migrate migrate-lazy
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 GL_GUEST=build/guest
@@ -20,7 +20,7 @@ CL=build/criu-lite
 out=build/qemu-cr
 mkdir -p "$out"
 
-cases=${*:-minimal smp2 disk net qmp-client cycles3 leave-running plain precopy lazy killed migrate}
+cases=${*:-minimal smp2 disk net qmp-client cycles3 leave-running plain precopy lazy killed migrate migrate-lazy}
 pass=0 failed=0 failures=
 qpid= stamper= extra_pids=
 
@@ -261,7 +261,7 @@ case_killed() {
 # VERIFY ok, the QMP socket answers "running"
 case_migrate() {
 	local port=$((20000 + $$ % 20000)) s n=$(( $$ % 200 + 20 ))
-	boot migrate -m 512 -r 5000 || return 1
+	boot "migrate${MIG_IN_EXTRA:+-lazy}" -m 512 -r 5000 || return 1
 	mig_ns=clqm$$ mig_there=10.$n.2.2
 	ip netns add "$mig_ns" && ip link add "v$mig_ns" type veth peer name "w$mig_ns" &&
 		ip link set "w$mig_ns" netns "$mig_ns" &&
@@ -277,7 +277,7 @@ case_migrate() {
 	done
 	[ -n "${mig_init:-}" ] || { echo "no destination host"; return 1; }
 	nsenter -t "$mig_init" -p -m -n -- "$(readlink -f $CL)" migrate --incoming "$mig_there:$port" \
-		-D "$d/dst" --stats-file "$d/in.json" >"$d/in.log" 2>&1 &
+		-D "$d/dst" --stats-file "$d/in.json" ${MIG_IN_EXTRA:-} >"$d/in.log" 2>&1 &
 	local inc=$!
 	sleep 0.5
 	off=$(log_size "$d/serial.log")
@@ -300,6 +300,10 @@ case_migrate() {
 	grep -h "pre-copy:\|migrated" "$d/out.log" | sed 's/^criu-lite: /  /'
 	echo "  $(tr -d '\n ' <"$d/out.json" | grep -o '"downtime_ms":[0-9.]*,"setup_ms"' | sed 's/,"setup_ms"//'), QEMU pid $qpid on the other host (NSpid $(awk '/^NSpid/ { print $2 "/" $3 }' /proc/"$qpid"/status))"
 }
+
+# the same, the destination resuming the guest before its RAM is in
+# (migrate --incoming --lazy-pages: filled from the received images)
+case_migrate_lazy() { MIG_IN_EXTRA=--lazy-pages case_migrate; }
 
 case_plain() {
 	# no QMP stop: the guest sees its clocks jump; what it says is shown
