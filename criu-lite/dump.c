@@ -1059,18 +1059,33 @@ static int open_images(struct dump_ctx *c)
 	return 0;
 }
 
+static void stop_behind_freeze(struct dump_ctx *c, int sig)
+{
+	for (size_t i = 0; i < c->tree.nr; i++)
+		if (!c->tree.procs[i].zombie)
+			kill(c->tree.procs[i].pid, sig);
+}
+
 /* Complete images take DIR's place before the tree may be killed; with
  * a page server, once it has kept the pages. */
 static int commit_images(struct dump_ctx *c)
 {
 	if (c->o->migrate) {
+		int ret;
+
 		/* From here on the source must not resume by itself: if
 		 * criu-lite dies now, the destination may be running it. A
-		 * QMP-stopped VM stays stopped (QEMU's postmigrate). */
+		 * QMP-stopped VM stays stopped (QEMU's postmigrate), and a
+		 * SIGSTOP waits behind the freeze: a dying tracer lets the
+		 * tree go, into a job-control stop. */
 		qmp_guard_dismiss(&c->qmp_guard);
 		if (interrupted(c))
 			return -1;
-		return migrate_handover(c->xfer, c->dirfd, c->st);
+		stop_behind_freeze(c, SIGSTOP);
+		ret = migrate_handover(c->xfer, c->dirfd, c->st);
+		if (ret)	/* SIGCONT drops the pending SIGSTOP */
+			stop_behind_freeze(c, SIGCONT);
+		return ret;
 	}
 	if (interrupted(c) || page_xfer_done(c->xfer))
 		return -1;

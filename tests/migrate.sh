@@ -10,6 +10,8 @@
 #   incoming-killed  the destination SIGKILLed during the transfer: the
 #                  migration fails saying so, the source runs on, PASSes
 #   flipped        a byte changed on the way: refused, the source runs on
+#   restore-failed the destination's restore fails: the source, stopped
+#                  for the hand-over, runs on (not left stopped)
 #   wrong-peer     --to a page server, not a migrate --incoming: refused
 #                  with that reason, the source runs on
 # Run under build/tests/subreaper, as root. Usage: tests/migrate.sh B
@@ -153,6 +155,28 @@ elif ! hog_ok; then
 else
 	ok "flipped: $(grep -o 'refused: .*' "$work/out.log" | head -1)"
 fi
+[ -n "$pid" ] && kill -9 "$pid" 2>/dev/null; pid=
+
+# restore-failed: the destination has it all but its restore fails (fault
+# point): the source, stopped for the hand-over, runs on (not left
+# job-control stopped) and PASSes
+start_hog || exit 1
+there env CRIU_LITE_FAULT=restore-before-resume "$CL" migrate \
+	--incoming "$THERE:$port" -D "$work/dst4" >"$work/in.log" 2>&1 &
+srv=$!
+sleep 0.3
+if "$CL" migrate -t "$pid" --to "$THERE:$port" >"$work/out.log" 2>&1; then
+	bad "restore-failed: the migration succeeded"
+elif ! grep -q "did not take over: the tree runs on here" "$work/out.log"; then
+	bad "restore-failed: no word that the source runs on"; cat "$work/out.log" "$work/in.log"
+elif sleep 0.3; [ "$(awk '{ print $3 }' /proc/$pid/stat)" = T ]; then
+	bad "restore-failed: the source is left stopped"
+elif ! hog_ok; then
+	bad "restore-failed: the source is harmed"
+else
+	ok "restore-failed: $(grep -o 'refused: .*' "$work/out.log" | head -1)"
+fi
+wait_srv
 [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null; pid=
 
 # wrong-peer
