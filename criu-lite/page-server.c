@@ -379,6 +379,23 @@ static int open_stage(struct push *p)
 	return 0;
 }
 
+/*
+ * After an error reply: what the client still sends is read and dropped
+ * (up to 2 s) before the connection closes, or the kernel would answer it
+ * with a reset that can destroy the reply before the client reads it.
+ */
+static void drain(int c)
+{
+	struct timeval tv = { 2, 0 };
+	uint64_t t0 = now_ns();
+	char buf[65536];
+
+	shutdown(c, SHUT_WR);
+	setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	while (now_ns() - t0 < 2000000000ULL && read(c, buf, sizeof(buf)) > 0)
+		;
+}
+
 int page_server_receive(int c, const char *dir)
 {
 	struct push p = { .c = c, .dir = dir, .dirfd = -1, .stagefd = -1,
@@ -477,6 +494,7 @@ int page_server_receive(int c, const char *dir)
 		fail(&p, "the client stopped before it was done");
 		page_server_reply(c, 1, p.why);
 		pr_err("page-server: nothing received was kept in %s", dir);
+		drain(c);
 	} else {
 		pr_info("page-server: kept %.1f MiB of pages (%lu checked), "
 			"%lu other files in %s, %.1f ms", p.end / 1048576.0,
