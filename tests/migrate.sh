@@ -12,6 +12,8 @@
 #   flipped        a byte changed on the way: refused, the source runs on
 #   restore-failed the destination's restore fails: the source, stopped
 #                  for the hand-over, runs on (not left stopped)
+#   source-killed  the source criu-lite SIGKILLed at random moments: the
+#                  tree never runs on both hosts, and is whole where it runs
 #   wrong-peer     --to a page server, not a migrate --incoming: refused
 #                  with that reason, the source runs on
 # Run under build/tests/subreaper, as root. Usage: tests/migrate.sh B
@@ -28,7 +30,9 @@ pass=0 fail=0 pid= host= srv=
 cleanup() {
 	[ -n "$pid" ] && kill -9 "$pid" 2>/dev/null
 	[ -n "$srv" ] && kill -9 "$srv" 2>/dev/null
-	[ -n "$host" ] && kill -9 "$host" 2>/dev/null	# the whole PID namespace
+	# its init takes the whole PID namespace along
+	[ -n "${h:-}" ] && kill -9 "$h" 2>/dev/null
+	[ -n "$host" ] && kill -9 "$host" 2>/dev/null
 	ip netns del "$ns" 2>/dev/null
 	ip link del "v$ns" 2>/dev/null
 	rm -rf "$work"
@@ -178,6 +182,44 @@ else
 fi
 wait_srv
 [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null; pid=
+
+# source-killed: the source criu-lite SIGKILLed at random moments: the tree
+# never runs on both hosts; where it runs it PASSes; a source left stopped
+# (killed during the hand-over) is whole once continued
+for try in 1 2 3 4; do
+	start_hog || exit 1
+	incoming "$work/dst5.$try"
+	"$CL" migrate -t "$pid" --to "$THERE:$port" >"$work/out.log" 2>&1 &
+	mpid=$!
+	sleep "$(awk -v r=$RANDOM 'BEGIN { printf "%.2f", r / 32768 * 1.2 }')"
+	kill -9 $mpid 2>/dev/null; wait $mpid 2>/dev/null
+	# killed before it connected: the destination waits on; end it
+	for _ in $(seq 1 100); do kill -0 "$srv" 2>/dev/null || break; sleep 0.05; done
+	pkill -9 -f "migrate --incoming $THERE:$port -D $work/dst5.$try"
+	wait_srv
+	sleep 0.3
+	src=none dst=none
+	if kill -0 "$pid" 2>/dev/null && [ -d /proc/$pid ]; then
+		src=$(awk '{ print $3 }' /proc/$pid/stat)
+		[ "$src" = Z ] && src=none
+	fi
+	there kill -0 "$pid" 2>/dev/null && dst=run
+	if [ "$src" != none ] && [ "$src" != T ] && [ "$dst" = run ]; then
+		bad "source-killed $try: runs on both hosts"
+	elif [ "$dst" = run ]; then
+		if hog_ok there; then ok "source-killed $try: moved (source $src)"
+		else bad "source-killed $try: harmed on the other host"; fi
+		[ "$src" = T ] && kill -9 "$pid" 2>/dev/null
+	elif [ "$src" != none ]; then
+		[ "$src" = T ] && kill -CONT "$pid"
+		if hog_ok; then ok "source-killed $try: stayed (state $src)"
+		else bad "source-killed $try: the source is harmed"; fi
+	else
+		bad "source-killed $try: runs nowhere"
+	fi
+	[ -n "$pid" ] && { there kill -9 "$pid" 2>/dev/null; kill -9 "$pid" 2>/dev/null; }
+	wait "$pid" 2>/dev/null; pid=
+done
 
 # wrong-peer
 start_hog || exit 1
