@@ -40,7 +40,9 @@
 # and CRIU's page write rate are printed as ratios to them.
 #
 # Runtime here (2 vCPUs): 13-15 s per move at 512 MiB, 20-30 s at 2 GiB,
-# most of it booting the guest and waiting for its checks.
+# most of it booting the guest and waiting for its checks: the default
+# (2 runs, CRIU given) about 14 min on a quiet machine, 26 min with other
+# TCG guests running beside it (docs/results.md).
 #
 # Usage: experiments/compare-bench.sh [RAM_MIB:RATE...]
 #   default: 512:0 512:$BENCH_RATE 2048:0 2048:$BENCH_RATE

@@ -10,7 +10,8 @@
 #                       dump/restore; 512 MiB and 2 GiB, idle and dirtying,
 #                       with this machine's ceilings and a pre-copy table,
 #                       medians of BENCH_REPS=2 runs ->
-#                       build/bench/compare.tsv, compare-*.svg
+#                       build/bench/compare.tsv, compare-*.svg (~14 min;
+#                       26 min with other TCG guests running beside it)
 #   make qemu10         QEMU 10.0 from bookworm-backports, unpacked into
 #                       build/qemu10 beside the system's 7.2
 #   make experiments-quick  every migration mode of QEMU 7.2 and 10.0 and
@@ -90,7 +91,7 @@ experiments-doc: $(EXP_DIR)/.deps-ok
 
 CHECK_TARGETS += check-guest
 # bench-compare runs qemu-native-bench.sh itself for the same configurations:
-# bench-qemu stays out of `make bench` to keep it within ~10 minutes.
+# bench-qemu stays out of `make bench` to keep it within ~16 minutes.
 BENCH_TARGETS += bench-compare
 
 .PHONY: guest check-guest bench-qemu bench-compare qemu10 experiments \
