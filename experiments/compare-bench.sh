@@ -865,7 +865,7 @@ plot() { # METRIC-COLUMN FILE TITLE
 			}
 			printf "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"black\"/>\n", L, T + ph, L + pw, T + ph
 			for (t = 1; t <= nt; t++) {
-				lx = L + (t - 1) * 115
+				lx = L + (t - 1) * 110
 				printf "<rect x=\"%d\" y=\"%d\" width=\"12\" height=\"12\" fill=\"%s\"/>\n", lx, H - 22, color[t]
 				printf "<text x=\"%d\" y=\"%d\">%s</text>\n", lx + 16, H - 12, tool[t]
 			}
