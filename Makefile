@@ -2,7 +2,8 @@
 #   make            build build/criu-lite
 #   make check      install missing deps, build, run unit tests and zdtm
 #   make demo       the main job (see README.md)
-#   make bench      benchmarks
+#   make bench      benchmarks; CRIU=/path/to/criu adds CRIU to the QEMU
+#                   comparison (README.md, Benchmarks)
 
 CC      ?= gcc
 B       := build

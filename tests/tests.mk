@@ -45,7 +45,7 @@ $(BENCH_B)/threadhog: CFLAGS += -pthread
 
 $(BENCH_B)/bench-csum: tests/bench/bench-csum.c $(B)/libcriulite.a
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -o $@ $< $(B)/libcriulite.a
+	$(CC) $(CR_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(B)/libcriulite.a
 
 bench-csum: $(BENCH_B)/bench-csum
 	$(BENCH_B)/bench-csum
