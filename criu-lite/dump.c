@@ -25,6 +25,7 @@
 #include "log.h"
 #include "creds.h"
 #include "mem.h"
+#include "namespaces.h"
 #include "page-xfer.h"
 #include "precopy.h"
 #include "check.h"
@@ -420,6 +421,7 @@ static void free_task(TaskEntry *te)
 	free(te->rlimits);
 	free_timers(te);
 	free_creds(te);
+	free_ns(te);
 	free(te->cwd);
 	free(te->root);
 	free(te->comm);
@@ -475,6 +477,8 @@ static int dump_task(struct proc_dump *pd)
 		te.has_pdeathsig = true;
 		te.pdeathsig = pdeath;
 	}
+	if (dump_ns(pid, pd->fp == pd->c->tree.procs ? 0 : pd->fp->ppid, &te))
+		goto out;
 	if (dump_sigactions(pd, &te) || dump_rlimits(pd, &te) ||
 	    dump_timers(&pd->r, pd->scratch, &te) || dump_creds(pid, &te))
 		goto out;
@@ -715,17 +719,6 @@ static void forget_own_uffd(struct proc_dump *pd)
 	}
 }
 
-static bool same_pidns(pid_t a, pid_t b)
-{
-	char *la = read_link_str("/proc/%d/ns/pid", a);
-	char *lb = read_link_str("/proc/%d/ns/pid", b);
-	bool same = la && lb && !strcmp(la, lb);
-
-	free(la);
-	free(lb);
-	return same;
-}
-
 static int dump_frozen(struct dump_ctx *c)
 {
 	struct proc_dump *pds;
@@ -741,10 +734,6 @@ static int dump_frozen(struct dump_ctx *c)
 		for (size_t k = 0; k < c->nr_pcs; k++)
 			if (c->pc_pids[k] == pds[i].fp->pid)
 				pds[i].pc = &c->pcs[k];
-		if (!same_pidns(c->tree.procs[0].pid, pds[i].fp->pid))
-			refuse(&rf, "pid %d: in another PID namespace than the "
-			       "tree's root %d (nested namespaces not supported)",
-			       pds[i].fp->pid, c->tree.procs[0].pid);
 		if (pds[i].fp->zombie)
 			continue;
 		pds[i].stop_sig = group_stop_sig(pds[i].fp->pid);
@@ -755,6 +744,8 @@ static int dump_frozen(struct dump_ctx *c)
 		if (check_proc(&pds[i], &rf))
 			goto out;
 	}
+	if (ns_check_tree(&c->tree, &rf))
+		goto out;
 	if (rf.count) {
 		pr_err("can't dump %d's tree: %u object(s) not supported:\n%s",
 		       c->o->pid, rf.count, rf.text);
@@ -894,7 +885,7 @@ static int precopy_start(struct dump_ctx *c, const struct dirty_tracker_ops *ops
 		goto out;
 	c->pcs = calloc(t.nr, sizeof(*c->pcs));
 	c->pc_pids = calloc(t.nr, sizeof(pid_t));
-	if (!c->pcs || !c->pc_pids)
+	if (!c->pcs || !c->pc_pids || ns_check_tree(&t, &rf))
 		goto out;
 	for (size_t i = 0; i < t.nr; i++) {
 		struct proc_dump pd = { .c = c, .fp = &t.procs[i] };

@@ -30,6 +30,7 @@
 #include "lazy.h"
 #include "lazy-guard.h"
 #include "mem.h"
+#include "namespaces.h"
 #include "page-source.h"
 #include "qmp.h"
 #include "sigframe.h"
@@ -298,7 +299,7 @@ static int load_proc(struct restore_ctx *c, struct proc_restore *p)
 		if (check_pending(ce))
 			return -1;
 	}
-	if (check_sigactions(p->task))
+	if (check_sigactions(p->task) || check_ns_entry(p->task))
 		return -1;
 	if (p->mm->exe && strlen(p->mm->exe) >= PATH_MAX) {
 		pr_err("mm-%u.img: exe path too long", pid);
@@ -655,6 +656,9 @@ static void puppet_main(struct restore_ctx *c, size_t idx)
 	sigfillset(&all);
 	sigprocmask(SIG_SETMASK, &all, NULL);
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	/* its children are born in them */
+	if (restore_ns(p->task))
+		puppet_fail(c, "restore namespaces");
 	if (pe->sid == pe->pid) {
 		if (setsid() < 0)
 			puppet_fail(c, "setsid");
