@@ -163,11 +163,17 @@ static int check_proc(struct proc_dump *pd, struct refusals *rf)
 		       pid, ps.seccomp);
 	for (size_t i = 0; i < pd->nr_vmas; i++) {
 		const char *why;
+		int kind = vma_kind_of(&pd->vmas[i], &why);
 
-		if (vma_kind_of(&pd->vmas[i], &why) < 0)
+		if (kind < 0)
 			refuse(rf, "pid %d vma [%#lx, %#lx) %s: %s", pid,
 			       (long)pd->vmas[i].start, (long)pd->vmas[i].end,
 			       pd->vmas[i].path, why);
+		if (kind == VMA_KIND__VMA_ANON_DROPPABLE)
+			pr_info("pid %d vma [%#lx, %#lx): droppable memory "
+				"(MAP_DROPPABLE) is not stored: restored empty, "
+				"as the kernel may leave it at any time", pid,
+				(long)pd->vmas[i].start, (long)pd->vmas[i].end);
 	}
 	return check_fds(pid, rf);
 }

@@ -52,6 +52,8 @@ int vma_kind_of(const struct vma_info *v, const char **why)
 		*why = "registered with a userfaultfd of the process";
 		return -1;
 	}
+	if (v->vmflags & VMF_DROPPABLE)
+		return VMA_KIND__VMA_ANON_DROPPABLE;
 	if (v->shared)
 		return path_is_anon_shared(v->path) ? VMA_KIND__VMA_ANON_SHARED :
 						     VMA_KIND__VMA_FILE_SHARED;
@@ -82,6 +84,10 @@ static uint64_t madv_bits(uint32_t vmflags)
 		m |= 1ULL << MADV_DONTDUMP;
 	if (vmflags & VMF_MERGEABLE)
 		m |= 1ULL << MADV_MERGEABLE;
+	if (vmflags & VMF_SEQREAD)
+		m |= 1ULL << MADV_SEQUENTIAL;
+	if (vmflags & VMF_RANDREAD)
+		m |= 1ULL << MADV_RANDOM;
 	return m;
 }
 
@@ -206,6 +212,8 @@ int mm_fill_vmas(MmEntry *mm, const struct vma_info *vmas, size_t nr)
 		e->flags = (v->shared ? MAP_SHARED : MAP_PRIVATE) |
 			   ((v->vmflags & VMF_GROWSDOWN) ? MAP_GROWSDOWN : 0);
 		e->kind = vma_kind_of(v, &why);
+		if (e->kind == VMA_KIND__VMA_ANON_DROPPABLE)
+			e->flags = MAP_DROPPABLE;
 		e->has_pgoff = true;
 		e->pgoff = v->pgoff;
 		e->path = strdup(v->path);
@@ -213,6 +221,11 @@ int mm_fill_vmas(MmEntry *mm, const struct vma_info *vmas, size_t nr)
 		e->madv = madv_bits(v->vmflags);
 		e->has_may_write = true;
 		e->may_write = !!(v->vmflags & VMF_MAYWRITE);
+		if (v->vmflags & VMF_LOCKED) {
+			e->has_lock = true;
+			e->lock = v->vmflags & VMF_LOCKONFAULT ?
+				  VMA_LOCK__VMA_LOCKED_ONFAULT : VMA_LOCK__VMA_LOCKED;
+		}
 		e->has_dev = e->has_ino = true;
 		e->dev = (uint64_t)v->dev_major << 32 | v->dev_minor;
 		e->ino = v->ino;
@@ -386,7 +399,8 @@ static long open_memfd_for(struct mm_restore *m, const VmaEntry *v,
 static int map_prot(const VmaEntry *v)
 {
 	/* private memory is filled after mapping: writable until then */
-	if (v->kind == VMA_KIND__VMA_FILE_SHARED)
+	if (v->kind == VMA_KIND__VMA_FILE_SHARED ||
+	    v->kind == VMA_KIND__VMA_ANON_DROPPABLE)
 		return v->prot;
 	return v->prot | PROT_READ | PROT_WRITE;
 }
@@ -537,6 +551,11 @@ static int restore_one_vma(struct mm_restore *m, const VmaEntry *v,
 		break;
 	case VMA_KIND__VMA_ANON_PRIVATE:
 		flags |= MAP_ANONYMOUS;
+		break;
+	case VMA_KIND__VMA_ANON_DROPPABLE:
+		/* a map type of its own; nothing to fill, its madvise bits
+		 * (wipe-on-fork, don't-dump) are the ones it implies */
+		flags = MAP_DROPPABLE | MAP_ANONYMOUS | MAP_FIXED;
 		break;
 	case VMA_KIND__VMA_FILE_PRIVATE:
 	case VMA_KIND__VMA_FILE_SHARED:

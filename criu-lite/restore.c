@@ -30,6 +30,7 @@
 #include "lazy.h"
 #include "lazy-guard.h"
 #include "mem.h"
+#include "mem-marks.h"
 #include "namespaces.h"
 #include "page-source.h"
 #include "qmp.h"
@@ -1144,7 +1145,8 @@ static int rebuild_memory(struct restore_ctx *c, struct proc_restore *p)
 		return -1;
 	if (c->o->verify && verify_pages(&m))
 		return -1;
-	if (restore_protections(&m) || restore_mm_fields(&m))
+	if (restore_protections(&m) || restore_locks(&m) ||
+	    restore_mm_fields(&m))
 		return -1;
 	for (size_t i = 0; i < p->nr_pme; i++)
 		if (p->pme[i]->flags & PE_PRESENT)
