@@ -25,6 +25,7 @@
 #include "log.h"
 #include "creds.h"
 #include "mem.h"
+#include "mem-marks.h"
 #include "namespaces.h"
 #include "page-xfer.h"
 #include "precopy.h"
@@ -506,6 +507,7 @@ static void free_mm(MmEntry *mm)
 		free(mm->vmas[i]);
 	}
 	free(mm->vmas);
+	free_guards(mm);
 	free(mm->auxv.data);
 	free(mm->exe);
 }
@@ -545,7 +547,7 @@ static int dump_mm(struct proc_dump *pd)
 		}
 	}
 	if (mm_fill_vmas(&mm, pd->vmas, pd->nr_vmas) ||
-	    mm_fill_file_ids(&mm, pid))
+	    mm_fill_file_ids(&mm, pid) || dump_guards(pid, &mm))
 		goto out;
 	if (img_write_one(pd->c->dirfd, IMG_MM, pd->fp->vpid, &mm.base))
 		goto out;

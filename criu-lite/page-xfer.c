@@ -15,6 +15,7 @@
 #include "inject.h"
 #include "kernel-compat.h"
 #include "log.h"
+#include "mem-marks.h"
 #include "net.h"
 #include "page-xfer.h"
 #include "xfer-proto.h"
@@ -59,8 +60,10 @@ int scan_owned_pages(int pagemap_fd, uint64_t start, uint64_t end,
 		arg.end = end;
 		arg.vec = (uint64_t)(regs + n);
 		arg.vec_len = cap - n;
-		arg.category_mask = PAGE_IS_FILE | PAGE_IS_PFNZERO;
-		arg.category_inverted = PAGE_IS_FILE | PAGE_IS_PFNZERO;
+		/* guard markers look swapped: never read (mem-marks.c) */
+		arg.category_mask = PAGE_IS_FILE | PAGE_IS_PFNZERO |
+				    (pagemap_scan_has_guard() ? PAGE_IS_GUARD : 0);
+		arg.category_inverted = arg.category_mask;
 		arg.category_anyof_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED;
 		arg.return_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED;
 		ret = ioctl(pagemap_fd, PAGEMAP_SCAN, &arg);

@@ -306,7 +306,8 @@ static int load_proc(struct restore_ctx *c, struct proc_restore *p)
 		pr_err("mm-%u.img: exe path too long", pid);
 		return -1;
 	}
-	if (check_pagemap(c, p) || check_mapped_files(p->mm, pid))
+	if (check_pagemap(c, p) || check_mapped_files(p->mm, pid) ||
+	    check_guards(p->mm, pid))
 		return -1;
 	/* pages from a page server are checked as they arrive */
 	if (c->o->no_verify || !c->src.map)
@@ -1137,7 +1138,7 @@ static int rebuild_memory(struct restore_ctx *c, struct proc_restore *p)
 		return -1;
 	if (c->o->lazy && register_lazy(c, p))
 		return -1;
-	if (restore_pages(&m))	/* all but the lazy runs */
+	if (restore_pages(&m) || restore_guards(&m))	/* all but the lazy runs */
 		return -1;
 	/* the daemon starts now: injected calls from here on (rseq, robust
 	 * lists) may touch lazy memory, and would wait for it for ever */
