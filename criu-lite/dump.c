@@ -559,15 +559,19 @@ out:
 	return ret;
 }
 
-static int find_vdso_syscall(struct proc_dump *pd)
+/* The `syscall` injection runs at: [vdso]'s, or (a process that unmapped
+ * its vDSO) one of its libc's (inject.h). */
+static int find_syscall_ip(struct proc_dump *pd)
 {
-	for (size_t i = 0; i < pd->nr_vmas; i++) {
-		if (!strcmp(pd->vmas[i].path, "[vdso]"))
-			return find_syscall_insn(pd->fp->pid, pd->vmas[i].start,
-						 pd->vmas[i].end, &pd->syscall_ip);
-	}
-	pr_err("pid %d has no [vdso]: can't inject syscalls", pd->fp->pid);
-	return -1;
+	const char *where;
+
+	if (find_syscall_site(pd->fp->pid, pd->vmas, pd->nr_vmas,
+			      &pd->syscall_ip, &where))
+		return -1;
+	if (strcmp(where, "[vdso]"))
+		pr_info("pid %d has no [vdso]: injecting at the `syscall` at "
+			"%#lx of %s", pd->fp->pid, (long)pd->syscall_ip, where);
+	return 0;
 }
 
 /* Scratch memory for results: the leader's stack below its red zone, or
@@ -631,7 +635,7 @@ static int dump_proc(struct proc_dump *pd)
 	struct frozen_proc *fp = pd->fp;
 	int ret;
 
-	if (find_vdso_syscall(pd))
+	if (find_syscall_ip(pd))
 		return -1;
 	pd->have_gadgets = !find_inject_gadgets(fp->pid, pd->vmas, pd->nr_vmas,
 						&pd->g);
@@ -845,7 +849,7 @@ static int take_target_uffd(struct proc_dump *pd)
 	int pidfd, fd = -1;
 	long tfd;
 
-	if (find_vdso_syscall(pd))
+	if (find_syscall_ip(pd))
 		return -1;
 	pd->have_gadgets = !find_inject_gadgets(pd->fp->pid, pd->vmas,
 						pd->nr_vmas, &pd->g);

@@ -986,10 +986,41 @@ static int move_block(struct proc_restore *p, struct vma_info **cur, size_t n,
 	return 0;
 }
 
+/* Of the puppet's vDSO mappings, those the target had no more (it
+ * unmapped them) go; cur keeps the others, in order. */
+static int drop_unwanted_vdso(struct proc_restore *p, struct vma_info **cur,
+			      size_t *ncur, const struct vma_info *want,
+			      size_t nwant)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < *ncur; i++) {
+		bool wanted = false;
+
+		for (size_t j = 0; j < nwant; j++)
+			wanted |= !strcmp(cur[i]->path, want[j].path);
+		if (wanted) {
+			cur[k++] = cur[i];
+			continue;
+		}
+		if (rcall(&p->r, __NR_munmap, cur[i]->start,
+			  cur[i]->end - cur[i]->start, 0, 0, 0, 0)) {
+			pr_err("puppet %u: munmap %s failed", p->pe->pid,
+			       cur[i]->path);
+			return -1;
+		}
+		pr_info("restore %u: %s unmapped, as the process had it",
+			p->pe->pid, cur[i]->path);
+	}
+	*ncur = k;
+	return 0;
+}
+
 /*
  * [vvar], [vvar_vclock] and [vdso] move together, by one offset: the vDSO
  * code finds its data at a fixed distance. The layout must be the one the
- * target had (same kernel, checked in the inventory).
+ * target had (same kernel, checked in the inventory), but for what it
+ * unmapped: that goes.
  */
 static int move_vdso(struct proc_restore *p)
 {
@@ -1009,6 +1040,10 @@ static int move_vdso(struct proc_restore *p)
 		want[nwant].end = e->end;
 		snprintf(want[nwant].path, sizeof(want[nwant].path), "%s", e->path);
 		nwant++;
+	}
+	if (drop_unwanted_vdso(p, cur, &ncur, want, nwant)) {
+		free(cur_v);
+		return -1;
 	}
 	for (size_t i = 0; i < nwant; i++) {
 		if (ncur != nwant || strcmp(cur[i]->path, want[i].path) ||
@@ -1315,24 +1350,25 @@ static int restore_task_state(struct restore_ctx *c, struct proc_restore *p)
 	return 0;
 }
 
-/* Removes the gadget with a `syscall` inside the (moved) vDSO: after it,
- * nothing of criu-lite is left in the process. */
+/* Removes the gadget with a `syscall` inside the (moved) vDSO, or, for a
+ * process without one, of its libc (find_syscall_site): after it, nothing
+ * of criu-lite is left in the process. */
 static int drop_gadget(struct proc_restore *p)
 {
+	struct vma_info *v;
 	struct remote vr;
+	const char *where;
 	uint64_t ip = 0;
 	bool failed;
+	size_t n;
 	long ret;
 
-	for (size_t i = 0; i < p->mm->n_vmas; i++)
-		if (!strcmp(p->mm->vmas[i]->path, "[vdso]") &&
-		    find_syscall_insn(p->hpid, p->mm->vmas[i]->start,
-				      p->mm->vmas[i]->end, &ip))
-			return -1;
-	if (!ip) {
-		pr_err("restore %u: no [vdso] to finish from", p->pe->pid);
+	if (proc_read_vmas(p->hpid, &v, &n))
 		return -1;
-	}
+	ret = find_syscall_site(p->hpid, v, n, &ip, &where);
+	free(v);
+	if (ret)
+		return -1;
 	vr = p->r;
 	vr.syscall_ip = ip;
 	ret = remote_syscall(&vr, &failed, __NR_munmap, p->gadget, GADGET_LEN,
