@@ -23,6 +23,7 @@
 #include "inject.h"
 #include "kernel-compat.h"
 #include "log.h"
+#include "cow.h"
 #include "creds.h"
 #include "mem.h"
 #include "mem-marks.h"
@@ -76,6 +77,8 @@ struct proc_dump {
 	long brk;
 	struct pc_proc *pc;	/* pre-copy state, or NULL */
 	int stop_sig;		/* in group-stop: the signal that stopped it */
+	const struct proc_dump *parent;	/* in the tree; NULL for the root */
+	struct cow_ranges cow;	/* pages shared with the parent (cow.h) */
 };
 
 /* SIGINT/SIGTERM/SIGHUP are blocked during a dump; one arriving aborts it
@@ -508,6 +511,7 @@ static void free_mm(MmEntry *mm)
 	}
 	free(mm->vmas);
 	free_guards(mm);
+	free_cow_ranges(&(struct cow_ranges){ mm->cow_shared, mm->n_cow_shared });
 	free(mm->auxv.data);
 	free(mm->exe);
 }
@@ -549,6 +553,9 @@ static int dump_mm(struct proc_dump *pd)
 	if (mm_fill_vmas(&mm, pd->vmas, pd->nr_vmas) ||
 	    mm_fill_file_ids(&mm, pid) || dump_guards(pid, &mm))
 		goto out;
+	mm.cow_shared = pd->cow.v;
+	mm.n_cow_shared = pd->cow.n;
+	pd->cow = (struct cow_ranges){ NULL, 0 };	/* freed with mm */
 	if (img_write_one(pd->c->dirfd, IMG_MM, pd->fp->vpid, &mm.base))
 		goto out;
 	if (dump_pages(pid, pd->fp->vpid, &mm, pd->c->xfer, pd->pc))
@@ -746,6 +753,9 @@ static int dump_frozen(struct dump_ctx *c)
 		for (size_t k = 0; k < c->nr_pcs; k++)
 			if (c->pc_pids[k] == pds[i].fp->pid)
 				pds[i].pc = &c->pcs[k];
+		for (size_t j = 0; j < i; j++)	/* parents come first */
+			if (i && pds[j].fp->pid == pds[i].fp->ppid)
+				pds[i].parent = &pds[j];
 		if (pds[i].fp->zombie)
 			continue;
 		pds[i].stop_sig = group_stop_sig(pds[i].fp->pid);
@@ -763,6 +773,13 @@ static int dump_frozen(struct dump_ctx *c)
 		       c->o->pid, rf.count, rf.text);
 		goto out;
 	}
+	/* before any page of the tree is read (find_cow_shared) */
+	for (size_t i = 0; i < c->tree.nr; i++)
+		if (pds[i].parent && !pds[i].fp->zombie &&
+		    find_cow_shared(pds[i].fp->pid, pds[i].vmas, pds[i].nr_vmas,
+				    pds[i].parent->fp->pid, pds[i].parent->vmas,
+				    pds[i].parent->nr_vmas, &pds[i].cow))
+			goto out;
 	c->fdc = fd_dump_begin(c->dirfd);
 	if (!c->fdc)
 		goto out;
@@ -778,8 +795,10 @@ out:
 	if (c->fdc)
 		fd_dump_end(c->fdc);
 	c->fdc = NULL;
-	for (size_t i = 0; i < c->tree.nr; i++)
+	for (size_t i = 0; i < c->tree.nr; i++) {
 		free(pds[i].vmas);
+		free_cow_ranges(&pds[i].cow);
+	}
 	free(pds);
 	return ret;
 }

@@ -513,12 +513,42 @@ static int restore_madvise(struct mm_restore *m, const VmaEntry *v)
 	return 0;
 }
 
+/* Whether [start, end) lies in a VMA the puppet made ready itself. */
+static bool in_ready(const struct mm_restore *m, uint64_t start, uint64_t end)
+{
+	for (size_t i = 0; i < m->nr_ready; i++)
+		if (start >= m->ready[i].start && end <= m->ready[i].end)
+			return true;
+	return false;
+}
+
+/* A ready VMA is in place, read-write, filled: its protection for the
+ * rest of the rebuild and its advice are all it lacks. */
+static int finish_ready_vma(struct mm_restore *m, const VmaEntry *v)
+{
+	if (map_prot(v) != (PROT_READ | PROT_WRITE)) {
+		long ret = rcall(m->r, __NR_mprotect, v->start, v->end - v->start,
+				 map_prot(v), 0, 0, 0);
+
+		if (ret < 0) {
+			errno = -ret;
+			pr_perror("restore %d: mprotect [%#lx, %#lx)", m->pid,
+				  (long)v->start, (long)v->end);
+			return -1;
+		}
+	}
+	return restore_madvise(m, v);
+}
+
 static int restore_one_vma(struct mm_restore *m, const VmaEntry *v,
 			   long *fd, const char **fd_path, bool *fd_rw)
 {
 	int flags = (v->flags & (MAP_SHARED | MAP_PRIVATE | MAP_GROWSDOWN)) |
 		    MAP_FIXED;
 	long ret, mfd = -1;
+
+	if (in_ready(m, v->start, v->end))
+		return finish_ready_vma(m, v);
 
 	switch (v->kind) {
 	case VMA_KIND__VMA_ANON_SHARED:
@@ -703,6 +733,9 @@ int restore_pages(struct mm_restore *m)
 
 		if (m->lazy && lazy_run(m, e)) {
 			/* the lazy-pages daemon copies it on fault */
+		} else if (in_ready(m, e->vaddr, e->vaddr + len)) {
+			/* written by the puppet before its fork: writing it
+			 * again would end sharing it with its children */
 		} else if ((e->flags & PE_PRESENT) && filled_by_fd(m, e)) {
 			/* the memfd's own contents came with its fd */
 		} else if ((e->flags & PE_PRESENT) && !m->src->map) {
