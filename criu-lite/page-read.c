@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "inject.h"
@@ -130,19 +131,64 @@ static int read_piece(struct reader *r, uint64_t addr, size_t len, uint8_t *to)
 	return 0;
 }
 
+/*
+ * The pagemap and mem fds of the process read last, kept for the next
+ * call: a dump reads a process in many small batches. A pidfd tells
+ * whether that process still lives: if not, its PID may name another
+ * one now, whose files are opened anew.
+ */
+static struct {
+	pid_t pid;
+	int pidfd, pagemap_fd, mem_fd;
+} kept = { 0, -1, -1, -1 };
+
+static void drop_kept(void)
+{
+	if (kept.pidfd >= 0)
+		close(kept.pidfd);
+	if (kept.pagemap_fd >= 0)
+		close(kept.pagemap_fd);
+	if (kept.mem_fd >= 0)
+		close(kept.mem_fd);
+	kept.pid = 0;
+	kept.pidfd = kept.pagemap_fd = kept.mem_fd = -1;
+}
+
+static bool kept_for(pid_t pid)
+{
+	return kept.pid == pid &&
+	       !syscall(__NR_pidfd_send_signal, kept.pidfd, 0, NULL, 0);
+}
+
+static int keep_files_of(pid_t pid)
+{
+	char path[64];
+
+	drop_kept();
+	snprintf(path, sizeof(path), "/proc/%d/pagemap", pid);
+	kept.pidfd = syscall(__NR_pidfd_open, pid, 0);
+	kept.pagemap_fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (kept.pidfd < 0 || kept.pagemap_fd < 0) {
+		pr_perror("open %s", path);
+		drop_kept();
+		return -1;
+	}
+	kept.pid = pid;
+	return 0;
+}
+
 int read_target_pages(pid_t pid, const struct iovec *remote, size_t n,
 		      uint8_t *buf)
 {
-	struct reader r = { .pid = pid, .mem_fd = -1 };
-	char path[64];
+	struct reader r;
 	int ret = 0;
 
-	snprintf(path, sizeof(path), "/proc/%d/pagemap", pid);
-	r.pagemap_fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (r.pagemap_fd < 0) {
-		pr_perror("open %s", path);
+	if (!kept_for(pid) && keep_files_of(pid))
 		return -1;
-	}
+	r.pid = pid;
+	r.n = 0;
+	r.pagemap_fd = kept.pagemap_fd;
+	r.mem_fd = kept.mem_fd;
 	for (size_t i = 0; i < n && !ret; i++) {
 		ret = read_piece(&r, (uint64_t)remote[i].iov_base,
 				 remote[i].iov_len, buf);
@@ -150,8 +196,8 @@ int read_target_pages(pid_t pid, const struct iovec *remote, size_t n,
 	}
 	if (!ret)
 		ret = flush_pinned(&r);
-	close(r.pagemap_fd);
-	if (r.mem_fd >= 0)
-		close(r.mem_fd);
+	kept.mem_fd = r.mem_fd;
+	if (ret)
+		drop_kept();
 	return ret;
 }
