@@ -329,7 +329,8 @@ static void assign_slots(struct cow_tree *t)
 	for (size_t i = 0; i < t->nr; i++) {
 		struct cow_proc *p = &t->procs[i];
 
-		qsort(p->vmas, p->nr_vmas, sizeof(*p->vmas), cmp_cow_vma);
+		if (p->nr_vmas)
+			qsort(p->vmas, p->nr_vmas, sizeof(*p->vmas), cmp_cow_vma);
 		for (size_t k = 0; k < p->nr_vmas; k++)
 			p->vmas[k].slot = t->nr_slots++;
 	}
