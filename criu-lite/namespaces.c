@@ -74,6 +74,21 @@ static int ns_link(pid_t pid, const char *file, char buf[NS_LINK_LEN])
 	return 0;
 }
 
+/* The same for one thread of pid. */
+static int ns_link_tid(pid_t pid, pid_t tid, const char *file,
+		       char buf[NS_LINK_LEN])
+{
+	char path[80];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/ns/%s", pid, tid, file);
+	n = readlink(path, buf, NS_LINK_LEN - 1);
+	if (n < 0)
+		return -errno;
+	buf[n] = 0;
+	return 0;
+}
+
 /* Like ns_link, the failure said once, naming pid. */
 static int ns_link_of(pid_t pid, const char *file, char buf[NS_LINK_LEN])
 {
@@ -348,11 +363,35 @@ static int check_rebuilt(const struct frozen_tree *t, size_t i, size_t k,
 	return 0;
 }
 
+/*
+ * Namespaces are a thread's (unshare() in one thread moves only it):
+ * restore makes every thread in its process' (the leader's).
+ */
+static void check_threads(const struct frozen_proc *p, struct refusals *rf)
+{
+	static const char *const all[] = { "net", "mnt", "user", "cgroup",
+					   "time", "uts", "ipc", "pid" };
+	char leader[NS_LINK_LEN], mine[NS_LINK_LEN];
+
+	for (size_t k = 0; k < ARRAY_LEN(all); k++) {
+		if (ns_link(p->pid, all[k], leader))
+			continue;
+		for (size_t t = 1; t < p->nr_threads; t++)
+			if (!ns_link_tid(p->pid, p->tids[t], all[k], mine) &&
+			    strcmp(mine, leader))
+				refuse(rf, "thread %d of pid %d is in another %s "
+				       "namespace (%s) than its process (%s); "
+				       "not supported yet", p->tids[t], p->pid,
+				       all[k], mine, leader);
+	}
+}
+
 int ns_check_tree(const struct frozen_tree *t, struct refusals *rf)
 {
 	for (size_t i = 0; i < t->nr; i++) {
 		if (t->procs[i].zombie)
 			continue;	/* no namespaces left; restored as a zombie */
+		check_threads(&t->procs[i], rf);
 		if (check_kept(t->procs[i].pid, rf) || check_pid_time(t, i, rf))
 			return -1;
 		for (size_t k = 0; k < ARRAY_LEN(rebuilt_kinds); k++)

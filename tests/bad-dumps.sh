@@ -149,6 +149,16 @@ expect_refusal uts "$upid" "pid $ukid is in criu-lite's UTS namespace" \
 	"but its parent $upid is in uts:\[" && ok "uts: $(sed -n 2p "$work/uts.log")"
 kill -TERM $ukid "$upid"
 
+# a thread alone in a new UTS namespace (namespaces are per thread)
+"$HOLD" thread-uts >"$work/tuts.out" 2>&1 &
+tpid=$!
+pids="$pids $tpid"
+wait_ready "$work/tuts.out"
+expect_refusal thread-uts "$tpid" "of pid $tpid is in another uts namespace" \
+	"than its process" && still_running "$tpid" &&
+	ok "thread-uts: $(sed -n 2p "$work/thread-uts.log")"
+kill -TERM "$tpid"
+
 # a kernel thread (kthreadd is PID 2 in the initial PID namespace)
 if grep -q '^Name:.*kthreadd' /proc/2/status 2>/dev/null; then
 	expect_refusal kthread 2 "PID 2 (kthreadd) is a kernel thread" &&

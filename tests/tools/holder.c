@@ -12,9 +12,11 @@
  *                    a POSIX message queue (closed: only the namespace
  *                    holds it)
  *   holder spin      nothing (a target for `unshare ... holder spin`)
+ *   holder thread-uts  a thread that moved alone into a new UTS namespace
  */
 #include <linux/netlink.h>
 #include <mqueue.h>
+#include <pthread.h>
 #include <netinet/in.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -83,6 +85,16 @@ static int ipc_objects(void)
 	return 0;
 }
 
+static void *uts_thread(void *arg)
+{
+	(void)arg;
+	if (unshare(CLONE_NEWUTS))
+		perror("unshare(CLONE_NEWUTS) in a thread");
+	for (;;)
+		pause();
+	return NULL;
+}
+
 static pid_t tracer(void)
 {
 	pid_t child = fork();
@@ -112,6 +124,12 @@ int main(int argc, char **argv)
 		ipc_objects();
 	else if (!strcmp(argv[1], "spin"))
 		;
+	else if (!strcmp(argv[1], "thread-uts")) {
+		pthread_t t;
+
+		pthread_create(&t, NULL, uts_thread, NULL);
+		usleep(100000);
+	}
 	else
 		return 2;
 	printf("READY\n");
