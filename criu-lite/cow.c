@@ -377,8 +377,9 @@ int cow_plan(struct cow_tree *t)
 		pr_perror("map the copy-on-write status table");
 		return -1;
 	}
-	pr_info("copy-on-write: %lu pages to keep shared with a parent, in %zu "
-		"VMAs made before the fork", (unsigned long)pages, t->nr_slots);
+	pr_info("copy-on-write: %lu pages to keep shared with a parent; %zu "
+		"VMAs made or adopted by the puppets before they fork",
+		(unsigned long)pages, t->nr_slots);
 	return 0;
 }
 
