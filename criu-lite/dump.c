@@ -23,8 +23,11 @@
 #include "inject.h"
 #include "kernel-compat.h"
 #include "log.h"
+#include "cow.h"
 #include "creds.h"
 #include "mem.h"
+#include "mem-marks.h"
+#include "namespaces.h"
 #include "page-xfer.h"
 #include "precopy.h"
 #include "check.h"
@@ -74,6 +77,8 @@ struct proc_dump {
 	long brk;
 	struct pc_proc *pc;	/* pre-copy state, or NULL */
 	int stop_sig;		/* in group-stop: the signal that stopped it */
+	const struct proc_dump *parent;	/* in the tree; NULL for the root */
+	struct cow_ranges cow;	/* pages shared with the parent (cow.h) */
 };
 
 /* SIGINT/SIGTERM/SIGHUP are blocked during a dump; one arriving aborts it
@@ -162,11 +167,17 @@ static int check_proc(struct proc_dump *pd, struct refusals *rf)
 		       pid, ps.seccomp);
 	for (size_t i = 0; i < pd->nr_vmas; i++) {
 		const char *why;
+		int kind = vma_kind_of(&pd->vmas[i], &why);
 
-		if (vma_kind_of(&pd->vmas[i], &why) < 0)
+		if (kind < 0)
 			refuse(rf, "pid %d vma [%#lx, %#lx) %s: %s", pid,
 			       (long)pd->vmas[i].start, (long)pd->vmas[i].end,
 			       pd->vmas[i].path, why);
+		if (kind == VMA_KIND__VMA_ANON_DROPPABLE)
+			pr_info("pid %d vma [%#lx, %#lx): droppable memory "
+				"(MAP_DROPPABLE) is not stored: restored empty, "
+				"as the kernel may leave it at any time", pid,
+				(long)pd->vmas[i].start, (long)pd->vmas[i].end);
 	}
 	return check_fds(pid, rf);
 }
@@ -420,6 +431,7 @@ static void free_task(TaskEntry *te)
 	free(te->rlimits);
 	free_timers(te);
 	free_creds(te);
+	free_ns(te);
 	free(te->cwd);
 	free(te->root);
 	free(te->comm);
@@ -475,6 +487,8 @@ static int dump_task(struct proc_dump *pd)
 		te.has_pdeathsig = true;
 		te.pdeathsig = pdeath;
 	}
+	if (dump_ns(pid, pd->fp == pd->c->tree.procs ? 0 : pd->fp->ppid, &te))
+		goto out;
 	if (dump_sigactions(pd, &te) || dump_rlimits(pd, &te) ||
 	    dump_timers(&pd->r, pd->scratch, &te) || dump_creds(pid, &te))
 		goto out;
@@ -496,6 +510,8 @@ static void free_mm(MmEntry *mm)
 		free(mm->vmas[i]);
 	}
 	free(mm->vmas);
+	free_guards(mm);
+	free_cow_ranges(&(struct cow_ranges){ mm->cow_shared, mm->n_cow_shared });
 	free(mm->auxv.data);
 	free(mm->exe);
 }
@@ -535,8 +551,11 @@ static int dump_mm(struct proc_dump *pd)
 		}
 	}
 	if (mm_fill_vmas(&mm, pd->vmas, pd->nr_vmas) ||
-	    mm_fill_file_ids(&mm, pid))
+	    mm_fill_file_ids(&mm, pid) || dump_guards(pid, &mm))
 		goto out;
+	mm.cow_shared = pd->cow.v;
+	mm.n_cow_shared = pd->cow.n;
+	pd->cow = (struct cow_ranges){ NULL, 0 };	/* freed with mm */
 	if (img_write_one(pd->c->dirfd, IMG_MM, pd->fp->vpid, &mm.base))
 		goto out;
 	if (dump_pages(pid, pd->fp->vpid, &mm, pd->c->xfer, pd->pc))
@@ -547,15 +566,19 @@ out:
 	return ret;
 }
 
-static int find_vdso_syscall(struct proc_dump *pd)
+/* The `syscall` injection runs at: [vdso]'s, or (a process that unmapped
+ * its vDSO) one of its libc's (inject.h). */
+static int find_syscall_ip(struct proc_dump *pd)
 {
-	for (size_t i = 0; i < pd->nr_vmas; i++) {
-		if (!strcmp(pd->vmas[i].path, "[vdso]"))
-			return find_syscall_insn(pd->fp->pid, pd->vmas[i].start,
-						 pd->vmas[i].end, &pd->syscall_ip);
-	}
-	pr_err("pid %d has no [vdso]: can't inject syscalls", pd->fp->pid);
-	return -1;
+	const char *where;
+
+	if (find_syscall_site(pd->fp->pid, pd->vmas, pd->nr_vmas,
+			      &pd->syscall_ip, &where))
+		return -1;
+	if (strcmp(where, "[vdso]"))
+		pr_info("pid %d has no [vdso]: injecting at the `syscall` at "
+			"%#lx of %s", pd->fp->pid, (long)pd->syscall_ip, where);
+	return 0;
 }
 
 /* Scratch memory for results: the leader's stack below its red zone, or
@@ -619,7 +642,7 @@ static int dump_proc(struct proc_dump *pd)
 	struct frozen_proc *fp = pd->fp;
 	int ret;
 
-	if (find_vdso_syscall(pd))
+	if (find_syscall_ip(pd))
 		return -1;
 	pd->have_gadgets = !find_inject_gadgets(fp->pid, pd->vmas, pd->nr_vmas,
 						&pd->g);
@@ -715,17 +738,6 @@ static void forget_own_uffd(struct proc_dump *pd)
 	}
 }
 
-static bool same_pidns(pid_t a, pid_t b)
-{
-	char *la = read_link_str("/proc/%d/ns/pid", a);
-	char *lb = read_link_str("/proc/%d/ns/pid", b);
-	bool same = la && lb && !strcmp(la, lb);
-
-	free(la);
-	free(lb);
-	return same;
-}
-
 static int dump_frozen(struct dump_ctx *c)
 {
 	struct proc_dump *pds;
@@ -741,10 +753,9 @@ static int dump_frozen(struct dump_ctx *c)
 		for (size_t k = 0; k < c->nr_pcs; k++)
 			if (c->pc_pids[k] == pds[i].fp->pid)
 				pds[i].pc = &c->pcs[k];
-		if (!same_pidns(c->tree.procs[0].pid, pds[i].fp->pid))
-			refuse(&rf, "pid %d: in another PID namespace than the "
-			       "tree's root %d (nested namespaces not supported)",
-			       pds[i].fp->pid, c->tree.procs[0].pid);
+		for (size_t j = 0; j < i; j++)	/* parents come first */
+			if (i && pds[j].fp->pid == pds[i].fp->ppid)
+				pds[i].parent = &pds[j];
 		if (pds[i].fp->zombie)
 			continue;
 		pds[i].stop_sig = group_stop_sig(pds[i].fp->pid);
@@ -755,11 +766,20 @@ static int dump_frozen(struct dump_ctx *c)
 		if (check_proc(&pds[i], &rf))
 			goto out;
 	}
+	if (ns_check_tree(&c->tree, &rf))
+		goto out;
 	if (rf.count) {
 		pr_err("can't dump %d's tree: %u object(s) not supported:\n%s",
 		       c->o->pid, rf.count, rf.text);
 		goto out;
 	}
+	/* before any page of the tree is read (find_cow_shared) */
+	for (size_t i = 0; i < c->tree.nr; i++)
+		if (pds[i].parent && !pds[i].fp->zombie &&
+		    find_cow_shared(pds[i].fp->pid, pds[i].vmas, pds[i].nr_vmas,
+				    pds[i].parent->fp->pid, pds[i].parent->vmas,
+				    pds[i].parent->nr_vmas, &pds[i].cow))
+			goto out;
 	c->fdc = fd_dump_begin(c->dirfd);
 	if (!c->fdc)
 		goto out;
@@ -775,8 +795,10 @@ out:
 	if (c->fdc)
 		fd_dump_end(c->fdc);
 	c->fdc = NULL;
-	for (size_t i = 0; i < c->tree.nr; i++)
+	for (size_t i = 0; i < c->tree.nr; i++) {
 		free(pds[i].vmas);
+		free_cow_ranges(&pds[i].cow);
+	}
 	free(pds);
 	return ret;
 }
@@ -846,7 +868,7 @@ static int take_target_uffd(struct proc_dump *pd)
 	int pidfd, fd = -1;
 	long tfd;
 
-	if (find_vdso_syscall(pd))
+	if (find_syscall_ip(pd))
 		return -1;
 	pd->have_gadgets = !find_inject_gadgets(pd->fp->pid, pd->vmas,
 						pd->nr_vmas, &pd->g);
@@ -894,7 +916,7 @@ static int precopy_start(struct dump_ctx *c, const struct dirty_tracker_ops *ops
 		goto out;
 	c->pcs = calloc(t.nr, sizeof(*c->pcs));
 	c->pc_pids = calloc(t.nr, sizeof(pid_t));
-	if (!c->pcs || !c->pc_pids)
+	if (!c->pcs || !c->pc_pids || ns_check_tree(&t, &rf))
 		goto out;
 	for (size_t i = 0; i < t.nr; i++) {
 		struct proc_dump pd = { .c = c, .fp = &t.procs[i] };

@@ -328,13 +328,74 @@ static bool is_libc(const struct vma_info *v)
 			!strncmp(base, "/libc-", 6) || strstr(base, "ld-musl"));
 }
 
+/*
+ * Code the process can't change while it is frozen and nobody else may:
+ * the vDSO, or an executable private file mapping that is not writable
+ * (its unwritten pages follow the file, which a package update replaces
+ * by rename, never in place).
+ */
+static bool is_stable_code(const struct vma_info *v)
+{
+	return (v->prot & PROT_EXEC) && !(v->prot & PROT_WRITE) && !v->shared &&
+	       v->path[0] == '/' && !v->deleted;
+}
+
+/* The stable code mappings in order: libc's first, then the others. */
+static const struct vma_info *stable_code(const struct vma_info *vmas,
+					  size_t n, size_t k)
+{
+	for (int pass = 0; pass < 2; pass++)
+		for (size_t i = 0; i < n; i++)
+			if (is_stable_code(&vmas[i]) &&
+			    is_libc(&vmas[i]) == (pass == 0) && !k--)
+				return &vmas[i];
+	return NULL;
+}
+
+static bool is_syscall(const uint8_t *p, size_t left)
+{
+	return left >= 2 && p[0] == 0x0f && p[1] == 0x05;
+}
+
+/*
+ * Injection single-steps exactly the one instruction at the chosen
+ * address, and checks it ended right after those two bytes: any 0f 05
+ * (even inside a longer instruction of the program) is a `syscall` when
+ * executed from its first byte, and what follows it never runs.
+ */
+int find_syscall_site(pid_t pid, const struct vma_info *vmas, size_t n,
+		      uint64_t *ip, const char **where)
+{
+	const struct vma_info *v;
+
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(vmas[i].path, "[vdso]")) {
+			*where = "[vdso]";
+			return find_syscall_insn(pid, vmas[i].start, vmas[i].end, ip);
+		}
+	for (size_t k = 0; (v = stable_code(vmas, n, k)); k++) {
+		if (!scan_vma(pid, v, is_syscall, ip)) {
+			*where = v->path;
+			return 0;
+		}
+	}
+	pr_err("pid %d has no [vdso] and no `syscall` instruction in a "
+	       "read-only executable file mapping: can't inject syscalls", pid);
+	return -1;
+}
+
 int find_inject_gadgets(pid_t pid, const struct vma_info *vmas, size_t n,
 			struct inject_gadgets *g)
 {
+	const struct vma_info *v;
+
 	memset(g, 0, sizeof(*g));
 	for (size_t i = 0; i < n && !g->syscall_ret; i++)
 		if (!strcmp(vmas[i].path, "[vdso]"))
 			scan_vma(pid, &vmas[i], is_syscall_ret, &g->syscall_ret);
+	/* no vDSO (unmapped by the process): libc's `syscall; ret` */
+	for (size_t k = 0; !g->syscall_ret && (v = stable_code(vmas, n, k)); k++)
+		scan_vma(pid, v, is_syscall_ret, &g->syscall_ret);
 	/* glibc's __restore_rt first; then any executable file mapping
 	 * (a static binary's own, Go's runtime) */
 	for (int pass = 0; pass < 2 && !g->sigreturn; pass++) {

@@ -52,6 +52,8 @@ int vma_kind_of(const struct vma_info *v, const char **why)
 		*why = "registered with a userfaultfd of the process";
 		return -1;
 	}
+	if (v->vmflags & VMF_DROPPABLE)
+		return VMA_KIND__VMA_ANON_DROPPABLE;
 	if (v->shared)
 		return path_is_anon_shared(v->path) ? VMA_KIND__VMA_ANON_SHARED :
 						     VMA_KIND__VMA_FILE_SHARED;
@@ -82,6 +84,10 @@ static uint64_t madv_bits(uint32_t vmflags)
 		m |= 1ULL << MADV_DONTDUMP;
 	if (vmflags & VMF_MERGEABLE)
 		m |= 1ULL << MADV_MERGEABLE;
+	if (vmflags & VMF_SEQREAD)
+		m |= 1ULL << MADV_SEQUENTIAL;
+	if (vmflags & VMF_RANDREAD)
+		m |= 1ULL << MADV_RANDOM;
 	return m;
 }
 
@@ -206,6 +212,8 @@ int mm_fill_vmas(MmEntry *mm, const struct vma_info *vmas, size_t nr)
 		e->flags = (v->shared ? MAP_SHARED : MAP_PRIVATE) |
 			   ((v->vmflags & VMF_GROWSDOWN) ? MAP_GROWSDOWN : 0);
 		e->kind = vma_kind_of(v, &why);
+		if (e->kind == VMA_KIND__VMA_ANON_DROPPABLE)
+			e->flags = MAP_DROPPABLE;
 		e->has_pgoff = true;
 		e->pgoff = v->pgoff;
 		e->path = strdup(v->path);
@@ -213,6 +221,11 @@ int mm_fill_vmas(MmEntry *mm, const struct vma_info *vmas, size_t nr)
 		e->madv = madv_bits(v->vmflags);
 		e->has_may_write = true;
 		e->may_write = !!(v->vmflags & VMF_MAYWRITE);
+		if (v->vmflags & VMF_LOCKED) {
+			e->has_lock = true;
+			e->lock = v->vmflags & VMF_LOCKONFAULT ?
+				  VMA_LOCK__VMA_LOCKED_ONFAULT : VMA_LOCK__VMA_LOCKED;
+		}
 		e->has_dev = e->has_ino = true;
 		e->dev = (uint64_t)v->dev_major << 32 | v->dev_minor;
 		e->ino = v->ino;
@@ -386,7 +399,8 @@ static long open_memfd_for(struct mm_restore *m, const VmaEntry *v,
 static int map_prot(const VmaEntry *v)
 {
 	/* private memory is filled after mapping: writable until then */
-	if (v->kind == VMA_KIND__VMA_FILE_SHARED)
+	if (v->kind == VMA_KIND__VMA_FILE_SHARED ||
+	    v->kind == VMA_KIND__VMA_ANON_DROPPABLE)
 		return v->prot;
 	return v->prot | PROT_READ | PROT_WRITE;
 }
@@ -499,12 +513,42 @@ static int restore_madvise(struct mm_restore *m, const VmaEntry *v)
 	return 0;
 }
 
+/* Whether [start, end) lies in a VMA the puppet made ready itself. */
+static bool in_ready(const struct mm_restore *m, uint64_t start, uint64_t end)
+{
+	for (size_t i = 0; i < m->nr_ready; i++)
+		if (start >= m->ready[i].start && end <= m->ready[i].end)
+			return true;
+	return false;
+}
+
+/* A ready VMA is in place, read-write, filled: its protection for the
+ * rest of the rebuild and its advice are all it lacks. */
+static int finish_ready_vma(struct mm_restore *m, const VmaEntry *v)
+{
+	if (map_prot(v) != (PROT_READ | PROT_WRITE)) {
+		long ret = rcall(m->r, __NR_mprotect, v->start, v->end - v->start,
+				 map_prot(v), 0, 0, 0);
+
+		if (ret < 0) {
+			errno = -ret;
+			pr_perror("restore %d: mprotect [%#lx, %#lx)", m->pid,
+				  (long)v->start, (long)v->end);
+			return -1;
+		}
+	}
+	return restore_madvise(m, v);
+}
+
 static int restore_one_vma(struct mm_restore *m, const VmaEntry *v,
 			   long *fd, const char **fd_path, bool *fd_rw)
 {
 	int flags = (v->flags & (MAP_SHARED | MAP_PRIVATE | MAP_GROWSDOWN)) |
 		    MAP_FIXED;
 	long ret, mfd = -1;
+
+	if (in_ready(m, v->start, v->end))
+		return finish_ready_vma(m, v);
 
 	switch (v->kind) {
 	case VMA_KIND__VMA_ANON_SHARED:
@@ -537,6 +581,11 @@ static int restore_one_vma(struct mm_restore *m, const VmaEntry *v,
 		break;
 	case VMA_KIND__VMA_ANON_PRIVATE:
 		flags |= MAP_ANONYMOUS;
+		break;
+	case VMA_KIND__VMA_ANON_DROPPABLE:
+		/* a map type of its own; nothing to fill, its madvise bits
+		 * (wipe-on-fork, don't-dump) are the ones it implies */
+		flags = MAP_DROPPABLE | MAP_ANONYMOUS | MAP_FIXED;
 		break;
 	case VMA_KIND__VMA_FILE_PRIVATE:
 	case VMA_KIND__VMA_FILE_SHARED:
@@ -684,6 +733,9 @@ int restore_pages(struct mm_restore *m)
 
 		if (m->lazy && lazy_run(m, e)) {
 			/* the lazy-pages daemon copies it on fault */
+		} else if (in_ready(m, e->vaddr, e->vaddr + len)) {
+			/* written by the puppet before its fork: writing it
+			 * again would end sharing it with its children */
 		} else if ((e->flags & PE_PRESENT) && filled_by_fd(m, e)) {
 			/* the memfd's own contents came with its fd */
 		} else if ((e->flags & PE_PRESENT) && !m->src->map) {

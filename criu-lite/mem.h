@@ -52,8 +52,12 @@ struct shm_table {
 	size_t nr;
 };
 
+struct addr_range {
+	uint64_t start, end;
+};
+
 /* Restore side, run against a traced puppet whose address space holds
- * only the gadget and the vDSO. */
+ * only the gadget, the vDSO and the VMAs it made ready itself (cow.h). */
 struct mm_restore {
 	pid_t pid;
 	struct remote *r;	/* leader, syscall ip in the gadget */
@@ -69,6 +73,10 @@ struct mm_restore {
 	size_t nr_fds;
 	struct shm_table *shm;	/* shared with the rest of the tree */
 	bool lazy;		/* large anonymous VMAs come later, on fault */
+	const struct addr_range *ready;	/* VMAs in place and filled already
+					 * (cow.h), sorted: not mapped nor
+					 * written again */
+	size_t nr_ready;
 };
 
 int restore_vmas(struct mm_restore *m);

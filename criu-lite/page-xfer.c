@@ -15,7 +15,9 @@
 #include "inject.h"
 #include "kernel-compat.h"
 #include "log.h"
+#include "mem-marks.h"
 #include "net.h"
+#include "page-read.h"
 #include "page-xfer.h"
 #include "xfer-proto.h"
 #include "seize.h"
@@ -59,8 +61,10 @@ int scan_owned_pages(int pagemap_fd, uint64_t start, uint64_t end,
 		arg.end = end;
 		arg.vec = (uint64_t)(regs + n);
 		arg.vec_len = cap - n;
-		arg.category_mask = PAGE_IS_FILE | PAGE_IS_PFNZERO;
-		arg.category_inverted = PAGE_IS_FILE | PAGE_IS_PFNZERO;
+		/* guard markers look swapped: never read (mem-marks.c) */
+		arg.category_mask = PAGE_IS_FILE | PAGE_IS_PFNZERO |
+				    (pagemap_scan_has_guard() ? PAGE_IS_GUARD : 0);
+		arg.category_inverted = arg.category_mask;
 		arg.category_anyof_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED;
 		arg.return_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED;
 		ret = ioctl(pagemap_fd, PAGEMAP_SCAN, &arg);
@@ -85,27 +89,12 @@ int scan_owned_pages(int pagemap_fd, uint64_t start, uint64_t end,
 	return 0;
 }
 
-/* Reads the pieces in one process_vm_readv where possible; pieces the
- * call can't read (no PROT_READ) go through /proc/PID/mem. */
+/* Reads the pieces, keeping what the process shares copy-on-write: its
+ * non-exclusive pages are not read by process_vm_readv (page-read.h). */
 static int read_pieces(pid_t pid, struct iovec *remote, size_t n,
 		       uint8_t *buf)
 {
-	struct iovec local = { buf, 0 };
-	ssize_t got;
-	size_t off = 0;
-
-	for (size_t i = 0; i < n; i++)
-		local.iov_len += remote[i].iov_len;
-	got = process_vm_readv(pid, &local, 1, remote, n, 0);
-	if (got == (ssize_t)local.iov_len)
-		return 0;
-	for (size_t i = 0; i < n; i++) {
-		if (remote_read(pid, (uint64_t)remote[i].iov_base, buf + off,
-				remote[i].iov_len))
-			return -1;
-		off += remote[i].iov_len;
-	}
-	return 0;
+	return read_target_pages(pid, remote, n, buf);
 }
 
 static int xfer_data(void *arg, const void *buf, size_t len)

@@ -87,9 +87,11 @@ int pc_start(struct pc_proc *pc, pid_t pid, int uffd,
 		struct pc_range *r;
 		size_t pages;
 
-		/* private anonymous memory: where a guest's RAM lives */
+		/* private anonymous memory: where a guest's RAM lives (not
+		 * droppable memory: no userfaultfd, nothing stored) */
 		if (v->shared || v->path[0] == '/' || !strcmp(v->path, "[vsyscall]") ||
-		    !strncmp(v->path, "[v", 2) || (v->vmflags & (VMF_IO | VMF_PFNMAP)))
+		    !strncmp(v->path, "[v", 2) ||
+		    (v->vmflags & (VMF_IO | VMF_PFNMAP | VMF_DROPPABLE)))
 			continue;
 		r = &pc->r[pc->nr];
 		pages = (v->end - v->start) / PAGE_SZ;

@@ -26,10 +26,13 @@
 #include "inject.h"
 #include "kernel-compat.h"
 #include "log.h"
+#include "cow.h"
 #include "creds.h"
 #include "lazy.h"
 #include "lazy-guard.h"
 #include "mem.h"
+#include "mem-marks.h"
+#include "namespaces.h"
 #include "page-source.h"
 #include "qmp.h"
 #include "sigframe.h"
@@ -80,6 +83,7 @@ struct restore_ctx {
 	int keep_at;		/* puppets keep ready[1] at this fd */
 	struct shm_table shm;	/* shared memory already rebuilt */
 	struct lazy_proc *lazy;	/* --lazy-pages: one per process */
+	struct cow_tree cow;	/* VMAs made before the fork, to share */
 	pid_t root;		/* our child, once forked (the ns init with --pidns) */
 };
 
@@ -298,13 +302,14 @@ static int load_proc(struct restore_ctx *c, struct proc_restore *p)
 		if (check_pending(ce))
 			return -1;
 	}
-	if (check_sigactions(p->task))
+	if (check_sigactions(p->task) || check_ns_entry(p->task))
 		return -1;
 	if (p->mm->exe && strlen(p->mm->exe) >= PATH_MAX) {
 		pr_err("mm-%u.img: exe path too long", pid);
 		return -1;
 	}
-	if (check_pagemap(c, p) || check_mapped_files(p->mm, pid))
+	if (check_pagemap(c, p) || check_mapped_files(p->mm, pid) ||
+	    check_guards(p->mm, pid) || check_cow_shared(p->mm, pid))
 		return -1;
 	/* pages from a page server are checked as they arrive */
 	if (c->o->no_verify || !c->src.map)
@@ -400,6 +405,35 @@ static int load_images(struct restore_ctx *c)
 			return -1;
 	}
 	return check_fds_of(c);
+}
+
+/*
+ * Which VMAs the puppets make before they fork, so that pages shared
+ * copy-on-write with a parent at dump are shared again (cow.h). Only when
+ * every page is in the mapped local image before anything runs: not for
+ * lazy restores nor a page server.
+ */
+static int plan_cow(struct restore_ctx *c)
+{
+	struct cow_tree *t = &c->cow;
+
+	if (c->o->lazy || !c->src.map || c->nr < 2)
+		return 0;
+	t->procs = calloc(c->nr, sizeof(*t->procs));
+	if (!t->procs)
+		return -1;
+	t->nr = c->nr;
+	t->data = c->src.map;
+	t->size = c->src.size;
+	for (size_t i = 0; i < c->nr; i++) {
+		struct proc_restore *p = &c->procs[i];
+
+		t->procs[i] = (struct cow_proc){
+			.mm = p->mm, .pme = p->pme, .nr_pme = p->nr_pme,
+			.parent = p->parent, .skip = p->pe->zombie,
+		};
+	}
+	return cow_plan(t);
 }
 
 /* ---- PIDs ---- */
@@ -644,17 +678,24 @@ static void puppet_main(struct restore_ctx *c, size_t idx)
 	sigset_t all;
 	void *g;
 	int32_t msg = pe->pid;
-	struct fd_proc *fdp = calloc(c->nr, sizeof(*fdp));
-	struct fd_tree ft = { fdp, c->nr, c->keep_at };
+	struct fd_proc *fdp;
+	struct fd_tree ft;
 
+	sigfillset(&all);
+	sigprocmask(SIG_SETMASK, &all, NULL);
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	/* first, while our address space is the one the plan knew */
+	cow_prepare(&c->cow, idx);
+	fdp = calloc(c->nr, sizeof(*fdp));
+	ft = (struct fd_tree){ fdp, c->nr, c->keep_at };
 	if (!fdp)
 		puppet_fail(c, "allocate the fd tree");
 	for (size_t i = 0; i < c->nr; i++)
 		fdp[i] = (struct fd_proc){ c->procs[i].fds, c->procs[i].nr_fds,
 					   c->procs[i].parent };
-	sigfillset(&all);
-	sigprocmask(SIG_SETMASK, &all, NULL);
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	/* its children are born in them */
+	if (restore_ns(p->task))
+		puppet_fail(c, "restore namespaces");
 	if (pe->sid == pe->pid) {
 		if (setsid() < 0)
 			puppet_fail(c, "setsid");
@@ -909,10 +950,36 @@ static bool is_kept(const struct vma_info *v, const struct proc_restore *p)
 	       (v->start >= p->gadget && v->end <= p->gadget + GADGET_LEN);
 }
 
-/* The puppet's own memory (a copy of ours) goes; the gadget and the
- * vDSO stay. glibc's rseq registration must go first: the kernel writes
+/* munmap [start, end) but the ready ranges (sorted) in it. */
+static int unmap_around(struct proc_restore *p, uint64_t start, uint64_t end,
+			const struct addr_range *ready, size_t nready)
+{
+	for (size_t k = 0; k <= nready && start < end; k++) {
+		uint64_t stop = k < nready && ready[k].start < end ?
+				ready[k].start : end;
+
+		if (k < nready && ready[k].end <= start)
+			continue;
+		if (stop > start && rcall(&p->r, __NR_munmap, start, stop - start,
+					  0, 0, 0, 0)) {
+			pr_err("puppet %d: munmap [%#lx, %#lx) failed", p->hpid,
+			       (long)start, (long)stop);
+			return -1;
+		}
+		if (k < nready && ready[k].start < end)
+			start = ready[k].end;
+		else
+			break;
+	}
+	return 0;
+}
+
+/* The puppet's own memory (a copy of ours) goes; the gadget, the vDSO and
+ * the VMAs it made ready (which the kernel may have merged with one of
+ * ours) stay. glibc's rseq registration must go first: the kernel writes
  * to that area on every preemption. */
-static int unmap_puppet(struct proc_restore *p)
+static int unmap_puppet(struct proc_restore *p, const struct addr_range *ready,
+			size_t nready)
 {
 	pid_t pid = p->hpid;
 	struct cl_rseq_config rc;
@@ -934,10 +1001,7 @@ static int unmap_puppet(struct proc_restore *p)
 			continue;
 		while (j + 1 < n && !is_kept(&v[j + 1], p))
 			j++;
-		if (rcall(&p->r, __NR_munmap, v[i].start, v[j].end - v[i].start,
-			 0, 0, 0, 0)) {
-			pr_err("puppet %d: munmap [%#lx, %#lx) failed", pid,
-			       (long)v[i].start, (long)v[j].end);
+		if (unmap_around(p, v[i].start, v[j].end, ready, nready)) {
 			free(v);
 			return -1;
 		}
@@ -980,10 +1044,41 @@ static int move_block(struct proc_restore *p, struct vma_info **cur, size_t n,
 	return 0;
 }
 
+/* Of the puppet's vDSO mappings, those the target had no more (it
+ * unmapped them) go; cur keeps the others, in order. */
+static int drop_unwanted_vdso(struct proc_restore *p, struct vma_info **cur,
+			      size_t *ncur, const struct vma_info *want,
+			      size_t nwant)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < *ncur; i++) {
+		bool wanted = false;
+
+		for (size_t j = 0; j < nwant; j++)
+			wanted |= !strcmp(cur[i]->path, want[j].path);
+		if (wanted) {
+			cur[k++] = cur[i];
+			continue;
+		}
+		if (rcall(&p->r, __NR_munmap, cur[i]->start,
+			  cur[i]->end - cur[i]->start, 0, 0, 0, 0)) {
+			pr_err("puppet %u: munmap %s failed", p->pe->pid,
+			       cur[i]->path);
+			return -1;
+		}
+		pr_info("restore %u: %s unmapped, as the process had it",
+			p->pe->pid, cur[i]->path);
+	}
+	*ncur = k;
+	return 0;
+}
+
 /*
  * [vvar], [vvar_vclock] and [vdso] move together, by one offset: the vDSO
  * code finds its data at a fixed distance. The layout must be the one the
- * target had (same kernel, checked in the inventory).
+ * target had (same kernel, checked in the inventory), but for what it
+ * unmapped: that goes.
  */
 static int move_vdso(struct proc_restore *p)
 {
@@ -1003,6 +1098,10 @@ static int move_vdso(struct proc_restore *p)
 		want[nwant].end = e->end;
 		snprintf(want[nwant].path, sizeof(want[nwant].path), "%s", e->path);
 		nwant++;
+	}
+	if (drop_unwanted_vdso(p, cur, &ncur, want, nwant)) {
+		free(cur_v);
+		return -1;
 	}
 	for (size_t i = 0; i < nwant; i++) {
 		if (ncur != nwant || strcmp(cur[i]->path, want[i].path) ||
@@ -1112,6 +1211,9 @@ static int start_lazy_daemon(struct restore_ctx *c, struct proc_restore *p)
 	return 0;
 }
 
+static int rebuild_vmas_pages(struct restore_ctx *c, struct proc_restore *p,
+			      struct mm_restore *m);
+
 static int rebuild_memory(struct restore_ctx *c, struct proc_restore *p)
 {
 	struct mm_restore m = {
@@ -1125,22 +1227,38 @@ static int rebuild_memory(struct restore_ctx *c, struct proc_restore *p)
 		.shm = &c->shm,
 		.lazy = c->o->lazy,
 	};
+	struct addr_range *ready;
+	size_t nready;
+	int ret;
 
-	if (unmap_puppet(p) || move_vdso(p))
+	if (cow_ready(&c->cow, p - c->procs, &ready, &nready))
 		return -1;
-	if (restore_vmas(&m))
+	m.ready = ready;
+	m.nr_ready = nready;
+	ret = unmap_puppet(p, ready, nready) || move_vdso(p) ||
+	      rebuild_vmas_pages(c, p, &m);
+	free(ready);
+	return ret ? -1 : 0;
+}
+
+/* The VMAs and pages of a puppet whose own memory is gone. */
+static int rebuild_vmas_pages(struct restore_ctx *c, struct proc_restore *p,
+			      struct mm_restore *m)
+{
+	if (restore_vmas(m))
 		return -1;
 	if (c->o->lazy && register_lazy(c, p))
 		return -1;
-	if (restore_pages(&m))	/* all but the lazy runs */
+	if (restore_pages(m) || restore_guards(m))	/* all but the lazy runs */
 		return -1;
 	/* the daemon starts now: injected calls from here on (rseq, robust
 	 * lists) may touch lazy memory, and would wait for it for ever */
 	if (c->o->lazy && start_lazy_daemon(c, p))
 		return -1;
-	if (c->o->verify && verify_pages(&m))
+	if (c->o->verify && verify_pages(m))
 		return -1;
-	if (restore_protections(&m) || restore_mm_fields(&m))
+	if (restore_protections(m) || restore_locks(m) ||
+	    restore_mm_fields(m))
 		return -1;
 	for (size_t i = 0; i < p->nr_pme; i++)
 		if (p->pme[i]->flags & PE_PRESENT)
@@ -1308,24 +1426,25 @@ static int restore_task_state(struct restore_ctx *c, struct proc_restore *p)
 	return 0;
 }
 
-/* Removes the gadget with a `syscall` inside the (moved) vDSO: after it,
- * nothing of criu-lite is left in the process. */
+/* Removes the gadget with a `syscall` inside the (moved) vDSO, or, for a
+ * process without one, of its libc (find_syscall_site): after it, nothing
+ * of criu-lite is left in the process. */
 static int drop_gadget(struct proc_restore *p)
 {
+	struct vma_info *v;
 	struct remote vr;
+	const char *where;
 	uint64_t ip = 0;
 	bool failed;
+	size_t n;
 	long ret;
 
-	for (size_t i = 0; i < p->mm->n_vmas; i++)
-		if (!strcmp(p->mm->vmas[i]->path, "[vdso]") &&
-		    find_syscall_insn(p->hpid, p->mm->vmas[i]->start,
-				      p->mm->vmas[i]->end, &ip))
-			return -1;
-	if (!ip) {
-		pr_err("restore %u: no [vdso] to finish from", p->pe->pid);
+	if (proc_read_vmas(p->hpid, &v, &n))
 		return -1;
-	}
+	ret = find_syscall_site(p->hpid, v, n, &ip, &where);
+	free(v);
+	if (ret)
+		return -1;
 	vr = p->r;
 	vr.syscall_ip = ip;
 	ret = remote_syscall(&vr, &failed, __NR_munmap, p->gadget, GADGET_LEN,
@@ -1478,6 +1597,7 @@ static void free_restore(struct restore_ctx *c)
 	free(c->procs);
 	free(c->lazy);
 	free(c->shm.v);
+	cow_free(&c->cow);
 	if (c->inv)
 		img_free_msg(NULL, &c->inv->base);
 }
@@ -1499,6 +1619,9 @@ int restore_tree(const struct restore_opts *o, struct restore_stats *st)
 		       "is supported yet (this tree has %zu)", c.nr);
 		goto out;
 	}
+	/* before the gadgets are placed: its table is a mapping of ours */
+	if (plan_cow(&c))
+		goto out;
 	st->load_ns = now_ns() - t0;
 	t1 = now_ns();
 	if (check_pids_free(&c))
