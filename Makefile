@@ -164,6 +164,13 @@ restore-state-check: $(B)/criu-lite zdtm $(B)/tests/subreaper
 
 CHECK_TARGETS += restore-state-check
 
+# stats-dump / stats-restore: CRIU's fields, consistent with the images
+# (tests/stats-check.sh; needs jq)
+stats-check: $(B)/criu-lite zdtm $(B)/tests/subreaper
+	$(B)/tests/subreaper tests/stats-check.sh $(B)
+
+CHECK_TARGETS += stats-check
+
 # The QEMU end-to-end cases (issue 4); check-quick leaves out the 2 GiB one
 QEMU_ALL   := minimal smp2 disk net qmp-client cycles3 leave-running plain \
 	      precopy lazy killed mem2g
@@ -251,7 +258,8 @@ FORCE:
 
 .PHONY: all check bench clean demo check-quick check-asan FORCE bad-images \
 	bad-dumps check-qemu zdtm-precopy lazy-check dumpdir-check \
-	restore-state-check fault-kill page-server-check deps install uninstall install-check \
+	restore-state-check stats-check fault-kill page-server-check deps install \
+	uninstall install-check \
 	corrupt-images corrupt-images-asan
 .DELETE_ON_ERROR:
 .SECONDARY: $(PROTO_C) $(PROTO_H)

@@ -62,6 +62,8 @@ static const char dump_text[] =
 "                             arrive, kept there only once complete; the\n"
 "                             tree is killed only after that)\n"
 "      --address HOST, --port N  the page server\n"
+"      --display-stats        print the dump's figures at the end (they are\n"
+"                             kept in DIR/stats-dump: criu-lite show)\n"
 "  -v, --verbose              more messages (repeat for debug)\n"
 "  -h, --help                 this text\n";
 
@@ -91,6 +93,9 @@ static const char restore_text[] =
 "                             default, as the pages go in)\n"
 "      --zombie-wait MS       wait this long for a PID held by a zombie\n"
 "                             (default 5000)\n"
+"      --display-stats        print the restore's figures once the tree\n"
+"                             runs (kept in DIR/stats-restore if DIR is\n"
+"                             writable)\n"
 "  -v, --verbose              more messages (repeat for debug)\n"
 "  -h, --help                 this text\n";
 
@@ -208,6 +213,7 @@ int parse_dump_args(int argc, char **argv, struct dump_opts *o)
 		{ "page-server", no_argument, NULL, 'G' },
 		{ "address", required_argument, NULL, 'A' },
 		{ "port", required_argument, NULL, 'O' },
+		{ "display-stats", no_argument, NULL, 'T' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -247,6 +253,9 @@ int parse_dump_args(int argc, char **argv, struct dump_opts *o)
 			if (parse_count("--port", optarg, 65535, &val))
 				return -1;
 			o->ps_port = val;
+			break;
+		case 'T':
+			o->display_stats = true;
 			break;
 		case 'P':
 		case 'U':
@@ -293,7 +302,7 @@ int parse_dump_args(int argc, char **argv, struct dump_opts *o)
 int parse_restore_args(int argc, char **argv, struct restore_opts *o)
 {
 	enum { OPT_VERIFY = 256, OPT_ZWAIT, OPT_PIDNS, OPT_NOCONT, OPT_LAZY,
-	       OPT_PSERVER, OPT_NOVERIFY };
+	       OPT_PSERVER, OPT_NOVERIFY, OPT_STATS };
 	static const struct option opts[] = {
 		{ "page-server", required_argument, NULL, OPT_PSERVER },
 		{ "lazy-pages", no_argument, NULL, OPT_LAZY },
@@ -304,6 +313,7 @@ int parse_restore_args(int argc, char **argv, struct restore_opts *o)
 		{ "verify", no_argument, NULL, OPT_VERIFY },
 		{ "no-verify", no_argument, NULL, OPT_NOVERIFY },
 		{ "zombie-wait", required_argument, NULL, OPT_ZWAIT },
+		{ "display-stats", no_argument, NULL, OPT_STATS },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -341,6 +351,9 @@ int parse_restore_args(int argc, char **argv, struct restore_opts *o)
 			break;
 		case OPT_PSERVER:
 			o->page_server = optarg;
+			break;
+		case OPT_STATS:
+			o->display_stats = true;
 			break;
 		case OPT_ZWAIT:
 			errno = 0;

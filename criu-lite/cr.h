@@ -29,6 +29,7 @@ struct dump_opts {
 	bool page_server;	/* pages go to a page server: */
 	const char *ps_addr;	/* --address */
 	unsigned ps_port;	/* --port */
+	bool display_stats;	/* print the stats table at the end */
 };
 
 struct restore_opts {
@@ -41,6 +42,7 @@ struct restore_opts {
 	bool lazy;
 	const char *page_server;	/* HOST:PORT: pages come from there */
 	unsigned zombie_wait_ms;
+	bool display_stats;	/* print the stats table once the tree runs */
 };
 
 struct dump_stats {

@@ -30,6 +30,7 @@
 #include "check.h"
 #include "qmp.h"
 #include "seize.h"
+#include "stats.h"
 #include "timers.h"
 
 #include "core.pb-c.h"
@@ -1088,5 +1089,7 @@ out_release:
 	settle_stop_sigs(&c, ret);
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	st->total_ns = now_ns() - t0;
+	if (!ret)	/* a failed dump leaves DIR as it was */
+		stats_record_dump(o->dir, st, o->display_stats, stdout);
 	return ret;
 }

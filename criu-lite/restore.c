@@ -36,6 +36,7 @@
 #include "restore.h"
 #include "restore-check.h"
 #include "seize.h"
+#include "stats.h"
 #include "timers.h"
 
 #include "core.pb-c.h"
@@ -249,7 +250,9 @@ static int check_sigactions(const TaskEntry *te)
 static int load_proc(struct restore_ctx *c, struct proc_restore *p)
 {
 	unsigned pid = p->pe->pid;
+	uint64_t t0;
 	size_t n;
+	int ret;
 
 	if (!p->pe->n_threads || p->pe->threads[0] != pid) {
 		pr_err("pstree.img: process %u has no thread list", pid);
@@ -309,8 +312,11 @@ static int load_proc(struct restore_ctx *c, struct proc_restore *p)
 	/* pages from a page server are checked as they arrive */
 	if (c->o->no_verify || !c->src.map)
 		return 0;
-	return check_page_data(&c->src, p->mm, p->pme, p->nr_pme, c->o->lazy,
-			       pid);
+	t0 = now_ns();
+	ret = check_page_data(&c->src, p->mm, p->pme, p->nr_pme, c->o->lazy,
+			      pid);
+	c->st->verify_ns += now_ns() - t0;
+	return ret;
 }
 
 /* The page data: the local pages image (pre-faulted, except for lazy
@@ -1138,16 +1144,24 @@ static int rebuild_memory(struct restore_ctx *c, struct proc_restore *p)
 	 * lists) may touch lazy memory, and would wait for it for ever */
 	if (c->o->lazy && start_lazy_daemon(c, p))
 		return -1;
-	if (c->o->verify && verify_pages(&m))
-		return -1;
+	if (c->o->verify) {
+		uint64_t t0 = now_ns();
+		int ret = verify_pages(&m);
+
+		c->st->verify_ns += now_ns() - t0;
+		if (ret)
+			return -1;
+	}
 	if (restore_protections(&m) || restore_mm_fields(&m))
 		return -1;
 	for (size_t i = 0; i < p->nr_pme; i++)
 		if (p->pme[i]->flags & PE_PRESENT)
 			c->st->pages_written += p->pme[i]->nr_pages;
 	/* lazy runs come later, from the daemon */
-	for (size_t i = 0; c->lazy && i < c->lazy[p - c->procs].nr_runs; i++)
+	for (size_t i = 0; c->lazy && i < c->lazy[p - c->procs].nr_runs; i++) {
 		c->st->pages_written -= c->lazy[p - c->procs].runs[i]->nr_pages;
+		c->st->pages_lazy += c->lazy[p - c->procs].runs[i]->nr_pages;
+	}
 	return 0;
 }
 
@@ -1538,6 +1552,7 @@ int restore_tree(const struct restore_opts *o, struct restore_stats *st)
 			       "stays stopped", c.inv->qmp_socket);
 	}
 	st->total_ns = now_ns() - t0;
+	stats_record_restore(c.dirfd, o->dir, st, o->display_stats, stdout);
 	ret = 0;
 	if (!o->detach) {
 		if (waitpid(c.root, &status, 0) != c.root) {

@@ -168,6 +168,11 @@ static void test_dump_long(void **state)
 	assert_int_equal(o.pid, 9);
 	assert_string_equal(o.dir, "d d");
 	assert_true(o.leave_running);
+	assert_false(o.display_stats);
+	output_free(&out);
+	assert_int_equal(DUMP(&o, &out, "dump", "-t", "9", "-D", "x",
+			      "--display-stats"), 0);
+	assert_true(o.display_stats);
 	output_free(&out);
 	/* unambiguous abbreviations, as getopt_long allows */
 	assert_int_equal(DUMP(&o, &out, "dump", "--tr", "9", "--images=x",
@@ -357,6 +362,7 @@ static void test_restore_good(void **state)
 	assert_false(o.no_cont);
 	assert_false(o.lazy);
 	assert_int_equal(o.zombie_wait_ms, 5000);
+	assert_false(o.display_stats);
 	assert_string_equal(out.err, "");
 	output_free(&out);
 
@@ -369,9 +375,10 @@ static void test_restore_good(void **state)
 	output_free(&out);
 
 	assert_int_equal(RESTORE(&o, &out, "restore", "-D", "img",
-				 "--no-verify"), 0);
+				 "--no-verify", "--display-stats"), 0);
 	assert_true(o.no_verify);
 	assert_false(o.verify);
+	assert_true(o.display_stats);
 	output_free(&out);
 
 	assert_int_equal(RESTORE(&o, &out, "restore", "--images-dir=/a b",
