@@ -171,6 +171,13 @@ stats-check: $(B)/criu-lite zdtm $(B)/tests/subreaper
 
 CHECK_TARGETS += stats-check
 
+# progress on stderr and on --progress-fd: a 1 GiB dump, restore and lazy
+# fill (tests/progress-check.sh; PROGRESS_MB)
+progress-check: $(B)/criu-lite zdtm $(B)/tests/subreaper
+	$(B)/tests/subreaper tests/progress-check.sh $(B)
+
+CHECK_TARGETS += progress-check
+
 # The QEMU end-to-end cases (issue 4); check-quick leaves out the 2 GiB one
 QEMU_ALL   := minimal smp2 disk net qmp-client cycles3 leave-running plain \
 	      precopy lazy killed mem2g
@@ -258,8 +265,8 @@ FORCE:
 
 .PHONY: all check bench clean demo check-quick check-asan FORCE bad-images \
 	bad-dumps check-qemu zdtm-precopy lazy-check dumpdir-check \
-	restore-state-check stats-check fault-kill page-server-check deps install \
-	uninstall install-check \
+	restore-state-check stats-check progress-check fault-kill page-server-check \
+	deps install uninstall install-check \
 	corrupt-images corrupt-images-asan
 .DELETE_ON_ERROR:
 .SECONDARY: $(PROTO_C) $(PROTO_H)

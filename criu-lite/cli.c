@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -64,6 +65,9 @@ static const char dump_text[] =
 "      --address HOST, --port N  the page server\n"
 "      --display-stats        print the dump's figures at the end (they are\n"
 "                             kept in DIR/stats-dump: criu-lite show)\n"
+"      --progress-fd N        machine-readable progress lines on fd N\n"
+"                             (phase=P done=N total=N bytes=N elapsed_ms=N);\n"
+"                             stderr shows progress after a second anyway\n"
 "  -v, --verbose              more messages (repeat for debug)\n"
 "  -h, --help                 this text\n";
 
@@ -96,6 +100,8 @@ static const char restore_text[] =
 "      --display-stats        print the restore's figures once the tree\n"
 "                             runs (kept in DIR/stats-restore if DIR is\n"
 "                             writable)\n"
+"      --progress-fd N        machine-readable progress lines on fd N (the\n"
+"                             lazy-pages daemon's fill too)\n"
 "  -v, --verbose              more messages (repeat for debug)\n"
 "  -h, --help                 this text\n";
 
@@ -214,6 +220,7 @@ int parse_dump_args(int argc, char **argv, struct dump_opts *o)
 		{ "address", required_argument, NULL, 'A' },
 		{ "port", required_argument, NULL, 'O' },
 		{ "display-stats", no_argument, NULL, 'T' },
+		{ "progress-fd", required_argument, NULL, 'F' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -223,6 +230,7 @@ int parse_dump_args(int argc, char **argv, struct dump_opts *o)
 
 	memset(o, 0, sizeof(*o));
 	o->precopy_until = 256;
+	o->progress_fd = -1;
 	optind = 0;	/* 0: also forget a half-parsed option group */
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":t:D:Rvh", opts, NULL)) != -1) {
@@ -256,6 +264,11 @@ int parse_dump_args(int argc, char **argv, struct dump_opts *o)
 			break;
 		case 'T':
 			o->display_stats = true;
+			break;
+		case 'F':
+			if (parse_count("--progress-fd", optarg, INT_MAX, &val))
+				return -1;
+			o->progress_fd = val;
 			break;
 		case 'P':
 		case 'U':
@@ -302,7 +315,7 @@ int parse_dump_args(int argc, char **argv, struct dump_opts *o)
 int parse_restore_args(int argc, char **argv, struct restore_opts *o)
 {
 	enum { OPT_VERIFY = 256, OPT_ZWAIT, OPT_PIDNS, OPT_NOCONT, OPT_LAZY,
-	       OPT_PSERVER, OPT_NOVERIFY, OPT_STATS };
+	       OPT_PSERVER, OPT_NOVERIFY, OPT_STATS, OPT_PROGRESS };
 	static const struct option opts[] = {
 		{ "page-server", required_argument, NULL, OPT_PSERVER },
 		{ "lazy-pages", no_argument, NULL, OPT_LAZY },
@@ -314,16 +327,18 @@ int parse_restore_args(int argc, char **argv, struct restore_opts *o)
 		{ "no-verify", no_argument, NULL, OPT_NOVERIFY },
 		{ "zombie-wait", required_argument, NULL, OPT_ZWAIT },
 		{ "display-stats", no_argument, NULL, OPT_STATS },
+		{ "progress-fd", required_argument, NULL, OPT_PROGRESS },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	char *end;
-	long zw;
+	long zw, val;
 	int c;
 
 	memset(o, 0, sizeof(*o));
 	o->zombie_wait_ms = 5000;
+	o->progress_fd = -1;
 	optind = 0;	/* 0: also forget a half-parsed option group */
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":D:dvh", opts, NULL)) != -1) {
@@ -354,6 +369,11 @@ int parse_restore_args(int argc, char **argv, struct restore_opts *o)
 			break;
 		case OPT_STATS:
 			o->display_stats = true;
+			break;
+		case OPT_PROGRESS:
+			if (parse_count("--progress-fd", optarg, INT_MAX, &val))
+				return -1;
+			o->progress_fd = val;
 			break;
 		case OPT_ZWAIT:
 			errno = 0;

@@ -12,6 +12,8 @@
 #include "pagemap.h"
 #include "proc.h"
 
+struct progress;
+
 #define CRIU_LITE_VERSION	"0.1"
 
 struct dump_opts {
@@ -30,6 +32,7 @@ struct dump_opts {
 	const char *ps_addr;	/* --address */
 	unsigned ps_port;	/* --port */
 	bool display_stats;	/* print the stats table at the end */
+	int progress_fd;	/* --progress-fd, or -1 */
 };
 
 struct restore_opts {
@@ -43,6 +46,7 @@ struct restore_opts {
 	const char *page_server;	/* HOST:PORT: pages come from there */
 	unsigned zombie_wait_ms;
 	bool display_stats;	/* print the stats table once the tree runs */
+	int progress_fd;	/* --progress-fd, or -1 */
 };
 
 struct dump_stats {

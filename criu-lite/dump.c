@@ -27,6 +27,7 @@
 #include "mem.h"
 #include "page-xfer.h"
 #include "precopy.h"
+#include "progress.h"
 #include "check.h"
 #include "qmp.h"
 #include "seize.h"
@@ -49,6 +50,8 @@ struct dump_ctx {
 	struct frozen_tree tree;
 	struct page_xfer *xfer;	/* where pages go */
 	struct dump_stats *st;
+	struct progress progress;
+	char phase[32];		/* name of the pre-copy round's phase */
 	sigset_t stop_sigs;	/* blocked while the tree is frozen */
 	struct fd_dump_ctx *fdc;	/* open file descriptions of the tree */
 	struct pc_proc *pcs;		/* pre-copy, one per process of pc_tree */
@@ -725,6 +728,52 @@ static bool same_pidns(pid_t a, pid_t b)
 	return same;
 }
 
+/* A figure of /proc/PID/status in kB ("RssAnon:"), 0 if absent. */
+static uint64_t status_kb(pid_t pid, const char *key)
+{
+	char path[64], line[256];
+	uint64_t kb = 0;
+	size_t klen = strlen(key);
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, key, klen)) {
+			kb = strtoull(line + klen, NULL, 10);
+			break;
+		}
+	fclose(f);
+	return kb;
+}
+
+/*
+ * What the dump of the frozen tree is going to scan, for its progress
+ * line: the anonymous pages each process owns (resident or swapped, as
+ * PAGEMAP_SCAN will find them) and its shared anonymous mappings, which
+ * are read whole. An estimate, for free: the line corrects it as it goes.
+ */
+static uint64_t pages_to_scan(const struct proc_dump *pds, size_t nr)
+{
+	uint64_t pages = 0;
+	const char *why;
+
+	for (size_t i = 0; i < nr; i++) {
+		if (pds[i].fp->zombie)
+			continue;
+		pages += (status_kb(pds[i].fp->pid, "RssAnon:") +
+			  status_kb(pds[i].fp->pid, "VmSwap:")) * 1024 / PAGE_SZ;
+		for (size_t k = 0; k < pds[i].nr_vmas; k++)
+			if (vma_kind_of(&pds[i].vmas[k], &why) ==
+			    VMA_KIND__VMA_ANON_SHARED)
+				pages += (pds[i].vmas[k].end -
+					  pds[i].vmas[k].start) / PAGE_SZ;
+	}
+	return pages;
+}
+
 static int dump_frozen(struct dump_ctx *c)
 {
 	struct proc_dump *pds;
@@ -762,9 +811,11 @@ static int dump_frozen(struct dump_ctx *c)
 	c->fdc = fd_dump_begin(c->dirfd);
 	if (!c->fdc)
 		goto out;
+	progress_phase(&c->progress, "dump-pages", pages_to_scan(pds, c->tree.nr));
 	for (size_t i = 0; i < c->tree.nr; i++)
 		if (!pds[i].fp->zombie && dump_proc(&pds[i]))
 			goto out;
+	progress_end(&c->progress);
 	if (write_pstree(c) || fault_at("before-inventory") || interrupted(c))
 		goto out;
 	if (page_xfer_flush(c->xfer))
@@ -925,6 +976,16 @@ out:
 	return ret;
 }
 
+/* Round 0 of pre-copy reads each process' resident anonymous memory. */
+static uint64_t precopy_estimate(struct dump_ctx *c)
+{
+	uint64_t pages = 0;
+
+	for (size_t i = 0; i < c->nr_pcs; i++)
+		pages += status_kb(c->pc_pids[i], "RssAnon:") * 1024 / PAGE_SZ;
+	return pages;
+}
+
 /*
  * Copies all memory of the running tree, then what was written meanwhile,
  * round after round, until a round finds fewer than precopy_until dirty
@@ -953,10 +1014,15 @@ static int precopy(struct dump_ctx *c)
 
 		if (round && o->precopy_ms)
 			usleep(o->precopy_ms * 1000);
+		/* round 0 reads what was populated; later ones, unknown */
+		snprintf(c->phase, sizeof(c->phase), "precopy-%u", round);
+		progress_phase(&c->progress, c->phase,
+			       round ? 0 : precopy_estimate(c));
 		for (size_t i = 0; i < c->nr_pcs; i++)
 			if (round ? pc_copy_dirty(&c->pcs[i], c->xfer, &pages) :
 				    pc_copy_all(&c->pcs[i], c->xfer, &pages))
 				return -1;
+		progress_end(&c->progress);
 		c->st->precopy_rounds++;
 		c->st->precopy_pages += pages;
 		c->st->last_round_pages = pages;
@@ -1009,6 +1075,7 @@ static int open_images(struct dump_ctx *c)
 		       "into", c->o->page_server ? c->o->ps_addr : c->o->dir);
 		return -1;
 	}
+	c->xfer->progress = &c->progress;
 	return 0;
 }
 
@@ -1049,6 +1116,8 @@ int dump_tree(const struct dump_opts *o, struct dump_stats *st)
 	int ret = -1;
 
 	memset(st, 0, sizeof(*st));
+	if (progress_init(&c.progress, o->progress_fd))
+		return -1;
 	c.img.fd = c.img.parentfd = -1;
 	if (check_target(o->pid))
 		return -1;

@@ -44,6 +44,7 @@ struct shm_table {
 	size_t nr;
 };
 
+struct progress;
 /* Restore side, run against a traced puppet whose address space holds
  * only the gadget and the vDSO. */
 struct mm_restore {
@@ -61,6 +62,7 @@ struct mm_restore {
 	size_t nr_fds;
 	struct shm_table *shm;	/* shared with the rest of the tree */
 	bool lazy;		/* large anonymous VMAs come later, on fault */
+	struct progress *progress;	/* pages written are counted here */
 };
 
 int restore_vmas(struct mm_restore *m);

@@ -56,6 +56,7 @@ struct page_xfer {
 	uint64_t offset;	/* where the next stored byte lands */
 	bool durable;
 	struct dump_stats *st;
+	struct progress *progress;	/* pages read, bytes stored (or NULL) */
 };
 
 /* The pages file pages-1.img in dirfd (created), and the pagemap images

@@ -31,6 +31,7 @@
 #include "lazy-guard.h"
 #include "mem.h"
 #include "page-source.h"
+#include "progress.h"
 #include "qmp.h"
 #include "sigframe.h"
 #include "restore.h"
@@ -82,6 +83,7 @@ struct restore_ctx {
 	struct shm_table shm;	/* shared memory already rebuilt */
 	struct lazy_proc *lazy;	/* --lazy-pages: one per process */
 	pid_t root;		/* our child, once forked (the ns init with --pidns) */
+	struct progress progress;
 };
 
 /* ---- loading and checking every image before creating anything ---- */
@@ -250,9 +252,7 @@ static int check_sigactions(const TaskEntry *te)
 static int load_proc(struct restore_ctx *c, struct proc_restore *p)
 {
 	unsigned pid = p->pe->pid;
-	uint64_t t0;
 	size_t n;
-	int ret;
 
 	if (!p->pe->n_threads || p->pe->threads[0] != pid) {
 		pr_err("pstree.img: process %u has no thread list", pid);
@@ -307,14 +307,43 @@ static int load_proc(struct restore_ctx *c, struct proc_restore *p)
 		pr_err("mm-%u.img: exe path too long", pid);
 		return -1;
 	}
-	if (check_pagemap(c, p))
-		return -1;
-	/* pages from a page server are checked as they arrive */
+	return check_pagemap(c, p);
+}
+
+/* Stored pages of the whole tree: those restore writes itself, or with
+ * all, those of lazy VMAs too. */
+static uint64_t tree_pages(struct restore_ctx *c, bool all)
+{
+	uint64_t pages = 0;
+
+	for (size_t i = 0; i < c->nr; i++)
+		if (!c->procs[i].pe->zombie)
+			pages += pages_to_restore(c->procs[i].mm, c->procs[i].pme,
+						  c->procs[i].nr_pme,
+						  c->o->lazy && !all);
+	return pages;
+}
+
+/* Every stored page against its checksum, before anything is created;
+ * pages from a page server are checked as they arrive instead. */
+static int check_pages(struct restore_ctx *c)
+{
+	uint64_t t0 = now_ns();
+	int ret = 0;
+
 	if (c->o->no_verify || !c->src.map)
 		return 0;
-	t0 = now_ns();
-	ret = check_page_data(&c->src, p->mm, p->pme, p->nr_pme, c->o->lazy,
-			      pid);
+	progress_phase(&c->progress, "check-pages", tree_pages(c, false));
+	for (size_t i = 0; i < c->nr && !ret; i++) {
+		struct proc_restore *p = &c->procs[i];
+
+		if (!p->pe->zombie)
+			ret = check_page_data(&c->src, p->mm, p->pme, p->nr_pme,
+					      c->o->lazy, p->pe->pid,
+					      &c->progress);
+	}
+	if (!ret)
+		progress_end(&c->progress);
 	c->st->verify_ns += now_ns() - t0;
 	return ret;
 }
@@ -405,7 +434,7 @@ static int load_images(struct restore_ctx *c)
 		if (load_proc(c, &c->procs[i]))
 			return -1;
 	}
-	return check_fds_of(c);
+	return check_fds_of(c) || check_pages(c) ? -1 : 0;
 }
 
 /* ---- PIDs ---- */
@@ -1104,7 +1133,9 @@ static int start_lazy_daemon(struct restore_ctx *c, struct proc_restore *p)
 				close(c->lazy[i].ctl);
 		if (c->ready[0] >= 0)
 			close(c->ready[0]);
-		ret = lazy_serve(lp, 1, &c->src, &g);
+		/* plain lines: it may outlive criu-lite on the terminal */
+		c->progress.tty = false;
+		ret = lazy_serve(lp, 1, &c->src, &g, &c->progress);
 		_exit(ret ? 1 : 0);
 	}
 	close(sv[1]);
@@ -1130,6 +1161,7 @@ static int rebuild_memory(struct restore_ctx *c, struct proc_restore *p)
 		.fds = p->fds, .nr_fds = p->nr_fds,
 		.shm = &c->shm,
 		.lazy = c->o->lazy,
+		.progress = &c->progress,
 	};
 
 	if (unmap_puppet(p) || move_vdso(p))
@@ -1504,6 +1536,8 @@ int restore_tree(const struct restore_opts *o, struct restore_stats *st)
 	int ret = -1, status;
 
 	memset(st, 0, sizeof(*st));
+	if (progress_init(&c.progress, o->progress_fd))
+		return -1;
 	if (load_images(&c))
 		goto out;
 	if (o->lazy && !(c.lazy = calloc(c.nr, sizeof(*c.lazy))))
@@ -1526,9 +1560,11 @@ int restore_tree(const struct restore_opts *o, struct restore_stats *st)
 		goto fail;
 	st->fork_ns = now_ns() - t1;
 	t1 = now_ns();
+	progress_phase(&c.progress, "restore-pages", tree_pages(&c, false));
 	for (size_t i = 0; i < c.nr; i++)
 		if (!c.procs[i].pe->zombie && rebuild_proc(&c, &c.procs[i]))
 			goto fail;
+	progress_end(&c.progress);
 	st->mm_ns = now_ns() - t1;
 	if (fault_at("restore-before-resume"))
 		goto fail;

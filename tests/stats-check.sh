@@ -38,6 +38,8 @@ check_back() {
 	for _ in $(seq 1 200); do grep -q "^PASS\|^FAIL" "$work/hog.out" && break; sleep 0.05; done
 	grep -q "^PASS" "$work/hog.out" && ok "$1: the restored target is whole" ||
 		bad "$1: the target says: $(tail -3 "$work/hog.out")"
+	# gone, PID free again (not our child: the subreaper reaps it)
+	for _ in $(seq 1 400); do [ -e "/proc/$pid" ] || break; sleep 0.02; done
 }
 
 # stat FILE FIELD: one figure of a stats file, through show --json

@@ -173,6 +173,11 @@ static void test_dump_long(void **state)
 	assert_int_equal(DUMP(&o, &out, "dump", "-t", "9", "-D", "x",
 			      "--display-stats"), 0);
 	assert_true(o.display_stats);
+	assert_int_equal(o.progress_fd, -1);	/* none unless asked */
+	output_free(&out);
+	assert_int_equal(DUMP(&o, &out, "dump", "-t", "9", "-D", "x",
+			      "--progress-fd", "3"), 0);
+	assert_int_equal(o.progress_fd, 3);
 	output_free(&out);
 	/* unambiguous abbreviations, as getopt_long allows */
 	assert_int_equal(DUMP(&o, &out, "dump", "--tr", "9", "--images=x",
@@ -233,6 +238,8 @@ static void test_dump_bad(void **state)
 		  "--address and --port go with --page-server" },
 		{ { "dump", "-t", "5", "-D", "x", "--port", "70000" },
 		  "--port" },
+		{ { "dump", "-t", "5", "-D", "x", "--progress-fd", "-1" },
+		  "bad number \"-1\" for --progress-fd" },
 	};
 	struct output out;
 	struct dump_opts o;
@@ -363,6 +370,7 @@ static void test_restore_good(void **state)
 	assert_false(o.lazy);
 	assert_int_equal(o.zombie_wait_ms, 5000);
 	assert_false(o.display_stats);
+	assert_int_equal(o.progress_fd, -1);
 	assert_string_equal(out.err, "");
 	output_free(&out);
 
@@ -379,6 +387,11 @@ static void test_restore_good(void **state)
 	assert_true(o.no_verify);
 	assert_false(o.verify);
 	assert_true(o.display_stats);
+	output_free(&out);
+
+	assert_int_equal(RESTORE(&o, &out, "restore", "-D", "img",
+				 "--progress-fd=4"), 0);
+	assert_int_equal(o.progress_fd, 4);
 	output_free(&out);
 
 	assert_int_equal(RESTORE(&o, &out, "restore", "--images-dir=/a b",
