@@ -178,6 +178,13 @@ progress-check: $(B)/criu-lite zdtm $(B)/tests/subreaper
 
 CHECK_TARGETS += progress-check
 
+# -o/--log-file, -v0..-v4: levels, stamps, errors on stderr too
+# (tests/log-check.sh)
+log-check: $(B)/criu-lite $(B)/tests/subreaper
+	$(B)/tests/subreaper tests/log-check.sh $(B)
+
+CHECK_TARGETS += log-check
+
 # The QEMU end-to-end cases (issue 4); check-quick leaves out the 2 GiB one
 QEMU_ALL   := minimal smp2 disk net qmp-client cycles3 leave-running plain \
 	      precopy lazy killed mem2g
@@ -265,8 +272,8 @@ FORCE:
 
 .PHONY: all check bench clean demo check-quick check-asan FORCE bad-images \
 	bad-dumps check-qemu zdtm-precopy lazy-check dumpdir-check \
-	restore-state-check stats-check progress-check fault-kill page-server-check \
-	deps install uninstall install-check \
+	restore-state-check stats-check progress-check log-check \
+	fault-kill page-server-check deps install uninstall install-check \
 	corrupt-images corrupt-images-asan
 .DELETE_ON_ERROR:
 .SECONDARY: $(PROTO_C) $(PROTO_H)

@@ -24,7 +24,8 @@ static const char main_text[] =
 "                             --lazy-pages --page-server (then exit)\n"
 "  pre-dump, lazy-pages, migrate: not implemented yet\n"
 "\n"
-"Common options: -v, --verbose (repeat for debug), -h, --help, -V, --version\n"
+"Common options: -v[N], --verbose[=N] (0-4, repeat for more), -o, --log-file\n"
+"FILE (dump, restore), -h, --help, -V, --version\n"
 "\n"
 "A failed or interrupted dump leaves the tree running as it was and DIR as\n"
 "it was; restore reads and checks every image before it creates anything.\n"
@@ -68,7 +69,13 @@ static const char dump_text[] =
 "      --progress-fd N        machine-readable progress lines on fd N\n"
 "                             (phase=P done=N total=N bytes=N elapsed_ms=N);\n"
 "                             stderr shows progress after a second anyway\n"
-"  -v, --verbose              more messages (repeat for debug)\n"
+"  -o, --log-file FILE        log into FILE (relative to DIR, as CRIU; '-':\n"
+"                             stderr), each line stamped; errors and\n"
+"                             warnings go to stderr too\n"
+"  -v, --verbose[=N], -vN     more messages: -v0 errors only, -v1 and\n"
+"                             warnings, -v2 notes (default), -v3 debug\n"
+"                             (stages, VMAs, fds), -v4 each injected\n"
+"                             syscall; -v, -vv: one, two levels more\n"
 "  -h, --help                 this text\n";
 
 static const char restore_text[] =
@@ -102,7 +109,13 @@ static const char restore_text[] =
 "                             writable)\n"
 "      --progress-fd N        machine-readable progress lines on fd N (the\n"
 "                             lazy-pages daemon's fill too)\n"
-"  -v, --verbose              more messages (repeat for debug)\n"
+"  -o, --log-file FILE        log into FILE (relative to DIR, as CRIU; '-':\n"
+"                             stderr), each line stamped; errors and\n"
+"                             warnings go to stderr too\n"
+"  -v, --verbose[=N], -vN     more messages: -v0 errors only, -v1 and\n"
+"                             warnings, -v2 notes (default), -v3 debug\n"
+"                             (stages, VMAs, fds), -v4 each injected\n"
+"                             syscall; -v, -vv: one, two levels more\n"
 "  -h, --help                 this text\n";
 
 static const char show_text[] =
@@ -205,6 +218,30 @@ static int parse_count(const char *opt, const char *s, long max, long *val)
 	return 0;
 }
 
+/*
+ * -v / --verbose: one level more; -vv, -vvv...: as many; -vN, --verbose=N:
+ * level N (0 errors, 1 warnings, 2 notes: the default, 3 debug, 4 trace),
+ * as CRIU's.
+ */
+int parse_verbosity(const char *arg)
+{
+	int level;
+
+	if (!arg)
+		level = log_get_level() + 1;
+	else if (arg[0] >= '0' && arg[0] <= '4' && !arg[1])
+		level = arg[0] - '0';
+	else if (arg[0] && strspn(arg, "v") == strlen(arg))
+		level = log_get_level() + 1 + strlen(arg);
+	else {
+		pr_err("bad verbosity \"%s\" (-v0 to -v4, or -v, -vv, ...)",
+		       arg);
+		return -1;
+	}
+	log_set_level(level > LOG_TRACE ? LOG_TRACE : level);
+	return 0;
+}
+
 int parse_dump_args(int argc, char **argv, struct dump_opts *o)
 {
 	static const struct option opts[] = {
@@ -221,7 +258,8 @@ int parse_dump_args(int argc, char **argv, struct dump_opts *o)
 		{ "port", required_argument, NULL, 'O' },
 		{ "display-stats", no_argument, NULL, 'T' },
 		{ "progress-fd", required_argument, NULL, 'F' },
-		{ "verbose", no_argument, NULL, 'v' },
+		{ "log-file", required_argument, NULL, 'o' },
+		{ "verbose", optional_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -233,7 +271,7 @@ int parse_dump_args(int argc, char **argv, struct dump_opts *o)
 	o->progress_fd = -1;
 	optind = 0;	/* 0: also forget a half-parsed option group */
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":t:D:Rvh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":t:D:Ro:v::h", opts, NULL)) != -1) {
 		switch (c) {
 		case 't':
 			if (parse_pid(optarg, &o->pid))
@@ -285,8 +323,12 @@ int parse_dump_args(int argc, char **argv, struct dump_opts *o)
 			else
 				o->precopy_ms = val;
 			break;
+		case 'o':
+			o->log_file = optarg;
+			break;
 		case 'v':
-			log_set_level(log_get_level() + 1);
+			if (parse_verbosity(optarg))
+				return -1;
 			break;
 		case 'h':
 			usage_of("dump", stdout);
@@ -328,7 +370,8 @@ int parse_restore_args(int argc, char **argv, struct restore_opts *o)
 		{ "zombie-wait", required_argument, NULL, OPT_ZWAIT },
 		{ "display-stats", no_argument, NULL, OPT_STATS },
 		{ "progress-fd", required_argument, NULL, OPT_PROGRESS },
-		{ "verbose", no_argument, NULL, 'v' },
+		{ "log-file", required_argument, NULL, 'o' },
+		{ "verbose", optional_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -341,7 +384,7 @@ int parse_restore_args(int argc, char **argv, struct restore_opts *o)
 	o->progress_fd = -1;
 	optind = 0;	/* 0: also forget a half-parsed option group */
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":D:dvh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":D:do:v::h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'D':
 			o->dir = optarg;
@@ -385,8 +428,12 @@ int parse_restore_args(int argc, char **argv, struct restore_opts *o)
 			}
 			o->zombie_wait_ms = zw;
 			break;
+		case 'o':
+			o->log_file = optarg;
+			break;
 		case 'v':
-			log_set_level(log_get_level() + 1);
+			if (parse_verbosity(optarg))
+				return -1;
 			break;
 		case 'h':
 			usage_of("restore", stdout);

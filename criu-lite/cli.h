@@ -12,6 +12,8 @@
 int parse_dump_args(int argc, char **argv, struct dump_opts *o);
 int parse_restore_args(int argc, char **argv, struct restore_opts *o);
 int parse_pid(const char *s, pid_t *pid);
+/* The argument of -v (NULL for none): sets the log level, or -1. */
+int parse_verbosity(const char *arg);
 void usage(FILE *f);
 /* The help of one command (its options only); the general one otherwise. */
 void usage_of(const char *cmd, FILE *f);

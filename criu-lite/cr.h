@@ -33,6 +33,7 @@ struct dump_opts {
 	unsigned ps_port;	/* --port */
 	bool display_stats;	/* print the stats table at the end */
 	int progress_fd;	/* --progress-fd, or -1 */
+	const char *log_file;	/* -o: relative to dir; opened by the CLI */
 };
 
 struct restore_opts {
@@ -47,6 +48,7 @@ struct restore_opts {
 	unsigned zombie_wait_ms;
 	bool display_stats;	/* print the stats table once the tree runs */
 	int progress_fd;	/* --progress-fd, or -1 */
+	const char *log_file;	/* -o: relative to dir; opened by the CLI */
 };
 
 struct dump_stats {

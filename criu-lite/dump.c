@@ -25,6 +25,7 @@
 #include "log.h"
 #include "creds.h"
 #include "mem.h"
+#include "names.h"
 #include "page-xfer.h"
 #include "precopy.h"
 #include "progress.h"
@@ -539,6 +540,12 @@ static int dump_mm(struct proc_dump *pd)
 	}
 	if (mm_fill_vmas(&mm, pd->vmas, pd->nr_vmas))
 		goto out;
+	for (size_t i = 0; log_get_level() >= LOG_DEBUG && i < mm.n_vmas; i++) {
+		char line[PATH_MAX + 128];
+
+		pr_debug("pid %d: vma %s", pid,
+			 describe_vma_entry(mm.vmas[i], line, sizeof(line)));
+	}
 	if (img_write_one(pd->c->dirfd, IMG_MM, pd->fp->vpid, &mm.base))
 		goto out;
 	if (dump_pages(pid, pd->fp->vpid, &mm, pd->c->xfer, pd->pc))
@@ -621,6 +628,8 @@ static int dump_proc(struct proc_dump *pd)
 	struct frozen_proc *fp = pd->fp;
 	int ret;
 
+	pr_debug("pid %d: dumping (%zu threads, %zu VMAs)", fp->pid,
+		 (size_t)fp->nr_threads, pd->nr_vmas);
 	if (find_vdso_syscall(pd))
 		return -1;
 	pd->have_gadgets = !find_inject_gadgets(fp->pid, pd->vmas, pd->nr_vmas,
@@ -816,6 +825,7 @@ static int dump_frozen(struct dump_ctx *c)
 		if (!pds[i].fp->zombie && dump_proc(&pds[i]))
 			goto out;
 	progress_end(&c->progress);
+	pr_debug("writing pstree.img, syncing pages-1.img, inventory.img last");
 	if (write_pstree(c) || fault_at("before-inventory") || interrupted(c))
 		goto out;
 	if (page_xfer_flush(c->xfer))
@@ -1085,6 +1095,7 @@ static int commit_images(struct dump_ctx *c)
 {
 	if (interrupted(c) || page_xfer_done(c->xfer))
 		return -1;
+	pr_debug("images complete: putting them in %s's place", c->o->dir);
 	return imgdir_commit(&c->img, !c->o->no_sync, &c->st->sync_ns);
 }
 
@@ -1128,9 +1139,12 @@ int dump_tree(const struct dump_opts *o, struct dump_stats *st)
 		goto out_release;
 	if (o->qmp && qmp_stop_vm(&c))
 		goto out_release;
+	pr_debug("freezing the tree of %d", o->pid);
 	if (freeze_tree(o->pid, &c.tree))
 		goto out_release;
 	t_frozen = now_ns();
+	pr_debug("frozen: %zu processes in %.2f ms", c.tree.nr,
+		 c.tree.freeze_ns / 1e6);
 	st->freeze_ns = c.tree.freeze_ns;
 	if (tree_has(&c.tree, getpid())) {
 		pr_err("the tree of %d contains criu-lite itself", o->pid);

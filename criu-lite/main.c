@@ -30,6 +30,9 @@ static int cmd_dump(int argc, char **argv)
 
 	if (ret)
 		return ret > 0 ? 0 : 1;
+	/* -o is relative to DIR, which may not exist yet (as CRIU) */
+	if (o.log_file && log_open_file(o.dir, o.log_file, true))
+		return 1;
 	if (dump_tree(&o, &st)) {
 		if (kill(o.pid, 0) == 0)
 			pr_err("dump of %d failed; it was left running", o.pid);
@@ -60,6 +63,8 @@ static int cmd_restore(int argc, char **argv)
 
 	if (ret)
 		return ret > 0 ? 0 : 1;
+	if (o.log_file && log_open_file(o.dir, o.log_file, false))
+		return 1;
 	ret = restore_tree(&o, &st);
 	if (ret < 0)
 		return 1;

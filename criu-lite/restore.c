@@ -30,6 +30,7 @@
 #include "lazy.h"
 #include "lazy-guard.h"
 #include "mem.h"
+#include "names.h"
 #include "page-source.h"
 #include "progress.h"
 #include "qmp.h"
@@ -434,7 +435,10 @@ static int load_images(struct restore_ctx *c)
 		if (load_proc(c, &c->procs[i]))
 			return -1;
 	}
-	return check_fds_of(c) || check_pages(c) ? -1 : 0;
+	if (check_fds_of(c) || check_pages(c))
+		return -1;
+	pr_debug("images of %zu processes read and checked", c->nr);
+	return 0;
 }
 
 /* ---- PIDs ---- */
@@ -682,6 +686,7 @@ static void puppet_main(struct restore_ctx *c, size_t idx)
 	struct fd_proc *fdp = calloc(c->nr, sizeof(*fdp));
 	struct fd_tree ft = { fdp, c->nr, c->keep_at };
 
+	log_forget_file();	/* its fd number is about to be reused */
 	if (!fdp)
 		puppet_fail(c, "allocate the fd tree");
 	for (size_t i = 0; i < c->nr; i++)
@@ -747,6 +752,7 @@ static void ns_init_main(struct restore_ctx *c)
 
 	prctl(PR_SET_NAME, "criu-lite-init");
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	log_forget_file();	/* it closes every fd below */
 	pid = clone_with_pid(root, 0);
 	if (pid < 0) {
 		pr_perror("clone3 with pid %d in the new namespace", root);
@@ -821,6 +827,12 @@ static int fork_puppets(struct restore_ctx *c)
 	c->keep_at = max_fd_of(c) + 1;
 	if (c->keep_at <= c->ready[1])
 		c->keep_at = c->ready[1] + 1;
+	/* and above the fds we keep writing to: progress, log */
+	if (c->keep_at <= c->o->progress_fd)
+		c->keep_at = c->o->progress_fd + 1;
+	if (c->keep_at <= log_file_fd())
+		c->keep_at = log_file_fd() + 1;
+	pr_debug("forking the puppets (%zu processes)", c->nr);
 	/* the puppets park objects at keep_at+1..: make room for all */
 	getrlimit(RLIMIT_NOFILE, &rl);
 	if (rl.rlim_cur < (rlim_t)c->keep_at + total_fds(c) + 64) {
@@ -1384,6 +1396,24 @@ static int drop_gadget(struct proc_restore *p)
 	return 0;
 }
 
+/* -v3: what is going to be rebuilt in p (its fds are in place already) */
+static void debug_proc(const struct proc_restore *p)
+{
+	char line[PATH_MAX + 128];
+
+	if (log_get_level() < LOG_DEBUG)
+		return;
+	pr_debug("restore %d: %zu threads, %zu VMAs, %zu fds, %zu page runs",
+		 p->hpid, (size_t)p->pe->n_threads, p->mm->n_vmas, p->nr_fds,
+		 p->nr_pme);
+	for (size_t i = 0; i < p->nr_fds; i++)
+		pr_debug("restore %d: %s", p->hpid,
+			 describe_fd_entry(p->fds[i], line, sizeof(line)));
+	for (size_t i = 0; i < p->mm->n_vmas; i++)
+		pr_debug("restore %d: vma %s", p->hpid,
+			 describe_vma_entry(p->mm->vmas[i], line, sizeof(line)));
+}
+
 static int rebuild_proc(struct restore_ctx *c, struct proc_restore *p)
 {
 	pid_t pid = p->hpid;
@@ -1393,6 +1423,7 @@ static int rebuild_proc(struct restore_ctx *c, struct proc_restore *p)
 	if (!p->seized || !p->htids)
 		return -1;
 	p->htids[0] = pid;
+	debug_proc(p);
 	if (seize_puppet(p, pid) ||
 	    remote_init(&p->r, pid, p->gadget))
 		return -1;
@@ -1572,6 +1603,7 @@ int restore_tree(const struct restore_opts *o, struct restore_stats *st)
 	for (size_t i = 0; i < c.nr; i++)
 		restore_fds_late(c.procs[i].hpid, c.procs[i].fds, c.procs[i].nr_fds);
 	stop_stopped(&c);
+	pr_debug("letting the tree go");
 	detach_all(&c);
 	for (size_t i = 0; c.lazy && i < c.nr; i++)
 		if (c.lazy[i].daemon > 0 &&

@@ -329,6 +329,39 @@ static void test_dump_verbose(void **state)
 	output_free(&out);
 }
 
+/* CRIU's levels: -vN sets, -v / -vv... / --verbose add, -o takes a file */
+static void test_dump_levels(void **state)
+{
+	struct dump_opts o;
+	struct output out;
+
+	(void)state;
+	assert_int_equal(DUMP(&o, &out, "dump", "-v0", "-t", "5", "-D", "x"), 0);
+	assert_int_equal(log_get_level(), LOG_ERROR);
+	output_free(&out);
+	assert_int_equal(DUMP(&o, &out, "dump", "-v3", "-t", "5", "-D", "x",
+			      "-o", "d.log"), 0);
+	assert_int_equal(log_get_level(), LOG_DEBUG);
+	assert_string_equal(o.log_file, "d.log");
+	output_free(&out);
+	log_set_level(LOG_INFO);
+	assert_int_equal(DUMP(&o, &out, "dump", "-vv", "-t", "5", "-D", "x",
+			      "--log-file=/l"), 0);
+	assert_int_equal(log_get_level(), LOG_TRACE);
+	assert_string_equal(o.log_file, "/l");
+	output_free(&out);
+	assert_int_equal(DUMP(&o, &out, "dump", "--verbose=1", "-t", "5", "-D",
+			      "x", "-vvvvvv"), 0);
+	assert_int_equal(log_get_level(), LOG_TRACE);	/* capped */
+	output_free(&out);
+	assert_int_equal(DUMP(&o, &out, "dump", "-v5", "-t", "5", "-D", "x"), -1);
+	assert_contains(out.err, "criu-lite: Error: bad verbosity \"5\"");
+	output_free(&out);
+	assert_int_equal(DUMP(&o, &out, "dump", "-t", "5", "-D", "x"), 0);
+	assert_null(o.log_file);
+	output_free(&out);
+}
+
 /*
  * A parse that stops in the middle of a group of short options ("-hR":
  * -h returns at once) must not leak the rest of the group into the next
@@ -502,6 +535,8 @@ int main(void)
 		cmocka_unit_test(test_dump_help),
 		cmocka_unit_test(test_dump_page_server),
 		cmocka_unit_test_setup_teardown(test_dump_verbose, save_level,
+						restore_level),
+		cmocka_unit_test_setup_teardown(test_dump_levels, save_level,
 						restore_level),
 		cmocka_unit_test_teardown(test_dump_reentrant_after_group,
 					  reset_getopt),
