@@ -185,6 +185,13 @@ log-check: $(B)/criu-lite $(B)/tests/subreaper
 
 CHECK_TARGETS += log-check
 
+# show: names (registers, flags), exact 64-bit JSON, one line per VMA and
+# fd, --ps/--fds/--mems, parsed back with jq (tests/show-check.sh)
+show-check: $(B)/criu-lite $(B)/tests/corrupt-target $(B)/tests/subreaper
+	$(B)/tests/subreaper tests/show-check.sh $(B)
+
+CHECK_TARGETS += show-check
+
 # The QEMU end-to-end cases (issue 4); check-quick leaves out the 2 GiB one
 QEMU_ALL   := minimal smp2 disk net qmp-client cycles3 leave-running plain \
 	      precopy lazy killed mem2g
@@ -272,7 +279,7 @@ FORCE:
 
 .PHONY: all check bench clean demo check-quick check-asan FORCE bad-images \
 	bad-dumps check-qemu zdtm-precopy lazy-check dumpdir-check \
-	restore-state-check stats-check progress-check log-check \
+	restore-state-check stats-check progress-check log-check show-check \
 	fault-kill page-server-check deps install uninstall install-check \
 	corrupt-images corrupt-images-asan
 .DELETE_ON_ERROR:

@@ -9,6 +9,7 @@
 
 #include "cli.h"
 #include "log.h"
+#include "show.h"
 
 static const char main_text[] =
 "usage: criu-lite COMMAND [OPTIONS]    (criu-lite COMMAND --help: its options)\n"
@@ -120,10 +121,25 @@ static const char restore_text[] =
 
 static const char show_text[] =
 "usage: criu-lite show DIR|FILE [--json]\n"
+"       criu-lite show --ps|--fds|--mems DIR [--json]\n"
 "\n"
-"Decodes an images directory or one image file as text, or as JSON with\n"
-"--json (always valid JSON, corrupt images included: a file that can't be\n"
-"read gets an \"error\" member). CRIU's crit does not read these images.\n";
+"Decodes an images directory or one image file as text (one line per\n"
+"entry, and one per VMA, sigaction, ... below it), or as JSON with --json\n"
+"(always valid JSON, corrupt images included: a file that can't be read\n"
+"gets an \"error\" member). Flag words are shown by name (PE_PRESENT,\n"
+"MAP_PRIVATE, PROT_READ, O_RDWR, SA_RESTART), registers by name (rip,\n"
+"rsp, ...); in JSON, 64-bit values past 2^53 are strings of their digits.\n"
+"\n"
+"      --json                 JSON instead of text\n"
+"      --ps                   the process tree (as crit x DIR ps)\n"
+"      --fds                  each process' fds and cwd (crit x DIR fds)\n"
+"      --mems                 each process' VMAs with the pages stored for\n"
+"                             each (crit x DIR mems)\n"
+"  -h, --help                 this text\n"
+"\n"
+"CRIU's crit does not read these images: the file names are CRIU's, but\n"
+"the magic, the format-2 header (id) and checksum trailer, and the\n"
+"messages differ (see criu-lite(8)).\n";
 
 static const char page_server_text[] =
 "usage: criu-lite page-server -D DIR --port N [--address IP]\n"
@@ -450,6 +466,57 @@ int parse_restore_args(int argc, char **argv, struct restore_opts *o)
 	}
 	if (o->page_server && !o->lazy) {
 		pr_err("--page-server needs --lazy-pages");
+		return -1;
+	}
+	return 0;
+}
+
+int parse_show_args(int argc, char **argv, struct show_opts *o)
+{
+	enum { OPT_JSON = 256, OPT_PS, OPT_FDS, OPT_MEMS };
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, OPT_JSON },
+		{ "ps", no_argument, NULL, OPT_PS },
+		{ "fds", no_argument, NULL, OPT_FDS },
+		{ "mems", no_argument, NULL, OPT_MEMS },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	memset(o, 0, sizeof(*o));
+	o->summary = -1;
+	optind = 0;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+		switch (c) {
+		case OPT_JSON:
+			o->json = true;
+			break;
+		case OPT_PS:
+		case OPT_FDS:
+		case OPT_MEMS:
+			if (o->summary >= 0) {
+				pr_err("show: --ps, --fds and --mems go one at "
+				       "a time");
+				return -1;
+			}
+			o->summary = c == OPT_PS ? SHOW_PS : c == OPT_FDS ?
+				     SHOW_FDS : SHOW_MEMS;
+			break;
+		case 'h':
+			usage_of("show", stdout);
+			return 1;
+		default:
+			return bad_option("show", c, argv);
+		}
+	}
+	if (optind < argc)
+		o->path = argv[optind++];
+	if (stray_args("show", argc, argv))
+		return -1;
+	if (!o->path) {
+		pr_err("show needs a DIR or FILE (see criu-lite show --help)");
 		return -1;
 	}
 	return 0;

@@ -11,6 +11,13 @@
  * printed (exit 0), -1 on a usage error (logged). */
 int parse_dump_args(int argc, char **argv, struct dump_opts *o);
 int parse_restore_args(int argc, char **argv, struct restore_opts *o);
+
+struct show_opts {
+	const char *path;	/* DIR or FILE */
+	bool json;
+	int summary;		/* --ps/--fds/--mems: enum show_summary; -1 */
+};
+int parse_show_args(int argc, char **argv, struct show_opts *o);
 int parse_pid(const char *s, pid_t *pid);
 /* The argument of -v (NULL for none): sets the log level, or -1. */
 int parse_verbosity(const char *arg);

@@ -105,27 +105,14 @@ static int cmd_page_server(int argc, char **argv)
 
 static int cmd_show(int argc, char **argv)
 {
-	bool json = false;
-	const char *path = NULL;
+	struct show_opts o;
+	int ret = parse_show_args(argc, argv, &o);
 
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--json"))
-			json = true;
-		else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-			usage_of("show", stdout);
-			return 0;
-		} else if (!path)
-			path = argv[i];
-		else {
-			pr_err("show: unexpected argument %s", argv[i]);
-			return 1;
-		}
-	}
-	if (!path) {
-		pr_err("show needs a DIR or FILE");
-		return 1;
-	}
-	return show_path(path, json, stdout) ? 1 : 0;
+	if (ret)
+		return ret > 0 ? 0 : 1;
+	if (o.summary >= 0)
+		return show_summary(o.path, o.summary, o.json, stdout) ? 1 : 0;
+	return show_path(o.path, o.json, stdout) ? 1 : 0;
 }
 
 int main(int argc, char **argv)

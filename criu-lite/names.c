@@ -116,7 +116,7 @@ const char *const reg_names[] = {
 };
 const size_t nr_regs = sizeof(reg_names) / sizeof(reg_names[0]);
 
-static const char *enum_name(const ProtobufCEnumDescriptor *d, int v)
+const char *enum_name(const ProtobufCEnumDescriptor *d, int v)
 {
 	const ProtobufCEnumValue *ev = protobuf_c_enum_descriptor_get_value(d, v);
 

@@ -39,6 +39,9 @@ int flag_set_of(const char *msg_name, const char *field_name);
 extern const char *const reg_names[];
 extern const size_t nr_regs;
 
+/* The name of an enum value of an image ("FD_REG"), or "?" */
+const char *enum_name(const ProtobufCEnumDescriptor *d, int v);
+
 /* One line each: "7f12...-7f13... rw-p VMA_ANON_PRIVATE 1.0 MiB [heap]". */
 const char *describe_vma_entry(const VmaEntry *v, char *buf, size_t len);
 /* "fd 3: FD_REG O_RDWR|O_APPEND pos 12 /var/log/x" */

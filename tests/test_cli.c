@@ -11,6 +11,7 @@
 
 #include "cli.h"
 #include "log.h"
+#include "show.h"
 
 #define ARGV(...)	((char *[]){ __VA_ARGS__, NULL })
 #define ARGC(...)	((int)(sizeof((char *[]){ __VA_ARGS__ }) / sizeof(char *)))
@@ -522,6 +523,61 @@ static void test_restore_help(void **state)
 	output_free(&out);
 }
 
+/* ---- show ---- */
+
+static int run_show(int argc, char **argv, struct show_opts *o,
+		    struct output *out)
+{
+	struct tl_capture ce, co;
+	int ret;
+
+	tl_capture_start(&ce, STDERR_FILENO);
+	tl_capture_start(&co, STDOUT_FILENO);
+	ret = parse_show_args(argc, argv, o);
+	out->out = tl_capture_end(&co);
+	out->err = tl_capture_end(&ce);
+	return ret;
+}
+
+#define SHOW(o, out, ...)						\
+	run_show(ARGC(__VA_ARGS__), ARGV(__VA_ARGS__), (o), (out))
+
+static void test_show_args(void **state)
+{
+	struct show_opts o;
+	struct output out;
+
+	(void)state;
+	assert_int_equal(SHOW(&o, &out, "show", "img"), 0);
+	assert_string_equal(o.path, "img");
+	assert_false(o.json);
+	assert_int_equal(o.summary, -1);
+	output_free(&out);
+	assert_int_equal(SHOW(&o, &out, "show", "--json", "img", "--mems"), 0);
+	assert_string_equal(o.path, "img");
+	assert_true(o.json);
+	assert_int_equal(o.summary, SHOW_MEMS);
+	output_free(&out);
+	assert_int_equal(SHOW(&o, &out, "show", "--ps", "d"), 0);
+	assert_int_equal(o.summary, SHOW_PS);
+	output_free(&out);
+	assert_int_equal(SHOW(&o, &out, "show"), -1);
+	assert_contains(out.err, "criu-lite: Error: show needs a DIR or FILE");
+	output_free(&out);
+	assert_int_equal(SHOW(&o, &out, "show", "a", "b"), -1);
+	assert_contains(out.err, "criu-lite: Error: show: unexpected argument \"b\"");
+	output_free(&out);
+	assert_int_equal(SHOW(&o, &out, "show", "--fds", "--ps", "d"), -1);
+	assert_contains(out.err, "one at a time");
+	output_free(&out);
+	assert_int_equal(SHOW(&o, &out, "show", "-x", "d"), -1);
+	assert_contains(out.err, "criu-lite: Error: show: unknown option -x");
+	output_free(&out);
+	assert_int_equal(SHOW(&o, &out, "show", "--help"), 1);
+	assert_contains(out.out, "usage: criu-lite show");
+	output_free(&out);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -545,6 +601,7 @@ int main(void)
 		cmocka_unit_test(test_restore_bad),
 		cmocka_unit_test(test_restore_zombie_wait_range),
 		cmocka_unit_test(test_restore_help),
+		cmocka_unit_test_teardown(test_show_args, reset_getopt),
 	};
 
 	return cmocka_run_group_tests_name("cli", tests, NULL, NULL);
