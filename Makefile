@@ -192,6 +192,14 @@ show-check: $(B)/criu-lite $(B)/tests/corrupt-target $(B)/tests/subreaper
 
 CHECK_TARGETS += show-check
 
+# each command's --help, criu-lite: on every message, options documented
+# in criu-lite(8) and the completion, signals during restore
+# (tests/cli-check.sh)
+cli-check: $(B)/criu-lite $(B)/tests/subreaper
+	$(B)/tests/subreaper tests/cli-check.sh $(B)
+
+CHECK_TARGETS += cli-check
+
 # The QEMU end-to-end cases (issue 4); check-quick leaves out the 2 GiB one
 QEMU_ALL   := minimal smp2 disk net qmp-client cycles3 leave-running plain \
 	      precopy lazy killed mem2g
@@ -280,7 +288,8 @@ FORCE:
 .PHONY: all check bench clean demo check-quick check-asan FORCE bad-images \
 	bad-dumps check-qemu zdtm-precopy lazy-check dumpdir-check \
 	restore-state-check stats-check progress-check log-check show-check \
-	fault-kill page-server-check deps install uninstall install-check \
+	cli-check fault-kill page-server-check deps install uninstall \
+	install-check \
 	corrupt-images corrupt-images-asan
 .DELETE_ON_ERROR:
 .SECONDARY: $(PROTO_C) $(PROTO_H)

@@ -153,7 +153,14 @@ static const char page_server_text[] =
 "    dies leaves DIR as it was.\n"
 "  - restore --lazy-pages --page-server HOST:N fetches DIR's pages on\n"
 "    demand.\n"
-"Connections that are not criu-lite's are ignored.\n";
+"Connections that are not criu-lite's are ignored.\n"
+"\n"
+"  -D, --images-dir DIR       where a dump's pages go, or whose pages a\n"
+"                             restore fetches\n"
+"      --port N               TCP port to listen on (1-65535)\n"
+"      --address IP           listen on this address only (default: all)\n"
+"  -v, --verbose[=N], -vN     log level, as for dump\n"
+"  -h, --help                 this text\n";
 
 void usage(FILE *f)
 {
@@ -517,6 +524,57 @@ int parse_show_args(int argc, char **argv, struct show_opts *o)
 		return -1;
 	if (!o->path) {
 		pr_err("show needs a DIR or FILE (see criu-lite show --help)");
+		return -1;
+	}
+	return 0;
+}
+
+int parse_page_server_args(int argc, char **argv, struct page_server_opts *o)
+{
+	enum { OPT_PORT = 256, OPT_ADDRESS };
+	static const struct option opts[] = {
+		{ "images-dir", required_argument, NULL, 'D' },
+		{ "port", required_argument, NULL, OPT_PORT },
+		{ "address", required_argument, NULL, OPT_ADDRESS },
+		{ "verbose", optional_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	long val;
+	int c;
+
+	memset(o, 0, sizeof(*o));
+	optind = 0;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":D:v::h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'D':
+			o->dir = optarg;
+			break;
+		case OPT_PORT:
+			if (parse_count("--port", optarg, 65535, &val))
+				return -1;
+			o->port = val;
+			break;
+		case OPT_ADDRESS:
+			o->address = optarg;
+			break;
+		case 'v':
+			if (parse_verbosity(optarg))
+				return -1;
+			break;
+		case 'h':
+			usage_of("page-server", stdout);
+			return 1;
+		default:
+			return bad_option("page-server", c, argv);
+		}
+	}
+	if (stray_args("page-server", argc, argv))
+		return -1;
+	if (!o->dir || !o->port) {
+		pr_err("page-server needs -D DIR and --port N (1-65535) (see "
+		       "criu-lite page-server --help)");
 		return -1;
 	}
 	return 0;

@@ -12,6 +12,13 @@
 int parse_dump_args(int argc, char **argv, struct dump_opts *o);
 int parse_restore_args(int argc, char **argv, struct restore_opts *o);
 
+struct page_server_opts {
+	const char *dir;
+	const char *address;	/* NULL: every address */
+	int port;
+};
+int parse_page_server_args(int argc, char **argv, struct page_server_opts *o);
+
 struct show_opts {
 	const char *path;	/* DIR or FILE */
 	bool json;

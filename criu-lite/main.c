@@ -78,29 +78,12 @@ static int cmd_restore(int argc, char **argv)
 
 static int cmd_page_server(int argc, char **argv)
 {
-	const char *dir = NULL, *addr = NULL;
-	long port = 0;
+	struct page_server_opts o;
+	int ret = parse_page_server_args(argc, argv, &o);
 
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-			usage_of("page-server", stdout);
-			return 0;
-		} else if (!strcmp(argv[i], "-D") && i + 1 < argc) {
-			dir = argv[++i];
-		} else if (!strcmp(argv[i], "--port") && i + 1 < argc) {
-			port = strtol(argv[++i], NULL, 10);
-		} else if (!strcmp(argv[i], "--address") && i + 1 < argc) {
-			addr = argv[++i];
-		} else {
-			pr_err("page-server: unexpected argument %s", argv[i]);
-			return 1;
-		}
-	}
-	if (!dir || port <= 0 || port > 65535) {
-		pr_err("page-server needs -D DIR and --port N (1-65535)");
-		return 1;
-	}
-	return serve_pages(dir, addr, port) ? 1 : 0;
+	if (ret)
+		return ret > 0 ? 0 : 1;
+	return serve_pages(o.dir, o.address, o.port) ? 1 : 0;
 }
 
 static int cmd_show(int argc, char **argv)
@@ -120,7 +103,7 @@ int main(int argc, char **argv)
 	const char *cmd;
 
 	if (argc < 2) {
-		usage(stderr);
+		pr_err("no command (see criu-lite --help)");
 		return 1;
 	}
 	cmd = argv[1];

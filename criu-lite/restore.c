@@ -85,7 +85,52 @@ struct restore_ctx {
 	struct lazy_proc *lazy;	/* --lazy-pages: one per process */
 	pid_t root;		/* our child, once forked (the ns init with --pidns) */
 	struct progress progress;
+	sigset_t stop_sigs;	/* SIGINT/SIGTERM/SIGHUP: blocked, checked */
+	sigset_t old_mask;	/* the mask to give back (and to the daemon) */
+	int stop_sig;		/* the one that interrupted the restore */
 };
+
+/*
+ * SIGINT, SIGTERM and SIGHUP are blocked while the tree is built: one
+ * arriving stops the restore at the next stage (between processes at the
+ * latest), where everything made so far is killed and reaped, and said
+ * so. Once the tree is let go, one is reported and ignored: the tree runs.
+ */
+static void block_stop_sigs(struct restore_ctx *c)
+{
+	sigemptyset(&c->stop_sigs);
+	sigaddset(&c->stop_sigs, SIGINT);
+	sigaddset(&c->stop_sigs, SIGTERM);
+	sigaddset(&c->stop_sigs, SIGHUP);
+	sigprocmask(SIG_BLOCK, &c->stop_sigs, &c->old_mask);
+}
+
+static bool interrupted(struct restore_ctx *c)
+{
+	const struct timespec now = { 0, 0 };
+	int sig;
+
+	if (c->stop_sig)
+		return true;
+	sig = sigtimedwait(&c->stop_sigs, NULL, &now);
+	if (sig <= 0)
+		return false;
+	c->stop_sig = sig;
+	pr_err("restore interrupted by SIG%s: undoing it", sigabbrev_np(sig));
+	return true;
+}
+
+/* The tree runs: a signal from now on is too late to stop anything. */
+static void settle_stop_sigs(struct restore_ctx *c)
+{
+	const struct timespec now = { 0, 0 };
+	int sig;
+
+	while ((sig = sigtimedwait(&c->stop_sigs, NULL, &now)) > 0)
+		pr_warn("SIG%s came after the tree was let go: ignored, the "
+			"restored tree runs", sigabbrev_np(sig));
+	sigprocmask(SIG_SETMASK, &c->old_mask, NULL);
+}
 
 /* ---- loading and checking every image before creating anything ---- */
 
@@ -448,7 +493,7 @@ static int load_images(struct restore_ctx *c)
  * machines PID 1 reaps orphans only every ~2 s. Wait that long, then name
  * the holder.
  */
-static int wait_pid_free(pid_t pid, unsigned wait_ms)
+static int wait_pid_free(struct restore_ctx *c, pid_t pid, unsigned wait_ms)
 {
 	uint64_t deadline = now_ns() + wait_ms * 1000000ULL;
 
@@ -468,6 +513,8 @@ static int wait_pid_free(pid_t pid, unsigned wait_ms)
 			       ", a zombie its parent has not reaped" : "");
 			return -1;
 		}
+		if (interrupted(c))
+			return -1;
 		usleep(20000);
 	}
 }
@@ -478,7 +525,7 @@ static int check_pids_free(struct restore_ctx *c)
 		return 0;
 	for (size_t i = 0; i < c->nr; i++)
 		for (size_t t = 0; t < c->procs[i].pe->n_threads; t++)
-			if (wait_pid_free(c->procs[i].pe->threads[t],
+			if (wait_pid_free(c, c->procs[i].pe->threads[t],
 					  c->o->zombie_wait_ms))
 				return -1;
 	return 0;
@@ -1139,6 +1186,7 @@ static int start_lazy_daemon(struct restore_ctx *c, struct proc_restore *p)
 
 		prctl(PR_SET_NAME, "criu-lite-lazy");
 		setsid();
+		sigprocmask(SIG_SETMASK, &c->old_mask, NULL);
 		close(sv[0]);
 		for (size_t i = 0; i < c->nr; i++)
 			if (c->lazy[i].ctl > 0)
@@ -1496,16 +1544,23 @@ static void detach_all(struct restore_ctx *c)
 static void kill_puppets(struct restore_ctx *c)
 {
 	uint64_t deadline = now_ns() + 10000000000ULL;
-	unsigned killed = 0;
+	unsigned killed = 0, daemons = 0;
+	char pids[256] = "";
+	size_t n = 0;
 	pid_t w;
 
 	if (c->root <= 0)
 		return;
 	for (size_t i = c->nr; i-- > 0;) {
-		if (c->procs[i].hpid > 0 && !kill(c->procs[i].hpid, SIGKILL))
+		if (c->procs[i].hpid > 0 && !kill(c->procs[i].hpid, SIGKILL)) {
 			killed++;
-		if (c->lazy && c->lazy[i].daemon > 0)
-			kill(c->lazy[i].daemon, SIGKILL);
+			if (n < sizeof(pids) - 16)
+				n += snprintf(pids + n, sizeof(pids) - n, "%s%d",
+					      n ? " " : "", c->procs[i].hpid);
+		}
+		if (c->lazy && c->lazy[i].daemon > 0 &&
+		    !kill(c->lazy[i].daemon, SIGKILL))
+			daemons++;
 	}
 	kill(c->root, SIGKILL);	/* with --pidns, init: takes the ns down */
 	while (now_ns() < deadline) {
@@ -1519,8 +1574,11 @@ static void kill_puppets(struct restore_ctx *c)
 		pr_err("restore cleanup: some of the killed processes are still "
 		       "not gone after 10 s");
 	else
-		pr_info("restore cleanup: %u process(es) killed and reaped, "
-			"nothing of this restore is left", killed);
+		pr_warn("restore cleanup: %u process(es) killed and reaped "
+			"(%s)%s%s, nothing of this restore is left", killed,
+			killed ? pids : "none had its PID yet",
+			daemons ? ", and the lazy-pages daemon" : "",
+			daemons > 1 ? "s" : "");
 }
 
 static void free_proc(struct proc_restore *p, struct lazy_proc *lp)
@@ -1559,18 +1617,63 @@ static void free_restore(struct restore_ctx *c)
 		img_free_msg(NULL, &c->inv->base);
 }
 
+/* The tree is built: its late fds, its stop state, then it is let go;
+ * a lazily restored process is handed to its daemon's guard; a VM stopped
+ * by dump --qmp is continued. */
+static int resume_tree(struct restore_ctx *c)
+{
+	const InventoryEntry *inv = c->inv;
+
+	/* timerfds: the time restore took does not count against them */
+	for (size_t i = 0; i < c->nr; i++)
+		restore_fds_late(c->procs[i].hpid, c->procs[i].fds,
+				 c->procs[i].nr_fds);
+	stop_stopped(c);
+	pr_debug("letting the tree go");
+	detach_all(c);
+	for (size_t i = 0; c->lazy && i < c->nr; i++)
+		if (c->lazy[i].daemon > 0 &&
+		    guard_hand_over(c->lazy[i].ctl, c->lazy[i].daemon,
+				    c->procs[i].hpid))
+			return -1;
+	if (inv->has_qmp_stopped && inv->qmp_stopped && inv->qmp_socket) {
+		if (c->o->no_cont)
+			pr_info("VM left stopped (--no-cont): QMP %s",
+				inv->qmp_socket);
+		else if (qmp_command(inv->qmp_socket, "cont", NULL, 0, 10000))
+			pr_err("restored, but QMP cont on %s failed: the VM "
+			       "stays stopped", inv->qmp_socket);
+	}
+	return 0;
+}
+
+/* Without -d: the root's exit status, as 0x100 | status. */
+static int wait_root(struct restore_ctx *c)
+{
+	int status;
+
+	if (waitpid(c->root, &status, 0) != c->root) {
+		pr_perror("waitpid(%d)", c->root);
+		return -1;
+	}
+	return 0x100 | (WIFEXITED(status) ? WEXITSTATUS(status) :
+			128 + WTERMSIG(status));
+}
+
 int restore_tree(const struct restore_opts *o, struct restore_stats *st)
 {
 	struct restore_ctx c = { .o = o, .st = st, .dirfd = -1,
 				 .ready = { -1, -1 } };
 	uint64_t t0 = now_ns(), t1;
-	int ret = -1, status;
+	int ret = -1;
 
 	memset(st, 0, sizeof(*st));
 	if (progress_init(&c.progress, o->progress_fd))
 		return -1;
+	block_stop_sigs(&c);
 	if (load_images(&c))
 		goto out;
+	pause_at("restore-loaded");
 	if (o->lazy && !(c.lazy = calloc(c.nr, sizeof(*c.lazy))))
 		goto out;
 	if (o->page_server && (c.nr > 1 || o->verify)) {
@@ -1580,7 +1683,7 @@ int restore_tree(const struct restore_opts *o, struct restore_stats *st)
 	}
 	st->load_ns = now_ns() - t0;
 	t1 = now_ns();
-	if (check_pids_free(&c))
+	if (interrupted(&c) || check_pids_free(&c))
 		goto out;
 	st->pid_wait_ns = now_ns() - t1;
 	for (size_t i = 0; i < c.nr; i++)
@@ -1593,49 +1696,30 @@ int restore_tree(const struct restore_opts *o, struct restore_stats *st)
 	t1 = now_ns();
 	progress_phase(&c.progress, "restore-pages", tree_pages(&c, false));
 	for (size_t i = 0; i < c.nr; i++)
-		if (!c.procs[i].pe->zombie && rebuild_proc(&c, &c.procs[i]))
+		if (interrupted(&c) ||
+		    (!c.procs[i].pe->zombie && rebuild_proc(&c, &c.procs[i])))
 			goto fail;
 	progress_end(&c.progress);
 	st->mm_ns = now_ns() - t1;
-	if (fault_at("restore-before-resume"))
+	if (fault_at("restore-before-resume") || interrupted(&c) ||
+	    resume_tree(&c))
 		goto fail;
-	/* timerfds: the time restore took does not count against them */
-	for (size_t i = 0; i < c.nr; i++)
-		restore_fds_late(c.procs[i].hpid, c.procs[i].fds, c.procs[i].nr_fds);
-	stop_stopped(&c);
-	pr_debug("letting the tree go");
-	detach_all(&c);
-	for (size_t i = 0; c.lazy && i < c.nr; i++)
-		if (c.lazy[i].daemon > 0 &&
-		    guard_hand_over(c.lazy[i].ctl, c.lazy[i].daemon,
-				    c.procs[i].hpid))
-			goto fail;
 	st->root_pid = c.procs[0].hpid;
-	if (c.inv->has_qmp_stopped && c.inv->qmp_stopped && c.inv->qmp_socket) {
-		if (o->no_cont)
-			pr_info("VM left stopped (--no-cont): QMP %s",
-				c.inv->qmp_socket);
-		else if (qmp_command(c.inv->qmp_socket, "cont", NULL, 0, 10000))
-			pr_err("restored, but QMP cont on %s failed: the VM "
-			       "stays stopped", c.inv->qmp_socket);
-	}
 	st->total_ns = now_ns() - t0;
+	pause_at("restore-after-resume");
+	settle_stop_sigs(&c);
 	stats_record_restore(c.dirfd, o->dir, st, o->display_stats, stdout);
-	ret = 0;
-	if (!o->detach) {
-		if (waitpid(c.root, &status, 0) != c.root) {
-			pr_perror("waitpid(%d)", c.root);
-			ret = -1;
-		} else {
-			ret = 0x100 | (WIFEXITED(status) ? WEXITSTATUS(status) :
-				       128 + WTERMSIG(status));
-		}
-	}
+	ret = o->detach ? 0 : wait_root(&c);
 	goto out;
 fail:
-	pr_err("restore failed: killing the partly restored tree");
+	if (!c.stop_sig)
+		pr_err("restore failed: killing the partly restored tree");
 	kill_puppets(&c);
 out:
+	if (c.stop_sig && c.root <= 0)
+		pr_warn("restore cleanup: no process had been created yet, "
+			"nothing to undo");
+	sigprocmask(SIG_SETMASK, &c.old_mask, NULL);
 	if (c.src.ops)
 		c.src.ops->close(&c.src);
 	if (c.ready[0] >= 0)

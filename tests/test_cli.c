@@ -523,6 +523,71 @@ static void test_restore_help(void **state)
 	output_free(&out);
 }
 
+/* ---- page-server ---- */
+
+static int run_ps(int argc, char **argv, struct page_server_opts *o,
+		  struct output *out)
+{
+	struct tl_capture ce, co;
+	int ret;
+
+	tl_capture_start(&ce, STDERR_FILENO);
+	tl_capture_start(&co, STDOUT_FILENO);
+	ret = parse_page_server_args(argc, argv, o);
+	out->out = tl_capture_end(&co);
+	out->err = tl_capture_end(&ce);
+	return ret;
+}
+
+#define PSRV(o, out, ...)						\
+	run_ps(ARGC(__VA_ARGS__), ARGV(__VA_ARGS__), (o), (out))
+
+static void test_page_server_args(void **state)
+{
+	static const struct { char *argv[8]; const char *msg; } bad[] = {
+		{ { "page-server" }, "needs -D DIR and --port N" },
+		{ { "page-server", "-D", "x" }, "needs -D DIR and --port N" },
+		{ { "page-server", "-D", "x", "--port", "abc" },
+		  "bad number \"abc\" for --port" },
+		{ { "page-server", "-D", "x", "--port", "65536" },
+		  "bad number \"65536\" for --port" },
+		{ { "page-server", "-D", "x", "--port", "1", "more" },
+		  "page-server: unexpected argument \"more\"" },
+		{ { "page-server", "-D", "x", "--port" },
+		  "page-server: option --port needs a value" },
+		{ { "page-server", "--bogus" }, "unknown option --bogus" },
+	};
+	struct page_server_opts o;
+	struct output out;
+
+	(void)state;
+	assert_int_equal(PSRV(&o, &out, "page-server", "-D", "img", "--port",
+			      "7000", "--address", "127.0.0.1"), 0);
+	assert_string_equal(o.dir, "img");
+	assert_int_equal(o.port, 7000);
+	assert_string_equal(o.address, "127.0.0.1");
+	output_free(&out);
+	assert_int_equal(PSRV(&o, &out, "page-server", "--images-dir=i",
+			      "--port=1"), 0);
+	assert_null(o.address);
+	output_free(&out);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char **argv = (char **)bad[i].argv;
+		int argc = 0;
+
+		while (argv[argc])
+			argc++;
+		if (run_ps(argc, argv, &o, &out) != -1)
+			fail_msg("case %zu accepted", i);
+		assert_contains(out.err, "criu-lite: Error: ");
+		assert_contains(out.err, bad[i].msg);
+		output_free(&out);
+	}
+	assert_int_equal(PSRV(&o, &out, "page-server", "-h"), 1);
+	assert_contains(out.out, "usage: criu-lite page-server");
+	output_free(&out);
+}
+
 /* ---- show ---- */
 
 static int run_show(int argc, char **argv, struct show_opts *o,
@@ -602,6 +667,7 @@ int main(void)
 		cmocka_unit_test(test_restore_zombie_wait_range),
 		cmocka_unit_test(test_restore_help),
 		cmocka_unit_test_teardown(test_show_args, reset_getopt),
+		cmocka_unit_test_teardown(test_page_server_args, reset_getopt),
 	};
 
 	return cmocka_run_group_tests_name("cli", tests, NULL, NULL);
