@@ -1617,6 +1617,28 @@ static void free_restore(struct restore_ctx *c)
 		img_free_msg(NULL, &c->inv->base);
 }
 
+/*
+ * A zombie of the image is forked by its parent's puppet and dies at once,
+ * but on a busy machine it may not have run yet when the rest is built
+ * (it was seen still named "criu-lite" after restore returned). The tree
+ * is let go once each one is a zombie again; bounded, its parent cannot
+ * reap it before (it is still traced and stopped).
+ */
+static void wait_zombies(struct restore_ctx *c)
+{
+	uint64_t deadline = now_ns() + 5000000000ULL;
+
+	for (size_t i = 0; i < c->nr; i++) {
+		struct proc_stat st;
+
+		if (!c->procs[i].pe->zombie || c->procs[i].hpid <= 0)
+			continue;
+		while (!proc_read_stat(c->procs[i].hpid, c->procs[i].hpid, &st) &&
+		       st.state != 'Z' && now_ns() < deadline)
+			usleep(1000);
+	}
+}
+
 /* The tree is built: its late fds, its stop state, then it is let go;
  * a lazily restored process is handed to its daemon's guard; a VM stopped
  * by dump --qmp is continued. */
@@ -1629,6 +1651,7 @@ static int resume_tree(struct restore_ctx *c)
 		restore_fds_late(c->procs[i].hpid, c->procs[i].fds,
 				 c->procs[i].nr_fds);
 	stop_stopped(c);
+	wait_zombies(c);
 	pr_debug("letting the tree go");
 	detach_all(c);
 	for (size_t i = 0; c->lazy && i < c->nr; i++)
