@@ -73,12 +73,29 @@ pre-dump|not implemented yet
 EOF
 
 # ---- every option of every --help: in the man page, in the completion ----
-man_text=$(MANWIDTH=200 man -l -P cat "$MAN" 2>/dev/null)
+# (in the command's own OPTIONS section of the man page or in COMMON
+# OPTIONS, and in the command's own list of the completion; check has
+# only its synopsis)
+MANWIDTH=200 man -l -P cat "$MAN" >"$work/man.txt" 2>/dev/null
+section() {
+	awk -v s="$1" '/^[A-Z]/ { on = ($0 == s) } on' "$work/man.txt"
+}
 for cmd in dump restore show page-server check; do
 	missing_man= missing_comp=
-	for opt in $(grep -o -- '--[a-z][a-z-]*' "$work/help.$cmd" | sort -u); do
-		echo "$man_text" | grep -q -- "$opt" || missing_man="$missing_man $opt"
-		grep -q -- "$opt" "$COMP" || missing_comp="$missing_comp $opt"
+	up=$(echo "$cmd" | tr a-z A-Z)
+	if [ $cmd = check ]; then
+		grep -A3 "^SYNOPSIS" "$work/man.txt" >"$work/sect"
+	else
+		{ section "$up OPTIONS"; section "COMMON OPTIONS"; } >"$work/sect"
+	fi
+	awk -v c="$cmd" '$1 == c ")" { on = 1 } on; on && /;;/ { exit }' \
+		"$COMP" >"$work/comp"
+	# the options of the help: its option column (29 wide) on the lines
+	# that start with -x or --x
+	for opt in $(grep -E '^ +--?[a-zA-Z]' "$work/help.$cmd" | cut -c1-29 |
+		     grep -o -- '--[a-z][a-z-]*' | sort -u); do
+		grep -q -- "$opt" "$work/sect" || missing_man="$missing_man $opt"
+		grep -q -- "$opt" "$work/comp" || missing_comp="$missing_comp $opt"
 	done
 	[ -z "$missing_man" ] && ok "$cmd: every option in criu-lite(8)" ||
 		bad "$cmd: not in criu-lite(8):$missing_man"
