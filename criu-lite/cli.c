@@ -265,6 +265,78 @@ int parse_verbosity(const char *arg)
 	return 0;
 }
 
+/* dump's numeric options: each named in its message, with its range */
+static int dump_number(int c, const char *arg, struct dump_opts *o)
+{
+	static const struct { int c; const char *name; long max; } t[] = {
+		{ 'P', "--precopy-rounds", 1000 },
+		{ 'U', "--precopy-until", 1 << 30 },
+		{ 'M', "--precopy-ms", 60000 },
+		{ 'O', "--port", 65535 },
+		{ 'F', "--progress-fd", INT_MAX },
+	};
+	size_t i = 0;
+	long val;
+
+	while (t[i].c != c)
+		i++;
+	if (parse_count(t[i].name, arg, t[i].max, &val))
+		return -1;
+	if (c == 'P')
+		o->precopy_rounds = val;
+	else if (c == 'U')
+		o->precopy_until = val;
+	else if (c == 'M')
+		o->precopy_ms = val;
+	else if (c == 'O')
+		o->ps_port = val;
+	else
+		o->progress_fd = val;
+	return 0;
+}
+
+/* One option of dump: 0, 1 (help printed) or -1 (logged). */
+static int dump_option(int c, char **argv, struct dump_opts *o)
+{
+	switch (c) {
+	case 't':
+		return parse_pid(optarg, &o->pid);
+	case 'D':
+		o->dir = optarg;
+		return 0;
+	case 'R':
+		o->leave_running = true;
+		return 0;
+	case 'Q':
+		o->qmp = optarg;
+		return 0;
+	case 'S':
+		o->no_sync = true;
+		return 0;
+	case 'G':
+		o->page_server = true;
+		return 0;
+	case 'A':
+		o->ps_addr = optarg;
+		return 0;
+	case 'T':
+		o->display_stats = true;
+		return 0;
+	case 'o':
+		o->log_file = optarg;
+		return 0;
+	case 'P': case 'U': case 'M': case 'O': case 'F':
+		return dump_number(c, optarg, o);
+	case 'v':
+		return parse_verbosity(optarg);
+	case 'h':
+		usage_of("dump", stdout);
+		return 1;
+	default:
+		return bad_option("dump", c, argv);
+	}
+}
+
 int parse_dump_args(int argc, char **argv, struct dump_opts *o)
 {
 	static const struct option opts[] = {
@@ -286,80 +358,16 @@ int parse_dump_args(int argc, char **argv, struct dump_opts *o)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	long val;
-	int c;
+	int c, ret;
 
 	memset(o, 0, sizeof(*o));
 	o->precopy_until = 256;
 	o->progress_fd = -1;
 	optind = 0;	/* 0: also forget a half-parsed option group */
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":t:D:Ro:v::h", opts, NULL)) != -1) {
-		switch (c) {
-		case 't':
-			if (parse_pid(optarg, &o->pid))
-				return -1;
-			break;
-		case 'D':
-			o->dir = optarg;
-			break;
-		case 'R':
-			o->leave_running = true;
-			break;
-		case 'Q':
-			o->qmp = optarg;
-			break;
-		case 'S':
-			o->no_sync = true;
-			break;
-		case 'G':
-			o->page_server = true;
-			break;
-		case 'A':
-			o->ps_addr = optarg;
-			break;
-		case 'O':
-			if (parse_count("--port", optarg, 65535, &val))
-				return -1;
-			o->ps_port = val;
-			break;
-		case 'T':
-			o->display_stats = true;
-			break;
-		case 'F':
-			if (parse_count("--progress-fd", optarg, INT_MAX, &val))
-				return -1;
-			o->progress_fd = val;
-			break;
-		case 'P':
-		case 'U':
-		case 'M':
-			if (parse_count(c == 'P' ? "--precopy-rounds" : c == 'M' ?
-					"--precopy-ms" : "--precopy-until", optarg,
-					c == 'P' ? 1000 : c == 'M' ? 60000 : 1 << 30,
-					&val))
-				return -1;
-			if (c == 'P')
-				o->precopy_rounds = val;
-			else if (c == 'U')
-				o->precopy_until = val;
-			else
-				o->precopy_ms = val;
-			break;
-		case 'o':
-			o->log_file = optarg;
-			break;
-		case 'v':
-			if (parse_verbosity(optarg))
-				return -1;
-			break;
-		case 'h':
-			usage_of("dump", stdout);
-			return 1;
-		default:
-			return bad_option("dump", c, argv);
-		}
-	}
+	while ((c = getopt_long(argc, argv, ":t:D:Ro:v::h", opts, NULL)) != -1)
+		if ((ret = dump_option(c, argv, o)))
+			return ret;
 	if (stray_args("dump", argc, argv))
 		return -1;
 	if (!o->pid || !o->dir) {
