@@ -173,6 +173,42 @@ restore-state-check: $(B)/criu-lite zdtm $(B)/tests/subreaper
 
 CHECK_TARGETS += restore-state-check
 
+# stats-dump / stats-restore: CRIU's fields, consistent with the images
+# (tests/stats-check.sh; needs jq)
+stats-check: $(B)/criu-lite zdtm $(B)/tests/subreaper
+	$(B)/tests/subreaper tests/stats-check.sh $(B)
+
+CHECK_TARGETS += stats-check
+
+# progress on stderr and on --progress-fd: a 1 GiB dump, restore and lazy
+# fill (tests/progress-check.sh; PROGRESS_MB)
+progress-check: $(B)/criu-lite zdtm $(B)/tests/subreaper
+	$(B)/tests/subreaper tests/progress-check.sh $(B)
+
+CHECK_TARGETS += progress-check
+
+# -o/--log-file, -v0..-v4: levels, stamps, errors on stderr too
+# (tests/log-check.sh)
+log-check: $(B)/criu-lite $(B)/tests/subreaper
+	$(B)/tests/subreaper tests/log-check.sh $(B)
+
+CHECK_TARGETS += log-check
+
+# show: names (registers, flags), exact 64-bit JSON, one line per VMA and
+# fd, --ps/--fds/--mems, parsed back with jq (tests/show-check.sh)
+show-check: $(B)/criu-lite $(B)/tests/corrupt-target $(B)/tests/subreaper
+	$(B)/tests/subreaper tests/show-check.sh $(B)
+
+CHECK_TARGETS += show-check
+
+# each command's --help, criu-lite: on every message, options documented
+# in criu-lite(8) and the completion, signals during restore
+# (tests/cli-check.sh)
+cli-check: $(B)/criu-lite $(B)/tests/subreaper
+	$(B)/tests/subreaper tests/cli-check.sh $(B)
+
+CHECK_TARGETS += cli-check
+
 # The QEMU end-to-end cases (issue 4); check-quick leaves out the 2 GiB one
 QEMU_ALL   := minimal smp2 disk net qmp-client cycles3 leave-running plain \
 	      precopy lazy killed migrate migrate-lazy mem2g
@@ -260,7 +296,9 @@ FORCE:
 
 .PHONY: all check bench clean demo check-quick check-asan FORCE bad-images \
 	bad-dumps check-qemu zdtm-precopy lazy-check dumpdir-check \
-	restore-state-check fault-kill page-server-check migrate-check deps install uninstall install-check \
+	restore-state-check stats-check progress-check log-check show-check \
+	cli-check fault-kill page-server-check migrate-check deps install \
+	uninstall install-check \
 	corrupt-images corrupt-images-asan
 .DELETE_ON_ERROR:
 .SECONDARY: $(PROTO_C) $(PROTO_H)

@@ -12,6 +12,8 @@
 #include "pagemap.h"
 #include "proc.h"
 
+struct progress;
+
 #define CRIU_LITE_VERSION	"0.1"
 
 struct dump_opts {
@@ -34,6 +36,9 @@ struct dump_opts {
 				 * which restores the tree */
 	unsigned downtime_ms;	/* pre-copy: stop once what is left fits */
 	uint64_t max_bw;	/* bytes/s sent at most (0: no limit) */
+	bool display_stats;	/* print the stats table at the end */
+	int progress_fd;	/* --progress-fd, or -1 */
+	const char *log_file;	/* -o: relative to dir; opened by the CLI */
 };
 
 struct restore_opts {
@@ -46,6 +51,9 @@ struct restore_opts {
 	bool lazy;
 	const char *page_server;	/* HOST:PORT: pages come from there */
 	unsigned zombie_wait_ms;
+	bool display_stats;	/* print the stats table once the tree runs */
+	int progress_fd;	/* --progress-fd, or -1 */
+	const char *log_file;	/* -o: relative to dir; opened by the CLI */
 };
 
 struct dump_stats {

@@ -28,12 +28,15 @@
 #include "mem.h"
 #include "mem-marks.h"
 #include "namespaces.h"
+#include "names.h"
 #include "page-xfer.h"
 #include "precopy.h"
+#include "progress.h"
 #include "check.h"
 #include "migrate.h"
 #include "qmp.h"
 #include "seize.h"
+#include "stats.h"
 #include "timers.h"
 
 #include "core.pb-c.h"
@@ -52,6 +55,8 @@ struct dump_ctx {
 	struct frozen_tree tree;
 	struct page_xfer *xfer;	/* where pages go */
 	struct dump_stats *st;
+	struct progress progress;
+	char phase[32];		/* name of the pre-copy round's phase */
 	sigset_t stop_sigs;	/* blocked while the tree is frozen */
 	struct fd_dump_ctx *fdc;	/* open file descriptions of the tree */
 	struct pc_proc *pcs;		/* pre-copy, one per process of pc_tree */
@@ -556,6 +561,12 @@ static int dump_mm(struct proc_dump *pd)
 	mm.cow_shared = pd->cow.v;
 	mm.n_cow_shared = pd->cow.n;
 	pd->cow = (struct cow_ranges){ NULL, 0 };	/* freed with mm */
+	for (size_t i = 0; log_get_level() >= LOG_DEBUG && i < mm.n_vmas; i++) {
+		char line[PATH_MAX + 128];
+
+		pr_debug("pid %d: vma %s", pid,
+			 describe_vma_entry(mm.vmas[i], line, sizeof(line)));
+	}
 	if (img_write_one(pd->c->dirfd, IMG_MM, pd->fp->vpid, &mm.base))
 		goto out;
 	if (dump_pages(pid, pd->fp->vpid, &mm, pd->c->xfer, pd->pc))
@@ -642,6 +653,8 @@ static int dump_proc(struct proc_dump *pd)
 	struct frozen_proc *fp = pd->fp;
 	int ret;
 
+	pr_debug("pid %d: dumping (%zu threads, %zu VMAs)", fp->pid,
+		 (size_t)fp->nr_threads, pd->nr_vmas);
 	if (find_syscall_ip(pd))
 		return -1;
 	pd->have_gadgets = !find_inject_gadgets(fp->pid, pd->vmas, pd->nr_vmas,
@@ -738,6 +751,52 @@ static void forget_own_uffd(struct proc_dump *pd)
 	}
 }
 
+/* A figure of /proc/PID/status in kB ("RssAnon:"), 0 if absent. */
+static uint64_t status_kb(pid_t pid, const char *key)
+{
+	char path[64], line[256];
+	uint64_t kb = 0;
+	size_t klen = strlen(key);
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, key, klen)) {
+			kb = strtoull(line + klen, NULL, 10);
+			break;
+		}
+	fclose(f);
+	return kb;
+}
+
+/*
+ * What the dump of the frozen tree is going to scan, for its progress
+ * line: the anonymous pages each process owns (resident or swapped, as
+ * PAGEMAP_SCAN will find them) and its shared anonymous mappings, which
+ * are read whole. An estimate, for free: the line corrects it as it goes.
+ */
+static uint64_t pages_to_scan(const struct proc_dump *pds, size_t nr)
+{
+	uint64_t pages = 0;
+	const char *why;
+
+	for (size_t i = 0; i < nr; i++) {
+		if (pds[i].fp->zombie)
+			continue;
+		pages += (status_kb(pds[i].fp->pid, "RssAnon:") +
+			  status_kb(pds[i].fp->pid, "VmSwap:")) * 1024 / PAGE_SZ;
+		for (size_t k = 0; k < pds[i].nr_vmas; k++)
+			if (vma_kind_of(&pds[i].vmas[k], &why) ==
+			    VMA_KIND__VMA_ANON_SHARED)
+				pages += (pds[i].vmas[k].end -
+					  pds[i].vmas[k].start) / PAGE_SZ;
+	}
+	return pages;
+}
+
 static int dump_frozen(struct dump_ctx *c)
 {
 	struct proc_dump *pds;
@@ -783,9 +842,12 @@ static int dump_frozen(struct dump_ctx *c)
 	c->fdc = fd_dump_begin(c->dirfd);
 	if (!c->fdc)
 		goto out;
+	progress_phase(&c->progress, "dump-pages", pages_to_scan(pds, c->tree.nr));
 	for (size_t i = 0; i < c->tree.nr; i++)
 		if (!pds[i].fp->zombie && dump_proc(&pds[i]))
 			goto out;
+	progress_end(&c->progress);
+	pr_debug("writing pstree.img, syncing pages-1.img, inventory.img last");
 	if (write_pstree(c) || fault_at("before-inventory") || interrupted(c))
 		goto out;
 	if (page_xfer_flush(c->xfer))
@@ -948,6 +1010,16 @@ out:
 	return ret;
 }
 
+/* Round 0 of pre-copy reads each process' resident anonymous memory. */
+static uint64_t precopy_estimate(struct dump_ctx *c)
+{
+	uint64_t pages = 0;
+
+	for (size_t i = 0; i < c->nr_pcs; i++)
+		pages += status_kb(c->pc_pids[i], "RssAnon:") * 1024 / PAGE_SZ;
+	return pages;
+}
+
 /*
  * Migration: what the last round copied will be about what the final,
  * frozen copy has to send; at the bandwidth of that round (pages read and
@@ -1008,6 +1080,10 @@ static int precopy(struct dump_ctx *c)
 
 		if (round && o->precopy_ms)
 			usleep(o->precopy_ms * 1000);
+		/* round 0 reads what was populated; later ones, unknown */
+		snprintf(c->phase, sizeof(c->phase), "precopy-%u", round);
+		progress_phase(&c->progress, c->phase,
+			       round ? 0 : precopy_estimate(c));
 		for (size_t i = 0; i < c->nr_pcs; i++)
 			if (round ? pc_copy_dirty(&c->pcs[i], c->xfer, &pages) :
 				    pc_copy_all(&c->pcs[i], c->xfer, &pages))
@@ -1019,6 +1095,7 @@ static int precopy(struct dump_ctx *c)
 			c->st->round_ns[round] = ns;
 			c->st->round_bytes[round] = bytes;
 		}
+		progress_end(&c->progress);
 		c->st->precopy_rounds++;
 		c->st->precopy_pages += pages;
 		c->st->last_round_pages = pages;
@@ -1078,6 +1155,7 @@ static int open_images(struct dump_ctx *c)
 		return -1;
 	}
 	c->xfer->max_bw = c->o->max_bw;
+	c->xfer->progress = &c->progress;
 	return 0;
 }
 
@@ -1111,6 +1189,7 @@ static int commit_images(struct dump_ctx *c)
 	}
 	if (interrupted(c) || page_xfer_done(c->xfer))
 		return -1;
+	pr_debug("images complete: putting them in %s's place", c->o->dir);
 	return imgdir_commit(&c->img, !c->o->no_sync, &c->st->sync_ns);
 }
 
@@ -1142,6 +1221,8 @@ int dump_tree(const struct dump_opts *o, struct dump_stats *st)
 	int ret = -1;
 
 	memset(st, 0, sizeof(*st));
+	if (progress_init(&c.progress, o->progress_fd))
+		return -1;
 	c.img.fd = c.img.parentfd = -1;
 	if (check_target(o->pid))
 		return -1;
@@ -1153,9 +1234,12 @@ int dump_tree(const struct dump_opts *o, struct dump_stats *st)
 	st->stop_at_ns = now_ns() - t0;
 	if (o->qmp && qmp_stop_vm(&c))
 		goto out_release;
+	pr_debug("freezing the tree of %d", o->pid);
 	if (freeze_tree(o->pid, &c.tree))
 		goto out_release;
 	t_frozen = now_ns();
+	pr_debug("frozen: %zu processes in %.2f ms", c.tree.nr,
+		 c.tree.freeze_ns / 1e6);
 	st->freeze_ns = c.tree.freeze_ns;
 	if (tree_has(&c.tree, getpid())) {
 		pr_err("the tree of %d contains criu-lite itself", o->pid);
@@ -1185,5 +1269,7 @@ out_release:
 	settle_stop_sigs(&c, ret);
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	st->total_ns = now_ns() - t0;
+	if (!ret)	/* a failed dump leaves DIR as it was */
+		stats_record_dump(o->dir, st, o->display_stats, stdout);
 	return ret;
 }

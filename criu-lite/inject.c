@@ -15,6 +15,7 @@
 
 #include "inject.h"
 #include "log.h"
+#include "seize.h"
 #include "sigframe.h"
 
 int wait_stop(pid_t tid, int *status)
@@ -55,8 +56,8 @@ static long syscall_by_stops(struct remote *r, bool *failed, long nr,
 			     const long a[6]);
 static void kill_point(const struct remote *r, const char *stage);
 
-long remote_syscall(struct remote *r, bool *failed, long nr, long a1,
-		    long a2, long a3, long a4, long a5, long a6)
+static long inject_syscall(struct remote *r, bool *failed, long nr, long a1,
+			   long a2, long a3, long a4, long a5, long a6)
 {
 	struct user_regs_struct regs = r->saved;
 	int status, stops = 0;
@@ -140,6 +141,61 @@ long remote_syscall(struct remote *r, bool *failed, long nr, long a1,
 	r->nr_calls++;
 	*failed = false;
 	return regs.rax;
+}
+
+/* The calls criu-lite injects, by name, for the -v4 trace */
+static const char *syscall_name(long nr)
+{
+	static const char *const names[] = {
+		[__NR_mmap] = "mmap", [__NR_munmap] = "munmap",
+		[__NR_mremap] = "mremap", [__NR_mprotect] = "mprotect",
+		[__NR_madvise] = "madvise", [__NR_brk] = "brk",
+		[__NR_openat] = "openat", [__NR_close] = "close",
+		[__NR_close_range] = "close_range", [__NR_ftruncate] = "ftruncate",
+		[__NR_memfd_create] = "memfd_create", [__NR_prctl] = "prctl",
+		[__NR_userfaultfd] = "userfaultfd", [__NR_clone3] = "clone3",
+		[__NR_rt_sigaction] = "rt_sigaction",
+		[__NR_sigaltstack] = "sigaltstack", [__NR_rseq] = "rseq",
+		[__NR_set_robust_list] = "set_robust_list",
+		[__NR_set_tid_address] = "set_tid_address",
+		[__NR_rt_sigqueueinfo] = "rt_sigqueueinfo",
+		[__NR_rt_tgsigqueueinfo] = "rt_tgsigqueueinfo",
+		[__NR_prlimit64] = "prlimit64", [__NR_personality] = "personality",
+		[__NR_getitimer] = "getitimer", [__NR_setitimer] = "setitimer",
+		[__NR_timer_create] = "timer_create",
+		[__NR_timer_settime] = "timer_settime",
+		[__NR_timer_gettime] = "timer_gettime",
+		[__NR_timer_delete] = "timer_delete", [__NR_capget] = "capget",
+		[__NR_capset] = "capset", [__NR_setresuid] = "setresuid",
+		[__NR_setresgid] = "setresgid", [__NR_setgroups] = "setgroups",
+		[__NR_setfsuid] = "setfsuid", [__NR_setfsgid] = "setfsgid",
+		[__NR_pause] = "pause",
+	};
+
+	if (nr >= 0 && nr < (long)(sizeof(names) / sizeof(names[0])) && names[nr])
+		return names[nr];
+	return "syscall";
+}
+
+static void trace_call(const struct remote *r, long nr, const long a[6],
+		       long ret, bool failed, uint64_t t0)
+{
+	pr_trace("thread %d: injected %s#%ld(%#lx, %#lx, %#lx, %#lx, %#lx, "
+		 "%#lx) = %ld%s (%.1f us)", r->tid, syscall_name(nr), nr, a[0],
+		 a[1], a[2], a[3], a[4], a[5], ret,
+		 failed ? " (injection failed)" : "", (now_ns() - t0) / 1e3);
+}
+
+long remote_syscall(struct remote *r, bool *failed, long nr, long a1,
+		    long a2, long a3, long a4, long a5, long a6)
+{
+	const long a[6] = { a1, a2, a3, a4, a5, a6 };
+	uint64_t t0 = now_ns();
+	long ret = inject_syscall(r, failed, nr, a1, a2, a3, a4, a5, a6);
+
+	if (log_get_level() >= LOG_TRACE)
+		trace_call(r, nr, a, ret, *failed, t0);
+	return ret;
 }
 
 long rcall(struct remote *r, long nr, long a1, long a2, long a3, long a4,
@@ -663,6 +719,7 @@ long remote_call_new_fd(struct remote *r, int expect, long nr, long a1,
 			long a2, long a3)
 {
 	const long a[6] = { a1, a2, a3, 0, 0, 0 };
+	uint64_t t0;
 	bool bad;
 	long fd;
 
@@ -674,7 +731,10 @@ long remote_call_new_fd(struct remote *r, int expect, long nr, long a1,
 			r->tid, (unsigned long)r->area);
 		return rcall(r, nr, a1, a2, a3, 0, 0, 0);
 	}
+	t0 = now_ns();
 	fd = run_call(r, nr, a, r->close_frame, &bad);
+	if (log_get_level() >= LOG_TRACE)
+		trace_call(r, nr, a, fd, bad, t0);
 	if (bad)
 		return -EIO;
 	if (fd < 0)

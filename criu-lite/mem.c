@@ -18,6 +18,7 @@
 #include "page-source.h"
 #include "page-xfer.h"
 #include "precopy.h"
+#include "progress.h"
 #include "seize.h"
 
 /* restore: pages written per process_vm_writev, pieces per call */
@@ -741,6 +742,7 @@ int restore_pages(struct mm_restore *m)
 		} else if ((e->flags & PE_PRESENT) && !m->src->map) {
 			if (write_fetched(m, e))
 				return -1;
+			progress_add(m->progress, e->nr_pages, len);
 		} else if (e->flags & PE_PRESENT) {
 			if (e->offset > m->src->size || len > m->src->size - e->offset) {
 				pr_err("pages image too short for run at %#lx "
@@ -753,6 +755,7 @@ int restore_pages(struct mm_restore *m)
 			remote[n].iov_base = (void *)e->vaddr;
 			remote[n].iov_len = len;
 			n++;
+			progress_add(m->progress, e->nr_pages, len);
 		} else if ((e->flags & PE_ZERO) &&
 			   zero_run_needs_write(m->mm, e)) {
 			for (uint64_t off = 0; off < len; off += sizeof(zero)) {

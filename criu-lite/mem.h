@@ -56,6 +56,7 @@ struct addr_range {
 	uint64_t start, end;
 };
 
+struct progress;
 /* Restore side, run against a traced puppet whose address space holds
  * only the gadget, the vDSO and the VMAs it made ready itself (cow.h). */
 struct mm_restore {
@@ -77,6 +78,7 @@ struct mm_restore {
 					 * (cow.h), sorted: not mapped nor
 					 * written again */
 	size_t nr_ready;
+	struct progress *progress;	/* pages written are counted here */
 };
 
 int restore_vmas(struct mm_restore *m);

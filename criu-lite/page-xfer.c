@@ -20,6 +20,7 @@
 #include "page-read.h"
 #include "page-xfer.h"
 #include "xfer-proto.h"
+#include "progress.h"
 #include "seize.h"
 
 /*
@@ -101,6 +102,7 @@ static int xfer_data(void *arg, const void *buf, size_t len)
 {
 	struct page_xfer *x = arg;
 
+	progress_add(x->progress, 0, len);
 	return x->ops->add(x, buf, len);
 }
 
@@ -157,6 +159,7 @@ int xfer_read_regions(struct page_xfer *x, pid_t pid,
 				return -1;
 			fill += iov[k].iov_len;
 		}
+		progress_add(x->progress, fill / PAGE_SZ, 0);
 		if (x->ops->submit(x))
 			return -1;
 		niov = 0;

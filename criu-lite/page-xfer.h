@@ -57,6 +57,7 @@ struct page_xfer {
 	bool durable;
 	uint64_t max_bw;	/* net: bytes per second at most (0: any) */
 	struct dump_stats *st;
+	struct progress *progress;	/* pages read, bytes stored (or NULL) */
 };
 
 /* The pages file pages-1.img in dirfd (created), and the pagemap images

@@ -13,6 +13,7 @@
 #include "page-xfer.h"
 #include "pagemap.h"
 #include "precopy.h"
+#include "progress.h"
 #include "seize.h"
 
 /*
@@ -358,6 +359,7 @@ int pc_dump_regions(const struct pc_proc *pc, struct page_xfer *x,
 					run_builder_add_flagged(rb, p, 1, PE_ZERO) :
 					run_builder_add_stored(rb, p, 1, slot - 2, &csum);
 				x->st->pages_reused++;
+				progress_add(x->progress, 1, 0);
 			}
 			a += len;
 		}

@@ -11,6 +11,7 @@
 #include "log.h"
 #include "page-source.h"
 #include "pagemap.h"
+#include "progress.h"
 #include "restore-check.h"
 
 /* Whether id is a thread (threads) or a live process of the tree. */
@@ -111,8 +112,21 @@ static bool run_is_lazy(const MmEntry *mm, const PagemapEntry *e)
 	return false;
 }
 
+uint64_t pages_to_restore(const MmEntry *mm, PagemapEntry *const *pme,
+			  size_t nr, bool lazy)
+{
+	uint64_t pages = 0;
+
+	for (size_t i = 0; i < nr; i++)
+		if ((pme[i]->flags & PE_PRESENT) &&
+		    !(lazy && run_is_lazy(mm, pme[i])))
+			pages += pme[i]->nr_pages;
+	return pages;
+}
+
 int check_page_data(struct page_source *s, const MmEntry *mm,
-		    PagemapEntry *const *pme, size_t nr, bool lazy, int pid)
+		    PagemapEntry *const *pme, size_t nr, bool lazy, int pid,
+		    struct progress *progress)
 {
 	for (size_t i = 0; i < nr; i++) {
 		const PagemapEntry *e = pme[i];
@@ -121,6 +135,7 @@ int check_page_data(struct page_source *s, const MmEntry *mm,
 			continue;
 		if (!page_source_get_checked(s, e, 0, e->nr_pages, pid))
 			return -1;
+		progress_add(progress, e->nr_pages, 0);
 	}
 	return 0;
 }

@@ -33,12 +33,15 @@
 #include "mem.h"
 #include "mem-marks.h"
 #include "namespaces.h"
+#include "names.h"
 #include "page-source.h"
+#include "progress.h"
 #include "qmp.h"
 #include "sigframe.h"
 #include "restore.h"
 #include "restore-check.h"
 #include "seize.h"
+#include "stats.h"
 #include "timers.h"
 
 #include "core.pb-c.h"
@@ -85,7 +88,53 @@ struct restore_ctx {
 	struct lazy_proc *lazy;	/* --lazy-pages: one per process */
 	struct cow_tree cow;	/* VMAs made before the fork, to share */
 	pid_t root;		/* our child, once forked (the ns init with --pidns) */
+	struct progress progress;
+	sigset_t stop_sigs;	/* SIGINT/SIGTERM/SIGHUP: blocked, checked */
+	sigset_t old_mask;	/* the mask to give back (and to the daemon) */
+	int stop_sig;		/* the one that interrupted the restore */
 };
+
+/*
+ * SIGINT, SIGTERM and SIGHUP are blocked while the tree is built: one
+ * arriving stops the restore at the next stage (between processes at the
+ * latest), where everything made so far is killed and reaped, and said
+ * so. Once the tree is let go, one is reported and ignored: the tree runs.
+ */
+static void block_stop_sigs(struct restore_ctx *c)
+{
+	sigemptyset(&c->stop_sigs);
+	sigaddset(&c->stop_sigs, SIGINT);
+	sigaddset(&c->stop_sigs, SIGTERM);
+	sigaddset(&c->stop_sigs, SIGHUP);
+	sigprocmask(SIG_BLOCK, &c->stop_sigs, &c->old_mask);
+}
+
+static bool interrupted(struct restore_ctx *c)
+{
+	const struct timespec now = { 0, 0 };
+	int sig;
+
+	if (c->stop_sig)
+		return true;
+	sig = sigtimedwait(&c->stop_sigs, NULL, &now);
+	if (sig <= 0)
+		return false;
+	c->stop_sig = sig;
+	pr_err("restore interrupted by SIG%s: undoing it", sigabbrev_np(sig));
+	return true;
+}
+
+/* The tree runs: a signal from now on is too late to stop anything. */
+static void settle_stop_sigs(struct restore_ctx *c)
+{
+	const struct timespec now = { 0, 0 };
+	int sig;
+
+	while ((sig = sigtimedwait(&c->stop_sigs, NULL, &now)) > 0)
+		pr_warn("SIG%s came after the tree was let go: ignored, the "
+			"restored tree runs", sigabbrev_np(sig));
+	sigprocmask(SIG_SETMASK, &c->old_mask, NULL);
+}
 
 /* ---- loading and checking every image before creating anything ---- */
 
@@ -312,10 +361,45 @@ static int load_proc(struct restore_ctx *c, struct proc_restore *p)
 	    check_guards(p->mm, pid) || check_cow_shared(p->mm, pid))
 		return -1;
 	/* pages from a page server are checked as they arrive */
+	return check_pagemap(c, p);
+}
+
+/* Stored pages of the whole tree: those restore writes itself, or with
+ * all, those of lazy VMAs too. */
+static uint64_t tree_pages(struct restore_ctx *c, bool all)
+{
+	uint64_t pages = 0;
+
+	for (size_t i = 0; i < c->nr; i++)
+		if (!c->procs[i].pe->zombie)
+			pages += pages_to_restore(c->procs[i].mm, c->procs[i].pme,
+						  c->procs[i].nr_pme,
+						  c->o->lazy && !all);
+	return pages;
+}
+
+/* Every stored page against its checksum, before anything is created;
+ * pages from a page server are checked as they arrive instead. */
+static int check_pages(struct restore_ctx *c)
+{
+	uint64_t t0 = now_ns();
+	int ret = 0;
+
 	if (c->o->no_verify || !c->src.map)
 		return 0;
-	return check_page_data(&c->src, p->mm, p->pme, p->nr_pme, c->o->lazy,
-			       pid);
+	progress_phase(&c->progress, "check-pages", tree_pages(c, false));
+	for (size_t i = 0; i < c->nr && !ret; i++) {
+		struct proc_restore *p = &c->procs[i];
+
+		if (!p->pe->zombie)
+			ret = check_page_data(&c->src, p->mm, p->pme, p->nr_pme,
+					      c->o->lazy, p->pe->pid,
+					      &c->progress);
+	}
+	if (!ret)
+		progress_end(&c->progress);
+	c->st->verify_ns += now_ns() - t0;
+	return ret;
 }
 
 /* The page data: the local pages image (pre-faulted, except for lazy
@@ -404,7 +488,10 @@ static int load_images(struct restore_ctx *c)
 		if (load_proc(c, &c->procs[i]))
 			return -1;
 	}
-	return check_fds_of(c);
+	if (check_fds_of(c) || check_pages(c))
+		return -1;
+	pr_debug("images of %zu processes read and checked", c->nr);
+	return 0;
 }
 
 /*
@@ -443,7 +530,7 @@ static int plan_cow(struct restore_ctx *c)
  * machines PID 1 reaps orphans only every ~2 s. Wait that long, then name
  * the holder.
  */
-static int wait_pid_free(pid_t pid, unsigned wait_ms)
+static int wait_pid_free(struct restore_ctx *c, pid_t pid, unsigned wait_ms)
 {
 	uint64_t deadline = now_ns() + wait_ms * 1000000ULL;
 
@@ -463,6 +550,8 @@ static int wait_pid_free(pid_t pid, unsigned wait_ms)
 			       ", a zombie its parent has not reaped" : "");
 			return -1;
 		}
+		if (interrupted(c))
+			return -1;
 		usleep(20000);
 	}
 }
@@ -473,7 +562,7 @@ static int check_pids_free(struct restore_ctx *c)
 		return 0;
 	for (size_t i = 0; i < c->nr; i++)
 		for (size_t t = 0; t < c->procs[i].pe->n_threads; t++)
-			if (wait_pid_free(c->procs[i].pe->threads[t],
+			if (wait_pid_free(c, c->procs[i].pe->threads[t],
 					  c->o->zombie_wait_ms))
 				return -1;
 	return 0;
@@ -688,6 +777,7 @@ static void puppet_main(struct restore_ctx *c, size_t idx)
 	cow_prepare(&c->cow, idx);
 	fdp = calloc(c->nr, sizeof(*fdp));
 	ft = (struct fd_tree){ fdp, c->nr, c->keep_at };
+	log_forget_file();	/* its fd number is about to be reused */
 	if (!fdp)
 		puppet_fail(c, "allocate the fd tree");
 	for (size_t i = 0; i < c->nr; i++)
@@ -753,6 +843,7 @@ static void ns_init_main(struct restore_ctx *c)
 
 	prctl(PR_SET_NAME, "criu-lite-init");
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	log_forget_file();	/* it closes every fd below */
 	pid = clone_with_pid(root, 0);
 	if (pid < 0) {
 		pr_perror("clone3 with pid %d in the new namespace", root);
@@ -827,6 +918,12 @@ static int fork_puppets(struct restore_ctx *c)
 	c->keep_at = max_fd_of(c) + 1;
 	if (c->keep_at <= c->ready[1])
 		c->keep_at = c->ready[1] + 1;
+	/* and above the fds we keep writing to: progress, log */
+	if (c->keep_at <= c->o->progress_fd)
+		c->keep_at = c->o->progress_fd + 1;
+	if (c->keep_at <= log_file_fd())
+		c->keep_at = log_file_fd() + 1;
+	pr_debug("forking the puppets (%zu processes)", c->nr);
 	/* the puppets park objects at keep_at+1..: make room for all */
 	getrlimit(RLIMIT_NOFILE, &rl);
 	if (rl.rlim_cur < (rlim_t)c->keep_at + total_fds(c) + 64) {
@@ -1191,13 +1288,16 @@ static int start_lazy_daemon(struct restore_ctx *c, struct proc_restore *p)
 
 		prctl(PR_SET_NAME, "criu-lite-lazy");
 		setsid();
+		sigprocmask(SIG_SETMASK, &c->old_mask, NULL);
 		close(sv[0]);
 		for (size_t i = 0; i < c->nr; i++)
 			if (c->lazy[i].ctl > 0)
 				close(c->lazy[i].ctl);
 		if (c->ready[0] >= 0)
 			close(c->ready[0]);
-		ret = lazy_serve(lp, 1, &c->src, &g);
+		/* plain lines: it may outlive criu-lite on the terminal */
+		c->progress.tty = false;
+		ret = lazy_serve(lp, 1, &c->src, &g, &c->progress);
 		_exit(ret ? 1 : 0);
 	}
 	close(sv[1]);
@@ -1226,6 +1326,7 @@ static int rebuild_memory(struct restore_ctx *c, struct proc_restore *p)
 		.fds = p->fds, .nr_fds = p->nr_fds,
 		.shm = &c->shm,
 		.lazy = c->o->lazy,
+		.progress = &c->progress,
 	};
 	struct addr_range *ready;
 	size_t nready;
@@ -1255,8 +1356,14 @@ static int rebuild_vmas_pages(struct restore_ctx *c, struct proc_restore *p,
 	 * lists) may touch lazy memory, and would wait for it for ever */
 	if (c->o->lazy && start_lazy_daemon(c, p))
 		return -1;
-	if (c->o->verify && verify_pages(m))
-		return -1;
+	if (c->o->verify) {
+		uint64_t t0 = now_ns();
+		int ret = verify_pages(m);
+
+		c->st->verify_ns += now_ns() - t0;
+		if (ret)
+			return -1;
+	}
 	if (restore_protections(m) || restore_locks(m) ||
 	    restore_mm_fields(m))
 		return -1;
@@ -1264,8 +1371,10 @@ static int rebuild_vmas_pages(struct restore_ctx *c, struct proc_restore *p,
 		if (p->pme[i]->flags & PE_PRESENT)
 			c->st->pages_written += p->pme[i]->nr_pages;
 	/* lazy runs come later, from the daemon */
-	for (size_t i = 0; c->lazy && i < c->lazy[p - c->procs].nr_runs; i++)
+	for (size_t i = 0; c->lazy && i < c->lazy[p - c->procs].nr_runs; i++) {
 		c->st->pages_written -= c->lazy[p - c->procs].runs[i]->nr_pages;
+		c->st->pages_lazy += c->lazy[p - c->procs].runs[i]->nr_pages;
+	}
 	return 0;
 }
 
@@ -1457,6 +1566,24 @@ static int drop_gadget(struct proc_restore *p)
 	return 0;
 }
 
+/* -v3: what is going to be rebuilt in p (its fds are in place already) */
+static void debug_proc(const struct proc_restore *p)
+{
+	char line[PATH_MAX + 128];
+
+	if (log_get_level() < LOG_DEBUG)
+		return;
+	pr_debug("restore %d: %zu threads, %zu VMAs, %zu fds, %zu page runs",
+		 p->hpid, (size_t)p->pe->n_threads, p->mm->n_vmas, p->nr_fds,
+		 p->nr_pme);
+	for (size_t i = 0; i < p->nr_fds; i++)
+		pr_debug("restore %d: %s", p->hpid,
+			 describe_fd_entry(p->fds[i], line, sizeof(line)));
+	for (size_t i = 0; i < p->mm->n_vmas; i++)
+		pr_debug("restore %d: vma %s", p->hpid,
+			 describe_vma_entry(p->mm->vmas[i], line, sizeof(line)));
+}
+
 static int rebuild_proc(struct restore_ctx *c, struct proc_restore *p)
 {
 	pid_t pid = p->hpid;
@@ -1466,6 +1593,7 @@ static int rebuild_proc(struct restore_ctx *c, struct proc_restore *p)
 	if (!p->seized || !p->htids)
 		return -1;
 	p->htids[0] = pid;
+	debug_proc(p);
 	if (seize_puppet(p, pid) ||
 	    remote_init(&p->r, pid, p->gadget))
 		return -1;
@@ -1538,16 +1666,23 @@ static void detach_all(struct restore_ctx *c)
 static void kill_puppets(struct restore_ctx *c)
 {
 	uint64_t deadline = now_ns() + 10000000000ULL;
-	unsigned killed = 0;
+	unsigned killed = 0, daemons = 0;
+	char pids[256] = "";
+	size_t n = 0;
 	pid_t w;
 
 	if (c->root <= 0)
 		return;
 	for (size_t i = c->nr; i-- > 0;) {
-		if (c->procs[i].hpid > 0 && !kill(c->procs[i].hpid, SIGKILL))
+		if (c->procs[i].hpid > 0 && !kill(c->procs[i].hpid, SIGKILL)) {
 			killed++;
-		if (c->lazy && c->lazy[i].daemon > 0)
-			kill(c->lazy[i].daemon, SIGKILL);
+			if (n < sizeof(pids) - 16)
+				n += snprintf(pids + n, sizeof(pids) - n, "%s%d",
+					      n ? " " : "", c->procs[i].hpid);
+		}
+		if (c->lazy && c->lazy[i].daemon > 0 &&
+		    !kill(c->lazy[i].daemon, SIGKILL))
+			daemons++;
 	}
 	kill(c->root, SIGKILL);	/* with --pidns, init: takes the ns down */
 	while (now_ns() < deadline) {
@@ -1561,8 +1696,11 @@ static void kill_puppets(struct restore_ctx *c)
 		pr_err("restore cleanup: some of the killed processes are still "
 		       "not gone after 10 s");
 	else
-		pr_info("restore cleanup: %u process(es) killed and reaped, "
-			"nothing of this restore is left", killed);
+		pr_warn("restore cleanup: %u process(es) killed and reaped "
+			"(%s)%s%s, nothing of this restore is left", killed,
+			killed ? pids : "none had its PID yet",
+			daemons ? ", and the lazy-pages daemon" : "",
+			daemons > 1 ? "s" : "");
 }
 
 static void free_proc(struct proc_restore *p, struct lazy_proc *lp)
@@ -1602,16 +1740,86 @@ static void free_restore(struct restore_ctx *c)
 		img_free_msg(NULL, &c->inv->base);
 }
 
+/*
+ * A zombie of the image is forked by its parent's puppet and dies at once,
+ * but on a busy machine it may not have run yet when the rest is built
+ * (it was seen still named "criu-lite" after restore returned). The tree
+ * is let go once each one is a zombie again; bounded, its parent cannot
+ * reap it before (it is still traced and stopped).
+ */
+static void wait_zombies(struct restore_ctx *c)
+{
+	uint64_t deadline = now_ns() + 5000000000ULL;
+
+	for (size_t i = 0; i < c->nr; i++) {
+		struct proc_stat st;
+
+		if (!c->procs[i].pe->zombie || c->procs[i].hpid <= 0)
+			continue;
+		while (!proc_read_stat(c->procs[i].hpid, c->procs[i].hpid, &st) &&
+		       st.state != 'Z' && now_ns() < deadline)
+			usleep(1000);
+	}
+}
+
+/* The tree is built: its late fds, its stop state, then it is let go;
+ * a lazily restored process is handed to its daemon's guard; a VM stopped
+ * by dump --qmp is continued. */
+static int resume_tree(struct restore_ctx *c)
+{
+	const InventoryEntry *inv = c->inv;
+
+	/* timerfds: the time restore took does not count against them */
+	for (size_t i = 0; i < c->nr; i++)
+		restore_fds_late(c->procs[i].hpid, c->procs[i].fds,
+				 c->procs[i].nr_fds);
+	stop_stopped(c);
+	wait_zombies(c);
+	pr_debug("letting the tree go");
+	detach_all(c);
+	for (size_t i = 0; c->lazy && i < c->nr; i++)
+		if (c->lazy[i].daemon > 0 &&
+		    guard_hand_over(c->lazy[i].ctl, c->lazy[i].daemon,
+				    c->procs[i].hpid))
+			return -1;
+	if (inv->has_qmp_stopped && inv->qmp_stopped && inv->qmp_socket) {
+		if (c->o->no_cont)
+			pr_info("VM left stopped (--no-cont): QMP %s",
+				inv->qmp_socket);
+		else if (qmp_command(inv->qmp_socket, "cont", NULL, 0, 10000))
+			pr_err("restored, but QMP cont on %s failed: the VM "
+			       "stays stopped", inv->qmp_socket);
+	}
+	return 0;
+}
+
+/* Without -d: the root's exit status, as 0x100 | status. */
+static int wait_root(struct restore_ctx *c)
+{
+	int status;
+
+	if (waitpid(c->root, &status, 0) != c->root) {
+		pr_perror("waitpid(%d)", c->root);
+		return -1;
+	}
+	return 0x100 | (WIFEXITED(status) ? WEXITSTATUS(status) :
+			128 + WTERMSIG(status));
+}
+
 int restore_tree(const struct restore_opts *o, struct restore_stats *st)
 {
 	struct restore_ctx c = { .o = o, .st = st, .dirfd = -1,
 				 .ready = { -1, -1 } };
 	uint64_t t0 = now_ns(), t1;
-	int ret = -1, status;
+	int ret = -1;
 
 	memset(st, 0, sizeof(*st));
+	if (progress_init(&c.progress, o->progress_fd))
+		return -1;
+	block_stop_sigs(&c);
 	if (load_images(&c))
 		goto out;
+	pause_at("restore-loaded");
 	if (o->lazy && !(c.lazy = calloc(c.nr, sizeof(*c.lazy))))
 		goto out;
 	if (o->page_server && (c.nr > 1 || o->verify)) {
@@ -1624,7 +1832,7 @@ int restore_tree(const struct restore_opts *o, struct restore_stats *st)
 		goto out;
 	st->load_ns = now_ns() - t0;
 	t1 = now_ns();
-	if (check_pids_free(&c))
+	if (interrupted(&c) || check_pids_free(&c))
 		goto out;
 	st->pid_wait_ns = now_ns() - t1;
 	for (size_t i = 0; i < c.nr; i++)
@@ -1635,47 +1843,32 @@ int restore_tree(const struct restore_opts *o, struct restore_stats *st)
 		goto fail;
 	st->fork_ns = now_ns() - t1;
 	t1 = now_ns();
+	progress_phase(&c.progress, "restore-pages", tree_pages(&c, false));
 	for (size_t i = 0; i < c.nr; i++)
-		if (!c.procs[i].pe->zombie && rebuild_proc(&c, &c.procs[i]))
+		if (interrupted(&c) ||
+		    (!c.procs[i].pe->zombie && rebuild_proc(&c, &c.procs[i])))
 			goto fail;
+	progress_end(&c.progress);
 	st->mm_ns = now_ns() - t1;
-	if (fault_at("restore-before-resume"))
+	if (fault_at("restore-before-resume") || interrupted(&c) ||
+	    resume_tree(&c))
 		goto fail;
-	/* timerfds: the time restore took does not count against them */
-	for (size_t i = 0; i < c.nr; i++)
-		restore_fds_late(c.procs[i].hpid, c.procs[i].fds, c.procs[i].nr_fds);
-	stop_stopped(&c);
-	detach_all(&c);
-	for (size_t i = 0; c.lazy && i < c.nr; i++)
-		if (c.lazy[i].daemon > 0 &&
-		    guard_hand_over(c.lazy[i].ctl, c.lazy[i].daemon,
-				    c.procs[i].hpid))
-			goto fail;
 	st->root_pid = c.procs[0].hpid;
-	if (c.inv->has_qmp_stopped && c.inv->qmp_stopped && c.inv->qmp_socket) {
-		if (o->no_cont)
-			pr_info("VM left stopped (--no-cont): QMP %s",
-				c.inv->qmp_socket);
-		else if (qmp_command(c.inv->qmp_socket, "cont", NULL, 0, 10000))
-			pr_err("restored, but QMP cont on %s failed: the VM "
-			       "stays stopped", c.inv->qmp_socket);
-	}
 	st->total_ns = now_ns() - t0;
-	ret = 0;
-	if (!o->detach) {
-		if (waitpid(c.root, &status, 0) != c.root) {
-			pr_perror("waitpid(%d)", c.root);
-			ret = -1;
-		} else {
-			ret = 0x100 | (WIFEXITED(status) ? WEXITSTATUS(status) :
-				       128 + WTERMSIG(status));
-		}
-	}
+	pause_at("restore-after-resume");
+	settle_stop_sigs(&c);
+	stats_record_restore(c.dirfd, o->dir, st, o->display_stats, stdout);
+	ret = o->detach ? 0 : wait_root(&c);
 	goto out;
 fail:
-	pr_err("restore failed: killing the partly restored tree");
+	if (!c.stop_sig)
+		pr_err("restore failed: killing the partly restored tree");
 	kill_puppets(&c);
 out:
+	if (c.stop_sig && c.root <= 0)
+		pr_warn("restore cleanup: no process had been created yet, "
+			"nothing to undo");
+	sigprocmask(SIG_SETMASK, &c.old_mask, NULL);
 	if (c.src.ops)
 		c.src.ops->close(&c.src);
 	if (c.ready[0] >= 0)

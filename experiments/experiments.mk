@@ -70,7 +70,7 @@ $(QEMU10_DIR)/env: experiments/qemu10/fetch-qemu10.sh $(GUEST_DIR)/.deps-ok
 
 qemu10: $(QEMU10_DIR)/env
 
-# gnuplot and jq: only the experiments targets install them.
+# gnuplot: only the experiments targets install it (jq is a base dependency).
 $(EXP_DIR)/.deps-ok: scripts/install-deps.sh
 	@scripts/install-deps.sh --experiments
 	@mkdir -p $(@D) && touch $@

@@ -7,11 +7,11 @@
  * except pages-<id>.img, which holds raw 4 KiB pages and no header (its
  * pages are checked against the checksums of the pagemap runs).
  * id is the number in the file's name (core-<tid>, mm-<pid>, ...; 0 for
- * inventory and pstree): a file renamed or swapped with another of its
- * kind is refused. The checksum is checked when the file is opened, before
- * any entry is decoded. Files are created 0600. Readers name the file and
- * the offset of any problem they find, so a user can tell which image is
- * bad.
+ * inventory, pstree and the stats files): a file renamed or swapped with
+ * another of its kind is refused. The checksum is checked when the file
+ * is opened, before any entry is decoded. Files are created 0600. Readers
+ * name the file and the offset of any problem they find, so a user can
+ * tell which image is bad.
  */
 #ifndef CRIU_LITE_IMAGE_H
 #define CRIU_LITE_IMAGE_H
@@ -41,6 +41,8 @@ enum img_type {
 	IMG_PAGEMAP,	/* per pid */
 	IMG_FDINFO,	/* per pid */
 	IMG_TASK,	/* per pid */
+	IMG_STATS_DUMP,		/* stats-dump: figures of the dump */
+	IMG_STATS_RESTORE,	/* stats-restore: of the last restore */
 	IMG_PAGES,	/* per id, raw */
 	IMG_NR_TYPES,
 };
