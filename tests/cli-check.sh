@@ -19,7 +19,7 @@ ok() { echo "PASS $1"; pass=$((pass + 1)); }
 bad() { echo "FAIL $1"; fail=$((fail + 1)); }
 
 # ---- --help: one per command, each its own ----
-for cmd in check dump restore show page-server; do
+for cmd in check dump restore show page-server migrate; do
 	if "$CL" $cmd --help >"$work/help.$cmd" 2>"$work/err" &&
 		head -1 "$work/help.$cmd" | grep -q "^usage: criu-lite $cmd" &&
 		[ ! -s "$work/err" ]; then
@@ -69,6 +69,13 @@ show --ps --fds x|one at a time
 check --bogus|unknown option or argument "--bogus"
 page-server -D x --port http|bad number "http" for --port
 page-server -D x|needs -D DIR and --port N
+migrate|needs either -t PID --to HOST:PORT
+migrate -t 5 --to h|expected HOST:PORT
+migrate -t 5 --to h:1 --postcopy|not implemented yet
+migrate --incoming h:1|needs -D DIR
+migrate -t 5 --to h:1 --downtime-limit x|bad number "x" for --downtime-limit
+migrate -t 5 --to h:1 --max-bandwidth lots|bad size "lots" for --max-bandwidth
+migrate -t 5 --to h:1 --bogus|unknown option --bogus
 pre-dump|not implemented yet
 EOF
 
@@ -80,7 +87,7 @@ MANWIDTH=200 man -l -P cat "$MAN" >"$work/man.txt" 2>/dev/null
 section() {
 	awk -v s="$1" '/^[A-Z]/ { on = ($0 == s) } on' "$work/man.txt"
 }
-for cmd in dump restore show page-server check; do
+for cmd in dump restore show page-server migrate check; do
 	missing_man= missing_comp=
 	up=$(echo "$cmd" | tr a-z A-Z)
 	if [ $cmd = check ]; then
