@@ -47,9 +47,11 @@ cl_number() {
 	} } END { print v == "" ? "-" : v + 0 }' "$2"
 }
 
-# cl_dir NAME DUMP-OPTS RESTORE-OPTS: dump to a directory, restore from it
+# cl_dir NAME DUMP-OPTS RESTORE-OPTS: dump to a directory, restore from it,
+# on the chain's side (there: under another PID here afterwards)
 cl_dir() {
-	local dopt=() ropt=() d img off offr t0 t1 t2 t3 i
+	local dopt=() ropt=() d img off offr t0 t1 t2 t3 i ipid
+	ipid=$(side_inner_pid "$CH_SIDE" "$CH_PID")
 	read -ra dopt <<<"$2"
 	read -ra ropt <<<"$3"
 	chain_next_dir
@@ -60,8 +62,8 @@ cl_dir() {
 	sync
 	off=$(log_size "$CH_DIR/serial.log")
 	t0=$(gl_now_ms)
-	if ! $CL dump -t "$CH_PID" -D "$img" --qmp "$CH_SOCK" "${dopt[@]}" \
-		>"$d/dump.log" 2>&1; then
+	if ! side_run "$CH_SIDE" "$CL" dump -t "$ipid" -D "$img" --qmp "$CH_SOCK" \
+		"${dopt[@]}" >"$d/dump.log" 2>&1; then
 		# user-net opens a host TCP socket while the guest's NET ping
 		# is in flight, which criu-lite cannot dump yet: once more
 		R_NOTE="dump retried, first: $(grep -m1 "not supported" "$d/dump.log")"
@@ -70,8 +72,8 @@ cl_dir() {
 		grep -q "it was left running" "$d/dump-1.log" &&
 			gl_qmp "$CH_SOCK" cont >/dev/null 2>&1 && sleep 0.5 &&
 			off=$(log_size "$CH_DIR/serial.log") && t0=$(gl_now_ms) &&
-			$CL dump -t "$CH_PID" -D "$img" --qmp "$CH_SOCK" "${dopt[@]}" \
-				>"$d/dump.log" 2>&1 || {
+			side_run "$CH_SIDE" "$CL" dump -t "$ipid" -D "$img" \
+				--qmp "$CH_SOCK" "${dopt[@]}" >"$d/dump.log" 2>&1 || {
 			R_VERDICT=dump-failed
 			R_NOTE=$(tail -n 3 "$d/dump.log" 2>/dev/null | tr '\n' ' ')
 			grep -q "it was left running" "$d/dump.log" && R_SRC_RESUMABLE=1
@@ -87,10 +89,12 @@ cl_dir() {
 	offr=$off
 	[ ${#dopt[@]} -gt 0 ] && offr=$(log_size "$CH_DIR/serial.log")
 	t2=$(gl_now_ms)
-	if ! $CL restore -D "$img" -d "${ropt[@]}" >"$d/restore.log" 2>&1; then
+	if ! side_run "$CH_SIDE" "$CL" restore -D "$img" -d "${ropt[@]}" \
+		>"$d/restore.log" 2>&1; then
 		# a dumped PID may still be taken right after the dump: once more
 		sleep 0.3
-		$CL restore -D "$img" -d "${ropt[@]}" >"$d/restore.log" 2>&1 || {
+		side_run "$CH_SIDE" "$CL" restore -D "$img" -d "${ropt[@]}" \
+			>"$d/restore.log" 2>&1 || {
 			R_VERDICT=restore-failed
 			R_NOTE=$(tail -n 3 "$d/restore.log" | tr '\n' ' ')
 			return 1
@@ -98,6 +102,8 @@ cl_dir() {
 		R_NOTE="restore retried"
 	fi
 	t3=$(gl_now_ms)
+	CH_PID=$(side_outer_pid "$CH_SIDE" "$ipid") ||
+		{ R_VERDICT=restored-not-found; return 1; }
 	R_RESTORE=$((t3 - t2))
 	R_HOST=$((t3 - t0))
 	R_TOTAL=$R_HOST
