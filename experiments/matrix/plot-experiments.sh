@@ -19,7 +19,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 JQ=(jq -L experiments/matrix -r)
 # the modes drawn in the line plots (all modes are in the tables)
-PLOT_MODES='["precopy-default","precopy","multifd-4","postcopy","auto-converge","exec-save","cl-dump","cl-precopy-lazy"]'
+PLOT_MODES='["precopy-default","precopy","multifd-4","postcopy","auto-converge","exec-save","cl-dump","cl-precopy-lazy","cl-migrate"]'
 versions=$(jq -r '.qemu' "$res" | sort -uV | tr '\n' ' ')
 
 # xy_data VERSION XFIELD YFIELD FILE: gnuplot data blocks, one per mode
