@@ -45,7 +45,8 @@ table() {
 		elif $c == "setup ms" then s::spread(q."setup-time")
 		elif $c == "total ms" then s::spread(.total_ms)
 		elif $c == "iterate ms" then
-			s::spread(if q != null then .total_ms - q."setup-time" - .downtime_ms else null end)
+			s::spread(if q != null and .downtime_ms != null
+				then .total_ms - q."setup-time" - .downtime_ms else null end)
 		elif $c == "downtime ms" then s::spread(.downtime_ms)
 		elif $c == "pause ms" then s::spread(.pause_ms)
 		elif $c == "guest gap ms" then s::spread(.guest_gap_ms)
