@@ -31,7 +31,7 @@ $(FUZZ_B)/proto/%.o: $(B)/proto/%.c $(PROTO_H)
 
 $(FUZZ_B)/fuzz_image: tests/fuzz/fuzz_image.c tests/tools/jsoncheck.h $(FUZZ_O)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_O) \
-		$(shell pkg-config --libs libprotobuf-c)
+		$(shell pkg-config --libs libprotobuf-c libzstd liblz4)
 
 $(B)/tests/jsoncheck: tests/tools/jsoncheck.c tests/tools/jsoncheck.h
 	@mkdir -p $(@D)
