@@ -93,10 +93,13 @@ $(B)/tests/flipbits: tests/tools/flipbits.c
 	$(CC) $(CFLAGS) -o $@ $<
 
 # every image file of a good dump flipped, cut, deleted, swapped: refused
-# before anything is created, or restored right (tests/corrupt-images.sh)
+# before anything is created, or restored right (tests/corrupt-images.sh);
+# then the same of a dump with its pages compressed
 corrupt-images: all $(B)/tests/corrupt-target $(B)/tests/flipbits \
 		$(B)/tests/subreaper $(B)/tests/imgedit
 	$(B)/tests/subreaper tests/corrupt-images.sh $(B)
+	CORRUPT_DUMP_OPTS="--compress zstd" \
+		$(B)/tests/subreaper tests/corrupt-images.sh $(B)
 
 # the same, with criu-lite built with ASan and UBSan in build-asan/ (the
 # target stays a plain build: its memory is what gets restored)
@@ -107,6 +110,8 @@ corrupt-images-asan: $(B)/tests/corrupt-target
 	cp $(B)/tests/corrupt-target build-asan/tests/corrupt-target
 	ASAN_OPTIONS=detect_leaks=0 build-asan/tests/subreaper \
 		tests/corrupt-images.sh build-asan
+	CORRUPT_DUMP_OPTS="--compress lz4" ASAN_OPTIONS=detect_leaks=0 \
+		build-asan/tests/subreaper tests/corrupt-images.sh build-asan
 
 CHECK_TARGETS += bad-images bad-dumps corrupt-images
 
@@ -129,6 +134,15 @@ zdtm-precopy: $(B)/criu-lite zdtm
 	$(B)/zdtm/zdtm-run --iters 2 --precopy 3
 
 CHECK_TARGETS += zdtm-precopy
+
+# every zdtm test dumped with its pages image compressed: zstd, then lz4
+# with pre-copy rounds (frames written while the test runs, the final
+# dump's pagemaps pointing into them); ~40 s
+zdtm-compress: $(B)/criu-lite zdtm
+	$(B)/zdtm/zdtm-run --iters 1 --compress zstd
+	$(B)/zdtm/zdtm-run --iters 1 --compress lz4 --precopy 2
+
+CHECK_TARGETS += zdtm-compress
 
 # lazy restore from local images and from a page server
 lazy-check: $(B)/criu-lite zdtm $(B)/tests/subreaper
@@ -295,7 +309,7 @@ clean:
 FORCE:
 
 .PHONY: all check bench clean demo check-quick check-asan FORCE bad-images \
-	bad-dumps check-qemu zdtm-precopy lazy-check dumpdir-check \
+	bad-dumps check-qemu zdtm-precopy zdtm-compress lazy-check dumpdir-check \
 	restore-state-check stats-check progress-check log-check show-check \
 	cli-check fault-kill page-server-check migrate-check deps install \
 	uninstall install-check \

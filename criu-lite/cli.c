@@ -9,6 +9,7 @@
 
 #include "cli.h"
 #include "log.h"
+#include "page-frames.h"
 #include "show.h"
 
 static const char main_text[] =
@@ -54,6 +55,9 @@ static const char dump_text[] =
 "      --precopy-until PAGES  stop the rounds early once a round finds\n"
 "                             fewer written pages (default 256)\n"
 "      --precopy-ms MS        pause between rounds (default 0)\n"
+"      --compress CODEC       compress the pages image: lz4 (fastest), zstd\n"
+"                             (smaller) or none (the default); each page\n"
+"                             is still checked and fetched on its own\n"
 "      --no-sync              do not wait for the images to reach the disk\n"
 "                             (default: they are, before the tree is\n"
 "                             killed; use when they are read right away,\n"
@@ -297,6 +301,18 @@ static int dump_number(int c, const char *arg, struct dump_opts *o)
 	return 0;
 }
 
+static int parse_codec(const char *name, unsigned *codec)
+{
+	int c = pages_codec_of_name(name);
+
+	if (c < 0) {
+		pr_err("dump: --compress \"%s\": lz4, zstd or none", name);
+		return -1;
+	}
+	*codec = c;
+	return 0;
+}
+
 /* One option of dump: 0, 1 (help printed) or -1 (logged). */
 static int dump_option(int c, char **argv, struct dump_opts *o)
 {
@@ -327,6 +343,8 @@ static int dump_option(int c, char **argv, struct dump_opts *o)
 	case 'o':
 		o->log_file = optarg;
 		return 0;
+	case 'Z':
+		return parse_codec(optarg, &o->compress);
 	case 'P': case 'U': case 'M': case 'O': case 'F':
 		return dump_number(c, optarg, o);
 	case 'v':
@@ -353,6 +371,7 @@ int parse_dump_args(int argc, char **argv, struct dump_opts *o)
 		{ "page-server", no_argument, NULL, 'G' },
 		{ "address", required_argument, NULL, 'A' },
 		{ "port", required_argument, NULL, 'O' },
+		{ "compress", required_argument, NULL, 'Z' },
 		{ "display-stats", no_argument, NULL, 'T' },
 		{ "progress-fd", required_argument, NULL, 'F' },
 		{ "log-file", required_argument, NULL, 'o' },
@@ -382,6 +401,11 @@ int parse_dump_args(int argc, char **argv, struct dump_opts *o)
 	}
 	if (!o->page_server && (o->ps_addr || o->ps_port)) {
 		pr_err("--address and --port go with --page-server");
+		return -1;
+	}
+	if (o->page_server && o->compress) {
+		pr_err("dump: --compress is for the local pages image, not with "
+		       "--page-server (the page server stores pages as they come)");
 		return -1;
 	}
 	return 0;

@@ -39,6 +39,7 @@ struct dump_opts {
 	bool display_stats;	/* print the stats table at the end */
 	int progress_fd;	/* --progress-fd, or -1 */
 	const char *log_file;	/* -o: relative to dir; opened by the CLI */
+	unsigned compress;	/* PAGES_CODEC_* of the pages image */
 };
 
 struct restore_opts {
@@ -61,6 +62,8 @@ struct dump_stats {
 	uint64_t pages_scanned, pages_stored, pages_zero;
 	uint64_t bytes_written;
 	uint64_t read_ns, write_ns, sync_ns;	/* of the pages */
+	uint64_t compress_ns;		/* dump --compress, in the writer */
+	uint64_t bytes_compressed;	/* what was written, before that */
 	uint64_t pages_reused;		/* pre-copied, unchanged since */
 	unsigned precopy_rounds;
 	uint64_t precopy_pages;		/* copied while running */

@@ -726,6 +726,10 @@ static int write_inventory(struct dump_ctx *c)
 	inv.pages_id = 1;
 	inv.has_format = true;
 	inv.format = IMG_FORMAT;
+	if (c->o->compress) {
+		inv.has_pages_codec = true;
+		inv.pages_codec = c->o->compress;
+	}
 	inv.has_dump_time_ns = true;
 	inv.dump_time_ns = now_ns();
 	if (c->o->prev_dir)
@@ -1146,7 +1150,7 @@ static int open_images(struct dump_ctx *c)
 					     c->st);
 	else
 		c->xfer = page_xfer_open_local(c->dirfd, !c->o->no_sync,
-					       c->st);
+					       c->o->compress, c->st);
 	if (!c->xfer) {
 		bool net = c->o->page_server || c->o->migrate;
 

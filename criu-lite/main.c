@@ -13,6 +13,7 @@
 #include "dump.h"
 #include "log.h"
 #include "migrate.h"
+#include "page-frames.h"
 #include "page-server.h"
 #include "page-source.h"
 #include "restore.h"
@@ -46,6 +47,13 @@ static int cmd_dump(int argc, char **argv)
 		st.bytes_written / 1048576.0);
 	pr_info("pages: read %.1f ms, write %.1f ms, fsync %.1f ms",
 		ms(st.read_ns), ms(st.write_ns), ms(st.sync_ns));
+	if (o.compress && st.bytes_written)
+		pr_info("pages: %s compressed %.1f MiB into %.1f MiB (%.2fx) in "
+			"%.1f ms", pages_codec_name(o.compress),
+			st.bytes_compressed / 1048576.0,
+			st.bytes_written / 1048576.0,
+			(double)st.bytes_compressed / st.bytes_written,
+			ms(st.compress_ns));
 	if (st.precopy_rounds)
 		pr_info("pre-copy: %u rounds in %.1f ms copied %lu pages while "
 			"running (last round %lu); the final freeze reused %lu "

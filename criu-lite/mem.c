@@ -699,8 +699,9 @@ static bool filled_by_fd(const struct mm_restore *m, const PagemapEntry *e)
 	return v && is_memfd_vma(v) && memfd_fd_of(m, v) >= 0;
 }
 
-/* A run from a page source that is not mapped here (a page server):
- * fetched and written piece by piece, each piece checked on arrival. */
+/* A run from a page source that is not mapped here (a page server, a
+ * compressed image): fetched and written piece by piece, each piece
+ * checked on arrival. */
 static int write_fetched(struct mm_restore *m, const PagemapEntry *e)
 {
 	const uint32_t step = PS_MAX_REQ / PAGE_SZ;

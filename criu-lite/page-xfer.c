@@ -17,6 +17,7 @@
 #include "log.h"
 #include "mem-marks.h"
 #include "net.h"
+#include "page-frames.h"
 #include "page-read.h"
 #include "page-xfer.h"
 #include "xfer-proto.h"
@@ -216,6 +217,8 @@ struct local_xfer {
 	struct page_xfer x;
 	bool net;		/* fd: a page server's connection */
 	char peer[80];		/* net: for messages */
+	/* the writer's way to store a full buffer: as it is, or as a frame */
+	int (*store)(struct local_xfer *l, struct lbuf *b);
 	int dirfd, fd;
 	struct cr_img *pm;
 	uint8_t *mem;		/* all buffers, one mapping */
@@ -229,6 +232,12 @@ struct local_xfer {
 	bool prealloc;
 	bool flipped;		/* CRIU_LITE_FAULT=xfer-flip done */
 	uint64_t bw_start;	/* net, --max-bandwidth: first send */
+	/* compressed (dump --compress), the writer's own too */
+	struct frame_codec *fc;
+	uint8_t *zbuf;		/* a frame's stored bytes */
+	struct page_frame *frames;	/* written so far, for the index */
+	size_t nr_frames, cap_frames;
+	uint64_t stream_off;	/* page stream bytes stored so far */
 	/* shared, under lock */
 	bool stop, failed;
 	int err;
@@ -349,6 +358,63 @@ static int send_buf(struct local_xfer *l, struct lbuf *b)
 	return 0;
 }
 
+/* ---- compressed: one frame per buffer ---- */
+
+/* A buffer's pieces (its non-zero pages) moved together at its start, in
+ * order: the codecs take one contiguous input. Pieces only move down. */
+static uint32_t gather(struct lbuf *b)
+{
+	size_t len = 0;
+
+	for (int i = 0; i < b->niov; i++) {
+		if ((uint8_t *)b->iov[i].iov_base != b->buf + len)
+			memmove(b->buf + len, b->iov[i].iov_base,
+				b->iov[i].iov_len);
+		len += b->iov[i].iov_len;
+	}
+	return len;
+}
+
+static int add_frame(struct local_xfer *l, const struct page_frame *f)
+{
+	if (l->nr_frames == l->cap_frames) {
+		size_t cap = l->cap_frames ? l->cap_frames * 2 : 4096;
+		struct page_frame *nf = realloc(l->frames, cap * sizeof(*nf));
+
+		if (!nf)
+			return -1;
+		l->frames = nf;
+		l->cap_frames = cap;
+	}
+	l->frames[l->nr_frames++] = *f;
+	return 0;
+}
+
+/*
+ * The compressed store: the buffer becomes one frame (at most LOCAL_BATCH
+ * bytes of the page stream), written after the last one and recorded for
+ * the index. Compressing here, in the writer thread, overlaps it with the
+ * reading of the next batches.
+ */
+static int store_frame(struct local_xfer *l, struct lbuf *b)
+{
+	struct page_frame f = { .off = l->stream_off, .file_off = l->file_off };
+	uint32_t len = gather(b);
+	uint64_t t0 = now_ns();
+	const void *stored = frame_compress(l->fc, b->buf, len, l->zbuf, &f);
+
+	l->x.st->compress_ns += now_ns() - t0;
+	l->x.st->bytes_compressed += len;
+	if (add_frame(l, &f))
+		return -1;
+	l->stream_off += len;
+	b->iov[0].iov_base = (void *)stored;
+	b->iov[0].iov_len = f.file_len;
+	b->niov = 1;
+	b->bytes = f.file_len;
+	return write_buf(l, b);
+}
+
 static void *writer_main(void *arg)
 {
 	struct local_xfer *l = arg;
@@ -363,8 +429,7 @@ static void *writer_main(void *arg)
 		if (!b->full)
 			break;
 		pthread_mutex_unlock(&l->lock);
-		ret = l->failed ? -1 : l->net ? send_buf(l, b) :
-		      write_buf(l, b);
+		ret = l->failed ? -1 : l->store(l, b);
 		pthread_mutex_lock(&l->lock);
 		if (ret && !l->failed) {
 			l->failed = true;
@@ -706,6 +771,17 @@ int page_xfer_reply(struct page_xfer *x, char *text, size_t size)
 	return l->net ? net_reply(l, text, size) : 0;
 }
 
+/* Compressed: the pages file is readable only with its index, written
+ * whole at each flush (pre-copy flushes before the final dump goes on). */
+static int frames_flush(struct page_xfer *x)
+{
+	struct local_xfer *l = (struct local_xfer *)x;
+
+	if (local_flush(x))
+		return -1;
+	return frames_write(l->dirfd, 1, l->frames, l->nr_frames);
+}
+
 static void local_close(struct page_xfer *x)
 {
 	struct local_xfer *l = (struct local_xfer *)x;
@@ -725,6 +801,9 @@ static void local_close(struct page_xfer *x)
 		munmap(l->mem, LOCAL_BATCH * LOCAL_NBUF);
 	for (int i = 0; i < LOCAL_NBUF; i++)
 		free(l->b[i].ctl);
+	frame_codec_free(l->fc);
+	free(l->zbuf);
+	free(l->frames);
 	pthread_mutex_destroy(&l->lock);
 	pthread_cond_destroy(&l->cond);
 	free(l);
@@ -783,6 +862,7 @@ struct page_xfer *page_xfer_open_net(const char *host, unsigned port,
 	if (!l)
 		return NULL;
 	l->x.ops = &net_ops;
+	l->store = send_buf;
 	l->x.batch = LOCAL_BATCH;
 	l->x.durable = durable;
 	l->x.st = st;
@@ -808,7 +888,35 @@ err:
 	return NULL;
 }
 
-struct page_xfer *page_xfer_open_local(int dirfd, bool durable,
+/* The same, the pages file compressed frame by frame and indexed. */
+static const struct page_xfer_ops frames_ops = {
+	.buffer = local_buffer,
+	.add = local_add,
+	.submit = local_submit,
+	.pagemap_begin = local_pagemap_begin,
+	.pagemap_entry = local_pagemap_entry,
+	.pagemap_end = local_pagemap_end,
+	.flush = frames_flush,
+	.close = local_close,
+};
+
+_Static_assert(LOCAL_BATCH <= FRAME_MAX_LEN, "a buffer is one frame");
+
+static int setup_frames(struct local_xfer *l, unsigned codec)
+{
+	l->x.ops = &frames_ops;
+	l->store = store_frame;
+	l->fc = frame_codec_new(codec);
+	l->zbuf = malloc(frame_stored_max());
+	if (!l->fc || !l->zbuf) {
+		pr_err("page transfer: out of memory for the %s codec",
+		       pages_codec_name(codec));
+		return -1;
+	}
+	return 0;
+}
+
+struct page_xfer *page_xfer_open_local(int dirfd, bool durable, unsigned codec,
 				       struct dump_stats *st)
 {
 	struct local_xfer *l = calloc(1, sizeof(*l));
@@ -816,6 +924,7 @@ struct page_xfer *page_xfer_open_local(int dirfd, bool durable,
 	if (!l)
 		return NULL;
 	l->x.ops = &local_ops;
+	l->store = write_buf;
 	l->x.batch = LOCAL_BATCH;
 	l->x.durable = durable;
 	l->x.st = st;
@@ -834,7 +943,8 @@ struct page_xfer *page_xfer_open_local(int dirfd, bool durable,
 		pr_perror("create pages-1.img");
 		goto err;
 	}
-	if (start_ring(l))
+	if ((codec != PAGES_CODEC_NONE && setup_frames(l, codec)) ||
+	    start_ring(l))
 		goto err;
 	return &l->x;
 err:

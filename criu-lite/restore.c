@@ -385,7 +385,7 @@ static int check_pages(struct restore_ctx *c)
 	uint64_t t0 = now_ns();
 	int ret = 0;
 
-	if (c->o->no_verify || !c->src.map)
+	if (c->o->no_verify || !page_source_check_first(&c->src))
 		return 0;
 	progress_phase(&c->progress, "check-pages", tree_pages(c, false));
 	for (size_t i = 0; i < c->nr && !ret; i++) {
@@ -402,18 +402,16 @@ static int check_pages(struct restore_ctx *c)
 	return ret;
 }
 
-/* The page data: the local pages image (pre-faulted, except for lazy
+/* The page data: the local pages image (read whole, except for lazy
  * restore, which reads it in the order the process asks), or a page
  * server, asked now so that an unreachable one stops us before anything
  * is created. */
 static int open_page_source(struct restore_ctx *c)
 {
-	char name[32];
-
 	if (c->o->page_server)
 		return page_source_open_remote(&c->src, c->o->page_server);
-	snprintf(name, sizeof(name), "pages-%u.img", c->inv->pages_id);
-	return page_source_open_local(&c->src, c->dirfd, name, !c->o->lazy);
+	return page_source_open_local(&c->src, c->dirfd, c->inv->pages_id,
+				      c->inv->pages_codec, !c->o->lazy);
 }
 
 static int check_fds_of(struct restore_ctx *c)
@@ -1305,7 +1303,7 @@ static int start_lazy_daemon(struct restore_ctx *c, struct proc_restore *p)
 	lp->daemon = pid;
 	close(lp->uffd);
 	/* a page server connection is the daemon's now */
-	if (!c->src.map)
+	if (c->src.remote)
 		c->src.ops->close(&c->src);
 	pr_info("lazy-pages daemon %d serves the memory of %d", pid, p->hpid);
 	return 0;

@@ -2,6 +2,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -333,9 +334,24 @@ static void show_msg(const ProtobufCMessage *m, bool json, bool top, FILE *out)
 		show_own_lines(m, out);
 }
 
+/* A pages file is compressed when its index lies beside it. */
+static bool pages_have_index(const char *path, const char *name)
+{
+	char index[PATH_MAX];
+	unsigned id;
+	struct stat st;
+
+	if (sscanf(name, "pages-%u.img", &id) != 1)
+		return false;
+	snprintf(index, sizeof(index), "%.*spages-index-%u.img",
+		 (int)(name - path), path, id);
+	return !stat(index, &st);
+}
+
 static int show_pages_file(const char *path, const char *name, bool json,
 			   FILE *out)
 {
+	bool compressed = pages_have_index(path, name);
 	struct stat st;
 
 	if (stat(path, &st)) {
@@ -350,8 +366,12 @@ static int show_pages_file(const char *path, const char *name, bool json,
 	if (json) {
 		fputs("{\"file\":", out);
 		show_string(name, out);
-		fprintf(out, ",\"type\":\"pages\",\"bytes\":%lld}",
-			(long long)st.st_size);
+		fprintf(out, ",\"type\":\"pages\",\"compressed\":%s,\"bytes\":%lld}",
+			compressed ? "true" : "false", (long long)st.st_size);
+	} else if (compressed) {
+		fprintf(out, "%s: compressed pages, %lld bytes (frames listed in "
+			"pages-index-%.*s)\n", name, (long long)st.st_size,
+			(int)strlen(name + 6), name + 6);
 	} else {
 		fprintf(out, "%s: raw pages, %lld bytes (%lld pages)\n", name,
 			(long long)st.st_size, (long long)st.st_size / 4096);

@@ -52,6 +52,7 @@ struct opts {
 	bool leave_running;
 	bool pidns;
 	char precopy[16];	/* --precopy N: dump --precopy-rounds N */
+	const char *compress;	/* --compress CODEC: dump --compress CODEC */
 	bool keep_img;
 	bool verbose;
 	bool list;
@@ -298,6 +299,10 @@ static int run_criu(struct test_run *r, const char *action, const char *dir,
 	if (!strcmp(action, "dump") && r->o->precopy[0]) {
 		argv[argc++] = "--precopy-rounds";
 		argv[argc++] = (char *)r->o->precopy;
+	}
+	if (!strcmp(action, "dump") && r->o->compress) {
+		argv[argc++] = "--compress";
+		argv[argc++] = (char *)r->o->compress;
 	}
 	if (!strcmp(action, "restore")) {
 		if (r->o->pidns)
@@ -651,6 +656,7 @@ static void usage(FILE *f)
 "  --pidns          restore with --pidns\n"
 "  --precopy N      dump with --precopy-rounds N (memory copied while the\n"
 "                   test runs, then only what changed)\n"
+"  --compress CODEC dump with --compress CODEC (lz4, zstd)\n"
 "  --timeout S      limit for one criu-lite run and for a test's exit (60)\n"
 "  --keep-img       keep the images of passing tests (build/zdtm/img/)\n"
 "  --list           print the test list and exit\n"
@@ -668,6 +674,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		{ "leave-running", no_argument, NULL, 'l' },
 		{ "pidns", no_argument, NULL, 'p' },
 		{ "precopy", required_argument, NULL, 'P' },
+		{ "compress", required_argument, NULL, 'Z' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "keep-img", no_argument, NULL, 'K' },
 		{ "list", no_argument, NULL, 'L' },
@@ -693,6 +700,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		case 'P':
 			snprintf(o->precopy, sizeof(o->precopy), "%d", atoi(optarg));
 			break;
+		case 'Z': o->compress = optarg; break;
 		case 't': o->timeout_s = atoi(optarg); break;
 		case 'K': o->keep_img = true; break;
 		case 'L': o->list = true; break;
