@@ -107,6 +107,11 @@ fi
 echo data >"$work/file"
 sleep 1000 3<"$work/file" &
 fpid=$!
+# the shell opens fd 3 in the child before it runs sleep: wait for both
+for _ in $(seq 1 100); do
+	[ "$(cat /proc/$fpid/comm 2>/dev/null)" = sleep ] && [ -e /proc/$fpid/fd/3 ] && break
+	sleep 0.01
+done
 if "$CL" dump -t $fpid -D "$work/fgood" 2>"$work/fdump.log" && wait $fpid;
    "$EDIT" "$work/fgood" fd-drop-path $fpid 3 &&
    ! "$CL" restore -D "$work/fgood" -d >"$work/nopath.log" 2>&1 &&
