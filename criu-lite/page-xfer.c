@@ -203,6 +203,14 @@ void page_xfer_close(struct page_xfer *x)
 
 /* ---- the local pages file ---- */
 
+/*
+ * A buffer's way through the local transfer: filled by the reader (the
+ * dumping thread), compressed (dump --compress) by one of the compressor
+ * threads, stored (written or sent) by the writer thread in the order the
+ * buffers were filled, free again.
+ */
+enum lbuf_state { LB_FREE, LB_FULL, LB_COMPRESSING, LB_READY };
+
 struct lbuf {
 	uint8_t *buf;
 	struct iovec iov[BATCH_PAGES + 2];	/* net: header and ctl too */
@@ -210,21 +218,40 @@ struct lbuf {
 	size_t bytes;
 	uint8_t *ctl;		/* net: messages sent after the pages */
 	size_t ctl_len, ctl_cap;
-	bool full;		/* handed to the writer, not written yet */
+	enum lbuf_state state;
+	/* compressed: the frame's stored bytes, and the frame (the writer
+	 * places it in the page stream and the file) */
+	uint8_t *zbuf;
+	struct page_frame frame;
+};
+
+#define MAX_COMPRESSORS	4
+
+struct local_xfer;
+
+struct compressor {
+	struct local_xfer *l;
+	struct frame_codec *fc;
+	pthread_t thread;
+	bool up;
 };
 
 struct local_xfer {
 	struct page_xfer x;
 	bool net;		/* fd: a page server's connection */
 	char peer[80];		/* net: for messages */
-	/* the writer's way to store a full buffer: as it is, or as a frame */
+	/* the writer's way to store a ready buffer: written as it is, as a
+	 * frame, or sent */
 	int (*store)(struct local_xfer *l, struct lbuf *b);
 	int dirfd, fd;
 	struct cr_img *pm;
 	uint8_t *mem;		/* all buffers, one mapping */
 	struct lbuf b[LOCAL_NBUF];
 	unsigned fill;		/* the buffer being filled */
+	unsigned take;		/* the compressors' next */
 	unsigned next;		/* the writer's next */
+	struct compressor comp[MAX_COMPRESSORS];
+	unsigned nr_comp;	/* 0: not compressed */
 	/* writer thread's own */
 	uint64_t file_off;	/* where it writes next */
 	uint64_t alloc_end;	/* preallocated up to here */
@@ -232,12 +259,9 @@ struct local_xfer {
 	bool prealloc;
 	bool flipped;		/* CRIU_LITE_FAULT=xfer-flip done */
 	uint64_t bw_start;	/* net, --max-bandwidth: first send */
-	/* compressed (dump --compress), the writer's own too */
-	struct frame_codec *fc;
-	uint8_t *zbuf;		/* a frame's stored bytes */
-	struct page_frame *frames;	/* written so far, for the index */
+	struct page_frame *frames;	/* compressed: written so far */
 	size_t nr_frames, cap_frames;
-	uint64_t stream_off;	/* page stream bytes stored so far */
+	uint64_t stream_off;	/* compressed: page stream stored so far */
 	/* shared, under lock */
 	bool stop, failed;
 	int err;
@@ -375,6 +399,56 @@ static uint32_t gather(struct lbuf *b)
 	return len;
 }
 
+/* The buffer as one frame (at most LOCAL_BATCH bytes of the page stream):
+ * what is to be written is then its stored bytes. */
+static void compress_buf(struct frame_codec *fc, struct lbuf *b)
+{
+	uint32_t len = gather(b);
+	const void *stored = frame_compress(fc, b->buf, len, b->zbuf,
+					    &b->frame);
+
+	b->iov[0].iov_base = (void *)stored;
+	b->iov[0].iov_len = b->frame.file_len;
+	b->niov = 1;
+	b->bytes = b->frame.file_len;
+}
+
+/*
+ * Compressor threads take the full buffers in turn; compressing costs
+ * more than reading and writing together (zstd: ~0.3-1 GB/s a core
+ * here), so there is one per CPU (up to MAX_COMPRESSORS), and the writer
+ * puts their frames back in order.
+ */
+static void *compressor_main(void *arg)
+{
+	struct compressor *c = arg;
+	struct local_xfer *l = c->l;
+	struct lbuf *b;
+
+	pthread_mutex_lock(&l->lock);
+	for (;;) {
+		uint64_t t0;
+
+		while ((b = &l->b[l->take])->state != LB_FULL && !l->stop)
+			pthread_cond_wait(&l->cond, &l->lock);
+		if (l->stop)
+			break;
+		b->state = LB_COMPRESSING;
+		l->take = (l->take + 1) % LOCAL_NBUF;
+		pthread_mutex_unlock(&l->lock);
+		t0 = now_ns();
+		compress_buf(c->fc, b);
+		t0 = now_ns() - t0;
+		pthread_mutex_lock(&l->lock);
+		l->x.st->compress_ns += t0;
+		l->x.st->bytes_compressed += b->frame.len;
+		b->state = LB_READY;
+		pthread_cond_broadcast(&l->cond);
+	}
+	pthread_mutex_unlock(&l->lock);
+	return NULL;
+}
+
 static int add_frame(struct local_xfer *l, const struct page_frame *f)
 {
 	if (l->nr_frames == l->cap_frames) {
@@ -390,28 +464,15 @@ static int add_frame(struct local_xfer *l, const struct page_frame *f)
 	return 0;
 }
 
-/*
- * The compressed store: the buffer becomes one frame (at most LOCAL_BATCH
- * bytes of the page stream), written after the last one and recorded for
- * the index. Compressing here, in the writer thread, overlaps it with the
- * reading of the next batches.
- */
+/* The compressed store: the frame written after the last one, and
+ * recorded for the index. */
 static int store_frame(struct local_xfer *l, struct lbuf *b)
 {
-	struct page_frame f = { .off = l->stream_off, .file_off = l->file_off };
-	uint32_t len = gather(b);
-	uint64_t t0 = now_ns();
-	const void *stored = frame_compress(l->fc, b->buf, len, l->zbuf, &f);
-
-	l->x.st->compress_ns += now_ns() - t0;
-	l->x.st->bytes_compressed += len;
-	if (add_frame(l, &f))
+	b->frame.off = l->stream_off;
+	b->frame.file_off = l->file_off;
+	if (add_frame(l, &b->frame))
 		return -1;
-	l->stream_off += len;
-	b->iov[0].iov_base = (void *)stored;
-	b->iov[0].iov_len = f.file_len;
-	b->niov = 1;
-	b->bytes = f.file_len;
+	l->stream_off += b->frame.len;
 	return write_buf(l, b);
 }
 
@@ -424,9 +485,9 @@ static void *writer_main(void *arg)
 		struct lbuf *b = &l->b[l->next];
 		int ret;
 
-		while (!b->full && !l->stop)
+		while (b->state != LB_READY && !l->stop)
 			pthread_cond_wait(&l->cond, &l->lock);
-		if (!b->full)
+		if (b->state != LB_READY)
 			break;
 		pthread_mutex_unlock(&l->lock);
 		ret = l->failed ? -1 : l->store(l, b);
@@ -435,7 +496,7 @@ static void *writer_main(void *arg)
 			l->failed = true;
 			l->err = errno;
 		}
-		b->full = false;
+		b->state = LB_FREE;
 		b->niov = 0;
 		b->bytes = 0;
 		b->ctl_len = 0;
@@ -509,10 +570,10 @@ static int local_submit(struct page_xfer *x)
 	if (!l->b[l->fill].bytes && !l->b[l->fill].ctl_len)
 		return 0;	/* all zero: nothing to write, reuse it */
 	pthread_mutex_lock(&l->lock);
-	l->b[l->fill].full = true;
+	l->b[l->fill].state = l->nr_comp ? LB_FULL : LB_READY;
 	pthread_cond_broadcast(&l->cond);
 	l->fill = (l->fill + 1) % LOCAL_NBUF;
-	while (l->b[l->fill].full && !l->failed)
+	while (l->b[l->fill].state != LB_FREE && !l->failed)
 		pthread_cond_wait(&l->cond, &l->lock);
 	ret = l->failed ? -1 : 0;
 	pthread_mutex_unlock(&l->lock);
@@ -568,7 +629,7 @@ static int local_flush(struct page_xfer *x)
 		bool busy = false;
 
 		for (int i = 0; i < LOCAL_NBUF; i++)
-			busy |= l->b[i].full;
+			busy |= l->b[i].state != LB_FREE;
 		if (!busy || l->failed)
 			break;
 		pthread_cond_wait(&l->cond, &l->lock);
@@ -666,7 +727,7 @@ static int wait_idle(struct local_xfer *l)
 		bool busy = false;
 
 		for (int i = 0; i < LOCAL_NBUF; i++)
-			busy |= l->b[i].full;
+			busy |= l->b[i].state != LB_FREE;
 		if (!busy || l->failed)
 			break;
 		pthread_cond_wait(&l->cond, &l->lock);
@@ -786,23 +847,27 @@ static void local_close(struct page_xfer *x)
 {
 	struct local_xfer *l = (struct local_xfer *)x;
 
-	if (l->thread_up) {
-		pthread_mutex_lock(&l->lock);
-		l->stop = true;
-		l->failed = true;	/* what is still queued is dropped */
-		pthread_cond_broadcast(&l->cond);
-		pthread_mutex_unlock(&l->lock);
+	pthread_mutex_lock(&l->lock);
+	l->stop = true;
+	l->failed = true;	/* what is still queued is dropped */
+	pthread_cond_broadcast(&l->cond);
+	pthread_mutex_unlock(&l->lock);
+	if (l->thread_up)
 		pthread_join(l->thread, NULL);
+	for (unsigned i = 0; i < MAX_COMPRESSORS; i++) {
+		if (l->comp[i].up)
+			pthread_join(l->comp[i].thread, NULL);
+		frame_codec_free(l->comp[i].fc);
 	}
 	img_discard(l->pm);
 	if (l->fd >= 0)
 		close(l->fd);
 	if (l->mem)
 		munmap(l->mem, LOCAL_BATCH * LOCAL_NBUF);
-	for (int i = 0; i < LOCAL_NBUF; i++)
+	for (int i = 0; i < LOCAL_NBUF; i++) {
 		free(l->b[i].ctl);
-	frame_codec_free(l->fc);
-	free(l->zbuf);
+		free(l->b[i].zbuf);
+	}
 	free(l->frames);
 	pthread_mutex_destroy(&l->lock);
 	pthread_cond_destroy(&l->cond);
@@ -902,18 +967,40 @@ static const struct page_xfer_ops frames_ops = {
 
 _Static_assert(LOCAL_BATCH <= FRAME_MAX_LEN, "a buffer is one frame");
 
+static unsigned nr_compressors(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	return n < 1 ? 1 : n > MAX_COMPRESSORS ? MAX_COMPRESSORS : n;
+}
+
+/* Compressed: a frame buffer per buffer, a codec per compressor. */
 static int setup_frames(struct local_xfer *l, unsigned codec)
 {
 	l->x.ops = &frames_ops;
 	l->store = store_frame;
-	l->fc = frame_codec_new(codec);
-	l->zbuf = malloc(frame_stored_max());
-	if (!l->fc || !l->zbuf) {
-		pr_err("page transfer: out of memory for the %s codec",
-		       pages_codec_name(codec));
-		return -1;
+	for (int i = 0; i < LOCAL_NBUF; i++)
+		if (!(l->b[i].zbuf = malloc(frame_stored_max())))
+			goto nomem;
+	for (unsigned i = 0; i < nr_compressors(); i++) {
+		struct compressor *c = &l->comp[i];
+
+		c->l = l;
+		c->fc = frame_codec_new(codec);
+		if (!c->fc)
+			goto nomem;
+		if (pthread_create(&c->thread, NULL, compressor_main, c)) {
+			pr_err("can't start a page compressor thread");
+			return -1;
+		}
+		c->up = true;
+		l->nr_comp++;
 	}
 	return 0;
+nomem:
+	pr_err("page transfer: out of memory for the %s codec",
+	       pages_codec_name(codec));
+	return -1;
 }
 
 struct page_xfer *page_xfer_open_local(int dirfd, bool durable, unsigned codec,

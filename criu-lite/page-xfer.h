@@ -14,7 +14,8 @@
  * the next batch overlaps writing the last), preallocates the file ahead
  * of the writes (ext4 then skips its per-page delayed allocation: 2-4x
  * faster here) and, durable, starts write-back of each piece at once;
- * compressed (dump --compress), it also compresses them, one frame each.
+ * compressed (dump --compress), compressor threads make each buffer a
+ * frame before the writer writes them, in order.
  */
 #ifndef CRIU_LITE_PAGE_XFER_H
 #define CRIU_LITE_PAGE_XFER_H
@@ -63,9 +64,10 @@ struct page_xfer {
 
 /* The pages file pages-1.img in dirfd (created), and the pagemap images
  * of each process beside it. With a codec (PAGES_CODEC_LZ4, _ZSTD) each
- * buffer is compressed into a frame (images/page-frames.h) by the writer
- * thread, and each flush writes the frames' index pages-index-1.img; the
- * offsets pagemap entries get stay offsets in the page stream. */
+ * buffer is compressed into a frame (images/page-frames.h) by one of the
+ * compressor threads (one per CPU, up to 4), and each flush writes the
+ * frames' index pages-index-1.img; the offsets pagemap entries get stay
+ * offsets in the page stream. */
 struct page_xfer *page_xfer_open_local(int dirfd, bool durable, unsigned codec,
 				       struct dump_stats *st);
 /* A page server (criu-lite page-server) at host:port: pages and pagemaps
