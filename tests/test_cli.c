@@ -11,6 +11,7 @@
 
 #include "cli.h"
 #include "log.h"
+#include "page-frames.h"
 #include "show.h"
 
 #define ARGV(...)	((char *[]){ __VA_ARGS__, NULL })
@@ -206,12 +207,33 @@ static void test_dump_resets(void **state)
 	assert_false(o.leave_running);
 	assert_null(o.prev_dir);
 	assert_null(o.qmp);
+	assert_int_equal(o.compress, PAGES_CODEC_NONE);
+	output_free(&out);
+}
+
+static void test_dump_compress(void **state)
+{
+	struct dump_opts o;
+	struct output out;
+
+	(void)state;
+	assert_int_equal(DUMP(&o, &out, "dump", "-t", "5", "-D", "x",
+			      "--compress", "zstd"), 0);
+	assert_int_equal(o.compress, PAGES_CODEC_ZSTD);
+	output_free(&out);
+	assert_int_equal(DUMP(&o, &out, "dump", "-t", "5", "-D", "x",
+			      "--compress=lz4"), 0);
+	assert_int_equal(o.compress, PAGES_CODEC_LZ4);
+	output_free(&out);
+	assert_int_equal(DUMP(&o, &out, "dump", "-t", "5", "-D", "x",
+			      "--compress", "lz4", "--compress", "none"), 0);
+	assert_int_equal(o.compress, PAGES_CODEC_NONE);
 	output_free(&out);
 }
 
 static void test_dump_bad(void **state)
 {
-	static const struct { char *argv[8]; const char *msg; } bad[] = {
+	static const struct { char *argv[14]; const char *msg; } bad[] = {
 		{ { "dump" }, "needs -t PID" },
 		{ { "dump", "-t", "5" }, "needs -t PID" },
 		{ { "dump", "-D", "x" }, "needs -t PID" },
@@ -241,6 +263,13 @@ static void test_dump_bad(void **state)
 		  "--port" },
 		{ { "dump", "-t", "5", "-D", "x", "--progress-fd", "-1" },
 		  "bad number \"-1\" for --progress-fd" },
+		{ { "dump", "-t", "5", "-D", "x", "--compress", "gzip" },
+		  "dump: --compress \"gzip\": lz4, zstd or none" },
+		{ { "dump", "-t", "5", "-D", "x", "--compress" },
+		  "option --compress needs a value" },
+		{ { "dump", "-t", "5", "-D", "x", "--page-server", "--address",
+		    "h", "--port", "7", "--compress", "lz4" },
+		  "--compress is for the local pages image, not with --page-server" },
 	};
 	struct output out;
 	struct dump_opts o;
@@ -651,6 +680,7 @@ int main(void)
 		cmocka_unit_test(test_dump_short),
 		cmocka_unit_test(test_dump_long),
 		cmocka_unit_test(test_dump_resets),
+		cmocka_unit_test(test_dump_compress),
 		cmocka_unit_test(test_dump_bad),
 		cmocka_unit_test(test_help_per_command),
 		cmocka_unit_test(test_dump_help),
