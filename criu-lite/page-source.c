@@ -167,23 +167,25 @@ static bool frame_cached(const struct frame_reader *r, size_t i, unsigned *slot)
 	return false;
 }
 
-/* Frame i's bytes, checked: where they are stored when kept as they are,
- * else decompressed into a cache slot. NULL: logged. */
+/* Frame i's bytes, checked: where they are stored when kept as they are
+ * (and 8-byte aligned, as page checksums read them), else decompressed
+ * (or copied) into a cache slot. NULL: logged. */
 static const uint8_t *frame_data(struct page_source *s, size_t i)
 {
 	struct frame_reader *r = s->frames;
 	const struct page_frame *f = &r->f[i];
+	const uint8_t *stored = r->file + f->file_off;
 	unsigned slot;
 
 	if (check_frame(s, i))
 		return NULL;
-	if (f->codec == PAGES_CODEC_NONE)
-		return r->file + f->file_off;
+	if (f->codec == PAGES_CODEC_NONE && !((uintptr_t)stored % 8))
+		return stored;
 	if (!frame_cached(r, i, &slot)) {
 		slot = !r->last;
 		r->cached[slot] = SIZE_MAX;
-		if (frame_decompress(r->fc, f, i, r->file + f->file_off,
-				     r->cache[slot], s->name))
+		if (frame_decompress(r->fc, f, i, stored, r->cache[slot],
+				     s->name))
 			return NULL;
 		r->cached[slot] = i;
 	}
@@ -196,20 +198,16 @@ static int frame_into(struct page_source *s, size_t i, uint8_t *dst)
 {
 	struct frame_reader *r = s->frames;
 	const struct page_frame *f = &r->f[i];
-	const uint8_t *d;
 	unsigned slot;
 
-	if (f->codec != PAGES_CODEC_NONE && !frame_cached(r, i, &slot)) {
-		if (check_frame(s, i))
-			return -1;
-		return frame_decompress(r->fc, f, i, r->file + f->file_off, dst,
-					s->name);
+	if (frame_cached(r, i, &slot)) {
+		memcpy(dst, r->cache[slot], f->len);
+		return 0;
 	}
-	d = frame_data(s, i);
-	if (!d)
+	if (check_frame(s, i))
 		return -1;
-	memcpy(dst, d, f->len);
-	return 0;
+	return frame_decompress(r->fc, f, i, r->file + f->file_off, dst,
+				s->name);
 }
 
 static const uint8_t *frames_get(struct page_source *s, uint64_t off,
