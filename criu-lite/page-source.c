@@ -272,6 +272,42 @@ static void frames_close(struct page_source *s)
 
 static const struct page_source_ops frames_ops = { frames_get, frames_close };
 
+static void inflated_close(struct page_source *s)
+{
+	local_close(s);
+	frames_close(s);
+}
+
+/* Decompressed whole: read as a plain image is. */
+static const struct page_source_ops inflated_ops = { local_get, inflated_close };
+
+int page_source_inflate(struct page_source *s)
+{
+	struct frame_reader *r = s->frames;
+	uint8_t *m;
+
+	if (!r || s->map || !s->size)
+		return 0;
+	m = mmap(NULL, s->size, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (m == MAP_FAILED) {
+		pr_perror("%s: memory to decompress %lu bytes into", s->name,
+			  (unsigned long)s->size);
+		return -1;
+	}
+	for (size_t i = 0; i < r->n; i++) {
+		if (frame_into(s, i, m + r->f[i].off)) {
+			munmap(m, s->size);
+			return -1;
+		}
+	}
+	mprotect(m, s->size, PROT_READ);
+	s->map = m;
+	s->ops = &inflated_ops;
+	s->checked = false;	/* its pages are checked as a plain image's */
+	return 0;
+}
+
 /* Every frame against its checksum, before anything is restored. */
 static int check_all_frames(struct page_source *s)
 {

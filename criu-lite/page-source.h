@@ -79,6 +79,13 @@ bool page_source_check_first(const struct page_source *s);
  */
 int page_source_open_local(struct page_source *s, int dirfd, unsigned id,
 			   unsigned codec, bool whole);
+/*
+ * A compressed image decompressed whole into memory, s->map set as for a
+ * plain image (then read, and its pages checked, as one): for a restore
+ * whose copy-on-write plan compares and copies stored pages by address
+ * (cow.h). No-op for a plain image.
+ */
+int page_source_inflate(struct page_source *s);
 /* A page server at "HOST:PORT". */
 int page_source_open_remote(struct page_source *s, const char *addr);
 

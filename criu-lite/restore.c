@@ -435,6 +435,19 @@ static int check_fds_of(struct restore_ctx *c)
 	return ret;
 }
 
+/* Pages shared copy-on-write are shared again (plan_cow), which reads the
+ * stored pages by address: a compressed image is decompressed whole for
+ * it. */
+static bool plans_cow(const struct restore_ctx *c)
+{
+	if (c->o->lazy || c->nr < 2)
+		return false;
+	for (size_t i = 0; i < c->nr; i++)
+		if (!c->procs[i].pe->zombie && c->procs[i].mm->n_cow_shared)
+			return true;
+	return false;
+}
+
 static int load_images(struct restore_ctx *c)
 {
 	PstreeEntry **pes;
@@ -486,7 +499,8 @@ static int load_images(struct restore_ctx *c)
 		if (load_proc(c, &c->procs[i]))
 			return -1;
 	}
-	if (check_fds_of(c) || check_pages(c))
+	if (check_fds_of(c) ||
+	    (plans_cow(c) && page_source_inflate(&c->src)) || check_pages(c))
 		return -1;
 	pr_debug("images of %zu processes read and checked", c->nr);
 	return 0;
