@@ -1273,7 +1273,9 @@ out_release:
 	settle_stop_sigs(&c, ret);
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	st->total_ns = now_ns() - t0;
-	if (!ret)	/* a failed dump leaves DIR as it was */
+	/* a failed dump leaves DIR as it was; a migration's DIR is scratch
+	 * (its figures go to migrate --stats-file) */
+	if (!ret && !o->migrate)
 		stats_record_dump(o->dir, st, o->display_stats, stdout);
 	return ret;
 }

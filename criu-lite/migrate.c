@@ -78,7 +78,7 @@ static const char migrate_text[] =
 "                             the daemon dies, the tree dies with it)\n"
 "Both:\n"
 "      --stats-file FILE      figures of the migration as JSON\n"
-"  -v, --verbose              more messages\n"
+"  -v, --verbose[=N], -vN     log level, as for dump (-v0 to -v4)\n"
 "  -h, --help                 this text\n";
 
 struct migrate_opts {
@@ -142,7 +142,7 @@ static int parse_migrate_args(int argc, char **argv, struct migrate_opts *o)
 		{ "postcopy", no_argument, NULL, OPT_POSTCOPY },
 		{ "stats-file", required_argument, NULL, OPT_STATS },
 		{ "lazy-pages", no_argument, NULL, OPT_LAZY },
-		{ "verbose", no_argument, NULL, 'v' },
+		{ "verbose", optional_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -153,7 +153,7 @@ static int parse_migrate_args(int argc, char **argv, struct migrate_opts *o)
 	o->max_rounds = 30;
 	optind = 0;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":t:D:vh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":t:D:v::h", opts, NULL)) != -1) {
 		switch (c) {
 		case 't':
 			if (parse_pid(optarg, &o->pid))
@@ -198,7 +198,8 @@ static int parse_migrate_args(int argc, char **argv, struct migrate_opts *o)
 			o->lazy = true;
 			break;
 		case 'v':
-			log_set_level(log_get_level() + 1);
+			if (parse_verbosity(optarg))
+				return -1;
 			break;
 		case 'h':
 			fputs(migrate_text, stdout);
@@ -377,6 +378,7 @@ static int migrate_out(const struct migrate_opts *mo)
 	}
 	snprintf(dir, sizeof(dir), "%s/images", tmp);
 	o.pid = mo->pid;
+	o.progress_fd = -1;	/* progress on stderr only */
 	o.dir = dir;
 	o.qmp = mo->qmp;
 	o.migrate = true;
@@ -437,6 +439,7 @@ static int migrate_in(const struct migrate_opts *mo)
 	}
 	t1 = now_ns();
 	ro.dir = mo->dir;
+	ro.progress_fd = -1;
 	ro.detach = true;
 	ro.zombie_wait_ms = 5000;
 	ro.lazy = mo->lazy;

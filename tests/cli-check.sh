@@ -76,6 +76,7 @@ migrate --incoming h:1|needs -D DIR
 migrate -t 5 --to h:1 --downtime-limit x|bad number "x" for --downtime-limit
 migrate -t 5 --to h:1 --max-bandwidth lots|bad size "lots" for --max-bandwidth
 migrate -t 5 --to h:1 --bogus|unknown option --bogus
+migrate -t 5 --to h:1 --max-rounds lots|bad number "lots" for --max-rounds
 pre-dump|not implemented yet
 EOF
 
