@@ -13,6 +13,7 @@
 #ifndef CRIU_LITE_PAGE_SOURCE_H
 #define CRIU_LITE_PAGE_SOURCE_H
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -31,10 +32,21 @@ struct page_source_ops {
 	void (*close)(struct page_source *s);
 };
 
+/* A pages file of a layer chain (layers.h), at base in the offsets of a
+ * local source. */
+struct page_part {
+	int dirfd;
+	const char *file;	/* its name in dirfd */
+	char name[PATH_MAX];	/* for messages: DIR/parent/pages-1.img */
+	uint64_t base, size;
+};
+
 struct page_source {
 	const struct page_source_ops *ops;
-	uint64_t size;			/* of the pages image */
+	uint64_t size;			/* of the pages image(s) */
 	const uint8_t *map;		/* local: the whole image, else NULL */
+	struct page_part *parts;	/* local: the files mapped at map */
+	size_t nr_parts;
 	int fd;				/* remote: the connection */
 	uint8_t *buf;			/* remote: the last answer */
 	char name[80];			/* for messages */
@@ -57,6 +69,10 @@ int pagemap_run_csums_ok(const PagemapEntry *e, int pid);
 /* The local image, mmap'ed (pre-faulted unless lazy). */
 int page_source_open_local(struct page_source *s, int dirfd, const char *name,
 			   bool populate);
+/* The pages files of a layer chain, each mapped at its base; the first
+ * (DIR's own) pre-faulted if populate, the parents' as they are used. */
+int page_source_open_parts(struct page_source *s, const struct page_part *p,
+			   size_t n, bool populate);
 /* A page server at "HOST:PORT". */
 int page_source_open_remote(struct page_source *s, const char *addr);
 
