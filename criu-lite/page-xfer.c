@@ -82,19 +82,26 @@ int scan_owned_pages(int pagemap_fd, uint64_t start, uint64_t end,
 	return 0;
 }
 
-/* Reads the pieces in one process_vm_readv where possible; pieces the
- * call can't read (no PROT_READ) go through /proc/PID/mem. */
-static int read_pieces(pid_t pid, struct iovec *remote, size_t n,
-		       uint8_t *buf)
+/* All pieces in one process_vm_readv; -1 if any byte is missing. */
+static int read_pieces_fast(pid_t pid, struct iovec *remote, size_t n,
+			    uint8_t *buf)
 {
 	struct iovec local = { buf, 0 };
-	ssize_t got;
-	size_t off = 0;
 
 	for (size_t i = 0; i < n; i++)
 		local.iov_len += remote[i].iov_len;
-	got = process_vm_readv(pid, &local, 1, remote, n, 0);
-	if (got == (ssize_t)local.iov_len)
+	return process_vm_readv(pid, &local, 1, remote, n, 0) ==
+	       (ssize_t)local.iov_len ? 0 : -1;
+}
+
+/* Frozen target: pieces the fast read can't read (no PROT_READ) go
+ * through /proc/PID/mem; anything still missing is an error. */
+static int read_pieces(pid_t pid, struct iovec *remote, size_t n,
+		       uint8_t *buf)
+{
+	size_t off = 0;
+
+	if (!read_pieces_fast(pid, remote, n, buf))
 		return 0;
 	for (size_t i = 0; i < n; i++) {
 		if (remote_read(pid, (uint64_t)remote[i].iov_base, buf + off,
@@ -103,6 +110,60 @@ static int read_pieces(pid_t pid, struct iovec *remote, size_t n,
 		off += remote[i].iov_len;
 	}
 	return 0;
+}
+
+static bool read_page_quiet(pid_t pid, int *memfd, uint64_t addr, uint8_t *buf)
+{
+	struct iovec l = { buf, PAGE_SZ }, r = { (void *)addr, PAGE_SZ };
+	char path[64];
+
+	if (process_vm_readv(pid, &l, 1, &r, 1, 0) == (ssize_t)PAGE_SZ)
+		return true;
+	if (*memfd < 0) {
+		snprintf(path, sizeof(path), "/proc/%d/mem", pid);
+		*memfd = open(path, O_RDONLY | O_CLOEXEC);
+	}
+	return *memfd >= 0 && pread(*memfd, buf, PAGE_SZ, addr) == (ssize_t)PAGE_SZ;
+}
+
+/*
+ * Running target: a page listed a moment ago may be gone (munmap,
+ * mremap) by the time it is read. Such pages are left out: the dirty
+ * tracker reports whatever is mapped there later as written, so a later
+ * layer never takes them from this one.
+ */
+static int add_readable(struct run_builder *rb, pid_t pid, struct iovec *iov,
+			size_t n, uint8_t *buf)
+{
+	size_t fill = 0;
+	int memfd = -1, ret = 0;
+
+	for (size_t k = 0; k < n && !ret; k++) {
+		uint64_t a = (uint64_t)iov[k].iov_base;
+		size_t pages = iov[k].iov_len / PAGE_SZ, run = 0;
+
+		for (size_t p = 0; p <= pages && !ret; p++) {
+			bool ok = p < pages && read_page_quiet(pid, &memfd,
+					a + p * PAGE_SZ, buf + fill + p * PAGE_SZ);
+
+			if (ok) {
+				run++;
+				continue;
+			}
+			if (run)
+				ret = run_builder_add(rb, a + (p - run) * PAGE_SZ,
+						      buf + fill + (p - run) * PAGE_SZ,
+						      run);
+			if (p < pages)
+				pr_debug("pid %d: page %#lx went away while "
+					 "being read", pid, (long)(a + p * PAGE_SZ));
+			run = 0;
+		}
+		fill += iov[k].iov_len;
+	}
+	if (memfd >= 0)
+		close(memfd);
+	return ret;
 }
 
 static int xfer_data(void *arg, const void *buf, size_t len)
@@ -121,9 +182,9 @@ void xfer_run_builder_init(struct run_builder *rb, struct page_xfer *x,
 	rb->next_offset = x->offset;
 }
 
-int xfer_read_regions(struct page_xfer *x, pid_t pid,
-		      const struct page_region *regs, size_t nr,
-		      struct run_builder *rb)
+static int read_regions(struct page_xfer *x, pid_t pid,
+			const struct page_region *regs, size_t nr,
+			struct run_builder *rb, bool running)
 {
 	struct iovec iov[BATCH_PAGES];
 	size_t niov = 0, fill = 0, i = 0, max_iov = x->batch / PAGE_SZ;
@@ -136,6 +197,7 @@ int xfer_read_regions(struct page_xfer *x, pid_t pid,
 		bool flush = i == nr || niov == max_iov || fill == x->batch;
 		uint8_t *buf;
 		uint64_t t0;
+		int ret = 0;
 
 		if (!flush) {
 			uint64_t len = regs[i].end - pos;
@@ -155,22 +217,39 @@ int xfer_read_regions(struct page_xfer *x, pid_t pid,
 		if (!buf)
 			return -1;
 		t0 = now_ns();
-		if (read_pieces(pid, iov, niov, buf))
+		if (running && read_pieces_fast(pid, iov, niov, buf)) {
+			ret = add_readable(rb, pid, iov, niov, buf);
+			niov = 0;	/* added */
+		} else if (!running && read_pieces(pid, iov, niov, buf)) {
 			return -1;
+		}
 		x->st->read_ns += now_ns() - t0;
 		fill = 0;
-		for (size_t k = 0; k < niov; k++) {
-			if (run_builder_add(rb, (uint64_t)iov[k].iov_base,
-					    buf + fill, iov[k].iov_len / PAGE_SZ))
-				return -1;
+		for (size_t k = 0; k < niov && !ret; k++) {
+			ret = run_builder_add(rb, (uint64_t)iov[k].iov_base,
+					      buf + fill, iov[k].iov_len / PAGE_SZ);
 			fill += iov[k].iov_len;
 		}
-		if (x->ops->submit(x))
+		if (ret || x->ops->submit(x))
 			return -1;
 		niov = 0;
 		fill = 0;
 	}
 	return 0;
+}
+
+int xfer_read_regions(struct page_xfer *x, pid_t pid,
+		      const struct page_region *regs, size_t nr,
+		      struct run_builder *rb)
+{
+	return read_regions(x, pid, regs, nr, rb, false);
+}
+
+int xfer_read_running(struct page_xfer *x, pid_t pid,
+		      const struct page_region *regs, size_t nr,
+		      struct run_builder *rb)
+{
+	return read_regions(x, pid, regs, nr, rb, true);
 }
 
 int xfer_emit_pagemap(void *arg, const struct page_run *run)
