@@ -15,12 +15,14 @@ static const char main_text[] =
 "Commands:\n"
 "  check [--json]             probe the kernel features criu-lite uses\n"
 "  dump -t PID -D DIR         checkpoint PID's process tree into DIR\n"
+"  pre-dump -t PID -D DIR     copy its memory while it runs on (a layer that\n"
+"                             the next pre-dump or dump builds on)\n"
 "  restore -D DIR             bring a dumped tree back, same PIDs\n"
 "  show DIR|FILE [--json]     decode images\n"
 "  page-server -D DIR --port N [--address IP]\n"
 "                             serve DIR's pages to one restore --lazy-pages\n"
 "                             --page-server (then exit)\n"
-"  pre-dump, lazy-pages, migrate: not implemented yet\n"
+"  lazy-pages, migrate: not implemented yet\n"
 "\n"
 "Common options: -v, --verbose (repeat for debug), -h, --help, -V, --version\n"
 "\n"
@@ -55,6 +57,35 @@ static const char dump_text[] =
 "      --qmp SOCK             QEMU: stop the VM through this QMP socket\n"
 "                             before freezing (the guest then sees no time\n"
 "                             jump); restore continues it\n"
+"      --prev-images-dir REL  the layer (pre-dump) this dump builds on,\n"
+"                             relative to DIR: DIR/parent links to it\n"
+"      --track-mem            with --prev-images-dir: store only pages\n"
+"                             written since that layer (its tracker kept\n"
+"                             track); the others are taken from it at\n"
+"                             restore. Ends the tracking: no write\n"
+"                             protection is left in the tree\n"
+"  -v, --verbose              more messages (repeat for debug)\n"
+"  -h, --help                 this text\n";
+
+static const char pre_dump_text[] =
+"usage: criu-lite pre-dump -t PID -D DIR [--prev-images-dir REL] [OPTIONS]\n"
+"\n"
+"Copies the memory of the tree rooted at PID into DIR while it runs on\n"
+"(it is frozen only to list its pages). With --prev-images-dir, only the\n"
+"pages written since that layer are copied, the rest refers to it. Then\n"
+"a small tracker process keeps tracking the tree's writes (userfaultfd\n"
+"write-protect: splits transparent huge pages, ~1.5 us per first write),\n"
+"for the next pre-dump or dump --prev-images-dir REL --track-mem. It\n"
+"ends when that one takes it, when the tree exits, when DIR is removed,\n"
+"or after --track-timeout; then the next layer copies everything.\n"
+"\n"
+"  -t, --tree PID             root of the tree\n"
+"  -D, --images-dir DIR       where the layer goes (replaced only once\n"
+"                             complete)\n"
+"      --prev-images-dir REL  the layer before, relative to DIR\n"
+"      --track-mem            accepted for CRIU's habits (always on)\n"
+"      --track-timeout S      the tracker's life at most (default 3600)\n"
+"      --no-sync              do not wait for the images to reach the disk\n"
 "  -v, --verbose              more messages (repeat for debug)\n"
 "  -h, --help                 this text\n";
 
@@ -108,7 +139,8 @@ void usage(FILE *f)
 void usage_of(const char *cmd, FILE *f)
 {
 	static const struct { const char *cmd, *text; } t[] = {
-		{ "dump", dump_text }, { "restore", restore_text },
+		{ "dump", dump_text }, { "pre-dump", pre_dump_text },
+		{ "restore", restore_text },
 		{ "show", show_text }, { "page-server", page_server_text },
 	};
 
@@ -179,8 +211,25 @@ static int parse_count(const char *opt, const char *s, long max, long *val)
 	return 0;
 }
 
+/* What makes no sense for the command (or together), in words. */
+static const char *dump_opts_conflict(const struct dump_opts *o, bool pre)
+{
+	if (pre && o->leave_running)
+		return "--leave-running: a pre-dump always leaves the tree running";
+	if (pre && o->qmp)
+		return "--qmp: a pre-dump does not stop the VM";
+	if (pre && o->precopy_rounds)
+		return "--precopy-rounds: pre-dump layers are the rounds";
+	if (!pre && o->track_timeout_s != TRACK_TIMEOUT_DEFAULT)
+		return "--track-timeout is for pre-dump (a dump ends the tracking)";
+	if (!pre && o->prev_dir && o->precopy_rounds)
+		return "--precopy-rounds with --prev-images-dir is not supported yet";
+	return NULL;
+}
+
 int parse_dump_args(int argc, char **argv, struct dump_opts *o)
 {
+	enum { OPT_PREV = 256, OPT_TRACK, OPT_TRACK_TIMEOUT };
 	static const struct option opts[] = {
 		{ "tree", required_argument, NULL, 't' },
 		{ "images-dir", required_argument, NULL, 'D' },
@@ -190,15 +239,23 @@ int parse_dump_args(int argc, char **argv, struct dump_opts *o)
 		{ "precopy-rounds", required_argument, NULL, 'P' },
 		{ "precopy-until", required_argument, NULL, 'U' },
 		{ "precopy-ms", required_argument, NULL, 'M' },
+		{ "prev-images-dir", required_argument, NULL, OPT_PREV },
+		{ "track-mem", no_argument, NULL, OPT_TRACK },
+		{ "track-timeout", required_argument, NULL, OPT_TRACK_TIMEOUT },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
+	const char *cmd = argv[0], *why;
+	bool pre = !strcmp(cmd, "pre-dump");
 	long val;
 	int c;
 
 	memset(o, 0, sizeof(*o));
 	o->precopy_until = 256;
+	o->pre_dump = pre;
+	o->track_mem = pre;
+	o->track_timeout_s = TRACK_TIMEOUT_DEFAULT;
 	optind = 0;	/* 0: also forget a half-parsed option group */
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":t:D:Rvh", opts, NULL)) != -1) {
@@ -234,20 +291,46 @@ int parse_dump_args(int argc, char **argv, struct dump_opts *o)
 			else
 				o->precopy_ms = val;
 			break;
+		case OPT_PREV:
+			if (!*optarg) {
+				pr_err("%s: --prev-images-dir needs a directory", cmd);
+				return -1;
+			}
+			o->prev_dir = optarg;
+			break;
+		case OPT_TRACK:
+			o->track_mem = true;
+			break;
+		case OPT_TRACK_TIMEOUT:
+			if (parse_count("--track-timeout", optarg, 7 * 86400, &val))
+				return -1;
+			if (!val) {
+				pr_err("bad number \"0\" for --track-timeout (1 to "
+				       "%d seconds)", 7 * 86400);
+				return -1;
+			}
+			o->track_timeout_s = val;
+			break;
 		case 'v':
 			log_set_level(log_get_level() + 1);
 			break;
 		case 'h':
-			usage_of("dump", stdout);
+			usage_of(cmd, stdout);
 			return 1;
 		default:
-			return bad_option("dump", c, argv);
+			return bad_option(cmd, c, argv);
 		}
 	}
-	if (stray_args("dump", argc, argv))
+	if (stray_args(cmd, argc, argv))
 		return -1;
 	if (!o->pid || !o->dir) {
-		pr_err("dump needs -t PID and -D DIR (see criu-lite dump --help)");
+		pr_err("%s needs -t PID and -D DIR (see criu-lite %s --help)", cmd,
+		       cmd);
+		return -1;
+	}
+	why = dump_opts_conflict(o, pre);
+	if (why) {
+		pr_err("%s: %s", cmd, why);
 		return -1;
 	}
 	return 0;

@@ -178,7 +178,7 @@ int dump_pages(pid_t pid, pid_t vpid, const MmEntry *mm,
 		for (size_t k = 0; k < nr; k++)
 			x->st->pages_scanned += (regs[k].end - regs[k].start) / PAGE_SZ;
 		if (pc && mm->vmas[i]->kind == VMA_KIND__VMA_ANON_PRIVATE)
-			ret = pc_dump_regions(pc, x, regs, nr, &rb);
+			ret = pc_dump_regions(pc, x, regs, nr, &rb, false);
 		else
 			ret = xfer_read_regions(x, pid, regs, nr, &rb);
 		free(regs);
