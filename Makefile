@@ -129,6 +129,15 @@ zdtm-precopy: $(B)/criu-lite zdtm
 
 CHECK_TARGETS += zdtm-precopy
 
+# pre-dump chains of a target that keeps writing: restore through the
+# layers, refusals naming the file, the tracker killed, dump -R leaving
+# no write protection, the tracker's life (tests/predump.sh)
+predump-check: $(B)/criu-lite zdtm $(B)/tests/subreaper $(B)/tests/jsoncheck \
+		$(B)/tests/flipbits
+	$(B)/tests/subreaper tests/predump.sh $(B)
+
+CHECK_TARGETS += predump-check
+
 # lazy restore from local images and from a page server
 lazy-check: $(B)/criu-lite zdtm $(B)/tests/subreaper
 	$(B)/tests/subreaper tests/lazy-remote.sh $(B)
@@ -244,6 +253,7 @@ FORCE:
 .PHONY: all check bench clean demo check-quick check-asan FORCE bad-images \
 	bad-dumps check-qemu zdtm-precopy lazy-check dumpdir-check \
 	restore-state-check fault-kill deps install uninstall install-check \
+	predump-check \
 	corrupt-images corrupt-images-asan
 .DELETE_ON_ERROR:
 .SECONDARY: $(PROTO_C) $(PROTO_H)

@@ -48,7 +48,9 @@ int vma_kind_of(const struct vma_info *v, const char **why)
 		return -1;
 	}
 	if (v->vmflags & (VMF_UFFD_MISSING | VMF_UFFD_WP)) {
-		*why = "registered with a userfaultfd of the process";
+		*why = "registered with a userfaultfd: the process's own, or "
+		       "the tracker of a pre-dump (then name that layer with "
+		       "--prev-images-dir)";
 		return -1;
 	}
 	if (v->shared)

@@ -3,13 +3,14 @@
  * dirty_pages: memory that keeps changing while it is pre-dumped layer
  * after layer, the way a guest's RAM does.
  *
- * One area of ZDTM_DIRTY_MB MiB (default 32), in quarters:
+ * One area of ZDTM_DIRTY_MB MiB (default 32), in quarters, every word of
+ * page i holding i << 32 | gen[i], gen[i] counting its writes (gen lives
+ * in memory too):
  *   - the first is written once before READY and never again: a restore
  *     takes it from the oldest layer of a pre-dump chain;
- *   - the middle half is rewritten by a writer thread, ZDTM_DIRTY_RATE
- *     pages a second (default 4000), pages picked at random: every word
- *     of page i holds i << 32 | gen[i], gen[i] counting its writes (gen
- *     lives in memory too);
+ *   - the middle half is written before READY too, then rewritten by a
+ *     writer thread, ZDTM_DIRTY_RATE pages a second (default 4000), pages
+ *     picked at random;
  *   - the last is never touched and must read as zero.
  * Meanwhile the main thread, every 20 ms, maps a fresh 64-page VMA over
  * the "churn" area (MAP_FIXED: a new VMA where a tracked one was) and
@@ -183,7 +184,7 @@ int main(int argc, char **argv)
 		test_abort("calloc");
 	churn = map_area(SIDE_PAGES);
 	dropped = map_area(SIDE_PAGES);
-	for (size_t i = 0; i < nr_pages / 4; i++) {
+	for (size_t i = 0; i < nr_pages / 4 * 3; i++) {
 		gen[i] = 1;
 		fill_page(area + i * words, (uint64_t)i << 32 | 1);
 	}
