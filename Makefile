@@ -129,6 +129,14 @@ zdtm-precopy: $(B)/criu-lite zdtm
 
 CHECK_TARGETS += zdtm-precopy
 
+# every zdtm test again, each dump on top of a chain of two pre-dumps
+# taken while the test runs (--prev-images-dir --track-mem), restored
+# through the chain
+zdtm-predump: $(B)/criu-lite zdtm
+	$(B)/zdtm/zdtm-run --iters 2 --predump 2
+
+CHECK_TARGETS += zdtm-predump
+
 # pre-dump chains of a target that keeps writing: restore through the
 # layers, refusals naming the file, the tracker killed, dump -R leaving
 # no write protection, the tracker's life (tests/predump.sh)
@@ -251,7 +259,7 @@ clean:
 FORCE:
 
 .PHONY: all check bench clean demo check-quick check-asan FORCE bad-images \
-	bad-dumps check-qemu zdtm-precopy lazy-check dumpdir-check \
+	bad-dumps check-qemu zdtm-precopy zdtm-predump lazy-check dumpdir-check \
 	restore-state-check fault-kill deps install uninstall install-check \
 	predump-check \
 	corrupt-images corrupt-images-asan
