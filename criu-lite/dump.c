@@ -1058,12 +1058,19 @@ static void precopy_end(struct dump_ctx *c)
 static int open_parent_layer(struct dump_ctx *c)
 {
 	const struct dump_opts *o = c->o;
+	struct stat dst, pst;
 	char why[512];
 	int ret;
 
 	if (layer_parent_open(o->dir, o->prev_dir, &c->parent))
 		return -1;
 	c->has_parent = true;
+	if (!stat(o->dir, &dst) && !fstat(c->parent.dirfd, &pst) &&
+	    dst.st_dev == pst.st_dev && dst.st_ino == pst.st_ino) {
+		pr_err("--prev-images-dir %s is %s itself: a layer can't be its "
+		       "own parent", o->prev_dir, o->dir);
+		return -1;
+	}
 	ret = tracker_take(c->parent.dir, o->pid, c->parent.id, &c->taken, why,
 			   sizeof(why));
 	if (ret < 0)

@@ -424,6 +424,8 @@ static int tracker_main(const char *dir, const struct tracking *t,
 			unlinkat(s.dirfd, TRACKER_SOCK, 0);
 		return 1;
 	}
+	if (chdir("/"))	/* hold no directory but DIR */
+		return status_msg(status_fd, "chdir /: %s", strerror(errno));
 	send_msg(status_fd, "", 1, -1);
 	close(status_fd);
 	serve(&s);

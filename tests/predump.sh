@@ -13,7 +13,8 @@
 #   show        show DIR follows the chain (text and valid JSON)
 #   refusals    parent missing, parent replaced by another layer, a
 #               corrupt page in the oldest layer: restore refused naming
-#               the file, nothing left running; then the chain restores
+#               the file, nothing left running; then the chain restores,
+#               also with --lazy-pages; from a page server it is refused
 #   tracker     the tracker killed between pre-dumps: the next pre-dump
 #               says so and copies everything; killed before the final
 #               dump: the dump says so and copies everything; restore ok
@@ -24,7 +25,8 @@
 #               removed, and when its tree exits; its write protection
 #               goes with it
 #   tracked     pre-dump of a tree whose tracker still runs, without
-#               --prev-images-dir: refused (target unharmed)
+#               --prev-images-dir: refused (target unharmed); a missing
+#               --prev-images-dir, or DIR itself, refused by name
 #
 # Usage: tests/predump.sh BUILD_DIR    (under build/tests/subreaper)
 set -u
@@ -216,6 +218,33 @@ if [ -d "$L/f" ] && ! alive "$tpid"; then
 	else
 		bad refused-then-restored "$(grep Error "$work/r.log" | head -2)"
 	fi
+	# lazily: the daemon takes pages from every layer too
+	: >"$work/chain.out"
+	if ! cl "$work/r.log" restore -D "$L/f" -d --lazy-pages; then
+		bad lazy "$(grep Error "$work/r.log" | head -2)"
+	elif verdict chain "$tpid"; then
+		ok lazy
+	fi
+	# a restore from a page server has the top layer's pages only
+	port=$((20000 + RANDOM % 20000))
+	"$CL" page-server -D "$L/f" --port $port --address 127.0.0.1 \
+		>"$work/ps.log" 2>&1 &
+	ps=$!
+	pids+=("$ps")
+	for i in $(seq 50); do
+		grep -q serving "$work/ps.log" && break
+		sleep 0.1
+	done
+	if cl "$work/r.log" restore -D "$L/f" -d --lazy-pages \
+		--page-server 127.0.0.1:$port; then
+		bad page-server "restored"
+	elif ! grep -q "pre-dump chain from a page server is not supported" "$work/r.log"; then
+		bad page-server "$(grep Error "$work/r.log" | head -2)"
+	else
+		ok page-server-refused
+	fi
+	kill "$ps" 2>/dev/null
+	wait "$ps" 2>/dev/null
 fi
 
 # ---- tracker killed between pre-dumps, and before the final dump ----
@@ -326,6 +355,18 @@ elif [ "$before" != "$(cat "/proc/$tpid/maps")" ] || ! alive "$tpid"; then
 	bad tracked "the target changed"
 else
 	ok tracked
+fi
+# a parent that is not there, or the layer itself, is refused by name
+if cl "$L/l3.log" pre-dump -t "$tpid" -D "$L/l3" --prev-images-dir ../nowhere; then
+	bad prev-missing "pre-dump on top of a missing layer worked"
+elif ! grep -q "parent images .*/nowhere (--prev-images-dir ../nowhere): No such file" "$L/l3.log"; then
+	bad prev-missing "$(grep Error "$L/l3.log" | head -2)"
+elif cl "$L/l3.log" dump -t "$tpid" -D "$L/l1" --prev-images-dir . --track-mem; then
+	bad prev-missing "a dump on top of itself worked"
+elif ! grep -q "is .*/l1 itself" "$L/l3.log" || ! alive "$tpid"; then
+	bad prev-missing "$(grep Error "$L/l3.log" | head -2)"
+else
+	ok prev-missing-or-self
 fi
 verdict tracked "$tpid" >/dev/null
 
