@@ -519,8 +519,19 @@ static int tracker_connect(const char *dir, int *dirfd, char *why, size_t len)
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "/proc/self/fd/%d/%s",
 		 *dirfd, TRACKER_SOCK);
 	sk = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-	if (sk >= 0 && !connect(sk, (struct sockaddr *)&sa, sizeof(sa)))
-		return sk;
+	if (sk >= 0 && !connect(sk, (struct sockaddr *)&sa, sizeof(sa))) {
+		struct ucred cr;
+		socklen_t len_cr = sizeof(cr);
+
+		/* only a tracker of root or of our own user is believed */
+		if (!getsockopt(sk, SOL_SOCKET, SO_PEERCRED, &cr, &len_cr) &&
+		    (cr.uid == 0 || cr.uid == geteuid()))
+			return sk;
+		snprintf(why, len, "%s/%s belongs to another user (uid %u)",
+			 dir, TRACKER_SOCK, cr.uid);
+		close(sk);
+		return -1;
+	}
 	if (errno == ENOENT)
 		snprintf(why, len, "%s has no %s (no tracker was left there, or "
 			 "it has ended)", dir, TRACKER_SOCK);

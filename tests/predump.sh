@@ -24,6 +24,8 @@
 #   lifetime    a tracker exits after --track-timeout, when DIR is
 #               removed, and when its tree exits; its write protection
 #               goes with it
+#   fault       a pre-dump failing before its inventory: no layer, no
+#               tracker, no write protection left, the next one works
 #   tracked     pre-dump of a tree whose tracker still runs, without
 #               --prev-images-dir: refused (target unharmed); a missing
 #               --prev-images-dir, or DIR itself, refused by name
@@ -89,11 +91,14 @@ tracker_of() {
 	sed -n 's/.*memory tracker \([0-9]*\) keeps.*/\1/p' "$1"
 }
 
-# predump DIR LOG [PREV]: a pre-dump of $tpid; remembers its tracker
+# predump DIR LOG [PREV]: a pre-dump of $tpid (options $PD_OPTS);
+# remembers its tracker in $trk
+PD_OPTS=
 predump() {
 	local prev=()
 	[ -n "${3:-}" ] && prev=(--prev-images-dir "$3")
-	cl "$2" pre-dump -t "$tpid" -D "$1" "${prev[@]}" || return 1
+	# shellcheck disable=SC2086
+	cl "$2" pre-dump -t "$tpid" -D "$1" "${prev[@]}" $PD_OPTS || return 1
 	trk=$(tracker_of "$2")
 	[ -n "$trk" ] && pids+=("$trk")
 	return 0
@@ -134,11 +139,15 @@ restore_ok() {
 }
 
 # ---- chain, show, refusals ----
+# (--no-sync: what the dump stores is what was written since the last
+# pre-dump began, which on a busy disk would include seconds of fsync)
 start chain
 L=$work/chain
+PD_OPTS=--no-sync
 predump "$L/l1" "$L/l1.log" && t1=$trk &&
 	sleep 0.4 && predump "$L/l2" "$L/l2.log" ../l1 && t2=$trk &&
 	sleep 0.4 && predump "$L/l3" "$L/l3.log" ../l2 && t3=$trk
+PD_OPTS=
 if [ -z "${t3:-}" ]; then
 	bad chain "a pre-dump failed: $(cat "$L"/l*.log | grep Error | head -3)"
 else
@@ -341,6 +350,22 @@ predump "$L/e" "$L/e.log" || why="$why; pre-dump (3) failed"
 verdict life "$tpid" || why="$why; the target failed"
 wait_gone "$trk" 40 || why="$why; tracker still there 4 s after its tree exited"
 [ -z "$why" ] && ok "lifetime (timeout, DIR removed, tree exited)" || bad lifetime "${why#; }"
+
+# ---- a pre-dump failing before its layer is complete ----
+start fault
+L=$work/fault
+why=
+if CRIU_LITE_FAULT=predump-before-inventory cl "$L/a.log" pre-dump -t "$tpid" -D "$L/a"; then
+	why="the pre-dump did not fail"
+fi
+[ -e "$L/a" ] && why="$why; it left $L/a"
+grep -q "memory tracker" "$L/a.log" && why="$why; it left a tracker"
+sleep 0.2
+[ "$(uw_vmas "$tpid")" = 0 ] || why="$why; uw VMAs left behind"
+alive "$tpid" || why="$why; the target died"
+predump "$L/b" "$L/b.log" || why="$why; the next pre-dump failed"
+verdict fault "$tpid" || why="$why; the target failed"
+[ -z "$why" ] && ok fault-before-inventory || bad fault-before-inventory "${why#; }"
 
 # ---- a tree still tracked, pre-dumped again without its parent ----
 start tracked
