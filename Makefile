@@ -2,12 +2,13 @@
 #   make            build build/criu-lite
 #   make check      install missing deps, build, run unit tests and zdtm
 #   make demo       the main job (see README.md)
-#   make bench      benchmarks
+#   make bench      benchmarks; CRIU=/path/to/criu adds CRIU to the QEMU
+#                   comparison (README.md, Benchmarks)
 
 CC      ?= gcc
 B       := build
 DEPS    := scripts/install-deps.sh
-PKGS    := libprotobuf-c libnl-3.0 libcap
+PKGS    := libprotobuf-c libnl-3.0 libcap libzstd liblz4
 WARN    := -Wall -Wextra -Werror -Wno-missing-field-initializers
 # CFLAGS/LDFLAGS are the user's (make CFLAGS=... adds to, never replaces,
 # the project's own flags below)
@@ -92,10 +93,13 @@ $(B)/tests/flipbits: tests/tools/flipbits.c
 	$(CC) $(CFLAGS) -o $@ $<
 
 # every image file of a good dump flipped, cut, deleted, swapped: refused
-# before anything is created, or restored right (tests/corrupt-images.sh)
+# before anything is created, or restored right (tests/corrupt-images.sh);
+# then the same of a dump with its pages compressed
 corrupt-images: all $(B)/tests/corrupt-target $(B)/tests/flipbits \
 		$(B)/tests/subreaper $(B)/tests/imgedit
 	$(B)/tests/subreaper tests/corrupt-images.sh $(B)
+	CORRUPT_DUMP_OPTS="--compress zstd" \
+		$(B)/tests/subreaper tests/corrupt-images.sh $(B)
 
 # the same, with criu-lite built with ASan and UBSan in build-asan/ (the
 # target stays a plain build: its memory is what gets restored)
@@ -106,6 +110,8 @@ corrupt-images-asan: $(B)/tests/corrupt-target
 	cp $(B)/tests/corrupt-target build-asan/tests/corrupt-target
 	ASAN_OPTIONS=detect_leaks=0 build-asan/tests/subreaper \
 		tests/corrupt-images.sh build-asan
+	CORRUPT_DUMP_OPTS="--compress lz4" ASAN_OPTIONS=detect_leaks=0 \
+		build-asan/tests/subreaper tests/corrupt-images.sh build-asan
 
 CHECK_TARGETS += bad-images bad-dumps corrupt-images
 
@@ -146,11 +152,36 @@ predump-check: $(B)/criu-lite zdtm $(B)/tests/subreaper $(B)/tests/jsoncheck \
 
 CHECK_TARGETS += predump-check
 
+# every zdtm test dumped with its pages image compressed: zstd, then lz4
+# with pre-copy rounds (frames written while the test runs, the final
+# dump's pagemaps pointing into them); ~40 s
+zdtm-compress: $(B)/criu-lite zdtm
+	$(B)/zdtm/zdtm-run --iters 1 --compress zstd
+	$(B)/zdtm/zdtm-run --iters 1 --compress lz4 --precopy 2
+
+CHECK_TARGETS += zdtm-compress
+
 # lazy restore from local images and from a page server
 lazy-check: $(B)/criu-lite zdtm $(B)/tests/subreaper
 	$(B)/tests/subreaper tests/lazy-remote.sh $(B)
 
 CHECK_TARGETS += lazy-check
+
+# pages over the network: dump --page-server to a page server on another
+# host (a network namespace over a veth pair), corruption on the way and
+# either side killed (~15 s)
+page-server-check: $(B)/criu-lite zdtm $(B)/tests/subreaper
+	$(B)/tests/subreaper tests/page-server.sh $(B)
+
+CHECK_TARGETS += page-server-check
+
+# criu-lite migrate to another host (network + PID + mount namespace over
+# a veth pair): the tree moves, or, the destination killed or the data
+# corrupted on the way, the source runs on (~25 s)
+migrate-check: $(B)/criu-lite zdtm $(B)/tests/subreaper
+	$(B)/tests/subreaper tests/migrate.sh $(B)
+
+CHECK_TARGETS += migrate-check
 
 # criu-lite killed (SIGKILL, SIGINT, SIGTERM) at random moments of dumps
 # and restores: the target never harmed, nothing half-restored left
@@ -173,9 +204,45 @@ restore-state-check: $(B)/criu-lite zdtm $(B)/tests/subreaper
 
 CHECK_TARGETS += restore-state-check
 
+# stats-dump / stats-restore: CRIU's fields, consistent with the images
+# (tests/stats-check.sh; needs jq)
+stats-check: $(B)/criu-lite zdtm $(B)/tests/subreaper
+	$(B)/tests/subreaper tests/stats-check.sh $(B)
+
+CHECK_TARGETS += stats-check
+
+# progress on stderr and on --progress-fd: a 1 GiB dump, restore and lazy
+# fill (tests/progress-check.sh; PROGRESS_MB)
+progress-check: $(B)/criu-lite zdtm $(B)/tests/subreaper
+	$(B)/tests/subreaper tests/progress-check.sh $(B)
+
+CHECK_TARGETS += progress-check
+
+# -o/--log-file, -v0..-v4: levels, stamps, errors on stderr too
+# (tests/log-check.sh)
+log-check: $(B)/criu-lite $(B)/tests/subreaper
+	$(B)/tests/subreaper tests/log-check.sh $(B)
+
+CHECK_TARGETS += log-check
+
+# show: names (registers, flags), exact 64-bit JSON, one line per VMA and
+# fd, --ps/--fds/--mems, parsed back with jq (tests/show-check.sh)
+show-check: $(B)/criu-lite $(B)/tests/corrupt-target $(B)/tests/subreaper
+	$(B)/tests/subreaper tests/show-check.sh $(B)
+
+CHECK_TARGETS += show-check
+
+# each command's --help, criu-lite: on every message, options documented
+# in criu-lite(8) and the completion, signals during restore
+# (tests/cli-check.sh)
+cli-check: $(B)/criu-lite $(B)/tests/subreaper
+	$(B)/tests/subreaper tests/cli-check.sh $(B)
+
+CHECK_TARGETS += cli-check
+
 # The QEMU end-to-end cases (issue 4); check-quick leaves out the 2 GiB one
 QEMU_ALL   := minimal smp2 disk net qmp-client cycles3 leave-running plain \
-	      precopy lazy killed mem2g
+	      precopy lazy killed migrate migrate-lazy mem2g
 QEMU_QUICK := $(filter-out mem2g,$(QEMU_ALL))
 
 # criu-lite built with ASan+UBSan into its own build dir, then the zdtm
@@ -259,9 +326,10 @@ clean:
 FORCE:
 
 .PHONY: all check bench clean demo check-quick check-asan FORCE bad-images \
-	bad-dumps check-qemu zdtm-precopy zdtm-predump lazy-check dumpdir-check \
-	restore-state-check fault-kill deps install uninstall install-check \
-	predump-check \
+	bad-dumps check-qemu zdtm-precopy zdtm-predump zdtm-compress lazy-check \
+	dumpdir-check restore-state-check stats-check progress-check log-check \
+	show-check cli-check fault-kill page-server-check migrate-check \
+	predump-check deps install uninstall install-check \
 	corrupt-images corrupt-images-asan
 .DELETE_ON_ERROR:
 .SECONDARY: $(PROTO_C) $(PROTO_H)

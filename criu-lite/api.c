@@ -45,6 +45,7 @@ int criu_lite_dump(const struct criu_lite_dump_req *req,
 		.precopy_rounds = req->precopy_rounds,
 		.precopy_until = 256,
 		.no_sync = req->no_sync,
+		.progress_fd = -1,
 	};
 	struct dump_stats st;
 	int ret;
@@ -73,6 +74,7 @@ int criu_lite_restore(const struct criu_lite_restore_req *req,
 		.lazy = req->lazy_pages,
 		.no_cont = req->no_cont,
 		.zombie_wait_ms = 5000,
+		.progress_fd = -1,
 	};
 	struct restore_stats st;
 	int ret;

@@ -1219,8 +1219,9 @@ int cmd_check(int argc, char **argv)
 			json = true;
 			continue;
 		}
-		fprintf(stderr, "criu-lite check: unknown option '%s'\n", argv[i]);
-		check_usage();
+		/* 2: a usage error, apart from 1 (features missing) */
+		pr_err("check: unknown option or argument \"%s\" (see criu-lite "
+		       "check --help)", argv[i]);
 		return 2;
 	}
 	fflush(stdout);	/* forked probe children must not inherit output */

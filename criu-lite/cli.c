@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,6 +9,8 @@
 
 #include "cli.h"
 #include "log.h"
+#include "page-frames.h"
+#include "show.h"
 
 static const char main_text[] =
 "usage: criu-lite COMMAND [OPTIONS]    (criu-lite COMMAND --help: its options)\n"
@@ -20,11 +23,15 @@ static const char main_text[] =
 "  restore -D DIR             bring a dumped tree back, same PIDs\n"
 "  show DIR|FILE [--json]     decode images\n"
 "  page-server -D DIR --port N [--address IP]\n"
-"                             serve DIR's pages to one restore --lazy-pages\n"
-"                             --page-server (then exit)\n"
-"  lazy-pages, migrate: not implemented yet\n"
+"                             receive a dump --page-server's pages into\n"
+"                             DIR, or serve DIR's pages to one restore\n"
+"                             --lazy-pages --page-server (then exit)\n"
+"  migrate -t PID --to HOST:PORT | --incoming HOST:PORT -D DIR\n"
+"                             move a running tree to another host\n"
+"  lazy-pages: not implemented yet\n"
 "\n"
-"Common options: -v, --verbose (repeat for debug), -h, --help, -V, --version\n"
+"Common options: -v[N], --verbose[=N] (0-4, repeat for more), -o, --log-file\n"
+"FILE (dump, pre-dump, restore), -h, --help, -V, --version\n"
 "\n"
 "A failed or interrupted dump leaves the tree running as it was and DIR as\n"
 "it was; restore reads and checks every image before it creates anything.\n"
@@ -50,6 +57,9 @@ static const char dump_text[] =
 "      --precopy-until PAGES  stop the rounds early once a round finds\n"
 "                             fewer written pages (default 256)\n"
 "      --precopy-ms MS        pause between rounds (default 0)\n"
+"      --compress CODEC       compress the pages image: lz4 (fastest), zstd\n"
+"                             (smaller) or none (the default); each page\n"
+"                             is still checked and fetched on its own\n"
 "      --no-sync              do not wait for the images to reach the disk\n"
 "                             (default: they are, before the tree is\n"
 "                             killed; use when they are read right away,\n"
@@ -64,7 +74,24 @@ static const char dump_text[] =
 "                             track); the others are taken from it at\n"
 "                             restore. Ends the tracking: no write\n"
 "                             protection is left in the tree\n"
-"  -v, --verbose              more messages (repeat for debug)\n"
+"      --page-server          send pages and pagemaps to a criu-lite\n"
+"                             page-server at --address HOST --port N\n"
+"                             instead of DIR (checked there as they\n"
+"                             arrive, kept there only once complete; the\n"
+"                             tree is killed only after that)\n"
+"      --address HOST, --port N  the page server\n"
+"      --display-stats        print the dump's figures at the end (they are\n"
+"                             kept in DIR/stats-dump: criu-lite show)\n"
+"      --progress-fd N        machine-readable progress lines on fd N\n"
+"                             (phase=P done=N total=N bytes=N elapsed_ms=N);\n"
+"                             stderr shows progress after a second anyway\n"
+"  -o, --log-file FILE        log into FILE (relative to DIR, as CRIU; '-':\n"
+"                             stderr), each line stamped; errors and\n"
+"                             warnings go to stderr too\n"
+"  -v, --verbose[=N], -vN     more messages: -v0 errors only, -v1 and\n"
+"                             warnings, -v2 notes (default), -v3 debug\n"
+"                             (stages, VMAs, fds), -v4 each injected\n"
+"                             syscall; -v, -vv: one, two levels more\n"
 "  -h, --help                 this text\n";
 
 static const char pre_dump_text[] =
@@ -86,7 +113,13 @@ static const char pre_dump_text[] =
 "      --track-mem            accepted for CRIU's habits (always on)\n"
 "      --track-timeout S      the tracker's life at most (default 3600)\n"
 "      --no-sync              do not wait for the images to reach the disk\n"
-"  -v, --verbose              more messages (repeat for debug)\n"
+"  -o, --log-file FILE        log into FILE (relative to DIR, as CRIU; '-':\n"
+"                             stderr), each line stamped; errors and\n"
+"                             warnings go to stderr too\n"
+"  -v, --verbose[=N], -vN     more messages: -v0 errors only, -v1 and\n"
+"                             warnings, -v2 notes (default), -v3 debug\n"
+"                             (stages, VMAs, fds), -v4 each injected\n"
+"                             syscall; -v, -vv: one, two levels more\n"
 "  -h, --help                 this text\n";
 
 static const char restore_text[] =
@@ -115,21 +148,62 @@ static const char restore_text[] =
 "                             default, as the pages go in)\n"
 "      --zombie-wait MS       wait this long for a PID held by a zombie\n"
 "                             (default 5000)\n"
-"  -v, --verbose              more messages (repeat for debug)\n"
+"      --display-stats        print the restore's figures once the tree\n"
+"                             runs (kept in DIR/stats-restore if DIR is\n"
+"                             writable)\n"
+"      --progress-fd N        machine-readable progress lines on fd N (the\n"
+"                             lazy-pages daemon's fill too)\n"
+"  -o, --log-file FILE        log into FILE (relative to DIR, as CRIU; '-':\n"
+"                             stderr), each line stamped; errors and\n"
+"                             warnings go to stderr too\n"
+"  -v, --verbose[=N], -vN     more messages: -v0 errors only, -v1 and\n"
+"                             warnings, -v2 notes (default), -v3 debug\n"
+"                             (stages, VMAs, fds), -v4 each injected\n"
+"                             syscall; -v, -vv: one, two levels more\n"
 "  -h, --help                 this text\n";
 
 static const char show_text[] =
 "usage: criu-lite show DIR|FILE [--json]\n"
+"       criu-lite show --ps|--fds|--mems DIR [--json]\n"
 "\n"
-"Decodes an images directory or one image file as text, or as JSON with\n"
-"--json (always valid JSON, corrupt images included: a file that can't be\n"
-"read gets an \"error\" member). CRIU's crit does not read these images.\n";
+"Decodes an images directory or one image file as text (one line per\n"
+"entry, and one per VMA, sigaction, ... below it), or as JSON with --json\n"
+"(always valid JSON, corrupt images included: a file that can't be read\n"
+"gets an \"error\" member). Flag words are shown by name (PE_PRESENT,\n"
+"MAP_PRIVATE, PROT_READ, O_RDWR, SA_RESTART), registers by name (rip,\n"
+"rsp, ...); in JSON, 64-bit values past 2^53 are strings of their digits.\n"
+"\n"
+"      --json                 JSON instead of text\n"
+"      --ps                   the process tree (as crit x DIR ps)\n"
+"      --fds                  each process' fds and cwd (crit x DIR fds)\n"
+"      --mems                 each process' VMAs with the pages stored for\n"
+"                             each (crit x DIR mems)\n"
+"  -h, --help                 this text\n"
+"\n"
+"CRIU's crit does not read these images: the file names are CRIU's, but\n"
+"the magic, the format-2 header (id) and checksum trailer, and the\n"
+"messages differ (see criu-lite(8)).\n";
 
 static const char page_server_text[] =
 "usage: criu-lite page-server -D DIR --port N [--address IP]\n"
 "\n"
-"Serves the pages image of DIR over TCP to one restore --lazy-pages\n"
-"--page-server IP:N, then exits.\n";
+"Waits on TCP port N (every address, or IP) for one criu-lite client,\n"
+"serves it, then exits:\n"
+"  - dump --page-server --address HOST --port N sends its pages and\n"
+"    pagemaps here: each stored run is checked against its page checksums\n"
+"    as it arrives; all is kept apart until the dump says it is done, then\n"
+"    moved into DIR (created if missing) and synced. A dump that fails or\n"
+"    dies leaves DIR as it was.\n"
+"  - restore --lazy-pages --page-server HOST:N fetches DIR's pages on\n"
+"    demand.\n"
+"Connections that are not criu-lite's are ignored.\n"
+"\n"
+"  -D, --images-dir DIR       where a dump's pages go, or whose pages a\n"
+"                             restore fetches\n"
+"      --port N               TCP port to listen on (1-65535)\n"
+"      --address IP           listen on this address only (default: all)\n"
+"  -v, --verbose[=N], -vN     log level, as for dump\n"
+"  -h, --help                 this text\n";
 
 void usage(FILE *f)
 {
@@ -211,6 +285,9 @@ static int parse_count(const char *opt, const char *s, long max, long *val)
 	return 0;
 }
 
+/* pre-dump's and dump's layer options, beyond the option letters */
+enum { OPT_PREV = 256, OPT_TRACK, OPT_TRACK_TIMEOUT };
+
 /* What makes no sense for the command (or together), in words. */
 static const char *dump_opts_conflict(const struct dump_opts *o, bool pre)
 {
@@ -220,16 +297,167 @@ static const char *dump_opts_conflict(const struct dump_opts *o, bool pre)
 		return "--qmp: a pre-dump does not stop the VM";
 	if (pre && o->precopy_rounds)
 		return "--precopy-rounds: pre-dump layers are the rounds";
+	if (pre && o->compress)
+		return "--compress is not supported yet for a pre-dump (layers "
+		       "are plain images)";
+	if (pre && o->page_server)
+		return "--page-server is not supported yet for a pre-dump";
+	if (pre && (o->display_stats || o->progress_fd >= 0))
+		return "--display-stats and --progress-fd are not supported yet "
+		       "for a pre-dump";
 	if (!pre && o->track_timeout_s != TRACK_TIMEOUT_DEFAULT)
 		return "--track-timeout is for pre-dump (a dump ends the tracking)";
 	if (!pre && o->prev_dir && o->precopy_rounds)
 		return "--precopy-rounds with --prev-images-dir is not supported yet";
+	if (!pre && o->prev_dir && o->compress)
+		return "--compress with --prev-images-dir is not supported yet "
+		       "(layers are plain images)";
+	if (!pre && o->prev_dir && o->page_server)
+		return "--page-server with --prev-images-dir is not supported yet";
 	return NULL;
+}
+
+/* --prev-images-dir, --track-mem, --track-timeout */
+static int layer_option(int c, const char *cmd, struct dump_opts *o)
+{
+	long val;
+
+	if (c == OPT_PREV) {
+		if (!*optarg) {
+			pr_err("%s: --prev-images-dir needs a directory", cmd);
+			return -1;
+		}
+		o->prev_dir = optarg;
+	} else if (c == OPT_TRACK) {
+		o->track_mem = true;
+	} else {
+		if (parse_count("--track-timeout", optarg, 7 * 86400, &val))
+			return -1;
+		if (!val) {
+			pr_err("bad number \"0\" for --track-timeout (1 to %d "
+			       "seconds)", 7 * 86400);
+			return -1;
+		}
+		o->track_timeout_s = val;
+	}
+	return 0;
+}
+
+/*
+ * -v / --verbose: one level more; -vv, -vvv...: as many; -vN, --verbose=N:
+ * level N (0 errors, 1 warnings, 2 notes: the default, 3 debug, 4 trace),
+ * as CRIU's.
+ */
+int parse_verbosity(const char *arg)
+{
+	int level;
+
+	if (!arg)
+		level = log_get_level() + 1;
+	else if (arg[0] >= '0' && arg[0] <= '4' && !arg[1])
+		level = arg[0] - '0';
+	else if (arg[0] && strspn(arg, "v") == strlen(arg))
+		level = log_get_level() + 1 + strlen(arg);
+	else {
+		pr_err("bad verbosity \"%s\" (-v0 to -v4, or -v, -vv, ...)",
+		       arg);
+		return -1;
+	}
+	log_set_level(level > LOG_TRACE ? LOG_TRACE : level);
+	return 0;
+}
+
+/* dump's numeric options: each named in its message, with its range */
+static int dump_number(int c, const char *arg, struct dump_opts *o)
+{
+	static const struct { int c; const char *name; long max; } t[] = {
+		{ 'P', "--precopy-rounds", 1000 },
+		{ 'U', "--precopy-until", 1 << 30 },
+		{ 'M', "--precopy-ms", 60000 },
+		{ 'O', "--port", 65535 },
+		{ 'F', "--progress-fd", INT_MAX },
+	};
+	size_t i = 0;
+	long val;
+
+	while (t[i].c != c)
+		i++;
+	if (parse_count(t[i].name, arg, t[i].max, &val))
+		return -1;
+	if (c == 'P')
+		o->precopy_rounds = val;
+	else if (c == 'U')
+		o->precopy_until = val;
+	else if (c == 'M')
+		o->precopy_ms = val;
+	else if (c == 'O')
+		o->ps_port = val;
+	else
+		o->progress_fd = val;
+	return 0;
+}
+
+static int parse_codec(const char *name, unsigned *codec)
+{
+	int c = pages_codec_of_name(name);
+
+	if (c < 0) {
+		pr_err("dump: --compress \"%s\": lz4, zstd or none", name);
+		return -1;
+	}
+	*codec = c;
+	return 0;
+}
+
+/* One option of dump or pre-dump (argv[0]): 0, 1 (help printed) or -1
+ * (logged). */
+static int dump_option(int c, char **argv, struct dump_opts *o)
+{
+	switch (c) {
+	case 't':
+		return parse_pid(optarg, &o->pid);
+	case 'D':
+		o->dir = optarg;
+		return 0;
+	case 'R':
+		o->leave_running = true;
+		return 0;
+	case 'Q':
+		o->qmp = optarg;
+		return 0;
+	case 'S':
+		o->no_sync = true;
+		return 0;
+	case 'G':
+		o->page_server = true;
+		return 0;
+	case 'A':
+		o->ps_addr = optarg;
+		return 0;
+	case 'T':
+		o->display_stats = true;
+		return 0;
+	case 'o':
+		o->log_file = optarg;
+		return 0;
+	case 'Z':
+		return parse_codec(optarg, &o->compress);
+	case 'P': case 'U': case 'M': case 'O': case 'F':
+		return dump_number(c, optarg, o);
+	case 'v':
+		return parse_verbosity(optarg);
+	case OPT_PREV: case OPT_TRACK: case OPT_TRACK_TIMEOUT:
+		return layer_option(c, argv[0], o);
+	case 'h':
+		usage_of(argv[0], stdout);
+		return 1;
+	default:
+		return bad_option(argv[0], c, argv);
+	}
 }
 
 int parse_dump_args(int argc, char **argv, struct dump_opts *o)
 {
-	enum { OPT_PREV = 256, OPT_TRACK, OPT_TRACK_TIMEOUT };
 	static const struct option opts[] = {
 		{ "tree", required_argument, NULL, 't' },
 		{ "images-dir", required_argument, NULL, 'D' },
@@ -242,85 +470,32 @@ int parse_dump_args(int argc, char **argv, struct dump_opts *o)
 		{ "prev-images-dir", required_argument, NULL, OPT_PREV },
 		{ "track-mem", no_argument, NULL, OPT_TRACK },
 		{ "track-timeout", required_argument, NULL, OPT_TRACK_TIMEOUT },
-		{ "verbose", no_argument, NULL, 'v' },
+		{ "page-server", no_argument, NULL, 'G' },
+		{ "address", required_argument, NULL, 'A' },
+		{ "port", required_argument, NULL, 'O' },
+		{ "compress", required_argument, NULL, 'Z' },
+		{ "display-stats", no_argument, NULL, 'T' },
+		{ "progress-fd", required_argument, NULL, 'F' },
+		{ "log-file", required_argument, NULL, 'o' },
+		{ "verbose", optional_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *cmd = argv[0], *why;
 	bool pre = !strcmp(cmd, "pre-dump");
-	long val;
-	int c;
+	int c, ret;
 
 	memset(o, 0, sizeof(*o));
 	o->precopy_until = 256;
+	o->progress_fd = -1;
 	o->pre_dump = pre;
 	o->track_mem = pre;
 	o->track_timeout_s = TRACK_TIMEOUT_DEFAULT;
 	optind = 0;	/* 0: also forget a half-parsed option group */
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":t:D:Rvh", opts, NULL)) != -1) {
-		switch (c) {
-		case 't':
-			if (parse_pid(optarg, &o->pid))
-				return -1;
-			break;
-		case 'D':
-			o->dir = optarg;
-			break;
-		case 'R':
-			o->leave_running = true;
-			break;
-		case 'Q':
-			o->qmp = optarg;
-			break;
-		case 'S':
-			o->no_sync = true;
-			break;
-		case 'P':
-		case 'U':
-		case 'M':
-			if (parse_count(c == 'P' ? "--precopy-rounds" : c == 'M' ?
-					"--precopy-ms" : "--precopy-until", optarg,
-					c == 'P' ? 1000 : c == 'M' ? 60000 : 1 << 30,
-					&val))
-				return -1;
-			if (c == 'P')
-				o->precopy_rounds = val;
-			else if (c == 'U')
-				o->precopy_until = val;
-			else
-				o->precopy_ms = val;
-			break;
-		case OPT_PREV:
-			if (!*optarg) {
-				pr_err("%s: --prev-images-dir needs a directory", cmd);
-				return -1;
-			}
-			o->prev_dir = optarg;
-			break;
-		case OPT_TRACK:
-			o->track_mem = true;
-			break;
-		case OPT_TRACK_TIMEOUT:
-			if (parse_count("--track-timeout", optarg, 7 * 86400, &val))
-				return -1;
-			if (!val) {
-				pr_err("bad number \"0\" for --track-timeout (1 to "
-				       "%d seconds)", 7 * 86400);
-				return -1;
-			}
-			o->track_timeout_s = val;
-			break;
-		case 'v':
-			log_set_level(log_get_level() + 1);
-			break;
-		case 'h':
-			usage_of(cmd, stdout);
-			return 1;
-		default:
-			return bad_option(cmd, c, argv);
-		}
-	}
+	while ((c = getopt_long(argc, argv, ":t:D:Ro:v::h", opts, NULL)) != -1)
+		if ((ret = dump_option(c, argv, o)))
+			return ret;
 	if (stray_args(cmd, argc, argv))
 		return -1;
 	if (!o->pid || !o->dir) {
@@ -333,13 +508,26 @@ int parse_dump_args(int argc, char **argv, struct dump_opts *o)
 		pr_err("%s: %s", cmd, why);
 		return -1;
 	}
+	if (o->page_server && (!o->ps_addr || !o->ps_port)) {
+		pr_err("--page-server needs --address HOST and --port N");
+		return -1;
+	}
+	if (!o->page_server && (o->ps_addr || o->ps_port)) {
+		pr_err("--address and --port go with --page-server");
+		return -1;
+	}
+	if (o->page_server && o->compress) {
+		pr_err("dump: --compress is for the local pages image, not with "
+		       "--page-server (the page server stores pages as they come)");
+		return -1;
+	}
 	return 0;
 }
 
 int parse_restore_args(int argc, char **argv, struct restore_opts *o)
 {
 	enum { OPT_VERIFY = 256, OPT_ZWAIT, OPT_PIDNS, OPT_NOCONT, OPT_LAZY,
-	       OPT_PSERVER, OPT_NOVERIFY };
+	       OPT_PSERVER, OPT_NOVERIFY, OPT_STATS, OPT_PROGRESS };
 	static const struct option opts[] = {
 		{ "page-server", required_argument, NULL, OPT_PSERVER },
 		{ "lazy-pages", no_argument, NULL, OPT_LAZY },
@@ -350,19 +538,23 @@ int parse_restore_args(int argc, char **argv, struct restore_opts *o)
 		{ "verify", no_argument, NULL, OPT_VERIFY },
 		{ "no-verify", no_argument, NULL, OPT_NOVERIFY },
 		{ "zombie-wait", required_argument, NULL, OPT_ZWAIT },
-		{ "verbose", no_argument, NULL, 'v' },
+		{ "display-stats", no_argument, NULL, OPT_STATS },
+		{ "progress-fd", required_argument, NULL, OPT_PROGRESS },
+		{ "log-file", required_argument, NULL, 'o' },
+		{ "verbose", optional_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	char *end;
-	long zw;
+	long zw, val;
 	int c;
 
 	memset(o, 0, sizeof(*o));
 	o->zombie_wait_ms = 5000;
+	o->progress_fd = -1;
 	optind = 0;	/* 0: also forget a half-parsed option group */
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":D:dvh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":D:do:v::h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'D':
 			o->dir = optarg;
@@ -388,6 +580,14 @@ int parse_restore_args(int argc, char **argv, struct restore_opts *o)
 		case OPT_PSERVER:
 			o->page_server = optarg;
 			break;
+		case OPT_STATS:
+			o->display_stats = true;
+			break;
+		case OPT_PROGRESS:
+			if (parse_count("--progress-fd", optarg, INT_MAX, &val))
+				return -1;
+			o->progress_fd = val;
+			break;
 		case OPT_ZWAIT:
 			errno = 0;
 			zw = strtol(optarg, &end, 10);
@@ -398,8 +598,12 @@ int parse_restore_args(int argc, char **argv, struct restore_opts *o)
 			}
 			o->zombie_wait_ms = zw;
 			break;
+		case 'o':
+			o->log_file = optarg;
+			break;
 		case 'v':
-			log_set_level(log_get_level() + 1);
+			if (parse_verbosity(optarg))
+				return -1;
 			break;
 		case 'h':
 			usage_of("restore", stdout);
@@ -416,6 +620,108 @@ int parse_restore_args(int argc, char **argv, struct restore_opts *o)
 	}
 	if (o->page_server && !o->lazy) {
 		pr_err("--page-server needs --lazy-pages");
+		return -1;
+	}
+	return 0;
+}
+
+int parse_show_args(int argc, char **argv, struct show_opts *o)
+{
+	enum { OPT_JSON = 256, OPT_PS, OPT_FDS, OPT_MEMS };
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, OPT_JSON },
+		{ "ps", no_argument, NULL, OPT_PS },
+		{ "fds", no_argument, NULL, OPT_FDS },
+		{ "mems", no_argument, NULL, OPT_MEMS },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	memset(o, 0, sizeof(*o));
+	o->summary = -1;
+	optind = 0;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+		switch (c) {
+		case OPT_JSON:
+			o->json = true;
+			break;
+		case OPT_PS:
+		case OPT_FDS:
+		case OPT_MEMS:
+			if (o->summary >= 0) {
+				pr_err("show: --ps, --fds and --mems go one at "
+				       "a time");
+				return -1;
+			}
+			o->summary = c == OPT_PS ? SHOW_PS : c == OPT_FDS ?
+				     SHOW_FDS : SHOW_MEMS;
+			break;
+		case 'h':
+			usage_of("show", stdout);
+			return 1;
+		default:
+			return bad_option("show", c, argv);
+		}
+	}
+	if (optind < argc)
+		o->path = argv[optind++];
+	if (stray_args("show", argc, argv))
+		return -1;
+	if (!o->path) {
+		pr_err("show needs a DIR or FILE (see criu-lite show --help)");
+		return -1;
+	}
+	return 0;
+}
+
+int parse_page_server_args(int argc, char **argv, struct page_server_opts *o)
+{
+	enum { OPT_PORT = 256, OPT_ADDRESS };
+	static const struct option opts[] = {
+		{ "images-dir", required_argument, NULL, 'D' },
+		{ "port", required_argument, NULL, OPT_PORT },
+		{ "address", required_argument, NULL, OPT_ADDRESS },
+		{ "verbose", optional_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	long val;
+	int c;
+
+	memset(o, 0, sizeof(*o));
+	optind = 0;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":D:v::h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'D':
+			o->dir = optarg;
+			break;
+		case OPT_PORT:
+			if (parse_count("--port", optarg, 65535, &val))
+				return -1;
+			o->port = val;
+			break;
+		case OPT_ADDRESS:
+			o->address = optarg;
+			break;
+		case 'v':
+			if (parse_verbosity(optarg))
+				return -1;
+			break;
+		case 'h':
+			usage_of("page-server", stdout);
+			return 1;
+		default:
+			return bad_option("page-server", c, argv);
+		}
+	}
+	if (stray_args("page-server", argc, argv))
+		return -1;
+	if (!o->dir || !o->port) {
+		pr_err("page-server needs -D DIR and --port N (1-65535) (see "
+		       "criu-lite page-server --help)");
 		return -1;
 	}
 	return 0;

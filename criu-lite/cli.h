@@ -11,7 +11,23 @@
  * printed (exit 0), -1 on a usage error (logged). */
 int parse_dump_args(int argc, char **argv, struct dump_opts *o);
 int parse_restore_args(int argc, char **argv, struct restore_opts *o);
+
+struct page_server_opts {
+	const char *dir;
+	const char *address;	/* NULL: every address */
+	int port;
+};
+int parse_page_server_args(int argc, char **argv, struct page_server_opts *o);
+
+struct show_opts {
+	const char *path;	/* DIR or FILE */
+	bool json;
+	int summary;		/* --ps/--fds/--mems: enum show_summary; -1 */
+};
+int parse_show_args(int argc, char **argv, struct show_opts *o);
 int parse_pid(const char *s, pid_t *pid);
+/* The argument of -v (NULL for none): sets the log level, or -1. */
+int parse_verbosity(const char *arg);
 void usage(FILE *f);
 /* The help of one command (its options only); the general one otherwise. */
 void usage_of(const char *cmd, FILE *f);

@@ -2,12 +2,15 @@
 /* What cr.h promises: fault injection, the CPU's xsave features, full
  * writes, and the list of what a dump refuses. */
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "cr.h"
@@ -54,6 +57,54 @@ uint64_t cpu_xfeatures(void)
 
 	__asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
 	return (uint64_t)hi << 32 | lo;
+}
+
+int read_full(int fd, void *buf, size_t len)
+{
+	size_t got = 0;
+
+	while (got < len) {
+		ssize_t n = read(fd, (char *)buf + got, len - got);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			if (!n)
+				errno = ECONNRESET;	/* end of stream */
+			return -1;
+		}
+		got += n;
+	}
+	return 0;
+}
+
+int writev_all(int fd, struct iovec *iov, int n)
+{
+	while (n > 0) {
+		/* a socket whose peer is gone: EPIPE, not SIGPIPE */
+		struct msghdr mh = { .msg_iov = iov,
+				     .msg_iovlen = n > IOV_MAX ? IOV_MAX : n };
+		ssize_t done = sendmsg(fd, &mh, MSG_NOSIGNAL);
+
+		if (done < 0 && errno == ENOTSOCK)
+			done = writev(fd, iov, mh.msg_iovlen);
+
+		if (done < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		while (n > 0 && (size_t)done >= iov->iov_len) {
+			done -= iov->iov_len;
+			iov++;
+			n--;
+		}
+		if (n > 0) {
+			iov->iov_base = (char *)iov->iov_base + done;
+			iov->iov_len -= done;
+		}
+	}
+	return 0;
 }
 
 int write_all(int fd, const void *buf, size_t len)

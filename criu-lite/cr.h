@@ -12,6 +12,8 @@
 #include "pagemap.h"
 #include "proc.h"
 
+struct progress;
+
 #define CRIU_LITE_VERSION	"0.1"
 #define TRACK_TIMEOUT_DEFAULT	3600	/* s: a pre-dump tracker's life */
 
@@ -28,6 +30,18 @@ struct dump_opts {
 	uint64_t precopy_until;	/* stop early below this many dirty pages */
 	unsigned precopy_ms;	/* pause between rounds */
 	bool no_sync;		/* images may stay in the page cache */
+	bool page_server;	/* pages go to a page server: */
+	const char *ps_addr;	/* --address */
+	unsigned ps_port;	/* --port */
+	bool migrate;		/* criu-lite migrate: everything goes to a
+				 * migrate --incoming at ps_addr:ps_port,
+				 * which restores the tree */
+	unsigned downtime_ms;	/* pre-copy: stop once what is left fits */
+	uint64_t max_bw;	/* bytes/s sent at most (0: no limit) */
+	bool display_stats;	/* print the stats table at the end */
+	int progress_fd;	/* --progress-fd, or -1 */
+	const char *log_file;	/* -o: relative to dir; opened by the CLI */
+	unsigned compress;	/* PAGES_CODEC_* of the pages image */
 };
 
 struct restore_opts {
@@ -40,6 +54,9 @@ struct restore_opts {
 	bool lazy;
 	const char *page_server;	/* HOST:PORT: pages come from there */
 	unsigned zombie_wait_ms;
+	bool display_stats;	/* print the stats table once the tree runs */
+	int progress_fd;	/* --progress-fd, or -1 */
+	const char *log_file;	/* -o: relative to dir; opened by the CLI */
 };
 
 struct dump_stats {
@@ -47,12 +64,22 @@ struct dump_stats {
 	uint64_t pages_scanned, pages_stored, pages_zero;
 	uint64_t bytes_written;
 	uint64_t read_ns, write_ns, sync_ns;	/* of the pages */
+	uint64_t compress_ns;		/* dump --compress, in the writer */
+	uint64_t bytes_compressed;	/* what was written, before that */
 	uint64_t pages_reused;		/* pre-copied, unchanged since */
 	uint64_t pages_parent;		/* unchanged since the parent layer */
 	unsigned precopy_rounds;
 	uint64_t precopy_pages;		/* copied while running */
 	uint64_t precopy_ns;
 	uint64_t last_round_pages;	/* dirty in the last running round */
+#define MAX_ROUNDS_RECORDED 64
+	uint64_t round_pages[MAX_ROUNDS_RECORDED], round_ns[MAX_ROUNDS_RECORDED];
+	uint64_t round_bytes[MAX_ROUNDS_RECORDED];
+	uint64_t expected_downtime_ms;	/* at the last round's bandwidth */
+	/* migrate: since the start of the command */
+	uint64_t stop_at_ns;		/* VM stopped / tree frozen */
+	uint64_t running_at_ns;		/* the destination runs it */
+	uint64_t handover_ns;		/* files, keep and restore there */
 };
 
 /* Fault injection for tests: CRIU_LITE_FAULT=<point> makes the run fail
@@ -64,6 +91,11 @@ bool fault_at(const char *point);
 
 uint64_t cpu_xfeatures(void);
 int write_all(int fd, const void *buf, size_t len);
+/* All of len, or -1 (errno ECONNRESET at the end of the stream). */
+int read_full(int fd, void *buf, size_t len);
+/* All of the iovecs (which it advances: they are used up). */
+struct iovec;
+int writev_all(int fd, struct iovec *iov, int n);
 /* All of len at off; a short write is retried, so a full disk gives -1
  * with errno ENOSPC (not a short count with a stale errno). */
 int pwrite_all(int fd, const void *buf, size_t len, uint64_t off);

@@ -24,14 +24,21 @@
 #include "kernel-compat.h"
 #include "layers.h"
 #include "log.h"
+#include "cow.h"
 #include "creds.h"
 #include "mem.h"
+#include "mem-marks.h"
 #include "mem-tracker.h"
+#include "namespaces.h"
+#include "names.h"
 #include "page-xfer.h"
 #include "precopy.h"
+#include "progress.h"
 #include "check.h"
+#include "migrate.h"
 #include "qmp.h"
 #include "seize.h"
+#include "stats.h"
 #include "timers.h"
 
 #include "core.pb-c.h"
@@ -50,6 +57,8 @@ struct dump_ctx {
 	struct frozen_tree tree;
 	struct page_xfer *xfer;	/* where pages go */
 	struct dump_stats *st;
+	struct progress progress;
+	char phase[32];		/* name of the pre-copy round's phase */
 	sigset_t stop_sigs;	/* blocked while the tree is frozen */
 	struct fd_dump_ctx *fdc;	/* open file descriptions of the tree */
 	struct pc_proc *pcs;		/* pre-copy, one per process of pc_tree */
@@ -82,6 +91,8 @@ struct proc_dump {
 	long brk;
 	struct pc_proc *pc;	/* pre-copy state, or NULL */
 	int stop_sig;		/* in group-stop: the signal that stopped it */
+	const struct proc_dump *parent;	/* in the tree; NULL for the root */
+	struct cow_ranges cow;	/* pages shared with the parent (cow.h) */
 };
 
 /* SIGINT/SIGTERM/SIGHUP are blocked during a dump; one arriving aborts it
@@ -170,11 +181,17 @@ static int check_proc(struct proc_dump *pd, struct refusals *rf)
 		       pid, ps.seccomp);
 	for (size_t i = 0; i < pd->nr_vmas; i++) {
 		const char *why;
+		int kind = vma_kind_of(&pd->vmas[i], &why);
 
-		if (vma_kind_of(&pd->vmas[i], &why) < 0)
+		if (kind < 0)
 			refuse(rf, "pid %d vma [%#lx, %#lx) %s: %s", pid,
 			       (long)pd->vmas[i].start, (long)pd->vmas[i].end,
 			       pd->vmas[i].path, why);
+		if (kind == VMA_KIND__VMA_ANON_DROPPABLE)
+			pr_info("pid %d vma [%#lx, %#lx): droppable memory "
+				"(MAP_DROPPABLE) is not stored: restored empty, "
+				"as the kernel may leave it at any time", pid,
+				(long)pd->vmas[i].start, (long)pd->vmas[i].end);
 	}
 	return check_fds(pid, rf);
 }
@@ -428,6 +445,7 @@ static void free_task(TaskEntry *te)
 	free(te->rlimits);
 	free_timers(te);
 	free_creds(te);
+	free_ns(te);
 	free(te->cwd);
 	free(te->root);
 	free(te->comm);
@@ -483,6 +501,8 @@ static int dump_task(struct proc_dump *pd)
 		te.has_pdeathsig = true;
 		te.pdeathsig = pdeath;
 	}
+	if (dump_ns(pid, pd->fp == pd->c->tree.procs ? 0 : pd->fp->ppid, &te))
+		goto out;
 	if (dump_sigactions(pd, &te) || dump_rlimits(pd, &te) ||
 	    dump_timers(&pd->r, pd->scratch, &te) || dump_creds(pid, &te))
 		goto out;
@@ -504,6 +524,8 @@ static void free_mm(MmEntry *mm)
 		free(mm->vmas[i]);
 	}
 	free(mm->vmas);
+	free_guards(mm);
+	free_cow_ranges(&(struct cow_ranges){ mm->cow_shared, mm->n_cow_shared });
 	free(mm->auxv.data);
 	free(mm->exe);
 }
@@ -542,8 +564,18 @@ static int dump_mm(struct proc_dump *pd)
 			mm.auxv.len = n;
 		}
 	}
-	if (mm_fill_vmas(&mm, pd->vmas, pd->nr_vmas))
+	if (mm_fill_vmas(&mm, pd->vmas, pd->nr_vmas) ||
+	    mm_fill_file_ids(&mm, pid) || dump_guards(pid, &mm))
 		goto out;
+	mm.cow_shared = pd->cow.v;
+	mm.n_cow_shared = pd->cow.n;
+	pd->cow = (struct cow_ranges){ NULL, 0 };	/* freed with mm */
+	for (size_t i = 0; log_get_level() >= LOG_DEBUG && i < mm.n_vmas; i++) {
+		char line[PATH_MAX + 128];
+
+		pr_debug("pid %d: vma %s", pid,
+			 describe_vma_entry(mm.vmas[i], line, sizeof(line)));
+	}
 	if (img_write_one(pd->c->dirfd, IMG_MM, pd->fp->vpid, &mm.base))
 		goto out;
 	if (dump_pages(pid, pd->fp->vpid, &mm, pd->c->xfer, pd->pc))
@@ -554,15 +586,19 @@ out:
 	return ret;
 }
 
-static int find_vdso_syscall(struct proc_dump *pd)
+/* The `syscall` injection runs at: [vdso]'s, or (a process that unmapped
+ * its vDSO) one of its libc's (inject.h). */
+static int find_syscall_ip(struct proc_dump *pd)
 {
-	for (size_t i = 0; i < pd->nr_vmas; i++) {
-		if (!strcmp(pd->vmas[i].path, "[vdso]"))
-			return find_syscall_insn(pd->fp->pid, pd->vmas[i].start,
-						 pd->vmas[i].end, &pd->syscall_ip);
-	}
-	pr_err("pid %d has no [vdso]: can't inject syscalls", pd->fp->pid);
-	return -1;
+	const char *where;
+
+	if (find_syscall_site(pd->fp->pid, pd->vmas, pd->nr_vmas,
+			      &pd->syscall_ip, &where))
+		return -1;
+	if (strcmp(where, "[vdso]"))
+		pr_info("pid %d has no [vdso]: injecting at the `syscall` at "
+			"%#lx of %s", pd->fp->pid, (long)pd->syscall_ip, where);
+	return 0;
 }
 
 /* Scratch memory for results: the leader's stack below its red zone, or
@@ -626,7 +662,9 @@ static int dump_proc(struct proc_dump *pd)
 	struct frozen_proc *fp = pd->fp;
 	int ret;
 
-	if (find_vdso_syscall(pd))
+	pr_debug("pid %d: dumping (%zu threads, %zu VMAs)", fp->pid,
+		 (size_t)fp->nr_threads, pd->nr_vmas);
+	if (find_syscall_ip(pd))
 		return -1;
 	pd->have_gadgets = !find_inject_gadgets(fp->pid, pd->vmas, pd->nr_vmas,
 						&pd->g);
@@ -697,6 +735,10 @@ static int write_inventory(struct dump_ctx *c)
 	inv.pages_id = 1;
 	inv.has_format = true;
 	inv.format = IMG_FORMAT;
+	if (c->o->compress) {
+		inv.has_pages_codec = true;
+		inv.pages_codec = c->o->compress;
+	}
 	inv.has_dump_time_ns = true;
 	inv.dump_time_ns = now_ns();
 	inv.has_layer_id = true;
@@ -777,15 +819,50 @@ static void forget_own_uffd(struct proc_dump *pd)
 	}
 }
 
-static bool same_pidns(pid_t a, pid_t b)
+/* A figure of /proc/PID/status in kB ("RssAnon:"), 0 if absent. */
+static uint64_t status_kb(pid_t pid, const char *key)
 {
-	char *la = read_link_str("/proc/%d/ns/pid", a);
-	char *lb = read_link_str("/proc/%d/ns/pid", b);
-	bool same = la && lb && !strcmp(la, lb);
+	char path[64], line[256];
+	uint64_t kb = 0;
+	size_t klen = strlen(key);
+	FILE *f;
 
-	free(la);
-	free(lb);
-	return same;
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, key, klen)) {
+			kb = strtoull(line + klen, NULL, 10);
+			break;
+		}
+	fclose(f);
+	return kb;
+}
+
+/*
+ * What the dump of the frozen tree is going to scan, for its progress
+ * line: the anonymous pages each process owns (resident or swapped, as
+ * PAGEMAP_SCAN will find them) and its shared anonymous mappings, which
+ * are read whole. An estimate, for free: the line corrects it as it goes.
+ */
+static uint64_t pages_to_scan(const struct proc_dump *pds, size_t nr)
+{
+	uint64_t pages = 0;
+	const char *why;
+
+	for (size_t i = 0; i < nr; i++) {
+		if (pds[i].fp->zombie)
+			continue;
+		pages += (status_kb(pds[i].fp->pid, "RssAnon:") +
+			  status_kb(pds[i].fp->pid, "VmSwap:")) * 1024 / PAGE_SZ;
+		for (size_t k = 0; k < pds[i].nr_vmas; k++)
+			if (vma_kind_of(&pds[i].vmas[k], &why) ==
+			    VMA_KIND__VMA_ANON_SHARED)
+				pages += (pds[i].vmas[k].end -
+					  pds[i].vmas[k].start) / PAGE_SZ;
+	}
+	return pages;
 }
 
 static int dump_frozen(struct dump_ctx *c)
@@ -803,10 +880,9 @@ static int dump_frozen(struct dump_ctx *c)
 		for (size_t k = 0; k < c->nr_pcs; k++)
 			if (c->pc_pids[k] == pds[i].fp->pid)
 				pds[i].pc = &c->pcs[k];
-		if (!same_pidns(c->tree.procs[0].pid, pds[i].fp->pid))
-			refuse(&rf, "pid %d: in another PID namespace than the "
-			       "tree's root %d (nested namespaces not supported)",
-			       pds[i].fp->pid, c->tree.procs[0].pid);
+		for (size_t j = 0; j < i; j++)	/* parents come first */
+			if (i && pds[j].fp->pid == pds[i].fp->ppid)
+				pds[i].parent = &pds[j];
 		if (pds[i].fp->zombie)
 			continue;
 		pds[i].stop_sig = group_stop_sig(pds[i].fp->pid);
@@ -819,17 +895,29 @@ static int dump_frozen(struct dump_ctx *c)
 		if (check_proc(&pds[i], &rf))
 			goto out;
 	}
+	if (ns_check_tree(&c->tree, &rf))
+		goto out;
 	if (rf.count) {
 		pr_err("can't dump %d's tree: %u object(s) not supported:\n%s",
 		       c->o->pid, rf.count, rf.text);
 		goto out;
 	}
+	/* before any page of the tree is read (find_cow_shared) */
+	for (size_t i = 0; i < c->tree.nr; i++)
+		if (pds[i].parent && !pds[i].fp->zombie &&
+		    find_cow_shared(pds[i].fp->pid, pds[i].vmas, pds[i].nr_vmas,
+				    pds[i].parent->fp->pid, pds[i].parent->vmas,
+				    pds[i].parent->nr_vmas, &pds[i].cow))
+			goto out;
 	c->fdc = fd_dump_begin(c->dirfd);
 	if (!c->fdc)
 		goto out;
+	progress_phase(&c->progress, "dump-pages", pages_to_scan(pds, c->tree.nr));
 	for (size_t i = 0; i < c->tree.nr; i++)
 		if (!pds[i].fp->zombie && dump_proc(&pds[i]))
 			goto out;
+	progress_end(&c->progress);
+	pr_debug("writing pstree.img, syncing pages-1.img, inventory.img last");
 	if (write_pstree(c) || fault_at("before-inventory") || interrupted(c))
 		goto out;
 	if (page_xfer_flush(c->xfer) || write_parent_link(c))
@@ -839,8 +927,10 @@ out:
 	if (c->fdc)
 		fd_dump_end(c->fdc);
 	c->fdc = NULL;
-	for (size_t i = 0; i < c->tree.nr; i++)
+	for (size_t i = 0; i < c->tree.nr; i++) {
 		free(pds[i].vmas);
+		free_cow_ranges(&pds[i].cow);
+	}
 	free(pds);
 	return ret;
 }
@@ -910,7 +1000,7 @@ static int take_target_uffd(struct proc_dump *pd)
 	int pidfd, fd = -1;
 	long tfd;
 
-	if (find_vdso_syscall(pd))
+	if (find_syscall_ip(pd))
 		return -1;
 	pd->have_gadgets = !find_inject_gadgets(pd->fp->pid, pd->vmas,
 						pd->nr_vmas, &pd->g);
@@ -956,7 +1046,7 @@ static int precopy_start(struct dump_ctx *c, const struct dirty_tracker_ops *ops
 
 	if (freeze_tree(c->o->pid, &t))
 		goto out;
-	if (pcs_alloc(c, t.nr))
+	if (pcs_alloc(c, t.nr) || ns_check_tree(&t, &rf))
 		goto out;
 	for (size_t i = 0; i < t.nr; i++) {
 		struct proc_dump pd = { .c = c, .fp = &t.procs[i] };
@@ -988,6 +1078,47 @@ out:
 	return ret;
 }
 
+/* Round 0 of pre-copy reads each process' resident anonymous memory. */
+static uint64_t precopy_estimate(struct dump_ctx *c)
+{
+	uint64_t pages = 0;
+
+	for (size_t i = 0; i < c->nr_pcs; i++)
+		pages += status_kb(c->pc_pids[i], "RssAnon:") * 1024 / PAGE_SZ;
+	return pages;
+}
+
+/*
+ * Migration: what the last round copied will be about what the final,
+ * frozen copy has to send; at the bandwidth of that round (pages read and
+ * sent, the zero ones elided), does it fit the allowed downtime? Or do
+ * the rounds not shrink any more (the tree writes as fast as we copy)?
+ */
+static bool converged(struct dump_ctx *c, uint64_t pages, uint64_t prev,
+		      uint64_t ns, uint64_t bytes, unsigned round)
+{
+	double bw = ns ? bytes * 1e9 / ns : 0, left = pages * (double)PAGE_SZ;
+	uint64_t expect;
+
+	if (bytes < PAGE_SZ * 64 || !bw)
+		bw = c->st->round_bytes[0] * 1e9 / (c->st->round_ns[0] + 1);
+	expect = bw > 0 ? left / bw * 1000 : UINT32_MAX;
+	c->st->expected_downtime_ms = expect;
+	if (expect <= c->o->downtime_ms) {
+		pr_info("pre-copy: %lu pages left, %lu ms at %.0f MB/s: within "
+			"the %u ms downtime limit", (unsigned long)pages,
+			(unsigned long)expect, bw / 1e6, c->o->downtime_ms);
+		return true;
+	}
+	if (round >= 3 && pages * 10 >= prev * 9) {
+		pr_info("pre-copy: rounds no longer shrink (%lu then %lu "
+			"pages): expected downtime %lu ms", (unsigned long)prev,
+			(unsigned long)pages, (unsigned long)expect);
+		return true;
+	}
+	return false;
+}
+
 /*
  * Copies all memory of the running tree, then what was written meanwhile,
  * round after round, until a round finds fewer than precopy_until dirty
@@ -1012,20 +1143,36 @@ static int precopy(struct dump_ctx *c)
 	pr_info("pre-copy: tracking writes with %s; copying while %d runs",
 		ops->name, o->pid);
 	for (unsigned round = 0; round < o->precopy_rounds; round++) {
-		uint64_t pages = 0, tr = now_ns();
+		uint64_t pages = 0, tr = now_ns(), b0 = c->st->bytes_written;
+		uint64_t prev = c->st->last_round_pages, ns, bytes;
 
 		if (round && o->precopy_ms)
 			usleep(o->precopy_ms * 1000);
+		/* round 0 reads what was populated; later ones, unknown */
+		snprintf(c->phase, sizeof(c->phase), "precopy-%u", round);
+		progress_phase(&c->progress, c->phase,
+			       round ? 0 : precopy_estimate(c));
 		for (size_t i = 0; i < c->nr_pcs; i++)
 			if (round ? pc_copy_dirty(&c->pcs[i], c->xfer, &pages) :
 				    pc_copy_all(&c->pcs[i], c->xfer, &pages))
 				return -1;
+		ns = now_ns() - tr;
+		bytes = c->st->bytes_written - b0;
+		if (round < MAX_ROUNDS_RECORDED) {
+			c->st->round_pages[round] = pages;
+			c->st->round_ns[round] = ns;
+			c->st->round_bytes[round] = bytes;
+		}
+		progress_end(&c->progress);
 		c->st->precopy_rounds++;
 		c->st->precopy_pages += pages;
 		c->st->last_round_pages = pages;
 		pr_info("pre-copy round %u: %lu pages in %.1f ms", round,
-			(unsigned long)pages, (now_ns() - tr) / 1e6);
+			(unsigned long)pages, ns / 1e6);
 		if ((round && pages < o->precopy_until) || interrupted(c))
+			break;
+		if (o->downtime_ms && round && converged(c, pages, prev, ns,
+							 bytes, round))
 			break;
 	}
 	if (interrupted(c))
@@ -1115,19 +1262,56 @@ static int open_images(struct dump_ctx *c)
 	if (imgdir_open(&c->img, c->o->dir))
 		return -1;
 	c->dirfd = c->img.fd;
-	c->xfer = page_xfer_open_local(c->dirfd, !c->o->no_sync, c->st);
+	if (c->o->page_server || c->o->migrate)
+		c->xfer = page_xfer_open_net(c->o->ps_addr, c->o->ps_port,
+					     !c->o->no_sync, c->o->migrate,
+					     c->st);
+	else
+		c->xfer = page_xfer_open_local(c->dirfd, !c->o->no_sync,
+					       c->o->compress, c->st);
 	if (!c->xfer) {
-		pr_err("can't write pages into %s", c->o->dir);
+		bool net = c->o->page_server || c->o->migrate;
+
+		pr_err("can't write pages %s %s", net ? "to" : "into",
+		       net ? c->o->ps_addr : c->o->dir);
 		return -1;
 	}
+	c->xfer->max_bw = c->o->max_bw;
+	c->xfer->progress = &c->progress;
 	return 0;
 }
 
-/* Complete images take DIR's place before the tree may be killed. */
+static void stop_behind_freeze(struct dump_ctx *c, int sig)
+{
+	for (size_t i = 0; i < c->tree.nr; i++)
+		if (!c->tree.procs[i].zombie)
+			kill(c->tree.procs[i].pid, sig);
+}
+
+/* Complete images take DIR's place before the tree may be killed; with
+ * a page server, once it has kept the pages. */
 static int commit_images(struct dump_ctx *c)
 {
-	if (interrupted(c))
+	if (c->o->migrate) {
+		int ret;
+
+		/* From here on the source must not resume by itself: if
+		 * criu-lite dies now, the destination may be running it. A
+		 * QMP-stopped VM stays stopped (QEMU's postmigrate), and a
+		 * SIGSTOP waits behind the freeze: a dying tracer lets the
+		 * tree go, into a job-control stop. */
+		qmp_guard_dismiss(&c->qmp_guard);
+		if (interrupted(c))
+			return -1;
+		stop_behind_freeze(c, SIGSTOP);
+		ret = migrate_handover(c->xfer, c->dirfd, c->st);
+		if (ret)	/* SIGCONT drops the pending SIGSTOP */
+			stop_behind_freeze(c, SIGCONT);
+		return ret;
+	}
+	if (interrupted(c) || page_xfer_done(c->xfer))
 		return -1;
+	pr_debug("images complete: putting them in %s's place", c->o->dir);
 	return imgdir_commit(&c->img, !c->o->no_sync, &c->st->sync_ns);
 }
 
@@ -1160,6 +1344,8 @@ int dump_tree(const struct dump_opts *o, struct dump_stats *st)
 	int ret = -1;
 
 	memset(st, 0, sizeof(*st));
+	if (progress_init(&c.progress, o->progress_fd))
+		return -1;
 	c.img.fd = c.img.parentfd = -1;
 	if (check_target(o->pid))
 		return -1;
@@ -1171,11 +1357,15 @@ int dump_tree(const struct dump_opts *o, struct dump_stats *st)
 		goto out_release;
 	if (o->precopy_rounds && precopy(&c))
 		goto out_release;
+	st->stop_at_ns = now_ns() - t0;
 	if (o->qmp && qmp_stop_vm(&c))
 		goto out_release;
+	pr_debug("freezing the tree of %d", o->pid);
 	if (freeze_tree(o->pid, &c.tree))
 		goto out_release;
 	t_frozen = now_ns();
+	pr_debug("frozen: %zu processes in %.2f ms", c.tree.nr,
+		 c.tree.freeze_ns / 1e6);
 	st->freeze_ns = c.tree.freeze_ns;
 	if (tree_has(&c.tree, getpid())) {
 		pr_err("the tree of %d contains criu-lite itself", o->pid);
@@ -1186,6 +1376,8 @@ int dump_tree(const struct dump_opts *o, struct dump_stats *st)
 	ret = dump_frozen(&c);
 	if (!ret)
 		ret = commit_images(&c);
+	if (!ret && o->migrate)
+		st->running_at_ns = now_ns() - t0;
 	if (!ret)
 		pause_at("after-commit");
 out_release:
@@ -1203,6 +1395,8 @@ out_release:
 	settle_stop_sigs(&c, ret);
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	st->total_ns = now_ns() - t0;
+	if (!ret)	/* a failed dump leaves DIR as it was */
+		stats_record_dump(o->dir, st, o->display_stats, stdout);
 	return ret;
 }
 
@@ -1254,15 +1448,12 @@ static int predump_frozen(struct dump_ctx *c)
 	struct proc_dump *pds = calloc(c->tree.nr, sizeof(*pds));
 	int ret = -1;
 
-	if (!pds || (!c->pcs && pcs_alloc(c, c->tree.nr)))
+	if (!pds || (!c->pcs && pcs_alloc(c, c->tree.nr)) ||
+	    ns_check_tree(&c->tree, &rf))
 		goto out;
 	for (size_t i = 0; i < c->tree.nr; i++) {
 		pds[i].c = c;
 		pds[i].fp = &c->tree.procs[i];
-		if (!same_pidns(c->tree.procs[0].pid, pds[i].fp->pid))
-			refuse(&rf, "pid %d: in another PID namespace than the "
-			       "tree's root %d (nested namespaces not supported)",
-			       pds[i].fp->pid, c->tree.procs[0].pid);
 		if (!pds[i].fp->zombie && predump_proc(c, &pds[i], &rf))
 			goto out;
 	}

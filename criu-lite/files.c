@@ -18,6 +18,7 @@
 #include "fd-ops.h"
 #include "kernel-compat.h"
 #include "log.h"
+#include "names.h"
 
 #ifndef __O_TMPFILE
 #define __O_TMPFILE	020000000
@@ -681,6 +682,12 @@ static int dump_one_fd(struct fd_dump_ctx *fc, pid_t pid, int pidfd, int fd,
 		goto out;
 	if (fresh && ops->dump(&d, e))
 		goto out;
+	if (log_get_level() >= LOG_DEBUG) {
+		char line[512];
+
+		pr_debug("pid %d: %s", pid, describe_fd_entry(e, line,
+							       sizeof(line)));
+	}
 	ret = img_write_msg(img, &e->base);
 out:
 	fd_entry__free_unpacked(e, NULL);

@@ -15,6 +15,7 @@
 
 #include "inject.h"
 #include "log.h"
+#include "seize.h"
 #include "sigframe.h"
 
 int wait_stop(pid_t tid, int *status)
@@ -55,8 +56,8 @@ static long syscall_by_stops(struct remote *r, bool *failed, long nr,
 			     const long a[6]);
 static void kill_point(const struct remote *r, const char *stage);
 
-long remote_syscall(struct remote *r, bool *failed, long nr, long a1,
-		    long a2, long a3, long a4, long a5, long a6)
+static long inject_syscall(struct remote *r, bool *failed, long nr, long a1,
+			   long a2, long a3, long a4, long a5, long a6)
 {
 	struct user_regs_struct regs = r->saved;
 	int status, stops = 0;
@@ -140,6 +141,61 @@ long remote_syscall(struct remote *r, bool *failed, long nr, long a1,
 	r->nr_calls++;
 	*failed = false;
 	return regs.rax;
+}
+
+/* The calls criu-lite injects, by name, for the -v4 trace */
+static const char *syscall_name(long nr)
+{
+	static const char *const names[] = {
+		[__NR_mmap] = "mmap", [__NR_munmap] = "munmap",
+		[__NR_mremap] = "mremap", [__NR_mprotect] = "mprotect",
+		[__NR_madvise] = "madvise", [__NR_brk] = "brk",
+		[__NR_openat] = "openat", [__NR_close] = "close",
+		[__NR_close_range] = "close_range", [__NR_ftruncate] = "ftruncate",
+		[__NR_memfd_create] = "memfd_create", [__NR_prctl] = "prctl",
+		[__NR_userfaultfd] = "userfaultfd", [__NR_clone3] = "clone3",
+		[__NR_rt_sigaction] = "rt_sigaction",
+		[__NR_sigaltstack] = "sigaltstack", [__NR_rseq] = "rseq",
+		[__NR_set_robust_list] = "set_robust_list",
+		[__NR_set_tid_address] = "set_tid_address",
+		[__NR_rt_sigqueueinfo] = "rt_sigqueueinfo",
+		[__NR_rt_tgsigqueueinfo] = "rt_tgsigqueueinfo",
+		[__NR_prlimit64] = "prlimit64", [__NR_personality] = "personality",
+		[__NR_getitimer] = "getitimer", [__NR_setitimer] = "setitimer",
+		[__NR_timer_create] = "timer_create",
+		[__NR_timer_settime] = "timer_settime",
+		[__NR_timer_gettime] = "timer_gettime",
+		[__NR_timer_delete] = "timer_delete", [__NR_capget] = "capget",
+		[__NR_capset] = "capset", [__NR_setresuid] = "setresuid",
+		[__NR_setresgid] = "setresgid", [__NR_setgroups] = "setgroups",
+		[__NR_setfsuid] = "setfsuid", [__NR_setfsgid] = "setfsgid",
+		[__NR_pause] = "pause",
+	};
+
+	if (nr >= 0 && nr < (long)(sizeof(names) / sizeof(names[0])) && names[nr])
+		return names[nr];
+	return "syscall";
+}
+
+static void trace_call(const struct remote *r, long nr, const long a[6],
+		       long ret, bool failed, uint64_t t0)
+{
+	pr_trace("thread %d: injected %s#%ld(%#lx, %#lx, %#lx, %#lx, %#lx, "
+		 "%#lx) = %ld%s (%.1f us)", r->tid, syscall_name(nr), nr, a[0],
+		 a[1], a[2], a[3], a[4], a[5], ret,
+		 failed ? " (injection failed)" : "", (now_ns() - t0) / 1e3);
+}
+
+long remote_syscall(struct remote *r, bool *failed, long nr, long a1,
+		    long a2, long a3, long a4, long a5, long a6)
+{
+	const long a[6] = { a1, a2, a3, a4, a5, a6 };
+	uint64_t t0 = now_ns();
+	long ret = inject_syscall(r, failed, nr, a1, a2, a3, a4, a5, a6);
+
+	if (log_get_level() >= LOG_TRACE)
+		trace_call(r, nr, a, ret, *failed, t0);
+	return ret;
 }
 
 long rcall(struct remote *r, long nr, long a1, long a2, long a3, long a4,
@@ -328,13 +384,74 @@ static bool is_libc(const struct vma_info *v)
 			!strncmp(base, "/libc-", 6) || strstr(base, "ld-musl"));
 }
 
+/*
+ * Code the process can't change while it is frozen and nobody else may:
+ * the vDSO, or an executable private file mapping that is not writable
+ * (its unwritten pages follow the file, which a package update replaces
+ * by rename, never in place).
+ */
+static bool is_stable_code(const struct vma_info *v)
+{
+	return (v->prot & PROT_EXEC) && !(v->prot & PROT_WRITE) && !v->shared &&
+	       v->path[0] == '/' && !v->deleted;
+}
+
+/* The stable code mappings in order: libc's first, then the others. */
+static const struct vma_info *stable_code(const struct vma_info *vmas,
+					  size_t n, size_t k)
+{
+	for (int pass = 0; pass < 2; pass++)
+		for (size_t i = 0; i < n; i++)
+			if (is_stable_code(&vmas[i]) &&
+			    is_libc(&vmas[i]) == (pass == 0) && !k--)
+				return &vmas[i];
+	return NULL;
+}
+
+static bool is_syscall(const uint8_t *p, size_t left)
+{
+	return left >= 2 && p[0] == 0x0f && p[1] == 0x05;
+}
+
+/*
+ * Injection single-steps exactly the one instruction at the chosen
+ * address, and checks it ended right after those two bytes: any 0f 05
+ * (even inside a longer instruction of the program) is a `syscall` when
+ * executed from its first byte, and what follows it never runs.
+ */
+int find_syscall_site(pid_t pid, const struct vma_info *vmas, size_t n,
+		      uint64_t *ip, const char **where)
+{
+	const struct vma_info *v;
+
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(vmas[i].path, "[vdso]")) {
+			*where = "[vdso]";
+			return find_syscall_insn(pid, vmas[i].start, vmas[i].end, ip);
+		}
+	for (size_t k = 0; (v = stable_code(vmas, n, k)); k++) {
+		if (!scan_vma(pid, v, is_syscall, ip)) {
+			*where = v->path;
+			return 0;
+		}
+	}
+	pr_err("pid %d has no [vdso] and no `syscall` instruction in a "
+	       "read-only executable file mapping: can't inject syscalls", pid);
+	return -1;
+}
+
 int find_inject_gadgets(pid_t pid, const struct vma_info *vmas, size_t n,
 			struct inject_gadgets *g)
 {
+	const struct vma_info *v;
+
 	memset(g, 0, sizeof(*g));
 	for (size_t i = 0; i < n && !g->syscall_ret; i++)
 		if (!strcmp(vmas[i].path, "[vdso]"))
 			scan_vma(pid, &vmas[i], is_syscall_ret, &g->syscall_ret);
+	/* no vDSO (unmapped by the process): libc's `syscall; ret` */
+	for (size_t k = 0; !g->syscall_ret && (v = stable_code(vmas, n, k)); k++)
+		scan_vma(pid, v, is_syscall_ret, &g->syscall_ret);
 	/* glibc's __restore_rt first; then any executable file mapping
 	 * (a static binary's own, Go's runtime) */
 	for (int pass = 0; pass < 2 && !g->sigreturn; pass++) {
@@ -602,6 +719,7 @@ long remote_call_new_fd(struct remote *r, int expect, long nr, long a1,
 			long a2, long a3)
 {
 	const long a[6] = { a1, a2, a3, 0, 0, 0 };
+	uint64_t t0;
 	bool bad;
 	long fd;
 
@@ -613,7 +731,10 @@ long remote_call_new_fd(struct remote *r, int expect, long nr, long a1,
 			r->tid, (unsigned long)r->area);
 		return rcall(r, nr, a1, a2, a3, 0, 0, 0);
 	}
+	t0 = now_ns();
 	fd = run_call(r, nr, a, r->close_frame, &bad);
+	if (log_get_level() >= LOG_TRACE)
+		trace_call(r, nr, a, fd, bad, t0);
 	if (bad)
 		return -EIO;
 	if (fd < 0)

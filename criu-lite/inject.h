@@ -120,6 +120,15 @@ int remote_read(pid_t pid, uint64_t addr, void *buf, size_t len);
 /* Finds a `syscall` instruction inside [start, end) of pid's memory. */
 int find_syscall_insn(pid_t pid, uint64_t start, uint64_t end, uint64_t *ip);
 
+/*
+ * Where to inject syscalls into pid (frozen, or a puppet): a `syscall` of
+ * its [vdso]; for a process that unmapped its vDSO, one of a read-only
+ * executable private file mapping (libc's first). *where names the
+ * mapping. -1 with a message if there is none.
+ */
+int find_syscall_site(pid_t pid, const struct vma_info *vmas, size_t n,
+		      uint64_t *ip, const char **where);
+
 /* Waits for a ptrace stop of tid; returns the wait status or -1. */
 int wait_stop(pid_t tid, int *status);
 

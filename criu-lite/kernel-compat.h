@@ -51,6 +51,21 @@ struct pm_scan_arg {
 #define PAGEMAP_SCAN	_IOWR('f', 16, struct pm_scan_arg)
 #endif
 
+/* MAP_DROPPABLE: Linux 6.11, a map type like MAP_PRIVATE (VmFlags "dp") */
+#ifndef MAP_DROPPABLE
+#define MAP_DROPPABLE		0x08
+#endif
+
+/* PAGEMAP_SCAN's PAGE_IS_GUARD (Linux 6.14) and madvise guard regions
+ * (Linux 6.13) */
+#ifndef PAGE_IS_GUARD
+#define PAGE_IS_GUARD		(1 << 8)
+#endif
+#ifndef MADV_GUARD_INSTALL
+#define MADV_GUARD_INSTALL	102
+#define MADV_GUARD_REMOVE	103
+#endif
+
 /* PROCMAP_QUERY: Linux 6.11 */
 #ifndef PROCMAP_QUERY
 #define PROCMAP_QUERY	_IOWR('f', 17, struct procmap_query)

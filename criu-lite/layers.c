@@ -14,6 +14,7 @@
 
 #include "layers.h"
 #include "log.h"
+#include "page-frames.h"
 #include "page-source.h"
 #include "pagemap.h"
 #include "seize.h"
@@ -298,6 +299,14 @@ static int open_parent(struct layer_chain *ch, unsigned vpid)
 					     l->inv->layer_id.len, a),
 		       c->path, layer_id_str(c->inv->parent_id.data,
 					     c->inv->parent_id.len, b));
+		return -1;
+	}
+	if (l->inv->pages_codec) {
+		pr_err("%s/inventory.img: compressed pages (%s), but %s has pages "
+		       "in it: a layer chain with compressed layers is not "
+		       "supported yet", l->path,
+		       pages_codec_name(l->inv->pages_codec) ?: "unknown codec",
+		       c->path);
 		return -1;
 	}
 	if (pages_size(l))

@@ -13,6 +13,7 @@
 #include "log.h"
 #include "page-source.h"
 #include "pagemap.h"
+#include "progress.h"
 #include "seize.h"
 
 #define LAZY_MIN_VMA	(1UL << 20)	/* smaller ones are filled at once */
@@ -112,6 +113,7 @@ struct lazy_stats {
 	uint64_t faults, fault_pages, prefetch_pages, zero_pages;
 	uint64_t first_fault_ns;
 	struct lazy_guard *guard;	/* or NULL */
+	struct progress *progress;	/* or NULL */
 };
 
 /* Pages [p, p+k) of run r, checked against their checksums unless the
@@ -315,6 +317,9 @@ static int prefetch_pass(struct lazy_proc *procs, size_t nr,
 					ret = copy_pages(lp, r, p, n < PREFETCH_CHUNK ?
 							 n : PREFETCH_CHUNK, src,
 							 &st->prefetch_pages);
+				progress_set(st->progress, st->fault_pages +
+					     st->prefetch_pages, (st->fault_pages +
+					     st->prefetch_pages) * PAGE_SZ);
 			}
 		}
 	}
@@ -322,11 +327,16 @@ static int prefetch_pass(struct lazy_proc *procs, size_t nr,
 }
 
 int lazy_serve(struct lazy_proc *procs, size_t nr, struct page_source *src,
-	       struct lazy_guard *guard)
+	       struct lazy_guard *guard, struct progress *progress)
 {
-	struct lazy_stats st = { .guard = guard };
-	uint64_t t0 = now_ns();
+	struct lazy_stats st = { .guard = guard, .progress = progress };
+	uint64_t t0 = now_ns(), total = 0;
 	int ret = 0, passes = 0;
+
+	for (size_t i = 0; i < nr; i++)
+		for (size_t r = 0; r < procs[i].nr_runs; r++)
+			total += procs[i].runs[r]->nr_pages;
+	progress_phase(progress, "lazy-fill", total);
 
 	for (;;) {
 		bool done = true;
@@ -355,6 +365,7 @@ int lazy_serve(struct lazy_proc *procs, size_t nr, struct page_source *src,
 	/* every run is in: holes and zero runs are ordinary zero pages once
 	 * the userfaultfd is gone; let the processes go first, so that our
 	 * death in between can't kill them */
+	progress_end(progress);
 	if (guard)
 		guard_release(guard, procs, nr);
 	for (size_t i = 0; i < nr; i++)

@@ -44,10 +44,12 @@ int lazy_uffd_api(int uffd);
  * closes the userfaultfds. src: the page data. Pages are checked against
  * their checksums (lp->check_pages) as they are copied, so a page that
  * does not match never reaches the process: the daemon fails, killing it.
- * Returns 0 when everything was copied. */
+ * Returns 0 when everything was copied. The pages copied are counted in
+ * progress, as phase "lazy-fill" (progress may be NULL). */
 struct page_source;
 struct lazy_guard;
+struct progress;
 int lazy_serve(struct lazy_proc *procs, size_t nr, struct page_source *src,
-	       struct lazy_guard *guard);
+	       struct lazy_guard *guard, struct progress *progress);
 
 #endif

@@ -12,6 +12,9 @@
 #include "cr.h"
 #include "dump.h"
 #include "log.h"
+#include "migrate.h"
+#include "page-frames.h"
+#include "page-server.h"
 #include "page-source.h"
 #include "restore.h"
 #include "show.h"
@@ -29,6 +32,9 @@ static int cmd_dump(int argc, char **argv)
 
 	if (ret)
 		return ret > 0 ? 0 : 1;
+	/* -o is relative to DIR, which may not exist yet (as CRIU) */
+	if (o.log_file && log_open_file(o.dir, o.log_file, true))
+		return 1;
 	if ((o.pre_dump ? pre_dump_tree : dump_tree)(&o, &st)) {
 		if (kill(o.pid, 0) == 0)
 			pr_err("%s of %d failed; it was left running",
@@ -52,6 +58,13 @@ static int cmd_dump(int argc, char **argv)
 		st.bytes_written / 1048576.0);
 	pr_info("pages: read %.1f ms, write %.1f ms, fsync %.1f ms",
 		ms(st.read_ns), ms(st.write_ns), ms(st.sync_ns));
+	if (o.compress && st.bytes_written)
+		pr_info("pages: %s compressed %.1f MiB into %.1f MiB (%.2fx) in "
+			"%.1f ms", pages_codec_name(o.compress),
+			st.bytes_compressed / 1048576.0,
+			st.bytes_written / 1048576.0,
+			(double)st.bytes_compressed / st.bytes_written,
+			ms(st.compress_ns));
 	if (st.precopy_rounds)
 		pr_info("pre-copy: %u rounds in %.1f ms copied %lu pages while "
 			"running (last round %lu); the final freeze reused %lu "
@@ -70,6 +83,8 @@ static int cmd_restore(int argc, char **argv)
 
 	if (ret)
 		return ret > 0 ? 0 : 1;
+	if (o.log_file && log_open_file(o.dir, o.log_file, false))
+		return 1;
 	ret = restore_tree(&o, &st);
 	if (ret < 0)
 		return 1;
@@ -83,54 +98,24 @@ static int cmd_restore(int argc, char **argv)
 
 static int cmd_page_server(int argc, char **argv)
 {
-	const char *dir = NULL, *addr = NULL;
-	long port = 0;
+	struct page_server_opts o;
+	int ret = parse_page_server_args(argc, argv, &o);
 
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-			usage_of("page-server", stdout);
-			return 0;
-		} else if (!strcmp(argv[i], "-D") && i + 1 < argc) {
-			dir = argv[++i];
-		} else if (!strcmp(argv[i], "--port") && i + 1 < argc) {
-			port = strtol(argv[++i], NULL, 10);
-		} else if (!strcmp(argv[i], "--address") && i + 1 < argc) {
-			addr = argv[++i];
-		} else {
-			pr_err("page-server: unexpected argument %s", argv[i]);
-			return 1;
-		}
-	}
-	if (!dir || port <= 0 || port > 65535) {
-		pr_err("page-server needs -D DIR and --port N (1-65535)");
-		return 1;
-	}
-	return serve_pages(dir, addr, port) ? 1 : 0;
+	if (ret)
+		return ret > 0 ? 0 : 1;
+	return serve_pages(o.dir, o.address, o.port) ? 1 : 0;
 }
 
 static int cmd_show(int argc, char **argv)
 {
-	bool json = false;
-	const char *path = NULL;
+	struct show_opts o;
+	int ret = parse_show_args(argc, argv, &o);
 
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--json"))
-			json = true;
-		else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-			usage_of("show", stdout);
-			return 0;
-		} else if (!path)
-			path = argv[i];
-		else {
-			pr_err("show: unexpected argument %s", argv[i]);
-			return 1;
-		}
-	}
-	if (!path) {
-		pr_err("show needs a DIR or FILE");
-		return 1;
-	}
-	return show_path(path, json, stdout) ? 1 : 0;
+	if (ret)
+		return ret > 0 ? 0 : 1;
+	if (o.summary >= 0)
+		return show_summary(o.path, o.summary, o.json, stdout) ? 1 : 0;
+	return show_path(o.path, o.json, stdout) ? 1 : 0;
 }
 
 int main(int argc, char **argv)
@@ -138,10 +123,13 @@ int main(int argc, char **argv)
 	const char *cmd;
 
 	if (argc < 2) {
-		usage(stderr);
+		pr_err("no command (see criu-lite --help)");
 		return 1;
 	}
 	cmd = argv[1];
+	/* a page server or QMP peer that went away is an error to report,
+	 * not a reason to die silently */
+	signal(SIGPIPE, SIG_IGN);
 	if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) {
 		usage(stdout);
 		return 0;
@@ -160,8 +148,9 @@ int main(int argc, char **argv)
 		return cmd_show(argc - 1, argv + 1);
 	if (!strcmp(cmd, "page-server"))
 		return cmd_page_server(argc - 1, argv + 1);
-	if (!strcmp(cmd, "lazy-pages") ||
-	    !strcmp(cmd, "migrate")) {
+	if (!strcmp(cmd, "migrate"))
+		return cmd_migrate(argc - 1, argv + 1);
+	if (!strcmp(cmd, "lazy-pages")) {
 		pr_err("%s is not implemented yet in this version", cmd);
 		return 2;
 	}

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -17,6 +18,7 @@
 #include "page-source.h"
 #include "page-xfer.h"
 #include "precopy.h"
+#include "progress.h"
 #include "seize.h"
 
 /* restore: pages written per process_vm_writev, pieces per call */
@@ -53,6 +55,8 @@ int vma_kind_of(const struct vma_info *v, const char **why)
 		       "--prev-images-dir)";
 		return -1;
 	}
+	if (v->vmflags & VMF_DROPPABLE)
+		return VMA_KIND__VMA_ANON_DROPPABLE;
 	if (v->shared)
 		return path_is_anon_shared(v->path) ? VMA_KIND__VMA_ANON_SHARED :
 						     VMA_KIND__VMA_FILE_SHARED;
@@ -83,7 +87,113 @@ static uint64_t madv_bits(uint32_t vmflags)
 		m |= 1ULL << MADV_DONTDUMP;
 	if (vmflags & VMF_MERGEABLE)
 		m |= 1ULL << MADV_MERGEABLE;
+	if (vmflags & VMF_SEQREAD)
+		m |= 1ULL << MADV_SEQUENTIAL;
+	if (vmflags & VMF_RANDREAD)
+		m |= 1ULL << MADV_RANDOM;
 	return m;
+}
+
+uint32_t file_sample_sum(int fd, uint64_t size)
+{
+	uint64_t offs[3] = { 0, size / 2 & ~(PAGE_SZ - 1),
+			     size > PAGE_SZ ? size - PAGE_SZ : 0 };
+	uint64_t blk[PAGE_SZ / 8];
+	uint32_t sum = 0;
+
+	for (int i = 0; i < 3; i++) {
+		ssize_t n;
+
+		memset(blk, 0, sizeof(blk));
+		n = pread(fd, blk, PAGE_SZ, offs[i]);
+		if (n < 0)
+			n = 0;
+		sum = (sum << 11 | sum >> 21) ^ page_csum(blk) ^ (uint32_t)n;
+	}
+	return sum ^ (uint32_t)size ^ (uint32_t)(size >> 32);
+}
+
+static bool is_checked_file(const VmaEntry *e)
+{
+	return (e->kind == VMA_KIND__VMA_FILE_PRIVATE ||
+		e->kind == VMA_KIND__VMA_FILE_SHARED) && e->path &&
+	       e->path[0] == '/' && strncmp(e->path, "/memfd:", 7) &&
+	       strncmp(e->path, "/dev/", 5);
+}
+
+/* Size and sample sum of each mapped file, through map_files (the very
+ * file mapped, even if its path now names another). */
+int mm_fill_file_ids(MmEntry *mm, pid_t pid)
+{
+	for (size_t i = 0; i < mm->n_vmas; i++) {
+		VmaEntry *e = mm->vmas[i];
+		char path[96];
+		struct stat st;
+		int fd;
+
+		if (!is_checked_file(e))
+			continue;
+		/* same file as the VMA before: same answer */
+		if (i && mm->vmas[i - 1]->has_file_size &&
+		    mm->vmas[i - 1]->ino == e->ino &&
+		    mm->vmas[i - 1]->dev == e->dev) {
+			e->has_file_size = e->has_file_sum = true;
+			e->file_size = mm->vmas[i - 1]->file_size;
+			e->file_sum = mm->vmas[i - 1]->file_sum;
+			continue;
+		}
+		snprintf(path, sizeof(path), "/proc/%d/map_files/%lx-%lx", pid,
+			 (unsigned long)e->start, (unsigned long)e->end);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0 || fstat(fd, &st)) {
+			if (fd >= 0)
+				close(fd);
+			continue;	/* not checkable: restore maps by path */
+		}
+		e->has_file_size = e->has_file_sum = true;
+		e->file_size = st.st_size;
+		e->file_sum = file_sample_sum(fd, st.st_size);
+		close(fd);
+	}
+	return 0;
+}
+
+int check_mapped_files(const MmEntry *mm, int pid)
+{
+	for (size_t i = 0; i < mm->n_vmas; i++) {
+		const VmaEntry *e = mm->vmas[i];
+		struct stat st;
+		uint32_t sum;
+		int fd;
+
+		if (!e->has_file_size || !is_checked_file(e))
+			continue;
+		if (i && mm->vmas[i - 1]->has_file_size &&
+		    !strcmp(mm->vmas[i - 1]->path, e->path) &&
+		    mm->vmas[i - 1]->file_size == e->file_size &&
+		    mm->vmas[i - 1]->file_sum == e->file_sum)
+			continue;	/* checked just before */
+		fd = open(e->path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0 || fstat(fd, &st)) {
+			pr_perror("mm-%d.img: mapped file %s", pid, e->path);
+			if (fd >= 0)
+				close(fd);
+			return -1;
+		}
+		sum = (uint64_t)st.st_size == e->file_size ?
+		      file_sample_sum(fd, st.st_size) : 0;
+		close(fd);
+		if ((uint64_t)st.st_size != e->file_size || sum != e->file_sum) {
+			pr_err("mm-%d.img: %s is not the file that was mapped "
+			       "when the tree was dumped (%s): another version "
+			       "here? Restoring with it would run the old "
+			       "process on new code", pid, e->path,
+			       (uint64_t)st.st_size != e->file_size ?
+			       "its size differs" : "its contents differ");
+			return -1;
+		}
+	}
+	return 0;
 }
 
 int mm_fill_vmas(MmEntry *mm, const struct vma_info *vmas, size_t nr)
@@ -105,6 +215,8 @@ int mm_fill_vmas(MmEntry *mm, const struct vma_info *vmas, size_t nr)
 		e->flags = (v->shared ? MAP_SHARED : MAP_PRIVATE) |
 			   ((v->vmflags & VMF_GROWSDOWN) ? MAP_GROWSDOWN : 0);
 		e->kind = vma_kind_of(v, &why);
+		if (e->kind == VMA_KIND__VMA_ANON_DROPPABLE)
+			e->flags = MAP_DROPPABLE;
 		e->has_pgoff = true;
 		e->pgoff = v->pgoff;
 		e->path = strdup(v->path);
@@ -112,6 +224,11 @@ int mm_fill_vmas(MmEntry *mm, const struct vma_info *vmas, size_t nr)
 		e->madv = madv_bits(v->vmflags);
 		e->has_may_write = true;
 		e->may_write = !!(v->vmflags & VMF_MAYWRITE);
+		if (v->vmflags & VMF_LOCKED) {
+			e->has_lock = true;
+			e->lock = v->vmflags & VMF_LOCKONFAULT ?
+				  VMA_LOCK__VMA_LOCKED_ONFAULT : VMA_LOCK__VMA_LOCKED;
+		}
 		e->has_dev = e->has_ino = true;
 		e->dev = (uint64_t)v->dev_major << 32 | v->dev_minor;
 		e->ino = v->ino;
@@ -285,7 +402,8 @@ static long open_memfd_for(struct mm_restore *m, const VmaEntry *v,
 static int map_prot(const VmaEntry *v)
 {
 	/* private memory is filled after mapping: writable until then */
-	if (v->kind == VMA_KIND__VMA_FILE_SHARED)
+	if (v->kind == VMA_KIND__VMA_FILE_SHARED ||
+	    v->kind == VMA_KIND__VMA_ANON_DROPPABLE)
 		return v->prot;
 	return v->prot | PROT_READ | PROT_WRITE;
 }
@@ -398,12 +516,42 @@ static int restore_madvise(struct mm_restore *m, const VmaEntry *v)
 	return 0;
 }
 
+/* Whether [start, end) lies in a VMA the puppet made ready itself. */
+static bool in_ready(const struct mm_restore *m, uint64_t start, uint64_t end)
+{
+	for (size_t i = 0; i < m->nr_ready; i++)
+		if (start >= m->ready[i].start && end <= m->ready[i].end)
+			return true;
+	return false;
+}
+
+/* A ready VMA is in place, read-write, filled: its protection for the
+ * rest of the rebuild and its advice are all it lacks. */
+static int finish_ready_vma(struct mm_restore *m, const VmaEntry *v)
+{
+	if (map_prot(v) != (PROT_READ | PROT_WRITE)) {
+		long ret = rcall(m->r, __NR_mprotect, v->start, v->end - v->start,
+				 map_prot(v), 0, 0, 0);
+
+		if (ret < 0) {
+			errno = -ret;
+			pr_perror("restore %d: mprotect [%#lx, %#lx)", m->pid,
+				  (long)v->start, (long)v->end);
+			return -1;
+		}
+	}
+	return restore_madvise(m, v);
+}
+
 static int restore_one_vma(struct mm_restore *m, const VmaEntry *v,
 			   long *fd, const char **fd_path, bool *fd_rw)
 {
 	int flags = (v->flags & (MAP_SHARED | MAP_PRIVATE | MAP_GROWSDOWN)) |
 		    MAP_FIXED;
 	long ret, mfd = -1;
+
+	if (in_ready(m, v->start, v->end))
+		return finish_ready_vma(m, v);
 
 	switch (v->kind) {
 	case VMA_KIND__VMA_ANON_SHARED:
@@ -436,6 +584,11 @@ static int restore_one_vma(struct mm_restore *m, const VmaEntry *v,
 		break;
 	case VMA_KIND__VMA_ANON_PRIVATE:
 		flags |= MAP_ANONYMOUS;
+		break;
+	case VMA_KIND__VMA_ANON_DROPPABLE:
+		/* a map type of its own; nothing to fill, its madvise bits
+		 * (wipe-on-fork, don't-dump) are the ones it implies */
+		flags = MAP_DROPPABLE | MAP_ANONYMOUS | MAP_FIXED;
 		break;
 	case VMA_KIND__VMA_FILE_PRIVATE:
 	case VMA_KIND__VMA_FILE_SHARED:
@@ -548,8 +701,9 @@ static bool filled_by_fd(const struct mm_restore *m, const PagemapEntry *e)
 	return v && is_memfd_vma(v) && memfd_fd_of(m, v) >= 0;
 }
 
-/* A run from a page source that is not mapped here (a page server):
- * fetched and written piece by piece, each piece checked on arrival. */
+/* A run from a page source that is not mapped here (a page server, a
+ * compressed image): fetched and written piece by piece, each piece
+ * checked on arrival. */
 static int write_fetched(struct mm_restore *m, const PagemapEntry *e)
 {
 	const uint32_t step = PS_MAX_REQ / PAGE_SZ;
@@ -583,11 +737,15 @@ int restore_pages(struct mm_restore *m)
 
 		if (m->lazy && lazy_run(m, e)) {
 			/* the lazy-pages daemon copies it on fault */
+		} else if (in_ready(m, e->vaddr, e->vaddr + len)) {
+			/* written by the puppet before its fork: writing it
+			 * again would end sharing it with its children */
 		} else if ((e->flags & PE_PRESENT) && filled_by_fd(m, e)) {
 			/* the memfd's own contents came with its fd */
 		} else if ((e->flags & PE_PRESENT) && !m->src->map) {
 			if (write_fetched(m, e))
 				return -1;
+			progress_add(m->progress, e->nr_pages, len);
 		} else if (e->flags & PE_PRESENT) {
 			if (e->offset > m->src->size || len > m->src->size - e->offset) {
 				pr_err("pages image too short for run at %#lx "
@@ -600,6 +758,7 @@ int restore_pages(struct mm_restore *m)
 			remote[n].iov_base = (void *)e->vaddr;
 			remote[n].iov_len = len;
 			n++;
+			progress_add(m->progress, e->nr_pages, len);
 		} else if ((e->flags & PE_ZERO) &&
 			   zero_run_needs_write(m->mm, e)) {
 			for (uint64_t off = 0; off < len; off += sizeof(zero)) {

@@ -19,6 +19,14 @@
 int vma_kind_of(const struct vma_info *v, const char **why);
 bool vma_is_vdso(const struct vma_info *v);
 
+/* A file's identity beside its size: crc32c of three sampled 4 KiB
+ * blocks (start, middle, end), folded with the size. */
+uint32_t file_sample_sum(int fd, uint64_t size);
+/* Records size and sample sum of each mapped file (mm filled already). */
+int mm_fill_file_ids(MmEntry *mm, pid_t pid);
+/* Restore: each mapped file recorded is the same one here (logged). */
+int check_mapped_files(const MmEntry *mm, int pid);
+
 /* Fills mm->vmas from vmas (already vetted). */
 int mm_fill_vmas(MmEntry *mm, const struct vma_info *vmas, size_t nr);
 
@@ -44,8 +52,13 @@ struct shm_table {
 	size_t nr;
 };
 
+struct addr_range {
+	uint64_t start, end;
+};
+
+struct progress;
 /* Restore side, run against a traced puppet whose address space holds
- * only the gadget and the vDSO. */
+ * only the gadget, the vDSO and the VMAs it made ready itself (cow.h). */
 struct mm_restore {
 	pid_t pid;
 	struct remote *r;	/* leader, syscall ip in the gadget */
@@ -61,6 +74,11 @@ struct mm_restore {
 	size_t nr_fds;
 	struct shm_table *shm;	/* shared with the rest of the tree */
 	bool lazy;		/* large anonymous VMAs come later, on fault */
+	const struct addr_range *ready;	/* VMAs in place and filled already
+					 * (cow.h), sorted: not mapped nor
+					 * written again */
+	size_t nr_ready;
+	struct progress *progress;	/* pages written are counted here */
 };
 
 int restore_vmas(struct mm_restore *m);

@@ -14,9 +14,15 @@
 #include <unistd.h>
 
 #include "cr.h"
+#include "image.h"
 #include "log.h"
+#include "net.h"
+#include "page-frames.h"
 #include "page-source.h"
+#include "xfer-proto.h"
 #include "seize.h"
+
+#include "inventory.pb-c.h"
 
 struct ps_hello {
 	uint32_t magic, version;
@@ -69,6 +75,11 @@ int pagemap_run_csums_ok(const PagemapEntry *e, int pid)
 		return -1;
 	}
 	return 0;
+}
+
+bool page_source_check_first(const struct page_source *s)
+{
+	return !s->remote && !s->checked;
 }
 
 /* ---- local ---- */
@@ -161,40 +172,288 @@ int page_source_open_parts(struct page_source *s, const struct page_part *p,
 	return 0;
 }
 
-int page_source_open_local(struct page_source *s, int dirfd, const char *name,
-			   bool populate)
+static int map_pages(int fd, uint64_t size, bool whole, const uint8_t **map,
+		     const char *name)
 {
-	struct page_part p = { .dirfd = dirfd, .file = name };
-	struct stat st;
+	void *m;
 
-	snprintf(p.name, sizeof(p.name), "%s", name);
-	if (fstatat(dirfd, name, &st, 0)) {
-		memset(s, 0, sizeof(*s));
-		s->fd = -1;
-		pr_perror("open pages image %s", name);
+	*map = NULL;
+	if (!size)
+		return 0;
+	m = mmap(NULL, size, PROT_READ, MAP_PRIVATE | (whole ? MAP_POPULATE : 0),
+		 fd, 0);
+	if (m == MAP_FAILED) {
+		pr_perror("mmap %s", name);
 		return -1;
 	}
-	p.size = st.st_size;
-	return page_source_open_parts(s, &p, 1, populate);
+	/* read ahead, lazy restore too: the daemon then finds it cached */
+	madvise(m, size, MADV_WILLNEED);
+	*map = m;
+	return 0;
+}
+
+/* ---- local, compressed (dump --compress) ---- */
+
+struct frame_reader {
+	const uint8_t *file;	/* pages-<id>.img, mapped */
+	uint64_t file_size;
+	struct page_frame *f;
+	size_t n;
+	uint8_t *checked;	/* per frame: its checksum was checked */
+	struct frame_codec *fc;
+	/* The last two frames decompressed: the lazy-pages daemon asks a few
+	 * pages at a time, and a request that ends inside a frame is mostly
+	 * followed by one that starts there. */
+	uint8_t *cache[2];
+	size_t cached[2];	/* their frames, or SIZE_MAX */
+	unsigned last;		/* the slot used last */
+	uint8_t *out;		/* requests across frames are put together here */
+	char index[40];		/* pages-index-<id>.img */
+};
+
+static int check_frame(struct page_source *s, size_t i)
+{
+	struct frame_reader *r = s->frames;
+	const struct page_frame *f = &r->f[i];
+
+	if (r->checked[i])
+		return 0;
+	if (!frame_crc_ok(f, r->file + f->file_off)) {
+		pr_err("%s: frame %zu (%u bytes at %#lx) does not match its "
+		       "checksum in %s: corrupt image", s->name, i, f->file_len,
+		       (long)f->file_off, r->index);
+		return -1;
+	}
+	r->checked[i] = 1;
+	return 0;
+}
+
+static bool frame_cached(const struct frame_reader *r, size_t i, unsigned *slot)
+{
+	for (unsigned k = 0; k < 2; k++) {
+		if (r->cached[k] == i) {
+			*slot = k;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Frame i's bytes, checked: where they are stored when kept as they are
+ * (and 8-byte aligned, as page checksums read them), else decompressed
+ * (or copied) into a cache slot. NULL: logged. */
+static const uint8_t *frame_data(struct page_source *s, size_t i)
+{
+	struct frame_reader *r = s->frames;
+	const struct page_frame *f = &r->f[i];
+	const uint8_t *stored = r->file + f->file_off;
+	unsigned slot;
+
+	if (check_frame(s, i))
+		return NULL;
+	if (f->codec == PAGES_CODEC_NONE && !((uintptr_t)stored % 8))
+		return stored;
+	if (!frame_cached(r, i, &slot)) {
+		slot = !r->last;
+		r->cached[slot] = SIZE_MAX;
+		if (frame_decompress(r->fc, f, i, stored, r->cache[slot],
+				     s->name))
+			return NULL;
+		r->cached[slot] = i;
+	}
+	r->last = slot;
+	return r->cache[slot];
+}
+
+/* A whole frame into dst: straight there, unless it is cached already. */
+static int frame_into(struct page_source *s, size_t i, uint8_t *dst)
+{
+	struct frame_reader *r = s->frames;
+	const struct page_frame *f = &r->f[i];
+	unsigned slot;
+
+	if (frame_cached(r, i, &slot)) {
+		memcpy(dst, r->cache[slot], f->len);
+		return 0;
+	}
+	if (check_frame(s, i))
+		return -1;
+	return frame_decompress(r->fc, f, i, r->file + f->file_off, dst,
+				s->name);
+}
+
+static const uint8_t *frames_get(struct page_source *s, uint64_t off,
+				 size_t len)
+{
+	struct frame_reader *r = s->frames;
+	const struct page_frame *f;
+	size_t i, done = 0;
+	const uint8_t *d;
+
+	if (len > PS_MAX_REQ || off > s->size || len > s->size - off) {
+		pr_err("%s: read of %zu bytes at %#lx: past its end (%lu bytes "
+		       "uncompressed) or too long", s->name, len, (long)off,
+		       (unsigned long)s->size);
+		return NULL;
+	}
+	if (!len)
+		return r->out;
+	i = frame_at(r->f, r->n, off);
+	f = &r->f[i];
+	if (off + len <= f->off + f->len) {
+		d = frame_data(s, i);
+		return d ? d + (off - f->off) : NULL;
+	}
+	for (; done < len; i++) {
+		uint64_t from = off + done - r->f[i].off;
+		size_t n = r->f[i].len - from;
+
+		if (n > len - done)
+			n = len - done;
+		if (!from && n == r->f[i].len) {
+			if (frame_into(s, i, r->out + done))
+				return NULL;
+		} else {
+			d = frame_data(s, i);
+			if (!d)
+				return NULL;
+			memcpy(r->out + done, d + from, n);
+		}
+		done += n;
+	}
+	return r->out;
+}
+
+static void frames_close(struct page_source *s)
+{
+	struct frame_reader *r = s->frames;
+
+	if (!r)
+		return;
+	if (r->file)
+		munmap((void *)r->file, r->file_size);
+	free(r->f);
+	free(r->checked);
+	frame_codec_free(r->fc);
+	free(r->cache[0]);
+	free(r->cache[1]);
+	free(r->out);
+	free(r);
+	s->frames = NULL;
+}
+
+static const struct page_source_ops frames_ops = { frames_get, frames_close };
+
+static void inflated_close(struct page_source *s)
+{
+	local_close(s);
+	frames_close(s);
+}
+
+/* Decompressed whole: read as a plain image is. */
+static const struct page_source_ops inflated_ops = { local_get, inflated_close };
+
+int page_source_inflate(struct page_source *s)
+{
+	struct frame_reader *r = s->frames;
+	uint8_t *m;
+
+	if (!r || s->map || !s->size)
+		return 0;
+	m = mmap(NULL, s->size, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (m == MAP_FAILED) {
+		pr_perror("%s: memory to decompress %lu bytes into", s->name,
+			  (unsigned long)s->size);
+		return -1;
+	}
+	for (size_t i = 0; i < r->n; i++) {
+		if (frame_into(s, i, m + r->f[i].off)) {
+			munmap(m, s->size);
+			return -1;
+		}
+	}
+	mprotect(m, s->size, PROT_READ);
+	s->map = m;
+	s->ops = &inflated_ops;
+	s->checked = false;	/* its pages are checked as a plain image's */
+	return 0;
+}
+
+/* Every frame against its checksum, before anything is restored. */
+static int check_all_frames(struct page_source *s)
+{
+	for (size_t i = 0; i < s->frames->n; i++)
+		if (check_frame(s, i))
+			return -1;
+	s->checked = true;
+	return 0;
+}
+
+static int open_frames(struct page_source *s, int dirfd, unsigned id,
+		       unsigned codec, int fd, uint64_t file_size, bool whole)
+{
+	struct frame_reader *r = calloc(1, sizeof(*r));
+
+	s->frames = r;
+	s->ops = &frames_ops;
+	if (!r)
+		return -1;
+	snprintf(r->index, sizeof(r->index), "pages-index-%u.img", id);
+	r->cached[0] = r->cached[1] = SIZE_MAX;
+	r->file_size = file_size;
+	if (frames_read(dirfd, id, &r->f, &r->n) ||
+	    frames_check(r->f, r->n, codec, file_size, id, &s->size) ||
+	    map_pages(fd, file_size, whole, &r->file, s->name))
+		return -1;
+	r->checked = calloc(r->n ? r->n : 1, 1);
+	r->fc = frame_codec_new(codec);
+	r->cache[0] = malloc(FRAME_MAX_LEN);
+	r->cache[1] = malloc(FRAME_MAX_LEN);
+	r->out = malloc(PS_MAX_REQ);
+	if (!r->checked || !r->fc || !r->cache[0] || !r->cache[1] || !r->out) {
+		pr_err("%s: out of memory to decompress it", s->name);
+		return -1;
+	}
+	return whole ? check_all_frames(s) : 0;
+}
+
+int page_source_open_local(struct page_source *s, int dirfd, unsigned id,
+			   unsigned codec, bool whole)
+{
+	struct stat st;
+	int fd, ret;
+
+	memset(s, 0, sizeof(*s));
+	s->ops = &local_ops;
+	snprintf(s->name, sizeof(s->name), "pages-%u.img", id);
+	s->fd = -1;
+	if (!pages_codec_name(codec)) {
+		pr_err("inventory.img: pages compressed with codec %u, which "
+		       "this criu-lite does not know (it reads lz4 and zstd)",
+		       codec);
+		return -1;
+	}
+	fd = openat(dirfd, s->name, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st)) {
+		pr_perror("open pages image %s", s->name);
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	if (codec == PAGES_CODEC_NONE) {
+		s->size = st.st_size;
+		ret = map_pages(fd, s->size, whole, &s->map, s->name);
+	} else {
+		ret = open_frames(s, dirfd, id, codec, fd, st.st_size, whole);
+		if (ret)
+			frames_close(s);
+	}
+	close(fd);
+	return ret;
 }
 
 /* ---- remote ---- */
-
-static int read_full(int fd, void *buf, size_t len)
-{
-	size_t got = 0;
-
-	while (got < len) {
-		ssize_t n = read(fd, (char *)buf + got, len - got);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		got += n;
-	}
-	return 0;
-}
 
 static const uint8_t *remote_get(struct page_source *s, uint64_t off, size_t len)
 {
@@ -225,55 +484,25 @@ static void remote_close(struct page_source *s)
 
 static const struct page_source_ops remote_ops = { remote_get, remote_close };
 
-static int split_addr(const char *addr, char *host, size_t hlen, char **port)
-{
-	const char *colon = strrchr(addr, ':');
-
-	if (!colon || colon == addr || !colon[1] ||
-	    (size_t)(colon - addr) >= hlen) {
-		pr_err("page server address \"%s\": expected HOST:PORT", addr);
-		return -1;
-	}
-	memcpy(host, addr, colon - addr);
-	host[colon - addr] = 0;
-	*port = (char *)colon + 1;
-	return 0;
-}
-
 int page_source_open_remote(struct page_source *s, const char *addr)
 {
-	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *ai, *a;
+	struct xp_hello me = { XP_MAGIC, XP_VERSION, XP_PULL };
 	struct ps_hello hello;
-	char host[256], *port;
-	int one = 1, err;
+	char host[256];
+	unsigned port;
 
 	memset(s, 0, sizeof(*s));
 	s->ops = &remote_ops;
+	s->remote = true;
 	snprintf(s->name, sizeof(s->name), "page server %s", addr);
 	s->fd = -1;
-	if (split_addr(addr, host, sizeof(host), &port))
+	if (net_split(addr, host, sizeof(host), &port))
 		return -1;
-	err = getaddrinfo(host, port, &hints, &ai);
-	if (err) {
-		pr_err("page server %s: %s", addr, gai_strerror(err));
+	s->fd = net_connect(host, port, "page server");
+	if (s->fd < 0)
 		return -1;
-	}
-	for (a = ai; a; a = a->ai_next) {
-		s->fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC,
-			       a->ai_protocol);
-		if (s->fd >= 0 && !connect(s->fd, a->ai_addr, a->ai_addrlen))
-			break;
-		if (s->fd >= 0)
-			close(s->fd);
-		s->fd = -1;
-	}
-	freeaddrinfo(ai);
-	if (s->fd < 0) {
-		pr_perror("page server %s: connect", addr);
-		return -1;
-	}
-	setsockopt(s->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	if (read_full(s->fd, &hello, sizeof(hello)) || hello.magic != PS_MAGIC ||
+	if (write_all(s->fd, &me, sizeof(me)) ||
+	    read_full(s->fd, &hello, sizeof(hello)) || hello.magic != PS_MAGIC ||
 	    hello.version != PS_VERSION) {
 		pr_err("page server %s: not a criu-lite page server (bad greeting)",
 		       addr);
@@ -291,79 +520,90 @@ int page_source_open_remote(struct page_source *s, const char *addr)
 
 /* ---- the server ---- */
 
-static int serve_client(int c, int pfd, uint64_t size, const char *dir)
+static int serve_client(int c, struct page_source *src, const char *dir)
 {
-	struct ps_hello hello = { PS_MAGIC, PS_VERSION, size };
-	uint8_t *buf = malloc(PS_MAX_REQ);
+	struct ps_hello hello = { PS_MAGIC, PS_VERSION, src->size };
 	uint64_t served = 0, reqs = 0, t0 = now_ns();
 	struct ps_req req;
-	int ret = -1;
 
-	if (!buf || write_all(c, &hello, sizeof(hello)))
-		goto out;
+	if (write_all(c, &hello, sizeof(hello)))
+		return -1;
 	while (read_full(c, &req, sizeof(req)) == 0) {
-		if (req.len > PS_MAX_REQ || req.off > size ||
-		    req.len > size - req.off) {
+		const uint8_t *d;
+
+		if (req.len > PS_MAX_REQ || req.off > src->size ||
+		    req.len > src->size - req.off) {
 			pr_err("page-server: bad request of %u bytes at %#lx",
 			       req.len, (long)req.off);
-			goto out;
+			return -1;
 		}
-		if (pread(pfd, buf, req.len, req.off) != (ssize_t)req.len) {
-			pr_perror("page-server: read %s pages", dir);
-			goto out;
+		d = src->ops->get(src, req.off, req.len);
+		if (!d) {
+			pr_err("page-server: can't read %s pages", dir);
+			return -1;
 		}
-		if (write_all(c, buf, req.len)) {
+		if (write_all(c, d, req.len)) {
 			pr_perror("page-server: send");
-			goto out;
+			return -1;
 		}
 		served += req.len;
 		reqs++;
 	}
-	ret = 0;
 	pr_info("page-server: served %.1f MiB in %lu requests, %.1f ms",
 		served / 1048576.0, (unsigned long)reqs, (now_ns() - t0) / 1e6);
-out:
-	free(buf);
+	return 0;
+}
+
+/* The pages of dir as restore reads them: the page stream, decompressed
+ * if its inventory says the dump was compressed. A directory that a dump
+ * --page-server filled has pages and pagemaps only (its other images
+ * stayed with the dump): plain pages-1.img. */
+static int open_served(struct page_source *src, const char *dir)
+{
+	int dirfd = open(dir, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+	unsigned id = 1, codec = PAGES_CODEC_NONE;
+	struct cr_img *img;
+	int ret = -1;
+
+	if (dirfd < 0) {
+		pr_perror("page-server: open %s", dir);
+		return -1;
+	}
+	img = img_open_read(dirfd, IMG_INVENTORY, 0, true);
+	if (img) {
+		ProtobufCMessage *m;
+
+		if (img_read_msg(img, &m) == 1) {
+			const InventoryEntry *inv = (const InventoryEntry *)m;
+
+			id = inv->has_pages_id ? inv->pages_id : 1;
+			codec = inv->pages_codec;
+			img_free_msg(img, m);
+			ret = 0;
+		}
+		img_close(img);
+	} else if (errno == ENOENT) {
+		ret = 0;
+	}
+	if (!ret)
+		ret = page_source_open_local(src, dirfd, id, codec, false);
+	else
+		pr_err("page-server: %s: inventory.img is not readable", dir);
+	close(dirfd);
 	return ret;
 }
 
-int serve_pages(const char *dir, const char *addr, unsigned port)
+int serve_pull(int c, const char *dir)
 {
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port) };
-	char path[PATH_MAX];
-	struct stat st;
-	int one = 1, l, c, pfd, ret;
+	struct page_source src = { .ops = NULL };
+	int ret = -1;
 
-	snprintf(path, sizeof(path), "%s/pages-1.img", dir);
-	pfd = open(path, O_RDONLY | O_CLOEXEC);
-	if (pfd < 0 || fstat(pfd, &st)) {
-		pr_perror("page-server: open %s", path);
-		return -1;
+	if (!open_served(&src, dir)) {
+		pr_info("page-server: serving %s/%s (%.1f MiB)", dir, src.name,
+			src.size / 1048576.0);
+		ret = serve_client(c, &src, dir);
 	}
-	if (inet_pton(AF_INET, addr ? addr : "0.0.0.0", &sa.sin_addr) != 1) {
-		pr_err("page-server: bad address %s (IPv4 expected)", addr);
-		close(pfd);
-		return -1;
-	}
-	l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (l < 0 || bind(l, (struct sockaddr *)&sa, sizeof(sa)) || listen(l, 1)) {
-		pr_perror("page-server: listen on %s:%u", addr ? addr : "*", port);
-		close(pfd);
-		return -1;
-	}
-	pr_info("page-server: serving %s (%.1f MiB) on %s:%u", path,
-		st.st_size / 1048576.0, addr ? addr : "*", port);
-	c = accept4(l, NULL, NULL, SOCK_CLOEXEC);
-	close(l);
-	if (c < 0) {
-		pr_perror("page-server: accept");
-		close(pfd);
-		return -1;
-	}
-	setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	ret = serve_client(c, pfd, st.st_size, dir);
-	close(c);
-	close(pfd);
+	if (src.ops)
+		src.ops->close(&src);
 	return ret;
 }

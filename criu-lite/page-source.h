@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Where restore reads page data from: the local pages image (mapped), or a
- * page server on another host (criu-lite page-server) over TCP. One ops
+ * Where restore reads page data from: the local pages image (mapped, or,
+ * compressed by dump --compress, decompressed frame by frame as asked), or
+ * a page server on another host (criu-lite page-server) over TCP. One ops
  * table, chosen once by restore; memory code and the lazy-pages daemon only
- * ask for "len bytes at offset".
+ * ask for "len bytes at offset" of the page stream (the offsets of the
+ * pagemap runs, whatever the image's compression).
  *
  * Wire protocol (little endian): on connect the server sends
  *   u32 magic "CLPS" | u32 version | u64 size of the pages image
@@ -41,12 +43,17 @@ struct page_part {
 	uint64_t base, size;
 };
 
+struct frame_reader;
+
 struct page_source {
 	const struct page_source_ops *ops;
-	uint64_t size;			/* of the pages image(s) */
-	const uint8_t *map;		/* local: the whole image, else NULL */
-	struct page_part *parts;	/* local: the files mapped at map */
+	uint64_t size;			/* of the page stream */
+	const uint8_t *map;		/* the whole page stream mapped, or NULL */
+	struct page_part *parts;	/* a layer chain: the files mapped at map */
 	size_t nr_parts;
+	bool remote;			/* a page server */
+	bool checked;			/* every stored byte checked at open */
+	struct frame_reader *frames;	/* a compressed image, else NULL */
 	int fd;				/* remote: the connection */
 	uint8_t *buf;			/* remote: the last answer */
 	char name[80];			/* for messages */
@@ -65,18 +72,41 @@ const uint8_t *page_source_get_checked(struct page_source *s,
 				       uint32_t nr, int pid);
 /* A run's page checksums agree with it (count and fold); logged if not. */
 int pagemap_run_csums_ok(const PagemapEntry *e, int pid);
+/*
+ * Whether restore reads and checks the pages it will write before it
+ * creates anything (check_page_data): yes for a local image, unless it is
+ * compressed and was opened whole (its every frame was checked against
+ * its checksum then, and the pages are checked as they are decompressed);
+ * a page server's pages are checked as they arrive.
+ */
+bool page_source_check_first(const struct page_source *s);
 
-/* The local image, mmap'ed (pre-faulted unless lazy). */
-int page_source_open_local(struct page_source *s, int dirfd, const char *name,
-			   bool populate);
-/* The pages files of a layer chain, each mapped at its base; the first
- * (DIR's own) pre-faulted if populate, the parents' as they are used. */
+/*
+ * The local image pages-<id>.img, compressed with codec (PAGES_CODEC_*,
+ * inventory.img's; then with its index pages-index-<id>.img). whole: all
+ * of it will be read (a full restore): a plain image is mapped pre-faulted,
+ * a compressed one has every frame checked now; else (lazy restore, the
+ * page server) it is read as asked, each frame checked when first read.
+ * Requests are at most PS_MAX_REQ bytes.
+ */
+int page_source_open_local(struct page_source *s, int dirfd, unsigned id,
+			   unsigned codec, bool whole);
+/*
+ * A compressed image decompressed whole into memory, s->map set as for a
+ * plain image (then read, and its pages checked, as one): for a restore
+ * whose copy-on-write plan compares and copies stored pages by address
+ * (cow.h). No-op for a plain image.
+ */
+int page_source_inflate(struct page_source *s);
+/* The pages files of a layer chain (layers.h), plain (a chain is never
+ * compressed), each mapped at its base; the first (DIR's own) pre-faulted if
+ * populate, the parents' as they are used. */
 int page_source_open_parts(struct page_source *s, const struct page_part *p,
 			   size_t n, bool populate);
 /* A page server at "HOST:PORT". */
 int page_source_open_remote(struct page_source *s, const char *addr);
 
-/* criu-lite page-server: serves DIR's pages image to one client. */
-int serve_pages(const char *dir, const char *addr, unsigned port);
+/* The server's side of a PULL connection c: DIR's pages image. */
+int serve_pull(int c, const char *dir);
 
 #endif

@@ -10,11 +10,18 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "csum.h"
 #include "image.h"
 #include "inject.h"
 #include "kernel-compat.h"
 #include "log.h"
+#include "mem-marks.h"
+#include "net.h"
+#include "page-frames.h"
+#include "page-read.h"
 #include "page-xfer.h"
+#include "xfer-proto.h"
+#include "progress.h"
 #include "seize.h"
 
 /*
@@ -56,8 +63,10 @@ int scan_owned_pages(int pagemap_fd, uint64_t start, uint64_t end,
 		arg.end = end;
 		arg.vec = (uint64_t)(regs + n);
 		arg.vec_len = cap - n;
-		arg.category_mask = PAGE_IS_FILE | PAGE_IS_PFNZERO;
-		arg.category_inverted = PAGE_IS_FILE | PAGE_IS_PFNZERO;
+		/* guard markers look swapped: never read (mem-marks.c) */
+		arg.category_mask = PAGE_IS_FILE | PAGE_IS_PFNZERO |
+				    (pagemap_scan_has_guard() ? PAGE_IS_GUARD : 0);
+		arg.category_inverted = arg.category_mask;
 		arg.category_anyof_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED;
 		arg.return_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED;
 		ret = ioctl(pagemap_fd, PAGEMAP_SCAN, &arg);
@@ -82,43 +91,20 @@ int scan_owned_pages(int pagemap_fd, uint64_t start, uint64_t end,
 	return 0;
 }
 
-/* All pieces in one process_vm_readv; -1 if any byte is missing. */
-static int read_pieces_fast(pid_t pid, struct iovec *remote, size_t n,
-			    uint8_t *buf)
-{
-	struct iovec local = { buf, 0 };
-
-	for (size_t i = 0; i < n; i++)
-		local.iov_len += remote[i].iov_len;
-	return process_vm_readv(pid, &local, 1, remote, n, 0) ==
-	       (ssize_t)local.iov_len ? 0 : -1;
-}
-
-/* Frozen target: pieces the fast read can't read (no PROT_READ) go
- * through /proc/PID/mem; anything still missing is an error. */
+/* Reads the pieces, keeping what the process shares copy-on-write: its
+ * non-exclusive pages are not read by process_vm_readv (page-read.h). */
 static int read_pieces(pid_t pid, struct iovec *remote, size_t n,
 		       uint8_t *buf)
 {
-	size_t off = 0;
-
-	if (!read_pieces_fast(pid, remote, n, buf))
-		return 0;
-	for (size_t i = 0; i < n; i++) {
-		if (remote_read(pid, (uint64_t)remote[i].iov_base, buf + off,
-				remote[i].iov_len))
-			return -1;
-		off += remote[i].iov_len;
-	}
-	return 0;
+	return read_target_pages(pid, remote, n, buf);
 }
 
+/* One page through /proc/PID/mem, which does not pin it (page-read.h):
+ * false if it is gone. */
 static bool read_page_quiet(pid_t pid, int *memfd, uint64_t addr, uint8_t *buf)
 {
-	struct iovec l = { buf, PAGE_SZ }, r = { (void *)addr, PAGE_SZ };
 	char path[64];
 
-	if (process_vm_readv(pid, &l, 1, &r, 1, 0) == (ssize_t)PAGE_SZ)
-		return true;
 	if (*memfd < 0) {
 		snprintf(path, sizeof(path), "/proc/%d/mem", pid);
 		*memfd = open(path, O_RDONLY | O_CLOEXEC);
@@ -170,6 +156,7 @@ static int xfer_data(void *arg, const void *buf, size_t len)
 {
 	struct page_xfer *x = arg;
 
+	progress_add(x->progress, 0, len);
 	return x->ops->add(x, buf, len);
 }
 
@@ -217,7 +204,7 @@ static int read_regions(struct page_xfer *x, pid_t pid,
 		if (!buf)
 			return -1;
 		t0 = now_ns();
-		if (running && read_pieces_fast(pid, iov, niov, buf)) {
+		if (running && read_running_pages(pid, iov, niov, buf)) {
 			ret = add_readable(rb, pid, iov, niov, buf);
 			niov = 0;	/* added */
 		} else if (!running && read_pieces(pid, iov, niov, buf)) {
@@ -230,6 +217,7 @@ static int read_regions(struct page_xfer *x, pid_t pid,
 					      buf + fill, iov[k].iov_len / PAGE_SZ);
 			fill += iov[k].iov_len;
 		}
+		progress_add(x->progress, fill / PAGE_SZ, 0);
 		if (ret || x->ops->submit(x))
 			return -1;
 		niov = 0;
@@ -286,27 +274,65 @@ void page_xfer_close(struct page_xfer *x)
 
 /* ---- the local pages file ---- */
 
+/*
+ * A buffer's way through the local transfer: filled by the reader (the
+ * dumping thread), compressed (dump --compress) by one of the compressor
+ * threads, stored (written or sent) by the writer thread in the order the
+ * buffers were filled, free again.
+ */
+enum lbuf_state { LB_FREE, LB_FULL, LB_COMPRESSING, LB_READY };
+
 struct lbuf {
 	uint8_t *buf;
-	struct iovec iov[BATCH_PAGES];
+	struct iovec iov[BATCH_PAGES + 2];	/* net: header and ctl too */
 	int niov;
 	size_t bytes;
-	bool full;		/* handed to the writer, not written yet */
+	uint8_t *ctl;		/* net: messages sent after the pages */
+	size_t ctl_len, ctl_cap;
+	enum lbuf_state state;
+	/* compressed: the frame's stored bytes, and the frame (the writer
+	 * places it in the page stream and the file) */
+	uint8_t *zbuf;
+	struct page_frame frame;
+};
+
+#define MAX_COMPRESSORS	4
+
+struct local_xfer;
+
+struct compressor {
+	struct local_xfer *l;
+	struct frame_codec *fc;
+	pthread_t thread;
+	bool up;
 };
 
 struct local_xfer {
 	struct page_xfer x;
+	bool net;		/* fd: a page server's connection */
+	char peer[80];		/* net: for messages */
+	/* the writer's way to store a ready buffer: written as it is, as a
+	 * frame, or sent */
+	int (*store)(struct local_xfer *l, struct lbuf *b);
 	int dirfd, fd;
 	struct cr_img *pm;
 	uint8_t *mem;		/* all buffers, one mapping */
 	struct lbuf b[LOCAL_NBUF];
 	unsigned fill;		/* the buffer being filled */
+	unsigned take;		/* the compressors' next */
 	unsigned next;		/* the writer's next */
+	struct compressor comp[MAX_COMPRESSORS];
+	unsigned nr_comp;	/* 0: not compressed */
 	/* writer thread's own */
 	uint64_t file_off;	/* where it writes next */
 	uint64_t alloc_end;	/* preallocated up to here */
 	uint64_t wb_start;	/* written, write-back not started yet */
 	bool prealloc;
+	bool flipped;		/* CRIU_LITE_FAULT=xfer-flip done */
+	uint64_t bw_start;	/* net, --max-bandwidth: first send */
+	struct page_frame *frames;	/* compressed: written so far */
+	size_t nr_frames, cap_frames;
+	uint64_t stream_off;	/* compressed: page stream stored so far */
 	/* shared, under lock */
 	bool stop, failed;
 	int err;
@@ -377,6 +403,150 @@ static int write_buf(struct local_xfer *l, struct lbuf *b)
 	return 0;
 }
 
+static int send_buf(struct local_xfer *l, struct lbuf *b)
+{
+	uint64_t t0 = now_ns();
+	struct xp_hdr h = { X_PAGES, b->bytes / PAGE_SZ, l->file_off,
+			    b->bytes / PAGE_SZ * (PAGE_SZ + 4) };
+	uint32_t sums[BATCH_PAGES];
+	struct iovec iov[BATCH_PAGES + 3];
+	size_t k = 0;
+	int n = 0;
+
+	/* each page's checksum, for the receiver to check on arrival */
+	for (int i = 0; i < b->niov; i++)
+		for (size_t o = 0; o < b->iov[i].iov_len; o += PAGE_SZ)
+			sums[k++] = page_crc((uint8_t *)b->iov[i].iov_base + o);
+	/* tests: one byte changed on the way, after its checksum was made */
+	if (b->bytes && !l->flipped && fault_at("xfer-flip")) {
+		((uint8_t *)b->iov[0].iov_base)[100] ^= 0x40;
+		l->flipped = true;
+	}
+	if (b->bytes) {
+		iov[n].iov_base = &h;
+		iov[n++].iov_len = sizeof(h);
+		memcpy(iov + n, b->iov, b->niov * sizeof(*iov));
+		n += b->niov;
+		iov[n].iov_base = sums;
+		iov[n++].iov_len = k * sizeof(*sums);
+	}
+	if (b->ctl_len) {
+		iov[n].iov_base = b->ctl;
+		iov[n++].iov_len = b->ctl_len;
+	}
+	if (writev_all(l->fd, iov, n))
+		return -1;
+	l->file_off += b->bytes;
+	if (l->x.max_bw) {
+		/* --max-bandwidth: not ahead of the allowed rate */
+		uint64_t due = l->bw_start + (uint64_t)((double)l->file_off *
+							1e9 / l->x.max_bw),
+			 now = now_ns();
+
+		if (!l->bw_start)
+			l->bw_start = now;
+		else if (due > now)
+			usleep((due - now) / 1000);
+	}
+	l->x.st->write_ns += now_ns() - t0;
+	l->x.st->bytes_written += b->bytes;
+	return 0;
+}
+
+/* ---- compressed: one frame per buffer ---- */
+
+/* A buffer's pieces (its non-zero pages) moved together at its start, in
+ * order: the codecs take one contiguous input. Pieces only move down. */
+static uint32_t gather(struct lbuf *b)
+{
+	size_t len = 0;
+
+	for (int i = 0; i < b->niov; i++) {
+		if ((uint8_t *)b->iov[i].iov_base != b->buf + len)
+			memmove(b->buf + len, b->iov[i].iov_base,
+				b->iov[i].iov_len);
+		len += b->iov[i].iov_len;
+	}
+	return len;
+}
+
+/* The buffer as one frame (at most LOCAL_BATCH bytes of the page stream):
+ * what is to be written is then its stored bytes. */
+static void compress_buf(struct frame_codec *fc, struct lbuf *b)
+{
+	uint32_t len = gather(b);
+	const void *stored = frame_compress(fc, b->buf, len, b->zbuf,
+					    &b->frame);
+
+	b->iov[0].iov_base = (void *)stored;
+	b->iov[0].iov_len = b->frame.file_len;
+	b->niov = 1;
+	b->bytes = b->frame.file_len;
+}
+
+/*
+ * Compressor threads take the full buffers in turn; compressing costs
+ * more than reading and writing together (zstd: ~0.3-1 GB/s a core
+ * here), so there is one per CPU (up to MAX_COMPRESSORS), and the writer
+ * puts their frames back in order.
+ */
+static void *compressor_main(void *arg)
+{
+	struct compressor *c = arg;
+	struct local_xfer *l = c->l;
+	struct lbuf *b;
+
+	pthread_mutex_lock(&l->lock);
+	for (;;) {
+		uint64_t t0;
+
+		while ((b = &l->b[l->take])->state != LB_FULL && !l->stop)
+			pthread_cond_wait(&l->cond, &l->lock);
+		if (l->stop)
+			break;
+		b->state = LB_COMPRESSING;
+		l->take = (l->take + 1) % LOCAL_NBUF;
+		pthread_mutex_unlock(&l->lock);
+		t0 = now_ns();
+		compress_buf(c->fc, b);
+		t0 = now_ns() - t0;
+		pthread_mutex_lock(&l->lock);
+		l->x.st->compress_ns += t0;
+		l->x.st->bytes_compressed += b->frame.len;
+		b->state = LB_READY;
+		pthread_cond_broadcast(&l->cond);
+	}
+	pthread_mutex_unlock(&l->lock);
+	return NULL;
+}
+
+static int add_frame(struct local_xfer *l, const struct page_frame *f)
+{
+	if (l->nr_frames == l->cap_frames) {
+		size_t cap = l->cap_frames ? l->cap_frames * 2 : 4096;
+		struct page_frame *nf = realloc(l->frames, cap * sizeof(*nf));
+
+		if (!nf)
+			return -1;
+		l->frames = nf;
+		l->cap_frames = cap;
+	}
+	l->frames[l->nr_frames++] = *f;
+	return 0;
+}
+
+/* The compressed store: the frame written after the last one, and
+ * recorded for the index. */
+static int store_frame(struct local_xfer *l, struct lbuf *b)
+{
+	b->frame.off = l->stream_off;
+	b->frame.file_off = l->file_off;
+	if (add_frame(l, &b->frame))
+		return -1;
+	l->stream_off += b->frame.len;
+	return write_buf(l, b);
+}
+
 static void *writer_main(void *arg)
 {
 	struct local_xfer *l = arg;
@@ -386,20 +556,21 @@ static void *writer_main(void *arg)
 		struct lbuf *b = &l->b[l->next];
 		int ret;
 
-		while (!b->full && !l->stop)
+		while (b->state != LB_READY && !l->stop)
 			pthread_cond_wait(&l->cond, &l->lock);
-		if (!b->full)
+		if (b->state != LB_READY)
 			break;
 		pthread_mutex_unlock(&l->lock);
-		ret = l->failed ? -1 : write_buf(l, b);
+		ret = l->failed ? -1 : l->store(l, b);
 		pthread_mutex_lock(&l->lock);
 		if (ret && !l->failed) {
 			l->failed = true;
 			l->err = errno;
 		}
-		b->full = false;
+		b->state = LB_FREE;
 		b->niov = 0;
 		b->bytes = 0;
+		b->ctl_len = 0;
 		l->next = (l->next + 1) % LOCAL_NBUF;
 		pthread_cond_broadcast(&l->cond);
 	}
@@ -407,10 +578,25 @@ static void *writer_main(void *arg)
 	return NULL;
 }
 
+static int net_reply(struct local_xfer *l, char *text, size_t len);
+
 static int local_failed(struct local_xfer *l)
 {
+	char why[XP_MAX_TEXT + 1];
+
 	errno = l->err;
-	pr_perror("write pages image pages-1.img at offset %lu",
+	if (!l->net) {
+		pr_perror("write pages image pages-1.img at offset %lu",
+			  (unsigned long)l->file_off);
+		return -1;
+	}
+	/* the server says why it closed, if it did */
+	if (l->err == EPIPE || l->err == ECONNRESET) {
+		if (net_reply(l, why, sizeof(why)) < 0)
+			return -1;	/* logged */
+	}
+	errno = l->err;
+	pr_perror("%s: send pages at offset %lu", l->peer,
 		  (unsigned long)l->file_off);
 	return -1;
 }
@@ -452,13 +638,13 @@ static int local_submit(struct page_xfer *x)
 	struct local_xfer *l = (struct local_xfer *)x;
 	int ret;
 
-	if (!l->b[l->fill].bytes)
+	if (!l->b[l->fill].bytes && !l->b[l->fill].ctl_len)
 		return 0;	/* all zero: nothing to write, reuse it */
 	pthread_mutex_lock(&l->lock);
-	l->b[l->fill].full = true;
+	l->b[l->fill].state = l->nr_comp ? LB_FULL : LB_READY;
 	pthread_cond_broadcast(&l->cond);
 	l->fill = (l->fill + 1) % LOCAL_NBUF;
-	while (l->b[l->fill].full && !l->failed)
+	while (l->b[l->fill].state != LB_FREE && !l->failed)
 		pthread_cond_wait(&l->cond, &l->lock);
 	ret = l->failed ? -1 : 0;
 	pthread_mutex_unlock(&l->lock);
@@ -497,6 +683,8 @@ static int local_pagemap_end(struct page_xfer *x, bool ok)
 	return ret;
 }
 
+static int net_flush(struct local_xfer *l);
+
 static int local_flush(struct page_xfer *x)
 {
 	struct local_xfer *l = (struct local_xfer *)x;
@@ -505,12 +693,14 @@ static int local_flush(struct page_xfer *x)
 
 	if (local_submit(x))
 		return -1;
+	if (l->net)
+		return net_flush(l);
 	pthread_mutex_lock(&l->lock);
 	for (;;) {
 		bool busy = false;
 
 		for (int i = 0; i < LOCAL_NBUF; i++)
-			busy |= l->b[i].full;
+			busy |= l->b[i].state != LB_FREE;
 		if (!busy || l->failed)
 			break;
 		pthread_cond_wait(&l->cond, &l->lock);
@@ -539,23 +729,217 @@ static int local_flush(struct page_xfer *x)
 	return 0;
 }
 
+/* ---- over the network: the same ring, sent to a page server ---- */
+
+static int ctl_add(struct local_xfer *l, uint32_t type, uint32_t id,
+		   uint64_t off, const void *data, size_t len)
+{
+	struct lbuf *b = &l->b[l->fill];
+	struct xp_hdr h = { type, id, off, len };
+
+	if (b->ctl_len + sizeof(h) + len > b->ctl_cap) {
+		size_t cap = (b->ctl_len + sizeof(h) + len) * 2;
+		uint8_t *n = realloc(b->ctl, cap);
+
+		if (!n)
+			return -1;
+		b->ctl = n;
+		b->ctl_cap = cap;
+	}
+	memcpy(b->ctl + b->ctl_len, &h, sizeof(h));
+	if (len)
+		memcpy(b->ctl + b->ctl_len + sizeof(h), data, len);
+	b->ctl_len += sizeof(h) + len;
+	return 0;
+}
+
+/*
+ * A reply of the server: 0 (ok, its text in text), or -1 (logged: the
+ * server's reason, or that the connection is gone).
+ */
+static int net_reply(struct local_xfer *l, char *text, size_t size)
+{
+	struct xp_reply r;
+	size_t n;
+
+	if (read_full(l->fd, &r, sizeof(r))) {
+		pr_perror("%s: no answer (connection lost)", l->peer);
+		return -1;
+	}
+	if (r.text_len > XP_MAX_TEXT) {
+		pr_err("%s: bad answer (not a criu-lite page server?)", l->peer);
+		return -1;
+	}
+	n = r.text_len < size ? r.text_len : size - 1;
+	if (read_full(l->fd, text, n)) {
+		pr_perror("%s: answer cut short", l->peer);
+		return -1;
+	}
+	text[n] = 0;
+	for (uint32_t i = n; i < r.text_len; i++) {
+		char c;
+
+		if (read_full(l->fd, &c, 1))
+			break;
+	}
+	if (r.status) {
+		pr_err("%s refused: %s", l->peer, text);
+		return -1;
+	}
+	return 0;
+}
+
+static int wait_idle(struct local_xfer *l)
+{
+	bool failed;
+
+	pthread_mutex_lock(&l->lock);
+	for (;;) {
+		bool busy = false;
+
+		for (int i = 0; i < LOCAL_NBUF; i++)
+			busy |= l->b[i].state != LB_FREE;
+		if (!busy || l->failed)
+			break;
+		pthread_cond_wait(&l->cond, &l->lock);
+	}
+	failed = l->failed;
+	pthread_mutex_unlock(&l->lock);
+	return failed ? local_failed(l) : 0;
+}
+
+/* The writer is idle after wait_idle: the connection is ours. */
+static int net_request(struct local_xfer *l, uint32_t type, uint64_t off,
+		       char *text, size_t size)
+{
+	struct xp_hdr h = { type, 0, off, 0 };
+
+	if (wait_idle(l))
+		return -1;
+	if (write_all(l->fd, &h, sizeof(h))) {
+		l->err = errno;
+		return local_failed(l);
+	}
+	return net_reply(l, text, size);
+}
+
+static int net_flush(struct local_xfer *l)
+{
+	char text[XP_MAX_TEXT + 1];
+	uint64_t t0 = now_ns();
+
+	if (net_request(l, X_FLUSH, l->x.durable, text, sizeof(text)))
+		return -1;
+	if (strtoull(text, NULL, 10) != l->x.offset) {
+		pr_err("%s has %s bytes of pages, %lu were sent", l->peer,
+		       text, (unsigned long)l->x.offset);
+		return -1;
+	}
+	if (l->x.durable)
+		l->x.st->sync_ns += now_ns() - t0;
+	return 0;
+}
+
+static int net_pagemap_begin(struct page_xfer *x, pid_t vpid)
+{
+	return ctl_add((struct local_xfer *)x, X_PM_BEGIN, vpid, 0, NULL, 0);
+}
+
+static int net_pagemap_entry(struct page_xfer *x, const PagemapEntry *e)
+{
+	size_t len = pagemap_entry__get_packed_size(e);
+	uint8_t *buf = malloc(len ? len : 1);
+	int ret;
+
+	if (!buf)
+		return -1;
+	pagemap_entry__pack(e, buf);
+	ret = ctl_add((struct local_xfer *)x, X_PM_ENTRY, 0, 0, buf, len);
+	free(buf);
+	return ret;
+}
+
+static int net_pagemap_end(struct page_xfer *x, bool ok)
+{
+	return ctl_add((struct local_xfer *)x, X_PM_END, 0, ok, NULL, 0);
+}
+
+int page_xfer_send_file(struct page_xfer *x, const char *name,
+			const void *data, size_t len)
+{
+	struct local_xfer *l = (struct local_xfer *)x;
+	size_t nlen = strlen(name);
+	struct xp_hdr h = { X_FILE, nlen, 0, nlen + len };
+	struct iovec iov[3] = { { &h, sizeof(h) }, { (void *)name, nlen },
+				{ (void *)data, len } };
+
+	if (!l->net)
+		return 0;
+	if (local_submit(x) || wait_idle(l))
+		return -1;
+	if (writev_all(l->fd, iov, 3)) {
+		l->err = errno;
+		return local_failed(l);
+	}
+	return 0;
+}
+
+int page_xfer_done(struct page_xfer *x)
+{
+	struct local_xfer *l = (struct local_xfer *)x;
+	char text[XP_MAX_TEXT + 1];
+
+	if (!l->net)
+		return 0;
+	if (local_submit(x))
+		return -1;
+	return net_request(l, X_DONE, x->durable, text, sizeof(text));
+}
+
+int page_xfer_reply(struct page_xfer *x, char *text, size_t size)
+{
+	struct local_xfer *l = (struct local_xfer *)x;
+
+	return l->net ? net_reply(l, text, size) : 0;
+}
+
+/* Compressed: the pages file is readable only with its index, written
+ * whole at each flush (pre-copy flushes before the final dump goes on). */
+static int frames_flush(struct page_xfer *x)
+{
+	struct local_xfer *l = (struct local_xfer *)x;
+
+	if (local_flush(x))
+		return -1;
+	return frames_write(l->dirfd, 1, l->frames, l->nr_frames);
+}
+
 static void local_close(struct page_xfer *x)
 {
 	struct local_xfer *l = (struct local_xfer *)x;
 
-	if (l->thread_up) {
-		pthread_mutex_lock(&l->lock);
-		l->stop = true;
-		l->failed = true;	/* what is still queued is dropped */
-		pthread_cond_broadcast(&l->cond);
-		pthread_mutex_unlock(&l->lock);
+	pthread_mutex_lock(&l->lock);
+	l->stop = true;
+	l->failed = true;	/* what is still queued is dropped */
+	pthread_cond_broadcast(&l->cond);
+	pthread_mutex_unlock(&l->lock);
+	if (l->thread_up)
 		pthread_join(l->thread, NULL);
+	for (unsigned i = 0; i < MAX_COMPRESSORS; i++) {
+		if (l->comp[i].up)
+			pthread_join(l->comp[i].thread, NULL);
+		frame_codec_free(l->comp[i].fc);
 	}
 	img_discard(l->pm);
 	if (l->fd >= 0)
 		close(l->fd);
 	if (l->mem)
 		munmap(l->mem, LOCAL_BATCH * LOCAL_NBUF);
+	for (int i = 0; i < LOCAL_NBUF; i++) {
+		free(l->b[i].ctl);
+		free(l->b[i].zbuf);
+	}
+	free(l->frames);
 	pthread_mutex_destroy(&l->lock);
 	pthread_cond_destroy(&l->cond);
 	free(l);
@@ -572,7 +956,125 @@ static const struct page_xfer_ops local_ops = {
 	.close = local_close,
 };
 
-struct page_xfer *page_xfer_open_local(int dirfd, bool durable,
+static const struct page_xfer_ops net_ops = {
+	.buffer = local_buffer,
+	.add = local_add,
+	.submit = local_submit,
+	.pagemap_begin = net_pagemap_begin,
+	.pagemap_entry = net_pagemap_entry,
+	.pagemap_end = net_pagemap_end,
+	.flush = local_flush,
+	.close = local_close,
+};
+
+static int start_ring(struct local_xfer *l)
+{
+	l->mem = mmap(NULL, LOCAL_BATCH * LOCAL_NBUF, PROT_READ | PROT_WRITE,
+		      MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	if (l->mem == MAP_FAILED) {
+		l->mem = NULL;
+		pr_perror("page transfer buffers");
+		return -1;
+	}
+	for (int i = 0; i < LOCAL_NBUF; i++)
+		l->b[i].buf = l->mem + i * LOCAL_BATCH;
+	if (pthread_create(&l->thread, NULL, writer_main, l)) {
+		pr_err("can't start the page writer thread");
+		return -1;
+	}
+	l->thread_up = true;
+	return 0;
+}
+
+struct page_xfer *page_xfer_open_net(const char *host, unsigned port,
+				     bool durable, bool migrate,
+				     struct dump_stats *st)
+{
+	struct local_xfer *l = calloc(1, sizeof(*l));
+	struct xp_hello hello = { XP_MAGIC, XP_VERSION,
+				  migrate ? XP_MIGRATE : XP_PUSH };
+	char text[XP_MAX_TEXT + 1];
+
+	if (!l)
+		return NULL;
+	l->x.ops = &net_ops;
+	l->store = send_buf;
+	l->x.batch = LOCAL_BATCH;
+	l->x.durable = durable;
+	l->x.st = st;
+	l->net = true;
+	l->dirfd = -1;
+	snprintf(l->peer, sizeof(l->peer), "%s %s:%u", migrate ?
+		 "migration destination" : "page server", host, port);
+	pthread_mutex_init(&l->lock, NULL);
+	pthread_cond_init(&l->cond, NULL);
+	l->fd = net_connect(host, port, migrate ? "migration destination" :
+			    "page server");
+	if (l->fd < 0)
+		goto err;
+	if (write_all(l->fd, &hello, sizeof(hello))) {
+		pr_perror("%s: send greeting", l->peer);
+		goto err;
+	}
+	if (net_reply(l, text, sizeof(text)) || start_ring(l))
+		goto err;
+	return &l->x;
+err:
+	local_close(&l->x);
+	return NULL;
+}
+
+/* The same, the pages file compressed frame by frame and indexed. */
+static const struct page_xfer_ops frames_ops = {
+	.buffer = local_buffer,
+	.add = local_add,
+	.submit = local_submit,
+	.pagemap_begin = local_pagemap_begin,
+	.pagemap_entry = local_pagemap_entry,
+	.pagemap_end = local_pagemap_end,
+	.flush = frames_flush,
+	.close = local_close,
+};
+
+_Static_assert(LOCAL_BATCH <= FRAME_MAX_LEN, "a buffer is one frame");
+
+static unsigned nr_compressors(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	return n < 1 ? 1 : n > MAX_COMPRESSORS ? MAX_COMPRESSORS : n;
+}
+
+/* Compressed: a frame buffer per buffer, a codec per compressor. */
+static int setup_frames(struct local_xfer *l, unsigned codec)
+{
+	l->x.ops = &frames_ops;
+	l->store = store_frame;
+	for (int i = 0; i < LOCAL_NBUF; i++)
+		if (!(l->b[i].zbuf = malloc(frame_stored_max())))
+			goto nomem;
+	for (unsigned i = 0; i < nr_compressors(); i++) {
+		struct compressor *c = &l->comp[i];
+
+		c->l = l;
+		c->fc = frame_codec_new(codec);
+		if (!c->fc)
+			goto nomem;
+		if (pthread_create(&c->thread, NULL, compressor_main, c)) {
+			pr_err("can't start a page compressor thread");
+			return -1;
+		}
+		c->up = true;
+		l->nr_comp++;
+	}
+	return 0;
+nomem:
+	pr_err("page transfer: out of memory for the %s codec",
+	       pages_codec_name(codec));
+	return -1;
+}
+
+struct page_xfer *page_xfer_open_local(int dirfd, bool durable, unsigned codec,
 				       struct dump_stats *st)
 {
 	struct local_xfer *l = calloc(1, sizeof(*l));
@@ -580,6 +1082,7 @@ struct page_xfer *page_xfer_open_local(int dirfd, bool durable,
 	if (!l)
 		return NULL;
 	l->x.ops = &local_ops;
+	l->store = write_buf;
 	l->x.batch = LOCAL_BATCH;
 	l->x.durable = durable;
 	l->x.st = st;
@@ -598,20 +1101,9 @@ struct page_xfer *page_xfer_open_local(int dirfd, bool durable,
 		pr_perror("create pages-1.img");
 		goto err;
 	}
-	l->mem = mmap(NULL, LOCAL_BATCH * LOCAL_NBUF, PROT_READ | PROT_WRITE,
-		      MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
-	if (l->mem == MAP_FAILED) {
-		l->mem = NULL;
-		pr_perror("page transfer buffers");
+	if ((codec != PAGES_CODEC_NONE && setup_frames(l, codec)) ||
+	    start_ring(l))
 		goto err;
-	}
-	for (int i = 0; i < LOCAL_NBUF; i++)
-		l->b[i].buf = l->mem + i * LOCAL_BATCH;
-	if (pthread_create(&l->thread, NULL, writer_main, l)) {
-		pr_err("can't start the page writer thread");
-		goto err;
-	}
-	l->thread_up = true;
 	return &l->x;
 err:
 	local_close(&l->x);

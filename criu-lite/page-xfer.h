@@ -13,7 +13,9 @@
  * The local transfer writes the buffers with a writer thread (reading
  * the next batch overlaps writing the last), preallocates the file ahead
  * of the writes (ext4 then skips its per-page delayed allocation: 2-4x
- * faster here) and, durable, starts write-back of each piece at once.
+ * faster here) and, durable, starts write-back of each piece at once;
+ * compressed (dump --compress), compressor threads make each buffer a
+ * frame before the writer writes them, in order.
  */
 #ifndef CRIU_LITE_PAGE_XFER_H
 #define CRIU_LITE_PAGE_XFER_H
@@ -55,14 +57,35 @@ struct page_xfer {
 	size_t batch;		/* bytes of one buffer */
 	uint64_t offset;	/* where the next stored byte lands */
 	bool durable;
+	uint64_t max_bw;	/* net: bytes per second at most (0: any) */
 	struct dump_stats *st;
+	struct progress *progress;	/* pages read, bytes stored (or NULL) */
 };
 
 /* The pages file pages-1.img in dirfd (created), and the pagemap images
- * of each process beside it. */
-struct page_xfer *page_xfer_open_local(int dirfd, bool durable,
+ * of each process beside it. With a codec (PAGES_CODEC_LZ4, _ZSTD) each
+ * buffer is compressed into a frame (images/page-frames.h) by one of the
+ * compressor threads (one per CPU, up to 4), and each flush writes the
+ * frames' index pages-index-1.img; the offsets pagemap entries get stay
+ * offsets in the page stream. */
+struct page_xfer *page_xfer_open_local(int dirfd, bool durable, unsigned codec,
 				       struct dump_stats *st);
+/* A page server (criu-lite page-server) at host:port: pages and pagemaps
+ * go there, checked on arrival, and are kept there only once
+ * page_xfer_done() said everything arrived. */
+struct page_xfer *page_xfer_open_net(const char *host, unsigned port,
+				     bool durable, bool migrate,
+				     struct dump_stats *st);
 int page_xfer_flush(struct page_xfer *x);
+/* Net: another image file, after everything stored so far (local: no-op,
+ * the file is in the images directory already). */
+int page_xfer_send_file(struct page_xfer *x, const char *name,
+			const void *data, size_t len);
+/* Net: all is sent; returns once the server has kept it. Local: no-op. */
+int page_xfer_done(struct page_xfer *x);
+/* Net: the server's next reply (migrate: the destination runs the tree);
+ * 0 and its text, or -1 (logged, with the server's reason). */
+int page_xfer_reply(struct page_xfer *x, char *text, size_t size);
 void page_xfer_close(struct page_xfer *x);
 
 /*

@@ -15,6 +15,7 @@
 #include "page-xfer.h"
 #include "pagemap.h"
 #include "precopy.h"
+#include "progress.h"
 #include "seize.h"
 
 /*
@@ -66,11 +67,12 @@ static int list_populated(struct pc_proc *pc)
 	return ret;
 }
 
-/* Private anonymous memory: what pc_start tracks. */
+/* Private anonymous memory: what pc_start tracks (not droppable memory:
+ * no userfaultfd, nothing stored). */
 static bool vma_is_tracked_kind(const struct vma_info *v)
 {
 	return !v->shared && v->path[0] != '/' && strncmp(v->path, "[v", 2) &&
-	       !(v->vmflags & (VMF_IO | VMF_PFNMAP));
+	       !(v->vmflags & (VMF_IO | VMF_PFNMAP | VMF_DROPPABLE));
 }
 
 int pc_start(struct pc_proc *pc, pid_t pid, int uffd,
@@ -445,6 +447,7 @@ static int add_known(const struct pc_proc *pc, struct page_xfer *x,
 	const struct pc_range *r = range_of(pc, a);
 	int ret = 0;
 
+	progress_add(x->progress, len / PAGE_SZ, 0);
 	if (src == PC_PARENT) {
 		x->st->pages_parent += len / PAGE_SZ;
 		return run_builder_add_flagged(rb, a, len / PAGE_SZ, PE_PARENT);

@@ -105,7 +105,8 @@ uint32_t proc_parse_vmflags(const char *list)
 		{ "pf", VMF_PFNMAP }, { "um", VMF_UFFD_MISSING },
 		{ "uw", VMF_UFFD_WP }, { "lo", VMF_LOCKED },
 		{ "sr", VMF_SEQREAD }, { "rr", VMF_RANDREAD },
-		{ "mw", VMF_MAYWRITE },
+		{ "mw", VMF_MAYWRITE }, { "dp", VMF_DROPPABLE },
+		{ "lf", VMF_LOCKONFAULT },
 	};
 	uint32_t flags = 0;
 	const char *p = list;

@@ -29,6 +29,8 @@ enum {
 	VMF_SEQREAD    = 1 << 12,	/* sr */
 	VMF_RANDREAD   = 1 << 13,	/* rr */
 	VMF_MAYWRITE   = 1 << 14,	/* mw */
+	VMF_DROPPABLE  = 1 << 15,	/* dp: MAP_DROPPABLE (6.11) */
+	VMF_LOCKONFAULT = 1 << 16,	/* lf: mlock2(MLOCK_ONFAULT) */
 };
 
 struct vma_info {

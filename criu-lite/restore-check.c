@@ -11,6 +11,7 @@
 #include "log.h"
 #include "page-source.h"
 #include "pagemap.h"
+#include "progress.h"
 #include "restore-check.h"
 
 /* Whether id is a thread (threads) or a live process of the tree. */
@@ -81,8 +82,8 @@ static int check_stray(int dirfd, PstreeEntry *const *pes, size_t n)
 		const char *num = strpbrk(de->d_name, "0123456789");
 		unsigned id;
 
-		if (type < 0 || type == IMG_PAGES || !num ||
-		    type == IMG_INVENTORY || type == IMG_PSTREE)
+		if (type < 0 || type == IMG_PAGES || type == IMG_PAGES_INDEX ||
+		    !num || type == IMG_INVENTORY || type == IMG_PSTREE)
 			continue;
 		id = strtoul(num, NULL, 10);
 		if (tree_has(pes, n, id, type == IMG_CORE))
@@ -111,16 +112,36 @@ static bool run_is_lazy(const MmEntry *mm, const PagemapEntry *e)
 	return false;
 }
 
-int check_page_data(struct page_source *s, const MmEntry *mm,
-		    PagemapEntry *const *pme, size_t nr, bool lazy, int pid)
+uint64_t pages_to_restore(const MmEntry *mm, PagemapEntry *const *pme,
+			  size_t nr, bool lazy)
 {
+	uint64_t pages = 0;
+
+	for (size_t i = 0; i < nr; i++)
+		if ((pme[i]->flags & PE_PRESENT) &&
+		    !(lazy && run_is_lazy(mm, pme[i])))
+			pages += pme[i]->nr_pages;
+	return pages;
+}
+
+int check_page_data(struct page_source *s, const MmEntry *mm,
+		    PagemapEntry *const *pme, size_t nr, bool lazy, int pid,
+		    struct progress *progress)
+{
+	const uint32_t step = PS_MAX_REQ / PAGE_SZ;
+
 	for (size_t i = 0; i < nr; i++) {
 		const PagemapEntry *e = pme[i];
 
 		if (!(e->flags & PE_PRESENT) || (lazy && run_is_lazy(mm, e)))
 			continue;
-		if (!page_source_get_checked(s, e, 0, e->nr_pages, pid))
-			return -1;
+		for (uint32_t p = 0; p < e->nr_pages; p += step) {
+			uint32_t n = e->nr_pages - p < step ? e->nr_pages - p : step;
+
+			if (!page_source_get_checked(s, e, p, n, pid))
+				return -1;
+		}
+		progress_add(progress, e->nr_pages, 0);
 	}
 	return 0;
 }

@@ -24,12 +24,20 @@ struct page_source;
  */
 int check_tree_images(int dirfd, PstreeEntry *const *pes, size_t n);
 
+/* The stored pages a restore writes itself (with lazy: not those of lazy
+ * VMAs, which the lazy-pages daemon copies). */
+uint64_t pages_to_restore(const MmEntry *mm, PagemapEntry *const *pme,
+			  size_t nr, bool lazy);
+
 /*
  * Every page of pid's stored runs in the local pages image s, against its
  * checksum; runs of lazily restored VMAs (lazy set) are left to the
- * lazy-pages daemon, which checks them as it copies them.
+ * lazy-pages daemon, which checks them as it copies them. The pages
+ * checked are counted in progress (may be NULL).
  */
+struct progress;
 int check_page_data(struct page_source *s, const MmEntry *mm,
-		    PagemapEntry *const *pme, size_t nr, bool lazy, int pid);
+		    PagemapEntry *const *pme, size_t nr, bool lazy, int pid,
+		    struct progress *progress);
 
 #endif

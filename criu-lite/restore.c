@@ -26,17 +26,24 @@
 #include "inject.h"
 #include "kernel-compat.h"
 #include "log.h"
+#include "cow.h"
 #include "creds.h"
 #include "layers.h"
 #include "lazy.h"
 #include "lazy-guard.h"
 #include "mem.h"
+#include "mem-marks.h"
+#include "namespaces.h"
+#include "names.h"
+#include "page-frames.h"
 #include "page-source.h"
+#include "progress.h"
 #include "qmp.h"
 #include "sigframe.h"
 #include "restore.h"
 #include "restore-check.h"
 #include "seize.h"
+#include "stats.h"
 #include "timers.h"
 
 #include "core.pb-c.h"
@@ -82,8 +89,55 @@ struct restore_ctx {
 	int keep_at;		/* puppets keep ready[1] at this fd */
 	struct shm_table shm;	/* shared memory already rebuilt */
 	struct lazy_proc *lazy;	/* --lazy-pages: one per process */
+	struct cow_tree cow;	/* VMAs made before the fork, to share */
 	pid_t root;		/* our child, once forked (the ns init with --pidns) */
+	struct progress progress;
+	sigset_t stop_sigs;	/* SIGINT/SIGTERM/SIGHUP: blocked, checked */
+	sigset_t old_mask;	/* the mask to give back (and to the daemon) */
+	int stop_sig;		/* the one that interrupted the restore */
 };
+
+/*
+ * SIGINT, SIGTERM and SIGHUP are blocked while the tree is built: one
+ * arriving stops the restore at the next stage (between processes at the
+ * latest), where everything made so far is killed and reaped, and said
+ * so. Once the tree is let go, one is reported and ignored: the tree runs.
+ */
+static void block_stop_sigs(struct restore_ctx *c)
+{
+	sigemptyset(&c->stop_sigs);
+	sigaddset(&c->stop_sigs, SIGINT);
+	sigaddset(&c->stop_sigs, SIGTERM);
+	sigaddset(&c->stop_sigs, SIGHUP);
+	sigprocmask(SIG_BLOCK, &c->stop_sigs, &c->old_mask);
+}
+
+static bool interrupted(struct restore_ctx *c)
+{
+	const struct timespec now = { 0, 0 };
+	int sig;
+
+	if (c->stop_sig)
+		return true;
+	sig = sigtimedwait(&c->stop_sigs, NULL, &now);
+	if (sig <= 0)
+		return false;
+	c->stop_sig = sig;
+	pr_err("restore interrupted by SIG%s: undoing it", sigabbrev_np(sig));
+	return true;
+}
+
+/* The tree runs: a signal from now on is too late to stop anything. */
+static void settle_stop_sigs(struct restore_ctx *c)
+{
+	const struct timespec now = { 0, 0 };
+	int sig;
+
+	while ((sig = sigtimedwait(&c->stop_sigs, NULL, &now)) > 0)
+		pr_warn("SIG%s came after the tree was let go: ignored, the "
+			"restored tree runs", sigabbrev_np(sig));
+	sigprocmask(SIG_SETMASK, &c->old_mask, NULL);
+}
 
 /* ---- loading and checking every image before creating anything ---- */
 
@@ -185,10 +239,11 @@ static int check_pending(const CoreEntry *ce)
 	return 0;
 }
 
-/* The size of DIR's own pages image (or what a page server offers). */
+/* The size of DIR's own pages image (plain), or of the page stream a
+ * compressed image or a page server offers. */
 static uint64_t own_pages_size(const struct restore_ctx *c)
 {
-	return c->o->page_server ? c->src.size : c->chain.l[0].size;
+	return c->chain.nr ? c->chain.l[0].size : c->src.size;
 }
 
 static int check_pagemap(struct restore_ctx *c, struct proc_restore *p)
@@ -288,13 +343,14 @@ static int load_proc(struct restore_ctx *c, struct proc_restore *p)
 		if (check_pending(ce))
 			return -1;
 	}
-	if (check_sigactions(p->task))
+	if (check_sigactions(p->task) || check_ns_entry(p->task))
 		return -1;
 	if (p->mm->exe && strlen(p->mm->exe) >= PATH_MAX) {
 		pr_err("mm-%u.img: exe path too long", pid);
 		return -1;
 	}
-	if (check_pagemap(c, p))
+	if (check_pagemap(c, p) || check_mapped_files(p->mm, pid) ||
+	    check_guards(p->mm, pid) || check_cow_shared(p->mm, pid))
 		return -1;
 	if (!pagemap_has_parent_runs(p->pme, p->nr_pme))
 		return 0;
@@ -304,33 +360,73 @@ static int load_proc(struct restore_ctx *c, struct proc_restore *p)
 		       "yet", pid);
 		return -1;
 	}
+	if (!c->chain.nr) {
+		pr_err("%s/inventory.img: compressed pages (%s), but "
+		       "pagemap-%u.img has pages in parent layers: a layer "
+		       "chain with compressed layers is not supported yet",
+		       c->o->dir, pages_codec_name(c->inv->pages_codec) ?:
+		       "unknown codec", pid);
+		return -1;
+	}
 	return layer_resolve(&c->chain, pid, &p->pme, &p->nr_pme);
 }
 
-/* Every page of the tree against its checksum, before anything is made
- * (pages from a page server are checked as they arrive). */
-static int check_pages_of(struct restore_ctx *c)
+/* Stored pages of the whole tree: those restore writes itself, or with
+ * all, those of lazy VMAs too. */
+static uint64_t tree_pages(struct restore_ctx *c, bool all)
 {
-	if (c->o->no_verify || !c->src.map)
+	uint64_t pages = 0;
+
+	for (size_t i = 0; i < c->nr; i++)
+		if (!c->procs[i].pe->zombie)
+			pages += pages_to_restore(c->procs[i].mm, c->procs[i].pme,
+						  c->procs[i].nr_pme,
+						  c->o->lazy && !all);
+	return pages;
+}
+
+/* Every stored page against its checksum, before anything is created;
+ * pages from a page server are checked as they arrive instead. */
+static int check_pages(struct restore_ctx *c)
+{
+	uint64_t t0 = now_ns();
+	int ret = 0;
+
+	if (c->o->no_verify || !page_source_check_first(&c->src))
 		return 0;
-	for (size_t i = 0; i < c->nr; i++) {
+	progress_phase(&c->progress, "check-pages", tree_pages(c, false));
+	for (size_t i = 0; i < c->nr && !ret; i++) {
 		struct proc_restore *p = &c->procs[i];
 
-		if (!p->pe->zombie &&
-		    check_page_data(&c->src, p->mm, p->pme, p->nr_pme,
-				    c->o->lazy, p->pe->pid))
-			return -1;
+		if (!p->pe->zombie)
+			ret = check_page_data(&c->src, p->mm, p->pme, p->nr_pme,
+					      c->o->lazy, p->pe->pid,
+					      &c->progress);
 	}
-	return 0;
+	if (!ret)
+		progress_end(&c->progress);
+	c->st->verify_ns += now_ns() - t0;
+	return ret;
 }
 
 /* A page server is asked at once, so that an unreachable one stops us
- * before anything is created; local pages images are looked at now and
- * mapped once the runs say which layers they need. */
+ * before anything is created; a compressed local image is opened now (it is
+ * one image: a layer chain's are plain); plain local pages images are
+ * looked at now and mapped once the runs say which layers they need. */
 static int open_page_source(struct restore_ctx *c)
 {
 	if (c->o->page_server)
 		return page_source_open_remote(&c->src, c->o->page_server);
+	if (c->inv->pages_codec && c->inv->has_parent_id) {
+		pr_err("%s/inventory.img: compressed pages (%s) in a layer chain "
+		       "(it names a parent layer): not supported yet", c->o->dir,
+		       pages_codec_name(c->inv->pages_codec) ?: "unknown codec");
+		return -1;
+	}
+	if (c->inv->pages_codec)
+		return page_source_open_local(&c->src, c->dirfd,
+					      c->inv->pages_id,
+					      c->inv->pages_codec, !c->o->lazy);
 	return layer_chain_init(&c->chain, c->dirfd, c->o->dir, c->inv);
 }
 
@@ -341,8 +437,8 @@ static int map_page_source(struct restore_ctx *c)
 	struct page_part *parts;
 	int ret;
 
-	if (c->o->page_server)
-		return 0;
+	if (c->o->page_server || !c->chain.nr)
+		return 0;	/* opened already: remote, or compressed */
 	parts = calloc(c->chain.nr, sizeof(*parts));
 	if (!parts)
 		return -1;
@@ -386,6 +482,19 @@ static int check_fds_of(struct restore_ctx *c)
 	free(fdp);
 	free(pids);
 	return ret;
+}
+
+/* Pages shared copy-on-write are shared again (plan_cow), which reads the
+ * stored pages by address: a compressed image is decompressed whole for
+ * it. */
+static bool plans_cow(const struct restore_ctx *c)
+{
+	if (c->o->lazy || c->nr < 2)
+		return false;
+	for (size_t i = 0; i < c->nr; i++)
+		if (!c->procs[i].pe->zombie && c->procs[i].mm->n_cow_shared)
+			return true;
+	return false;
 }
 
 static int load_images(struct restore_ctx *c)
@@ -439,9 +548,40 @@ static int load_images(struct restore_ctx *c)
 		if (load_proc(c, &c->procs[i]))
 			return -1;
 	}
-	if (check_fds_of(c) || map_page_source(c))
+	if (check_fds_of(c) || map_page_source(c) ||
+	    (plans_cow(c) && page_source_inflate(&c->src)) || check_pages(c))
 		return -1;
-	return check_pages_of(c);
+	pr_debug("images of %zu processes read and checked", c->nr);
+	return 0;
+}
+
+/*
+ * Which VMAs the puppets make before they fork, so that pages shared
+ * copy-on-write with a parent at dump are shared again (cow.h). Only when
+ * every page is in the mapped local image before anything runs: not for
+ * lazy restores nor a page server.
+ */
+static int plan_cow(struct restore_ctx *c)
+{
+	struct cow_tree *t = &c->cow;
+
+	if (c->o->lazy || !c->src.map || c->nr < 2)
+		return 0;
+	t->procs = calloc(c->nr, sizeof(*t->procs));
+	if (!t->procs)
+		return -1;
+	t->nr = c->nr;
+	t->data = c->src.map;
+	t->size = c->src.size;
+	for (size_t i = 0; i < c->nr; i++) {
+		struct proc_restore *p = &c->procs[i];
+
+		t->procs[i] = (struct cow_proc){
+			.mm = p->mm, .pme = p->pme, .nr_pme = p->nr_pme,
+			.parent = p->parent, .skip = p->pe->zombie,
+		};
+	}
+	return cow_plan(t);
 }
 
 /* ---- PIDs ---- */
@@ -451,7 +591,7 @@ static int load_images(struct restore_ctx *c)
  * machines PID 1 reaps orphans only every ~2 s. Wait that long, then name
  * the holder.
  */
-static int wait_pid_free(pid_t pid, unsigned wait_ms)
+static int wait_pid_free(struct restore_ctx *c, pid_t pid, unsigned wait_ms)
 {
 	uint64_t deadline = now_ns() + wait_ms * 1000000ULL;
 
@@ -471,6 +611,8 @@ static int wait_pid_free(pid_t pid, unsigned wait_ms)
 			       ", a zombie its parent has not reaped" : "");
 			return -1;
 		}
+		if (interrupted(c))
+			return -1;
 		usleep(20000);
 	}
 }
@@ -481,7 +623,7 @@ static int check_pids_free(struct restore_ctx *c)
 		return 0;
 	for (size_t i = 0; i < c->nr; i++)
 		for (size_t t = 0; t < c->procs[i].pe->n_threads; t++)
-			if (wait_pid_free(c->procs[i].pe->threads[t],
+			if (wait_pid_free(c, c->procs[i].pe->threads[t],
 					  c->o->zombie_wait_ms))
 				return -1;
 	return 0;
@@ -686,17 +828,25 @@ static void puppet_main(struct restore_ctx *c, size_t idx)
 	sigset_t all;
 	void *g;
 	int32_t msg = pe->pid;
-	struct fd_proc *fdp = calloc(c->nr, sizeof(*fdp));
-	struct fd_tree ft = { fdp, c->nr, c->keep_at };
+	struct fd_proc *fdp;
+	struct fd_tree ft;
 
+	sigfillset(&all);
+	sigprocmask(SIG_SETMASK, &all, NULL);
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	/* first, while our address space is the one the plan knew */
+	cow_prepare(&c->cow, idx);
+	fdp = calloc(c->nr, sizeof(*fdp));
+	ft = (struct fd_tree){ fdp, c->nr, c->keep_at };
+	log_forget_file();	/* its fd number is about to be reused */
 	if (!fdp)
 		puppet_fail(c, "allocate the fd tree");
 	for (size_t i = 0; i < c->nr; i++)
 		fdp[i] = (struct fd_proc){ c->procs[i].fds, c->procs[i].nr_fds,
 					   c->procs[i].parent };
-	sigfillset(&all);
-	sigprocmask(SIG_SETMASK, &all, NULL);
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	/* its children are born in them */
+	if (restore_ns(p->task))
+		puppet_fail(c, "restore namespaces");
 	if (pe->sid == pe->pid) {
 		if (setsid() < 0)
 			puppet_fail(c, "setsid");
@@ -754,6 +904,7 @@ static void ns_init_main(struct restore_ctx *c)
 
 	prctl(PR_SET_NAME, "criu-lite-init");
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	log_forget_file();	/* it closes every fd below */
 	pid = clone_with_pid(root, 0);
 	if (pid < 0) {
 		pr_perror("clone3 with pid %d in the new namespace", root);
@@ -828,6 +979,12 @@ static int fork_puppets(struct restore_ctx *c)
 	c->keep_at = max_fd_of(c) + 1;
 	if (c->keep_at <= c->ready[1])
 		c->keep_at = c->ready[1] + 1;
+	/* and above the fds we keep writing to: progress, log */
+	if (c->keep_at <= c->o->progress_fd)
+		c->keep_at = c->o->progress_fd + 1;
+	if (c->keep_at <= log_file_fd())
+		c->keep_at = log_file_fd() + 1;
+	pr_debug("forking the puppets (%zu processes)", c->nr);
 	/* the puppets park objects at keep_at+1..: make room for all */
 	getrlimit(RLIMIT_NOFILE, &rl);
 	if (rl.rlim_cur < (rlim_t)c->keep_at + total_fds(c) + 64) {
@@ -951,10 +1108,36 @@ static bool is_kept(const struct vma_info *v, const struct proc_restore *p)
 	       (v->start >= p->gadget && v->end <= p->gadget + GADGET_LEN);
 }
 
-/* The puppet's own memory (a copy of ours) goes; the gadget and the
- * vDSO stay. glibc's rseq registration must go first: the kernel writes
+/* munmap [start, end) but the ready ranges (sorted) in it. */
+static int unmap_around(struct proc_restore *p, uint64_t start, uint64_t end,
+			const struct addr_range *ready, size_t nready)
+{
+	for (size_t k = 0; k <= nready && start < end; k++) {
+		uint64_t stop = k < nready && ready[k].start < end ?
+				ready[k].start : end;
+
+		if (k < nready && ready[k].end <= start)
+			continue;
+		if (stop > start && rcall(&p->r, __NR_munmap, start, stop - start,
+					  0, 0, 0, 0)) {
+			pr_err("puppet %d: munmap [%#lx, %#lx) failed", p->hpid,
+			       (long)start, (long)stop);
+			return -1;
+		}
+		if (k < nready && ready[k].start < end)
+			start = ready[k].end;
+		else
+			break;
+	}
+	return 0;
+}
+
+/* The puppet's own memory (a copy of ours) goes; the gadget, the vDSO and
+ * the VMAs it made ready (which the kernel may have merged with one of
+ * ours) stay. glibc's rseq registration must go first: the kernel writes
  * to that area on every preemption. */
-static int unmap_puppet(struct proc_restore *p)
+static int unmap_puppet(struct proc_restore *p, const struct addr_range *ready,
+			size_t nready)
 {
 	pid_t pid = p->hpid;
 	struct cl_rseq_config rc;
@@ -976,10 +1159,7 @@ static int unmap_puppet(struct proc_restore *p)
 			continue;
 		while (j + 1 < n && !is_kept(&v[j + 1], p))
 			j++;
-		if (rcall(&p->r, __NR_munmap, v[i].start, v[j].end - v[i].start,
-			 0, 0, 0, 0)) {
-			pr_err("puppet %d: munmap [%#lx, %#lx) failed", pid,
-			       (long)v[i].start, (long)v[j].end);
+		if (unmap_around(p, v[i].start, v[j].end, ready, nready)) {
 			free(v);
 			return -1;
 		}
@@ -1022,10 +1202,41 @@ static int move_block(struct proc_restore *p, struct vma_info **cur, size_t n,
 	return 0;
 }
 
+/* Of the puppet's vDSO mappings, those the target had no more (it
+ * unmapped them) go; cur keeps the others, in order. */
+static int drop_unwanted_vdso(struct proc_restore *p, struct vma_info **cur,
+			      size_t *ncur, const struct vma_info *want,
+			      size_t nwant)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < *ncur; i++) {
+		bool wanted = false;
+
+		for (size_t j = 0; j < nwant; j++)
+			wanted |= !strcmp(cur[i]->path, want[j].path);
+		if (wanted) {
+			cur[k++] = cur[i];
+			continue;
+		}
+		if (rcall(&p->r, __NR_munmap, cur[i]->start,
+			  cur[i]->end - cur[i]->start, 0, 0, 0, 0)) {
+			pr_err("puppet %u: munmap %s failed", p->pe->pid,
+			       cur[i]->path);
+			return -1;
+		}
+		pr_info("restore %u: %s unmapped, as the process had it",
+			p->pe->pid, cur[i]->path);
+	}
+	*ncur = k;
+	return 0;
+}
+
 /*
  * [vvar], [vvar_vclock] and [vdso] move together, by one offset: the vDSO
  * code finds its data at a fixed distance. The layout must be the one the
- * target had (same kernel, checked in the inventory).
+ * target had (same kernel, checked in the inventory), but for what it
+ * unmapped: that goes.
  */
 static int move_vdso(struct proc_restore *p)
 {
@@ -1045,6 +1256,10 @@ static int move_vdso(struct proc_restore *p)
 		want[nwant].end = e->end;
 		snprintf(want[nwant].path, sizeof(want[nwant].path), "%s", e->path);
 		nwant++;
+	}
+	if (drop_unwanted_vdso(p, cur, &ncur, want, nwant)) {
+		free(cur_v);
+		return -1;
 	}
 	for (size_t i = 0; i < nwant; i++) {
 		if (ncur != nwant || strcmp(cur[i]->path, want[i].path) ||
@@ -1134,13 +1349,16 @@ static int start_lazy_daemon(struct restore_ctx *c, struct proc_restore *p)
 
 		prctl(PR_SET_NAME, "criu-lite-lazy");
 		setsid();
+		sigprocmask(SIG_SETMASK, &c->old_mask, NULL);
 		close(sv[0]);
 		for (size_t i = 0; i < c->nr; i++)
 			if (c->lazy[i].ctl > 0)
 				close(c->lazy[i].ctl);
 		if (c->ready[0] >= 0)
 			close(c->ready[0]);
-		ret = lazy_serve(lp, 1, &c->src, &g);
+		/* plain lines: it may outlive criu-lite on the terminal */
+		c->progress.tty = false;
+		ret = lazy_serve(lp, 1, &c->src, &g, &c->progress);
 		_exit(ret ? 1 : 0);
 	}
 	close(sv[1]);
@@ -1148,11 +1366,14 @@ static int start_lazy_daemon(struct restore_ctx *c, struct proc_restore *p)
 	lp->daemon = pid;
 	close(lp->uffd);
 	/* a page server connection is the daemon's now */
-	if (!c->src.map)
+	if (c->src.remote)
 		c->src.ops->close(&c->src);
 	pr_info("lazy-pages daemon %d serves the memory of %d", pid, p->hpid);
 	return 0;
 }
+
+static int rebuild_vmas_pages(struct restore_ctx *c, struct proc_restore *p,
+			      struct mm_restore *m);
 
 static int rebuild_memory(struct restore_ctx *c, struct proc_restore *p)
 {
@@ -1166,30 +1387,55 @@ static int rebuild_memory(struct restore_ctx *c, struct proc_restore *p)
 		.fds = p->fds, .nr_fds = p->nr_fds,
 		.shm = &c->shm,
 		.lazy = c->o->lazy,
+		.progress = &c->progress,
 	};
+	struct addr_range *ready;
+	size_t nready;
+	int ret;
 
-	if (unmap_puppet(p) || move_vdso(p))
+	if (cow_ready(&c->cow, p - c->procs, &ready, &nready))
 		return -1;
-	if (restore_vmas(&m))
+	m.ready = ready;
+	m.nr_ready = nready;
+	ret = unmap_puppet(p, ready, nready) || move_vdso(p) ||
+	      rebuild_vmas_pages(c, p, &m);
+	free(ready);
+	return ret ? -1 : 0;
+}
+
+/* The VMAs and pages of a puppet whose own memory is gone. */
+static int rebuild_vmas_pages(struct restore_ctx *c, struct proc_restore *p,
+			      struct mm_restore *m)
+{
+	if (restore_vmas(m))
 		return -1;
 	if (c->o->lazy && register_lazy(c, p))
 		return -1;
-	if (restore_pages(&m))	/* all but the lazy runs */
+	if (restore_pages(m) || restore_guards(m))	/* all but the lazy runs */
 		return -1;
 	/* the daemon starts now: injected calls from here on (rseq, robust
 	 * lists) may touch lazy memory, and would wait for it for ever */
 	if (c->o->lazy && start_lazy_daemon(c, p))
 		return -1;
-	if (c->o->verify && verify_pages(&m))
-		return -1;
-	if (restore_protections(&m) || restore_mm_fields(&m))
+	if (c->o->verify) {
+		uint64_t t0 = now_ns();
+		int ret = verify_pages(m);
+
+		c->st->verify_ns += now_ns() - t0;
+		if (ret)
+			return -1;
+	}
+	if (restore_protections(m) || restore_locks(m) ||
+	    restore_mm_fields(m))
 		return -1;
 	for (size_t i = 0; i < p->nr_pme; i++)
 		if (p->pme[i]->flags & PE_PRESENT)
 			c->st->pages_written += p->pme[i]->nr_pages;
 	/* lazy runs come later, from the daemon */
-	for (size_t i = 0; c->lazy && i < c->lazy[p - c->procs].nr_runs; i++)
+	for (size_t i = 0; c->lazy && i < c->lazy[p - c->procs].nr_runs; i++) {
 		c->st->pages_written -= c->lazy[p - c->procs].runs[i]->nr_pages;
+		c->st->pages_lazy += c->lazy[p - c->procs].runs[i]->nr_pages;
+	}
 	return 0;
 }
 
@@ -1350,24 +1596,25 @@ static int restore_task_state(struct restore_ctx *c, struct proc_restore *p)
 	return 0;
 }
 
-/* Removes the gadget with a `syscall` inside the (moved) vDSO: after it,
- * nothing of criu-lite is left in the process. */
+/* Removes the gadget with a `syscall` inside the (moved) vDSO, or, for a
+ * process without one, of its libc (find_syscall_site): after it, nothing
+ * of criu-lite is left in the process. */
 static int drop_gadget(struct proc_restore *p)
 {
+	struct vma_info *v;
 	struct remote vr;
+	const char *where;
 	uint64_t ip = 0;
 	bool failed;
+	size_t n;
 	long ret;
 
-	for (size_t i = 0; i < p->mm->n_vmas; i++)
-		if (!strcmp(p->mm->vmas[i]->path, "[vdso]") &&
-		    find_syscall_insn(p->hpid, p->mm->vmas[i]->start,
-				      p->mm->vmas[i]->end, &ip))
-			return -1;
-	if (!ip) {
-		pr_err("restore %u: no [vdso] to finish from", p->pe->pid);
+	if (proc_read_vmas(p->hpid, &v, &n))
 		return -1;
-	}
+	ret = find_syscall_site(p->hpid, v, n, &ip, &where);
+	free(v);
+	if (ret)
+		return -1;
 	vr = p->r;
 	vr.syscall_ip = ip;
 	ret = remote_syscall(&vr, &failed, __NR_munmap, p->gadget, GADGET_LEN,
@@ -1380,6 +1627,24 @@ static int drop_gadget(struct proc_restore *p)
 	return 0;
 }
 
+/* -v3: what is going to be rebuilt in p (its fds are in place already) */
+static void debug_proc(const struct proc_restore *p)
+{
+	char line[PATH_MAX + 128];
+
+	if (log_get_level() < LOG_DEBUG)
+		return;
+	pr_debug("restore %d: %zu threads, %zu VMAs, %zu fds, %zu page runs",
+		 p->hpid, (size_t)p->pe->n_threads, p->mm->n_vmas, p->nr_fds,
+		 p->nr_pme);
+	for (size_t i = 0; i < p->nr_fds; i++)
+		pr_debug("restore %d: %s", p->hpid,
+			 describe_fd_entry(p->fds[i], line, sizeof(line)));
+	for (size_t i = 0; i < p->mm->n_vmas; i++)
+		pr_debug("restore %d: vma %s", p->hpid,
+			 describe_vma_entry(p->mm->vmas[i], line, sizeof(line)));
+}
+
 static int rebuild_proc(struct restore_ctx *c, struct proc_restore *p)
 {
 	pid_t pid = p->hpid;
@@ -1389,6 +1654,7 @@ static int rebuild_proc(struct restore_ctx *c, struct proc_restore *p)
 	if (!p->seized || !p->htids)
 		return -1;
 	p->htids[0] = pid;
+	debug_proc(p);
 	if (seize_puppet(p, pid) ||
 	    remote_init(&p->r, pid, p->gadget))
 		return -1;
@@ -1461,16 +1727,23 @@ static void detach_all(struct restore_ctx *c)
 static void kill_puppets(struct restore_ctx *c)
 {
 	uint64_t deadline = now_ns() + 10000000000ULL;
-	unsigned killed = 0;
+	unsigned killed = 0, daemons = 0;
+	char pids[256] = "";
+	size_t n = 0;
 	pid_t w;
 
 	if (c->root <= 0)
 		return;
 	for (size_t i = c->nr; i-- > 0;) {
-		if (c->procs[i].hpid > 0 && !kill(c->procs[i].hpid, SIGKILL))
+		if (c->procs[i].hpid > 0 && !kill(c->procs[i].hpid, SIGKILL)) {
 			killed++;
-		if (c->lazy && c->lazy[i].daemon > 0)
-			kill(c->lazy[i].daemon, SIGKILL);
+			if (n < sizeof(pids) - 16)
+				n += snprintf(pids + n, sizeof(pids) - n, "%s%d",
+					      n ? " " : "", c->procs[i].hpid);
+		}
+		if (c->lazy && c->lazy[i].daemon > 0 &&
+		    !kill(c->lazy[i].daemon, SIGKILL))
+			daemons++;
 	}
 	kill(c->root, SIGKILL);	/* with --pidns, init: takes the ns down */
 	while (now_ns() < deadline) {
@@ -1484,8 +1757,11 @@ static void kill_puppets(struct restore_ctx *c)
 		pr_err("restore cleanup: some of the killed processes are still "
 		       "not gone after 10 s");
 	else
-		pr_info("restore cleanup: %u process(es) killed and reaped, "
-			"nothing of this restore is left", killed);
+		pr_warn("restore cleanup: %u process(es) killed and reaped "
+			"(%s)%s%s, nothing of this restore is left", killed,
+			killed ? pids : "none had its PID yet",
+			daemons ? ", and the lazy-pages daemon" : "",
+			daemons > 1 ? "s" : "");
 }
 
 static void free_proc(struct proc_restore *p, struct lazy_proc *lp)
@@ -1520,8 +1796,75 @@ static void free_restore(struct restore_ctx *c)
 	free(c->procs);
 	free(c->lazy);
 	free(c->shm.v);
+	cow_free(&c->cow);
 	if (c->inv)
 		img_free_msg(NULL, &c->inv->base);
+}
+
+/*
+ * A zombie of the image is forked by its parent's puppet and dies at once,
+ * but on a busy machine it may not have run yet when the rest is built
+ * (it was seen still named "criu-lite" after restore returned). The tree
+ * is let go once each one is a zombie again; bounded, its parent cannot
+ * reap it before (it is still traced and stopped).
+ */
+static void wait_zombies(struct restore_ctx *c)
+{
+	uint64_t deadline = now_ns() + 5000000000ULL;
+
+	for (size_t i = 0; i < c->nr; i++) {
+		struct proc_stat st;
+
+		if (!c->procs[i].pe->zombie || c->procs[i].hpid <= 0)
+			continue;
+		while (!proc_read_stat(c->procs[i].hpid, c->procs[i].hpid, &st) &&
+		       st.state != 'Z' && now_ns() < deadline)
+			usleep(1000);
+	}
+}
+
+/* The tree is built: its late fds, its stop state, then it is let go;
+ * a lazily restored process is handed to its daemon's guard; a VM stopped
+ * by dump --qmp is continued. */
+static int resume_tree(struct restore_ctx *c)
+{
+	const InventoryEntry *inv = c->inv;
+
+	/* timerfds: the time restore took does not count against them */
+	for (size_t i = 0; i < c->nr; i++)
+		restore_fds_late(c->procs[i].hpid, c->procs[i].fds,
+				 c->procs[i].nr_fds);
+	stop_stopped(c);
+	wait_zombies(c);
+	pr_debug("letting the tree go");
+	detach_all(c);
+	for (size_t i = 0; c->lazy && i < c->nr; i++)
+		if (c->lazy[i].daemon > 0 &&
+		    guard_hand_over(c->lazy[i].ctl, c->lazy[i].daemon,
+				    c->procs[i].hpid))
+			return -1;
+	if (inv->has_qmp_stopped && inv->qmp_stopped && inv->qmp_socket) {
+		if (c->o->no_cont)
+			pr_info("VM left stopped (--no-cont): QMP %s",
+				inv->qmp_socket);
+		else if (qmp_command(inv->qmp_socket, "cont", NULL, 0, 10000))
+			pr_err("restored, but QMP cont on %s failed: the VM "
+			       "stays stopped", inv->qmp_socket);
+	}
+	return 0;
+}
+
+/* Without -d: the root's exit status, as 0x100 | status. */
+static int wait_root(struct restore_ctx *c)
+{
+	int status;
+
+	if (waitpid(c->root, &status, 0) != c->root) {
+		pr_perror("waitpid(%d)", c->root);
+		return -1;
+	}
+	return 0x100 | (WIFEXITED(status) ? WEXITSTATUS(status) :
+			128 + WTERMSIG(status));
 }
 
 int restore_tree(const struct restore_opts *o, struct restore_stats *st)
@@ -1529,11 +1872,15 @@ int restore_tree(const struct restore_opts *o, struct restore_stats *st)
 	struct restore_ctx c = { .o = o, .st = st, .dirfd = -1,
 				 .ready = { -1, -1 } };
 	uint64_t t0 = now_ns(), t1;
-	int ret = -1, status;
+	int ret = -1;
 
 	memset(st, 0, sizeof(*st));
+	if (progress_init(&c.progress, o->progress_fd))
+		return -1;
+	block_stop_sigs(&c);
 	if (load_images(&c))
 		goto out;
+	pause_at("restore-loaded");
 	if (o->lazy && !(c.lazy = calloc(c.nr, sizeof(*c.lazy))))
 		goto out;
 	if (o->page_server && (c.nr > 1 || o->verify)) {
@@ -1541,9 +1888,12 @@ int restore_tree(const struct restore_opts *o, struct restore_stats *st)
 		       "is supported yet (this tree has %zu)", c.nr);
 		goto out;
 	}
+	/* before the gadgets are placed: its table is a mapping of ours */
+	if (plan_cow(&c))
+		goto out;
 	st->load_ns = now_ns() - t0;
 	t1 = now_ns();
-	if (check_pids_free(&c))
+	if (interrupted(&c) || check_pids_free(&c))
 		goto out;
 	st->pid_wait_ns = now_ns() - t1;
 	for (size_t i = 0; i < c.nr; i++)
@@ -1554,47 +1904,32 @@ int restore_tree(const struct restore_opts *o, struct restore_stats *st)
 		goto fail;
 	st->fork_ns = now_ns() - t1;
 	t1 = now_ns();
+	progress_phase(&c.progress, "restore-pages", tree_pages(&c, false));
 	for (size_t i = 0; i < c.nr; i++)
-		if (!c.procs[i].pe->zombie && rebuild_proc(&c, &c.procs[i]))
+		if (interrupted(&c) ||
+		    (!c.procs[i].pe->zombie && rebuild_proc(&c, &c.procs[i])))
 			goto fail;
+	progress_end(&c.progress);
 	st->mm_ns = now_ns() - t1;
-	if (fault_at("restore-before-resume"))
+	if (fault_at("restore-before-resume") || interrupted(&c) ||
+	    resume_tree(&c))
 		goto fail;
-	/* timerfds: the time restore took does not count against them */
-	for (size_t i = 0; i < c.nr; i++)
-		restore_fds_late(c.procs[i].hpid, c.procs[i].fds, c.procs[i].nr_fds);
-	stop_stopped(&c);
-	detach_all(&c);
-	for (size_t i = 0; c.lazy && i < c.nr; i++)
-		if (c.lazy[i].daemon > 0 &&
-		    guard_hand_over(c.lazy[i].ctl, c.lazy[i].daemon,
-				    c.procs[i].hpid))
-			goto fail;
 	st->root_pid = c.procs[0].hpid;
-	if (c.inv->has_qmp_stopped && c.inv->qmp_stopped && c.inv->qmp_socket) {
-		if (o->no_cont)
-			pr_info("VM left stopped (--no-cont): QMP %s",
-				c.inv->qmp_socket);
-		else if (qmp_command(c.inv->qmp_socket, "cont", NULL, 0, 10000))
-			pr_err("restored, but QMP cont on %s failed: the VM "
-			       "stays stopped", c.inv->qmp_socket);
-	}
 	st->total_ns = now_ns() - t0;
-	ret = 0;
-	if (!o->detach) {
-		if (waitpid(c.root, &status, 0) != c.root) {
-			pr_perror("waitpid(%d)", c.root);
-			ret = -1;
-		} else {
-			ret = 0x100 | (WIFEXITED(status) ? WEXITSTATUS(status) :
-				       128 + WTERMSIG(status));
-		}
-	}
+	pause_at("restore-after-resume");
+	settle_stop_sigs(&c);
+	stats_record_restore(c.dirfd, o->dir, st, o->display_stats, stdout);
+	ret = o->detach ? 0 : wait_root(&c);
 	goto out;
 fail:
-	pr_err("restore failed: killing the partly restored tree");
+	if (!c.stop_sig)
+		pr_err("restore failed: killing the partly restored tree");
 	kill_puppets(&c);
 out:
+	if (c.stop_sig && c.root <= 0)
+		pr_warn("restore cleanup: no process had been created yet, "
+			"nothing to undo");
+	sigprocmask(SIG_SETMASK, &c.old_mask, NULL);
 	if (c.src.ops)
 		c.src.ops->close(&c.src);
 	if (c.ready[0] >= 0)

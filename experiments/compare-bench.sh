@@ -1,13 +1,23 @@
 #!/bin/bash
-# make bench-compare: criu-lite against QEMU's own migration, on the same
-# test guest, in the same run.
+# make bench-compare: criu-lite against QEMU's own migration and against
+# CRIU, on the same test guest, in the same run.
 #
-# For each configuration (guest RAM, pages dirtied per second) three moves,
+# For each configuration (guest RAM, pages dirtied per second) these moves,
 # each of a freshly booted guest with the same options (virtio-blk,
-# virtio-net, 1 vCPU):
+# virtio-net, 1 vCPU), in this order (the first three in reverse order in
+# every other run):
 #   criu-lite   criu-lite dump -t PID -D DIR --qmp SOCK (QMP stop, freeze,
-#               dump, kill), then criu-lite restore -D DIR -d (same PID,
-#               QMP cont)
+#               dump, images fsync'ed, kill), then criu-lite restore -D DIR
+#               -d (same PID, QMP cont)
+#   cl-nosync   the same with dump --no-sync: what durability costs shows
+#               as the difference, and in its flush column
+#   criu        with CRIU=/path/to/criu only (CRIU 4.x): QMP stop,
+#               criu dump -t PID -D DIR --shell-job --file-locks (kills
+#               QEMU), criu restore -D DIR -d --shell-job --file-locks, QMP
+#               cont: the QMP stop and cont as criu-lite's --qmp does them,
+#               inside the timed save and restore. CRIU does not sync its
+#               images: its flush column is that cost, as for QEMU. Without
+#               CRIU these rows are left out, and the output says so.
 #   qemu-stop   QMP stop, migrate "exec:cat > FILE", quit, a new QEMU with
 #               -incoming "exec:cat FILE", cont (experiments/qemu-native-
 #               bench.sh MODE stop: what `virsh save` / `virsh restore` do)
@@ -17,13 +27,22 @@
 #               uffd-wp write tracking; the final freeze copies what
 #               changed), then criu-lite restore -D DIR -d --lazy-pages
 #               (resumes at once, a lazy-pages daemon fills guest RAM on
-#               fault and in the background); after the QEMU moves, in the
-#               first BENCH_PL_REPS runs only (default 1, to keep the bench
-#               under ~9 minutes)
-# After criu-lite's move, with the VM stopped, this machine's
-# ceilings are measured on the restored QEMU (build/guest/qemu-ceilings):
+#               fault and in the background); in the first BENCH_PL_REPS
+#               runs only (default 1). Its dump log gives the pre-copy
+#               table: pages per round against the pages the final dump
+#               stores.
+# After the last of the first three moves, with the VM stopped, this
+# machine's ceilings are measured on the restored QEMU
+# (build/guest/qemu-ceilings):
 # process_vm_readv of the guest RAM's present pages, a buffered write of as
-# many bytes to the images' filesystem, and the same written durably.
+# many bytes to the images' filesystem, and the same written durably. The
+# page read and write rates of criu-lite's dumps (durable and --no-sync)
+# and CRIU's page write rate are printed as ratios to them.
+#
+# Runtime here (2 vCPUs): 13-15 s per move at 512 MiB, 20-30 s at 2 GiB,
+# most of it booting the guest and waiting for its checks: the default
+# (2 runs, CRIU given) about 14 min on a quiet machine, 26 min with other
+# TCG guests running beside it (docs/results.md).
 #
 # Usage: experiments/compare-bench.sh [RAM_MIB:RATE...]
 #   default: 512:0 512:$BENCH_RATE 2048:0 2048:$BENCH_RATE
@@ -37,16 +56,23 @@
 #   ~40 ms/GiB, is on in every run),
 #   BENCH_CEILINGS=0 skips the ceilings, BENCH_KEEP=1 keeps images/streams,
 #   BENCH_PL_REPS runs with the cl-precopy-lazy move (default 1, at most
-#   BENCH_REPS; 0 drops it), BENCH_OUT (default build/bench).
+#   BENCH_REPS; 0 drops it), BENCH_OUT (default build/bench),
+#   CRIU=/path/to/criu adds the criu rows (`make bench CRIU=...` passes
+#   it; `criu check` must pass first).
 #
 # Output: the tables on stdout; $BENCH_OUT/compare.tsv (per configuration
 # one row per tool, the median over the runs (seq_step, complaints: the
 # worst; verdicts: all distinct ones, joined by "+"), then ratio rows
-# "cl/qemu-stop", "cl/qemu-live" (criu-lite) and "cl-pl/qemu-stop",
-# "cl-pl/qemu-live" (cl-precopy-lazy): its median divided by QEMU's,
-# verdicts as "criu-lite/qemu"); every run's rows in compare-runs.tsv;
-# compare-ceilings.tsv (medians); compare-{save,save-durable,restore-hb,
+# "cl/qemu-stop", "cl/qemu-live", "cl/criu" (criu-lite), "cl-nosync/criu",
+# "cl/cl-nosync" and "cl-pl/qemu-stop", "cl-pl/qemu-live" (cl-precopy-lazy):
+# A's median divided by B's, verdicts as "A/B"); every run's rows in
+# compare-runs.tsv; compare-ceilings.tsv (medians); compare-precopy.tsv
+# (every cl-precopy-lazy dump); compare-{save,save-durable,restore-hb,
 # pause}.svg; logs of every move in $BENCH_OUT/compare/<config>/run<N>/.
+# On stdout: the table of all rows, criu-lite against CRIU, the ceilings,
+# the dump page rates as ratios to the ceilings, and the pre-copy table.
+# The exit status judges criu-lite's moves only; a failed CRIU move is
+# reported on stderr.
 # Columns of compare.tsv:
 #   save_ms        wall time to save: from the stop to the image/stream
 #                  complete (criu-lite: the dump command, QMP stop to QEMU
@@ -56,9 +82,10 @@
 #   flush_ms       fsync of the image files / the stream file after the move:
 #                  what the save had left unwritten (criu-lite: ~0)
 #   durable_save_ms  save_ms + flush_ms
-#   image_bytes    criu-lite: all image files; QEMU: the stream file
+#   image_bytes    criu-lite, CRIU: all image files; QEMU: the stream file
 #   restore_ms     criu-lite: the restore command (to the guest running;
-#                  with --lazy-pages before its RAM is all back);
+#                  with --lazy-pages before its RAM is all back); CRIU:
+#                  criu restore -d and QMP cont;
 #                  QEMU: new process started to incoming done (paused)
 #   restore_hb_ms  restore start (old QEMU gone) -> first guest heartbeat
 #   outage_ms      host time between the last heartbeat before and the
@@ -69,7 +96,8 @@
 #   complaints     guest kernel complaint lines (lockups, stalls, clocksource,
 #                  oops) after WORKLOAD READY
 #   self_ms        the tool's own account of the pause: criu-lite "frozen"
-#                  (from the dump log), QEMU query-migrate "downtime"
+#                  (from the dump log), CRIU frozen_time (its stats-dump),
+#                  QEMU query-migrate "downtime"
 #   lazy_ms        cl-precopy-lazy: the lazy-pages daemon's "all in after
 #                  X ms" (restore to all guest RAM back); others "-"
 #   guest          ok, crash, reboot, nohb (no heartbeat after the move),
@@ -80,6 +108,12 @@
 #                  cl-precopy-lazy the number of pre-copy rounds
 #   runs           how many runs the medians are of
 set -u
+# CRIU: a path (from where we were started) or a name in PATH
+if [ -n "${CRIU:-}" ]; then
+	c=$(command -v "$CRIU") ||
+		{ echo "compare-bench: CRIU=$CRIU: no such program" >&2; exit 1; }
+	CRIU=$(realpath "$c") && export CRIU
+fi
 cd "$(dirname "$0")/.." || exit 1
 
 # A killed QEMU keeps its PID until reaped; PID 1 reaps only every ~2 s here.
@@ -105,8 +139,27 @@ for f in "$CL" "$CEIL" "$GL_GUEST/qmp-client" "$GL_GUEST/serial-watch"; do
 	[ -x "$f" ] || { echo "compare-bench: $f missing (make all guest)" >&2; exit 1; }
 done
 rm -rf "$work" && mkdir -p "$work"
+# CRIU's options for QEMU: it is not a session leader (--shell-job) and
+# holds file locks (OFD locks on its disk image, a POSIX lock on its pid
+# file: --file-locks). No TCP connection stays open (user-net makes short
+# ones: a dump that meets one is retried) and nobody is connected to the
+# QMP socket during the move.
+CRIU=${CRIU:-}
+CRIU_OPTS=(--shell-job --file-locks)
+if [ -n "$CRIU" ]; then
+	if ! "$CRIU" check >"$work/criu-check.txt" 2>&1; then
+		echo "compare-bench: $CRIU check failed:" >&2
+		cat "$work/criu-check.txt" >&2
+		exit 1
+	fi
+	criu_about="CRIU $("$CRIU" --version | awk '$1 == "Version:" { print $2 }') ($CRIU)"
+else
+	criu_about="CRIU not given (make bench CRIU=/path/to/criu): no CRIU rows"
+fi
+echo "compare-bench: $criu_about" >&2
 rows=$work/rows.tsv
 crows=$work/ceil-rows.tsv
+prows=$work/precopy-rows.tsv
 tsv=$out/compare.tsv
 ctsv=$out/compare-ceilings.tsv
 COLS="config ram_mib rate tool save_ms flush_ms durable_save_ms image_bytes"
@@ -117,10 +170,15 @@ CCOLS="$CCOLS durable_ceil_gbps cl_read_gbps cl_write_gbps"
 CCOLS="$CCOLS cl_write_fsync_gbps cl_stored_bytes cl_zero_pages cl_read_ms"
 CCOLS="$CCOLS cl_write_ms cl_fsync_ms cl_frozen_ms"
 CCOLS="$CCOLS durable_first_ceil_gbps direct_ceil_gbps"
+CCOLS="$CCOLS nosync_write_gbps nosync_write_ms criu_write_gbps criu_memwrite_ms"
+CCOLS="$CCOLS criu_pages"
+PCOLS="config ram_mib rate rounds r0 r1 r2 r3 r4 r5 r6 r7 copied stored zero"
+PCOLS="$PCOLS reused frozen_read precopy_ms"
 echo "$COLS run" | tr ' ' '\t' >"$rows"
 echo "$CCOLS run" | tr ' ' '\t' >"$crows"
+echo "$PCOLS run" | tr ' ' '\t' >"$prows"
 
-qpid='' stamper=''
+qpid='' stamper='' ceil_in=''
 cleanup() {
 	[ -n "$stamper" ] && kill "$stamper" 2>/dev/null
 	[ -n "$qpid" ] && gl_stop_pid "$qpid"
@@ -161,12 +219,135 @@ cl_numbers() {
 	END { for (k in v) print k "=" v[k] }'
 }
 
-# criu-lite moves the guest of one configuration; sets the row_* variables
-# and (MODE plain) the ceiling values. MODE pl: pre-copy dump, lazy restore.
-# Returns non-zero if the move failed.
-run_cl() { # RAM RATE DIR [MODE]
-	local ram=$1 r=$2 d=$3 mode=${4:-plain} img wlmem sock off t0 t1 t2 t3 t4 err
-	local dopt=() ropt=() i offr
+# criu_stats FILE: a CRIU stats-dump / stats-restore image as key=value
+# lines (times in us). Format: two magics, the message size, then a
+# stats_entry whose field 1 (dump) or 2 (restore) holds varints only
+# (criu/images/stats.proto); decoded here so that no crit is needed.
+criu_stats() {
+	od -An -tu1 -v "$1" 2>/dev/null | awk '
+		{ for (i = 1; i <= NF; i++) b[n++] = $i }
+		function varint(   v, m, c) { v = 0; m = 1
+			do { c = b[p++]; v += (c % 128) * m; m *= 128 } while (c >= 128 && p < n)
+			return v }
+		END {
+			split("freezing_time frozen_time memdump_time memwrite_time " \
+			      "pages_scanned pages_skipped_parent pages_written " \
+			      "irmap_resolve pages_lazy page_pipes page_pipe_bufs " \
+			      "shpages_scanned shpages_skipped_parent shpages_written", dn, " ")
+			split("pages_compared pages_skipped_cow forking_time " \
+			      "restore_time pages_restored", rn, " ")
+			p = 12
+			while (p < n) {
+				t = varint(); f = int(t / 8); w = t % 8
+				if (w == 2) { varint(); kind = f; continue }
+				if (w != 0) exit 1
+				v = varint()
+				k = kind == 1 ? dn[f] : rn[f]
+				if (k != "") print k "=" v
+			}
+		}'
+}
+
+# The dump and the restore of each tool: TOOL_dump MODE / TOOL_restore MODE
+# with the move's $qpid, $d (its directory), $img and $sock; each returns
+# non-zero if it failed, its log is $d/dump.log / $d/restore.log;
+# TOOL_numbers prints what the tool says of itself as key=value lines.
+# criu-lite's modes: plain, nosync (dump --no-sync), pl (pre-copy dump, lazy
+# restore).
+cl_dump() {
+	local dopt=()
+	case $1 in
+	pl) dopt=(--precopy-rounds 8 --precopy-until 64) ;;
+	nosync) dopt=(--no-sync) ;;
+	esac
+	$CL dump -t "$qpid" -D "$img" --qmp "$sock" "${dopt[@]}" >"$d/dump.log" 2>&1 &&
+		return 0
+	echo "compare-bench: criu-lite dump failed:" >&2
+	cat "$d/dump.log" >&2
+	return 1
+}
+
+cl_restore() {
+	local ropt=() err
+	[ "$1" = pl ] && ropt=(--lazy-pages)
+	$CL restore -D "$img" -d "${ropt[@]}" "${verifyopt[@]}" >"$d/restore.log" 2>&1 &&
+		return 0
+	err=$(cat "$d/restore.log")
+	echo "compare-bench: criu-lite restore failed:" >&2
+	echo "$err" >&2
+	# A dumped PID was seen still taken (clone3 EEXIST) right after the
+	# dump: retry once, counted in restore_hb_ms.
+	case "$err" in *"File exists"*) ;; *) return 1 ;; esac
+	row_note="restore retried (EEXIST)"
+	sleep 0.2
+	$CL restore -D "$img" -d "${ropt[@]}" "${verifyopt[@]}" >"$d/restore.log" 2>&1 ||
+		{ cat "$d/restore.log" >&2; return 1; }
+}
+
+cl_numbers_of_move() { cl_numbers <"$d/dump.log"; cl_numbers <"$d/restore.log"; }
+
+# CRIU: the VM is stopped and continued through QMP around the move, as
+# criu-lite's --qmp does (the guest's clocks do not run while it is away;
+# CRIU does not know QMP). CRIU's dump neither fsyncs nor syncs its images:
+# its durability cost is the flush column, as for QEMU.
+criu_dump() {
+	local try
+	gl_qmp "$sock" stop >/dev/null || return 1
+	for try in 1 2; do
+		rm -rf "$img" && mkdir -p "$img"
+		"$CRIU" dump -t "$qpid" -D "$img" "${CRIU_OPTS[@]}" -o "$d/dump.log" &&
+			return 0
+		# user-net holds a socket of the guest's short TCP connection
+		# for a moment: retry once, as exp-cl.sh does for criu-lite
+		grep -q "TCP socket" "$d/dump.log" || break
+		row_note="dump retried (TCP socket)"
+		cp "$d/dump.log" "$d/dump-try$try.log"
+		sleep 0.2
+	done
+	echo "compare-bench: criu dump failed:" >&2
+	cat "$d/dump.log" >&2
+	gl_qmp "$sock" cont >/dev/null
+	return 1
+}
+
+criu_restore() {
+	local i
+	# The dumped QEMU must be reaped before CRIU can take its PID again
+	# (criu-lite's restore waits for it itself; under the subreaper this
+	# is at once).
+	for ((i = 0; i < 250; i++)); do
+		[ -e "/proc/$qpid" ] || break
+		sleep 0.02
+	done
+	if ! "$CRIU" restore -D "$img" -d "${CRIU_OPTS[@]}" -o "$d/restore.log"; then
+		echo "compare-bench: criu restore failed:" >&2
+		cat "$d/restore.log" >&2
+		return 1
+	fi
+	gl_qmp "$sock" cont >/dev/null
+}
+
+# CRIU's stats in criu-lite's words: frozen (ms); its page write rate from
+# memwrite_time (criu_*, see the ceilings table)
+criu_numbers_of_move() {
+	criu_stats "$img/stats-dump" | awk -F= '
+		{ v[$1] = $2 }
+		END {
+			if (!("frozen_time" in v)) exit
+			printf "frozen=%.1f\n", v["frozen_time"] / 1000
+			printf "criu_memdump=%.1f\ncriu_memwrite=%.1f\n",
+				v["memdump_time"] / 1000, v["memwrite_time"] / 1000
+			print "criu_pages=" v["pages_written"]
+		}'
+	criu_stats "$img/stats-restore" | awk -F= '$1 == "restore_time" {
+		printf "criu_restore=%.1f\n", $2 / 1000 }'
+}
+
+# One move of the guest of one configuration by TOOL (cl or criu) in MODE;
+# sets the row_* variables; if DIR is named $ceil_in, measures the ceilings
+# on the restored QEMU. Returns non-zero if the move failed.
+run_move() { # RAM RATE DIR TOOL MODE
+	local ram=$1 r=$2 d=$3 tool=$4 mode=$5 img wlmem sock off t0 t1 t2 t3 t4 i offr
 	rm -rf "$d" && mkdir -p "$d"
 	d=$(cd "$d" && pwd)
 	img=$d/img sock=$d/qmp.sock
@@ -184,17 +365,9 @@ run_cl() { # RAM RATE DIR [MODE]
 	# Earlier runs' dirty pages must not be written back during this one
 	# (qemu-native-bench.sh does the same).
 	sync
-	if [ "$mode" = pl ]; then
-		dopt=(--precopy-rounds 8 --precopy-until 64)
-		ropt=(--lazy-pages)
-	fi
 	off=$(log_size "$d/serial.log")
 	t0=$(gl_now_ms)
-	if ! $CL dump -t "$qpid" -D "$img" --qmp "$sock" "${dopt[@]}" >"$d/dump.log" 2>&1; then
-		echo "compare-bench: criu-lite dump failed:" >&2
-		cat "$d/dump.log" >&2
-		return 1
-	fi
+	"${tool}_dump" "$mode" || return 1
 	t1=$(gl_now_ms)
 	row_save=$((t1 - t0))
 	row_bytes=$(du -sb "$img" | cut -f1)
@@ -203,21 +376,10 @@ run_cl() { # RAM RATE DIR [MODE]
 	offr=$off
 	[ "$mode" = pl ] && offr=$(log_size "$d/serial.log")
 	t2=$(gl_now_ms)
-	if ! $CL restore -D "$img" -d "${ropt[@]}" "${verifyopt[@]}" >"$d/restore.log" 2>&1; then
-		err=$(cat "$d/restore.log")
-		echo "compare-bench: criu-lite restore failed:" >&2
-		echo "$err" >&2
-		# A dumped PID was seen still taken (clone3 EEXIST) right
-		# after the dump: retry once, counted in restore_hb_ms.
-		case "$err" in *"File exists"*) ;; *) return 1 ;; esac
-		row_note="restore retried (EEXIST)"
-		sleep 0.2
-		$CL restore -D "$img" -d "${ropt[@]}" "${verifyopt[@]}" >"$d/restore.log" 2>&1 ||
-			{ cat "$d/restore.log" >&2; return 1; }
-	fi
+	"${tool}_restore" "$mode" || return 1
 	t3=$(gl_now_ms)
 	row_restore=$((t3 - t2))
-	{ cl_numbers <"$d/dump.log"; cl_numbers <"$d/restore.log"; } >"$d/numbers.out"
+	"${tool}_numbers_of_move" >"$d/numbers.out"
 	row_self=$(gl_kv frozen <"$d/numbers.out")
 	echo "t_dump=$t0 t_dumped=$t1 t_restore=$t2 t_restored=$t3" >"$d/times.out"
 
@@ -274,8 +436,8 @@ run_cl() { # RAM RATE DIR [MODE]
 	# This machine's ceilings, on the restored QEMU (the same guest RAM),
 	# its VM stopped as for a dump. After the move, not before: their
 	# page-cache churn would warm memory up for the dump that follows.
-	if [ "$mode" = plain ] && [ "${BENCH_CEILINGS:-1}" = 1 ] && gl_alive "$qpid" &&
-		gl_qmp "$sock" stop >/dev/null; then
+	if [ "${d##*/}" = "$ceil_in" ] && [ "${BENCH_CEILINGS:-1}" = 1 ] &&
+		gl_alive "$qpid" && gl_qmp "$sock" stop >/dev/null; then
 		if ! "$CEIL" "$qpid" "$ram" "$d" >"$d/ceilings.out" 2>&1; then
 			cat "$d/ceilings.out" >&2
 			rm -f "$d/ceilings.out"
@@ -286,10 +448,13 @@ run_cl() { # RAM RATE DIR [MODE]
 	return 0
 }
 
-# ceil_row CONFIG RAM RATE DIR REP: one row of ceilings, from
-# qemu-ceilings' output (c.*) and criu-lite's timing lines (n.*)
+# ceil_row CONFIG RAM RATE BASE REP: one row of ceilings, from
+# qemu-ceilings' output (c.*), the timing lines of criu-lite's plain dump
+# (n.*) and --no-sync dump (s.*), and CRIU's stats (k.*) of the same run
 ceil_row() {
-	{ sed 's/^/c./' "$4/ceilings.out"; sed 's/^/n./' "$4/numbers.out"; } 2>/dev/null |
+	{ sed 's/^/c./' "$4/$ceil_in/ceilings.out"; sed 's/^/n./' "$4/criu-lite/numbers.out"
+	  sed 's/^/s./' "$4/cl-nosync/numbers.out"; sed 's/^/k./' "$4/criu/numbers.out"
+	} 2>/dev/null |
 	awk -F= -v OFS="\t" -v cfg="$1" -v ram="$2" -v rate="$3" -v rep="$5" '
 		{ v[$1] = $2 }
 		function g(k) { return (k in v) && v[k] != "" ? v[k] : "-" }
@@ -301,8 +466,39 @@ ceil_row() {
 				g("c.write_gbps"), g("c.durable_gbps"),
 				gbps((st + zp) * 4096, rd), gbps(wb, wr), gbps(wb, wr + fs),
 				st == "-" ? "-" : st * 4096, zp, rd, wr, fs, g("n.frozen"),
-				g("c.durable_first_gbps"), g("c.direct_gbps"), rep
+				g("c.durable_first_gbps"), g("c.direct_gbps"),
+				gbps(g("s.mib") * 1048576, g("s.write")), g("s.write"),
+				gbps(g("k.criu_pages") * 4096, g("k.criu_memwrite")),
+				g("k.criu_memwrite"), g("k.criu_pages"), rep
 		}' >>"$crows"
+}
+
+# precopy_row CONFIG RAM RATE DIR REP: the pages of each pre-copy round of
+# a cl-precopy-lazy dump and what its final dump stored, from its log
+precopy_row() {
+	awk -v OFS='\t' -v cfg="$1" -v ram="$2" -v rate="$3" -v rep="$5" '
+		function num(w) { sub(/[,:]$/, "", w); return w }
+		$1 == "criu-lite:" && $2 == "pre-copy" && $3 == "round" {
+			r[num($4) + 0] = $5; if (num($4) + 1 > nr) nr = num($4) + 1 }
+		$1 == "criu-lite:" && $2 == "pre-copy:" {
+			for (i = 3; i <= NF; i++) {
+				if ($i == "rounds") ms = $(i + 2)
+				if ($i == "copied") copied = $(i + 1)
+				if ($i == "reused") reused = $(i + 1)
+			} }
+		$1 == "criu-lite:" && $2 == "dumped" {
+			for (i = 3; i <= NF; i++) {
+				if (num($i) == "stored") stored = $(i - 2)
+				if (num($i) == "elided") zero = $(i - 3)
+			} }
+		END {
+			o = cfg OFS ram OFS rate OFS (nr ? nr : "-")
+			for (i = 0; i < 8; i++) o = o OFS (i in r ? r[i] : "-")
+			fr = stored != "" && zero != "" && reused != "" ? stored + zero - reused : "-"
+			print o, copied == "" ? "-" : copied, stored == "" ? "-" : stored,
+				zero == "" ? "-" : zero, reused == "" ? "-" : reused, fr,
+				ms == "" ? "-" : ms, rep
+		}' "$4/dump.log" >>"$prows"
 }
 
 # qemu_rows CONFIG RAM RATE QEMU-NATIVE-TSV REP: its stop and live rows, ours
@@ -369,12 +565,14 @@ aggregate() {
 		}'
 }
 
-# cl_move CONFIG RAM RATE BASE REP TOOL MODE: one criu-lite move, its row
-cl_move() {
+# move CONFIG RAM RATE BASE REP NAME TOOL MODE: one move by criu-lite
+# (TOOL cl) or CRIU (criu), its row, named NAME
+move() {
 	row_save=- row_flush=- row_dsave=- row_bytes=- row_restore=- row_hb=-
 	row_outage=- row_ggap=- row_seq=- row_compl=- row_self=- row_lazy=-
 	row_guest=- row_verify=- row_disk=- row_net=- row_note=-
-	if ! run_cl "$2" "$3" "$4/$6" "$7"; then
+	echo "compare-bench: run $5/$reps $1: $6" >&2
+	if ! run_move "$2" "$3" "$4/$6" "$7" "$8"; then
 		echo "compare-bench: $1: $6 move failed (see $4/$6)" >&2
 		row_verify=FAILED
 		cleanup
@@ -392,11 +590,20 @@ for ((rep = 1; rep <= reps; rep++)); do
 		IFS=: read -r ram r <<<"$c"
 		cfg=${ram}M-rate$r
 		base=$work/$cfg/run$rep
-		echo "compare-bench: run $rep/$reps $cfg: criu-lite" >&2
-		row_save=- row_flush=- row_dsave=- row_bytes=- row_restore=- row_hb=-
-		row_outage=- row_ggap=- row_seq=- row_compl=- row_self=- row_guest=-
-		cl_move "$cfg" "$ram" "$r" "$base" "$rep" criu-lite plain
-		ceil_row "$cfg" "$ram" "$r" "$base/criu-lite" "$rep"
+		# the dump tools in turn, in reverse order every other run (what
+		# the previous move left in memory and the page cache then
+		# weighs on each of them alike)
+		dumpers=("criu-lite cl plain" "cl-nosync cl nosync")
+		[ -n "$CRIU" ] && dumpers+=("criu criu plain")
+		((rep % 2)) || dumpers=("${dumpers[@]:2}" "${dumpers[1]}" "${dumpers[0]}")
+		# ceilings after the last of them (their page-cache churn
+		# must not come before a dump)
+		ceil_in=${dumpers[-1]%% *}
+		for m in "${dumpers[@]}"; do
+			# shellcheck disable=SC2086
+			move "$cfg" "$ram" "$r" "$base" "$rep" $m
+		done
+		ceil_row "$cfg" "$ram" "$r" "$base" "$rep"
 
 		echo "compare-bench: run $rep/$reps $cfg: QEMU migrate, stop and live" >&2
 		rm -rf "$base/qemu"
@@ -407,8 +614,8 @@ for ((rep = 1; rep <= reps; rep++)); do
 		qemu_rows "$cfg" "$ram" "$r" "$base/qemu/qemu-native.tsv" "$rep"
 
 		if [ "$rep" -le "$plreps" ]; then
-			echo "compare-bench: run $rep/$reps $cfg: criu-lite pre-copy + lazy restore" >&2
-			cl_move "$cfg" "$ram" "$r" "$base" "$rep" cl-precopy-lazy pl
+			move "$cfg" "$ram" "$r" "$base" "$rep" cl-precopy-lazy cl pl
+			precopy_row "$cfg" "$ram" "$r" "$base/cl-precopy-lazy" "$rep"
 		fi
 	done
 done
@@ -433,16 +640,20 @@ aggregate 4 seq_step,complaints <"$rows" | awk -F'\t' -v OFS='\t' '
 		nrow[$1]++; line[$1, nrow[$1]] = $0
 	}
 	END {
+		# numerator:denominator:name of the ratio rows
+		np = split("criu-lite:qemu-stop:cl/qemu-stop " \
+			   "criu-lite:qemu-live:cl/qemu-live " \
+			   "criu-lite:criu:cl/criu cl-nosync:criu:cl-nosync/criu " \
+			   "criu-lite:cl-nosync:cl/cl-nosync " \
+			   "cl-precopy-lazy:qemu-stop:cl-pl/qemu-stop " \
+			   "cl-precopy-lazy:qemu-live:cl-pl/qemu-live", pair, " ")
 		for (k = 1; k <= n; k++) {
 			cfg = order[k]
 			for (j = 1; j <= nrow[cfg]; j++) print line[cfg, j]
-			for (p = 1; p <= 2; p++)
-			for (q = 1; q <= 2; q++) {
-				cl = p == 1 ? "criu-lite" : "cl-precopy-lazy"
-				t = q == 1 ? "qemu-stop" : "qemu-live"
+			for (p = 1; p <= np; p++) {
+				split(pair[p], pq, ":"); cl = pq[1]; t = pq[2]
 				if (!((cfg, t, 1) in v) || !((cfg, cl, 1) in v)) continue
-				o = cfg OFS v[cfg, t, 2] OFS v[cfg, t, 3] OFS \
-					(p == 1 ? "cl/" : "cl-pl/") t
+				o = cfg OFS v[cfg, t, 2] OFS v[cfg, t, 3] OFS pq[3]
 				for (i = 5; i <= nf; i++) {
 					a = v[cfg, cl, i]; b = v[cfg, t, i]
 					o = o OFS (skip[i] ? "-" : both[i] ? a "/" b : ratio(a, b))
@@ -452,6 +663,7 @@ aggregate 4 seq_step,complaints <"$rows" | awk -F'\t' -v OFS='\t' '
 		}
 	}' >"$tsv"
 aggregate 3 "" <"$crows" >"$ctsv"
+cp "$prows" "$out/compare-precopy.tsv"
 
 # tsv_cols TSV NAME...: prints the named columns, tab-separated
 tsv_cols() {
@@ -466,11 +678,12 @@ tsv_cols() {
 
 # The table.
 echo
-echo "criu-lite vs QEMU migration, $(uname -r), $(nproc) CPUs," \
+echo "criu-lite vs QEMU migration and CRIU, $(uname -r), $(nproc) CPUs," \
 	"$(awk '/^MemTotal:/ { print int($2 / 1048576 + 0.5) }' /proc/meminfo) GiB," \
 	"$(date -u '+%Y-%m-%d %H:%M UTC'), $(( (t_end - t_start) / 1000 )) s; medians of $reps run(s)"
 echo "guest: $smp vCPU, virtio-blk $([ "${BENCH_DISK:-1}" = 1 ] && echo on || echo off)," \
 	"virtio-net $([ "${BENCH_NET:-1}" = 1 ] && echo on || echo off); dirtying rate in pages/s"
+echo "$criu_about"
 fmt='%-15s %-15s %7s %6s %7s %7s %7s %7s %7s %6s %3s %4s %7s %6s %-6s %-7s %-5s %-5s\n'
 # shellcheck disable=SC2059
 printf "$fmt" config tool save flush save+fl img_MiB restore rst_hb pause \
@@ -494,12 +707,46 @@ echo " after the move (criu-lite fsyncs during its dump, QEMU does not);"
 echo " restore: criu-lite restore / new QEMU to incoming done; rst_hb: restore"
 echo " start to first heartbeat; pause: host time between the heartbeats around"
 echo " the move; gst_gap: the guest's own clock across them, 100 = unnoticed;"
-echo " self: criu-lite 'frozen' / QEMU query-migrate 'downtime'; lazy:"
-echo " cl-precopy-lazy's lazy-pages daemon, restore to all RAM in. cl-precopy-"
-echo " lazy: dump --precopy-rounds 8 --precopy-until 64, restore --lazy-pages;"
-echo " its save includes the pre-copy while the guest runs; $plreps run(s) of it."
-echo " Ratio rows: cl = criu-lite, cl-pl = cl-precopy-lazy, divided by QEMU,"
-echo " < 1 = criu-lite smaller/faster; words and seq step as criu-lite/QEMU)"
+echo " self: criu-lite and CRIU 'frozen' / QEMU query-migrate 'downtime'; lazy:"
+echo " cl-precopy-lazy's lazy-pages daemon, restore to all RAM in. cl-nosync:"
+echo " criu-lite dump --no-sync (its flush is what durability costs). criu:"
+echo " QMP stop, criu dump ${CRIU_OPTS[*]}, criu restore -d, QMP cont (CRIU"
+echo " does not sync its images). cl-precopy-lazy: dump --precopy-rounds 8"
+echo " --precopy-until 64, restore --lazy-pages; its save includes the"
+echo " pre-copy while the guest runs; $plreps run(s) of it."
+echo " Ratio rows: cl = criu-lite, cl-pl = cl-precopy-lazy, divided by QEMU or"
+echo " CRIU, < 1 = criu-lite smaller/faster; words and seq step as A/B)"
+
+# criu-lite against CRIU, the columns that matter for a dump tool
+if [ -n "$CRIU" ]; then
+	echo
+	echo "criu-lite against CRIU (medians, ms; ratio < 1: criu-lite faster)"
+	kfmt='%-16s %7s %7s %7s %6s %6s  %7s %7s %6s  %7s %7s %6s  %6s %6s %6s\n'
+	# shellcheck disable=SC2059
+	printf "$kfmt" config cl_dump nosync criu cl/k ns/k cl_dur k_dur cl/k \
+		cl_rst k_rst cl/k cl_hb k_hb cl/k
+	tsv_cols "$tsv" config tool save_ms durable_save_ms restore_ms restore_hb_ms |
+	awk -F'\t' -v fmt="$kfmt" '
+		function r(a, b) { return a ~ /^[0-9.]+$/ && b ~ /^[0-9.]+$/ && b > 0 ? sprintf("%.2f", a / b) : "-" }
+		function g(t, i) { return (cfg, t, i) in v ? v[cfg, t, i] : "-" }
+		NR == 1 { next }
+		{ if (!($1 in seen)) { seen[$1] = 1; order[++n] = $1 }
+		  for (i = 3; i <= 6; i++) v[$1, $2, i] = $i }
+		END {
+			for (k = 1; k <= n; k++) {
+				cfg = order[k]
+				a = g("criu-lite", 3); b = g("cl-nosync", 3); c = g("criu", 3)
+				printf fmt, cfg, a, b, c, r(a, c), r(b, c),
+					g("criu-lite", 4), g("criu", 4), r(g("criu-lite", 4), g("criu", 4)),
+					g("criu-lite", 5), g("criu", 5), r(g("criu-lite", 5), g("criu", 5)),
+					g("criu-lite", 6), g("criu", 6), r(g("criu-lite", 6), g("criu", 6))
+			}
+		}'
+	echo "(cl_dump: criu-lite dump, durable; nosync: criu-lite dump --no-sync;"
+	echo " criu: CRIU's dump, QMP stop included as in criu-lite's; ns/k = nosync/criu;"
+	echo " *_dur: the dump + fsync of its images after the move; *_rst: restore"
+	echo " command (QMP cont included); *_hb: restore start to first heartbeat)"
+fi
 echo
 echo "criu-lite dump throughput against this machine's ceilings (GB/s, same run)"
 cfmt='%-16s %8s %6s %7s %4s %6s %7s %4s %7s %7s %4s %7s %4s %6s %4s\n'
@@ -514,14 +761,57 @@ awk -F'\t' -v fmt="$cfmt" '
 			$5, $8, pct($8, $5), $6, $9, pct($9, $6), $7, $10, pct($10, $7),
 			$17, pct($10, $17), $18, pct($10, $18)
 	}' "$ctsv"
-echo "(ceilings, measured on the QEMU restored by criu-lite, VM stopped, after"
-echo " the move: readv = process_vm_readv of the guest RAM's present pages; write ="
-echo " buffered write of as many bytes next to the images, durable = the same"
+echo "(ceilings, measured on the QEMU restored by the last of criu-lite,"
+echo " cl-nosync and criu, VM stopped, after the move: readv = process_vm_readv"
+echo " of the guest RAM's present pages; write = buffered write of as many"
+echo " bytes next to the images, durable = the same"
 echo " with write-back started every 64 MiB, then fsync: the best of 2 passes;"
 echo " dur_1st = the first durable pass, with no warm-up (as the dump runs);"
 echo " direct = O_DIRECT write + fsync, no page cache."
 echo " criu-lite, from its timing lines: dump_rd = page read (zero pages"
 echo " included), dump_wr = page write, dump_ws = page write + fsync)"
+echo
+echo "dump page throughput as a ratio to the ceilings of the same run"
+awk -F'\t' '
+	function ok(x) { return x ~ /^[0-9.]+$/ && x > 0 }
+	function pr(name, a, b) { return name " " (ok(a) ? a : "-") \
+		(ok(a) && ok(b) ? sprintf(" = %d%%", 100 * a / b + 0.5) : "") }
+	NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next }
+	{
+		w = $c["write_ceil_gbps"]; d = $c["durable_ceil_gbps"]; rv = $c["readv_ceil_gbps"]
+		k = $c["criu_write_gbps"]
+		printf "%s: page write / buffered-write ceiling %s GB/s: %s, %s%s;\n", $1, w,
+			pr("criu-lite", $c["cl_write_gbps"], w),
+			pr("criu-lite --no-sync", $c["nosync_write_gbps"], w),
+			ok(k) ? ", " pr("CRIU", k, w) : ""
+		printf "%*s  page write + fsync / durable ceiling %s GB/s: %s;" \
+			" page read / process_vm_readv ceiling %s GB/s: %s\n", length($1), "",
+			d, pr("criu-lite", $c["cl_write_fsync_gbps"], d),
+			rv, pr("criu-lite", $c["cl_read_gbps"], rv)
+	}' "$ctsv"
+echo "(criu-lite: its timing line 'pages: read, write, fsync' over the MiB it"
+echo " wrote; CRIU: pages written over its own memwrite_time (stats-dump),"
+echo " which counts the splice of its page pipes into pages-*.img)"
+
+# Pre-copy: the pages each round copies against what the final dump stores
+if [ "$(wc -l <"$prows")" -gt 1 ]; then
+	echo
+	echo "pre-copy (cl-precopy-lazy): pages copied per round against the pages the final dump stores"
+	pfmt='%-16s %3s %7s %7s %7s %7s %7s %7s %7s %7s %8s %7s %7s %7s %7s %6s\n'
+	# shellcheck disable=SC2059
+	printf "$pfmt" config run r0 r1 r2 r3 r4 r5 r6 r7 copied stored zero reused \
+		frz_rd r0/st
+	awk -F'\t' -v fmt="$pfmt" '
+		NR == 1 { next }
+		{ printf fmt, $1, $19, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15,
+			$16, $17, ($14 > 0 && $5 ~ /^[0-9]+$/ ? sprintf("%.2f", $5 / $14) : "-") }' "$prows"
+	echo "(pages of 4 KiB. rN: pages copied by pre-copy round N while the guest"
+	echo " runs; copied: all rounds; stored: pages in the final images, zero: zero"
+	echo " pages recorded, not stored; reused: pages of the final dump taken from"
+	echo " the pre-copy; frz_rd: stored + zero - reused, read during the final"
+	echo " freeze; r0/st: round 0 against stored, ~1 when round 0 reads only"
+	echo " present pages)"
+fi
 
 # SVG bar plots: one group per configuration, one bar per tool.
 plot() { # METRIC-COLUMN FILE TITLE
@@ -529,15 +819,18 @@ plot() { # METRIC-COLUMN FILE TITLE
 		NR == 1 { for (i = 1; i <= NF; i++) { if ($i == col) c = i
 			if ($i == "guest") cg = i; if ($i == "verify") cv = i }
 			next }
-		$4 !~ /^(criu-lite|qemu-stop|qemu-live|cl-precopy-lazy)$/ { next }
+		$4 !~ /^(criu-lite|cl-nosync|criu|qemu-stop|qemu-live|cl-precopy-lazy)$/ { next }
 		{
 			if (!($1 in seen)) { seen[$1] = 1; cfg[++ng] = $1 }
 			val[$1, $4] = $c; fate[$1, $4] = $cg != "ok" ? $cg : $cv
+			present[$4] = 1
 			if ($c ~ /^[0-9.]+$/ && $c + 0 > max) max = $c + 0
 		}
 		END {
-			nt = split("criu-lite qemu-stop qemu-live cl-precopy-lazy", tool, " ")
-			split("#1f77b4 #ff7f0e #2ca02c #9467bd", color, " ")
+			na = split("criu-lite cl-nosync criu qemu-stop qemu-live cl-precopy-lazy", all, " ")
+			split("#1f77b4 #17becf #d62728 #ff7f0e #2ca02c #9467bd", acolor, " ")
+			for (t = 1; t <= na; t++)
+				if (all[t] in present) { tool[++nt] = all[t]; color[nt] = acolor[t] }
 			W = 760; H = 420; L = 70; R = 20; T = 60; B = 60
 			pw = W - L - R; ph = H - T - B
 			if (max <= 0) max = 1
@@ -572,7 +865,7 @@ plot() { # METRIC-COLUMN FILE TITLE
 			}
 			printf "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"black\"/>\n", L, T + ph, L + pw, T + ph
 			for (t = 1; t <= nt; t++) {
-				lx = L + (t - 1) * 150
+				lx = L + (t - 1) * 110
 				printf "<rect x=\"%d\" y=\"%d\" width=\"12\" height=\"12\" fill=\"%s\"/>\n", lx, H - 22, color[t]
 				printf "<text x=\"%d\" y=\"%d\">%s</text>\n", lx + 16, H - 12, tool[t]
 			}
@@ -584,10 +877,16 @@ plot durable_save_ms "$out/compare-save-durable.svg" "Save + fsync of the image 
 plot restore_hb_ms "$out/compare-restore-hb.svg" "Restore start to first guest heartbeat"
 plot outage_ms "$out/compare-pause.svg" "Guest-observed pause (host time between heartbeats)"
 echo
-echo "compare-bench: $tsv $ctsv $out/compare-{save,save-durable,restore-hb,pause}.svg"
+echo "compare-bench: $tsv $ctsv $out/compare-precopy.tsv $out/compare-{save,save-durable,restore-hb,pause}.svg"
+
+# CRIU is measured, not judged: a failed CRIU move is reported, not fatal.
+tsv_cols "$tsv" config tool guest verify |
+	awk -F'\t' 'NR > 1 && $2 == "criu" && ($3 != "ok" || $4 != "ok") {
+		printf "compare-bench: %s: CRIU'"'"'s move: guest %s, verify %s (see %s/%s/run*/criu)\n",
+			$1, $3, $4, w, $1 }' w="$work"
 
 # Failed if any move failed or any criu-lite guest came back wrong.
 tsv_cols "$tsv" tool guest verify |
-	awk -F'\t' 'NR > 1 && ($1 == "criu-lite" || $1 == "cl-precopy-lazy") &&
+	awk -F'\t' 'NR > 1 && $1 ~ /^(criu-lite|cl-nosync|cl-precopy-lazy)$/ &&
 		($2 != "ok" || $3 != "ok") { bad = 1 }
 		END { exit bad }'

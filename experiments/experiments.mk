@@ -4,10 +4,14 @@
 #   make check-guest    boot, heartbeats, VERIFY/DISK/NET ok, QEMU save/restore
 #   make bench-qemu     QEMU-native save/restore table -> build/bench/qemu-native.tsv
 #                       (not in `make bench`: bench-compare has those rows)
-#   make bench-compare  criu-lite against QEMU migrate (stop and live), 512 MiB
-#                       and 2 GiB, idle and dirtying, with this machine's
-#                       ceilings, medians of BENCH_REPS=2 runs ->
-#                       build/bench/compare.tsv, compare-*.svg (~6 min 40 s)
+#   make bench-compare [CRIU=/path/to/criu]
+#                       criu-lite (durable and --no-sync) against QEMU
+#                       migrate (stop and live) and, given CRIU, CRIU's
+#                       dump/restore; 512 MiB and 2 GiB, idle and dirtying,
+#                       with this machine's ceilings and a pre-copy table,
+#                       medians of BENCH_REPS=2 runs ->
+#                       build/bench/compare.tsv, compare-*.svg (~14 min;
+#                       26 min with other TCG guests running beside it)
 #   make qemu10         QEMU 10.0 from bookworm-backports, unpacked into
 #                       build/qemu10 beside the system's 7.2
 #   make experiments-quick  every migration mode of QEMU 7.2 and 10.0 and
@@ -54,8 +58,9 @@ bench-qemu: guest
 	experiments/qemu-native-bench.sh
 
 # Runs itself under build/tests/subreaper (killed QEMUs reaped at once).
+# CRIU (make variable or environment): the CRIU binary to compare with.
 bench-compare: all guest $(B)/tests/subreaper
-	experiments/compare-bench.sh
+	CRIU="$(CRIU)" experiments/compare-bench.sh
 
 QEMU10_DIR := $(B)/qemu10
 EXP_DIR    := $(B)/experiments
@@ -65,7 +70,7 @@ $(QEMU10_DIR)/env: experiments/qemu10/fetch-qemu10.sh $(GUEST_DIR)/.deps-ok
 
 qemu10: $(QEMU10_DIR)/env
 
-# gnuplot and jq: only the experiments targets install them.
+# gnuplot: only the experiments targets install it (jq is a base dependency).
 $(EXP_DIR)/.deps-ok: scripts/install-deps.sh
 	@scripts/install-deps.sh --experiments
 	@mkdir -p $(@D) && touch $@
@@ -86,7 +91,7 @@ experiments-doc: $(EXP_DIR)/.deps-ok
 
 CHECK_TARGETS += check-guest
 # bench-compare runs qemu-native-bench.sh itself for the same configurations:
-# bench-qemu stays out of `make bench` to keep it within ~10 minutes.
+# bench-qemu stays out of `make bench` to keep it within ~16 minutes.
 BENCH_TARGETS += bench-compare
 
 .PHONY: guest check-guest bench-qemu bench-compare qemu10 experiments \

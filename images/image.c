@@ -17,6 +17,7 @@
 #include "mm.pb-c.h"
 #include "pagemap.pb-c.h"
 #include "pstree.pb-c.h"
+#include "stats.pb-c.h"
 #include "task.pb-c.h"
 
 static const struct img_desc descs[IMG_NR_TYPES] = {
@@ -27,7 +28,10 @@ static const struct img_desc descs[IMG_NR_TYPES] = {
 	[IMG_PAGEMAP]   = { "pagemap-%u.img", 0x0550414d, &pagemap_entry__descriptor },
 	[IMG_FDINFO]    = { "fdinfo-%u.img", 0x06444446, &fd_entry__descriptor },
 	[IMG_TASK]      = { "task-%u.img",   0x074b5354, &task_entry__descriptor },
+	[IMG_STATS_DUMP]    = { "stats-dump",    0x08554453, &dump_stats_entry__descriptor },
+	[IMG_STATS_RESTORE] = { "stats-restore", 0x09455253, &restore_stats_entry__descriptor },
 	[IMG_PAGES]     = { "pages-%u.img",  0, NULL },
+	[IMG_PAGES_INDEX] = { "pages-index-%u.img", 0x0a584449, &pages_frame__descriptor },
 };
 
 const struct img_desc *img_desc(enum img_type type)

@@ -5,13 +5,14 @@
  *     { u32 len | protobuf bytes }* |
  *     u32 tail magic | u32 crc32c of every byte before it
  * except pages-<id>.img, which holds raw 4 KiB pages and no header (its
- * pages are checked against the checksums of the pagemap runs).
+ * pages are checked against the checksums of the pagemap runs), or, after
+ * dump --compress, compressed frames of them (images/page-frames.h).
  * id is the number in the file's name (core-<tid>, mm-<pid>, ...; 0 for
- * inventory and pstree): a file renamed or swapped with another of its
- * kind is refused. The checksum is checked when the file is opened, before
- * any entry is decoded. Files are created 0600. Readers name the file and
- * the offset of any problem they find, so a user can tell which image is
- * bad.
+ * inventory, pstree and the stats files): a file renamed or swapped with
+ * another of its kind is refused. The checksum is checked when the file
+ * is opened, before any entry is decoded. Files are created 0600. Readers
+ * name the file and the offset of any problem they find, so a user can
+ * tell which image is bad.
  */
 #ifndef CRIU_LITE_IMAGE_H
 #define CRIU_LITE_IMAGE_H
@@ -43,7 +44,10 @@ enum img_type {
 	IMG_PAGEMAP,	/* per pid */
 	IMG_FDINFO,	/* per pid */
 	IMG_TASK,	/* per pid */
+	IMG_STATS_DUMP,		/* stats-dump: figures of the dump */
+	IMG_STATS_RESTORE,	/* stats-restore: of the last restore */
 	IMG_PAGES,	/* per id, raw */
+	IMG_PAGES_INDEX,	/* per id: frames of compressed pages */
 	IMG_NR_TYPES,
 };
 

@@ -14,12 +14,12 @@ if [ "${1:-}" = "--check" ]; then
 fi
 
 pkgs="gcc libc6-dev make pkg-config protobuf-c-compiler libprotobuf-c-dev libnl-3-dev
-libcap-dev libcmocka-dev man-db clang libclang-rt-14-dev"
+libcap-dev libzstd-dev liblz4-dev libcmocka-dev man-db clang libclang-rt-14-dev jq"
 case "${1:-}" in
 --qemu) pkgs="$pkgs qemu-system-x86 qemu-utils busybox-static cpio kmod" ;;
 --experiments)
 	pkgs="$pkgs qemu-system-x86 qemu-utils busybox-static cpio kmod"
-	pkgs="$pkgs gnuplot-nox jq" ;;
+	pkgs="$pkgs gnuplot-nox" ;;
 esac
 
 missing=""

@@ -4,8 +4,11 @@
 #   a PID that does not exist, criu-lite's own tree, an already traced
 #   process (naming the tracer), a kernel thread, a process criu-lite may
 #   not trace (naming the missing capability), a process holding objects
-#   that can't be restored (all of them listed in one message), and a dump
-#   into a full filesystem (No space left on device; the target runs on).
+#   that can't be restored (all of them listed in one message), namespaces
+#   restore does not rebuild (network, mount, user, cgroup, time, a pending
+#   PID namespace, an IPC namespace holding objects, a UTS namespace shared
+#   across the tree in a way restore can't make), and a dump into a full
+#   filesystem (No space left on device; the target runs on).
 # Usage: tests/bad-dumps.sh BUILD_DIR
 set -u
 B=${1:-build}
@@ -97,6 +100,64 @@ fi
 kill -TERM "$opid"
 wait "$opid" && ok "objects: target exits normally afterwards" ||
 	bad "objects: target did not exit 0 on SIGTERM"
+
+# namespaces restore does not rebuild: each named, all in one message,
+# the target runs on
+unshare -n -m -U -C -T "$HOLD" spin >"$work/ns.out" 2>&1 &
+npid=$!
+pids="$pids $npid"
+wait_ready "$work/ns.out"
+if expect_refusal ns "$npid" "pid $npid is in another network namespace (net:\[" \
+	"another mount namespace" "another user namespace" \
+	"another cgroup namespace" "another time namespace" \
+	"5 object(s) not supported"; then
+	if still_running "$npid"; then ok "ns: net, mnt, user, cgroup, time named"
+	else bad "ns: target not running normally after the refusal"; fi
+fi
+kill -TERM "$npid"
+
+# unshare(CLONE_NEWPID) without a fork: its next child would be elsewhere
+unshare -p "$HOLD" spin >"$work/pidns.out" 2>&1 &
+ppid_=$!
+pids="$pids $ppid_"
+wait_ready "$work/pidns.out"
+expect_refusal pidns "$ppid_" "pid $ppid_ has unshared a PID namespace for its children" &&
+	still_running "$ppid_" && ok "pidns: $(sed -n 2p "$work/pidns.log")"
+kill -TERM "$ppid_"
+
+# a new IPC namespace is restored empty: one holding objects is refused
+"$HOLD" ipc >"$work/ipc.out" 2>&1 &
+ipid=$!
+pids="$pids $ipid"
+wait_ready "$work/ipc.out"
+expect_refusal ipc "$ipid" "another IPC namespace (ipc:\[" \
+	"SysV shared memory segment key 0x5eed0001" "SysV message queue key 0x5eed0002" \
+	"SysV semaphore set key 0x5eed0003" "POSIX message queue /holder-queue" \
+	"4 object(s) not supported" && still_running "$ipid" &&
+	ok "ipc: SysV shm, msg, sem and a POSIX queue named"
+kill -TERM "$ipid"
+
+# a child back in criu-lite's UTS namespace under a parent in another one
+unshare -u sh -c "nsenter --uts=/proc/$$/ns/uts $HOLD spin & wait" \
+	>"$work/uts.out" 2>&1 &
+upid=$!
+pids="$pids $upid"
+wait_ready "$work/uts.out"
+ukid=$(pgrep -P "$upid")
+pids="$pids $ukid"
+expect_refusal uts "$upid" "pid $ukid is in criu-lite's UTS namespace" \
+	"but its parent $upid is in uts:\[" && ok "uts: $(sed -n 2p "$work/uts.log")"
+kill -TERM $ukid "$upid"
+
+# a thread alone in a new UTS namespace (namespaces are per thread)
+"$HOLD" thread-uts >"$work/tuts.out" 2>&1 &
+tpid=$!
+pids="$pids $tpid"
+wait_ready "$work/tuts.out"
+expect_refusal thread-uts "$tpid" "of pid $tpid is in another uts namespace" \
+	"than its process" && still_running "$tpid" &&
+	ok "thread-uts: $(sed -n 2p "$work/thread-uts.log")"
+kill -TERM "$tpid"
 
 # a kernel thread (kthreadd is PID 2 in the initial PID namespace)
 if grep -q '^Name:.*kthreadd' /proc/2/status 2>/dev/null; then

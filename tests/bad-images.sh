@@ -17,12 +17,17 @@ pid=$!
 if ! "$CL" dump -t $pid -D "$work/good" -R 2>"$work/dump.log"; then
 	cat "$work/dump.log"; echo "bad-images: can't make a good dump"; exit 1
 fi
+# the same with its pages image compressed (frames and their index)
+if ! "$CL" dump -t $pid -D "$work/zgood" -R --compress zstd 2>"$work/dump.log"; then
+	cat "$work/dump.log"; echo "bad-images: can't make a good compressed dump"; exit 1
+fi
 
-# case NAME EXPECTED-TEXT SETUP-COMMANDS: $d is the broken copy
+# case NAME EXPECTED-TEXT SETUP-COMMANDS: $d is the broken copy (of
+# $work/$GOOD, default good)
 case_() {
 	name=$1 want=$2 setup=$3
 	d=$work/$name
-	cp -a "$work/good" "$d"
+	cp -a "$work/${GOOD:-good}" "$d"
 	eval "$setup"
 	# shellcheck disable=SC2086
 	if "$CL" restore -D "$d" -d --zombie-wait 0 ${EXTRA:-} >"$work/$name.log" 2>&1; then
@@ -69,6 +74,29 @@ case_ corrupt-page "pages-1.img: page 0x[0-9a-f]* of process $pid does not match
 	'printf "\125" | dd of="$d/pages-1.img" bs=1 seek=100 conv=notrunc 2>/dev/null'
 EXTRA=--verify case_ corrupt-page-verify "pages-1.img: page 0x[0-9a-f]* of process" \
 	'printf "\125" | dd of="$d/pages-1.img" bs=1 seek=100 conv=notrunc 2>/dev/null'
+# compressed: a frame's stored bytes, the index, the codec
+GOOD=zgood case_ z-corrupt-frame \
+	"pages-1.img: frame 0 (.*) does not match its checksum in pages-index-1.img" \
+	'printf "\125" | dd of="$d/pages-1.img" bs=1 seek=100 conv=notrunc 2>/dev/null'
+GOOD=zgood EXTRA=--no-verify case_ z-corrupt-frame-no-verify \
+	"pages-1.img: frame 0 (.*) does not match its checksum" \
+	'printf "\125" | dd of="$d/pages-1.img" bs=1 seek=100 conv=notrunc 2>/dev/null'
+GOOD=zgood case_ z-truncated-pages \
+	"pages-1.img: [0-9]* bytes, its frames in pages-index-1.img [0-9]*: truncated" \
+	'truncate -s 4096 "$d/pages-1.img"'
+GOOD=zgood case_ z-no-index "pages-index-1.img: No such file" \
+	'rm "$d/pages-index-1.img"'
+GOOD=zgood case_ z-corrupt-index "pages-index-1.img" \
+	'printf "\125" | dd of="$d/pages-index-1.img" bs=1 seek=20 conv=notrunc 2>/dev/null'
+GOOD=zgood case_ z-frame-grown "pages-1.img: frame 0 (zstd, .*) does not decompress" \
+	'"$EDIT" "$d" frame-grow 0'
+GOOD=zgood case_ z-codec-unknown "codec 9, which this criu-lite does not know" \
+	'"$EDIT" "$d" codec 9'
+GOOD=zgood case_ z-codec-other "pages-index-1.img: frame 0 at 0 is malformed" \
+	'"$EDIT" "$d" codec 1'
+# the codec lost: the frames read as pages are refused all the same
+GOOD=zgood case_ z-codec-dropped "pages-1.img: too short\\|pages-1.img: page .* does not match" \
+	'"$EDIT" "$d" codec 0'
 
 # nothing may have been created by any of the refused restores
 if kill -0 $pid 2>/dev/null; then
@@ -79,6 +107,11 @@ fi
 echo data >"$work/file"
 sleep 1000 3<"$work/file" &
 fpid=$!
+# the shell opens fd 3 in the child before it runs sleep: wait for both
+for _ in $(seq 1 100); do
+	[ "$(cat /proc/$fpid/comm 2>/dev/null)" = sleep ] && [ -e /proc/$fpid/fd/3 ] && break
+	sleep 0.01
+done
 if "$CL" dump -t $fpid -D "$work/fgood" 2>"$work/fdump.log" && wait $fpid;
    "$EDIT" "$work/fgood" fd-drop-path $fpid 3 &&
    ! "$CL" restore -D "$work/fgood" -d >"$work/nopath.log" 2>&1 &&
@@ -92,6 +125,49 @@ else
 	fail=$((fail + 1))
 fi
 
+# a mapped file that is not the one dumped (another QEMU or library on the
+# destination of a migration): refused naming the file, whether its size
+# or only its contents differ; the same file restores
+cp "$(command -v sleep)" "$work/mysleep"
+"$work/mysleep" 1000 &
+mpid=$!
+sleep 0.2
+if "$CL" dump -t $mpid -D "$work/mgood" 2>"$work/mdump.log"; then
+	wait $mpid 2>/dev/null
+	cp "$work/mysleep" "$work/mysleep.orig"
+	for how in size contents; do
+		cp "$work/mysleep.orig" "$work/mysleep"
+		if [ $how = size ]; then
+			echo >>"$work/mysleep"
+		else	# one byte in the middle block, same size
+			sz=$(stat -c %s "$work/mysleep")
+			printf 'X' | dd of="$work/mysleep" bs=1 seek=$(( sz / 2 / 4096 * 4096 + 17 )) \
+				conv=notrunc 2>/dev/null
+		fi
+		if ! "$CL" restore -D "$work/mgood" -d >"$work/mfile.log" 2>&1 &&
+		   grep -q "$work/mysleep is not the file that was mapped.*$how differ" \
+			"$work/mfile.log" && ! kill -0 $mpid 2>/dev/null; then
+			echo "PASS mapped-file-$how: $(grep -m1 Error "$work/mfile.log")"
+			pass=$((pass + 1))
+		else
+			echo "FAIL mapped-file-$how:"; cat "$work/mfile.log"
+			kill -9 $mpid 2>/dev/null
+			fail=$((fail + 1))
+		fi
+	done
+	cp "$work/mysleep.orig" "$work/mysleep"
+	if "$CL" restore -D "$work/mgood" -d >"$work/mfile.log" 2>&1 &&
+	   kill -0 $mpid 2>/dev/null; then
+		echo "PASS mapped-file-same: restored"
+		pass=$((pass + 1))
+	else
+		echo "FAIL mapped-file-same:"; cat "$work/mfile.log"
+		fail=$((fail + 1))
+	fi
+	kill -9 $mpid 2>/dev/null
+else
+	echo "FAIL mapped-file: dump"; cat "$work/mdump.log"; fail=$((fail + 1))
+fi
 
 # --no-verify: the same corrupt page is not checked, the restore goes on
 if "$CL" restore -D "$work/corrupt-page" -d --zombie-wait 0 --no-verify \
@@ -99,6 +175,18 @@ if "$CL" restore -D "$work/corrupt-page" -d --zombie-wait 0 --no-verify \
 	echo "PASS no-verify: the corrupt page was not checked"; pass=$((pass + 1))
 else
 	echo "FAIL no-verify: restore refused:"; cat "$work/no-verify.log"
+	fail=$((fail + 1))
+fi
+kill -9 $pid 2>/dev/null
+# the restored process is not our child: wait until it is gone
+for _ in $(seq 1 500); do [ -e /proc/$pid ] || break; sleep 0.01; done
+
+# the good compressed dump restores
+if "$CL" restore -D "$work/zgood" -d --zombie-wait 2000 >"$work/zgood.log" 2>&1 &&
+   kill -0 $pid 2>/dev/null; then
+	echo "PASS compressed: the good compressed dump restores"; pass=$((pass + 1))
+else
+	echo "FAIL compressed: restore refused:"; cat "$work/zgood.log"
 	fail=$((fail + 1))
 fi
 kill -9 $pid 2>/dev/null

@@ -11,6 +11,8 @@
 # killed by a signal or a sanitizer report), hung (timeout). The suite
 # passes with 0 wrong, 0 crashed, 0 hung.
 # Seeds: CORRUPT_SEED (default: the time, printed) reproduces a run.
+# CORRUPT_DUMP_OPTS: options of the good dump (--compress zstd: its pages
+# image is compressed frames, with their index image beside it).
 # Run under build/tests/subreaper. Usage: tests/corrupt-images.sh BUILD_DIR
 set -u
 B=${1:-build}
@@ -26,7 +28,8 @@ refused=0 correct=0 wrong=0 crashed=0 hung=0 cases=0
 ppid_=
 trap 'cleanup; rm -rf "$work"' EXIT
 
-echo "corrupt-images: seed $seed (CORRUPT_SEED=$seed reproduces this run)"
+echo "corrupt-images: seed $seed (CORRUPT_SEED=$seed reproduces this run)," \
+	"dump options: ${CORRUPT_DUMP_OPTS:-none}"
 
 # kills what a restore made (the target's PIDs), waits until they are gone
 cleanup() {
@@ -49,7 +52,8 @@ tpid=$!
 for _ in $(seq 1 200); do grep -q READY "$work/target.out" && break; sleep 0.05; done
 read -r _ ppid_ cpid <"$work/target.out" || { echo "corrupt-images: no target"; exit 1; }
 ptids=$(ls /proc/"$ppid_"/task) ctids=$(ls /proc/"$cpid"/task)
-if ! "$CL" dump -t "$ppid_" -D "$work/good" >"$work/dump.log" 2>&1; then
+# shellcheck disable=SC2086
+if ! "$CL" dump -t "$ppid_" -D "$work/good" ${CORRUPT_DUMP_OPTS:-} >"$work/dump.log" 2>&1; then
 	cat "$work/dump.log"; echo "corrupt-images: can't make a good dump"; exit 1
 fi
 wait $tpid 2>/dev/null

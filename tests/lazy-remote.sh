@@ -3,10 +3,13 @@
 # (zdtm's mem_1g with 256 MiB of patterned memory) resumes at once and,
 # told to check itself (SIGTERM), prints PASS.
 # The page-server case restores from a directory WITHOUT pages-1.img.
+# The same two from compressed dumps (dump --compress zstd, lz4): the
+# daemon and the page server decompress frame by frame as pages are asked.
 # Then the same two with one flipped byte in the lazily restored memory:
 # the page never reaches the process, which is killed by the lazy-pages
-# daemon (a message names the page, its address and pid), and nothing
-# is left running.
+# daemon (a message names the page, its address and pid, or for a
+# compressed dump the frame of the pages image), and nothing is left
+# running.
 # Run under build/tests/subreaper. Usage: tests/lazy-remote.sh BUILD_DIR
 set -u
 B=${1:-build}
@@ -39,32 +42,47 @@ check_back() {
 	pid=
 }
 
-# local images
-start_hog || exit 1
-"$CL" dump -t "$pid" -D "$work/img" >"$work/dump.log" 2>&1 || { cat "$work/dump.log"; exit 1; }
-wait "$pid" 2>/dev/null
-"$CL" restore -D "$work/img" -d --lazy-pages --verify >"$work/local.log" 2>&1 ||
-	{ cat "$work/local.log"; exit 1; }
-sleep 1
-cp "$work/local.log" "$work/local.log.keep" 2>/dev/null
-check_back local
+# dump_hog [DUMP OPTIONS]: the target dumped into $work/img
+dump_hog() {
+	rm -rf "$work/img"
+	"$CL" dump -t "$pid" -D "$work/img" "$@" >"$work/dump.log" 2>&1 ||
+		{ cat "$work/dump.log"; exit 1; }
+	wait "$pid" 2>/dev/null
+}
 
-# page server: the pages stay where they were dumped
-start_hog || exit 1
-rm -rf "$work/img" && mkdir -p "$work/remote"
-"$CL" dump -t "$pid" -D "$work/img" >"$work/dump.log" 2>&1 || { cat "$work/dump.log"; exit 1; }
-wait "$pid" 2>/dev/null
-cp "$work/img"/*.img "$work/remote/" && rm "$work/remote/pages-1.img"
+# local NAME [DUMP OPTIONS]: lazy restore from local images
+local_lazy() {
+	name=$1; shift
+	start_hog || exit 1
+	dump_hog "$@"
+	"$CL" restore -D "$work/img" -d --lazy-pages --verify >"$work/$name.log" 2>&1 ||
+		{ cat "$work/$name.log"; exit 1; }
+	sleep 1
+	check_back "$name"
+}
+
+# page_server NAME [DUMP OPTIONS]: the pages stay where they were dumped
 port=$((20000 + $$ % 20000))
-"$CL" page-server -D "$work/img" --port $port --address 127.0.0.1 >"$work/server.log" 2>&1 &
-srv=$!
-sleep 0.3
-"$CL" restore -D "$work/remote" -d --lazy-pages --page-server 127.0.0.1:$port \
-	>"$work/remote.log" 2>&1 || { cat "$work/remote.log" "$work/server.log"; exit 1; }
-wait $srv
-cat "$work/server.log" >>"$work/remote.log"
-cp "$work/remote.log" "$work/page-server.log"
-check_back page-server
+page_server() {
+	name=$1; shift
+	start_hog || exit 1
+	dump_hog "$@"
+	rm -rf "$work/remote" && mkdir -p "$work/remote"
+	cp "$work/img"/*.img "$work/remote/" && rm "$work/remote/pages-1.img"
+	"$CL" page-server -D "$work/img" --port $port --address 127.0.0.1 >"$work/server.log" 2>&1 &
+	srv=$!
+	sleep 0.3
+	"$CL" restore -D "$work/remote" -d --lazy-pages --page-server 127.0.0.1:$port \
+		>"$work/$name.log" 2>&1 || { cat "$work/$name.log" "$work/server.log"; exit 1; }
+	wait $srv
+	cat "$work/server.log" >>"$work/$name.log"
+	check_back "$name"
+}
+
+local_lazy local
+page_server page-server
+local_lazy local-zstd --compress zstd
+page_server page-server-lz4 --compress lz4
 
 # the lazy-pages daemon killed (SIGKILL) right after the restore: the
 # process must never run on with zero pages where its memory was: it is
@@ -110,38 +128,44 @@ flip() {
 		conv=notrunc 2>/dev/null
 }
 
-# check_killed NAME: the target died without saying PASS, the daemon named
-# the bad page, and no daemon is left
+# check_killed NAME [MESSAGE]: the target died without saying PASS, the
+# daemon named the bad page (or MESSAGE), and no daemon is left
 check_killed() {
+	want=${2:-"page 0x[0-9a-f]* of process [0-9]* does not match"}
 	for _ in $(seq 1 200); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
 	if kill -0 "$pid" 2>/dev/null; then
 		echo "FAIL $1: the target still runs"; fail=$((fail + 1))
 	elif grep -q "^PASS" "$work/hog.out"; then
 		echo "FAIL $1: the target ran on"; fail=$((fail + 1))
-	elif ! grep -q "page 0x[0-9a-f]* of process [0-9]* does not match" "$work/$1.log"; then
+	elif ! grep -q "$want" "$work/$1.log"; then
 		echo "FAIL $1: no message naming the page:"; cat "$work/$1.log"
 		fail=$((fail + 1))
 	elif pgrep -x criu-lite-lazy >/dev/null && [ -n "$(pgrep -x -P 1 criu-lite-lazy)" ]; then
 		echo "FAIL $1: a lazy-pages daemon is left"; fail=$((fail + 1))
 	else
-		echo "PASS $1: $(grep -m1 'does not match' "$work/$1.log")"
+		echo "PASS $1: $(grep -m1 "$want" "$work/$1.log")"
 		pass=$((pass + 1))
 	fi
 	pid=
 }
 
 start_hog || exit 1
-rm -rf "$work/img"
-"$CL" dump -t "$pid" -D "$work/img" >"$work/dump.log" 2>&1 || { cat "$work/dump.log"; exit 1; }
-wait "$pid" 2>/dev/null
+dump_hog
 flip "$work/img"
 "$CL" restore -D "$work/img" -d --lazy-pages >"$work/local-corrupt.log" 2>&1
 check_killed local-corrupt
 
+# compressed: the frame holding the flipped byte fails its checksum
 start_hog || exit 1
-rm -rf "$work/img" "$work/remote" && mkdir -p "$work/remote"
-"$CL" dump -t "$pid" -D "$work/img" >"$work/dump.log" 2>&1 || { cat "$work/dump.log"; exit 1; }
-wait "$pid" 2>/dev/null
+dump_hog --compress lz4
+flip "$work/img"
+"$CL" restore -D "$work/img" -d --lazy-pages >"$work/local-corrupt-lz4.log" 2>&1
+check_killed local-corrupt-lz4 \
+	"pages-1.img: frame [0-9]* (.*) does not match its checksum in pages-index-1.img"
+
+start_hog || exit 1
+dump_hog
+rm -rf "$work/remote" && mkdir -p "$work/remote"
 flip "$work/img"
 cp "$work/img"/*.img "$work/remote/" && rm "$work/remote/pages-1.img"
 "$CL" page-server -D "$work/img" --port $port --address 127.0.0.1 >"$work/server.log" 2>&1 &

@@ -104,7 +104,7 @@ predump() {
 	return 0
 }
 
-parent_runs() { "$CL" show "$1/pagemap-$2.img" | grep -c 'flags: 0x4'; }
+parent_runs() { "$CL" show "$1/pagemap-$2.img" | grep -c 'flags: "PE_PARENT"'; }
 pages_bytes() { stat -c %s "$1/pages-1.img"; }
 uw_vmas() { grep '^VmFlags:' "/proc/$1/smaps" | grep -c ' uw'; }
 

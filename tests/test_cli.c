@@ -11,6 +11,8 @@
 
 #include "cli.h"
 #include "log.h"
+#include "page-frames.h"
+#include "show.h"
 
 #define ARGV(...)	((char *[]){ __VA_ARGS__, NULL })
 #define ARGC(...)	((int)(sizeof((char *[]){ __VA_ARGS__ }) / sizeof(char *)))
@@ -168,6 +170,16 @@ static void test_dump_long(void **state)
 	assert_int_equal(o.pid, 9);
 	assert_string_equal(o.dir, "d d");
 	assert_true(o.leave_running);
+	assert_false(o.display_stats);
+	output_free(&out);
+	assert_int_equal(DUMP(&o, &out, "dump", "-t", "9", "-D", "x",
+			      "--display-stats"), 0);
+	assert_true(o.display_stats);
+	assert_int_equal(o.progress_fd, -1);	/* none unless asked */
+	output_free(&out);
+	assert_int_equal(DUMP(&o, &out, "dump", "-t", "9", "-D", "x",
+			      "--progress-fd", "3"), 0);
+	assert_int_equal(o.progress_fd, 3);
 	output_free(&out);
 	/* unambiguous abbreviations, as getopt_long allows ("--tr" is not:
 	 * --track-mem, --track-timeout) */
@@ -199,6 +211,27 @@ static void test_dump_resets(void **state)
 	assert_false(o.track_mem);
 	assert_false(o.pre_dump);
 	assert_int_equal(o.track_timeout_s, TRACK_TIMEOUT_DEFAULT);
+	assert_int_equal(o.compress, PAGES_CODEC_NONE);
+	output_free(&out);
+}
+
+static void test_dump_compress(void **state)
+{
+	struct dump_opts o;
+	struct output out;
+
+	(void)state;
+	assert_int_equal(DUMP(&o, &out, "dump", "-t", "5", "-D", "x",
+			      "--compress", "zstd"), 0);
+	assert_int_equal(o.compress, PAGES_CODEC_ZSTD);
+	output_free(&out);
+	assert_int_equal(DUMP(&o, &out, "dump", "-t", "5", "-D", "x",
+			      "--compress=lz4"), 0);
+	assert_int_equal(o.compress, PAGES_CODEC_LZ4);
+	output_free(&out);
+	assert_int_equal(DUMP(&o, &out, "dump", "-t", "5", "-D", "x",
+			      "--compress", "lz4", "--compress", "none"), 0);
+	assert_int_equal(o.compress, PAGES_CODEC_NONE);
 	output_free(&out);
 }
 
@@ -232,7 +265,14 @@ static void test_pre_dump(void **state)
 
 static void test_pre_dump_bad(void **state)
 {
-	static const struct { char *argv[9]; const char *msg; } bad[] = {
+	static const struct { char *argv[11]; const char *msg; } bad[] = {
+		{ { "pre-dump", "-t", "5", "-D", "x", "--compress", "lz4" },
+		  "pre-dump: --compress is not supported yet" },
+		{ { "pre-dump", "-t", "5", "-D", "x", "--page-server", "--address",
+		    "h", "--port", "1" }, "pre-dump: --page-server is not supported yet" },
+		{ { "dump", "-t", "5", "-D", "x", "--prev-images-dir", "p",
+		    "--compress", "zstd" },
+		  "dump: --compress with --prev-images-dir is not supported yet" },
 		{ { "pre-dump", "-t", "5", "-D", "x", "-R" },
 		  "pre-dump: --leave-running: a pre-dump always" },
 		{ { "pre-dump", "-t", "5", "-D", "x", "--qmp", "s" },
@@ -271,7 +311,7 @@ static void test_pre_dump_bad(void **state)
 
 static void test_dump_bad(void **state)
 {
-	static const struct { char *argv[8]; const char *msg; } bad[] = {
+	static const struct { char *argv[14]; const char *msg; } bad[] = {
 		{ { "dump" }, "needs -t PID" },
 		{ { "dump", "-t", "5" }, "needs -t PID" },
 		{ { "dump", "-D", "x" }, "needs -t PID" },
@@ -291,6 +331,23 @@ static void test_dump_bad(void **state)
 		  "unknown option --verify" },
 		{ { "dump", "-t", "5", "-D", "x", "--precopy-rounds", "x" },
 		  "bad number \"x\" for --precopy-rounds" },
+		{ { "dump", "-t", "5", "-D", "x", "--page-server" },
+		  "--page-server needs --address HOST and --port N" },
+		{ { "dump", "-t", "5", "-D", "x", "--page-server", "--port",
+		    "7" }, "--page-server needs --address HOST and --port N" },
+		{ { "dump", "-t", "5", "-D", "x", "--address", "h" },
+		  "--address and --port go with --page-server" },
+		{ { "dump", "-t", "5", "-D", "x", "--port", "70000" },
+		  "--port" },
+		{ { "dump", "-t", "5", "-D", "x", "--progress-fd", "-1" },
+		  "bad number \"-1\" for --progress-fd" },
+		{ { "dump", "-t", "5", "-D", "x", "--compress", "gzip" },
+		  "dump: --compress \"gzip\": lz4, zstd or none" },
+		{ { "dump", "-t", "5", "-D", "x", "--compress" },
+		  "option --compress needs a value" },
+		{ { "dump", "-t", "5", "-D", "x", "--page-server", "--address",
+		    "h", "--port", "7", "--compress", "lz4" },
+		  "--compress is for the local pages image, not with --page-server" },
 	};
 	struct output out;
 	struct dump_opts o;
@@ -310,6 +367,26 @@ static void test_dump_bad(void **state)
 		assert_string_equal(out.out, "");
 		output_free(&out);
 	}
+}
+
+static void test_dump_page_server(void **state)
+{
+	struct output out;
+	struct dump_opts o;
+
+	(void)state;
+	assert_int_equal(DUMP(&o, &out, "dump", "-t", "5", "-D", "x",
+			      "--page-server", "--address", "10.0.0.2",
+			      "--port", "1234"), 0);
+	assert_true(o.page_server);
+	assert_string_equal(o.ps_addr, "10.0.0.2");
+	assert_int_equal(o.ps_port, 1234);
+	output_free(&out);
+	assert_int_equal(DUMP(&o, &out, "dump", "-t", "5", "-D", "x"), 0);
+	assert_false(o.page_server);
+	assert_null(o.ps_addr);
+	assert_int_equal(o.ps_port, 0);
+	output_free(&out);
 }
 
 static void test_dump_help(void **state)
@@ -360,6 +437,39 @@ static void test_dump_verbose(void **state)
 	output_free(&out);
 }
 
+/* CRIU's levels: -vN sets, -v / -vv... / --verbose add, -o takes a file */
+static void test_dump_levels(void **state)
+{
+	struct dump_opts o;
+	struct output out;
+
+	(void)state;
+	assert_int_equal(DUMP(&o, &out, "dump", "-v0", "-t", "5", "-D", "x"), 0);
+	assert_int_equal(log_get_level(), LOG_ERROR);
+	output_free(&out);
+	assert_int_equal(DUMP(&o, &out, "dump", "-v3", "-t", "5", "-D", "x",
+			      "-o", "d.log"), 0);
+	assert_int_equal(log_get_level(), LOG_DEBUG);
+	assert_string_equal(o.log_file, "d.log");
+	output_free(&out);
+	log_set_level(LOG_INFO);
+	assert_int_equal(DUMP(&o, &out, "dump", "-vv", "-t", "5", "-D", "x",
+			      "--log-file=/l"), 0);
+	assert_int_equal(log_get_level(), LOG_TRACE);
+	assert_string_equal(o.log_file, "/l");
+	output_free(&out);
+	assert_int_equal(DUMP(&o, &out, "dump", "--verbose=1", "-t", "5", "-D",
+			      "x", "-vvvvvv"), 0);
+	assert_int_equal(log_get_level(), LOG_TRACE);	/* capped */
+	output_free(&out);
+	assert_int_equal(DUMP(&o, &out, "dump", "-v5", "-t", "5", "-D", "x"), -1);
+	assert_contains(out.err, "criu-lite: Error: bad verbosity \"5\"");
+	output_free(&out);
+	assert_int_equal(DUMP(&o, &out, "dump", "-t", "5", "-D", "x"), 0);
+	assert_null(o.log_file);
+	output_free(&out);
+}
+
 /*
  * A parse that stops in the middle of a group of short options ("-hR":
  * -h returns at once) must not leak the rest of the group into the next
@@ -400,6 +510,8 @@ static void test_restore_good(void **state)
 	assert_false(o.no_cont);
 	assert_false(o.lazy);
 	assert_int_equal(o.zombie_wait_ms, 5000);
+	assert_false(o.display_stats);
+	assert_int_equal(o.progress_fd, -1);
 	assert_string_equal(out.err, "");
 	output_free(&out);
 
@@ -412,9 +524,15 @@ static void test_restore_good(void **state)
 	output_free(&out);
 
 	assert_int_equal(RESTORE(&o, &out, "restore", "-D", "img",
-				 "--no-verify"), 0);
+				 "--no-verify", "--display-stats"), 0);
 	assert_true(o.no_verify);
 	assert_false(o.verify);
+	assert_true(o.display_stats);
+	output_free(&out);
+
+	assert_int_equal(RESTORE(&o, &out, "restore", "-D", "img",
+				 "--progress-fd=4"), 0);
+	assert_int_equal(o.progress_fd, 4);
 	output_free(&out);
 
 	assert_int_equal(RESTORE(&o, &out, "restore", "--images-dir=/a b",
@@ -512,6 +630,126 @@ static void test_restore_help(void **state)
 	output_free(&out);
 }
 
+/* ---- page-server ---- */
+
+static int run_ps(int argc, char **argv, struct page_server_opts *o,
+		  struct output *out)
+{
+	struct tl_capture ce, co;
+	int ret;
+
+	tl_capture_start(&ce, STDERR_FILENO);
+	tl_capture_start(&co, STDOUT_FILENO);
+	ret = parse_page_server_args(argc, argv, o);
+	out->out = tl_capture_end(&co);
+	out->err = tl_capture_end(&ce);
+	return ret;
+}
+
+#define PSRV(o, out, ...)						\
+	run_ps(ARGC(__VA_ARGS__), ARGV(__VA_ARGS__), (o), (out))
+
+static void test_page_server_args(void **state)
+{
+	static const struct { char *argv[8]; const char *msg; } bad[] = {
+		{ { "page-server" }, "needs -D DIR and --port N" },
+		{ { "page-server", "-D", "x" }, "needs -D DIR and --port N" },
+		{ { "page-server", "-D", "x", "--port", "abc" },
+		  "bad number \"abc\" for --port" },
+		{ { "page-server", "-D", "x", "--port", "65536" },
+		  "bad number \"65536\" for --port" },
+		{ { "page-server", "-D", "x", "--port", "1", "more" },
+		  "page-server: unexpected argument \"more\"" },
+		{ { "page-server", "-D", "x", "--port" },
+		  "page-server: option --port needs a value" },
+		{ { "page-server", "--bogus" }, "unknown option --bogus" },
+	};
+	struct page_server_opts o;
+	struct output out;
+
+	(void)state;
+	assert_int_equal(PSRV(&o, &out, "page-server", "-D", "img", "--port",
+			      "7000", "--address", "127.0.0.1"), 0);
+	assert_string_equal(o.dir, "img");
+	assert_int_equal(o.port, 7000);
+	assert_string_equal(o.address, "127.0.0.1");
+	output_free(&out);
+	assert_int_equal(PSRV(&o, &out, "page-server", "--images-dir=i",
+			      "--port=1"), 0);
+	assert_null(o.address);
+	output_free(&out);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char **argv = (char **)bad[i].argv;
+		int argc = 0;
+
+		while (argv[argc])
+			argc++;
+		if (run_ps(argc, argv, &o, &out) != -1)
+			fail_msg("case %zu accepted", i);
+		assert_contains(out.err, "criu-lite: Error: ");
+		assert_contains(out.err, bad[i].msg);
+		output_free(&out);
+	}
+	assert_int_equal(PSRV(&o, &out, "page-server", "-h"), 1);
+	assert_contains(out.out, "usage: criu-lite page-server");
+	output_free(&out);
+}
+
+/* ---- show ---- */
+
+static int run_show(int argc, char **argv, struct show_opts *o,
+		    struct output *out)
+{
+	struct tl_capture ce, co;
+	int ret;
+
+	tl_capture_start(&ce, STDERR_FILENO);
+	tl_capture_start(&co, STDOUT_FILENO);
+	ret = parse_show_args(argc, argv, o);
+	out->out = tl_capture_end(&co);
+	out->err = tl_capture_end(&ce);
+	return ret;
+}
+
+#define SHOW(o, out, ...)						\
+	run_show(ARGC(__VA_ARGS__), ARGV(__VA_ARGS__), (o), (out))
+
+static void test_show_args(void **state)
+{
+	struct show_opts o;
+	struct output out;
+
+	(void)state;
+	assert_int_equal(SHOW(&o, &out, "show", "img"), 0);
+	assert_string_equal(o.path, "img");
+	assert_false(o.json);
+	assert_int_equal(o.summary, -1);
+	output_free(&out);
+	assert_int_equal(SHOW(&o, &out, "show", "--json", "img", "--mems"), 0);
+	assert_string_equal(o.path, "img");
+	assert_true(o.json);
+	assert_int_equal(o.summary, SHOW_MEMS);
+	output_free(&out);
+	assert_int_equal(SHOW(&o, &out, "show", "--ps", "d"), 0);
+	assert_int_equal(o.summary, SHOW_PS);
+	output_free(&out);
+	assert_int_equal(SHOW(&o, &out, "show"), -1);
+	assert_contains(out.err, "criu-lite: Error: show needs a DIR or FILE");
+	output_free(&out);
+	assert_int_equal(SHOW(&o, &out, "show", "a", "b"), -1);
+	assert_contains(out.err, "criu-lite: Error: show: unexpected argument \"b\"");
+	output_free(&out);
+	assert_int_equal(SHOW(&o, &out, "show", "--fds", "--ps", "d"), -1);
+	assert_contains(out.err, "one at a time");
+	output_free(&out);
+	assert_int_equal(SHOW(&o, &out, "show", "-x", "d"), -1);
+	assert_contains(out.err, "criu-lite: Error: show: unknown option -x");
+	output_free(&out);
+	assert_int_equal(SHOW(&o, &out, "show", "--help"), 1);
+	assert_contains(out.out, "usage: criu-lite show");
+	output_free(&out);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -520,12 +758,16 @@ int main(void)
 		cmocka_unit_test(test_dump_short),
 		cmocka_unit_test(test_dump_long),
 		cmocka_unit_test(test_dump_resets),
+		cmocka_unit_test(test_dump_compress),
 		cmocka_unit_test(test_dump_bad),
 		cmocka_unit_test(test_pre_dump),
 		cmocka_unit_test(test_pre_dump_bad),
 		cmocka_unit_test(test_help_per_command),
 		cmocka_unit_test(test_dump_help),
+		cmocka_unit_test(test_dump_page_server),
 		cmocka_unit_test_setup_teardown(test_dump_verbose, save_level,
+						restore_level),
+		cmocka_unit_test_setup_teardown(test_dump_levels, save_level,
 						restore_level),
 		cmocka_unit_test_teardown(test_dump_reentrant_after_group,
 					  reset_getopt),
@@ -534,6 +776,8 @@ int main(void)
 		cmocka_unit_test(test_restore_bad),
 		cmocka_unit_test(test_restore_zombie_wait_range),
 		cmocka_unit_test(test_restore_help),
+		cmocka_unit_test_teardown(test_show_args, reset_getopt),
+		cmocka_unit_test_teardown(test_page_server_args, reset_getopt),
 	};
 
 	return cmocka_run_group_tests_name("cli", tests, NULL, NULL);

@@ -148,6 +148,12 @@ static void test_vmflags(void **state)
 			 VMF_IO | VMF_PFNMAP | VMF_UFFD_MISSING |
 			 VMF_UFFD_WP | VMF_LOCKED | VMF_SEQREAD |
 			 VMF_RANDREAD | VMF_GROWSDOWN);
+	/* MAP_DROPPABLE (6.11), as a 6.18 kernel shows it; mlock2 ONFAULT */
+	assert_int_equal(proc_parse_vmflags(" rd wr mr mw me nr wf dd dp \n"),
+			 VMF_MAYWRITE | VMF_WIPEONFORK | VMF_DONTDUMP |
+			 VMF_DROPPABLE);
+	assert_int_equal(proc_parse_vmflags(" rd wr mr mw me lo lf ac\n"),
+			 VMF_MAYWRITE | VMF_LOCKED | VMF_LOCKONFAULT);
 	/* last token without a trailing space, before a newline or NUL */
 	assert_int_equal(proc_parse_vmflags(" rd gd"), VMF_GROWSDOWN);
 	assert_int_equal(proc_parse_vmflags(" rd lo\nSize: 4 kB"), VMF_LOCKED);

@@ -2,7 +2,9 @@
 #   make unit-check    build and run every tests/test_*.c (cmocka), each
 #                      printing its summary; fails if any test fails
 #   make bench-mem     1 GiB dump/restore against this machine's ceilings,
-#                      median of 3 runs (tests/bench/bench-mem.sh: BENCH_DIR
+#                      and with --compress lz4 / zstd of memory that does
+#                      and does not compress (image size, dump and restore
+#                      time), median of 3 runs (tests/bench/bench-mem.sh: BENCH_DIR
 #                      picks the images filesystem; BENCH_RUNS, BENCH_MIB);
 #                      part of `make bench`
 #   make bench-threads 16 threads, 2 GiB: freeze, dump and restore times,
@@ -45,7 +47,7 @@ $(BENCH_B)/threadhog: CFLAGS += -pthread
 
 $(BENCH_B)/bench-csum: tests/bench/bench-csum.c $(B)/libcriulite.a
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -o $@ $< $(B)/libcriulite.a
+	$(CC) $(CR_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(B)/libcriulite.a
 
 bench-csum: $(BENCH_B)/bench-csum
 	$(BENCH_B)/bench-csum

@@ -2,6 +2,9 @@
 #   make zdtm          build the tests (build/zdtm/{static,transition}/) and
 #                      the runner (build/zdtm/zdtm-run)
 #   make zdtm-check    run the default suite, 2 dump/restore rounds per test
+#   make zdtm-leave-running  the suite dumped with --leave-running: each test
+#                      still passes in the source afterwards (cow_tree: a
+#                      dump keeps what the tree shares copy-on-write)
 
 ZDTM_B      := $(B)/zdtm
 ZDTM_CFLAGS  = $(BASE_CFLAGS) $(CFLAGS) -Izdtm/lib -pthread
@@ -43,7 +46,12 @@ zdtm-check: $(B)/criu-lite zdtm
 
 CHECK_TARGETS += zdtm-check
 
-.PHONY: zdtm zdtm-check
+zdtm-leave-running: $(B)/criu-lite zdtm
+	$(ZDTM_RUN) --leave-running
+
+CHECK_TARGETS += zdtm-leave-running
+
+.PHONY: zdtm zdtm-check zdtm-leave-running
 
 # The tests themselves, without criu-lite: each passes, and fails when
 # ZDTM_CORRUPT damages its state (zdtm/selftest).

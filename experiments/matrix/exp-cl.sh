@@ -2,20 +2,23 @@
 # criu-lite's modes (sourced by run-experiments.sh after exp-lib.sh). One
 # line per mode:
 #
-#   NAME | DUMP OPTIONS | RESTORE OPTIONS | KIND
+#   NAME | DUMP (or MIGRATE) OPTIONS | RESTORE OPTIONS | KIND
 #
 # KIND:
 #   dir      dump the chain's QEMU into a directory (--qmp: the VM is stopped
 #            first, so the guest sees no time jump), then restore it, same
-#            PID, same host
-#   migrate  `criu-lite migrate` (not implemented yet: an "n/a" row until
-#            it is; its driver goes in cl_migrate below, the one place to
-#            fill in)
+#            PID, same host (wherever the chain is)
+#   migrate  `criu-lite migrate` of the chain's QEMU to the other host (pre-
+#            copy rounds until the rest fits the downtime limit, QMP stop,
+#            the rest, restored there), with --qmp; cl-migrate-128M caps it
+#            at QEMU's default max-bandwidth, 128 MiB/s, to compare with
+#            precopy-default
 CL_MODES='
 cl-dump          |                                          |              | dir
 cl-precopy       | --precopy-rounds 8 --precopy-until 64    |              | dir
 cl-precopy-lazy  | --precopy-rounds 8 --precopy-until 64    | --lazy-pages | dir
 cl-migrate       |                                          |              | migrate
+cl-migrate-128M  | --max-bandwidth 128M                     |              | migrate
 '
 CL=${CL:-build/criu-lite}
 
@@ -47,9 +50,11 @@ cl_number() {
 	} } END { print v == "" ? "-" : v + 0 }' "$2"
 }
 
-# cl_dir NAME DUMP-OPTS RESTORE-OPTS: dump to a directory, restore from it
+# cl_dir NAME DUMP-OPTS RESTORE-OPTS: dump to a directory, restore from it,
+# on the chain's side (there: under another PID here afterwards)
 cl_dir() {
-	local dopt=() ropt=() d img off offr t0 t1 t2 t3 i
+	local dopt=() ropt=() d img off offr t0 t1 t2 t3 i ipid
+	ipid=$(side_inner_pid "$CH_SIDE" "$CH_PID")
 	read -ra dopt <<<"$2"
 	read -ra ropt <<<"$3"
 	chain_next_dir
@@ -60,8 +65,8 @@ cl_dir() {
 	sync
 	off=$(log_size "$CH_DIR/serial.log")
 	t0=$(gl_now_ms)
-	if ! $CL dump -t "$CH_PID" -D "$img" --qmp "$CH_SOCK" "${dopt[@]}" \
-		>"$d/dump.log" 2>&1; then
+	if ! side_run "$CH_SIDE" "$CL" dump -t "$ipid" -D "$img" --qmp "$CH_SOCK" \
+		"${dopt[@]}" >"$d/dump.log" 2>&1; then
 		# user-net opens a host TCP socket while the guest's NET ping
 		# is in flight, which criu-lite cannot dump yet: once more
 		R_NOTE="dump retried, first: $(grep -m1 "not supported" "$d/dump.log")"
@@ -70,8 +75,8 @@ cl_dir() {
 		grep -q "it was left running" "$d/dump-1.log" &&
 			gl_qmp "$CH_SOCK" cont >/dev/null 2>&1 && sleep 0.5 &&
 			off=$(log_size "$CH_DIR/serial.log") && t0=$(gl_now_ms) &&
-			$CL dump -t "$CH_PID" -D "$img" --qmp "$CH_SOCK" "${dopt[@]}" \
-				>"$d/dump.log" 2>&1 || {
+			side_run "$CH_SIDE" "$CL" dump -t "$ipid" -D "$img" \
+				--qmp "$CH_SOCK" "${dopt[@]}" >"$d/dump.log" 2>&1 || {
 			R_VERDICT=dump-failed
 			R_NOTE=$(tail -n 3 "$d/dump.log" 2>/dev/null | tr '\n' ' ')
 			grep -q "it was left running" "$d/dump.log" && R_SRC_RESUMABLE=1
@@ -87,10 +92,12 @@ cl_dir() {
 	offr=$off
 	[ ${#dopt[@]} -gt 0 ] && offr=$(log_size "$CH_DIR/serial.log")
 	t2=$(gl_now_ms)
-	if ! $CL restore -D "$img" -d "${ropt[@]}" >"$d/restore.log" 2>&1; then
+	if ! side_run "$CH_SIDE" "$CL" restore -D "$img" -d "${ropt[@]}" \
+		>"$d/restore.log" 2>&1; then
 		# a dumped PID may still be taken right after the dump: once more
 		sleep 0.3
-		$CL restore -D "$img" -d "${ropt[@]}" >"$d/restore.log" 2>&1 || {
+		side_run "$CH_SIDE" "$CL" restore -D "$img" -d "${ropt[@]}" \
+			>"$d/restore.log" 2>&1 || {
 			R_VERDICT=restore-failed
 			R_NOTE=$(tail -n 3 "$d/restore.log" | tr '\n' ' ')
 			return 1
@@ -98,6 +105,8 @@ cl_dir() {
 		R_NOTE="restore retried"
 	fi
 	t3=$(gl_now_ms)
+	CH_PID=$(side_outer_pid "$CH_SIDE" "$ipid") ||
+		{ R_VERDICT=restored-not-found; return 1; }
 	R_RESTORE=$((t3 - t2))
 	R_HOST=$((t3 - t0))
 	R_TOTAL=$R_HOST
@@ -119,12 +128,128 @@ cl_dir() {
 	[ "${EXP_KEEP:-0}" = 1 ] || rm -rf "$img"
 }
 
-# cl_migrate NAME: `criu-lite migrate -t PID --to ADDR:PORT` with the
-# receiving side (under EXP_DST_WRAP) at EXP_DST_HOST; to be written with
-# that command. Until then: n/a.
+# cl_incoming D SIDE ADDR PORT: `criu-lite migrate --incoming` on SIDE, in
+# the background, images in D/img; sets CL_INC (the PID of the background
+# job here: criu-lite is below it, under nsenter when SIDE is there).
+# Returns once it listens.
+cl_incoming() {
+	local d=$1 i
+	side_run "$2" "$CL" migrate --incoming "$3:$4" -D "$d/img" \
+		--stats-file "$d/in.json" >"$d/in.log" 2>&1 &
+	CL_INC=$!
+	for ((i = 0; i < 200; i++)); do
+		grep -q "waiting on" "$d/in.log" 2>/dev/null && return 0
+		gl_alive "$CL_INC" || return 1
+		sleep 0.05
+	done
+	return 1
+}
+
+# pid_tree PID: PID and every process below it, the leaves first
+pid_tree() {
+	local c
+	for c in $(pgrep -P "$1"); do pid_tree "$c"; done
+	echo "$1"
+}
+
+# cl_incoming_end SEC: waits up to SEC s for the incoming side to end,
+# then ends it, criu-lite first (nsenter passes no signal on); its status
+cl_incoming_end() {
+	local i p
+	for ((i = 0; i < $1 * 20; i++)); do
+		gl_alive "$CL_INC" || break
+		sleep 0.05
+	done
+	if gl_alive "$CL_INC"; then
+		for p in $(pid_tree "$CL_INC"); do gl_stop_pid "$p"; done
+	fi
+	wait "$CL_INC" 2>/dev/null
+}
+
+# cl_migrate NAME MIGRATE-OPTS: `criu-lite migrate` of the chain's QEMU to
+# the other host: migrate --incoming there, then migrate -t PID --to there
+# --qmp SOCK here. The QEMU restored there keeps its serial log, QMP socket
+# and disk (shared file system: the stamper and the chain go on with them)
+# and becomes the chain's head there, under its PID there (another PID
+# here). A migration that fails leaves the source running (VM stopped by
+# QMP: continued by chain_resume_source).
 cl_migrate() {
-	R_VERDICT=n/a
-	R_NOTE="criu-lite migrate is not implemented yet"
+	local opt=() d ipid dside daddr port off offr t0 t1 try npid rpid i
+	read -ra opt <<<"$2"
+	chain_next_dir
+	d=$NEXT_DIR
+	mkdir -p "$d"
+	R_DIR=$d
+	ipid=$(side_inner_pid "$CH_SIDE" "$CH_PID")
+	dside=$(side_other "$CH_SIDE")
+	daddr=$(side_addr "$dside")
+	for try in 1 2; do
+		port=$((20000 + (EXP_CHAIN * 100 + CH_N * 2 + try) % 20000))
+		rm -rf "$d/img" "$d/in.json" "$d/out.json"
+		cl_incoming "$d" "$dside" "$daddr" "$port" || {
+			R_VERDICT=incoming-failed R_NOTE=$(tail -n 2 "$d/in.log" | tr '\n' ' ')
+			cl_incoming_end 0
+			return 1
+		}
+		sync
+		off=$(log_size "$CH_DIR/serial.log")
+		t0=$(gl_now_ms)
+		side_run "$CH_SIDE" timeout "$EXP_MOVE_TIMEOUT" "$CL" migrate -t "$ipid" \
+			--to "$daddr:$port" --qmp "$CH_SOCK" --stats-file "$d/out.json" \
+			"${opt[@]}" >"$d/out.log" 2>&1 && break
+		t1=$(gl_now_ms)
+		cl_incoming_end 5
+		R_VERDICT=migrate-failed R_SRC_RESUMABLE=1
+		R_NOTE=$(grep -m1 "Error\|error\|refused\|failed" "$d/out.log")
+		# user-net holds a host TCP socket while the guest's NET ping is
+		# in flight, which criu-lite cannot move yet: once more
+		[ $try = 1 ] && grep -q "not supported" "$d/out.log" &&
+			grep -q "runs on here" "$d/out.log" || return 1
+		mv "$d/out.log" "$d/out-1.log"
+		mv "$d/in.log" "$d/in-1.log"
+		R_NOTE="migrate retried, first: $(grep -m1 "not supported" "$d/out-1.log")"
+		gl_qmp "$CH_SOCK" cont >/dev/null 2>&1
+		sleep 0.5
+	done
+	t1=$(gl_now_ms)
+	R_SRC_RESUMABLE=0
+	cl_incoming_end 10
+	guest_progress "$CH_DIR/stamped.log" "$t0" "$t1"
+	R_HOST=$((t1 - t0))
+	# total: migrate -t's start to the tree running there (its own
+	# figure, as QEMU's total-time); save: to the last byte sent (the
+	# rest is the hand-over: the restore there and its answer)
+	read -r R_TOTAL R_DOWN R_ROUNDS R_BYTES R_SAVE < <(jq -r \
+		'[.total_ms, .downtime_ms, .precopy_rounds, .bytes_sent,
+		  (.total_ms - .handover_ms | round)] | map(. // "-") | @tsv' \
+		"$d/out.json" 2>/dev/null)
+	R_RESTORE=$(jq -r '.restore_ms // "-"' "$d/in.json" 2>/dev/null)
+	R_RAW=$(jq -c -n --slurpfile out "$d/out.json" --slurpfile in "$d/in.json" \
+		--argjson lines "$(cl_timing "$d/out.log" "$d/in.log")" \
+		'{source: $out[0], destination: $in[0], log: $lines}' 2>/dev/null || echo null)
+	# the QEMU there: the PID the destination restored it under (its
+	# stats file, else the same as here)
+	rpid=$(jq -r '.pid // empty' "$d/in.json" 2>/dev/null)
+	for ((i = 0; i < 40; i++)); do
+		npid=$(side_outer_pid "$dside" "${rpid:-$ipid}") && gl_alive "$npid" && break
+		npid=
+		sleep 0.05
+	done
+	if [ -z "$npid" ]; then
+		side_run "$dside" ps -eo pid,ppid,stat,etime,args >"$d/ps-there.txt" 2>&1
+		guest_gone "$CH_DIR/serial.log" "$off"
+		R_VERDICT="no-qemu-there,$R_VERDICT"
+		R_NOTE="no process ${rpid:-$ipid} $dside (ps-there.txt)"
+		return 1
+	fi
+	CH_PID=$npid CH_SIDE=$dside
+	# the log from the end of the move on: the pre-copy rounds let the
+	# guest beat and verify on the source meanwhile
+	offr=$(log_size "$CH_DIR/serial.log")
+	guest_check "$CH_DIR/serial.log" "$CH_DIR/stamped.log" "$CH_PID" "$offr" \
+		"$t0" "$CH_DIR/stamped.log"
+	R_VERDICT=$(guest_verdict)
+	[ "${EXP_KEEP:-0}" = 1 ] || rm -rf "$d/img"
 }
 
 # cl_run_mode NAME: one run of a criu-lite mode on the chain's QEMU
@@ -133,16 +258,21 @@ cl_run_mode() {
 	kind=$(cl_mode_field "$name" 4)
 	row_reset criu-lite "$name"
 	R_TOOL_VERSION=$($CL --version 2>&1 | head -n 1)
-	if [ "$kind" = migrate ] && $CL migrate --help 2>&1 | grep -q "not implemented"; then
-		cl_migrate "$name"
+	if [ "$kind" = migrate ] && [ "$EXP_ONE_HOST" = 1 ]; then
+		R_VERDICT=n/a R_NOTE="needs two hosts (EXP_ONE_HOST=1)"
 		emit_row
 		return
 	fi
+	# criu-lite migrate restores the tree under its PID: a QEMU that a
+	# QEMU move started there has a PID of that host's numbering, which
+	# may be taken here. It goes from here to there: a chain that is
+	# there is ended, and a fresh guest boots here.
+	[ "$kind" = migrate ] && [ "${CH_SIDE:-here}" != here ] && chain_end
 	chain_ready "$CH_VER" "$CH_MEM" "$CH_RATE" || {
 		R_VERDICT=boot-failed; emit_row; chain_end; return; }
 	case $kind in
 	dir) cl_dir "$name" "$(cl_mode_field "$name" 2)" "$(cl_mode_field "$name" 3)" ;;
-	migrate) cl_migrate "$name" ;;
+	migrate) cl_migrate "$name" "$(cl_mode_field "$name" 2)" ;;
 	esac
 	emit_row
 	case $R_VERDICT in ok|n/a) return ;; esac

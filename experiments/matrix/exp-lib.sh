@@ -9,14 +9,20 @@
 # chain: the next move starts from a freshly booted guest, so a verdict is
 # always about its own move.
 #
-# Where the destination side runs is decided in one place, dst_run and
-# EXP_DST_HOST: today both sides run on this host over loopback; the two-host
-# setup puts the destination in a network namespace (EXP_DST_WRAP="ip netns
-# exec NS", EXP_DST_HOST=its address). QMP stays on unix sockets, which a
-# namespace shares with the host.
+# Two hosts: the chain's QEMU runs on one of two sides, "here" (this host)
+# or "there" (experiments/guest/two-hosts.sh: its own network, PID and mount
+# namespaces behind a veth pair, brought up once per run by
+# run-experiments.sh). A live move (QEMU's tcp modes, criu-lite migrate)
+# goes to the other side, so the chain goes back and forth; a move through
+# a file stays on its side. The file system is shared: a QEMU keeps its
+# serial log, QMP socket and disk paths wherever it runs, and QMP, the
+# stampers and the guest checks work from here. CH_PID is always the PID
+# here (side_outer_pid); commands that take a PID there run there
+# (side_run) with its PID there (side_inner_pid). EXP_ONE_HOST=1: both
+# sides are this host, over loopback (no criu-lite migrate then: the tree
+# keeps its PID, which the source holds until the destination runs).
 
-EXP_DST_WRAP=${EXP_DST_WRAP:-}
-EXP_DST_HOST=${EXP_DST_HOST:-127.0.0.1}
+EXP_ONE_HOST=${EXP_ONE_HOST:-0}
 EXP_MOVE_TIMEOUT=${EXP_MOVE_TIMEOUT:-90}	# s, then migrate_cancel
 EXP_VERIFY_MS=${EXP_VERIFY_MS:-1000}		# guest verify period
 
@@ -37,34 +43,76 @@ ver_setup() {
 	esac
 }
 
+# ---- the two sides ----
+
+side_other() { if [ "$1" = here ]; then echo there; else echo here; fi; }
+
+# side_addr SIDE: the address a listener on SIDE binds, and the other side
+# connects to
+side_addr() {
+	if [ "$EXP_ONE_HOST" = 1 ]; then echo 127.0.0.1
+	elif [ "$1" = here ]; then echo "$TH_HERE"
+	else echo "$TH_THERE"; fi
+}
+
+# side_run SIDE CMD...: runs CMD on SIDE (in this directory) and waits
+side_run() {
+	local side=$1
+	shift
+	if [ "$side" = there ] && [ "$EXP_ONE_HOST" != 1 ]; then th_run "$@"; else "$@"; fi
+}
+
+# side_outer_pid SIDE PID: the PID here of the process PID of SIDE
+side_outer_pid() {
+	if [ "$1" = there ] && [ "$EXP_ONE_HOST" != 1 ]; then th_outer_pid "$2"; else echo "$2"; fi
+}
+
+# side_inner_pid SIDE PID: the PID on SIDE of the process PID here
+side_inner_pid() {
+	if [ "$1" = there ] && [ "$EXP_ONE_HOST" != 1 ]; then th_inner_pid "$2"; else echo "$2"; fi
+}
+
 # ---- processes ----
 
-# qemu_start DIR INCOMING: starts a guest QEMU of the chain's configuration
-# in DIR (its own serial log, QMP socket), with -incoming INCOMING if not
-# empty; sets QS_PID and QS_STAMPER (serial-watch --stamp of its log).
+# qemu_start DIR INCOMING [SIDE]: starts a guest QEMU of the chain's
+# configuration in DIR (its own serial log, QMP socket) on SIDE (default
+# here), with -incoming INCOMING if not empty; sets QS_PID (its PID here)
+# and QS_STAMPER (serial-watch --stamp of its log, here).
 qemu_start() {
-	local d=$1 inc=$2 opts=()
+	local d=$1 inc=$2 side=${3:-here} opts=() pid
 	mkdir -p "$d"
 	: >"$d/serial.log"
 	"$GL_GUEST/serial-watch" --stamp "$d/serial.log" >"$d/stamped.log" &
 	QS_STAMPER=$!
-	EXP_PIDS+=("$QS_STAMPER")
+	exp_track "$QS_STAMPER"
 	opts=(-q "$VER_BIN" "${VER_L[@]}" -d "$d" -m "$CH_MEM" -w "$CH_WL"
 		-r "$CH_RATE" -V "$EXP_VERIFY_MS" -D -b "$CH_DISK" -n "$GL_ECHO_PORT")
 	[ -n "$inc" ] && opts+=(-I "$inc")
-	if [ -n "$inc" ]; then
-		QS_PID=$($EXP_DST_WRAP experiments/guest/run-guest.sh "${opts[@]}") || return 1
-	else
-		QS_PID=$(experiments/guest/run-guest.sh "${opts[@]}" -W 300) || return 1
-	fi
-	EXP_PIDS+=("$QS_PID")
+	[ -n "$inc" ] || opts+=(-W 300)
+	pid=$(side_run "$side" experiments/guest/run-guest.sh "${opts[@]}") || return 1
+	QS_PID=$(side_outer_pid "$side" "$pid") ||
+		{ echo "experiments: QEMU $pid not found $side" >&2; return 1; }
+	exp_track "$QS_PID"
 }
 
-# Stops every process the harness started and has not stopped yet.
+# proc_start PID: when the process started (clock ticks since boot)
+proc_start() {
+	local s f
+	s=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+	read -ra f <<<"${s##*)}"	# after "PID (COMM)": COMM may hold spaces
+	echo "${f[19]}"
+}
+
+# exp_track PID: exp_cleanup stops PID, unless it has ended by then (PIDs
+# come round again within minutes here: pid_max 32768 on a busy machine)
+exp_track() { EXP_PIDS+=("$1:$(proc_start "$1")"); }
+
+# Stops every process the harness started and that still runs.
 exp_cleanup() {
 	local p
 	for p in "${EXP_PIDS[@]}"; do
-		[ -n "$p" ] && gl_stop_pid "$p"
+		[ -n "${p%%:*}" ] && [ "$(proc_start "${p%%:*}")" = "${p#*:}" ] &&
+			gl_stop_pid "${p%%:*}"
 	done
 	EXP_PIDS=()
 }
@@ -81,7 +129,7 @@ chain_boot() {
 	rm -rf "$CH_BASE" && mkdir -p "$CH_BASE"
 	CH_BASE=$(cd "$CH_BASE" && pwd)
 	CH_DISK=$CH_BASE/disk.qcow2
-	CH_N=0
+	CH_N=0 CH_SIDE=here
 	CH_DIR=$CH_BASE/p0
 	echo "experiments: boot QEMU $CH_VER, ${CH_MEM} MiB, $CH_RATE pages/s ($CH_BASE)" >&2
 	qemu_start "$CH_DIR" "" || { CH_PID=; return 1; }
@@ -234,14 +282,19 @@ hb_step_across() {
 		END { print (n > 1 ? max : "-") }'
 }
 
-# guest_gone LOG: sets R_VERDICT (and G_*) when the destination QEMU ended
-# before it ran: a panicking guest ends it (-no-reboot).
+# guest_gone LOG [OFFSET]: sets R_VERDICT (and G_*) when the destination
+# QEMU ended before it ran: a panicking guest ends it (-no-reboot). OFFSET:
+# where the move's part of LOG starts (the same file goes on).
 guest_gone() {
-	local d
+	local d log=$1
 	d=$(dirname "$1")
-	G_FATE=$(gl_fate "$1")
-	G_VERIFY=$(gl_verdict "$1" VERIFY)
-	gl_complaints "$1" >"$d/complaints.txt"
+	if [ -n "${2:-}" ]; then
+		log=$d/after-move.log
+		tail -c +"$(($2 + 1))" "$1" >"$log"
+	fi
+	G_FATE=$(gl_fate "$log")
+	G_VERIFY=$(gl_verdict "$log" VERIFY)
+	gl_complaints "$log" >"$d/complaints.txt"
 	G_KMSG=$(wc -l <"$d/complaints.txt")
 	R_VERDICT="guest:$G_FATE,qemu-exited"
 	[ "$G_KMSG" = 0 ] || R_VERDICT="$R_VERDICT,kmsg:$G_KMSG"

@@ -8,15 +8,19 @@
 # mode whose capability or parameter a QEMU version does not list (or older
 # than MIN-VERSION, for URIs the version does not parse) gets an "n/a" row.
 # KIND says how the move goes:
-#   live       tcp on loopback, the destination started with -incoming defer
+#   live       tcp to a QEMU started with -incoming defer on the other host
+#              (exp-lib.sh: the chain goes back and forth), listening on
+#              that host's address
 #   postcopy   live, migrate-start-postcopy once the first pass is done
 #              (at the default bandwidth: at unlimited, a 512 MiB guest
 #              converges in precopy before the switch; the postcopy phase
 #              itself is unlimited, max-postcopy-bandwidth 0)
 #   save:URI   the VM stopped, saved to a file (exec or file URI), the
 #              source quits, a new QEMU loads the file (virsh save/restore)
+#              on the same host
 #   bgsnap     background-snapshot to a file while the VM runs on; then the
-#              file is loaded by a new QEMU (the state at the start)
+#              file is loaded by a new QEMU on the same host (the state at
+#              the start)
 #   dirtyrate:MODE  calc-dirty-rate (no move), against the known rate
 # "BW" in PARAMETERS stands for unlimited max-bandwidth.
 QEMU_MODES='
@@ -156,11 +160,11 @@ qemu_stats() {
 		 | map(. // "-") | @tsv' <<<"$1")
 }
 
-# qemu_head DIR PID STAMPER: the destination becomes the chain's head
+# qemu_head DIR PID STAMPER SIDE: the destination becomes the chain's head
 qemu_head() {
 	chain_end_src_only
 	R_SRC_RESUMABLE=0
-	CH_DIR=$1 CH_PID=$2 CH_STAMPER=$3 CH_SOCK=$1/qmp.sock
+	CH_DIR=$1 CH_PID=$2 CH_STAMPER=$3 CH_SOCK=$1/qmp.sock CH_SIDE=$4
 }
 
 # The old head after a completed move: quit it (it is in postmigrate).
@@ -169,22 +173,25 @@ chain_end_src_only() {
 	kill "$CH_STAMPER" 2>/dev/null
 }
 
-# qemu_live NAME CAPS PARAMS KIND: a live move over tcp to a new QEMU
+# qemu_live NAME CAPS PARAMS KIND: a live move over tcp to a new QEMU on
+# the other host
 qemu_live() {
-	local caps=$2 params=$3 kind=$4 dst dpid dst_st port t0 t1 st q
+	local caps=$2 params=$3 kind=$4 dst dpid dst_st port t0 t1 st q dside daddr
 	chain_next_dir
 	dst=$NEXT_DIR
 	R_DIR=$dst
-	qemu_start "$dst" defer || { R_VERDICT="dst-start-failed"; return 1; }
+	dside=$(side_other "$CH_SIDE")
+	daddr=$(side_addr "$dside")
+	qemu_start "$dst" defer "$dside" || { R_VERDICT="dst-start-failed"; return 1; }
 	dpid=$QS_PID dst_st=$QS_STAMPER
 	qemu_reset "$CH_SOCK" && qemu_setup "$CH_SOCK" "$caps" "$params" &&
 		qemu_setup "$dst/qmp.sock" "$caps" "$params" &&
 		gl_qmp "$dst/qmp.sock" migrate-incoming \
-			"{\"uri\": \"tcp:$EXP_DST_HOST:0\"}" >/dev/null ||
+			"{\"uri\": \"tcp:$daddr:0\"}" >/dev/null ||
 		{ R_VERDICT="setup-failed"; gl_stop_pid "$dpid"; return 1; }
 	port=$(gl_qmp "$dst/qmp.sock" query-migrate | jq -r '."socket-address"[0].port')
 	t0=$(gl_now_ms)
-	gl_qmp "$CH_SOCK" migrate "{\"uri\": \"tcp:$EXP_DST_HOST:$port\"}" \
+	gl_qmp "$CH_SOCK" migrate "{\"uri\": \"tcp:$daddr:$port\"}" \
 		>"$dst/migrate.err" 2>&1 ||
 		{ R_VERDICT="migrate-refused"; R_NOTE=$(cat "$dst/migrate.err"); gl_stop_pid "$dpid"; return 1; }
 	echo null >"$dst/throttle.max"
@@ -217,7 +224,7 @@ qemu_live() {
 	guest_check "$dst/serial.log" "$dst/stamped.log" "$dpid" 0 "$t0" \
 		"$CH_DIR/stamped.log" "$dst/stamped.log"
 	R_VERDICT=$(guest_verdict)
-	qemu_head "$dst" "$dpid" "$dst_st"
+	qemu_head "$dst" "$dpid" "$dst_st" "$dside"
 }
 
 # qemu_save NAME CAPS PARAMS KIND: stop, save to a file, quit, load
@@ -251,7 +258,7 @@ qemu_save() {
 		R_NOTE=$(jq -r '."error-desc" // empty' <<<"$q"); R_RAW=$q; return 1; }
 	chain_end_src_only
 	t2=$(gl_now_ms)
-	qemu_start "$dst" defer || { R_VERDICT="dst-start-failed"; return 1; }
+	qemu_start "$dst" defer "$CH_SIDE" || { R_VERDICT="dst-start-failed"; return 1; }
 	dpid=$QS_PID dst_st=$QS_STAMPER
 	qemu_setup "$dst/qmp.sock" "$caps" "$params" &&
 		gl_qmp "$dst/qmp.sock" migrate-incoming \
@@ -311,7 +318,7 @@ qemu_bgsnap() {
 		R_NOTE=$(jq -r '."error-desc" // empty' <<<"$q"); R_RAW=$q; return 1; }
 	chain_end_src_only
 	t2=$(gl_now_ms)
-	qemu_start "$dst" "exec:cat $f" || { R_VERDICT="dst-start-failed"; return 1; }
+	qemu_start "$dst" "exec:cat $f" "$CH_SIDE" || { R_VERDICT="dst-start-failed"; return 1; }
 	dpid=$QS_PID dst_st=$QS_STAMPER
 	qemu_dst_running "$dst/qmp.sock" "$dpid" || {
 		guest_gone "$dst/serial.log"

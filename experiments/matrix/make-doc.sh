@@ -45,7 +45,8 @@ table() {
 		elif $c == "setup ms" then s::spread(q."setup-time")
 		elif $c == "total ms" then s::spread(.total_ms)
 		elif $c == "iterate ms" then
-			s::spread(if q != null then .total_ms - q."setup-time" - .downtime_ms else null end)
+			s::spread(if q != null and .downtime_ms != null
+				then .total_ms - q."setup-time" - .downtime_ms else null end)
 		elif $c == "downtime ms" then s::spread(.downtime_ms)
 		elif $c == "pause ms" then s::spread(.pause_ms)
 		elif $c == "guest gap ms" then s::spread(.guest_gap_ms)
@@ -145,8 +146,7 @@ cat <<'EOF'
 > does to the guest; it has no spread, no RAM-size axis (question 1's
 > total-against-RAM plot has one point per mode) and no dirty-rate axis
 > (questions 6 and 7 want idle and two rates). Those need the full run,
-> `make experiments`. criu-lite's rows use `dump`/`restore` through a
-> directory on the same host: `criu-lite migrate` does not exist yet.
+> `make experiments`.
 
 EOF
 fi
@@ -169,16 +169,19 @@ echo
 echo "Medians per QEMU version, RAM and dirty rate (ms; the ratios are of"
 echo "medians of this run):"
 echo
-echo "| QEMU | RAM MiB | pages/s | precopy-default total | precopy (unlimited) total | ratio | multifd-4 total | exec-save pause | cl-dump pause | cl-precopy-lazy pause | postcopy pause |"
-echo "|---|---|---|---|---|---|---|---|---|---|---|"
+echo "| QEMU | RAM MiB | pages/s | precopy-default total | cl-migrate-128M total | precopy (unlimited) total | ratio | cl-migrate total | multifd-4 total | precopy-default pause | cl-migrate pause | exec-save pause | cl-dump pause | cl-precopy-lazy pause | postcopy pause |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 jq -rs -L experiments/matrix 'import "exp-stats" as s;
 	def med($m; f): map(select(.mode == $m and .verdict != "n/a") | f) | s::median;
 	def r: if . == null then "-" else round | tostring end;
 	group_by([.qemu, .mem_mib, .dirty_rate])[] |
 	med("precopy-default"; .total_ms) as $pd | med("precopy"; .total_ms) as $p |
-	"| \(.[0].qemu) | \(.[0].mem_mib) | \(.[0].dirty_rate) | \($pd | r) | \($p | r) | " +
+	"| \(.[0].qemu) | \(.[0].mem_mib) | \(.[0].dirty_rate) | \($pd | r) | " +
+	"\(med("cl-migrate-128M"; .total_ms) | r) | \($p | r) | " +
 	(if $pd and $p then ($p / $pd * 100 | round / 100 | tostring) else "-" end) +
-	" | \(med("multifd-4"; .total_ms) | r) | \(med("exec-save"; .pause_ms) | r) | " +
+	" | \(med("cl-migrate"; .total_ms) | r) | \(med("multifd-4"; .total_ms) | r) | " +
+	"\(med("precopy-default"; .pause_ms) | r) | \(med("cl-migrate"; .pause_ms) | r) | " +
+	"\(med("exec-save"; .pause_ms) | r) | " +
 	"\(med("cl-dump"; .pause_ms) | r) | \(med("cl-precopy-lazy"; .pause_ms) | r) | " +
 	"\(med("postcopy"; .pause_ms) | r) |"' "$res"
 echo
@@ -192,23 +195,42 @@ cat <<'EOF'
   prints a heartbeat every 100 ms from a real-time thread (`HB seq=N`), writes
   and reads back its virtio-blk disk (`DISK`) and pings a TCP echo server on
   the host through user-mode networking (`NET`). TCG, 1 vCPU, q35.
+- Two hosts: live moves go from one host to another. The other host is a
+  network, PID and mount namespace on the same machine, joined to this one
+  by a veth pair (experiments/guest/two-hosts.sh, made once per run): its
+  own addresses, its own PIDs (a process restored there cannot take its
+  PID from the source), its own TCP echo server for the guest's `NET`
+  pings; the file system is shared, so a guest keeps its disk, serial log
+  and QMP socket paths. The link is a veth pair on 2 shared cores: its
+  bandwidth is this machine's memory and CPU, not a network's.
 - A *chain*: a guest is booted once per QEMU version and configuration and
   moved from mode to mode, each move's destination being the next one's
-  source (QEMU) or the same restored process (criu-lite). A move that harms
+  source (QEMU) or the same restored process (criu-lite); live moves take
+  it back and forth between the two hosts, moves through a file keep it on
+  its host. A move that harms
   the guest ends the chain and the next mode starts on a fresh guest, so each
   verdict belongs to its own move. When only the destination failed and the
   source still holds the whole guest (precopy: it is in `postmigrate`), the
   source is continued instead, and the chain goes on from it only if it
   then passes two memory verifications with its disk intact and no kernel
   complaint.
-- QEMU moves: `-incoming defer` destination on the same host, capabilities
-  and parameters set on both sides, tcp on loopback (live modes), a file
-  (save modes, the VM stopped first as `virsh save` does; then a new QEMU
-  loads it), background-snapshot to `exec:cat > FILE` while the VM runs.
-  "unlimited" bandwidth is max-bandwidth = 100 TiB/s; default is QEMU's
-  128 MiB/s.
+- QEMU moves: live modes to an `-incoming defer` destination on the other
+  host, listening on its address, capabilities and parameters set on both
+  sides, tcp over the veth pair; save modes through a file on the same host
+  (the VM stopped first as `virsh save` does; then a new QEMU loads it);
+  background-snapshot to `exec:cat > FILE` while the VM runs, loaded on the
+  same host. "unlimited" bandwidth is max-bandwidth = 100 TiB/s; default is
+  QEMU's 128 MiB/s.
 - criu-lite moves: `criu-lite dump -t PID -D DIR --qmp SOCK [OPTIONS]`, then
-  `criu-lite restore -D DIR -d [--lazy-pages]` on the same host.
+  `criu-lite restore -D DIR -d [--lazy-pages]` on the same host (cl-dump,
+  cl-precopy, cl-precopy-lazy); `criu-lite migrate --incoming ADDR:PORT -D
+  DIR` on the other host and `criu-lite migrate -t PID --to ADDR:PORT --qmp
+  SOCK` here (cl-migrate: pre-copy rounds at any bandwidth until the rest
+  fits the 300 ms downtime limit, as QEMU's default; cl-migrate-128M: at
+  most 128 MiB/s, QEMU's default max-bandwidth, to compare with
+  precopy-default). criu-lite migrate goes from this host to the other
+  only: a chain that is on the other host when it comes is ended, and the
+  move starts from a fresh guest here.
 - After **every** move, for every tool: the guest must beat again with no
   heartbeat lost (`hb step` 1: the seq across the move; holes after it), pass
   two whole memory verifications (`VERIFY`), keep its disk and network
@@ -219,7 +241,10 @@ cat <<'EOF'
   time between the last heartbeat before the move and the first after.
   `total ms`: QEMU's `total-time` (live modes; save modes: stop to the
   loaded guest running, on the host clock); criu-lite: dump start to restore
-  done.
+  done; criu-lite migrate: its own `total_ms`, start to the guest running on
+  the other host (its downtime: QMP stop to running there, the restore
+  there included; save: start to the last byte sent; restore: the restore
+  there).
 
 EOF
 
@@ -229,7 +254,7 @@ echo "setup, iterations (total - setup - downtime) and switchover (downtime),"
 echo "from QEMU's query-migrate (recorded whole in each row's \`raw\`); for"
 echo "criu-lite, the dump (save), the restore and its frozen time."
 echo
-table '["precopy-default","precopy","multifd-1","multifd-2","multifd-4","postcopy","postcopy-preempt","auto-converge","downtime-limit-50","cl-dump","cl-precopy","cl-precopy-lazy"]' \
+table '["precopy-default","precopy","multifd-1","multifd-2","multifd-4","postcopy","postcopy-preempt","auto-converge","downtime-limit-50","cl-migrate","cl-migrate-128M","cl-dump","cl-precopy","cl-precopy-lazy"]' \
 	"[$ID,\"setup ms\",\"iterate ms\",\"downtime ms\",\"total ms\",\"save ms\",\"restore ms\",\"pause ms\",\"rounds\",\"MiB\",\"verdict\"]" \
 	'.verdict != "n/a"'
 echo
@@ -242,9 +267,11 @@ echo "QEMU's max-bandwidth defaults to 128 MiB/s (about 1 Gbit/s): precopy at"
 echo "the default against unlimited, and multifd with 1, 2 and 4 channels, with"
 echo "zero-page detection (10.0's default, \`multifd\`: in the channels) and"
 echo "without (\`none\`). Ratios are per run, against precopy-default of the same"
-echo "run and version. Not measured yet: the link's own ceiling in the same run."
+echo "run and version; criu-lite migrate beside them, capped at the same"
+echo "128 MiB/s (cl-migrate-128M) and not (cl-migrate). Not measured yet: the"
+echo "link's own ceiling in the same run."
 echo
-table '["precopy-default","precopy","multifd-1","multifd-2","multifd-4","multifd-1-nozpd","multifd-2-nozpd","multifd-4-nozpd"]' \
+table '["precopy-default","cl-migrate-128M","precopy","cl-migrate","multifd-1","multifd-2","multifd-4","multifd-1-nozpd","multifd-2-nozpd","multifd-4-nozpd"]' \
 	"[$ID,\"total ms\",\"total / precopy-default\",\"downtime ms\",\"pause ms\",\"MB/s\",\"MiB\",\"multifd MiB\",\"zero pages\",\"rounds\",\"verdict\",\"note\"]"
 echo
 
@@ -259,7 +286,7 @@ echo "(userfaultfd). \`postcopy MiB\` 0 means the move ended in precopy after"
 echo "all. criu-lite's nearest row today:"
 echo "pre-copy dump, then \`restore --lazy-pages\` (the rest served from the"
 echo "images on fault). Not measured yet: \`migrate_pause\`/\`migrate_recover\`"
-echo "with the link cut (needs the two-host setup)."
+echo "with the link cut (the two-host setup is there for it)."
 echo
 table '["postcopy","postcopy-preempt","cl-precopy-lazy"]' \
 	"[$ID,\"total ms\",\"downtime ms\",\"pause ms\",\"postcopy MiB\",\"postcopy requests\",\"lazy all-in ms\",\"MiB\",\"verdict\",\"note\"]"
@@ -303,7 +330,9 @@ echo
 echo "\`calc-dirty-rate\` for 2 s (page-sampling and dirty-bitmap modes) against"
 echo "the workload's rate (an upper bound: the guest may not keep up under"
 echo "TCG). criu-lite's exact per-round counts are in the cl-precopy rows' raw"
-echo "timing lines (\`pre-copy: N rounds ... copied P pages ... last round L\`)."
+echo "timing lines (\`pre-copy: N rounds ... copied P pages ... last round L\`)"
+echo "and the cl-migrate rows' stats file (pages per round, at the round's own"
+echo "bandwidth)."
 echo
 table '["calc-dirty-rate-sampling","calc-dirty-rate-bitmap"]' \
 	"[$ID,\"measured MB/s\",\"workload MiB/s\",\"guest pages/s\",\"total ms\",\"verdict\",\"note\"]"
@@ -311,18 +340,23 @@ echo
 jq -r 'select(.mode == "cl-precopy" or .mode == "cl-precopy-lazy") |
 	"- criu-lite \(.mode), QEMU \(.qemu), \(.mem_mib) MiB, \(.dirty_rate) pages/s: " +
 	((.raw.dump // []) | map(select(test("pre-copy: [0-9]"))) | join("; "))' "$res"
+jq -r 'select((.mode | startswith("cl-migrate")) and .raw.source != null) |
+	"- criu-lite \(.mode), QEMU \(.qemu), \(.mem_mib) MiB, \(.dirty_rate) pages/s: " +
+	"pages per pre-copy round " + (.raw.source.rounds | map("\(.pages) in \(.ms | round) ms") |
+	join(", ")) + "; \(.raw.source.expected_downtime_ms) ms expected left at the stop"' "$res"
 echo
 
 echo "## 7. Convergence under load"
 echo
 echo "auto-converge (CPU throttling) and a 50 ms downtime-limit, both at the"
 echo "default bandwidth, against precopy-default (300 ms limit); criu-lite's"
-echo "pre-copy rounds beside them. The guest's own progress on the source during"
+echo "pre-copy rounds (cl-precopy to a directory, cl-migrate to the other host)"
+echo "beside them. The guest's own progress on the source during"
 echo "the move: \`guest HB/s\` (heartbeats per second, 10 = unhindered) and"
 echo "\`guest pages/s\` (the pages it really dirtied per second, from its own"
 echo "counter; \`throttle %\` is the highest CPU throttle seen while polling)."
 echo
-table '["precopy-default","auto-converge","downtime-limit-50","cl-precopy"]' \
+table '["precopy-default","auto-converge","downtime-limit-50","cl-precopy","cl-migrate","cl-migrate-128M"]' \
 	"[$ID,\"total ms\",\"downtime ms\",\"pause ms\",\"rounds\",\"throttle %\",\"guest HB/s\",\"guest pages/s\",\"MiB\",\"verdict\",\"note\"]"
 echo
 plot pause-vs-rate "Pause seen by the guest's clients against the dirty rate"

@@ -19,7 +19,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 JQ=(jq -L experiments/matrix -r)
 # the modes drawn in the line plots (all modes are in the tables)
-PLOT_MODES='["precopy-default","precopy","multifd-4","postcopy","auto-converge","exec-save","cl-dump","cl-precopy-lazy"]'
+PLOT_MODES='["precopy-default","precopy","multifd-4","postcopy","auto-converge","exec-save","cl-dump","cl-precopy-lazy","cl-migrate"]'
 versions=$(jq -r '.qemu' "$res" | sort -uV | tr '\n' ' ')
 
 # xy_data VERSION XFIELD YFIELD FILE: gnuplot data blocks, one per mode
@@ -57,6 +57,8 @@ render() {
 		gnuplot <<EOF
 set terminal ${term%|*}
 set output '$out/$1.${term#*|}'
+# a ninth color: the default eight come round again
+set linetype 9 lc rgb '#8c564b'
 $2
 EOF
 	done
@@ -129,7 +131,7 @@ line_plot total-vs-ram mem_mib total_ms "guest RAM (MiB)" "total time (ms, log)"
 tics=$(sed -n 's/^TICS //p' "$tmp/bytes")
 awk '/^BLOCK/ { if (n++) printf "\n\n"; next } /^TICS/ { next } { print }' "$tmp/bytes" >"$tmp/bytes.dat"
 bvers=$(sed -n 's/^BLOCK //p' "$tmp/bytes" | tr '\n' ' ')
-render bytes-per-mode "set title 'Bytes moved per mode (QEMU: ram transferred or stream file; criu-lite: image directory): bars = medians, points = runs'
+render bytes-per-mode "set title 'Bytes moved per mode (QEMU: ram transferred or stream file; criu-lite: image directory, or bytes sent by migrate): bars = medians, points = runs'
 set ylabel 'MiB'; set grid y; set yrange [0:*]
 set xtics ($tics) rotate by -40 font 'sans,8'
 set style fill solid 0.35

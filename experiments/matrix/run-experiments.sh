@@ -11,7 +11,13 @@
 #   (pages/s), EXP_REPS (runs; a run does the whole matrix once, so the runs
 #   of one configuration are spread over the whole time), EXP_MODES (an
 #   extended regex: only the modes it matches), EXP_OUT (build/experiments),
-#   EXP_MOVE_TIMEOUT (s, default 90), EXP_KEEP=1 keeps streams and images.
+#   EXP_MOVE_TIMEOUT (s, default 90), EXP_KEEP=1 keeps streams and images,
+#   EXP_ONE_HOST=1 keeps both sides of live moves on this host (loopback).
+#
+# Live moves cross two hosts: the other host (experiments/guest/two-hosts.sh:
+# network, PID and mount namespaces behind a veth pair, with its own TCP
+# echo server for the guest's NET check) is made once per run and removed
+# on exit, Ctrl-C included.
 #
 # Output: EXP_OUT/results.jsonl, one JSON line per run of a mode (fields in
 # exp-lib.sh's emit_row; "raw" holds QEMU's whole query-migrate return or
@@ -28,6 +34,7 @@ fi
 
 GL_GUEST=build/guest
 . experiments/guest/guest-lib.sh
+. experiments/guest/two-hosts.sh
 . experiments/matrix/exp-lib.sh
 . experiments/matrix/exp-qemu.sh
 . experiments/matrix/exp-cl.sh
@@ -58,9 +65,14 @@ esac
 
 rm -rf "$EXP_WORK" && mkdir -p "$EXP_WORK"
 : >"$EXP_RESULTS"
-trap 'chain_end; exp_cleanup; gl_stop_pid "${GL_ECHO_PID:-}"' EXIT
-trap 'exit 130' INT TERM
+trap 'chain_end; exp_cleanup; th_down; gl_stop_pid "${GL_ECHO_PID:-}"' EXIT
+trap 'exit 130' INT TERM HUP
 gl_start_echo "$EXP_WORK" || exit 1
+# the other host answers the guest's NET pings on the same port
+if [ "${EXP_ONE_HOST:-0}" != 1 ]; then
+	th_up "$GL_GUEST/tcp-echo" -p "$GL_ECHO_PORT" || exit 1
+	echo "experiments: the other host: $TH_THERE (this one: $TH_HERE)" >&2
+fi
 
 selected() { [ -z "${EXP_MODES:-}" ] || [[ $1 =~ ^(${EXP_MODES})$ ]]; }
 

@@ -74,6 +74,8 @@ read -r uri key < <(debian_source | head -n 1) ||
 	die "no Debian bookworm source in /etc/apt/sources.list{,.d/*.sources}"
 [ -n "$uri" ] || die "no Debian bookworm source found"
 
+# apt reads relative Dir:: paths from /etc/apt: make OUTDIR absolute
+out=$(mkdir -p "$out" && cd "$out" && pwd)
 apt=$out/apt
 rm -rf "$apt" "$out/root" "$out/debs"
 mkdir -p "$apt/lists/partial" "$apt/cache/archives/partial" "$out/debs" "$out/root"

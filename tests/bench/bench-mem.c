@@ -23,6 +23,11 @@
  *   image size         du of DIR (allocated blocks)
  *   restore            criu-lite restore -D DIR -d, wall time until it
  *                      returns, i.e. until the process runs again
+ *   compression        the same for dump -R --compress none|lz4|zstd of
+ *                      one target each: dump time, image size, restore
+ *                      time, with memhog's memory as above (which does not
+ *                      compress) and with memhog mixed (which compresses
+ *                      about as ordinary process memory does)
  *
  * Each run starts a fresh target; the restored one is then told (SIGUSR1)
  * to check its memory and must exit 0, so every run also proves the
@@ -63,6 +68,14 @@ enum metric {
 };
 static double res[M_NR][MAX_RUNS];
 
+/* the compression table: memhog's modes, the codecs, what is measured */
+enum { Z_DUMP, Z_RESTORE, Z_BYTES, Z_NR };
+static const char *const kinds[] = { "incompressible", "mixed" };
+static const char *const codecs[] = { "none", "lz4", "zstd" };
+#define NR_KINDS	2
+#define NR_CODECS	3
+static double zres[NR_KINDS][NR_CODECS][Z_NR][MAX_RUNS];
+
 /* Children to kill if we stop early: the target, the writev sink. */
 static pid_t live[2];
 
@@ -82,10 +95,11 @@ struct target {
 	size_t len;
 };
 
-static void start_target(struct target *t)
+/* mode: memhog's (NULL: its default) */
+static void start_target(struct target *t, const char *mode)
 {
 	char mib[32];
-	char *argv[] = { (char *)memhog, mib, NULL };
+	char *argv[] = { (char *)memhog, mib, (char *)mode, NULL };
 	char line[256];
 	FILE *f;
 	int fd;
@@ -298,7 +312,7 @@ static void one_run(int r, uint8_t *buf)
 	struct target t;
 	int status;
 
-	start_target(&t);
+	start_target(&t, NULL);
 	res[M_READV][r] = readv_ceiling(&t, buf);
 	writev_ceilings(buf, &res[M_WRITEV_FIRST][r], &res[M_WRITEV_WARM][r],
 			&res[M_WRITEV_FRESH][r]);
@@ -358,6 +372,60 @@ static void one_run(int r, uint8_t *buf)
 		res[M_DUMP_NOSYNC][r], res[M_DUMP][r], res[M_RESTORE][r]);
 }
 
+/*
+ * One target of memhog mode kinds[kind], dumped (-R) with each codec in
+ * turn, then killed and restored from each image in turn, every restore
+ * checked by the target itself.
+ */
+static void compress_run(int r, int kind)
+{
+	char img[NR_CODECS][4096], log[4096], pidstr[32];
+	struct target t;
+	int status;
+
+	start_target(&t, kind ? kinds[kind] : NULL);
+	snprintf(pidstr, sizeof(pidstr), "%d", t.pid);
+	for (int c = 0; c < NR_CODECS; c++) {
+		char *argv[] = { (char *)criu, "dump", "-t", pidstr, "-D",
+				 img[c], "-R", "--compress", (char *)codecs[c],
+				 NULL };
+
+		snprintf(img[c], sizeof(img[c]), "%s/z-%s", dir, codecs[c]);
+		mkdir(img[c], 0700);
+		clear_dir(img[c]);
+		settle_fs();
+		snprintf(log, sizeof(log), "%s/dump-%s-%s-%d.log", dir,
+			 kinds[kind], codecs[c], r + 1);
+		zres[kind][c][Z_DUMP][r] = run_criu(argv, log,
+						    "criu-lite dump --compress");
+		zres[kind][c][Z_BYTES][r] = du(img[c]);
+	}
+	kill(t.pid, SIGKILL);
+	status = wait_for(t.pid, 10, "dumped target");
+	if (!WIFSIGNALED(status))
+		die("target %d: status %#x, expected SIGKILL", t.pid, status);
+	for (int c = 0; c < NR_CODECS; c++) {
+		char *argv[] = { (char *)criu, "restore", "-D", img[c], "-d",
+				 NULL };
+
+		snprintf(log, sizeof(log), "%s/restore-%s-%s-%d.log", dir,
+			 kinds[kind], codecs[c], r + 1);
+		zres[kind][c][Z_RESTORE][r] = run_criu(argv, log,
+						       "criu-lite restore");
+		live[0] = t.pid;
+		check_target(t.pid, "after restore");
+		live[0] = 0;
+	}
+	for (int c = 0; c < NR_CODECS; c++)
+		clear_dir(img[c]);
+	fprintf(stderr, "bench-mem: run %d, %s memory: dump/restore none "
+		"%.3f/%.3f, lz4 %.3f/%.3f, zstd %.3f/%.3f s; memory verified\n",
+		r + 1, kinds[kind], zres[kind][0][Z_DUMP][r],
+		zres[kind][0][Z_RESTORE][r], zres[kind][1][Z_DUMP][r],
+		zres[kind][1][Z_RESTORE][r], zres[kind][2][Z_DUMP][r],
+		zres[kind][2][Z_RESTORE][r]);
+}
+
 static int cmp_double(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;
@@ -365,13 +433,39 @@ static int cmp_double(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static double median(enum metric m, int runs)
+static double median_of(const double *r, int runs)
 {
 	double v[MAX_RUNS];
 
-	memcpy(v, res[m], runs * sizeof(double));
+	memcpy(v, r, runs * sizeof(double));
 	qsort(v, runs, sizeof(double), cmp_double);
 	return runs % 2 ? v[runs / 2] : (v[runs / 2 - 1] + v[runs / 2]) / 2;
+}
+
+static double median(enum metric m, int runs)
+{
+	return median_of(res[m], runs);
+}
+
+static void compress_table(int runs)
+{
+	printf("\ncompression: dump -R --compress CODEC, then restore -d, of "
+	       "one target each; median of %d runs\n\n", runs);
+	printf("%-15s %-5s %9s %9s %12s %9s\n", "memory", "codec", "dump",
+	       "restore", "image (du)", "smaller");
+	for (int k = 0; k < NR_KINDS; k++) {
+		double none = median_of(zres[k][0][Z_BYTES], runs);
+
+		for (int c = 0; c < NR_CODECS; c++) {
+			double img = median_of(zres[k][c][Z_BYTES], runs);
+
+			printf("%-15s %-5s %7.3f s %7.3f s %8.1f MiB %8.2fx\n",
+			       kinds[k], codecs[c],
+			       median_of(zres[k][c][Z_DUMP], runs),
+			       median_of(zres[k][c][Z_RESTORE], runs),
+			       img / (1 << 20), none / img);
+		}
+	}
 }
 
 static void range(enum metric m, int runs, double *lo, double *hi)
@@ -425,8 +519,15 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < CHUNK; i++)
 		buf[i] = i * 131 + 1;
 
-	for (int r = 0; r < runs; r++)
+	for (int r = 0; r < runs; r++) {
+		char img[4096];
+
 		one_run(r, buf);
+		snprintf(img, sizeof(img), "%s/img", dir);
+		clear_dir(img);		/* room for the next three */
+		for (int k = 0; k < NR_KINDS; k++)
+			compress_run(r, k);
+	}
 
 	dump = median(M_DUMP, runs);
 	restore = median(M_RESTORE, runs);
@@ -489,6 +590,7 @@ int main(int argc, char **argv)
 	       100 * (bytes / restore) / wr);
 	printf("  %-42s %6.0f %%\n", "of process_vm_writev (populated)",
 	       100 * (bytes / restore) / (bytes / median(M_WRITEV_WARM, runs)));
+	compress_table(runs);
 	printf("\nall %d restores verified: every word of the target's memory "
 	       "intact\n", runs);
 	return 0;

@@ -2,7 +2,8 @@
 # The 1 GiB memory benchmark (tests/bench/bench-mem.c does the timing):
 # criu-lite dump and restore of a process with 1 GiB of non-zero anonymous
 # memory, next to the process_vm_readv/writev and file write ceilings of
-# this machine, median of BENCH_RUNS runs. The table also goes to
+# this machine, and with the pages image compressed (lz4, zstd), median of
+# BENCH_RUNS runs. The table also goes to
 # BUILD_DIR/bench/mem.txt.
 # Usage: tests/bench/bench-mem.sh [BUILD_DIR]
 #   BENCH_DIR   where images and the write-ceiling file go (default
@@ -27,10 +28,11 @@ if [ "$avail" -lt $((3 * MIB + 512)) ]; then
 	exit 1
 fi
 mkdir -p "$DIR"
-# images plus the write-ceiling file
+# images plus the write-ceiling file; three images of the compression
+# table (none, lz4 and zstd of memory that does not compress)
 space=$(df -Pk "$DIR" | awk 'NR == 2 { print int($4 / 1024) }')
-if [ "$space" -lt $((2 * MIB + 256)) ]; then
-	echo "bench-mem: needs $((2 * MIB + 256)) MiB free in $DIR," \
+if [ "$space" -lt $((3 * MIB + 256)) ]; then
+	echo "bench-mem: needs $((3 * MIB + 256)) MiB free in $DIR," \
 	     "have $space MiB" >&2
 	exit 1
 fi
@@ -46,6 +48,9 @@ mkdir -p "$B/bench"
 	echo
 	echo "criu-lite's own account of the last run:"
 	cat "$DIR/dump-$RUNS.log" "$DIR/restore-$RUNS.log"
+	echo "and of its dumps of mixed memory with lz4 and zstd:"
+	grep -h "compressed" "$DIR/dump-mixed-lz4-$RUNS.log" \
+		"$DIR/dump-mixed-zstd-$RUNS.log"
 } | tee "$out.tmp"
 # tee hides bench-mem's status: its table's last line says it finished
 if ! grep -q "^all $RUNS restores verified" "$out.tmp"; then

@@ -16,7 +16,8 @@ FUZZ_B       := $(B)/fuzz
 FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined
 FUZZ_CFLAGS  := -g -O1 $(FUZZ_SAN) -fsanitize=fuzzer-no-link -D_GNU_SOURCE \
 		-Icriu-lite -Iimages -I$(B)/proto $(WARN) -Wno-unused-parameter
-FUZZ_SRC     := $(wildcard images/*.c) criu-lite/show.c criu-lite/log.c
+FUZZ_SRC     := $(wildcard images/*.c) criu-lite/show.c criu-lite/log.c \
+		criu-lite/names.c
 FUZZ_O       := $(patsubst %.c,$(FUZZ_B)/%.o,$(FUZZ_SRC)) \
 		$(patsubst $(B)/proto/%.c,$(FUZZ_B)/proto/%.o,$(PROTO_C))
 
@@ -30,7 +31,7 @@ $(FUZZ_B)/proto/%.o: $(B)/proto/%.c $(PROTO_H)
 
 $(FUZZ_B)/fuzz_image: tests/fuzz/fuzz_image.c tests/tools/jsoncheck.h $(FUZZ_O)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_O) \
-		$(shell pkg-config --libs libprotobuf-c)
+		$(shell pkg-config --libs libprotobuf-c libzstd liblz4)
 
 $(B)/tests/jsoncheck: tests/tools/jsoncheck.c tests/tools/jsoncheck.h
 	@mkdir -p $(@D)

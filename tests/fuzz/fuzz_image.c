@@ -7,10 +7,11 @@
  *
  * Input: byte 0 chooses the mode. With bit 7 set the rest is the whole
  * file, as is: header and trailer parsing get fuzzed. Otherwise the rest is
- * the body (the entries) of an image of type (byte 0 % the number of
- * protobuf types), given a valid header and checksum trailer here, so
- * that the decoder behind the checksum is reached (a random body would
- * almost never pass the checksum).
+ * the body (the entries) of an image of the protobuf type number (byte 0 %
+ * the number of protobuf types: 0-6 inventory to task, 7-8 the stats, 9
+ * pages-index), given a valid header and checksum trailer here, so that
+ * the decoder behind the checksum is reached (a random body would almost
+ * never pass the checksum).
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -78,6 +79,17 @@ static void decode_all(const char *path)
 	img_close(img);
 }
 
+/* The n-th image type that holds protobuf entries (all but raw pages). */
+static int protobuf_type(unsigned n)
+{
+	int types[IMG_NR_TYPES], nr = 0;
+
+	for (int t = 0; t < IMG_NR_TYPES; t++)
+		if (img_desc(t)->msg)
+			types[nr++] = t;
+	return types[n % nr];
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char path[64];
@@ -91,7 +103,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (file_fd < 0)
 			abort();
 	}
-	put_file(data + 1, size - 1, (data[0] & 0x7f) % IMG_PAGES,
+	put_file(data + 1, size - 1, protobuf_type(data[0] & 0x7f),
 		 data[0] & 0x80);
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", file_fd);
 	decode_all(path);

@@ -15,7 +15,9 @@ cp "$B/tests/corrupt-target" "$work/t"
 pid=
 for _ in $(seq 1 200); do grep -q READY "$work/out" 2>/dev/null && break; sleep 0.05; done
 read -r _ pid _ <"$work/out"
+"$B/criu-lite" dump -t "$pid" -D "$work/zimg" -R --compress lz4 >/dev/null
 "$B/criu-lite" dump -t "$pid" -D "$work/img" >/dev/null
+cp "$work/zimg/pages-index-1.img" "$work/img/"
 "$B/tests/imgedit" "$work/img" kernel 6.1.0-generic
 mkdir -p "$out"
 rm -f "$out"/seed-*
@@ -23,9 +25,10 @@ for f in "$work/img"/*.img; do
 	n=${f##*/}
 	case $n in
 	inventory*) t=0 ;; pstree*) t=1 ;; core-*) t=2 ;; mm-*) t=3 ;;
-	pagemap-*) t=4 ;; fdinfo-*) t=5 ;; task-*) t=6 ;; *) continue ;;
+	pagemap-*) t=4 ;; fdinfo-*) t=5 ;; task-*) t=6 ;;
+	pages-index-*) t=9 ;; *) continue ;;
 	esac
-	kind=${n%%-*}; kind=${kind%.img}
+	kind=${n%-*}; kind=${kind%.img}
 	[ -e "$out/seed-$kind" ] && continue	# one of each kind
 	size=$(stat -c %s "$f")
 	{ printf "\\$(printf %o $t)"; tail -c +13 "$f" | head -c $((size - 20)); } \

@@ -11,7 +11,7 @@
 #
 # Usage: tests/qemu/qemu-cr.sh [CASE...]   (default: all but mem2g)
 # Cases: minimal smp2 disk net qmp-client mem2g cycles3 leave-running plain
-#        precopy lazy killed
+#        precopy lazy killed migrate migrate-lazy
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 GL_GUEST=build/guest
@@ -20,13 +20,17 @@ CL=build/criu-lite
 out=build/qemu-cr
 mkdir -p "$out"
 
-cases=${*:-minimal smp2 disk net qmp-client cycles3 leave-running plain precopy lazy killed}
+cases=${*:-minimal smp2 disk net qmp-client cycles3 leave-running plain precopy lazy killed migrate migrate-lazy}
 pass=0 failed=0 failures=
 qpid= stamper= extra_pids=
 
 cleanup() {
 	[ -n "$stamper" ] && kill "$stamper" 2>/dev/null
 	for p in $qpid $extra_pids; do gl_stop_pid "$p"; done
+	# migrate's other host: its init takes its PID namespace along
+	[ -n "${mig_host:-}" ] && kill -9 "$mig_host" "${mig_init:-}" 2>/dev/null
+	[ -n "${mig_ns:-}" ] && { ip netns del "$mig_ns"; ip link del "v$mig_ns"; } 2>/dev/null
+	mig_host= mig_init= mig_ns=
 	gl_stop_pid "${GL_ECHO_PID:-}"
 	qpid= stamper= extra_pids=
 }
@@ -249,6 +253,57 @@ case_killed() {
 		echo "no VERIFY after the killed dumps"; return 1; }
 	cycle 1 qmp && check_guest "$off0"
 }
+
+# criu-lite migrate to another host (a network + PID + mount namespace
+# over a veth pair): pre-copy rounds while the guest dirties memory, QMP
+# stop, the rest, restore there, QMP cont there; the source QEMU is gone,
+# the guest's heartbeats go on with the next seq from the other host,
+# VERIFY ok, the QMP socket answers "running"
+case_migrate() {
+	local port=$((20000 + $$ % 20000)) s n=$(( $$ % 200 + 20 ))
+	boot "migrate${MIG_IN_EXTRA:+-lazy}" -m 512 -r 5000 || return 1
+	mig_ns=clqm$$ mig_there=10.$n.2.2
+	ip netns add "$mig_ns" && ip link add "v$mig_ns" type veth peer name "w$mig_ns" &&
+		ip link set "w$mig_ns" netns "$mig_ns" &&
+		ip addr add "10.$n.2.1/24" dev "v$mig_ns" && ip link set "v$mig_ns" up &&
+		ip -n "$mig_ns" addr add "$mig_there/24" dev "w$mig_ns" &&
+		ip -n "$mig_ns" link set "w$mig_ns" up || { echo "no veth"; return 1; }
+	unshare --pid --mount --fork --mount-proc --propagation private \
+		ip netns exec "$mig_ns" sleep 100000 </dev/null >/dev/null 2>&1 &
+	mig_host=$!
+	for _ in $(seq 1 100); do
+		mig_init=$(pgrep -P "$mig_host" -x sleep) && break
+		sleep 0.05
+	done
+	[ -n "${mig_init:-}" ] || { echo "no destination host"; return 1; }
+	nsenter -t "$mig_init" -p -m -n -- "$(readlink -f $CL)" migrate --incoming "$mig_there:$port" \
+		-D "$d/dst" --stats-file "$d/in.json" ${MIG_IN_EXTRA:-} >"$d/in.log" 2>&1 &
+	local inc=$!
+	sleep 0.5
+	off=$(log_size "$d/serial.log")
+	local t0 t1
+	t0=$(gl_now_ms)
+	$CL migrate -t "$qpid" --to "$mig_there:$port" --qmp "$d/qmp.sock" \
+		--stats-file "$d/out.json" >"$d/out.log" 2>&1 || {
+		echo "migrate failed:"; cat "$d/out.log" "$d/in.log"; return 1; }
+	t1=$(gl_now_ms)
+	wait "$inc" || { echo "migrate --incoming failed:"; cat "$d/in.log"; return 1; }
+	! gl_alive "$qpid" || { echo "the source QEMU still runs"; return 1; }
+	qpid=$(pgrep -P "$mig_init" | head -1)
+	[ -n "$qpid" ] || { echo "no QEMU on the other host"; cat "$d/in.log"; return 1; }
+	cyc_dump_ms=$((t1 - t0)) cyc_restore_ms=0 cyc_img=$(du -sm "$d/dst" | cut -f1)
+	wait_after "$d/serial.log" "$off" "HB " 3 60 || { echo "no heartbeat after"; return 1; }
+	wait_after "$d/serial.log" "$off" "VERIFY " 1 60 || { echo "no VERIFY after"; return 1; }
+	s=$("$GL_GUEST/qmp-client" -t 10 "$d/qmp.sock" query-status)
+	case "$s" in *'"running"'*) ;; *) echo "query-status there: $s"; return 1 ;; esac
+	check_guest "$off" || return 1
+	grep -h "pre-copy:\|migrated" "$d/out.log" | sed 's/^criu-lite: /  /'
+	echo "  $(tr -d '\n ' <"$d/out.json" | grep -o '"downtime_ms":[0-9.]*,"setup_ms"' | sed 's/,"setup_ms"//'), QEMU pid $qpid on the other host (NSpid $(awk '/^NSpid/ { print $2 "/" $3 }' /proc/"$qpid"/status))"
+}
+
+# the same, the destination resuming the guest before its RAM is in
+# (migrate --incoming --lazy-pages: filled from the received images)
+case_migrate_lazy() { MIG_IN_EXTRA=--lazy-pages case_migrate; }
 
 case_plain() {
 	# no QMP stop: the guest sees its clocks jump; what it says is shown

@@ -7,15 +7,28 @@
  *                    sockets
  *   holder tracer    a child it keeps traced (PTRACE_SEIZE): dumping the
  *                    child must say it is already traced
+ *   holder ipc       in a new IPC namespace of its own: a SysV shared
+ *                    memory segment, message queue and semaphore set, and
+ *                    a POSIX message queue (closed: only the namespace
+ *                    holds it)
+ *   holder spin      nothing (a target for `unshare ... holder spin`)
+ *   holder thread-uts  a thread that moved alone into a new UTS namespace
  */
 #include <linux/netlink.h>
+#include <mqueue.h>
+#include <pthread.h>
 #include <netinet/in.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
+#include <sys/ipc.h>
+#include <sys/msg.h>
 #include <sys/ptrace.h>
+#include <sys/sem.h>
+#include <sys/shm.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -52,6 +65,36 @@ static int objects(void)
 	return 0;
 }
 
+static int ipc_objects(void)
+{
+	mqd_t q;
+
+	if (unshare(CLONE_NEWIPC)) {
+		perror("unshare(CLONE_NEWIPC)");
+		return -1;
+	}
+	if (shmget(0x5eed0001, 4096, IPC_CREAT | 0600) < 0 ||
+	    msgget(0x5eed0002, IPC_CREAT | 0600) < 0 ||
+	    semget(0x5eed0003, 2, IPC_CREAT | 0600) < 0)
+		perror("SysV object");
+	q = mq_open("/holder-queue", O_CREAT | O_RDWR, 0600, NULL);
+	if (q == (mqd_t)-1)
+		perror("mq_open");
+	else
+		mq_close(q);
+	return 0;
+}
+
+static void *uts_thread(void *arg)
+{
+	(void)arg;
+	if (unshare(CLONE_NEWUTS))
+		perror("unshare(CLONE_NEWUTS) in a thread");
+	for (;;)
+		pause();
+	return NULL;
+}
+
 static pid_t tracer(void)
 {
 	pid_t child = fork();
@@ -77,6 +120,16 @@ int main(int argc, char **argv)
 		objects();
 	else if (!strcmp(argv[1], "tracer"))
 		child = tracer();
+	else if (!strcmp(argv[1], "ipc"))
+		ipc_objects();
+	else if (!strcmp(argv[1], "spin"))
+		;
+	else if (!strcmp(argv[1], "thread-uts")) {
+		pthread_t t;
+
+		pthread_create(&t, NULL, uts_thread, NULL);
+		usleep(100000);
+	}
 	else
 		return 2;
 	printf("READY\n");

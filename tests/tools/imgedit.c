@@ -11,6 +11,10 @@
  *   imgedit DIR pstree-drop         pstree: the root loses its last thread
  *   imgedit DIR core-tid TID NEW    core-TID.img says it holds thread NEW
  *   imgedit DIR fd-drop-path PID FD fdinfo: a file entry without its path
+ *   imgedit DIR codec N             inventory: pages compressed with codec N
+ *   imgedit DIR frame-grow I        pages-index-1.img: frame I says it holds
+ *                                   one page more (the frames after it move
+ *                                   along, so the index stays contiguous)
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -20,6 +24,8 @@
 
 #include "fdinfo.pb-c.h"
 #include "image.h"
+#include "page-frames.h"
+#include "pagemap.h"
 #include "core.pb-c.h"
 #include "inventory.pb-c.h"
 #include "pstree.pb-c.h"
@@ -38,6 +44,9 @@ static int edit_inventory(int dirfd, const char *what, const char *arg)
 	} else if (!strcmp(what, "format")) {
 		inv->format = strtoul(arg, NULL, 0);
 		inv->has_format = inv->format != 0;
+	} else if (!strcmp(what, "codec")) {
+		inv->pages_codec = strtoul(arg, NULL, 0);
+		inv->has_pages_codec = true;
 	} else {
 		return 2;
 	}
@@ -112,6 +121,27 @@ static int fd_drop_path(int dirfd, unsigned pid, unsigned fd)
 	return 0;
 }
 
+static int frame_grow(int dirfd, size_t i)
+{
+	struct page_frame *f;
+	size_t n;
+	int ret;
+
+	if (frames_read(dirfd, 1, &f, &n))
+		return 1;
+	if (i >= n) {
+		fprintf(stderr, "imgedit: no frame %zu (%zu frames)\n", i, n);
+		free(f);
+		return 1;
+	}
+	f[i].len += PAGE_SZ;
+	for (size_t k = i + 1; k < n; k++)
+		f[k].off += PAGE_SZ;
+	ret = frames_write(dirfd, 1, f, n) ? 1 : 0;
+	free(f);
+	return ret;
+}
+
 int main(int argc, char **argv)
 {
 	int dirfd;
@@ -119,7 +149,7 @@ int main(int argc, char **argv)
 	if (argc < 3) {
 		fprintf(stderr, "usage: imgedit DIR kernel RELEASE | xsave-add MASK | "
 			"format N | pstree-dup | pstree-drop | core-tid TID NEW | "
-			"fd-drop-path PID FD\n");
+			"fd-drop-path PID FD | codec N | frame-grow I\n");
 		return 2;
 	}
 	dirfd = open(argv[1], O_DIRECTORY | O_RDONLY);
@@ -132,6 +162,8 @@ int main(int argc, char **argv)
 				    strtoul(argv[4], NULL, 10));
 	if (!strcmp(argv[2], "pstree-dup") || !strcmp(argv[2], "pstree-drop"))
 		return edit_pstree(dirfd, !strcmp(argv[2], "pstree-dup"));
+	if (!strcmp(argv[2], "frame-grow") && argc == 4)
+		return frame_grow(dirfd, strtoul(argv[3], NULL, 0));
 	if (!strcmp(argv[2], "core-tid") && argc == 5)
 		return edit_core(dirfd, strtoul(argv[3], NULL, 0),
 				 strtoul(argv[4], NULL, 0));

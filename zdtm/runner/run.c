@@ -53,6 +53,7 @@ struct opts {
 	bool pidns;
 	char precopy[16];	/* --precopy N: dump --precopy-rounds N */
 	int predump;		/* --predump N: N pre-dumps before each dump */
+	const char *compress;	/* --compress CODEC: dump --compress CODEC */
 	bool keep_img;
 	bool verbose;
 	bool list;
@@ -306,6 +307,10 @@ static int run_criu(struct test_run *r, const char *action, const char *dir,
 		argv[argc++] = r->prev;
 		if (!strcmp(action, "dump"))
 			argv[argc++] = "--track-mem";
+	}
+	if (!strcmp(action, "dump") && r->o->compress) {
+		argv[argc++] = "--compress";
+		argv[argc++] = (char *)r->o->compress;
 	}
 	if (!strcmp(action, "restore")) {
 		if (r->o->pidns)
@@ -704,6 +709,7 @@ static void usage(FILE *f)
 "                   test runs, then only what changed)\n"
 "  --predump N      N pre-dumps (a chain) before each dump, which stores\n"
 "                   only what changed since (--prev-images-dir --track-mem)\n"
+"  --compress CODEC dump with --compress CODEC (lz4, zstd)\n"
 "  --timeout S      limit for one criu-lite run and for a test's exit (60)\n"
 "  --keep-img       keep the images of passing tests (build/zdtm/img/)\n"
 "  --list           print the test list and exit\n"
@@ -722,6 +728,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		{ "pidns", no_argument, NULL, 'p' },
 		{ "precopy", required_argument, NULL, 'P' },
 		{ "predump", required_argument, NULL, 'D' },
+		{ "compress", required_argument, NULL, 'Z' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "keep-img", no_argument, NULL, 'K' },
 		{ "list", no_argument, NULL, 'L' },
@@ -748,6 +755,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			snprintf(o->precopy, sizeof(o->precopy), "%d", atoi(optarg));
 			break;
 		case 'D': o->predump = atoi(optarg); break;
+		case 'Z': o->compress = optarg; break;
 		case 't': o->timeout_s = atoi(optarg); break;
 		case 'K': o->keep_img = true; break;
 		case 'L': o->list = true; break;

@@ -1,0 +1,487 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * criu-lite migrate: a running tree moved to another host, QEMU's model,
+ * one command per side.
+ *
+ *   destination  migrate --incoming ADDR:PORT -D DIR: receives everything
+ *                (pages checked as they arrive), keeps it in DIR, restores
+ *                the tree, tells the source, exits 0 with the tree running.
+ *   source       migrate -t PID --to ADDR:PORT: pre-copy rounds streamed
+ *                while the tree runs, until what is left fits the downtime
+ *                limit at the bandwidth measured (or the rounds stop
+ *                shrinking); then QMP stop (--qmp), freeze, the last pages
+ *                and every other image, and the destination restores. Only
+ *                when it says the tree runs there is the source killed; any
+ *                failure before that and the source runs on (QMP cont).
+ *
+ * Built from the CRIU-style pieces: the dump (dump.c) with its page
+ * transfer pointed at the destination (page-xfer.c), the page server's
+ * receiving side (page-server.c), restore (restore.c).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "cr.h"
+#include "dump.h"
+#include "log.h"
+#include "migrate.h"
+#include "net.h"
+#include "page-server.h"
+#include "page-xfer.h"
+#include "restore.h"
+#include "seize.h"
+#include "xfer-proto.h"
+
+static const char migrate_text[] =
+"usage: criu-lite migrate -t PID --to HOST:PORT [OPTIONS]     (source)\n"
+"       criu-lite migrate --incoming HOST:PORT -D DIR [OPTIONS]  (destination)\n"
+"\n"
+"Moves a running process tree (a whole QEMU with its guest RAM) to another\n"
+"host. Start the destination first; it waits for one source, keeps the\n"
+"images in DIR, restores the tree and exits 0 once it runs there. The\n"
+"source copies memory while the tree runs (pre-copy rounds, writes tracked\n"
+"with uffd-wp), stops it when what is left fits the downtime limit, sends\n"
+"the rest, and exits 0 once the destination runs the tree; the source tree\n"
+"is then gone. Any failure before that and the source tree runs on.\n"
+"\n"
+"Source:\n"
+"  -t, --tree PID             root of the tree to move\n"
+"      --to HOST:PORT         where migrate --incoming waits\n"
+"      --qmp SOCK             QEMU: stop the VM through QMP before the\n"
+"                             freeze (the destination continues it); if\n"
+"                             criu-lite dies after the hand-over began, the\n"
+"                             VM stays stopped here (QEMU's postmigrate)\n"
+"      --downtime-limit MS    stop the tree once what is left would take\n"
+"                             this long to send (default 300, as QEMU)\n"
+"      --max-bandwidth BYTES  bytes per second at most (default: any;\n"
+"                             suffixes K, M, G)\n"
+"      --max-rounds N         pre-copy rounds at most (default 30; 0: stop\n"
+"                             at once and copy everything frozen)\n"
+"      --postcopy             not implemented yet\n"
+"Destination:\n"
+"      --incoming HOST:PORT   wait there (HOST: the address to listen on)\n"
+"  -D, --images-dir DIR       keep the received images there\n"
+"      --lazy-pages           resume the tree before its memory is in: a\n"
+"                             lazy-pages daemon fills it from DIR on fault\n"
+"                             and in the background (shorter downtime; if\n"
+"                             the daemon dies, the tree dies with it)\n"
+"Both:\n"
+"      --stats-file FILE      figures of the migration as JSON\n"
+"  -v, --verbose              more messages\n"
+"  -h, --help                 this text\n";
+
+struct migrate_opts {
+	pid_t pid;
+	const char *to, *incoming, *dir, *qmp, *stats;
+	unsigned downtime_ms, max_rounds;
+	uint64_t max_bw;
+	bool postcopy;
+	bool lazy;		/* destination: restore --lazy-pages */
+};
+
+static int parse_size(const char *s, uint64_t *out)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || end == s || v < 0)
+		return -1;
+	switch (*end) {
+	case 'k': case 'K': v *= 1024; end++; break;
+	case 'm': case 'M': v *= 1024 * 1024; end++; break;
+	case 'g': case 'G': v *= 1024.0 * 1024 * 1024; end++; break;
+	}
+	if (*end)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static int parse_ulong(const char *opt, const char *s, unsigned long max,
+		       unsigned *out)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || end == s || *end || v > max || s[0] == '-') {
+		pr_err("bad number \"%s\" for %s (0 to %lu)", s, opt, max);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+static int parse_migrate_args(int argc, char **argv, struct migrate_opts *o)
+{
+	enum { OPT_TO = 256, OPT_INCOMING, OPT_QMP, OPT_DOWNTIME, OPT_BW,
+	       OPT_ROUNDS, OPT_POSTCOPY, OPT_STATS, OPT_LAZY };
+	static const struct option opts[] = {
+		{ "tree", required_argument, NULL, 't' },
+		{ "to", required_argument, NULL, OPT_TO },
+		{ "incoming", required_argument, NULL, OPT_INCOMING },
+		{ "images-dir", required_argument, NULL, 'D' },
+		{ "qmp", required_argument, NULL, OPT_QMP },
+		{ "downtime-limit", required_argument, NULL, OPT_DOWNTIME },
+		{ "max-bandwidth", required_argument, NULL, OPT_BW },
+		{ "max-rounds", required_argument, NULL, OPT_ROUNDS },
+		{ "postcopy", no_argument, NULL, OPT_POSTCOPY },
+		{ "stats-file", required_argument, NULL, OPT_STATS },
+		{ "lazy-pages", no_argument, NULL, OPT_LAZY },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	memset(o, 0, sizeof(*o));
+	o->downtime_ms = 300;
+	o->max_rounds = 30;
+	optind = 0;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":t:D:vh", opts, NULL)) != -1) {
+		switch (c) {
+		case 't':
+			if (parse_pid(optarg, &o->pid))
+				return -1;
+			break;
+		case 'D':
+			o->dir = optarg;
+			break;
+		case OPT_TO:
+			o->to = optarg;
+			break;
+		case OPT_INCOMING:
+			o->incoming = optarg;
+			break;
+		case OPT_QMP:
+			o->qmp = optarg;
+			break;
+		case OPT_DOWNTIME:
+			if (parse_ulong("--downtime-limit", optarg, 3600000,
+					&o->downtime_ms))
+				return -1;
+			break;
+		case OPT_ROUNDS:
+			if (parse_ulong("--max-rounds", optarg, 1000,
+					&o->max_rounds))
+				return -1;
+			break;
+		case OPT_BW:
+			if (parse_size(optarg, &o->max_bw)) {
+				pr_err("bad size \"%s\" for --max-bandwidth "
+				       "(bytes per second, K/M/G)", optarg);
+				return -1;
+			}
+			break;
+		case OPT_POSTCOPY:
+			o->postcopy = true;
+			break;
+		case OPT_STATS:
+			o->stats = optarg;
+			break;
+		case OPT_LAZY:
+			o->lazy = true;
+			break;
+		case 'v':
+			log_set_level(log_get_level() + 1);
+			break;
+		case 'h':
+			fputs(migrate_text, stdout);
+			return 1;
+		case ':':
+			pr_err("migrate: option %s needs a value", argv[optind - 1]);
+			return -1;
+		default:
+			pr_err("migrate: unknown option %s (see criu-lite migrate "
+			       "--help)", argv[optind - 1]);
+			return -1;
+		}
+	}
+	if (optind < argc) {
+		pr_err("migrate: unexpected argument \"%s\"", argv[optind]);
+		return -1;
+	}
+	if (!!o->to == !!o->incoming) {
+		pr_err("migrate needs either -t PID --to HOST:PORT (source) or "
+		       "--incoming HOST:PORT -D DIR (destination)");
+		return -1;
+	}
+	if (o->to && (!o->pid || o->dir)) {
+		pr_err("migrate --to needs -t PID (and no -D: the images go to "
+		       "the destination)");
+		return -1;
+	}
+	if (o->lazy && !o->incoming) {
+		pr_err("--lazy-pages goes with --incoming (the destination)");
+		return -1;
+	}
+	if (o->incoming && (!o->dir || o->pid || o->qmp)) {
+		pr_err("migrate --incoming needs -D DIR (and neither -t nor "
+		       "--qmp)");
+		return -1;
+	}
+	if (o->postcopy) {
+		pr_err("migrate --postcopy is not implemented yet: it needs the "
+		       "source to serve its frozen memory (dump --lazy-pages); "
+		       "use precopy (the default)");
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- source ---- */
+
+static int send_one(struct page_xfer *x, int dirfd, const char *name)
+{
+	int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	void *data = NULL;
+	int ret = -1;
+
+	if (fd < 0 || fstat(fd, &st)) {
+		pr_perror("migrate: open image %s", name);
+		goto out;
+	}
+	if (st.st_size) {
+		data = mmap(NULL, st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+		if (data == MAP_FAILED) {
+			data = NULL;
+			pr_perror("migrate: map image %s", name);
+			goto out;
+		}
+	}
+	ret = page_xfer_send_file(x, name, data ? data : "", st.st_size);
+out:
+	if (data)
+		munmap(data, st.st_size);
+	if (fd >= 0)
+		close(fd);
+	return ret;
+}
+
+int migrate_handover(struct page_xfer *x, int dirfd, struct dump_stats *st)
+{
+	uint64_t t0 = now_ns();
+	int dfd = dup(dirfd), ret = -1;
+	DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
+	struct dirent *de;
+	char text[XP_MAX_TEXT + 1];
+
+	if (!d) {
+		pr_perror("migrate: read the images");
+		if (dfd >= 0)
+			close(dfd);
+		return -1;
+	}
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		if (send_one(x, dirfd, de->d_name))
+			goto out;
+	}
+	if (page_xfer_done(x))
+		goto out;
+	pr_info("migrate: all sent in %.1f ms; the destination restores",
+		(now_ns() - t0) / 1e6);
+	if (page_xfer_reply(x, text, sizeof(text))) {
+		pr_err("migrate: the destination did not take over: the tree "
+		       "runs on here");
+		goto out;
+	}
+	pr_info("migrate: the destination says: %s", text);
+	ret = 0;
+out:
+	st->handover_ns = now_ns() - t0;
+	closedir(d);
+	return ret;
+}
+
+static void json_rounds(FILE *f, const struct dump_stats *st)
+{
+	unsigned n = st->precopy_rounds < MAX_ROUNDS_RECORDED ?
+		     st->precopy_rounds : MAX_ROUNDS_RECORDED;
+
+	fprintf(f, "  \"rounds\": [");
+	for (unsigned i = 0; i < n; i++)
+		fprintf(f, "%s\n    {\"pages\": %lu, \"bytes\": %lu, \"ms\": %.1f}",
+			i ? "," : "", (unsigned long)st->round_pages[i],
+			(unsigned long)st->round_bytes[i], st->round_ns[i] / 1e6);
+	fprintf(f, "%s],\n", n ? "\n  " : "");
+}
+
+static int write_stats(const char *path, const struct migrate_opts *o,
+		       const struct dump_stats *st, bool ok, double total_ms)
+{
+	FILE *f = fopen(path, "w");
+	double down = ok ? (st->running_at_ns - st->stop_at_ns) / 1e6 : 0;
+
+	if (!f) {
+		pr_perror("migrate: stats file %s", path);
+		return -1;
+	}
+	fprintf(f, "{\n  \"status\": \"%s\",\n  \"side\": \"source\",\n"
+		"  \"pid\": %d,\n  \"total_ms\": %.1f,\n  \"downtime_ms\": %.1f,\n"
+		"  \"setup_ms\": %.1f,\n  \"precopy_ms\": %.1f,\n"
+		"  \"frozen_ms\": %.1f,\n  \"handover_ms\": %.1f,\n"
+		"  \"precopy_rounds\": %u,\n  \"precopy_pages\": %lu,\n"
+		"  \"expected_downtime_ms\": %lu,\n  \"downtime_limit_ms\": %u,\n"
+		"  \"max_bandwidth\": %lu,\n  \"pages_written\": %lu,\n"
+		"  \"pages_zero\": %lu,\n  \"pages_reused\": %lu,\n"
+		"  \"bytes_sent\": %lu,\n",
+		ok ? "completed" : "failed", o->pid, total_ms, down,
+		st->stop_at_ns / 1e6 - st->precopy_ns / 1e6,
+		st->precopy_ns / 1e6, st->frozen_ns / 1e6,
+		st->handover_ns / 1e6, st->precopy_rounds,
+		(unsigned long)st->precopy_pages,
+		(unsigned long)st->expected_downtime_ms, o->downtime_ms,
+		(unsigned long)o->max_bw, (unsigned long)st->pages_stored,
+		(unsigned long)st->pages_zero, (unsigned long)st->pages_reused,
+		(unsigned long)st->bytes_written);
+	json_rounds(f, st);
+	fprintf(f, "  \"to\": \"%s\"\n}\n", o->to);
+	return fclose(f) ? -1 : 0;
+}
+
+static int migrate_out(const struct migrate_opts *mo)
+{
+	struct dump_opts o = { 0 };
+	struct dump_stats st;
+	char host[256], tmp[PATH_MAX], dir[PATH_MAX + 16];
+	const char *td = getenv("TMPDIR");
+	uint64_t t0 = now_ns();
+	unsigned port;
+	int ret;
+
+	if (net_split(mo->to, host, sizeof(host), &port))
+		return -1;
+	snprintf(tmp, sizeof(tmp), "%s/criu-lite-migrate-XXXXXX",
+		 td && *td ? td : "/tmp");
+	if (!mkdtemp(tmp)) {
+		pr_perror("migrate: a scratch directory in %s", td ? td : "/tmp");
+		return -1;
+	}
+	snprintf(dir, sizeof(dir), "%s/images", tmp);
+	o.pid = mo->pid;
+	o.dir = dir;
+	o.qmp = mo->qmp;
+	o.migrate = true;
+	o.ps_addr = host;
+	o.ps_port = port;
+	o.no_sync = true;	/* nothing is kept here */
+	o.precopy_rounds = mo->max_rounds;
+	o.precopy_until = 1;
+	o.downtime_ms = mo->downtime_ms;
+	o.max_bw = mo->max_bw;
+	ret = dump_tree(&o, &st);
+	rmdir(dir);
+	rmdir(tmp);
+	if (ret) {
+		if (kill(mo->pid, 0) == 0)
+			pr_err("migration of %d failed; it runs on here", mo->pid);
+	} else {
+		pr_info("migrated %d to %s: total %.1f ms, downtime %.1f ms "
+			"(%s to running there), %u pre-copy rounds (%lu pages), "
+			"%.1f MiB sent", mo->pid, mo->to, (now_ns() - t0) / 1e6,
+			(st.running_at_ns - st.stop_at_ns) / 1e6,
+			mo->qmp ? "QMP stop" : "freeze", st.precopy_rounds,
+			(unsigned long)st.precopy_pages,
+			st.bytes_written / 1048576.0);
+	}
+	if (mo->stats && write_stats(mo->stats, mo, &st, !ret,
+				     (now_ns() - t0) / 1e6))
+		ret = -1;
+	return ret;
+}
+
+/* ---- destination ---- */
+
+static int migrate_in(const struct migrate_opts *mo)
+{
+	struct restore_opts ro = { 0 };
+	struct restore_stats rst = { 0 };
+	char host[256], text[128];
+	uint64_t t0, t1, t2;
+	unsigned port;
+	int l, c, mode, ret = -1;
+
+	if (net_split(mo->incoming, host, sizeof(host), &port))
+		return -1;
+	l = net_listen(strcmp(host, "*") ? host : NULL, port,
+		       "migrate --incoming");
+	if (l < 0)
+		return -1;
+	pr_info("migrate --incoming: waiting on %s", mo->incoming);
+	c = page_server_accept(l, 1u << XP_MIGRATE, &mode, "migrate --incoming");
+	close(l);
+	if (c < 0)
+		return -1;
+	t0 = now_ns();
+	if (page_server_receive(c, mo->dir)) {
+		close(c);
+		return -1;
+	}
+	t1 = now_ns();
+	ro.dir = mo->dir;
+	ro.detach = true;
+	ro.zombie_wait_ms = 5000;
+	ro.lazy = mo->lazy;
+	/* every page was checked against its checksum as it arrived, moments
+	 * ago, by this process: not once more during the downtime */
+	ro.no_verify = true;
+	ret = restore_tree(&ro, &rst) < 0 ? -1 : 0;
+	t2 = now_ns();
+	if (ret) {
+		page_server_reply(c, 1, "the restore failed on the destination "
+				  "(its messages say why)");
+	} else {
+		snprintf(text, sizeof(text), "running, pid %d", rst.root_pid);
+		if (page_server_reply(c, 0, text))
+			pr_warn("migrate: the source is gone; the tree runs here");
+		pr_info("migrate --incoming: %d runs here: received in %.1f ms, "
+			"restored in %.1f ms", rst.root_pid, (t1 - t0) / 1e6,
+			(t2 - t1) / 1e6);
+	}
+	close(c);
+	if (mo->stats) {
+		FILE *f = fopen(mo->stats, "w");
+
+		if (f) {
+			fprintf(f, "{\n  \"status\": \"%s\",\n  \"side\": "
+				"\"destination\",\n  \"pid\": %d,\n"
+				"  \"receive_ms\": %.1f,\n  \"restore_ms\": %.1f,\n"
+				"  \"pages_restored\": %lu\n}\n",
+				ret ? "failed" : "completed", rst.root_pid,
+				(t1 - t0) / 1e6, (t2 - t1) / 1e6,
+				(unsigned long)rst.pages_written);
+			fclose(f);
+		} else {
+			pr_perror("migrate: stats file %s", mo->stats);
+		}
+	}
+	return ret;
+}
+
+int cmd_migrate(int argc, char **argv)
+{
+	struct migrate_opts o;
+	int ret = parse_migrate_args(argc, argv, &o);
+
+	if (ret)
+		return ret > 0 ? 0 : 1;
+	return (o.to ? migrate_out(&o) : migrate_in(&o)) ? 1 : 0;
+}

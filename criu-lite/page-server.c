@@ -1,0 +1,570 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * criu-lite page-server: one client, then exit (as CRIU's). A dump (or a
+ * migration) pushes its pages and pagemaps, and possibly every other image
+ * file; a lazy restore pulls pages. See xfer-proto.h for the protocol.
+ *
+ * What a push brings is kept apart in DIR/.incoming-XXXXXX, every stored
+ * run checked against its page checksums as its pagemap entry arrives
+ * (the pages are still in the page cache then), and moved into DIR only
+ * when the client says it is done: a dump that fails or dies half-way
+ * leaves DIR as it was.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "cr.h"
+#include "csum.h"
+#include "image.h"
+#include "log.h"
+#include "net.h"
+#include "page-server.h"
+#include "page-source.h"
+#include "pagemap.h"
+#include "seize.h"
+#include "xfer-proto.h"
+
+#define RECV_TIMEOUT_S	120
+#define MAX_PAGES_MSG	(8u << 20)
+#define PREALLOC_STEP	(64ULL << 20)
+
+struct push {
+	int c;
+	const char *dir;
+	int dirfd, stagefd;
+	char stage[64];
+	int pfd;		/* pages-1.img, in the stage */
+	uint64_t end;		/* bytes of pages received */
+	uint64_t alloc_end;
+	bool prealloc;
+	struct cr_img *pm;	/* the pagemap being received */
+	unsigned pm_id;
+	char **names;		/* files in the stage, pages-1.img first */
+	size_t nr_names;
+	uint8_t *buf;
+	uint32_t *sums;		/* of each page received, by offset */
+	size_t sums_cap;
+	uint64_t pages_checked, files;
+	char why[512];		/* the first error, for the client */
+};
+
+int page_server_reply(int c, uint32_t status, const char *text);
+
+static void fail(struct push *p, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void fail(struct push *p, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (p->why[0])
+		return;
+	va_start(ap, fmt);
+	vsnprintf(p->why, sizeof(p->why), fmt, ap);
+	va_end(ap);
+	pr_err("page-server: %s", p->why);
+}
+
+int page_server_reply(int c, uint32_t status, const char *text)
+{
+	struct xp_reply r = { status, strlen(text) };
+
+	if (write_all(c, &r, sizeof(r)) || write_all(c, text, r.text_len))
+		return -1;
+	return 0;
+}
+
+static int add_name(struct push *p, const char *name)
+{
+	char **n = realloc(p->names, (p->nr_names + 1) * sizeof(*n));
+
+	if (!n || !(n[p->nr_names] = strdup(name))) {
+		if (n)
+			p->names = n;
+		return -1;
+	}
+	p->names = n;
+	p->nr_names++;
+	return 0;
+}
+
+static void drop_name(struct push *p, const char *name)
+{
+	for (size_t i = 0; i < p->nr_names; i++) {
+		if (!strcmp(p->names[i], name)) {
+			unlinkat(p->stagefd, name, 0);
+			free(p->names[i]);
+			p->names[i] = p->names[--p->nr_names];
+			return;
+		}
+	}
+}
+
+static int recv_exact(struct push *p, void *buf, size_t len)
+{
+	if (read_full(p->c, buf, len)) {
+		if (errno == EAGAIN || errno == EWOULDBLOCK)
+			fail(p, "no data from the client for %d s", RECV_TIMEOUT_S);
+		else if (errno == ECONNRESET)
+			fail(p, "the client went away before it was done");
+		else
+			fail(p, "receive: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static int recv_pages(struct push *p, const struct xp_hdr *h)
+{
+	uint64_t npages = h->id, len = npages * PAGE_SZ, first = p->end / PAGE_SZ;
+	uint32_t *sums;
+
+	if (h->off != p->end || len > MAX_PAGES_MSG ||
+	    h->len != npages * (PAGE_SZ + 4)) {
+		fail(p, "pages at offset %lu (%lu bytes) do not follow the %lu "
+		     "received", (unsigned long)h->off, (unsigned long)h->len,
+		     (unsigned long)p->end);
+		return -1;
+	}
+	if (first + npages > p->sums_cap) {
+		size_t cap = (first + npages) * 2;
+		uint32_t *n = realloc(p->sums, cap * sizeof(*n));
+
+		if (!n) {
+			fail(p, "out of memory");
+			return -1;
+		}
+		p->sums = n;
+		p->sums_cap = cap;
+	}
+	sums = p->sums + first;
+	if (recv_exact(p, p->buf, len) ||
+	    recv_exact(p, sums, npages * sizeof(*sums)))
+		return -1;
+	for (uint64_t i = 0; i < npages; i++) {
+		if (page_crc(p->buf + i * PAGE_SZ) != sums[i]) {
+			fail(p, "page at offset %lu of pages-1.img does not "
+			     "match its checksum: corrupted on the way",
+			     (unsigned long)(p->end + i * PAGE_SZ));
+			return -1;
+		}
+	}
+	if (p->prealloc && p->end + len > p->alloc_end) {
+		if (fallocate(p->pfd, 0, p->alloc_end, PREALLOC_STEP))
+			p->prealloc = false;
+		else
+			p->alloc_end += PREALLOC_STEP;
+	}
+	if (pwrite_all(p->pfd, p->buf, len, p->end)) {
+		fail(p, "write pages-1.img at offset %lu: %s",
+		     (unsigned long)p->end, strerror(errno));
+		return -1;
+	}
+	p->end += len;
+	return 0;
+}
+
+/* A stored run's page checksums, against those its pages had on arrival
+ * (each checked then against the bytes): no need to read them again. */
+static int check_run(struct push *p, const PagemapEntry *e)
+{
+	uint64_t len = (uint64_t)e->nr_pages * PAGE_SZ, first;
+
+	if (!e->has_offset || e->offset % PAGE_SZ || e->offset > p->end ||
+	    len > p->end - e->offset) {
+		fail(p, "pagemap-%u.img: run at %#lx refers to pages not sent",
+		     p->pm_id, (long)e->vaddr);
+		return -1;
+	}
+	if (pagemap_run_csums_ok(e, p->pm_id)) {
+		fail(p, "pagemap-%u.img: run at %#lx: bad checksums", p->pm_id,
+		     (long)e->vaddr);
+		return -1;
+	}
+	first = e->offset / PAGE_SZ;
+	for (uint32_t i = 0; i < e->nr_pages; i++) {
+		if (p->sums[first + i] != e->page_csums[i]) {
+			fail(p, "page %#lx of process %u does not match its "
+			     "checksum: corrupted on the way",
+			     (long)(e->vaddr + (uint64_t)i * PAGE_SZ), p->pm_id);
+			return -1;
+		}
+	}
+	p->pages_checked += e->nr_pages;
+	return 0;
+}
+
+static int recv_entry(struct push *p, const struct xp_hdr *h)
+{
+	PagemapEntry *e;
+	int ret = -1;
+
+	if (!p->pm || h->len > XP_MAX_MSG) {
+		fail(p, "pagemap entry outside a pagemap");
+		return -1;
+	}
+	if (recv_exact(p, p->buf, h->len))
+		return -1;
+	e = pagemap_entry__unpack(NULL, h->len, p->buf);
+	if (!e) {
+		fail(p, "pagemap-%u.img: an entry that does not decode",
+		     p->pm_id);
+		return -1;
+	}
+	if ((e->flags & PE_PRESENT) && check_run(p, e))
+		goto out;
+	if (img_write_msg(p->pm, &e->base)) {
+		fail(p, "write pagemap-%u.img", p->pm_id);
+		goto out;
+	}
+	ret = 0;
+out:
+	pagemap_entry__free_unpacked(e, NULL);
+	return ret;
+}
+
+static bool good_name(const char *n)
+{
+	size_t len = strlen(n);
+
+	return len > 4 && n[0] != '.' && !strchr(n, '/') &&
+	       !strcmp(n + len - 4, ".img") && strcmp(n, "pages-1.img") &&
+	       strncmp(n, "pagemap-", 8);
+}
+
+static int recv_file(struct push *p, const struct xp_hdr *h)
+{
+	char name[256];
+	uint64_t left;
+	int fd;
+
+	if (!h->id || h->id >= sizeof(name) || h->len < h->id ||
+	    h->len - h->id > XP_MAX_MSG) {
+		fail(p, "bad file message");
+		return -1;
+	}
+	if (recv_exact(p, name, h->id))
+		return -1;
+	name[h->id] = 0;
+	if (!good_name(name)) {
+		fail(p, "refused file name \"%s\"", name);
+		return -1;
+	}
+	fd = openat(p->stagefd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+		    0600);
+	if (fd < 0 || add_name(p, name)) {
+		fail(p, "create %s: %s", name, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	for (left = h->len - h->id; left;) {
+		size_t n = left < MAX_PAGES_MSG ? left : MAX_PAGES_MSG;
+
+		if (recv_exact(p, p->buf, n))
+			break;
+		if (write_all(fd, p->buf, n)) {
+			fail(p, "write %s: %s", name, strerror(errno));
+			break;
+		}
+		left -= n;
+	}
+	close(fd);
+	p->files++;
+	return left ? -1 : 0;
+}
+
+static int sync_stage(struct push *p, bool durable)
+{
+	if (p->alloc_end > p->end && ftruncate(p->pfd, p->end)) {
+		fail(p, "truncate pages-1.img: %s", strerror(errno));
+		return -1;
+	}
+	p->alloc_end = p->end;
+	for (size_t i = 0; durable && i < p->nr_names; i++) {
+		int fd = openat(p->stagefd, p->names[i], O_RDONLY | O_CLOEXEC);
+
+		if (fd < 0 || fsync(fd)) {
+			fail(p, "fsync %s: %s", p->names[i], strerror(errno));
+			if (fd >= 0)
+				close(fd);
+			return -1;
+		}
+		close(fd);
+	}
+	return 0;
+}
+
+/* Into DIR: the inventory last, so that DIR holds a whole dump or none. */
+static int keep_stage(struct push *p, bool durable)
+{
+	const char *bad;
+	int inv = -1;
+
+	if (sync_stage(p, durable))
+		return -1;
+	for (size_t i = 0; i < p->nr_names; i++) {
+		if (!strcmp(p->names[i], "inventory.img")) {
+			inv = i;
+			continue;
+		}
+		bad = p->names[i];
+		if (renameat(p->stagefd, bad, p->dirfd, bad))
+			goto err;
+	}
+	bad = inv >= 0 ? p->names[inv] : NULL;
+	if (bad && renameat(p->stagefd, bad, p->dirfd, bad))
+		goto err;
+	for (size_t i = 0; i < p->nr_names; i++)
+		free(p->names[i]);
+	p->nr_names = 0;
+	if (durable && fsync(p->dirfd)) {
+		fail(p, "fsync %s: %s", p->dir, strerror(errno));
+		return -1;
+	}
+	return 0;
+err:
+	fail(p, "move %s into %s: %s", bad, p->dir, strerror(errno));
+	return -1;
+}
+
+static void drop_stage(struct push *p)
+{
+	if (p->stagefd < 0)
+		return;
+	img_discard(p->pm);
+	p->pm = NULL;
+	for (size_t i = 0; i < p->nr_names; i++) {
+		unlinkat(p->stagefd, p->names[i], 0);
+		free(p->names[i]);
+	}
+	p->nr_names = 0;
+	close(p->stagefd);
+	p->stagefd = -1;
+	unlinkat(p->dirfd, p->stage, AT_REMOVEDIR);
+}
+
+static int open_stage(struct push *p)
+{
+	mkdir(p->dir, 0700);
+	p->dirfd = open(p->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (p->dirfd < 0) {
+		fail(p, "open %s: %s", p->dir, strerror(errno));
+		return -1;
+	}
+	snprintf(p->stage, sizeof(p->stage), ".incoming-%d", getpid());
+	unlinkat(p->dirfd, p->stage, AT_REMOVEDIR);	/* an empty leftover */
+	if (mkdirat(p->dirfd, p->stage, 0700) ||
+	    (p->stagefd = openat(p->dirfd, p->stage, O_RDONLY | O_DIRECTORY |
+				 O_CLOEXEC)) < 0) {
+		fail(p, "create %s/%s: %s", p->dir, p->stage, strerror(errno));
+		return -1;
+	}
+	p->pfd = openat(p->stagefd, "pages-1.img", O_RDWR | O_CREAT | O_EXCL |
+			O_CLOEXEC, 0600);
+	if (p->pfd < 0 || add_name(p, "pages-1.img")) {
+		fail(p, "create pages-1.img: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * After an error reply: what the client still sends is read and dropped
+ * (up to 2 s) before the connection closes, or the kernel would answer it
+ * with a reset that can destroy the reply before the client reads it.
+ */
+static void drain(int c)
+{
+	struct timeval tv = { 2, 0 };
+	uint64_t t0 = now_ns();
+	char buf[65536];
+
+	shutdown(c, SHUT_WR);
+	setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	while (now_ns() - t0 < 2000000000ULL && read(c, buf, sizeof(buf)) > 0)
+		;
+}
+
+int page_server_receive(int c, const char *dir)
+{
+	struct push p = { .c = c, .dir = dir, .dirfd = -1, .stagefd = -1,
+			  .pfd = -1, .prealloc = true };
+	struct timeval tv = { RECV_TIMEOUT_S, 0 };
+	uint64_t t0 = now_ns();
+	struct xp_hdr h;
+	char text[32];
+	int ret = -1;
+
+	p.buf = malloc(MAX_PAGES_MSG);
+	if (!p.buf || open_stage(&p)) {
+		page_server_reply(c, 1, p.why[0] ? p.why : "out of memory");
+		goto out;
+	}
+	setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (page_server_reply(c, 0, "ready"))
+		goto out;
+	for (;;) {
+		int r = 0;
+
+		if (recv_exact(&p, &h, sizeof(h)))
+			break;
+		switch (h.type) {
+		case X_PAGES:
+			r = recv_pages(&p, &h);
+			break;
+		case X_PM_BEGIN:
+			if (p.pm) {
+				fail(&p, "two pagemaps at once");
+				r = -1;
+				break;
+			}
+			p.pm_id = h.id;
+			snprintf(text, sizeof(text), "pagemap-%u.img", h.id);
+			p.pm = img_open_write(p.stagefd, IMG_PAGEMAP, h.id);
+			if (!p.pm || add_name(&p, text)) {
+				fail(&p, "create %s", text);
+				r = -1;
+			}
+			break;
+		case X_PM_ENTRY:
+			r = recv_entry(&p, &h);
+			break;
+		case X_PM_END:
+			if (!p.pm) {
+				fail(&p, "end of a pagemap never begun");
+				r = -1;
+				break;
+			}
+			if (h.off) {
+				r = img_close(p.pm);
+				if (r)
+					fail(&p, "write pagemap-%u.img", p.pm_id);
+			} else {
+				img_discard(p.pm);
+				snprintf(text, sizeof(text), "pagemap-%u.img",
+					 p.pm_id);
+				drop_name(&p, text);
+			}
+			p.pm = NULL;
+			break;
+		case X_FILE:
+			r = recv_file(&p, &h);
+			break;
+		case X_FLUSH:
+			if (h.off && fsync(p.pfd)) {
+				fail(&p, "fsync pages-1.img: %s", strerror(errno));
+				r = -1;
+				break;
+			}
+			snprintf(text, sizeof(text), "%lu", (unsigned long)p.end);
+			r = page_server_reply(c, 0, text);
+			break;
+		case X_DONE:
+			if (p.pm) {
+				fail(&p, "done in the middle of pagemap-%u.img",
+				     p.pm_id);
+				r = -1;
+				break;
+			}
+			r = keep_stage(&p, h.off);
+			if (!r) {
+				ret = 0;
+				page_server_reply(c, 0, "kept");
+			}
+			break;
+		default:
+			fail(&p, "unknown message %u", h.type);
+			r = -1;
+		}
+		if (r || !ret)
+			break;
+	}
+	if (ret) {
+		fail(&p, "the client stopped before it was done");
+		page_server_reply(c, 1, p.why);
+		pr_err("page-server: nothing received was kept in %s", dir);
+		drain(c);
+	} else {
+		pr_info("page-server: kept %.1f MiB of pages (%lu checked), "
+			"%lu other files in %s, %.1f ms", p.end / 1048576.0,
+			(unsigned long)p.pages_checked,
+			(unsigned long)p.files, dir, (now_ns() - t0) / 1e6);
+	}
+out:
+	if (p.pfd >= 0)
+		close(p.pfd);
+	drop_stage(&p);
+	if (p.dirfd >= 0)
+		close(p.dirfd);
+	free(p.names);
+	free(p.buf);
+	free(p.sums);
+	return ret;
+}
+
+int page_server_accept(int l, unsigned modes, int *mode, const char *who)
+{
+	for (;;) {
+		struct timeval tv = { 10, 0 };
+		struct xp_hello h;
+		int c = accept4(l, NULL, NULL, SOCK_CLOEXEC);
+
+		if (c < 0) {
+			if (errno == EINTR)
+				continue;
+			pr_perror("%s: accept", who);
+			return -1;
+		}
+		/* a stray connection does not end the server */
+		setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+		if (read_full(c, &h, sizeof(h)) || h.magic != XP_MAGIC ||
+		    h.version != XP_VERSION) {
+			pr_warn("%s: a connection that is not a criu-lite "
+				"client: ignored", who);
+			close(c);
+			continue;
+		}
+		if (h.mode >= 32 || !(modes & (1u << h.mode))) {
+			page_server_reply(c, 1, h.mode == XP_MIGRATE ?
+			      "this is a page server, not a migrate --incoming" :
+			      "this is a migrate --incoming, not a page server");
+			pr_warn("%s: a criu-lite client of another kind (mode "
+				"%u): refused", who, h.mode);
+			close(c);
+			continue;
+		}
+		tv.tv_sec = 0;
+		setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+		*mode = h.mode;
+		return c;
+	}
+}
+
+int serve_pages(const char *dir, const char *addr, unsigned port)
+{
+	int l = net_listen(addr, port, "page-server"), ret = -1, c, mode;
+
+	if (l < 0)
+		return -1;
+	pr_info("page-server: %s on %s:%u", dir, addr ? addr : "*", port);
+	c = page_server_accept(l, 1u << XP_PULL | 1u << XP_PUSH, &mode,
+			       "page-server");
+	close(l);
+	if (c < 0)
+		return -1;
+	ret = mode == XP_PULL ? serve_pull(c, dir) :
+				page_server_receive(c, dir);
+	close(c);
+	return ret;
+}

@@ -1,0 +1,168 @@
+#!/bin/sh
+# The command line as a user meets it: each command's --help is its own;
+# every message of a refused command line starts with "criu-lite:" and
+# exits non-zero; every long option of every --help is in the man page and
+# in the bash completion; SIGINT, SIGTERM and SIGHUP during a restore stop
+# it and say what was cleaned up (before anything exists, with puppets
+# half built), and after the tree was let go they are reported and
+# ignored. Restores are paused at named points (CRIU_LITE_PAUSE).
+# Run under build/tests/subreaper. Usage: tests/cli-check.sh BUILD_DIR
+set -u
+B=${1:-build}
+CL=$B/criu-lite
+MAN=docs/criu-lite.8
+COMP=scripts/criu-lite.bash-completion
+work=$(mktemp -d "${TMPDIR:-/tmp}/cl-cli.XXXXXX")
+pass=0 fail=0 pid= cl=
+trap '[ -n "$pid" ] && kill -9 $pid 2>/dev/null; [ -n "$cl" ] && kill -9 $cl 2>/dev/null; rm -rf "$work"' EXIT
+ok() { echo "PASS $1"; pass=$((pass + 1)); }
+bad() { echo "FAIL $1"; fail=$((fail + 1)); }
+
+# ---- --help: one per command, each its own ----
+for cmd in check dump pre-dump restore show page-server migrate; do
+	if "$CL" $cmd --help >"$work/help.$cmd" 2>"$work/err" &&
+		head -1 "$work/help.$cmd" | grep -q "^usage: criu-lite $cmd" &&
+		[ ! -s "$work/err" ]; then
+		ok "$cmd --help"
+	else
+		bad "$cmd --help: $(head -2 "$work/help.$cmd") $(cat "$work/err")"
+	fi
+done
+"$CL" --help >"$work/help.main" && grep -q "^usage: criu-lite COMMAND" "$work/help.main" &&
+	ok "--help" || bad "--help"
+dups=$(md5sum "$work"/help.* | awk '{ print $1 }' | sort | uniq -d | wc -l)
+[ "$dups" = 0 ] && ok "every --help differs" || bad "$dups --help texts are the same"
+
+# ---- refused command lines: criu-lite: messages, non-zero exit ----
+while IFS='|' read -r args want; do
+	# shellcheck disable=SC2086
+	"$CL" $args >/dev/null 2>"$work/err"
+	rc=$?
+	if [ $rc = 0 ] || [ ! -s "$work/err" ]; then
+		bad "criu-lite $args: exit $rc, stderr: $(cat "$work/err")"
+	elif grep -qv "^criu-lite: " "$work/err"; then
+		bad "criu-lite $args: a line without criu-lite: $(cat "$work/err")"
+	elif ! grep -q -- "$want" "$work/err"; then
+		bad "criu-lite $args: no \"$want\" in $(cat "$work/err")"
+	else
+		ok "criu-lite $args: $(head -1 "$work/err")"
+	fi
+done <<'EOF'
+|no command
+bogus|unknown command "bogus"
+dump|needs -t PID and -D DIR
+dump -t 5 -D x -Z|unknown option -Z
+dump -t 5 -D x --bogus|unknown option --bogus
+dump -t x -D x|bad PID "x"
+dump -t 5 -D x stray|unexpected argument "stray"
+dump -t 5 -D x --precopy-rounds many|bad number "many" for --precopy-rounds
+dump -t 5 -D x --progress-fd x|bad number "x" for --progress-fd
+dump -t 5 -D x -v9|bad verbosity "9"
+dump -t 5 -D|option -D needs a value
+restore|needs -D DIR
+restore -D x --zombie-wait soon|bad --zombie-wait "soon"
+restore -D x --leave-running|unknown option --leave-running
+restore -D x --page-server h:1|--page-server needs --lazy-pages
+show|needs a DIR or FILE
+show a b|unexpected argument "b"
+show --ps --fds x|one at a time
+check --bogus|unknown option or argument "--bogus"
+page-server -D x --port http|bad number "http" for --port
+page-server -D x|needs -D DIR and --port N
+migrate|needs either -t PID --to HOST:PORT
+migrate -t 5 --to h|expected HOST:PORT
+migrate -t 5 --to h:1 --postcopy|not implemented yet
+migrate --incoming h:1|needs -D DIR
+migrate -t 5 --to h:1 --downtime-limit x|bad number "x" for --downtime-limit
+migrate -t 5 --to h:1 --max-bandwidth lots|bad size "lots" for --max-bandwidth
+migrate -t 5 --to h:1 --bogus|unknown option --bogus
+lazy-pages|not implemented yet
+pre-dump|pre-dump needs -t PID and -D DIR
+pre-dump -t 5 -D x --compress lz4|--compress is not supported yet for a pre-dump
+dump -t 5 -D x --prev-images-dir p --compress zstd|--compress with --prev-images-dir is not supported yet
+EOF
+
+# ---- every option of every --help: in the man page, in the completion ----
+# (in the command's own OPTIONS section of the man page or in COMMON
+# OPTIONS, and in the command's own list of the completion; check has
+# only its synopsis)
+MANWIDTH=200 man -l -P cat "$MAN" >"$work/man.txt" 2>/dev/null
+section() {
+	awk -v s="$1" '/^[A-Z]/ { on = ($0 == s) } on' "$work/man.txt"
+}
+for cmd in dump pre-dump restore show page-server migrate check; do
+	missing_man= missing_comp=
+	up=$(echo "$cmd" | tr a-z A-Z)
+	[ $cmd = pre-dump ] && up=DUMP	# pre-dump's are among dump's
+	if [ $cmd = check ]; then
+		grep -A3 "^SYNOPSIS" "$work/man.txt" >"$work/sect"
+	else
+		{ section "$up OPTIONS"; section "COMMON OPTIONS"; } >"$work/sect"
+	fi
+	awk -v c="$cmd" '$1 == c ")" { on = 1 } on; on && /;;/ { exit }' \
+		"$COMP" >"$work/comp"
+	# the options of the help: its option column (29 wide) on the lines
+	# that start with -x or --x
+	for opt in $(grep -E '^ +--?[a-zA-Z]' "$work/help.$cmd" | cut -c1-29 |
+		     grep -o -- '--[a-z][a-z-]*' | sort -u); do
+		grep -q -- "$opt" "$work/sect" || missing_man="$missing_man $opt"
+		grep -q -- "$opt" "$work/comp" || missing_comp="$missing_comp $opt"
+	done
+	[ -z "$missing_man" ] && ok "$cmd: every option in criu-lite(8)" ||
+		bad "$cmd: not in criu-lite(8):$missing_man"
+	[ -z "$missing_comp" ] && ok "$cmd: every option in the completion" ||
+		bad "$cmd: not in the bash completion:$missing_comp"
+done
+
+# ---- signals during restore ----
+sleep 1000 </dev/null >/dev/null 2>&1 &
+pid=$!
+"$CL" dump -t $pid -D "$work/img" >"$work/dump.log" 2>&1 || { cat "$work/dump.log"; exit 1; }
+wait $pid 2>/dev/null
+
+# interrupt POINT SIGNAL: a restore paused at POINT gets SIGNAL; its
+# stderr is in $work/int.err, its exit status in $rc
+interrupt() {
+	: >"$work/int.err"
+	CRIU_LITE_PAUSE=$1 "$CL" restore -D "$work/img" -d 2>"$work/int.err" &
+	cl=$!
+	for _ in $(seq 1 200); do grep -q "paused at" "$work/int.err" && break; sleep 0.05; done
+	kill -"$2" $cl
+	wait $cl
+	rc=$?
+	cl=
+}
+
+gone() {
+	for _ in $(seq 1 100); do [ -e /proc/$pid ] || return 0; sleep 0.02; done
+	return 1
+}
+
+interrupt restore-loaded TERM
+if [ $rc = 1 ] && grep -q "^criu-lite: Error: restore interrupted by SIGTERM" "$work/int.err" &&
+	grep -q "restore cleanup: no process had been created yet" "$work/int.err" && gone; then
+	ok "SIGTERM before anything exists: $(tail -1 "$work/int.err")"
+else
+	bad "SIGTERM at restore-loaded: exit $rc, $(cat "$work/int.err")"
+fi
+interrupt restore-before-resume INT
+if [ $rc = 1 ] && grep -q "^criu-lite: Error: restore interrupted by SIGINT" "$work/int.err" &&
+	grep -q "restore cleanup: 1 process(es) killed and reaped ($pid), nothing of this restore is left" \
+		"$work/int.err" && gone; then
+	ok "SIGINT with the tree built: $(tail -1 "$work/int.err")"
+else
+	bad "SIGINT at restore-before-resume: exit $rc, $(cat "$work/int.err")"
+fi
+interrupt restore-after-resume HUP
+if [ $rc = 0 ] && grep -q "SIGHUP came after the tree was let go: ignored" "$work/int.err" &&
+	kill -0 $pid 2>/dev/null; then
+	ok "SIGHUP after the tree runs: reported, ignored, exit 0"
+else
+	bad "SIGHUP at restore-after-resume: exit $rc, $(cat "$work/int.err")"
+fi
+kill -9 $pid 2>/dev/null
+gone
+pid=
+
+echo "cli: $pass passed, $fail failed"
+[ $fail = 0 ]

@@ -1,0 +1,244 @@
+#!/bin/bash
+# criu-lite migrate between two hosts: the destination host is a network,
+# PID and mount namespace joined to this one by a veth pair (its init is
+# a sleep). Target: zdtm's mem_1g writing nothing (patterned memory) or
+# busy (MEM_DIRTY: it rewrites its memory while it runs), told to check
+# itself with SIGTERM (prints PASS or FAIL).
+#   precopy        the tree moves: the source is gone, the same PID runs
+#                  on the other host and PASSes, the stats file is JSON
+#                  with rounds and a downtime, nothing left in TMPDIR
+#   incoming-killed  the destination SIGKILLed during the transfer: the
+#                  migration fails saying so, the source runs on, PASSes
+#   flipped        a byte changed on the way: refused, the source runs on
+#   restore-failed the destination's restore fails: the source, stopped
+#                  for the hand-over, runs on (not left stopped)
+#   source-killed  the source criu-lite SIGKILLed at random moments: the
+#                  tree never runs on both hosts, and is whole where it runs
+#   wrong-peer     --to a page server, not a migrate --incoming: refused
+#                  with that reason, the source runs on
+# Run under build/tests/subreaper, as root. Usage: tests/migrate.sh B
+set -u
+B=${1:-build}
+CL=$(readlink -f "$B/criu-lite")
+HOG=$(readlink -f "$B/zdtm/static/mem_1g")
+work=$(mktemp -d "${TMPDIR:-/tmp}/cl-mig.XXXXXX")
+ns=clmg$$
+n=$(( ($$ + 100) % 200 + 20 ))
+HERE=10.$n.1.1 THERE=10.$n.1.2
+port=$((20000 + ($$ + 7) % 20000))
+pass=0 fail=0 pid= host= srv=
+cleanup() {
+	[ -n "$pid" ] && kill -9 "$pid" 2>/dev/null
+	[ -n "$srv" ] && kill -9 "$srv" 2>/dev/null
+	# its init takes the whole PID namespace along
+	[ -n "${h:-}" ] && kill -9 "$h" 2>/dev/null
+	[ -n "$host" ] && kill -9 "$host" 2>/dev/null
+	ip netns del "$ns" 2>/dev/null
+	ip link del "v$ns" 2>/dev/null
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+ok() { echo "PASS $1"; pass=$((pass + 1)); }
+bad() { echo "FAIL $1"; fail=$((fail + 1)); }
+
+ip netns add "$ns" && ip link add "v$ns" type veth peer name "w$ns" &&
+	ip link set "w$ns" netns "$ns" &&
+	ip addr add "$HERE/24" dev "v$ns" && ip link set "v$ns" up &&
+	ip -n "$ns" addr add "$THERE/24" dev "w$ns" &&
+	ip -n "$ns" link set "w$ns" up && ip -n "$ns" link set lo up ||
+	{ echo "migrate: can't make the network namespace"; exit 1; }
+# the other host: its own PID and mount namespaces (and /proc), in $ns
+unshare --pid --mount --fork --mount-proc --propagation private \
+	ip netns exec "$ns" sleep 100000 </dev/null >/dev/null 2>&1 &
+host=$!
+for _ in $(seq 1 100); do
+	h=$(pgrep -P "$host" -x sleep) && break
+	sleep 0.05
+done
+[ -n "${h:-}" ] || { echo "migrate: no destination host"; exit 1; }
+there() { nsenter -t "$h" -p -m -n -- "$@"; }
+
+start_hog() {
+	: >"$work/hog.out"
+	ZDTM_MEM_MB=${HOG_MB:-256} "$HOG" </dev/null >>"$work/hog.out" 2>&1 &
+	pid=$!
+	for _ in $(seq 1 200); do grep -q READY "$work/hog.out" && return 0; sleep 0.05; done
+	echo "mem_1g did not start"; return 1
+}
+
+# hog_ok [there]: the target checks itself and says PASS
+hog_ok() {
+	if [ "${1:-}" = there ]; then there kill -TERM "$pid"; else kill -TERM "$pid"; fi
+	for _ in $(seq 1 200); do grep -q "^PASS\|^FAIL" "$work/hog.out" && break; sleep 0.05; done
+	grep -q "^PASS" "$work/hog.out"
+	local r=$?
+	[ "${1:-}" = there ] || wait "$pid" 2>/dev/null
+	pid=
+	return $r
+}
+
+incoming() {
+	there "$CL" migrate --incoming "$THERE:$port" -D "$1" \
+		--stats-file "$work/in.json" >"$work/in.log" 2>&1 &
+	srv=$!
+	for _ in $(seq 1 100); do
+		there ss -ltn 2>/dev/null | grep -q ":$port " && return 0
+		sleep 0.05
+	done
+}
+
+wait_srv() {
+	local t=0
+	while kill -0 "$srv" 2>/dev/null && [ $t -lt 400 ]; do sleep 0.05; t=$((t + 1)); done
+	wait "$srv" 2>/dev/null
+	local r=$?
+	srv=
+	return $r
+}
+
+# precopy
+start_hog || exit 1
+incoming "$work/dst"
+if TMPDIR=$work/tmp-src; mkdir -p "$TMPDIR"; TMPDIR=$TMPDIR "$CL" migrate -t "$pid" \
+	--to "$THERE:$port" --stats-file "$work/out.json" >"$work/out.log" 2>&1 &&
+   wait_srv; then
+	wait "$pid" 2>/dev/null		# the source: killed
+	if kill -0 "$pid" 2>/dev/null; then
+		bad "precopy: the source still runs"
+	elif ! there kill -0 "$pid" 2>/dev/null; then
+		bad "precopy: $pid does not run on the other host"; cat "$work/in.log"
+	elif cp "$work/out.json" "$work/keep-out.json"; ! python3 -c "import json,sys; d=json.load(open(sys.argv[1])); \
+	     assert d['status']=='completed' and d['precopy_rounds']>=1 and \
+	     d['downtime_ms']>0 and d['rounds'][0]['pages']>0" "$work/out.json"; then
+		bad "precopy: stats file"; cat "$work/out.json"
+	elif [ -n "$(ls -A "$work/tmp-src")" ]; then
+		bad "precopy: left in TMPDIR: $(ls -A "$work/tmp-src")"
+	elif ! hog_ok there; then
+		bad "precopy: the target on the other host says: $(tail -2 "$work/hog.out")"
+	else
+		ok "precopy: $(grep -o 'migrated.*' "$work/out.log")"
+	fi
+else
+	bad "precopy: migrate failed"; cat "$work/out.log" "$work/in.log"
+fi
+[ -n "$pid" ] && { there kill -9 "$pid" 2>/dev/null; kill -9 "$pid" 2>/dev/null; }; pid=
+
+# incoming-killed: 1 GiB, so that the kill lands during the transfer
+HOG_MB=1024 start_hog || exit 1
+incoming "$work/dst2"
+"$CL" migrate -t "$pid" --to "$THERE:$port" >"$work/out.log" 2>&1 &
+mpid=$!
+sleep 0.4
+# the criu-lite inside (nsenter forked it)
+pkill -9 -f "migrate --incoming $THERE:$port -D $work/dst2"
+wait "$srv" 2>/dev/null; srv=
+if wait "$mpid"; then
+	bad "incoming-killed: the migration succeeded"
+elif ! grep -q "runs on here" "$work/out.log"; then
+	bad "incoming-killed: no word that the source runs on"; cat "$work/out.log"
+elif ! hog_ok; then
+	bad "incoming-killed: the source is harmed"
+else
+	ok "incoming-killed: $(grep -o 'Error: .*' "$work/out.log" | head -1)"
+fi
+[ -n "$pid" ] && kill -9 "$pid" 2>/dev/null; pid=
+
+# flipped
+start_hog || exit 1
+incoming "$work/dst3"
+if CRIU_LITE_FAULT=xfer-flip "$CL" migrate -t "$pid" --to "$THERE:$port" \
+	>"$work/out.log" 2>&1; then
+	bad "flipped: the migration succeeded"
+elif ! grep -q "does not match its checksum" "$work/out.log"; then
+	bad "flipped: no checksum message"; cat "$work/out.log" "$work/in.log"
+elif wait_srv; then
+	bad "flipped: the destination says it succeeded"
+elif ! hog_ok; then
+	bad "flipped: the source is harmed"
+else
+	ok "flipped: $(grep -o 'refused: .*' "$work/out.log" | head -1)"
+fi
+[ -n "$pid" ] && kill -9 "$pid" 2>/dev/null; pid=
+
+# restore-failed: the destination has it all but its restore fails (fault
+# point): the source, stopped for the hand-over, runs on (not left
+# job-control stopped) and PASSes
+start_hog || exit 1
+there env CRIU_LITE_FAULT=restore-before-resume "$CL" migrate \
+	--incoming "$THERE:$port" -D "$work/dst4" >"$work/in.log" 2>&1 &
+srv=$!
+sleep 0.3
+if "$CL" migrate -t "$pid" --to "$THERE:$port" >"$work/out.log" 2>&1; then
+	bad "restore-failed: the migration succeeded"
+elif ! grep -q "did not take over: the tree runs on here" "$work/out.log"; then
+	bad "restore-failed: no word that the source runs on"; cat "$work/out.log" "$work/in.log"
+elif sleep 0.3; [ "$(awk '{ print $3 }' /proc/$pid/stat)" = T ]; then
+	bad "restore-failed: the source is left stopped"
+elif ! hog_ok; then
+	bad "restore-failed: the source is harmed"
+else
+	ok "restore-failed: $(grep -o 'refused: .*' "$work/out.log" | head -1)"
+fi
+wait_srv
+[ -n "$pid" ] && kill -9 "$pid" 2>/dev/null; pid=
+
+# source-killed: the source criu-lite SIGKILLed at random moments: the tree
+# never runs on both hosts; where it runs it PASSes; a source left stopped
+# (killed during the hand-over) is whole once continued
+for try in 1 2 3 4; do
+	start_hog || exit 1
+	incoming "$work/dst5.$try"
+	"$CL" migrate -t "$pid" --to "$THERE:$port" >"$work/out.log" 2>&1 &
+	mpid=$!
+	sleep "$(awk -v r=$RANDOM 'BEGIN { printf "%.2f", r / 32768 * 1.2 }')"
+	kill -9 $mpid 2>/dev/null; wait $mpid 2>/dev/null
+	# killed before it connected: the destination waits on; end it
+	for _ in $(seq 1 100); do kill -0 "$srv" 2>/dev/null || break; sleep 0.05; done
+	pkill -9 -f "migrate --incoming $THERE:$port -D $work/dst5.$try"
+	wait_srv
+	sleep 0.3
+	src=none dst=none
+	if kill -0 "$pid" 2>/dev/null && [ -d /proc/$pid ]; then
+		src=$(awk '{ print $3 }' /proc/$pid/stat)
+		[ "$src" = Z ] && src=none
+	fi
+	there kill -0 "$pid" 2>/dev/null && dst=run
+	if [ "$src" != none ] && [ "$src" != T ] && [ "$dst" = run ]; then
+		bad "source-killed $try: runs on both hosts"
+	elif [ "$dst" = run ]; then
+		if hog_ok there; then ok "source-killed $try: moved (source $src)"
+		else bad "source-killed $try: harmed on the other host"; fi
+		[ "$src" = T ] && kill -9 "$pid" 2>/dev/null
+	elif [ "$src" != none ]; then
+		[ "$src" = T ] && kill -CONT "$pid"
+		if hog_ok; then ok "source-killed $try: stayed (state $src)"
+		else bad "source-killed $try: the source is harmed"; fi
+	else
+		bad "source-killed $try: runs nowhere"
+	fi
+	[ -n "$pid" ] && { there kill -9 "$pid" 2>/dev/null; kill -9 "$pid" 2>/dev/null; }
+	wait "$pid" 2>/dev/null; pid=
+done
+
+# wrong-peer
+start_hog || exit 1
+there "$CL" page-server -D "$work/ps" --address "$THERE" --port "$port" \
+	>"$work/ps.log" 2>&1 &
+srv=$!
+sleep 0.3
+if "$CL" migrate -t "$pid" --to "$THERE:$port" >"$work/out.log" 2>&1; then
+	bad "wrong-peer: the migration succeeded"
+elif ! grep -q "not a migrate --incoming" "$work/out.log"; then
+	bad "wrong-peer: no reason"; cat "$work/out.log"
+elif ! hog_ok; then
+	bad "wrong-peer: the source is harmed"
+else
+	ok "wrong-peer: $(grep -o 'refused: .*' "$work/out.log" | head -1)"
+fi
+kill -9 "$srv" 2>/dev/null; wait "$srv" 2>/dev/null; srv=
+[ -n "$pid" ] && kill -9 "$pid" 2>/dev/null; pid=
+
+[ -n "${MIGRATE_SHOW:-}" ] && cat "$work/keep-out.json" "$work/in.json"
+echo "migrate: $pass passed, $fail failed"
+[ "$fail" = 0 ]
