@@ -135,6 +135,23 @@ zdtm-precopy: $(B)/criu-lite zdtm
 
 CHECK_TARGETS += zdtm-precopy
 
+# every zdtm test again, each dump on top of a chain of two pre-dumps
+# taken while the test runs (--prev-images-dir --track-mem), restored
+# through the chain
+zdtm-predump: $(B)/criu-lite zdtm
+	$(B)/zdtm/zdtm-run --iters 2 --predump 2
+
+CHECK_TARGETS += zdtm-predump
+
+# pre-dump chains of a target that keeps writing: restore through the
+# layers, refusals naming the file, the tracker killed, dump -R leaving
+# no write protection, the tracker's life (tests/predump.sh)
+predump-check: $(B)/criu-lite zdtm $(B)/tests/subreaper $(B)/tests/jsoncheck \
+		$(B)/tests/flipbits
+	$(B)/tests/subreaper tests/predump.sh $(B)
+
+CHECK_TARGETS += predump-check
+
 # every zdtm test dumped with its pages image compressed: zstd, then lz4
 # with pre-copy rounds (frames written while the test runs, the final
 # dump's pagemaps pointing into them); ~40 s
@@ -309,10 +326,10 @@ clean:
 FORCE:
 
 .PHONY: all check bench clean demo check-quick check-asan FORCE bad-images \
-	bad-dumps check-qemu zdtm-precopy zdtm-compress lazy-check dumpdir-check \
-	restore-state-check stats-check progress-check log-check show-check \
-	cli-check fault-kill page-server-check migrate-check deps install \
-	uninstall install-check \
+	bad-dumps check-qemu zdtm-precopy zdtm-predump zdtm-compress lazy-check \
+	dumpdir-check restore-state-check stats-check progress-check log-check \
+	show-check cli-check fault-kill page-server-check migrate-check \
+	predump-check deps install uninstall install-check \
 	corrupt-images corrupt-images-asan
 .DELETE_ON_ERROR:
 .SECONDARY: $(PROTO_C) $(PROTO_H)

@@ -18,6 +18,8 @@ static const char main_text[] =
 "Commands:\n"
 "  check [--json]             probe the kernel features criu-lite uses\n"
 "  dump -t PID -D DIR         checkpoint PID's process tree into DIR\n"
+"  pre-dump -t PID -D DIR     copy its memory while it runs on (a layer that\n"
+"                             the next pre-dump or dump builds on)\n"
 "  restore -D DIR             bring a dumped tree back, same PIDs\n"
 "  show DIR|FILE [--json]     decode images\n"
 "  page-server -D DIR --port N [--address IP]\n"
@@ -26,10 +28,10 @@ static const char main_text[] =
 "                             --lazy-pages --page-server (then exit)\n"
 "  migrate -t PID --to HOST:PORT | --incoming HOST:PORT -D DIR\n"
 "                             move a running tree to another host\n"
-"  pre-dump, lazy-pages: not implemented yet\n"
+"  lazy-pages: not implemented yet\n"
 "\n"
 "Common options: -v[N], --verbose[=N] (0-4, repeat for more), -o, --log-file\n"
-"FILE (dump, restore), -h, --help, -V, --version\n"
+"FILE (dump, pre-dump, restore), -h, --help, -V, --version\n"
 "\n"
 "A failed or interrupted dump leaves the tree running as it was and DIR as\n"
 "it was; restore reads and checks every image before it creates anything.\n"
@@ -65,6 +67,13 @@ static const char dump_text[] =
 "      --qmp SOCK             QEMU: stop the VM through this QMP socket\n"
 "                             before freezing (the guest then sees no time\n"
 "                             jump); restore continues it\n"
+"      --prev-images-dir REL  the layer (pre-dump) this dump builds on,\n"
+"                             relative to DIR: DIR/parent links to it\n"
+"      --track-mem            with --prev-images-dir: store only pages\n"
+"                             written since that layer (its tracker kept\n"
+"                             track); the others are taken from it at\n"
+"                             restore. Ends the tracking: no write\n"
+"                             protection is left in the tree\n"
 "      --page-server          send pages and pagemaps to a criu-lite\n"
 "                             page-server at --address HOST --port N\n"
 "                             instead of DIR (checked there as they\n"
@@ -76,6 +85,34 @@ static const char dump_text[] =
 "      --progress-fd N        machine-readable progress lines on fd N\n"
 "                             (phase=P done=N total=N bytes=N elapsed_ms=N);\n"
 "                             stderr shows progress after a second anyway\n"
+"  -o, --log-file FILE        log into FILE (relative to DIR, as CRIU; '-':\n"
+"                             stderr), each line stamped; errors and\n"
+"                             warnings go to stderr too\n"
+"  -v, --verbose[=N], -vN     more messages: -v0 errors only, -v1 and\n"
+"                             warnings, -v2 notes (default), -v3 debug\n"
+"                             (stages, VMAs, fds), -v4 each injected\n"
+"                             syscall; -v, -vv: one, two levels more\n"
+"  -h, --help                 this text\n";
+
+static const char pre_dump_text[] =
+"usage: criu-lite pre-dump -t PID -D DIR [--prev-images-dir REL] [OPTIONS]\n"
+"\n"
+"Copies the memory of the tree rooted at PID into DIR while it runs on\n"
+"(it is frozen only to list its pages). With --prev-images-dir, only the\n"
+"pages written since that layer are copied, the rest refers to it. Then\n"
+"a small tracker process keeps tracking the tree's writes (userfaultfd\n"
+"write-protect: splits transparent huge pages, ~1.5 us per first write),\n"
+"for the next pre-dump or dump --prev-images-dir REL --track-mem. It\n"
+"ends when that one takes it, when the tree exits, when DIR is removed,\n"
+"or after --track-timeout; then the next layer copies everything.\n"
+"\n"
+"  -t, --tree PID             root of the tree\n"
+"  -D, --images-dir DIR       where the layer goes (replaced only once\n"
+"                             complete)\n"
+"      --prev-images-dir REL  the layer before, relative to DIR\n"
+"      --track-mem            accepted for CRIU's habits (always on)\n"
+"      --track-timeout S      the tracker's life at most (default 3600)\n"
+"      --no-sync              do not wait for the images to reach the disk\n"
 "  -o, --log-file FILE        log into FILE (relative to DIR, as CRIU; '-':\n"
 "                             stderr), each line stamped; errors and\n"
 "                             warnings go to stderr too\n"
@@ -176,7 +213,8 @@ void usage(FILE *f)
 void usage_of(const char *cmd, FILE *f)
 {
 	static const struct { const char *cmd, *text; } t[] = {
-		{ "dump", dump_text }, { "restore", restore_text },
+		{ "dump", dump_text }, { "pre-dump", pre_dump_text },
+		{ "restore", restore_text },
 		{ "show", show_text }, { "page-server", page_server_text },
 	};
 
@@ -247,6 +285,64 @@ static int parse_count(const char *opt, const char *s, long max, long *val)
 	return 0;
 }
 
+/* pre-dump's and dump's layer options, beyond the option letters */
+enum { OPT_PREV = 256, OPT_TRACK, OPT_TRACK_TIMEOUT };
+
+/* What makes no sense for the command (or together), in words. */
+static const char *dump_opts_conflict(const struct dump_opts *o, bool pre)
+{
+	if (pre && o->leave_running)
+		return "--leave-running: a pre-dump always leaves the tree running";
+	if (pre && o->qmp)
+		return "--qmp: a pre-dump does not stop the VM";
+	if (pre && o->precopy_rounds)
+		return "--precopy-rounds: pre-dump layers are the rounds";
+	if (pre && o->compress)
+		return "--compress is not supported yet for a pre-dump (layers "
+		       "are plain images)";
+	if (pre && o->page_server)
+		return "--page-server is not supported yet for a pre-dump";
+	if (pre && (o->display_stats || o->progress_fd >= 0))
+		return "--display-stats and --progress-fd are not supported yet "
+		       "for a pre-dump";
+	if (!pre && o->track_timeout_s != TRACK_TIMEOUT_DEFAULT)
+		return "--track-timeout is for pre-dump (a dump ends the tracking)";
+	if (!pre && o->prev_dir && o->precopy_rounds)
+		return "--precopy-rounds with --prev-images-dir is not supported yet";
+	if (!pre && o->prev_dir && o->compress)
+		return "--compress with --prev-images-dir is not supported yet "
+		       "(layers are plain images)";
+	if (!pre && o->prev_dir && o->page_server)
+		return "--page-server with --prev-images-dir is not supported yet";
+	return NULL;
+}
+
+/* --prev-images-dir, --track-mem, --track-timeout */
+static int layer_option(int c, const char *cmd, struct dump_opts *o)
+{
+	long val;
+
+	if (c == OPT_PREV) {
+		if (!*optarg) {
+			pr_err("%s: --prev-images-dir needs a directory", cmd);
+			return -1;
+		}
+		o->prev_dir = optarg;
+	} else if (c == OPT_TRACK) {
+		o->track_mem = true;
+	} else {
+		if (parse_count("--track-timeout", optarg, 7 * 86400, &val))
+			return -1;
+		if (!val) {
+			pr_err("bad number \"0\" for --track-timeout (1 to %d "
+			       "seconds)", 7 * 86400);
+			return -1;
+		}
+		o->track_timeout_s = val;
+	}
+	return 0;
+}
+
 /*
  * -v / --verbose: one level more; -vv, -vvv...: as many; -vN, --verbose=N:
  * level N (0 errors, 1 warnings, 2 notes: the default, 3 debug, 4 trace),
@@ -313,7 +409,8 @@ static int parse_codec(const char *name, unsigned *codec)
 	return 0;
 }
 
-/* One option of dump: 0, 1 (help printed) or -1 (logged). */
+/* One option of dump or pre-dump (argv[0]): 0, 1 (help printed) or -1
+ * (logged). */
 static int dump_option(int c, char **argv, struct dump_opts *o)
 {
 	switch (c) {
@@ -349,11 +446,13 @@ static int dump_option(int c, char **argv, struct dump_opts *o)
 		return dump_number(c, optarg, o);
 	case 'v':
 		return parse_verbosity(optarg);
+	case OPT_PREV: case OPT_TRACK: case OPT_TRACK_TIMEOUT:
+		return layer_option(c, argv[0], o);
 	case 'h':
-		usage_of("dump", stdout);
+		usage_of(argv[0], stdout);
 		return 1;
 	default:
-		return bad_option("dump", c, argv);
+		return bad_option(argv[0], c, argv);
 	}
 }
 
@@ -368,6 +467,9 @@ int parse_dump_args(int argc, char **argv, struct dump_opts *o)
 		{ "precopy-rounds", required_argument, NULL, 'P' },
 		{ "precopy-until", required_argument, NULL, 'U' },
 		{ "precopy-ms", required_argument, NULL, 'M' },
+		{ "prev-images-dir", required_argument, NULL, OPT_PREV },
+		{ "track-mem", no_argument, NULL, OPT_TRACK },
+		{ "track-timeout", required_argument, NULL, OPT_TRACK_TIMEOUT },
 		{ "page-server", no_argument, NULL, 'G' },
 		{ "address", required_argument, NULL, 'A' },
 		{ "port", required_argument, NULL, 'O' },
@@ -379,20 +481,31 @@ int parse_dump_args(int argc, char **argv, struct dump_opts *o)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
+	const char *cmd = argv[0], *why;
+	bool pre = !strcmp(cmd, "pre-dump");
 	int c, ret;
 
 	memset(o, 0, sizeof(*o));
 	o->precopy_until = 256;
 	o->progress_fd = -1;
+	o->pre_dump = pre;
+	o->track_mem = pre;
+	o->track_timeout_s = TRACK_TIMEOUT_DEFAULT;
 	optind = 0;	/* 0: also forget a half-parsed option group */
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":t:D:Ro:v::h", opts, NULL)) != -1)
 		if ((ret = dump_option(c, argv, o)))
 			return ret;
-	if (stray_args("dump", argc, argv))
+	if (stray_args(cmd, argc, argv))
 		return -1;
 	if (!o->pid || !o->dir) {
-		pr_err("dump needs -t PID and -D DIR (see criu-lite dump --help)");
+		pr_err("%s needs -t PID and -D DIR (see criu-lite %s --help)", cmd,
+		       cmd);
+		return -1;
+	}
+	why = dump_opts_conflict(o, pre);
+	if (why) {
+		pr_err("%s: %s", cmd, why);
 		return -1;
 	}
 	if (o->page_server && (!o->ps_addr || !o->ps_port)) {

@@ -15,14 +15,16 @@
 struct progress;
 
 #define CRIU_LITE_VERSION	"0.1"
+#define TRACK_TIMEOUT_DEFAULT	3600	/* s: a pre-dump tracker's life */
 
 struct dump_opts {
 	pid_t pid;
 	const char *dir;
 	bool leave_running;
 	const char *prev_dir;	/* --prev-images-dir, relative to dir */
-	bool track_mem;
+	bool track_mem;		/* go on from the parent's tracking */
 	bool pre_dump;
+	unsigned track_timeout_s;	/* pre-dump: its tracker's life */
 	const char *qmp;	/* --qmp SOCK: stop the VM before freezing */
 	unsigned precopy_rounds;	/* copy memory while running first */
 	uint64_t precopy_until;	/* stop early below this many dirty pages */
@@ -65,6 +67,7 @@ struct dump_stats {
 	uint64_t compress_ns;		/* dump --compress, in the writer */
 	uint64_t bytes_compressed;	/* what was written, before that */
 	uint64_t pages_reused;		/* pre-copied, unchanged since */
+	uint64_t pages_parent;		/* unchanged since the parent layer */
 	unsigned precopy_rounds;
 	uint64_t precopy_pages;		/* copied while running */
 	uint64_t precopy_ns;

@@ -401,6 +401,32 @@ err:
 	return ret;
 }
 
+static int uffd_wp_resume(struct dirty_tracker *t, const struct dirty_track_args *a)
+{
+	int ret;
+
+	tracker_reset(t, &uffd_wp_tracker_ops, a);
+	t->uffd = a->uffd;
+	if (t->uffd < 0) {
+		pr_err("uffd-wp tracker for pid %d: no userfaultfd given", a->pid);
+		return -EBADF;
+	}
+	ret = copy_ranges(t, a);
+	if (!ret) {
+		ret = t->pagemap_fd = open_proc(a->pid, "pagemap", O_RDONLY);
+		if (ret >= 0)
+			ret = alloc_vec(t);
+	}
+	if (ret < 0) {
+		tracker_release(t);
+		return ret;
+	}
+	pr_debug("uffd-wp: resumed tracking %llu pages of pid %d in %zu ranges",
+		 (unsigned long long)t->stats.tracked_pages, a->pid,
+		 t->nr_ranges);
+	return 0;
+}
+
 /*
  * A VMA without async uffd-wp inside a tracked range: the target mapped
  * (or mremap'ed) it there after start. Report all of it as written and
@@ -482,6 +508,7 @@ static void tracker_stop(struct dirty_tracker *t)
 const struct dirty_tracker_ops uffd_wp_tracker_ops = {
 	.name = "uffd-wp",
 	.start = uffd_wp_start,
+	.resume = uffd_wp_resume,
 	.collect = uffd_wp_collect,
 	.stop = tracker_stop,
 };
@@ -538,6 +565,31 @@ static int soft_dirty_start(struct dirty_tracker *t, const struct dirty_track_ar
 	ret = soft_dirty_clear(t);
 	if (ret)
 		goto err;
+	return 0;
+err:
+	tracker_release(t);
+	return ret;
+}
+
+/* The bits set since the last clear are the writes: only open the files. */
+static int soft_dirty_resume(struct dirty_tracker *t, const struct dirty_track_args *a)
+{
+	int ret;
+
+	tracker_reset(t, &soft_dirty_tracker_ops, a);
+	ret = copy_ranges(t, a);
+	if (ret)
+		goto err;
+	ret = t->pagemap_fd = open_proc(a->pid, "pagemap", O_RDONLY);
+	if (ret < 0)
+		goto err;
+	ret = t->clear_refs_fd = open_proc(a->pid, "clear_refs", O_WRONLY);
+	if (ret < 0)
+		goto err;
+	ret = alloc_vec(t);
+	if (ret)
+		goto err;
+	t->scan_ioctl = pagemap_scan_works(t);
 	return 0;
 err:
 	tracker_release(t);
@@ -622,6 +674,7 @@ static int soft_dirty_collect(struct dirty_tracker *t, struct page_region **out,
 const struct dirty_tracker_ops soft_dirty_tracker_ops = {
 	.name = "soft-dirty",
 	.start = soft_dirty_start,
+	.resume = soft_dirty_resume,
 	.collect = soft_dirty_collect,
 	.stop = tracker_stop,
 };
@@ -642,6 +695,28 @@ int dirty_tracker_start(struct dirty_tracker *t, const struct dirty_tracker_ops 
 			const struct dirty_track_args *a)
 {
 	return ops->start(t, a);
+}
+
+int dirty_tracker_resume(struct dirty_tracker *t, const struct dirty_tracker_ops *ops,
+			 const struct dirty_track_args *a)
+{
+	return ops->resume(t, a);
+}
+
+const struct dirty_range *dirty_tracker_ranges(const struct dirty_tracker *t,
+					       size_t *n)
+{
+	*n = t->nr_ranges;
+	return t->ranges;
+}
+
+const struct dirty_tracker_ops *dirty_tracker_by_name(const char *name)
+{
+	if (!strcmp(name, uffd_wp_tracker_ops.name))
+		return &uffd_wp_tracker_ops;
+	if (!strcmp(name, soft_dirty_tracker_ops.name))
+		return &soft_dirty_tracker_ops;
+	return NULL;
 }
 
 int dirty_tracker_collect(struct dirty_tracker *t, struct page_region **out,

@@ -80,6 +80,15 @@ struct dirty_tracker_ops {
 	 */
 	int (*start)(struct dirty_tracker *t, const struct dirty_track_args *a);
 	/*
+	 * Take over tracking that start armed in another process (a pre-dump
+	 * whose tracker outlived it, mem-tracker.h): a->uffd is already
+	 * handshaken, a->ranges registered and armed. Nothing is re-armed:
+	 * the first collect reports every page written since start or since
+	 * the last collect of whoever held the tracking before. Returns 0 or
+	 * -errno; owns a->uffd from here on, as start does.
+	 */
+	int (*resume)(struct dirty_tracker *t, const struct dirty_track_args *a);
+	/*
 	 * Pages written since start or the previous collect, re-armed.
 	 * *out: sorted, non-overlapping, adjacent regions merged; owned by
 	 * the tracker and valid until the next collect or stop.
@@ -135,8 +144,16 @@ dirty_tracker_pick(const struct kernel_features *kf);
 int dirty_tracker_start(struct dirty_tracker *t,
 			const struct dirty_tracker_ops *ops,
 			const struct dirty_track_args *a);
+int dirty_tracker_resume(struct dirty_tracker *t,
+			 const struct dirty_tracker_ops *ops,
+			 const struct dirty_track_args *a);
 int dirty_tracker_collect(struct dirty_tracker *t, struct page_region **out,
 			  size_t *n);
 void dirty_tracker_stop(struct dirty_tracker *t);
+/* The ranges tracked (sorted, merged), to hand the tracking on. */
+const struct dirty_range *dirty_tracker_ranges(const struct dirty_tracker *t,
+					       size_t *n);
+/* The backend of that name, or NULL. */
+const struct dirty_tracker_ops *dirty_tracker_by_name(const char *name);
 
 #endif /* CRIU_LITE_DIRTY_H */

@@ -22,11 +22,13 @@
 #include "imgdir.h"
 #include "inject.h"
 #include "kernel-compat.h"
+#include "layers.h"
 #include "log.h"
 #include "cow.h"
 #include "creds.h"
 #include "mem.h"
 #include "mem-marks.h"
+#include "mem-tracker.h"
 #include "namespaces.h"
 #include "names.h"
 #include "page-xfer.h"
@@ -62,6 +64,13 @@ struct dump_ctx {
 	struct pc_proc *pcs;		/* pre-copy, one per process of pc_tree */
 	pid_t *pc_pids;
 	size_t nr_pcs;
+	uint8_t layer_id[IMG_LAYER_ID_LEN];	/* this dump's */
+	struct layer_parent parent;	/* --prev-images-dir */
+	bool has_parent;
+	struct tracking taken;		/* from the parent's tracker */
+	const struct dirty_tracker_ops *taken_ops;
+	bool have_taken;
+	const struct dirty_tracker_ops *ops;	/* pre-dump: for new tracking */
 	bool qmp_stopped;	/* we stopped the VM: continue it on failure */
 	struct qmp_guard qmp_guard;	/* continues it if we die */
 	char qmp_path[PATH_MAX];
@@ -732,14 +741,69 @@ static int write_inventory(struct dump_ctx *c)
 	}
 	inv.has_dump_time_ns = true;
 	inv.dump_time_ns = now_ns();
-	if (c->o->prev_dir)
+	inv.has_layer_id = true;
+	inv.layer_id.len = IMG_LAYER_ID_LEN;
+	inv.layer_id.data = c->layer_id;
+	if (c->has_parent) {
 		inv.parent = (char *)c->o->prev_dir;
+		inv.has_parent_id = true;
+		inv.parent_id.len = IMG_LAYER_ID_LEN;
+		inv.parent_id.data = c->parent.id;
+	}
+	inv.has_pre_dump = inv.pre_dump = c->o->pre_dump;
 	if (c->qmp_stopped) {
 		inv.has_qmp_stopped = true;
 		inv.qmp_stopped = true;
 		inv.qmp_socket = c->qmp_path;
 	}
 	return img_write_one(c->dirfd, IMG_INVENTORY, 0, &inv.base);
+}
+
+/* DIR/parent -> REL, as CRIU links a layer to its parent. */
+static int write_parent_link(struct dump_ctx *c)
+{
+	if (!c->has_parent)
+		return 0;
+	if (symlinkat(c->o->prev_dir, c->dirfd, LAYER_LINK)) {
+		pr_perror("link %s/%s to %s", c->o->dir, LAYER_LINK,
+			  c->o->prev_dir);
+		return -1;
+	}
+	return 0;
+}
+
+static int pcs_alloc(struct dump_ctx *c, size_t n)
+{
+	c->pcs = calloc(n ? n : 1, sizeof(*c->pcs));
+	c->pc_pids = calloc(n ? n : 1, sizeof(pid_t));
+	return c->pcs && c->pc_pids ? 0 : -1;
+}
+
+/*
+ * The tracking the parent's tracker handed over, for one process of the
+ * frozen tree: its pages unchanged since the parent layer become
+ * PE_PARENT runs. A process the tracker did not follow (new since, or a
+ * reused pid) is dumped whole.
+ */
+static int adopt_tracking(struct dump_ctx *c, struct proc_dump *pd)
+{
+	struct tracked_proc *tp = tracking_find(&c->taken, pd->fp->pid);
+	struct parent_index ix;
+	struct pc_proc *pc;
+
+	if (!tp)
+		return 0;
+	if (!c->pcs && pcs_alloc(c, c->tree.nr))
+		return -1;
+	pc = &c->pcs[c->nr_pcs];
+	c->pc_pids[c->nr_pcs++] = pd->fp->pid;
+	if (pc_resume(pc, pd->fp->pid, c->taken_ops, tp))
+		return -1;
+	pd->pc = pc;
+	if (parent_index_load(&c->parent, pd->fp->vpid, &ix))
+		return -1;
+	pc_set_parent(pc, &ix);
+	return 0;
 }
 
 /* VMAs write-protected by our own pre-copy tracker are the process' own
@@ -824,6 +888,8 @@ static int dump_frozen(struct dump_ctx *c)
 		pds[i].stop_sig = group_stop_sig(pds[i].fp->pid);
 		if (proc_read_vmas(pds[i].fp->pid, &pds[i].vmas, &pds[i].nr_vmas))
 			goto out;
+		if (c->have_taken && adopt_tracking(c, &pds[i]))
+			goto out;
 		if (pds[i].pc)
 			forget_own_uffd(&pds[i]);
 		if (check_proc(&pds[i], &rf))
@@ -854,7 +920,7 @@ static int dump_frozen(struct dump_ctx *c)
 	pr_debug("writing pstree.img, syncing pages-1.img, inventory.img last");
 	if (write_pstree(c) || fault_at("before-inventory") || interrupted(c))
 		goto out;
-	if (page_xfer_flush(c->xfer))
+	if (page_xfer_flush(c->xfer) || write_parent_link(c))
 		goto out;
 	ret = write_inventory(c);
 out:
@@ -980,9 +1046,7 @@ static int precopy_start(struct dump_ctx *c, const struct dirty_tracker_ops *ops
 
 	if (freeze_tree(c->o->pid, &t))
 		goto out;
-	c->pcs = calloc(t.nr, sizeof(*c->pcs));
-	c->pc_pids = calloc(t.nr, sizeof(pid_t));
-	if (!c->pcs || !c->pc_pids || ns_check_tree(&t, &rf))
+	if (pcs_alloc(c, t.nr) || ns_check_tree(&t, &rf))
 		goto out;
 	for (size_t i = 0; i < t.nr; i++) {
 		struct proc_dump pd = { .c = c, .fp = &t.procs[i] };
@@ -1127,6 +1191,60 @@ static void precopy_end(struct dump_ctx *c)
 	free(c->pc_pids);
 	c->pcs = NULL;
 	c->nr_pcs = 0;
+	tracking_free(&c->taken);	/* what no process adopted */
+	c->have_taken = false;
+	if (c->has_parent)
+		layer_parent_close(&c->parent);
+}
+
+/*
+ * --prev-images-dir: the parent layer, and the tracking its tracker kept
+ * since (pre-dump, dump --track-mem). Without it, or without a tracker,
+ * every page is copied: a layer never lends a page it can't vouch for.
+ */
+static int open_parent_layer(struct dump_ctx *c)
+{
+	const struct dump_opts *o = c->o;
+	struct stat dst, pst;
+	char why[512];
+	int ret;
+
+	if (layer_parent_open(o->dir, o->prev_dir, &c->parent))
+		return -1;
+	c->has_parent = true;
+	if (!stat(o->dir, &dst) && !fstat(c->parent.dirfd, &pst) &&
+	    dst.st_dev == pst.st_dev && dst.st_ino == pst.st_ino) {
+		pr_err("--prev-images-dir %s is %s itself: a layer can't be its "
+		       "own parent", o->prev_dir, o->dir);
+		return -1;
+	}
+	ret = tracker_take(c->parent.dir, o->pid, c->parent.id, &c->taken, why,
+			   sizeof(why));
+	if (ret < 0)
+		return -1;
+	if (ret > 0) {
+		pr_warn("no memory tracking to go on from: %s; copying all "
+			"memory of %d", why, o->pid);
+		return 0;
+	}
+	c->taken_ops = dirty_tracker_by_name(c->taken.backend);
+	if (!o->track_mem && !o->pre_dump) {
+		pr_info("dump without --track-mem: the tracking of %s ended, "
+			"copying all memory", c->parent.dir);
+		tracking_free(&c->taken);
+		return 0;
+	}
+	if (!c->taken_ops) {
+		pr_warn("the tracker of %s used \"%s\", unknown here: copying "
+			"all memory", c->parent.dir, c->taken.backend);
+		tracking_free(&c->taken);
+		return 0;
+	}
+	c->have_taken = true;
+	pr_info("memory of %d tracked since %s (%s, %zu process(es)): only "
+		"what was written since is copied", o->pid, c->parent.dir,
+		c->taken.backend, c->taken.nr);
+	return 0;
 }
 
 static void block_stop_sigs(struct dump_ctx *c, sigset_t *old)
@@ -1219,7 +1337,8 @@ static void settle_stop_sigs(struct dump_ctx *c, int ret)
 int dump_tree(const struct dump_opts *o, struct dump_stats *st)
 {
 	struct dump_ctx c = { .o = o, .st = st, .dirfd = -1,
-			      .qmp_guard = { .pid = -1, .fd = -1 } };
+			      .qmp_guard = { .pid = -1, .fd = -1 },
+			      .parent = { .dirfd = -1 } };
 	sigset_t old;
 	uint64_t t0 = now_ns(), t_frozen = t0;
 	int ret = -1;
@@ -1231,7 +1350,10 @@ int dump_tree(const struct dump_opts *o, struct dump_stats *st)
 	if (check_target(o->pid))
 		return -1;
 	block_stop_sigs(&c, &old);
+	layer_new_id(c.layer_id);
 	if (open_images(&c))
+		goto out_release;
+	if (o->prev_dir && open_parent_layer(&c))
 		goto out_release;
 	if (o->precopy_rounds && precopy(&c))
 		goto out_release;
@@ -1277,5 +1399,196 @@ out_release:
 	 * (its figures go to migrate --stats-file) */
 	if (!ret && !o->migrate)
 		stats_record_dump(o->dir, st, o->display_stats, stdout);
+	return ret;
+}
+
+/* ---- pre-dump ---- */
+
+/*
+ * One process of a pre-dump, its tree frozen: the tracking taken over
+ * from the parent's tracker (what was written since that layer is
+ * collected now), or started here (a first layer, a process new since,
+ * or a tracker that was gone); then the pages its layer describes are
+ * listed. Nothing is started once anything of the tree was refused.
+ */
+static int predump_proc(struct dump_ctx *c, struct proc_dump *pd,
+			struct refusals *rf)
+{
+	pid_t pid = pd->fp->pid;
+	struct pc_proc *pc;
+	int uffd = -1;
+
+	if (proc_read_vmas(pid, &pd->vmas, &pd->nr_vmas))
+		return -1;
+	if (c->have_taken && adopt_tracking(c, pd))
+		return -1;
+	if (pd->pc)
+		forget_own_uffd(pd);
+	if (check_proc(pd, rf))
+		return -1;
+	if (rf->count)
+		return 0;
+	if (pd->pc) {
+		if (pc_final_collect(pd->pc))
+			return -1;
+	} else {
+		if (c->ops == &uffd_wp_tracker_ops &&
+		    (uffd = take_target_uffd(pd)) < 0)
+			return -1;
+		pc = &c->pcs[c->nr_pcs];
+		c->pc_pids[c->nr_pcs++] = pid;
+		if (pc_start(pc, pid, uffd, c->ops, pd->vmas, pd->nr_vmas))
+			return -1;
+		pd->pc = pc;
+	}
+	return pc_scan_layer(pd->pc, pd->vmas, pd->nr_vmas);
+}
+
+static int predump_frozen(struct dump_ctx *c)
+{
+	struct refusals rf = { .len = 0 };
+	struct proc_dump *pds = calloc(c->tree.nr, sizeof(*pds));
+	int ret = -1;
+
+	if (!pds || (!c->pcs && pcs_alloc(c, c->tree.nr)) ||
+	    ns_check_tree(&c->tree, &rf))
+		goto out;
+	for (size_t i = 0; i < c->tree.nr; i++) {
+		pds[i].c = c;
+		pds[i].fp = &c->tree.procs[i];
+		if (!pds[i].fp->zombie && predump_proc(c, &pds[i], &rf))
+			goto out;
+	}
+	if (rf.count) {
+		pr_err("can't dump %d's tree: %u object(s) not supported:\n%s",
+		       c->o->pid, rf.count, rf.text);
+		goto out;
+	}
+	ret = 0;
+out:
+	for (size_t i = 0; pds && i < c->tree.nr; i++)
+		free(pds[i].vmas);
+	free(pds);
+	return ret;
+}
+
+/* The layer, the tree running again: pagemaps and pages, then the
+ * inventory that makes it a layer. */
+static int predump_write(struct dump_ctx *c)
+{
+	for (size_t i = 0; i < c->nr_pcs; i++)
+		if (pc_dump_layer(&c->pcs[i], vpid_of(&c->tree, c->pc_pids[i]),
+				  c->xfer) || interrupted(c))
+			return -1;
+	if (page_xfer_flush(c->xfer) || write_parent_link(c) ||
+	    fault_at("predump-before-inventory"))
+		return -1;
+	return write_inventory(c);
+}
+
+/* The tracking goes on in a tracker process, found by the next layer
+ * through DIR/tracker.sock. */
+static int leave_tracker(struct dump_ctx *c)
+{
+	struct tracking t = { .root = c->o->pid };
+	pid_t tpid;
+	int ret = -1;
+
+	snprintf(t.backend, sizeof(t.backend), "%s", c->ops->name);
+	memcpy(t.layer_id, c->layer_id, sizeof(t.layer_id));
+	t.procs = calloc(c->nr_pcs ? c->nr_pcs : 1, sizeof(*t.procs));
+	if (!t.procs)
+		return -1;
+	for (; t.nr < c->nr_pcs; t.nr++)
+		if (pc_export(&c->pcs[t.nr], &t.procs[t.nr]))
+			goto out;
+	ret = tracker_spawn(c->o->dir, &t, c->o->track_timeout_s, &tpid);
+	if (!ret)
+		pr_info("memory tracker %d keeps tracking writes of %d's tree "
+			"(%s) for the next layer: until it is taken, the tree "
+			"exits, %s is removed, or %u s", tpid, c->o->pid,
+			c->ops->name, c->o->dir, c->o->track_timeout_s);
+out:
+	for (size_t i = 0; i < t.nr; i++)
+		t.procs[i].uffd = -1;	/* pc's own, closed by pc_free */
+	tracking_free(&t);
+	return ret;
+}
+
+static int pick_tracker(struct dump_ctx *c)
+{
+	struct kernel_features kf;
+
+	if (kernel_features_probe(&kf) || !(c->ops = dirty_tracker_pick(&kf))) {
+		pr_err("pre-dump needs dirty tracking: this kernel has neither "
+		       "soft-dirty nor userfaultfd write-protect (see "
+		       "criu-lite check)");
+		return -1;
+	}
+	if (c->have_taken && c->taken_ops != c->ops) {
+		pr_warn("the tracker of %s used %s, this dump uses %s: copying "
+			"all memory", c->parent.dir, c->taken.backend,
+			c->ops->name);
+		tracking_free(&c->taken);
+		c->have_taken = false;
+	}
+	return 0;
+}
+
+/*
+ * pre-dump: the tree is frozen only to take over (or start) the tracking
+ * of its writes and to list its pages; the layer is copied while it runs
+ * on. A page written meanwhile is reported by the next collect, so the
+ * next layer has it again: a torn copy here is never the one restored.
+ */
+int pre_dump_tree(const struct dump_opts *o, struct dump_stats *st)
+{
+	struct dump_ctx c = { .o = o, .st = st, .dirfd = -1,
+			      .qmp_guard = { .pid = -1, .fd = -1 },
+			      .parent = { .dirfd = -1 } };
+	uint64_t t0 = now_ns(), t1;
+	bool released = false;
+	sigset_t old;
+	int ret = -1;
+
+	memset(st, 0, sizeof(*st));
+	c.img.fd = c.img.parentfd = -1;
+	if (check_target(o->pid))
+		return -1;
+	block_stop_sigs(&c, &old);
+	layer_new_id(c.layer_id);
+	if (open_images(&c) || (o->prev_dir && open_parent_layer(&c)) ||
+	    pick_tracker(&c))
+		goto out;
+	if (freeze_tree(o->pid, &c.tree))
+		goto out;
+	t1 = now_ns();
+	st->freeze_ns = c.tree.freeze_ns;
+	if (tree_has(&c.tree, getpid())) {
+		pr_err("the tree of %d contains criu-lite itself", o->pid);
+		goto out;
+	}
+	ret = fault_at("after-seize") || interrupted(&c) ? -1 : predump_frozen(&c);
+	release_tree(&c.tree, false);	/* the layer is copied while it runs */
+	released = true;
+	st->frozen_ns = now_ns() - t1;
+	if (!ret)
+		ret = predump_write(&c);
+	if (!ret)
+		ret = commit_images(&c);
+	page_xfer_close(c.xfer);	/* its writer thread too: we fork next */
+	c.xfer = NULL;
+	if (!ret)
+		ret = leave_tracker(&c);
+out:
+	if (!released)
+		release_tree(&c.tree, false);
+	free_tree(&c.tree);
+	precopy_end(&c);
+	page_xfer_close(c.xfer);
+	imgdir_abort(&c.img);
+	settle_stop_sigs(&c, ret);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	st->total_ns = now_ns() - t0;
 	return ret;
 }

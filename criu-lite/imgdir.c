@@ -13,7 +13,9 @@
 #include "cr.h"
 #include "image.h"
 #include "imgdir.h"
+#include "layers.h"
 #include "log.h"
+#include "mem-tracker.h"
 #include "seize.h"
 
 #define STAGE_TRIES	100
@@ -262,8 +264,16 @@ static int remove_tree(int parentfd, const char *name)
 static int sync_entry(int fd, struct dirent *de, void *arg)
 {
 	const char *dir = arg;
-	int f = openat(fd, de->d_name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	int ret;
+	struct stat st;
+	int f, ret;
+
+	/* files only: the parent link and a socket have no data to sync */
+	if (de->d_type == DT_LNK || de->d_type == DT_SOCK ||
+	    (de->d_type == DT_UNKNOWN &&
+	     !fstatat(fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) &&
+	     !S_ISREG(st.st_mode)))
+		return 0;
+	f = openat(fd, de->d_name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 
 	if (f < 0) {
 		pr_perror("open %s/%s to sync it", dir, de->d_name);
@@ -293,12 +303,20 @@ static int sync_stage(struct images_dir *d)
 	return sync_dir(d->fd, d->stage);
 }
 
+/* What a dump writes into DIR: images, the link to the parent layer,
+ * a pre-dump's tracker socket. A new dump replaces all of them. */
+static bool dump_owns(const char *name)
+{
+	return img_type_of_name(name) >= 0 || !strcmp(name, LAYER_LINK) ||
+	       !strcmp(name, TRACKER_SOCK);
+}
+
 /* The old DIR's own files (logs, notes) move into the new one. */
 static int carry_entry(int fd, struct dirent *de, void *arg)
 {
 	struct images_dir *d = arg;
 
-	if (img_type_of_name(de->d_name) >= 0)
+	if (dump_owns(de->d_name))
 		return 0;
 	if (renameat2(fd, de->d_name, d->fd, de->d_name, RENAME_NOREPLACE))
 		pr_warn("%s: %s of the old directory not kept: %m", d->dir,
@@ -371,7 +389,7 @@ static int commit_beside(struct images_dir *d, bool durable)
 static int drop_old_image(int fd, struct dirent *de, void *arg)
 {
 	(void)arg;
-	if (img_type_of_name(de->d_name) < 0)
+	if (!dump_owns(de->d_name))
 		return 0;
 	return remove_entry(fd, de, NULL);
 }

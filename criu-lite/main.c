@@ -35,15 +35,26 @@ static int cmd_dump(int argc, char **argv)
 	/* -o is relative to DIR, which may not exist yet (as CRIU) */
 	if (o.log_file && log_open_file(o.dir, o.log_file, true))
 		return 1;
-	if (dump_tree(&o, &st)) {
+	if ((o.pre_dump ? pre_dump_tree : dump_tree)(&o, &st)) {
 		if (kill(o.pid, 0) == 0)
-			pr_err("dump of %d failed; it was left running", o.pid);
+			pr_err("%s of %d failed; it was left running",
+			       o.pre_dump ? "pre-dump" : "dump", o.pid);
 		return 1;
 	}
+	if (o.pre_dump) {
+		pr_info("pre-dumped %d: frozen %.1f ms, total %.1f ms, %lu pages "
+			"stored, %lu in the parent layer, %lu zero pages elided, "
+			"%.1f MiB written", o.pid, ms(st.frozen_ns),
+			ms(st.total_ns), (unsigned long)st.pages_stored,
+			(unsigned long)st.pages_parent,
+			(unsigned long)st.pages_zero, st.bytes_written / 1048576.0);
+		return 0;
+	}
 	pr_info("dumped %d: frozen %.1f ms (freeze %.2f ms), total %.1f ms, "
-		"%lu pages stored, %lu zero pages elided, %.1f MiB written",
-		o.pid, ms(st.frozen_ns), ms(st.freeze_ns), ms(st.total_ns),
-		(unsigned long)st.pages_stored, (unsigned long)st.pages_zero,
+		"%lu pages stored, %lu in the parent layer, %lu zero pages "
+		"elided, %.1f MiB written", o.pid, ms(st.frozen_ns),
+		ms(st.freeze_ns), ms(st.total_ns), (unsigned long)st.pages_stored,
+		(unsigned long)st.pages_parent, (unsigned long)st.pages_zero,
 		st.bytes_written / 1048576.0);
 	pr_info("pages: read %.1f ms, write %.1f ms, fsync %.1f ms",
 		ms(st.read_ns), ms(st.write_ns), ms(st.sync_ns));
@@ -129,7 +140,7 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(cmd, "check"))
 		return cmd_check(argc - 1, argv + 1);
-	if (!strcmp(cmd, "dump"))
+	if (!strcmp(cmd, "dump") || !strcmp(cmd, "pre-dump"))
 		return cmd_dump(argc - 1, argv + 1);
 	if (!strcmp(cmd, "restore"))
 		return cmd_restore(argc - 1, argv + 1);
@@ -139,7 +150,7 @@ int main(int argc, char **argv)
 		return cmd_page_server(argc - 1, argv + 1);
 	if (!strcmp(cmd, "migrate"))
 		return cmd_migrate(argc - 1, argv + 1);
-	if (!strcmp(cmd, "pre-dump") || !strcmp(cmd, "lazy-pages")) {
+	if (!strcmp(cmd, "lazy-pages")) {
 		pr_err("%s is not implemented yet in this version", cmd);
 		return 2;
 	}

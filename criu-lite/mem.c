@@ -50,7 +50,9 @@ int vma_kind_of(const struct vma_info *v, const char **why)
 		return -1;
 	}
 	if (v->vmflags & (VMF_UFFD_MISSING | VMF_UFFD_WP)) {
-		*why = "registered with a userfaultfd of the process";
+		*why = "registered with a userfaultfd: the process's own, or "
+		       "the tracker of a pre-dump (then name that layer with "
+		       "--prev-images-dir)";
 		return -1;
 	}
 	if (v->vmflags & VMF_DROPPABLE)
@@ -295,7 +297,7 @@ int dump_pages(pid_t pid, pid_t vpid, const MmEntry *mm,
 		for (size_t k = 0; k < nr; k++)
 			x->st->pages_scanned += (regs[k].end - regs[k].start) / PAGE_SZ;
 		if (pc && mm->vmas[i]->kind == VMA_KIND__VMA_ANON_PRIVATE)
-			ret = pc_dump_regions(pc, x, regs, nr, &rb);
+			ret = pc_dump_regions(pc, x, regs, nr, &rb, false);
 		else
 			ret = xfer_read_regions(x, pid, regs, nr, &rb);
 		free(regs);

@@ -32,6 +32,7 @@ struct reader {
 	int pagemap_fd, mem_fd;
 	struct iovec local[MAX_PIECES], remote[MAX_PIECES];
 	size_t n;
+	bool quiet;	/* a running target: a page may be gone, not an error */
 };
 
 static int flush_pinned(struct reader *r)
@@ -44,6 +45,8 @@ static int flush_pinned(struct reader *r)
 		total += r->local[i].iov_len;
 	if (process_vm_readv(r->pid, r->local, r->n, r->remote, r->n, 0) !=
 	    (ssize_t)total) {
+		if (r->quiet)
+			return -1;
 		for (size_t i = 0; i < r->n; i++)
 			if (remote_read(r->pid, (uint64_t)r->remote[i].iov_base,
 					r->local[i].iov_base, r->local[i].iov_len))
@@ -80,7 +83,8 @@ static int read_unpinned(struct reader *r, uint64_t addr, uint8_t *to,
 		snprintf(path, sizeof(path), "/proc/%d/mem", r->pid);
 		r->mem_fd = open(path, O_RDONLY | O_CLOEXEC);
 		if (r->mem_fd < 0) {
-			pr_perror("open %s", path);
+			if (!r->quiet)
+				pr_perror("open %s", path);
 			return -1;
 		}
 	}
@@ -88,8 +92,9 @@ static int read_unpinned(struct reader *r, uint64_t addr, uint8_t *to,
 		ssize_t got = pread(r->mem_fd, to + off, len - off, addr + off);
 
 		if (got <= 0) {
-			pr_perror("read /proc/%d/mem at %#lx", r->pid,
-				  (long)(addr + off));
+			if (!r->quiet)
+				pr_perror("read /proc/%d/mem at %#lx", r->pid,
+					  (long)(addr + off));
 			return -1;
 		}
 		off += got;
@@ -108,8 +113,9 @@ static int read_piece(struct reader *r, uint64_t addr, size_t len, uint8_t *to)
 
 		if (pread(r->pagemap_fd, pme, want, addr / PAGE_SZ * sizeof(*pme)) !=
 		    want) {
-			pr_perror("read /proc/%d/pagemap at %#lx", r->pid,
-				  (long)addr);
+			if (!r->quiet)
+				pr_perror("read /proc/%d/pagemap at %#lx", r->pid,
+					  (long)addr);
 			return -1;
 		}
 		for (size_t i = 0; i < n;) {
@@ -177,8 +183,8 @@ static int keep_files_of(pid_t pid)
 	return 0;
 }
 
-int read_target_pages(pid_t pid, const struct iovec *remote, size_t n,
-		      uint8_t *buf)
+static int read_pages(pid_t pid, const struct iovec *remote, size_t n,
+		      uint8_t *buf, bool quiet)
 {
 	struct reader r;
 	int ret = 0;
@@ -187,6 +193,7 @@ int read_target_pages(pid_t pid, const struct iovec *remote, size_t n,
 		return -1;
 	r.pid = pid;
 	r.n = 0;
+	r.quiet = quiet;
 	r.pagemap_fd = kept.pagemap_fd;
 	r.mem_fd = kept.mem_fd;
 	for (size_t i = 0; i < n && !ret; i++) {
@@ -200,4 +207,16 @@ int read_target_pages(pid_t pid, const struct iovec *remote, size_t n,
 	if (ret)
 		drop_kept();
 	return ret;
+}
+
+int read_target_pages(pid_t pid, const struct iovec *remote, size_t n,
+		      uint8_t *buf)
+{
+	return read_pages(pid, remote, n, buf, false);
+}
+
+int read_running_pages(pid_t pid, const struct iovec *remote, size_t n,
+		       uint8_t *buf)
+{
+	return read_pages(pid, remote, n, buf, true);
 }

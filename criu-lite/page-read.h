@@ -23,5 +23,9 @@
  * buf. 0, or -1 with a message. */
 int read_target_pages(pid_t pid, const struct iovec *remote, size_t n,
 		      uint8_t *buf);
+/* The same from a target that runs on (a pre-dump): a page it unmapped
+ * meanwhile makes it -1 without a message; the caller reads page by page. */
+int read_running_pages(pid_t pid, const struct iovec *remote, size_t n,
+		       uint8_t *buf);
 
 #endif

@@ -36,6 +36,8 @@ struct ps_req {
 
 /* ---- checked pages ---- */
 
+static const char *part_name(const struct page_source *s, uint64_t off);
+
 const uint8_t *page_source_get_checked(struct page_source *s,
 				       const PagemapEntry *e, uint32_t first,
 				       uint32_t nr, int pid)
@@ -50,7 +52,8 @@ const uint8_t *page_source_get_checked(struct page_source *s,
 	if (bad < 0)
 		return d;
 	pr_err("%s: page %#lx of process %d does not match its checksum "
-	       "(pagemap run at %#lx, page %ld): corrupt page data", s->name,
+	       "(pagemap run at %#lx, page %ld): corrupt page data",
+	       s->map ? part_name(s, e->offset) : s->name,
 	       (long)(e->vaddr + (first + bad) * PAGE_SZ), pid, (long)e->vaddr,
 	       (long)(first + bad));
 	return NULL;
@@ -96,9 +99,78 @@ static void local_close(struct page_source *s)
 	if (s->map)
 		munmap((void *)s->map, s->size);
 	s->map = NULL;
+	free(s->parts);
+	s->parts = NULL;
+	s->nr_parts = 0;
 }
 
 static const struct page_source_ops local_ops = { local_get, local_close };
+
+/* The name of the file that holds offset off of a local source. */
+static const char *part_name(const struct page_source *s, uint64_t off)
+{
+	for (size_t i = s->nr_parts; i-- > 0;)
+		if (off >= s->parts[i].base)
+			return s->parts[i].name;
+	return s->name;
+}
+
+static int map_part(struct page_source *s, const struct page_part *p,
+		    bool populate)
+{
+	int fd = openat(p->dirfd, p->file, O_RDONLY | O_CLOEXEC);
+	void *m;
+
+	if (fd < 0) {
+		pr_perror("open pages image %s", p->name);
+		return -1;
+	}
+	m = mmap((void *)(s->map + p->base), p->size, PROT_READ, MAP_PRIVATE |
+		 MAP_FIXED | (populate ? MAP_POPULATE : 0), fd, 0);
+	close(fd);
+	if (m == MAP_FAILED) {
+		pr_perror("mmap %s", p->name);
+		return -1;
+	}
+	madvise(m, p->size, MADV_SEQUENTIAL | MADV_WILLNEED);
+	return 0;
+}
+
+int page_source_open_parts(struct page_source *s, const struct page_part *p,
+			   size_t n, bool populate)
+{
+	void *m;
+
+	memset(s, 0, sizeof(*s));
+	s->ops = &local_ops;
+	s->fd = -1;
+	snprintf(s->name, sizeof(s->name), "%.79s", n ? p[0].name : "pages");
+	s->parts = calloc(n ? n : 1, sizeof(*p));
+	if (!s->parts)
+		return -1;
+	memcpy(s->parts, p, n * sizeof(*p));
+	s->nr_parts = n;
+	if (n)
+		s->size = p[n - 1].base + p[n - 1].size;
+	if (!s->size)
+		return 0;
+	/* one reservation, the files mapped into it at their bases */
+	m = mmap(NULL, s->size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS |
+		 MAP_NORESERVE, -1, 0);
+	if (m == MAP_FAILED) {
+		pr_perror("reserve %lu bytes for the pages images",
+			  (unsigned long)s->size);
+		return -1;
+	}
+	s->map = m;
+	for (size_t i = 0; i < n; i++) {
+		if (p[i].size && map_part(s, &p[i], populate && !i)) {
+			local_close(s);
+			return -1;
+		}
+	}
+	return 0;
+}
 
 static int map_pages(int fd, uint64_t size, bool whole, const uint8_t **map,
 		     const char *name)

@@ -15,6 +15,7 @@
 #ifndef CRIU_LITE_PAGE_SOURCE_H
 #define CRIU_LITE_PAGE_SOURCE_H
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -33,12 +34,23 @@ struct page_source_ops {
 	void (*close)(struct page_source *s);
 };
 
+/* A pages file of a layer chain (layers.h), at base in the offsets of a
+ * local source. */
+struct page_part {
+	int dirfd;
+	const char *file;	/* its name in dirfd */
+	char name[PATH_MAX];	/* for messages: DIR/parent/pages-1.img */
+	uint64_t base, size;
+};
+
 struct frame_reader;
 
 struct page_source {
 	const struct page_source_ops *ops;
 	uint64_t size;			/* of the page stream */
 	const uint8_t *map;		/* the whole page stream mapped, or NULL */
+	struct page_part *parts;	/* a layer chain: the files mapped at map */
+	size_t nr_parts;
 	bool remote;			/* a page server */
 	bool checked;			/* every stored byte checked at open */
 	struct frame_reader *frames;	/* a compressed image, else NULL */
@@ -86,6 +98,11 @@ int page_source_open_local(struct page_source *s, int dirfd, unsigned id,
  * (cow.h). No-op for a plain image.
  */
 int page_source_inflate(struct page_source *s);
+/* The pages files of a layer chain (layers.h), plain (a chain is never
+ * compressed), each mapped at its base; the first (DIR's own) pre-faulted if
+ * populate, the parents' as they are used. */
+int page_source_open_parts(struct page_source *s, const struct page_part *p,
+			   size_t n, bool populate);
 /* A page server at "HOST:PORT". */
 int page_source_open_remote(struct page_source *s, const char *addr);
 

@@ -99,6 +99,59 @@ static int read_pieces(pid_t pid, struct iovec *remote, size_t n,
 	return read_target_pages(pid, remote, n, buf);
 }
 
+/* One page through /proc/PID/mem, which does not pin it (page-read.h):
+ * false if it is gone. */
+static bool read_page_quiet(pid_t pid, int *memfd, uint64_t addr, uint8_t *buf)
+{
+	char path[64];
+
+	if (*memfd < 0) {
+		snprintf(path, sizeof(path), "/proc/%d/mem", pid);
+		*memfd = open(path, O_RDONLY | O_CLOEXEC);
+	}
+	return *memfd >= 0 && pread(*memfd, buf, PAGE_SZ, addr) == (ssize_t)PAGE_SZ;
+}
+
+/*
+ * Running target: a page listed a moment ago may be gone (munmap,
+ * mremap) by the time it is read. Such pages are left out: the dirty
+ * tracker reports whatever is mapped there later as written, so a later
+ * layer never takes them from this one.
+ */
+static int add_readable(struct run_builder *rb, pid_t pid, struct iovec *iov,
+			size_t n, uint8_t *buf)
+{
+	size_t fill = 0;
+	int memfd = -1, ret = 0;
+
+	for (size_t k = 0; k < n && !ret; k++) {
+		uint64_t a = (uint64_t)iov[k].iov_base;
+		size_t pages = iov[k].iov_len / PAGE_SZ, run = 0;
+
+		for (size_t p = 0; p <= pages && !ret; p++) {
+			bool ok = p < pages && read_page_quiet(pid, &memfd,
+					a + p * PAGE_SZ, buf + fill + p * PAGE_SZ);
+
+			if (ok) {
+				run++;
+				continue;
+			}
+			if (run)
+				ret = run_builder_add(rb, a + (p - run) * PAGE_SZ,
+						      buf + fill + (p - run) * PAGE_SZ,
+						      run);
+			if (p < pages)
+				pr_debug("pid %d: page %#lx went away while "
+					 "being read", pid, (long)(a + p * PAGE_SZ));
+			run = 0;
+		}
+		fill += iov[k].iov_len;
+	}
+	if (memfd >= 0)
+		close(memfd);
+	return ret;
+}
+
 static int xfer_data(void *arg, const void *buf, size_t len)
 {
 	struct page_xfer *x = arg;
@@ -116,9 +169,9 @@ void xfer_run_builder_init(struct run_builder *rb, struct page_xfer *x,
 	rb->next_offset = x->offset;
 }
 
-int xfer_read_regions(struct page_xfer *x, pid_t pid,
-		      const struct page_region *regs, size_t nr,
-		      struct run_builder *rb)
+static int read_regions(struct page_xfer *x, pid_t pid,
+			const struct page_region *regs, size_t nr,
+			struct run_builder *rb, bool running)
 {
 	struct iovec iov[BATCH_PAGES];
 	size_t niov = 0, fill = 0, i = 0, max_iov = x->batch / PAGE_SZ;
@@ -131,6 +184,7 @@ int xfer_read_regions(struct page_xfer *x, pid_t pid,
 		bool flush = i == nr || niov == max_iov || fill == x->batch;
 		uint8_t *buf;
 		uint64_t t0;
+		int ret = 0;
 
 		if (!flush) {
 			uint64_t len = regs[i].end - pos;
@@ -150,23 +204,40 @@ int xfer_read_regions(struct page_xfer *x, pid_t pid,
 		if (!buf)
 			return -1;
 		t0 = now_ns();
-		if (read_pieces(pid, iov, niov, buf))
+		if (running && read_running_pages(pid, iov, niov, buf)) {
+			ret = add_readable(rb, pid, iov, niov, buf);
+			niov = 0;	/* added */
+		} else if (!running && read_pieces(pid, iov, niov, buf)) {
 			return -1;
+		}
 		x->st->read_ns += now_ns() - t0;
 		fill = 0;
-		for (size_t k = 0; k < niov; k++) {
-			if (run_builder_add(rb, (uint64_t)iov[k].iov_base,
-					    buf + fill, iov[k].iov_len / PAGE_SZ))
-				return -1;
+		for (size_t k = 0; k < niov && !ret; k++) {
+			ret = run_builder_add(rb, (uint64_t)iov[k].iov_base,
+					      buf + fill, iov[k].iov_len / PAGE_SZ);
 			fill += iov[k].iov_len;
 		}
 		progress_add(x->progress, fill / PAGE_SZ, 0);
-		if (x->ops->submit(x))
+		if (ret || x->ops->submit(x))
 			return -1;
 		niov = 0;
 		fill = 0;
 	}
 	return 0;
+}
+
+int xfer_read_regions(struct page_xfer *x, pid_t pid,
+		      const struct page_region *regs, size_t nr,
+		      struct run_builder *rb)
+{
+	return read_regions(x, pid, regs, nr, rb, false);
+}
+
+int xfer_read_running(struct page_xfer *x, pid_t pid,
+		      const struct page_region *regs, size_t nr,
+		      struct run_builder *rb)
+{
+	return read_regions(x, pid, regs, nr, rb, true);
 }
 
 int xfer_emit_pagemap(void *arg, const struct page_run *run)

@@ -98,6 +98,14 @@ void page_xfer_close(struct page_xfer *x);
 int xfer_read_regions(struct page_xfer *x, pid_t pid,
 		      const struct page_region *regs, size_t nr,
 		      struct run_builder *rb);
+/*
+ * The same from a process that runs meanwhile (pre-copy rounds,
+ * pre-dump): a page that went away (munmap) before it was read is left
+ * out of rb instead of failing the read.
+ */
+int xfer_read_running(struct page_xfer *x, pid_t pid,
+		      const struct page_region *regs, size_t nr,
+		      struct run_builder *rb);
 /* A run builder whose stored pages go to x, and whose runs go to emit. */
 void xfer_run_builder_init(struct run_builder *rb, struct page_xfer *x,
 			   int (*emit)(void *, const struct page_run *),

@@ -9,7 +9,9 @@
 #include <unistd.h>
 
 #include "inject.h"
+#include "layers.h"
 #include "log.h"
+#include "mem-tracker.h"
 #include "page-xfer.h"
 #include "pagemap.h"
 #include "precopy.h"
@@ -65,6 +67,14 @@ static int list_populated(struct pc_proc *pc)
 	return ret;
 }
 
+/* Private anonymous memory: what pc_start tracks (not droppable memory:
+ * no userfaultfd, nothing stored). */
+static bool vma_is_tracked_kind(const struct vma_info *v)
+{
+	return !v->shared && v->path[0] != '/' && strncmp(v->path, "[v", 2) &&
+	       !(v->vmflags & (VMF_IO | VMF_PFNMAP | VMF_DROPPABLE));
+}
+
 int pc_start(struct pc_proc *pc, pid_t pid, int uffd,
 	     const struct dirty_tracker_ops *ops,
 	     const struct vma_info *vmas, size_t nr)
@@ -88,11 +98,8 @@ int pc_start(struct pc_proc *pc, pid_t pid, int uffd,
 		struct pc_range *r;
 		size_t pages;
 
-		/* private anonymous memory: where a guest's RAM lives (not
-		 * droppable memory: no userfaultfd, nothing stored) */
-		if (v->shared || v->path[0] == '/' || !strcmp(v->path, "[vsyscall]") ||
-		    !strncmp(v->path, "[v", 2) ||
-		    (v->vmflags & (VMF_IO | VMF_PFNMAP | VMF_DROPPABLE)))
+		/* private anonymous memory: where a guest's RAM lives */
+		if (!vma_is_tracked_kind(v))
 			continue;
 		r = &pc->r[pc->nr];
 		pages = (v->end - v->start) / PAGE_SZ;
@@ -128,6 +135,66 @@ int pc_start(struct pc_proc *pc, pid_t pid, int uffd,
 		return -1;
 	}
 	pc->tracking = true;
+	return 0;
+}
+
+int pc_resume(struct pc_proc *pc, pid_t pid, const struct dirty_tracker_ops *ops,
+	      struct tracked_proc *tp)
+{
+	struct dirty_track_args a = { .pid = pid, .uffd = tp->uffd,
+				      .ranges = tp->ranges,
+				      .nr_ranges = tp->nr_ranges };
+	int ret;
+
+	memset(pc, 0, sizeof(*pc));
+	pc->pid = pid;
+	tp->uffd = -1;		/* the tracker's from here on, whatever happens */
+	pc->r = calloc(tp->nr_ranges ? tp->nr_ranges : 1, sizeof(*pc->r));
+	if (!pc->r) {
+		if (a.uffd >= 0)
+			close(a.uffd);
+		return -1;
+	}
+	/* nothing copied in this dump yet: no slots */
+	for (size_t i = 0; i < tp->nr_ranges; i++) {
+		pc->r[i].start = tp->ranges[i].start;
+		pc->r[i].end = tp->ranges[i].end;
+	}
+	pc->nr = tp->nr_ranges;
+	ret = dirty_tracker_resume(&pc->t, ops, &a);
+	if (ret) {
+		errno = -ret;
+		pr_perror("pid %d: take over dirty tracking (%s)", pid, ops->name);
+		return -1;
+	}
+	pc->tracking = true;
+	return 0;
+}
+
+void pc_set_parent(struct pc_proc *pc, struct parent_index *ix)
+{
+	parent_index_free(&pc->parent);
+	pc->parent = *ix;
+	pc->has_parent = true;
+	memset(ix, 0, sizeof(*ix));
+}
+
+int pc_export(const struct pc_proc *pc, struct tracked_proc *tp)
+{
+	const struct dirty_range *r;
+	size_t n;
+
+	memset(tp, 0, sizeof(*tp));
+	tp->pid = pc->pid;
+	tp->uffd = pc->t.uffd;	/* still pc's: the caller does not close it */
+	if (proc_start_time(pc->pid, &tp->start_time))
+		return -1;
+	r = dirty_tracker_ranges(&pc->t, &n);
+	tp->ranges = malloc((n ? n : 1) * sizeof(*r));
+	if (!tp->ranges)
+		return -1;
+	memcpy(tp->ranges, r, n * sizeof(*r));
+	tp->nr_ranges = n;
 	return 0;
 }
 
@@ -177,7 +244,7 @@ static int copy_regions(struct pc_proc *pc, struct page_xfer *x,
 	int ret;
 
 	xfer_run_builder_init(&rb, x, pc_record, pc);
-	ret = xfer_read_regions(x, pc->pid, reg, nr, &rb);
+	ret = xfer_read_running(x, pc->pid, reg, nr, &rb);
 	if (!ret)
 		ret = run_builder_finish(&rb);
 	run_builder_release(&rb);
@@ -254,39 +321,62 @@ static bool dirty_at(const struct pc_proc *pc, uint64_t addr, uint64_t *until)
 	return false;
 }
 
-uint64_t pc_piece(const struct pc_proc *pc, uint64_t addr, uint64_t end,
-		  bool *reuse)
+/* Where the final dump (or a pre-dump layer) gets a page of a tracked
+ * range from, without reading it, if it can. */
+enum pc_source {
+	PC_READ,	/* read it now */
+	PC_STORED,	/* copied by a round of this dump, unchanged since */
+	PC_PARENT,	/* unchanged since the parent layer, which has it */
+	PC_ZERO,	/* unchanged since the parent layer, which has zero */
+};
+
+static uint64_t slot_at(const struct pc_range *r, uint64_t addr)
+{
+	return r->slot ? r->slot[(addr - r->start) / PAGE_SZ] : 0;
+}
+
+/* The parent's answer for an unchanged page without a copy here. */
+static enum pc_source from_parent(enum parent_has has)
+{
+	return has == PARENT_ZERO ? PC_ZERO :
+	       has == PARENT_DATA ? PC_PARENT : PC_READ;
+}
+
+/*
+ * The source of the page at addr and how far [addr, end) goes on with
+ * the same source. A page is taken from a copy only if the tracker did
+ * not report it written since that copy was made: a round's copy (slot)
+ * or the parent layer's. Everything else is read.
+ */
+static uint64_t pc_piece(const struct pc_proc *pc, uint64_t addr, uint64_t end,
+			 enum pc_source *src)
 {
 	const struct pc_range *r = range_of(pc, addr);
+	enum parent_has has = PARENT_NONE;
 	uint64_t until, a;
-	bool dirty;
 
+	*src = PC_READ;
 	if (!r) {
-		*reuse = false;
 		for (a = addr; a < end && !range_of(pc, a); a += PAGE_SZ)
 			;
 		return a - addr;
 	}
 	if (end > r->end)
 		end = r->end;
-	dirty = dirty_at(pc, addr, &until);
+	if (dirty_at(pc, addr, &until))
+		return (until < end ? until : end) - addr;
 	if (until < end)
 		end = until;
-	*reuse = !dirty && r->slot[(addr - r->start) / PAGE_SZ];
+	if (pc->has_parent) {
+		has = parent_index_at(&pc->parent, addr, &until);
+		if (until < end)
+			end = until;
+	}
+	*src = slot_at(r, addr) ? PC_STORED : from_parent(has);
 	for (a = addr + PAGE_SZ; a < end; a += PAGE_SZ)
-		if (!r->slot[(a - r->start) / PAGE_SZ] != !*reuse && !dirty)
+		if ((slot_at(r, a) ? PC_STORED : from_parent(has)) != *src)
 			break;
 	return a - addr;
-}
-
-void pc_slot(const struct pc_proc *pc, uint64_t addr, uint64_t *slot,
-	     uint32_t *csum)
-{
-	const struct pc_range *r = range_of(pc, addr);
-	size_t idx = (addr - r->start) / PAGE_SZ;
-
-	*slot = r->slot[idx];
-	*csum = r->csum[idx];
 }
 
 bool pc_tracks(const struct pc_proc *pc, uint64_t addr)
@@ -306,66 +396,173 @@ void pc_free(struct pc_proc *pc)
 	free(pc->r);
 	free(pc->final_dirty);
 	free(pc->populated);
+	free(pc->layer);
+	parent_index_free(&pc->parent);
 	memset(pc, 0, sizeof(*pc));
 }
 
+struct fresh_list {
+	struct page_region *v;
+	size_t n, cap;
+};
+
+static int fresh_add(struct fresh_list *f, uint64_t start, uint64_t len)
+{
+	if (f->n && f->v[f->n - 1].end == start) {
+		f->v[f->n - 1].end += len;
+		return 0;
+	}
+	if (f->n == f->cap) {
+		size_t cap = f->cap ? 2 * f->cap : 64;
+		void *n = realloc(f->v, cap * sizeof(*f->v));
+
+		if (!n)
+			return -1;
+		f->v = n;
+		f->cap = cap;
+	}
+	f->v[f->n].start = start;
+	f->v[f->n++].end = start + len;
+	return 0;
+}
+
+static int fresh_read(const struct pc_proc *pc, struct page_xfer *x,
+		      struct fresh_list *f, struct run_builder *rb, bool running)
+{
+	int ret;
+
+	if (!f->n)
+		return 0;
+	ret = running ? xfer_read_running(x, pc->pid, f->v, f->n, rb) :
+			xfer_read_regions(x, pc->pid, f->v, f->n, rb);
+	f->n = 0;
+	return ret;
+}
+
+/* Pages of [a, a + len) known without reading them, into rb. */
+static int add_known(const struct pc_proc *pc, struct page_xfer *x,
+		     uint64_t a, uint64_t len, enum pc_source src,
+		     struct run_builder *rb)
+{
+	const struct pc_range *r = range_of(pc, a);
+	int ret = 0;
+
+	progress_add(x->progress, len / PAGE_SZ, 0);
+	if (src == PC_PARENT) {
+		x->st->pages_parent += len / PAGE_SZ;
+		return run_builder_add_flagged(rb, a, len / PAGE_SZ, PE_PARENT);
+	}
+	if (src == PC_ZERO)
+		return run_builder_add_flagged(rb, a, len / PAGE_SZ, PE_ZERO);
+	for (uint64_t p = a; p < a + len && !ret; p += PAGE_SZ) {
+		size_t idx = (p - r->start) / PAGE_SZ;
+		uint64_t slot = r->slot[idx];
+
+		ret = slot == 1 ?
+			run_builder_add_flagged(rb, p, 1, PE_ZERO) :
+			run_builder_add_stored(rb, p, 1, slot - 2, &r->csum[idx]);
+		x->st->pages_reused++;
+	}
+	return ret;
+}
+
 /*
- * The final dump of a tracked VMA: pages whose copy from an earlier round
- * is still good are referenced where they are in the pages file; only the
- * rest is read now.
+ * The pages of regs (of tracked VMAs) into x and rb: pages with a good
+ * copy from an earlier round are referenced where they are in the pages
+ * file, unchanged pages the parent layer holds become PE_PARENT (or
+ * PE_ZERO) runs, only the rest is read. running: the process runs
+ * meanwhile (a pre-dump layer).
  */
 int pc_dump_regions(const struct pc_proc *pc, struct page_xfer *x,
 		    const struct page_region *regs, size_t nr,
-		    struct run_builder *rb)
+		    struct run_builder *rb, bool running)
 {
-	struct page_region *fresh = NULL;
-	size_t nf = 0, cap = 0;
+	struct fresh_list fresh = { 0 };
 	int ret = 0;
 
 	for (size_t i = 0; i < nr && !ret; i++) {
 		for (uint64_t a = regs[i].start; a < regs[i].end && !ret;) {
-			bool reuse;
-			uint64_t len = pc_piece(pc, a, regs[i].end, &reuse);
+			enum pc_source src;
+			uint64_t len = pc_piece(pc, a, regs[i].end, &src);
 
-			if (!reuse) {
-				if (nf && fresh[nf - 1].end == a) {
-					fresh[nf - 1].end += len;
-				} else {
-					if (nf == cap) {
-						void *n = realloc(fresh, (cap = cap ? 2 * cap : 64) *
-								  sizeof(*fresh));
-						if (!n) {
-							ret = -1;
-							break;
-						}
-						fresh = n;
-					}
-					fresh[nf].start = a;
-					fresh[nf++].end = a + len;
-				}
-				a += len;
-				continue;
-			}
-			if (nf) {
-				ret = xfer_read_regions(x, pc->pid, fresh, nf, rb);
-				nf = 0;
-			}
-			for (uint64_t p = a; p < a + len && !ret; p += PAGE_SZ) {
-				uint64_t slot;
-				uint32_t csum;
-
-				pc_slot(pc, p, &slot, &csum);
-				ret = slot == 1 ?
-					run_builder_add_flagged(rb, p, 1, PE_ZERO) :
-					run_builder_add_stored(rb, p, 1, slot - 2, &csum);
-				x->st->pages_reused++;
-				progress_add(x->progress, 1, 0);
+			if (src == PC_READ) {
+				ret = fresh_add(&fresh, a, len);
+			} else {
+				ret = fresh_read(pc, x, &fresh, rb, running);
+				if (!ret)
+					ret = add_known(pc, x, a, len, src, rb);
 			}
 			a += len;
 		}
 	}
-	if (!ret && nf)
-		ret = xfer_read_regions(x, pc->pid, fresh, nf, rb);
-	free(fresh);
+	if (!ret)
+		ret = fresh_read(pc, x, &fresh, rb, running);
+	free(fresh.v);
+	return ret;
+}
+
+static int layer_push(struct pc_proc *pc, const struct page_region *reg,
+		      size_t n)
+{
+	struct page_region *all = realloc(pc->layer, (pc->nr_layer + n + 1) *
+					  sizeof(*all));
+
+	if (!all)
+		return -1;
+	memcpy(all + pc->nr_layer, reg, n * sizeof(*reg));
+	pc->layer = all;
+	pc->nr_layer += n;
+	return 0;
+}
+
+int pc_scan_layer(struct pc_proc *pc, const struct vma_info *vmas, size_t nr)
+{
+	char path[64];
+	int fd, ret = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/pagemap", pc->pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		pr_perror("open %s", path);
+		return -1;
+	}
+	for (size_t i = 0; i < nr && !ret; i++) {
+		if (!vma_is_tracked_kind(&vmas[i]))
+			continue;
+		for (size_t k = 0; k < pc->nr && !ret; k++) {
+			uint64_t s = vmas[i].start > pc->r[k].start ?
+				     vmas[i].start : pc->r[k].start;
+			uint64_t e = vmas[i].end < pc->r[k].end ?
+				     vmas[i].end : pc->r[k].end;
+			struct page_region *reg;
+			size_t n;
+
+			if (s >= e)
+				continue;
+			ret = scan_owned_pages(fd, s, e, &reg, &n);
+			if (!ret) {
+				ret = layer_push(pc, reg, n);
+				free(reg);
+			}
+		}
+	}
+	close(fd);
+	return ret;
+}
+
+int pc_dump_layer(struct pc_proc *pc, pid_t vpid, struct page_xfer *x)
+{
+	struct run_builder rb;
+	int ret;
+
+	if (x->ops->pagemap_begin(x, vpid))
+		return -1;
+	xfer_run_builder_init(&rb, x, xfer_emit_pagemap, x);
+	ret = pc_dump_regions(pc, x, pc->layer, pc->nr_layer, &rb, true);
+	if (!ret)
+		ret = run_builder_finish(&rb);
+	run_builder_release(&rb);
+	if (x->ops->pagemap_end(x, ret == 0))
+		ret = -1;
 	return ret;
 }

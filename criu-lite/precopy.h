@@ -13,14 +13,22 @@
 #include "cr.h"
 #include "dirty.h"
 #include "proc.h"
+#include "layers.h"
 #include "page-xfer.h"
 
 struct pc_range {
 	uint64_t start, end;
-	uint64_t *slot;		/* per page: 0 none, 1 zero, else offset + 2 */
+	uint64_t *slot;		/* per page: 0 none, 1 zero, else offset + 2;
+				 * NULL: nothing copied in this dump */
 	uint32_t *csum;		/* per page checksum of the stored copy */
 };
 
+/*
+ * One process whose writes are tracked: by rounds of this dump
+ * (pc_start, --precopy-rounds), or since a parent layer (pc_resume, the
+ * tracking taken from a pre-dump's tracker) - or both for a pre-dump's
+ * process new since its parent.
+ */
 struct pc_proc {
 	pid_t pid;
 	struct dirty_tracker t;
@@ -31,6 +39,10 @@ struct pc_proc {
 	size_t nr_final_dirty;
 	struct page_region *populated;	/* at the start, before tracking */
 	size_t nr_populated;
+	struct parent_index parent;	/* the parent layer's pages */
+	bool has_parent;
+	struct page_region *layer;	/* pre-dump: what its layer describes */
+	size_t nr_layer;
 };
 
 /* Starts tracking the private anonymous VMAs of vmas (uffd: a userfaultfd
@@ -40,26 +52,37 @@ struct pc_proc {
 int pc_start(struct pc_proc *pc, pid_t pid, int uffd,
 	     const struct dirty_tracker_ops *ops,
 	     const struct vma_info *vmas, size_t nr);
+/* Takes over the tracking a pre-dump's tracker held for pid (tp's uffd
+ * is pc's from here on): the next collect reports what was written since
+ * that pre-dump's layer. */
+struct tracked_proc;
+int pc_resume(struct pc_proc *pc, pid_t pid, const struct dirty_tracker_ops *ops,
+	      struct tracked_proc *tp);
+/* The parent layer's pages of this process (ix is pc's from here on):
+ * unchanged pages become PE_PARENT runs. */
+void pc_set_parent(struct pc_proc *pc, struct parent_index *ix);
+/* pc's tracking as a tracker would hold it (tp->uffd stays pc's). */
+int pc_export(const struct pc_proc *pc, struct tracked_proc *tp);
 /* Round 0: copies the pages that were populated when tracking started. */
 int pc_copy_all(struct pc_proc *pc, struct page_xfer *x, uint64_t *pages);
 /* Later rounds: copies the pages written since the last round. */
 int pc_copy_dirty(struct pc_proc *pc, struct page_xfer *x, uint64_t *pages);
-/* At the final freeze: what was written since the last round. */
+/* At the final freeze (or a pre-dump's): what was written since the last
+ * round or the parent layer. */
 int pc_final_collect(struct pc_proc *pc);
-/* Length of the piece of [addr, end) from addr on whose stored copy is
- * still good (*reuse) or not (!*reuse). */
-uint64_t pc_piece(const struct pc_proc *pc, uint64_t addr, uint64_t end,
-		  bool *reuse);
-/* The stored copy of the page at addr (only where pc_piece said reuse). */
-void pc_slot(const struct pc_proc *pc, uint64_t addr, uint64_t *slot,
-	     uint32_t *csum);
 /* Whether addr lies in a range the tracker watches. */
 bool pc_tracks(const struct pc_proc *pc, uint64_t addr);
-/* The final dump of regs (of a tracked VMA, the process frozen) into x
- * and rb: unchanged pages from their earlier copy, the rest read now. */
+/* The pages of regs (of a tracked VMA) into x and rb: unchanged pages
+ * from their earlier copy or the parent layer, the rest read now.
+ * running: the process runs meanwhile (a pre-dump). */
 int pc_dump_regions(const struct pc_proc *pc, struct page_xfer *x,
 		    const struct page_region *regs, size_t nr,
-		    struct run_builder *rb);
+		    struct run_builder *rb, bool running);
+/* Pre-dump, tree frozen: the pages of the tracked ranges the process owns
+ * now, which its layer describes. */
+int pc_scan_layer(struct pc_proc *pc, const struct vma_info *vmas, size_t nr);
+/* Pre-dump, tree running: the layer's pagemap of vpid, and its pages. */
+int pc_dump_layer(struct pc_proc *pc, pid_t vpid, struct page_xfer *x);
 void pc_free(struct pc_proc *pc);
 
 #endif

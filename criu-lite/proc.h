@@ -60,6 +60,8 @@ struct proc_stat {
 	int exit_signal;
 	int exit_code;		/* of a zombie: its wait status */
 	unsigned long flags;	/* PF_* */
+	uint64_t start_time;	/* clock ticks after boot: with the pid, names
+				 * one process (pids are reused) */
 };
 int proc_parse_stat(const char *text, struct proc_stat *st);
 int proc_read_stat(pid_t pid, pid_t tid, struct proc_stat *st);

@@ -28,12 +28,14 @@
 #include "log.h"
 #include "cow.h"
 #include "creds.h"
+#include "layers.h"
 #include "lazy.h"
 #include "lazy-guard.h"
 #include "mem.h"
 #include "mem-marks.h"
 #include "namespaces.h"
 #include "names.h"
+#include "page-frames.h"
 #include "page-source.h"
 #include "progress.h"
 #include "qmp.h"
@@ -82,6 +84,7 @@ struct restore_ctx {
 	struct proc_restore *procs;
 	size_t nr;
 	struct page_source src;	/* page data: local image or page server */
+	struct layer_chain chain;	/* DIR and the parents it uses */
 	int ready[2];		/* puppets report here */
 	int keep_at;		/* puppets keep ready[1] at this fd */
 	struct shm_table shm;	/* shared memory already rebuilt */
@@ -181,6 +184,11 @@ static int check_inventory(struct restore_ctx *c)
 		       inv->page_size, PAGE_SZ);
 		return -1;
 	}
+	if (inv->has_pre_dump && inv->pre_dump) {
+		pr_err("%s is a pre-dump (memory only): restore the dump made "
+		       "on top of it (dump --prev-images-dir)", c->o->dir);
+		return -1;
+	}
 	return 0;
 }
 
@@ -188,30 +196,7 @@ static int check_inventory(struct restore_ctx *c)
 static int read_all(int dirfd, enum img_type t, unsigned id, void ***out,
 		    size_t *nr)
 {
-	struct cr_img *img = img_open_read(dirfd, t, id, false);
-	ProtobufCMessage *m;
-	void **v = NULL;
-	size_t n = 0;
-	int ret;
-
-	*out = NULL;
-	*nr = 0;
-	if (!img)
-		return -1;
-	while ((ret = img_read_msg(img, &m)) == 1) {
-		void **nv = realloc(v, (n + 1) * sizeof(*v));
-
-		if (!nv) {
-			ret = -1;
-			break;
-		}
-		v = nv;
-		v[n++] = m;
-	}
-	img_close(img);
-	*out = v;
-	*nr = n;
-	return ret;
+	return img_read_all(dirfd, t, id, false, (ProtobufCMessage ***)out, nr);
 }
 
 /* A run must lie inside one VMA that holds pages of its own: never in a
@@ -254,9 +239,16 @@ static int check_pending(const CoreEntry *ce)
 	return 0;
 }
 
+/* The size of DIR's own pages image (plain), or of the page stream a
+ * compressed image or a page server offers. */
+static uint64_t own_pages_size(const struct restore_ctx *c)
+{
+	return c->chain.nr ? c->chain.l[0].size : c->src.size;
+}
+
 static int check_pagemap(struct restore_ctx *c, struct proc_restore *p)
 {
-	uint64_t prev_end = 0;
+	uint64_t prev_end = 0, size = own_pages_size(c);
 
 	for (size_t i = 0; i < p->nr_pme; i++) {
 		const PagemapEntry *e = p->pme[i];
@@ -272,12 +264,12 @@ static int check_pagemap(struct restore_ctx *c, struct proc_restore *p)
 		if (pagemap_run_csums_ok(e, p->pe->pid))
 			return -1;
 		if ((e->flags & PE_PRESENT) &&
-		    (!e->has_offset || e->offset > c->src.size ||
-		     len > c->src.size - e->offset || e->offset % PAGE_SZ)) {
+		    (!e->has_offset || e->offset > size ||
+		     len > size - e->offset || e->offset % PAGE_SZ)) {
 			pr_err("pages-%u.img: too short (%zu bytes) for the run "
 			       "at %#lx that pagemap-%u.img places at offset "
 			       "%#lx: truncated image", c->inv->pages_id,
-			       (size_t)c->src.size, (long)e->vaddr, p->pe->pid,
+			       (size_t)size, (long)e->vaddr, p->pe->pid,
 			       (long)e->offset);
 			return -1;
 		}
@@ -360,8 +352,23 @@ static int load_proc(struct restore_ctx *c, struct proc_restore *p)
 	if (check_pagemap(c, p) || check_mapped_files(p->mm, pid) ||
 	    check_guards(p->mm, pid) || check_cow_shared(p->mm, pid))
 		return -1;
-	/* pages from a page server are checked as they arrive */
-	return check_pagemap(c, p);
+	if (!pagemap_has_parent_runs(p->pme, p->nr_pme))
+		return 0;
+	if (c->o->page_server) {
+		pr_err("pagemap-%u.img has pages in parent layers: restoring "
+		       "a pre-dump chain from a page server is not supported "
+		       "yet", pid);
+		return -1;
+	}
+	if (!c->chain.nr) {
+		pr_err("%s/inventory.img: compressed pages (%s), but "
+		       "pagemap-%u.img has pages in parent layers: a layer "
+		       "chain with compressed layers is not supported yet",
+		       c->o->dir, pages_codec_name(c->inv->pages_codec) ?:
+		       "unknown codec", pid);
+		return -1;
+	}
+	return layer_resolve(&c->chain, pid, &p->pme, &p->nr_pme);
 }
 
 /* Stored pages of the whole tree: those restore writes itself, or with
@@ -402,16 +409,58 @@ static int check_pages(struct restore_ctx *c)
 	return ret;
 }
 
-/* The page data: the local pages image (read whole, except for lazy
- * restore, which reads it in the order the process asks), or a page
- * server, asked now so that an unreachable one stops us before anything
- * is created. */
+/* A page server is asked at once, so that an unreachable one stops us
+ * before anything is created; a compressed local image is opened now (it is
+ * one image: a layer chain's are plain); plain local pages images are
+ * looked at now and mapped once the runs say which layers they need. */
 static int open_page_source(struct restore_ctx *c)
 {
 	if (c->o->page_server)
 		return page_source_open_remote(&c->src, c->o->page_server);
-	return page_source_open_local(&c->src, c->dirfd, c->inv->pages_id,
-				      c->inv->pages_codec, !c->o->lazy);
+	if (c->inv->pages_codec && c->inv->has_parent_id) {
+		pr_err("%s/inventory.img: compressed pages (%s) in a layer chain "
+		       "(it names a parent layer): not supported yet", c->o->dir,
+		       pages_codec_name(c->inv->pages_codec) ?: "unknown codec");
+		return -1;
+	}
+	if (c->inv->pages_codec)
+		return page_source_open_local(&c->src, c->dirfd,
+					      c->inv->pages_id,
+					      c->inv->pages_codec, !c->o->lazy);
+	return layer_chain_init(&c->chain, c->dirfd, c->o->dir, c->inv);
+}
+
+/* The local pages images of the layers used (pre-faulted, except for
+ * lazy restore, which reads them in the order the process asks). */
+static int map_page_source(struct restore_ctx *c)
+{
+	struct page_part *parts;
+	int ret;
+
+	if (c->o->page_server || !c->chain.nr)
+		return 0;	/* opened already: remote, or compressed */
+	parts = calloc(c->chain.nr, sizeof(*parts));
+	if (!parts)
+		return -1;
+	for (size_t k = 0; k < c->chain.nr; k++) {
+		const struct layer *l = &c->chain.l[k];
+
+		parts[k] = (struct page_part){ .dirfd = l->dirfd,
+					       .file = l->pages,
+					       .base = l->base, .size = l->size };
+		if (k)
+			snprintf(parts[k].name, sizeof(parts[k].name),
+				 "%.4000s/%.31s", l->path, l->pages);
+		else
+			snprintf(parts[k].name, sizeof(parts[k].name), "%.31s",
+				 l->pages);
+	}
+	ret = page_source_open_parts(&c->src, parts, c->chain.nr, !c->o->lazy);
+	free(parts);
+	if (!ret && c->chain.nr > 1)
+		pr_info("pages come from %zu layers (%s and its parents)",
+			c->chain.nr, c->o->dir);
+	return ret;
 }
 
 static int check_fds_of(struct restore_ctx *c)
@@ -499,7 +548,7 @@ static int load_images(struct restore_ctx *c)
 		if (load_proc(c, &c->procs[i]))
 			return -1;
 	}
-	if (check_fds_of(c) ||
+	if (check_fds_of(c) || map_page_source(c) ||
 	    (plans_cow(c) && page_source_inflate(&c->src)) || check_pages(c))
 		return -1;
 	pr_debug("images of %zu processes read and checked", c->nr);
@@ -1885,6 +1934,7 @@ out:
 		c.src.ops->close(&c.src);
 	if (c.ready[0] >= 0)
 		close(c.ready[0]);
+	layer_chain_close(&c.chain);
 	if (c.dirfd >= 0)
 		close(c.dirfd);
 	free_restore(&c);

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "image.h"
+#include "layers.h"
 #include "log.h"
 #include "names.h"
 #include "pagemap.h"
@@ -443,14 +444,105 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* The image files of a directory, sorted; the count, or -1. */
+static int list_images(const char *path, char **names, size_t max)
+{
+	struct dirent *de;
+	size_t n = 0;
+	DIR *d = opendir(path);
+
+	if (!d) {
+		pr_perror("opendir %s", path);
+		return -1;
+	}
+	while ((de = readdir(d)) && n < max)
+		if (img_type_of_name(de->d_name) >= 0 &&
+		    (names[n] = strdup(de->d_name)))
+			n++;
+	closedir(d);
+	qsort(names, n, sizeof(names[0]), cmp_str);
+	return n;
+}
+
+static int show_dir(const char *path, bool json, FILE *out, int depth);
+
+/*
+ * A layer's parent (DIR/parent, as pre-dump and dump --prev-images-dir
+ * link them), shown after the layer's own files: as text a heading and
+ * its files; in JSON one more element, {"file": "parent", "target",
+ * "layer": [its files and its own parent]}.
+ */
+static int show_parent(const char *path, bool json, FILE *out, int depth,
+		       bool comma)
+{
+	char link[PATH_MAX], target[PATH_MAX];
+	ssize_t n;
+	int ret;
+
+	snprintf(link, sizeof(link), "%s/%s", path, LAYER_LINK);
+	n = readlink(link, target, sizeof(target) - 1);
+	if (n < 0)
+		return 0;	/* no parent */
+	target[n] = 0;
+	if (json) {
+		fputs(comma ? "," : "", out);
+		fputs("{\"file\":\"" LAYER_LINK "\",\"target\":", out);
+		show_string(target, out);
+		fputs(",\"layer\":", out);
+	} else {
+		fprintf(out, "\n%s -> %s: the parent layer\n", link, target);
+	}
+	if (depth >= LAYER_MAX) {
+		pr_err("%s: more than %d layers of parents (a loop?)", link,
+		       LAYER_MAX);
+		if (json)
+			fputs("[],\"error\":\"too many layers\"}", out);
+		return -1;
+	}
+	ret = show_dir(link, json, out, depth + 1);
+	if (json)
+		fputs("}", out);
+	return ret;
+}
+
+static int show_dir(const char *path, bool json, FILE *out, int depth)
+{
+	char *names[4096];
+	int n = list_images(path, names, 4096), ret = 0;
+
+	if (n < 0) {
+		if (json && depth)
+			fputs("[]", out);
+		else if (json) {	/* the directory asked for */
+			fputs("{\"file\":", out);
+			show_string(path, out);
+			fputs(",\"error\":\"can't read the directory\"}", out);
+		}
+		return -1;
+	}
+	if (json)
+		fputc('[', out);
+	for (int i = 0; i < n; i++) {
+		char full[PATH_MAX];
+
+		snprintf(full, sizeof(full), "%s/%s", path, names[i]);
+		if (json && i)
+			fputc(',', out);
+		if (show_file(full, json, out))
+			ret = -1;
+		free(names[i]);
+	}
+	if (show_parent(path, json, out, depth, n > 0))
+		ret = -1;
+	if (json)
+		fputc(']', out);
+	return ret;
+}
+
 int show_path(const char *path, bool json, FILE *out)
 {
 	struct stat st;
-	struct dirent *de;
-	char *names[4096];
-	size_t n = 0;
-	int ret = 0;
-	DIR *d;
+	int ret;
 
 	if (stat(path, &st)) {
 		pr_perror("stat %s", path);
@@ -467,36 +559,9 @@ int show_path(const char *path, bool json, FILE *out)
 			fputc('\n', out);
 		return ret;
 	}
-	d = opendir(path);
-	if (!d) {
-		pr_perror("opendir %s", path);
-		if (json) {
-			fputs("{\"file\":", out);
-			show_string(path, out);
-			fputs(",\"error\":\"can't read the directory\"}\n", out);
-		}
-		return -1;
-	}
-	while ((de = readdir(d)) && n < 4096)
-		if (img_type_of_name(de->d_name) >= 0 &&
-		    (names[n] = strdup(de->d_name)))
-			n++;
-	closedir(d);
-	qsort(names, n, sizeof(names[0]), cmp_str);
+	ret = show_dir(path, json, out, 0);
 	if (json)
-		fputc('[', out);
-	for (size_t i = 0; i < n; i++) {
-		char full[PATH_MAX];
-
-		snprintf(full, sizeof(full), "%s/%s", path, names[i]);
-		if (json && i)
-			fputc(',', out);
-		if (show_file(full, json, out))
-			ret = -1;
-		free(names[i]);
-	}
-	if (json)
-		fputs("]\n", out);
+		fputc('\n', out);
 	return ret;
 }
 

@@ -456,6 +456,35 @@ ProtobufCMessage *img_read_one(int dirfd, enum img_type type, unsigned id)
 	return ret == 1 ? msg : NULL;
 }
 
+int img_read_all(int dirfd, enum img_type type, unsigned id,
+		 bool quiet_enoent, ProtobufCMessage ***out, size_t *nr)
+{
+	struct cr_img *img = img_open_read(dirfd, type, id, quiet_enoent);
+	ProtobufCMessage *m, **v = NULL;
+	size_t n = 0;
+	int ret;
+
+	*out = NULL;
+	*nr = 0;
+	if (!img)
+		return -1;
+	while ((ret = img_read_msg(img, &m)) == 1) {
+		ProtobufCMessage **nv = realloc(v, (n + 1) * sizeof(*v));
+
+		if (!nv) {
+			img_free_msg(img, m);
+			ret = -1;
+			break;
+		}
+		v = nv;
+		v[n++] = m;
+	}
+	img_close(img);
+	*out = v;
+	*nr = n;
+	return ret;
+}
+
 int img_write_one(int dirfd, enum img_type type, unsigned id,
 		  const ProtobufCMessage *msg)
 {

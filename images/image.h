@@ -33,6 +33,8 @@
  * the pagemap. */
 #define IMG_FORMAT		2
 #define IMG_MAX_ENTRY		(256u << 20)
+/* inventory.img's layer_id / parent_id: random, one per dump or pre-dump */
+#define IMG_LAYER_ID_LEN	16
 
 enum img_type {
 	IMG_INVENTORY,
@@ -98,5 +100,10 @@ void img_discard(struct cr_img *img);
 ProtobufCMessage *img_read_one(int dirfd, enum img_type type, unsigned id);
 int img_write_one(int dirfd, enum img_type type, unsigned id,
 		  const ProtobufCMessage *msg);
+/* Every entry of an image into a malloc'ed array (free each with
+ * img_free_msg, then the array). -1 on error (logged; a missing file
+ * quietly with errno ENOENT when quiet_enoent). */
+int img_read_all(int dirfd, enum img_type type, unsigned id,
+		 bool quiet_enoent, ProtobufCMessage ***out, size_t *nr);
 
 #endif

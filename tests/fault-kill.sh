@@ -11,6 +11,13 @@
 # sleeps) as before the first try. At the end each test gets SIGTERM and
 # must pass its own checks (memory, registers, masks).
 #
+# Pre-dump: threads_mem gets a chain of pre-dumps (each on top of the
+# last one that completed) while criu-lite gets a signal at random
+# moments of each: killed while taking the tracker over, copying, after
+# its commit, while forking the next tracker. The target must run on
+# unchanged after every try; the dump -R on top of the chain at the end
+# must leave no write protection (uw VMA) in it.
+#
 # Restore: a dump of `threads` is restored again and again while
 # criu-lite gets a signal at a random moment: afterwards either nothing of
 # it runs (a half-built tree must be gone) or the restore had finished and
@@ -121,6 +128,71 @@ dump_tries() {
 	done
 }
 
+# median duration (ms) of 3 undisturbed pre-dumps, each on top of the
+# last; sets $last (the last layer's number)
+predump_ms() {
+	local pid=$1 t0 t1 all=() n
+	for n in 1 2 3; do
+		t0=$(date +%s%N)
+		"$CL" pre-dump -t "$pid" -D "$work/pd$n" ${last:+--prev-images-dir ../pd$last} \
+			>/dev/null 2>&1 || { say "a plain pre-dump of $pid failed" >&2; return 1; }
+		t1=$(date +%s%N)
+		last=$n
+		all+=($(( (t1 - t0) / 1000000 )))
+	done
+	printf '%s\n' "${all[@]}" | sort -n | sed -n 2p
+}
+
+# predump_tries NAME PID N: N tries per signal on a pre-dump chain, then
+# dump -R on top of it: no uffd-wp may be left
+predump_tries() {
+	local name=$1 pid=$2 ntries=$3 ms before sig n d cl i=3 uw
+	last=
+	if ! ms=$(predump_ms "$pid") || ! last=3; then
+		lost=$((lost + 1))
+		return
+	fi
+	before=$(snapshot "$pid" 0)
+	say "$name: undisturbed pre-dump ${ms} ms; $ntries tries per signal"
+	for sig in KILL INT TERM; do
+		for n in $(seq "$ntries"); do
+			i=$((i + 1))
+			d=$(( RANDOM * (ms * 12 / 10 + 1) / 32768 ))
+			"$CL" pre-dump -t "$pid" -D "$work/pd$i" \
+				--prev-images-dir "../pd$last" >"$work/try.log" 2>&1 &
+			cl=$!
+			sleep "$(printf '0.%03d' $((d % 1000)))" 2>/dev/null
+			[ $d -ge 1000 ] && sleep $((d / 1000))
+			kill -"$sig" $cl 2>/dev/null
+			wait $cl 2>/dev/null
+			tries=$((tries + 1))
+			[ -e "$work/pd$i/inventory.img" ] && last=$i
+			if ! check_running "$pid"; then
+				say "LOST $name: pre-dump SIG$sig after ${d} ms"
+				cat "$work/try.log"; lost=$((lost + 1)); return
+			fi
+			if [ "$before" != "$(snapshot "$pid" 0)" ]; then
+				say "HARMED $name: pre-dump SIG$sig after ${d} ms changed it:"
+				diff <(echo "$before") <(snapshot "$pid" 0) | head -20
+				cat "$work/try.log"; harmed=$((harmed + 1)); return
+			fi
+		done
+	done
+	tries=$((tries + 1))
+	if ! "$CL" dump -t "$pid" -D "$work/pdf" --prev-images-dir "../pd$last" \
+		--track-mem -R >"$work/try.log" 2>&1; then
+		say "HARMED $name: the dump on top of the chain failed:"
+		cat "$work/try.log"; harmed=$((harmed + 1)); return
+	fi
+	sleep 0.2
+	uw=$(grep '^VmFlags:' "/proc/$pid/smaps" | grep -c ' uw')
+	if [ "$uw" != 0 ]; then
+		say "HARMED $name: $uw VMAs still write-protected after the dump"
+		harmed=$((harmed + 1))
+	fi
+	rm -rf "$work"/pd*
+}
+
 # finish_test NAME PID: SIGTERM, then its own verdict
 finish_test() {
 	local name=$1 pid=$2 i
@@ -155,6 +227,7 @@ finish_test threads "$tpid"
 
 start_test threads_mem transition
 dump_tries threads_mem "$tpid" 0 ""
+predump_tries threads_mem "$tpid" $((TRIES / 3 + 1))
 finish_test threads_mem "$tpid"
 
 ZDTM_MEM_MB=256 start_test mem_1g static

@@ -181,8 +181,9 @@ static void test_dump_long(void **state)
 			      "--progress-fd", "3"), 0);
 	assert_int_equal(o.progress_fd, 3);
 	output_free(&out);
-	/* unambiguous abbreviations, as getopt_long allows */
-	assert_int_equal(DUMP(&o, &out, "dump", "--tr", "9", "--images=x",
+	/* unambiguous abbreviations, as getopt_long allows ("--tr" is not:
+	 * --track-mem, --track-timeout) */
+	assert_int_equal(DUMP(&o, &out, "dump", "--tre", "9", "--images=x",
 			      "--leave"), 0);
 	assert_int_equal(o.pid, 9);
 	assert_string_equal(o.dir, "x");
@@ -207,6 +208,9 @@ static void test_dump_resets(void **state)
 	assert_false(o.leave_running);
 	assert_null(o.prev_dir);
 	assert_null(o.qmp);
+	assert_false(o.track_mem);
+	assert_false(o.pre_dump);
+	assert_int_equal(o.track_timeout_s, TRACK_TIMEOUT_DEFAULT);
 	assert_int_equal(o.compress, PAGES_CODEC_NONE);
 	output_free(&out);
 }
@@ -229,6 +233,80 @@ static void test_dump_compress(void **state)
 			      "--compress", "lz4", "--compress", "none"), 0);
 	assert_int_equal(o.compress, PAGES_CODEC_NONE);
 	output_free(&out);
+}
+
+/* pre-dump: the same parser; tracking is implied, the layer options
+ * are taken, options that make no sense for a pre-dump are refused. */
+static void test_pre_dump(void **state)
+{
+	struct dump_opts o;
+	struct output out;
+
+	(void)state;
+	assert_int_equal(DUMP(&o, &out, "pre-dump", "-t", "5", "-D", "l2",
+			      "--prev-images-dir", "../l1",
+			      "--track-timeout", "60"), 0);
+	assert_true(o.pre_dump);
+	assert_true(o.track_mem);
+	assert_string_equal(o.prev_dir, "../l1");
+	assert_int_equal(o.track_timeout_s, 60);
+	output_free(&out);
+	assert_int_equal(DUMP(&o, &out, "dump", "-t", "5", "-D", "f",
+			      "--prev-images-dir=../l2", "--track-mem", "-R"), 0);
+	assert_false(o.pre_dump);
+	assert_true(o.track_mem);
+	assert_string_equal(o.prev_dir, "../l2");
+	output_free(&out);
+	assert_int_equal(DUMP(&o, &out, "pre-dump", "--help"), 1);
+	assert_contains(out.out, "usage: criu-lite pre-dump");
+	assert_contains(out.out, "--track-timeout");
+	output_free(&out);
+}
+
+static void test_pre_dump_bad(void **state)
+{
+	static const struct { char *argv[11]; const char *msg; } bad[] = {
+		{ { "pre-dump", "-t", "5", "-D", "x", "--compress", "lz4" },
+		  "pre-dump: --compress is not supported yet" },
+		{ { "pre-dump", "-t", "5", "-D", "x", "--page-server", "--address",
+		    "h", "--port", "1" }, "pre-dump: --page-server is not supported yet" },
+		{ { "dump", "-t", "5", "-D", "x", "--prev-images-dir", "p",
+		    "--compress", "zstd" },
+		  "dump: --compress with --prev-images-dir is not supported yet" },
+		{ { "pre-dump", "-t", "5", "-D", "x", "-R" },
+		  "pre-dump: --leave-running: a pre-dump always" },
+		{ { "pre-dump", "-t", "5", "-D", "x", "--qmp", "s" },
+		  "pre-dump: --qmp" },
+		{ { "pre-dump", "-t", "5", "-D", "x", "--precopy-rounds", "2" },
+		  "pre-dump: --precopy-rounds" },
+		{ { "pre-dump", "-t", "5", "-D", "x", "--track-timeout", "0" },
+		  "for --track-timeout" },
+		{ { "pre-dump", "-t", "5", "-D", "x", "--track-timeout", "9999999" },
+		  "bad number \"9999999\" for --track-timeout" },
+		{ { "pre-dump", "-t", "5", "-D", "x", "--prev-images-dir", "" },
+		  "--prev-images-dir needs a directory" },
+		{ { "pre-dump", "-t", "5" }, "pre-dump needs -t PID and -D DIR" },
+		{ { "dump", "-t", "5", "-D", "x", "--track-timeout", "5" },
+		  "dump: --track-timeout is for pre-dump" },
+		{ { "dump", "-t", "5", "-D", "x", "--prev-images-dir", "p",
+		    "--precopy-rounds", "2" }, "not supported yet" },
+	};
+	struct output out;
+	struct dump_opts o;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char **argv = (char **)bad[i].argv;
+		int argc = 0, ret;
+
+		while (argv[argc])
+			argc++;
+		ret = run_dump(argc, argv, &o, &out);
+		if (ret != -1)
+			fail_msg("case %zu (%s ...): %d, want -1", i, argv[1], ret);
+		assert_contains(out.err, bad[i].msg);
+		output_free(&out);
+	}
 }
 
 static void test_dump_bad(void **state)
@@ -682,6 +760,8 @@ int main(void)
 		cmocka_unit_test(test_dump_resets),
 		cmocka_unit_test(test_dump_compress),
 		cmocka_unit_test(test_dump_bad),
+		cmocka_unit_test(test_pre_dump),
+		cmocka_unit_test(test_pre_dump_bad),
 		cmocka_unit_test(test_help_per_command),
 		cmocka_unit_test(test_dump_help),
 		cmocka_unit_test(test_dump_page_server),

@@ -149,6 +149,45 @@ static void test_self_exact(void **state)
 	munmap(m, 128 * PG);
 }
 
+/*
+ * The tracking handed to another holder (a pre-dump's tracker process,
+ * then the next pre-dump): the uffd and the ranges; resume re-arms
+ * nothing, so the new holder's first collect reports exactly what was
+ * written since the old holder's last collect, before and after the
+ * hand-over.
+ */
+static void test_self_resume(void **state)
+{
+	struct dirty_tracker t, t2;
+	char *m = map_pages(64);
+	struct dirty_range r = { (uintptr_t)m, (uintptr_t)m + 64 * PG }, copy[4];
+	struct dirty_track_args a = { .pid = getpid() };
+	const struct dirty_range *rr;
+	size_t n;
+
+	(void)state;
+	memset(m, 1, 64 * PG);
+	start_self(&t, &uffd_wp_tracker_ops, &r, 1);
+	m[3 * PG] = 2;
+	collect_expect(&t, m, (const unsigned long[]){ 3 }, 1);
+	m[7 * PG] = 2;
+	rr = dirty_tracker_ranges(&t, &n);
+	assert_int_equal(n, 1);
+	memcpy(copy, rr, n * sizeof(*rr));
+	a.uffd = dup(t.uffd);
+	a.ranges = copy;
+	a.nr_ranges = n;
+	dirty_tracker_stop(&t);	/* its copy closed: the dup keeps it alive */
+	m[9 * PG] = 2;
+	assert_ptr_equal(dirty_tracker_by_name("uffd-wp"), &uffd_wp_tracker_ops);
+	assert_int_equal(dirty_tracker_resume(&t2, &uffd_wp_tracker_ops, &a), 0);
+	collect_expect(&t2, m, (const unsigned long[]){ 7, 9 }, 2);
+	m[11 * PG] = 2;
+	collect_expect(&t2, m, (const unsigned long[]){ 11 }, 1);
+	dirty_tracker_stop(&t2);
+	munmap(m, 64 * PG);
+}
+
 /* Adjacent writes merge; ranges given unsorted and touching are one run. */
 static void test_self_merge(void **state)
 {
@@ -574,6 +613,7 @@ int main(int argc, char **argv)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_self_exact),
 		cmocka_unit_test(test_self_merge),
+		cmocka_unit_test(test_self_resume),
 		cmocka_unit_test(test_self_many_regions),
 		cmocka_unit_test(test_self_layout_changes),
 		cmocka_unit_test(test_start_errors),

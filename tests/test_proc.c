@@ -381,6 +381,7 @@ static void test_stat_recorded(void **state)
 	assert_int_equal(st.arg_end, 140735471237791ULL);
 	assert_int_equal(st.env_start, 140735471237791ULL);
 	assert_int_equal(st.env_end, 140735471239151ULL);
+	assert_int_equal(st.start_time, 446004);	/* field 22 */
 	free(text);
 }
 
@@ -415,6 +416,7 @@ static void test_stat_synthetic(void **state)
 		assert_int_equal(st.start_code, 2600);
 		assert_int_equal(st.exit_signal, 3800);
 		assert_int_equal(st.env_end, 5100);
+		assert_int_equal(st.start_time, 2200);	/* field 22 */
 		free(s);
 	}
 	/* a zombie */

@@ -52,6 +52,7 @@ struct opts {
 	bool leave_running;
 	bool pidns;
 	char precopy[16];	/* --precopy N: dump --precopy-rounds N */
+	int predump;		/* --predump N: N pre-dumps before each dump */
 	const char *compress;	/* --compress CODEC: dump --compress CODEC */
 	bool keep_img;
 	bool verbose;
@@ -66,6 +67,7 @@ struct test_run {
 	char bin[TEST_PATH_MAX], log[TEST_PATH_MAX];
 	char work[TEST_PATH_MAX], img[TEST_PATH_MAX];
 	char tool_log[PATH_MAX];	/* output of the last criu-lite run */
+	char prev[64];		/* --prev-images-dir of the next (pre-)dump */
 	pid_t pid;		/* the test's root process, as we see it */
 	pid_t orig_pid;		/* its pid when started, kept by restores */
 	bool our_child;		/* pid can be waited for */
@@ -287,7 +289,7 @@ static int run_criu(struct test_run *r, const char *action, const char *dir,
 
 	argv[argc++] = (char *)r->o->criu;
 	argv[argc++] = (char *)action;
-	if (!strcmp(action, "dump")) {
+	if (!strcmp(action, "dump") || !strcmp(action, "pre-dump")) {
 		snprintf(pid_str, sizeof(pid_str), "%d", r->pid);
 		argv[argc++] = "-t";
 		argv[argc++] = pid_str;
@@ -299,6 +301,12 @@ static int run_criu(struct test_run *r, const char *action, const char *dir,
 	if (!strcmp(action, "dump") && r->o->precopy[0]) {
 		argv[argc++] = "--precopy-rounds";
 		argv[argc++] = (char *)r->o->precopy;
+	}
+	if (strcmp(action, "restore") && r->prev[0] && !fault) {
+		argv[argc++] = "--prev-images-dir";
+		argv[argc++] = r->prev;
+		if (!strcmp(action, "dump"))
+			argv[argc++] = "--track-mem";
 	}
 	if (!strcmp(action, "dump") && r->o->compress) {
 		argv[argc++] = "--compress";
@@ -485,6 +493,45 @@ static int locate_restored(struct test_run *r)
 	return 0;
 }
 
+/*
+ * --predump N: N pre-dumps of the running test, each on top of the one
+ * before (<iter>-pre<k>), so that the dump stores only what changed since
+ * the last; the test must run on, unharmed, after each.
+ */
+static int predumps(struct test_run *r, int iter)
+{
+	char dir[PATH_MAX], buf[64], when[64];
+	long long ms;
+	int status;
+
+	r->prev[0] = '\0';
+	for (int k = 1; k <= r->o->predump; k++) {
+		snprintf(dir, sizeof(dir), "%s/%d-pre%d", r->img, iter, k);
+		if (mkdir_p(dir))
+			return fail(r, "mkdir %s: %s", dir, strerror(errno));
+		if (run_criu(r, "pre-dump", dir, NULL, &status, &ms))
+			return fail(r, "pre-dump %d.%d failed: %s", iter, k,
+				    status_str(status, buf, sizeof(buf)));
+		snprintf(when, sizeof(when), "after pre-dump %d.%d", iter, k);
+		if (check_running(r, when) || check_tree(r, when))
+			return -1;
+		verbose(r, "pre-dump %d.%d: %lld ms", iter, k, ms);
+		snprintf(r->prev, sizeof(r->prev), "../%d-pre%d", iter, k);
+		msleep(50);
+	}
+	return 0;
+}
+
+static void remove_predumps(struct test_run *r, int iter)
+{
+	char dir[PATH_MAX];
+
+	for (int k = 1; k <= r->o->predump; k++) {
+		snprintf(dir, sizeof(dir), "%s/%d-pre%d", r->img, iter, k);
+		rm_rf(dir);
+	}
+}
+
 static int checkpoint(struct test_run *r, int iter)
 {
 	char dir[PATH_MAX], when[64], buf[64];
@@ -494,7 +541,10 @@ static int checkpoint(struct test_run *r, int iter)
 	snprintf(dir, sizeof(dir), "%s/%d", r->img, iter);
 	if (mkdir_p(dir))
 		return fail(r, "mkdir %s: %s", dir, strerror(errno));
+	if (predumps(r, iter))
+		return -1;
 	ret = run_criu(r, "dump", dir, NULL, &status, &dump_ms);
+	r->prev[0] = '\0';
 	if (ret == -2)
 		return fail(r, "dump %d timed out after %d s", iter, r->o->timeout_s);
 	if (ret) {
@@ -532,6 +582,7 @@ static int checkpoint(struct test_run *r, int iter)
 	if (iter > 1 && !r->o->keep_img) {
 		snprintf(dir, sizeof(dir), "%s/%d", r->img, iter - 1);
 		rm_rf(dir);
+		remove_predumps(r, iter - 1);
 	}
 	return 0;
 }
@@ -656,6 +707,8 @@ static void usage(FILE *f)
 "  --pidns          restore with --pidns\n"
 "  --precopy N      dump with --precopy-rounds N (memory copied while the\n"
 "                   test runs, then only what changed)\n"
+"  --predump N      N pre-dumps (a chain) before each dump, which stores\n"
+"                   only what changed since (--prev-images-dir --track-mem)\n"
 "  --compress CODEC dump with --compress CODEC (lz4, zstd)\n"
 "  --timeout S      limit for one criu-lite run and for a test's exit (60)\n"
 "  --keep-img       keep the images of passing tests (build/zdtm/img/)\n"
@@ -674,6 +727,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		{ "leave-running", no_argument, NULL, 'l' },
 		{ "pidns", no_argument, NULL, 'p' },
 		{ "precopy", required_argument, NULL, 'P' },
+		{ "predump", required_argument, NULL, 'D' },
 		{ "compress", required_argument, NULL, 'Z' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "keep-img", no_argument, NULL, 'K' },
@@ -700,6 +754,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		case 'P':
 			snprintf(o->precopy, sizeof(o->precopy), "%d", atoi(optarg));
 			break;
+		case 'D': o->predump = atoi(optarg); break;
 		case 'Z': o->compress = optarg; break;
 		case 't': o->timeout_s = atoi(optarg); break;
 		case 'K': o->keep_img = true; break;
@@ -709,7 +764,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		default: usage(stderr); return -1;
 		}
 	}
-	if (o->iters < 0 || o->timeout_s <= 0) {
+	if (o->iters < 0 || o->timeout_s <= 0 || o->predump < 0 ||
+	    o->predump > 9) {
 		usage(stderr);
 		return -1;
 	}
