@@ -77,7 +77,6 @@ static bool is_cwd(const struct stat *st)
 	       cwd.st_ino == st->st_ino;
 }
 
-static int remove_tree(int parentfd, const char *name);
 
 /*
  * Staging directories are named PREFIX.tmp-PID-RANDOM. One whose criu-lite
@@ -110,7 +109,37 @@ static void sweep_stale_stages(int parentfd, const char *prefix)
 			continue;
 		pr_info("removing %s, left by a criu-lite (pid %ld) that died",
 			de->d_name, pid);
-		remove_tree(parentfd, de->d_name);
+		imgdir_remove_tree(parentfd, de->d_name);
+	}
+	closedir(dir);
+}
+
+void imgdir_sweep_dead(int dirfd, const char *prefix)
+{
+	size_t plen = strlen(prefix);
+	struct dirent *de;
+	int fd = dup(dirfd);
+	DIR *dir = fd >= 0 ? fdopendir(fd) : NULL;
+
+	if (!dir) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	while ((de = readdir(dir))) {
+		char *end;
+		long pid;
+
+		if (strncmp(de->d_name, prefix, plen))
+			continue;
+		pid = strtol(de->d_name + plen, &end, 10);
+		if (pid <= 0 || end == de->d_name + plen ||
+		    (*end && *end != '-') || pid == getpid() ||
+		    !(kill(pid, 0) && errno == ESRCH))
+			continue;
+		pr_info("removing %s, left by a criu-lite (pid %ld) that died",
+			de->d_name, pid);
+		imgdir_remove_tree(dirfd, de->d_name);
 	}
 	closedir(dir);
 }
@@ -236,7 +265,7 @@ static int remove_entry(int fd, struct dirent *de, void *arg)
 {
 	(void)arg;
 	if (de->d_type == DT_DIR)
-		return remove_tree(fd, de->d_name);
+		return imgdir_remove_tree(fd, de->d_name);
 	if (unlinkat(fd, de->d_name, 0) && errno != ENOENT) {
 		pr_perror("remove %s", de->d_name);
 		return -1;
@@ -244,7 +273,7 @@ static int remove_entry(int fd, struct dirent *de, void *arg)
 	return 0;
 }
 
-static int remove_tree(int parentfd, const char *name)
+int imgdir_remove_tree(int parentfd, const char *name)
 {
 	int fd = openat(parentfd, name, O_DIRECTORY | O_RDONLY | O_CLOEXEC |
 			O_NOFOLLOW);
@@ -381,7 +410,7 @@ static int commit_beside(struct images_dir *d, bool durable)
 	}
 	if (durable && sync_dir(d->parentfd, d->dir))
 		return -1;
-	if (remove_tree(d->parentfd, old))
+	if (imgdir_remove_tree(d->parentfd, old))
 		pr_warn("the old images of %s are left in %s", d->dir, old);
 	return 0;
 }
@@ -457,7 +486,7 @@ void imgdir_abort(struct images_dir *d)
 	if (d->fd >= 0)
 		close(d->fd);
 	if (d->parentfd >= 0 && d->stage[0] &&
-	    remove_tree(d->parentfd, d->stage))
+	    imgdir_remove_tree(d->parentfd, d->stage))
 		pr_warn("staging directory %s of %s is left behind", d->stage,
 			d->dir);
 	if (d->parentfd >= 0)

@@ -35,4 +35,11 @@ int imgdir_commit(struct images_dir *d, bool durable, uint64_t *sync_ns);
 /* Removes the staging directory (failed dump) and closes everything. */
 void imgdir_abort(struct images_dir *d);
 
+/* Removes directory name under parentfd and everything in it (symlinks
+ * are not followed); 0 or -1. */
+int imgdir_remove_tree(int parentfd, const char *name);
+/* Removes the entries of dirfd named PREFIX<pid>... whose criu-lite (that
+ * pid) is dead: what a SIGKILLed one left behind. */
+void imgdir_sweep_dead(int dirfd, const char *prefix);
+
 #endif

@@ -34,6 +34,7 @@
 #include "cli.h"
 #include "cr.h"
 #include "dump.h"
+#include "imgdir.h"
 #include "log.h"
 #include "migrate.h"
 #include "net.h"
@@ -63,7 +64,9 @@ static const char migrate_text[] =
 "                             criu-lite dies after the hand-over began, the\n"
 "                             VM stays stopped here (QEMU's postmigrate)\n"
 "      --downtime-limit MS    stop the tree once what is left would take\n"
-"                             this long to send (default 300, as QEMU)\n"
+"                             this long to send (default 300, as QEMU);\n"
+"                             the restore on the destination comes on top\n"
+"                             (see --incoming --lazy-pages)\n"
 "      --max-bandwidth BYTES  bytes per second at most (default: any;\n"
 "                             suffixes K, M, G)\n"
 "      --max-rounds N         pre-copy rounds at most (default 30; 0: stop\n"
@@ -231,9 +234,13 @@ static int parse_migrate_args(int argc, char **argv, struct migrate_opts *o)
 		pr_err("--lazy-pages goes with --incoming (the destination)");
 		return -1;
 	}
-	if (o->incoming && (!o->dir || o->pid || o->qmp)) {
-		pr_err("migrate --incoming needs -D DIR (and neither -t nor "
-		       "--qmp)");
+	if (o->incoming && (o->pid || o->qmp)) {
+		pr_err("migrate --incoming is the destination: -t and --qmp "
+		       "belong to the source (migrate -t PID --to HOST:PORT)");
+		return -1;
+	}
+	if (o->incoming && !o->dir) {
+		pr_err("migrate --incoming needs -D DIR");
 		return -1;
 	}
 	if (o->postcopy) {
@@ -370,8 +377,18 @@ static int migrate_out(const struct migrate_opts *mo)
 
 	if (net_split(mo->to, host, sizeof(host), &port))
 		return -1;
-	snprintf(tmp, sizeof(tmp), "%s/criu-lite-migrate-XXXXXX",
-		 td && *td ? td : "/tmp");
+	{
+		/* scratch dirs of migrations whose criu-lite was killed */
+		int tfd = open(td && *td ? td : "/tmp", O_RDONLY | O_DIRECTORY |
+			       O_CLOEXEC);
+
+		if (tfd >= 0) {
+			imgdir_sweep_dead(tfd, "criu-lite-migrate-");
+			close(tfd);
+		}
+	}
+	snprintf(tmp, sizeof(tmp), "%s/criu-lite-migrate-%d-XXXXXX",
+		 td && *td ? td : "/tmp", getpid());
 	if (!mkdtemp(tmp)) {
 		pr_perror("migrate: a scratch directory in %s", td ? td : "/tmp");
 		return -1;

@@ -26,6 +26,7 @@
 #include "cr.h"
 #include "csum.h"
 #include "image.h"
+#include "imgdir.h"
 #include "log.h"
 #include "net.h"
 #include "page-server.h"
@@ -363,6 +364,8 @@ static int open_stage(struct push *p)
 		return -1;
 	}
 	snprintf(p->stage, sizeof(p->stage), ".incoming-%d", getpid());
+	/* what a killed server left (its pid is dead): gone now */
+	imgdir_sweep_dead(p->dirfd, ".incoming-");
 	unlinkat(p->dirfd, p->stage, AT_REMOVEDIR);	/* an empty leftover */
 	if (mkdirat(p->dirfd, p->stage, 0700) ||
 	    (p->stagefd = openat(p->dirfd, p->stage, O_RDONLY | O_DIRECTORY |

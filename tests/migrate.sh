@@ -144,9 +144,10 @@ else
 fi
 [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null; pid=
 
-# flipped
+# flipped (into the directory the killed destination left its half
+# transfer in: swept, as nothing of a failed transfer is kept)
 start_hog || exit 1
-incoming "$work/dst3"
+incoming "$work/dst2"
 if CRIU_LITE_FAULT=xfer-flip "$CL" migrate -t "$pid" --to "$THERE:$port" \
 	>"$work/out.log" 2>&1; then
 	bad "flipped: the migration succeeded"
@@ -154,6 +155,8 @@ elif ! grep -q "does not match its checksum" "$work/out.log"; then
 	bad "flipped: no checksum message"; cat "$work/out.log" "$work/in.log"
 elif wait_srv; then
 	bad "flipped: the destination says it succeeded"
+elif [ -n "$(ls -A "$work/dst2")" ]; then
+	bad "flipped: left in the destination's DIR: $(ls -A "$work/dst2")"
 elif ! hog_ok; then
 	bad "flipped: the source is harmed"
 else
@@ -189,7 +192,8 @@ wait_srv
 for try in 1 2 3 4; do
 	start_hog || exit 1
 	incoming "$work/dst5.$try"
-	"$CL" migrate -t "$pid" --to "$THERE:$port" >"$work/out.log" 2>&1 &
+	TMPDIR=$work/tmp-src "$CL" migrate -t "$pid" --to "$THERE:$port" \
+		>"$work/out.log" 2>&1 &
 	mpid=$!
 	sleep "$(awk -v r=$RANDOM 'BEGIN { printf "%.2f", r / 32768 * 1.2 }')"
 	kill -9 $mpid 2>/dev/null; wait $mpid 2>/dev/null
@@ -227,10 +231,13 @@ there "$CL" page-server -D "$work/ps" --address "$THERE" --port "$port" \
 	>"$work/ps.log" 2>&1 &
 srv=$!
 sleep 0.3
-if "$CL" migrate -t "$pid" --to "$THERE:$port" >"$work/out.log" 2>&1; then
+if TMPDIR=$work/tmp-src "$CL" migrate -t "$pid" --to "$THERE:$port" \
+	>"$work/out.log" 2>&1; then
 	bad "wrong-peer: the migration succeeded"
 elif ! grep -q "not a migrate --incoming" "$work/out.log"; then
 	bad "wrong-peer: no reason"; cat "$work/out.log"
+elif [ -n "$(ls -A "$work/tmp-src")" ]; then
+	bad "wrong-peer: the killed sources' scratch left in TMPDIR: $(ls -A "$work/tmp-src")"
 elif ! hog_ok; then
 	bad "wrong-peer: the source is harmed"
 else
