@@ -578,7 +578,7 @@ int main(int argc, char **argv)
 	printf("%-44s %6.2f GB/s\n", "dump throughput", bytes / dump / 1e9);
 	printf("  %-42s %6.0f %%\n", "of process_vm_readv ceiling",
 	       100 * (bytes / dump) / rd);
-	printf("  %-42s %6.0f %%\n", "of buffered file write ceiling",
+	printf("  %-42s %6.0f %%\n", "of a plain write() (info)",
 	       100 * (bytes / dump) / fw);
 	printf("  %-42s %6.0f %%\n", "of file write + fsync ceiling",
 	       100 * (bytes / dump) / fs);
