@@ -672,6 +672,19 @@ static void ps_one(struct summary *s, const PstreeEntry *pe)
 	free(comm);
 }
 
+/* An fd without a path that shares its open file description with an
+ * earlier fd of the process (dup): that fd, which has the path. */
+static const FdEntry *ofd_owner(FdEntry **fds, size_t nr, const FdEntry *e)
+{
+	if (e->path || !e->has_ofd_id)
+		return NULL;
+	for (size_t i = 0; i < nr; i++)
+		if (fds[i] != e && fds[i]->path && fds[i]->has_ofd_id &&
+		    fds[i]->ofd_id == e->ofd_id)
+			return fds[i];
+	return NULL;
+}
+
 static void fds_one(struct summary *s, const PstreeEntry *pe)
 {
 	char line[PATH_MAX + 256], fl[256];
@@ -695,7 +708,18 @@ static void fds_one(struct summary *s, const PstreeEntry *pe)
 		fprintf(s->out, "  cwd %s\n", te->cwd);
 	}
 	fds = (FdEntry **)read_entries(s->dirfd, IMG_FDINFO, pe->pid, &nr);
-	if (!fds) {
+	if (fds && !s->json) {
+		for (size_t i = 0; i < nr; i++) {
+			const FdEntry *o = ofd_owner(fds, nr, fds[i]);
+
+			fprintf(s->out, "  %s", describe_fd_entry(fds[i], line,
+							       sizeof(line)));
+			if (o)
+				fprintf(s->out, " (the file description of fd "
+					"%u: %s)", o->fd, o->path);
+			fputc('\n', s->out);
+		}
+	} else if (!fds) {
 		proc_error(s, "fdinfo image unreadable");
 	} else if (s->json) {
 		fputs(",\"fds\":[", s->out);
@@ -707,15 +731,18 @@ static void fds_one(struct summary *s, const PstreeEntry *pe)
 			fputs(",\"flags\":", s->out);
 			show_string(flags_str(FLAGS_OPEN, fds[i]->flags, fl,
 					      sizeof(fl)), s->out);
-			fputs(",\"path\":", s->out);
-			show_string(fds[i]->path ? fds[i]->path : "", s->out);
+			{
+				const FdEntry *o = ofd_owner(fds, nr, fds[i]);
+
+				fputs(",\"path\":", s->out);
+				show_string(fds[i]->path ? fds[i]->path :
+					    o ? o->path : "", s->out);
+				if (o)
+					fprintf(s->out, ",\"shares_fd\":%u", o->fd);
+			}
 			fputc('}', s->out);
 		}
 		fputc(']', s->out);
-	} else {
-		for (size_t i = 0; i < nr; i++)
-			fprintf(s->out, "  %s\n",
-				describe_fd_entry(fds[i], line, sizeof(line)));
 	}
 	if (s->json)
 		fputc('}', s->out);

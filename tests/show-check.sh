@@ -107,6 +107,13 @@ check "--fds --json: each process' fds, as fdinfo holds them" "
 	jq -c "[.[] | select(.type == \"FdEntry\") | .entries | length]" "$j" |
 	tr -d '[]')] and all(.fds[]; .cwd | startswith(\"/\"))" "$work/fds.json"
 "$CL" show --fds "$d" >"$work/fds.txt"
+# stdout and stderr of the target are one file description (2>&1)
+check "--fds --json: fd 2 (2>&1) has fd 1's path and says it shares it" \
+	'[.fds[0].fds[] | select(.fd == 2)][0] | .shares_fd == 1 and
+	 (.path | endswith("t.out"))' "$work/fds.json"
+grep -q "^  fd 2: .*(the file description of fd 1: .*t.out)" "$work/fds.txt" &&
+	ok "--fds: fd 2 names the fd whose description it shares" ||
+	bad "--fds: fd 2: $(grep "fd 2:" "$work/fds.txt")"
 [ "$(grep -c "^  fd [0-9]*: FD_" "$work/fds.txt")" = "$nf" ] &&
 	ok "--fds: one line per fd" || bad "--fds: $(cat "$work/fds.txt")"
 "$CL" show --mems --json "$d" >"$work/mems.json"
