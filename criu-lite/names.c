@@ -6,6 +6,7 @@
 #include <sys/mman.h>
 
 #include "names.h"
+#include "page-frames.h"
 #include "pagemap.h"
 
 #define END	{ 0, NULL }
@@ -56,6 +57,7 @@ static const struct {
 	[FLAGS_PE]   = { pe_names, "0" },
 	[FLAGS_OPEN] = { open_names, "O_RDONLY" },
 	[FLAGS_SA]   = { sa_names, "0" },
+	[FLAGS_CODEC] = { NULL, "none" },
 };
 
 static const char *const accmode[] = { "O_RDONLY", "O_WRONLY", "O_RDWR",
@@ -73,6 +75,15 @@ const char *flags_str(enum flag_set set, uint64_t v, char *buf, size_t len)
 	size_t n = 0;
 
 	buf[0] = 0;
+	if (set == FLAGS_CODEC) {	/* a value, not bits */
+		const char *name = pages_codec_name(v);
+
+		if (name)
+			snprintf(buf, len, "%s", name);
+		else
+			snprintf(buf, len, "%llu", (unsigned long long)v);
+		return buf;
+	}
 	if (set == FLAGS_OPEN) {	/* the access mode is a value, not bits */
 		n = add(buf, len, n, accmode[v & O_ACCMODE]);
 		v &= ~(uint64_t)O_ACCMODE;
@@ -100,6 +111,8 @@ int flag_set_of(const char *msg, const char *field)
 		{ "PagemapEntry", "flags", FLAGS_PE },
 		{ "FdEntry", "flags", FLAGS_OPEN },
 		{ "SigactionEntry", "flags", FLAGS_SA },
+		{ "PagesFrame", "codec", FLAGS_CODEC },
+		{ "InventoryEntry", "pages_codec", FLAGS_CODEC },
 	};
 
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)

@@ -25,6 +25,7 @@ enum flag_set {
 	FLAGS_PE,		/* pagemap_entry.flags */
 	FLAGS_OPEN,		/* fd_entry.flags (O_ACCMODE named too) */
 	FLAGS_SA,		/* sigaction_entry.flags */
+	FLAGS_CODEC,		/* a PAGES_CODEC_* value: its name */
 	FLAGS_NR,
 };
 

@@ -158,5 +158,21 @@ grep -q "^criu-lite: Error: show: --ps, --fds and --mems" "$work/err" &&
 "$CL" show --help | grep -q -- "--mems" && ok "show --help lists --mems" ||
 	bad "show --help"
 
+# the pages codec by name (index entries and the inventory)
+sleep 100 </dev/null >/dev/null 2>&1 &
+spid=$!
+if "$CL" dump -t $spid -D "$work/cz" --compress lz4 >"$work/cz.log" 2>&1; then
+	"$CL" show --json "$work/cz/pages-index-1.img" >"$work/cz.json"
+	check "pages codec by name in the frame index" \
+		'.entries | length > 0 and all(.codec == "lz4" or .codec == "none")' \
+		"$work/cz.json"
+	"$CL" show --json "$work/cz/inventory.img" >"$work/czi.json"
+	check "pages codec by name in the inventory" \
+		'.entries[0].pages_codec == "lz4"' "$work/czi.json"
+else
+	bad "dump --compress lz4: $(cat "$work/cz.log")"
+fi
+kill -9 $spid 2>/dev/null; wait $spid 2>/dev/null
+
 echo "show: $pass passed, $fail failed"
 [ $fail = 0 ]
