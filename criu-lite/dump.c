@@ -865,6 +865,23 @@ static uint64_t pages_to_scan(const struct proc_dump *pds, size_t nr)
 	return pages;
 }
 
+/* The pages on disk (durable): a phase of its own, for the progress
+ * line, as it may take longer than reading them did. */
+static int flush_pages(struct dump_ctx *c)
+{
+	int ret;
+
+	if (c->o->no_sync || c->o->page_server || c->o->migrate)
+		return page_xfer_flush(c->xfer);
+	progress_phase(&c->progress, "sync-pages", c->st->pages_stored);
+	ret = page_xfer_flush(c->xfer);
+	if (!ret)
+		progress_set(&c->progress, c->st->pages_stored,
+			     c->st->bytes_written);
+	progress_end(&c->progress);
+	return ret;
+}
+
 static int dump_frozen(struct dump_ctx *c)
 {
 	struct proc_dump *pds;
@@ -920,7 +937,7 @@ static int dump_frozen(struct dump_ctx *c)
 	pr_debug("writing pstree.img, syncing pages-1.img, inventory.img last");
 	if (write_pstree(c) || fault_at("before-inventory") || interrupted(c))
 		goto out;
-	if (page_xfer_flush(c->xfer) || write_parent_link(c))
+	if (flush_pages(c) || write_parent_link(c))
 		goto out;
 	ret = write_inventory(c);
 out:

@@ -52,6 +52,7 @@ ip netns add "$ns" && ip link add "v$ns" type veth peer name "w$ns" &&
 unshare --pid --mount --fork --mount-proc --propagation private \
 	ip netns exec "$ns" sleep 100000 </dev/null >/dev/null 2>&1 &
 host=$!
+disown "$host" 2>/dev/null	# its end is ours to make, not to report
 for _ in $(seq 1 100); do
 	h=$(pgrep -P "$host" -x sleep) && break
 	sleep 0.05
