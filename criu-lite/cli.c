@@ -272,7 +272,7 @@ int parse_pid(const char *s, pid_t *pid)
 	return 0;
 }
 
-static int parse_count(const char *opt, const char *s, long max, long *val)
+int parse_count(const char *opt, const char *s, long max, long *val)
 {
 	char *end;
 

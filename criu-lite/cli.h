@@ -26,6 +26,8 @@ struct show_opts {
 };
 int parse_show_args(int argc, char **argv, struct show_opts *o);
 int parse_pid(const char *s, pid_t *pid);
+/* A decimal count 0..max for option opt; -1 with a message naming it. */
+int parse_count(const char *opt, const char *s, long max, long *val);
 /* The argument of -v (NULL for none): sets the log level, or -1. */
 int parse_verbosity(const char *arg);
 void usage(FILE *f);

@@ -113,22 +113,6 @@ static int parse_size(const char *s, uint64_t *out)
 	return 0;
 }
 
-static int parse_ulong(const char *opt, const char *s, unsigned long max,
-		       unsigned *out)
-{
-	char *end;
-	unsigned long v;
-
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno || end == s || *end || v > max || s[0] == '-') {
-		pr_err("bad number \"%s\" for %s (0 to %lu)", s, opt, max);
-		return -1;
-	}
-	*out = v;
-	return 0;
-}
-
 static int parse_migrate_args(int argc, char **argv, struct migrate_opts *o)
 {
 	enum { OPT_TO = 256, OPT_INCOMING, OPT_QMP, OPT_DOWNTIME, OPT_BW,
@@ -149,6 +133,7 @@ static int parse_migrate_args(int argc, char **argv, struct migrate_opts *o)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
+	long val;
 	int c;
 
 	memset(o, 0, sizeof(*o));
@@ -175,14 +160,14 @@ static int parse_migrate_args(int argc, char **argv, struct migrate_opts *o)
 			o->qmp = optarg;
 			break;
 		case OPT_DOWNTIME:
-			if (parse_ulong("--downtime-limit", optarg, 3600000,
-					&o->downtime_ms))
+			if (parse_count("--downtime-limit", optarg, 3600000, &val))
 				return -1;
+			o->downtime_ms = val;
 			break;
 		case OPT_ROUNDS:
-			if (parse_ulong("--max-rounds", optarg, 1000,
-					&o->max_rounds))
+			if (parse_count("--max-rounds", optarg, 1000, &val))
 				return -1;
+			o->max_rounds = val;
 			break;
 		case OPT_BW:
 			if (parse_size(optarg, &o->max_bw)) {

@@ -684,31 +684,19 @@ static int local_pagemap_end(struct page_xfer *x, bool ok)
 }
 
 static int net_flush(struct local_xfer *l);
+static int wait_idle(struct local_xfer *l);
 
 static int local_flush(struct page_xfer *x)
 {
 	struct local_xfer *l = (struct local_xfer *)x;
 	uint64_t t0;
-	bool failed;
 
 	if (local_submit(x))
 		return -1;
 	if (l->net)
 		return net_flush(l);
-	pthread_mutex_lock(&l->lock);
-	for (;;) {
-		bool busy = false;
-
-		for (int i = 0; i < LOCAL_NBUF; i++)
-			busy |= l->b[i].state != LB_FREE;
-		if (!busy || l->failed)
-			break;
-		pthread_cond_wait(&l->cond, &l->lock);
-	}
-	failed = l->failed;
-	pthread_mutex_unlock(&l->lock);
-	if (failed)
-		return local_failed(l);
+	if (wait_idle(l))
+		return -1;
 	/* the writer is idle: its fields are ours until the next submit */
 	if (l->alloc_end > l->file_off) {
 		if (ftruncate(l->fd, l->file_off)) {
