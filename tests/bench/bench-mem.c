@@ -65,7 +65,8 @@ static size_t bytes;
 enum metric {
 	M_READV, M_WRITEV_FIRST, M_WRITEV_WARM, M_WRITEV_FRESH,
 	M_FILE, M_FILE_FSYNC, M_FILE_BEST,
-	M_DUMP_NOSYNC, M_DUMP, M_RESTORE, M_IMG_BYTES, M_NR,
+	M_DUMP_NOSYNC, M_PAGE_READ, M_PAGE_WRITE, M_DUMP, M_RESTORE,
+	M_IMG_BYTES, M_NR,
 };
 static double res[M_NR][MAX_RUNS];
 
@@ -293,6 +294,31 @@ static void show_log(const char *log)
 		close(fd);
 }
 
+/* criu-lite's own account of its page path in a dump log: the seconds its
+ * reader spent in process_vm_readv and its writer thread in the writes
+ * ("pages: read X ms, write Y ms, ...") */
+static void page_times(const char *log, double *rd, double *wr)
+{
+	char line[512];
+	FILE *f = fopen(log, "r");
+	double r, w;
+
+	*rd = *wr = 0;
+	while (f && fgets(line, sizeof(line), f)) {
+		char *p = strstr(line, "pages: read ");
+
+		if (p && sscanf(p, "pages: read %lf ms, write %lf ms", &r,
+				&w) == 2) {
+			*rd = r / 1e3;
+			*wr = w / 1e3;
+		}
+	}
+	if (f)
+		fclose(f);
+	if (*wr <= 0)
+		die("%s: no \"pages: read X ms, write Y ms\" line", log);
+}
+
 static double run_criu(char *const argv[], const char *log, const char *what)
 {
 	double t0 = now();
@@ -334,6 +360,7 @@ static void one_run(int r, uint8_t *buf)
 
 		res[M_DUMP_NOSYNC][r] = run_criu(argv, log,
 						 "criu-lite dump --no-sync");
+		page_times(log, &res[M_PAGE_READ][r], &res[M_PAGE_WRITE][r]);
 	}
 	clear_dir(img);
 	settle_fs();
@@ -551,6 +578,8 @@ int main(int argc, char **argv)
 	row_time("ceiling: file write + fsync", M_FILE_FSYNC, runs);
 	row_time("ceiling: file write, best", M_FILE_BEST, runs);
 	row_time("criu-lite dump --no-sync -R", M_DUMP_NOSYNC, runs);
+	row_time("  its reader: process_vm_readv", M_PAGE_READ, runs);
+	row_time("  its writer: page write", M_PAGE_WRITE, runs);
 	row_time("criu-lite dump", M_DUMP, runs);
 	row_time("criu-lite restore -d", M_RESTORE, runs);
 	{
@@ -574,6 +603,15 @@ int main(int argc, char **argv)
 		       100 * (bytes / ns) / rd);
 		printf("  %-42s %6.2f x\n", "durability cost (dump / --no-sync)",
 		       dump / ns);
+		printf("%-44s %6.2f GB/s\n", "page write (criu-lite's writer)",
+		       bytes / median(M_PAGE_WRITE, runs) / 1e9);
+		printf("  %-42s %6.0f %%\n", "of the best file write (ceiling)",
+		       100 * median(M_FILE_BEST, runs) /
+		       median(M_PAGE_WRITE, runs));
+		printf("%-44s %6.2f GB/s\n", "page read (criu-lite's reader)",
+		       bytes / median(M_PAGE_READ, runs) / 1e9);
+		printf("  %-42s %6.0f %%\n", "of process_vm_readv ceiling",
+		       100 * median(M_READV, runs) / median(M_PAGE_READ, runs));
 	}
 	printf("%-44s %6.2f GB/s\n", "dump throughput", bytes / dump / 1e9);
 	printf("  %-42s %6.0f %%\n", "of process_vm_readv ceiling",
