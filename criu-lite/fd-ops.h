@@ -68,7 +68,7 @@ struct fd_ops {
 extern const struct fd_ops fd_reg_ops, fd_dir_ops, fd_chr_ops, fd_pipe_ops;
 extern const struct fd_ops fd_eventfd_ops, fd_signalfd_ops, fd_timerfd_ops;
 extern const struct fd_ops fd_epoll_ops, fd_memfd_ops, fd_deleted_ops;
-extern const struct fd_ops fd_unix_ops;
+extern const struct fd_ops fd_unix_ops, fd_fifo_ops, fd_path_ops;
 
 /* ---- services of files.c to the kinds ---- */
 
@@ -99,8 +99,16 @@ int fd_open_target(const struct fd_dump *d, int flags);
 /* Reads the data extents of fd (SEEK_DATA/SEEK_HOLE, up to size) into
  * e->chunks. */
 int fd_dump_contents(int fd, uint64_t size, FdEntry *e);
+/* The bytes queued in the pipe or FIFO of d, read without consuming them
+ * (tee), into e->data; its size into e->pipe_sz. */
+int fd_pipe_peek(struct fd_dump *d, FdEntry *e);
 /* Writes e->chunks back into fd and sets its size. */
 int fd_restore_contents(int fd, const FdEntry *e);
+
+/* fd-dir.c: path (without " (deleted)"), unlinked, inode, mode, owner */
+int fd_dump_inode_ref(struct fd_dump *d, FdEntry *e);
+/* The removed directory of e, made once per restore site (cached). */
+int fd_gone_dir(struct fd_restore *r, const FdEntry *e);
 
 /* sockets.c */
 const char *socket_refusal(int fd);	/* NULL: a kind we dump */

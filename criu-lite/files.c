@@ -263,10 +263,6 @@ const struct fd_ops fd_reg_ops = {
 	.type = FD_TYPE__FD_REG, .name = "file",
 	.dump = reg_dump, .open = reg_open,
 };
-const struct fd_ops fd_dir_ops = {
-	.type = FD_TYPE__FD_DIR, .name = "directory",
-	.dump = reg_dump, .open = reg_open,
-};
 const struct fd_ops fd_chr_ops = {
 	.type = FD_TYPE__FD_CHR, .name = "chardev",
 	.dump = reg_dump, .open = reg_open,
@@ -279,7 +275,7 @@ const struct fd_ops fd_chr_ops = {
  * opened through /proc/PID/fd/N (works whichever end the target holds) and
  * tee(2) duplicates the buffers into a private pipe, which we drain.
  */
-static int pipe_peek(struct fd_dump *d, FdEntry *e)
+int fd_pipe_peek(struct fd_dump *d, FdEntry *e)
 {
 	int rd, tmp[2] = { -1, -1 }, sz, ret = -1;
 	ssize_t n, got = 0;
@@ -330,7 +326,7 @@ static int pipe_dump(struct fd_dump *d, FdEntry *e)
 	e->id = d->st.st_ino;
 	if (fd_inode_seen(d->fc, d->st.st_dev, d->st.st_ino))
 		return 0;
-	return pipe_peek(d, e);
+	return fd_pipe_peek(d, e);
 }
 
 static size_t pipe_keys(const FdEntry *e, struct fd_key k[2])
@@ -397,7 +393,8 @@ const struct fd_ops fd_pipe_ops = {
 static const struct fd_ops *const fd_ops_table[] = {
 	&fd_reg_ops, &fd_dir_ops, &fd_chr_ops, &fd_pipe_ops,
 	&fd_eventfd_ops, &fd_signalfd_ops, &fd_timerfd_ops, &fd_epoll_ops,
-	&fd_memfd_ops, &fd_deleted_ops, &fd_unix_ops,
+	&fd_memfd_ops, &fd_deleted_ops, &fd_unix_ops, &fd_fifo_ops,
+	&fd_path_ops,
 };
 
 static const struct fd_ops *ops_of(FdType t)
@@ -459,13 +456,16 @@ static const struct fd_ops *anon_ops(const char *link, const char **why)
 }
 
 /*
- * Which ops describe this fd (copy: our pidfd_getfd copy, for sockets);
+ * Which ops describe this fd (copy: our pidfd_getfd copy, for sockets;
+ * flags: its open flags, from fdinfo);
  * NULL with *why set if none can.
  */
 static const struct fd_ops *fd_ops_for(const char *link, const struct stat *st,
-				       int copy, const char **why)
+				       int copy, unsigned flags, const char **why)
 {
 	*why = NULL;
+	if (flags & O_PATH)	/* a reference to an inode, of any kind */
+		return &fd_path_ops;
 	if (!strncmp(link, "pipe:", 5))
 		return &fd_pipe_ops;
 	if (!strncmp(link, "socket:", 7)) {
@@ -494,6 +494,10 @@ static const struct fd_ops *fd_ops_for(const char *link, const struct stat *st,
 		*why = "memfd_secret (not supported)";
 		return NULL;
 	}
+	if (S_ISFIFO(st->st_mode))
+		return &fd_fifo_ops;
+	if (S_ISDIR(st->st_mode))
+		return &fd_dir_ops;	/* deleted ones too */
 	if (has_suffix(link, " (deleted)")) {
 		if (S_ISREG(st->st_mode))
 			return &fd_deleted_ops;
@@ -502,8 +506,6 @@ static const struct fd_ops *fd_ops_for(const char *link, const struct stat *st,
 	}
 	if (S_ISREG(st->st_mode))
 		return &fd_reg_ops;
-	if (S_ISDIR(st->st_mode))
-		return &fd_dir_ops;
 	if (S_ISCHR(st->st_mode) && chr_supported(link))
 		return &fd_chr_ops;
 	*why = S_ISCHR(st->st_mode) ? "character device" : "special file";
@@ -544,7 +546,7 @@ static int describe_fd(struct fd_dump *d, int pidfd, char *link,
 		pr_perror("stat fd %d of %d", d->fd, d->pid);
 		return -1;
 	}
-	*ops = fd_ops_for(link, &d->st, d->copy, why);
+	*ops = fd_ops_for(link, &d->st, d->copy, d->fi.flags, why);
 	return 0;
 }
 
@@ -782,6 +784,8 @@ static const char *fd_entry_lacks(const FdEntry *e)
 	case FD_TYPE__FD_DIR:
 	case FD_TYPE__FD_CHR:
 	case FD_TYPE__FD_DELETED:
+	case FD_TYPE__FD_FIFO:
+	case FD_TYPE__FD_PATH:
 		return e->path && e->path[0] ? NULL : "no path";
 	case FD_TYPE__FD_UNIX:
 		return e->usk ? NULL : "no socket description";

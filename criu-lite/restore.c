@@ -870,7 +870,7 @@ static void puppet_main(struct restore_ctx *c, size_t idx)
 	((uint8_t *)g)[2] = 0xcc;	/* int3: never reached */
 	if (restore_fds(&ft, idx))
 		puppet_fail(c, "restore fds");
-	if (chdir(p->task->cwd))
+	if (restore_cwd(p->task->cwd, p->fds, p->nr_fds))
 		puppet_fail(c, "chdir");
 	umask(p->task->umask);
 	puppet_sigactions(c, p);
