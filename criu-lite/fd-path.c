@@ -72,7 +72,7 @@ static int path_open(struct fd_restore *r, const FdEntry *e)
 	if (e->unlinked) {
 		int dir = fd_gone_dir(r, e);
 
-		return dir < 0 ? -1 : fd_reopen(dir, O_PATH | O_DIRECTORY);
+		return dir < 0 ? -1 : fd_reopen(dir, flags);
 	}
 	if (e->has_ftype && e->ftype == S_IFLNK)
 		flags |= O_NOFOLLOW;

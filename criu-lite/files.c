@@ -20,9 +20,9 @@
 #include "log.h"
 #include "names.h"
 
-#ifndef __O_TMPFILE
-#define __O_TMPFILE	020000000
-#endif
+/* O_TMPFILE without O_DIRECTORY (glibc's __O_TMPFILE includes it: masking
+ * that off lost the O_DIRECTORY of every reopened directory) */
+#define TMPFILE_BIT	020000000
 
 /* Flags of an open file description that F_SETFL sets. */
 #define SETFL_MASK	(O_APPEND | O_NONBLOCK | O_DIRECT | O_NOATIME)
@@ -89,7 +89,7 @@ int fd_reopen(int fd, int flags)
 	int nfd;
 
 	flags &= ~(O_CREAT | O_EXCL | O_TRUNC | O_NOCTTY | O_CLOEXEC |
-		   __O_TMPFILE);
+		   TMPFILE_BIT);
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
 	nfd = open(path, flags);
 	if (nfd < 0)
@@ -231,7 +231,7 @@ static int reg_dump(struct fd_dump *d, FdEntry *e)
 static int reg_open(struct fd_restore *r, const FdEntry *e)
 {
 	int flags = e->flags & ~(O_CREAT | O_EXCL | O_TRUNC | O_NOCTTY |
-				 __O_TMPFILE);
+				 TMPFILE_BIT);
 	int fd;
 
 	(void)r;
