@@ -10,8 +10,9 @@
 
 #include "files.h"
 
-/* Larger memfds and deleted files are refused, not stored. */
-#define FD_CONTENTS_MAX		(64UL << 20)
+/* Contents of memfds and deleted files up to this size go inside their
+ * fdinfo entry; larger ones into a ghost image of their own (fd-ghost.c). */
+#define FD_INLINE_MAX		(4UL << 20)
 
 struct fd_dump_ctx;
 
@@ -109,6 +110,18 @@ int fd_restore_contents(int fd, const FdEntry *e);
 int fd_dump_inode_ref(struct fd_dump *d, FdEntry *e);
 /* The removed directory of e, made once per restore site (cached). */
 int fd_gone_dir(struct fd_restore *r, const FdEntry *e);
+
+/* fd-ghost.c: the contents of a file that exists only while open, from
+ * fd (read with pread, the target's offset untouched), stored inline or
+ * as ghost-<id>.img; filled back into a new file; ghost image checked. */
+int fd_store_contents(struct fd_dump *d, int fd, uint64_t size, FdEntry *e);
+int fd_fill_contents(int dirfd, int fd, const FdEntry *e);
+int fd_check_ghost(int dirfd, const FdEntry *e);
+/* files.c: the images directory of a dump and a new ghost id in it; the
+ * images directory of a restore */
+int fd_dump_dirfd(struct fd_dump_ctx *fc);
+unsigned fd_dump_ghost_id(struct fd_dump_ctx *fc);
+int fd_restore_dirfd(const struct fd_restore *r);
 
 /* sockets.c */
 const char *socket_refusal(int fd);	/* NULL: a kind we dump */

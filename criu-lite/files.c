@@ -46,6 +46,7 @@ struct fd_dump_ctx {
 	struct inode_seen *inodes;	/* contents already stored */
 	size_t nr_inodes, cap_inodes;
 	struct unix_diag_table *unix_table;
+	unsigned ghosts;		/* ghost images written */
 };
 
 static int grow(void **v, size_t *cap, size_t need, size_t size)
@@ -74,6 +75,16 @@ bool fd_inode_seen(struct fd_dump_ctx *fc, uint64_t dev, uint64_t ino)
 		  sizeof(*fc->inodes)))
 		fc->inodes[fc->nr_inodes++] = (struct inode_seen){ dev, ino };
 	return false;
+}
+
+int fd_dump_dirfd(struct fd_dump_ctx *fc)
+{
+	return fc->dirfd;
+}
+
+unsigned fd_dump_ghost_id(struct fd_dump_ctx *fc)
+{
+	return ++fc->ghosts;
 }
 
 struct unix_diag_table **fd_dump_unix_table(struct fd_dump_ctx *fc)
@@ -823,6 +834,11 @@ int check_fd_images(const struct fd_tree *t, const unsigned *pids)
 				       "restore it", pids[p], e->fd,
 				       ops ? ops->name : "?", why);
 				ret = -1;
+			} else if (fd_check_ghost(t->dirfd, e)) {
+				pr_err("fdinfo-%u.img: fd %u: its contents "
+				       "(ghost-%u.img) can't be used", pids[p],
+				       e->fd, e->ghost_id);
+				ret = -1;
 			}
 		}
 	}
@@ -1080,6 +1096,11 @@ const FdEntry *fd_find_unix(struct fd_restore *r, uint64_t ino)
 			return e;
 	}
 	return NULL;
+}
+
+int fd_restore_dirfd(const struct fd_restore *r)
+{
+	return r->pl->t->dirfd;
 }
 
 static int set_status_flags(int fd, const FdEntry *e)

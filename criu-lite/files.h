@@ -56,6 +56,7 @@ struct fd_tree {
 	const struct fd_proc *procs;
 	size_t nr;
 	int keep_at;
+	int dirfd;		/* the images (ghost files are read from it) */
 };
 
 /* Before anything is created: every entry that carries an open file
