@@ -56,7 +56,7 @@ static int dir_dump(struct fd_dump *d, FdEntry *e)
 	return fd_dump_inode_ref(d, e);
 }
 
-static size_t dir_keys(const FdEntry *e, struct fd_key k[2])
+static size_t dir_keys(const FdEntry *e, struct fd_key *k)
 {
 	if (!e->unlinked)
 		return 0;

@@ -60,7 +60,7 @@ static int fifo_dump(struct fd_dump *d, FdEntry *e)
 	return fd_pipe_peek(d, e);
 }
 
-static size_t fifo_keys(const FdEntry *e, struct fd_key k[2])
+static size_t fifo_keys(const FdEntry *e, struct fd_key *k)
 {
 	k[0] = (struct fd_key){ FD_KEY_INODE, fd_inode_key(e->dev, e->id) };
 	return 1;

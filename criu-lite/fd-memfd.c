@@ -79,7 +79,7 @@ static int unlinked_dump(struct fd_dump *d, FdEntry *e, size_t prefix)
 	return ret;
 }
 
-static size_t inode_keys(const FdEntry *e, struct fd_key k[2])
+static size_t inode_keys(const FdEntry *e, struct fd_key *k)
 {
 	k[0] = (struct fd_key){ FD_KEY_INODE, fd_inode_key(e->dev, e->id) };
 	return 1;

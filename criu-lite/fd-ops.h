@@ -42,6 +42,8 @@ struct fd_key {
 	uint64_t id;
 };
 
+#define FD_KEYS_MAX	8
+
 struct fd_restore;
 
 struct fd_ops {
@@ -57,8 +59,8 @@ struct fd_ops {
 	 * caller sets the status flags (O_NONBLOCK...) afterwards. */
 	int (*open)(struct fd_restore *r, const FdEntry *e);
 	/* Optional: the objects e is made together with; returns how many
-	 * of k[2] it filled. */
-	size_t (*keys)(const FdEntry *e, struct fd_key k[2]);
+	 * of k[FD_KEYS_MAX] it filled. */
+	size_t (*keys)(const FdEntry *e, struct fd_key *k);
 	/* Optional, in the puppet once every fd is at its number. */
 	int (*post)(struct fd_restore *r, const FdEntry *e, int fd);
 	/* Optional, in criu-lite on a copy of the restored fd, just before
@@ -105,6 +107,19 @@ int fd_dump_contents(int fd, uint64_t size, FdEntry *e);
 int fd_pipe_peek(struct fd_dump *d, FdEntry *e);
 /* Writes e->chunks back into fd and sets its size. */
 int fd_restore_contents(int fd, const FdEntry *e);
+
+/* An fd criu-lite holds (one that came with a peeked SCM_RIGHTS message)
+ * described as a target's fd is, on its own: no OFD shared with the
+ * tree's. *out is malloc'ed. 0 or -1 (logged). */
+int fd_dump_held(struct fd_dump_ctx *fc, int fd, FdEntry **out);
+/* True while fd_dump_held describes a file: a unix socket in flight
+ * holding files itself is refused rather than followed. */
+bool fd_dump_nested(const struct fd_dump_ctx *fc);
+/* The keys of e's kind, at most room of them (for a socket carrying e). */
+size_t fd_entry_keys(const FdEntry *e, struct fd_key *k, size_t room);
+/* Makes the object of e (not parked): for files carried in a queue. The
+ * caller closes the fd. */
+int fd_open_entry(struct fd_restore *r, const FdEntry *e);
 
 /* fd-dir.c: path (without " (deleted)"), unlinked, inode, mode, owner */
 int fd_dump_inode_ref(struct fd_dump *d, FdEntry *e);

@@ -42,7 +42,7 @@ static int path_dump(struct fd_dump *d, FdEntry *e)
 	return fd_dump_inode_ref(d, e);
 }
 
-static size_t path_keys(const FdEntry *e, struct fd_key k[2])
+static size_t path_keys(const FdEntry *e, struct fd_key *k)
 {
 	if (!e->unlinked)
 		return 0;

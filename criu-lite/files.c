@@ -47,6 +47,7 @@ struct fd_dump_ctx {
 	size_t nr_inodes, cap_inodes;
 	struct unix_diag_table *unix_table;
 	unsigned ghosts;		/* ghost images written */
+	int nested;			/* inside fd_dump_held */
 };
 
 static int grow(void **v, size_t *cap, size_t need, size_t size)
@@ -340,7 +341,7 @@ static int pipe_dump(struct fd_dump *d, FdEntry *e)
 	return fd_pipe_peek(d, e);
 }
 
-static size_t pipe_keys(const FdEntry *e, struct fd_key k[2])
+static size_t pipe_keys(const FdEntry *e, struct fd_key *k)
 {
 	k[0] = (struct fd_key){ FD_KEY_PIPE, e->id };
 	return 1;
@@ -736,6 +737,68 @@ int dump_proc_fds(struct fd_dump_ctx *fc, pid_t pid, pid_t vpid)
 	return ret;
 }
 
+bool fd_dump_nested(const struct fd_dump_ctx *fc)
+{
+	return fc->nested > 0;
+}
+
+/*
+ * Its own table of stored inodes while it runs: a pipe passed in flight
+ * carries the pipe's bytes whether or not the tree's fds of that pipe
+ * do (either entry may be the one that makes it again).
+ */
+int fd_dump_held(struct fd_dump_ctx *fc, int fd, FdEntry **out)
+{
+	struct fd_dump d = { .fc = fc, .pid = getpid(), .fd = fd, .copy = -1 };
+	struct inode_seen *inodes = fc->inodes;
+	size_t nr = fc->nr_inodes, cap = fc->cap_inodes;
+	FdEntry *e = malloc(sizeof(*e));
+	const struct fd_ops *ops;
+	char link[PATH_MAX];
+	const char *why = NULL;
+	int pidfd = syscall(__NR_pidfd_open, d.pid, 0), ret = -1;
+
+	if (!e || pidfd < 0) {
+		free(e);
+		if (pidfd >= 0)
+			close(pidfd);
+		return -1;
+	}
+	fd_entry__init(e);
+	fc->inodes = NULL;
+	fc->nr_inodes = fc->cap_inodes = 0;
+	fc->nested++;
+	if (describe_fd(&d, pidfd, link, &ops, &why))
+		goto out;
+	if (!ops) {
+		pr_err("a file passed in a unix socket's queue: %s: %s", link, why);
+		goto out;
+	}
+	e->type = ops->type;
+	e->flags = d.fi.flags & ~O_CLOEXEC;
+	if (ops->check && (why = ops->check(&d))) {
+		pr_err("a file passed in a unix socket's queue: %s: %s", link, why);
+		goto out;
+	}
+	ret = ops->dump(&d, e);
+out:
+	fc->nested--;
+	free(fc->inodes);
+	fc->inodes = inodes;
+	fc->nr_inodes = nr;
+	fc->cap_inodes = cap;
+	if (d.copy >= 0)
+		close(d.copy);
+	proc_fdinfo_free(&d.fi);
+	close(pidfd);
+	if (ret) {
+		fd_entry__free_unpacked(e, NULL);
+		return -1;
+	}
+	*out = e;
+	return 0;
+}
+
 int dump_fds(pid_t pid, int dirfd)
 {
 	struct fd_dump_ctx *fc = fd_dump_begin(dirfd);
@@ -960,7 +1023,7 @@ static void plan_groups(struct fd_plan *pl, struct kmap *m)
 {
 	for (size_t k = 0; k < pl->nr_ofds; k++) {
 		const struct fd_ops *ops = ops_of(pl->ofds[k].e->type);
-		struct fd_key keys[2];
+		struct fd_key keys[FD_KEYS_MAX];
 		size_t n;
 
 		if (!ops || !ops->keys)
@@ -1115,6 +1178,37 @@ static int set_status_flags(int fd, const FdEntry *e)
 		return -1;
 	}
 	return 0;
+}
+
+size_t fd_entry_keys(const FdEntry *e, struct fd_key *k, size_t room)
+{
+	const struct fd_ops *ops = ops_of(e->type);
+	struct fd_key tmp[FD_KEYS_MAX];
+	size_t n;
+
+	if (!ops || !ops->keys)
+		return 0;
+	n = ops->keys(e, tmp);
+	n = n < room ? n : room;
+	memcpy(k, tmp, n * sizeof(*k));
+	return n;
+}
+
+int fd_open_entry(struct fd_restore *r, const FdEntry *e)
+{
+	const struct fd_ops *ops = ops_of(e->type);
+	int fd;
+
+	if (!ops) {
+		pr_err("a file in flight: unknown type %d in image", e->type);
+		return -1;
+	}
+	fd = ops->open(r, e);
+	if (fd >= 0 && set_status_flags(fd, e)) {
+		close(fd);
+		return -1;
+	}
+	return fd;
 }
 
 /* Makes OFD k and parks it at its number. */
