@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Files that exist only while open: memfds and regular files unlinked
- * while open. Their contents go into the image (up to FD_CONTENTS_MAX,
- * holes skipped) with the first fd seen of the inode; every open file
- * description of one inode is made from one recreated file.
+ * while open. Their contents go into the image (holes skipped; inline, or
+ * as a ghost image when large: fd-ghost.c) with the first fd seen of the
+ * inode; every open file description of one inode is made from one
+ * recreated file, with the mode, owner and access and modification times
+ * the inode had.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -38,7 +40,14 @@ static char *strip_link(const char *link, size_t prefix)
 	return strndup(link + prefix, n - prefix);
 }
 
-/* What both kinds record: name, offset, owner, mode, inode, contents. */
+static uint64_t ts_ns(const struct timespec *t)
+{
+	return (uint64_t)t->tv_sec * 1000000000ULL + t->tv_nsec;
+}
+
+/* What both kinds record: name, offset, owner, mode, times, inode,
+ * contents. The contents are read through a new OFD with O_NOATIME, so
+ * that the dump does not change the file's access time. */
 static int unlinked_dump(struct fd_dump *d, FdEntry *e, size_t prefix)
 {
 	int rfd, ret;
@@ -51,21 +60,18 @@ static int unlinked_dump(struct fd_dump *d, FdEntry *e, size_t prefix)
 	e->mode = d->st.st_mode & 07777;
 	e->uid = d->st.st_uid;
 	e->gid = d->st.st_gid;
+	e->has_atime_ns = e->has_mtime_ns = true;
+	e->atime_ns = ts_ns(&d->st.st_atim);
+	e->mtime_ns = ts_ns(&d->st.st_mtim);
 	e->has_id = e->has_dev = true;
 	e->id = d->st.st_ino;
 	e->dev = d->st.st_dev;
 	if (fd_inode_seen(d->fc, d->st.st_dev, d->st.st_ino))
 		return 0;
-	if ((uint64_t)d->st.st_size > FD_CONTENTS_MAX) {
-		pr_err("pid %d fd %d: %s is %lu bytes, more than criu-lite "
-		       "stores (%lu)", d->pid, d->fd, d->link,
-		       (unsigned long)d->st.st_size, FD_CONTENTS_MAX);
-		return -1;
-	}
-	rfd = fd_open_target(d, O_RDONLY);
+	rfd = fd_open_target(d, O_RDONLY | O_NOATIME);
 	if (rfd < 0)
 		return -1;
-	ret = fd_dump_contents(rfd, d->st.st_size, e);
+	ret = fd_store_contents(d, rfd, d->st.st_size, e);
 	close(rfd);
 	if (ret)
 		pr_err("pid %d fd %d: can't read the contents of %s", d->pid,
@@ -73,18 +79,21 @@ static int unlinked_dump(struct fd_dump *d, FdEntry *e, size_t prefix)
 	return ret;
 }
 
-static const char *contents_check(const struct fd_dump *d)
-{
-	if ((uint64_t)d->st.st_size > FD_CONTENTS_MAX)
-		return "larger than 64 MiB: its contents go into the image, "
-		       "and that much is not supported yet";
-	return NULL;
-}
-
-static size_t inode_keys(const FdEntry *e, struct fd_key k[2])
+static size_t inode_keys(const FdEntry *e, struct fd_key *k)
 {
 	k[0] = (struct fd_key){ FD_KEY_INODE, fd_inode_key(e->dev, e->id) };
 	return 1;
+}
+
+/* After the filling, which moved them. */
+static int set_times(int fd, const FdEntry *e)
+{
+	struct timespec t[2] = {
+		{ e->atime_ns / 1000000000ULL, e->atime_ns % 1000000000ULL },
+		{ e->mtime_ns / 1000000000ULL, e->mtime_ns % 1000000000ULL },
+	};
+
+	return futimens(fd, t);
 }
 
 /*
@@ -94,13 +103,15 @@ static size_t inode_keys(const FdEntry *e, struct fd_key k[2])
  */
 static int fill_new(struct fd_restore *r, const FdEntry *e, int fd, bool memfd)
 {
-	if (fd_restore_contents(fd, e))
+	if (fd_fill_contents(fd_restore_dirfd(r), fd, e))
 		goto err;
 	if (e->has_mode && fchmod(fd, e->mode))
 		pr_warn("restore fd %u: chmod %s to %o: %m", e->fd, e->path,
 			e->mode);
 	if (e->has_uid && fchown(fd, e->uid, e->gid))
 		pr_warn("restore fd %u: chown %s: %m", e->fd, e->path);
+	if (e->has_mtime_ns && set_times(fd, e))
+		pr_warn("restore fd %u: times of %s: %m", e->fd, e->path);
 	if (memfd && e->has_seals && e->seals &&
 	    fcntl(fd, F_ADD_SEALS, e->seals)) {
 		pr_perror("restore memfd %s: seals %#x", e->path, e->seals);
@@ -185,7 +196,7 @@ static int memfd_open(struct fd_restore *r, const FdEntry *e)
 
 const struct fd_ops fd_memfd_ops = {
 	.type = FD_TYPE__FD_MEMFD, .name = "memfd",
-	.check = contents_check, .dump = memfd_dump, .open = memfd_open, .keys = inode_keys,
+	.dump = memfd_dump, .open = memfd_open, .keys = inode_keys,
 };
 
 /* ---- deleted files ---- */
@@ -242,5 +253,5 @@ static int deleted_open(struct fd_restore *r, const FdEntry *e)
 
 const struct fd_ops fd_deleted_ops = {
 	.type = FD_TYPE__FD_DELETED, .name = "deleted file",
-	.check = contents_check, .dump = deleted_dump, .open = deleted_open, .keys = inode_keys,
+	.dump = deleted_dump, .open = deleted_open, .keys = inode_keys,
 };

@@ -10,8 +10,9 @@
 
 #include "files.h"
 
-/* Larger memfds and deleted files are refused, not stored. */
-#define FD_CONTENTS_MAX		(64UL << 20)
+/* Contents of memfds and deleted files up to this size go inside their
+ * fdinfo entry; larger ones into a ghost image of their own (fd-ghost.c). */
+#define FD_INLINE_MAX		(4UL << 20)
 
 struct fd_dump_ctx;
 
@@ -41,6 +42,8 @@ struct fd_key {
 	uint64_t id;
 };
 
+#define FD_KEYS_MAX	8
+
 struct fd_restore;
 
 struct fd_ops {
@@ -56,8 +59,8 @@ struct fd_ops {
 	 * caller sets the status flags (O_NONBLOCK...) afterwards. */
 	int (*open)(struct fd_restore *r, const FdEntry *e);
 	/* Optional: the objects e is made together with; returns how many
-	 * of k[2] it filled. */
-	size_t (*keys)(const FdEntry *e, struct fd_key k[2]);
+	 * of k[FD_KEYS_MAX] it filled. */
+	size_t (*keys)(const FdEntry *e, struct fd_key *k);
 	/* Optional, in the puppet once every fd is at its number. */
 	int (*post)(struct fd_restore *r, const FdEntry *e, int fd);
 	/* Optional, in criu-lite on a copy of the restored fd, just before
@@ -68,7 +71,7 @@ struct fd_ops {
 extern const struct fd_ops fd_reg_ops, fd_dir_ops, fd_chr_ops, fd_pipe_ops;
 extern const struct fd_ops fd_eventfd_ops, fd_signalfd_ops, fd_timerfd_ops;
 extern const struct fd_ops fd_epoll_ops, fd_memfd_ops, fd_deleted_ops;
-extern const struct fd_ops fd_unix_ops;
+extern const struct fd_ops fd_unix_ops, fd_fifo_ops, fd_path_ops;
 
 /* ---- services of files.c to the kinds ---- */
 
@@ -99,8 +102,41 @@ int fd_open_target(const struct fd_dump *d, int flags);
 /* Reads the data extents of fd (SEEK_DATA/SEEK_HOLE, up to size) into
  * e->chunks. */
 int fd_dump_contents(int fd, uint64_t size, FdEntry *e);
+/* The bytes queued in the pipe or FIFO of d, read without consuming them
+ * (tee), into e->data; its size into e->pipe_sz. */
+int fd_pipe_peek(struct fd_dump *d, FdEntry *e);
 /* Writes e->chunks back into fd and sets its size. */
 int fd_restore_contents(int fd, const FdEntry *e);
+
+/* An fd criu-lite holds (one that came with a peeked SCM_RIGHTS message)
+ * described as a target's fd is, on its own: no OFD shared with the
+ * tree's. *out is malloc'ed. 0 or -1 (logged). */
+int fd_dump_held(struct fd_dump_ctx *fc, int fd, FdEntry **out);
+/* True while fd_dump_held describes a file: a unix socket in flight
+ * holding files itself is refused rather than followed. */
+bool fd_dump_nested(const struct fd_dump_ctx *fc);
+/* The keys of e's kind, at most room of them (for a socket carrying e). */
+size_t fd_entry_keys(const FdEntry *e, struct fd_key *k, size_t room);
+/* Makes the object of e (not parked): for files carried in a queue. The
+ * caller closes the fd. */
+int fd_open_entry(struct fd_restore *r, const FdEntry *e);
+
+/* fd-dir.c: path (without " (deleted)"), unlinked, inode, mode, owner */
+int fd_dump_inode_ref(struct fd_dump *d, FdEntry *e);
+/* The removed directory of e, made once per restore site (cached). */
+int fd_gone_dir(struct fd_restore *r, const FdEntry *e);
+
+/* fd-ghost.c: the contents of a file that exists only while open, from
+ * fd (read with pread, the target's offset untouched), stored inline or
+ * as ghost-<id>.img; filled back into a new file; ghost image checked. */
+int fd_store_contents(struct fd_dump *d, int fd, uint64_t size, FdEntry *e);
+int fd_fill_contents(int dirfd, int fd, const FdEntry *e);
+int fd_check_ghost(int dirfd, const FdEntry *e);
+/* files.c: the images directory of a dump and a new ghost id in it; the
+ * images directory of a restore */
+int fd_dump_dirfd(struct fd_dump_ctx *fc);
+unsigned fd_dump_ghost_id(struct fd_dump_ctx *fc);
+int fd_restore_dirfd(const struct fd_restore *r);
 
 /* sockets.c */
 const char *socket_refusal(int fd);	/* NULL: a kind we dump */

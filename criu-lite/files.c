@@ -20,9 +20,9 @@
 #include "log.h"
 #include "names.h"
 
-#ifndef __O_TMPFILE
-#define __O_TMPFILE	020000000
-#endif
+/* O_TMPFILE without O_DIRECTORY (glibc's __O_TMPFILE includes it: masking
+ * that off lost the O_DIRECTORY of every reopened directory) */
+#define TMPFILE_BIT	020000000
 
 /* Flags of an open file description that F_SETFL sets. */
 #define SETFL_MASK	(O_APPEND | O_NONBLOCK | O_DIRECT | O_NOATIME)
@@ -46,6 +46,8 @@ struct fd_dump_ctx {
 	struct inode_seen *inodes;	/* contents already stored */
 	size_t nr_inodes, cap_inodes;
 	struct unix_diag_table *unix_table;
+	unsigned ghosts;		/* ghost images written */
+	int nested;			/* inside fd_dump_held */
 };
 
 static int grow(void **v, size_t *cap, size_t need, size_t size)
@@ -76,6 +78,16 @@ bool fd_inode_seen(struct fd_dump_ctx *fc, uint64_t dev, uint64_t ino)
 	return false;
 }
 
+int fd_dump_dirfd(struct fd_dump_ctx *fc)
+{
+	return fc->dirfd;
+}
+
+unsigned fd_dump_ghost_id(struct fd_dump_ctx *fc)
+{
+	return ++fc->ghosts;
+}
+
 struct unix_diag_table **fd_dump_unix_table(struct fd_dump_ctx *fc)
 {
 	return &fc->unix_table;
@@ -89,7 +101,7 @@ int fd_reopen(int fd, int flags)
 	int nfd;
 
 	flags &= ~(O_CREAT | O_EXCL | O_TRUNC | O_NOCTTY | O_CLOEXEC |
-		   __O_TMPFILE);
+		   TMPFILE_BIT);
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
 	nfd = open(path, flags);
 	if (nfd < 0)
@@ -231,7 +243,7 @@ static int reg_dump(struct fd_dump *d, FdEntry *e)
 static int reg_open(struct fd_restore *r, const FdEntry *e)
 {
 	int flags = e->flags & ~(O_CREAT | O_EXCL | O_TRUNC | O_NOCTTY |
-				 __O_TMPFILE);
+				 TMPFILE_BIT);
 	int fd;
 
 	(void)r;
@@ -263,10 +275,6 @@ const struct fd_ops fd_reg_ops = {
 	.type = FD_TYPE__FD_REG, .name = "file",
 	.dump = reg_dump, .open = reg_open,
 };
-const struct fd_ops fd_dir_ops = {
-	.type = FD_TYPE__FD_DIR, .name = "directory",
-	.dump = reg_dump, .open = reg_open,
-};
 const struct fd_ops fd_chr_ops = {
 	.type = FD_TYPE__FD_CHR, .name = "chardev",
 	.dump = reg_dump, .open = reg_open,
@@ -279,7 +287,7 @@ const struct fd_ops fd_chr_ops = {
  * opened through /proc/PID/fd/N (works whichever end the target holds) and
  * tee(2) duplicates the buffers into a private pipe, which we drain.
  */
-static int pipe_peek(struct fd_dump *d, FdEntry *e)
+int fd_pipe_peek(struct fd_dump *d, FdEntry *e)
 {
 	int rd, tmp[2] = { -1, -1 }, sz, ret = -1;
 	ssize_t n, got = 0;
@@ -330,10 +338,10 @@ static int pipe_dump(struct fd_dump *d, FdEntry *e)
 	e->id = d->st.st_ino;
 	if (fd_inode_seen(d->fc, d->st.st_dev, d->st.st_ino))
 		return 0;
-	return pipe_peek(d, e);
+	return fd_pipe_peek(d, e);
 }
 
-static size_t pipe_keys(const FdEntry *e, struct fd_key k[2])
+static size_t pipe_keys(const FdEntry *e, struct fd_key *k)
 {
 	k[0] = (struct fd_key){ FD_KEY_PIPE, e->id };
 	return 1;
@@ -397,7 +405,8 @@ const struct fd_ops fd_pipe_ops = {
 static const struct fd_ops *const fd_ops_table[] = {
 	&fd_reg_ops, &fd_dir_ops, &fd_chr_ops, &fd_pipe_ops,
 	&fd_eventfd_ops, &fd_signalfd_ops, &fd_timerfd_ops, &fd_epoll_ops,
-	&fd_memfd_ops, &fd_deleted_ops, &fd_unix_ops,
+	&fd_memfd_ops, &fd_deleted_ops, &fd_unix_ops, &fd_fifo_ops,
+	&fd_path_ops,
 };
 
 static const struct fd_ops *ops_of(FdType t)
@@ -459,13 +468,16 @@ static const struct fd_ops *anon_ops(const char *link, const char **why)
 }
 
 /*
- * Which ops describe this fd (copy: our pidfd_getfd copy, for sockets);
+ * Which ops describe this fd (copy: our pidfd_getfd copy, for sockets;
+ * flags: its open flags, from fdinfo);
  * NULL with *why set if none can.
  */
 static const struct fd_ops *fd_ops_for(const char *link, const struct stat *st,
-				       int copy, const char **why)
+				       int copy, unsigned flags, const char **why)
 {
 	*why = NULL;
+	if (flags & O_PATH)	/* a reference to an inode, of any kind */
+		return &fd_path_ops;
 	if (!strncmp(link, "pipe:", 5))
 		return &fd_pipe_ops;
 	if (!strncmp(link, "socket:", 7)) {
@@ -494,6 +506,10 @@ static const struct fd_ops *fd_ops_for(const char *link, const struct stat *st,
 		*why = "memfd_secret (not supported)";
 		return NULL;
 	}
+	if (S_ISFIFO(st->st_mode))
+		return &fd_fifo_ops;
+	if (S_ISDIR(st->st_mode))
+		return &fd_dir_ops;	/* deleted ones too */
 	if (has_suffix(link, " (deleted)")) {
 		if (S_ISREG(st->st_mode))
 			return &fd_deleted_ops;
@@ -502,8 +518,6 @@ static const struct fd_ops *fd_ops_for(const char *link, const struct stat *st,
 	}
 	if (S_ISREG(st->st_mode))
 		return &fd_reg_ops;
-	if (S_ISDIR(st->st_mode))
-		return &fd_dir_ops;
 	if (S_ISCHR(st->st_mode) && chr_supported(link))
 		return &fd_chr_ops;
 	*why = S_ISCHR(st->st_mode) ? "character device" : "special file";
@@ -544,7 +558,7 @@ static int describe_fd(struct fd_dump *d, int pidfd, char *link,
 		pr_perror("stat fd %d of %d", d->fd, d->pid);
 		return -1;
 	}
-	*ops = fd_ops_for(link, &d->st, d->copy, why);
+	*ops = fd_ops_for(link, &d->st, d->copy, d->fi.flags, why);
 	return 0;
 }
 
@@ -723,6 +737,68 @@ int dump_proc_fds(struct fd_dump_ctx *fc, pid_t pid, pid_t vpid)
 	return ret;
 }
 
+bool fd_dump_nested(const struct fd_dump_ctx *fc)
+{
+	return fc->nested > 0;
+}
+
+/*
+ * Its own table of stored inodes while it runs: a pipe passed in flight
+ * carries the pipe's bytes whether or not the tree's fds of that pipe
+ * do (either entry may be the one that makes it again).
+ */
+int fd_dump_held(struct fd_dump_ctx *fc, int fd, FdEntry **out)
+{
+	struct fd_dump d = { .fc = fc, .pid = getpid(), .fd = fd, .copy = -1 };
+	struct inode_seen *inodes = fc->inodes;
+	size_t nr = fc->nr_inodes, cap = fc->cap_inodes;
+	FdEntry *e = malloc(sizeof(*e));
+	const struct fd_ops *ops;
+	char link[PATH_MAX];
+	const char *why = NULL;
+	int pidfd = syscall(__NR_pidfd_open, d.pid, 0), ret = -1;
+
+	if (!e || pidfd < 0) {
+		free(e);
+		if (pidfd >= 0)
+			close(pidfd);
+		return -1;
+	}
+	fd_entry__init(e);
+	fc->inodes = NULL;
+	fc->nr_inodes = fc->cap_inodes = 0;
+	fc->nested++;
+	if (describe_fd(&d, pidfd, link, &ops, &why))
+		goto out;
+	if (!ops) {
+		pr_err("a file passed in a unix socket's queue: %s: %s", link, why);
+		goto out;
+	}
+	e->type = ops->type;
+	e->flags = d.fi.flags & ~O_CLOEXEC;
+	if (ops->check && (why = ops->check(&d))) {
+		pr_err("a file passed in a unix socket's queue: %s: %s", link, why);
+		goto out;
+	}
+	ret = ops->dump(&d, e);
+out:
+	fc->nested--;
+	free(fc->inodes);
+	fc->inodes = inodes;
+	fc->nr_inodes = nr;
+	fc->cap_inodes = cap;
+	if (d.copy >= 0)
+		close(d.copy);
+	proc_fdinfo_free(&d.fi);
+	close(pidfd);
+	if (ret) {
+		fd_entry__free_unpacked(e, NULL);
+		return -1;
+	}
+	*out = e;
+	return 0;
+}
+
 int dump_fds(pid_t pid, int dirfd)
 {
 	struct fd_dump_ctx *fc = fd_dump_begin(dirfd);
@@ -782,6 +858,8 @@ static const char *fd_entry_lacks(const FdEntry *e)
 	case FD_TYPE__FD_DIR:
 	case FD_TYPE__FD_CHR:
 	case FD_TYPE__FD_DELETED:
+	case FD_TYPE__FD_FIFO:
+	case FD_TYPE__FD_PATH:
 		return e->path && e->path[0] ? NULL : "no path";
 	case FD_TYPE__FD_UNIX:
 		return e->usk ? NULL : "no socket description";
@@ -818,6 +896,11 @@ int check_fd_images(const struct fd_tree *t, const unsigned *pids)
 				pr_err("fdinfo-%u.img: fd %u (%s) has %s: can't "
 				       "restore it", pids[p], e->fd,
 				       ops ? ops->name : "?", why);
+				ret = -1;
+			} else if (fd_check_ghost(t->dirfd, e)) {
+				pr_err("fdinfo-%u.img: fd %u: its contents "
+				       "(ghost-%u.img) can't be used", pids[p],
+				       e->fd, e->ghost_id);
 				ret = -1;
 			}
 		}
@@ -940,7 +1023,7 @@ static void plan_groups(struct fd_plan *pl, struct kmap *m)
 {
 	for (size_t k = 0; k < pl->nr_ofds; k++) {
 		const struct fd_ops *ops = ops_of(pl->ofds[k].e->type);
-		struct fd_key keys[2];
+		struct fd_key keys[FD_KEYS_MAX];
 		size_t n;
 
 		if (!ops || !ops->keys)
@@ -1078,6 +1161,11 @@ const FdEntry *fd_find_unix(struct fd_restore *r, uint64_t ino)
 	return NULL;
 }
 
+int fd_restore_dirfd(const struct fd_restore *r)
+{
+	return r->pl->t->dirfd;
+}
+
 static int set_status_flags(int fd, const FdEntry *e)
 {
 	int cur = fcntl(fd, F_GETFL), want;
@@ -1090,6 +1178,37 @@ static int set_status_flags(int fd, const FdEntry *e)
 		return -1;
 	}
 	return 0;
+}
+
+size_t fd_entry_keys(const FdEntry *e, struct fd_key *k, size_t room)
+{
+	const struct fd_ops *ops = ops_of(e->type);
+	struct fd_key tmp[FD_KEYS_MAX];
+	size_t n;
+
+	if (!ops || !ops->keys)
+		return 0;
+	n = ops->keys(e, tmp);
+	n = n < room ? n : room;
+	memcpy(k, tmp, n * sizeof(*k));
+	return n;
+}
+
+int fd_open_entry(struct fd_restore *r, const FdEntry *e)
+{
+	const struct fd_ops *ops = ops_of(e->type);
+	int fd;
+
+	if (!ops) {
+		pr_err("a file in flight: unknown type %d in image", e->type);
+		return -1;
+	}
+	fd = ops->open(r, e);
+	if (fd >= 0 && set_status_flags(fd, e)) {
+		close(fd);
+		return -1;
+	}
+	return fd;
 }
 
 /* Makes OFD k and parks it at its number. */

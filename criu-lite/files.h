@@ -56,6 +56,7 @@ struct fd_tree {
 	const struct fd_proc *procs;
 	size_t nr;
 	int keep_at;
+	int dirfd;		/* the images (ghost files are read from it) */
 };
 
 /* Before anything is created: every entry that carries an open file
@@ -86,6 +87,10 @@ int restore_fds(const struct fd_tree *t, size_t idx);
  * restore took is not counted against them (they were armed in the puppet
  * already, so calling this is a refinement, not a requirement).
  */
+/* In the puppet, its fds at their numbers: back into cwd, also a removed
+ * directory ("path (deleted)"). 0 or -1 (logged). */
+int restore_cwd(const char *cwd, FdEntry **fds, size_t n);
+
 int restore_fds_late(pid_t pid, FdEntry **fds, size_t n);
 
 #endif

@@ -83,6 +83,7 @@ static int check_stray(int dirfd, PstreeEntry *const *pes, size_t n)
 		unsigned id;
 
 		if (type < 0 || type == IMG_PAGES || type == IMG_PAGES_INDEX ||
+		    type == IMG_GHOST ||
 		    !num || type == IMG_INVENTORY || type == IMG_PSTREE)
 			continue;
 		id = strtoul(num, NULL, 10);

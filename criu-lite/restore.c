@@ -467,7 +467,7 @@ static int check_fds_of(struct restore_ctx *c)
 {
 	struct fd_proc *fdp = calloc(c->nr, sizeof(*fdp));
 	unsigned *pids = calloc(c->nr, sizeof(*pids));
-	struct fd_tree ft = { fdp, c->nr, -1 };
+	struct fd_tree ft = { fdp, c->nr, -1, c->dirfd };
 	int ret = -1;
 
 	if (fdp && pids) {
@@ -837,7 +837,7 @@ static void puppet_main(struct restore_ctx *c, size_t idx)
 	/* first, while our address space is the one the plan knew */
 	cow_prepare(&c->cow, idx);
 	fdp = calloc(c->nr, sizeof(*fdp));
-	ft = (struct fd_tree){ fdp, c->nr, c->keep_at };
+	ft = (struct fd_tree){ fdp, c->nr, c->keep_at, c->dirfd };
 	log_forget_file();	/* its fd number is about to be reused */
 	if (!fdp)
 		puppet_fail(c, "allocate the fd tree");
@@ -870,7 +870,7 @@ static void puppet_main(struct restore_ctx *c, size_t idx)
 	((uint8_t *)g)[2] = 0xcc;	/* int3: never reached */
 	if (restore_fds(&ft, idx))
 		puppet_fail(c, "restore fds");
-	if (chdir(p->task->cwd))
+	if (restore_cwd(p->task->cwd, p->fds, p->nr_fds))
 		puppet_fail(c, "chdir");
 	umask(p->task->umask);
 	puppet_sigactions(c, p);

@@ -315,24 +315,71 @@ static int add_bytes(UnixSk *u, const uint8_t *buf, size_t n)
 	return 0;
 }
 
-/* Closes fds that came with a peeked message; true if there were any. */
-static bool drop_passed_fds(struct msghdr *mh)
+/*
+ * The files that came with a peeked message (SCM_RIGHTS: MSG_PEEK gives
+ * criu-lite its own fds of them, the queue keeps its references) are
+ * described into u->scm as riding with message or bytes `at` (len bytes
+ * of a stream), then closed. A socket in flight that has files in its
+ * own queue is refused, not followed.
+ */
+static int keep_passed_fds(struct fd_dump *d, UnixSk *u, struct msghdr *mh,
+			   uint32_t at, uint32_t len)
 {
-	bool any = false;
+	ScmFiles *s = NULL;
+	int ret = 0;
 
 	for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
+		size_t n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+
 		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
 			continue;
-		for (size_t i = 0; i < (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-		     i++) {
+		for (size_t i = 0; i < n; i++) {
+			FdEntry *fe, **v;
 			int fd;
 
 			memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+			if (ret || !s) {
+				ScmFiles **sv = ret ? NULL :
+					realloc(u->scm, (u->n_scm + 1) * sizeof(*sv));
+
+				if (!sv || !(s = malloc(sizeof(*s)))) {
+					ret = -1;
+					close(fd);
+					continue;
+				}
+				u->scm = sv;
+				scm_files__init(s);
+				s->at = at;
+				s->has_len = true;
+				s->len = len;
+				u->scm[u->n_scm++] = s;
+			}
+			if (fd_dump_nested(d->fc)) {
+				pr_err("pid %d fd %d: a unix socket in flight holds "
+				       "files in its own queue: not supported",
+				       d->pid, d->fd);
+				ret = -1;
+			} else if (!fd_dump_held(d->fc, fd, &fe)) {
+				v = realloc(s->files, (s->n_files + 1) * sizeof(*v));
+				if (v) {
+					s->files = v;
+					s->files[s->n_files++] = fe;
+				} else {
+					fd_entry__free_unpacked(fe, NULL);
+					ret = -1;
+				}
+			} else {
+				ret = -1;
+			}
 			close(fd);
 		}
-		any = true;
 	}
-	return any || (mh->msg_flags & MSG_CTRUNC);
+	if (mh->msg_flags & MSG_CTRUNC) {
+		pr_err("pid %d fd %d: more files in one queued message than "
+		       "criu-lite takes (253)", d->pid, d->fd);
+		ret = -1;
+	}
+	return ret;
 }
 
 /*
@@ -361,7 +408,9 @@ static int peek_queue(struct fd_dump *d, UnixSk *u)
 		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
 				     .msg_control = cbuf,
 				     .msg_controllen = sizeof(cbuf) };
-		ssize_t n = recvmsg(d->copy, &mh, MSG_PEEK | MSG_DONTWAIT);
+		ssize_t n = recvmsg(d->copy, &mh, MSG_PEEK | MSG_DONTWAIT |
+				    MSG_CMSG_CLOEXEC);
+		uint32_t at = stream ? u->queue.len : u->n_msgs;
 
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
 			ret = 0;
@@ -372,12 +421,8 @@ static int peek_queue(struct fd_dump *d, UnixSk *u)
 				  d->pid, d->fd);
 			break;
 		}
-		if (drop_passed_fds(&mh)) {
-			pr_err("pid %d fd %d: unix socket has file descriptors "
-			       "queued in it (SCM_RIGHTS): not supported",
-			       d->pid, d->fd);
+		if (n >= 0 && keep_passed_fds(d, u, &mh, at, n))
 			break;
-		}
 		if (!stream && (mh.msg_flags & MSG_TRUNC)) {
 			pr_err("pid %d fd %d: queued datagram larger than %u "
 			       "bytes", d->pid, d->fd, PEEK_BUF);
@@ -464,10 +509,17 @@ static int unix_dump(struct fd_dump *d, FdEntry *e)
 	/* an unconnected stream socket has no queue (recv says EINVAL) */
 	if (s->type != SOCK_DGRAM && s->state != SK_ESTABLISHED)
 		return 0;
-	return peek_queue(d, u);
+	if (peek_queue(d, u))
+		return -1;
+	if (u->n_scm && !u->has_peer_ino) {
+		pr_err("pid %d fd %d: files in flight in an unconnected datagram "
+		       "socket's queue: not supported yet", d->pid, d->fd);
+		return -1;
+	}
+	return 0;
 }
 
-static size_t unix_keys(const FdEntry *e, struct fd_key k[2])
+static size_t unix_keys(const FdEntry *e, struct fd_key *k)
 {
 	size_t n = 0;
 
@@ -476,6 +528,11 @@ static size_t unix_keys(const FdEntry *e, struct fd_key k[2])
 	k[n++] = (struct fd_key){ FD_KEY_UNIX, e->usk->ino };
 	if (e->usk->has_peer_ino && e->usk->peer_ino)
 		k[n++] = (struct fd_key){ FD_KEY_UNIX, e->usk->peer_ino };
+	/* files in flight are made by the puppet that queues them */
+	for (size_t i = 0; i < e->usk->n_scm; i++)
+		for (size_t j = 0; j < e->usk->scm[i]->n_files; j++)
+			n += fd_entry_keys(e->usk->scm[i]->files[j], k + n,
+					   FD_KEYS_MAX - n);
 	return n;
 }
 
@@ -593,29 +650,82 @@ static void drop_unlinked_name(const UnixSk *u)
 		in_bind_dir(u, do_unlink_name, -1);
 }
 
-/* Puts u's queue into the socket at the other end of `via`. */
-static int send_queue(int via, const UnixSk *u)
+/* The files in flight with message or stream offset `at`, or NULL. */
+static const ScmFiles *scm_at(const UnixSk *u, uint32_t at)
 {
-	if (u->has_queue && u->queue.len) {
-		size_t done = 0;
+	for (size_t i = 0; i < u->n_scm; i++)
+		if (u->scm[i]->at == at)
+			return u->scm[i];
+	return NULL;
+}
 
-		while (done < u->queue.len) {
-			ssize_t n = send(via, u->queue.data + done,
-					 u->queue.len - done, MSG_DONTWAIT);
+/*
+ * Sends len bytes through via, with the files of s (made here, closed
+ * once sent: the queue holds them) riding on them. 0 or -1 (logged).
+ */
+static int send_with(struct fd_restore *r, int via, const UnixSk *u,
+		     const uint8_t *data, size_t len, const ScmFiles *s)
+{
+	char cbuf[CMSG_SPACE(sizeof(int) * 253)];
+	struct iovec iov = { (void *)data, len };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+	int fds[253], nr = 0, ret = -1;
+	ssize_t n;
 
-			if (n <= 0)
-				goto err;
-			done += n;
-		}
+	for (size_t i = 0; s && i < s->n_files && i < 253; i++, nr++) {
+		fds[i] = fd_open_entry(r, s->files[i]);
+		if (fds[i] < 0)
+			goto out;
+	}
+	if (nr) {
+		struct cmsghdr *c;
+
+		mh.msg_control = cbuf;
+		mh.msg_controllen = CMSG_SPACE(sizeof(int) * nr);
+		c = CMSG_FIRSTHDR(&mh);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int) * nr);
+		memcpy(CMSG_DATA(c), fds, sizeof(int) * nr);
+	}
+	n = sendmsg(via, &mh, MSG_DONTWAIT);
+	if (n == (ssize_t)len || (n > 0 && u->type == SOCK_STREAM &&
+				  !send_with(r, via, u, data + n, len - n, NULL)))
+		ret = 0;
+	else
+		pr_perror("restore socket %lu: requeue %zu bytes%s",
+			  (unsigned long)u->ino, len, nr ? " with files" : "");
+out:
+	while (nr-- > 0)
+		if (fds[nr] >= 0)
+			close(fds[nr]);
+	return ret;
+}
+
+/* Puts u's queue (and the files in flight in it) into the socket at the
+ * other end of `via`. */
+static int send_queue(struct fd_restore *r, int via, const UnixSk *u)
+{
+	size_t done = 0;
+
+	while (u->has_queue && done < u->queue.len) {
+		const ScmFiles *s = scm_at(u, done);
+		size_t len = u->queue.len - done;
+
+		if (s && s->has_len && s->len && s->len < len)
+			len = s->len;	/* exactly the bytes they came with */
+		for (size_t i = 0; !s && i < u->n_scm; i++)
+			if (u->scm[i]->at > done && u->scm[i]->at - done < len)
+				len = u->scm[i]->at - done;
+		if (send_with(r, via, u, u->queue.data + done, len, s))
+			return -1;
+		done += len;
 	}
 	for (size_t i = 0; i < u->n_msgs; i++)
-		if (send(via, u->msgs[i].data, u->msgs[i].len, MSG_DONTWAIT) !=
-		    (ssize_t)u->msgs[i].len)
-			goto err;
+		if (send_with(r, via, u, u->msgs[i].data, u->msgs[i].len,
+			      scm_at(u, i)))
+			return -1;
 	return 0;
-err:
-	pr_perror("restore socket %lu: requeue its data", (unsigned long)u->ino);
-	return -1;
 }
 
 static void apply_shutdown(int fd, const UnixSk *u)
@@ -671,7 +781,7 @@ static int make_pair(struct fd_restore *r, const UnixSk *u, const UnixSk *pu)
 		goto err;
 	room_for(sv[1], u);
 	room_for(sv[0], pu);
-	if (send_queue(sv[1], u) || send_queue(sv[0], pu))
+	if (send_queue(r, sv[1], u) || send_queue(r, sv[0], pu))
 		goto err;
 	apply_shutdown(sv[0], u);
 	apply_shutdown(sv[1], pu);
@@ -690,7 +800,7 @@ err:
 
 /* The peer is gone (or outside the tree): its end is closed once the
  * queue is in. The owner reads what was queued, then sees EOF. */
-static int make_hung_up(const UnixSk *u)
+static int make_hung_up(struct fd_restore *r, const UnixSk *u)
 {
 	int sv[2];
 
@@ -700,7 +810,7 @@ static int make_hung_up(const UnixSk *u)
 	}
 	room_for(sv[1], u);
 	if ((u->type == SOCK_DGRAM && bind_name(sv[0], u)) ||
-	    send_queue(sv[1], u)) {
+	    send_queue(r, sv[1], u)) {
 		close(sv[0]);
 		close(sv[1]);
 		return -1;
@@ -831,12 +941,12 @@ static int unix_make(struct fd_restore *r, const FdEntry *e)
 		if (fd >= 0 && (bind_name(fd, u) ||
 				connect_to(fd, u, &u->peer_name))) {
 			close(fd);
-			fd = make_hung_up(u);
+			fd = make_hung_up(r, u);
 		} else if (fd >= 0) {
 			warn_dropped(u, "connected to a socket outside");
 		}
 	} else if (u->has_peer_ino) {
-		fd = make_hung_up(u);
+		fd = make_hung_up(r, u);
 	} else {
 		fd = make_unconnected(u);
 	}

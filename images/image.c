@@ -32,6 +32,7 @@ static const struct img_desc descs[IMG_NR_TYPES] = {
 	[IMG_STATS_RESTORE] = { "stats-restore", 0x09455253, &restore_stats_entry__descriptor },
 	[IMG_PAGES]     = { "pages-%u.img",  0, NULL },
 	[IMG_PAGES_INDEX] = { "pages-index-%u.img", 0x0a584449, &pages_frame__descriptor },
+	[IMG_GHOST]     = { "ghost-%u.img",  0x0b54484f, &file_chunk__descriptor },
 };
 
 const struct img_desc *img_desc(enum img_type type)

@@ -48,6 +48,7 @@ enum img_type {
 	IMG_STATS_RESTORE,	/* stats-restore: of the last restore */
 	IMG_PAGES,	/* per id, raw */
 	IMG_PAGES_INDEX,	/* per id: frames of compressed pages */
+	IMG_GHOST,	/* per id: data extents of a deleted file or memfd */
 	IMG_NR_TYPES,
 };
 
