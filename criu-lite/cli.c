@@ -79,7 +79,17 @@ static const char dump_text[] =
 "                             instead of DIR (checked there as they\n"
 "                             arrive, kept there only once complete; the\n"
 "                             tree is killed only after that)\n"
-"      --address HOST, --port N  the page server\n"
+"      --address HOST, --port N  the page server (with --lazy-pages:\n"
+"                             where this dump serves the pages it kept)\n"
+"      --lazy-pages           leave the large anonymous memory in the\n"
+"                             tree, frozen, and serve it at --address\n"
+"                             --port to restore --lazy-pages --page-server\n"
+"                             (each page with its checksum); the tree is\n"
+"                             killed once the destination has every page\n"
+"                             (--leave-running: let go). If no request\n"
+"                             comes for --lazy-timeout, the tree runs on\n"
+"                             here and the dump fails\n"
+"      --lazy-timeout S       with --lazy-pages (default 60)\n"
 "      --display-stats        print the dump's figures at the end (they are\n"
 "                             kept in DIR/stats-dump: criu-lite show)\n"
 "      --progress-fd N        machine-readable progress lines on fd N\n"
@@ -139,8 +149,12 @@ static const char restore_text[] =
 "                             background by a lazy-pages daemon (if it\n"
 "                             dies first, the process is killed)\n"
 "      --page-server HOST:PORT  with --lazy-pages: pages come from a\n"
-"                             criu-lite page-server (the other images\n"
-"                             are read from DIR)\n"
+"                             criu-lite page-server or a dump\n"
+"                             --lazy-pages (the other images are read\n"
+"                             from DIR, and its pages-1.img if there)\n"
+"      --lazy-timeout S       a lost page server is reconnected this long\n"
+"                             (default 60); then the restored process is\n"
+"                             killed, never left on missing pages\n"
 "      --no-cont              leave a VM stopped by dump --qmp stopped\n"
 "      --verify               also read every restored page back from the\n"
 "                             process and compare it before it is let go\n"
@@ -376,6 +390,7 @@ static int dump_number(int c, const char *arg, struct dump_opts *o)
 		{ 'M', "--precopy-ms", 60000 },
 		{ 'O', "--port", 65535 },
 		{ 'F', "--progress-fd", INT_MAX },
+		{ 'W', "--lazy-timeout", 86400 },
 	};
 	size_t i = 0;
 	long val;
@@ -392,6 +407,8 @@ static int dump_number(int c, const char *arg, struct dump_opts *o)
 		o->precopy_ms = val;
 	else if (c == 'O')
 		o->ps_port = val;
+	else if (c == 'W')
+		o->lazy_timeout_s = val;
 	else
 		o->progress_fd = val;
 	return 0;
@@ -442,7 +459,10 @@ static int dump_option(int c, char **argv, struct dump_opts *o)
 		return 0;
 	case 'Z':
 		return parse_codec(optarg, &o->compress);
-	case 'P': case 'U': case 'M': case 'O': case 'F':
+	case 'L':
+		o->lazy_pages = true;
+		return 0;
+	case 'P': case 'U': case 'M': case 'O': case 'F': case 'W':
 		return dump_number(c, optarg, o);
 	case 'v':
 		return parse_verbosity(optarg);
@@ -454,6 +474,26 @@ static int dump_option(int c, char **argv, struct dump_opts *o)
 	default:
 		return bad_option(argv[0], c, argv);
 	}
+}
+
+/* dump --lazy-pages: --address/--port are where it serves. */
+static int lazy_dump_args(struct dump_opts *o, bool pre)
+{
+	if (pre || o->page_server || o->compress || o->prev_dir) {
+		pr_err("--lazy-pages goes with dump alone (not pre-dump, "
+		       "--page-server, --compress or --prev-images-dir)");
+		return -1;
+	}
+	if (!o->ps_port) {
+		pr_err("dump --lazy-pages needs --port N (and --address HOST: "
+		       "where the memory is served; default: every address)");
+		return -1;
+	}
+	o->lazy_addr = o->ps_addr;
+	o->lazy_port = o->ps_port;
+	o->ps_addr = NULL;
+	o->ps_port = 0;
+	return 0;
 }
 
 int parse_dump_args(int argc, char **argv, struct dump_opts *o)
@@ -474,6 +514,8 @@ int parse_dump_args(int argc, char **argv, struct dump_opts *o)
 		{ "address", required_argument, NULL, 'A' },
 		{ "port", required_argument, NULL, 'O' },
 		{ "compress", required_argument, NULL, 'Z' },
+		{ "lazy-pages", no_argument, NULL, 'L' },
+		{ "lazy-timeout", required_argument, NULL, 'W' },
 		{ "display-stats", no_argument, NULL, 'T' },
 		{ "progress-fd", required_argument, NULL, 'F' },
 		{ "log-file", required_argument, NULL, 'o' },
@@ -491,6 +533,7 @@ int parse_dump_args(int argc, char **argv, struct dump_opts *o)
 	o->pre_dump = pre;
 	o->track_mem = pre;
 	o->track_timeout_s = TRACK_TIMEOUT_DEFAULT;
+	o->lazy_timeout_s = LAZY_TIMEOUT_DEFAULT;
 	optind = 0;	/* 0: also forget a half-parsed option group */
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":t:D:Ro:v::h", opts, NULL)) != -1)
@@ -508,6 +551,8 @@ int parse_dump_args(int argc, char **argv, struct dump_opts *o)
 		pr_err("%s: %s", cmd, why);
 		return -1;
 	}
+	if (o->lazy_pages)
+		return lazy_dump_args(o, pre);
 	if (o->page_server && (!o->ps_addr || !o->ps_port)) {
 		pr_err("--page-server needs --address HOST and --port N");
 		return -1;
@@ -527,10 +572,12 @@ int parse_dump_args(int argc, char **argv, struct dump_opts *o)
 int parse_restore_args(int argc, char **argv, struct restore_opts *o)
 {
 	enum { OPT_VERIFY = 256, OPT_ZWAIT, OPT_PIDNS, OPT_NOCONT, OPT_LAZY,
-	       OPT_PSERVER, OPT_NOVERIFY, OPT_STATS, OPT_PROGRESS };
+	       OPT_PSERVER, OPT_NOVERIFY, OPT_STATS, OPT_PROGRESS,
+	       OPT_LAZY_TIMEOUT };
 	static const struct option opts[] = {
 		{ "page-server", required_argument, NULL, OPT_PSERVER },
 		{ "lazy-pages", no_argument, NULL, OPT_LAZY },
+		{ "lazy-timeout", required_argument, NULL, OPT_LAZY_TIMEOUT },
 		{ "no-cont", no_argument, NULL, OPT_NOCONT },
 		{ "pidns", no_argument, NULL, OPT_PIDNS },
 		{ "images-dir", required_argument, NULL, 'D' },
@@ -551,6 +598,7 @@ int parse_restore_args(int argc, char **argv, struct restore_opts *o)
 
 	memset(o, 0, sizeof(*o));
 	o->zombie_wait_ms = 5000;
+	o->lazy_timeout_s = LAZY_TIMEOUT_DEFAULT;
 	o->progress_fd = -1;
 	optind = 0;	/* 0: also forget a half-parsed option group */
 	opterr = 0;
@@ -576,6 +624,11 @@ int parse_restore_args(int argc, char **argv, struct restore_opts *o)
 			break;
 		case OPT_LAZY:
 			o->lazy = true;
+			break;
+		case OPT_LAZY_TIMEOUT:
+			if (parse_count("--lazy-timeout", optarg, 86400, &val))
+				return -1;
+			o->lazy_timeout_s = val;
 			break;
 		case OPT_PSERVER:
 			o->page_server = optarg;

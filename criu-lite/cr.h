@@ -17,6 +17,8 @@ struct progress;
 #define CRIU_LITE_VERSION	"0.1"
 #define TRACK_TIMEOUT_DEFAULT	3600	/* s: a pre-dump tracker's life */
 
+#define LAZY_TIMEOUT_DEFAULT	60	/* s: --lazy-timeout */
+
 struct dump_opts {
 	pid_t pid;
 	const char *dir;
@@ -41,6 +43,12 @@ struct dump_opts {
 	bool display_stats;	/* print the stats table at the end */
 	int progress_fd;	/* --progress-fd, or -1 */
 	const char *log_file;	/* -o: relative to dir; opened by the CLI */
+	bool lazy_pages;	/* --lazy-pages: large anonymous memory stays
+				 * in the frozen tree, served at
+				 * lazy_addr:lazy_port (migrate: its own) */
+	const char *lazy_addr;
+	unsigned lazy_port;
+	unsigned lazy_timeout_s;	/* no request that long: give up */
 	unsigned compress;	/* PAGES_CODEC_* of the pages image */
 };
 
@@ -53,6 +61,7 @@ struct restore_opts {
 	bool no_cont;		/* --no-cont: leave a QMP-stopped VM stopped */
 	bool lazy;
 	const char *page_server;	/* HOST:PORT: pages come from there */
+	unsigned lazy_timeout_s;	/* a lost page server: reconnect this long */
 	unsigned zombie_wait_ms;
 	bool display_stats;	/* print the stats table once the tree runs */
 	int progress_fd;	/* --progress-fd, or -1 */
@@ -68,6 +77,7 @@ struct dump_stats {
 	uint64_t bytes_compressed;	/* what was written, before that */
 	uint64_t pages_reused;		/* pre-copied, unchanged since */
 	uint64_t pages_parent;		/* unchanged since the parent layer */
+	uint64_t pages_lazy;		/* left in the frozen tree (lazy) */
 	unsigned precopy_rounds;
 	uint64_t precopy_pages;		/* copied while running */
 	uint64_t precopy_ns;
@@ -80,6 +90,8 @@ struct dump_stats {
 	uint64_t stop_at_ns;		/* VM stopped / tree frozen */
 	uint64_t running_at_ns;		/* the destination runs it */
 	uint64_t handover_ns;		/* files, keep and restore there */
+	uint64_t postcopy_requests;	/* lazy pages asked by the destination */
+	uint64_t postcopy_bytes;	/* and sent */
 };
 
 /* Fault injection for tests: CRIU_LITE_FAULT=<point> makes the run fail

@@ -2,6 +2,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <netdb.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +11,7 @@
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -35,10 +37,12 @@
 #include "precopy.h"
 #include "progress.h"
 #include "check.h"
+#include "lazy-source.h"
 #include "migrate.h"
 #include "qmp.h"
 #include "seize.h"
 #include "stats.h"
+#include "xfer-proto.h"
 #include "timers.h"
 
 #include "core.pb-c.h"
@@ -72,6 +76,10 @@ struct dump_ctx {
 	bool have_taken;
 	const struct dirty_tracker_ops *ops;	/* pre-dump: for new tracking */
 	bool qmp_stopped;	/* we stopped the VM: continue it on failure */
+	struct lazy_source lazy;	/* --lazy-pages: the frozen memory */
+	bool lazy_on;
+	bool dest_runs;		/* migrate --postcopy: the tree runs there */
+	uint64_t t0;		/* the command's start */
 	struct qmp_guard qmp_guard;	/* continues it if we die */
 	char qmp_path[PATH_MAX];
 };
@@ -1273,6 +1281,62 @@ static void block_stop_sigs(struct dump_ctx *c, sigset_t *old)
 	sigprocmask(SIG_BLOCK, &c->stop_sigs, old);
 }
 
+/* Our own address on the link to the destination: where its lazy-pages
+ * daemons find the frozen memory of a migrate --postcopy. */
+static int link_address(struct dump_ctx *c, char *host, size_t len)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	int fd = page_xfer_conn_fd(c->xfer);
+
+	if (fd < 0 || getsockname(fd, (struct sockaddr *)&ss, &sl) ||
+	    getnameinfo((struct sockaddr *)&ss, sl, host, len, NULL, 0,
+			NI_NUMERICHOST)) {
+		pr_perror("migrate --postcopy: our address on the link");
+		return -1;
+	}
+	return 0;
+}
+
+/* The text file postcopy-source.img (HOST:PORT), sent with the images. */
+static int write_postcopy_source(int dirfd, const char *addr)
+{
+	int fd = openat(dirfd, POSTCOPY_SOURCE, O_WRONLY | O_CREAT | O_TRUNC |
+			O_CLOEXEC, 0600);
+
+	if (fd < 0 || write_all(fd, addr, strlen(addr))) {
+		pr_perror("write %s", POSTCOPY_SOURCE);
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return close(fd);
+}
+
+/* --lazy-pages: the listener is up before the tree is frozen (a port in
+ * use fails the dump early); migrate --postcopy listens on the link it
+ * migrates over, on a free port, and tells the destination through the
+ * file postcopy-source among the images. */
+static int open_lazy_source(struct dump_ctx *c)
+{
+	char host[256];
+	const char *addr = c->o->lazy_addr;
+
+	if (c->o->migrate && !addr) {
+		if (link_address(c, host, sizeof(host)))
+			return -1;
+		addr = host;
+	}
+	if (lazy_source_listen(&c->lazy, addr, c->o->lazy_port))
+		return -1;
+	c->lazy_on = true;
+	c->xfer->lazy = &c->lazy;
+	pr_info("lazy pages will be served on %s", c->lazy.addr);
+	if (!c->o->migrate)
+		return 0;
+	return write_postcopy_source(c->dirfd, c->lazy.addr);
+}
+
 /* Images go to a staging directory; DIR is replaced only by commit. */
 static int open_images(struct dump_ctx *c)
 {
@@ -1295,7 +1359,7 @@ static int open_images(struct dump_ctx *c)
 	}
 	c->xfer->max_bw = c->o->max_bw;
 	c->xfer->progress = &c->progress;
-	return 0;
+	return c->o->lazy_pages ? open_lazy_source(c) : 0;
 }
 
 static void stop_behind_freeze(struct dump_ctx *c, int sig)
@@ -1321,7 +1385,7 @@ static int commit_images(struct dump_ctx *c)
 		if (interrupted(c))
 			return -1;
 		stop_behind_freeze(c, SIGSTOP);
-		ret = migrate_handover(c->xfer, c->dirfd, c->st);
+		ret = migrate_handover(c->xfer, c->dirfd, c->st, !c->lazy_on);
 		if (ret)	/* SIGCONT drops the pending SIGSTOP */
 			stop_behind_freeze(c, SIGCONT);
 		return ret;
@@ -1330,6 +1394,71 @@ static int commit_images(struct dump_ctx *c)
 		return -1;
 	pr_debug("images complete: putting them in %s's place", c->o->dir);
 	return imgdir_commit(&c->img, !c->o->no_sync, &c->st->sync_ns);
+}
+
+/* migrate --postcopy: the destination's word on its restore, read while
+ * the memory is served. Running there: from now on the tree must never
+ * run here by itself. */
+static int postcopy_reply(struct lazy_source *ls, void *arg)
+{
+	struct dump_ctx *c = arg;
+	char text[XP_MAX_TEXT + 1];
+
+	ls->watch_fd = -1;
+	if (page_xfer_reply(c->xfer, text, sizeof(text))) {
+		pr_err("migrate: the destination did not take over: the tree "
+		       "runs on here");
+		return -1;
+	}
+	c->dest_runs = true;
+	c->st->running_at_ns = now_ns() - c->t0;
+	pr_info("migrate: the destination says: %s; its memory follows "
+		"(postcopy)", text);
+	return 0;
+}
+
+/*
+ * The frozen tree's memory served until the destination has every page.
+ * A plain dump --lazy-pages that gives up lets the tree run on here (it
+ * fails, so it is thawed); a migrate --postcopy whose destination runs
+ * the tree keeps it stopped (keep_stopped).
+ */
+static int serve_lazy(struct dump_ctx *c, uint64_t t0)
+{
+	int ret;
+
+	c->t0 = t0;
+	if (c->o->migrate) {
+		c->lazy.watch_fd = page_xfer_conn_fd(c->xfer);
+		c->lazy.watch = postcopy_reply;
+		c->lazy.watch_arg = c;
+	}
+	ret = lazy_source_serve(&c->lazy, c->o->migrate ? -1 : c->dirfd,
+				c->o->lazy_timeout_s);
+	c->st->postcopy_requests = c->lazy.requests;
+	c->st->postcopy_bytes = c->lazy.bytes;
+	if (!ret && c->o->migrate && !c->dest_runs)
+		ret = postcopy_reply(&c->lazy, c);	/* all in before its word */
+	if (ret && !c->dest_runs && c->o->migrate)
+		stop_behind_freeze(c, SIGCONT);
+	if (ret && !c->o->migrate)
+		pr_err("dump --lazy-pages: not every page reached the "
+		       "destination: the tree of %d runs on here", c->o->pid);
+	return ret;
+}
+
+/* The destination runs the tree but lacks pages: the tree stays here,
+ * stopped (SIGSTOP behind the freeze, the VM QMP-stopped), its memory
+ * whole, for the user to decide. */
+static void keep_stopped(struct dump_ctx *c)
+{
+	pr_err("migrate --postcopy: the destination runs the tree but does "
+	       "not have all its memory; the tree of %d stays here, stopped "
+	       "(SIGSTOP%s), its memory whole. If the destination's copy is "
+	       "gone (it is killed when its lazy-pages daemon gives up), "
+	       "continue it here: kill -CONT the tree%s", c->o->pid,
+	       c->qmp_stopped ? ", VM stopped by QMP" : "",
+	       c->qmp_stopped ? " and QMP cont" : "");
 }
 
 /*
@@ -1393,20 +1522,26 @@ int dump_tree(const struct dump_opts *o, struct dump_stats *st)
 	ret = dump_frozen(&c);
 	if (!ret)
 		ret = commit_images(&c);
-	if (!ret && o->migrate)
+	if (!ret && o->migrate && !c.lazy_on)
 		st->running_at_ns = now_ns() - t0;
+	if (!ret && c.lazy_on)
+		ret = serve_lazy(&c, t0);
 	if (!ret)
 		pause_at("after-commit");
 out_release:
 	/* on failure the tree goes on running, whatever was asked */
 	release_tree(&c.tree, ret == 0 && !o->leave_running);
-	if (c.qmp_stopped && (ret || o->leave_running) &&
+	if (ret && c.dest_runs)
+		keep_stopped(&c);
+	if (c.qmp_stopped && (ret || o->leave_running) && !c.dest_runs &&
 	    qmp_command(c.qmp_path, "cont", NULL, 0, 5000))
 		pr_err("the VM of %d stays stopped: QMP cont failed", o->pid);
 	qmp_guard_dismiss(&c.qmp_guard);
 	st->frozen_ns = now_ns() - t_frozen;
 	free_tree(&c.tree);
 	precopy_end(&c);
+	if (c.lazy_on)
+		lazy_source_free(&c.lazy);
 	page_xfer_close(c.xfer);
 	imgdir_abort(&c.img);	/* after a commit: only closes */
 	settle_stop_sigs(&c, ret);
@@ -1602,6 +1737,8 @@ out:
 		release_tree(&c.tree, false);
 	free_tree(&c.tree);
 	precopy_end(&c);
+	if (c.lazy_on)
+		lazy_source_free(&c.lazy);
 	page_xfer_close(c.xfer);
 	imgdir_abort(&c.img);
 	settle_stop_sigs(&c, ret);

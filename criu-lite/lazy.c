@@ -80,7 +80,8 @@ int lazy_register(struct lazy_proc *lp, pid_t pid, int uffd, const MmEntry *mm,
 	for (size_t i = 0; i < nr_pme; i++) {
 		const VmaEntry *v = vma_of(mm, pme[i]->vaddr);
 
-		if (!(pme[i]->flags & PE_PRESENT) || !v || !vma_is_lazy(v))
+		if (!(pme[i]->flags & (PE_PRESENT | PE_LAZY)) || !v ||
+		    !vma_is_lazy(v))
 			continue;
 		lp->done[lp->nr_runs] = calloc(pme[i]->nr_pages, 1);
 		if (!lp->done[lp->nr_runs])
@@ -117,11 +118,13 @@ struct lazy_stats {
 };
 
 /* Pages [p, p+k) of run r, checked against their checksums unless the
- * daemon was told not to. */
+ * daemon was told not to. A PE_LAZY run has none in the pagemap: its
+ * pages come from the frozen source, each checked on arrival against the
+ * checksum sent with it (page-source.h). */
 static const uint8_t *run_data(struct lazy_proc *lp, const PagemapEntry *e,
 			       uint32_t p, uint32_t k, struct page_source *src)
 {
-	if (lp->check_pages)
+	if (lp->check_pages && !(e->flags & PE_LAZY))
 		return page_source_get_checked(src, e, p, k, lp->pid);
 	return src->ops->get(src, e->offset + (uint64_t)p * PAGE_SZ,
 			     (uint64_t)k * PAGE_SZ);
@@ -287,6 +290,14 @@ static int drain_faults(struct lazy_proc *procs, size_t nr,
 	return 0;
 }
 
+static bool has_lazy_runs(const struct lazy_proc *lp)
+{
+	for (size_t r = 0; r < lp->nr_runs; r++)
+		if (lp->runs[r]->flags & PE_LAZY)
+			return true;
+	return false;
+}
+
 static bool all_done(const struct lazy_proc *lp)
 {
 	if (lp->gone)
@@ -366,6 +377,11 @@ int lazy_serve(struct lazy_proc *procs, size_t nr, struct page_source *src,
 	 * the userfaultfd is gone; let the processes go first, so that our
 	 * death in between can't kill them */
 	progress_end(progress);
+	/* a lazy source lets its tree go once told (PS_REQ_DONE); if it
+	 * can't be told, it keeps the tree, and we have every page anyway */
+	for (size_t i = 0; src->remote && i < nr; i++)
+		if (has_lazy_runs(&procs[i]))
+			page_source_done(src, procs[i].vpid);
 	if (guard)
 		guard_release(guard, procs, nr);
 	for (size_t i = 0; i < nr; i++)

@@ -22,8 +22,10 @@ bool vma_is_lazy(const VmaEntry *v);
 
 struct lazy_proc {
 	pid_t pid;		/* as criu-lite sees it */
+	pid_t vpid;		/* in the images: what a lazy source knows */
 	int uffd;		/* the process' userfaultfd, our copy */
-	PagemapEntry **runs;	/* PE_PRESENT runs of lazy VMAs, sorted */
+	PagemapEntry **runs;	/* PE_PRESENT runs of lazy VMAs and PE_LAZY
+				 * runs (left in the source), sorted */
 	size_t nr_runs;
 	uint8_t **done;		/* per run, per page: copied or dropped */
 	const MmEntry *mm;

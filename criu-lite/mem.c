@@ -286,12 +286,15 @@ int dump_pages(pid_t pid, pid_t vpid, const MmEntry *mm,
 		return -1;
 	}
 	xfer_run_builder_init(&rb, x, xfer_emit_pagemap, x);
+	x->lazy_vpid = vpid;
 	for (size_t i = 0; i < mm->n_vmas; i++) {
 		struct page_region *regs;
 		size_t nr;
 
 		if (!vma_has_pages(mm->vmas[i]))
 			continue;
+		/* a lazy dump leaves these pages in the frozen tree */
+		x->lazy_vma = x->lazy && vma_is_lazy(mm->vmas[i]);
 		if (scan_vma(pagemap_fd, mm->vmas[i], &regs, &nr))
 			goto out;
 		for (size_t k = 0; k < nr; k++)
@@ -310,6 +313,7 @@ int dump_pages(pid_t pid, pid_t vpid, const MmEntry *mm,
 		goto out;
 	ret = 0;
 out:
+	x->lazy_vma = false;
 	run_builder_release(&rb);
 	if (x->ops->pagemap_end(x, ret == 0))
 		ret = -1;

@@ -267,7 +267,8 @@ out:
 	return ret;
 }
 
-int migrate_handover(struct page_xfer *x, int dirfd, struct dump_stats *st)
+int migrate_handover(struct page_xfer *x, int dirfd, struct dump_stats *st,
+		     bool wait_reply)
 {
 	uint64_t t0 = now_ns();
 	int dfd = dup(dirfd), ret = -1;
@@ -291,6 +292,10 @@ int migrate_handover(struct page_xfer *x, int dirfd, struct dump_stats *st)
 		goto out;
 	pr_info("migrate: all sent in %.1f ms; the destination restores",
 		(now_ns() - t0) / 1e6);
+	if (!wait_reply) {
+		ret = 0;
+		goto out;
+	}
 	if (page_xfer_reply(x, text, sizeof(text))) {
 		pr_err("migrate: the destination did not take over: the tree "
 		       "runs on here");

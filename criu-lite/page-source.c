@@ -11,9 +11,11 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "cr.h"
+#include "csum.h"
 #include "image.h"
 #include "log.h"
 #include "net.h"
@@ -455,20 +457,118 @@ int page_source_open_local(struct page_source *s, int dirfd, unsigned id,
 
 /* ---- remote ---- */
 
-static const uint8_t *remote_get(struct page_source *s, uint64_t off, size_t len)
+#define REMOTE_IDLE_S	5	/* no answer for this long: the link is gone */
+
+/* Connects to s->addr and takes the greeting. */
+static int remote_connect(struct page_source *s, bool quiet)
+{
+	struct xp_hello me = { XP_MAGIC, XP_VERSION, XP_PULL };
+	struct timeval tv = { REMOTE_IDLE_S, 0 };
+	struct ps_hello hello;
+	char host[256];
+	unsigned port;
+	int lvl = log_get_level();
+
+	if (net_split(s->addr, host, sizeof(host), &port))
+		return -1;
+	if (quiet)
+		log_set_level(LOG_ERROR - 1);
+	s->fd = net_connect(host, port, "page server");
+	if (quiet)
+		log_set_level(lvl);
+	if (s->fd < 0)
+		return -1;
+	setsockopt(s->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (write_all(s->fd, &me, sizeof(me)) ||
+	    read_full(s->fd, &hello, sizeof(hello)) || hello.magic != PS_MAGIC ||
+	    hello.version != PS_VERSION) {
+		pr_err("page server %s: not a criu-lite page server of this "
+		       "version (bad greeting)", s->addr);
+		close(s->fd);
+		s->fd = -1;
+		return -1;
+	}
+	if (s->size && s->size != hello.size) {
+		pr_err("page server %s: serves another page stream now (%lu "
+		       "bytes, was %lu)", s->addr, (unsigned long)hello.size,
+		       (unsigned long)s->size);
+		close(s->fd);
+		s->fd = -1;
+		return -1;
+	}
+	s->size = hello.size;
+	return 0;
+}
+
+/* The connection broke: a new one within s->retry_s seconds, or -1. */
+static int remote_retry(struct page_source *s)
+{
+	uint64_t until = now_ns() + (uint64_t)s->retry_s * 1000000000ull;
+
+	if (s->fd >= 0)
+		close(s->fd);
+	s->fd = -1;
+	if (!s->retry_s)
+		return -1;
+	pr_warn("%s: connection lost; reconnecting for up to %u s", s->name,
+		s->retry_s);
+	while (now_ns() < until) {
+		if (!remote_connect(s, true)) {
+			pr_info("%s: reconnected", s->name);
+			return 0;
+		}
+		usleep(300000);
+	}
+	pr_err("%s: no connection again within %u s", s->name, s->retry_s);
+	return -1;
+}
+
+/* One request and its answer, each page checked against the checksum
+ * that came with it. 0, -1 (connection: may be retried), -2 (corrupt). */
+static int remote_fetch(struct page_source *s, uint64_t off, size_t len)
 {
 	struct ps_req req = { off, len };
+	uint32_t *csums = (uint32_t *)(s->buf + PS_MAX_REQ);
+	size_t n = len / PAGE_SZ;
 
-	if (len > PS_MAX_REQ || off > s->size || len > s->size - off) {
+	if (write_all(s->fd, &req, sizeof(req)) || read_full(s->fd, s->buf, len) ||
+	    read_full(s->fd, csums, n * sizeof(*csums))) {
+		pr_debug("%s: fetch %zu bytes at %#lx: %m", s->name, len,
+			 (long)off);
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (page_crc(s->buf + i * PAGE_SZ) != csums[i]) {
+			pr_err("%s: the page at offset %#lx arrived corrupt (it "
+			       "does not match the checksum sent with it)",
+			       s->name, (long)(off + i * PAGE_SZ));
+			return -2;
+		}
+	}
+	return 0;
+}
+
+static const uint8_t *remote_get(struct page_source *s, uint64_t off, size_t len)
+{
+	int ret;
+
+	if (s->near && off < PS_LAZY_BASE)
+		return s->near->ops->get(s->near, off, len);
+	if (len > PS_MAX_REQ || off > s->size || len > s->size - off ||
+	    off % PAGE_SZ || len % PAGE_SZ) {
 		pr_err("%s: bad request of %zu bytes at %#lx", s->name,
 		       len, (long)off);
 		return NULL;
 	}
-	if (write_all(s->fd, &req, sizeof(req)) || read_full(s->fd, s->buf, len)) {
-		pr_perror("%s: fetch %zu bytes at %#lx", s->name,
-			  len, (long)off);
-		return NULL;
+	while ((ret = s->fd < 0 ? -1 : remote_fetch(s, off, len)) == -1) {
+		if (remote_retry(s)) {
+			pr_err("%s: can't fetch %zu bytes at %#lx", s->name,
+			       len, (long)off);
+			return NULL;
+		}
 	}
+	if (ret)
+		return NULL;
 	s->bytes_fetched += len;
 	return s->buf;
 }
@@ -480,77 +580,123 @@ static void remote_close(struct page_source *s)
 	free(s->buf);
 	s->fd = -1;
 	s->buf = NULL;
+	if (s->near) {
+		s->near->ops->close(s->near);
+		free(s->near);
+		s->near = NULL;
+	}
 }
 
 static const struct page_source_ops remote_ops = { remote_get, remote_close };
 
 int page_source_open_remote(struct page_source *s, const char *addr)
 {
-	struct xp_hello me = { XP_MAGIC, XP_VERSION, XP_PULL };
-	struct ps_hello hello;
-	char host[256];
-	unsigned port;
-
 	memset(s, 0, sizeof(*s));
 	s->ops = &remote_ops;
 	s->remote = true;
-	snprintf(s->name, sizeof(s->name), "page server %s", addr);
+	snprintf(s->name, sizeof(s->name), "page server %.60s", addr);
+	snprintf(s->addr, sizeof(s->addr), "%s", addr);
 	s->fd = -1;
-	if (net_split(addr, host, sizeof(host), &port))
-		return -1;
-	s->fd = net_connect(host, port, "page server");
-	if (s->fd < 0)
-		return -1;
-	if (write_all(s->fd, &me, sizeof(me)) ||
-	    read_full(s->fd, &hello, sizeof(hello)) || hello.magic != PS_MAGIC ||
-	    hello.version != PS_VERSION) {
-		pr_err("page server %s: not a criu-lite page server (bad greeting)",
-		       addr);
-		remote_close(s);
-		return -1;
-	}
-	s->size = hello.size;
-	s->buf = malloc(PS_MAX_REQ);
-	if (!s->buf) {
+	s->buf = malloc(PS_MAX_REQ + PS_MAX_REQ / PAGE_SZ * sizeof(uint32_t));
+	if (!s->buf || remote_connect(s, false)) {
 		remote_close(s);
 		return -1;
 	}
 	return 0;
 }
 
+int page_source_reconnect(struct page_source *s)
+{
+	if (s->fd >= 0)
+		close(s->fd);
+	s->fd = -1;
+	if (!remote_connect(s, false))
+		return 0;
+	return remote_retry(s);
+}
+
+int page_source_done(struct page_source *s, int vpid)
+{
+	struct ps_req req = { PS_REQ_DONE, (uint32_t)vpid };
+	uint32_t ack = 1;
+
+	for (;;) {
+		if (s->fd >= 0 && !write_all(s->fd, &req, sizeof(req)) &&
+		    !read_full(s->fd, &ack, sizeof(ack)) && !ack)
+			return 0;
+		if (remote_retry(s))
+			break;
+	}
+	pr_err("%s: could not tell it that every page of %d is in", s->name,
+	       vpid);
+	return -1;
+}
+
 /* ---- the server ---- */
+
+int serve_request(int c, struct page_source *src, const char *name,
+		  int *done_vpid, uint64_t *bytes)
+{
+	static uint32_t csums[PS_MAX_REQ / PAGE_SZ];
+	struct ps_req req;
+	const uint8_t *d;
+	int r = read_full(c, &req, sizeof(req));
+
+	if (r)
+		return errno == ECONNRESET ? 0 : -1;	/* EOF: the client is done */
+	if (req.off == PS_REQ_DONE) {
+		uint32_t ack = 0;
+
+		*done_vpid = req.len;
+		return write_all(c, &ack, sizeof(ack)) ? -1 : 1;
+	}
+	if (req.len > PS_MAX_REQ || req.off > src->size ||
+	    req.len > src->size - req.off || req.off % PAGE_SZ ||
+	    req.len % PAGE_SZ) {
+		pr_err("%s: bad request of %u bytes at %#lx", name, req.len,
+		       (long)req.off);
+		return -1;
+	}
+	d = src->ops->get(src, req.off, req.len);
+	if (!d) {
+		pr_err("%s: can't read %u bytes at %#lx of its pages", name,
+		       req.len, (long)req.off);
+		return -1;
+	}
+	for (uint32_t i = 0; i < req.len / PAGE_SZ; i++)
+		csums[i] = page_crc(d + (size_t)i * PAGE_SZ);
+	/* one write: a second small one would wait for the peer's delayed
+	 * ACK (Nagle) */
+	if (writev_all(c, (struct iovec[]){ { (void *)d, req.len },
+		       { csums, req.len / PAGE_SZ * sizeof(*csums) } }, 2)) {
+		pr_perror("%s: send", name);
+		return -1;
+	}
+	*bytes += req.len;
+	return 2;
+}
+
+int serve_greet(int c, uint64_t size)
+{
+	struct ps_hello hello = { PS_MAGIC, PS_VERSION, size };
+
+	return write_all(c, &hello, sizeof(hello));
+}
 
 static int serve_client(int c, struct page_source *src, const char *dir)
 {
-	struct ps_hello hello = { PS_MAGIC, PS_VERSION, src->size };
 	uint64_t served = 0, reqs = 0, t0 = now_ns();
-	struct ps_req req;
+	int vpid, r;
 
-	if (write_all(c, &hello, sizeof(hello)))
+	if (serve_greet(c, src->size))
 		return -1;
-	while (read_full(c, &req, sizeof(req)) == 0) {
-		const uint8_t *d;
-
-		if (req.len > PS_MAX_REQ || req.off > src->size ||
-		    req.len > src->size - req.off) {
-			pr_err("page-server: bad request of %u bytes at %#lx",
-			       req.len, (long)req.off);
-			return -1;
-		}
-		d = src->ops->get(src, req.off, req.len);
-		if (!d) {
-			pr_err("page-server: can't read %s pages", dir);
-			return -1;
-		}
-		if (write_all(c, d, req.len)) {
-			pr_perror("page-server: send");
-			return -1;
-		}
-		served += req.len;
+	while ((r = serve_request(c, src, "page-server", &vpid, &served)) > 0)
 		reqs++;
-	}
-	pr_info("page-server: served %.1f MiB in %lu requests, %.1f ms",
-		served / 1048576.0, (unsigned long)reqs, (now_ns() - t0) / 1e6);
+	if (r < 0)
+		return -1;
+	pr_info("page-server: served %.1f MiB of %s in %lu requests, %.1f ms",
+		served / 1048576.0, dir, (unsigned long)reqs,
+		(now_ns() - t0) / 1e6);
 	return 0;
 }
 

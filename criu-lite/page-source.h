@@ -8,9 +8,15 @@
  * pagemap runs, whatever the image's compression).
  *
  * Wire protocol (little endian): on connect the server sends
- *   u32 magic "CLPS" | u32 version | u64 size of the pages image
- * then answers each request  u64 offset | u32 len  (len <= 8 MiB) with
- * exactly len bytes; a bad request closes the connection.
+ *   u32 magic "CLPS" | u32 version | u64 size of the page stream
+ * then answers each request  u64 offset | u32 len  (page aligned, len <=
+ * 8 MiB) with exactly len bytes followed by one u32 page_crc() per page:
+ * the client checks every page on arrival. A bad request closes the
+ * connection. Offsets from PS_LAZY_BASE on are pages a dump --lazy-pages
+ * left in the frozen tree (pagemap runs flagged PE_LAZY): the server reads
+ * them from its memory. The request offset PS_REQ_DONE, len VPID says
+ * "every page of process VPID is in" (answered with a u32 0): the source
+ * of a lazy dump lets its tree go once every process said so.
  */
 #ifndef CRIU_LITE_PAGE_SOURCE_H
 #define CRIU_LITE_PAGE_SOURCE_H
@@ -23,8 +29,10 @@
 #include "pagemap.pb-c.h"
 
 #define PS_MAGIC	0x53504c43u	/* "CLPS" */
-#define PS_VERSION	1
+#define PS_VERSION	2
 #define PS_MAX_REQ	(8u << 20)
+#define PS_LAZY_BASE	(1ULL << 62)
+#define PS_REQ_DONE	UINT64_MAX
 
 struct page_source;
 
@@ -56,6 +64,10 @@ struct page_source {
 	struct frame_reader *frames;	/* a compressed image, else NULL */
 	int fd;				/* remote: the connection */
 	uint8_t *buf;			/* remote: the last answer */
+	struct page_source *near;	/* remote: the stored pages, read here
+					 * (offsets below PS_LAZY_BASE) */
+	char addr[280];			/* remote: HOST:PORT */
+	unsigned retry_s;		/* remote: reconnect for this long */
 	char name[80];			/* for messages */
 	uint64_t bytes_fetched;
 };
@@ -105,6 +117,19 @@ int page_source_open_parts(struct page_source *s, const struct page_part *p,
 			   size_t n, bool populate);
 /* A page server at "HOST:PORT". */
 int page_source_open_remote(struct page_source *s, const char *addr);
+/* Remote: another connection to the same server (a lazy-pages daemon's
+ * own), s's connection dropped here without a word to the server. */
+int page_source_reconnect(struct page_source *s);
+/* Remote: the server is told every page of process vpid is in; 0 once it
+ * acknowledged. */
+int page_source_done(struct page_source *s, int vpid);
+/* Serves one request of a PULL client on c from src (answer and page
+ * checksums); 1: the client said a process is done (*done_vpid); -1: bad
+ * request or the connection failed (logged). */
+/* The greeting of a PULL connection: a page stream of size bytes. */
+int serve_greet(int c, uint64_t size);
+int serve_request(int c, struct page_source *src, const char *name,
+		  int *done_vpid, uint64_t *bytes);
 
 /* The server's side of a PULL connection c: DIR's pages image. */
 int serve_pull(int c, const char *dir);

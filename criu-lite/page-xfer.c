@@ -14,6 +14,7 @@
 #include "image.h"
 #include "inject.h"
 #include "kernel-compat.h"
+#include "lazy-source.h"
 #include "log.h"
 #include "mem-marks.h"
 #include "net.h"
@@ -226,10 +227,42 @@ static int read_regions(struct page_xfer *x, pid_t pid,
 	return 0;
 }
 
+/* A lazy VMA of a lazy dump: its pages stay in the frozen process and are
+ * described as PE_LAZY runs at the offsets the lazy source serves them at
+ * (runs of the builder before them are complete first: the pagemap stays
+ * in address order). */
+static int lazy_regions(struct page_xfer *x, pid_t pid,
+			const struct page_region *regs, size_t nr,
+			struct run_builder *rb)
+{
+	if (run_builder_finish(rb))
+		return -1;
+	for (size_t i = 0; i < nr; i++) {
+		PagemapEntry e = PAGEMAP_ENTRY__INIT;
+		uint64_t len = regs[i].end - regs[i].start, off;
+
+		if (lazy_source_add(x->lazy, pid, x->lazy_vpid, regs[i].start,
+				    len, &off))
+			return -1;
+		e.vaddr = regs[i].start;
+		e.nr_pages = len / PAGE_SZ;
+		e.flags = PE_LAZY;
+		e.has_offset = true;
+		e.offset = off;
+		if (x->ops->pagemap_entry(x, &e))
+			return -1;
+		x->st->pages_lazy += e.nr_pages;
+		progress_add(x->progress, e.nr_pages, 0);
+	}
+	return 0;
+}
+
 int xfer_read_regions(struct page_xfer *x, pid_t pid,
 		      const struct page_region *regs, size_t nr,
 		      struct run_builder *rb)
 {
+	if (x->lazy_vma)
+		return lazy_regions(x, pid, regs, nr, rb);
 	return read_regions(x, pid, regs, nr, rb, false);
 }
 
@@ -882,6 +915,13 @@ int page_xfer_done(struct page_xfer *x)
 	if (local_submit(x))
 		return -1;
 	return net_request(l, X_DONE, x->durable, text, sizeof(text));
+}
+
+int page_xfer_conn_fd(const struct page_xfer *x)
+{
+	const struct local_xfer *l = (const struct local_xfer *)x;
+
+	return l->net ? l->fd : -1;
 }
 
 int page_xfer_reply(struct page_xfer *x, char *text, size_t size)

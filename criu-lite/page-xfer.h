@@ -60,6 +60,12 @@ struct page_xfer {
 	uint64_t max_bw;	/* net: bytes per second at most (0: any) */
 	struct dump_stats *st;
 	struct progress *progress;	/* pages read, bytes stored (or NULL) */
+	/* A lazy dump (lazy-source.h): while lazy_vma, the final reads of
+	 * xfer_read_regions() become PE_LAZY runs of process lazy_vpid
+	 * served from its frozen memory. */
+	struct lazy_source *lazy;
+	bool lazy_vma;
+	pid_t lazy_vpid;
 };
 
 /* The pages file pages-1.img in dirfd (created), and the pagemap images
@@ -87,6 +93,9 @@ int page_xfer_done(struct page_xfer *x);
  * 0 and its text, or -1 (logged, with the server's reason). */
 int page_xfer_reply(struct page_xfer *x, char *text, size_t size);
 void page_xfer_close(struct page_xfer *x);
+/* Net: the connection (to poll for the server's reply, to learn our own
+ * address on the link); local: -1. */
+int page_xfer_conn_fd(const struct page_xfer *x);
 
 /*
  * Reads the regions of pid (page aligned, ascending) into the transfer

@@ -246,6 +246,35 @@ static uint64_t own_pages_size(const struct restore_ctx *c)
 	return c->chain.nr ? c->chain.l[0].size : c->src.size;
 }
 
+static bool run_is_lazy_vma(const MmEntry *mm, const PagemapEntry *e)
+{
+	for (size_t i = 0; i < mm->n_vmas; i++)
+		if (e->vaddr >= mm->vmas[i]->start && e->vaddr < mm->vmas[i]->end)
+			return vma_is_lazy(mm->vmas[i]);
+	return false;
+}
+
+/* A run a dump --lazy-pages left in its frozen tree: only a lazy restore
+ * from that source can have it. */
+static int check_lazy_run(const struct restore_ctx *c,
+			  const struct proc_restore *p, const PagemapEntry *e)
+{
+	if (!c->o->lazy || !c->o->page_server) {
+		pr_err("pagemap-%u.img: the pages at %#lx are still in the "
+		       "source's memory (dump --lazy-pages): restore with "
+		       "--lazy-pages --page-server HOST:PORT of that dump",
+		       p->pe->pid, (long)e->vaddr);
+		return -1;
+	}
+	if (!e->has_offset || e->offset < PS_LAZY_BASE ||
+	    !run_is_lazy_vma(p->mm, e)) {
+		pr_err("pagemap-%u.img: lazy run at %#lx is malformed",
+		       p->pe->pid, (long)e->vaddr);
+		return -1;
+	}
+	return 0;
+}
+
 static int check_pagemap(struct restore_ctx *c, struct proc_restore *p)
 {
 	uint64_t prev_end = 0, size = own_pages_size(c);
@@ -261,6 +290,8 @@ static int check_pagemap(struct restore_ctx *c, struct proc_restore *p)
 			return -1;
 		}
 		prev_end = e->vaddr + len;
+		if ((e->flags & PE_LAZY) && check_lazy_run(c, p, e))
+			return -1;
 		if (pagemap_run_csums_ok(e, p->pe->pid))
 			return -1;
 		if ((e->flags & PE_PRESENT) &&
@@ -409,6 +440,27 @@ static int check_pages(struct restore_ctx *c)
 	return ret;
 }
 
+/* A page server (or a dump --lazy-pages); the pages DIR holds itself
+ * (migrate --postcopy: those sent before the switchover) are read here. */
+static int open_remote_source(struct restore_ctx *c)
+{
+	struct page_source *near;
+
+	if (page_source_open_remote(&c->src, c->o->page_server))
+		return -1;
+	c->src.retry_s = c->o->lazy_timeout_s;
+	if (faccessat(c->dirfd, "pages-1.img", F_OK, 0) || c->inv->has_parent_id)
+		return 0;
+	near = calloc(1, sizeof(*near));
+	if (!near || page_source_open_local(near, c->dirfd, c->inv->pages_id,
+					    c->inv->pages_codec, false)) {
+		free(near);
+		return -1;
+	}
+	c->src.near = near;
+	return 0;
+}
+
 /* A page server is asked at once, so that an unreachable one stops us
  * before anything is created; a compressed local image is opened now (it is
  * one image: a layer chain's are plain); plain local pages images are
@@ -416,7 +468,7 @@ static int check_pages(struct restore_ctx *c)
 static int open_page_source(struct restore_ctx *c)
 {
 	if (c->o->page_server)
-		return page_source_open_remote(&c->src, c->o->page_server);
+		return open_remote_source(c);
 	if (c->inv->pages_codec && c->inv->has_parent_id) {
 		pr_err("%s/inventory.img: compressed pages (%s) in a layer chain "
 		       "(it names a parent layer): not supported yet", c->o->dir,
@@ -1319,6 +1371,7 @@ static int register_lazy(struct restore_ctx *c, struct proc_restore *p)
 	if (lazy_register(&c->lazy[idx], p->hpid, fd, p->mm, p->pme, p->nr_pme))
 		return -1;
 	c->lazy[idx].check_pages = !c->o->no_verify;
+	c->lazy[idx].vpid = p->pe->pid;
 	return 0;
 }
 
@@ -1358,6 +1411,9 @@ static int start_lazy_daemon(struct restore_ctx *c, struct proc_restore *p)
 			close(c->ready[0]);
 		/* plain lines: it may outlive criu-lite on the terminal */
 		c->progress.tty = false;
+		/* its own connection: the others' daemons have theirs */
+		if (c->src.remote && page_source_reconnect(&c->src))
+			_exit(1);
 		ret = lazy_serve(lp, 1, &c->src, &g, &c->progress);
 		_exit(ret ? 1 : 0);
 	}
@@ -1365,9 +1421,6 @@ static int start_lazy_daemon(struct restore_ctx *c, struct proc_restore *p)
 	lp->ctl = sv[0];
 	lp->daemon = pid;
 	close(lp->uffd);
-	/* a page server connection is the daemon's now */
-	if (c->src.remote)
-		c->src.ops->close(&c->src);
 	pr_info("lazy-pages daemon %d serves the memory of %d", pid, p->hpid);
 	return 0;
 }
@@ -1433,7 +1486,9 @@ static int rebuild_vmas_pages(struct restore_ctx *c, struct proc_restore *p,
 			c->st->pages_written += p->pme[i]->nr_pages;
 	/* lazy runs come later, from the daemon */
 	for (size_t i = 0; c->lazy && i < c->lazy[p - c->procs].nr_runs; i++) {
-		c->st->pages_written -= c->lazy[p - c->procs].runs[i]->nr_pages;
+		if (c->lazy[p - c->procs].runs[i]->flags & PE_PRESENT)
+			c->st->pages_written -=
+				c->lazy[p - c->procs].runs[i]->nr_pages;
 		c->st->pages_lazy += c->lazy[p - c->procs].runs[i]->nr_pages;
 	}
 	return 0;
