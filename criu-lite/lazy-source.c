@@ -217,7 +217,9 @@ static int serve_loop(struct lazy_source *ls, struct vpid_state *vs,
 	uint64_t last = now_ns(), limit = (uint64_t)timeout_s * 1000000000ull;
 	int ret = -1;
 
-	while (vs->left) {
+	/* with a watch (migrate), until its word too: the destination
+	 * connects before it restores, even with nothing lazy to ask */
+	while (vs->left || ls->watch_fd >= 0) {
 		struct pollfd pfd[MAX_CLIENTS + 2];
 		size_t w = n + 1, polled;
 

@@ -29,6 +29,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -71,7 +72,25 @@ static const char migrate_text[] =
 "                             suffixes K, M, G)\n"
 "      --max-rounds N         pre-copy rounds at most (default 30; 0: stop\n"
 "                             at once and copy everything frozen)\n"
-"      --postcopy             not implemented yet\n"
+"      --postcopy             after the pre-copy rounds (none with\n"
+"                             --max-rounds 0), switch over at once: the\n"
+"                             destination runs the tree as soon as every\n"
+"                             image but the large anonymous memory is\n"
+"                             there, and pulls that memory on fault while\n"
+"                             the rest is pushed; the tree stays frozen\n"
+"                             here, its memory the source, and is killed\n"
+"                             once the destination has every page. If the\n"
+"                             destination's restore fails, the tree runs\n"
+"                             on here. If the destination runs it but the\n"
+"                             link is lost, the destination reconnects for\n"
+"                             --lazy-timeout; after that it kills its copy\n"
+"                             (never a guest on missing pages) and this\n"
+"                             side exits 1 with the tree kept STOPPED\n"
+"                             (SIGSTOP, VM QMP-stopped), memory whole:\n"
+"                             continue it with kill -CONT (and QMP cont)\n"
+"      --lazy-timeout S       postcopy: how long either side waits for\n"
+"                             the other after the link is lost (default\n"
+"                             60)\n"
 "Destination:\n"
 "      --incoming HOST:PORT   wait there (HOST: the address to listen on)\n"
 "  -D, --images-dir DIR       keep the received images there\n"
@@ -91,6 +110,7 @@ struct migrate_opts {
 	uint64_t max_bw;
 	bool postcopy;
 	bool lazy;		/* destination: restore --lazy-pages */
+	unsigned lazy_timeout_s;
 };
 
 static int parse_size(const char *s, uint64_t *out)
@@ -116,7 +136,7 @@ static int parse_size(const char *s, uint64_t *out)
 static int parse_migrate_args(int argc, char **argv, struct migrate_opts *o)
 {
 	enum { OPT_TO = 256, OPT_INCOMING, OPT_QMP, OPT_DOWNTIME, OPT_BW,
-	       OPT_ROUNDS, OPT_POSTCOPY, OPT_STATS, OPT_LAZY };
+	       OPT_ROUNDS, OPT_POSTCOPY, OPT_STATS, OPT_LAZY, OPT_LTIMEOUT };
 	static const struct option opts[] = {
 		{ "tree", required_argument, NULL, 't' },
 		{ "to", required_argument, NULL, OPT_TO },
@@ -129,6 +149,7 @@ static int parse_migrate_args(int argc, char **argv, struct migrate_opts *o)
 		{ "postcopy", no_argument, NULL, OPT_POSTCOPY },
 		{ "stats-file", required_argument, NULL, OPT_STATS },
 		{ "lazy-pages", no_argument, NULL, OPT_LAZY },
+		{ "lazy-timeout", required_argument, NULL, OPT_LTIMEOUT },
 		{ "verbose", optional_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -139,6 +160,7 @@ static int parse_migrate_args(int argc, char **argv, struct migrate_opts *o)
 	memset(o, 0, sizeof(*o));
 	o->downtime_ms = 300;
 	o->max_rounds = 30;
+	o->lazy_timeout_s = LAZY_TIMEOUT_DEFAULT;
 	optind = 0;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":t:D:v::h", opts, NULL)) != -1) {
@@ -185,6 +207,11 @@ static int parse_migrate_args(int argc, char **argv, struct migrate_opts *o)
 		case OPT_LAZY:
 			o->lazy = true;
 			break;
+		case OPT_LTIMEOUT:
+			if (parse_count("--lazy-timeout", optarg, 86400, &val))
+				return -1;
+			o->lazy_timeout_s = val;
+			break;
 		case 'v':
 			if (parse_verbosity(optarg))
 				return -1;
@@ -228,10 +255,9 @@ static int parse_migrate_args(int argc, char **argv, struct migrate_opts *o)
 		pr_err("migrate --incoming needs -D DIR");
 		return -1;
 	}
-	if (o->postcopy) {
-		pr_err("migrate --postcopy is not implemented yet: it needs the "
-		       "source to serve its frozen memory (dump --lazy-pages); "
-		       "use precopy (the default)");
+	if (o->postcopy && !o->to) {
+		pr_err("--postcopy goes with the source (migrate -t PID --to "
+		       "HOST:PORT); the destination follows what it is sent");
 		return -1;
 	}
 	return 0;
@@ -322,6 +348,27 @@ static void json_rounds(FILE *f, const struct dump_stats *st)
 	fprintf(f, "%s],\n", n ? "\n  " : "");
 }
 
+/* query-migrate's "ram" names for where the bytes went */
+static void json_ram(FILE *f, const struct migrate_opts *o,
+		     const struct dump_stats *st)
+{
+	uint64_t pre = 0;
+	unsigned n = st->precopy_rounds < MAX_ROUNDS_RECORDED ?
+		     st->precopy_rounds : MAX_ROUNDS_RECORDED;
+
+	for (unsigned i = 0; i < n; i++)
+		pre += st->round_bytes[i];
+	fprintf(f, "  \"postcopy\": %s,\n  \"ram\": {\"precopy-bytes\": %lu, "
+		"\"downtime-bytes\": %lu, \"postcopy-requests\": %lu, "
+		"\"postcopy-bytes\": %lu, \"transferred\": %lu},\n",
+		o->postcopy ? "true" : "false", (unsigned long)pre,
+		(unsigned long)(st->bytes_written > pre ? st->bytes_written - pre
+							: 0),
+		(unsigned long)st->postcopy_requests,
+		(unsigned long)st->postcopy_bytes,
+		(unsigned long)(st->bytes_written + st->postcopy_bytes));
+}
+
 static int write_stats(const char *path, const struct migrate_opts *o,
 		       const struct dump_stats *st, bool ok, double total_ms)
 {
@@ -351,8 +398,25 @@ static int write_stats(const char *path, const struct migrate_opts *o,
 		(unsigned long)st->pages_zero, (unsigned long)st->pages_reused,
 		(unsigned long)st->bytes_written);
 	json_rounds(f, st);
+	json_ram(f, o, st);
 	fprintf(f, "  \"to\": \"%s\"\n}\n", o->to);
 	return fclose(f) ? -1 : 0;
+}
+
+/* In a job-control stop (postcopy that lost the destination). */
+static bool stopped_here(pid_t pid)
+{
+	char path[64], buf[512], *p;
+	FILE *f;
+	bool stopped = false;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	f = fopen(path, "r");
+	if (f && fgets(buf, sizeof(buf), f) && (p = strrchr(buf, ')')))
+		stopped = p[2] == 'T';
+	if (f)
+		fclose(f);
+	return stopped;
 }
 
 static int migrate_out(const struct migrate_opts *mo)
@@ -396,11 +460,13 @@ static int migrate_out(const struct migrate_opts *mo)
 	o.precopy_until = 1;
 	o.downtime_ms = mo->downtime_ms;
 	o.max_bw = mo->max_bw;
+	o.lazy_pages = mo->postcopy;
+	o.lazy_timeout_s = mo->lazy_timeout_s;
 	ret = dump_tree(&o, &st);
 	rmdir(dir);
 	rmdir(tmp);
 	if (ret) {
-		if (kill(mo->pid, 0) == 0)
+		if (kill(mo->pid, 0) == 0 && !stopped_here(mo->pid))
 			pr_err("migration of %d failed; it runs on here", mo->pid);
 	} else {
 		pr_info("migrated %d to %s: total %.1f ms, downtime %.1f ms "
@@ -419,12 +485,60 @@ static int migrate_out(const struct migrate_opts *mo)
 
 /* ---- destination ---- */
 
+/* What the source sent as postcopy-source.img (its lazy pages' address),
+ * removed from dir; "" for a precopy. */
+static int postcopy_source(const char *dir, char *addr, size_t len)
+{
+	char path[PATH_MAX];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, POSTCOPY_SOURCE);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -1;
+	n = read(fd, addr, len - 1);
+	close(fd);
+	unlink(path);
+	if (n <= 0) {
+		pr_err("migrate: %s from the source is empty", POSTCOPY_SOURCE);
+		return -1;
+	}
+	addr[n] = 0;
+	pr_info("migrate: postcopy; the memory comes from %s", addr);
+	return 0;
+}
+
+/* Postcopy: the tree runs; we return once its lazy-pages daemons have
+ * every page in (0) or one gave up (its process was killed with it). */
+static int wait_daemons(const struct restore_stats *rst)
+{
+	int ret = 0;
+
+	for (unsigned i = 0; i < rst->nr_daemons; i++) {
+		int status;
+
+		while (waitpid(rst->daemons[i], &status, 0) < 0 && errno == EINTR)
+			;
+		if (!WIFEXITED(status) || WEXITSTATUS(status)) {
+			pr_err("migrate: the memory of the tree did not all "
+			       "arrive (lazy-pages daemon %d failed): its "
+			       "process was killed here; the source keeps the "
+			       "tree stopped", rst->daemons[i]);
+			ret = -1;
+		}
+	}
+	if (!ret)
+		pr_info("migrate --incoming: every page is in");
+	return ret;
+}
+
 static int migrate_in(const struct migrate_opts *mo)
 {
 	struct restore_opts ro = { 0 };
 	struct restore_stats rst = { 0 };
-	char host[256], text[128];
-	uint64_t t0, t1, t2;
+	char host[256], text[128], source[280] = "";
+	uint64_t t0, t1, t2 = 0, t3;
 	unsigned port;
 	int l, c, mode, ret = -1;
 
@@ -445,11 +559,15 @@ static int migrate_in(const struct migrate_opts *mo)
 		return -1;
 	}
 	t1 = now_ns();
+	if (postcopy_source(mo->dir, source, sizeof(source)))
+		goto out;
 	ro.dir = mo->dir;
 	ro.progress_fd = -1;
 	ro.detach = true;
 	ro.zombie_wait_ms = 5000;
-	ro.lazy = mo->lazy;
+	ro.lazy = mo->lazy || *source;
+	ro.page_server = *source ? source : NULL;
+	ro.lazy_timeout_s = mo->lazy_timeout_s;
 	/* every page was checked against its checksum as it arrived, moments
 	 * ago, by this process: not once more during the downtime */
 	ro.no_verify = true;
@@ -467,6 +585,10 @@ static int migrate_in(const struct migrate_opts *mo)
 			(t2 - t1) / 1e6);
 	}
 	close(c);
+	if (!ret && *source)
+		ret = wait_daemons(&rst);
+out:
+	t3 = now_ns();
 	if (mo->stats) {
 		FILE *f = fopen(mo->stats, "w");
 
@@ -474,10 +596,12 @@ static int migrate_in(const struct migrate_opts *mo)
 			fprintf(f, "{\n  \"status\": \"%s\",\n  \"side\": "
 				"\"destination\",\n  \"pid\": %d,\n"
 				"  \"receive_ms\": %.1f,\n  \"restore_ms\": %.1f,\n"
-				"  \"pages_restored\": %lu\n}\n",
+				"  \"pages_restored\": %lu,\n"
+				"  \"postcopy\": %s,\n  \"all_memory_ms\": %.1f\n}\n",
 				ret ? "failed" : "completed", rst.root_pid,
 				(t1 - t0) / 1e6, (t2 - t1) / 1e6,
-				(unsigned long)rst.pages_written);
+				(unsigned long)rst.pages_written,
+				*source ? "true" : "false", (t3 - t1) / 1e6);
 			fclose(f);
 		} else {
 			pr_perror("migrate: stats file %s", mo->stats);

@@ -1420,6 +1420,8 @@ static int start_lazy_daemon(struct restore_ctx *c, struct proc_restore *p)
 	close(sv[1]);
 	lp->ctl = sv[0];
 	lp->daemon = pid;
+	if (c->st->nr_daemons < MAX_DAEMONS_RECORDED)
+		c->st->daemons[c->st->nr_daemons++] = pid;
 	close(lp->uffd);
 	pr_info("lazy-pages daemon %d serves the memory of %d", pid, p->hpid);
 	return 0;

@@ -10,6 +10,10 @@ struct restore_stats {
 	uint64_t pages_written;
 	uint64_t pages_lazy;	/* left to the lazy-pages daemon */
 	pid_t root_pid;
+	/* the lazy-pages daemons (children of ours) left running, -d */
+#define MAX_DAEMONS_RECORDED 64
+	pid_t daemons[MAX_DAEMONS_RECORDED];
+	unsigned nr_daemons;
 };
 
 /* Restores the tree in opts->dir. Images are all read and checked before

@@ -16,6 +16,17 @@
 #                  tree never runs on both hosts, and is whole where it runs
 #   wrong-peer     --to a page server, not a migrate --incoming: refused
 #                  with that reason, the source runs on
+#   postcopy       migrate --postcopy without pre-copy: the tree
+#                  runs on the other host, PASSes there after every page
+#                  came on fault or pushed; the stats file counts
+#                  ram.postcopy-bytes; then back again with --postcopy
+#                  after one pre-copy round
+#   postcopy-dest-killed  the destination SIGKILLed after the switchover:
+#                  its copy dies with it (never left on missing pages), the
+#                  source exits 1 keeping the tree stopped, whole: once
+#                  continued it PASSes
+#   lazy-dump      dump --lazy-pages here, restore --lazy-pages
+#                  --page-server there: PASSes there, the source is gone
 # Run under build/tests/subreaper, as root. Usage: tests/migrate.sh B
 set -u
 B=${1:-build}
@@ -59,6 +70,12 @@ for _ in $(seq 1 100); do
 done
 [ -n "${h:-}" ] || { echo "migrate: no destination host"; exit 1; }
 there() { nsenter -t "$h" -p -m -n -- "$@"; }
+# runs_there: $pid is alive on the other host (its init reaps no zombie)
+runs_there() {
+	local st
+	st=$(there awk '{ print $3 }' /proc/$pid/stat 2>/dev/null)
+	[ -n "$st" ] && [ "$st" != Z ]
+}
 
 start_hog() {
 	: >"$work/hog.out"
@@ -246,6 +263,82 @@ else
 fi
 kill -9 "$srv" 2>/dev/null; wait "$srv" 2>/dev/null; srv=
 [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null; pid=
+
+
+# postcopy, there and back
+start_hog || exit 1
+incoming "$work/dst6"
+if "$CL" migrate -t "$pid" --to "$THERE:$port" --postcopy --max-rounds 0 \
+	--stats-file "$work/out.json" >"$work/out.log" 2>&1 && wait_srv; then
+	wait "$pid" 2>/dev/null
+	if kill -0 "$pid" 2>/dev/null; then
+		bad "postcopy: the source still runs"
+	elif ! python3 -c "import json,sys; d=json.load(open(sys.argv[1])); \
+	     assert d['status']=='completed' and d['postcopy'] and \
+	     d['ram']['postcopy-bytes']>0 and d['ram']['postcopy-requests']>0" \
+	     "$work/out.json"; then
+		bad "postcopy: stats file"; cat "$work/out.json"
+	else
+		# back again, postcopy too
+		port2=$((port + 1))
+		"$CL" migrate --incoming "$HERE:$port2" -D "$work/back" \
+			>"$work/back-in.log" 2>&1 &
+		srv=$!
+		for _ in $(seq 1 100); do ss -ltn | grep -q ":$port2 " && break; sleep 0.05; done
+		if there "$CL" migrate -t "$pid" --to "$HERE:$port2" --postcopy \
+			--max-rounds 1 >"$work/back-out.log" 2>&1 && wait_srv &&
+		   ! runs_there && hog_ok; then
+			ok "postcopy: there and back: $(grep -o 'lazy pages: all in.*' "$work/out.log")"
+		else
+			bad "postcopy: back again"; cat "$work/back-out.log" "$work/back-in.log"
+		fi
+	fi
+else
+	bad "postcopy: migrate failed"; cat "$work/out.log" "$work/in.log"
+fi
+[ -n "$pid" ] && { there kill -9 "$pid" 2>/dev/null; kill -9 "$pid" 2>/dev/null; }; pid=
+
+# postcopy-dest-killed: the destination (and its lazy-pages daemons) killed
+# once the tree runs there; a slow link keeps pages outstanding
+HOG_MB=512 start_hog || exit 1
+incoming "$work/dst7"
+"$CL" migrate -t "$pid" --to "$THERE:$port" --postcopy --max-rounds 0 \
+	--max-bandwidth 20M --lazy-timeout 3 >"$work/out.log" 2>&1 &
+mpid=$!
+for _ in $(seq 1 200); do grep -q "the destination says" "$work/out.log" && break; sleep 0.05; done
+there pkill -9 -f "criu-lite migrate --incoming $THERE:$port"
+there pkill -9 -x criu-lite-lazy
+wait "$srv" 2>/dev/null; srv=
+if wait "$mpid"; then
+	bad "postcopy-dest-killed: the migration succeeded"
+elif runs_there; then
+	bad "postcopy-dest-killed: the copy on the other host still runs"; cat "$work/out.log" "$work/in.log"
+elif [ "$(awk '{ print $3 }' /proc/$pid/stat 2>/dev/null)" != T ]; then
+	bad "postcopy-dest-killed: the source is not kept stopped"; cat "$work/out.log"
+elif ! grep -q "kill -CONT" "$work/out.log"; then
+	bad "postcopy-dest-killed: no word on what to do"; cat "$work/out.log"
+elif kill -CONT "$pid"; ! hog_ok; then
+	bad "postcopy-dest-killed: the source is harmed"
+else
+	ok "postcopy-dest-killed: $(grep -o 'Error: lazy pages: no request.*' "$work/out.log" | head -1)"
+fi
+[ -n "$pid" ] && { there kill -9 "$pid" 2>/dev/null; kill -9 "$pid" 2>/dev/null; }; pid=
+
+# lazy-dump: dump --lazy-pages here, restore --lazy-pages --page-server there
+start_hog || exit 1
+"$CL" dump -t "$pid" -D "$work/lz" --lazy-pages --address "$HERE" \
+	--port "$port" --lazy-timeout 20 >"$work/lz-dump.log" 2>&1 &
+dpid=$!
+for _ in $(seq 1 200); do [ -f "$work/lz/inventory.img" ] && break; sleep 0.05; done
+if there "$CL" restore -D "$work/lz" -d --lazy-pages \
+	--page-server "$HERE:$port" >"$work/lz-restore.log" 2>&1 && wait "$dpid" &&
+   ! kill -0 "$pid" 2>/dev/null && there kill -0 "$pid" 2>/dev/null &&
+   sleep 0.5 && hog_ok there; then
+	ok "lazy-dump: $(grep -o 'lazy pages: all in.*' "$work/lz-dump.log")"
+else
+	bad "lazy-dump"; cat "$work/lz-dump.log" "$work/lz-restore.log"
+fi
+[ -n "$pid" ] && { there kill -9 "$pid" 2>/dev/null; kill -9 "$pid" 2>/dev/null; }; pid=
 
 [ -n "${MIGRATE_SHOW:-}" ] && cat "$work/keep-out.json" "$work/in.json"
 echo "migrate: $pass passed, $fail failed"
