@@ -1382,6 +1382,7 @@ static int register_lazy(struct restore_ctx *c, struct proc_restore *p)
 static int start_lazy_daemon(struct restore_ctx *c, struct proc_restore *p)
 {
 	struct lazy_proc *lp = &c->lazy[p - c->procs];
+	bool last = (size_t)(p - c->procs) == c->nr - 1;
 	int sv[2];
 	pid_t pid;
 
@@ -1411,8 +1412,10 @@ static int start_lazy_daemon(struct restore_ctx *c, struct proc_restore *p)
 			close(c->ready[0]);
 		/* plain lines: it may outlive criu-lite on the terminal */
 		c->progress.tty = false;
-		/* its own connection: the others' daemons have theirs */
-		if (c->src.remote && page_source_reconnect(&c->src))
+		/* the last process' daemon takes restore's connection (a
+		 * one-client page-server serves just that), the others open
+		 * their own */
+		if (c->src.remote && !last && page_source_reconnect(&c->src))
 			_exit(1);
 		ret = lazy_serve(lp, 1, &c->src, &g, &c->progress);
 		_exit(ret ? 1 : 0);
@@ -1423,6 +1426,8 @@ static int start_lazy_daemon(struct restore_ctx *c, struct proc_restore *p)
 	if (c->st->nr_daemons < MAX_DAEMONS_RECORDED)
 		c->st->daemons[c->st->nr_daemons++] = pid;
 	close(lp->uffd);
+	if (c->src.remote && last)
+		c->src.ops->close(&c->src);
 	pr_info("lazy-pages daemon %d serves the memory of %d", pid, p->hpid);
 	return 0;
 }

@@ -265,7 +265,10 @@ kill -9 "$srv" 2>/dev/null; wait "$srv" 2>/dev/null; srv=
 [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null; pid=
 
 
-# postcopy, there and back
+# postcopy, there and back (a port of their own: wrong-peer's page server
+# may still hold the last one)
+pkill -9 -f "page-server -D $work/ps" 2>/dev/null
+port=$((port + 2))
 start_hog || exit 1
 incoming "$work/dst6"
 if "$CL" migrate -t "$pid" --to "$THERE:$port" --postcopy --max-rounds 0 \
