@@ -71,7 +71,9 @@ page-server -D x --port http|bad number "http" for --port
 page-server -D x|needs -D DIR and --port N
 migrate|needs either -t PID --to HOST:PORT
 migrate -t 5 --to h|expected HOST:PORT
-migrate -t 5 --to h:1 --postcopy|not implemented yet
+migrate --incoming h:1 -D x --postcopy|--postcopy goes with the source
+dump -t 5 -D x --lazy-pages|dump --lazy-pages needs --port N
+migrate -t 5 --to h:1 --lazy-timeout x|bad number "x" for --lazy-timeout
 migrate --incoming h:1|needs -D DIR
 migrate -t 5 --to h:1 --downtime-limit x|bad number "x" for --downtime-limit
 migrate -t 5 --to h:1 --max-bandwidth lots|bad size "lots" for --max-bandwidth
