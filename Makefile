@@ -8,7 +8,7 @@
 CC      ?= gcc
 B       := build
 DEPS    := scripts/install-deps.sh
-PKGS    := libprotobuf-c libnl-3.0 libcap libzstd liblz4
+PKGS    := libprotobuf-c libnl-3.0 libcap libzstd liblz4 gnutls
 WARN    := -Wall -Wextra -Werror -Wno-missing-field-initializers
 # CFLAGS/LDFLAGS are the user's (make CFLAGS=... adds to, never replaces,
 # the project's own flags below)

@@ -299,6 +299,52 @@ int parse_count(const char *opt, const char *s, long max, long *val)
 	return 0;
 }
 
+int parse_tls_option(int c, const char *arg, struct tls_opts *t)
+{
+	switch (c) {
+	case OPT_TLS:
+		t->on = true;
+		break;
+	case OPT_TLS_CACERT:
+		t->cacert = arg;
+		break;
+	case OPT_TLS_CERT:
+		t->cert = arg;
+		break;
+	case OPT_TLS_KEY:
+		t->key = arg;
+		break;
+	default:
+		t->no_cn_verify = true;
+	}
+	return 0;
+}
+
+int check_tls_opts(const char *cmd, const struct tls_opts *t)
+{
+	if (!t->on && (t->cacert || t->cert || t->key || t->no_cn_verify)) {
+		pr_err("%s: --tls-cacert, --tls-cert, --tls-key and "
+		       "--tls-no-cn-verify go with --tls", cmd);
+		return -1;
+	}
+	return 0;
+}
+
+int parse_idle_timeout(const char *arg, unsigned *s)
+{
+	long val;
+
+	if (parse_count("--idle-timeout", arg, 86400, &val))
+		return -1;
+	if (!val) {
+		pr_err("bad number \"0\" for --idle-timeout (1 to 86400 "
+		       "seconds)");
+		return -1;
+	}
+	*s = val;
+	return 0;
+}
+
 /* pre-dump's and dump's layer options, beyond the option letters */
 enum { OPT_PREV = 256, OPT_TRACK, OPT_TRACK_TIMEOUT };
 
@@ -314,8 +360,6 @@ static const char *dump_opts_conflict(const struct dump_opts *o, bool pre)
 	if (pre && o->compress)
 		return "--compress is not supported yet for a pre-dump (layers "
 		       "are plain images)";
-	if (pre && o->page_server)
-		return "--page-server is not supported yet for a pre-dump";
 	if (pre && (o->display_stats || o->progress_fd >= 0))
 		return "--display-stats and --progress-fd are not supported yet "
 		       "for a pre-dump";
@@ -326,8 +370,6 @@ static const char *dump_opts_conflict(const struct dump_opts *o, bool pre)
 	if (!pre && o->prev_dir && o->compress)
 		return "--compress with --prev-images-dir is not supported yet "
 		       "(layers are plain images)";
-	if (!pre && o->prev_dir && o->page_server)
-		return "--page-server with --prev-images-dir is not supported yet";
 	return NULL;
 }
 
@@ -472,6 +514,8 @@ static int dump_option(int c, char **argv, struct dump_opts *o)
 		usage_of(argv[0], stdout);
 		return 1;
 	default:
+		if (IS_TLS_OPTION(c))
+			return parse_tls_option(c, optarg, &o->tls);
 		return bad_option(argv[0], c, argv);
 	}
 }
@@ -521,6 +565,7 @@ int parse_dump_args(int argc, char **argv, struct dump_opts *o)
 		{ "log-file", required_argument, NULL, 'o' },
 		{ "verbose", optional_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
+		TLS_LONG_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *cmd = argv[0], *why;
@@ -566,6 +611,14 @@ int parse_dump_args(int argc, char **argv, struct dump_opts *o)
 		       "--page-server (the page server stores pages as they come)");
 		return -1;
 	}
+	if (check_tls_opts(cmd, &o->tls))
+		return -1;
+	if (o->tls.on && !o->page_server && !o->lazy_pages) {
+		pr_err("%s: --tls is for the connection to a page server "
+		       "(--page-server) or to lazy-pages daemons (--lazy-pages)",
+		       cmd);
+		return -1;
+	}
 	return 0;
 }
 
@@ -590,6 +643,7 @@ int parse_restore_args(int argc, char **argv, struct restore_opts *o)
 		{ "log-file", required_argument, NULL, 'o' },
 		{ "verbose", optional_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
+		TLS_LONG_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
 	char *end;
@@ -662,7 +716,10 @@ int parse_restore_args(int argc, char **argv, struct restore_opts *o)
 			usage_of("restore", stdout);
 			return 1;
 		default:
-			return bad_option("restore", c, argv);
+			if (!IS_TLS_OPTION(c))
+				return bad_option("restore", c, argv);
+			parse_tls_option(c, optarg, &o->tls);
+			break;
 		}
 	}
 	if (stray_args("restore", argc, argv))
@@ -673,6 +730,13 @@ int parse_restore_args(int argc, char **argv, struct restore_opts *o)
 	}
 	if (o->page_server && !o->lazy) {
 		pr_err("--page-server needs --lazy-pages");
+		return -1;
+	}
+	if (check_tls_opts("restore", &o->tls))
+		return -1;
+	if (o->tls.on && !o->page_server) {
+		pr_err("restore: --tls is for the connection to a page server "
+		       "(--page-server HOST:PORT)");
 		return -1;
 	}
 	return 0;
@@ -731,19 +795,24 @@ int parse_show_args(int argc, char **argv, struct show_opts *o)
 
 int parse_page_server_args(int argc, char **argv, struct page_server_opts *o)
 {
-	enum { OPT_PORT = 256, OPT_ADDRESS };
+	enum { OPT_PORT = 256, OPT_ADDRESS, OPT_IDLE };
 	static const struct option opts[] = {
 		{ "images-dir", required_argument, NULL, 'D' },
 		{ "port", required_argument, NULL, OPT_PORT },
 		{ "address", required_argument, NULL, OPT_ADDRESS },
+		{ "idle-timeout", required_argument, NULL, OPT_IDLE },
 		{ "verbose", optional_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
+		TLS_LONG_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
+	bool have_port = false;
 	long val;
 	int c;
 
 	memset(o, 0, sizeof(*o));
+	o->address = "127.0.0.1";
+	o->idle_s = IDLE_TIMEOUT_DEFAULT;
 	optind = 0;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":D:v::h", opts, NULL)) != -1) {
@@ -755,9 +824,14 @@ int parse_page_server_args(int argc, char **argv, struct page_server_opts *o)
 			if (parse_count("--port", optarg, 65535, &val))
 				return -1;
 			o->port = val;
+			have_port = true;
 			break;
 		case OPT_ADDRESS:
 			o->address = optarg;
+			break;
+		case OPT_IDLE:
+			if (parse_idle_timeout(optarg, &o->idle_s))
+				return -1;
 			break;
 		case 'v':
 			if (parse_verbosity(optarg))
@@ -767,15 +841,17 @@ int parse_page_server_args(int argc, char **argv, struct page_server_opts *o)
 			usage_of("page-server", stdout);
 			return 1;
 		default:
-			return bad_option("page-server", c, argv);
+			if (!IS_TLS_OPTION(c))
+				return bad_option("page-server", c, argv);
+			parse_tls_option(c, optarg, &o->tls);
 		}
 	}
 	if (stray_args("page-server", argc, argv))
 		return -1;
-	if (!o->dir || !o->port) {
-		pr_err("page-server needs -D DIR and --port N (1-65535) (see "
-		       "criu-lite page-server --help)");
+	if (!o->dir || !have_port) {
+		pr_err("page-server needs -D DIR and --port N (0: any free port, "
+		       "printed) (see criu-lite page-server --help)");
 		return -1;
 	}
-	return 0;
+	return check_tls_opts("page-server", &o->tls);
 }

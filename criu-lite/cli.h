@@ -12,10 +12,14 @@
 int parse_dump_args(int argc, char **argv, struct dump_opts *o);
 int parse_restore_args(int argc, char **argv, struct restore_opts *o);
 
+#define IDLE_TIMEOUT_DEFAULT	120	/* s: a silent peer is dropped after */
+
 struct page_server_opts {
 	const char *dir;
-	const char *address;	/* NULL: every address */
-	int port;
+	const char *address;	/* default: loopback only */
+	int port;		/* 0: one the kernel picks */
+	struct tls_opts tls;
+	unsigned idle_s;	/* --idle-timeout */
 };
 int parse_page_server_args(int argc, char **argv, struct page_server_opts *o);
 
@@ -30,6 +34,22 @@ int parse_pid(const char *s, pid_t *pid);
 int parse_count(const char *opt, const char *s, long max, long *val);
 /* The argument of -v (NULL for none): sets the log level, or -1. */
 int parse_verbosity(const char *arg);
+/* The TLS options, CRIU's names, for every command with a connection:
+ * their getopt_long entries (option values OPT_TLS...), one option into
+ * t (0, or -1 logged), and the check that --tls-* come with --tls. */
+enum { OPT_TLS = 0x1000, OPT_TLS_CACERT, OPT_TLS_CERT, OPT_TLS_KEY,
+       OPT_TLS_NO_CN };
+#define TLS_LONG_OPTIONS \
+	{ "tls", no_argument, NULL, OPT_TLS }, \
+	{ "tls-cacert", required_argument, NULL, OPT_TLS_CACERT }, \
+	{ "tls-cert", required_argument, NULL, OPT_TLS_CERT }, \
+	{ "tls-key", required_argument, NULL, OPT_TLS_KEY }, \
+	{ "tls-no-cn-verify", no_argument, NULL, OPT_TLS_NO_CN }
+#define IS_TLS_OPTION(c)	((c) >= OPT_TLS && (c) <= OPT_TLS_NO_CN)
+int parse_tls_option(int c, const char *arg, struct tls_opts *t);
+int check_tls_opts(const char *cmd, const struct tls_opts *t);
+/* --idle-timeout S (1 to 86400) */
+int parse_idle_timeout(const char *arg, unsigned *s);
 void usage(FILE *f);
 /* The help of one command (its options only); the general one otherwise. */
 void usage_of(const char *cmd, FILE *f);

@@ -9,6 +9,7 @@
 #include <sys/types.h>
 
 #include "image.h"
+#include "net.h"
 #include "pagemap.h"
 #include "proc.h"
 
@@ -35,6 +36,8 @@ struct dump_opts {
 	bool page_server;	/* pages go to a page server: */
 	const char *ps_addr;	/* --address */
 	unsigned ps_port;	/* --port */
+	struct tls_opts tls;	/* --tls...: of the page server connection,
+				 * or of the lazy pages served */
 	bool migrate;		/* criu-lite migrate: everything goes to a
 				 * migrate --incoming at ps_addr:ps_port,
 				 * which restores the tree */
@@ -62,6 +65,7 @@ struct restore_opts {
 	bool lazy;
 	const char *page_server;	/* HOST:PORT: pages come from there */
 	unsigned lazy_timeout_s;	/* a lost page server: reconnect this long */
+	struct tls_opts tls;		/* --tls...: of that connection */
 	unsigned zombie_wait_ms;
 	bool display_stats;	/* print the stats table once the tree runs */
 	int progress_fd;	/* --progress-fd, or -1 */

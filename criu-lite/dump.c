@@ -1327,7 +1327,7 @@ static int open_lazy_source(struct dump_ctx *c)
 			return -1;
 		addr = host;
 	}
-	if (lazy_source_listen(&c->lazy, addr, c->o->lazy_port))
+	if (lazy_source_listen(&c->lazy, addr, c->o->lazy_port, &c->o->tls))
 		return -1;
 	c->lazy_on = true;
 	c->xfer->lazy = &c->lazy;
@@ -1343,11 +1343,17 @@ static int open_images(struct dump_ctx *c)
 	if (imgdir_open(&c->img, c->o->dir))
 		return -1;
 	c->dirfd = c->img.fd;
-	if (c->o->page_server || c->o->migrate)
-		c->xfer = page_xfer_open_net(c->o->ps_addr, c->o->ps_port,
-					     !c->o->no_sync, c->o->migrate,
-					     c->st);
-	else
+	if (c->o->page_server || c->o->migrate) {
+		/* a layer keeps its pagemaps: the next one builds on them */
+		bool layer = c->o->pre_dump || c->o->prev_dir;
+		struct net_sink ns = { .host = c->o->ps_addr,
+				       .port = c->o->ps_port,
+				       .tls = &c->o->tls,
+				       .migrate = c->o->migrate,
+				       .pagemap_dirfd = layer ? c->dirfd : -1 };
+
+		c->xfer = page_xfer_open_net(&ns, !c->o->no_sync, c->st);
+	} else
 		c->xfer = page_xfer_open_local(c->dirfd, !c->o->no_sync,
 					       c->o->compress, c->st);
 	if (!c->xfer) {
@@ -1367,6 +1373,39 @@ static void stop_behind_freeze(struct dump_ctx *c, int sig)
 	for (size_t i = 0; i < c->tree.nr; i++)
 		if (!c->tree.procs[i].zombie)
 			kill(c->tree.procs[i].pid, sig);
+}
+
+/*
+ * A layer of a pre-dump chain sent to a page server: its inventory (the
+ * chain's ids, which restore checks) and its parent link go there too,
+ * so that the receiving side holds the chain as DIR/parent links.
+ */
+static int send_layer(struct dump_ctx *c)
+{
+	const char *inv = "inventory.img";
+	struct stat st;
+	void *data;
+	int fd, ret = -1;
+
+	if (!c->o->page_server || !(c->o->pre_dump || c->has_parent))
+		return 0;
+	if (c->has_parent && page_xfer_send_link(c->xfer, c->o->prev_dir))
+		return -1;
+	fd = openat(c->dirfd, inv, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st)) {
+		pr_perror("read %s of the layer", inv);
+		goto out;
+	}
+	data = malloc(st.st_size ? st.st_size : 1);
+	if (data && read_full(fd, data, st.st_size) == 0)
+		ret = page_xfer_send_file(c->xfer, inv, data, st.st_size);
+	else
+		pr_perror("read %s of the layer", inv);
+	free(data);
+out:
+	if (fd >= 0)
+		close(fd);
+	return ret;
 }
 
 /* Complete images take DIR's place before the tree may be killed; with
@@ -1390,7 +1429,7 @@ static int commit_images(struct dump_ctx *c)
 			stop_behind_freeze(c, SIGCONT);
 		return ret;
 	}
-	if (interrupted(c) || page_xfer_done(c->xfer))
+	if (interrupted(c) || send_layer(c) || page_xfer_done(c->xfer))
 		return -1;
 	pr_debug("images complete: putting them in %s's place", c->o->dir);
 	return imgdir_commit(&c->img, !c->o->no_sync, &c->st->sync_ns);

@@ -23,7 +23,8 @@
 
 #define MAX_CLIENTS	64
 
-int lazy_source_listen(struct lazy_source *ls, const char *addr, unsigned port)
+int lazy_source_listen(struct lazy_source *ls, const char *addr, unsigned port,
+		       const struct tls_opts *tls)
 {
 	struct sockaddr_storage ss;
 	socklen_t sl = sizeof(ss);
@@ -33,6 +34,7 @@ int lazy_source_listen(struct lazy_source *ls, const char *addr, unsigned port)
 	memset(ls, 0, sizeof(*ls));
 	ls->end = PS_LAZY_BASE;
 	ls->watch_fd = -1;
+	ls->tls = tls;
 	ls->listen_fd = net_listen(addr, port, "dump --lazy-pages");
 	if (ls->listen_fd < 0)
 		return -1;
@@ -180,39 +182,43 @@ static void mark_done(struct vpid_state *vs, pid_t vpid)
 	}
 }
 
-/* A new client: its hello, then our greeting. -1: not one of ours. */
-static int take_client(struct lazy_source *ls)
+/* A new client: (TLS,) its hello, then our greeting. NULL: not one of
+ * ours, or refused (logged). */
+static struct conn *take_client(struct lazy_source *ls)
 {
-	struct timeval tv = { 5, 0 };
 	struct xp_hello h;
-	int c = accept4(ls->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+	int fd = accept4(ls->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+	struct conn *c;
 
-	if (c < 0)
-		return -1;
-	setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	setsockopt(c, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	if (read_full(c, &h, sizeof(h)) || h.magic != XP_MAGIC ||
+	if (fd < 0)
+		return NULL;
+	c = conn_server(fd, ls->tls, 5, "lazy pages");
+	if (!c)
+		return NULL;
+	conn_set_timeout(c, 5);
+	if (conn_read(c, &h, sizeof(h)) || h.magic != XP_MAGIC ||
 	    h.version != XP_VERSION || h.mode != XP_PULL ||
 	    serve_greet(c, ls->end)) {
-		pr_warn("lazy pages: a connection that is not a lazy-pages "
-			"daemon of this version: refused");
-		close(c);
-		return -1;
+		pr_warn("lazy pages: a connection from %s that is not a "
+			"lazy-pages daemon of this version: refused",
+			conn_peer(c));
+		conn_close(c);
+		return NULL;
 	}
 	ls->conns++;
 	return c;
 }
 
-static void drop_client(int *cl, size_t *n, size_t i)
+static void drop_client(struct conn **cl, size_t *n, size_t i)
 {
-	close(cl[i]);
+	conn_close(cl[i]);
 	cl[i] = cl[--*n];
 }
 
 static int serve_loop(struct lazy_source *ls, struct vpid_state *vs,
 		      unsigned timeout_s)
 {
-	int cl[MAX_CLIENTS];
+	struct conn *cl[MAX_CLIENTS];
 	size_t n = 0;
 	uint64_t last = now_ns(), limit = (uint64_t)timeout_s * 1000000000ull;
 	int ret = -1;
@@ -231,7 +237,7 @@ static int serve_loop(struct lazy_source *ls, struct vpid_state *vs,
 		}
 		pfd[0] = (struct pollfd){ ls->listen_fd, POLLIN, 0 };
 		for (size_t i = 0; i < n; i++)
-			pfd[i + 1] = (struct pollfd){ cl[i], POLLIN, 0 };
+			pfd[i + 1] = (struct pollfd){ conn_fd(cl[i]), POLLIN, 0 };
 		pfd[w] = (struct pollfd){ ls->watch_fd, POLLIN, 0 };
 		if (poll(pfd, n + 1 + (ls->watch_fd >= 0), 1000) < 0 &&
 		    errno != EINTR) {
@@ -246,9 +252,9 @@ static int serve_loop(struct lazy_source *ls, struct vpid_state *vs,
 		}
 		polled = n;
 		if ((pfd[0].revents & POLLIN) && n < MAX_CLIENTS) {
-			int c = take_client(ls);
+			struct conn *c = take_client(ls);
 
-			if (c >= 0) {
+			if (c) {
 				cl[n++] = c;
 				last = now_ns();
 			}
@@ -293,8 +299,7 @@ int lazy_source_serve(struct lazy_source *ls, int stored_dirfd,
 			goto out;
 		ls->have_stored = true;
 	}
-	ls->src = (struct page_source){ .ops = &served_ops, .size = ls->end,
-					.fd = -1 };
+	ls->src = (struct page_source){ .ops = &served_ops, .size = ls->end };
 	pr_info("lazy pages: serving %.1f MiB of %zu process%s on %s", (ls->end -
 		PS_LAZY_BASE) / 1048576.0, vs.n, vs.n == 1 ? "" : "es", ls->addr);
 	ret = serve_loop(ls, &vs, timeout_s);

@@ -33,6 +33,7 @@ struct lazy_source {
 	size_t nr, cap;
 	uint64_t end;			/* PS_LAZY_BASE + bytes assigned */
 	int listen_fd;
+	const struct tls_opts *tls;	/* NULL or !on: plain */
 	char addr[280];			/* where it listens, HOST:PORT */
 	struct page_source stored;	/* the pages written (or none) */
 	bool have_stored;
@@ -49,8 +50,10 @@ struct lazy_source {
 	uint64_t first_request_ns, all_done_ns;
 };
 
-/* Listens at addr:port (port 0: any free one; addr NULL: every address). */
-int lazy_source_listen(struct lazy_source *ls, const char *addr, unsigned port);
+/* Listens at addr:port (port 0: any free one; addr NULL: every address);
+ * clients must speak TLS with tls->on (tls stays valid while ls is used). */
+int lazy_source_listen(struct lazy_source *ls, const char *addr, unsigned port,
+		       const struct tls_opts *tls);
 /* The pages [vaddr, vaddr+len) of pid (image pid vpid) are served from
  * memory; *off is their offset in the page stream. */
 int lazy_source_add(struct lazy_source *ls, pid_t pid, pid_t vpid,

@@ -103,7 +103,9 @@ static int cmd_page_server(int argc, char **argv)
 
 	if (ret)
 		return ret > 0 ? 0 : 1;
-	return serve_pages(o.dir, o.address, o.port) ? 1 : 0;
+	/* "*": every address (the default is loopback only) */
+	return serve_pages(o.dir, strcmp(o.address, "*") ? o.address : NULL,
+			   o.port, &o.tls, o.idle_s) ? 1 : 0;
 }
 
 static int cmd_show(int argc, char **argv)

@@ -98,7 +98,19 @@ static const char migrate_text[] =
 "                             lazy-pages daemon fills it from DIR on fault\n"
 "                             and in the background (shorter downtime; if\n"
 "                             the daemon dies, the tree dies with it)\n"
+"      --idle-timeout S       drop a source that sends nothing for S\n"
+"                             seconds (default 120)\n"
 "Both:\n"
+"      --tls                  TLS with certificates checked both ways (the\n"
+"                             postcopy pages too)\n"
+"      --tls-cacert FILE      the CA both certificates must be signed by\n"
+"                             (default /etc/pki/CA/cacert.pem)\n"
+"      --tls-cert FILE        this side's certificate (default\n"
+"                             /etc/pki/criu/cert.pem)\n"
+"      --tls-key FILE         its key (default\n"
+"                             /etc/pki/criu/private/key.pem)\n"
+"      --tls-no-cn-verify     do not check that the peer's certificate\n"
+"                             names the host connected to\n"
 "      --stats-file FILE      figures of the migration as JSON\n"
 "  -v, --verbose[=N], -vN     log level, as for dump (-v0 to -v4)\n"
 "  -h, --help                 this text\n";
@@ -111,6 +123,8 @@ struct migrate_opts {
 	bool postcopy;
 	bool lazy;		/* destination: restore --lazy-pages */
 	unsigned lazy_timeout_s;
+	struct tls_opts tls;
+	unsigned idle_s;	/* destination: a silent source is dropped */
 };
 
 static int parse_size(const char *s, uint64_t *out)
@@ -136,7 +150,8 @@ static int parse_size(const char *s, uint64_t *out)
 static int parse_migrate_args(int argc, char **argv, struct migrate_opts *o)
 {
 	enum { OPT_TO = 256, OPT_INCOMING, OPT_QMP, OPT_DOWNTIME, OPT_BW,
-	       OPT_ROUNDS, OPT_POSTCOPY, OPT_STATS, OPT_LAZY, OPT_LTIMEOUT };
+	       OPT_ROUNDS, OPT_POSTCOPY, OPT_STATS, OPT_LAZY, OPT_LTIMEOUT,
+	       OPT_IDLE };
 	static const struct option opts[] = {
 		{ "tree", required_argument, NULL, 't' },
 		{ "to", required_argument, NULL, OPT_TO },
@@ -150,8 +165,10 @@ static int parse_migrate_args(int argc, char **argv, struct migrate_opts *o)
 		{ "stats-file", required_argument, NULL, OPT_STATS },
 		{ "lazy-pages", no_argument, NULL, OPT_LAZY },
 		{ "lazy-timeout", required_argument, NULL, OPT_LTIMEOUT },
+		{ "idle-timeout", required_argument, NULL, OPT_IDLE },
 		{ "verbose", optional_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
+		TLS_LONG_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
 	long val;
@@ -161,6 +178,7 @@ static int parse_migrate_args(int argc, char **argv, struct migrate_opts *o)
 	o->downtime_ms = 300;
 	o->max_rounds = 30;
 	o->lazy_timeout_s = LAZY_TIMEOUT_DEFAULT;
+	o->idle_s = IDLE_TIMEOUT_DEFAULT;
 	optind = 0;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":t:D:v::h", opts, NULL)) != -1) {
@@ -212,6 +230,10 @@ static int parse_migrate_args(int argc, char **argv, struct migrate_opts *o)
 				return -1;
 			o->lazy_timeout_s = val;
 			break;
+		case OPT_IDLE:
+			if (parse_idle_timeout(optarg, &o->idle_s))
+				return -1;
+			break;
 		case 'v':
 			if (parse_verbosity(optarg))
 				return -1;
@@ -223,6 +245,10 @@ static int parse_migrate_args(int argc, char **argv, struct migrate_opts *o)
 			pr_err("migrate: option %s needs a value", argv[optind - 1]);
 			return -1;
 		default:
+			if (IS_TLS_OPTION(c)) {
+				parse_tls_option(c, optarg, &o->tls);
+				break;
+			}
 			pr_err("migrate: unknown option %s (see criu-lite migrate "
 			       "--help)", argv[optind - 1]);
 			return -1;
@@ -251,6 +277,8 @@ static int parse_migrate_args(int argc, char **argv, struct migrate_opts *o)
 		       "belong to the source (migrate -t PID --to HOST:PORT)");
 		return -1;
 	}
+	if (check_tls_opts("migrate", &o->tls))
+		return -1;
 	if (o->incoming && !o->dir) {
 		pr_err("migrate --incoming needs -D DIR");
 		return -1;
@@ -455,6 +483,7 @@ static int migrate_out(const struct migrate_opts *mo)
 	o.migrate = true;
 	o.ps_addr = host;
 	o.ps_port = port;
+	o.tls = mo->tls;
 	o.no_sync = true;	/* nothing is kept here */
 	o.precopy_rounds = mo->max_rounds;
 	o.precopy_until = 1;
@@ -540,7 +569,8 @@ static int migrate_in(const struct migrate_opts *mo)
 	char host[256], text[128], source[280] = "";
 	uint64_t t0, t1, t2 = 0, t3;
 	unsigned port;
-	int l, c, mode, ret = -1;
+	struct conn *c;
+	int l, mode, ret = -1;
 
 	if (net_split(mo->incoming, host, sizeof(host), &port))
 		return -1;
@@ -548,14 +578,16 @@ static int migrate_in(const struct migrate_opts *mo)
 		       "migrate --incoming");
 	if (l < 0)
 		return -1;
-	pr_info("migrate --incoming: waiting on %s", mo->incoming);
-	c = page_server_accept(l, 1u << XP_MIGRATE, &mode, "migrate --incoming");
+	pr_info("migrate --incoming: waiting on %s%s", mo->incoming,
+		mo->tls.on ? " (TLS)" : "");
+	c = page_server_accept(l, &mo->tls, mo->idle_s, 1u << XP_MIGRATE,
+			       &mode, "migrate --incoming");
 	close(l);
-	if (c < 0)
+	if (!c)
 		return -1;
 	t0 = now_ns();
-	if (page_server_receive(c, mo->dir)) {
-		close(c);
+	if (page_server_receive(c, mo->dir, mo->idle_s)) {
+		conn_close(c);
 		return -1;
 	}
 	t1 = now_ns();
@@ -568,6 +600,7 @@ static int migrate_in(const struct migrate_opts *mo)
 	ro.lazy = mo->lazy || *source;
 	ro.page_server = *source ? source : NULL;
 	ro.lazy_timeout_s = mo->lazy_timeout_s;
+	ro.tls = mo->tls;	/* postcopy: the source serves its memory */
 	/* every page was checked against its checksum as it arrived, moments
 	 * ago, by this process: not once more during the downtime */
 	ro.no_verify = true;
@@ -584,7 +617,8 @@ static int migrate_in(const struct migrate_opts *mo)
 			"restored in %.1f ms", rst.root_pid, (t1 - t0) / 1e6,
 			(t2 - t1) / 1e6);
 	}
-	close(c);
+	conn_close(c);
+	c = NULL;
 	if (!ret && *source)
 		ret = wait_daemons(&rst);
 out:
@@ -607,6 +641,7 @@ out:
 			pr_perror("migrate: stats file %s", mo->stats);
 		}
 	}
+	conn_close(c);
 	return ret;
 }
 

@@ -13,6 +13,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -21,6 +22,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "cr.h"
@@ -35,12 +37,14 @@
 #include "seize.h"
 #include "xfer-proto.h"
 
-#define RECV_TIMEOUT_S	120
+#define HELLO_TIMEOUT_S	10	/* at most, for a new connection's hello */
+#define MAX_PENDING	8	/* connections waiting for their hello */
 #define MAX_PAGES_MSG	(8u << 20)
 #define PREALLOC_STEP	(64ULL << 20)
 
 struct push {
-	int c;
+	struct conn *c;
+	unsigned idle_s;
 	const char *dir;
 	int dirfd, stagefd;
 	char stage[64];
@@ -59,8 +63,6 @@ struct push {
 	char why[512];		/* the first error, for the client */
 };
 
-int page_server_reply(int c, uint32_t status, const char *text);
-
 static void fail(struct push *p, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
@@ -76,13 +78,12 @@ static void fail(struct push *p, const char *fmt, ...)
 	pr_err("page-server: %s", p->why);
 }
 
-int page_server_reply(int c, uint32_t status, const char *text)
+int page_server_reply(struct conn *c, uint32_t status, const char *text)
 {
 	struct xp_reply r = { status, strlen(text) };
+	struct iovec iov[2] = { { &r, sizeof(r) }, { (void *)text, r.text_len } };
 
-	if (write_all(c, &r, sizeof(r)) || write_all(c, text, r.text_len))
-		return -1;
-	return 0;
+	return conn_writev(c, iov, 2);
 }
 
 static int add_name(struct push *p, const char *name)
@@ -113,9 +114,10 @@ static void drop_name(struct push *p, const char *name)
 
 static int recv_exact(struct push *p, void *buf, size_t len)
 {
-	if (read_full(p->c, buf, len)) {
+	if (conn_read(p->c, buf, len)) {
 		if (errno == EAGAIN || errno == EWOULDBLOCK)
-			fail(p, "no data from the client for %d s", RECV_TIMEOUT_S);
+			fail(p, "no data from the client %s for %u s: dropped",
+			     conn_peer(p->c), p->idle_s);
 		else if (errno == ECONNRESET)
 			fail(p, "the client went away before it was done");
 		else
@@ -285,6 +287,41 @@ static int recv_file(struct push *p, const struct xp_hdr *h)
 	return left ? -1 : 0;
 }
 
+/*
+ * DIR/parent -> the path the client names, as its dump linked its own
+ * layer: relative, and to a layer this side holds (its inventory is
+ * there), or restore would find nothing behind the link.
+ */
+static int recv_parent(struct push *p, const struct xp_hdr *h)
+{
+	char rel[PATH_MAX], at[PATH_MAX + 32];
+	struct stat st;
+
+	if (!h->len || h->len >= sizeof(rel)) {
+		fail(p, "bad parent link message");
+		return -1;
+	}
+	if (recv_exact(p, rel, h->len))
+		return -1;
+	rel[h->len] = 0;
+	if (rel[0] == '/' || memchr(rel, 0, h->len)) {
+		fail(p, "parent link \"%s\": not a relative path", rel);
+		return -1;
+	}
+	snprintf(at, sizeof(at), "%s/inventory.img", rel);
+	if (fstatat(p->dirfd, at, &st, 0)) {
+		fail(p, "the parent layer %s/%s is not here (%s): receive the "
+		     "chain in order, into sibling directories", p->dir, at,
+		     strerror(errno));
+		return -1;
+	}
+	if (symlinkat(rel, p->stagefd, "parent") || add_name(p, "parent")) {
+		fail(p, "link parent to %s: %s", rel, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 static int sync_stage(struct push *p, bool durable)
 {
 	if (p->alloc_end > p->end && ftruncate(p->pfd, p->end)) {
@@ -293,7 +330,11 @@ static int sync_stage(struct push *p, bool durable)
 	}
 	p->alloc_end = p->end;
 	for (size_t i = 0; durable && i < p->nr_names; i++) {
-		int fd = openat(p->stagefd, p->names[i], O_RDONLY | O_CLOEXEC);
+		int fd;
+
+		if (!strcmp(p->names[i], "parent"))
+			continue;	/* a link: DIR's fsync keeps it */
+		fd = openat(p->stagefd, p->names[i], O_RDONLY | O_CLOEXEC);
 
 		if (fd < 0 || fsync(fd)) {
 			fail(p, "fsync %s: %s", p->names[i], strerror(errno));
@@ -387,23 +428,23 @@ static int open_stage(struct push *p)
  * (up to 2 s) before the connection closes, or the kernel would answer it
  * with a reset that can destroy the reply before the client reads it.
  */
-static void drain(int c)
+static void drain(struct conn *c)
 {
 	struct timeval tv = { 2, 0 };
 	uint64_t t0 = now_ns();
 	char buf[65536];
+	int fd = conn_fd(c);
 
-	shutdown(c, SHUT_WR);
-	setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	while (now_ns() - t0 < 2000000000ULL && read(c, buf, sizeof(buf)) > 0)
+	shutdown(fd, SHUT_WR);
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	while (now_ns() - t0 < 2000000000ULL && read(fd, buf, sizeof(buf)) > 0)
 		;
 }
 
-int page_server_receive(int c, const char *dir)
+int page_server_receive(struct conn *c, const char *dir, unsigned idle_s)
 {
-	struct push p = { .c = c, .dir = dir, .dirfd = -1, .stagefd = -1,
-			  .pfd = -1, .prealloc = true };
-	struct timeval tv = { RECV_TIMEOUT_S, 0 };
+	struct push p = { .c = c, .idle_s = idle_s, .dir = dir, .dirfd = -1,
+			  .stagefd = -1, .pfd = -1, .prealloc = true };
 	uint64_t t0 = now_ns();
 	struct xp_hdr h;
 	char text[32];
@@ -414,7 +455,7 @@ int page_server_receive(int c, const char *dir)
 		page_server_reply(c, 1, p.why[0] ? p.why : "out of memory");
 		goto out;
 	}
-	setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	conn_set_timeout(c, idle_s);
 	if (page_server_reply(c, 0, "ready"))
 		goto out;
 	for (;;) {
@@ -463,6 +504,9 @@ int page_server_receive(int c, const char *dir)
 			break;
 		case X_FILE:
 			r = recv_file(&p, &h);
+			break;
+		case X_PARENT:
+			r = recv_parent(&p, &h);
 			break;
 		case X_FLUSH:
 			if (h.off && fsync(p.pfd)) {
@@ -516,58 +560,191 @@ out:
 	return ret;
 }
 
-int page_server_accept(int l, unsigned modes, int *mode, const char *who)
-{
-	for (;;) {
-		struct timeval tv = { 10, 0 };
-		struct xp_hello h;
-		int c = accept4(l, NULL, NULL, SOCK_CLOEXEC);
+/* A connection accepted, waiting for its hello. */
+struct pending {
+	int fd;
+	uint64_t since;
+};
 
-		if (c < 0) {
-			if (errno == EINTR)
-				continue;
-			pr_perror("%s: accept", who);
-			return -1;
-		}
-		/* a stray connection does not end the server */
-		setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-		if (read_full(c, &h, sizeof(h)) || h.magic != XP_MAGIC ||
-		    h.version != XP_VERSION) {
-			pr_warn("%s: a connection that is not a criu-lite "
-				"client: ignored", who);
-			close(c);
-			continue;
-		}
-		if (h.mode >= 32 || !(modes & (1u << h.mode))) {
-			page_server_reply(c, 1, h.mode == XP_MIGRATE ?
-			      "this is a page server, not a migrate --incoming" :
-			      "this is a migrate --incoming, not a page server");
-			pr_warn("%s: a criu-lite client of another kind (mode "
-				"%u): refused", who, h.mode);
-			close(c);
-			continue;
-		}
-		tv.tv_sec = 0;
-		setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-		*mode = h.mode;
-		return c;
-	}
+static void drop_pending(struct pending *pd, int *n, int i)
+{
+	close(pd[i].fd);
+	pd[i] = pd[--*n];
 }
 
-int serve_pages(const char *dir, const char *addr, unsigned port)
+/*
+ * The hello of a connection that has something to say (TLS: after the
+ * handshake), within what is left of its time: a criu-lite client of a
+ * mode in modes gets its connection returned; anything else is told or
+ * logged, closed, and NULL returned (the server waits on).
+ */
+/* The first bytes of a new connection, left in place: a criu-lite hello
+ * (plain), a TLS handshake record (22, version 3.x), or something else. */
+enum first_bytes { FIRST_OTHER, FIRST_HELLO, FIRST_TLS };
+
+static enum first_bytes peek_first(int fd, unsigned wait_s)
 {
-	int l = net_listen(addr, port, "page-server"), ret = -1, c, mode;
+	struct timeval tv = { wait_s, 0 };
+	uint8_t b[4];
+	uint32_t magic;
+
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (recv(fd, b, sizeof(b), MSG_PEEK | MSG_WAITALL) != sizeof(b))
+		return FIRST_OTHER;
+	memcpy(&magic, b, sizeof(magic));
+	if (magic == XP_MAGIC)
+		return FIRST_HELLO;
+	return b[0] == 22 && b[1] == 3 ? FIRST_TLS : FIRST_OTHER;
+}
+
+/* A criu-lite client and this server disagree on --tls: each is told. */
+static struct conn *tls_mismatch(int fd, bool server_tls, const char *who)
+{
+	struct conn *c = conn_server(fd, NULL, 0, who);
+
+	if (!c)
+		return NULL;
+	if (!server_tls) {
+		pr_warn("%s: a TLS client from %s: refused (this server runs "
+			"without --tls)", who, conn_peer(c));
+		conn_close(c);
+		return NULL;
+	}
+	pr_warn("%s: a criu-lite client without TLS from %s: refused (this "
+		"server requires --tls)", who, conn_peer(c));
+	page_server_reply(c, 1, "this server requires TLS: use --tls (with "
+			  "--tls-cacert, --tls-cert, --tls-key)");
+	drain(c);
+	conn_close(c);
+	return NULL;
+}
+
+static struct conn *greet(int fd, const struct tls_opts *tls, unsigned wait_s,
+			  unsigned modes, int *mode, const char *who)
+{
+	enum first_bytes first = peek_first(fd, wait_s);
+	bool server_tls = tls && tls->on;
+	struct xp_hello h;
+	struct conn *c;
+
+	if ((first == FIRST_HELLO && server_tls) ||
+	    (first == FIRST_TLS && !server_tls))
+		return tls_mismatch(fd, server_tls, who);
+	c = conn_server(fd, tls, wait_s, who);
+	if (!c)
+		return NULL;	/* the TLS refusal is logged */
+	conn_set_timeout(c, wait_s);
+	if (conn_read(c, &h, sizeof(h)) || h.magic != XP_MAGIC ||
+	    h.version != XP_VERSION) {
+		pr_warn("%s: a connection from %s that is not a criu-lite "
+			"client: ignored", who, conn_peer(c));
+		conn_close(c);
+		return NULL;
+	}
+	if (h.mode >= 32 || !(modes & (1u << h.mode))) {
+		page_server_reply(c, 1, h.mode == XP_MIGRATE ?
+			"this is a page server, not a migrate --incoming" :
+			"this is a migrate --incoming, not a page server");
+		pr_warn("%s: a criu-lite client of another kind (mode %u) from "
+			"%s: refused", who, h.mode, conn_peer(c));
+		conn_close(c);
+		return NULL;
+	}
+	conn_set_timeout(c, 0);
+	*mode = h.mode;
+	return c;
+}
+
+static int accept_one(int l, struct pending *pd, int *n, const char *who)
+{
+	int fd = accept4(l, NULL, NULL, SOCK_CLOEXEC);
+
+	if (fd < 0)
+		return errno == EINTR || errno == ECONNABORTED ? 0 : -1;
+	if (*n == MAX_PENDING) {
+		int oldest = 0;
+
+		for (int i = 1; i < *n; i++)
+			if (pd[i].since < pd[oldest].since)
+				oldest = i;
+		pr_warn("%s: too many connections waiting (%d): the oldest is "
+			"dropped", who, MAX_PENDING);
+		drop_pending(pd, n, oldest);
+	}
+	pd[*n].fd = fd;
+	pd[(*n)++].since = now_ns();
+	return 0;
+}
+
+struct conn *page_server_accept(int l, const struct tls_opts *tls,
+				unsigned idle_s, unsigned modes, int *mode,
+				const char *who)
+{
+	unsigned wait_s = idle_s && idle_s < HELLO_TIMEOUT_S ? idle_s :
+			  HELLO_TIMEOUT_S;
+	struct pending pd[MAX_PENDING];
+	struct pollfd pfd[MAX_PENDING + 1];
+	struct conn *c = NULL;
+	int n = 0;
+
+	while (!c) {
+		uint64_t now = now_ns(), limit = wait_s * 1000000000ULL;
+		int r;
+
+		/* the quiet ones first: their time is up */
+		for (int i = 0; i < n; i++) {
+			if (now - pd[i].since < limit)
+				continue;
+			pr_warn("%s: a connection said nothing for %u s: "
+				"dropped", who, wait_s);
+			drop_pending(pd, &n, i--);
+		}
+		pfd[0] = (struct pollfd){ .fd = l, .events = POLLIN };
+		for (int i = 0; i < n; i++)
+			pfd[i + 1] = (struct pollfd){ .fd = pd[i].fd,
+						      .events = POLLIN };
+		r = poll(pfd, n + 1, n ? 200 : -1);
+		if (r < 0 && errno != EINTR) {
+			pr_perror("%s: poll", who);
+			break;
+		}
+		for (int i = n - 1; r > 0 && i >= 0 && !c; i--) {
+			int fd = pd[i].fd;
+			uint64_t left = limit - (now_ns() - pd[i].since);
+
+			if (!pfd[i + 1].revents)
+				continue;
+			pd[i] = pd[--n];	/* greet takes (or closes) fd */
+			c = greet(fd, tls, left / 1000000000ULL + 1, modes,
+				  mode, who);
+		}
+		if (!c && r > 0 && pfd[0].revents && accept_one(l, pd, &n, who)) {
+			pr_perror("%s: accept", who);
+			break;
+		}
+	}
+	while (n)
+		drop_pending(pd, &n, 0);
+	return c;
+}
+
+int serve_pages(const char *dir, const char *addr, unsigned port,
+		const struct tls_opts *tls, unsigned idle_s)
+{
+	int l = net_listen(addr, port, "page-server"), ret = -1, mode;
+	struct conn *c;
 
 	if (l < 0)
 		return -1;
-	pr_info("page-server: %s on %s:%u", dir, addr ? addr : "*", port);
-	c = page_server_accept(l, 1u << XP_PULL | 1u << XP_PUSH, &mode,
-			       "page-server");
+	pr_info("page-server: %s on %s:%u%s", dir, addr ? addr : "*",
+		net_local_port(l), tls && tls->on ? " (TLS)" : "");
+	c = page_server_accept(l, tls, idle_s, 1u << XP_PULL | 1u << XP_PUSH,
+			       &mode, "page-server");
 	close(l);
-	if (c < 0)
+	if (!c)
 		return -1;
 	ret = mode == XP_PULL ? serve_pull(c, dir) :
-				page_server_receive(c, dir);
-	close(c);
+				page_server_receive(c, dir, idle_s);
+	conn_close(c);
 	return ret;
 }

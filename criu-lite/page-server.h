@@ -6,16 +6,27 @@
 
 #include <stdint.h>
 
-/* addr NULL: every address. 0 once the client was served in full. */
-int serve_pages(const char *dir, const char *addr, unsigned port);
+struct conn;
+struct tls_opts;
+
+/* addr NULL: every address; port 0: one the kernel picks (logged).
+ * Connections that say nothing for idle_s seconds are dropped. 0 once
+ * the client was served in full. */
+int serve_pages(const char *dir, const char *addr, unsigned port,
+		const struct tls_opts *tls, unsigned idle_s);
 /* The next criu-lite client on listening socket l whose mode (XP_*) is in
- * the modes bit mask: its connection, its mode in *mode. Others are
- * refused or ignored. who names the server in messages. */
-int page_server_accept(int l, unsigned modes, int *mode, const char *who);
+ * the modes bit mask: its connection (TLS with tls->on), its mode in
+ * *mode. Others are refused or ignored, and dropped if they say nothing
+ * for min(idle_s, 10) s; of too many waiting, the oldest is dropped. who
+ * names the server in messages. */
+struct conn *page_server_accept(int l, const struct tls_opts *tls,
+				unsigned idle_s, unsigned modes, int *mode,
+				const char *who);
 /* The PUSH part on connection c: what arrives is kept in dir once the
- * client is done (0), or dropped (-1, the client told why). */
-int page_server_receive(int c, const char *dir);
+ * client is done (0), or dropped (-1, the client told why); a client
+ * silent for idle_s seconds is dropped. */
+int page_server_receive(struct conn *c, const char *dir, unsigned idle_s);
 /* A reply on c: status 0 ok, else text says why. */
-int page_server_reply(int c, uint32_t status, const char *text);
+int page_server_reply(struct conn *c, uint32_t status, const char *text);
 
 #endif

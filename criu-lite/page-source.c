@@ -145,7 +145,6 @@ int page_source_open_parts(struct page_source *s, const struct page_part *p,
 
 	memset(s, 0, sizeof(*s));
 	s->ops = &local_ops;
-	s->fd = -1;
 	snprintf(s->name, sizeof(s->name), "%.79s", n ? p[0].name : "pages");
 	s->parts = calloc(n ? n : 1, sizeof(*p));
 	if (!s->parts)
@@ -429,7 +428,6 @@ int page_source_open_local(struct page_source *s, int dirfd, unsigned id,
 	memset(s, 0, sizeof(*s));
 	s->ops = &local_ops;
 	snprintf(s->name, sizeof(s->name), "pages-%u.img", id);
-	s->fd = -1;
 	if (!pages_codec_name(codec)) {
 		pr_err("inventory.img: pages compressed with codec %u, which "
 		       "this criu-lite does not know (it reads lz4 and zstd)",
@@ -463,7 +461,6 @@ int page_source_open_local(struct page_source *s, int dirfd, unsigned id,
 static int remote_connect(struct page_source *s, bool quiet)
 {
 	struct xp_hello me = { XP_MAGIC, XP_VERSION, XP_PULL };
-	struct timeval tv = { REMOTE_IDLE_S, 0 };
 	struct ps_hello hello;
 	char host[256];
 	unsigned port;
@@ -473,27 +470,27 @@ static int remote_connect(struct page_source *s, bool quiet)
 		return -1;
 	if (quiet)
 		log_set_level(LOG_ERROR - 1);
-	s->fd = net_connect(host, port, "page server");
+	s->conn = conn_connect(host, port, s->tls, "page server");
 	if (quiet)
 		log_set_level(lvl);
-	if (s->fd < 0)
+	if (!s->conn)
 		return -1;
-	setsockopt(s->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	if (write_all(s->fd, &me, sizeof(me)) ||
-	    read_full(s->fd, &hello, sizeof(hello)) || hello.magic != PS_MAGIC ||
-	    hello.version != PS_VERSION) {
+	conn_set_timeout(s->conn, REMOTE_IDLE_S);
+	if (conn_write(s->conn, &me, sizeof(me)) ||
+	    conn_read(s->conn, &hello, sizeof(hello)) ||
+	    hello.magic != PS_MAGIC || hello.version != PS_VERSION) {
 		pr_err("page server %s: not a criu-lite page server of this "
 		       "version (bad greeting)", s->addr);
-		close(s->fd);
-		s->fd = -1;
+		conn_close(s->conn);
+		s->conn = NULL;
 		return -1;
 	}
 	if (s->size && s->size != hello.size) {
 		pr_err("page server %s: serves another page stream now (%lu "
 		       "bytes, was %lu)", s->addr, (unsigned long)hello.size,
 		       (unsigned long)s->size);
-		close(s->fd);
-		s->fd = -1;
+		conn_close(s->conn);
+		s->conn = NULL;
 		return -1;
 	}
 	s->size = hello.size;
@@ -505,9 +502,8 @@ static int remote_retry(struct page_source *s)
 {
 	uint64_t until = now_ns() + (uint64_t)s->retry_s * 1000000000ull;
 
-	if (s->fd >= 0)
-		close(s->fd);
-	s->fd = -1;
+	conn_close(s->conn);
+	s->conn = NULL;
 	if (!s->retry_s)
 		return -1;
 	pr_warn("%s: connection lost; reconnecting for up to %u s", s->name,
@@ -531,8 +527,9 @@ static int remote_fetch(struct page_source *s, uint64_t off, size_t len)
 	uint32_t *csums = (uint32_t *)(s->buf + PS_MAX_REQ);
 	size_t n = len / PAGE_SZ;
 
-	if (write_all(s->fd, &req, sizeof(req)) || read_full(s->fd, s->buf, len) ||
-	    read_full(s->fd, csums, n * sizeof(*csums))) {
+	if (conn_write(s->conn, &req, sizeof(req)) ||
+	    conn_read(s->conn, s->buf, len) ||
+	    conn_read(s->conn, csums, n * sizeof(*csums))) {
 		pr_debug("%s: fetch %zu bytes at %#lx: %m", s->name, len,
 			 (long)off);
 		return -1;
@@ -560,7 +557,7 @@ static const uint8_t *remote_get(struct page_source *s, uint64_t off, size_t len
 		       len, (long)off);
 		return NULL;
 	}
-	while ((ret = s->fd < 0 ? -1 : remote_fetch(s, off, len)) == -1) {
+	while ((ret = !s->conn ? -1 : remote_fetch(s, off, len)) == -1) {
 		if (remote_retry(s)) {
 			pr_err("%s: can't fetch %zu bytes at %#lx", s->name,
 			       len, (long)off);
@@ -575,10 +572,9 @@ static const uint8_t *remote_get(struct page_source *s, uint64_t off, size_t len
 
 static void remote_close(struct page_source *s)
 {
-	if (s->fd >= 0)
-		close(s->fd);
+	conn_close(s->conn);
 	free(s->buf);
-	s->fd = -1;
+	s->conn = NULL;
 	s->buf = NULL;
 	if (s->near) {
 		s->near->ops->close(s->near);
@@ -589,14 +585,15 @@ static void remote_close(struct page_source *s)
 
 static const struct page_source_ops remote_ops = { remote_get, remote_close };
 
-int page_source_open_remote(struct page_source *s, const char *addr)
+int page_source_open_remote(struct page_source *s, const char *addr,
+			    const struct tls_opts *tls)
 {
 	memset(s, 0, sizeof(*s));
 	s->ops = &remote_ops;
 	s->remote = true;
+	s->tls = tls;
 	snprintf(s->name, sizeof(s->name), "page server %.60s", addr);
 	snprintf(s->addr, sizeof(s->addr), "%s", addr);
-	s->fd = -1;
 	s->buf = malloc(PS_MAX_REQ + PS_MAX_REQ / PAGE_SZ * sizeof(uint32_t));
 	if (!s->buf || remote_connect(s, false)) {
 		remote_close(s);
@@ -607,9 +604,8 @@ int page_source_open_remote(struct page_source *s, const char *addr)
 
 int page_source_reconnect(struct page_source *s)
 {
-	if (s->fd >= 0)
-		close(s->fd);
-	s->fd = -1;
+	conn_close(s->conn);
+	s->conn = NULL;
 	if (!remote_connect(s, false))
 		return 0;
 	return remote_retry(s);
@@ -621,8 +617,8 @@ int page_source_done(struct page_source *s, int vpid)
 	uint32_t ack = 1;
 
 	for (;;) {
-		if (s->fd >= 0 && !write_all(s->fd, &req, sizeof(req)) &&
-		    !read_full(s->fd, &ack, sizeof(ack)) && !ack)
+		if (s->conn && !conn_write(s->conn, &req, sizeof(req)) &&
+		    !conn_read(s->conn, &ack, sizeof(ack)) && !ack)
 			return 0;
 		if (remote_retry(s))
 			break;
@@ -634,13 +630,13 @@ int page_source_done(struct page_source *s, int vpid)
 
 /* ---- the server ---- */
 
-int serve_request(int c, struct page_source *src, const char *name,
+int serve_request(struct conn *c, struct page_source *src, const char *name,
 		  int *done_vpid, uint64_t *bytes)
 {
 	static uint32_t csums[PS_MAX_REQ / PAGE_SZ];
 	struct ps_req req;
 	const uint8_t *d;
-	int r = read_full(c, &req, sizeof(req));
+	int r = conn_read(c, &req, sizeof(req));
 
 	if (r)
 		return errno == ECONNRESET ? 0 : -1;	/* EOF: the client is done */
@@ -648,7 +644,7 @@ int serve_request(int c, struct page_source *src, const char *name,
 		uint32_t ack = 0;
 
 		*done_vpid = req.len;
-		return write_all(c, &ack, sizeof(ack)) ? -1 : 1;
+		return conn_write(c, &ack, sizeof(ack)) ? -1 : 1;
 	}
 	if (req.len > PS_MAX_REQ || req.off > src->size ||
 	    req.len > src->size - req.off || req.off % PAGE_SZ ||
@@ -667,7 +663,7 @@ int serve_request(int c, struct page_source *src, const char *name,
 		csums[i] = page_crc(d + (size_t)i * PAGE_SZ);
 	/* one write: a second small one would wait for the peer's delayed
 	 * ACK (Nagle) */
-	if (writev_all(c, (struct iovec[]){ { (void *)d, req.len },
+	if (conn_writev(c, (struct iovec[]){ { (void *)d, req.len },
 		       { csums, req.len / PAGE_SZ * sizeof(*csums) } }, 2)) {
 		pr_perror("%s: send", name);
 		return -1;
@@ -676,14 +672,15 @@ int serve_request(int c, struct page_source *src, const char *name,
 	return 2;
 }
 
-int serve_greet(int c, uint64_t size)
+int serve_greet(struct conn *c, uint64_t size)
 {
 	struct ps_hello hello = { PS_MAGIC, PS_VERSION, size };
 
-	return write_all(c, &hello, sizeof(hello));
+	return conn_write(c, &hello, sizeof(hello));
 }
 
-static int serve_client(int c, struct page_source *src, const char *dir)
+static int serve_client(struct conn *c, struct page_source *src,
+			const char *dir)
 {
 	uint64_t served = 0, reqs = 0, t0 = now_ns();
 	int vpid, r;
@@ -739,7 +736,7 @@ static int open_served(struct page_source *src, const char *dir)
 	return ret;
 }
 
-int serve_pull(int c, const char *dir)
+int serve_pull(struct conn *c, const char *dir)
 {
 	struct page_source src = { .ops = NULL };
 	int ret = -1;

@@ -52,6 +52,8 @@ struct page_part {
 };
 
 struct frame_reader;
+struct conn;
+struct tls_opts;
 
 struct page_source {
 	const struct page_source_ops *ops;
@@ -62,7 +64,8 @@ struct page_source {
 	bool remote;			/* a page server */
 	bool checked;			/* every stored byte checked at open */
 	struct frame_reader *frames;	/* a compressed image, else NULL */
-	int fd;				/* remote: the connection */
+	struct conn *conn;		/* remote: the connection */
+	const struct tls_opts *tls;	/* remote: TLS (NULL: plain) */
 	uint8_t *buf;			/* remote: the last answer */
 	struct page_source *near;	/* remote: the stored pages, read here
 					 * (offsets below PS_LAZY_BASE) */
@@ -115,8 +118,10 @@ int page_source_inflate(struct page_source *s);
  * populate, the parents' as they are used. */
 int page_source_open_parts(struct page_source *s, const struct page_part *p,
 			   size_t n, bool populate);
-/* A page server at "HOST:PORT". */
-int page_source_open_remote(struct page_source *s, const char *addr);
+/* A page server at "HOST:PORT" (TLS with tls->on; tls may be NULL, and
+ * must stay valid while s is used: reconnections use it). */
+int page_source_open_remote(struct page_source *s, const char *addr,
+			    const struct tls_opts *tls);
 /* Remote: another connection to the same server (a lazy-pages daemon's
  * own), s's connection dropped here without a word to the server. */
 int page_source_reconnect(struct page_source *s);
@@ -127,11 +132,11 @@ int page_source_done(struct page_source *s, int vpid);
  * checksums); 1: the client said a process is done (*done_vpid); -1: bad
  * request or the connection failed (logged). */
 /* The greeting of a PULL connection: a page stream of size bytes. */
-int serve_greet(int c, uint64_t size);
-int serve_request(int c, struct page_source *src, const char *name,
+int serve_greet(struct conn *c, uint64_t size);
+int serve_request(struct conn *c, struct page_source *src, const char *name,
 		  int *done_vpid, uint64_t *bytes);
 
 /* The server's side of a PULL connection c: DIR's pages image. */
-int serve_pull(int c, const char *dir);
+int serve_pull(struct conn *c, const char *dir);
 
 #endif

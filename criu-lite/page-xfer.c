@@ -342,7 +342,8 @@ struct compressor {
 
 struct local_xfer {
 	struct page_xfer x;
-	bool net;		/* fd: a page server's connection */
+	bool net;		/* conn: a page server's connection */
+	struct conn *conn;
 	char peer[80];		/* net: for messages */
 	/* the writer's way to store a ready buffer: written as it is, as a
 	 * frame, or sent */
@@ -467,7 +468,7 @@ static int send_buf(struct local_xfer *l, struct lbuf *b)
 		iov[n].iov_base = b->ctl;
 		iov[n++].iov_len = b->ctl_len;
 	}
-	if (writev_all(l->fd, iov, n))
+	if (conn_writev(l->conn, iov, n))
 		return -1;
 	l->file_off += b->bytes;
 	if (l->x.max_bw) {
@@ -783,7 +784,7 @@ static int net_reply(struct local_xfer *l, char *text, size_t size)
 	struct xp_reply r;
 	size_t n;
 
-	if (read_full(l->fd, &r, sizeof(r))) {
+	if (conn_read(l->conn, &r, sizeof(r))) {
 		pr_perror("%s: no answer (connection lost)", l->peer);
 		return -1;
 	}
@@ -792,7 +793,7 @@ static int net_reply(struct local_xfer *l, char *text, size_t size)
 		return -1;
 	}
 	n = r.text_len < size ? r.text_len : size - 1;
-	if (read_full(l->fd, text, n)) {
+	if (conn_read(l->conn, text, n)) {
 		pr_perror("%s: answer cut short", l->peer);
 		return -1;
 	}
@@ -800,7 +801,7 @@ static int net_reply(struct local_xfer *l, char *text, size_t size)
 	for (uint32_t i = n; i < r.text_len; i++) {
 		char c;
 
-		if (read_full(l->fd, &c, 1))
+		if (conn_read(l->conn, &c, 1))
 			break;
 	}
 	if (r.status) {
@@ -837,7 +838,7 @@ static int net_request(struct local_xfer *l, uint32_t type, uint64_t off,
 
 	if (wait_idle(l))
 		return -1;
-	if (write_all(l->fd, &h, sizeof(h))) {
+	if (conn_write(l->conn, &h, sizeof(h))) {
 		l->err = errno;
 		return local_failed(l);
 	}
@@ -861,28 +862,59 @@ static int net_flush(struct local_xfer *l)
 	return 0;
 }
 
+/* A layer's pagemaps are also kept in its own directory (dirfd set):
+ * the next layer finds there what this one holds. */
 static int net_pagemap_begin(struct page_xfer *x, pid_t vpid)
 {
-	return ctl_add((struct local_xfer *)x, X_PM_BEGIN, vpid, 0, NULL, 0);
+	struct local_xfer *l = (struct local_xfer *)x;
+
+	if (l->dirfd >= 0 && local_pagemap_begin(x, vpid))
+		return -1;
+	return ctl_add(l, X_PM_BEGIN, vpid, 0, NULL, 0);
 }
 
 static int net_pagemap_entry(struct page_xfer *x, const PagemapEntry *e)
 {
+	struct local_xfer *l = (struct local_xfer *)x;
 	size_t len = pagemap_entry__get_packed_size(e);
 	uint8_t *buf = malloc(len ? len : 1);
 	int ret;
 
-	if (!buf)
+	if (!buf || (l->dirfd >= 0 && local_pagemap_entry(x, e))) {
+		free(buf);
 		return -1;
+	}
 	pagemap_entry__pack(e, buf);
-	ret = ctl_add((struct local_xfer *)x, X_PM_ENTRY, 0, 0, buf, len);
+	ret = ctl_add(l, X_PM_ENTRY, 0, 0, buf, len);
 	free(buf);
 	return ret;
 }
 
 static int net_pagemap_end(struct page_xfer *x, bool ok)
 {
-	return ctl_add((struct local_xfer *)x, X_PM_END, 0, ok, NULL, 0);
+	struct local_xfer *l = (struct local_xfer *)x;
+
+	if (l->dirfd >= 0 && local_pagemap_end(x, ok))
+		return -1;
+	return ctl_add(l, X_PM_END, 0, ok, NULL, 0);
+}
+
+int page_xfer_send_link(struct page_xfer *x, const char *target)
+{
+	struct local_xfer *l = (struct local_xfer *)x;
+	size_t len = strlen(target);
+	struct xp_hdr h = { X_PARENT, 0, 0, len };
+	struct iovec iov[2] = { { &h, sizeof(h) }, { (void *)target, len } };
+
+	if (!l->net)
+		return 0;
+	if (local_submit(x) || wait_idle(l))
+		return -1;
+	if (conn_writev(l->conn, iov, 2)) {
+		l->err = errno;
+		return local_failed(l);
+	}
+	return 0;
 }
 
 int page_xfer_send_file(struct page_xfer *x, const char *name,
@@ -898,7 +930,7 @@ int page_xfer_send_file(struct page_xfer *x, const char *name,
 		return 0;
 	if (local_submit(x) || wait_idle(l))
 		return -1;
-	if (writev_all(l->fd, iov, 3)) {
+	if (conn_writev(l->conn, iov, 3)) {
 		l->err = errno;
 		return local_failed(l);
 	}
@@ -921,7 +953,7 @@ int page_xfer_conn_fd(const struct page_xfer *x)
 {
 	const struct local_xfer *l = (const struct local_xfer *)x;
 
-	return l->net ? l->fd : -1;
+	return l->net ? conn_fd(l->conn) : -1;
 }
 
 int page_xfer_reply(struct page_xfer *x, char *text, size_t size)
@@ -959,6 +991,7 @@ static void local_close(struct page_xfer *x)
 		frame_codec_free(l->comp[i].fc);
 	}
 	img_discard(l->pm);
+	conn_close(l->conn);
 	if (l->fd >= 0)
 		close(l->fd);
 	if (l->mem)
@@ -1014,11 +1047,11 @@ static int start_ring(struct local_xfer *l)
 	return 0;
 }
 
-struct page_xfer *page_xfer_open_net(const char *host, unsigned port,
-				     bool durable, bool migrate,
+struct page_xfer *page_xfer_open_net(const struct net_sink *ns, bool durable,
 				     struct dump_stats *st)
 {
 	struct local_xfer *l = calloc(1, sizeof(*l));
+	bool migrate = ns->migrate;
 	struct xp_hello hello = { XP_MAGIC, XP_VERSION,
 				  migrate ? XP_MIGRATE : XP_PUSH };
 	char text[XP_MAX_TEXT + 1];
@@ -1031,16 +1064,17 @@ struct page_xfer *page_xfer_open_net(const char *host, unsigned port,
 	l->x.durable = durable;
 	l->x.st = st;
 	l->net = true;
-	l->dirfd = -1;
+	l->dirfd = ns->pagemap_dirfd;
+	l->fd = -1;
 	snprintf(l->peer, sizeof(l->peer), "%s %s:%u", migrate ?
-		 "migration destination" : "page server", host, port);
+		 "migration destination" : "page server", ns->host, ns->port);
 	pthread_mutex_init(&l->lock, NULL);
 	pthread_cond_init(&l->cond, NULL);
-	l->fd = net_connect(host, port, migrate ? "migration destination" :
-			    "page server");
-	if (l->fd < 0)
+	l->conn = conn_connect(ns->host, ns->port, ns->tls, migrate ?
+			       "migration destination" : "page server");
+	if (!l->conn)
 		goto err;
-	if (write_all(l->fd, &hello, sizeof(hello))) {
+	if (conn_write(l->conn, &hello, sizeof(hello))) {
 		pr_perror("%s: send greeting", l->peer);
 		goto err;
 	}

@@ -31,6 +31,7 @@
 #include "pagemap.pb-c.h"
 
 struct page_xfer;
+struct tls_opts;
 
 struct page_xfer_ops {
 	/* The buffer to read the next batch into (xfer->batch bytes). */
@@ -76,17 +77,27 @@ struct page_xfer {
  * offsets in the page stream. */
 struct page_xfer *page_xfer_open_local(int dirfd, bool durable, unsigned codec,
 				       struct dump_stats *st);
+/* Where a network transfer goes. */
+struct net_sink {
+	const char *host;
+	unsigned port;
+	const struct tls_opts *tls;	/* NULL or !on: plain TCP */
+	bool migrate;			/* a migrate --incoming */
+	int pagemap_dirfd;		/* >= 0: pagemaps kept there too */
+};
 /* A page server (criu-lite page-server) at host:port: pages and pagemaps
  * go there, checked on arrival, and are kept there only once
  * page_xfer_done() said everything arrived. */
-struct page_xfer *page_xfer_open_net(const char *host, unsigned port,
-				     bool durable, bool migrate,
+struct page_xfer *page_xfer_open_net(const struct net_sink *ns, bool durable,
 				     struct dump_stats *st);
 int page_xfer_flush(struct page_xfer *x);
 /* Net: another image file, after everything stored so far (local: no-op,
  * the file is in the images directory already). */
 int page_xfer_send_file(struct page_xfer *x, const char *name,
 			const void *data, size_t len);
+/* Net: the received layer's DIR/parent links to target (a pre-dump
+ * chain on the server's side). Local: no-op (the dump links it). */
+int page_xfer_send_link(struct page_xfer *x, const char *target);
 /* Net: all is sent; returns once the server has kept it. Local: no-op. */
 int page_xfer_done(struct page_xfer *x);
 /* Net: the server's next reply (migrate: the destination runs the tree);

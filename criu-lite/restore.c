@@ -446,7 +446,7 @@ static int open_remote_source(struct restore_ctx *c)
 {
 	struct page_source *near;
 
-	if (page_source_open_remote(&c->src, c->o->page_server))
+	if (page_source_open_remote(&c->src, c->o->page_server, &c->o->tls))
 		return -1;
 	c->src.retry_s = c->o->lazy_timeout_s;
 	if (faccessat(c->dirfd, "pages-1.img", F_OK, 0) || c->inv->has_parent_id)

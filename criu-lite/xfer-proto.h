@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * The page server's wire protocol (little endian, TCP). The client speaks
- * first:
+ * The page server's wire protocol (little endian, TCP, or TLS over it:
+ * net.h). The client speaks first:
  *   hello   u32 magic "CLPX" | u16 version | u16 mode
  * mode PULL (restore --lazy-pages --page-server): the server answers with
  * the page-source greeting and serves "len bytes at offset" requests (see
@@ -19,6 +19,8 @@
  *   X_PM_END    off 1: the pagemap is complete; 0: drop it
  *   X_FILE      id: length of the name, then name and contents of another
  *               image file (migrate sends the whole directory)
+ *   X_PARENT    len bytes: the relative path the layer's DIR/parent
+ *               links to (a pre-dump chain); that layer must be there
  *   X_FLUSH     off 1: fsync; answered with a reply whose text is the
  *               decimal size of pages-1.img
  *   X_DONE      everything arrived: the server moves what it received
@@ -52,6 +54,7 @@ enum {
 	X_FILE,
 	X_FLUSH,
 	X_DONE,
+	X_PARENT,
 };
 
 struct xp_hdr {
