@@ -27,6 +27,12 @@
 #                  continued it PASSes
 #   lazy-dump      dump --lazy-pages here, restore --lazy-pages
 #                  --page-server there: PASSes there, the source is gone
+#   tls            both sides with --tls (throw-away certificates),
+#                  postcopy after one pre-copy round: the images and the
+#                  pushed pages, and the pages the destination pulls, all
+#                  over TLS; the tree PASSes on the other host
+#   tls-other-ca   a source whose certificate another CA signed: both
+#                  sides say so, the source runs on and PASSes
 # Run under build/tests/subreaper, as root. Usage: tests/migrate.sh B
 set -u
 B=${1:-build}
@@ -98,7 +104,7 @@ hog_ok() {
 
 incoming() {
 	there "$CL" migrate --incoming "$THERE:$port" -D "$1" \
-		--stats-file "$work/in.json" >"$work/in.log" 2>&1 &
+		--stats-file "$work/in.json" "${@:2}" >"$work/in.log" 2>&1 &
 	srv=$!
 	for _ in $(seq 1 100); do
 		there ss -ltn 2>/dev/null | grep -q ":$port " && return 0
@@ -342,6 +348,54 @@ else
 	bad "lazy-dump"; cat "$work/lz-dump.log" "$work/lz-restore.log"
 fi
 [ -n "$pid" ] && { there kill -9 "$pid" 2>/dev/null; kill -9 "$pid" 2>/dev/null; }; pid=
+
+# tls, tls-other-ca
+K=$work/certs
+if "$(dirname "$0")/tls-certs.sh" "$K" "$THERE"; then
+	TLS=(--tls --tls-cacert "$K/ca.pem" --tls-cert "$K/cert.pem" --tls-key "$K/key.pem")
+	HOG_MB=64 start_hog || exit 1
+	incoming "$work/dst-tls" "${TLS[@]}"
+	if TMPDIR=$work/tmp-src "$CL" migrate -t "$pid" --to "$THERE:$port" \
+		--postcopy --max-rounds 1 "${TLS[@]}" >"$work/out.log" 2>&1 &&
+	   wait_srv; then
+		wait "$pid" 2>/dev/null
+		if ! grep -q "(TLS)" "$work/in.log"; then
+			bad "tls: the destination did not use TLS"; cat "$work/in.log"
+		elif ! grep -q "lazy pages: all in" "$work/out.log"; then
+			bad "tls: no pages pulled (postcopy)"; cat "$work/out.log"
+		elif hog_ok there; then
+			ok "tls: $(grep -o 'migrated.*' "$work/out.log")"
+		else
+			bad "tls: the target on the other host says: $(tail -2 "$work/hog.out")"
+		fi
+	else
+		bad "tls: migrate failed"; cat "$work/out.log" "$work/in.log"
+	fi
+	[ -n "$pid" ] && { there kill -9 "$pid" 2>/dev/null; kill -9 "$pid" 2>/dev/null; }; pid=
+	pkill -9 -f "migrate --incoming $THERE:$port -D $work/dst-tls "
+	[ -n "$srv" ] && kill -9 "$srv" 2>/dev/null; srv=
+
+	HOG_MB=16 start_hog || exit 1
+	incoming "$work/dst-tls2" "${TLS[@]}"
+	if TMPDIR=$work/tmp-src "$CL" migrate -t "$pid" --to "$THERE:$port" --tls \
+		--tls-cacert "$K/ca.pem" --tls-cert "$K/other-cert.pem" \
+		--tls-key "$K/other-key.pem" >"$work/out.log" 2>&1; then
+		bad "tls-other-ca: the migration succeeded"
+	elif ! grep -q "refused by the peer" "$work/out.log"; then
+		bad "tls-other-ca: the source does not say it was refused"; cat "$work/out.log"
+	elif ! grep -q "no certificate signed by our CA" "$work/in.log"; then
+		bad "tls-other-ca: the destination does not say why"; cat "$work/in.log"
+	elif ! hog_ok; then
+		bad "tls-other-ca: the source is harmed"
+	else
+		ok "tls-other-ca: $(grep -o 'refused by the peer.*' "$work/out.log" | head -1)"
+	fi
+	pkill -9 -f "migrate --incoming $THERE:$port -D $work/dst-tls2 "
+	kill -9 "$srv" 2>/dev/null; wait "$srv" 2>/dev/null; srv=
+	[ -n "$pid" ] && kill -9 "$pid" 2>/dev/null; pid=
+else
+	bad "tls: can't make certificates (openssl)"
+fi
 
 [ -n "${MIGRATE_SHOW:-}" ] && cat "$work/keep-out.json" "$work/in.json"
 echo "migrate: $pass passed, $fail failed"

@@ -19,6 +19,24 @@
 #                  ignored; the next, real dump is served
 #   lazy-pull      restore --lazy-pages --page-server from the other side
 #                  (the PULL mode of the same server)
+#   loopback       page-server without --address listens on 127.0.0.1 only
+# With TLS (throw-away certificates, tests/tls-certs.sh), one page server
+# (--port 0: it says which; --idle-timeout 1) that refuses, each with a
+# message on both sides, then serves the real dump:
+#   tls-no-cert    a TLS peer without a certificate (openssl s_client)
+#   tls-other-ca   a dump whose certificate another CA signed
+#   tls-plain      a dump without --tls
+#   tls-garbage    bytes that are not TLS
+#   tls-idle       a connection that says nothing: dropped after 1 s
+#   tls-too-many   ten idle connections at once: the oldest dropped, the
+#                  real dump still served
+#   tls-push       the dump over TLS; restored with --verify, PASSes
+#   tls-server-ca  a page server whose certificate another CA signed: the
+#                  dump refuses it, the target runs on
+#   tls-layers     pre-dump, pre-dump --prev-images-dir, dump
+#                  --prev-images-dir --track-mem, each to a page server
+#                  over TLS: the other side holds the three layers linked
+#                  by DIR/parent and restores them with --verify
 # Run under build/tests/subreaper, as root. Usage: tests/page-server.sh B
 set -u
 B=${1:-build}
@@ -211,6 +229,148 @@ else
 	wait_server
 fi
 [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null; pid=
+
+
+# loopback: no --address, no other interface
+ip netns exec "$ns" "$CL" page-server -D "$work/lo" --port "$port" \
+	>"$work/server.log" 2>&1 &
+srv=$!
+for _ in $(seq 1 100); do
+	ip netns exec "$ns" ss -ltn 2>/dev/null | grep -q ":$port " && break
+	sleep 0.05
+done
+listen=$(ip netns exec "$ns" ss -ltnH "sport = :$port" | awk '{ print $4 }')
+if [ "$listen" = "127.0.0.1:$port" ]; then
+	ok "loopback: listens on $listen"
+else
+	bad "loopback: listens on \"$listen\""
+fi
+kill -9 "$srv" 2>/dev/null; wait "$srv" 2>/dev/null; srv=
+
+K=$work/certs
+"$(dirname "$0")/tls-certs.sh" "$K" "$THERE" ||
+	{ bad "tls: can't make certificates (openssl)"; K=; }
+TLS=(--tls --tls-cacert "$K/ca.pem" --tls-cert "$K/cert.pem" --tls-key "$K/key.pem")
+OTHER=(--tls --tls-cacert "$K/ca.pem" --tls-cert "$K/other-cert.pem"
+       --tls-key "$K/other-key.pem")
+
+# tls_server DIR [ARGS]: a page server on the other host, port 0 ($tport)
+tls_server() {
+	ip netns exec "$ns" "$CL" page-server -D "$1" --address "$THERE" \
+		--port 0 "${@:2}" >"$work/server.log" 2>&1 &
+	srv=$!
+	tport=
+	for _ in $(seq 1 100); do
+		tport=$(grep -o "on $THERE:[0-9]*" "$work/server.log" | cut -d: -f2)
+		[ -n "$tport" ] && return 0
+		sleep 0.05
+	done
+	echo "no port from the page server: $(cat "$work/server.log")"
+}
+
+dump_tls() {
+	"$CL" dump -t "$pid" -D "$1" --page-server --address "$THERE" \
+		--port "$tport" "${@:2}"
+}
+
+# say_both NAME CLIENT-LOG CLIENT-WORDS SERVER-WORDS: both sides said why
+say_both() {
+	if [ -n "$3" ] && ! grep -q "$3" "$2"; then
+		bad "$1: the client does not say \"$3\""; cat "$2"
+	elif ! grep -q "$4" "$work/server.log"; then
+		bad "$1: the server does not say \"$4\""; cat "$work/server.log"
+	else
+		ok "$1: $(grep -o "$4.*" "$work/server.log" | tail -1)"
+	fi
+}
+
+[ -n "$K" ] && HOG_MB=64 start_hog && tls_server "$work/t" "${TLS[@]}" --idle-timeout 1
+if [ -n "$K" ] && [ -n "$tport" ]; then
+	timeout 10 openssl s_client -ign_eof -connect "$THERE:$tport" -CAfile "$K/ca.pem" \
+		</dev/null >"$work/c.log" 2>&1
+	sleep 0.2
+	say_both tls-no-cert "$work/c.log" "alert certificate required" "no certificate signed by our CA"
+	dump_tls "$work/t-here" "${OTHER[@]}" -R >"$work/c.log" 2>&1
+	say_both tls-other-ca "$work/c.log" "refused by the peer" "no certificate signed by our CA"
+	dump_tls "$work/t-here" -R >"$work/c.log" 2>&1
+	say_both tls-plain "$work/c.log" "requires TLS" "client without TLS"
+	printf 'GET / HTTP/1.0\r\n\r\n' >"/dev/tcp/$THERE/$tport" 2>/dev/null
+	sleep 0.3
+	say_both tls-garbage /dev/null "" "does not speak TLS"
+	exec 7<>"/dev/tcp/$THERE/$tport"
+	sleep 1.6
+	exec 7>&-
+	say_both tls-idle /dev/null "" "said nothing for 1 s"
+	for fd in 10 11 12 13 14 15 16 17 18 19; do
+		eval "exec $fd<>/dev/tcp/$THERE/$tport"
+	done
+	sleep 0.1
+	if dump_tls "$work/t-here" "${TLS[@]}" >"$work/dump.log" 2>&1 && wait_server; then
+		say_both tls-too-many /dev/null "" "too many connections"
+		wait "$pid" 2>/dev/null
+		cp "$work/t-here"/*.img "$work/t/"
+		if "$CL" restore -D "$work/t" -d --verify >"$work/restore.log" 2>&1 &&
+		   hog_ok; then
+			ok "tls-push: $(grep -o 'verify.*' "$work/restore.log")"
+		else
+			bad "tls-push: restore"; cat "$work/restore.log" "$work/hog.out"
+		fi
+	else
+		bad "tls-push: the dump"; cat "$work/dump.log" "$work/server.log"
+	fi
+	for fd in 10 11 12 13 14 15 16 17 18 19; do eval "exec $fd>&-"; done
+	[ -n "$pid" ] && kill -9 "$pid" 2>/dev/null; pid=
+	[ -n "$srv" ] && kill -9 "$srv" 2>/dev/null; srv=
+
+	# tls-server-ca
+	HOG_MB=16 start_hog || exit 1
+	tls_server "$work/t2" --tls --tls-cacert "$K/ca.pem" \
+		--tls-cert "$K/other-cert.pem" --tls-key "$K/other-key.pem"
+	if dump_tls "$work/t2-here" "${TLS[@]}" >"$work/c.log" 2>&1; then
+		bad "tls-server-ca: the dump went to it"
+	else
+		sleep 0.2
+		say_both tls-server-ca "$work/c.log" "issuer is unknown" "refused by the peer"
+		hog_ok || bad "tls-server-ca: the target is harmed"
+	fi
+	kill -9 "$srv" 2>/dev/null; wait "$srv" 2>/dev/null; srv=
+	[ -n "$pid" ] && kill -9 "$pid" 2>/dev/null; pid=
+
+	# tls-layers
+	HOG_MB=64 start_hog || exit 1
+	L=$work/layers-here R=$work/layers-there
+	mkdir -p "$L" "$R"
+	lerr=
+	for n in 1 2 3; do
+		tls_server "$R/$n" "${TLS[@]}"
+		case $n in
+		1) args=(pre-dump) ;;
+		2) args=(pre-dump --prev-images-dir ../1) ;;
+		3) args=(dump --prev-images-dir ../2 --track-mem) ;;
+		esac
+		"$CL" "${args[@]}" -t "$pid" -D "$L/$n" --page-server --address "$THERE" \
+			--port "$tport" "${TLS[@]}" >"$work/l$n.log" 2>&1 && wait_server ||
+			{ lerr="layer $n: $(cat "$work/l$n.log" "$work/server.log")"; break; }
+	done
+	if [ -n "$lerr" ]; then
+		bad "tls-layers: $lerr"
+	elif [ "$(readlink "$R/3/parent")" != ../2 ] || [ "$(readlink "$R/2/parent")" != ../1 ]; then
+		bad "tls-layers: no parent links on the other side: $(ls -l "$R"/*)"
+	elif ls "$L"/* | grep -q "^pages-"; then
+		bad "tls-layers: pages written here"
+	else
+		wait "$pid" 2>/dev/null
+		for f in "$L/3"/*.img; do
+			[ -e "$R/3/${f##*/}" ] || cp "$f" "$R/3/"
+		done
+		if "$CL" restore -D "$R/3" -d --verify >"$work/restore.log" 2>&1 && hog_ok; then
+			ok "tls-layers: $(grep -o 'verify.*' "$work/restore.log"); layer 3 $(grep -o 'kept.*checked)' "$work/server.log")"
+		else
+			bad "tls-layers: restore"; cat "$work/restore.log" "$work/hog.out"
+		fi
+	fi
+	[ -n "$pid" ] && kill -9 "$pid" 2>/dev/null; pid=
+fi
 
 echo "page-server: $pass passed, $fail failed"
 [ "$fail" = 0 ]
