@@ -69,6 +69,11 @@ show --ps --fds x|one at a time
 check --bogus|unknown option or argument "--bogus"
 page-server -D x --port http|bad number "http" for --port
 page-server -D x|needs -D DIR and --port N
+page-server -D x --port 1 --tls-cert c|go with --tls
+page-server -D x --port 1 --idle-timeout 0|for --idle-timeout (1 to 86400
+dump -t 5 -D x --tls|--tls is for the connection to a page server
+restore -D x --tls|--tls is for the connection to a page server
+migrate -t 5 --to h:1 --tls-key k|go with --tls
 migrate|needs either -t PID --to HOST:PORT
 migrate -t 5 --to h|expected HOST:PORT
 migrate --incoming h:1 -D x --postcopy|--postcopy goes with the source

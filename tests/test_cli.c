@@ -269,7 +269,10 @@ static void test_pre_dump_bad(void **state)
 		{ { "pre-dump", "-t", "5", "-D", "x", "--compress", "lz4" },
 		  "pre-dump: --compress is not supported yet" },
 		{ { "pre-dump", "-t", "5", "-D", "x", "--page-server", "--address",
-		    "h", "--port", "1" }, "pre-dump: --page-server is not supported yet" },
+		    "h", "--port", "1", "--tls-cert", "c" },
+		  "pre-dump: --tls-cacert, --tls-cert, --tls-key and" },
+		{ { "pre-dump", "-t", "5", "-D", "x", "--tls" },
+		  "pre-dump: --tls is for the connection to a page server" },
 		{ { "dump", "-t", "5", "-D", "x", "--prev-images-dir", "p",
 		    "--compress", "zstd" },
 		  "dump: --compress with --prev-images-dir is not supported yet" },
@@ -663,6 +666,10 @@ static void test_page_server_args(void **state)
 		{ { "page-server", "-D", "x", "--port" },
 		  "page-server: option --port needs a value" },
 		{ { "page-server", "--bogus" }, "unknown option --bogus" },
+		{ { "page-server", "-D", "x", "--port", "1", "--tls-key", "k" },
+		  "go with --tls" },
+		{ { "page-server", "-D", "x", "--port", "1", "--idle-timeout",
+		    "0" }, "for --idle-timeout" },
 	};
 	struct page_server_opts o;
 	struct output out;
@@ -676,7 +683,20 @@ static void test_page_server_args(void **state)
 	output_free(&out);
 	assert_int_equal(PSRV(&o, &out, "page-server", "--images-dir=i",
 			      "--port=1"), 0);
-	assert_null(o.address);
+	assert_string_equal(o.address, "127.0.0.1");	/* loopback only */
+	assert_false(o.tls.on);
+	assert_int_equal(o.idle_s, IDLE_TIMEOUT_DEFAULT);
+	output_free(&out);
+	/* port 0: the kernel picks one; TLS with CRIU's option names */
+	assert_int_equal(PSRV(&o, &out, "page-server", "-D", "i", "--port", "0",
+			      "--tls", "--tls-cacert", "ca", "--tls-cert", "c",
+			      "--tls-key", "k", "--idle-timeout", "5"), 0);
+	assert_int_equal(o.port, 0);
+	assert_true(o.tls.on);
+	assert_string_equal(o.tls.cacert, "ca");
+	assert_string_equal(o.tls.cert, "c");
+	assert_string_equal(o.tls.key, "k");
+	assert_int_equal(o.idle_s, 5);
 	output_free(&out);
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		char **argv = (char **)bad[i].argv;
