@@ -17,6 +17,7 @@
 #include "cr.h"
 #include "log.h"
 #include "net.h"
+#include "seize.h"
 
 #define LISTEN_BACKLOG	16
 #define TLS_CHUNK	16384	/* a TLS record's payload at most */
@@ -286,6 +287,24 @@ static int tls_load(struct conn *c, const struct tls_opts *t)
 	return 0;
 }
 
+/*
+ * What the peer still sends is read and dropped (for up to a second)
+ * before the connection closes: closing with unread data makes the
+ * kernel answer with a reset, which can destroy the alert or reply just
+ * sent before the peer reads it.
+ */
+static void drain_peer(int fd)
+{
+	struct timeval tv = { 0, 200000 };
+	uint64_t t0 = now_ns();
+	char buf[4096];
+
+	shutdown(fd, SHUT_WR);
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	while (now_ns() - t0 < 1000000000ULL && read(fd, buf, sizeof(buf)) > 0)
+		;
+}
+
 /* Both ends require and verify the other's certificate during the
  * handshake (gnutls_session_set_verify_cert): a failure ends it. */
 static int tls_start(struct conn *c, const struct tls_opts *t, bool server,
@@ -327,6 +346,8 @@ static int tls_start(struct conn *c, const struct tls_opts *t, bool server,
 		/* the peer learns why (a TLS 1.3 client would otherwise see
 		 * only a closed connection after its handshake) */
 		gnutls_alert_send_appropriate(c->tls, ret);
+		if (server)
+			drain_peer(c->fd);
 		return -1;
 	}
 	pr_debug("%s %s: TLS %s", c->what, c->peer,
