@@ -265,7 +265,7 @@ static void test_pre_dump(void **state)
 
 static void test_pre_dump_bad(void **state)
 {
-	static const struct { char *argv[11]; const char *msg; } bad[] = {
+	static const struct { char *argv[14]; const char *msg; } bad[] = {
 		{ { "pre-dump", "-t", "5", "-D", "x", "--compress", "lz4" },
 		  "pre-dump: --compress is not supported yet" },
 		{ { "pre-dump", "-t", "5", "-D", "x", "--page-server", "--address",
@@ -420,7 +420,7 @@ static void test_help_per_command(void **state)
 	assert_int_equal(RESTORE(&ro, &r, "restore", "--help"), 1);
 	assert_contains(d.out, "usage: criu-lite dump");
 	assert_contains(r.out, "usage: criu-lite restore");
-	assert_true(strstr(d.out, "--lazy-pages") == NULL);
+	assert_true(strstr(d.out, "--zombie-wait") == NULL);
 	assert_true(strstr(r.out, "--leave-running") == NULL);
 	assert_true(strcmp(d.out, r.out) != 0);
 	output_free(&d);
