@@ -29,6 +29,7 @@
 #include "cow.h"
 #include "creds.h"
 #include "mem.h"
+#include "mem-ghost.h"
 #include "mem-marks.h"
 #include "mem-tracker.h"
 #include "namespaces.h"
@@ -534,6 +535,7 @@ static void free_mm(MmEntry *mm)
 	free(mm->vmas);
 	free_guards(mm);
 	free_cow_ranges(&(struct cow_ranges){ mm->cow_shared, mm->n_cow_shared });
+	mm_free_unlinked(mm);
 	free(mm->auxv.data);
 	free(mm->exe);
 }
@@ -573,7 +575,8 @@ static int dump_mm(struct proc_dump *pd)
 		}
 	}
 	if (mm_fill_vmas(&mm, pd->vmas, pd->nr_vmas) ||
-	    mm_fill_file_ids(&mm, pid) || dump_guards(pid, &mm))
+	    mm_fill_file_ids(&mm, pid) || dump_guards(pid, &mm) ||
+	    mm_dump_unlinked(pd->c->fdc, pid, &mm))
 		goto out;
 	mm.cow_shared = pd->cow.v;
 	mm.n_cow_shared = pd->cow.n;

@@ -82,13 +82,23 @@ static int put_extents(struct cr_img *img, int fd, uint64_t size)
 
 int fd_store_contents(struct fd_dump *d, int fd, uint64_t size, FdEntry *e)
 {
+	if (fd_store_file(d->fc, fd, size, e))
+		return -1;
+	if (e->has_ghost_id)
+		pr_debug("pid %d fd %d: %lu bytes stored as ghost-%u.img",
+			 d->pid, d->fd, (unsigned long)size, e->ghost_id);
+	return 0;
+}
+
+int fd_store_file(struct fd_dump_ctx *fc, int fd, uint64_t size, FdEntry *e)
+{
 	struct cr_img *img;
 	unsigned id;
 
 	if (size <= FD_INLINE_MAX)
 		return fd_dump_contents(fd, size, e);
-	id = fd_dump_ghost_id(d->fc);
-	img = img_open_write(fd_dump_dirfd(d->fc), IMG_GHOST, id);
+	id = fd_dump_ghost_id(fc);
+	img = img_open_write(fd_dump_dirfd(fc), IMG_GHOST, id);
 	if (!img)
 		return -1;
 	if (put_extents(img, fd, size)) {
@@ -100,8 +110,6 @@ int fd_store_contents(struct fd_dump *d, int fd, uint64_t size, FdEntry *e)
 	e->has_size = e->has_ghost_id = true;
 	e->size = size;
 	e->ghost_id = id;
-	pr_debug("pid %d fd %d: %lu bytes stored as ghost-%u.img", d->pid,
-		 d->fd, (unsigned long)size, id);
 	return 0;
 }
 

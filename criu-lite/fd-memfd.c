@@ -45,6 +45,21 @@ static uint64_t ts_ns(const struct timespec *t)
 	return (uint64_t)t->tv_sec * 1000000000ULL + t->tv_nsec;
 }
 
+/* What both kinds record of the inode: owner, mode, times, identity. */
+static void unlinked_attrs(const struct stat *st, FdEntry *e)
+{
+	e->has_mode = e->has_uid = e->has_gid = true;
+	e->mode = st->st_mode & 07777;
+	e->uid = st->st_uid;
+	e->gid = st->st_gid;
+	e->has_atime_ns = e->has_mtime_ns = true;
+	e->atime_ns = ts_ns(&st->st_atim);
+	e->mtime_ns = ts_ns(&st->st_mtim);
+	e->has_id = e->has_dev = true;
+	e->id = st->st_ino;
+	e->dev = st->st_dev;
+}
+
 /* What both kinds record: name, offset, owner, mode, times, inode,
  * contents. The contents are read through a new OFD with O_NOATIME, so
  * that the dump does not change the file's access time. */
@@ -55,17 +70,9 @@ static int unlinked_dump(struct fd_dump *d, FdEntry *e, size_t prefix)
 	e->path = strip_link(d->link, prefix);
 	if (!e->path)
 		return -1;
-	e->has_pos = e->has_mode = e->has_uid = e->has_gid = true;
+	e->has_pos = true;
 	e->pos = d->fi.pos;
-	e->mode = d->st.st_mode & 07777;
-	e->uid = d->st.st_uid;
-	e->gid = d->st.st_gid;
-	e->has_atime_ns = e->has_mtime_ns = true;
-	e->atime_ns = ts_ns(&d->st.st_atim);
-	e->mtime_ns = ts_ns(&d->st.st_mtim);
-	e->has_id = e->has_dev = true;
-	e->id = d->st.st_ino;
-	e->dev = d->st.st_dev;
+	unlinked_attrs(&d->st, e);
 	if (fd_inode_seen(d->fc, d->st.st_dev, d->st.st_ino))
 		return 0;
 	rfd = fd_open_target(d, O_RDONLY | O_NOATIME);
@@ -77,6 +84,39 @@ static int unlinked_dump(struct fd_dump *d, FdEntry *e, size_t prefix)
 		pr_err("pid %d fd %d: can't read the contents of %s", d->pid,
 		       d->fd, d->link);
 	return ret;
+}
+
+static int memfd_kind_of(int fd, FdEntry *e)
+{
+	struct statfs sfs;
+	int seals = fcntl(fd, F_GET_SEALS);
+
+	if (seals < 0)
+		return -1;
+	e->has_seals = true;
+	e->seals = seals;
+	if (!fstatfs(fd, &sfs) && sfs.f_type == HUGETLBFS_MAGIC) {
+		e->has_hugetlb = true;
+		e->hugetlb = true;
+	}
+	return 0;
+}
+
+int fd_dump_unlinked_file(struct fd_dump_ctx *fc, int fd, const char *link,
+			  FdEntry *e)
+{
+	bool memfd = !strncmp(link, "/memfd:", 7);
+	struct stat st;
+
+	if (fstat(fd, &st))
+		return -1;
+	e->type = memfd ? FD_TYPE__FD_MEMFD : FD_TYPE__FD_DELETED;
+	e->flags = O_RDWR;
+	e->path = strip_link(link, memfd ? strlen("/memfd:") : 0);
+	if (!e->path || (memfd && memfd_kind_of(fd, e)))
+		return -1;
+	unlinked_attrs(&st, e);
+	return fd_store_file(fc, fd, st.st_size, e);
 }
 
 static size_t inode_keys(const FdEntry *e, struct fd_key *k)
@@ -96,15 +136,12 @@ static int set_times(int fd, const FdEntry *e)
 	return futimens(fd, t);
 }
 
-/*
- * Fills a newly made file as dumped and caches it for the other OFDs of
- * the inode. Seals last: F_SEAL_WRITE would stop the filling, F_SEAL_EXEC
- * the chmod.
- */
-static int fill_new(struct fd_restore *r, const FdEntry *e, int fd, bool memfd)
+/* Fills a newly made file as dumped. Seals last: F_SEAL_WRITE would stop
+ * the filling, F_SEAL_EXEC the chmod. */
+static int fill_made(int dirfd, const FdEntry *e, int fd, bool memfd)
 {
-	if (fd_fill_contents(fd_restore_dirfd(r), fd, e))
-		goto err;
+	if (fd_fill_contents(dirfd, fd, e))
+		return -1;
 	if (e->has_mode && fchmod(fd, e->mode))
 		pr_warn("restore fd %u: chmod %s to %o: %m", e->fd, e->path,
 			e->mode);
@@ -115,12 +152,19 @@ static int fill_new(struct fd_restore *r, const FdEntry *e, int fd, bool memfd)
 	if (memfd && e->has_seals && e->seals &&
 	    fcntl(fd, F_ADD_SEALS, e->seals)) {
 		pr_perror("restore memfd %s: seals %#x", e->path, e->seals);
-		goto err;
+		return -1;
+	}
+	return 0;
+}
+
+/* Fills a newly made file and caches it for the other OFDs of the inode. */
+static int fill_new(struct fd_restore *r, const FdEntry *e, int fd, bool memfd)
+{
+	if (fill_made(fd_restore_dirfd(r), e, fd, memfd)) {
+		close(fd);
+		return -1;
 	}
 	return fd_cache_put(r, FD_KEY_INODE, fd_inode_key(e->dev, e->id), 0, fd);
-err:
-	close(fd);
-	return -1;
 }
 
 /* The OFD of e from the made file: the first OFD of a file is the one
@@ -160,35 +204,29 @@ static bool made_already(struct fd_restore *r, const FdEntry *e)
 
 static int memfd_dump(struct fd_dump *d, FdEntry *e)
 {
-	struct statfs sfs;
-	int seals = fcntl(d->copy, F_GET_SEALS);
-
-	if (seals < 0) {
+	if (memfd_kind_of(d->copy, e)) {
 		pr_perror("pid %d fd %d: F_GET_SEALS", d->pid, d->fd);
 		return -1;
-	}
-	e->has_seals = true;
-	e->seals = seals;
-	if (!fstatfs(d->copy, &sfs) && sfs.f_type == HUGETLBFS_MAGIC) {
-		e->has_hugetlb = true;
-		e->hugetlb = true;
 	}
 	return unlinked_dump(d, e, strlen("/memfd:"));
 }
 
-static int memfd_open(struct fd_restore *r, const FdEntry *e)
+static int make_memfd(const FdEntry *e)
 {
 	unsigned flags = MFD_ALLOW_SEALING | (e->hugetlb ? MFD_HUGETLB : 0);
-	int fd;
+	int fd = memfd_create(e->path ? e->path : "", flags);
 
+	if (fd < 0)
+		pr_perror("restore memfd_create(%s)", e->path);
+	return fd;
+}
+
+static int memfd_open(struct fd_restore *r, const FdEntry *e)
+{
 	if (!made_already(r, e)) {
-		fd = memfd_create(e->path ? e->path : "", flags);
-		if (fd < 0) {
-			pr_perror("restore fd %u: memfd_create(%s)", e->fd,
-				  e->path);
-			return -1;
-		}
-		if (fill_new(r, e, fd, true))
+		int fd = make_memfd(e);
+
+		if (fd < 0 || fill_new(r, e, fd, true))
 			return -1;
 	}
 	return ofd_from_made(r, e);
@@ -255,3 +293,15 @@ const struct fd_ops fd_deleted_ops = {
 	.type = FD_TYPE__FD_DELETED, .name = "deleted file",
 	.dump = deleted_dump, .open = deleted_open, .keys = inode_keys,
 };
+
+int fd_make_unlinked(int dirfd, const FdEntry *e)
+{
+	bool memfd = e->type == FD_TYPE__FD_MEMFD;
+	int fd = memfd ? make_memfd(e) : make_deleted(e);
+
+	if (fd >= 0 && fill_made(dirfd, e, fd, memfd)) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}

@@ -130,8 +130,19 @@ int fd_gone_dir(struct fd_restore *r, const FdEntry *e);
  * fd (read with pread, the target's offset untouched), stored inline or
  * as ghost-<id>.img; filled back into a new file; ghost image checked. */
 int fd_store_contents(struct fd_dump *d, int fd, uint64_t size, FdEntry *e);
+int fd_store_file(struct fd_dump_ctx *fc, int fd, uint64_t size, FdEntry *e);
 int fd_fill_contents(int dirfd, int fd, const FdEntry *e);
 int fd_check_ghost(int dirfd, const FdEntry *e);
+/* fd-memfd.c: a deleted file or memfd read through fd (a mapping's), named
+ * by link ("/memfd:x", "/path"; " (deleted)" stripped) described as its fd
+ * would be, with its contents; fd_make_unlinked makes such a file again,
+ * filled, and returns an fd on it (not cached). */
+int fd_dump_unlinked_file(struct fd_dump_ctx *fc, int fd, const char *link,
+			  FdEntry *e);
+int fd_make_unlinked(int dirfd, const FdEntry *e);
+/* files.c: true when the file mapped was stored already (for a mapping of
+ * an earlier process); records it otherwise. */
+bool fd_mapping_seen(struct fd_dump_ctx *fc, uint64_t dev, uint64_t ino);
 /* files.c: the images directory of a dump and a new ghost id in it; the
  * images directory of a restore */
 int fd_dump_dirfd(struct fd_dump_ctx *fc);

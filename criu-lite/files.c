@@ -45,6 +45,8 @@ struct fd_dump_ctx {
 	size_t nr_ofds, cap_ofds;
 	struct inode_seen *inodes;	/* contents already stored */
 	size_t nr_inodes, cap_inodes;
+	struct inode_seen *mapped;	/* files of mappings already stored */
+	size_t nr_mapped, cap_mapped;
 	struct unix_diag_table *unix_table;
 	unsigned ghosts;		/* ghost images written */
 	int nested;			/* inside fd_dump_held */
@@ -67,15 +69,27 @@ static int grow(void **v, size_t *cap, size_t need, size_t size)
 	return 0;
 }
 
+static bool inode_seen_in(struct inode_seen **v, size_t *nr, size_t *cap,
+			  uint64_t dev, uint64_t ino)
+{
+	for (size_t i = 0; i < *nr; i++)
+		if ((*v)[i].dev == dev && (*v)[i].ino == ino)
+			return true;
+	if (!grow((void **)v, cap, *nr + 1, sizeof(**v)))
+		(*v)[(*nr)++] = (struct inode_seen){ dev, ino };
+	return false;
+}
+
 bool fd_inode_seen(struct fd_dump_ctx *fc, uint64_t dev, uint64_t ino)
 {
-	for (size_t i = 0; i < fc->nr_inodes; i++)
-		if (fc->inodes[i].dev == dev && fc->inodes[i].ino == ino)
-			return true;
-	if (!grow((void **)&fc->inodes, &fc->cap_inodes, fc->nr_inodes + 1,
-		  sizeof(*fc->inodes)))
-		fc->inodes[fc->nr_inodes++] = (struct inode_seen){ dev, ino };
-	return false;
+	return inode_seen_in(&fc->inodes, &fc->nr_inodes, &fc->cap_inodes,
+			     dev, ino);
+}
+
+bool fd_mapping_seen(struct fd_dump_ctx *fc, uint64_t dev, uint64_t ino)
+{
+	return inode_seen_in(&fc->mapped, &fc->nr_mapped, &fc->cap_mapped,
+			     dev, ino);
 }
 
 int fd_dump_dirfd(struct fd_dump_ctx *fc)
@@ -620,6 +634,7 @@ void fd_dump_end(struct fd_dump_ctx *fc)
 	unix_diag_free(fc->unix_table);
 	free(fc->ofds);
 	free(fc->inodes);
+	free(fc->mapped);
 	free(fc);
 }
 

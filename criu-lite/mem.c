@@ -15,6 +15,7 @@
 #include "log.h"
 #include "lazy.h"
 #include "mem.h"
+#include "mem-ghost.h"
 #include "page-source.h"
 #include "page-xfer.h"
 #include "precopy.h"
@@ -60,13 +61,8 @@ int vma_kind_of(const struct vma_info *v, const char **why)
 	if (v->shared)
 		return path_is_anon_shared(v->path) ? VMA_KIND__VMA_ANON_SHARED :
 						     VMA_KIND__VMA_FILE_SHARED;
-	if (v->path[0] == '/') {
-		if (v->deleted) {
-			*why = "private mapping of a deleted file";
-			return -1;
-		}
-		return VMA_KIND__VMA_FILE_PRIVATE;
-	}
+	if (v->path[0] == '/')
+		return VMA_KIND__VMA_FILE_PRIVATE;	/* deleted: mem-ghost.c */
 	return VMA_KIND__VMA_ANON_PRIVATE;
 }
 
@@ -118,7 +114,7 @@ static bool is_checked_file(const VmaEntry *e)
 	return (e->kind == VMA_KIND__VMA_FILE_PRIVATE ||
 		e->kind == VMA_KIND__VMA_FILE_SHARED) && e->path &&
 	       e->path[0] == '/' && strncmp(e->path, "/memfd:", 7) &&
-	       strncmp(e->path, "/dev/", 5);
+	       strncmp(e->path, "/dev/", 5) && !e->unlinked;
 }
 
 /* Size and sample sum of each mapped file, through map_files (the very
@@ -229,6 +225,9 @@ int mm_fill_vmas(MmEntry *mm, const struct vma_info *vmas, size_t nr)
 			e->lock = v->vmflags & VMF_LOCKONFAULT ?
 				  VMA_LOCK__VMA_LOCKED_ONFAULT : VMA_LOCK__VMA_LOCKED;
 		}
+		if (v->deleted && (e->kind == VMA_KIND__VMA_FILE_PRIVATE ||
+				   e->kind == VMA_KIND__VMA_FILE_SHARED))
+			e->has_unlinked = e->unlinked = true;
 		e->has_dev = e->has_ino = true;
 		e->dev = (uint64_t)v->dev_major << 32 | v->dev_minor;
 		e->ino = v->ino;
@@ -547,6 +546,36 @@ static int finish_ready_vma(struct mm_restore *m, const VmaEntry *v)
 	return restore_madvise(m, v);
 }
 
+/* A deleted file or privately mapped memfd: its file made again (or the
+ * process' fd on it), mapped at the same place and offset (mem-ghost.c). */
+static int map_unlinked(struct mm_restore *m, const VmaEntry *v, int flags)
+{
+	bool rw = v->kind == VMA_KIND__VMA_FILE_SHARED &&
+		  ((v->prot & PROT_WRITE) || (v->has_may_write && v->may_write));
+	char path[64];
+	long fd, ret;
+
+	if (ghost_map_path(m->ghosts, v, path, sizeof(path)))
+		return -1;
+	fd = remote_open(m, path, (rw ? O_RDWR : O_RDONLY) | O_CLOEXEC);
+	if (fd < 0) {
+		errno = -fd;
+		pr_perror("restore %d: open %s (%s, deleted) for mapping at %#lx",
+			  m->pid, path, v->path, (long)v->start);
+		return -1;
+	}
+	ret = rcall(m->r, __NR_mmap, v->start, v->end - v->start, map_prot(v),
+		    flags, fd, v->pgoff);
+	rcall(m->r, __NR_close, fd, 0, 0, 0, 0, 0);
+	if (ret != (long)v->start) {
+		errno = ret < 0 ? -ret : EINVAL;
+		pr_perror("restore %d: mmap [%#lx, %#lx) %s (deleted)", m->pid,
+			  (long)v->start, (long)v->end, v->path);
+		return -1;
+	}
+	return restore_madvise(m, v);
+}
+
 static int restore_one_vma(struct mm_restore *m, const VmaEntry *v,
 			   long *fd, const char **fd_path, bool *fd_rw)
 {
@@ -596,6 +625,8 @@ static int restore_one_vma(struct mm_restore *m, const VmaEntry *v,
 		break;
 	case VMA_KIND__VMA_FILE_PRIVATE:
 	case VMA_KIND__VMA_FILE_SHARED:
+		if (v->unlinked)
+			return map_unlinked(m, v, flags);
 		/* a shared mapping that may be made writable (VM_MAYWRITE)
 		 * needs a writable fd, even if it is read-only now */
 		bool rw = v->kind == VMA_KIND__VMA_FILE_SHARED &&

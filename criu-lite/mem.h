@@ -57,6 +57,7 @@ struct addr_range {
 };
 
 struct progress;
+struct ghost_maps;
 /* Restore side, run against a traced puppet whose address space holds
  * only the gadget, the vDSO and the VMAs it made ready itself (cow.h). */
 struct mm_restore {
@@ -73,6 +74,7 @@ struct mm_restore {
 	FdEntry **fds;		/* the process' fds, already in place */
 	size_t nr_fds;
 	struct shm_table *shm;	/* shared with the rest of the tree */
+	struct ghost_maps *ghosts;	/* deleted files mapped (mem-ghost.h) */
 	bool lazy;		/* large anonymous VMAs come later, on fault */
 	const struct addr_range *ready;	/* VMAs in place and filled already
 					 * (cow.h), sorted: not mapped nor

@@ -32,6 +32,7 @@
 #include "lazy.h"
 #include "lazy-guard.h"
 #include "mem.h"
+#include "mem-ghost.h"
 #include "mem-marks.h"
 #include "namespaces.h"
 #include "names.h"
@@ -88,6 +89,7 @@ struct restore_ctx {
 	int ready[2];		/* puppets report here */
 	int keep_at;		/* puppets keep ready[1] at this fd */
 	struct shm_table shm;	/* shared memory already rebuilt */
+	struct ghost_maps ghosts;	/* deleted files mapped, made once */
 	struct lazy_proc *lazy;	/* --lazy-pages: one per process */
 	struct cow_tree cow;	/* VMAs made before the fork, to share */
 	pid_t root;		/* our child, once forked (the ns init with --pidns) */
@@ -381,6 +383,7 @@ static int load_proc(struct restore_ctx *c, struct proc_restore *p)
 		return -1;
 	}
 	if (check_pagemap(c, p) || check_mapped_files(p->mm, pid) ||
+	    ghost_maps_add(&c->ghosts, p->mm, pid) ||
 	    check_guards(p->mm, pid) || check_cow_shared(p->mm, pid))
 		return -1;
 	if (!pagemap_has_parent_runs(p->pme, p->nr_pme))
@@ -559,6 +562,7 @@ static int load_images(struct restore_ctx *c)
 		pr_perror("open images directory %s", c->o->dir);
 		return -1;
 	}
+	c->ghosts.dirfd = c->dirfd;
 	c->inv = (InventoryEntry *)img_read_one(c->dirfd, IMG_INVENTORY, 0);
 	if (!c->inv) {
 		if (errno == ENOENT)
@@ -1446,6 +1450,7 @@ static int rebuild_memory(struct restore_ctx *c, struct proc_restore *p)
 		.verify = c->o->verify,
 		.fds = p->fds, .nr_fds = p->nr_fds,
 		.shm = &c->shm,
+		.ghosts = &c->ghosts,
 		.lazy = c->o->lazy,
 		.progress = &c->progress,
 	};
@@ -1858,6 +1863,7 @@ static void free_restore(struct restore_ctx *c)
 	free(c->procs);
 	free(c->lazy);
 	free(c->shm.v);
+	ghost_maps_close(&c->ghosts);
 	cow_free(&c->cow);
 	if (c->inv)
 		img_free_msg(NULL, &c->inv->base);
