@@ -279,9 +279,9 @@ static int dump_bound_file(struct fd_dump *d, const struct unix_diag_sk *s,
 		u->file_gid = st.st_gid;
 		return 0;
 	}
-	pr_warn("pid %d fd %d: socket bound to %s, whose file is gone (or, "
-		"for a relative name, not in the cwd): restored without it",
-		d->pid, d->fd, name);
+	pr_info("pid %d fd %d: socket bound to %s, whose file is gone (or, "
+		"for a relative name, not in the cwd): restored bound to it, "
+		"without the file", d->pid, d->fd, name);
 	u->has_name_unlinked = true;
 	u->name_unlinked = true;
 	return 0;
@@ -581,10 +581,12 @@ static int clear_stale(const struct sockaddr_un *sa, const UnixSk *u)
 	if (lstat(sa->sun_path, &st))
 		return 0;
 	if (u->name_unlinked) {
-		pr_warn("restore socket %lu: %s exists and the socket's own file "
-			"was gone: left unbound", (unsigned long)u->ino,
-			sa->sun_path);
-		return 1;
+		/* binding creates the file: the name can only be had free */
+		pr_err("restore socket %lu: bound to %s, whose file was gone at "
+		       "dump, but %s exists now: remove it to restore the "
+		       "socket under its name", (unsigned long)u->ino,
+		       sa->sun_path, sa->sun_path);
+		return -1;
 	}
 	if (!S_ISSOCK(st.st_mode)) {
 		pr_err("restore socket %lu: %s exists and is not a socket",
