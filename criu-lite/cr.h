@@ -96,6 +96,8 @@ struct dump_stats {
 	uint64_t handover_ns;		/* files, keep and restore there */
 	uint64_t postcopy_requests;	/* lazy pages asked by the destination */
 	uint64_t postcopy_bytes;	/* and sent */
+	uint64_t postcopy_fault_requests; /* of them, for page faults */
+	uint64_t postcopy_fault_bytes;
 };
 
 /* Fault injection for tests: CRIU_LITE_FAULT=<point> makes the run fail

@@ -1474,8 +1474,10 @@ static int serve_lazy(struct dump_ctx *c, uint64_t t0)
 	}
 	ret = lazy_source_serve(&c->lazy, c->o->migrate ? -1 : c->dirfd,
 				c->o->lazy_timeout_s);
-	c->st->postcopy_requests = c->lazy.requests;
-	c->st->postcopy_bytes = c->lazy.bytes;
+	c->st->postcopy_requests = c->lazy.served.requests;
+	c->st->postcopy_bytes = c->lazy.served.bytes;
+	c->st->postcopy_fault_requests = c->lazy.served.fault_requests;
+	c->st->postcopy_fault_bytes = c->lazy.served.fault_bytes;
 	if (!ret && c->o->migrate && !c->dest_runs)
 		ret = postcopy_reply(&c->lazy, c);	/* all in before its word */
 	if (ret && !c->dest_runs && c->o->migrate)

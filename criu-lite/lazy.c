@@ -219,6 +219,8 @@ static void drop_range(struct lazy_proc *lp, uint64_t start, uint64_t end)
 static int handle_msg(struct lazy_proc *lp, const struct uffd_msg *m,
 		      struct page_source *src, struct lazy_stats *st)
 {
+	int ret;
+
 	switch (m->event) {
 	case UFFD_EVENT_PAGEFAULT: {
 		uint64_t addr = m->arg.pagefault.address & ~(PAGE_SZ - 1);
@@ -234,7 +236,10 @@ static int handle_msg(struct lazy_proc *lp, const struct uffd_msg *m,
 
 		if (n > FAULT_CHUNK)
 			n = FAULT_CHUNK;
-		return copy_pages(lp, r, p, n, src, &st->fault_pages);
+		src->fault = true;	/* the server counts it as pulled */
+		ret = copy_pages(lp, r, p, n, src, &st->fault_pages);
+		src->fault = false;
+		return ret;
 	}
 	case UFFD_EVENT_REMOVE:
 	case UFFD_EVENT_UNMAP:

@@ -388,12 +388,15 @@ static void json_ram(FILE *f, const struct migrate_opts *o,
 		pre += st->round_bytes[i];
 	fprintf(f, "  \"postcopy\": %s,\n  \"ram\": {\"precopy-bytes\": %lu, "
 		"\"downtime-bytes\": %lu, \"postcopy-requests\": %lu, "
-		"\"postcopy-bytes\": %lu, \"transferred\": %lu},\n",
+		"\"postcopy-bytes\": %lu, \"postcopy-fault-requests\": %lu, "
+		"\"postcopy-fault-bytes\": %lu, \"transferred\": %lu},\n",
 		o->postcopy ? "true" : "false", (unsigned long)pre,
 		(unsigned long)(st->bytes_written > pre ? st->bytes_written - pre
 							: 0),
 		(unsigned long)st->postcopy_requests,
 		(unsigned long)st->postcopy_bytes,
+		(unsigned long)st->postcopy_fault_requests,
+		(unsigned long)st->postcopy_fault_bytes,
 		(unsigned long)(st->bytes_written + st->postcopy_bytes));
 }
 
