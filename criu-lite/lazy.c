@@ -54,10 +54,6 @@ static const VmaEntry *vma_of(const MmEntry *mm, uint64_t addr)
 int lazy_register(struct lazy_proc *lp, pid_t pid, int uffd, const MmEntry *mm,
 		  PagemapEntry **pme, size_t nr_pme)
 {
-	memset(lp, 0, sizeof(*lp));
-	lp->pid = pid;
-	lp->uffd = uffd;
-	lp->mm = mm;
 	for (size_t i = 0; i < mm->n_vmas; i++) {
 		const VmaEntry *v = mm->vmas[i];
 		struct uffdio_register reg = {
@@ -73,6 +69,16 @@ int lazy_register(struct lazy_proc *lp, pid_t pid, int uffd, const MmEntry *mm,
 			return -1;
 		}
 	}
+	return lazy_collect_runs(lp, pid, uffd, mm, pme, nr_pme);
+}
+
+int lazy_collect_runs(struct lazy_proc *lp, pid_t pid, int uffd,
+		      const MmEntry *mm, PagemapEntry **pme, size_t nr_pme)
+{
+	memset(lp, 0, sizeof(*lp));
+	lp->pid = pid;
+	lp->uffd = uffd;
+	lp->mm = mm;
 	lp->runs = calloc(nr_pme + 1, sizeof(*lp->runs));
 	lp->done = calloc(nr_pme + 1, sizeof(*lp->done));
 	if (!lp->runs || !lp->done)

@@ -8,6 +8,12 @@
 #                    on fault all meet; it PASSes on the other host, the
 #                    stats say >= 1 round, postcopy bytes and fault
 #                    requests, and a progress line a second was printed
+#   lazy-daemon      dump --lazy-pages here, and there the standalone
+#                    criu-lite lazy-pages --page-server daemon with
+#                    restore --lazy-pages, which hands it the userfaultfds
+#                    through DIR/lazy-pages.sock: dirty_pages PASSes
+#                    there, the dump and the daemon exit 0, the socket is
+#                    gone, the source tree too
 #   link-cut         the veth taken down inside the destination host after
 #                    the switchover, for longer than the daemon's 5 s
 #                    without an answer, up again within --lazy-timeout: the
@@ -119,6 +125,41 @@ if "$CL" migrate -t "$pid" --to "$TH_THERE:$port" --postcopy --max-rounds 2 \
 else
 	bad "postcopy-dirty: migrate failed"; cat "$work/out.log" "$work/in.log"
 fi
+[ -n "$pid" ] && { th_run kill -9 "$pid" 2>/dev/null; kill -9 "$pid" 2>/dev/null; }; pid=
+
+# lazy-daemon: dump --lazy-pages here; there the standalone daemon
+# (criu-lite lazy-pages --page-server) and restore --lazy-pages, which
+# hands it the userfaultfds over DIR/lazy-pages.sock
+start transition/dirty_pages ZDTM_DIRTY_MB=64 || exit 1
+port=$((port + 1))
+"$CL" dump -t "$pid" -D "$work/lz" --lazy-pages --address "$TH_HERE" \
+	--port "$port" --lazy-timeout 20 >"$work/lz-dump.log" 2>&1 &
+mpid=$!
+for _ in $(seq 1 200); do [ -f "$work/lz/inventory.img" ] && break; sleep 0.05; done
+th_run "$CL" lazy-pages --page-server --address "$TH_HERE" --port "$port" \
+	-D "$work/lz" --lazy-timeout 20 >"$work/lzd.log" 2>&1 &
+srv=$!
+for _ in $(seq 1 200); do [ -S "$work/lz/lazy-pages.sock" ] && break; sleep 0.05; done
+if ! th_run "$CL" restore -D "$work/lz" -d --lazy-pages >"$work/lz-restore.log" 2>&1; then
+	bad "lazy-daemon: restore failed"; cat "$work/lz-restore.log" "$work/lzd.log"
+elif ! grep -q "lazy-pages daemon's server" "$work/lz-restore.log"; then
+	bad "lazy-daemon: restore did not use the daemon"; cat "$work/lz-restore.log"
+elif ! wait_srv; then
+	bad "lazy-daemon: the daemon failed"; cat "$work/lzd.log"
+elif ! wait "$mpid"; then
+	mpid=
+	bad "lazy-daemon: the dump failed"; cat "$work/lz-dump.log"
+elif mpid=; wait "$pid" 2>/dev/null; kill -0 "$pid" 2>/dev/null; then
+	bad "lazy-daemon: the source still runs"
+elif [ -e "$work/lz/lazy-pages.sock" ]; then
+	bad "lazy-daemon: its socket is left in DIR"
+elif ! verdict there; then
+	bad "lazy-daemon: the target on the other host says: $(tail -2 "$work/t.out")"
+else
+	ok "lazy-daemon: $(grep -o 'lazy pages: all in.*' "$work/lz-dump.log")"
+fi
+[ -n "$mpid" ] && { kill -9 "$mpid"; wait "$mpid"; } 2>/dev/null; mpid=
+[ -n "$srv" ] && { kill -9 "$srv"; wait_srv; } 2>/dev/null
 [ -n "$pid" ] && { th_run kill -9 "$pid" 2>/dev/null; kill -9 "$pid" 2>/dev/null; }; pid=
 
 # the link-cut cases: a slow link, so that pages are still outstanding
