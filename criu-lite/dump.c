@@ -1551,6 +1551,7 @@ int dump_tree(const struct dump_opts *o, struct dump_stats *st)
 	if (freeze_tree(o->pid, &c.tree))
 		goto out_release;
 	t_frozen = now_ns();
+	st->frozen_at_ns = t_frozen - t0;
 	pr_debug("frozen: %zu processes in %.2f ms", c.tree.nr,
 		 c.tree.freeze_ns / 1e6);
 	st->freeze_ns = c.tree.freeze_ns;
@@ -1561,6 +1562,7 @@ int dump_tree(const struct dump_opts *o, struct dump_stats *st)
 	if (fault_at("after-seize") || interrupted(&c))
 		goto out_release;
 	ret = dump_frozen(&c);
+	st->dumped_at_ns = now_ns() - t0;
 	if (!ret)
 		ret = commit_images(&c);
 	if (!ret && o->migrate && !c.lazy_on)

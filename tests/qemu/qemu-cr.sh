@@ -288,17 +288,21 @@ case_migrate() {
 		--stats-file "$d/out.json" ${MIG_OUT_EXTRA:-} >"$d/out.log" 2>&1 || {
 		echo "migrate failed:"; cat "$d/out.log" "$d/in.log"; return 1; }
 	t1=$(gl_now_ms)
+	local moved_off
+	moved_off=$(log_size "$d/serial.log")
 	wait "$inc" || { echo "migrate --incoming failed:"; cat "$d/in.log"; return 1; }
 	! gl_alive "$qpid" || { echo "the source QEMU still runs"; return 1; }
 	qpid=$(pgrep -P "$mig_init" | head -1)
 	[ -n "$qpid" ] || { echo "no QEMU on the other host"; cat "$d/in.log"; return 1; }
 	cyc_dump_ms=$((t1 - t0)) cyc_restore_ms=0 cyc_img=$(du -sm "$d/dst" | cut -f1)
-	wait_after "$d/serial.log" "$off" "HB " 3 60 || { echo "no heartbeat after"; return 1; }
-	wait_after "$d/serial.log" "$off" "VERIFY " 1 60 || { echo "no VERIFY after"; return 1; }
+	# counted from where the log was when the source exited: heartbeats
+	# and VERIFYs printed during the pre-copy rounds do not count
+	wait_after "$d/serial.log" "$moved_off" "HB " 3 60 || { echo "no heartbeat after"; return 1; }
+	wait_after "$d/serial.log" "$moved_off" "VERIFY " 1 60 || { echo "no VERIFY after"; return 1; }
 	s=$("$GL_GUEST/qmp-client" -t 10 "$d/qmp.sock" query-status)
 	case "$s" in *'"running"'*) ;; *) echo "query-status there: $s"; return 1 ;; esac
 	check_guest "$off" || return 1
-	grep -h "pre-copy:\|migrated" "$d/out.log" | sed 's/^criu-lite: /  /'
+	grep -h "pre-copy:\|migrated\|downtime:" "$d/out.log" | sed 's/^criu-lite: /  /'
 	echo "  $(tr -d '\n ' <"$d/out.json" | grep -o '"downtime_ms":[0-9.]*,"setup_ms"' | sed 's/,"setup_ms"//'), QEMU pid $qpid on the other host (NSpid $(awk '/^NSpid/ { print $2 "/" $3 }' /proc/"$qpid"/status))"
 	[ -n "${MIG_BACK:-}" ] || return 0
 	migrate_back "$n" "$((port + 1))"
@@ -307,7 +311,7 @@ case_migrate() {
 # the guest of case_migrate brought back to this host, the same way
 # (MIG_OUT_EXTRA), QEMU's pid there taken from its NSpid
 migrate_back() {
-	local here=10.$1.2.1 port=$2 inner off s inc
+	local here=10.$1.2.1 port=$2 inner off s inc moved_off
 	inner=$(awk '/^NSpid/ { print $3 }' /proc/"$qpid"/status)
 	$CL migrate --incoming "$here:$port" -D "$d/back" >"$d/back-in.log" 2>&1 &
 	inc=$!
@@ -318,12 +322,13 @@ migrate_back() {
 		--to "$here:$port" --qmp "$d/qmp.sock" ${MIG_OUT_EXTRA:-} \
 		>"$d/back-out.log" 2>&1 || {
 		echo "migrate back failed:"; cat "$d/back-out.log" "$d/back-in.log"; return 1; }
+	moved_off=$(log_size "$d/serial.log")
 	wait "$inc" || { echo "migrate --incoming back failed:"; cat "$d/back-in.log"; return 1; }
 	! gl_alive "$qpid" || { echo "the QEMU on the other host still runs"; return 1; }
 	qpid=$inner
 	gl_alive "$qpid" || { echo "no QEMU back here (pid $qpid)"; return 1; }
-	wait_after "$d/serial.log" "$off" "HB " 3 60 || { echo "no heartbeat back"; return 1; }
-	wait_after "$d/serial.log" "$off" "VERIFY " 1 60 || { echo "no VERIFY back"; return 1; }
+	wait_after "$d/serial.log" "$moved_off" "HB " 3 60 || { echo "no heartbeat back"; return 1; }
+	wait_after "$d/serial.log" "$moved_off" "VERIFY " 1 60 || { echo "no VERIFY back"; return 1; }
 	s=$("$GL_GUEST/qmp-client" -t 10 "$d/qmp.sock" query-status)
 	case "$s" in *'"running"'*) ;; *) echo "query-status back: $s"; return 1 ;; esac
 	check_guest "$off" || return 1
