@@ -183,6 +183,13 @@ migrate-check: $(B)/criu-lite zdtm $(B)/tests/subreaper
 
 CHECK_TARGETS += migrate-check
 
+# migrate --postcopy across two hosts: a writing zdtm test after pre-copy
+# rounds, the link cut after the switchover and back, cut for good (~30 s)
+postcopy-check: $(B)/criu-lite zdtm $(B)/tests/subreaper
+	$(B)/tests/subreaper tests/postcopy.sh $(B)
+
+CHECK_TARGETS += postcopy-check
+
 # criu-lite killed (SIGKILL, SIGINT, SIGTERM) at random moments of dumps
 # and restores: the target never harmed, nothing half-restored left
 FAULT_TRIES ?= 100
@@ -242,7 +249,7 @@ CHECK_TARGETS += cli-check
 
 # The QEMU end-to-end cases (issue 4); check-quick leaves out the 2 GiB one
 QEMU_ALL   := minimal smp2 disk net qmp-client cycles3 leave-running plain \
-	      precopy lazy killed migrate migrate-lazy mem2g
+	      precopy lazy killed migrate migrate-lazy migrate-postcopy mem2g
 QEMU_QUICK := $(filter-out mem2g,$(QEMU_ALL))
 
 # criu-lite built with ASan+UBSan into its own build dir, then the zdtm
@@ -328,7 +335,7 @@ FORCE:
 .PHONY: all check bench clean demo check-quick check-asan FORCE bad-images \
 	bad-dumps check-qemu zdtm-precopy zdtm-predump zdtm-compress lazy-check \
 	dumpdir-check restore-state-check stats-check progress-check log-check \
-	show-check cli-check fault-kill page-server-check migrate-check \
+	show-check cli-check fault-kill page-server-check migrate-check postcopy-check \
 	predump-check deps install uninstall install-check \
 	corrupt-images corrupt-images-asan
 .DELETE_ON_ERROR:

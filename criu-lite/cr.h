@@ -93,9 +93,14 @@ struct dump_stats {
 	/* migrate: since the start of the command */
 	uint64_t stop_at_ns;		/* VM stopped / tree frozen */
 	uint64_t running_at_ns;		/* the destination runs it */
+	uint64_t frozen_at_ns;		/* QMP-stopped and frozen */
+	uint64_t dumped_at_ns;		/* every image made, sending begins */
+	uint64_t sent_at_ns;		/* the destination has them all */
 	uint64_t handover_ns;		/* files, keep and restore there */
 	uint64_t postcopy_requests;	/* lazy pages asked by the destination */
 	uint64_t postcopy_bytes;	/* and sent */
+	uint64_t postcopy_fault_requests; /* of them, for page faults */
+	uint64_t postcopy_fault_bytes;
 };
 
 /* Fault injection for tests: CRIU_LITE_FAULT=<point> makes the run fail

@@ -1477,8 +1477,10 @@ static int serve_lazy(struct dump_ctx *c, uint64_t t0)
 	}
 	ret = lazy_source_serve(&c->lazy, c->o->migrate ? -1 : c->dirfd,
 				c->o->lazy_timeout_s);
-	c->st->postcopy_requests = c->lazy.requests;
-	c->st->postcopy_bytes = c->lazy.bytes;
+	c->st->postcopy_requests = c->lazy.served.requests;
+	c->st->postcopy_bytes = c->lazy.served.bytes;
+	c->st->postcopy_fault_requests = c->lazy.served.fault_requests;
+	c->st->postcopy_fault_bytes = c->lazy.served.fault_bytes;
 	if (!ret && c->o->migrate && !c->dest_runs)
 		ret = postcopy_reply(&c->lazy, c);	/* all in before its word */
 	if (ret && !c->dest_runs && c->o->migrate)
@@ -1552,6 +1554,7 @@ int dump_tree(const struct dump_opts *o, struct dump_stats *st)
 	if (freeze_tree(o->pid, &c.tree))
 		goto out_release;
 	t_frozen = now_ns();
+	st->frozen_at_ns = t_frozen - t0;
 	pr_debug("frozen: %zu processes in %.2f ms", c.tree.nr,
 		 c.tree.freeze_ns / 1e6);
 	st->freeze_ns = c.tree.freeze_ns;
@@ -1562,6 +1565,7 @@ int dump_tree(const struct dump_opts *o, struct dump_stats *st)
 	if (fault_at("after-seize") || interrupted(&c))
 		goto out_release;
 	ret = dump_frozen(&c);
+	st->dumped_at_ns = now_ns() - t0;
 	if (!ret)
 		ret = commit_images(&c);
 	if (!ret && o->migrate && !c.lazy_on)

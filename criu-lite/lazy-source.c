@@ -111,6 +111,7 @@ static const uint8_t *memory_get(struct lazy_source *ls, uint64_t off,
 			return NULL;
 		}
 		n = s->len - in < len - done ? s->len - in : len - done;
+		ls->lazy_bytes += n;
 		l = (struct iovec){ ls->buf + done, n };
 		r = (struct iovec){ (void *)(s->vaddr + in), n };
 		if (process_vm_readv(s->pid, &l, 1, &r, 1, 0) != (ssize_t)n) {
@@ -215,12 +216,37 @@ static void drop_client(struct conn **cl, size_t *n, size_t i)
 	cl[i] = cl[--*n];
 }
 
+/*
+ * Once a second while serving, like QEMU's "info migrate" in postcopy:
+ * what the destination pulled on fault, what was pushed to it in the
+ * background, what of the frozen memory it has not asked for yet (pages
+ * asked for again after a reconnect make this a lower bound), and how
+ * many requests came.
+ */
+static void report_progress(const struct lazy_source *ls,
+			    const struct vpid_state *vs, uint64_t t0)
+{
+	const struct serve_tally *t = &ls->served;
+	uint64_t total = ls->end - PS_LAZY_BASE;
+	uint64_t left = ls->lazy_bytes < total ? total - ls->lazy_bytes : 0;
+
+	pr_info("postcopy: %.1f s: pulled %.1f MiB on %lu "
+		"faults, pushed %.1f MiB in %lu requests, %.1f of %.1f MiB "
+		"left, %zu process%s to go", (now_ns() - t0) / 1e9,
+		t->fault_bytes / 1048576.0, (unsigned long)t->fault_requests,
+		(t->bytes - t->fault_bytes) / 1048576.0,
+		(unsigned long)(t->requests - t->fault_requests),
+		left / 1048576.0, total / 1048576.0, vs->left,
+		vs->left == 1 ? "" : "es");
+}
+
 static int serve_loop(struct lazy_source *ls, struct vpid_state *vs,
 		      unsigned timeout_s)
 {
 	struct conn *cl[MAX_CLIENTS];
 	size_t n = 0;
-	uint64_t last = now_ns(), limit = (uint64_t)timeout_s * 1000000000ull;
+	uint64_t t0 = now_ns(), last = t0, report = t0 + 1000000000ull;
+	uint64_t limit = (uint64_t)timeout_s * 1000000000ull;
 	int ret = -1;
 
 	/* with a watch (migrate), until its word too: the destination
@@ -229,6 +255,10 @@ static int serve_loop(struct lazy_source *ls, struct vpid_state *vs,
 		struct pollfd pfd[MAX_CLIENTS + 2];
 		size_t w = n + 1, polled;
 
+		if (now_ns() >= report) {
+			report_progress(ls, vs, t0);
+			report += 1000000000ull;
+		}
 		if (now_ns() - last > limit) {
 			pr_err("lazy pages: no request from the destination for "
 			       "%u s with %zu process%s not complete", timeout_s,
@@ -239,7 +269,7 @@ static int serve_loop(struct lazy_source *ls, struct vpid_state *vs,
 		for (size_t i = 0; i < n; i++)
 			pfd[i + 1] = (struct pollfd){ conn_fd(cl[i]), POLLIN, 0 };
 		pfd[w] = (struct pollfd){ ls->watch_fd, POLLIN, 0 };
-		if (poll(pfd, n + 1 + (ls->watch_fd >= 0), 1000) < 0 &&
+		if (poll(pfd, n + 1 + (ls->watch_fd >= 0), 200) < 0 &&
 		    errno != EINTR) {
 			pr_perror("lazy pages: poll");
 			goto out;
@@ -265,13 +295,13 @@ static int serve_loop(struct lazy_source *ls, struct vpid_state *vs,
 			if (!(pfd[i + 1].revents & (POLLIN | POLLHUP | POLLERR)))
 				continue;
 			r = serve_request(cl[i], &ls->src, "lazy pages", &vpid,
-					  &ls->bytes);
+					  &ls->served);
 			if (r <= 0) {
 				drop_client(cl, &n, i);
 				continue;
 			}
 			last = now_ns();
-			if (!ls->requests++)
+			if (!ls->first_request_ns)
 				ls->first_request_ns = last;
 			if (r == 1)
 				mark_done(vs, vpid);
@@ -305,8 +335,11 @@ int lazy_source_serve(struct lazy_source *ls, int stored_dirfd,
 	ret = serve_loop(ls, &vs, timeout_s);
 	if (!ret)
 		pr_info("lazy pages: all in at the destination: %lu requests, "
-			"%.1f MiB served", (unsigned long)ls->requests,
-			ls->bytes / 1048576.0);
+			"%.1f MiB served (%lu faults, %.1f MiB)",
+			(unsigned long)ls->served.requests,
+			ls->served.bytes / 1048576.0,
+			(unsigned long)ls->served.fault_requests,
+			ls->served.fault_bytes / 1048576.0);
 out:
 	free(vs.v);
 	free(vs.done);

@@ -46,7 +46,9 @@ struct lazy_source {
 	int (*watch)(struct lazy_source *ls, void *arg);
 	void *watch_arg;
 	/* figures */
-	uint64_t requests, bytes, conns;
+	struct serve_tally served;	/* faults (pulled) and pushes */
+	uint64_t lazy_bytes;		/* of it, from the frozen memory */
+	uint64_t conns;
 	uint64_t first_request_ns, all_done_ns;
 };
 
@@ -59,8 +61,10 @@ int lazy_source_listen(struct lazy_source *ls, const char *addr, unsigned port,
 int lazy_source_add(struct lazy_source *ls, pid_t pid, pid_t vpid,
 		    uint64_t vaddr, uint64_t len, uint64_t *off);
 /* Serves until every process with lazy pages was reported done (0), or
- * no request came for timeout_s seconds (-1, logged). stored_dirfd: the
- * dump's images (its pages-1.img is served below PS_LAZY_BASE), or -1. */
+ * no request came for timeout_s seconds (-1, logged); a progress line a
+ * second meanwhile (pulled, pushed, left, requests), at level info.
+ * stored_dirfd: the dump's images (its pages-1.img is served below
+ * PS_LAZY_BASE), or -1. */
 int lazy_source_serve(struct lazy_source *ls, int stored_dirfd,
 		      unsigned timeout_s);
 void lazy_source_free(struct lazy_source *ls);

@@ -54,10 +54,6 @@ static const VmaEntry *vma_of(const MmEntry *mm, uint64_t addr)
 int lazy_register(struct lazy_proc *lp, pid_t pid, int uffd, const MmEntry *mm,
 		  PagemapEntry **pme, size_t nr_pme)
 {
-	memset(lp, 0, sizeof(*lp));
-	lp->pid = pid;
-	lp->uffd = uffd;
-	lp->mm = mm;
 	for (size_t i = 0; i < mm->n_vmas; i++) {
 		const VmaEntry *v = mm->vmas[i];
 		struct uffdio_register reg = {
@@ -73,6 +69,16 @@ int lazy_register(struct lazy_proc *lp, pid_t pid, int uffd, const MmEntry *mm,
 			return -1;
 		}
 	}
+	return lazy_collect_runs(lp, pid, uffd, mm, pme, nr_pme);
+}
+
+int lazy_collect_runs(struct lazy_proc *lp, pid_t pid, int uffd,
+		      const MmEntry *mm, PagemapEntry **pme, size_t nr_pme)
+{
+	memset(lp, 0, sizeof(*lp));
+	lp->pid = pid;
+	lp->uffd = uffd;
+	lp->mm = mm;
 	lp->runs = calloc(nr_pme + 1, sizeof(*lp->runs));
 	lp->done = calloc(nr_pme + 1, sizeof(*lp->done));
 	if (!lp->runs || !lp->done)
@@ -219,6 +225,8 @@ static void drop_range(struct lazy_proc *lp, uint64_t start, uint64_t end)
 static int handle_msg(struct lazy_proc *lp, const struct uffd_msg *m,
 		      struct page_source *src, struct lazy_stats *st)
 {
+	int ret;
+
 	switch (m->event) {
 	case UFFD_EVENT_PAGEFAULT: {
 		uint64_t addr = m->arg.pagefault.address & ~(PAGE_SZ - 1);
@@ -234,7 +242,10 @@ static int handle_msg(struct lazy_proc *lp, const struct uffd_msg *m,
 
 		if (n > FAULT_CHUNK)
 			n = FAULT_CHUNK;
-		return copy_pages(lp, r, p, n, src, &st->fault_pages);
+		src->fault = true;	/* the server counts it as pulled */
+		ret = copy_pages(lp, r, p, n, src, &st->fault_pages);
+		src->fault = false;
+		return ret;
 	}
 	case UFFD_EVENT_REMOVE:
 	case UFFD_EVENT_UNMAP:

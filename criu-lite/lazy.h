@@ -41,6 +41,11 @@ struct lazy_proc {
 int lazy_register(struct lazy_proc *lp, pid_t pid, int uffd, const MmEntry *mm,
 		  PagemapEntry **pme, size_t nr_pme);
 int lazy_uffd_api(int uffd);
+/* The runs of mm's lazy VMAs the daemon must copy, into a cleared lp
+ * (lazy_register without the registering: the standalone daemon gets
+ * userfaultfds restore registered). */
+int lazy_collect_runs(struct lazy_proc *lp, pid_t pid, int uffd,
+		      const MmEntry *mm, PagemapEntry **pme, size_t nr_pme);
 
 /* The daemon: serves faults and prefetches until every run is in, then
  * closes the userfaultfds. src: the page data. Pages are checked against

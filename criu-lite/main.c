@@ -12,6 +12,7 @@
 #include "cr.h"
 #include "dump.h"
 #include "log.h"
+#include "lazy-daemon.h"
 #include "migrate.h"
 #include "page-frames.h"
 #include "page-server.h"
@@ -152,10 +153,8 @@ int main(int argc, char **argv)
 		return cmd_page_server(argc - 1, argv + 1);
 	if (!strcmp(cmd, "migrate"))
 		return cmd_migrate(argc - 1, argv + 1);
-	if (!strcmp(cmd, "lazy-pages")) {
-		pr_err("%s is not implemented yet in this version", cmd);
-		return 2;
-	}
+	if (!strcmp(cmd, "lazy-pages"))
+		return cmd_lazy_pages(argc - 1, argv + 1);
 	pr_err("unknown command \"%s\" (see criu-lite --help)", cmd);
 	return 1;
 }

@@ -94,10 +94,13 @@ static const char migrate_text[] =
 "Destination:\n"
 "      --incoming HOST:PORT   wait there (HOST: the address to listen on)\n"
 "  -D, --images-dir DIR       keep the received images there\n"
-"      --lazy-pages           resume the tree before its memory is in: a\n"
-"                             lazy-pages daemon fills it from DIR on fault\n"
-"                             and in the background (shorter downtime; if\n"
-"                             the daemon dies, the tree dies with it)\n"
+"      --lazy-pages           (the default) resume the tree before its\n"
+"                             memory is copied into it: a lazy-pages daemon\n"
+"                             fills it from DIR on fault and in the\n"
+"                             background (the restore of a large memory is\n"
+"                             most of the downtime otherwise); exit 0 once\n"
+"                             it is all in. If the daemon dies, the tree\n"
+"                             dies with it; DIR keeps every image\n"
 "      --idle-timeout S       drop a source that sends nothing for S\n"
 "                             seconds (default 120)\n"
 "Both:\n"
@@ -344,6 +347,7 @@ int migrate_handover(struct page_xfer *x, int dirfd, struct dump_stats *st,
 	}
 	if (page_xfer_done(x))
 		goto out;
+	st->sent_at_ns = st->dumped_at_ns + (now_ns() - t0);
 	pr_info("migrate: all sent in %.1f ms; the destination restores",
 		(now_ns() - t0) / 1e6);
 	if (!wait_reply) {
@@ -388,12 +392,15 @@ static void json_ram(FILE *f, const struct migrate_opts *o,
 		pre += st->round_bytes[i];
 	fprintf(f, "  \"postcopy\": %s,\n  \"ram\": {\"precopy-bytes\": %lu, "
 		"\"downtime-bytes\": %lu, \"postcopy-requests\": %lu, "
-		"\"postcopy-bytes\": %lu, \"transferred\": %lu},\n",
+		"\"postcopy-bytes\": %lu, \"postcopy-fault-requests\": %lu, "
+		"\"postcopy-fault-bytes\": %lu, \"transferred\": %lu},\n",
 		o->postcopy ? "true" : "false", (unsigned long)pre,
 		(unsigned long)(st->bytes_written > pre ? st->bytes_written - pre
 							: 0),
 		(unsigned long)st->postcopy_requests,
 		(unsigned long)st->postcopy_bytes,
+		(unsigned long)st->postcopy_fault_requests,
+		(unsigned long)st->postcopy_fault_bytes,
 		(unsigned long)(st->bytes_written + st->postcopy_bytes));
 }
 
@@ -425,6 +432,14 @@ static int write_stats(const char *path, const struct migrate_opts *o,
 		(unsigned long)o->max_bw, (unsigned long)st->pages_stored,
 		(unsigned long)st->pages_zero, (unsigned long)st->pages_reused,
 		(unsigned long)st->bytes_written);
+	if (ok)
+		fprintf(f, "  \"downtime-parts\": {\"stop-freeze_ms\": %.1f, "
+			"\"dump_ms\": %.1f, \"send_ms\": %.1f, "
+			"\"restore-there_ms\": %.1f},\n",
+			(st->frozen_at_ns - st->stop_at_ns) / 1e6,
+			(st->dumped_at_ns - st->frozen_at_ns) / 1e6,
+			(st->sent_at_ns - st->dumped_at_ns) / 1e6,
+			(st->running_at_ns - st->sent_at_ns) / 1e6);
 	json_rounds(f, st);
 	json_ram(f, o, st);
 	fprintf(f, "  \"to\": \"%s\"\n}\n", o->to);
@@ -505,6 +520,12 @@ static int migrate_out(const struct migrate_opts *mo)
 			mo->qmp ? "QMP stop" : "freeze", st.precopy_rounds,
 			(unsigned long)st.precopy_pages,
 			st.bytes_written / 1048576.0);
+		pr_info("downtime: %.1f ms to stop and freeze, %.1f ms to dump, "
+			"%.1f ms to send, %.1f ms to restore there",
+			(st.frozen_at_ns - st.stop_at_ns) / 1e6,
+			(st.dumped_at_ns - st.frozen_at_ns) / 1e6,
+			(st.sent_at_ns - st.dumped_at_ns) / 1e6,
+			(st.running_at_ns - st.sent_at_ns) / 1e6);
 	}
 	if (mo->stats && write_stats(mo->stats, mo, &st, !ret,
 				     (now_ns() - t0) / 1e6))
@@ -538,9 +559,9 @@ static int postcopy_source(const char *dir, char *addr, size_t len)
 	return 0;
 }
 
-/* Postcopy: the tree runs; we return once its lazy-pages daemons have
- * every page in (0) or one gave up (its process was killed with it). */
-static int wait_daemons(const struct restore_stats *rst)
+/* The tree runs; we return once its lazy-pages daemons have every page
+ * in (0) or one gave up (its process was killed with it). */
+static int wait_daemons(const struct restore_stats *rst, bool postcopy)
 {
 	int ret = 0;
 
@@ -552,8 +573,9 @@ static int wait_daemons(const struct restore_stats *rst)
 		if (!WIFEXITED(status) || WEXITSTATUS(status)) {
 			pr_err("migrate: the memory of the tree did not all "
 			       "arrive (lazy-pages daemon %d failed): its "
-			       "process was killed here; the source keeps the "
-			       "tree stopped", rst->daemons[i]);
+			       "process was killed here; %s", rst->daemons[i],
+			       postcopy ? "the source keeps the tree stopped" :
+			       "its images are in DIR (restore -D DIR)");
 			ret = -1;
 		}
 	}
@@ -597,7 +619,10 @@ static int migrate_in(const struct migrate_opts *mo)
 	ro.progress_fd = -1;
 	ro.detach = true;
 	ro.zombie_wait_ms = 5000;
-	ro.lazy = mo->lazy || *source;
+	/* lazily in any case: copying a large memory into the tree is most
+	 * of the downtime of a full restore (QEMU: seconds for 512 MiB on a
+	 * busy host), and its pages are here, checked on arrival */
+	ro.lazy = true;
 	ro.page_server = *source ? source : NULL;
 	ro.lazy_timeout_s = mo->lazy_timeout_s;
 	ro.tls = mo->tls;	/* postcopy: the source serves its memory */
@@ -619,8 +644,8 @@ static int migrate_in(const struct migrate_opts *mo)
 	}
 	conn_close(c);
 	c = NULL;
-	if (!ret && *source)
-		ret = wait_daemons(&rst);
+	if (!ret)
+		ret = wait_daemons(&rst, *source);
 out:
 	t3 = now_ns();
 	if (mo->stats) {

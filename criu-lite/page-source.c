@@ -523,7 +523,7 @@ static int remote_retry(struct page_source *s)
  * that came with it. 0, -1 (connection: may be retried), -2 (corrupt). */
 static int remote_fetch(struct page_source *s, uint64_t off, size_t len)
 {
-	struct ps_req req = { off, len };
+	struct ps_req req = { off, len | (s->fault ? PS_REQ_FAULT : 0) };
 	uint32_t *csums = (uint32_t *)(s->buf + PS_MAX_REQ);
 	size_t n = len / PAGE_SZ;
 
@@ -631,11 +631,12 @@ int page_source_done(struct page_source *s, int vpid)
 /* ---- the server ---- */
 
 int serve_request(struct conn *c, struct page_source *src, const char *name,
-		  int *done_vpid, uint64_t *bytes)
+		  int *done_vpid, struct serve_tally *t)
 {
 	static uint32_t csums[PS_MAX_REQ / PAGE_SZ];
 	struct ps_req req;
 	const uint8_t *d;
+	bool fault;
 	int r = conn_read(c, &req, sizeof(req));
 
 	if (r)
@@ -646,6 +647,8 @@ int serve_request(struct conn *c, struct page_source *src, const char *name,
 		*done_vpid = req.len;
 		return conn_write(c, &ack, sizeof(ack)) ? -1 : 1;
 	}
+	fault = req.len & PS_REQ_FAULT;
+	req.len &= ~PS_REQ_FAULT;
 	if (req.len > PS_MAX_REQ || req.off > src->size ||
 	    req.len > src->size - req.off || req.off % PAGE_SZ ||
 	    req.len % PAGE_SZ) {
@@ -668,7 +671,12 @@ int serve_request(struct conn *c, struct page_source *src, const char *name,
 		pr_perror("%s: send", name);
 		return -1;
 	}
-	*bytes += req.len;
+	t->bytes += req.len;
+	t->requests++;
+	if (fault) {
+		t->fault_bytes += req.len;
+		t->fault_requests++;
+	}
 	return 2;
 }
 
@@ -682,17 +690,18 @@ int serve_greet(struct conn *c, uint64_t size)
 static int serve_client(struct conn *c, struct page_source *src,
 			const char *dir)
 {
-	uint64_t served = 0, reqs = 0, t0 = now_ns();
+	struct serve_tally t = { 0 };
+	uint64_t t0 = now_ns();
 	int vpid, r;
 
 	if (serve_greet(c, src->size))
 		return -1;
-	while ((r = serve_request(c, src, "page-server", &vpid, &served)) > 0)
-		reqs++;
+	while ((r = serve_request(c, src, "page-server", &vpid, &t)) > 0)
+		;
 	if (r < 0)
 		return -1;
 	pr_info("page-server: served %.1f MiB of %s in %lu requests, %.1f ms",
-		served / 1048576.0, dir, (unsigned long)reqs,
+		t.bytes / 1048576.0, dir, (unsigned long)t.requests,
 		(now_ns() - t0) / 1e6);
 	return 0;
 }

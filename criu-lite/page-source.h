@@ -73,6 +73,9 @@ struct page_source {
 	unsigned retry_s;		/* remote: reconnect for this long */
 	char name[80];			/* for messages */
 	uint64_t bytes_fetched;
+	bool fault;			/* remote: the next gets serve a page
+					 * fault (counted apart by the server:
+					 * pulled, not pushed) */
 };
 
 /*
@@ -128,13 +131,24 @@ int page_source_reconnect(struct page_source *s);
 /* Remote: the server is told every page of process vpid is in; 0 once it
  * acknowledged. */
 int page_source_done(struct page_source *s, int vpid);
-/* Serves one request of a PULL client on c from src (answer and page
- * checksums); 1: the client said a process is done (*done_vpid); -1: bad
- * request or the connection failed (logged). */
+/* A request's len with this bit: it serves a page fault (the process
+ * waits for it), not a background push. */
+#define PS_REQ_FAULT	(1u << 31)
+
+/* What a server sent: bytes in requests, those that served faults apart. */
+struct serve_tally {
+	uint64_t bytes, requests;
+	uint64_t fault_bytes, fault_requests;
+};
+
 /* The greeting of a PULL connection: a page stream of size bytes. */
 int serve_greet(struct conn *c, uint64_t size);
+/* Serves one request of a PULL client on c from src (answer and page
+ * checksums), counted in t; 2: served; 1: the client said a process is
+ * done (*done_vpid); 0: the client left; -1: bad request or the
+ * connection failed (logged). */
 int serve_request(struct conn *c, struct page_source *src, const char *name,
-		  int *done_vpid, uint64_t *bytes);
+		  int *done_vpid, struct serve_tally *t);
 
 /* The server's side of a PULL connection c: DIR's pages image. */
 int serve_pull(struct conn *c, const char *dir);

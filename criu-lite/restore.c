@@ -29,6 +29,7 @@
 #include "cow.h"
 #include "creds.h"
 #include "layers.h"
+#include "lazy-daemon.h"
 #include "lazy.h"
 #include "lazy-guard.h"
 #include "mem.h"
@@ -91,6 +92,7 @@ struct restore_ctx {
 	struct shm_table shm;	/* shared memory already rebuilt */
 	struct ghost_maps ghosts;	/* deleted files mapped, made once */
 	struct lazy_proc *lazy;	/* --lazy-pages: one per process */
+	int lazy_session;	/* with a criu-lite lazy-pages daemon, or -1 */
 	struct cow_tree cow;	/* VMAs made before the fork, to share */
 	pid_t root;		/* our child, once forked (the ns init with --pidns) */
 	struct progress progress;
@@ -261,11 +263,12 @@ static bool run_is_lazy_vma(const MmEntry *mm, const PagemapEntry *e)
 static int check_lazy_run(const struct restore_ctx *c,
 			  const struct proc_restore *p, const PagemapEntry *e)
 {
-	if (!c->o->lazy || !c->o->page_server) {
+	if (!c->o->lazy || (!c->o->page_server && c->lazy_session < 0)) {
 		pr_err("pagemap-%u.img: the pages at %#lx are still in the "
 		       "source's memory (dump --lazy-pages): restore with "
-		       "--lazy-pages --page-server HOST:PORT of that dump",
-		       p->pe->pid, (long)e->vaddr);
+		       "--lazy-pages --page-server HOST:PORT of that dump, or "
+		       "--lazy-pages with a criu-lite lazy-pages daemon on "
+		       "that DIR", p->pe->pid, (long)e->vaddr);
 		return -1;
 	}
 	if (!e->has_offset || e->offset < PS_LAZY_BASE ||
@@ -472,6 +475,13 @@ static int open_page_source(struct restore_ctx *c)
 {
 	if (c->o->page_server)
 		return open_remote_source(c);
+	if (c->o->lazy) {
+		/* DIR/lazy-pages.sock: a criu-lite lazy-pages daemon fills
+		 * the lazy memory; the rest is read here */
+		c->lazy_session = lazy_daemon_connect(c->o->dir);
+		if (c->lazy_session < 0 && errno != ENOENT)
+			return -1;
+	}
 	if (c->inv->pages_codec && c->inv->has_parent_id) {
 		pr_err("%s/inventory.img: compressed pages (%s) in a layer chain "
 		       "(it names a parent layer): not supported yet", c->o->dir,
@@ -1379,6 +1389,22 @@ static int register_lazy(struct restore_ctx *c, struct proc_restore *p)
 	return 0;
 }
 
+/* restore --lazy-pages with a criu-lite lazy-pages daemon on DIR: it
+ * takes the userfaultfd and gives back a server as ours would be. */
+static int hand_to_daemon(struct restore_ctx *c, struct proc_restore *p)
+{
+	struct lazy_proc *lp = &c->lazy[p - c->procs];
+	int ret;
+
+	ret = lazy_daemon_hand(c->lazy_session, p->pe->pid, p->hpid, lp->uffd,
+			       c->o->lazy_timeout_s, &lp->daemon, &lp->ctl);
+	close(lp->uffd);
+	if (!ret)
+		pr_info("the lazy-pages daemon's server %d fills the memory "
+			"of %d", lp->daemon, p->hpid);
+	return ret;
+}
+
 /*
  * The lazy-pages daemon of one process: a child of ours that holds its
  * userfaultfd and fills its memory from the pages image.
@@ -1389,6 +1415,9 @@ static int start_lazy_daemon(struct restore_ctx *c, struct proc_restore *p)
 	bool last = (size_t)(p - c->procs) == c->nr - 1;
 	int sv[2];
 	pid_t pid;
+
+	if (c->lazy_session >= 0)
+		return hand_to_daemon(c, p);
 
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv)) {
 		pr_perror("socketpair for the lazy-pages daemon");
@@ -1862,6 +1891,8 @@ static void free_restore(struct restore_ctx *c)
 			free_proc(&c->procs[i], c->lazy ? &c->lazy[i] : NULL);
 	free(c->procs);
 	free(c->lazy);
+	if (c->lazy_session >= 0)	/* the daemon's session ends */
+		close(c->lazy_session);
 	free(c->shm.v);
 	ghost_maps_close(&c->ghosts);
 	cow_free(&c->cow);
@@ -1938,7 +1969,7 @@ static int wait_root(struct restore_ctx *c)
 int restore_tree(const struct restore_opts *o, struct restore_stats *st)
 {
 	struct restore_ctx c = { .o = o, .st = st, .dirfd = -1,
-				 .ready = { -1, -1 } };
+				 .ready = { -1, -1 }, .lazy_session = -1 };
 	uint64_t t0 = now_ns(), t1;
 	int ret = -1;
 

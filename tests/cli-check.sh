@@ -19,7 +19,7 @@ ok() { echo "PASS $1"; pass=$((pass + 1)); }
 bad() { echo "FAIL $1"; fail=$((fail + 1)); }
 
 # ---- --help: one per command, each its own ----
-for cmd in check dump pre-dump restore show page-server migrate; do
+for cmd in check dump pre-dump restore show page-server migrate lazy-pages; do
 	if "$CL" $cmd --help >"$work/help.$cmd" 2>"$work/err" &&
 		head -1 "$work/help.$cmd" | grep -q "^usage: criu-lite $cmd" &&
 		[ ! -s "$work/err" ]; then
@@ -84,7 +84,8 @@ migrate -t 5 --to h:1 --downtime-limit x|bad number "x" for --downtime-limit
 migrate -t 5 --to h:1 --max-bandwidth lots|bad size "lots" for --max-bandwidth
 migrate -t 5 --to h:1 --bogus|unknown option --bogus
 migrate -t 5 --to h:1 --max-rounds lots|bad number "lots" for --max-rounds
-lazy-pages|not implemented yet
+lazy-pages|lazy-pages needs --page-server --address HOST --port N -D DIR
+lazy-pages --page-server --address h --port x -D d|bad number "x" for --port
 pre-dump|pre-dump needs -t PID and -D DIR
 pre-dump -t 5 -D x --compress lz4|--compress is not supported yet for a pre-dump
 dump -t 5 -D x --prev-images-dir p --compress zstd|--compress with --prev-images-dir is not supported yet
@@ -98,7 +99,7 @@ MANWIDTH=200 man -l -P cat "$MAN" >"$work/man.txt" 2>/dev/null
 section() {
 	awk -v s="$1" '/^[A-Z]/ { on = ($0 == s) } on' "$work/man.txt"
 }
-for cmd in dump pre-dump restore show page-server migrate check; do
+for cmd in dump pre-dump restore show page-server migrate lazy-pages check; do
 	missing_man= missing_comp=
 	up=$(echo "$cmd" | tr a-z A-Z)
 	[ $cmd = pre-dump ] && up=DUMP	# pre-dump's are among dump's

@@ -11,7 +11,7 @@
 #
 # Usage: tests/qemu/qemu-cr.sh [CASE...]   (default: all but mem2g)
 # Cases: minimal smp2 disk net qmp-client mem2g cycles3 leave-running plain
-#        precopy lazy killed migrate migrate-lazy
+#        precopy lazy killed migrate migrate-lazy migrate-postcopy
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 GL_GUEST=build/guest
@@ -20,7 +20,7 @@ CL=build/criu-lite
 out=build/qemu-cr
 mkdir -p "$out"
 
-cases=${*:-minimal smp2 disk net qmp-client cycles3 leave-running plain precopy lazy killed migrate migrate-lazy}
+cases=${*:-minimal smp2 disk net qmp-client cycles3 leave-running plain precopy lazy killed migrate migrate-lazy migrate-postcopy}
 pass=0 failed=0 failures=
 qpid= stamper= extra_pids=
 
@@ -261,7 +261,7 @@ case_killed() {
 # VERIFY ok, the QMP socket answers "running"
 case_migrate() {
 	local port=$((20000 + $$ % 20000)) s n=$(( $$ % 200 + 20 ))
-	boot "migrate${MIG_IN_EXTRA:+-lazy}" -m 512 -r 5000 || return 1
+	boot "migrate${MIG_NAME:-${MIG_IN_EXTRA:+-lazy}}" -m 512 -r 5000 || return 1
 	mig_ns=clqm$$ mig_there=10.$n.2.2
 	ip netns add "$mig_ns" && ip link add "v$mig_ns" type veth peer name "w$mig_ns" &&
 		ip link set "w$mig_ns" netns "$mig_ns" &&
@@ -283,27 +283,70 @@ case_migrate() {
 	off=$(log_size "$d/serial.log")
 	local t0 t1
 	t0=$(gl_now_ms)
+	# shellcheck disable=SC2086
 	$CL migrate -t "$qpid" --to "$mig_there:$port" --qmp "$d/qmp.sock" \
-		--stats-file "$d/out.json" >"$d/out.log" 2>&1 || {
+		--stats-file "$d/out.json" ${MIG_OUT_EXTRA:-} >"$d/out.log" 2>&1 || {
 		echo "migrate failed:"; cat "$d/out.log" "$d/in.log"; return 1; }
 	t1=$(gl_now_ms)
+	local moved_off
+	moved_off=$(log_size "$d/serial.log")
 	wait "$inc" || { echo "migrate --incoming failed:"; cat "$d/in.log"; return 1; }
 	! gl_alive "$qpid" || { echo "the source QEMU still runs"; return 1; }
 	qpid=$(pgrep -P "$mig_init" | head -1)
 	[ -n "$qpid" ] || { echo "no QEMU on the other host"; cat "$d/in.log"; return 1; }
 	cyc_dump_ms=$((t1 - t0)) cyc_restore_ms=0 cyc_img=$(du -sm "$d/dst" | cut -f1)
-	wait_after "$d/serial.log" "$off" "HB " 3 60 || { echo "no heartbeat after"; return 1; }
-	wait_after "$d/serial.log" "$off" "VERIFY " 1 60 || { echo "no VERIFY after"; return 1; }
+	# counted from where the log was when the source exited: heartbeats
+	# and VERIFYs printed during the pre-copy rounds do not count
+	wait_after "$d/serial.log" "$moved_off" "HB " 3 60 || { echo "no heartbeat after"; return 1; }
+	wait_after "$d/serial.log" "$moved_off" "VERIFY " 1 60 || { echo "no VERIFY after"; return 1; }
 	s=$("$GL_GUEST/qmp-client" -t 10 "$d/qmp.sock" query-status)
 	case "$s" in *'"running"'*) ;; *) echo "query-status there: $s"; return 1 ;; esac
 	check_guest "$off" || return 1
-	grep -h "pre-copy:\|migrated" "$d/out.log" | sed 's/^criu-lite: /  /'
+	grep -h "pre-copy:\|migrated\|downtime:" "$d/out.log" | sed 's/^criu-lite: /  /'
 	echo "  $(tr -d '\n ' <"$d/out.json" | grep -o '"downtime_ms":[0-9.]*,"setup_ms"' | sed 's/,"setup_ms"//'), QEMU pid $qpid on the other host (NSpid $(awk '/^NSpid/ { print $2 "/" $3 }' /proc/"$qpid"/status))"
+	[ -n "${MIG_BACK:-}" ] || return 0
+	migrate_back "$n" "$((port + 1))"
+}
+
+# the guest of case_migrate brought back to this host, the same way
+# (MIG_OUT_EXTRA), QEMU's pid there taken from its NSpid
+migrate_back() {
+	local here=10.$1.2.1 port=$2 inner off s inc moved_off
+	inner=$(awk '/^NSpid/ { print $3 }' /proc/"$qpid"/status)
+	$CL migrate --incoming "$here:$port" -D "$d/back" >"$d/back-in.log" 2>&1 &
+	inc=$!
+	for _ in $(seq 1 100); do ss -ltn | grep -q ":$port " && break; sleep 0.05; done
+	off=$(log_size "$d/serial.log")
+	# shellcheck disable=SC2086
+	nsenter -t "$mig_init" -p -m -n -- "$(readlink -f $CL)" migrate -t "$inner" \
+		--to "$here:$port" --qmp "$d/qmp.sock" ${MIG_OUT_EXTRA:-} \
+		>"$d/back-out.log" 2>&1 || {
+		echo "migrate back failed:"; cat "$d/back-out.log" "$d/back-in.log"; return 1; }
+	moved_off=$(log_size "$d/serial.log")
+	wait "$inc" || { echo "migrate --incoming back failed:"; cat "$d/back-in.log"; return 1; }
+	! gl_alive "$qpid" || { echo "the QEMU on the other host still runs"; return 1; }
+	qpid=$inner
+	gl_alive "$qpid" || { echo "no QEMU back here (pid $qpid)"; return 1; }
+	wait_after "$d/serial.log" "$moved_off" "HB " 3 60 || { echo "no heartbeat back"; return 1; }
+	wait_after "$d/serial.log" "$moved_off" "VERIFY " 1 60 || { echo "no VERIFY back"; return 1; }
+	s=$("$GL_GUEST/qmp-client" -t 10 "$d/qmp.sock" query-status)
+	case "$s" in *'"running"'*) ;; *) echo "query-status back: $s"; return 1 ;; esac
+	check_guest "$off" || return 1
+	grep -h "migrated\|lazy pages: all in" "$d/back-out.log" | sed 's/^criu-lite: /  back: /'
 }
 
 # the same, the destination resuming the guest before its RAM is in
 # (migrate --incoming --lazy-pages: filled from the received images)
 case_migrate_lazy() { MIG_IN_EXTRA=--lazy-pages case_migrate; }
+
+# migrate --postcopy after pre-copy rounds: the guest runs on the other
+# host before its RAM is there, pulled on fault and pushed; the source
+# QEMU goes once every page is in; then back again the same way
+case_migrate_postcopy() {
+	MIG_NAME=-postcopy MIG_OUT_EXTRA="--postcopy --max-rounds 2" MIG_BACK=1 \
+		case_migrate || return 1
+	grep -h "postcopy: .*pulled" "$d/out.log" | tail -1 | sed 's/^criu-lite: /  /'
+}
 
 case_plain() {
 	# no QMP stop: the guest sees its clocks jump; what it says is shown
