@@ -34,9 +34,10 @@ else
 	bad "man page: $warn"
 fi
 
-# bash completion
+# bash completion (a word that has one completion: --lazy-p, as
+# --laz is also --lazy-timeout)
 c=$(bash -c '. "$1"; COMP_WORDS=(criu-lite re); COMP_CWORD=1; _criu_lite;
-	echo "${COMPREPLY[*]}"; COMP_WORDS=(criu-lite restore --laz); COMP_CWORD=2;
+	echo "${COMPREPLY[*]}"; COMP_WORDS=(criu-lite restore --lazy-p); COMP_CWORD=2;
 	_criu_lite; echo "${COMPREPLY[*]}"' _ "$root/usr/share/bash-completion/completions/criu-lite")
 [ "$c" = "restore
 --lazy-pages" ] && ok "bash completion" || bad "bash completion: $c"
