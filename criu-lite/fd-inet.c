@@ -879,6 +879,31 @@ static int set_buf(int fd, int name, int v)
 	return set_int(fd, SOL_SOCKET, name, v / 2);
 }
 
+/*
+ * Room for a queue of len bytes: the skbs restore makes need not be as
+ * few as the original's, so the buffer grows (forced) if it is short.
+ * late() puts the size the program had back.
+ */
+static void room_for(int fd, int name, size_t len)
+{
+	int cur = 0;
+	size_t need = 2 * len + (256U << 10);
+
+	get_int(fd, SOL_SOCKET, name, &cur);
+	if (len && (size_t)cur < need && need < (1U << 30))
+		set_buf(fd, name, need);
+}
+
+/* The buffer size recorded (as the kernel reports it), or -1. */
+static int recorded_buf(const InetSk *k, int name)
+{
+	for (size_t i = 0; i < k->n_opts; i++)
+		if (k->opts[i]->level == SOL_SOCKET &&
+		    (int)k->opts[i]->name == name)
+			return k->opts[i]->value;
+	return -1;
+}
+
 static int restore_opts(int fd, const InetSk *k)
 {
 	for (size_t i = 0; i < k->n_opts; i++) {
@@ -1170,6 +1195,8 @@ static int make_established(int fd, const InetSk *k)
 	if (t->has_timestamp &&
 	    set_int(fd, IPPROTO_TCP, TCP_TIMESTAMP, t->timestamp))
 		goto err;
+	room_for(fd, SO_RCVBUF, t->rcvq.len);
+	room_for(fd, SO_SNDBUF, t->sndq.len);
 	step = "the receive queue";
 	if (send_repair_queue(fd, TCP_RECV_QUEUE, t->rcvq.data, t->rcvq.len))
 		goto err;
@@ -1285,6 +1312,10 @@ static int inet_late(const FdEntry *e, int fd)
 	}
 	if (k->shutdown & RCV_SHUTDOWN)
 		shutdown(fd, SHUT_RD);
+	if (recorded_buf(k, SO_SNDBUF) > 0)
+		set_buf(fd, SO_SNDBUF, recorded_buf(k, SO_SNDBUF));
+	if (recorded_buf(k, SO_RCVBUF) > 0)
+		set_buf(fd, SO_RCVBUF, recorded_buf(k, SO_RCVBUF));
 	return 0;
 }
 
