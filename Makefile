@@ -251,7 +251,7 @@ CHECK_TARGETS += cli-check
 
 # The QEMU end-to-end cases (issue 4); check-quick leaves out the 2 GiB one
 QEMU_ALL   := minimal smp2 disk net qmp-client cycles3 leave-running plain \
-	      precopy lazy killed migrate migrate-lazy mem2g
+	      precopy lazy killed migrate migrate-lazy hostfwd mem2g
 QEMU_QUICK := $(filter-out mem2g,$(QEMU_ALL))
 
 # criu-lite built with ASan+UBSan into its own build dir, then the zdtm

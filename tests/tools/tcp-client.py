@@ -1,12 +1,15 @@
 #!/usr/bin/python3
-"""HTTP clients that hold one TCP connection across a checkpoint.
+"""Clients that hold one TCP connection across a checkpoint.
 
 Usage: tcp-client.py MODE HOST PORT PATH WANT_FILE DIR
   hold     HTTP/1.1 keep-alive: one GET, DIR/ready, wait for DIR/go, a
            second GET on the same socket (no reconnect)
   partial  HTTP/1.0: send the request line only, DIR/ready, wait for
            DIR/go, end the headers, read the answer up to EOF
-Each answer's body must be WANT_FILE's contents. Exit 0 and "ok ..." in
+  rfb      a VNC server: read its version line, DIR/ready, wait for
+           DIR/go, answer with the same version, read its security types
+           (PATH and WANT_FILE unused)
+Each HTTP answer's body must be WANT_FILE's contents. Exit 0 and "ok ..." in
 DIR/result, or exit 1 and the reason there.
 """
 import os
@@ -53,7 +56,7 @@ def wait_go(d):
 
 def main():
     mode, host, port, path, want_file, d = sys.argv[1:7]
-    want = open(want_file, "rb").read()
+    want = open(want_file, "rb").read() if mode != "rfb" else b""
     sk = socket.create_connection((host, int(port)), timeout=30)
     local = sk.getsockname()
     if mode == "hold":
@@ -73,6 +76,23 @@ def main():
         sk.sendall(b"Host: x\r\n\r\n")
         if read_answer(sk, True) != want:
             raise RuntimeError("answer: wrong body")
+    elif mode == "rfb":
+        version = b""
+        while not version.endswith(b"\n"):
+            chunk = sk.recv(12 - len(version))
+            if not chunk:
+                raise RuntimeError("closed before the RFB version")
+            version += chunk
+        if not version.startswith(b"RFB "):
+            raise RuntimeError("not a VNC server: %r" % version)
+        wait_go(d)
+        sk.sendall(version)
+        n = sk.recv(1)
+        if not n or n[0] == 0:
+            raise RuntimeError("no security types after the version")
+        types = sk.recv(n[0])
+        if len(types) < 1:
+            raise RuntimeError("security types cut short")
     else:
         raise RuntimeError("unknown mode " + mode)
     return "ok %s local port %d" % (mode, local[1])
