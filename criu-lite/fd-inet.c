@@ -63,6 +63,9 @@
 #ifndef IPPROTO_UDPLITE
 #define IPPROTO_UDPLITE	136
 #endif
+#ifndef SO_BUF_LOCK
+#define SO_BUF_LOCK	72	/* Linux 5.14 */
+#endif
 #ifndef UDPLITE_SEND_CSCOV
 #define UDPLITE_SEND_CSCOV	10
 #define UDPLITE_RECV_CSCOV	11
@@ -122,6 +125,7 @@ static const struct inet_opt inet_opts[] = {
 	{ SOL_SOCKET, SO_TIMESTAMP, "SO_TIMESTAMP", OPT_ANY },
 	{ SOL_SOCKET, SO_RCVBUF, "SO_RCVBUF", OPT_ANY },
 	{ SOL_SOCKET, SO_SNDBUF, "SO_SNDBUF", OPT_ANY },
+	{ SOL_SOCKET, SO_BUF_LOCK, "SO_BUF_LOCK", OPT_ANY },
 	{ IPPROTO_TCP, TCP_NODELAY, "TCP_NODELAY", OPT_TCP },
 	{ IPPROTO_TCP, TCP_CORK, "TCP_CORK", OPT_TCP },
 	{ IPPROTO_TCP, TCP_KEEPIDLE, "TCP_KEEPIDLE", OPT_TCP },
@@ -903,6 +907,21 @@ static int recorded_buf(const InetSk *k, int name)
 	return -1;
 }
 
+/*
+ * Setting a buffer size locks it (no more autotuning); a program that
+ * never set one had its size autotuned: the lock goes again. Kernels
+ * before 5.14 have no SO_BUF_LOCK: the size stays locked there.
+ */
+static void restore_buf_lock(int fd, const InetSk *k, bool grown)
+{
+	int lock = recorded_buf(k, SO_BUF_LOCK);
+
+	if (!grown && recorded_buf(k, SO_RCVBUF) < 0 &&
+	    recorded_buf(k, SO_SNDBUF) < 0 && lock < 0)
+		return;
+	set_int(fd, SOL_SOCKET, SO_BUF_LOCK, lock < 0 ? 0 : lock);
+}
+
 static int restore_opts(int fd, const InetSk *k)
 {
 	for (size_t i = 0; i < k->n_opts; i++) {
@@ -918,6 +937,8 @@ static int restore_opts(int fd, const InetSk *k)
 		if (o->level == SOL_SOCKET &&
 		    (o->name == SO_RCVBUF || o->name == SO_SNDBUF))
 			r = set_buf(fd, o->name, o->value);
+		else if (o->level == SOL_SOCKET && o->name == SO_BUF_LOCK)
+			r = 0;	/* after the sizes: restore_buf_lock() */
 		else
 			r = set_int(fd, o->level, o->name, o->value);
 		if (r) {
@@ -926,6 +947,7 @@ static int restore_opts(int fd, const InetSk *k)
 			return -1;
 		}
 	}
+	restore_buf_lock(fd, k, false);
 	if (k->has_linger) {
 		struct linger lg = { 1, (int)k->linger };
 
@@ -1090,12 +1112,37 @@ static int apply_shutdown(int fd, const InetSk *k)
 		how = SHUT_RD;
 	else if (k->shutdown & SEND_SHUTDOWN)
 		how = SHUT_WR;
-	if (how >= 0 && shutdown(fd, how)) {
+	/* an unconnected datagram socket says ENOTCONN, yet the bits are
+	 * set (inet_shutdown), as they were in the dumped one */
+	if (how >= 0 && shutdown(fd, how) && !(errno == ENOTCONN && !is_tcp(k))) {
 		pr_perror("restore socket %lu: shutdown(%d)", (unsigned long)k->ino,
 			  how);
 		return -1;
 	}
 	return 0;
+}
+
+/*
+ * A closed TCP socket may be bound to a port in use (by a listener, by
+ * connections of its own past): it was bound while that was allowed. In
+ * repair mode bind forces its way (SK_FORCE_REUSE); leaving repair on a
+ * closed socket sends nothing, and clears SO_REUSEADDR (put back).
+ */
+static int bind_closed(int fd, const InetSk *k)
+{
+	int ret;
+
+	if (!k->has_local || set_int(fd, IPPROTO_TCP, TCP_REPAIR, TCP_REPAIR_ON))
+		return bind_local(fd, k);
+	ret = bind_local(fd, k);
+	if (set_int(fd, IPPROTO_TCP, TCP_REPAIR, TCP_REPAIR_OFF_NO_WP)) {
+		pr_perror("restore socket %lu: leave repair mode",
+			  (unsigned long)k->ino);
+		return -1;
+	}
+	if (has_opt(k, SOL_SOCKET, SO_REUSEADDR))
+		set_int(fd, SOL_SOCKET, SO_REUSEADDR, 1);
+	return ret;
 }
 
 static int make_listener(int fd, const InetSk *k)
@@ -1266,7 +1313,7 @@ static int inet_open(struct fd_restore *r, const FdEntry *e)
 	else if (k->state == SK_ESTABLISHED)
 		ret = make_established(fd, k);
 	else
-		ret = bind_local(fd, k);
+		ret = bind_closed(fd, k);
 	if (ret)
 		goto err;
 	return fd;
@@ -1315,6 +1362,7 @@ static int inet_late(const FdEntry *e, int fd)
 		set_buf(fd, SO_SNDBUF, recorded_buf(k, SO_SNDBUF));
 	if (recorded_buf(k, SO_RCVBUF) > 0)
 		set_buf(fd, SO_RCVBUF, recorded_buf(k, SO_RCVBUF));
+	restore_buf_lock(fd, k, true);	/* room_for() may have grown them */
 	return 0;
 }
 
