@@ -575,11 +575,16 @@ static int repair_queue(int sk, int q)
 	return setsockopt(sk, IPPROTO_TCP, TCP_REPAIR_QUEUE, &q, sizeof(q));
 }
 
-/* len bytes of the queue selected (TCP_REPAIR_QUEUE), not consumed */
+/*
+ * len bytes of the queue selected (TCP_REPAIR_QUEUE), not consumed. One
+ * MSG_PEEK copies the whole queue, from its start (the peek offset is
+ * off): the send queue by tcp_peek_sndq, the receive queue skb after skb.
+ * Fewer bytes than SIOCOUTQ/SIOCINQ said means it changed: an error.
+ */
 static int peek_tcp_queue(int sk, int q, uint32_t len, ProtobufCBinaryData *b,
 			  protobuf_c_boolean *has)
 {
-	size_t got = 0;
+	ssize_t n;
 
 	if (!len)
 		return 0;
@@ -590,19 +595,10 @@ static int peek_tcp_queue(int sk, int q, uint32_t len, ProtobufCBinaryData *b,
 	b->data = malloc(len);
 	if (!b->data || repair_queue(sk, q))
 		return -1;
-	/* the send queue is copied whole by one peek; the receive queue by
-	 * skbs: both from their start, as the peek offset is off */
-	while (got < len) {
-		ssize_t n = recv(sk, b->data + got, len - got,
-				 MSG_PEEK | MSG_DONTWAIT);
-
-		if (n <= 0)
-			return -1;
-		got = n;
-		if (q == TCP_SEND_QUEUE)
-			break;
-	}
-	if (got != len) {
+	n = recv(sk, b->data, len, MSG_PEEK | MSG_DONTWAIT);
+	if (n < 0)
+		return -1;
+	if (n != (ssize_t)len) {
 		errno = EIO;
 		return -1;
 	}
