@@ -806,6 +806,21 @@ static bool unlisted_ok(struct fd_dump *d, const InetSk *k)
 	return ok;
 }
 
+/*
+ * The shutdown bits of a TCP socket sock_diag does not list (closed, in no
+ * table), which a connection that ended leaves set: a peek reads EOF from
+ * such a socket, ENOTCONN from one that was never connected. (Writing
+ * fails with EPIPE on any closed socket.)
+ */
+static unsigned closed_shutdown(struct fd_dump *d)
+{
+	char c;
+
+	if (recv(d->copy, &c, 1, MSG_PEEK | MSG_DONTWAIT) == 0)
+		return RCV_SHUTDOWN | SEND_SHUTDOWN;
+	return 0;
+}
+
 static int inet_dump(struct fd_dump *d, FdEntry *e)
 {
 	const struct inet_diag_sk *s;
@@ -831,6 +846,8 @@ static int inet_dump(struct fd_dump *d, FdEntry *e)
 		return -1;
 	if (!s->ino && !unlisted_ok(d, k))
 		return -1;
+	if (!s->ino && is_tcp(k))
+		k->shutdown = closed_shutdown(d);
 	if (!is_tcp(k))
 		return peek_dgrams(d, k);
 	if (s->state == SK_LISTEN) {
@@ -1108,9 +1125,11 @@ static int apply_shutdown(int fd, const InetSk *k)
 		how = SHUT_RD;
 	else if (k->shutdown & SEND_SHUTDOWN)
 		how = SHUT_WR;
-	/* an unconnected datagram socket says ENOTCONN, yet the bits are
-	 * set (inet_shutdown), as they were in the dumped one */
-	if (how >= 0 && shutdown(fd, how) && !(errno == ENOTCONN && !is_tcp(k))) {
+	/* an unconnected datagram socket, a TCP socket closed after its
+	 * connection: ENOTCONN, yet the bits are set (inet_shutdown), as
+	 * they were in the dumped one (a read then sees EOF, a write EPIPE) */
+	if (how >= 0 && shutdown(fd, how) &&
+	    !(errno == ENOTCONN && k->state == SK_CLOSE)) {
 		pr_perror("restore socket %lu: shutdown(%d)", (unsigned long)k->ino,
 			  how);
 		return -1;
@@ -1309,7 +1328,7 @@ static int inet_open(struct fd_restore *r, const FdEntry *e)
 	else if (k->state == SK_ESTABLISHED)
 		ret = make_established(fd, k);
 	else
-		ret = bind_closed(fd, k);
+		ret = bind_closed(fd, k) || apply_shutdown(fd, k);
 	if (ret)
 		goto err;
 	return fd;

@@ -4,13 +4,16 @@
  *   listeners: 127.0.0.1, ::1, :: dual-stack (reached through 127.0.0.1:
  *              a v4-mapped peer), :: with IPV6_V6ONLY; ephemeral ports;
  *   bound:     a socket bound to 127.0.0.1, not listening;
- *   unbound:   a fresh IPv6 socket.
+ *   unbound:   a fresh IPv6 socket;
+ *   closed:    both ends of a connection over the v4 listener, each shut
+ *              down for writing: the connection is over (CLOSE).
  * After restore each listener has its address and port, SO_ACCEPTCONN and
  * IPV6_V6ONLY as before, and accepts a new client that talks both ways
  * (the dual-stack one sees a ::ffff:127.0.0.1 peer); the bound socket has
- * its port and can listen; the unbound one has none.
+ * its port and can listen; the unbound one has none; both closed ends
+ * read EOF and fail to write with EPIPE.
  *
- * Corrupt points: listen, v6only.
+ * Corrupt points: listen, v6only, closed.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -145,7 +148,8 @@ int main(int argc, char **argv)
 {
 	struct sockaddr_storage ss, bss;
 	socklen_t len, blen = sizeof(bss);
-	int bound, unbound;
+	int bound, unbound, closed[2];
+	char c;
 
 	test_init(argc, argv);
 	for (size_t i = 0; i < NR; i++)
@@ -158,6 +162,13 @@ int main(int argc, char **argv)
 	unbound = socket(AF_INET6, SOCK_STREAM, 0);
 	if (unbound < 0)
 		test_abort("unbound: %m");
+	closed[0] = socket(AF_INET, SOCK_STREAM, 0);
+	if (closed[0] < 0 || connect(closed[0], (struct sockaddr *)&lsks[0].ss,
+				     lsks[0].len) ||
+	    (closed[1] = accept(lsks[0].fd, NULL, NULL)) < 0 ||
+	    shutdown(closed[0], SHUT_WR) || shutdown(closed[1], SHUT_WR))
+		test_abort("closed: %m");
+	usleep(200000);	/* the FINs and their ACKs */
 	test_ready();
 	test_wait_term();
 
@@ -165,6 +176,10 @@ int main(int argc, char **argv)
 		close(lsks[0].fd);
 		setup(&lsks[0]);
 		lsks[0].len = 0;	/* a new port: "changed" */
+	}
+	if (test_corrupt("closed")) {
+		close(closed[1]);
+		closed[1] = socket(AF_INET, SOCK_STREAM, 0);
 	}
 	if (test_corrupt("v6only")) {
 		int v = 0;
@@ -187,5 +202,11 @@ int main(int argc, char **argv)
 	len = sizeof(ss);
 	if (getsockname(unbound, (struct sockaddr *)&ss, &len) || port_of(&ss))
 		test_fail("unbound: has port %d", port_of(&ss));
+	for (int i = 0; i < 2; i++) {
+		if (recv(closed[i], &c, 1, MSG_DONTWAIT) != 0)
+			test_fail("closed %d: no EOF: %m", i);
+		if (send(closed[i], "x", 1, MSG_NOSIGNAL) != -1 || errno != EPIPE)
+			test_fail("closed %d: write does not fail with EPIPE", i);
+	}
 	test_done();
 }
