@@ -1573,6 +1573,8 @@ int dump_tree(const struct dump_opts *o, struct dump_stats *st)
 		pause_at("after-commit");
 out_release:
 	/* on failure the tree goes on running, whatever was asked */
+	if (ret == 0 && !o->leave_running)
+		tcp_repair_before_kill(&c.tcp_hold);
 	release_tree(&c.tree, ret == 0 && !o->leave_running);
 	if (ret && c.dest_runs)
 		keep_stopped(&c);

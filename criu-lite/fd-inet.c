@@ -35,6 +35,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -194,6 +196,11 @@ static int get_int(int fd, int level, int name, int *v)
 
 	*v = 0;
 	return getsockopt(fd, level, name, v, &l);
+}
+
+static int set_int(int fd, int level, int name, int v)
+{
+	return setsockopt(fd, level, name, &v, sizeof(v));
 }
 
 static int add_opt(InetSk *k, int level, int name, int value)
@@ -692,10 +699,22 @@ out:
 	return ret;
 }
 
+/*
+ * The connection's state is read in repair mode while nothing comes in: a
+ * socket filter that drops every packet (CRIU locks the network with
+ * netfilter rules; this is a lock of the socket's own) stays on until the
+ * tree's fate is settled. Dropped segments are not acked: the peer sends
+ * them again later, to the restored socket. Without it, data arriving
+ * between reading rcv_nxt and peeking the receive queue would be acked
+ * yet stored nowhere.
+ */
 static int dump_established(struct fd_dump *d, InetSk *k)
 {
+	static struct sock_filter drop[] = { BPF_STMT(BPF_RET | BPF_K, 0) };
+	static const struct sock_fprog drop_all = { 1, drop };
 	struct tcp_repair_hold *h = fd_dump_tcp_hold(d->fc);
 	int on = TCP_REPAIR_ON, reuse = 0;
+	bool lock;
 	TcpConn *t;
 
 	if (!h) {
@@ -709,9 +728,21 @@ static int dump_established(struct fd_dump *d, InetSk *k)
 	tcp_conn__init(t);
 	k->tcp = t;
 	get_int(d->copy, SOL_SOCKET, SO_REUSEADDR, &reuse);
-	/* the guard has it before it is in repair: if we die, it undoes it */
-	if (tcp_repair_hold_add(h, d->copy, reuse))
+	lock = !k->filter_locked;
+	/* the guard has it before it is touched: if we die, it undoes it */
+	if (tcp_repair_hold_add(h, d->copy, reuse, k->filter.data,
+				k->filter.len, lock))
 		return -1;
+	if (lock && setsockopt(d->copy, SOL_SOCKET, SO_ATTACH_FILTER, &drop_all,
+			       sizeof(drop_all))) {
+		pr_perror("pid %d fd %d: lock the connection (drop-all socket "
+			  "filter)", d->pid, d->fd);
+		return -1;
+	}
+	if (!lock)
+		pr_warn("pid %d fd %d: its socket filter is locked: the "
+			"connection is not locked while it is read", d->pid,
+			d->fd);
 	if (setsockopt(d->copy, IPPROTO_TCP, TCP_REPAIR, &on, sizeof(on))) {
 		pr_perror("pid %d fd %d: TCP_REPAIR (needs CAP_NET_ADMIN)",
 			  d->pid, d->fd);
@@ -720,6 +751,14 @@ static int dump_established(struct fd_dump *d, InetSk *k)
 	if (dump_tcp_conn(d->copy, t)) {
 		pr_perror("pid %d fd %d: read the TCP connection in repair mode",
 			  d->pid, d->fd);
+		return -1;
+	}
+	/* out of repair until just before the tree is killed: a thread of
+	 * the tree let go meanwhile (criu-lite killed) must not find its
+	 * socket in repair (recv: EPERM); the filter keeps it quiet */
+	if (set_int(d->copy, IPPROTO_TCP, TCP_REPAIR, TCP_REPAIR_OFF_NO_WP) ||
+	    (reuse && set_int(d->copy, SOL_SOCKET, SO_REUSEADDR, 1))) {
+		pr_perror("pid %d fd %d: leave repair mode", d->pid, d->fd);
 		return -1;
 	}
 	pr_debug("pid %d fd %d: TCP snd_seq %u rcv_seq %u sndq %zu (unsent %u) "
@@ -870,11 +909,6 @@ static int inet_dump(struct fd_dump *d, FdEntry *e)
 }
 
 /* ---- restore ---- */
-
-static int set_int(int fd, int level, int name, int v)
-{
-	return setsockopt(fd, level, name, &v, sizeof(v));
-}
 
 static bool has_opt(const InetSk *k, int level, int name)
 {
@@ -1129,7 +1163,7 @@ static int apply_shutdown(int fd, const InetSk *k)
 	 * connection: ENOTCONN, yet the bits are set (inet_shutdown), as
 	 * they were in the dumped one (a read then sees EOF, a write EPIPE) */
 	if (how >= 0 && shutdown(fd, how) &&
-	    !(errno == ENOTCONN && k->state == SK_CLOSE)) {
+	    !(errno == ENOTCONN && (!is_tcp(k) || k->state == SK_CLOSE))) {
 		pr_perror("restore socket %lu: shutdown(%d)", (unsigned long)k->ino,
 			  how);
 		return -1;
@@ -1390,20 +1424,51 @@ const struct fd_ops fd_inet_ops = {
 /* ---- the repair guard ---- */
 
 /*
+ * What a held socket needs to get back to its program if the tree runs
+ * on: leave repair, SO_REUSEADDR again (leaving repair clears it), and
+ * its own socket filter instead of our drop-all one (none: detached).
+ */
+static void give_back(int fd, bool reuse, bool locked, const void *filter,
+		      size_t len)
+{
+	struct sock_fprog prog = { len / sizeof(struct sock_filter),
+				   (struct sock_filter *)filter };
+
+	if (set_int(fd, IPPROTO_TCP, TCP_REPAIR, TCP_REPAIR_OFF_NO_WP))
+		pr_perror("TCP connection: leave repair mode");
+	if (reuse)
+		set_int(fd, SOL_SOCKET, SO_REUSEADDR, 1);
+	if (!locked)
+		return;
+	if (len ? setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog,
+			     sizeof(prog)) :
+		  set_int(fd, SOL_SOCKET, SO_DETACH_FILTER, 0))
+		pr_perror("TCP connection: give its socket filter back");
+}
+
+/* The message to the guard: flags, then the socket's own filter. */
+struct guard_msg {
+	uint8_t reuse, locked;
+	uint8_t filter[BPF_MAXINSNS * sizeof(struct sock_filter)];
+};
+
+/*
  * The guard: a child of criu-lite with a copy of every socket put in
- * repair mode (received over a unix socket as they come). If criu-lite
- * goes away without dismissing it, it turns repair off again on each
- * (and SO_REUSEADDR back on where it was), so the tree that was left
- * running keeps working connections.
+ * repair mode (received over a unix socket as they come, with what giving
+ * it back takes). If criu-lite goes away without dismissing it, it gives
+ * each back (give_back), so the tree that was left running keeps working
+ * connections.
  */
 static void guard_main(int sk)
 {
-	int fds[1024], reuse[1024];
+	static struct guard_msg m[256];
+	static size_t len[256];
+	int fds[256];
 	size_t n = 0;
 
 	for (;;) {
-		char c = 0, cbuf[CMSG_SPACE(sizeof(int))];
-		struct iovec iov = { &c, 1 };
+		char cbuf[CMSG_SPACE(sizeof(int))];
+		struct iovec iov = { &m[n < 256 ? n : 255], sizeof(m[0]) };
 		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
 				     .msg_control = cbuf,
 				     .msg_controllen = sizeof(cbuf) };
@@ -1412,23 +1477,20 @@ static void guard_main(int sk)
 
 		if (r < 0 && errno == EINTR)
 			continue;
-		if (r == 1 && c == 'd')
+		if (r == 1)	/* dismissed */
 			_exit(0);
 		if (r <= 0)
 			break;
 		cm = CMSG_FIRSTHDR(&mh);
-		if (cm && cm->cmsg_type == SCM_RIGHTS && n < 1024) {
+		if (cm && cm->cmsg_type == SCM_RIGHTS && n < 256 &&
+		    (size_t)r >= offsetof(struct guard_msg, filter)) {
 			memcpy(&fds[n], CMSG_DATA(cm), sizeof(int));
-			reuse[n++] = c == 'r';
+			len[n] = r - offsetof(struct guard_msg, filter);
+			n++;
 		}
 	}
-	for (size_t i = 0; i < n; i++) {
-		int off = TCP_REPAIR_OFF;
-
-		setsockopt(fds[i], IPPROTO_TCP, TCP_REPAIR, &off, sizeof(off));
-		if (reuse[i])
-			set_int(fds[i], SOL_SOCKET, SO_REUSEADDR, 1);
-	}
+	for (size_t i = 0; i < n; i++)
+		give_back(fds[i], m[i].reuse, m[i].locked, m[i].filter, len[i]);
 	if (n)
 		fprintf(stderr, "criu-lite: died during the dump: %zu TCP "
 			"connection(s) left repair mode again\n", n);
@@ -1466,37 +1528,66 @@ static int guard_start(struct tcp_repair_hold *h)
 	return 0;
 }
 
-int tcp_repair_hold_add(struct tcp_repair_hold *h, int fd, bool reuse)
+static int send_to_guard(struct tcp_repair_hold *h, int fd,
+			 const struct tcp_repair_held *e)
 {
-	char c = reuse ? 'r' : 'a', cbuf[CMSG_SPACE(sizeof(int))];
-	struct iovec iov = { &c, 1 };
+	static struct guard_msg m;
+	char cbuf[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = { &m, offsetof(struct guard_msg, filter) +
+				     e->filter_len };
 	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
 			     .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
 	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
-	struct tcp_repair_held *v;
 
-	if (h->sk < 0 && guard_start(h))
-		return -1;
-	v = realloc(h->held, (h->n + 1) * sizeof(*v));
-	if (!v)
-		return -1;
-	h->held = v;
-	v[h->n].fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
-	v[h->n].reuse = reuse;
-	if (v[h->n].fd < 0) {
-		pr_perror("dup a socket to hold in repair");
-		return -1;
-	}
-	h->n++;
+	m.reuse = e->reuse;
+	m.locked = e->locked;
+	memcpy(m.filter, e->filter, e->filter_len);
 	cm->cmsg_level = SOL_SOCKET;
 	cm->cmsg_type = SCM_RIGHTS;
 	cm->cmsg_len = CMSG_LEN(sizeof(int));
 	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
-	if (sendmsg(h->sk, &mh, MSG_NOSIGNAL) != 1) {
+	if (sendmsg(h->sk, &mh, MSG_NOSIGNAL) != (ssize_t)iov.iov_len) {
 		pr_perror("hand a socket to the TCP repair guard");
 		return -1;
 	}
 	return 0;
+}
+
+int tcp_repair_hold_add(struct tcp_repair_hold *h, int fd, bool reuse,
+			const void *filter, size_t filter_len, bool lock)
+{
+	struct tcp_repair_held *v, *e;
+
+	if (filter_len > sizeof(((struct guard_msg *)0)->filter))
+		return -1;
+	if (h->sk < 0 && guard_start(h))
+		return -1;
+	if (h->n == 256) {
+		pr_err("more than 256 established TCP connections: not "
+		       "supported yet");
+		return -1;
+	}
+	v = realloc(h->held, (h->n + 1) * sizeof(*v));
+	if (!v)
+		return -1;
+	h->held = v;
+	e = &v[h->n];
+	memset(e, 0, sizeof(*e));
+	e->reuse = reuse;
+	e->locked = lock;
+	e->filter_len = filter_len;
+	if (filter_len && !(e->filter = malloc(filter_len)))
+		return -1;
+	if (filter_len)
+		memcpy(e->filter, filter, filter_len);
+	e->fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	if (e->fd < 0) {
+		pr_perror("dup a socket to hold in repair");
+		free(e->filter);
+		return -1;
+	}
+	h->n++;
+	return send_to_guard(h, fd, e);
 }
 
 void tcp_repair_hold_init(struct tcp_repair_hold *h)
@@ -1506,18 +1597,25 @@ void tcp_repair_hold_init(struct tcp_repair_hold *h)
 	h->guard = -1;
 }
 
+void tcp_repair_before_kill(struct tcp_repair_hold *h)
+{
+	for (size_t i = 0; i < h->n; i++)
+		if (set_int(h->held[i].fd, IPPROTO_TCP, TCP_REPAIR, TCP_REPAIR_ON))
+			pr_perror("TCP connection: repair mode before the kill "
+				  "(its peer may get a reset)");
+}
+
 void tcp_repair_release(struct tcp_repair_hold *h, bool tree_gone)
 {
 	for (size_t i = 0; i < h->n; i++) {
-		int fd = h->held[i].fd;
+		const struct tcp_repair_held *e = &h->held[i];
 
-		if (!tree_gone &&
-		    set_int(fd, IPPROTO_TCP, TCP_REPAIR, TCP_REPAIR_OFF))
-			pr_perror("TCP connection: leave repair mode");
-		if (!tree_gone && h->held[i].reuse)
-			set_int(fd, SOL_SOCKET, SO_REUSEADDR, 1);
 		/* the tree is gone: closed in repair, the peer sees nothing */
-		close(fd);
+		if (!tree_gone)
+			give_back(e->fd, e->reuse, e->locked, e->filter,
+				  e->filter_len);
+		close(e->fd);
+		free(e->filter);
 	}
 	free(h->held);
 	if (h->sk >= 0) {
