@@ -11,20 +11,22 @@
  * of the same kind, so restore sets only what the program set. A UDP
  * socket's queued datagrams are peeked (SO_PEEK_OFF) with their senders.
  *
- * Established TCP connections (--tcp-established) are read in repair
- * mode (TCP_REPAIR, CAP_NET_ADMIN): sequence numbers, both queues,
- * window and the options negotiated at SYN time. A socket in repair mode
- * sends nothing, and closing it sends neither FIN nor RST: it stays in
- * repair until the tree is gone (the peer sees nothing), or until the
- * dump gives the tree back (--leave-running, or a failure), when repair
- * is turned off again. A small guard process holds a copy of every
- * socket put in repair and turns repair off if criu-lite dies first.
+ * Established TCP connections (--tcp-established) are locked (a
+ * drop-all socket filter) and read in repair mode (TCP_REPAIR,
+ * CAP_NET_ADMIN): sequence numbers, both queues, window and the options
+ * negotiated at SYN time; then they leave repair, locked, until the tree's
+ * fate is settled. A socket in repair mode sends nothing, and closing it
+ * sends neither FIN nor RST: they go back into repair just before the tree
+ * is killed (the peer sees nothing); a tree given back (--leave-running,
+ * a failure) gets its own filters back. A small guard process holds a
+ * copy of every such socket and gives them back if criu-lite dies first.
  *
  * Restore, in the puppet, with ordinary calls:
  *   listening   socket, options, bind (SO_REUSEADDR while binding: the
  *               old connections of the port may still be in TIME_WAIT),
  *               listen
- *   closed      socket, options, bind if it was bound
+ *   closed      socket, options, bind if it was bound (in repair mode:
+ *               forced onto a port in use), shutdown bits
  *   UDP         socket, options, bind, queued datagrams sent to it again,
  *               connect, shutdown
  *   established socket, options, repair mode, sequence numbers, bind,
