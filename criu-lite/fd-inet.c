@@ -1543,7 +1543,8 @@ static int send_to_guard(struct tcp_repair_hold *h, int fd,
 
 	m.reuse = e->reuse;
 	m.locked = e->locked;
-	memcpy(m.filter, e->filter, e->filter_len);
+	if (e->filter_len)
+		memcpy(m.filter, e->filter, e->filter_len);
 	cm->cmsg_level = SOL_SOCKET;
 	cm->cmsg_type = SCM_RIGHTS;
 	cm->cmsg_len = CMSG_LEN(sizeof(int));
