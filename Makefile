@@ -211,6 +211,15 @@ restore-state-check: $(B)/criu-lite zdtm $(B)/tests/subreaper
 
 CHECK_TARGETS += restore-state-check
 
+# established TCP connections of real programs (python3 -m http.server,
+# busybox httpd, a client in the tree) through dump/restore with
+# --tcp-established; refused without it; criu-lite killed while they are
+# in repair mode (tests/tcp-apps.sh; busybox from make deps)
+tcp-apps-check: $(B)/criu-lite $(B)/tests/subreaper
+	$(B)/tests/subreaper tests/tcp-apps.sh $(B)
+
+CHECK_TARGETS += tcp-apps-check
+
 # stats-dump / stats-restore: CRIU's fields, consistent with the images
 # (tests/stats-check.sh; needs jq)
 stats-check: $(B)/criu-lite zdtm $(B)/tests/subreaper
@@ -249,7 +258,7 @@ CHECK_TARGETS += cli-check
 
 # The QEMU end-to-end cases (issue 4); check-quick leaves out the 2 GiB one
 QEMU_ALL   := minimal smp2 disk net qmp-client cycles3 leave-running plain \
-	      precopy lazy killed migrate migrate-lazy migrate-postcopy mem2g
+	      precopy lazy killed migrate migrate-lazy migrate-postcopy hostfwd mem2g
 QEMU_QUICK := $(filter-out mem2g,$(QEMU_ALL))
 
 # criu-lite built with ASan+UBSan into its own build dir, then the zdtm
@@ -334,7 +343,7 @@ FORCE:
 
 .PHONY: all check bench clean demo check-quick check-asan FORCE bad-images \
 	bad-dumps check-qemu zdtm-precopy zdtm-predump zdtm-compress lazy-check \
-	dumpdir-check restore-state-check stats-check progress-check log-check \
+	dumpdir-check restore-state-check tcp-apps-check stats-check progress-check log-check \
 	show-check cli-check fault-kill page-server-check migrate-check postcopy-check \
 	predump-check deps install uninstall install-check \
 	corrupt-images corrupt-images-asan

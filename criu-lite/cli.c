@@ -66,6 +66,10 @@ static const char dump_text[] =
 "                             (default: they are, before the tree is\n"
 "                             killed; use when they are read right away,\n"
 "                             as in a migration)\n"
+"      --tcp-established      dump established TCP connections (repair\n"
+"                             mode: sequence numbers, queues, window; the\n"
+"                             peers keep their connection); without it\n"
+"                             they are refused\n"
 "      --qmp SOCK             QEMU: stop the VM through this QMP socket\n"
 "                             before freezing (the guest then sees no time\n"
 "                             jump); restore continues it\n"
@@ -128,6 +132,8 @@ static const char pre_dump_text[] =
 "      --prev-images-dir REL  the layer before, relative to DIR\n"
 "      --track-mem            accepted for CRIU's habits (always on)\n"
 "      --track-timeout S      the tracker's life at most (default 3600)\n"
+"      --tcp-established      accept established TCP connections (the\n"
+"                             dump that ends the chain needs it too)\n"
 "      --no-sync              do not wait for the images to reach the disk\n"
 "      --page-server          the layer's pages go to a criu-lite\n"
 "                             page-server at --address HOST --port N (with\n"
@@ -175,6 +181,8 @@ static const char restore_text[] =
 "                             both ways (--tls-cacert, --tls-cert,\n"
 "                             --tls-key FILE; --tls-no-cn-verify: see\n"
 "                             criu-lite(8))\n"
+"      --tcp-established      restore established TCP connections (a dump\n"
+"                             that holds some is refused without it)\n"
 "      --no-cont              leave a VM stopped by dump --qmp stopped\n"
 "      --verify               also read every restored page back from the\n"
 "                             process and compare it before it is let go\n"
@@ -379,7 +387,7 @@ int parse_idle_timeout(const char *arg, unsigned *s)
 }
 
 /* pre-dump's and dump's layer options, beyond the option letters */
-enum { OPT_PREV = 256, OPT_TRACK, OPT_TRACK_TIMEOUT };
+enum { OPT_PREV = 256, OPT_TRACK, OPT_TRACK_TIMEOUT, OPT_TCP_EST };
 
 /* What makes no sense for the command (or together), in words. */
 static const char *dump_opts_conflict(const struct dump_opts *o, bool pre)
@@ -543,6 +551,9 @@ static int dump_option(int c, char **argv, struct dump_opts *o)
 		return parse_verbosity(optarg);
 	case OPT_PREV: case OPT_TRACK: case OPT_TRACK_TIMEOUT:
 		return layer_option(c, argv[0], o);
+	case OPT_TCP_EST:
+		o->tcp_established = true;
+		return 0;
 	case 'h':
 		usage_of(argv[0], stdout);
 		return 1;
@@ -587,6 +598,7 @@ int parse_dump_args(int argc, char **argv, struct dump_opts *o)
 		{ "prev-images-dir", required_argument, NULL, OPT_PREV },
 		{ "track-mem", no_argument, NULL, OPT_TRACK },
 		{ "track-timeout", required_argument, NULL, OPT_TRACK_TIMEOUT },
+		{ "tcp-established", no_argument, NULL, OPT_TCP_EST },
 		{ "page-server", no_argument, NULL, 'G' },
 		{ "address", required_argument, NULL, 'A' },
 		{ "port", required_argument, NULL, 'O' },
@@ -659,8 +671,9 @@ int parse_restore_args(int argc, char **argv, struct restore_opts *o)
 {
 	enum { OPT_VERIFY = 256, OPT_ZWAIT, OPT_PIDNS, OPT_NOCONT, OPT_LAZY,
 	       OPT_PSERVER, OPT_NOVERIFY, OPT_STATS, OPT_PROGRESS,
-	       OPT_LAZY_TIMEOUT };
+	       OPT_LAZY_TIMEOUT, OPT_TCP };
 	static const struct option opts[] = {
+		{ "tcp-established", no_argument, NULL, OPT_TCP },
 		{ "page-server", required_argument, NULL, OPT_PSERVER },
 		{ "lazy-pages", no_argument, NULL, OPT_LAZY },
 		{ "lazy-timeout", required_argument, NULL, OPT_LAZY_TIMEOUT },
@@ -722,6 +735,9 @@ int parse_restore_args(int argc, char **argv, struct restore_opts *o)
 			break;
 		case OPT_STATS:
 			o->display_stats = true;
+			break;
+		case OPT_TCP:
+			o->tcp_established = true;
 			break;
 		case OPT_PROGRESS:
 			if (parse_count("--progress-fd", optarg, INT_MAX, &val))

@@ -53,6 +53,7 @@ struct dump_opts {
 	unsigned lazy_port;
 	unsigned lazy_timeout_s;	/* no request that long: give up */
 	unsigned compress;	/* PAGES_CODEC_* of the pages image */
+	bool tcp_established;	/* dump established TCP connections */
 };
 
 struct restore_opts {
@@ -70,6 +71,7 @@ struct restore_opts {
 	bool display_stats;	/* print the stats table once the tree runs */
 	int progress_fd;	/* --progress-fd, or -1 */
 	const char *log_file;	/* -o: relative to dir; opened by the CLI */
+	bool tcp_established;	/* restore established TCP connections */
 };
 
 struct dump_stats {

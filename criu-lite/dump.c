@@ -44,6 +44,7 @@
 #include "seize.h"
 #include "stats.h"
 #include "xfer-proto.h"
+#include "tcp-repair.h"
 #include "timers.h"
 
 #include "core.pb-c.h"
@@ -83,6 +84,7 @@ struct dump_ctx {
 	uint64_t t0;		/* the command's start */
 	struct qmp_guard qmp_guard;	/* continues it if we die */
 	char qmp_path[PATH_MAX];
+	struct tcp_repair_hold tcp_hold;	/* connections in repair mode */
 };
 
 /* Per process: a remote-syscall handle on its leader and scratch memory. */
@@ -202,7 +204,7 @@ static int check_proc(struct proc_dump *pd, struct refusals *rf)
 				"as the kernel may leave it at any time", pid,
 				(long)pd->vmas[i].start, (long)pd->vmas[i].end);
 	}
-	return check_fds(pid, rf);
+	return check_fds(pid, pd->c->o->tcp_established, rf);
 }
 
 /* ---- threads ---- */
@@ -937,7 +939,8 @@ static int dump_frozen(struct dump_ctx *c)
 				    pds[i].parent->fp->pid, pds[i].parent->vmas,
 				    pds[i].parent->nr_vmas, &pds[i].cow))
 			goto out;
-	c->fdc = fd_dump_begin(c->dirfd);
+	c->fdc = fd_dump_begin(c->dirfd, c->o->tcp_established ?
+					 &c->tcp_hold : NULL);
 	if (!c->fdc)
 		goto out;
 	progress_phase(&c->progress, "dump-pages", pages_to_scan(pds, c->tree.nr));
@@ -1539,6 +1542,7 @@ int dump_tree(const struct dump_opts *o, struct dump_stats *st)
 	c.img.fd = c.img.parentfd = -1;
 	if (check_target(o->pid))
 		return -1;
+	tcp_repair_hold_init(&c.tcp_hold);
 	block_stop_sigs(&c, &old);
 	layer_new_id(c.layer_id);
 	if (open_images(&c))
@@ -1576,9 +1580,15 @@ int dump_tree(const struct dump_opts *o, struct dump_stats *st)
 		pause_at("after-commit");
 out_release:
 	/* on failure the tree goes on running, whatever was asked */
+	if (ret == 0 && !o->leave_running)
+		tcp_repair_before_kill(&c.tcp_hold);
 	release_tree(&c.tree, ret == 0 && !o->leave_running);
 	if (ret && c.dest_runs)
 		keep_stopped(&c);
+	/* killed: its connections close in repair mode, the peers see
+	 * nothing; running: they leave repair */
+	tcp_repair_release(&c.tcp_hold,
+			   (ret == 0 && !o->leave_running) || c.dest_runs);
 	if (c.qmp_stopped && (ret || o->leave_running) && !c.dest_runs &&
 	    qmp_command(c.qmp_path, "cont", NULL, 0, 5000))
 		pr_err("the VM of %d stays stopped: QMP cont failed", o->pid);

@@ -24,6 +24,7 @@ struct fd_dump {
 	const char *link;	/* readlink of /proc/PID/fd/N */
 	struct stat st;
 	struct proc_fdinfo fi;
+	bool tcp_established;	/* --tcp-established: connections are dumped */
 };
 
 /*
@@ -72,6 +73,7 @@ extern const struct fd_ops fd_reg_ops, fd_dir_ops, fd_chr_ops, fd_pipe_ops;
 extern const struct fd_ops fd_eventfd_ops, fd_signalfd_ops, fd_timerfd_ops;
 extern const struct fd_ops fd_epoll_ops, fd_memfd_ops, fd_deleted_ops;
 extern const struct fd_ops fd_unix_ops, fd_fifo_ops, fd_path_ops;
+extern const struct fd_ops fd_inet_ops;
 
 /* ---- services of files.c to the kinds ---- */
 
@@ -149,10 +151,22 @@ int fd_dump_dirfd(struct fd_dump_ctx *fc);
 unsigned fd_dump_ghost_id(struct fd_dump_ctx *fc);
 int fd_restore_dirfd(const struct fd_restore *r);
 
-/* sockets.c */
-const char *socket_refusal(int fd);	/* NULL: a kind we dump */
+/* sockets.c: the ops of a socket (our copy fd), or NULL and *why */
+const struct fd_ops *socket_ops(int fd, const char **why);
 struct unix_diag_table;
 void unix_diag_free(struct unix_diag_table *t);
 struct unix_diag_table **fd_dump_unix_table(struct fd_dump_ctx *fc);
+
+
+/* fd-inet.c */
+const char *inet_refusal(int fd);	/* NULL: TCP, UDP, UDP-Lite */
+struct inet_dump_state;
+void inet_dump_state_free(struct inet_dump_state *st);
+struct inet_dump_state **fd_dump_inet_state(struct fd_dump_ctx *fc);
+/* Where established connections are held in repair, NULL: the dump was
+ * not asked to dump them (--tcp-established). */
+struct tcp_repair_hold *fd_dump_tcp_hold(struct fd_dump_ctx *fc);
+/* What an FD_INET entry lacks to be made, or NULL. */
+const char *inet_entry_lacks(const FdEntry *e, bool tcp_established);
 
 #endif

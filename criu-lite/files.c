@@ -3,7 +3,7 @@
  * Which fd is which object, which objects are shared, and where and when
  * each one is made again. What each kind of object is: fd-anon.c
  * (eventfd, signalfd, timerfd, epoll), fd-memfd.c (memfd, deleted files),
- * sockets.c (unix sockets), and the plain files and pipes below.
+ * sockets.c (unix sockets), fd-inet.c (TCP, UDP), and the plain files and pipes below.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -50,6 +50,8 @@ struct fd_dump_ctx {
 	struct unix_diag_table *unix_table;
 	unsigned ghosts;		/* ghost images written */
 	int nested;			/* inside fd_dump_held */
+	struct inet_dump_state *inet;
+	struct tcp_repair_hold *tcp_hold;	/* NULL: no --tcp-established */
 };
 
 static int grow(void **v, size_t *cap, size_t need, size_t size)
@@ -105,6 +107,16 @@ unsigned fd_dump_ghost_id(struct fd_dump_ctx *fc)
 struct unix_diag_table **fd_dump_unix_table(struct fd_dump_ctx *fc)
 {
 	return &fc->unix_table;
+}
+
+struct inet_dump_state **fd_dump_inet_state(struct fd_dump_ctx *fc)
+{
+	return &fc->inet;
+}
+
+struct tcp_repair_hold *fd_dump_tcp_hold(struct fd_dump_ctx *fc)
+{
+	return fc->tcp_hold;
 }
 
 /* ---- helpers for the kinds ---- */
@@ -420,7 +432,7 @@ static const struct fd_ops *const fd_ops_table[] = {
 	&fd_reg_ops, &fd_dir_ops, &fd_chr_ops, &fd_pipe_ops,
 	&fd_eventfd_ops, &fd_signalfd_ops, &fd_timerfd_ops, &fd_epoll_ops,
 	&fd_memfd_ops, &fd_deleted_ops, &fd_unix_ops, &fd_fifo_ops,
-	&fd_path_ops,
+	&fd_path_ops, &fd_inet_ops,
 };
 
 static const struct fd_ops *ops_of(FdType t)
@@ -494,10 +506,8 @@ static const struct fd_ops *fd_ops_for(const char *link, const struct stat *st,
 		return &fd_path_ops;
 	if (!strncmp(link, "pipe:", 5))
 		return &fd_pipe_ops;
-	if (!strncmp(link, "socket:", 7)) {
-		*why = socket_refusal(copy);
-		return *why ? NULL : &fd_unix_ops;
-	}
+	if (!strncmp(link, "socket:", 7))
+		return socket_ops(copy, why);
 	if (!strncmp(link, "anon_inode:", 11))
 		return anon_ops(link, why);
 	if (!strcmp(link, "/dev/kvm")) {
@@ -576,7 +586,7 @@ static int describe_fd(struct fd_dump *d, int pidfd, char *link,
 	return 0;
 }
 
-int check_fds(pid_t pid, struct refusals *rf)
+int check_fds(pid_t pid, bool tcp_established, struct refusals *rf)
 {
 	int *fds, pidfd;
 	size_t n;
@@ -592,7 +602,8 @@ int check_fds(pid_t pid, struct refusals *rf)
 		return -1;
 	}
 	for (size_t i = 0; i < n; i++) {
-		struct fd_dump d = { .pid = pid, .fd = fds[i], .copy = -1 };
+		struct fd_dump d = { .pid = pid, .fd = fds[i], .copy = -1,
+				     .tcp_established = tcp_established };
 		char link[PATH_MAX];
 		const struct fd_ops *ops;
 		const char *why = NULL;
@@ -618,12 +629,14 @@ int check_fds(pid_t pid, struct refusals *rf)
 
 /* ---- dump ---- */
 
-struct fd_dump_ctx *fd_dump_begin(int dirfd)
+struct fd_dump_ctx *fd_dump_begin(int dirfd, struct tcp_repair_hold *tcp_hold)
 {
 	struct fd_dump_ctx *fc = calloc(1, sizeof(*fc));
 
-	if (fc)
+	if (fc) {
 		fc->dirfd = dirfd;
+		fc->tcp_hold = tcp_hold;
+	}
 	return fc;
 }
 
@@ -632,6 +645,7 @@ void fd_dump_end(struct fd_dump_ctx *fc)
 	if (!fc)
 		return;
 	unix_diag_free(fc->unix_table);
+	inet_dump_state_free(fc->inet);
 	free(fc->ofds);
 	free(fc->inodes);
 	free(fc->mapped);
@@ -679,7 +693,8 @@ static int ofd_id_of(struct fd_dump_ctx *fc, const struct fd_dump *d,
 static int dump_one_fd(struct fd_dump_ctx *fc, pid_t pid, int pidfd, int fd,
 		       struct cr_img *img)
 {
-	struct fd_dump d = { .fc = fc, .pid = pid, .fd = fd, .copy = -1 };
+	struct fd_dump d = { .fc = fc, .pid = pid, .fd = fd, .copy = -1,
+			     .tcp_established = fc->tcp_hold != NULL };
 	FdEntry *e = malloc(sizeof(*e));
 	const struct fd_ops *ops;
 	char link[PATH_MAX];
@@ -816,7 +831,7 @@ out:
 
 int dump_fds(pid_t pid, int dirfd)
 {
-	struct fd_dump_ctx *fc = fd_dump_begin(dirfd);
+	struct fd_dump_ctx *fc = fd_dump_begin(dirfd, NULL);
 	int ret;
 
 	if (!fc)
@@ -866,7 +881,7 @@ static struct kmap_slot *kmap_at(struct kmap *m, uint64_t tag, uint64_t id)
 
 /* What the entry carrying an open file description lacks to be opened,
  * or NULL. */
-static const char *fd_entry_lacks(const FdEntry *e)
+static const char *fd_entry_lacks(const FdEntry *e, bool tcp_established)
 {
 	switch (e->type) {
 	case FD_TYPE__FD_REG:
@@ -878,12 +893,15 @@ static const char *fd_entry_lacks(const FdEntry *e)
 		return e->path && e->path[0] ? NULL : "no path";
 	case FD_TYPE__FD_UNIX:
 		return e->usk ? NULL : "no socket description";
+	case FD_TYPE__FD_INET:
+		return inet_entry_lacks(e, tcp_established);
 	default:
 		return ops_of(e->type) ? NULL : "an unknown type";
 	}
 }
 
-int check_fd_images(const struct fd_tree *t, const unsigned *pids)
+int check_fd_images(const struct fd_tree *t, const unsigned *pids,
+		    bool tcp_established)
 {
 	size_t total = 0;
 	struct kmap m;
@@ -906,7 +924,7 @@ int check_fd_images(const struct fd_tree *t, const unsigned *pids)
 					continue;
 				*s = (struct kmap_slot){ 0, e->ofd_id, 0, true };
 			}
-			why = fd_entry_lacks(e);
+			why = fd_entry_lacks(e, tcp_established);
 			if (why) {
 				pr_err("fdinfo-%u.img: fd %u (%s) has %s: can't "
 				       "restore it", pids[p], e->fd,

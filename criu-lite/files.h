@@ -20,7 +20,7 @@
 #include "fdinfo.pb-c.h"
 
 /* Checks every fd of pid, adding what can't be dumped to rf. */
-int check_fds(pid_t pid, struct refusals *rf);
+int check_fds(pid_t pid, bool tcp_established, struct refusals *rf);
 
 /*
  * Dump. One context per dump of a tree: it remembers the open file
@@ -31,7 +31,10 @@ int check_fds(pid_t pid, struct refusals *rf);
  * frozen.
  */
 struct fd_dump_ctx;
-struct fd_dump_ctx *fd_dump_begin(int dirfd);
+struct tcp_repair_hold;
+/* tcp_hold: where established TCP connections are held in repair mode
+ * (tcp-repair.h); NULL refuses them (no --tcp-established). */
+struct fd_dump_ctx *fd_dump_begin(int dirfd, struct tcp_repair_hold *tcp_hold);
 /* Writes fdinfo-<pid>.img. 0 or -1 (logged). */
 /* pid: as we see it; vpid: as the tree sees it (names the image) */
 int dump_proc_fds(struct fd_dump_ctx *fc, pid_t pid, pid_t vpid);
@@ -62,7 +65,8 @@ struct fd_tree {
 /* Before anything is created: every entry that carries an open file
  * description has what opening it needs (a file's path, ...). pids[i]
  * names procs[i]'s image in the message. 0 or -1 (logged). */
-int check_fd_images(const struct fd_tree *t, const unsigned *pids);
+int check_fd_images(const struct fd_tree *t, const unsigned *pids,
+		    bool tcp_established);
 
 /*
  * In puppet idx, before it forks its children: creates the objects that

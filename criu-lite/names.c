@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <fcntl.h>
 #include <signal.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -153,6 +155,44 @@ const char *describe_vma_entry(const VmaEntry *v, char *buf, size_t len)
 	return buf;
 }
 
+/* "127.0.0.1:80" or "[::1]:80" from a stored sockaddr, "*" if none */
+static const char *inet_addr_str(const ProtobufCBinaryData *b, char *buf,
+				 size_t len)
+{
+	char ip[INET6_ADDRSTRLEN] = "?";
+	struct sockaddr_in6 a6;
+	struct sockaddr_in a4;
+
+	if (b->len == sizeof(a4)) {
+		memcpy(&a4, b->data, sizeof(a4));
+		inet_ntop(AF_INET, &a4.sin_addr, ip, sizeof(ip));
+		snprintf(buf, len, "%s:%u", ip, ntohs(a4.sin_port));
+	} else if (b->len == sizeof(a6)) {
+		memcpy(&a6, b->data, sizeof(a6));
+		inet_ntop(AF_INET6, &a6.sin6_addr, ip, sizeof(ip));
+		snprintf(buf, len, "[%s]:%u", ip, ntohs(a6.sin6_port));
+	} else {
+		snprintf(buf, len, "*");
+	}
+	return buf;
+}
+
+/* " tcp 127.0.0.1:80 state 10", " udp 127.0.0.1:53 -> 10.0.0.1:53" */
+static void describe_inet(const InetSk *k, char *buf, size_t len)
+{
+	char l[64], p[64];
+
+	snprintf(buf, len, " %s%s %s%s%s state %u ino %llu%s",
+		 k->type == SOCK_STREAM ? "tcp" :
+		 k->protocol == IPPROTO_UDPLITE ? "udplite" : "udp",
+		 k->family == AF_INET6 ? "6" : "",
+		 inet_addr_str(&k->local, l, sizeof(l)),
+		 k->has_peer ? " -> " : "",
+		 k->has_peer ? inet_addr_str(&k->peer, p, sizeof(p)) : "",
+		 k->state, (unsigned long long)k->ino,
+		 k->tcp ? " (repair state)" : "");
+}
+
 const char *describe_fd_entry(const FdEntry *e, char *buf, size_t len)
 {
 	char fl[256];
@@ -171,5 +211,7 @@ const char *describe_fd_entry(const FdEntry *e, char *buf, size_t len)
 		snprintf(buf + n, len - n, " unix ino %llu%s",
 			 (unsigned long long)e->usk->ino,
 			 e->usk->has_peer_ino ? " (connected)" : "");
+	if (n < (int)len && e->isk)
+		describe_inet(e->isk, buf + n, len - n);
 	return buf;
 }

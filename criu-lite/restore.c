@@ -542,7 +542,7 @@ static int check_fds_of(struct restore_ctx *c)
 						   c->procs[i].parent };
 			pids[i] = c->procs[i].pe->pid;
 		}
-		ret = check_fd_images(&ft, pids);
+		ret = check_fd_images(&ft, pids, c->o->tcp_established);
 	}
 	free(fdp);
 	free(pids);

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Sockets. Unix sockets are dumped and restored; every other family is
- * refused by name. What /proc does not show of a unix socket (its peer,
+ * Sockets. Unix sockets are dumped and restored here, IP sockets in
+ * fd-inet.c; every other family is refused by name. What /proc does not show of a unix socket (its peer,
  * listen state and backlog, bound name, shutdown state, pending
  * connections) comes from the kernel's sock_diag over netlink (libnl-3),
  * one snapshot of all unix sockets per dump, taken while the tree is
@@ -55,17 +55,12 @@
 
 /* ---- which sockets we take ---- */
 
-const char *socket_refusal(int fd)
+static const char *socket_refusal(int fd, int dom)
 {
-	int dom = -1, type = -1, proto = -1;
+	int type = -1;
 	socklen_t l = sizeof(int);
 
-	if (fd < 0 || getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &dom, &l))
-		return "socket of unknown family";
-	l = sizeof(int);
 	getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &l);
-	l = sizeof(int);
-	getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &proto, &l);
 	switch (dom) {
 	case AF_UNIX:
 		if (type == SOCK_STREAM || type == SOCK_DGRAM ||
@@ -74,11 +69,7 @@ const char *socket_refusal(int fd)
 		return "unix socket of unknown type";
 	case AF_INET:
 	case AF_INET6:
-		if (type == SOCK_STREAM && (proto == IPPROTO_TCP || !proto))
-			return "TCP socket (not supported yet)";
-		if (type == SOCK_DGRAM && (proto == IPPROTO_UDP || !proto))
-			return "UDP socket (not supported yet)";
-		return "IP socket (raw, SCTP, ...: not supported)";
+		return inet_refusal(fd);
 	case AF_NETLINK:
 		return "netlink socket (not supported yet)";
 	case AF_PACKET:
@@ -88,6 +79,21 @@ const char *socket_refusal(int fd)
 	default:
 		return "socket of an unsupported family";
 	}
+}
+
+const struct fd_ops *socket_ops(int fd, const char **why)
+{
+	int dom = -1;
+	socklen_t l = sizeof(int);
+
+	if (fd < 0 || getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &dom, &l)) {
+		*why = "socket of unknown family";
+		return NULL;
+	}
+	*why = socket_refusal(fd, dom);
+	if (*why)
+		return NULL;
+	return dom == AF_UNIX ? &fd_unix_ops : &fd_inet_ops;
 }
 
 /* ---- sock_diag: every unix socket of this network namespace ---- */

@@ -6,12 +6,17 @@
 #   - the workload's memory check (VERIFY) stays ok after the move,
 #   - no clocksource-watchdog / soft-lockup / RCU-stall / hung-task message,
 #   - what the case is about (disk, network, QMP client, ...).
+# hostfwd: a guest with -vnc 127.0.0.1:N and a user-net hostfwd port to
+# its busybox httpd, dumped and restored with --tcp-established while a
+# VNC client is half-way through its handshake and an HTTP client half-way
+# through its request (both outside): both finish on their connection,
+# and a new connection through the forwarded port gets the guest's page.
 # Run it under build/tests/subreaper (make does), so killed and restored
 # QEMUs are reaped at once.
 #
 # Usage: tests/qemu/qemu-cr.sh [CASE...]   (default: all but mem2g)
 # Cases: minimal smp2 disk net qmp-client mem2g cycles3 leave-running plain
-#        precopy lazy killed migrate migrate-lazy migrate-postcopy
+#        precopy lazy killed migrate migrate-lazy migrate-postcopy hostfwd
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 GL_GUEST=build/guest
@@ -20,7 +25,7 @@ CL=build/criu-lite
 out=build/qemu-cr
 mkdir -p "$out"
 
-cases=${*:-minimal smp2 disk net qmp-client cycles3 leave-running plain precopy lazy killed migrate migrate-lazy migrate-postcopy}
+cases=${*:-minimal smp2 disk net qmp-client cycles3 leave-running plain precopy lazy killed migrate migrate-lazy migrate-postcopy hostfwd}
 pass=0 failed=0 failures=
 qpid= stamper= extra_pids=
 
@@ -346,6 +351,58 @@ case_migrate_postcopy() {
 	MIG_NAME=-postcopy MIG_OUT_EXTRA="--postcopy --max-rounds 2" MIG_BACK=1 \
 		case_migrate || return 1
 	grep -h "postcopy: .*pulled" "$d/out.log" | tail -1 | sed 's/^criu-lite: /  /'
+}
+
+# hostfwd_get PORT OUT: the guest's page through the forwarded port, retried
+# while the guest's httpd comes up (60 s)
+hostfwd_get() {
+	for _ in $(seq 1 120); do
+		/usr/bin/python3 -c '
+import sys, urllib.request
+page = urllib.request.urlopen("http://127.0.0.1:%s/" % sys.argv[1], timeout=10).read()
+if not page.startswith(b"guest httpd "):
+    sys.exit(1)
+open(sys.argv[2], "wb").write(page)' "$1" "$2" 2>/dev/null && return 0
+		sleep 0.5
+	done
+	return 1
+}
+
+# hold NAME MODE PORT: a tcp-client.py outside, connected, waiting for go
+hold() {
+	mkdir -p "$d/$1"
+	/usr/bin/python3 tests/tools/tcp-client.py "$2" 127.0.0.1 "$3" index.html \
+		"$d/page.want" "$d/$1" >"$d/$1.log" 2>&1 &
+	extra_pids="$extra_pids $!"
+	for _ in $(seq 1 400); do
+		[ -e "$d/$1/ready" ] || [ -e "$d/$1/result" ] && break
+		sleep 0.05
+	done
+	[ -e "$d/$1/ready" ] || { echo "$1: client not connected: $(cat "$d/$1/result" 2>/dev/null)"; return 1; }
+}
+
+# release NAME: the client goes on; its result must be ok
+release() {
+	touch "$d/$1/go"
+	for _ in $(seq 1 600); do [ -e "$d/$1/result" ] && break; sleep 0.05; done
+	grep -q '^ok' "$d/$1/result" 2>/dev/null || {
+		echo "$1: $(cat "$d/$1/result" 2>/dev/null || echo no result)"; return 1; }
+	echo "  $1: $(cat "$d/$1/result")"
+}
+
+case_hostfwd() {
+	local hp=$((30000 + $$ % 20000)) vnc=$((60 + $$ % 30))
+	boot hostfwd -m 512 -a wl.httpd=80 -- \
+		-netdev "user,id=net0,hostfwd=tcp:127.0.0.1:$hp-:80" \
+		-device virtio-net-pci,netdev=net0,romfile= \
+		-vnc "127.0.0.1:$vnc" || return 1
+	hostfwd_get $hp "$d/page.want" || { echo "no page through hostfwd port $hp"; return 1; }
+	hold vnc rfb $((5900 + vnc)) && hold http partial $hp || return 1
+	DUMP_EXTRA=--tcp-established cycle 1 qmp --tcp-established || return 1
+	release vnc && release http || return 1
+	hostfwd_get $hp "$d/page.after" && cmp -s "$d/page.want" "$d/page.after" || {
+		echo "a new connection through hostfwd port $hp: no page, or another"; return 1; }
+	check_guest "$cyc_off"
 }
 
 case_plain() {

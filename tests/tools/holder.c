@@ -3,8 +3,9 @@
  * Test target for dump refusals: holds kernel objects criu-lite cannot
  * restore, prints READY, then counts in a loop (so the test can tell it
  * still runs after the refused dump) and exits 0 on SIGTERM.
- *   holder objects   io_uring, userfaultfd, TCP listener, UDP and netlink
- *                    sockets
+ *   holder objects   io_uring, userfaultfd, an established TCP connection
+ *                    (both ends: refused without --tcp-established), a
+ *                    raw IP socket and a netlink socket
  *   holder tracer    a child it keeps traced (PTRACE_SEIZE): dumping the
  *                    child must say it is already traced
  *   holder ipc       in a new IPC namespace of its own: a SysV shared
@@ -46,8 +47,9 @@ static void on_term(int sig)
 static int objects(void)
 {
 	struct sockaddr_in a = { .sin_family = AF_INET };
+	socklen_t len = sizeof(a);
 	unsigned char params[120] = { 0 };	/* struct io_uring_params */
-	int tcp;
+	int tcp, cli;
 
 	if (syscall(__NR_io_uring_setup, 4, params) < 0)
 		perror("io_uring_setup");
@@ -55,9 +57,15 @@ static int objects(void)
 		perror("userfaultfd");
 	tcp = socket(AF_INET, SOCK_STREAM, 0);
 	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (bind(tcp, (struct sockaddr *)&a, sizeof(a)) || listen(tcp, 1))
+	cli = socket(AF_INET, SOCK_STREAM, 0);
+	if (bind(tcp, (struct sockaddr *)&a, sizeof(a)) || listen(tcp, 1) ||
+	    getsockname(tcp, (struct sockaddr *)&a, &len) ||
+	    connect(cli, (struct sockaddr *)&a, len) ||
+	    accept(tcp, NULL, NULL) < 0)
 		perror("tcp");
-	socket(AF_INET, SOCK_DGRAM, 0);
+	close(tcp);
+	if (socket(AF_INET, SOCK_RAW, IPPROTO_ICMP) < 0)
+		perror("raw socket");
 	socket(AF_NETLINK, SOCK_RAW, NETLINK_ROUTE);
 	/* what a KVM-accelerated QEMU holds first (where there is one) */
 	if (access("/dev/kvm", F_OK) == 0 && open("/dev/kvm", O_RDWR) < 0)

@@ -312,6 +312,8 @@ static int run_criu(struct test_run *r, const char *action, const char *dir,
 		argv[argc++] = "--compress";
 		argv[argc++] = (char *)r->o->compress;
 	}
+	if (r->t->flags & TF_TCP)
+		argv[argc++] = "--tcp-established";
 	if (!strcmp(action, "restore")) {
 		if (r->o->pidns)
 			argv[argc++] = "--pidns";

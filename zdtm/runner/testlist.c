@@ -15,6 +15,7 @@ static const struct {
 	{ "notyet", TF_NOTYET },
 	{ "fault", TF_FAULT },
 	{ "busy", TF_BUSY },
+	{ "tcp", TF_TCP },
 };
 
 #define NR_FLAGS (sizeof(flag_names) / sizeof(flag_names[0]))

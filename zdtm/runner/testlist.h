@@ -8,6 +8,8 @@
  *            or named on the command line
  *   fault    also run the failed-dump cases (CRIU_LITE_FAULT)
  *   busy     the test keeps a CPU busy (the runner checks it still runs)
+ *   tcp      holds established TCP connections: every dump, pre-dump and
+ *            restore gets --tcp-established
  */
 #ifndef ZDTM_RUNNER_TESTLIST_H
 #define ZDTM_RUNNER_TESTLIST_H
@@ -18,6 +20,7 @@ enum test_flags {
 	TF_NOTYET	= 1 << 2,
 	TF_FAULT	= 1 << 3,
 	TF_BUSY		= 1 << 4,
+	TF_TCP		= 1 << 5,
 };
 
 struct zdtm_test {
