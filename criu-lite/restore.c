@@ -203,23 +203,38 @@ static int read_all(int dirfd, enum img_type t, unsigned id, void ***out,
 	return img_read_all(dirfd, t, id, false, (ProtobufCMessage ***)out, nr);
 }
 
+/*
+ * The VMA holding addr. Pagemap entries come in address order and VMAs
+ * are sorted in a well-formed image, so *hint walks forward once over the
+ * VMAs for a whole pagemap (linear in VMAs + entries); an image whose
+ * VMAs are out of order is still answered right, by a full scan.
+ */
+static const VmaEntry *vma_at(const MmEntry *mm, uint64_t addr, size_t *hint)
+{
+	size_t k = *hint;
+
+	while (k < mm->n_vmas && mm->vmas[k]->end <= addr)
+		k++;
+	if (k < mm->n_vmas && addr >= mm->vmas[k]->start) {
+		*hint = k;
+		return mm->vmas[k];
+	}
+	for (size_t i = 0; i < mm->n_vmas; i++)
+		if (addr >= mm->vmas[i]->start && addr < mm->vmas[i]->end)
+			return mm->vmas[i];
+	return NULL;
+}
+
 /* A run must lie inside one VMA that holds pages of its own: never in a
  * shared file mapping (it would be written into the file) nor across VMAs. */
-static bool run_in_one_vma(const MmEntry *mm, const PagemapEntry *e)
+static bool run_in_one_vma(const VmaEntry *v, const PagemapEntry *e)
 {
 	uint64_t end = e->vaddr + (uint64_t)e->nr_pages * PAGE_SZ;
 
-	for (size_t i = 0; i < mm->n_vmas; i++) {
-		const VmaEntry *v = mm->vmas[i];
-
-		if (e->vaddr < v->start || e->vaddr >= v->end)
-			continue;
-		return end <= v->end &&
-		       (v->kind == VMA_KIND__VMA_ANON_PRIVATE ||
-			v->kind == VMA_KIND__VMA_ANON_SHARED ||
-			v->kind == VMA_KIND__VMA_FILE_PRIVATE);
-	}
-	return false;
+	return v && end <= v->end &&
+	       (v->kind == VMA_KIND__VMA_ANON_PRIVATE ||
+		v->kind == VMA_KIND__VMA_ANON_SHARED ||
+		v->kind == VMA_KIND__VMA_FILE_PRIVATE);
 }
 
 static int check_pending(const CoreEntry *ce)
@@ -250,18 +265,11 @@ static uint64_t own_pages_size(const struct restore_ctx *c)
 	return c->chain.nr ? c->chain.l[0].size : c->src.size;
 }
 
-static bool run_is_lazy_vma(const MmEntry *mm, const PagemapEntry *e)
-{
-	for (size_t i = 0; i < mm->n_vmas; i++)
-		if (e->vaddr >= mm->vmas[i]->start && e->vaddr < mm->vmas[i]->end)
-			return vma_is_lazy(mm->vmas[i]);
-	return false;
-}
-
 /* A run a dump --lazy-pages left in its frozen tree: only a lazy restore
  * from that source can have it. */
 static int check_lazy_run(const struct restore_ctx *c,
-			  const struct proc_restore *p, const PagemapEntry *e)
+			  const struct proc_restore *p, const PagemapEntry *e,
+			  const VmaEntry *v)
 {
 	if (!c->o->lazy || (!c->o->page_server && c->lazy_session < 0)) {
 		pr_err("pagemap-%u.img: the pages at %#lx are still in the "
@@ -272,7 +280,7 @@ static int check_lazy_run(const struct restore_ctx *c,
 		return -1;
 	}
 	if (!e->has_offset || e->offset < PS_LAZY_BASE ||
-	    !run_is_lazy_vma(p->mm, e)) {
+	    !v || !vma_is_lazy(v)) {
 		pr_err("pagemap-%u.img: lazy run at %#lx is malformed",
 		       p->pe->pid, (long)e->vaddr);
 		return -1;
@@ -283,19 +291,21 @@ static int check_lazy_run(const struct restore_ctx *c,
 static int check_pagemap(struct restore_ctx *c, struct proc_restore *p)
 {
 	uint64_t prev_end = 0, size = own_pages_size(c);
+	size_t hint = 0;
 
 	for (size_t i = 0; i < p->nr_pme; i++) {
 		const PagemapEntry *e = p->pme[i];
 		uint64_t len = (uint64_t)e->nr_pages * PAGE_SZ;
+		const VmaEntry *v = vma_at(p->mm, e->vaddr, &hint);
 
 		if (e->vaddr < prev_end || e->vaddr % PAGE_SZ || !e->nr_pages ||
-		    e->vaddr + len < e->vaddr || !run_in_one_vma(p->mm, e)) {
+		    e->vaddr + len < e->vaddr || !run_in_one_vma(v, e)) {
 			pr_err("pagemap-%u.img: entry %zu at %#lx is out of "
 			       "order or malformed", p->pe->pid, i, (long)e->vaddr);
 			return -1;
 		}
 		prev_end = e->vaddr + len;
-		if ((e->flags & PE_LAZY) && check_lazy_run(c, p, e))
+		if ((e->flags & PE_LAZY) && check_lazy_run(c, p, e, v))
 			return -1;
 		if (pagemap_run_csums_ok(e, p->pe->pid))
 			return -1;
