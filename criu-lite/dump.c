@@ -884,7 +884,13 @@ static int flush_pages(struct dump_ctx *c)
 {
 	int ret;
 
-	if (c->o->no_sync || c->o->page_server || c->o->migrate)
+	/* migrate: no round trip while the tree is frozen; the hand-over
+	 * ends with one (page_xfer_done), which answers only once every
+	 * page sent was received and checked, and each pagemap run was
+	 * checked against the pages it refers to */
+	if (c->o->migrate)
+		return c->xfer->ops->submit(c->xfer);
+	if (c->o->no_sync || c->o->page_server)
 		return page_xfer_flush(c->xfer);
 	progress_phase(&c->progress, "sync-pages", c->st->pages_stored);
 	ret = page_xfer_flush(c->xfer);

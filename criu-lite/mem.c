@@ -267,6 +267,24 @@ static int scan_vma(int pagemap_fd, const VmaEntry *v,
 	return scan_owned_pages(pagemap_fd, v->start, v->end, out, nr);
 }
 
+/*
+ * The final freeze of a pre-copy: a tracked VMA's pages are listed by the
+ * tracker's own knowledge (pc_dump_regions: copied in a round and not
+ * written since, zero since the tracking began, or read now), not by one
+ * more PAGEMAP_SCAN of the whole VMA while the tree is frozen (a 512 MiB
+ * TCG guest: 1.8 GiB of page tables, markers included, ~20 ms of CPU).
+ * Pages written since are read whatever the page table says; a page
+ * read that is not there reads as zero. Guard regions are left to the
+ * scan, which keeps them out (reading one fails); so are the VMAs a lazy
+ * dump leaves in the frozen tree.
+ */
+static bool listed_by_tracker(const MmEntry *mm, const VmaEntry *v,
+			      const struct pc_proc *pc, bool lazy)
+{
+	return pc && v->kind == VMA_KIND__VMA_ANON_PRIVATE && !mm->n_guards &&
+	       !lazy && pc_knows_every_page(pc, v->start, v->end);
+}
+
 int dump_pages(pid_t pid, pid_t vpid, const MmEntry *mm,
 	       struct page_xfer *x, const struct pc_proc *pc)
 {
@@ -294,7 +312,14 @@ int dump_pages(pid_t pid, pid_t vpid, const MmEntry *mm,
 			continue;
 		/* a lazy dump leaves these pages in the frozen tree */
 		x->lazy_vma = x->lazy && vma_is_lazy(mm->vmas[i]);
-		if (scan_vma(pagemap_fd, mm->vmas[i], &regs, &nr))
+		if (listed_by_tracker(mm, mm->vmas[i], pc, x->lazy_vma)) {
+			regs = malloc(sizeof(*regs));
+			if (!regs)
+				goto out;
+			regs->start = mm->vmas[i]->start;
+			regs->end = mm->vmas[i]->end;
+			nr = 1;
+		} else if (scan_vma(pagemap_fd, mm->vmas[i], &regs, &nr))
 			goto out;
 		for (size_t k = 0; k < nr; k++)
 			x->st->pages_scanned += (regs[k].end - regs[k].start) / PAGE_SZ;

@@ -72,6 +72,11 @@ int pc_copy_dirty(struct pc_proc *pc, struct page_xfer *x, uint64_t *pages);
 int pc_final_collect(struct pc_proc *pc);
 /* Whether addr lies in a range the tracker watches. */
 bool pc_tracks(const struct pc_proc *pc, uint64_t addr);
+/* [start, end) lies in one range tracked since before this dump's first
+ * round: each of its pages has a slot (copied, zero, or to be read), so
+ * the final dump needs no page-table walk to list them. */
+bool pc_knows_every_page(const struct pc_proc *pc, uint64_t start,
+			 uint64_t end);
 /* The pages of regs (of a tracked VMA) into x and rb: unchanged pages
  * from their earlier copy or the parent layer, the rest read now.
  * running: the process runs meanwhile (a pre-dump). */

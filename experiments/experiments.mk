@@ -12,6 +12,11 @@
 #                       medians of BENCH_REPS=2 runs ->
 #                       build/bench/compare.tsv, compare-*.svg (~14 min;
 #                       26 min with other TCG guests running beside it)
+#   make bench-migrate  issue 9's table: criu-lite migrate (precopy,
+#                       postcopy) against QEMU 10's precopy (default and
+#                       unlimited bandwidth) and postcopy across two hosts,
+#                       512 MiB / 2 GiB, idle / dirtying, medians of
+#                       BM_REPS=3 interleaved runs -> build/bench-migrate/
 #   make qemu10         QEMU 10.0 from bookworm-backports, unpacked into
 #                       build/qemu10 beside the system's 7.2
 #   make experiments-quick  every migration mode of QEMU 7.2 and 10.0 and
@@ -96,3 +101,28 @@ BENCH_TARGETS += bench-compare
 
 .PHONY: guest check-guest bench-qemu bench-compare qemu10 experiments \
 	experiments-quick experiments-doc
+
+# make bench-migrate (part of make bench): issue 9's migration table. The
+# same guest across the two hosts (experiments/guest/two-hosts.sh) at 512
+# MiB and 2 GiB, idle and dirtying: criu-lite migrate (precopy, postcopy)
+# against QEMU 10's precopy (default bandwidth, unlimited) and postcopy,
+# BM_REPS interleaved runs of the whole set (medians), by the experiments'
+# own matrix (run-experiments.sh, its rows and guest checks) ->
+# build/bench-migrate/results.jsonl and table.txt. ~40 min with 3 runs on
+# a quiet machine; BM_MEMS / BM_RATES / BM_REPS narrow it.
+BM_OUT   := $(B)/bench-migrate
+BM_MEMS  ?= 512 2048
+BM_RATES ?= 0 20000
+BM_REPS  ?= 3
+BM_MODES := precopy-default|precopy|postcopy|cl-migrate|cl-migrate-postcopy
+
+bench-migrate: all guest $(QEMU10_DIR)/env $(B)/tests/subreaper
+	EXP_OUT=$(BM_OUT) EXP_VERSIONS=10.0 EXP_MEMS="$(BM_MEMS)" \
+		EXP_RATES="$(BM_RATES)" EXP_REPS=$(BM_REPS) \
+		EXP_MODES='$(BM_MODES)' experiments/matrix/run-experiments.sh
+	experiments/matrix/migrate-table.sh $(BM_OUT)/results.jsonl 10.0 | \
+		tee $(BM_OUT)/table.txt
+
+BENCH_TARGETS += bench-migrate
+
+.PHONY: bench-migrate

@@ -21,7 +21,7 @@ set -u
 cd "$(dirname "$0")/../.." || exit 1
 GL_GUEST=build/guest
 . experiments/guest/guest-lib.sh
-CL=build/criu-lite
+CL=${CL:-build/criu-lite}
 out=build/qemu-cr
 mkdir -p "$out"
 

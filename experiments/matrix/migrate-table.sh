@@ -1,0 +1,66 @@
+#!/bin/bash
+# make bench-migrate's table (issue 9, "Measure"): criu-lite migrate
+# (precopy, postcopy) against QEMU's own migration (precopy at the default
+# bandwidth and unlimited, postcopy), the same guest across the same two
+# hosts, from the rows run-experiments.sh wrote.
+#
+# Usage: experiments/matrix/migrate-table.sh RESULTS.jsonl [QEMU-VERSION]
+#
+# One block per configuration (guest size, dirty rate); one line per mode:
+# medians over the runs of total time, downtime, guest-observed pause
+# (heartbeat gap on the host clock), MiB on the wire and rounds, the
+# guest's verdicts (every run's), and the ratios of total time, pause and
+# bytes to QEMU's precopy at the default bandwidth and unlimited ("x1.50":
+# half again as long). A mode with no row says so: it was not run (not in
+# this build's matrix, or EXP_MODES left it out), never a made-up figure.
+set -eu
+cd "$(dirname "$0")/../.." || exit 1
+results=$1
+ver=${2:-10.0}
+[ -s "$results" ] || { echo "migrate-table: no rows in $results" >&2; exit 1; }
+
+jq -rs -L experiments/matrix --arg ver "$ver" '
+import "exp-stats" as s;
+def modes: ["precopy-default", "precopy", "postcopy", "cl-migrate",
+	    "cl-migrate-postcopy"];
+def title: {"precopy-default": "QEMU precopy, default bandwidth",
+	    "precopy": "QEMU precopy, unlimited",
+	    "postcopy": "QEMU postcopy",
+	    "cl-migrate": "criu-lite migrate (precopy)",
+	    "cl-migrate-postcopy": "criu-lite migrate --postcopy"}[.];
+def med(f): [.[] | f] | s::median;
+def fmt: if . == null then "-" else (. | round | tostring) end;
+def ratio($a; $b): if $a == null or $b == null or $b == 0 then "-"
+	else "x" + (($a / $b * 100 | round) / 100 | tostring) end;
+def cell($w): tostring | if length >= $w then . else . + " " * ($w - length) end;
+
+[.[] | select(.qemu == $ver and (.mode as $m | modes | index($m)))] as $rows |
+($rows | map([.mem_mib, .dirty_rate]) | unique) as $configs |
+if ($configs | length) == 0 then "no rows of these modes for QEMU \($ver)" else
+"QEMU \($ver); medians of the runs; ratios: to QEMU precopy at the default bandwidth / unlimited",
+($configs[] as [$mem, $rate] |
+ ($rows | map(select(.mem_mib == $mem and .dirty_rate == $rate))) as $c |
+ def of($m): $c | map(select(.mode == $m));
+ (of("precopy-default")) as $qd | (of("precopy")) as $qu |
+ "",
+ "\($mem) MiB guest, \(if $rate == 0 then "idle" else "dirtying \($rate) pages/s" end):",
+ ([["mode", "runs", "total ms", "down ms", "pause ms", "MiB", "rounds",
+    "total ratio", "pause ratio", "bytes ratio", "guest"]] +
+  [modes[] as $m | of($m) as $r |
+   if ($r | length) == 0 then [($m | title), "0", "-", "-", "-", "-", "-",
+	"-", "-", "-", "not run"]
+   else [($m | title), ($r | length | tostring),
+	($r | med(.total_ms) | fmt), ($r | med(.downtime_ms) | fmt),
+	($r | med(.pause_ms) | fmt), ($r | med(.bytes | s::mib) | fmt),
+	($r | med(.rounds) | fmt),
+	ratio($r | med(.total_ms); $qd | med(.total_ms)) + " / " +
+	    ratio($r | med(.total_ms); $qu | med(.total_ms)),
+	ratio($r | med(.pause_ms); $qd | med(.pause_ms)) + " / " +
+	    ratio($r | med(.pause_ms); $qu | med(.pause_ms)),
+	ratio($r | med(.bytes); $qd | med(.bytes)) + " / " +
+	    ratio($r | med(.bytes); $qu | med(.bytes)),
+	($r | s::verdicts)] end]) as $t |
+ ([range(0; $t[0] | length) as $i | $t | map(.[$i] | tostring | length) | max]) as $w |
+ $t[] | [range(0; length) as $i | .[$i] | cell($w[$i])] | join("  ") | sub(" +$"; ""))
+end
+' "$results"
