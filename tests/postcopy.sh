@@ -7,7 +7,7 @@
 #                    pre-copied pages, pages dirtied since and pages pulled
 #                    on fault all meet; it PASSes on the other host, the
 #                    stats say >= 1 round, postcopy bytes and fault
-#                    requests, and a progress line a second was printed
+#                    requests
 #   lazy-daemon      dump --lazy-pages here, and there the standalone
 #                    criu-lite lazy-pages --page-server daemon with
 #                    restore --lazy-pages, which hands it the userfaultfds
@@ -18,7 +18,8 @@
 #                    the switchover, for longer than the daemon's 5 s
 #                    without an answer, up again within --lazy-timeout: the
 #                    daemon reconnects, the move completes, the target
-#                    PASSes there and the source is gone
+#                    PASSes there, the source printed its progress line
+#                    while serving (a second at least) and is gone
 #   link-cut-long    the same link down for longer than --lazy-timeout:
 #                    the destination kills its copy (never a process on
 #                    missing pages) and exits 1, the source exits 1 saying
@@ -114,9 +115,6 @@ if "$CL" migrate -t "$pid" --to "$TH_THERE:$port" --postcopy --max-rounds 2 \
 	     d['precopy_rounds']>=1 and r['precopy-bytes']>0 and \
 	     r['postcopy-bytes']>0 and r['postcopy-requests']>0" "$work/out.json"; then
 		bad "postcopy-dirty: stats file"; cat "$work/out.json"
-	elif ! grep -q "postcopy: .* pulled .* pushed .* left" "$work/out.log" &&
-	     [ "$(python3 -c "import json,sys; print(int(json.load(open(sys.argv[1]))['total_ms']>1500))" "$work/out.json")" = 1 ]; then
-		bad "postcopy-dirty: no progress line in a move of over 1.5 s"; cat "$work/out.log"
 	elif ! verdict there; then
 		bad "postcopy-dirty: the target on the other host says: $(tail -2 "$work/t.out")"
 	else
@@ -199,6 +197,9 @@ else
 		bad "link-cut: the destination failed"; cat "$work/in.log"
 	elif ! grep -q "reconnected" "$work/in.log"; then
 		bad "link-cut: the daemon never reconnected (was the link cut?)"; cat "$work/in.log"
+	elif ! grep -q "postcopy: .* pulled .* pushed .* left" "$work/out.log"; then
+		# the serving phase lasted the 7 s cut at least: a line a second
+		bad "link-cut: no postcopy progress line while serving"; cat "$work/out.log"
 	elif wait "$pid" 2>/dev/null; kill -0 "$pid" 2>/dev/null; then
 		bad "link-cut: the source still runs"
 	elif ! verdict there; then
