@@ -180,10 +180,13 @@ static bool tree_has(const struct frozen_tree *t, pid_t pid)
 	return false;
 }
 
-static int check_proc(struct proc_dump *pd, struct refusals *rf)
+/* What of pd can't be dumped goes into rf; t: its whole tree, frozen. */
+static int check_proc(struct proc_dump *pd, const struct frozen_tree *t,
+		      struct refusals *rf)
 {
-	pid_t pid = pd->fp->pid;
+	pid_t pid = pd->fp->pid, *pids;
 	struct proc_status ps;
+	int ret;
 
 	if (proc_read_status(pid, &ps))
 		return -1;
@@ -204,7 +207,14 @@ static int check_proc(struct proc_dump *pd, struct refusals *rf)
 				"as the kernel may leave it at any time", pid,
 				(long)pd->vmas[i].start, (long)pd->vmas[i].end);
 	}
-	return check_fds(pid, pd->c->o->tcp_established, rf);
+	pids = calloc(t->nr, sizeof(*pids));
+	if (!pids)
+		return -1;
+	for (size_t i = 0; i < t->nr; i++)
+		pids[i] = t->procs[i].pid;
+	ret = check_fds(pid, pd->c->o->tcp_established, pids, t->nr, rf);
+	free(pids);
+	return ret;
 }
 
 /* ---- threads ---- */
@@ -922,7 +932,7 @@ static int dump_frozen(struct dump_ctx *c)
 			goto out;
 		if (pds[i].pc)
 			forget_own_uffd(&pds[i]);
-		if (check_proc(&pds[i], &rf))
+		if (check_proc(&pds[i], &c->tree, &rf))
 			goto out;
 	}
 	if (ns_check_tree(&c->tree, &rf))
@@ -1087,7 +1097,7 @@ static int precopy_start(struct dump_ctx *c, const struct dirty_tracker_ops *ops
 			continue;
 		if (proc_read_vmas(pd.fp->pid, &pd.vmas, &pd.nr_vmas))
 			goto out;
-		err = check_proc(&pd, &rf) || rf.count;
+		err = check_proc(&pd, &t, &rf) || rf.count;
 		if (rf.count)
 			pr_err("can't dump %d's tree: %u object(s) not supported:"
 			       "\n%s", c->o->pid, rf.count, rf.text);
@@ -1632,7 +1642,7 @@ static int predump_proc(struct dump_ctx *c, struct proc_dump *pd,
 		return -1;
 	if (pd->pc)
 		forget_own_uffd(pd);
-	if (check_proc(pd, rf))
+	if (check_proc(pd, &c->tree, rf))
 		return -1;
 	if (rf->count)
 		return 0;

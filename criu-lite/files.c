@@ -432,7 +432,7 @@ static const struct fd_ops *const fd_ops_table[] = {
 	&fd_reg_ops, &fd_dir_ops, &fd_chr_ops, &fd_pipe_ops,
 	&fd_eventfd_ops, &fd_signalfd_ops, &fd_timerfd_ops, &fd_epoll_ops,
 	&fd_memfd_ops, &fd_deleted_ops, &fd_unix_ops, &fd_fifo_ops,
-	&fd_path_ops, &fd_inet_ops,
+	&fd_path_ops, &fd_inet_ops, &fd_pidfd_ops, &fd_nsfs_ops,
 };
 
 static const struct fd_ops *ops_of(FdType t)
@@ -474,6 +474,7 @@ static const struct fd_ops *anon_ops(const char *link, const char **why)
 		{ "anon_inode:[signalfd]",  &fd_signalfd_ops },
 		{ "anon_inode:[timerfd]",   &fd_timerfd_ops },
 		{ "anon_inode:[eventpoll]", &fd_epoll_ops },
+		{ "anon_inode:[pidfd]",     &fd_pidfd_ops },
 	};
 
 	for (size_t i = 0; i < sizeof(anon) / sizeof(anon[0]); i++)
@@ -510,6 +511,10 @@ static const struct fd_ops *fd_ops_for(const char *link, const struct stat *st,
 		return socket_ops(copy, why);
 	if (!strncmp(link, "anon_inode:", 11))
 		return anon_ops(link, why);
+	if (!strncmp(link, "pidfd:", 6))	/* pidfs names, newer kernels */
+		return &fd_pidfd_ops;
+	if (fd_is_nsfs(copy))
+		return &fd_nsfs_ops;
 	if (!strcmp(link, "/dev/kvm")) {
 		*why = "KVM VM/vCPU state lives in the kernel: KVM-accelerated "
 		       "QEMU needs accel=tcg, or QEMU's own migration";
@@ -586,7 +591,8 @@ static int describe_fd(struct fd_dump *d, int pidfd, char *link,
 	return 0;
 }
 
-int check_fds(pid_t pid, bool tcp_established, struct refusals *rf)
+int check_fds(pid_t pid, bool tcp_established, const pid_t *tree,
+	      size_t nr_tree, struct refusals *rf)
 {
 	int *fds, pidfd;
 	size_t n;
@@ -603,7 +609,8 @@ int check_fds(pid_t pid, bool tcp_established, struct refusals *rf)
 	}
 	for (size_t i = 0; i < n; i++) {
 		struct fd_dump d = { .pid = pid, .fd = fds[i], .copy = -1,
-				     .tcp_established = tcp_established };
+				     .tcp_established = tcp_established,
+				     .tree = tree, .nr_tree = nr_tree };
 		char link[PATH_MAX];
 		const struct fd_ops *ops;
 		const char *why = NULL;
@@ -1181,6 +1188,11 @@ static void cache_clear(struct fd_restore *r)
 	for (size_t i = 0; i < r->nr_cache; i++)
 		close(r->cache[i].fd);
 	r->nr_cache = 0;
+}
+
+pid_t fd_restorer_pid(const struct fd_restore *r)
+{
+	return r->pl->t->restorer;
 }
 
 const FdEntry *fd_find_unix(struct fd_restore *r, uint64_t ino)

@@ -19,8 +19,11 @@
 #include "cr.h"
 #include "fdinfo.pb-c.h"
 
-/* Checks every fd of pid, adding what can't be dumped to rf. */
-int check_fds(pid_t pid, bool tcp_established, struct refusals *rf);
+/* Checks every fd of pid, adding what can't be dumped to rf. tree: the
+ * pids of the whole dumped tree, as we see them (objects such as pidfds
+ * may only refer to those). */
+int check_fds(pid_t pid, bool tcp_established, const pid_t *tree,
+	      size_t nr_tree, struct refusals *rf);
 
 /*
  * Dump. One context per dump of a tree: it remembers the open file
@@ -60,6 +63,7 @@ struct fd_tree {
 	size_t nr;
 	int keep_at;
 	int dirfd;		/* the images (ghost files are read from it) */
+	pid_t restorer;		/* criu-lite's pid (its namespaces) */
 };
 
 /* Before anything is created: every entry that carries an open file

@@ -89,6 +89,7 @@ struct restore_ctx {
 	struct layer_chain chain;	/* DIR and the parents it uses */
 	int ready[2];		/* puppets report here */
 	int keep_at;		/* puppets keep ready[1] at this fd */
+	pid_t self;		/* criu-lite's pid, for the puppets */
 	struct shm_table shm;	/* shared memory already rebuilt */
 	struct ghost_maps ghosts;	/* deleted files mapped, made once */
 	struct lazy_proc *lazy;	/* --lazy-pages: one per process */
@@ -903,7 +904,7 @@ static void puppet_main(struct restore_ctx *c, size_t idx)
 	/* first, while our address space is the one the plan knew */
 	cow_prepare(&c->cow, idx);
 	fdp = calloc(c->nr, sizeof(*fdp));
-	ft = (struct fd_tree){ fdp, c->nr, c->keep_at, c->dirfd };
+	ft = (struct fd_tree){ fdp, c->nr, c->keep_at, c->dirfd, c->self };
 	log_forget_file();	/* its fd number is about to be reused */
 	if (!fdp)
 		puppet_fail(c, "allocate the fd tree");
@@ -1051,6 +1052,7 @@ static int fork_puppets(struct restore_ctx *c)
 	if (c->keep_at <= log_file_fd())
 		c->keep_at = log_file_fd() + 1;
 	pr_debug("forking the puppets (%zu processes)", c->nr);
+	c->self = getpid();
 	/* the puppets park objects at keep_at+1..: make room for all */
 	getrlimit(RLIMIT_NOFILE, &rl);
 	if (rl.rlim_cur < (rlim_t)c->keep_at + total_fds(c) + 64) {
