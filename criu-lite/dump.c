@@ -43,6 +43,7 @@
 #include "qmp.h"
 #include "seize.h"
 #include "stats.h"
+#include "task-state.h"
 #include "xfer-proto.h"
 #include "tcp-repair.h"
 #include "timers.h"
@@ -525,7 +526,8 @@ static int dump_task(struct proc_dump *pd)
 	if (dump_ns(pid, pd->fp == pd->c->tree.procs ? 0 : pd->fp->ppid, &te))
 		goto out;
 	if (dump_sigactions(pd, &te) || dump_rlimits(pd, &te) ||
-	    dump_timers(&pd->r, pd->scratch, &te) || dump_creds(pid, &te))
+	    dump_timers(&pd->r, pd->scratch, &te) || dump_creds(pid, &te) ||
+	    dump_task_state(&pd->r, pd->scratch, &te))
 		goto out;
 	ret = rcall(&pd->r, __NR_prctl, PR_GET_SECUREBITS, 0, 0, 0, 0, 0);
 	if (ret >= 0) {

@@ -46,6 +46,7 @@
 #include "restore-check.h"
 #include "seize.h"
 #include "stats.h"
+#include "task-state.h"
 #include "timers.h"
 
 #include "core.pb-c.h"
@@ -923,6 +924,9 @@ static void puppet_main(struct restore_ctx *c, size_t idx)
 	} else if (p->parent >= 0 && setpgid(0, pe->pgid)) {
 		pr_warn("puppet %d: setpgid(%u): %m", getpid(), pe->pgid);
 	}
+	/* a subreaper before its children: orphans come back under it */
+	if (restore_task_state_early(p->task))
+		puppet_fail(c, "restore subreaper and membarrier state");
 	/* objects its children inherit exist before they are forked */
 	if (restore_fds_prefork(&ft, idx))
 		puppet_fail(c, "restore shared fds");
