@@ -158,6 +158,12 @@ int fd_dump_dirfd(struct fd_dump_ctx *fc);
 unsigned fd_dump_ghost_id(struct fd_dump_ctx *fc);
 int fd_restore_dirfd(const struct fd_restore *r);
 
+/* fd-owner.c: F_SETOWN_EX / F_SETSIG of any open file description */
+const char *fd_owner_refusal(const struct fd_dump *d, char *buf, size_t len);
+int fd_owner_dump(const struct fd_dump *d, FdEntry *e);
+/* in the puppet, on the fd at its number */
+int fd_owner_restore(const FdEntry *e, int fd);
+
 /* sockets.c: the ops of a socket (our copy fd), or NULL and *why */
 const struct fd_ops *socket_ops(int fd, const char **why);
 struct unix_diag_table;

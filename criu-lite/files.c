@@ -614,10 +614,13 @@ int check_fds(pid_t pid, bool tcp_established, const pid_t *tree,
 		char link[PATH_MAX];
 		const struct fd_ops *ops;
 		const char *why = NULL;
+		char owner_why[160];
 		int ret = describe_fd(&d, pidfd, link, &ops, &why);
 
 		if (!ret && ops && ops->check)
 			why = ops->check(&d);
+		if (!ret && ops && !why)
+			why = fd_owner_refusal(&d, owner_why, sizeof(owner_why));
 		if (!ret && why)
 			refuse(rf, "pid %d fd %d: %s: %s", pid, fds[i], link, why);
 		if (d.copy >= 0)
@@ -731,7 +734,7 @@ static int dump_one_fd(struct fd_dump_ctx *fc, pid_t pid, int pidfd, int fd,
 	e->has_ofd_id = true;
 	if (ofd_id_of(fc, &d, &e->ofd_id, &fresh))
 		goto out;
-	if (fresh && ops->dump(&d, e))
+	if (fresh && (ops->dump(&d, e) || fd_owner_dump(&d, e)))
 		goto out;
 	if (log_get_level() >= LOG_DEBUG) {
 		char line[512];
@@ -1385,9 +1388,11 @@ static int post_fds(struct fd_restore *r)
 		const struct plan_ofd *o = &r->pl->ofds[r->pl->ofd_of[r->idx][i]];
 		const struct fd_ops *ops = ops_of(e->type);
 
-		if (o->e != e || !ops->post)
+		if (o->e != e)
 			continue;
-		if (ops->post(r, e, e->fd))
+		if (fd_owner_restore(e, e->fd))
+			return -1;
+		if (ops->post && ops->post(r, e, e->fd))
 			return -1;
 	}
 	return 0;
