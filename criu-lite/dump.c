@@ -732,6 +732,8 @@ static int write_pstree(struct dump_ctx *c)
 		e.sid = p->vsid;
 		e.n_threads = p->nr_threads;
 		e.threads = (uint32_t *)p->vtids;
+		if (fd_table_of_parent(&c->tree, i))
+			e.has_files_of_parent = e.files_of_parent = true;
 		if (p->zombie) {
 			e.has_zombie = e.has_exit_code = true;
 			e.zombie = true;
@@ -937,7 +939,7 @@ static int dump_frozen(struct dump_ctx *c)
 		if (check_proc(&pds[i], &c->tree, &rf))
 			goto out;
 	}
-	if (ns_check_tree(&c->tree, &rf))
+	if (ns_check_tree(&c->tree, &rf) || check_fd_tables(&c->tree, &rf))
 		goto out;
 	if (rf.count) {
 		pr_err("can't dump %d's tree: %u object(s) not supported:\n%s",
@@ -1089,7 +1091,8 @@ static int precopy_start(struct dump_ctx *c, const struct dirty_tracker_ops *ops
 
 	if (freeze_tree(c->o->pid, &t))
 		goto out;
-	if (pcs_alloc(c, t.nr) || ns_check_tree(&t, &rf))
+	if (pcs_alloc(c, t.nr) || ns_check_tree(&t, &rf) ||
+	    check_fd_tables(&t, &rf))
 		goto out;
 	for (size_t i = 0; i < t.nr; i++) {
 		struct proc_dump pd = { .c = c, .fp = &t.procs[i] };
@@ -1671,7 +1674,7 @@ static int predump_frozen(struct dump_ctx *c)
 	int ret = -1;
 
 	if (!pds || (!c->pcs && pcs_alloc(c, c->tree.nr)) ||
-	    ns_check_tree(&c->tree, &rf))
+	    ns_check_tree(&c->tree, &rf) || check_fd_tables(&c->tree, &rf))
 		goto out;
 	for (size_t i = 0; i < c->tree.nr; i++) {
 		pds[i].c = c;

@@ -19,6 +19,7 @@
 #include "kernel-compat.h"
 #include "log.h"
 #include "names.h"
+#include "seize.h"
 
 /* O_TMPFILE without O_DIRECTORY (glibc's __O_TMPFILE includes it: masking
  * that off lost the O_DIRECTORY of every reopened directory) */
@@ -634,6 +635,60 @@ int check_fds(pid_t pid, bool tcp_established, const pid_t *tree,
 	}
 	free(fds);
 	close(pidfd);
+	return 0;
+}
+
+/* ---- fd tables shared between processes ---- */
+
+static bool same_fd_table(pid_t a, pid_t b)
+{
+	return syscall(SYS_kcmp, a, b, KCMP_FILES, 0, 0) == 0;
+}
+
+bool fd_table_of_parent(const struct frozen_tree *t, size_t i)
+{
+	const struct frozen_proc *p = &t->procs[i];
+
+	if (!i || p->zombie)
+		return false;
+	for (size_t j = 0; j < i; j++)
+		if (t->procs[j].pid == p->ppid)
+			return !t->procs[j].zombie &&
+			       same_fd_table(p->pid, p->ppid);
+	return false;
+}
+
+static bool has_children(const struct frozen_tree *t, size_t i)
+{
+	for (size_t j = i + 1; j < t->nr; j++)
+		if (t->procs[j].ppid == t->procs[i].pid)
+			return true;
+	return false;
+}
+
+int check_fd_tables(const struct frozen_tree *t, struct refusals *rf)
+{
+	for (size_t i = 1; i < t->nr; i++) {
+		const struct frozen_proc *p = &t->procs[i];
+		bool of_parent = fd_table_of_parent(t, i);
+
+		if (p->zombie)
+			continue;
+		if (of_parent && has_children(t, i))
+			refuse(rf, "pid %d shares its parent's fd table "
+			       "(CLONE_FILES) and has children of its own (not "
+			       "supported yet)", p->pid);
+		for (size_t j = 0; j < i; j++) {
+			const struct frozen_proc *q = &t->procs[j];
+
+			if (q->zombie || (of_parent && q->pid == p->ppid))
+				continue;
+			if (same_fd_table(p->pid, q->pid))
+				refuse(rf, "pid %d shares its fd table with pid "
+				       "%d, not its parent (CLONE_FILES; not "
+				       "supported yet)", p->pid, q->pid);
+		}
+	}
 	return 0;
 }
 

@@ -26,6 +26,16 @@ int check_fds(pid_t pid, bool tcp_established, const pid_t *tree,
 	      size_t nr_tree, struct refusals *rf);
 
 /*
+ * fd tables shared between processes (clone with CLONE_FILES and without
+ * CLONE_THREAD): a child may share its parent's, as long as it has no
+ * children itself; any other sharing goes into rf. 0 or -1 (logged).
+ */
+struct frozen_tree;
+int check_fd_tables(const struct frozen_tree *t, struct refusals *rf);
+/* Process i of the frozen tree shares its parent's fd table. */
+bool fd_table_of_parent(const struct frozen_tree *t, size_t i);
+
+/*
  * Dump. One context per dump of a tree: it remembers the open file
  * descriptions already described (and the sock_diag view of unix
  * sockets), so that each process's fdinfo-<pid>.img refers to objects the

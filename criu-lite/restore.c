@@ -868,7 +868,9 @@ static int fork_children(struct restore_ctx *c, size_t idx)
 
 		if (c->procs[i].parent != (int)idx)
 			continue;
-		pid = clone_with_pid(c->procs[i].pe->pid, 0);
+		pid = clone_with_pid(c->procs[i].pe->pid,
+				     c->procs[i].pe->files_of_parent ?
+				     CLONE_FILES : 0);
 		if (pid < 0) {
 			pr_perror("clone3 with pid %u", c->procs[i].pe->pid);
 			return -1;
@@ -928,7 +930,7 @@ static void puppet_main(struct restore_ctx *c, size_t idx)
 	if (restore_task_state_early(p->task))
 		puppet_fail(c, "restore subreaper and membarrier state");
 	/* objects its children inherit exist before they are forked */
-	if (restore_fds_prefork(&ft, idx))
+	if (!pe->files_of_parent && restore_fds_prefork(&ft, idx))
 		puppet_fail(c, "restore shared fds");
 	if (fork_children(c, idx))
 		puppet_fail(c, "fork children");
@@ -939,7 +941,9 @@ static void puppet_main(struct restore_ctx *c, size_t idx)
 	((uint8_t *)g)[0] = 0x0f;	/* syscall */
 	((uint8_t *)g)[1] = 0x05;
 	((uint8_t *)g)[2] = 0xcc;	/* int3: never reached */
-	if (restore_fds(&ft, idx))
+	/* a table shared with the parent (CLONE_FILES) is the parent's to
+	 * fill: its entries are the parent's, the same OFDs */
+	if (!pe->files_of_parent && restore_fds(&ft, idx))
 		puppet_fail(c, "restore fds");
 	if (restore_cwd(p->task->cwd, p->fds, p->nr_fds))
 		puppet_fail(c, "chdir");
