@@ -37,6 +37,7 @@
 #include "page-xfer.h"
 #include "precopy.h"
 #include "progress.h"
+#include "aio.h"
 #include "check.h"
 #include "lazy-source.h"
 #include "migrate.h"
@@ -198,7 +199,9 @@ static int check_proc(struct proc_dump *pd, const struct frozen_tree *t,
 		const char *why;
 		int kind = vma_kind_of(&pd->vmas[i], &why);
 
-		if (kind < 0)
+		if (kind == VMA_KIND__VMA_AIO)
+			why = aio_ring_refusal(pid, &pd->vmas[i]);
+		if (kind < 0 || why)
 			refuse(rf, "pid %d vma [%#lx, %#lx) %s: %s", pid,
 			       (long)pd->vmas[i].start, (long)pd->vmas[i].end,
 			       pd->vmas[i].path, why);
@@ -589,8 +592,8 @@ static int dump_mm(struct proc_dump *pd)
 		}
 	}
 	if (mm_fill_vmas(&mm, pd->vmas, pd->nr_vmas) ||
-	    mm_fill_file_ids(&mm, pid) || dump_guards(pid, &mm) ||
-	    mm_dump_unlinked(pd->c->fdc, pid, &mm))
+	    mm_fill_file_ids(&mm, pid) || mm_fill_aio(&mm, pid) ||
+	    dump_guards(pid, &mm) || mm_dump_unlinked(pd->c->fdc, pid, &mm))
 		goto out;
 	mm.cow_shared = pd->cow.v;
 	mm.n_cow_shared = pd->cow.n;
