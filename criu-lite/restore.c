@@ -530,6 +530,30 @@ static int map_page_source(struct restore_ctx *c)
 	return ret;
 }
 
+/* A process restored into its parent's fd table (CLONE_FILES) makes no
+ * fds of its own: it must have a live parent and no children (the
+ * parent makes the table; children would need the objects it skips). */
+static int check_shared_fd_tables(struct restore_ctx *c)
+{
+	for (size_t i = 0; i < c->nr; i++) {
+		const struct proc_restore *p = &c->procs[i];
+		bool kids = false;
+
+		if (!p->pe->files_of_parent)
+			continue;
+		for (size_t j = i + 1; j < c->nr; j++)
+			kids |= c->procs[j].parent == (int)i;
+		if (p->parent < 0 || p->pe->zombie ||
+		    c->procs[p->parent].pe->zombie || kids) {
+			pr_err("pstree.img: %u shares its parent's fd table but "
+			       "is the root, a zombie, a zombie's child or has "
+			       "children: corrupt", p->pe->pid);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 static int check_fds_of(struct restore_ctx *c)
 {
 	struct fd_proc *fdp = calloc(c->nr, sizeof(*fdp));
@@ -616,6 +640,8 @@ static int load_images(struct restore_ctx *c)
 		if (load_proc(c, &c->procs[i]))
 			return -1;
 	}
+	if (check_shared_fd_tables(c))
+		return -1;
 	if (check_fds_of(c) || map_page_source(c) ||
 	    (plans_cow(c) && page_source_inflate(&c->src)) || check_pages(c))
 		return -1;
