@@ -36,11 +36,17 @@ static bool in_tree(const struct fd_dump *d, pid_t pid)
 	return false;
 }
 
+/* An O_PATH fd is no open file: fcntl gives EBADF for owners. */
+static bool has_owner_state(const struct fd_dump *d)
+{
+	return !(d->fi.flags & O_PATH);
+}
+
 const char *fd_owner_refusal(const struct fd_dump *d, char *buf, size_t len)
 {
 	struct f_owner_ex o;
 
-	if (fcntl(d->copy, F_GETOWN_EX, &o) || !o.pid)
+	if (!has_owner_state(d) || fcntl(d->copy, F_GETOWN_EX, &o) || !o.pid)
 		return NULL;
 	if (o.type == F_OWNER_TID && o.pid != d->pid) {
 		snprintf(buf, len, "signals go to thread %d (F_SETOWN_EX "
@@ -61,6 +67,8 @@ int fd_owner_dump(const struct fd_dump *d, FdEntry *e)
 	struct f_owner_ex o;
 	int sig;
 
+	if (!has_owner_state(d))
+		return 0;
 	if (fcntl(d->copy, F_GETOWN_EX, &o)) {
 		pr_perror("pid %d fd %d: F_GETOWN_EX", d->pid, d->fd);
 		return -1;
