@@ -42,9 +42,12 @@
 #include "lazy-source.h"
 #include "migrate.h"
 #include "qmp.h"
+#include "rlimits.h"
 #include "seize.h"
+#include "sigact.h"
 #include "stats.h"
 #include "task-state.h"
+#include "threads.h"
 #include "xfer-proto.h"
 #include "tcp-repair.h"
 #include "timers.h"
@@ -56,7 +59,6 @@
 
 #define SCRATCH_LEN	(16 * 1024)
 #define PF_KTHREAD	0x00200000
-#define XSTATE_MAX	(64 * 1024)
 
 struct dump_ctx {
 	const struct dump_opts *o;
@@ -223,93 +225,6 @@ static int check_proc(struct proc_dump *pd, const struct frozen_tree *t,
 
 /* ---- threads ---- */
 
-static int dump_xstate(pid_t tid, CoreEntry *ce)
-{
-	struct iovec iov;
-
-	ce->xstate.data = malloc(XSTATE_MAX);
-	if (!ce->xstate.data)
-		return -1;
-	iov.iov_base = ce->xstate.data;
-	iov.iov_len = XSTATE_MAX;
-	if (ptrace(PTRACE_GETREGSET, tid, NT_X86_XSTATE, &iov)) {
-		pr_perror("PTRACE_GETREGSET(%d, NT_X86_XSTATE)", tid);
-		return -1;
-	}
-	ce->xstate.len = iov.iov_len;
-	return 0;
-}
-
-static int dump_pending(pid_t tid, bool shared, CoreEntry *ce)
-{
-	struct { uint64_t off; uint32_t flags; int32_t nr; } args;
-	uint8_t si[128];
-
-	for (uint64_t off = 0;; off++) {
-		SiginfoEntry *se;
-		long n;
-
-		args.off = off;
-		args.flags = shared ? 1 : 0;	/* PTRACE_PEEKSIGINFO_SHARED */
-		args.nr = 1;
-		n = ptrace(PTRACE_PEEKSIGINFO, tid, &args, si);
-		if (n < 0) {
-			pr_perror("PTRACE_PEEKSIGINFO(%d)", tid);
-			return -1;
-		}
-		if (n == 0)
-			return 0;
-		se = malloc(sizeof(*se));
-		if (!se)
-			return -1;
-		siginfo_entry__init(se);
-		se->siginfo.data = malloc(sizeof(si));
-		if (!se->siginfo.data)
-			return -1;
-		memcpy(se->siginfo.data, si, sizeof(si));
-		se->siginfo.len = sizeof(si);
-		se->shared = shared;
-		ce->pending = realloc(ce->pending, (ce->n_pending + 1) *
-				      sizeof(*ce->pending));
-		if (!ce->pending)
-			return -1;
-		ce->pending[ce->n_pending++] = se;
-	}
-}
-
-/* Thread state only the thread itself can report: injected in it. */
-static int dump_thread_injected(struct proc_dump *pd, struct remote *r,
-				CoreEntry *ce)
-{
-	uint64_t scratch = r->scratch ? r->scratch : pd->scratch;
-	uint64_t tidaddr;
-	struct { uint64_t sp; int32_t flags; int32_t pad; uint64_t size; } ss;
-	long ret;
-
-	ret = rcall(r, __NR_prctl, PR_GET_TID_ADDRESS, scratch, 0, 0, 0, 0);
-	if (ret < 0 || remote_read(r->tid, scratch, &tidaddr, 8)) {
-		pr_err("thread %d: PR_GET_TID_ADDRESS failed (%ld)", r->tid, ret);
-		return -1;
-	}
-	ce->has_clear_tid = true;
-	ce->clear_tid = tidaddr;
-	ret = rcall(r, __NR_sigaltstack, 0, scratch, 0, 0, 0, 0);
-	if (ret < 0 || remote_read(r->tid, scratch, &ss, sizeof(ss))) {
-		pr_err("thread %d: sigaltstack failed (%ld)", r->tid, ret);
-		return -1;
-	}
-	if (!(ss.flags & SS_DISABLE)) {
-		ce->sas = malloc(sizeof(*ce->sas));
-		if (!ce->sas)
-			return -1;
-		sigaltstack_entry__init(ce->sas);
-		ce->sas->sp = ss.sp;
-		ce->sas->flags = ss.flags & ~SS_ONSTACK;
-		ce->sas->size = ss.size;
-	}
-	return 0;
-}
-
 /*
  * Injection into tid. Self-restoring where the process allows it (a
  * [vdso] `syscall; ret`, an rt_sigreturn sequence, room on the thread's
@@ -335,11 +250,8 @@ static int begin_inject(struct proc_dump *pd, pid_t tid, struct remote *r)
 static int dump_thread(struct proc_dump *pd, pid_t tid, pid_t vtid)
 {
 	CoreEntry ce = CORE_ENTRY__INIT;
-	struct user_regs_struct regs;
-	struct cl_rseq_config rc;
 	struct remote tr, *r = &pd->r;
-	uint64_t sigmask, head, len;
-	char *comm;
+	uint64_t scratch;
 	int ret = -1;
 
 	ce.tid = vtid;
@@ -348,126 +260,21 @@ static int dump_thread(struct proc_dump *pd, pid_t tid, pid_t vtid)
 			return -1;
 		r = &tr;
 	}
-	regs = r->saved;
-	ce.regs.data = (uint8_t *)&regs;
-	ce.regs.len = sizeof(regs);
-	if (dump_xstate(tid, &ce))
-		goto out;
-	/* the mask as it was: injection blocks everything meanwhile */
-	sigmask = r->saved_mask;
-	ce.sigmask = sigmask;
-	if (ptrace(PTRACE_GET_RSEQ_CONFIGURATION, tid, sizeof(rc), &rc) > 0 &&
-	    rc.rseq_abi_pointer) {
-		ce.has_rseq_addr = ce.has_rseq_len = ce.has_rseq_sig = true;
-		ce.rseq_addr = rc.rseq_abi_pointer;
-		ce.rseq_len = rc.rseq_abi_size;
-		ce.rseq_sig = rc.signature;
-	}
-	if (syscall(SYS_get_robust_list, tid, &head, &len) == 0) {
-		ce.has_robust_list = ce.has_robust_len = true;
-		ce.robust_list = head;
-		ce.robust_len = len;
-	}
-	if (dump_thread_injected(pd, r, &ce) || dump_pending(tid, false, &ce))
-		goto out;
-	/* the process-wide queue goes with the leader */
-	if (tid == pd->fp->pid && dump_pending(tid, true, &ce))
-		goto out;
-	comm = proc_read_file("/proc/%d/task/%d/comm", pd->fp->pid, tid);
-	if (comm) {
-		comm[strcspn(comm, "\n")] = 0;
-		ce.comm = comm;
-	}
-	ret = img_write_one(pd->c->dirfd, IMG_CORE, vtid, &ce.base);
-out:
+	scratch = r->scratch ? r->scratch : pd->scratch;
+	if (!dump_thread_core(pd->fp->pid, r, scratch, &ce))
+		ret = img_write_one(pd->c->dirfd, IMG_CORE, vtid, &ce.base);
 	if (r == &tr && remote_finish(&tr))
 		ret = -1;
-	free(ce.xstate.data);
-	free(ce.comm);
-	for (size_t i = 0; i < ce.n_pending; i++) {
-		free(ce.pending[i]->siginfo.data);
-		free(ce.pending[i]);
-	}
-	free(ce.pending);
-	free(ce.sas);
+	free_thread_core(&ce);
 	return ret;
 }
 
 /* ---- process-wide state ---- */
 
-/* Every disposition, SIG_DFL ones too (with their flags: SA_NOCLDSTOP
- * matters for a default SIGCHLD): restore sets each one, so nothing is
- * inherited from the restoring criu-lite (nohup's ignored SIGHUP). */
-static int dump_sigactions(struct proc_dump *pd, TaskEntry *te)
-{
-	te->sigactions = calloc(64, sizeof(*te->sigactions));
-	if (!te->sigactions)
-		return -1;
-	for (int sig = 1; sig <= 64; sig++) {
-		struct { uint64_t handler, flags, restorer, mask; } ka;
-		SigactionEntry *se;
-		long ret;
-
-		if (sig == SIGKILL || sig == SIGSTOP)
-			continue;
-		ret = rcall(&pd->r, __NR_rt_sigaction, sig, 0, pd->scratch, 8, 0, 0);
-		if (ret < 0 || remote_read(pd->fp->pid, pd->scratch, &ka,
-					   sizeof(ka))) {
-			pr_err("pid %d: rt_sigaction(%d) failed (%ld)",
-			       pd->fp->pid, sig, ret);
-			return -1;
-		}
-		se = malloc(sizeof(*se));
-		if (!se)
-			return -1;
-		sigaction_entry__init(se);
-		se->sig = sig;
-		se->handler = ka.handler;
-		se->flags = ka.flags;
-		se->restorer = ka.restorer;
-		se->mask = ka.mask;
-		te->sigactions[te->n_sigactions++] = se;
-	}
-	return 0;
-}
-
-/* Asked inside the target: prlimit() from outside needs CAP_SYS_RESOURCE
- * once the target runs under other uids. */
-static int dump_rlimits(struct proc_dump *pd, TaskEntry *te)
-{
-	te->rlimits = calloc(RLIM_NLIMITS, sizeof(*te->rlimits));
-	if (!te->rlimits)
-		return -1;
-	for (int r = 0; r < RLIM_NLIMITS; r++) {
-		struct rlimit rl;
-		RlimitEntry *re;
-		long ret = rcall(&pd->r, __NR_prlimit64, 0, r, 0, pd->scratch, 0, 0);
-
-		if (ret || remote_read(pd->fp->pid, pd->scratch, &rl, sizeof(rl))) {
-			pr_err("pid %d: prlimit64(%d) failed (%ld)", pd->fp->pid, r,
-			       ret);
-			return -1;
-		}
-		re = malloc(sizeof(*re));
-		if (!re)
-			return -1;
-		rlimit_entry__init(re);
-		re->resource = r;
-		re->cur = rl.rlim_cur;
-		re->max = rl.rlim_max;
-		te->rlimits[te->n_rlimits++] = re;
-	}
-	return 0;
-}
-
 static void free_task(TaskEntry *te)
 {
-	for (size_t i = 0; i < te->n_sigactions; i++)
-		free(te->sigactions[i]);
-	for (size_t i = 0; i < te->n_rlimits; i++)
-		free(te->rlimits[i]);
-	free(te->sigactions);
-	free(te->rlimits);
+	free_sigactions(te);
+	free_rlimits(te);
 	free_timers(te);
 	free_creds(te);
 	free_ns(te);
@@ -528,7 +335,8 @@ static int dump_task(struct proc_dump *pd)
 	}
 	if (dump_ns(pid, pd->fp == pd->c->tree.procs ? 0 : pd->fp->ppid, &te))
 		goto out;
-	if (dump_sigactions(pd, &te) || dump_rlimits(pd, &te) ||
+	if (dump_sigactions(&pd->r, pd->scratch, &te) ||
+	    dump_rlimits(&pd->r, pd->scratch, &te) ||
 	    dump_timers(&pd->r, pd->scratch, &te) || dump_creds(pid, &te) ||
 	    dump_task_state(&pd->r, pd->scratch, &te))
 		goto out;
