@@ -37,12 +37,17 @@
 #include "page-xfer.h"
 #include "precopy.h"
 #include "progress.h"
+#include "aio.h"
 #include "check.h"
 #include "lazy-source.h"
 #include "migrate.h"
 #include "qmp.h"
+#include "rlimits.h"
 #include "seize.h"
+#include "sigact.h"
 #include "stats.h"
+#include "task-state.h"
+#include "threads.h"
 #include "xfer-proto.h"
 #include "tcp-repair.h"
 #include "timers.h"
@@ -54,7 +59,6 @@
 
 #define SCRATCH_LEN	(16 * 1024)
 #define PF_KTHREAD	0x00200000
-#define XSTATE_MAX	(64 * 1024)
 
 struct dump_ctx {
 	const struct dump_opts *o;
@@ -180,10 +184,13 @@ static bool tree_has(const struct frozen_tree *t, pid_t pid)
 	return false;
 }
 
-static int check_proc(struct proc_dump *pd, struct refusals *rf)
+/* What of pd can't be dumped goes into rf; t: its whole tree, frozen. */
+static int check_proc(struct proc_dump *pd, const struct frozen_tree *t,
+		      struct refusals *rf)
 {
-	pid_t pid = pd->fp->pid;
+	pid_t pid = pd->fp->pid, *pids;
 	struct proc_status ps;
+	int ret;
 
 	if (proc_read_status(pid, &ps))
 		return -1;
@@ -194,7 +201,9 @@ static int check_proc(struct proc_dump *pd, struct refusals *rf)
 		const char *why;
 		int kind = vma_kind_of(&pd->vmas[i], &why);
 
-		if (kind < 0)
+		if (kind == VMA_KIND__VMA_AIO)
+			why = aio_ring_refusal(pid, &pd->vmas[i]);
+		if (kind < 0 || why)
 			refuse(rf, "pid %d vma [%#lx, %#lx) %s: %s", pid,
 			       (long)pd->vmas[i].start, (long)pd->vmas[i].end,
 			       pd->vmas[i].path, why);
@@ -204,97 +213,17 @@ static int check_proc(struct proc_dump *pd, struct refusals *rf)
 				"as the kernel may leave it at any time", pid,
 				(long)pd->vmas[i].start, (long)pd->vmas[i].end);
 	}
-	return check_fds(pid, pd->c->o->tcp_established, rf);
+	pids = calloc(t->nr, sizeof(*pids));
+	if (!pids)
+		return -1;
+	for (size_t i = 0; i < t->nr; i++)
+		pids[i] = t->procs[i].pid;
+	ret = check_fds(pid, pd->c->o->tcp_established, pids, t->nr, rf);
+	free(pids);
+	return ret;
 }
 
 /* ---- threads ---- */
-
-static int dump_xstate(pid_t tid, CoreEntry *ce)
-{
-	struct iovec iov;
-
-	ce->xstate.data = malloc(XSTATE_MAX);
-	if (!ce->xstate.data)
-		return -1;
-	iov.iov_base = ce->xstate.data;
-	iov.iov_len = XSTATE_MAX;
-	if (ptrace(PTRACE_GETREGSET, tid, NT_X86_XSTATE, &iov)) {
-		pr_perror("PTRACE_GETREGSET(%d, NT_X86_XSTATE)", tid);
-		return -1;
-	}
-	ce->xstate.len = iov.iov_len;
-	return 0;
-}
-
-static int dump_pending(pid_t tid, bool shared, CoreEntry *ce)
-{
-	struct { uint64_t off; uint32_t flags; int32_t nr; } args;
-	uint8_t si[128];
-
-	for (uint64_t off = 0;; off++) {
-		SiginfoEntry *se;
-		long n;
-
-		args.off = off;
-		args.flags = shared ? 1 : 0;	/* PTRACE_PEEKSIGINFO_SHARED */
-		args.nr = 1;
-		n = ptrace(PTRACE_PEEKSIGINFO, tid, &args, si);
-		if (n < 0) {
-			pr_perror("PTRACE_PEEKSIGINFO(%d)", tid);
-			return -1;
-		}
-		if (n == 0)
-			return 0;
-		se = malloc(sizeof(*se));
-		if (!se)
-			return -1;
-		siginfo_entry__init(se);
-		se->siginfo.data = malloc(sizeof(si));
-		if (!se->siginfo.data)
-			return -1;
-		memcpy(se->siginfo.data, si, sizeof(si));
-		se->siginfo.len = sizeof(si);
-		se->shared = shared;
-		ce->pending = realloc(ce->pending, (ce->n_pending + 1) *
-				      sizeof(*ce->pending));
-		if (!ce->pending)
-			return -1;
-		ce->pending[ce->n_pending++] = se;
-	}
-}
-
-/* Thread state only the thread itself can report: injected in it. */
-static int dump_thread_injected(struct proc_dump *pd, struct remote *r,
-				CoreEntry *ce)
-{
-	uint64_t scratch = r->scratch ? r->scratch : pd->scratch;
-	uint64_t tidaddr;
-	struct { uint64_t sp; int32_t flags; int32_t pad; uint64_t size; } ss;
-	long ret;
-
-	ret = rcall(r, __NR_prctl, PR_GET_TID_ADDRESS, scratch, 0, 0, 0, 0);
-	if (ret < 0 || remote_read(r->tid, scratch, &tidaddr, 8)) {
-		pr_err("thread %d: PR_GET_TID_ADDRESS failed (%ld)", r->tid, ret);
-		return -1;
-	}
-	ce->has_clear_tid = true;
-	ce->clear_tid = tidaddr;
-	ret = rcall(r, __NR_sigaltstack, 0, scratch, 0, 0, 0, 0);
-	if (ret < 0 || remote_read(r->tid, scratch, &ss, sizeof(ss))) {
-		pr_err("thread %d: sigaltstack failed (%ld)", r->tid, ret);
-		return -1;
-	}
-	if (!(ss.flags & SS_DISABLE)) {
-		ce->sas = malloc(sizeof(*ce->sas));
-		if (!ce->sas)
-			return -1;
-		sigaltstack_entry__init(ce->sas);
-		ce->sas->sp = ss.sp;
-		ce->sas->flags = ss.flags & ~SS_ONSTACK;
-		ce->sas->size = ss.size;
-	}
-	return 0;
-}
 
 /*
  * Injection into tid. Self-restoring where the process allows it (a
@@ -321,11 +250,8 @@ static int begin_inject(struct proc_dump *pd, pid_t tid, struct remote *r)
 static int dump_thread(struct proc_dump *pd, pid_t tid, pid_t vtid)
 {
 	CoreEntry ce = CORE_ENTRY__INIT;
-	struct user_regs_struct regs;
-	struct cl_rseq_config rc;
 	struct remote tr, *r = &pd->r;
-	uint64_t sigmask, head, len;
-	char *comm;
+	uint64_t scratch;
 	int ret = -1;
 
 	ce.tid = vtid;
@@ -334,126 +260,21 @@ static int dump_thread(struct proc_dump *pd, pid_t tid, pid_t vtid)
 			return -1;
 		r = &tr;
 	}
-	regs = r->saved;
-	ce.regs.data = (uint8_t *)&regs;
-	ce.regs.len = sizeof(regs);
-	if (dump_xstate(tid, &ce))
-		goto out;
-	/* the mask as it was: injection blocks everything meanwhile */
-	sigmask = r->saved_mask;
-	ce.sigmask = sigmask;
-	if (ptrace(PTRACE_GET_RSEQ_CONFIGURATION, tid, sizeof(rc), &rc) > 0 &&
-	    rc.rseq_abi_pointer) {
-		ce.has_rseq_addr = ce.has_rseq_len = ce.has_rseq_sig = true;
-		ce.rseq_addr = rc.rseq_abi_pointer;
-		ce.rseq_len = rc.rseq_abi_size;
-		ce.rseq_sig = rc.signature;
-	}
-	if (syscall(SYS_get_robust_list, tid, &head, &len) == 0) {
-		ce.has_robust_list = ce.has_robust_len = true;
-		ce.robust_list = head;
-		ce.robust_len = len;
-	}
-	if (dump_thread_injected(pd, r, &ce) || dump_pending(tid, false, &ce))
-		goto out;
-	/* the process-wide queue goes with the leader */
-	if (tid == pd->fp->pid && dump_pending(tid, true, &ce))
-		goto out;
-	comm = proc_read_file("/proc/%d/task/%d/comm", pd->fp->pid, tid);
-	if (comm) {
-		comm[strcspn(comm, "\n")] = 0;
-		ce.comm = comm;
-	}
-	ret = img_write_one(pd->c->dirfd, IMG_CORE, vtid, &ce.base);
-out:
+	scratch = r->scratch ? r->scratch : pd->scratch;
+	if (!dump_thread_core(pd->fp->pid, r, scratch, &ce))
+		ret = img_write_one(pd->c->dirfd, IMG_CORE, vtid, &ce.base);
 	if (r == &tr && remote_finish(&tr))
 		ret = -1;
-	free(ce.xstate.data);
-	free(ce.comm);
-	for (size_t i = 0; i < ce.n_pending; i++) {
-		free(ce.pending[i]->siginfo.data);
-		free(ce.pending[i]);
-	}
-	free(ce.pending);
-	free(ce.sas);
+	free_thread_core(&ce);
 	return ret;
 }
 
 /* ---- process-wide state ---- */
 
-/* Every disposition, SIG_DFL ones too (with their flags: SA_NOCLDSTOP
- * matters for a default SIGCHLD): restore sets each one, so nothing is
- * inherited from the restoring criu-lite (nohup's ignored SIGHUP). */
-static int dump_sigactions(struct proc_dump *pd, TaskEntry *te)
-{
-	te->sigactions = calloc(64, sizeof(*te->sigactions));
-	if (!te->sigactions)
-		return -1;
-	for (int sig = 1; sig <= 64; sig++) {
-		struct { uint64_t handler, flags, restorer, mask; } ka;
-		SigactionEntry *se;
-		long ret;
-
-		if (sig == SIGKILL || sig == SIGSTOP)
-			continue;
-		ret = rcall(&pd->r, __NR_rt_sigaction, sig, 0, pd->scratch, 8, 0, 0);
-		if (ret < 0 || remote_read(pd->fp->pid, pd->scratch, &ka,
-					   sizeof(ka))) {
-			pr_err("pid %d: rt_sigaction(%d) failed (%ld)",
-			       pd->fp->pid, sig, ret);
-			return -1;
-		}
-		se = malloc(sizeof(*se));
-		if (!se)
-			return -1;
-		sigaction_entry__init(se);
-		se->sig = sig;
-		se->handler = ka.handler;
-		se->flags = ka.flags;
-		se->restorer = ka.restorer;
-		se->mask = ka.mask;
-		te->sigactions[te->n_sigactions++] = se;
-	}
-	return 0;
-}
-
-/* Asked inside the target: prlimit() from outside needs CAP_SYS_RESOURCE
- * once the target runs under other uids. */
-static int dump_rlimits(struct proc_dump *pd, TaskEntry *te)
-{
-	te->rlimits = calloc(RLIM_NLIMITS, sizeof(*te->rlimits));
-	if (!te->rlimits)
-		return -1;
-	for (int r = 0; r < RLIM_NLIMITS; r++) {
-		struct rlimit rl;
-		RlimitEntry *re;
-		long ret = rcall(&pd->r, __NR_prlimit64, 0, r, 0, pd->scratch, 0, 0);
-
-		if (ret || remote_read(pd->fp->pid, pd->scratch, &rl, sizeof(rl))) {
-			pr_err("pid %d: prlimit64(%d) failed (%ld)", pd->fp->pid, r,
-			       ret);
-			return -1;
-		}
-		re = malloc(sizeof(*re));
-		if (!re)
-			return -1;
-		rlimit_entry__init(re);
-		re->resource = r;
-		re->cur = rl.rlim_cur;
-		re->max = rl.rlim_max;
-		te->rlimits[te->n_rlimits++] = re;
-	}
-	return 0;
-}
-
 static void free_task(TaskEntry *te)
 {
-	for (size_t i = 0; i < te->n_sigactions; i++)
-		free(te->sigactions[i]);
-	for (size_t i = 0; i < te->n_rlimits; i++)
-		free(te->rlimits[i]);
-	free(te->sigactions);
-	free(te->rlimits);
+	free_sigactions(te);
+	free_rlimits(te);
 	free_timers(te);
 	free_creds(te);
 	free_ns(te);
@@ -514,8 +335,10 @@ static int dump_task(struct proc_dump *pd)
 	}
 	if (dump_ns(pid, pd->fp == pd->c->tree.procs ? 0 : pd->fp->ppid, &te))
 		goto out;
-	if (dump_sigactions(pd, &te) || dump_rlimits(pd, &te) ||
-	    dump_timers(&pd->r, pd->scratch, &te) || dump_creds(pid, &te))
+	if (dump_sigactions(&pd->r, pd->scratch, &te) ||
+	    dump_rlimits(&pd->r, pd->scratch, &te) ||
+	    dump_timers(&pd->r, pd->scratch, &te) || dump_creds(pid, &te) ||
+	    dump_task_state(&pd->r, pd->scratch, &te))
 		goto out;
 	ret = rcall(&pd->r, __NR_prctl, PR_GET_SECUREBITS, 0, 0, 0, 0, 0);
 	if (ret >= 0) {
@@ -577,8 +400,8 @@ static int dump_mm(struct proc_dump *pd)
 		}
 	}
 	if (mm_fill_vmas(&mm, pd->vmas, pd->nr_vmas) ||
-	    mm_fill_file_ids(&mm, pid) || dump_guards(pid, &mm) ||
-	    mm_dump_unlinked(pd->c->fdc, pid, &mm))
+	    mm_fill_file_ids(&mm, pid) || mm_fill_aio(&mm, pid) ||
+	    dump_guards(pid, &mm) || mm_dump_unlinked(pd->c->fdc, pid, &mm))
 		goto out;
 	mm.cow_shared = pd->cow.v;
 	mm.n_cow_shared = pd->cow.n;
@@ -720,6 +543,8 @@ static int write_pstree(struct dump_ctx *c)
 		e.sid = p->vsid;
 		e.n_threads = p->nr_threads;
 		e.threads = (uint32_t *)p->vtids;
+		if (fd_table_of_parent(&c->tree, i))
+			e.has_files_of_parent = e.files_of_parent = true;
 		if (p->zombie) {
 			e.has_zombie = e.has_exit_code = true;
 			e.zombie = true;
@@ -928,10 +753,10 @@ static int dump_frozen(struct dump_ctx *c)
 			goto out;
 		if (pds[i].pc)
 			forget_own_uffd(&pds[i]);
-		if (check_proc(&pds[i], &rf))
+		if (check_proc(&pds[i], &c->tree, &rf))
 			goto out;
 	}
-	if (ns_check_tree(&c->tree, &rf))
+	if (ns_check_tree(&c->tree, &rf) || check_fd_tables(&c->tree, &rf))
 		goto out;
 	if (rf.count) {
 		pr_err("can't dump %d's tree: %u object(s) not supported:\n%s",
@@ -1083,7 +908,8 @@ static int precopy_start(struct dump_ctx *c, const struct dirty_tracker_ops *ops
 
 	if (freeze_tree(c->o->pid, &t))
 		goto out;
-	if (pcs_alloc(c, t.nr) || ns_check_tree(&t, &rf))
+	if (pcs_alloc(c, t.nr) || ns_check_tree(&t, &rf) ||
+	    check_fd_tables(&t, &rf))
 		goto out;
 	for (size_t i = 0; i < t.nr; i++) {
 		struct proc_dump pd = { .c = c, .fp = &t.procs[i] };
@@ -1093,7 +919,7 @@ static int precopy_start(struct dump_ctx *c, const struct dirty_tracker_ops *ops
 			continue;
 		if (proc_read_vmas(pd.fp->pid, &pd.vmas, &pd.nr_vmas))
 			goto out;
-		err = check_proc(&pd, &rf) || rf.count;
+		err = check_proc(&pd, &t, &rf) || rf.count;
 		if (rf.count)
 			pr_err("can't dump %d's tree: %u object(s) not supported:"
 			       "\n%s", c->o->pid, rf.count, rf.text);
@@ -1638,7 +1464,7 @@ static int predump_proc(struct dump_ctx *c, struct proc_dump *pd,
 		return -1;
 	if (pd->pc)
 		forget_own_uffd(pd);
-	if (check_proc(pd, rf))
+	if (check_proc(pd, &c->tree, rf))
 		return -1;
 	if (rf->count)
 		return 0;
@@ -1665,7 +1491,7 @@ static int predump_frozen(struct dump_ctx *c)
 	int ret = -1;
 
 	if (!pds || (!c->pcs && pcs_alloc(c, c->tree.nr)) ||
-	    ns_check_tree(&c->tree, &rf))
+	    ns_check_tree(&c->tree, &rf) || check_fd_tables(&c->tree, &rf))
 		goto out;
 	for (size_t i = 0; i < c->tree.nr; i++) {
 		pds[i].c = c;

@@ -227,33 +227,48 @@ const struct fd_ops fd_timerfd_ops = {
 /* ---- epoll ---- */
 
 /*
- * fdinfo names each watched file by the fd number it was added with. That
- * number is only good on restore if the process still has that very file
- * there: kcmp(KCMP_EPOLL_TFD) checks it (toff: which of several watches
- * added under one number).
+ * fdinfo names each watched file by the fd number it was added with (the
+ * kernel keys a watch by file and that number). The number may have been
+ * closed, or given to another file, since: the watch stays as long as the
+ * file is open somewhere. kcmp(KCMP_EPOLL_TFD) tells whether a fd of the
+ * process is that very file (toff: which of several watches added under
+ * one number).
  */
-static int epoll_check_tfd(const struct fd_dump *d, size_t i)
+static long epoll_tfd_is(const struct fd_dump *d, size_t i, int fd)
 {
 	struct kcmp_epoll_slot slot = { d->fd, d->fi.tfds[i].tfd, 0 };
 
 	for (size_t j = 0; j < i; j++)
 		if (d->fi.tfds[j].tfd == d->fi.tfds[i].tfd)
 			slot.toff++;
-	return syscall(SYS_kcmp, d->pid, d->pid, KCMP_EPOLL_TFD, slot.tfd,
+	return syscall(SYS_kcmp, d->pid, d->pid, KCMP_EPOLL_TFD, fd,
 		       (unsigned long)&slot);
+}
+
+/* Where watch i's file is in the process now: its own number, another fd
+ * it was dup'ed to, or -1 (no fd of this process has it). */
+static int epoll_tfd_where(const struct fd_dump *d, size_t i)
+{
+	int *fds, at = -1;
+	size_t n;
+
+	if (!epoll_tfd_is(d, i, d->fi.tfds[i].tfd))
+		return d->fi.tfds[i].tfd;
+	if (proc_list_fds(d->pid, &fds, &n))
+		return -1;
+	for (size_t j = 0; j < n && at < 0; j++)
+		if (fds[j] != d->fd && !epoll_tfd_is(d, i, fds[j]))
+			at = fds[j];
+	free(fds);
+	return at;
 }
 
 static const char *epoll_check(const struct fd_dump *d)
 {
-	for (size_t i = 0; i < d->fi.nr_tfds; i++) {
-		long r = epoll_check_tfd(d, i);
-
-		if (r < 0)
-			return "kcmp(KCMP_EPOLL_TFD) failed on a watched fd";
-		if (r)
-			return "a watched fd was closed or replaced since it "
-			       "was added (not supported)";
-	}
+	for (size_t i = 0; i < d->fi.nr_tfds; i++)
+		if (epoll_tfd_where(d, i) < 0)
+			return "a watched file is no longer open in this "
+			       "process (only elsewhere; not supported)";
 	return NULL;
 }
 
@@ -263,12 +278,13 @@ static int epoll_dump(struct fd_dump *d, FdEntry *e)
 	if (!e->tfds)
 		return -1;
 	for (size_t i = 0; i < d->fi.nr_tfds; i++) {
+		int at = epoll_tfd_where(d, i);
 		EpollTfd *t;
 
-		if (epoll_check_tfd(d, i)) {
-			pr_err("pid %d epoll fd %d: watched fd %d was closed or "
-			       "replaced since it was added (not supported)",
-			       d->pid, d->fd, d->fi.tfds[i].tfd);
+		if (at < 0) {
+			pr_err("pid %d epoll fd %d: the file watched under fd %d "
+			       "is no longer open in the process", d->pid,
+			       d->fd, d->fi.tfds[i].tfd);
 			return -1;
 		}
 		t = malloc(sizeof(*t));
@@ -278,6 +294,10 @@ static int epoll_dump(struct fd_dump *d, FdEntry *e)
 		t->tfd = d->fi.tfds[i].tfd;
 		t->events = d->fi.tfds[i].events;
 		t->data = d->fi.tfds[i].data;
+		if (at != d->fi.tfds[i].tfd) {
+			t->has_src_fd = true;
+			t->src_fd = at;
+		}
 		e->tfds[e->n_tfds++] = t;
 	}
 	return 0;
@@ -293,17 +313,50 @@ static int epoll_open(struct fd_restore *r, const FdEntry *e)
 	return fd;
 }
 
+/*
+ * A watch added under a number the file is no longer at: the file is
+ * put at that number for the EPOLL_CTL_ADD (what held the number is
+ * set aside and put back, fd flags included), so the watch is keyed as
+ * it was. The puppet is single-threaded: nobody sees the swap.
+ */
+static int epoll_add_moved(int ep, const EpollTfd *t, struct epoll_event *ev)
+{
+	int saved = -1, fdfl = fcntl(t->tfd, F_GETFD), ret = -1;
+
+	if (fdfl >= 0) {
+		saved = fcntl(t->tfd, F_DUPFD_CLOEXEC, t->tfd + 1);
+		if (saved < 0)
+			return -1;
+	}
+	if (dup2(t->src_fd, t->tfd) < 0)
+		goto out;
+	ret = epoll_ctl(ep, EPOLL_CTL_ADD, t->tfd, ev);
+out:
+	if (saved >= 0) {
+		if (dup2(saved, t->tfd) < 0 || fcntl(t->tfd, F_SETFD, fdfl))
+			ret = -1;
+		close(saved);
+	} else {
+		close(t->tfd);
+	}
+	return ret;
+}
+
 /* Watches are added once every fd has its number (see restore_fds). */
 static int epoll_post(struct fd_restore *r, const FdEntry *e, int fd)
 {
 	(void)r;
 	for (size_t i = 0; i < e->n_tfds; i++) {
-		struct epoll_event ev = { .events = e->tfds[i]->events,
-					  .data.u64 = e->tfds[i]->data };
+		const EpollTfd *t = e->tfds[i];
+		struct epoll_event ev = { .events = t->events,
+					  .data.u64 = t->data };
+		int ret = t->has_src_fd ? epoll_add_moved(fd, t, &ev) :
+			  epoll_ctl(fd, EPOLL_CTL_ADD, t->tfd, &ev);
 
-		if (epoll_ctl(fd, EPOLL_CTL_ADD, e->tfds[i]->tfd, &ev)) {
-			pr_perror("restore epoll fd %u: watch fd %u (events "
-				  "%#x)", e->fd, e->tfds[i]->tfd, ev.events);
+		if (ret) {
+			pr_perror("restore epoll fd %u: watch fd %u%s (events "
+				  "%#x)", e->fd, t->tfd, t->has_src_fd ?
+				  " (its file now elsewhere)" : "", ev.events);
 			return -1;
 		}
 	}

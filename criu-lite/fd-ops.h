@@ -25,6 +25,8 @@ struct fd_dump {
 	struct stat st;
 	struct proc_fdinfo fi;
 	bool tcp_established;	/* --tcp-established: connections are dumped */
+	const pid_t *tree;	/* check only: the dumped tree's pids */
+	size_t nr_tree;
 };
 
 /*
@@ -74,6 +76,7 @@ extern const struct fd_ops fd_eventfd_ops, fd_signalfd_ops, fd_timerfd_ops;
 extern const struct fd_ops fd_epoll_ops, fd_memfd_ops, fd_deleted_ops;
 extern const struct fd_ops fd_unix_ops, fd_fifo_ops, fd_path_ops;
 extern const struct fd_ops fd_inet_ops;
+extern const struct fd_ops fd_pidfd_ops, fd_nsfs_ops;
 
 /* ---- services of files.c to the kinds ---- */
 
@@ -96,6 +99,10 @@ static inline uint64_t fd_inode_key(uint64_t dev, uint64_t ino)
 {
 	return ino ^ (dev * 0x9e3779b97f4a7c15ULL);
 }
+/* criu-lite's own pid, as the puppets see it from /proc. */
+pid_t fd_restorer_pid(const struct fd_restore *r);
+/* fd-nsfs.c: fd is an nsfs inode (/proc/PID/ns/...). */
+bool fd_is_nsfs(int fd);
 /* Opens the object behind fd anew through /proc/self/fd, with flags. */
 int fd_reopen(int fd, int flags);
 /* pidfd_getfd-free way to read what the target has: open
@@ -150,6 +157,12 @@ bool fd_mapping_seen(struct fd_dump_ctx *fc, uint64_t dev, uint64_t ino);
 int fd_dump_dirfd(struct fd_dump_ctx *fc);
 unsigned fd_dump_ghost_id(struct fd_dump_ctx *fc);
 int fd_restore_dirfd(const struct fd_restore *r);
+
+/* fd-owner.c: F_SETOWN_EX / F_SETSIG of any open file description */
+const char *fd_owner_refusal(const struct fd_dump *d, char *buf, size_t len);
+int fd_owner_dump(const struct fd_dump *d, FdEntry *e);
+/* in the puppet, on the fd at its number */
+int fd_owner_restore(const FdEntry *e, int fd);
 
 /* sockets.c: the ops of a socket (our copy fd), or NULL and *why */
 const struct fd_ops *socket_ops(int fd, const char **why);

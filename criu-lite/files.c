@@ -19,6 +19,7 @@
 #include "kernel-compat.h"
 #include "log.h"
 #include "names.h"
+#include "seize.h"
 
 /* O_TMPFILE without O_DIRECTORY (glibc's __O_TMPFILE includes it: masking
  * that off lost the O_DIRECTORY of every reopened directory) */
@@ -432,7 +433,7 @@ static const struct fd_ops *const fd_ops_table[] = {
 	&fd_reg_ops, &fd_dir_ops, &fd_chr_ops, &fd_pipe_ops,
 	&fd_eventfd_ops, &fd_signalfd_ops, &fd_timerfd_ops, &fd_epoll_ops,
 	&fd_memfd_ops, &fd_deleted_ops, &fd_unix_ops, &fd_fifo_ops,
-	&fd_path_ops, &fd_inet_ops,
+	&fd_path_ops, &fd_inet_ops, &fd_pidfd_ops, &fd_nsfs_ops,
 };
 
 static const struct fd_ops *ops_of(FdType t)
@@ -474,6 +475,7 @@ static const struct fd_ops *anon_ops(const char *link, const char **why)
 		{ "anon_inode:[signalfd]",  &fd_signalfd_ops },
 		{ "anon_inode:[timerfd]",   &fd_timerfd_ops },
 		{ "anon_inode:[eventpoll]", &fd_epoll_ops },
+		{ "anon_inode:[pidfd]",     &fd_pidfd_ops },
 	};
 
 	for (size_t i = 0; i < sizeof(anon) / sizeof(anon[0]); i++)
@@ -510,6 +512,10 @@ static const struct fd_ops *fd_ops_for(const char *link, const struct stat *st,
 		return socket_ops(copy, why);
 	if (!strncmp(link, "anon_inode:", 11))
 		return anon_ops(link, why);
+	if (!strncmp(link, "pidfd:", 6))	/* pidfs names, newer kernels */
+		return &fd_pidfd_ops;
+	if (fd_is_nsfs(copy))
+		return &fd_nsfs_ops;
 	if (!strcmp(link, "/dev/kvm")) {
 		*why = "KVM VM/vCPU state lives in the kernel: KVM-accelerated "
 		       "QEMU needs accel=tcg, or QEMU's own migration";
@@ -586,7 +592,8 @@ static int describe_fd(struct fd_dump *d, int pidfd, char *link,
 	return 0;
 }
 
-int check_fds(pid_t pid, bool tcp_established, struct refusals *rf)
+int check_fds(pid_t pid, bool tcp_established, const pid_t *tree,
+	      size_t nr_tree, struct refusals *rf)
 {
 	int *fds, pidfd;
 	size_t n;
@@ -603,14 +610,18 @@ int check_fds(pid_t pid, bool tcp_established, struct refusals *rf)
 	}
 	for (size_t i = 0; i < n; i++) {
 		struct fd_dump d = { .pid = pid, .fd = fds[i], .copy = -1,
-				     .tcp_established = tcp_established };
+				     .tcp_established = tcp_established,
+				     .tree = tree, .nr_tree = nr_tree };
 		char link[PATH_MAX];
 		const struct fd_ops *ops;
 		const char *why = NULL;
+		char owner_why[160];
 		int ret = describe_fd(&d, pidfd, link, &ops, &why);
 
 		if (!ret && ops && ops->check)
 			why = ops->check(&d);
+		if (!ret && ops && !why)
+			why = fd_owner_refusal(&d, owner_why, sizeof(owner_why));
 		if (!ret && why)
 			refuse(rf, "pid %d fd %d: %s: %s", pid, fds[i], link, why);
 		if (d.copy >= 0)
@@ -624,6 +635,60 @@ int check_fds(pid_t pid, bool tcp_established, struct refusals *rf)
 	}
 	free(fds);
 	close(pidfd);
+	return 0;
+}
+
+/* ---- fd tables shared between processes ---- */
+
+static bool same_fd_table(pid_t a, pid_t b)
+{
+	return syscall(SYS_kcmp, a, b, KCMP_FILES, 0, 0) == 0;
+}
+
+bool fd_table_of_parent(const struct frozen_tree *t, size_t i)
+{
+	const struct frozen_proc *p = &t->procs[i];
+
+	if (!i || p->zombie)
+		return false;
+	for (size_t j = 0; j < i; j++)
+		if (t->procs[j].pid == p->ppid)
+			return !t->procs[j].zombie &&
+			       same_fd_table(p->pid, p->ppid);
+	return false;
+}
+
+static bool has_children(const struct frozen_tree *t, size_t i)
+{
+	for (size_t j = i + 1; j < t->nr; j++)
+		if (t->procs[j].ppid == t->procs[i].pid)
+			return true;
+	return false;
+}
+
+int check_fd_tables(const struct frozen_tree *t, struct refusals *rf)
+{
+	for (size_t i = 1; i < t->nr; i++) {
+		const struct frozen_proc *p = &t->procs[i];
+		bool of_parent = fd_table_of_parent(t, i);
+
+		if (p->zombie)
+			continue;
+		if (of_parent && has_children(t, i))
+			refuse(rf, "pid %d shares its parent's fd table "
+			       "(CLONE_FILES) and has children of its own (not "
+			       "supported yet)", p->pid);
+		for (size_t j = 0; j < i; j++) {
+			const struct frozen_proc *q = &t->procs[j];
+
+			if (q->zombie || (of_parent && q->pid == p->ppid))
+				continue;
+			if (same_fd_table(p->pid, q->pid))
+				refuse(rf, "pid %d shares its fd table with pid "
+				       "%d, not its parent (CLONE_FILES; not "
+				       "supported yet)", p->pid, q->pid);
+		}
+	}
 	return 0;
 }
 
@@ -724,7 +789,7 @@ static int dump_one_fd(struct fd_dump_ctx *fc, pid_t pid, int pidfd, int fd,
 	e->has_ofd_id = true;
 	if (ofd_id_of(fc, &d, &e->ofd_id, &fresh))
 		goto out;
-	if (fresh && ops->dump(&d, e))
+	if (fresh && (ops->dump(&d, e) || fd_owner_dump(&d, e)))
 		goto out;
 	if (log_get_level() >= LOG_DEBUG) {
 		char line[512];
@@ -1183,6 +1248,11 @@ static void cache_clear(struct fd_restore *r)
 	r->nr_cache = 0;
 }
 
+pid_t fd_restorer_pid(const struct fd_restore *r)
+{
+	return r->pl->t->restorer;
+}
+
 const FdEntry *fd_find_unix(struct fd_restore *r, uint64_t ino)
 {
 	for (size_t k = 0; k < r->pl->nr_ofds; k++) {
@@ -1373,9 +1443,11 @@ static int post_fds(struct fd_restore *r)
 		const struct plan_ofd *o = &r->pl->ofds[r->pl->ofd_of[r->idx][i]];
 		const struct fd_ops *ops = ops_of(e->type);
 
-		if (o->e != e || !ops->post)
+		if (o->e != e)
 			continue;
-		if (ops->post(r, e, e->fd))
+		if (fd_owner_restore(e, e->fd))
+			return -1;
+		if (ops->post && ops->post(r, e, e->fd))
 			return -1;
 	}
 	return 0;

@@ -19,8 +19,21 @@
 #include "cr.h"
 #include "fdinfo.pb-c.h"
 
-/* Checks every fd of pid, adding what can't be dumped to rf. */
-int check_fds(pid_t pid, bool tcp_established, struct refusals *rf);
+/* Checks every fd of pid, adding what can't be dumped to rf. tree: the
+ * pids of the whole dumped tree, as we see them (objects such as pidfds
+ * may only refer to those). */
+int check_fds(pid_t pid, bool tcp_established, const pid_t *tree,
+	      size_t nr_tree, struct refusals *rf);
+
+/*
+ * fd tables shared between processes (clone with CLONE_FILES and without
+ * CLONE_THREAD): a child may share its parent's, as long as it has no
+ * children itself; any other sharing goes into rf. 0 or -1 (logged).
+ */
+struct frozen_tree;
+int check_fd_tables(const struct frozen_tree *t, struct refusals *rf);
+/* Process i of the frozen tree shares its parent's fd table. */
+bool fd_table_of_parent(const struct frozen_tree *t, size_t i);
 
 /*
  * Dump. One context per dump of a tree: it remembers the open file
@@ -60,6 +73,7 @@ struct fd_tree {
 	size_t nr;
 	int keep_at;
 	int dirfd;		/* the images (ghost files are read from it) */
+	pid_t restorer;		/* criu-lite's pid (its namespaces) */
 };
 
 /* Before anything is created: every entry that carries an open file

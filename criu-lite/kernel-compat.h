@@ -128,6 +128,13 @@ struct procmap_query {
 #ifndef PTRACE_GET_RSEQ_CONFIGURATION
 #define PTRACE_GET_RSEQ_CONFIGURATION	0x420f
 #endif
+
+/* clone3's struct clone_args up to cgroup (5.7); glibc has no wrapper */
+struct clone_args_abi {
+	__u64 flags, pidfd, child_tid, parent_tid, exit_signal;
+	__u64 stack, stack_size, tls, set_tid, set_tid_size, cgroup;
+};
+
 /* struct ptrace_rseq_configuration; glibc's sys/ptrace.h has only the
  * request number and linux/ptrace.h clashes with it, so it is named here. */
 struct cl_rseq_config {

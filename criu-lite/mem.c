@@ -14,6 +14,7 @@
 #include "kernel-compat.h"
 #include "log.h"
 #include "lazy.h"
+#include "aio.h"
 #include "mem.h"
 #include "mem-ghost.h"
 #include "page-source.h"
@@ -58,6 +59,8 @@ int vma_kind_of(const struct vma_info *v, const char **why)
 	}
 	if (v->vmflags & VMF_DROPPABLE)
 		return VMA_KIND__VMA_ANON_DROPPABLE;
+	if (v->shared && v->deleted && !strcmp(v->path, AIO_RING_PATH))
+		return VMA_KIND__VMA_AIO;
 	if (v->shared)
 		return path_is_anon_shared(v->path) ? VMA_KIND__VMA_ANON_SHARED :
 						     VMA_KIND__VMA_FILE_SHARED;
@@ -643,6 +646,8 @@ static int restore_one_vma(struct mm_restore *m, const VmaEntry *v,
 	case VMA_KIND__VMA_ANON_PRIVATE:
 		flags |= MAP_ANONYMOUS;
 		break;
+	case VMA_KIND__VMA_AIO:
+		return restore_aio_ring(m, v);
 	case VMA_KIND__VMA_ANON_DROPPABLE:
 		/* a map type of its own; nothing to fill, its madvise bits
 		 * (wipe-on-fork, don't-dump) are the ones it implies */

@@ -44,8 +44,12 @@
 #include "sigframe.h"
 #include "restore.h"
 #include "restore-check.h"
+#include "rlimits.h"
 #include "seize.h"
+#include "sigact.h"
 #include "stats.h"
+#include "task-state.h"
+#include "threads.h"
 #include "timers.h"
 
 #include "core.pb-c.h"
@@ -89,6 +93,7 @@ struct restore_ctx {
 	struct layer_chain chain;	/* DIR and the parents it uses */
 	int ready[2];		/* puppets report here */
 	int keep_at;		/* puppets keep ready[1] at this fd */
+	pid_t self;		/* criu-lite's pid, for the puppets */
 	struct shm_table shm;	/* shared memory already rebuilt */
 	struct ghost_maps ghosts;	/* deleted files mapped, made once */
 	struct lazy_proc *lazy;	/* --lazy-pages: one per process */
@@ -323,20 +328,6 @@ static int check_pagemap(struct restore_ctx *c, struct proc_restore *p)
 	return 0;
 }
 
-static int check_sigactions(const TaskEntry *te)
-{
-	for (size_t i = 0; i < te->n_sigactions; i++) {
-		unsigned sig = te->sigactions[i]->sig;
-
-		if (sig < 1 || sig > 64 || sig == SIGKILL || sig == SIGSTOP) {
-			pr_err("task-%u.img: sigaction %zu is for signal %u, "
-			       "which has none", te->pid, i, sig);
-			return -1;
-		}
-	}
-	return 0;
-}
-
 static int load_proc(struct restore_ctx *c, struct proc_restore *p)
 {
 	unsigned pid = p->pe->pid;
@@ -538,6 +529,30 @@ static int map_page_source(struct restore_ctx *c)
 	return ret;
 }
 
+/* A process restored into its parent's fd table (CLONE_FILES) makes no
+ * fds of its own: it must have a live parent and no children (the
+ * parent makes the table; children would need the objects it skips). */
+static int check_shared_fd_tables(struct restore_ctx *c)
+{
+	for (size_t i = 0; i < c->nr; i++) {
+		const struct proc_restore *p = &c->procs[i];
+		bool kids = false;
+
+		if (!p->pe->files_of_parent)
+			continue;
+		for (size_t j = i + 1; j < c->nr; j++)
+			kids |= c->procs[j].parent == (int)i;
+		if (p->parent < 0 || p->pe->zombie ||
+		    c->procs[p->parent].pe->zombie || kids) {
+			pr_err("pstree.img: %u shares its parent's fd table but "
+			       "is the root, a zombie, a zombie's child or has "
+			       "children: corrupt", p->pe->pid);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 static int check_fds_of(struct restore_ctx *c)
 {
 	struct fd_proc *fdp = calloc(c->nr, sizeof(*fdp));
@@ -624,6 +639,8 @@ static int load_images(struct restore_ctx *c)
 		if (load_proc(c, &c->procs[i]))
 			return -1;
 	}
+	if (check_shared_fd_tables(c))
+		return -1;
 	if (check_fds_of(c) || map_page_source(c) ||
 	    (plans_cow(c) && page_source_inflate(&c->src)) || check_pages(c))
 		return -1;
@@ -765,11 +782,6 @@ static int choose_gadget(struct proc_restore *p)
 
 /* ---- the puppet: a forked child that becomes the target ---- */
 
-struct clone_args_abi {
-	uint64_t flags, pidfd, child_tid, parent_tid, exit_signal;
-	uint64_t stack, stack_size, tls, set_tid, set_tid_size, cgroup;
-};
-
 static pid_t clone_with_pid_once(pid_t pid, uint64_t flags);
 
 /*
@@ -809,30 +821,6 @@ static void puppet_fail(struct restore_ctx *c, const char *what)
 	if (write(c->keep_at, &msg, sizeof(msg)) < 0)
 		_exit(2);
 	_exit(1);
-}
-
-/*
- * Every disposition comes from the image; a signal the image does not
- * list (images of older dumps list only caught and ignored ones) gets
- * SIG_DFL, not what the puppet inherited from criu-lite (nohup: SIGHUP
- * ignored).
- */
-static void puppet_sigactions(struct restore_ctx *c, struct proc_restore *p)
-{
-	struct { uint64_t handler, flags, restorer, mask; } dfl = { 0 };
-
-	for (int sig = 1; sig <= 64; sig++)
-		if (sig != SIGKILL && sig != SIGSTOP &&
-		    syscall(__NR_rt_sigaction, sig, &dfl, NULL, 8))
-			puppet_fail(c, "reset a sigaction to SIG_DFL");
-	for (size_t i = 0; i < p->task->n_sigactions; i++) {
-		const SigactionEntry *s = p->task->sigactions[i];
-		struct { uint64_t handler, flags, restorer, mask; } ka = {
-			s->handler, s->flags, s->restorer, s->mask };
-
-		if (syscall(__NR_rt_sigaction, s->sig, &ka, NULL, 8))
-			puppet_fail(c, "rt_sigaction");
-	}
 }
 
 static void puppet_main(struct restore_ctx *c, size_t idx);
@@ -876,7 +864,9 @@ static int fork_children(struct restore_ctx *c, size_t idx)
 
 		if (c->procs[i].parent != (int)idx)
 			continue;
-		pid = clone_with_pid(c->procs[i].pe->pid, 0);
+		pid = clone_with_pid(c->procs[i].pe->pid,
+				     c->procs[i].pe->files_of_parent ?
+				     CLONE_FILES : 0);
 		if (pid < 0) {
 			pr_perror("clone3 with pid %u", c->procs[i].pe->pid);
 			return -1;
@@ -913,7 +903,7 @@ static void puppet_main(struct restore_ctx *c, size_t idx)
 	/* first, while our address space is the one the plan knew */
 	cow_prepare(&c->cow, idx);
 	fdp = calloc(c->nr, sizeof(*fdp));
-	ft = (struct fd_tree){ fdp, c->nr, c->keep_at, c->dirfd };
+	ft = (struct fd_tree){ fdp, c->nr, c->keep_at, c->dirfd, c->self };
 	log_forget_file();	/* its fd number is about to be reused */
 	if (!fdp)
 		puppet_fail(c, "allocate the fd tree");
@@ -932,8 +922,11 @@ static void puppet_main(struct restore_ctx *c, size_t idx)
 	} else if (p->parent >= 0 && setpgid(0, pe->pgid)) {
 		pr_warn("puppet %d: setpgid(%u): %m", getpid(), pe->pgid);
 	}
+	/* a subreaper before its children: orphans come back under it */
+	if (restore_task_state_early(p->task))
+		puppet_fail(c, "restore subreaper and membarrier state");
 	/* objects its children inherit exist before they are forked */
-	if (restore_fds_prefork(&ft, idx))
+	if (!pe->files_of_parent && restore_fds_prefork(&ft, idx))
 		puppet_fail(c, "restore shared fds");
 	if (fork_children(c, idx))
 		puppet_fail(c, "fork children");
@@ -944,12 +937,15 @@ static void puppet_main(struct restore_ctx *c, size_t idx)
 	((uint8_t *)g)[0] = 0x0f;	/* syscall */
 	((uint8_t *)g)[1] = 0x05;
 	((uint8_t *)g)[2] = 0xcc;	/* int3: never reached */
-	if (restore_fds(&ft, idx))
+	/* a table shared with the parent (CLONE_FILES) is the parent's to
+	 * fill: its entries are the parent's, the same OFDs */
+	if (!pe->files_of_parent && restore_fds(&ft, idx))
 		puppet_fail(c, "restore fds");
 	if (restore_cwd(p->task->cwd, p->fds, p->nr_fds))
 		puppet_fail(c, "chdir");
 	umask(p->task->umask);
-	puppet_sigactions(c, p);
+	if (restore_sigactions(p->task))
+		puppet_fail(c, "restore sigactions");
 	if (write(c->keep_at, &msg, sizeof(msg)) != sizeof(msg))
 		_exit(3);
 	for (;;)
@@ -1061,6 +1057,7 @@ static int fork_puppets(struct restore_ctx *c)
 	if (c->keep_at <= log_file_fd())
 		c->keep_at = log_file_fd() + 1;
 	pr_debug("forking the puppets (%zu processes)", c->nr);
+	c->self = getpid();
 	/* the puppets park objects at keep_at+1..: make room for all */
 	getrlimit(RLIMIT_NOFILE, &rl);
 	if (rl.rlim_cur < (rlim_t)c->keep_at + total_fds(c) + 64) {
@@ -1547,149 +1544,12 @@ static int rebuild_vmas_pages(struct restore_ctx *c, struct proc_restore *p,
 
 /* New threads: clone3 injected in the leader with the TID they had. They
  * start traced (PTRACE_O_TRACECLONE) and stopped, at the gadget. */
-static int create_threads(struct proc_restore *p)
-{
-	uint64_t args_at = p->gadget + PAGE_SZ, tid_at = args_at + 256;
-
-	for (size_t t = 1; t < p->pe->n_threads; t++) {
-		pid_t tid = p->pe->threads[t];
-		struct clone_args_abi ca = {
-			.flags = CLONE_VM | CLONE_FS | CLONE_FILES |
-				 CLONE_SIGHAND | CLONE_THREAD | CLONE_SYSVSEM,
-			.set_tid = tid_at,
-			.set_tid_size = 1,
-		};
-		int status;
-		long ret;
-
-		if (remote_write(p->hpid, tid_at, &tid, sizeof(tid)) ||
-		    remote_write(p->hpid, args_at, &ca, sizeof(ca)))
-			return -1;
-		/* a TID can be held a moment longer, as for clone_with_pid */
-		for (int i = 0; i < 200; i++) {
-			ret = rcall(&p->r, __NR_clone3, args_at, sizeof(ca), 0, 0,
-				    0, 0);
-			if (ret != -EEXIST)
-				break;
-			usleep(10000);
-		}
-		if (ret != tid) {
-			pr_err("restore %u: clone3 of thread %d gave %ld",
-			       p->pe->pid, tid, ret);
-			return -1;
-		}
-		/* the kernel reports the new thread's TID as we see it */
-		if (p->r.last_event != PTRACE_EVENT_CLONE) {
-			pr_err("restore %u: no clone event for thread %d",
-			       p->pe->pid, tid);
-			return -1;
-		}
-		p->htids[t] = p->r.event_msg;
-		p->seized[p->nr_seized++] = p->htids[t];
-		if (wait_stop(p->htids[t], &status) || !WIFSTOPPED(status)) {
-			pr_err("restore %u: new thread %d did not stop",
-			       p->pe->pid, tid);
-			return -1;
-		}
-	}
-	return 0;
-}
-
-/* Kernel-side thread state that only the thread can set for itself. */
-static int restore_thread_state(struct proc_restore *p, struct remote *r,
-				const CoreEntry *ce)
-{
-	uint64_t scratch = p->gadget + PAGE_SZ;
-
-	if (ce->has_robust_list && ce->robust_list)
-		RSYS_OK(rcall(r, __NR_set_robust_list, ce->robust_list,
-			     ce->robust_len, 0, 0, 0, 0),
-			"thread %u: set_robust_list", ce->tid);
-	if (ce->has_clear_tid)
-		rcall(r, __NR_set_tid_address, ce->clear_tid, 0, 0, 0, 0, 0);
-	if (ce->has_rseq_addr && ce->rseq_addr)
-		RSYS_OK(rcall(r, __NR_rseq, ce->rseq_addr, ce->rseq_len, 0,
-			     ce->rseq_sig, 0, 0), "thread %u: rseq", ce->tid);
-	if (ce->sas) {
-		struct { uint64_t sp; int32_t flags; int32_t pad; uint64_t size; }
-			ss = { ce->sas->sp, (int32_t)ce->sas->flags, 0,
-			       ce->sas->size };
-
-		if (remote_write(p->hpid, scratch, &ss, sizeof(ss)))
-			return -1;
-		RSYS_OK(rcall(r, __NR_sigaltstack, scratch, 0, 0, 0, 0, 0),
-			"thread %u: sigaltstack", ce->tid);
-	}
-	if (ce->comm) {
-		char name[16] = { 0 };
-
-		snprintf(name, sizeof(name), "%s", ce->comm);
-		if (!remote_write(p->hpid, scratch, name, sizeof(name)))
-			rcall(r, __NR_prctl, PR_SET_NAME, scratch, 0, 0, 0, 0);
-	}
-	for (size_t i = 0; i < ce->n_pending; i++) {
-		const SiginfoEntry *se = ce->pending[i];
-		int sig = *(const int32_t *)se->siginfo.data;
-
-		if (remote_write(p->hpid, scratch, se->siginfo.data,
-				 se->siginfo.len))
-			return -1;
-		/* queued by the process to itself: any si_code is accepted */
-		if (se->shared)
-			RSYS_OK(rcall(r, __NR_rt_sigqueueinfo, p->pe->pid, sig,
-				     scratch, 0, 0, 0),
-				"process %u: requeue shared signal %d",
-				p->pe->pid, sig);
-		else
-			RSYS_OK(rcall(r, __NR_rt_tgsigqueueinfo, p->pe->pid,
-				     ce->tid, sig, scratch, 0, 0),
-				"thread %u: requeue signal %d", ce->tid, sig);
-	}
-	return 0;
-}
-
-/*
- * A thread frozen inside a syscall shows rax = -ERESTART* and orig_rax =
- * the syscall. Resume it as the kernel would after a signal without a
- * handler: re-execute the syscall, except after -ERESTART_RESTARTBLOCK
- * (nanosleep and friends), whose restart state stayed with the dumped
- * kernel task: that one returns -EINTR, as CRIU does.
- */
-static int set_final_regs(pid_t tid, const CoreEntry *ce)
-{
-	struct user_regs_struct regs;
-	struct iovec iov = { ce->xstate.data, ce->xstate.len };
-	uint64_t mask = ce->sigmask;
-
-	memcpy(&regs, ce->regs.data, sizeof(regs));
-	syscall_restart_regs(&regs, RESTART_BLOCK_EINTR);
-	if (ptrace(PTRACE_SETREGS, tid, NULL, &regs)) {
-		pr_perror("PTRACE_SETREGS(%d)", tid);
-		return -1;
-	}
-	if (ce->xstate.len && ptrace(PTRACE_SETREGSET, tid, NT_X86_XSTATE, &iov)) {
-		pr_perror("PTRACE_SETREGSET(%d, NT_X86_XSTATE)", tid);
-		return -1;
-	}
-	if (ptrace(PTRACE_SETSIGMASK, tid, sizeof(mask), &mask)) {
-		pr_perror("PTRACE_SETSIGMASK(%d)", tid);
-		return -1;
-	}
-	return 0;
-}
-
 static int restore_task_state(struct restore_ctx *c, struct proc_restore *p)
 {
 	pid_t pid = p->hpid;
 	const TaskEntry *te = p->task;
 
-	for (size_t i = 0; i < te->n_rlimits; i++) {
-		struct rlimit rl = { te->rlimits[i]->cur, te->rlimits[i]->max };
-
-		if (prlimit(pid, te->rlimits[i]->resource, &rl, NULL))
-			pr_warn("restore %d: prlimit(%u): %m", pid,
-				te->rlimits[i]->resource);
-	}
+	restore_rlimits(pid, te);
 	if (te->has_personality)
 		rcall(&p->r, __NR_personality, te->personality, 0, 0, 0, 0, 0);
 	rcall(&p->r, __NR_prctl, PR_SET_PDEATHSIG,
@@ -1764,13 +1624,16 @@ static int rebuild_proc(struct restore_ctx *c, struct proc_restore *p)
 	if (seize_puppet(p, pid) ||
 	    remote_init(&p->r, pid, p->gadget))
 		return -1;
-	if (rebuild_memory(c, p) || create_threads(p))
+	if (rebuild_memory(c, p) ||
+	    create_threads(&p->r, p->pe, p->gadget + PAGE_SZ, p->htids,
+			   p->seized, &p->nr_seized))
 		return -1;
 	for (size_t t = 0; t < p->pe->n_threads; t++) {
 		struct remote tr;
 
 		if (remote_init(&tr, p->htids[t], p->gadget) ||
-		    restore_thread_state(p, &tr, p->cores[t]))
+		    restore_thread_state(&tr, p->pe->pid, p->gadget + PAGE_SZ,
+					 p->cores[t]))
 			return -1;
 	}
 	if (restore_timers(&p->r, p->gadget + PAGE_SZ, p->task) ||
@@ -1787,7 +1650,7 @@ static int rebuild_proc(struct restore_ctx *c, struct proc_restore *p)
 	if (drop_gadget(p))
 		return -1;
 	for (size_t t = 0; t < p->pe->n_threads; t++)
-		if (set_final_regs(p->htids[t], p->cores[t]))
+		if (restore_thread_regs(p->htids[t], p->cores[t]))
 			return -1;
 	return 0;
 }

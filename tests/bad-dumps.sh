@@ -86,11 +86,13 @@ expect_refusal traced "$child" "already traced by PID $tpid" &&
 opid=$!
 pids="$pids $opid"
 wait_ready "$work/objects.out"
-n=6 kvm=io_uring
-if [ -e /dev/kvm ]; then n=7 kvm="accel=tcg"; fi
+n=8 kvm=io_uring
+if [ -e /dev/kvm ]; then n=9 kvm="accel=tcg"; fi
 if expect_refusal objects "$opid" "io_uring" "userfaultfd" \
 	"established TCP connection (dump with --tcp-established" \
 	"raw IP socket" "netlink" \
+	"pidfd of pid $$, which is not in the dumped tree" \
+	"neither the process's own nor criu-lite's" \
 	"$kvm" "$n object(s) not supported"; then
 	if still_running "$opid"; then
 		ok "objects: all $n listed in one message, target running on"

@@ -5,7 +5,9 @@
  * still runs after the refused dump) and exits 0 on SIGTERM.
  *   holder objects   io_uring, userfaultfd, an established TCP connection
  *                    (both ends: refused without --tcp-established), a
- *                    raw IP socket and a netlink socket
+ *                    raw IP socket and a netlink socket, a pidfd of its
+ *                    parent (outside the tree), an nsfs fd of a network
+ *                    namespace only that fd keeps
  *   holder tracer    a child it keeps traced (PTRACE_SEIZE): dumping the
  *                    child must say it is already traced
  *   holder ipc       in a new IPC namespace of its own: a SysV shared
@@ -44,6 +46,37 @@ static void on_term(int sig)
 	stop = 1;
 }
 
+/* A handle on a network namespace nothing else holds: a child's, opened
+ * through /proc while the child lives, then the child is reaped. */
+static void other_netns_fd(void)
+{
+	int p[2];
+	char c, path[64];
+	pid_t kid;
+
+	if (pipe(p))
+		return;
+	kid = fork();
+	if (kid == 0) {
+		if (unshare(CLONE_NEWNET))
+			perror("unshare(CLONE_NEWNET)");
+		(void)!write(p[1], "x", 1);
+		pause();
+		_exit(0);
+	}
+	if (kid > 0 && read(p[0], &c, 1) == 1) {
+		snprintf(path, sizeof(path), "/proc/%d/ns/net", kid);
+		if (open(path, O_RDONLY) < 0)
+			perror(path);
+	}
+	if (kid > 0) {
+		kill(kid, SIGKILL);
+		waitpid(kid, NULL, 0);
+	}
+	close(p[0]);
+	close(p[1]);
+}
+
 static int objects(void)
 {
 	struct sockaddr_in a = { .sin_family = AF_INET };
@@ -70,6 +103,9 @@ static int objects(void)
 	/* what a KVM-accelerated QEMU holds first (where there is one) */
 	if (access("/dev/kvm", F_OK) == 0 && open("/dev/kvm", O_RDWR) < 0)
 		perror("/dev/kvm");
+	if (syscall(__NR_pidfd_open, getppid(), 0) < 0)
+		perror("pidfd_open(parent)");
+	other_netns_fd();
 	return 0;
 }
 
