@@ -7,18 +7,27 @@
 # KIND:
 #   dir      dump the chain's QEMU into a directory (--qmp: the VM is stopped
 #            first, so the guest sees no time jump), then restore it, same
-#            PID, same host (wherever the chain is)
+#            PID, same host (wherever the chain is); durable (the images
+#            fsync'ed before the tree is killed) unless --no-sync
 #   migrate  `criu-lite migrate` of the chain's QEMU to the other host (pre-
 #            copy rounds until the rest fits the downtime limit, QMP stop,
 #            the rest, restored there), with --qmp; cl-migrate-128M caps it
 #            at QEMU's default max-bandwidth, 128 MiB/s, to compare with
-#            precopy-default
+#            precopy-default; cl-migrate-postcopy moves the guest's RAM
+#            after the switch (n/a while criu-lite's --help says its
+#            --postcopy is not implemented)
+#   mismatch the destination's QEMU binary, then one of its libraries,
+#            differs from what the dumped QEMU mapped: each restore must
+#            be refused naming the file; then the real restore (question 8)
 CL_MODES='
 cl-dump          |                                          |              | dir
+cl-dump-nosync   | --no-sync                                |              | dir
 cl-precopy       | --precopy-rounds 8 --precopy-until 64    |              | dir
 cl-precopy-lazy  | --precopy-rounds 8 --precopy-until 64    | --lazy-pages | dir
 cl-migrate       |                                          |              | migrate
 cl-migrate-128M  | --max-bandwidth 128M                     |              | migrate
+cl-migrate-postcopy | --postcopy                            |              | migrate
+cl-mismatch      |                                          |              | mismatch
 '
 CL=${CL:-build/criu-lite}
 
@@ -57,6 +66,8 @@ cl_dir() {
 	ipid=$(side_inner_pid "$CH_SIDE" "$CH_PID")
 	read -ra dopt <<<"$2"
 	read -ra ropt <<<"$3"
+	R_DURABLE=true
+	[[ " ${dopt[*]} " == *" --no-sync "* ]] && R_DURABLE=false
 	chain_next_dir
 	d=$NEXT_DIR
 	mkdir -p "$d"
@@ -252,12 +263,119 @@ cl_migrate() {
 	[ "${EXP_KEEP:-0}" = 1 ] || rm -rf "$d/img"
 }
 
+# cl_lacks CMD OPTS: why this criu-lite cannot run CMD with OPTS ("" when
+# it can): an option its CMD --help does not list, or says is not
+# implemented
+cl_lacks() {
+	local o help
+	help=$($CL "$1" --help 2>&1)
+	for o in $2; do
+		[[ $o == --* ]] || continue
+		grep -q -- "$o\b" <<<"$help" || { echo "criu-lite $1 has no $o"; return; }
+		grep -- "$o\b" <<<"$help" | grep -q "not implemented" &&
+			{ echo "criu-lite $1 $o: not implemented (not on main yet)"; return; }
+	done
+}
+
+# flip_byte FILE OFFSET: FILE's byte at OFFSET replaced by its complement
+flip_byte() {
+	local b
+	b=$(od -An -tu1 -j "$2" -N1 "$1" | tr -d ' ')
+	printf "\\$(printf %03o $((255 - b)))" |
+		dd of="$1" bs=1 seek="$2" conv=notrunc status=none
+}
+
+# cl_restore_with SIDE IMG LOG REAL FAKE: criu-lite restore of IMG on SIDE
+# in a mount namespace of its own where FAKE is bind-mounted over REAL (the
+# destination has another file at that path; nothing changes for anyone
+# else); succeeds when the restore is refused naming REAL
+cl_restore_with() {
+	side_run "$1" unshare --mount --propagation private sh -c \
+		'mount --bind "$1" "$2" && exec "$3" restore -D "$4" -d' sh \
+		"$5" "$4" "$CL" "$2" >"$3" 2>&1 && return 1
+	grep -q "$4 is not the file that was mapped" "$3"
+}
+
+# cl_mismatch NAME: question 8. The chain's QEMU is dumped; its restore is
+# tried where the QEMU binary is the other version's, then where one of
+# its libraries (libglib) differs by one byte of its first page (same size:
+# the sample sum must see it). Both must be refused, naming the file,
+# leaving nothing behind; the restore with the real files then continues
+# the guest, checked as every move.
+cl_mismatch() {
+	local d img ipid exe lib other off t0 t1 t2 why=() left
+	ipid=$(side_inner_pid "$CH_SIDE" "$CH_PID")
+	chain_next_dir
+	d=$NEXT_DIR
+	mkdir -p "$d"
+	R_DIR=$d R_DURABLE=true
+	img=$d/img
+	exe=$(readlink "/proc/$CH_PID/exe")
+	lib=$(awk '$6 ~ /\/libglib-2\.0\.so/ { print $6; exit }' "/proc/$CH_PID/maps")
+	# shellcheck disable=SC1090
+	other=${QEMU72:-$(command -v qemu-system-x86_64)}
+	[ "$exe" = "$(readlink -f "$other")" ] && other=$(. "$EXP_QEMU10_ENV" && echo "$QEMU10")
+	[ -n "$exe" ] && [ -n "$lib" ] && [ -f "$other" ] ||
+		{ R_VERDICT=setup-failed R_NOTE="exe '$exe', libglib '$lib', other QEMU '$other'"; return 1; }
+	cp "$lib" "$d/libglib-changed.so" && flip_byte "$d/libglib-changed.so" 1000 ||
+		{ R_VERDICT=setup-failed; return 1; }
+	sync
+	off=$(log_size "$CH_DIR/serial.log")
+	t0=$(gl_now_ms)
+	side_run "$CH_SIDE" "$CL" dump -t "$ipid" -D "$img" --qmp "$CH_SOCK" \
+		>"$d/dump.log" 2>&1 || {
+		R_VERDICT=dump-failed R_NOTE=$(tail -n 2 "$d/dump.log" | tr '\n' ' ')
+		grep -q "it was left running" "$d/dump.log" && R_SRC_RESUMABLE=1
+		return 1
+	}
+	t1=$(gl_now_ms)
+	R_SAVE=$((t1 - t0))
+	R_BYTES=$(du -sb "$img" | cut -f1)
+	cl_restore_with "$CH_SIDE" "$img" "$d/restore-binary.log" "$exe" "$other" ||
+		why+=(binary-not-refused)
+	cl_restore_with "$CH_SIDE" "$img" "$d/restore-library.log" "$lib" "$d/libglib-changed.so" ||
+		why+=(library-not-refused)
+	# a refused restore leaves nothing: the PID is free
+	left=$(side_outer_pid "$CH_SIDE" "$ipid") && why+=("process-left:$left")
+	t2=$(gl_now_ms)
+	side_run "$CH_SIDE" "$CL" restore -D "$img" -d >"$d/restore.log" 2>&1 || {
+		R_VERDICT=restore-failed R_NOTE=$(tail -n 3 "$d/restore.log" | tr '\n' ' ')
+		return 1
+	}
+	R_RESTORE=$(($(gl_now_ms) - t2))
+	CH_PID=$(side_outer_pid "$CH_SIDE" "$ipid") || { R_VERDICT=restored-not-found; return 1; }
+	R_HOST=$(($(gl_now_ms) - t0)) R_TOTAL=$R_HOST
+	R_DOWN=$(cl_number frozen "$d/dump.log")
+	guest_check "$CH_DIR/serial.log" "$CH_DIR/stamped.log" "$CH_PID" "$off" \
+		"$t0" "$CH_DIR/stamped.log"
+	R_VERDICT=$(guest_verdict)
+	if [ ${#why[@]} -gt 0 ]; then
+		if [ "$R_VERDICT" = ok ]; then R_VERDICT=$(IFS=,; echo "${why[*]}")
+		else R_VERDICT="$R_VERDICT,$(IFS=,; echo "${why[*]}")"; fi
+	fi
+	R_NOTE="binary: $(grep -m1 -o "[^:]*is not the file.*(.*)" "$d/restore-binary.log" || tail -n 1 "$d/restore-binary.log"); library: $(grep -m1 -o "[^:]*is not the file.*(.*)" "$d/restore-library.log" || tail -n 1 "$d/restore-library.log")"
+	R_RAW=$(jq -nc --arg exe "$exe" --arg other "$other" --arg lib "$lib" \
+		--rawfile rb "$d/restore-binary.log" --rawfile rl "$d/restore-library.log" \
+		'{binary: $exe, "other-binary": $other, library: $lib,
+		  "library-change": "byte 1000 complemented, same size",
+		  "restore-binary-log": $rb, "restore-library-log": $rl}')
+	[ "${EXP_KEEP:-0}" = 1 ] || rm -rf "$img"
+	rm -f "$d/libglib-changed.so"
+}
+
 # cl_run_mode NAME: one run of a criu-lite mode on the chain's QEMU
 cl_run_mode() {
-	local name=$1 kind
+	local name=$1 kind why
 	kind=$(cl_mode_field "$name" 4)
 	row_reset criu-lite "$name"
 	R_TOOL_VERSION=$($CL --version 2>&1 | head -n 1)
+	why=$(cl_lacks "$([ "$kind" = migrate ] && echo migrate || echo dump)" \
+		"$(cl_mode_field "$name" 2)")
+	if [ -n "$why" ]; then
+		R_VERDICT=n/a R_NOTE=$why
+		emit_row
+		return
+	fi
 	if [ "$kind" = migrate ] && [ "$EXP_ONE_HOST" = 1 ]; then
 		R_VERDICT=n/a R_NOTE="needs two hosts (EXP_ONE_HOST=1)"
 		emit_row
@@ -273,6 +391,7 @@ cl_run_mode() {
 	case $kind in
 	dir) cl_dir "$name" "$(cl_mode_field "$name" 2)" "$(cl_mode_field "$name" 3)" ;;
 	migrate) cl_migrate "$name" "$(cl_mode_field "$name" 2)" ;;
+	mismatch) cl_mismatch "$name" ;;
 	esac
 	emit_row
 	case $R_VERDICT in ok|n/a) return ;; esac

@@ -320,6 +320,14 @@ guest_verdict() {
 # num X: X if it is a number, else null (for JSON)
 num() { [[ $1 =~ ^-?[0-9]+(\.[0-9]+)?$ ]] && echo "$1" || echo null; }
 
+# loadavg_json: the machine's load average now, [1, 5, 15 min] (shared
+# machine: every row says how busy it was)
+loadavg_json() {
+	local a b c rest
+	read -r a b c rest </proc/loadavg
+	echo "[$a, $b, $c]"
+}
+
 # emit_row: appends one JSON line to $EXP_RESULTS from the R_* variables
 # (R_RAW: a JSON value with the tool's own stats, whole).
 emit_row() {
@@ -344,6 +352,10 @@ emit_row() {
 		--argjson restore_ms "$(num "$R_RESTORE")" \
 		--arg note "$R_NOTE" --arg dir "$R_DIR" \
 		--arg time "$(date -u +%FT%TZ)" \
+		--argjson durable "$R_DURABLE" \
+		--argjson link_mb_s "$(num "${EXP_LINK_MBS:--}")" \
+		--argjson link4_mb_s "$(num "${EXP_LINK4_MBS:--}")" \
+		--argjson loadavg "$(loadavg_json)" \
 		--argjson raw "${R_RAW:-null}" \
 		'{tool: $tool, tool_version: $tool_version, qemu: $qemu,
 		  qemu_version: $qemu_version, mode: $mode, mem_mib: $mem_mib,
@@ -353,8 +365,10 @@ emit_row() {
 		  guest_gap_ms: $guest_gap_ms, guest_hb_per_s: $guest_hb_per_s,
 		  guest_dirty_per_s: $guest_dirty_per_s, seq_step: $seq_step, verify: $verify,
 		  disk: $disk, net: $net, fate: $fate, host_ms: $host_ms,
-		  save_ms: $save_ms, restore_ms: $restore_ms, note: $note,
-		  dir: $dir, time: $time, raw: $raw}' >>"$EXP_RESULTS" || {
+		  save_ms: $save_ms, restore_ms: $restore_ms, durable: $durable,
+		  link_mb_s: $link_mb_s, link4_mb_s: $link4_mb_s,
+		  loadavg: $loadavg, note: $note, dir: $dir, time: $time,
+		  raw: $raw}' >>"$EXP_RESULTS" || {
 		echo "experiments: could not write the row of $R_MODE" >&2
 		return 1
 	}
@@ -366,7 +380,7 @@ emit_row() {
 # row_reset TOOL MODE: clears the R_* and G_* of a row.
 row_reset() {
 	R_TOOL=$1 R_MODE=$2 R_TOOL_VERSION=- R_TOTAL=- R_DOWN=- R_BYTES=-
-	R_SRC_RESUMABLE=0
+	R_SRC_RESUMABLE=0 R_DURABLE=null
 	R_ROUNDS=- R_VERDICT=- R_HOST=- R_SAVE=- R_RESTORE=- R_NOTE='' R_DIR=''
 	R_RAW=null
 	G_PAUSE=- G_GGAP=- G_SEQ=- G_FATE=- G_VERIFY=- G_DISK=- G_NET=- G_KMSG=-
@@ -379,4 +393,35 @@ row_na() {
 	R_VERDICT=n/a R_NOTE=$3
 	[ "$1" = qemu ] && R_TOOL_VERSION=${CH_QEMU_VERSION:-}
 	emit_row
+}
+
+# ---- the link's own ceiling ----
+
+# link_measure: what the link between the two hosts carries at best over TCP
+# (experiments/link-ceiling.c: a sender here, a receiver on the other host,
+# EXP_LINK_S s each, 1 and 4 streams), measured once per configuration
+# block of the run so every row has the ceiling of its own time on this
+# shared machine. Sets EXP_LINK_MBS and EXP_LINK4_MBS (MB/s received, MB =
+# 10^6 bytes as QEMU's mbps; "-" when it failed).
+link_measure() {
+	local n out port v i side=there
+	[ "$EXP_ONE_HOST" = 1 ] && side=here
+	EXP_LINK_MBS=- EXP_LINK4_MBS=-
+	for n in 1 4; do
+		out=$EXP_WORK/link-$n.out
+		: >"$out"
+		side_run "$side" timeout 30 "$GL_GUEST/link-ceiling" -l "$(side_addr "$side")" \
+			-n "$n" >"$out" 2>&1 &
+		port=
+		for ((i = 0; i < 100; i++)); do
+			port=$(sed -n 's/^port=//p' "$out") && [ -n "$port" ] && break
+			sleep 0.05
+		done
+		[ -n "$port" ] && timeout 30 "$GL_GUEST/link-ceiling" -c \
+			"$(side_addr "$side"):$port" -n "$n" -s "${EXP_LINK_S:-2}" >/dev/null
+		wait $!
+		v=$(sed -n 's/.* mb_s=\([0-9.]*\) .*/\1/p' "$out")
+		[ "$n" = 1 ] && EXP_LINK_MBS=${v:--} || EXP_LINK4_MBS=${v:--}
+	done
+	echo "experiments: the link carries $EXP_LINK_MBS MB/s (1 TCP stream), $EXP_LINK4_MBS MB/s (4 streams)" >&2
 }

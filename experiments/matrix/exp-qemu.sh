@@ -18,6 +18,15 @@
 #   save:URI   the VM stopped, saved to a file (exec or file URI), the
 #              source quits, a new QEMU loads the file (virsh save/restore)
 #              on the same host
+#   save:URI:sync  the same, durable: the save ends once the file is
+#              fsync'ed (QEMU itself never syncs it: `sync FILE` after
+#              completed, timed as part of the save, as virsh save's
+#              --bypass-cache or a careful caller would)
+#   postcopy-recover  postcopy (its phase capped at 32 MiB/s so that it
+#              lasts), and 1.5 s into it the link is cut (the veth pair
+#              set down), migrate-pause on both sides, EXP_CUT_MS of cut in
+#              all, the link up again, migrate-recover on the destination
+#              with a new URI and migrate resume on the source
 #   bgsnap     background-snapshot to a file while the VM runs on; then the
 #              file is loaded by a new QEMU on the same host (the state at
 #              the start)
@@ -36,11 +45,15 @@ auto-converge      | auto-converge                | {}                          
 downtime-limit-50  |                              | {"downtime-limit":50}                | live     | -
 postcopy           | postcopy-ram                 | {}                                   | postcopy | -
 postcopy-preempt   | postcopy-ram,postcopy-preempt | {}                                  | postcopy | -
+postcopy-recover   | postcopy-ram                 | {"max-postcopy-bandwidth":33554432}  | postcopy-recover | -
 calc-dirty-rate-sampling |                        | {}                                   | dirtyrate:page-sampling | -
 calc-dirty-rate-bitmap   |                        | {}                                   | dirtyrate:dirty-bitmap  | -
 exec-save          |                              | {"max-bandwidth":BW}                 | save:exec | -
 file-save          |                              | {"max-bandwidth":BW}                 | save:file | 8.2
 file-mapped-ram    | mapped-ram,multifd           | {"max-bandwidth":BW,"multifd-channels":2} | save:file | -
+exec-save-sync     |                              | {"max-bandwidth":BW}                 | save:exec:sync | -
+file-save-sync     |                              | {"max-bandwidth":BW}                 | save:file:sync | 8.2
+file-mapped-ram-sync | mapped-ram,multifd         | {"max-bandwidth":BW,"multifd-channels":2} | save:file:sync | -
 bg-snapshot        | background-snapshot          | {"max-bandwidth":BW}                 | bgsnap   | -
 '
 QEMU_BW=109951162777600	# "unlimited" (100 TiB/s)
@@ -104,7 +117,7 @@ qemu_setup() {
 # destination is gone in postcopy: the guest is split between the two),
 # dst-died, or timeout (after EXP_MOVE_TIMEOUT s: then cancelled).
 qemu_wait_migration() {
-	local sock=$1 kind=$2 dpid=${3:-} deadline st syncs thr pc=0 maxthr=0
+	local sock=$1 kind=$2 dpid=${3:-} deadline st syncs thr pc=0 maxthr=0 tpc=0
 	deadline=$(($(gl_now_ms) + EXP_MOVE_TIMEOUT * 1000))
 	while :; do
 		{ read -r st; read -r syncs; read -r thr; } < <(gl_qmp -t 10 "$sock" \
@@ -115,15 +128,21 @@ qemu_wait_migration() {
 			echo "$maxthr" >"${EXP_THROTTLE_FILE:-/dev/null}"
 		case $st in completed|failed|cancelled|postcopy-paused) echo "$st"; return ;; esac
 		if [ -n "$dpid" ] && ! gl_alive "$dpid"; then
-			[ $pc = 1 ] && { echo postcopy-paused; return; }
+			[ $pc -ge 1 ] && { echo postcopy-paused; return; }
 			gl_qmp -t 10 "$sock" migrate_cancel >/dev/null
 			gl_qmp -t 30 -u cancelled,failed,completed "$sock" query-migrate >/dev/null
 			echo dst-died
 			return
 		fi
-		if [ "$kind" = postcopy ] && [ $pc = 0 ] && [ "$st" = active ] &&
+		if [ "${kind%-recover}" = postcopy ] && [ $pc = 0 ] && [ "$st" = active ] &&
 			[ "${syncs:-0}" != - ] && [ "${syncs:-0}" -ge 2 ]; then
-			gl_qmp "$sock" migrate-start-postcopy >/dev/null && pc=1
+			gl_qmp "$sock" migrate-start-postcopy >/dev/null && pc=1 &&
+				tpc=$(gl_now_ms)
+		fi
+		if [ "$kind" = postcopy-recover ] && [ $pc = 1 ] && [ "$st" = postcopy-active ] &&
+			[ $((tpc + 1500)) -lt "$(gl_now_ms)" ]; then
+			qemu_cut_recover "$sock" "$tpc" >"$EXP_RECOVER_FILE"
+			pc=2
 		fi
 		if [ "$(gl_now_ms)" -gt "$deadline" ]; then
 			gl_qmp -t 10 "$sock" migrate_cancel >/dev/null
@@ -133,6 +152,70 @@ qemu_wait_migration() {
 		fi
 		sleep 0.05
 	done
+}
+
+# qemu_status SOCK: the migration's status on that side
+qemu_status() { gl_qmp -t 5 "$1" query-migrate -g status 2>/dev/null; }
+
+# qemu_wait_status SOCK STATUSES MS: waits up to MS for SOCK's migration to
+# be in one of STATUSES (an extended regex); prints how long it took, or "-"
+qemu_wait_status() {
+	local t0 now
+	t0=$(gl_now_ms)
+	while :; do
+		now=$(gl_now_ms)
+		[[ $(qemu_status "$1") =~ ^($2)$ ]] && { echo $((now - t0)); return 0; }
+		[ $((now - t0)) -gt "$3" ] && { echo -; return 1; }
+		sleep 0.02
+	done
+}
+
+# qemu_cut_recover SOCK T_POSTCOPY: in postcopy-active, cuts the link
+# between the two hosts (its veth end here set down: both ends lose their
+# carrier, the addresses stay), pauses the migration on both sides
+# (migrate-pause: QEMU shuts its migration sockets down; a cut link alone
+# shows only after TCP's retransmission timeouts), keeps the link cut for
+# EXP_CUT_MS in all, brings it up, and resumes: migrate-recover on the
+# destination listening on a new port, migrate with resume on the source.
+# Uses EXP_DST_SOCK and EXP_DST_ADDR (qemu_live). Prints a JSON object of
+# what happened and when (ms after the cut).
+qemu_cut_recover() {
+	local sock=$1 tpc=$2 dsock=$EXP_DST_SOCK t_cut src_pause dst_pause
+	local src_paused dst_paused t_up port uri rec res t_res back err=''
+	t_cut=$(gl_now_ms)
+	ip link set "$TH_VETH" down || err="link down failed"
+	gl_qmp -t 5 "$sock" migrate-pause >/dev/null 2>&1 && src_pause=true || src_pause=false
+	gl_qmp -t 5 "$dsock" migrate-pause >/dev/null 2>&1 && dst_pause=true || dst_pause=false
+	src_paused=$(qemu_wait_status "$sock" postcopy-paused 15000)
+	dst_paused=$(qemu_wait_status "$dsock" postcopy-paused 15000)
+	sleep "$(awk -v c="${EXP_CUT_MS:-2000}" -v e=$(($(gl_now_ms) - t_cut)) \
+		'BEGIN { d = (c - e) / 1000; print d > 0 ? d : 0 }')"
+	ip link set "$TH_VETH" up || err="${err:+$err; }link up failed"
+	t_up=$(gl_now_ms)
+	port=$((30000 + (BASHPID * 7 + EXP_CHAIN) % 20000))
+	uri="tcp:$EXP_DST_ADDR:$port"
+	rec=$(gl_qmp -t 10 "$dsock" migrate-recover "$(jq -nc --arg u "$uri" '{uri: $u}')" 2>&1) &&
+		rec=ok
+	# the destination listens once it is in postcopy-recover
+	qemu_wait_status "$dsock" postcopy-recover 5000 >/dev/null
+	t_res=$(gl_now_ms)
+	res=$(gl_qmp -t 10 "$sock" migrate "$(jq -nc --arg u "$uri" '{uri: $u, resume: true}')" 2>&1) &&
+		res=ok
+	back=$(qemu_wait_status "$sock" "postcopy-active|completed" 30000)
+	jq -nc --argjson after_postcopy_ms $((t_cut - tpc)) \
+		--argjson src_pause_ok "$src_pause" --argjson dst_pause_ok "$dst_pause" \
+		--argjson src_paused_ms "$(num "$src_paused")" \
+		--argjson dst_paused_ms "$(num "$dst_paused")" \
+		--argjson link_up_ms $((t_up - t_cut)) \
+		--argjson resume_sent_ms $((t_res - t_cut)) \
+		--argjson active_again_ms "$(num "$([ "$back" = - ] && echo - || echo $((t_res - t_cut + back)))")" \
+		--arg recover "$rec" --arg resume "$res" --arg err "$err" \
+		--argjson t_cut "$t_cut" \
+		'{after_postcopy_ms: $after_postcopy_ms, src_pause_ok: $src_pause_ok,
+		  dst_pause_ok: $dst_pause_ok, src_paused_ms: $src_paused_ms,
+		  dst_paused_ms: $dst_paused_ms, link_up_ms: $link_up_ms,
+		  resume_sent_ms: $resume_sent_ms, active_again_ms: $active_again_ms,
+		  recover: $recover, resume: $resume, error: $err, t_cut: $t_cut}'
 }
 
 # qemu_dst_running SOCK PID: waits for the destination to run (cont if the
@@ -195,18 +278,23 @@ qemu_live() {
 		>"$dst/migrate.err" 2>&1 ||
 		{ R_VERDICT="migrate-refused"; R_NOTE=$(cat "$dst/migrate.err"); gl_stop_pid "$dpid"; return 1; }
 	echo null >"$dst/throttle.max"
-	st=$(EXP_THROTTLE_FILE=$dst/throttle.max qemu_wait_migration "$CH_SOCK" "$kind" "$dpid")
+	echo null >"$dst/recover.json"
+	st=$(EXP_THROTTLE_FILE=$dst/throttle.max EXP_RECOVER_FILE=$dst/recover.json \
+		EXP_DST_SOCK=$dst/qmp.sock EXP_DST_ADDR=$daddr \
+		qemu_wait_migration "$CH_SOCK" "$kind" "$dpid")
 	t1=$(gl_now_ms)
 	q=$(gl_qmp -t 10 "$CH_SOCK" query-migrate)
 	R_RAW=$(jq -c --argjson d "$(gl_qmp -t 2 "$dst/qmp.sock" query-migrate 2>/dev/null || echo null)" \
 		--argjson thr "$(cat "$dst/throttle.max")" \
+		--argjson rec "$(cat "$dst/recover.json" 2>/dev/null || echo null)" \
 		'{"query-migrate": ., "dst-query-migrate": $d,
-		  "max-cpu-throttle-percentage-seen": $thr}' <<<"$q")
+		  "max-cpu-throttle-percentage-seen": $thr}
+		 + if $rec != null then {recover: $rec} else {} end' <<<"$q")
 	sleep 0.2	# the source's stamper has the last lines
 	guest_progress "$CH_DIR/stamped.log" "$t0" "$t1"
 	qemu_stats "$q"
 	# the source still holds the whole guest unless postcopy started
-	[ "$kind" = postcopy ] || R_SRC_RESUMABLE=1
+	[ "${kind%-recover}" = postcopy ] || R_SRC_RESUMABLE=1
 	if [ "$st" != completed ]; then
 		R_NOTE=$(jq -r '."error-desc" // empty' <<<"$q")
 		case $st in
@@ -224,12 +312,39 @@ qemu_live() {
 	guest_check "$dst/serial.log" "$dst/stamped.log" "$dpid" 0 "$t0" \
 		"$CH_DIR/stamped.log" "$dst/stamped.log"
 	R_VERDICT=$(guest_verdict)
+	[ "$kind" = postcopy-recover ] && recover_verdict "$dst"
 	qemu_head "$dst" "$dpid" "$dst_st" "$dside"
+}
+
+# recover_verdict DIR: a postcopy-recover move whose link was never cut, or
+# that did not pause and resume, is no answer: its verdict says so. The
+# pause the guest saw during the cut (heartbeat gap on the host clock
+# around it) goes into raw.recover.guest_pause_ms.
+recover_verdict() {
+	local rec=$1/recover.json t_cut gap why=''
+	t_cut=$(jq -r '.t_cut // empty' "$rec" 2>/dev/null)
+	if [ -z "$t_cut" ]; then
+		why=link-never-cut
+	else
+		jq -e '.src_paused_ms != null and .dst_paused_ms != null' "$rec" >/dev/null ||
+			why=not-paused
+		jq -e '.recover == "ok" and .resume == "ok"' "$rec" >/dev/null ||
+			why="${why:+$why,}not-recovered"
+		gl_hb_gap "$1/stamped.log" -- "$((t_cut + 500))" >"$1/cut-gap.out"
+		gap=$(gl_kv outage_ms <"$1/cut-gap.out")
+		R_RAW=$(jq -c --argjson g "$(num "$gap")" '.recover.guest_pause_ms = $g' <<<"$R_RAW")
+		R_NOTE="link cut $(jq -r '.link_up_ms' "$rec") ms; paused (src/dst) after $(jq -r '"\(.src_paused_ms)/\(.dst_paused_ms)"' "$rec") ms; running postcopy again $(jq -r '.active_again_ms' "$rec") ms after the cut; the guest's longest heartbeat gap from the cut on: $gap ms"
+	fi
+	[ -z "$why" ] && return
+	if [ "$R_VERDICT" = ok ]; then R_VERDICT=$why; else R_VERDICT="$R_VERDICT,$why"; fi
 }
 
 # qemu_save NAME CAPS PARAMS KIND: stop, save to a file, quit, load
 qemu_save() {
-	local caps=$2 params=$3 scheme=${4#save:} dst dpid dst_st f t0 t1 t2 t3 st q
+	local caps=$2 params=$3 scheme=${4#save:} dst dpid dst_st f t0 t1 t2 t3 st q i
+	local durable=false fsync_ms=null
+	[ "${scheme%:sync}" != "$scheme" ] && durable=true scheme=${scheme%:sync}
+	R_DURABLE=$durable
 	chain_next_dir
 	dst=$NEXT_DIR
 	R_DIR=$dst
@@ -246,7 +361,18 @@ qemu_save() {
 			>"$dst/migrate.err" 2>&1 ||
 		{ R_VERDICT="migrate-refused"; R_NOTE=$(cat "$dst/migrate.err"); return 1; }
 	st=$(qemu_wait_migration "$CH_SOCK" save)
+	# exec: the shell and cat QEMU started may still be writing what it
+	# gave them: the file is whole once no child of QEMU is left
+	for ((i = 0; i < 200; i++)); do
+		pgrep -P "$CH_PID" >/dev/null || break
+		sleep 0.05
+	done
 	t1=$(gl_now_ms)
+	if [ "$durable" = true ] && [ "$st" = completed ]; then
+		sync "$f" || { R_VERDICT=fsync-failed; return 1; }
+		fsync_ms=$(($(gl_now_ms) - t1))
+		t1=$(gl_now_ms)
+	fi
 	q=$(gl_qmp "$CH_SOCK" query-migrate)
 	qemu_stats "$q"
 	R_SAVE=$((t1 - t0))
@@ -273,7 +399,9 @@ qemu_save() {
 	R_HOST=$((t3 - t0))
 	R_TOTAL=$R_HOST		# QEMU's total-time (the save alone) is in raw
 	R_RAW=$(jq -c --argjson a "${alloc:-null}" --arg s "$src_status" \
-		'{"query-migrate": ., "file-allocated-bytes": $a, "source-status-after": $s}' <<<"$q")
+		--argjson fs "$fsync_ms" \
+		'{"query-migrate": ., "file-allocated-bytes": $a, "source-status-after": $s,
+		  "fsync-ms": $fs}' <<<"$q")
 	guest_check "$dst/serial.log" "$dst/stamped.log" "$dpid" 0 "$t0" \
 		"$CH_DIR/stamped.log" "$dst/stamped.log"
 	R_VERDICT=$(guest_verdict)
@@ -400,8 +528,12 @@ qemu_run_mode() {
 	fi
 	row_reset qemu "$name"
 	R_TOOL_VERSION=$CH_QEMU_VERSION
+	if [ "$kind" = postcopy-recover ] && [ "$EXP_ONE_HOST" = 1 ]; then
+		row_na qemu "$name" "needs two hosts: the link cut is the veth pair (EXP_ONE_HOST=1)"
+		return
+	fi
 	case $kind in
-	live|postcopy) qemu_live "$name" "$caps" "$params" "$kind" ;;
+	live|postcopy|postcopy-recover) qemu_live "$name" "$caps" "$params" "$kind" ;;
 	save:*) qemu_save "$name" "$caps" "$params" "$kind" ;;
 	bgsnap) qemu_bgsnap "$name" "$caps" "$params" ;;
 	dirtyrate:*) qemu_dirtyrate "$name" "${kind#dirtyrate:}" ;;

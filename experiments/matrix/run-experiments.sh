@@ -55,7 +55,7 @@ EXP_PIDS=() EXP_CHAIN=0 EXP_RUN=0
 CH_PID='' CH_STAMPER=
 
 for f in build/criu-lite "$GL_GUEST/qmp-client" "$GL_GUEST/serial-watch" \
-	"$GL_GUEST/tcp-echo" "$GL_GUEST/vmlinuz"; do
+	"$GL_GUEST/tcp-echo" "$GL_GUEST/link-ceiling" "$GL_GUEST/vmlinuz"; do
 	[ -e "$f" ] || { echo "experiments: $f missing (make all guest)" >&2; exit 1; }
 done
 command -v jq >/dev/null || { echo "experiments: jq missing (scripts/install-deps.sh --experiments)" >&2; exit 1; }
@@ -78,12 +78,14 @@ selected() { [ -z "${EXP_MODES:-}" ] || [[ $1 =~ ^(${EXP_MODES})$ ]]; }
 
 t_start=$(gl_now_ms)
 start_iso=$(date -u +%FT%TZ)
+load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 for ((EXP_RUN = 1; EXP_RUN <= reps; EXP_RUN++)); do
 	for mem in $mems; do
 		for rate in $rates; do
 			for ver in $versions; do
 				CH_VER=$ver CH_MEM=$mem CH_RATE=$rate
 				echo "experiments: run $EXP_RUN/$reps: QEMU $ver, $mem MiB, $rate pages/s" >&2
+				link_measure
 				for m in $(qemu_mode_names); do
 					selected "$m" && qemu_run_mode "$m"
 				done
@@ -105,9 +107,9 @@ jq -n --arg kernel "$(uname -r)" --argjson cpus "$(nproc)" \
 	--arg command "make $([ $quick = 1 ] && echo experiments-quick || echo experiments)" \
 	--arg mems "$mems" --arg rates "$rates" --argjson reps "$reps" \
 	--arg versions "$versions" --arg commit "$(git rev-parse --short HEAD 2>/dev/null)" \
-	--arg load "$(cut -d' ' -f1-3 /proc/loadavg)" \
+	--arg load "$(cut -d' ' -f1-3 /proc/loadavg)" --arg load0 "$load_start" \
 	'{kernel: $kernel, cpus: $cpus, mem_gib: $mem_gib, start: $start, "end": $finish,
 	  seconds: $seconds, command: $command, mems: $mems, rates: $rates,
 	  reps: $reps, versions: $versions, commit: $commit,
-	  loadavg_at_end: $load}' >"$EXP_OUT/meta.json"
+	  loadavg_at_start: $load0, loadavg_at_end: $load}' >"$EXP_OUT/meta.json"
 echo "experiments: $(wc -l <"$EXP_RESULTS") rows in $EXP_RESULTS ($(((t_end - t_start) / 1000)) s)" >&2
