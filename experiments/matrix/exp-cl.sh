@@ -303,7 +303,7 @@ cl_restore_with() {
 # leaving nothing behind; the restore with the real files then continues
 # the guest, checked as every move.
 cl_mismatch() {
-	local d img ipid exe lib other off t0 t1 t2 why=() left
+	local d img ipid exe lib other off t0 t1 t2 i why=() left
 	ipid=$(side_inner_pid "$CH_SIDE" "$CH_PID")
 	chain_next_dir
 	d=$NEXT_DIR
@@ -335,15 +335,21 @@ cl_mismatch() {
 		why+=(binary-not-refused)
 	cl_restore_with "$CH_SIDE" "$img" "$d/restore-library.log" "$lib" "$d/libglib-changed.so" ||
 		why+=(library-not-refused)
-	# a refused restore leaves nothing: the PID is free
-	left=$(side_outer_pid "$CH_SIDE" "$ipid") && why+=("process-left:$left")
+	# a refused restore leaves nothing: no QEMU of that PID there
+	left=$(side_outer_pid "$CH_SIDE" "$ipid") && gl_alive "$left" &&
+		[ "$(readlink "/proc/$left/exe")" = "$exe" ] && why+=("process-left:$left")
 	t2=$(gl_now_ms)
 	side_run "$CH_SIDE" "$CL" restore -D "$img" -d >"$d/restore.log" 2>&1 || {
 		R_VERDICT=restore-failed R_NOTE=$(tail -n 3 "$d/restore.log" | tr '\n' ' ')
 		return 1
 	}
 	R_RESTORE=$(($(gl_now_ms) - t2))
-	CH_PID=$(side_outer_pid "$CH_SIDE" "$ipid") || { R_VERDICT=restored-not-found; return 1; }
+	for ((i = 0; i < 40; i++)); do
+		CH_PID=$(side_outer_pid "$CH_SIDE" "$ipid") && gl_alive "$CH_PID" && break
+		CH_PID=
+		sleep 0.05
+	done
+	[ -n "$CH_PID" ] || { R_VERDICT=restored-not-found; return 1; }
 	R_HOST=$(($(gl_now_ms) - t0)) R_TOTAL=$R_HOST
 	R_DOWN=$(cl_number frozen "$d/dump.log")
 	guest_check "$CH_DIR/serial.log" "$CH_DIR/stamped.log" "$CH_PID" "$off" \
