@@ -273,7 +273,7 @@ cl_lacks() {
 		[[ $o == --* ]] || continue
 		grep -q -- "$o\b" <<<"$help" || { echo "criu-lite $1 has no $o"; return; }
 		grep -- "$o\b" <<<"$help" | grep -q "not implemented" &&
-			{ echo "criu-lite $1 $o: not implemented (not on main yet)"; return; }
+			{ echo "criu-lite ${o#--}: not on main yet (criu-lite $1 --help: $o not implemented)"; return; }
 	done
 }
 
