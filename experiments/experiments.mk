@@ -26,7 +26,9 @@
 #   make experiments    the full matrix: 512 MiB and 2 GiB, idle and two dirty
 #                       rates, 3 interleaved runs (under an hour)
 #   make experiments-doc  plots (docs/experiments/*.png, *.svg) and
-#                       docs/experiments.md from build/experiments/
+#                       docs/experiments.md from build/experiments/ (its
+#                       rows checked first: check-results.sh)
+#   make experiments-selfcheck  the harness without a guest (in make check)
 
 GUEST_DIR    := $(B)/guest
 GUEST_CFLAGS := -O2 -g -Wall -Wextra -Werror
@@ -92,16 +94,22 @@ experiments: $(EXP_PREREQS)
 	$(MAKE) --no-print-directory experiments-doc
 
 experiments-doc: $(EXP_DIR)/.deps-ok
+	experiments/matrix/check-results.sh $(EXP_DIR)/results.jsonl
 	experiments/matrix/plot-experiments.sh $(EXP_DIR)/results.jsonl docs/experiments
 	experiments/matrix/make-doc.sh $(EXP_DIR) docs/experiments.md experiments
 
-CHECK_TARGETS += check-guest
+# the harness's plumbing without a guest (emit_row, the rows' schema, the
+# doc generator): seconds
+experiments-selfcheck:
+	experiments/matrix/check-experiments.sh
+
+CHECK_TARGETS += check-guest experiments-selfcheck
 # bench-compare runs qemu-native-bench.sh itself for the same configurations:
 # bench-qemu stays out of `make bench` to keep it within ~16 minutes.
 BENCH_TARGETS += bench-compare
 
 .PHONY: guest check-guest bench-qemu bench-compare qemu10 experiments \
-	experiments-quick experiments-doc
+	experiments-quick experiments-doc experiments-selfcheck
 
 # make bench-migrate (part of make bench): issue 9's migration table. The
 # same guest across the two hosts (experiments/guest/two-hosts.sh) at 512

@@ -33,3 +33,26 @@ def verdicts:
 	(map(.verdict) | group_by(.) | map({v: .[0], n: length})) as $g |
 	if ($g | length) == 1 then $g[0].v
 	else $g | map("\(.v)×\(.n)") | join(" + ") end;
+
+# the fields every results.jsonl row has (issue 10's list, then the load
+# average, the link's ceiling and durability this harness adds)
+def required_fields: ["tool", "tool_version", "mode", "mem_mib", "dirty_rate",
+	"total_ms", "downtime_ms", "pause_ms", "bytes", "rounds", "verdict",
+	"guest_kmsg", "raw", "qemu", "run", "loadavg", "link_mb_s", "link4_mb_s",
+	"durable"];
+
+# the required fields a row lacks, and those of the wrong type
+def schema_errors:
+	. as $r |
+	[required_fields[] as $k | select($r | has($k) | not) | "no \($k)"] +
+	[("tool", "mode", "verdict", "tool_version", "qemu") as $k |
+		select($r | has($k)) | select($r[$k] | type != "string") | "\($k) not a string"] +
+	[("mem_mib", "dirty_rate", "run") as $k |
+		select($r | has($k)) | select($r[$k] | type != "number") | "\($k) not a number"] +
+	[("total_ms", "downtime_ms", "pause_ms", "bytes", "rounds", "guest_kmsg",
+	  "link_mb_s", "link4_mb_s") as $k |
+		select($r | has($k)) | select($r[$k] | type | IN("number", "null") | not) |
+		"\($k) neither a number nor null"] +
+	[select(has("loadavg") and (.loadavg | type != "array" or length != 3)) |
+		"loadavg not [1, 5, 15 min]"] +
+	[select(has("verdict") and .verdict == "") | "empty verdict"];

@@ -53,7 +53,24 @@ table() {
 		elif $c == "rounds" then s::spread(.rounds)
 		elif $c == "MiB" then s::spread(.bytes | s::mib)
 		elif $c == "alloc MiB" then s::spread(.raw."file-allocated-bytes" | s::mib)
-		elif $c == "MB/s" then s::spread(q.ram.mbps | if . then . / 8 else null end)
+		elif $c == "MB/s" then s::spread(if q.ram.mbps then q.ram.mbps / 8
+			elif .bytes != null and (.save_ms // 0) > 0 then .bytes / .save_ms / 1000
+			else null end)
+		elif $c == "link MB/s" then s::spread(.link_mb_s)
+		elif $c == "link 4 streams MB/s" then s::spread(.link4_mb_s)
+		elif $c == "% of link" then s::spread(if q.ram.mbps and .link_mb_s then
+				q.ram.mbps / 8 / .link_mb_s * 100
+			elif .bytes != null and (.save_ms // 0) > 0 and .link_mb_s then
+				.bytes / .save_ms / 1000 / .link_mb_s * 100
+			else null end)
+		elif $c == "durable" then words(.durable | if . == null then null else tostring end)
+		elif $c == "fsync ms" then s::spread(.raw."fsync-ms")
+		elif $c == "load" then s::spread(.loadavg[0])
+		elif $c == "cut ms" then s::spread(.raw.recover.link_up_ms)
+		elif $c == "paused after ms" then s::spread(.raw.recover | if . then
+				[.src_paused_ms, .dst_paused_ms] | max else null end)
+		elif $c == "postcopy again ms" then s::spread(.raw.recover.active_again_ms)
+		elif $c == "guest pause in cut ms" then s::spread(.raw.recover.guest_pause_ms)
 		elif $c == "zero pages" then s::spread(q.ram.duplicate)
 		elif $c == "multifd MiB" then s::spread(q.ram."multifd-bytes" | s::mib)
 		elif $c == "total / precopy-default" then ratio_to($all; "precopy-default"; .total_ms)
@@ -129,9 +146,14 @@ Each run of a mode appends one JSON line to \`build/experiments/results.jsonl\`
 
 **This page's run:** \`$(m .command)\` at commit $(m .commit), $(m .start) to
 $(m .end) ($(m .seconds) s), kernel $(m .kernel), $(m .cpus) CPUs,
-$(m .mem_gib) GiB, load average at the end $(m .loadavg_at_end) (the machine
-is shared: other test suites ran on the same 2 cores, so times are noisy;
-compare ratios within one run). QEMU versions: $(m .versions); guest RAM
+$(m .mem_gib) GiB. **The machine is shared and noisy**: other sessions'
+test suites and QEMU guests ran on the same 2 cores meanwhile. Load average
+(1, 5, 15 min) $(m .loadavg_at_start) at the start, $(m .loadavg_at_end) at
+the end; every row records the load at its end (\`loadavg\`): over this
+run's rows the 1-minute load was $(jq -rs 'map(.loadavg[0] // empty) | sort |
+if length == 0 then "not recorded" else "\(.[0])–\(.[-1]), median \(.[length / 2 | floor])" end' "$res")
+(the \`load\` column of question 10). Times are noisy; compare ratios within
+one run. QEMU versions: $(m .versions); guest RAM
 (MiB): $(m .mems); dirty rates (pages/s): $(m .rates); runs: $(m .reps).
 $(count 'length') rows, $(count 'map(select(.verdict == "ok")) | length') ok,
 $(count 'map(select(.verdict == "n/a")) | length') n/a (a mode the version or
@@ -268,11 +290,20 @@ echo "the default against unlimited, and multifd with 1, 2 and 4 channels, with"
 echo "zero-page detection (10.0's default, \`multifd\`: in the channels) and"
 echo "without (\`none\`). Ratios are per run, against precopy-default of the same"
 echo "run and version; criu-lite migrate beside them, capped at the same"
-echo "128 MiB/s (cl-migrate-128M) and not (cl-migrate). Not measured yet: the"
-echo "link's own ceiling in the same run."
+echo "128 MiB/s (cl-migrate-128M) and not (cl-migrate)."
+echo
+echo "The link's own ceiling is measured in the same run, before every"
+echo "configuration's modes: experiments/link-ceiling.c sends over TCP from this"
+echo "host to the other for 2 s, on 1 stream and on 4 (\`link MB/s\`, \`link 4"
+echo "streams MB/s\`: what the receiver got, MB = 10^6 bytes, as QEMU's mbps)."
+echo "\`MB/s\` is QEMU's own mbps (/8) or, for criu-lite, the bytes sent over the"
+echo "time to the last byte; \`% of link\` puts it against the 1-stream ceiling"
+echo "of its own configuration block. Both ends of the veth pair are on this"
+echo "machine's 2 shared cores: the ceiling is what TCP gets through them while"
+echo "the guest's TCG thread runs, not a network's."
 echo
 table '["precopy-default","cl-migrate-128M","precopy","cl-migrate","multifd-1","multifd-2","multifd-4","multifd-1-nozpd","multifd-2-nozpd","multifd-4-nozpd"]' \
-	"[$ID,\"total ms\",\"total / precopy-default\",\"downtime ms\",\"pause ms\",\"MB/s\",\"MiB\",\"multifd MiB\",\"zero pages\",\"rounds\",\"verdict\",\"note\"]"
+	"[$ID,\"total ms\",\"total / precopy-default\",\"downtime ms\",\"pause ms\",\"MB/s\",\"link MB/s\",\"link 4 streams MB/s\",\"% of link\",\"MiB\",\"multifd MiB\",\"zero pages\",\"rounds\",\"verdict\",\"note\"]"
 echo
 
 echo "## 3. Postcopy"
@@ -283,13 +314,34 @@ echo "(\`migrate-start-postcopy\` after dirty-sync-count 2; the precopy pass at"
 echo "the default bandwidth, else a 512 MiB guest converges before the switch,"
 echo "the postcopy phase unlimited); the destination runs and faults the rest in"
 echo "(userfaultfd). \`postcopy MiB\` 0 means the move ended in precopy after"
-echo "all. criu-lite's nearest row today:"
-echo "pre-copy dump, then \`restore --lazy-pages\` (the rest served from the"
-echo "images on fault). Not measured yet: \`migrate_pause\`/\`migrate_recover\`"
-echo "with the link cut (the two-host setup is there for it)."
+echo "all. criu-lite's own postcopy (\`criu-lite migrate --postcopy\`,"
+echo "cl-migrate-postcopy) runs once its --help no longer calls it not"
+echo "implemented (until then its row is n/a and says so); its nearest row"
+echo "today: pre-copy dump, then \`restore --lazy-pages\` (the rest served from"
+echo "the images on fault)."
 echo
-table '["postcopy","postcopy-preempt","cl-precopy-lazy"]' \
+table '["postcopy","postcopy-preempt","cl-migrate-postcopy","cl-precopy-lazy"]' \
 	"[$ID,\"total ms\",\"downtime ms\",\"pause ms\",\"postcopy MiB\",\"postcopy requests\",\"lazy all-in ms\",\"MiB\",\"verdict\",\"note\"]"
+echo
+echo "### The link cut in postcopy: migrate-pause and migrate-recover"
+echo
+echo "postcopy-recover: postcopy (its phase capped at 32 MiB/s, max-postcopy-"
+echo "bandwidth, so that it is still running), 1.5 s into it the link is cut"
+echo "(this host's end of the veth pair set down: both ends lose their"
+echo "carrier), \`migrate-pause\` on both sides (without it a cut link shows only"
+echo "after TCP's retransmission timeouts), the link up again after 2 s,"
+echo "\`migrate-recover\` on the destination with a new URI (another port) and"
+echo "\`migrate\` with \`resume: true\` on the source. \`paused after ms\`: the"
+echo "later side in \`postcopy-paused\` after the cut; \`postcopy again ms\`: the"
+echo "source in postcopy-active (or completed) again, after the cut; \`guest"
+echo "pause in cut ms\`: the guest's longest heartbeat gap from the cut on (host"
+echo "clock; its vCPU waits for the pages that cannot come). A verdict of"
+echo "\`link-never-cut\`, \`not-paused\` or \`not-recovered\` says the run did"
+echo "not show what it is for. A kernel complaint here is the guest's"
+echo "clocksource watchdog noticing the stall (\`complaints.txt\` of the run)."
+echo
+table '["postcopy-recover"]' \
+	"[$ID,\"cut ms\",\"paused after ms\",\"postcopy again ms\",\"guest pause in cut ms\",\"total ms\",\"downtime ms\",\"postcopy MiB\",\"postcopy requests\",\"verdict\",\"note\"]"
 echo
 
 echo "## 4. background-snapshot against stop-at-end"
@@ -317,11 +369,14 @@ echo "\`exec:cat > FILE\`, the \`file:\` URI (QEMU >= 8.2) with and without"
 echo "\`mapped-ram\` (fixed offsets per page, a sparse file, written by 2 multifd"
 echo "channels), against criu-lite's dump to a directory (zero pages not stored)."
 echo "save: stop to file complete; restore: new QEMU started (or criu-lite"
-echo "restore) to the guest running. Not fsync'ed (durable saves: not measured"
-echo "here; docs/results.md has them for exec: and criu-lite)."
+echo "restore) to the guest running. Durable and not: QEMU never fsyncs a"
+echo "migration file itself; the \`-sync\` modes time the save to the file's"
+echo "fsync (\`sync FILE\` once migration completed and the exec: child is gone:"
+echo "\`fsync ms\`). criu-lite's dump is durable by default (its pages and images"
+echo "fsync'ed before the tree is killed); cl-dump-nosync is \`--no-sync\`."
 echo
-table '["exec-save","file-save","file-mapped-ram","cl-dump"]' \
-	"[$ID,\"save ms\",\"restore ms\",\"total ms\",\"pause ms\",\"MiB\",\"alloc MiB\",\"verdict\",\"note\"]"
+table '["exec-save","exec-save-sync","file-save","file-save-sync","file-mapped-ram","file-mapped-ram-sync","cl-dump-nosync","cl-dump"]' \
+	"[$ID,\"durable\",\"save ms\",\"fsync ms\",\"restore ms\",\"total ms\",\"pause ms\",\"MiB\",\"alloc MiB\",\"verdict\",\"note\"]"
 echo
 plot bytes-per-mode "Bytes moved per mode"
 
@@ -363,8 +418,23 @@ plot pause-vs-rate "Pause seen by the guest's clients against the dirty rate"
 
 echo "## 8. Device mismatch"
 echo
-echo "Not measured by the harness yet (a destination with a device missing;"
-echo "criu-lite refusing a different QEMU binary or library)."
+echo "criu-lite (cl-mismatch): the guest's QEMU is dumped, then restored where"
+echo "its binary differs (the other QEMU version's binary bind-mounted over its"
+echo "path, in a mount namespace of the restore's own: nothing changes for"
+echo "anyone else), then where one of its libraries differs (libglib with one"
+echo "byte of its first page complemented: same size). restore checks every"
+echo "mapped file's size and a sample checksum recorded at dump time"
+echo "(criu-lite/mem.c, check_mapped_files) and must refuse each, naming the"
+echo "file, before it creates anything; then the restore with the real files"
+echo "continues the guest, checked as every move. \`verdict\` says"
+echo "\`binary-not-refused\`, \`library-not-refused\` or \`process-left\` when"
+echo "one of those fails; \`note\` holds criu-lite's two messages."
+echo
+table '["cl-mismatch"]' \
+	"[$ID,\"save ms\",\"restore ms\",\"pause ms\",\"verdict\",\"note\"]"
+echo
+echo "Not measured yet: QEMU's side (a destination with a device missing,"
+echo "\`Unknown savevm section or instance\`)."
 echo
 
 echo "## 9. In-flight disk I/O"
@@ -384,7 +454,7 @@ echo "seen to corrupt busy guests before this harness; here is what each"
 echo "version does now."
 echo
 table "$(jq -sc "$IN_ORDER" "$res")" \
-	"[$ID,\"verdict\",\"VERIFY\",\"hb step\",\"guest gap ms\",\"kmsg\",\"note\"]"
+	"[$ID,\"verdict\",\"VERIFY\",\"hb step\",\"guest gap ms\",\"kmsg\",\"load\",\"note\"]"
 echo
 echo "Summary per tool and QEMU version (rows that moved the guest):"
 echo

@@ -1,0 +1,52 @@
+#!/bin/bash
+# make experiments-selfcheck (in make check, a few seconds): the experiment
+# harness's own plumbing, without a guest. Rows written by exp-lib.sh's
+# emit_row (a QEMU move, an n/a mode, a durable criu-lite dump) must pass
+# check-results.sh; a row lacking a field must fail it; make-doc.sh must
+# write every question's section from them, with the figures of the rows
+# (the link's ceiling, the durable column, the load average).
+set -u
+cd "$(dirname "$0")/../.." || exit 1
+tmp=$(mktemp -d /tmp/exp-selfcheck.XXXXXX)
+trap '[ -n "${EXP_SELFCHECK_KEEP:-}" ] || rm -rf "$tmp"' EXIT
+fail() { echo "experiments-selfcheck: FAIL: $*" >&2; exit 1; }
+
+# shellcheck disable=SC1091
+. experiments/matrix/exp-lib.sh
+EXP_RESULTS=$tmp/results.jsonl
+CH_VER=10.0 CH_MEM=512 CH_RATE=20000 EXP_RUN=1 CH_QEMU_VERSION="10.0.2 test"
+EXP_LINK_MBS=512 EXP_LINK4_MBS=600
+{
+	row_reset qemu precopy
+	R_TOOL_VERSION=$CH_QEMU_VERSION R_TOTAL=1000 R_DOWN=50 G_PAUSE=120
+	R_BYTES=536870912 R_ROUNDS=3 R_VERDICT=ok G_KMSG=0
+	R_RAW='{"query-migrate": {"total-time": 1000, "setup-time": 10,
+		"downtime": 50, "ram": {"mbps": 4096, "transferred": 536870912}}}'
+	emit_row
+	row_na qemu file-save "QEMU 7.2: needs QEMU >= 8.2"
+	row_reset criu-lite cl-dump
+	R_TOOL_VERSION="criu-lite test" R_TOTAL=2000 R_DOWN=700 G_PAUSE=1900
+	R_SAVE=1200 R_RESTORE=800 R_BYTES=400000000 R_VERDICT=ok G_KMSG=0
+	R_DURABLE=true
+	emit_row
+} 2>/dev/null || fail "emit_row"
+[ "$(wc -l <"$EXP_RESULTS")" = 3 ] || fail "emit_row wrote $(wc -l <"$EXP_RESULTS") rows, not 3"
+experiments/matrix/check-results.sh "$EXP_RESULTS" >/dev/null ||
+	fail "emit_row's rows do not pass check-results.sh"
+head -n 1 "$EXP_RESULTS" | jq -c 'del(.loadavg)' >"$tmp/bad.jsonl"
+experiments/matrix/check-results.sh "$tmp/bad.jsonl" 2>/dev/null &&
+	fail "check-results.sh passed a row without loadavg"
+
+echo '{"command": "make experiments-quick", "loadavg_at_start": "1.00 1.00 1.00"}' >"$tmp/meta.json"
+experiments/matrix/make-doc.sh "$tmp" "$tmp/doc.md" experiments >/dev/null ||
+	fail "make-doc.sh"
+for n in 1 2 3 4 5 6 7 8 9 10; do
+	grep -q "^## $n\. " "$tmp/doc.md" || fail "make-doc.sh wrote no section $n"
+done
+grep -q '^| 10.0 | qemu | precopy | 512 | 20000 | 1000 |.* 512 | 512 | 600 | 100 |' "$tmp/doc.md" ||
+	fail "question 2's table lacks precopy's row with the link (512 MB/s, 600, 100 %)"
+grep -q '^| 10.0 | criu-lite | cl-dump | 512 | 20000 | true | 1200 |' "$tmp/doc.md" ||
+	fail "question 5's table lacks cl-dump's durable row"
+grep -q '^| 10.0 | qemu | file-save | .* n/a | QEMU 7.2: needs QEMU >= 8.2 |' "$tmp/doc.md" ||
+	fail "the n/a row's note is not in the doc"
+echo "experiments-selfcheck: ok (emit_row, check-results.sh, make-doc.sh)"
