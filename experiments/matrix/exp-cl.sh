@@ -360,6 +360,7 @@ cl_mismatch() {
 		else R_VERDICT="$R_VERDICT,$(IFS=,; echo "${why[*]}")"; fi
 	fi
 	R_NOTE="binary: $(grep -m1 -o "[^:]*is not the file.*(.*)" "$d/restore-binary.log" || tail -n 1 "$d/restore-binary.log"); library: $(grep -m1 -o "[^:]*is not the file.*(.*)" "$d/restore-library.log" || tail -n 1 "$d/restore-library.log")"
+	R_NOTE=${R_NOTE//$PWD\//}	# the build directory's path says nothing
 	R_RAW=$(jq -nc --arg exe "$exe" --arg other "$other" --arg lib "$lib" \
 		--rawfile rb "$d/restore-binary.log" --rawfile rl "$d/restore-library.log" \
 		'{binary: $exe, "other-binary": $other, library: $lib,

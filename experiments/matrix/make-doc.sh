@@ -75,8 +75,8 @@ table() {
 		elif $c == "multifd MiB" then s::spread(q.ram."multifd-bytes" | s::mib)
 		elif $c == "total / precopy-default" then ratio_to($all; "precopy-default"; .total_ms)
 		elif $c == "pause / precopy-default" then ratio_to($all; "precopy-default"; .pause_ms)
-		elif $c == "postcopy MiB" then s::spread(q.ram."postcopy-bytes" | s::mib)
-		elif $c == "postcopy requests" then s::spread(q.ram."postcopy-requests")
+		elif $c == "postcopy MiB" then s::spread((q.ram."postcopy-bytes" // .raw.source.ram."postcopy-bytes") | s::mib)
+		elif $c == "postcopy requests" then s::spread(q.ram."postcopy-requests" // .raw.source.ram."postcopy-requests")
 		elif $c == "save ms" then s::spread(.save_ms)
 		elif $c == "restore ms" then s::spread(.restore_ms)
 		elif $c == "throttle %" then s::spread(.raw."max-cpu-throttle-percentage-seen")
@@ -84,7 +84,7 @@ table() {
 		elif $c == "guest pages/s" then s::spread(.guest_dirty_per_s)
 		elif $c == "measured MB/s" then s::spread(.raw."query-dirty-rate"."dirty-rate")
 		elif $c == "workload MiB/s" then s::spread(.raw."workload-mib-per-s")
-		elif $c == "lazy all-in ms" then s::spread(.raw."lazy-all-in-ms")
+		elif $c == "lazy all-in ms" then s::spread(.raw."lazy-all-in-ms" // .raw.destination.all_memory_ms)
 		elif $c == "source after" then words(.raw."source-status-after")
 		elif $c == "verdict" then s::verdicts
 		elif $c == "VERIFY" then words(.verify)
@@ -141,8 +141,12 @@ by the targets):
 Each run of a mode appends one JSON line to \`build/experiments/results.jsonl\`
 (fields: \`tool\`, \`tool_version\`, \`qemu\`, \`mode\`, \`mem_mib\`,
 \`dirty_rate\`, \`total_ms\`, \`downtime_ms\`, \`pause_ms\`, \`bytes\`, \`rounds\`,
-\`verdict\`, \`guest_kmsg\` and more; \`raw\` holds QEMU's whole
-\`query-migrate\` return, or criu-lite's timing lines).
+\`verdict\`, \`guest_kmsg\`, \`loadavg\` (the machine's load average at
+the row's end), \`link_mb_s\` and \`link4_mb_s\` (the link's ceiling in the
+same run), \`durable\` and more; \`raw\` holds QEMU's whole
+\`query-migrate\` return, or criu-lite's timing lines and stats files;
+every row is checked by experiments/matrix/check-results.sh before this
+page is made).
 
 **This page's run:** \`$(m .command)\` at commit $(m .commit), $(m .start) to
 $(m .end) ($(m .seconds) s), kernel $(m .kernel), $(m .cpus) CPUs,
