@@ -75,7 +75,7 @@ side_inner_pid() {
 # ---- processes ----
 
 # qemu_start DIR INCOMING [SIDE]: starts a guest QEMU of the chain's
-# configuration in DIR (its own serial log, QMP socket) on SIDE (default
+# configuration (without its disk if QS_NO_DISK=1) in DIR (its own serial log, QMP socket) on SIDE (default
 # here), with -incoming INCOMING if not empty; sets QS_PID (its PID here)
 # and QS_STAMPER (serial-watch --stamp of its log, here).
 qemu_start() {
@@ -86,7 +86,9 @@ qemu_start() {
 	QS_STAMPER=$!
 	exp_track "$QS_STAMPER"
 	opts=(-q "$VER_BIN" "${VER_L[@]}" -d "$d" -m "$CH_MEM" -w "$CH_WL"
-		-r "$CH_RATE" -V "$EXP_VERIFY_MS" -D -b "$CH_DISK" -n "$GL_ECHO_PORT")
+		-r "$CH_RATE" -V "$EXP_VERIFY_MS" -n "$GL_ECHO_PORT")
+	# QS_NO_DISK=1: a destination without the guest's virtio-blk disk
+	[ "${QS_NO_DISK:-0}" = 1 ] || opts+=(-D -b "$CH_DISK")
 	[ -n "$inc" ] && opts+=(-I "$inc")
 	[ -n "$inc" ] || opts+=(-W 300)
 	pid=$(side_run "$side" experiments/guest/run-guest.sh "${opts[@]}") || return 1

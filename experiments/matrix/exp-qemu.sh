@@ -31,6 +31,10 @@
 #              file is loaded by a new QEMU on the same host (the state at
 #              the start)
 #   dirtyrate:MODE  calc-dirty-rate (no move), against the known rate
+#   mismatch   live to a destination started without the guest's disk
+#              (question 8): the destination must refuse the stream, saying
+#              why, and the source, continued, must run on intact; "ok"
+#              means exactly that
 # "BW" in PARAMETERS stands for unlimited max-bandwidth.
 QEMU_MODES='
 precopy-default    |                              | {}                                   | live     | -
@@ -55,6 +59,7 @@ exec-save-sync     |                              | {"max-bandwidth":BW}        
 file-save-sync     |                              | {"max-bandwidth":BW}                 | save:file:sync | 8.2
 file-mapped-ram-sync | mapped-ram,multifd         | {"max-bandwidth":BW,"multifd-channels":2} | save:file:sync | -
 bg-snapshot        | background-snapshot          | {"max-bandwidth":BW}                 | bgsnap   | -
+dst-no-disk        |                              | {"max-bandwidth":BW}                 | mismatch | -
 '
 QEMU_BW=109951162777600	# "unlimited" (100 TiB/s)
 
@@ -474,6 +479,52 @@ qemu_bgsnap() {
 	[ "${EXP_KEEP:-0}" = 1 ] || rm -f "$f"
 }
 
+# qemu_mismatch NAME CAPS PARAMS: a live move to a destination whose
+# configuration differs (no virtio-blk disk). QEMU's precopy source does not
+# learn that the destination failed to load (no return path): it may say
+# completed. The destination's own message (its qemu.out) is the row's note.
+qemu_mismatch() {
+	local caps=$2 params=$3 dst dpid dside daddr port st q why=() msg i
+	chain_next_dir
+	dst=$NEXT_DIR
+	R_DIR=$dst
+	dside=$(side_other "$CH_SIDE")
+	daddr=$(side_addr "$dside")
+	QS_NO_DISK=1 qemu_start "$dst" defer "$dside" || { R_VERDICT="dst-start-failed"; return 1; }
+	dpid=$QS_PID
+	kill "$QS_STAMPER" 2>/dev/null
+	qemu_reset "$CH_SOCK" && qemu_setup "$CH_SOCK" "$caps" "$params" &&
+		qemu_setup "$dst/qmp.sock" "$caps" "$params" &&
+		gl_qmp "$dst/qmp.sock" migrate-incoming \
+			"{\"uri\": \"tcp:$daddr:0\"}" >/dev/null ||
+		{ R_VERDICT="setup-failed"; gl_stop_pid "$dpid"; return 1; }
+	port=$(gl_qmp "$dst/qmp.sock" query-migrate | jq -r '."socket-address"[0].port')
+	gl_qmp "$CH_SOCK" migrate "{\"uri\": \"tcp:$daddr:$port\"}" >/dev/null 2>&1 ||
+		{ R_VERDICT="migrate-refused"; gl_stop_pid "$dpid"; return 1; }
+	st=$(qemu_wait_migration "$CH_SOCK" live "$dpid")
+	q=$(gl_qmp -t 10 "$CH_SOCK" query-migrate)
+	qemu_stats "$q"
+	# the destination ends once it fails to load (give it 10 s)
+	for ((i = 0; i < 200; i++)); do
+		gl_alive "$dpid" || break
+		sleep 0.05
+	done
+	gl_alive "$dpid" && why+=(dst-accepted) && gl_stop_pid "$dpid"
+	msg=$(grep -m 3 -iE "savevm section|load of migration failed|error while loading" \
+		"$dst/qemu.out" | sed 's/^[^:]*qemu-system-x86_64: //' | tr '\n' ' ')
+	[ -n "$msg" ] || why+=(no-message)
+	R_NOTE="source: $st; destination: ${msg:-$(tail -n 2 "$dst/qemu.out" | tr '\n' ' ')}"
+	R_RAW=$(jq -c --arg st "$st" --rawfile out "$dst/qemu.out" \
+		'{"query-migrate": ., "source-result": $st, "destination-output": $out}' <<<"$q")
+	# the source still holds the whole guest: it must run on intact
+	if chain_resume_source; then
+		G_FATE=ok G_VERIFY=ok G_KMSG=0
+	else
+		why+=(source-not-resumed)
+	fi
+	if [ ${#why[@]} = 0 ]; then R_VERDICT=ok; else R_VERDICT=$(IFS=,; echo "${why[*]}"); fi
+}
+
 # dirtyrate_refused: calc-dirty-rate returned an error, or QEMU died of it
 dirtyrate_refused() {
 	sleep 0.5
@@ -537,6 +588,7 @@ qemu_run_mode() {
 	save:*) qemu_save "$name" "$caps" "$params" "$kind" ;;
 	bgsnap) qemu_bgsnap "$name" "$caps" "$params" ;;
 	dirtyrate:*) qemu_dirtyrate "$name" "${kind#dirtyrate:}" ;;
+	mismatch) qemu_mismatch "$name" "$caps" "$params" ;;
 	esac
 	emit_row
 	case $R_VERDICT in ok|n/a) return ;; esac
