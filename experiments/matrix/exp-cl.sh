@@ -205,7 +205,13 @@ cl_migrate() {
 		sync
 		off=$(log_size "$CH_DIR/serial.log")
 		t0=$(gl_now_ms)
-		side_run "$CH_SIDE" timeout "$EXP_MOVE_TIMEOUT" "$CL" migrate -t "$ipid" \
+		# its scratch directory in a TMPDIR of this run's own: a
+		# criu-lite migrate in another PID namespace (another
+		# session's tests) takes a scratch directory in /tmp named by
+		# a PID it cannot see for a dead one's and removes it
+		mkdir -p "$EXP_WORK/tmp"
+		side_run "$CH_SIDE" env TMPDIR="$EXP_WORK/tmp" \
+			timeout "$EXP_MOVE_TIMEOUT" "$CL" migrate -t "$ipid" \
 			--to "$daddr:$port" --qmp "$CH_SOCK" --stats-file "$d/out.json" \
 			"${opt[@]}" >"$d/out.log" 2>&1 && break
 		t1=$(gl_now_ms)
