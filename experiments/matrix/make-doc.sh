@@ -133,9 +133,10 @@ Reproduce (as root, on a Debian 12 machine; missing packages are installed
 by the targets):
 
     make qemu10               # QEMU 10.0 from bookworm-backports into build/qemu10
-    make experiments-quick    # every mode once, 512 MiB, busy guest (~8 min)
+    make experiments-quick    # every mode once, 512 MiB, busy guest (~11 min here)
     make experiments          # the full matrix (512 MiB and 2 GiB, idle and
-                              # two dirty rates, 3 interleaved runs; < 1 hour)
+                              # two dirty rates, 3 interleaved runs: 36 blocks
+                              # of ~6 min at 512 MiB here, hours in all)
     make experiments-doc      # plots and this page from build/experiments/
 
 Each run of a mode appends one JSON line to \`build/experiments/results.jsonl\`

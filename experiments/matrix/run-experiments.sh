@@ -5,7 +5,8 @@
 # complaints, its disk and network).
 #
 # Usage: experiments/matrix/run-experiments.sh [--quick]
-#   --quick   one run of every mode at 512 MiB, one dirty rate (~8 min)
+#   --quick   one run of every mode at 512 MiB, one dirty rate (~11 min
+#             here at load 5-10)
 #   default   512 and 2048 MiB, idle and two dirty rates, EXP_REPS runs
 # Environment (overrides): EXP_VERSIONS ("7.2 10.0"), EXP_MEMS, EXP_RATES
 #   (pages/s), EXP_REPS (runs; a run does the whole matrix once, so the runs
