@@ -287,6 +287,7 @@ cl_lacks() {
 flip_byte() {
 	local b
 	b=$(od -An -tu1 -j "$2" -N1 "$1" | tr -d ' ')
+	# shellcheck disable=SC2059	# the byte as an octal escape
 	printf "\\$(printf %03o $((255 - b)))" |
 		dd of="$1" bs=1 seek="$2" conv=notrunc status=none
 }
@@ -296,6 +297,7 @@ flip_byte() {
 # destination has another file at that path; nothing changes for anyone
 # else); succeeds when the restore is refused naming REAL
 cl_restore_with() {
+	# shellcheck disable=SC2016	# expanded by that sh
 	side_run "$1" unshare --mount --propagation private sh -c \
 		'mount --bind "$1" "$2" && exec "$3" restore -D "$4" -d' sh \
 		"$5" "$4" "$CL" "$2" >"$3" 2>&1 && return 1
@@ -318,8 +320,8 @@ cl_mismatch() {
 	img=$d/img
 	exe=$(readlink "/proc/$CH_PID/exe")
 	lib=$(awk '$6 ~ /\/libglib-2\.0\.so/ { print $6; exit }' "/proc/$CH_PID/maps")
-	# shellcheck disable=SC1090
 	other=${QEMU72:-$(command -v qemu-system-x86_64)}
+	# shellcheck disable=SC1090
 	[ "$exe" = "$(readlink -f "$other")" ] && other=$(. "$EXP_QEMU10_ENV" && echo "$QEMU10")
 	[ -n "$exe" ] && [ -n "$lib" ] && [ -f "$other" ] ||
 		{ R_VERDICT=setup-failed R_NOTE="exe '$exe', libglib '$lib', other QEMU '$other'"; return 1; }
