@@ -59,11 +59,21 @@ cl_number() {
 	} } END { print v == "" ? "-" : v + 0 }' "$2"
 }
 
+# chain_gone: the chain's QEMU ended after the previous move's check and
+# before this move (its PID there cannot be read): the row says so, not
+# what criu-lite makes of an empty PID
+chain_gone() {
+	[ -n "$1" ] && return 1
+	R_VERDICT=chain-qemu-gone
+	R_NOTE="the chain's QEMU (PID $CH_PID here) ended after the previous move's check, before this move started"
+}
+
 # cl_dir NAME DUMP-OPTS RESTORE-OPTS: dump to a directory, restore from it,
 # on the chain's side (there: under another PID here afterwards)
 cl_dir() {
 	local dopt=() ropt=() d img off offr t0 t1 t2 t3 i ipid
 	ipid=$(side_inner_pid "$CH_SIDE" "$CH_PID")
+	chain_gone "$ipid" && return 1
 	read -ra dopt <<<"$2"
 	read -ra ropt <<<"$3"
 	R_DURABLE=true
@@ -313,6 +323,7 @@ cl_restore_with() {
 cl_mismatch() {
 	local d img ipid exe lib other off t0 t1 t2 i why=() left
 	ipid=$(side_inner_pid "$CH_SIDE" "$CH_PID")
+	chain_gone "$ipid" && return 1
 	chain_next_dir
 	d=$NEXT_DIR
 	mkdir -p "$d"
