@@ -304,8 +304,11 @@ echo "streams MB/s\`: what the receiver got, MB = 10^6 bytes, as QEMU's mbps)."
 echo "\`MB/s\` is QEMU's own mbps (/8) or, for criu-lite, the bytes sent over the"
 echo "time to the last byte; \`% of link\` puts it against the 1-stream ceiling"
 echo "of its own configuration block. Both ends of the veth pair are on this"
-echo "machine's 2 shared cores: the ceiling is what TCP gets through them while"
-echo "the guest's TCG thread runs, not a network's."
+echo "machine's 2 shared cores: the ceiling is what TCP gets through them, not a"
+echo "network's, measured with no guest running (before the block's first"
+echo "boot), under whatever load the machine had then; a mode moving the guest"
+echo "later can find more or less, and multifd's channels are several streams:"
+echo "above 100 % is possible."
 echo
 table '["precopy-default","cl-migrate-128M","precopy","cl-migrate","multifd-1","multifd-2","multifd-4","multifd-1-nozpd","multifd-2-nozpd","multifd-4-nozpd"]' \
 	"[$ID,\"total ms\",\"total / precopy-default\",\"downtime ms\",\"pause ms\",\"MB/s\",\"link MB/s\",\"link 4 streams MB/s\",\"% of link\",\"MiB\",\"multifd MiB\",\"zero pages\",\"rounds\",\"verdict\",\"note\"]"
