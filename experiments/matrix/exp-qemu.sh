@@ -22,8 +22,8 @@
 #              fsync'ed (QEMU itself never syncs it: `sync FILE` after
 #              completed, timed as part of the save, as virsh save's
 #              --bypass-cache or a careful caller would)
-#   postcopy-recover  postcopy (its phase capped at 32 MiB/s so that it
-#              lasts), and 1.5 s into it the link is cut (the veth pair
+#   postcopy-recover  postcopy from the first pass on (its phase capped at
+#              64 MiB/s so that it lasts), and 1.5 s into it the link is cut (the veth pair
 #              set down), migrate-pause on both sides, EXP_CUT_MS of cut in
 #              all, the link up again, migrate-recover on the destination
 #              with a new URI and migrate resume on the source
@@ -49,7 +49,7 @@ auto-converge      | auto-converge                | {}                          
 downtime-limit-50  |                              | {"downtime-limit":50}                | live     | -
 postcopy           | postcopy-ram                 | {}                                   | postcopy | -
 postcopy-preempt   | postcopy-ram,postcopy-preempt | {}                                  | postcopy | -
-postcopy-recover   | postcopy-ram                 | {"max-postcopy-bandwidth":33554432}  | postcopy-recover | -
+postcopy-recover   | postcopy-ram                 | {"max-postcopy-bandwidth":67108864}  | postcopy-recover | -
 calc-dirty-rate-sampling |                        | {}                                   | dirtyrate:page-sampling | -
 calc-dirty-rate-bitmap   |                        | {}                                   | dirtyrate:dirty-bitmap  | -
 exec-save          |                              | {"max-bandwidth":BW}                 | save:exec | -
@@ -139,8 +139,11 @@ qemu_wait_migration() {
 			echo dst-died
 			return
 		fi
+		# postcopy-recover switches at once: an idle guest would
+		# converge in the first pass and leave no postcopy to cut
 		if [ "${kind%-recover}" = postcopy ] && [ $pc = 0 ] && [ "$st" = active ] &&
-			[ "${syncs:-0}" != - ] && [ "${syncs:-0}" -ge 2 ]; then
+			[ "${syncs:-0}" != - ] &&
+			[ "${syncs:-0}" -ge "$([ "$kind" = postcopy ] && echo 2 || echo 1)" ]; then
 			gl_qmp "$sock" migrate-start-postcopy >/dev/null && pc=1 &&
 				tpc=$(gl_now_ms)
 		fi

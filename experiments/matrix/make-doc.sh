@@ -333,8 +333,10 @@ table '["postcopy","postcopy-preempt","cl-migrate-postcopy","cl-precopy-lazy"]' 
 echo
 echo "### The link cut in postcopy: migrate-pause and migrate-recover"
 echo
-echo "postcopy-recover: postcopy (its phase capped at 32 MiB/s, max-postcopy-"
-echo "bandwidth, so that it is still running), 1.5 s into it the link is cut"
+echo "postcopy-recover: postcopy from the first pass on (its phase capped at"
+echo "64 MiB/s, max-postcopy-bandwidth, so that it is still running; with the"
+echo "switch after the first pass, as the postcopy rows, an idle guest converged"
+echo "before and the link was never cut), 1.5 s into it the link is cut"
 echo "(this host's end of the veth pair set down: both ends lose their"
 echo "carrier), \`migrate-pause\` on both sides (without it a cut link shows only"
 echo "after TCP's retransmission timeouts), the link up again after 2 s,"
