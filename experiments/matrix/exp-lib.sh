@@ -79,7 +79,7 @@ side_inner_pid() {
 # here), with -incoming INCOMING if not empty; sets QS_PID (its PID here)
 # and QS_STAMPER (serial-watch --stamp of its log, here).
 qemu_start() {
-	local d=$1 inc=$2 side=${3:-here} opts=() pid
+	local d=$1 inc=$2 side=${3:-here} opts=() pid i
 	mkdir -p "$d"
 	: >"$d/serial.log"
 	"$GL_GUEST/serial-watch" --stamp "$d/serial.log" >"$d/stamped.log" &
@@ -92,8 +92,13 @@ qemu_start() {
 	[ -n "$inc" ] && opts+=(-I "$inc")
 	[ -n "$inc" ] || opts+=(-W 300)
 	pid=$(side_run "$side" experiments/guest/run-guest.sh "${opts[@]}") || return 1
-	QS_PID=$(side_outer_pid "$side" "$pid") ||
-		{ echo "experiments: QEMU $pid not found $side" >&2; return 1; }
+	# its PID here: a scan of /proc can miss it right after the start
+	# (seen once in ~60 starts there): a few tries
+	for ((i = 0; i < 20; i++)); do
+		QS_PID=$(side_outer_pid "$side" "$pid") && break
+		sleep 0.1
+	done
+	[ -n "$QS_PID" ] || { echo "experiments: QEMU $pid not found $side" >&2; return 1; }
 	exp_track "$QS_PID"
 }
 
