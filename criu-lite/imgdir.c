@@ -78,8 +78,36 @@ static bool is_cwd(const struct stat *st)
 }
 
 
+const char *imgdir_ns_tag(void)
+{
+	static char tag[32];
+	struct stat st;
+
+	if (!tag[0])
+		snprintf(tag, sizeof(tag), "n%lx",
+			 stat("/proc/self/ns/pid", &st) ? 0UL :
+			 (unsigned long)st.st_ino);
+	return tag;
+}
+
+/* The pid of a name "<pid>-<our tag>[-...]" whose criu-lite is dead, or 0
+ * (alive, ours, another namespace's, or not such a name). */
+static long dead_owner(const char *s)
+{
+	const char *tag = imgdir_ns_tag();
+	size_t tlen = strlen(tag);
+	char *end;
+	long pid = strtol(s, &end, 10);
+
+	if (pid <= 0 || end == s || *end != '-' || strncmp(end + 1, tag, tlen) ||
+	    (end[1 + tlen] && end[1 + tlen] != '-') || pid == getpid() ||
+	    !(kill(pid, 0) && errno == ESRCH))
+		return 0;
+	return pid;
+}
+
 /*
- * Staging directories are named PREFIX.tmp-PID-RANDOM. One whose criu-lite
+ * Staging directories are named PREFIX.tmp-PID-TAG-RANDOM (imgdir.h). One whose criu-lite
  * is gone (SIGKILLed before it could clean up) is removed by the next dump
  * into the same place, so such leftovers do not pile up; one of a running
  * criu-lite (a dump in progress) is left alone.
@@ -97,15 +125,11 @@ static void sweep_stale_stages(int parentfd, const char *prefix)
 		return;
 	}
 	while ((de = readdir(dir))) {
-		char *end;
 		long pid;
 
 		if (strncmp(de->d_name, prefix, plen) ||
-		    strncmp(de->d_name + plen, ".tmp-", 5))
-			continue;
-		pid = strtol(de->d_name + plen + 5, &end, 10);
-		if (pid <= 0 || *end != '-' || pid == getpid() ||
-		    !(kill(pid, 0) && errno == ESRCH))
+		    strncmp(de->d_name + plen, ".tmp-", 5) ||
+		    !(pid = dead_owner(de->d_name + plen + 5)))
 			continue;
 		pr_info("removing %s, left by a criu-lite (pid %ld) that died",
 			de->d_name, pid);
@@ -127,15 +151,10 @@ void imgdir_sweep_dead(int dirfd, const char *prefix)
 		return;
 	}
 	while ((de = readdir(dir))) {
-		char *end;
 		long pid;
 
-		if (strncmp(de->d_name, prefix, plen))
-			continue;
-		pid = strtol(de->d_name + plen, &end, 10);
-		if (pid <= 0 || end == de->d_name + plen ||
-		    (*end && *end != '-') || pid == getpid() ||
-		    !(kill(pid, 0) && errno == ESRCH))
+		if (strncmp(de->d_name, prefix, plen) ||
+		    !(pid = dead_owner(de->d_name + plen)))
 			continue;
 		pr_info("removing %s, left by a criu-lite (pid %ld) that died",
 			de->d_name, pid);
@@ -144,7 +163,8 @@ void imgdir_sweep_dead(int dirfd, const char *prefix)
 	closedir(dir);
 }
 
-/* mkdtemp relative to a directory fd: prefix + our pid + 6 random hex. */
+/* mkdtemp relative to a directory fd: prefix + our pid and PID namespace
+ * tag + 6 random hex. */
 static int make_stage(struct images_dir *d, const char *prefix)
 {
 	struct timespec ts;
@@ -153,8 +173,9 @@ static int make_stage(struct images_dir *d, const char *prefix)
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	srandom(ts.tv_nsec ^ getpid());
 	for (int i = 0; i < STAGE_TRIES; i++) {
-		snprintf(d->stage, sizeof(d->stage), "%.200s.tmp-%d-%06lx",
-			 prefix, getpid(), random() & 0xffffff);
+		snprintf(d->stage, sizeof(d->stage), "%.200s.tmp-%d-%s-%06lx",
+			 prefix, getpid(), imgdir_ns_tag(),
+			 random() & 0xffffff);
 		if (!mkdirat(d->parentfd, d->stage, 0700))
 			return 0;
 		if (errno != EEXIST)

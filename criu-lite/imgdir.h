@@ -38,8 +38,17 @@ void imgdir_abort(struct images_dir *d);
 /* Removes directory name under parentfd and everything in it (symlinks
  * are not followed); 0 or -1. */
 int imgdir_remove_tree(int parentfd, const char *name);
-/* Removes the entries of dirfd named PREFIX<pid>... whose criu-lite (that
- * pid) is dead: what a SIGKILLed one left behind. */
+/*
+ * Scratch names carry their criu-lite's PID and PID namespace:
+ * PREFIX<pid>-<tag>[-...], tag = imgdir_ns_tag(). A PID says whether its
+ * criu-lite still lives only in the namespace it was taken in: one
+ * running in another PID namespace (a container, unshare -p) must not
+ * see a live run's directory as dead.
+ */
+const char *imgdir_ns_tag(void);
+/* Removes the entries of dirfd named PREFIX<pid>-<our tag>... whose
+ * criu-lite (that pid) is dead: what a SIGKILLed one left behind.
+ * Entries of other PID namespaces (another tag, or none) are left. */
 void imgdir_sweep_dead(int dirfd, const char *prefix);
 
 #endif

@@ -484,8 +484,8 @@ static int migrate_out(const struct migrate_opts *mo)
 			close(tfd);
 		}
 	}
-	snprintf(tmp, sizeof(tmp), "%s/criu-lite-migrate-%d-XXXXXX",
-		 td && *td ? td : "/tmp", getpid());
+	snprintf(tmp, sizeof(tmp), "%s/criu-lite-migrate-%d-%s-XXXXXX",
+		 td && *td ? td : "/tmp", getpid(), imgdir_ns_tag());
 	if (!mkdtemp(tmp)) {
 		pr_perror("migrate: a scratch directory in %s", td ? td : "/tmp");
 		return -1;

@@ -404,7 +404,8 @@ static int open_stage(struct push *p)
 		fail(p, "open %s: %s", p->dir, strerror(errno));
 		return -1;
 	}
-	snprintf(p->stage, sizeof(p->stage), ".incoming-%d", getpid());
+	snprintf(p->stage, sizeof(p->stage), ".incoming-%d-%s", getpid(),
+		 imgdir_ns_tag());
 	/* what a killed server left (its pid is dead): gone now */
 	imgdir_sweep_dead(p->dirfd, ".incoming-");
 	unlinkat(p->dirfd, p->stage, AT_REMOVEDIR);	/* an empty leftover */

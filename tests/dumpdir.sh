@@ -108,6 +108,21 @@ failing_dumps() {
 	else
 		bad "after-kill: staging directories left: $left after the kill, $now after the next dump"
 	fi
+	# a staging directory whose PID is dead here but which was made in
+	# another PID namespace (another tag) may belong to a live dump
+	# there: left alone; ours with a dead PID: removed (DIR beside its
+	# stage; a mount point stages inside itself: checked once, here)
+	[ "$d" = "$mnt" ] && { fingerprint "$d" >"$work/before"; return; }
+	tag=$(python3 -c "import os; print('n%x' % os.stat('/proc/self/ns/pid').st_ino)")
+	mkdir "$d.tmp-999999-n1-abcdef" "$d.tmp-999999-$tag-abcdef"
+	"$CL" dump -t "$pid" -D "$d" -R >"$work/other-ns.log" 2>&1 ||
+		bad "other-ns: dump failed: $(tail -1 "$work/other-ns.log")"
+	if [ -d "$d.tmp-999999-n1-abcdef" ] && [ ! -e "$d.tmp-999999-$tag-abcdef" ]; then
+		ok "other-ns: another PID namespace's staging directory is kept, a dead one of ours removed"
+	else
+		bad "other-ns: $(ls -d "$d".tmp-* 2>/dev/null | tr '\n' ' ')"
+	fi
+	rmdir "$d.tmp-999999-n1-abcdef" 2>/dev/null
 	fingerprint "$d" >"$work/before"
 }
 
