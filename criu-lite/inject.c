@@ -560,15 +560,31 @@ int remote_init_dump(struct remote *r, pid_t tid,
 	return 0;
 }
 
+static bool is_group_leader(pid_t tid)
+{
+	char *status = proc_read_file("/proc/%d/status", tid);
+	char *tgid = status ? strstr(status, "\nTgid:") : NULL;
+	bool leader = tgid && atoi(tgid + 6) == tid;
+
+	free(status);
+	return leader;
+}
+
 /* Test hook: CRIU_LITE_FAULT=kill-inject-<stage> SIGKILLs criu-lite at
- * that stage of the 3rd injected call of a thread, to prove the thread
- * survives it. */
+ * that stage of the 3rd injected call of a thread (the leader: the others
+ * get two), kill-inject-thread-<stage> at the 2nd call of a thread that is
+ * not the leader; to prove the thread survives it. */
 static void kill_point(const struct remote *r, const char *stage)
 {
 	const char *f = getenv("CRIU_LITE_FAULT");
 
-	if (f && !strncmp(f, "kill-inject-", 12) && !strcmp(f + 12, stage) &&
-	    r->nr_calls == 2)
+	if (!f || strncmp(f, "kill-inject-", 12))
+		return;
+	f += 12;
+	if (!strcmp(f, stage) && r->nr_calls == 2)
+		raise(SIGKILL);
+	if (!strncmp(f, "thread-", 7) && !strcmp(f + 7, stage) &&
+	    r->nr_calls == 1 && !is_group_leader(r->tid))
 		raise(SIGKILL);
 }
 

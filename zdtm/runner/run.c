@@ -32,6 +32,8 @@
 #define GONE_TIMEOUT_MS		10000
 #define BACK_TIMEOUT_MS		2000
 #define SETTLE_MS		100
+#define MASKS_BACK_MS		5000
+#define MASKS_MAX		8192
 #define LOG_TAIL_LINES		20
 #define TOOL_TAIL_LINES		30
 #define ROOT_MAX		2048		/* short enough for every path below */
@@ -42,6 +44,11 @@
 static const char *const fault_points[] = {
 	"after-seize", "after-inject", "after-pages",
 	"kill-inject-set", "kill-inject-entry", "kill-inject-exit",
+};
+/* the same in a thread that is not the leader (tests flagged threads) */
+static const char *const thread_fault_points[] = {
+	"kill-inject-thread-set", "kill-inject-thread-entry",
+	"kill-inject-thread-exit",
 };
 
 struct opts {
@@ -392,12 +399,64 @@ static int check_progress(struct test_run *r, const char *when)
 	return 0;
 }
 
+/* "tid SigBlk" of every thread of the tree, one a line, into buf. */
+static void tree_masks(const struct test_run *r, char *buf, size_t len)
+{
+	char path[64], line[128];
+	size_t off = 0;
+	FILE *f;
+
+	buf[0] = 0;
+	for (int i = 0; i < r->tree.nr; i++) {
+		const struct proc_node *n = &r->tree.nodes[i];
+
+		for (int t = 0; t < n->nr_threads && off < len; t++) {
+			snprintf(path, sizeof(path), "/proc/%d/task/%d/status",
+				 n->pid, n->tids[t]);
+			f = fopen(path, "r");
+			if (!f)
+				continue;
+			while (fgets(line, sizeof(line), f))
+				if (!strncmp(line, "SigBlk:", 7))
+					off += snprintf(buf + off, len - off,
+							"%d %s", n->tids[t],
+							line + 8);
+			fclose(f);
+		}
+	}
+}
+
+/*
+ * Every thread's signal mask is as before. A thread criu-lite died while
+ * injecting into is runnable with the all-blocked mask until it gets a
+ * CPU and rt_sigreturns to its own (it runs none of its code before): a
+ * loaded machine can make that milliseconds, so it has MASKS_BACK_MS.
+ */
+static int check_masks(struct test_run *r, const char *before,
+		       const char *when)
+{
+	static char now[MASKS_MAX];
+	long long deadline = now_ms() + MASKS_BACK_MS;
+
+	for (;;) {
+		tree_masks(r, now, sizeof(now));
+		if (!strcmp(before, now))
+			return 0;
+		if (now_ms() > deadline)
+			break;
+		msleep(5);
+	}
+	verbose(r, "masks before:\n%s  now:\n%s", before, now);
+	return fail(r, "a thread's signal mask changed %s", when);
+}
+
 /*
  * A dump made to fail on purpose must exit non-zero and leave the test
- * running, untraced and unchanged.
+ * running, untraced and unchanged (signal masks included).
  */
 static int fault_dump(struct test_run *r, const char *point)
 {
+	static char masks[MASKS_MAX];
 	char dir[PATH_MAX], when[96], buf[64];
 	long long ms;
 	int status, ret;
@@ -406,6 +465,7 @@ static int fault_dump(struct test_run *r, const char *point)
 	snprintf(when, sizeof(when), "after a dump failed at %s", point);
 	if (mkdir_p(dir))
 		return fail(r, "mkdir %s: %s", dir, strerror(errno));
+	tree_masks(r, masks, sizeof(masks));
 	ret = run_criu(r, "dump", dir, point, &status, &ms);
 	verbose(r, "dump with CRIU_LITE_FAULT=%s: %s, %lld ms", point,
 		status_str(status, buf, sizeof(buf)), ms);
@@ -422,7 +482,7 @@ static int fault_dump(struct test_run *r, const char *point)
 		return fail(r, "dump with CRIU_LITE_FAULT=%s crashed: %s", point,
 			    status_str(status, buf, sizeof(buf)));
 	if (check_running(r, when) || check_tree(r, when) ||
-	    check_progress(r, when))
+	    check_masks(r, masks, when) || check_progress(r, when))
 		return -1;
 	rm_rf(dir);
 	return 0;
@@ -671,6 +731,12 @@ static bool run_one(const struct opts *o, const struct zdtm_test *t)
 	if (o->iters > 0 && (t->flags & TF_FAULT)) {
 		for (i = 0; i < sizeof(fault_points) / sizeof(fault_points[0]); i++)
 			if (fault_dump(r, fault_points[i]))
+				goto out;
+	}
+	if (o->iters > 0 && (t->flags & TF_FAULT) && (t->flags & TF_THREADS)) {
+		for (i = 0; i < sizeof(thread_fault_points) /
+			    sizeof(thread_fault_points[0]); i++)
+			if (fault_dump(r, thread_fault_points[i]))
 				goto out;
 	}
 	for (iter = 1; iter <= o->iters; iter++)
