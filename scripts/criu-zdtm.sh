@@ -12,10 +12,12 @@
 #
 # For each test of static/Makefile's TST list, in order:
 #   skip   if its .desc (a Python literal, read with python3) asks for
-#          another arch, only the ns/uns flavours, 'noauto' or 'crfail';
+#          another arch, only the ns/uns flavours, 'noauto', 'crfail' or
+#          'crlib' (a CRIU plugin);
 #          if a 'feature' it names is missing ('criu check --feature',
 #          only when --criu gives a CRIU binary) or its .checkskip fails;
-#          if it did not build. Each skip names its reason.
+#          if it did not build, or does not start here at all (no huge
+#          pages...: 'make NAME.pid' fails). Each skip names its reason.
 #   start  'make NAME.pid' in the copy, as zdtm.py (the test daemonizes
 #          once ready and writes its pid file); ZDTM_UID/GID/GROUPS unless
 #          the test is 'suid', ZDTM_THREAD_BOMB=5 as zdtm.py without a
@@ -29,7 +31,8 @@
 # a timeout (--timeout S, or the .desc's): a hang is a failure.
 #
 # Results: BUILD/criu-zdtm/results.txt, one line per test:
-#   NAME PASS | NAME FAIL dump|restore|start|check: WHY | NAME SKIP: WHY
+#   NAME PASS | NAME FAIL opts|dump|restore|check: WHY | NAME SKIP: WHY
+# ([suid] after a test run as root, without ZDTM_UID, as zdtm.py does)
 # and a last line 'N passed, N failed, N skipped'. Per-test logs and the
 # images of failed tests stay in BUILD/criu-zdtm/{logs,img}/NAME.
 #
@@ -158,16 +161,17 @@ mapfile -t TESTS < <(make -s -C "$ST" -f Makefile -f "$LISTMK" criu-zdtm-list |
 	LC_ALL=C sort -u)
 [ ${#TESTS[@]} -gt 0 ] || die "no tests listed by $ST/Makefile"
 
-# --- the .desc files, as zdtm.py reads them (eval of a Python dict) ----
+# --- the .desc files, as zdtm.py reads them: Python expressions (some
+# look at the environment), evaluated with 'os' at hand as zdtm.py does
 
 # prints: arch<TAB>flavor<TAB>flags<TAB>feature<TAB>opts<TAB>dopts<TAB>ropts<TAB>timeout
 read_desc()
 {
 	python3 - "$ST/$1.desc" <<'EOF'
-import ast, os, sys
+import os, sys
 d = {}
-if os.path.exists(sys.argv[1]):
-    d = ast.literal_eval(open(sys.argv[1]).read())
+if os.path.exists(sys.argv[1]) and os.path.getsize(sys.argv[1]) > 0:
+    d = eval(open(sys.argv[1]).read(), {"os": os})
 print("\t".join(str(d.get(k, dflt)).strip() or "-" for k, dflt in
       (("arch", "x86_64"), ("flavor", "h ns uns"), ("flags", ""),
        ("feature", ""), ("opts", ""), ("dopts", ""), ("ropts", ""),
@@ -213,11 +217,12 @@ skip_reason()
 	local t=$1 arch=$2 flavor=$3 flags=$4 feature=$5 f
 
 	[ -x "$ST/$t" ] || { echo "did not build (see logs/build.log)"; return; }
-	[ "$arch" = x86_64 ] || [ "$arch" = "$(uname -m)" ] ||
-		{ echo "arch $arch"; return; }
+	[ -n "$arch" ] || { echo "its .desc does not read as zdtm.py's"; return; }
+	has_word "$arch" "$(uname -m)" || { echo "arch $arch"; return; }
 	has_word "$flavor" h || { echo "flavor '$flavor' only (no host flavour)"; return; }
 	has_word "$flags" noauto && { echo "noauto (manual run only)"; return; }
 	has_word "$flags" crfail && { echo "crfail (CRIU expects its dump to fail)"; return; }
+	has_word "$flags" crlib && { echo "crlib (needs a CRIU plugin library)"; return; }
 	[ $SKIP_SUID = 1 ] && has_word "$flags" suid && { echo "suid"; return; }
 	[ "$feature" != - ] && f=$(feature_missing "$feature") &&
 		{ echo "no $f feature (criu check)"; return; }
@@ -389,7 +394,11 @@ run_test()
 			make -s --no-print-directory "$t.pid") >"$L/start.log" 2>&1; then
 		pid=$(cat "$ST/$t.pid" 2>/dev/null)
 		kill_session "$pid"
-		echo "FAIL start: $(first_error "$L/start.log" ?)"
+		# not criu-lite's failure: the test cannot run here (no
+		# huge pages, ...); the test said why in its .out
+		why=$(grep -h -m1 -E 'ERR|FAIL' "$ST/$t.out"* 2>/dev/null |
+			sed 's/^[0-9:.]*: *[0-9]*: //')
+		echo "NOSTART ${why:-$(first_error "$L/start.log" ?)}" | cut -c1-300
 		return
 	fi
 	pid=$(cat "$ST/$t.pid" 2>/dev/null)
@@ -453,7 +462,8 @@ run_test()
 	cp "$ST/$t.out" "$L/test.out" 2>/dev/null
 	why=$(grep -m1 -E 'FAIL|ERR|fail' "$ST/$t.out" 2>/dev/null)
 	[ -n "$why" ] || why=$(tail -n1 "$ST/$t.out" 2>/dev/null)
-	echo "FAIL check: ${why:-no $t.out}" | cut -c1-300
+	[ -s "$ST/$t.out" ] || why="no PASS: $t.out is empty or missing (the test exited without a word)"
+	echo "FAIL check: $why" | cut -c1-300
 }
 
 # failures grouped by cause: numbers (pids, fds, inodes, addresses) and
@@ -504,6 +514,9 @@ for t in "${TESTS[@]}"; do
 		has_word "$flags" suid && line="$line [suid]"
 		case $r in
 		PASS) pass=$((pass + 1)); rm -rf "$OUT/img/$t" ;;
+		NOSTART*)
+			line="$t SKIP: does not start here (before any dump): ${r#NOSTART }"
+			skip=$((skip + 1)) ;;
 		*) fail=$((fail + 1)) ;;
 		esac
 	fi
