@@ -193,7 +193,7 @@ feature_missing()
 	for f in $1; do
 		a=$(awk -v f="$f" '$1 == f { print $2 }' "$FEATURES")
 		if [ -z "$a" ]; then
-			timeout 20 "$CRIU_BIN" check --feature "$f" \
+			timeout -k 5 20 "$CRIU_BIN" check --feature "$f" \
 				</dev/null >/dev/null 2>&1
 			rc=$?
 			case $rc in
@@ -227,7 +227,7 @@ skip_reason()
 	[ "$feature" != - ] && f=$(feature_missing "$feature") &&
 		{ echo "no $f feature (criu check)"; return; }
 	if [ -x "$ST/$t.checkskip" ] &&
-	   ! (cd "$ST" && timeout "$TMO" "./$t.checkskip") >/dev/null 2>&1; then
+	   ! (cd "$ST" && timeout -k 5 "$TMO" "./$t.checkskip") >/dev/null 2>&1; then
 		echo "checkskip failed"
 		return
 	fi
@@ -318,7 +318,7 @@ hook()
 {
 	local t=$1 h=$2
 	[ -x "$ST/$t.hook" ] || return 0
-	(cd "$ST" && timeout "$T" "./$t.hook" "$h") >>"$L/hook.log" 2>&1
+	(cd "$ST" && timeout -k 5 "$T" "./$t.hook" "$h") >>"$L/hook.log" 2>&1
 }
 
 # the first line criu-lite (or CRIU) gave as its error; a line that ends
@@ -390,7 +390,7 @@ run_test()
 		env+=(ZDTM_UID=18943 ZDTM_GID=58467 ZDTM_GROUPS="27495 48244")
 		chmod a+w "$ST"
 	fi
-	if ! (cd "$ST" && env "${env[@]}" timeout "$T" \
+	if ! (cd "$ST" && env "${env[@]}" timeout -k 5 "$T" \
 			make -s --no-print-directory "$t.pid") >"$L/start.log" 2>&1; then
 		pid=$(cat "$ST/$t.pid" 2>/dev/null)
 		kill_session "$pid"
@@ -411,7 +411,7 @@ run_test()
 	export ZDTM_TEST_PID=$pid
 	hook "$t" --pre-dump
 	dump_cmd "$pid" "$I"
-	timeout "$T" "${CMD[@]}" >"$L/dump.out" 2>&1
+	timeout -k 5 "$T" "${CMD[@]}" >"$L/dump.out" 2>&1
 	rc=$?
 	if [ $rc != 0 ]; then
 		why=$(first_error "$L/dump.out" $rc "$I/dump.log")
@@ -431,7 +431,7 @@ run_test()
 
 	hook "$t" --pre-restore
 	restore_cmd "$I"
-	timeout "$T" "${CMD[@]}" >"$L/restore.out" 2>&1
+	timeout -k 5 "$T" "${CMD[@]}" >"$L/restore.out" 2>&1
 	rc=$?
 	if [ $rc != 0 ]; then
 		why=$(first_error "$L/restore.out" $rc "$I/restore.log")
