@@ -282,21 +282,37 @@ split_opts()
 
 # --- one test ------------------------------------------------------------
 
-# the processes of a test's session (zdtm tests setsid() once started)
-session_pids()
+# the processes of a test: its session (zdtm tests setsid() once
+# started) and every descendant of PID (some, tty03, make sessions of their
+# own), all listed before any is killed (a child of a killed process
+# would be reparented out of sight)
+test_pids()
 {
-	local sid=$1 p s
-	for p in /proc/[0-9]*; do
-		s=$(awk '{ sub(/.*\) /, ""); print $4 }' "$p/stat" 2>/dev/null) || continue
-		[ "$s" = "$sid" ] && echo "${p#/proc/}"
-	done
+	local root=$1
+	for p in /proc/[0-9]*/stat; do
+		awk '{ s = $0; sub(/.*\) /, "", s); split(s, f, " ");
+		       print substr(FILENAME, 7, index(substr(FILENAME, 7), "/") - 1),
+			     f[2], f[4] }' "$p" 2>/dev/null
+	done | awk -v r="$root" '
+		{ ppid[$1] = $2; sid[$1] = $3 }
+		END {
+			keep[r] = 1
+			do {
+				n = 0
+				for (p in ppid)
+					if (!(p in keep) && (ppid[p] in keep || sid[p] == r)) {
+						keep[p] = 1; n++
+					}
+			} while (n)
+			for (p in keep) if (p in ppid) print p
+		}'
 }
 
 kill_session()
 {
-	local sid=$1 p
-	[ -n "$sid" ] && [ "$sid" -gt 1 ] || return
-	for p in $(session_pids "$sid"); do
+	local pid=$1 p
+	[ -n "$pid" ] && [ "$pid" -gt 1 ] || return
+	for p in $(test_pids "$pid"); do
 		kill -KILL "$p" 2>/dev/null
 	done
 }
