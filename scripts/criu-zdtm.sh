@@ -492,7 +492,7 @@ summarize()
 		$c =~ s/\d+:\d+:\d+\.\d+: +\d+: //;	# zdtm lib: time, pid
 		$c =~ s#\Q'"$OUT"'/img/\E\S+#DIR#g;
 		$c =~ s#\Q'"$ST"'/\E[^\s:]+#FILE#g;
-		$c =~ s/\b0x[0-9a-f]+\b/N/g;
+		$c =~ s/\b(0x)?[0-9a-f]{8,}\b/N/g;
 		$c =~ s/\b\d+\b/N/g;
 		$n{$c}++; $l{$c} .= " $t";
 		END { printf "%d\t%s\t%s\n", $n{$_}, $_, $l{$_} for keys %n }' \
