@@ -120,6 +120,16 @@ demo: deps
 	@$(MAKE) --no-print-directory all guest $(B)/tests/subreaper
 	$(B)/tests/subreaper scripts/demo.sh
 
+# CRIU's own zdtm static tests through criu-lite, one dump/restore cycle
+# each (a measurement, not part of check: CRIU's source is not here):
+#   make criu-zdtm CRIU_SRC=<CRIU source tree> [CRIU=<criu binary>]
+# CRIU= lets 'criu check --feature' skip tests this kernel cannot run;
+# CRIU_ZDTM_OPTS passes more (-t NAME, --timeout S, --engine criu).
+# Results: build/criu-zdtm/results.txt and causes.txt (docs/criu-zdtm.md)
+criu-zdtm: all $(B)/tests/subreaper
+	@test -n "$(CRIU_SRC)" || { echo "make criu-zdtm needs CRIU_SRC=<a CRIU source tree>" >&2; exit 2; }
+	scripts/criu-zdtm.sh $(CRIU_SRC) -b $(B) $(if $(CRIU),--criu $(CRIU)) $(CRIU_ZDTM_OPTS)
+
 QEMU_CASES ?= $(QEMU_ALL)
 check-qemu: all guest $(B)/tests/subreaper
 	$(B)/tests/subreaper tests/qemu/qemu-cr.sh $(QEMU_CASES)
@@ -346,6 +356,6 @@ FORCE:
 	dumpdir-check restore-state-check tcp-apps-check stats-check progress-check log-check \
 	show-check cli-check fault-kill page-server-check migrate-check postcopy-check \
 	predump-check deps install uninstall install-check \
-	corrupt-images corrupt-images-asan
+	corrupt-images corrupt-images-asan criu-zdtm
 .DELETE_ON_ERROR:
 .SECONDARY: $(PROTO_C) $(PROTO_H)
