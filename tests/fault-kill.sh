@@ -33,7 +33,10 @@ Z=$(realpath "$B/zdtm")
 work=$(mktemp -d "${TMPDIR:-/tmp}/cl-fault.XXXXXX")
 lost=0 harmed=0 tries=0 restore_bad=0 restore_tries=0
 pids=()
-trap 'for p in "${pids[@]}"; do kill -9 $p 2>/dev/null; done; rm -rf "$work"' EXIT
+# only this shell cleans up: a forked copy of it (a subshell bash did not
+# reset the trap in) must not remove the work directory under the run
+main_pid=$BASHPID
+trap '[ "$BASHPID" = "$main_pid" ] || exit; for p in "${pids[@]}"; do kill -9 $p 2>/dev/null; done; rm -rf "$work"' EXIT
 
 say() { echo "fault-kill: $*"; }
 
