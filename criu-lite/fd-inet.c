@@ -290,6 +290,8 @@ struct inet_diag_sk {
 	uint32_t ino;
 	uint8_t state, shutdown;
 	uint32_t rq, wq;	/* listener: pending, backlog */
+	uint16_t sport, dport;	/* network order */
+	uint32_t src[4], dst[4];	/* IPv4: [0] */
 };
 
 struct inet_diag_table {
@@ -333,6 +335,10 @@ static int inet_diag_one(struct nl_msg *msg, void *arg)
 	s->state = m->idiag_state;
 	s->rq = m->idiag_rqueue;
 	s->wq = m->idiag_wqueue;
+	s->sport = m->id.idiag_sport;
+	s->dport = m->id.idiag_dport;
+	memcpy(s->src, m->id.idiag_src, sizeof(s->src));
+	memcpy(s->dst, m->id.idiag_dst, sizeof(s->dst));
 	if (tb[INET_DIAG_SHUTDOWN])
 		s->shutdown = nla_get_u8(tb[INET_DIAG_SHUTDOWN]);
 	return NL_OK;
@@ -428,6 +434,108 @@ static const struct inet_diag_sk *inet_diag_find(struct fd_dump *d,
 		if (t->sk[i].ino == k->ino)
 			return &t->sk[i];
 	return &unhashed;
+}
+
+/*
+ * Connections not accepted yet. The kernel lists each in the listener's
+ * accept queue as an established socket of its own without an inode (no
+ * file: only accept() makes one), on the listener's port. Nothing but
+ * accept() reads such a socket, and nothing puts a socket made in repair
+ * mode into a listener's queue: only a connection whose client is in the
+ * tree can be made again, by that client connecting anew at restore
+ * (its peer sees nothing: it is in the tree too).
+ */
+/* The states of a socket in an accept queue (orphans of closed
+ * connections, TIME_WAIT ones, have no inode either). */
+static bool is_child_state(unsigned state)
+{
+	return state == SK_ESTABLISHED || state == 8 /* CLOSE_WAIT */ ||
+	       state == 3 /* SYN_RECV */ || state == 12 /* NEW_SYN_RECV */;
+}
+
+static bool is_child_of(const struct inet_diag_sk *c,
+			const struct inet_diag_sk *l, size_t alen)
+{
+	static const uint32_t any[4];
+
+	return !c->ino && is_child_state(c->state) && c->sport == l->sport &&
+	       (!memcmp(l->src, any, alen) || !memcmp(c->src, l->src, alen));
+}
+
+static size_t diag_alen(const struct inet_diag_table *t)
+{
+	return t->family == AF_INET ? 4 : 16;
+}
+
+static struct inet_diag_table *diag_table(struct fd_dump *d, const InetSk *k)
+{
+	struct inet_dump_state **sp = fd_dump_inet_state(d->fc);
+
+	for (size_t i = 0; *sp && i < (*sp)->n; i++)
+		if ((*sp)->t[i]->family == k->family &&
+		    (*sp)->t[i]->protocol == k->protocol)
+			return (*sp)->t[i];
+	return NULL;
+}
+
+/* A listener's connections not accepted yet: one holding data its client
+ * sent is refused (only accept() could read it); one whose client is not
+ * a socket of this host is lost, with a warning. */
+static int dump_pending(struct fd_dump *d, const struct inet_diag_sk *l,
+			const InetSk *k)
+{
+	const struct inet_diag_table *t = diag_table(d, k);
+	size_t alen = t ? diag_alen(t) : 0, lost = 0;
+
+	for (size_t i = 0; t && i < t->n; i++) {
+		const struct inet_diag_sk *c = &t->sk[i];
+		bool local = false;
+
+		if (!is_child_of(c, l, alen))
+			continue;
+		if (c->rq) {
+			pr_err("pid %d fd %d: a connection not yet accepted on "
+			       "this listening socket holds %u bytes (readable "
+			       "only by accept(): not supported)", d->pid, d->fd,
+			       c->rq);
+			return -1;
+		}
+		for (size_t j = 0; j < t->n && !local; j++)
+			local = t->sk[j].ino && t->sk[j].sport == c->dport &&
+				t->sk[j].dport == c->sport &&
+				!memcmp(t->sk[j].src, c->dst, alen) &&
+				!memcmp(t->sk[j].dst, c->src, alen);
+		lost += !local;
+	}
+	if (lost)
+		pr_warn("pid %d fd %d: %zu connection(s) not yet accepted on this "
+			"listening socket, from clients outside this host, will "
+			"be lost", d->pid, d->fd, lost);
+	return 0;
+}
+
+/* The established socket s: the client end of a connection its listener
+ * has not accepted yet? Then k records that listener. */
+static void pending_on(struct fd_dump *d, const struct inet_diag_sk *s,
+		       InetSk *k)
+{
+	const struct inet_diag_table *t = diag_table(d, k);
+	size_t alen = t ? diag_alen(t) : 0;
+
+	for (size_t i = 0; t && i < t->n; i++) {
+		const struct inet_diag_sk *c = &t->sk[i];
+
+		if (c->ino || c->sport != s->dport || c->dport != s->sport ||
+		    memcmp(c->src, s->dst, alen) || memcmp(c->dst, s->src, alen))
+			continue;
+		for (size_t j = 0; j < t->n; j++)
+			if (t->sk[j].state == SK_LISTEN && t->sk[j].ino &&
+			    is_child_of(c, &t->sk[j], alen)) {
+				k->has_listener_ino = true;
+				k->listener_ino = t->sk[j].ino;
+				return;
+			}
+	}
 }
 
 /* ---- addresses ---- */
@@ -797,6 +905,33 @@ const char *inet_refusal(int fd)
 	return "IP socket of another protocol (SCTP, MPTCP...: not supported)";
 }
 
+/* A listener's connections not accepted yet hold no data: else refused
+ * (only accept() reads them; dump_pending says the same at dump). */
+static const char *pending_check(const struct fd_dump *d, int dom, int proto)
+{
+	static char why[160];
+	struct inet_diag_table *t = inet_diag_load(dom, proto);
+	const struct inet_diag_sk *l = NULL;
+	uint32_t held = 0;
+
+	if (!t)
+		return "listening socket whose connections can't be listed "
+		       "(sock_diag)";
+	for (size_t i = 0; i < t->n && !l; i++)
+		if (t->sk[i].ino == d->st.st_ino)
+			l = &t->sk[i];
+	for (size_t i = 0; l && i < t->n; i++)
+		if (is_child_of(&t->sk[i], l, diag_alen(t)))
+			held += t->sk[i].rq;
+	inet_diag_free(t);
+	if (!held)
+		return NULL;
+	snprintf(why, sizeof(why), "listening socket whose connections not yet "
+		 "accepted hold %u bytes (readable only by accept(): not "
+		 "supported)", held);
+	return why;
+}
+
 /* Before anything is touched: the states and settings we can't make. */
 static const char *inet_check(const struct fd_dump *d)
 {
@@ -815,7 +950,9 @@ static const char *inet_check(const struct fd_dump *d)
 	l = sizeof(ti);
 	if (getsockopt(d->copy, IPPROTO_TCP, TCP_INFO, &ti, &l))
 		return "TCP socket whose state can't be read (TCP_INFO)";
-	if (ti.tcpi_state == SK_LISTEN || ti.tcpi_state == SK_CLOSE)
+	if (ti.tcpi_state == SK_LISTEN)	/* tcpi_unacked: its accept queue */
+		return ti.tcpi_unacked ? pending_check(d, dom, proto) : NULL;
+	if (ti.tcpi_state == SK_CLOSE)
 		return NULL;
 	if (ti.tcpi_state == SK_ESTABLISHED)
 		return d->tcp_established ? NULL :
@@ -894,14 +1031,12 @@ static int inet_dump(struct fd_dump *d, FdEntry *e)
 	if (s->state == SK_LISTEN) {
 		k->has_backlog = true;
 		k->backlog = s->wq;
-		if (s->rq)
-			pr_warn("pid %d fd %d: %u connection(s) not yet accepted "
-				"on this listening socket will be lost", d->pid,
-				d->fd, s->rq);
-		return 0;
+		return s->rq ? dump_pending(d, s, k) : 0;
 	}
-	if (s->state == SK_ESTABLISHED)
+	if (s->state == SK_ESTABLISHED) {
+		pending_on(d, s, k);
 		return dump_established(d, k);
+	}
 	if (s->state != SK_CLOSE) {
 		pr_err("pid %d fd %d: TCP connection in state %s (not supported)",
 		       d->pid, d->fd, state_name(s->state));
@@ -1309,6 +1444,45 @@ err:
 	return -1;
 }
 
+static int inet_make_cached(struct fd_restore *r, const FdEntry *e);
+
+/*
+ * The client end of a connection not accepted yet: its listener (in the
+ * tree, made first) gets a real connection from it, which its accept()
+ * returns; the bytes the client had not got acknowledged are sent again
+ * (the listener's end held none: refused at dump otherwise).
+ */
+static int make_pending_client(struct fd_restore *r, int fd, const InetSk *k)
+{
+	const FdEntry *le = fd_find_inet(r, k->listener_ino);
+	const TcpConn *t = k->tcp;
+	size_t done = 0;
+
+	if (fd_cache_get(r, FD_KEY_INET, k->listener_ino, 0, NULL) < 0 &&
+	    inet_make_cached(r, le) < 0)
+		return -1;
+	if (bind_local(fd, k) || connect_peer(fd, k))
+		return -1;
+	while (t && done < t->sndq.len) {
+		ssize_t n = send(fd, t->sndq.data + done, t->sndq.len - done,
+				 MSG_DONTWAIT | MSG_NOSIGNAL);
+
+		if (n <= 0) {
+			pr_perror("restore socket %lu: send its %zu unacked bytes",
+				  (unsigned long)k->ino, t->sndq.len);
+			return -1;
+		}
+		done += n;
+	}
+	return apply_shutdown(fd, k);
+}
+
+static bool is_pending_client(struct fd_restore *r, const InetSk *k)
+{
+	return is_tcp(k) && k->state == SK_ESTABLISHED && k->has_listener_ino &&
+	       fd_find_inet(r, k->listener_ino);
+}
+
 /* What an entry lacks to be made, or NULL. */
 static const char *inet_lacks(const InetSk *k)
 {
@@ -1337,13 +1511,12 @@ const char *inet_entry_lacks(const FdEntry *e, bool tcp_established)
 	return inet_lacks(e->isk);
 }
 
-static int inet_open(struct fd_restore *r, const FdEntry *e)
+static int inet_make(struct fd_restore *r, const FdEntry *e)
 {
 	const InetSk *k = e->isk;
 	const char *why = k ? inet_lacks(k) : "no socket description";
 	int fd, ret;
 
-	(void)r;
 	if (why) {
 		pr_err("restore fd %u: IP socket with %s", e->fd, why);
 		return -1;
@@ -1361,6 +1534,8 @@ static int inet_open(struct fd_restore *r, const FdEntry *e)
 		      connect_peer(fd, k) || apply_shutdown(fd, k);
 	else if (k->state == SK_LISTEN)
 		ret = make_listener(fd, k);
+	else if (is_pending_client(r, k))
+		ret = make_pending_client(r, fd, k);
 	else if (k->state == SK_ESTABLISHED)
 		ret = make_established(fd, k);
 	else
@@ -1371,6 +1546,57 @@ static int inet_open(struct fd_restore *r, const FdEntry *e)
 err:
 	close(fd);
 	return -1;
+}
+
+/* Made once per restore site, cached under its inode: a listener is made
+ * before the clients of its pending connections connect to it. */
+static int inet_make_cached(struct fd_restore *r, const FdEntry *e)
+{
+	int fd;
+
+	if (!e || !e->isk) {
+		pr_err("restore: an IP socket's listener is not in the images");
+		return -1;
+	}
+	fd = fd_cache_get(r, FD_KEY_INET, e->isk->ino, 0, NULL);
+	if (fd >= 0)
+		return fd;
+	fd = inet_make(r, e);
+	if (fd < 0 || fd_cache_put(r, FD_KEY_INET, e->isk->ino, 0, fd))
+		return -1;
+	return fd_cache_get(r, FD_KEY_INET, e->isk->ino, 0, NULL);
+}
+
+static int inet_open(struct fd_restore *r, const FdEntry *e)
+{
+	int fd = inet_make_cached(r, e);
+
+	if (fd < 0)
+		return -1;
+	fd = fcntl(fd, F_DUPFD, 0);
+	if (fd < 0)
+		pr_perror("restore fd %u: dup socket", e->fd);
+	return fd;
+}
+
+static size_t inet_keys(const FdEntry *e, struct fd_key *k)
+{
+	size_t n = 0;
+
+	if (!e->isk)
+		return 0;
+	k[n++] = (struct fd_key){ FD_KEY_INET, e->isk->ino };
+	if (e->isk->has_listener_ino)
+		k[n++] = (struct fd_key){ FD_KEY_INET, e->isk->listener_ino };
+	return n;
+}
+
+/* TCP_REPAIR as it is now (1: in repair), -1 if it can't be read. */
+static int repair_get(int fd)
+{
+	int v;
+
+	return get_int(fd, IPPROTO_TCP, TCP_REPAIR, &v) ? -1 : v;
 }
 
 /*
@@ -1385,6 +1611,8 @@ static int inet_late(const FdEntry *e, int fd)
 	size_t done, unsent;
 
 	if (!t || !is_tcp(k) || k->state != SK_ESTABLISHED)
+		return 0;
+	if (repair_get(fd) == 0)	/* made by a real connect */
 		return 0;
 	if (set_int(fd, IPPROTO_TCP, TCP_REPAIR, TCP_REPAIR_OFF)) {
 		pr_perror("restore TCP connection %lu: leave repair mode",
@@ -1420,7 +1648,7 @@ static int inet_late(const FdEntry *e, int fd)
 const struct fd_ops fd_inet_ops = {
 	.type = FD_TYPE__FD_INET, .name = "IP socket",
 	.check = inet_check, .dump = inet_dump, .open = inet_open,
-	.late = inet_late,
+	.keys = inet_keys, .late = inet_late,
 };
 
 /* ---- the repair guard ---- */

@@ -38,6 +38,7 @@ enum fd_key_kind {
 	FD_KEY_PIPE = 1,
 	FD_KEY_UNIX,
 	FD_KEY_INODE,
+	FD_KEY_INET,		/* an IP socket, by inode */
 };
 
 struct fd_key {
@@ -91,6 +92,8 @@ int fd_cache_get(struct fd_restore *r, enum fd_key_kind kind, uint64_t id,
 /* The first entry of the tree that describes a unix socket of that inode
  * (carries usk), or NULL: the socket is not in the dumped tree. */
 const FdEntry *fd_find_unix(struct fd_restore *r, uint64_t ino);
+/* The same for an IP socket (carries isk). */
+const FdEntry *fd_find_inet(struct fd_restore *r, uint64_t ino);
 /* True when the contents of this inode were stored already (for an
  * earlier fd of the dump); records it otherwise. */
 bool fd_inode_seen(struct fd_dump_ctx *fc, uint64_t dev, uint64_t ino);

@@ -1264,6 +1264,17 @@ const FdEntry *fd_find_unix(struct fd_restore *r, uint64_t ino)
 	return NULL;
 }
 
+const FdEntry *fd_find_inet(struct fd_restore *r, uint64_t ino)
+{
+	for (size_t k = 0; k < r->pl->nr_ofds; k++) {
+		const FdEntry *e = r->pl->ofds[k].e;
+
+		if (e->type == FD_TYPE__FD_INET && e->isk && e->isk->ino == ino)
+			return e;
+	}
+	return NULL;
+}
+
 int fd_restore_dirfd(const struct fd_restore *r)
 {
 	return r->pl->t->dirfd;
