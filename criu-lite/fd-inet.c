@@ -48,12 +48,15 @@
 #include <linux/sock_diag.h>
 #include <linux/sockios.h>
 #include <netinet/in.h>
+#include <netinet/ip.h>
+#include <netinet/ip6.h>
 #include <netinet/tcp.h>
 #include <netinet/udp.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 #include <netlink/attr.h>
 #include <netlink/msg.h>
@@ -76,7 +79,9 @@
 #endif
 
 /* include/net/tcp_states.h */
-enum { SK_ESTABLISHED = 1, SK_CLOSE = 7, SK_LISTEN = 10 };
+enum { SK_ESTABLISHED = 1, SK_SYN_RECV = 3, SK_FIN_WAIT1 = 4,
+       SK_FIN_WAIT2 = 5, SK_CLOSE = 7, SK_CLOSE_WAIT = 8, SK_LAST_ACK = 9,
+       SK_LISTEN = 10, SK_CLOSING = 11, SK_NEW_SYN_RECV = 12 };
 static const char *const tcp_state_names[] = {
 	"?", "ESTABLISHED", "SYN_SENT", "SYN_RECV", "FIN_WAIT1", "FIN_WAIT2",
 	"TIME_WAIT", "CLOSE", "CLOSE_WAIT", "LAST_ACK", "LISTEN", "CLOSING",
@@ -99,6 +104,37 @@ static const char *state_name(unsigned s)
 static bool is_tcp(const InetSk *k)
 {
 	return k->type == SOCK_STREAM;
+}
+
+/*
+ * A connection's FINs, by state. Each FIN takes a sequence number: the
+ * send sequence read in repair mode (write_seq) counts ours once it is
+ * queued, the receive one (rcv_nxt) the peer's once it came. Half-closed
+ * connections are made again from an established one in repair mode:
+ * shutdown() queues our FIN, a segment from the peer's address brings
+ * its FIN (or the ACK of ours), and the state machine does the rest.
+ */
+static bool fin_sent(unsigned state)	/* ours is queued */
+{
+	return state == SK_FIN_WAIT1 || state == SK_FIN_WAIT2 ||
+	       state == SK_CLOSING || state == SK_LAST_ACK;
+}
+
+static bool fin_acked(unsigned state)	/* the peer acknowledged ours */
+{
+	return state == SK_FIN_WAIT2;
+}
+
+static bool fin_rcvd(unsigned state)	/* the peer's came */
+{
+	return state == SK_CLOSE_WAIT || state == SK_LAST_ACK ||
+	       state == SK_CLOSING;
+}
+
+/* The states a connection is dumped in with --tcp-established. */
+static bool is_connected(unsigned state)
+{
+	return state == SK_ESTABLISHED || fin_sent(state) || fin_rcvd(state);
 }
 
 /* ---- options ---- */
@@ -449,8 +485,8 @@ static const struct inet_diag_sk *inet_diag_find(struct fd_dump *d,
  * connections, TIME_WAIT ones, have no inode either). */
 static bool is_child_state(unsigned state)
 {
-	return state == SK_ESTABLISHED || state == 8 /* CLOSE_WAIT */ ||
-	       state == 3 /* SYN_RECV */ || state == 12 /* NEW_SYN_RECV */;
+	return state == SK_ESTABLISHED || state == SK_CLOSE_WAIT ||
+	       state == SK_SYN_RECV || state == SK_NEW_SYN_RECV;
 }
 
 static bool is_child_of(const struct inet_diag_sk *c,
@@ -779,7 +815,7 @@ static int dump_tcp_window(int sk, TcpConn *t)
 }
 
 /* What repair mode shows of the connection; the socket is in repair. */
-static int dump_tcp_conn(int sk, TcpConn *t)
+static int dump_tcp_conn(int sk, unsigned state, TcpConn *t)
 {
 	int outq, unsent, inq, old_off = -1, off = -1;
 	socklen_t l = sizeof(old_off);
@@ -788,6 +824,12 @@ static int dump_tcp_conn(int sk, TcpConn *t)
 	if (ioctl(sk, SIOCOUTQ, &outq) || ioctl(sk, SIOCOUTQNSD, &unsent) ||
 	    ioctl(sk, SIOCINQ, &inq))
 		return -1;
+	/* our FIN, not acknowledged yet, is in the send queue's count (and
+	 * in the unsent count until it went out): it carries no byte */
+	if (fin_sent(state) && !fin_acked(state)) {
+		outq -= outq > 0;
+		unsent -= unsent > 0;
+	}
 	getsockopt(sk, SOL_SOCKET, SO_PEEK_OFF, &old_off, &l);
 	if (old_off >= 0 &&
 	    setsockopt(sk, SOL_SOCKET, SO_PEEK_OFF, &off, sizeof(off)))
@@ -858,7 +900,7 @@ static int dump_established(struct fd_dump *d, InetSk *k)
 			  d->pid, d->fd);
 		return -1;
 	}
-	if (dump_tcp_conn(d->copy, t)) {
+	if (dump_tcp_conn(d->copy, k->state, t)) {
 		pr_perror("pid %d fd %d: read the TCP connection in repair mode",
 			  d->pid, d->fd);
 		return -1;
@@ -958,9 +1000,17 @@ static const char *inet_check(const struct fd_dump *d)
 		return d->tcp_established ? NULL :
 		       "established TCP connection (dump with --tcp-established "
 		       "to keep it)";
-	snprintf(why, sizeof(why), "TCP connection in state %s (only LISTEN, "
-		 "CLOSE and, with --tcp-established, ESTABLISHED are supported)",
-		 state_name(ti.tcpi_state));
+	if (is_connected(ti.tcpi_state) && d->tcp_established)
+		return NULL;
+	if (is_connected(ti.tcpi_state))
+		snprintf(why, sizeof(why), "TCP connection in state %s (dump "
+			 "with --tcp-established to keep it)",
+			 state_name(ti.tcpi_state));
+	else
+		snprintf(why, sizeof(why), "TCP connection in state %s (only "
+			 "LISTEN, CLOSE and, with --tcp-established, ESTABLISHED, "
+			 "FIN_WAIT1/2, CLOSE_WAIT, LAST_ACK, CLOSING are "
+			 "supported)", state_name(ti.tcpi_state));
 	return why;
 }
 
@@ -1033,10 +1083,10 @@ static int inet_dump(struct fd_dump *d, FdEntry *e)
 		k->backlog = s->wq;
 		return s->rq ? dump_pending(d, s, k) : 0;
 	}
-	if (s->state == SK_ESTABLISHED) {
+	if (s->state == SK_ESTABLISHED)
 		pending_on(d, s, k);
+	if (is_connected(s->state))
 		return dump_established(d, k);
-	}
 	if (s->state != SK_CLOSE) {
 		pr_err("pid %d fd %d: TCP connection in state %s (not supported)",
 		       d->pid, d->fd, state_name(s->state));
@@ -1383,7 +1433,7 @@ static int repair_options(int fd, const TcpConn *t)
 			  n * sizeof(o[0]));
 }
 
-static int repair_window(int fd, const TcpConn *t)
+static int repair_window(int fd, const TcpConn *t, unsigned state)
 {
 	struct tcp_repair_window w = {
 		.snd_wl1 = t->snd_wl1, .snd_wnd = t->snd_wnd,
@@ -1393,7 +1443,293 @@ static int repair_window(int fd, const TcpConn *t)
 
 	if (!t->has_snd_wl1)
 		return 0;
+	/* rcv_nxt is one short of the peer's FIN until it comes again:
+	 * the window may not start after it */
+	if (fin_rcvd(state) && w.rcv_wup == t->rcv_seq) {
+		w.rcv_wup--;
+		w.rcv_wnd++;
+	}
 	return setsockopt(fd, IPPROTO_TCP, TCP_REPAIR_WINDOW, &w, sizeof(w));
+}
+
+/* ---- FINs of half-closed connections ---- */
+
+static uint32_t csum_add(uint32_t sum, const void *p, size_t n)
+{
+	const uint8_t *b = p;
+
+	for (size_t i = 0; i + 1 < n; i += 2)
+		sum += (uint32_t)b[i] << 8 | b[i + 1];
+	if (n & 1)
+		sum += (uint32_t)b[n - 1] << 8;
+	return sum;
+}
+
+static uint16_t csum_fold(uint32_t sum)
+{
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return htons((uint16_t)~sum);
+}
+
+/* IPv4 address of an AF_INET or v4-mapped AF_INET6 sockaddr, else false. */
+static bool addr_v4(const ProtobufCBinaryData *b, struct in_addr *a,
+		    uint16_t *port)
+{
+	struct sockaddr_storage ss = { 0 };
+
+	memcpy(&ss, b->data, b->len);
+	if (ss.ss_family == AF_INET) {
+		*a = ((struct sockaddr_in *)&ss)->sin_addr;
+		*port = ((struct sockaddr_in *)&ss)->sin_port;
+		return true;
+	}
+	if (!IN6_IS_ADDR_V4MAPPED(&((struct sockaddr_in6 *)&ss)->sin6_addr))
+		return false;
+	memcpy(a, &((struct sockaddr_in6 *)&ss)->sin6_addr.s6_addr[12], 4);
+	*port = ((struct sockaddr_in6 *)&ss)->sin6_port;
+	return true;
+}
+
+/*
+ * While a half-closed connection is made, its socket takes only the
+ * segments we send it (marked by their TTL / hop limit): the segments
+ * it answers with go to a peer that may not be restored yet, whose
+ * address answers with a reset. The lock stays until late().
+ */
+#define SEG_TTL		251
+
+static int lock_but_ours(int fd, const InetSk *k)
+{
+	struct in_addr a;
+	uint16_t port;
+	struct sock_filter f[] = {
+		BPF_STMT(BPF_LD | BPF_B | BPF_ABS, SKF_NET_OFF +
+			 (addr_v4(&k->peer, &a, &port) ?
+			  offsetof(struct iphdr, ttl) :
+			  offsetof(struct ip6_hdr, ip6_hlim))),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SEG_TTL, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, 0xffffffff),
+		BPF_STMT(BPF_RET | BPF_K, 0),
+	};
+	struct sock_fprog prog = { sizeof(f) / sizeof(f[0]), f };
+
+	if (k->filter_locked) {
+		pr_warn("restore TCP connection %lu: its socket filter is locked: "
+			"not locked while its FINs are made", (unsigned long)k->ino);
+		return 0;
+	}
+	return setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog));
+}
+
+/* The program's own filter again (or none) in place of lock_but_ours. */
+static void unlock(int fd, const InetSk *k)
+{
+	if (k->filter_locked)
+		return;
+	if (k->has_filter ? restore_filter(fd, k) :
+	    set_int(fd, SOL_SOCKET, SO_DETACH_FILTER, 0))
+		pr_perror("restore TCP connection %lu: unlock",
+			  (unsigned long)k->ino);
+}
+
+struct peer_seg {
+	uint32_t seq, ack;
+	uint16_t win;
+	bool fin;
+};
+
+static void fill_tcp(struct tcphdr *th, uint16_t sport, uint16_t dport,
+		     const struct peer_seg *g)
+{
+	memset(th, 0, sizeof(*th));
+	th->source = sport;
+	th->dest = dport;
+	th->seq = htonl(g->seq);
+	th->ack_seq = htonl(g->ack);
+	th->doff = sizeof(*th) / 4;
+	th->ack = 1;
+	th->fin = g->fin;
+	th->window = htons(g->win);
+}
+
+static int send_raw(int family, const void *pkt, size_t len,
+		    const void *to, socklen_t tolen)
+{
+	int raw = socket(family, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_RAW);
+	ssize_t n;
+
+	if (raw < 0)
+		return -1;
+	n = sendto(raw, pkt, len, 0, to, tolen);
+	close(raw);
+	return n == (ssize_t)len ? 0 : -1;
+}
+
+/* An IPv4 segment from the peer's address to k (IPPROTO_RAW: our own IP
+ * header; the kernel fills its checksum, we the TCP one). */
+static int seg_v4(const InetSk *k, const struct peer_seg *g)
+{
+	struct { struct iphdr ip; struct tcphdr th; } pkt = { 0 };
+	struct sockaddr_in to = { .sin_family = AF_INET };
+	struct in_addr src, dst;
+	uint16_t sport, dport;
+	uint8_t pseudo[12];
+	uint32_t sum;
+
+	if (!addr_v4(&k->peer, &src, &sport) || !addr_v4(&k->local, &dst, &dport))
+		return -1;
+	pkt.ip.ihl = 5;
+	pkt.ip.version = 4;
+	pkt.ip.tot_len = htons(sizeof(pkt));
+	pkt.ip.frag_off = htons(IP_DF);
+	pkt.ip.ttl = SEG_TTL;
+	pkt.ip.protocol = IPPROTO_TCP;
+	pkt.ip.saddr = src.s_addr;
+	pkt.ip.daddr = dst.s_addr;
+	fill_tcp(&pkt.th, sport, dport, g);
+	memcpy(pseudo, &src, 4);
+	memcpy(pseudo + 4, &dst, 4);
+	pseudo[8] = 0;
+	pseudo[9] = IPPROTO_TCP;
+	pseudo[10] = 0;
+	pseudo[11] = sizeof(pkt.th);
+	sum = csum_add(csum_add(0, pseudo, sizeof(pseudo)), &pkt.th,
+		       sizeof(pkt.th));
+	pkt.th.check = csum_fold(sum);
+	to.sin_addr = dst;
+	return send_raw(AF_INET, &pkt, sizeof(pkt), &to, sizeof(to));
+}
+
+static int seg_v6(const InetSk *k, const struct peer_seg *g)
+{
+	struct { struct ip6_hdr ip; struct tcphdr th; } pkt = { 0 };
+	struct sockaddr_in6 src, dst;
+	uint8_t pseudo[40] = { 0 };
+	uint32_t sum;
+
+	memcpy(&src, k->peer.data, sizeof(src));
+	memcpy(&dst, k->local.data, sizeof(dst));
+	pkt.ip.ip6_flow = htonl(6U << 28);
+	pkt.ip.ip6_plen = htons(sizeof(pkt.th));
+	pkt.ip.ip6_nxt = IPPROTO_TCP;
+	pkt.ip.ip6_hlim = SEG_TTL;
+	pkt.ip.ip6_src = src.sin6_addr;
+	pkt.ip.ip6_dst = dst.sin6_addr;
+	fill_tcp(&pkt.th, src.sin6_port, dst.sin6_port, g);
+	memcpy(pseudo, &src.sin6_addr, 16);
+	memcpy(pseudo + 16, &dst.sin6_addr, 16);
+	pseudo[35] = sizeof(pkt.th);
+	pseudo[39] = IPPROTO_TCP;
+	sum = csum_add(csum_add(0, pseudo, sizeof(pseudo)), &pkt.th,
+		       sizeof(pkt.th));
+	pkt.th.check = csum_fold(sum);
+	dst.sin6_port = 0;
+	return send_raw(AF_INET6, &pkt, sizeof(pkt), &dst, sizeof(dst));
+}
+
+static int tcp_state(int fd)
+{
+	struct tcp_info ti;
+	socklen_t l = sizeof(ti);
+
+	return getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &l) ? -1 :
+	       ti.tcpi_state;
+}
+
+/*
+ * The segment the peer sent (its FIN, or the ACK of ours), sent again from
+ * its address to the socket in repair mode (CAP_NET_RAW). The kernel takes
+ * it in softirq context, on loopback: we wait (bounded) for the state it
+ * leads to.
+ */
+static int from_peer(int fd, const InetSk *k, const struct peer_seg *g,
+		     unsigned want)
+{
+	struct in_addr a;
+	uint16_t port;
+	int st = -1;
+
+	if ((addr_v4(&k->peer, &a, &port) ? seg_v4(k, g) : seg_v6(k, g))) {
+		pr_perror("restore TCP connection %lu: send the peer's %s from "
+			  "its address (raw socket, needs CAP_NET_RAW)",
+			  (unsigned long)k->ino, g->fin ? "FIN" : "ACK");
+		return -1;
+	}
+	for (int i = 0; i < 2000; i++) {
+		st = tcp_state(fd);
+		if (st == (int)want)
+			return 0;
+		nanosleep(&(struct timespec){ 0, 1000000 }, NULL);
+	}
+	pr_err("restore TCP connection %lu: the peer's %s was not taken (state "
+	       "%s, not %s)", (unsigned long)k->ino, g->fin ? "FIN" : "ACK",
+	       st < 0 ? "?" : state_name(st), state_name(want));
+	return -1;
+}
+
+/* Our FIN, queued after the send queue as sent already (TCP_SEND_QUEUE:
+ * nothing goes out; the retransmission timer sends it if it is not
+ * acknowledged). */
+static int our_fin(int fd)
+{
+	int ret;
+
+	if (repair_queue(fd, TCP_SEND_QUEUE))
+		return -1;
+	ret = shutdown(fd, SHUT_WR);
+	return repair_queue(fd, TCP_NO_QUEUE) || ret;
+}
+
+/* The peer's view of the window it announces (unscaled). */
+static uint16_t peer_win(const TcpConn *t)
+{
+	uint32_t w = t->has_snd_wnd ? t->snd_wnd >> (t->has_snd_wscale ?
+						      t->snd_wscale : 0) : 0;
+
+	return w > 0xffff ? 0xffff : (w ? w : 1);
+}
+
+/*
+ * An established connection in repair mode becomes the half-closed one
+ * it was, in the order the FINs came (the state machine takes each step):
+ *   FIN_WAIT1   our FIN
+ *   FIN_WAIT2   our FIN, the peer's ACK of it
+ *   CLOSE_WAIT  the peer's FIN
+ *   LAST_ACK    the peer's FIN, then ours
+ *   CLOSING     our FIN, then the peer's (not acknowledging ours)
+ */
+static int make_fins(int fd, const InetSk *k)
+{
+	const TcpConn *t = k->tcp;
+	unsigned st = k->state;
+	uint32_t una = t->snd_seq - fin_sent(st) - t->sndq.len;
+	struct peer_seg fin = { t->rcv_seq - 1, una, peer_win(t), true };
+	struct peer_seg ack = { t->rcv_seq, t->snd_seq, peer_win(t), false };
+	const char *step = "lock (a socket filter)";
+
+	if (lock_but_ours(fd, k))
+		goto err;
+	step = "our FIN (shutdown)";
+	if (fin_sent(st) && st != SK_LAST_ACK && our_fin(fd))
+		goto err;
+	if (fin_rcvd(st) &&
+	    from_peer(fd, k, &fin, st == SK_CLOSING ? SK_CLOSING : SK_CLOSE_WAIT))
+		return -1;
+	if (st == SK_LAST_ACK && our_fin(fd))
+		goto err;
+	if (fin_acked(st) && from_peer(fd, k, &ack, SK_FIN_WAIT2))
+		return -1;
+	step = "its state";
+	if (tcp_state(fd) != (int)st) {
+		errno = EPROTO;
+		goto err;
+	}
+	return 0;
+err:
+	pr_perror("restore TCP connection %lu (%s): %s", (unsigned long)k->ino,
+		  state_name(st), step);
+	return -1;
 }
 
 /*
@@ -1405,8 +1741,11 @@ static int repair_window(int fd, const TcpConn *t)
 static int make_established(int fd, const InetSk *k)
 {
 	const TcpConn *t = k->tcp;
-	size_t sent = t->sndq.len - (t->unsent < t->sndq.len ? t->unsent :
-							      t->sndq.len);
+	/* a FIN to follow: every byte goes before it, as sent already */
+	size_t sent = fin_sent(k->state) ? t->sndq.len : t->sndq.len -
+		(t->unsent < t->sndq.len ? t->unsent : t->sndq.len);
+	uint32_t snd = t->snd_seq - fin_sent(k->state) - t->sndq.len;
+	uint32_t rcv = t->rcv_seq - fin_rcvd(k->state) - t->rcvq.len;
 	const char *step;
 
 	step = "TCP_REPAIR (needs CAP_NET_ADMIN)";
@@ -1414,9 +1753,9 @@ static int make_established(int fd, const InetSk *k)
 		goto err;
 	step = "sequence numbers";
 	if (repair_queue(fd, TCP_SEND_QUEUE) ||
-	    set_int(fd, IPPROTO_TCP, TCP_QUEUE_SEQ, t->snd_seq - t->sndq.len) ||
+	    set_int(fd, IPPROTO_TCP, TCP_QUEUE_SEQ, snd) ||
 	    repair_queue(fd, TCP_RECV_QUEUE) ||
-	    set_int(fd, IPPROTO_TCP, TCP_QUEUE_SEQ, t->rcv_seq - t->rcvq.len))
+	    set_int(fd, IPPROTO_TCP, TCP_QUEUE_SEQ, rcv))
 		goto err;
 	if (bind_local(fd, k) || connect_peer(fd, k))
 		return -1;
@@ -1436,9 +1775,9 @@ static int make_established(int fd, const InetSk *k)
 	if (send_repair_queue(fd, TCP_SEND_QUEUE, t->sndq.data, sent))
 		goto err;
 	step = "TCP_REPAIR_WINDOW";
-	if (repair_queue(fd, TCP_NO_QUEUE) || repair_window(fd, t))
+	if (repair_queue(fd, TCP_NO_QUEUE) || repair_window(fd, t, k->state))
 		goto err;
-	return 0;
+	return k->state == SK_ESTABLISHED ? 0 : make_fins(fd, k);
 err:
 	pr_perror("restore TCP connection %lu: %s", (unsigned long)k->ino, step);
 	return -1;
@@ -1491,10 +1830,10 @@ static const char *inet_lacks(const InetSk *k)
 	if ((k->has_local && !addr_ok(&k->local, k->family)) ||
 	    (k->has_peer && !addr_ok(&k->peer, k->family)))
 		return "a malformed address";
-	if (is_tcp(k) && k->state == SK_ESTABLISHED &&
+	if (is_tcp(k) && is_connected(k->state) &&
 	    (!k->tcp || !k->has_local || !k->has_peer))
 		return "an established connection without its state";
-	if (is_tcp(k) && k->state != SK_ESTABLISHED && k->state != SK_LISTEN &&
+	if (is_tcp(k) && !is_connected(k->state) && k->state != SK_LISTEN &&
 	    k->state != SK_CLOSE)
 		return "a TCP state that can't be made";
 	return NULL;
@@ -1504,8 +1843,7 @@ const char *inet_entry_lacks(const FdEntry *e, bool tcp_established)
 {
 	if (!e->isk)
 		return "no socket description";
-	if (is_tcp(e->isk) && e->isk->state == SK_ESTABLISHED &&
-	    !tcp_established)
+	if (is_tcp(e->isk) && is_connected(e->isk->state) && !tcp_established)
 		return "an established TCP connection (restore with "
 		       "--tcp-established)";
 	return inet_lacks(e->isk);
@@ -1536,7 +1874,7 @@ static int inet_make(struct fd_restore *r, const FdEntry *e)
 		ret = make_listener(fd, k);
 	else if (is_pending_client(r, k))
 		ret = make_pending_client(r, fd, k);
-	else if (k->state == SK_ESTABLISHED)
+	else if (is_connected(k->state))
 		ret = make_established(fd, k);
 	else
 		ret = bind_closed(fd, k) || apply_shutdown(fd, k);
@@ -1610,10 +1948,12 @@ static int inet_late(const FdEntry *e, int fd)
 	const TcpConn *t = k ? k->tcp : NULL;
 	size_t done, unsent;
 
-	if (!t || !is_tcp(k) || k->state != SK_ESTABLISHED)
+	if (!t || !is_tcp(k) || !is_connected(k->state))
 		return 0;
 	if (repair_get(fd) == 0)	/* made by a real connect */
 		return 0;
+	if (k->state != SK_ESTABLISHED)
+		unlock(fd, k);	/* locked by make_fins() */
 	if (set_int(fd, IPPROTO_TCP, TCP_REPAIR, TCP_REPAIR_OFF)) {
 		pr_perror("restore TCP connection %lu: leave repair mode",
 			  (unsigned long)k->ino);
@@ -1621,7 +1961,9 @@ static int inet_late(const FdEntry *e, int fd)
 	}
 	if (has_opt(k, SOL_SOCKET, SO_REUSEADDR))
 		set_int(fd, SOL_SOCKET, SO_REUSEADDR, 1);
-	unsent = t->unsent < t->sndq.len ? t->unsent : t->sndq.len;
+	/* before a FIN, every byte was queued in repair mode */
+	unsent = fin_sent(k->state) ? 0 :
+		 t->unsent < t->sndq.len ? t->unsent : t->sndq.len;
 	done = t->sndq.len - unsent;
 	while (done < t->sndq.len) {
 		ssize_t n = send(fd, t->sndq.data + done, t->sndq.len - done,
