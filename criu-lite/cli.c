@@ -70,6 +70,12 @@ static const char dump_text[] =
 "                             mode: sequence numbers, queues, window; the\n"
 "                             peers keep their connection); without it\n"
 "                             they are refused\n"
+"      --network-lock nftables|skip\n"
+"                             with --tcp-established: the peers' segments\n"
+"                             are dropped from the kill until restore (an\n"
+"                             nftables table; nftables, the default), or\n"
+"                             not (skip: a peer that sends meanwhile gets\n"
+"                             a reset)\n"
 "      --qmp SOCK             QEMU: stop the VM through this QMP socket\n"
 "                             before freezing (the guest then sees no time\n"
 "                             jump); restore continues it\n"
@@ -387,7 +393,8 @@ int parse_idle_timeout(const char *arg, unsigned *s)
 }
 
 /* pre-dump's and dump's layer options, beyond the option letters */
-enum { OPT_PREV = 256, OPT_TRACK, OPT_TRACK_TIMEOUT, OPT_TCP_EST };
+enum { OPT_PREV = 256, OPT_TRACK, OPT_TRACK_TIMEOUT, OPT_TCP_EST,
+       OPT_NETLOCK };
 
 /* What makes no sense for the command (or together), in words. */
 static const char *dump_opts_conflict(const struct dump_opts *o, bool pre)
@@ -554,6 +561,14 @@ static int dump_option(int c, char **argv, struct dump_opts *o)
 	case OPT_TCP_EST:
 		o->tcp_established = true;
 		return 0;
+	case OPT_NETLOCK:
+		if (strcmp(optarg, "nftables") && strcmp(optarg, "skip")) {
+			pr_err("--network-lock: nftables or skip, not \"%s\"",
+			       optarg);
+			return -1;
+		}
+		o->network_lock = !strcmp(optarg, "nftables");
+		return 0;
 	case 'h':
 		usage_of(argv[0], stdout);
 		return 1;
@@ -599,6 +614,7 @@ int parse_dump_args(int argc, char **argv, struct dump_opts *o)
 		{ "track-mem", no_argument, NULL, OPT_TRACK },
 		{ "track-timeout", required_argument, NULL, OPT_TRACK_TIMEOUT },
 		{ "tcp-established", no_argument, NULL, OPT_TCP_EST },
+		{ "network-lock", required_argument, NULL, OPT_NETLOCK },
 		{ "page-server", no_argument, NULL, 'G' },
 		{ "address", required_argument, NULL, 'A' },
 		{ "port", required_argument, NULL, 'O' },
@@ -620,6 +636,7 @@ int parse_dump_args(int argc, char **argv, struct dump_opts *o)
 	memset(o, 0, sizeof(*o));
 	o->precopy_until = 256;
 	o->progress_fd = -1;
+	o->network_lock = true;
 	o->pre_dump = pre;
 	o->track_mem = pre;
 	o->track_timeout_s = TRACK_TIMEOUT_DEFAULT;

@@ -54,6 +54,8 @@ struct dump_opts {
 	unsigned lazy_timeout_s;	/* no request that long: give up */
 	unsigned compress;	/* PAGES_CODEC_* of the pages image */
 	bool tcp_established;	/* dump established TCP connections */
+	bool network_lock;	/* their peers' segments dropped (nftables)
+				 * from the kill until restore */
 };
 
 struct restore_opts {

@@ -1374,7 +1374,8 @@ int dump_tree(const struct dump_opts *o, struct dump_stats *st)
 	c.img.fd = c.img.parentfd = -1;
 	if (check_target(o->pid))
 		return -1;
-	tcp_repair_hold_init(&c.tcp_hold);
+	tcp_repair_hold_init(&c.tcp_hold, o->tcp_established &&
+			     !o->leave_running && o->network_lock);
 	block_stop_sigs(&c, &old);
 	layer_new_id(c.layer_id);
 	if (open_images(&c))
@@ -1401,6 +1402,8 @@ int dump_tree(const struct dump_opts *o, struct dump_stats *st)
 	if (fault_at("after-seize") || interrupted(&c))
 		goto out_release;
 	ret = dump_frozen(&c);
+	if (!ret)
+		ret = tcp_repair_lock_network(&c.tcp_hold);
 	st->dumped_at_ns = now_ns() - t0;
 	if (!ret)
 		ret = commit_images(&c);
