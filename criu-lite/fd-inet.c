@@ -107,6 +107,14 @@ static bool is_tcp(const InetSk *k)
 	return k->type == SOCK_STREAM;
 }
 
+/* ICMP datagram ("ping") sockets: net.ipv4.ping_group_range lets them be
+ * made; sock_diag does not list them. */
+static bool is_icmp(const InetSk *k)
+{
+	return k->type == SOCK_DGRAM && (k->protocol == IPPROTO_ICMP ||
+					 k->protocol == IPPROTO_ICMPV6);
+}
+
 /*
  * A connection's FINs, by state. Each FIN takes a sequence number: the
  * send sequence read in repair mode (write_seq) counts ours once it is
@@ -952,7 +960,7 @@ const char *inet_refusal(int fd)
 		return NULL;
 	if (type == SOCK_DGRAM && (proto == IPPROTO_ICMP ||
 				   proto == IPPROTO_ICMPV6))
-		return "ICMP datagram socket (ping; not supported yet)";
+		return NULL;
 	if (type == SOCK_RAW)
 		return "raw IP socket (not supported)";
 	return "IP socket of another protocol (SCTP, MPTCP...: not supported)";
@@ -1060,6 +1068,92 @@ static unsigned closed_shutdown(struct fd_dump *d)
 	return 0;
 }
 
+/*
+ * A ping socket: its identifier is its port (getsockname), the address
+ * it is connected to from /proc (icmp_peer). Replies queued can't be dumped (no peek offset on these sockets:
+ * only the first one can be peeked): refused. A peek reading 0 bytes
+ * (an ICMP message has at least its 8-byte header) is a receive shutdown;
+ * a send shutdown is not seen (not kept).
+ */
+/* "0100007F" (IPv4) or four such words (IPv6): the address bytes as
+ * /proc/net/icmp{,6} prints them (each 32-bit word of the raw address in
+ * hex, host order). */
+static bool parse_proc_addr(const char *hex, void *out, size_t words)
+{
+	for (size_t i = 0; i < words; i++) {
+		char w[9];
+		uint32_t v;
+
+		memcpy(w, hex + 8 * i, 8);
+		w[8] = 0;
+		if (sscanf(w, "%x", &v) != 1)
+			return false;
+		memcpy((uint8_t *)out + 4 * i, &v, 4);
+	}
+	return true;
+}
+
+/*
+ * The peer a ping socket is connected to: getpeername says ENOTCONN (no
+ * port), /proc/net/icmp{,6} has it (criu-lite's network namespace is
+ * the target's: checked before). Absent: not connected.
+ */
+static int icmp_peer(struct fd_dump *d, InetSk *k)
+{
+	bool v4 = k->family == AF_INET;
+	FILE *f = fopen(v4 ? "/proc/net/icmp" : "/proc/net/icmp6", "r");
+	char line[512], rem[40];
+	unsigned long ino;
+	unsigned st;
+
+	if (!f) {
+		pr_perror("pid %d fd %d: /proc/net/icmp", d->pid, d->fd);
+		return -1;
+	}
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, " %*u: %*[0-9A-Fa-f]:%*x %39[0-9A-Fa-f]:%*x %x "
+			   "%*x:%*x %*x:%*x %*x %*u %*u %lu", rem, &st, &ino) == 3 &&
+		    ino == k->ino)
+			break;
+	fclose(f);
+	if (ino != k->ino || st != SK_ESTABLISHED)
+		return 0;
+	if (v4) {
+		struct sockaddr_in a = { .sin_family = AF_INET };
+
+		if (!parse_proc_addr(rem, &a.sin_addr, 1))
+			return -1;
+		return put_addr(&k->peer, &k->has_peer, &a, sizeof(a));
+	} else {
+		struct sockaddr_in6 a = { .sin6_family = AF_INET6 };
+
+		if (!parse_proc_addr(rem, &a.sin6_addr, 4))
+			return -1;
+		return put_addr(&k->peer, &k->has_peer, &a, sizeof(a));
+	}
+}
+
+static int dump_icmp(struct fd_dump *d, InetSk *k)
+{
+	char c;
+	ssize_t n;
+
+	if (dump_addrs(d, k) || dump_opts(d, k) || dump_filter(d, k) ||
+	    (!k->has_peer && icmp_peer(d, k)))
+		return -1;
+	k->state = k->has_peer ? SK_ESTABLISHED : SK_CLOSE;
+	k->has_shutdown = true;
+	n = recv(d->copy, &c, 1, MSG_PEEK | MSG_DONTWAIT | MSG_TRUNC);
+	if (n == 0) {
+		k->shutdown = RCV_SHUTDOWN;
+	} else if (n > 0) {
+		pr_err("pid %d fd %d: ICMP socket with replies queued (can't be "
+		       "read without taking them: not supported)", d->pid, d->fd);
+		return -1;
+	}
+	return 0;
+}
+
 static int inet_dump(struct fd_dump *d, FdEntry *e)
 {
 	const struct inet_diag_sk *s;
@@ -1075,6 +1169,8 @@ static int inet_dump(struct fd_dump *d, FdEntry *e)
 	k->type = type;
 	k->protocol = proto;
 	k->ino = d->st.st_ino;
+	if (is_icmp(k))
+		return dump_icmp(d, k);
 	s = inet_diag_find(d, k);
 	if (!s)
 		return -1;
@@ -1872,8 +1968,10 @@ static int inet_make(struct fd_restore *r, const FdEntry *e)
 	}
 	fd = socket(k->family, k->type, k->protocol);
 	if (fd < 0) {
-		pr_perror("restore socket %lu: socket(%u, %u, %u)",
-			  (unsigned long)k->ino, k->family, k->type, k->protocol);
+		pr_perror("restore socket %lu: socket(%u, %u, %u)%s",
+			  (unsigned long)k->ino, k->family, k->type, k->protocol,
+			  is_icmp(k) ? " (an ICMP socket: is the group in "
+			  "net.ipv4.ping_group_range?)" : "");
 		return -1;
 	}
 	if (restore_opts(fd, k) || restore_filter(fd, k))

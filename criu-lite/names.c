@@ -189,7 +189,9 @@ static void describe_inet(const InetSk *k, char *buf, size_t len)
 			 (unsigned long long)k->listener_ino);
 	snprintf(buf, len, " %s%s %s%s%s state %u ino %llu%s%s",
 		 k->type == SOCK_STREAM ? "tcp" :
-		 k->protocol == IPPROTO_UDPLITE ? "udplite" : "udp",
+		 k->protocol == IPPROTO_UDPLITE ? "udplite" :
+		 k->protocol == IPPROTO_ICMP ? "icmp" :
+		 k->protocol == IPPROTO_ICMPV6 ? "icmp" : "udp",
 		 k->family == AF_INET6 ? "6" : "",
 		 inet_addr_str(&k->local, l, sizeof(l)),
 		 k->has_peer ? " -> " : "",
