@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * IP sockets: TCP, UDP and UDP-Lite, over IPv4 and IPv6 (v4-mapped
- * addresses included).
+ * IP sockets: TCP, UDP, UDP-Lite and ICMP datagram ("ping") sockets, over
+ * IPv4 and IPv6 (v4-mapped addresses included).
  *
  * Dump. Addresses come from getsockname/getpeername on our pidfd_getfd
  * copy; what those do not show (the TCP state, a listener's backlog, the
@@ -33,6 +33,13 @@
  *               connect (in repair: no SYN), options, queues, window; it
  *               leaves repair in criu-lite just before the process runs
  *               (late), then gets the bytes that were not sent yet.
+ *   half-closed the same, then the FINs again (make_fins: shutdown for
+ *               ours, a segment from the peer's address for its FIN or
+ *               its ACK of ours)
+ *   pending     the client end of a connection its listener (in the
+ *               tree) has not accepted yet: a real connect to it
+ *   ICMP        socket, options, bind (its identifier), connect
+ * The network lock (netlock.c) of a dump's connections is removed in late.
  */
 #include <errno.h>
 #include <fcntl.h>
