@@ -890,6 +890,12 @@ static int dump_established(struct fd_dump *d, InetSk *k)
 		       "--tcp-established was not given", d->pid, d->fd);
 		return -1;
 	}
+	if (h->close) {	/* --tcp-close: kept as a closed socket */
+		k->state = SK_CLOSE;
+		k->shutdown = RCV_SHUTDOWN | SEND_SHUTDOWN;
+		k->has_listener_ino = false;
+		return 0;
+	}
 	if (!h->n && h->lock[0] && netlock_unavailable()) {
 		pr_err("pid %d fd %d: TCP connection: no network lock: %s",
 		       d->pid, d->fd, netlock_unavailable());
@@ -1951,6 +1957,19 @@ static const char *inet_lacks(const InetSk *k)
 	    k->state != SK_CLOSE)
 		return "a TCP state that can't be made";
 	return NULL;
+}
+
+void inet_entry_close(FdEntry *e)
+{
+	InetSk *k = e->isk;
+
+	if (e->type != FD_TYPE__FD_INET || !k || !is_tcp(k) ||
+	    !is_connected(k->state))
+		return;
+	k->state = SK_CLOSE;
+	k->has_shutdown = true;
+	k->shutdown = RCV_SHUTDOWN | SEND_SHUTDOWN;
+	k->has_listener_ino = false;
 }
 
 const char *inet_entry_lacks(const FdEntry *e, bool tcp_established)

@@ -184,5 +184,8 @@ struct inet_dump_state **fd_dump_inet_state(struct fd_dump_ctx *fc);
 struct tcp_repair_hold *fd_dump_tcp_hold(struct fd_dump_ctx *fc);
 /* What an FD_INET entry lacks to be made, or NULL. */
 const char *inet_entry_lacks(const FdEntry *e, bool tcp_established);
+/* restore --tcp-close: e, if a TCP connection, is made as a closed socket
+ * (bound where it was, reading EOF, writing EPIPE), as CRIU's. */
+void inet_entry_close(FdEntry *e);
 
 #endif

@@ -946,6 +946,13 @@ static struct kmap_slot *kmap_at(struct kmap *m, uint64_t tag, uint64_t id)
 
 /* What the entry carrying an open file description lacks to be opened,
  * or NULL. */
+void close_tcp_connections(const struct fd_tree *t)
+{
+	for (size_t p = 0; p < t->nr; p++)
+		for (size_t i = 0; i < t->procs[p].nr_fds; i++)
+			inet_entry_close(t->procs[p].fds[i]);
+}
+
 static const char *fd_entry_lacks(const FdEntry *e, bool tcp_established)
 {
 	switch (e->type) {

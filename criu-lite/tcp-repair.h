@@ -31,6 +31,8 @@ struct tcp_repair_hold {
 	size_t n;
 	int sk;			/* to the guard, -1: none started */
 	pid_t guard;
+	bool close;		/* --tcp-close: connections are dumped as
+				 * closed sockets, nothing held */
 	char lock[NETLOCK_NAME_MAX];	/* network lock's table; "": none */
 	bool locked;		/* its table is in place */
 };

@@ -26,6 +26,9 @@
 #               tree is down (2 s), they are sent again to the restored socket,
 #               not a line is lost; with --network-lock skip the peer gets
 #               a reset (the case that shows the lock matters)
+#   tcp-close   http.server with a keep-alive client outside, dumped and
+#               restored with --tcp-close: its connection comes back closed
+#               (the client's next request fails), a new client is served
 #   lock-killed criu-lite SIGKILLed with the lock in place, before the kill
 #               of the tree (CRIU_LITE_PAUSE=after-commit): its guard
 #               removes the lock, the peer's lines still arrive
@@ -166,6 +169,23 @@ if dump_restore http.server $srv; then
 	finish http.server
 	if fetch $p1; then ok "http.server: a new client is served"
 	else bad "http.server: a new client is not served"; fi
+fi
+
+# --- --tcp-close: the connection comes back closed, the server serves on
+client tcp-close hold $p1 || exit 1
+if "$CL" dump -t $srv -D "$work/img-tcp-close" --tcp-close >"$work/tcp-close.dump.log" 2>&1 &&
+	"$CL" restore -D "$work/img-tcp-close" -d --tcp-close >"$work/tcp-close.restore.log" 2>&1; then
+	touch "$work/tcp-close/go"
+	wait_for "$work/tcp-close/result"
+	if grep -q '^ok' "$work/tcp-close/result"; then
+		bad "tcp-close: the old connection still answers"
+	elif fetch $p1; then
+		ok "tcp-close: old connection closed ($(cut -c1-50 "$work/tcp-close/result")), a new client is served"
+	else
+		bad "tcp-close: a new client is not served"
+	fi
+else
+	bad "tcp-close: $(tail -2 "$work/tcp-close.dump.log" "$work/tcp-close.restore.log")"
 fi
 kill -9 $srv 2>/dev/null
 
