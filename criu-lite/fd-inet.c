@@ -1501,11 +1501,45 @@ static int bind_closed(int fd, const InetSk *k)
 	return ret;
 }
 
-static int make_listener(int fd, const InetSk *k)
+static uint16_t local_port(const InetSk *k)
+{
+	struct sockaddr_storage ss = { 0 };
+
+	if (!k->has_local || k->local.len > sizeof(ss))
+		return 0;
+	memcpy(&ss, k->local.data, k->local.len);
+	return ss.ss_family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port :
+	       ((struct sockaddr_in6 *)&ss)->sin6_port;
+}
+
+/*
+ * A listener that shares its port with another of the tree by
+ * SO_REUSEPORT, but has it off now (the program cleared it after its
+ * bind): it binds with it on, until late(), so that the other one can
+ * still bind next to it, as when the program made them.
+ */
+static bool reuseport_for_bind(struct fd_restore *r, const InetSk *k)
+{
+	const FdEntry *e;
+	size_t i = 0;
+
+	if (has_opt(k, SOL_SOCKET, SO_REUSEPORT) || !local_port(k))
+		return false;
+	while ((e = fd_next_inet(r, &i)))
+		if (e->isk->ino != k->ino && is_tcp(e->isk) &&
+		    local_port(e->isk) == local_port(k) &&
+		    has_opt(e->isk, SOL_SOCKET, SO_REUSEPORT))
+			return true;
+	return false;
+}
+
+static int make_listener(struct fd_restore *r, int fd, const InetSk *k)
 {
 	bool reuse = has_opt(k, SOL_SOCKET, SO_REUSEADDR);
 
 	if (!reuse && set_int(fd, SOL_SOCKET, SO_REUSEADDR, 1))
+		return -1;
+	if (reuseport_for_bind(r, k) && set_int(fd, SOL_SOCKET, SO_REUSEPORT, 1))
 		return -1;
 	if (bind_local(fd, k))
 		return -1;
@@ -2006,7 +2040,7 @@ static int inet_make(struct fd_restore *r, const FdEntry *e)
 		ret = bind_local(fd, k) || requeue_dgrams(fd, k) ||
 		      connect_peer(fd, k) || apply_shutdown(fd, k);
 	else if (k->state == SK_LISTEN)
-		ret = make_listener(fd, k);
+		ret = make_listener(r, fd, k);
 	else if (is_pending_client(r, k))
 		ret = make_pending_client(r, fd, k);
 	else if (is_connected(k->state))
@@ -2105,6 +2139,10 @@ static int inet_late(const FdEntry *e, int fd)
 	const TcpConn *t = k ? k->tcp : NULL;
 	size_t done, unsent;
 
+	/* a listener made with SO_REUSEPORT it no longer has */
+	if (k && is_tcp(k) && k->state == SK_LISTEN &&
+	    !has_opt(k, SOL_SOCKET, SO_REUSEPORT))
+		set_int(fd, SOL_SOCKET, SO_REUSEPORT, 0);
 	if (!t || !is_tcp(k) || !is_connected(k->state))
 		return 0;
 	if (repair_get(fd) == 0)	/* made by a real connect */

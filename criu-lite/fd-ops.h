@@ -94,6 +94,9 @@ int fd_cache_get(struct fd_restore *r, enum fd_key_kind kind, uint64_t id,
 const FdEntry *fd_find_unix(struct fd_restore *r, uint64_t ino);
 /* The same for an IP socket (carries isk). */
 const FdEntry *fd_find_inet(struct fd_restore *r, uint64_t ino);
+/* The IP socket entries of the tree, one per call from *k (start at 0);
+ * NULL after the last. */
+const FdEntry *fd_next_inet(struct fd_restore *r, size_t *k);
 /* True when the contents of this inode were stored already (for an
  * earlier fd of the dump); records it otherwise. */
 bool fd_inode_seen(struct fd_dump_ctx *fc, uint64_t dev, uint64_t ino);

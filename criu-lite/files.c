@@ -1271,6 +1271,19 @@ const FdEntry *fd_find_unix(struct fd_restore *r, uint64_t ino)
 	return NULL;
 }
 
+const FdEntry *fd_next_inet(struct fd_restore *r, size_t *k)
+{
+	for (; *k < r->pl->nr_ofds; (*k)++) {
+		const FdEntry *e = r->pl->ofds[*k].e;
+
+		if (e->type == FD_TYPE__FD_INET && e->isk) {
+			(*k)++;
+			return e;
+		}
+	}
+	return NULL;
+}
+
 const FdEntry *fd_find_inet(struct fd_restore *r, uint64_t ino)
 {
 	for (size_t k = 0; k < r->pl->nr_ofds; k++) {
