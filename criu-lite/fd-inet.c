@@ -2139,6 +2139,9 @@ static int inet_late(const FdEntry *e, int fd)
 	const TcpConn *t = k ? k->tcp : NULL;
 	size_t done, unsent;
 
+	/* a connection restored closed (--tcp-close): its lock goes too */
+	if (t && !is_connected(k->state))
+		unlock_network(t);
 	/* a listener made with SO_REUSEPORT it no longer has */
 	if (k && is_tcp(k) && k->state == SK_LISTEN &&
 	    !has_opt(k, SOL_SOCKET, SO_REUSEPORT))

@@ -28,7 +28,9 @@
 #               a reset (the case that shows the lock matters)
 #   tcp-close   http.server with a keep-alive client outside, dumped and
 #               restored with --tcp-close: its connection comes back closed
-#               (the client's next request fails), a new client is served
+#               (the client's next request fails), a new client is served;
+#               then dumped with --tcp-established (a lock made) and
+#               restored with --tcp-close: the same, and the lock is gone
 #   lock-killed criu-lite SIGKILLed with the lock in place, before the kill
 #               of the tree (CRIU_LITE_PAUSE=after-commit): its guard
 #               removes the lock, the peer's lines still arrive
@@ -186,6 +188,25 @@ if "$CL" dump -t $srv -D "$work/img-tcp-close" --tcp-close >"$work/tcp-close.dum
 	fi
 else
 	bad "tcp-close: $(tail -2 "$work/tcp-close.dump.log" "$work/tcp-close.restore.log")"
+fi
+client tcp-close2 hold $p1 || exit 1
+if "$CL" dump -t $srv -D "$work/img-tcp-close2" --tcp-established >"$work/tcp-close2.dump.log" 2>&1 &&
+	"$CL" restore -D "$work/img-tcp-close2" -d --tcp-close >"$work/tcp-close2.restore.log" 2>&1; then
+	touch "$work/tcp-close2/go"
+	wait_for "$work/tcp-close2/result"
+	table=$("$CL" show "$work/img-tcp-close2" --json | grep -o '"lock_table": *"[^"]*"' |
+		head -1 | cut -d'"' -f4)
+	if grep -q '^ok' "$work/tcp-close2/result"; then
+		bad "tcp-close2: the old connection still answers"
+	elif [ -z "$table" ] || nft list table inet "$table" >/dev/null 2>&1; then
+		bad "tcp-close2: the lock ('$table') is not gone"
+	elif fetch $p1; then
+		ok "tcp-close2: restored closed, lock $table gone, a new client is served"
+	else
+		bad "tcp-close2: a new client is not served"
+	fi
+else
+	bad "tcp-close2: $(tail -2 "$work/tcp-close2.dump.log" "$work/tcp-close2.restore.log")"
 fi
 kill -9 $srv 2>/dev/null
 
