@@ -70,6 +70,16 @@ static const char dump_text[] =
 "                             mode: sequence numbers, queues, window; the\n"
 "                             peers keep their connection); without it\n"
 "                             they are refused\n"
+"      --tcp-close            dump established TCP connections as closed\n"
+"                             sockets (bound where they were, reading EOF,\n"
+"                             writing EPIPE; as CRIU's), nothing of their\n"
+"                             state (--tcp-established wins if both)\n"
+"      --network-lock nftables|skip\n"
+"                             with --tcp-established: the peers' segments\n"
+"                             are dropped from the kill until restore (an\n"
+"                             nftables table; nftables, the default), or\n"
+"                             not (skip: a peer that sends meanwhile gets\n"
+"                             a reset)\n"
 "      --qmp SOCK             QEMU: stop the VM through this QMP socket\n"
 "                             before freezing (the guest then sees no time\n"
 "                             jump); restore continues it\n"
@@ -183,6 +193,9 @@ static const char restore_text[] =
 "                             criu-lite(8))\n"
 "      --tcp-established      restore established TCP connections (a dump\n"
 "                             that holds some is refused without it)\n"
+"      --tcp-close            restore them as closed sockets (bound where\n"
+"                             they were, reading EOF, writing EPIPE; as\n"
+"                             CRIU's); wins over --tcp-established\n"
 "      --no-cont              leave a VM stopped by dump --qmp stopped\n"
 "      --verify               also read every restored page back from the\n"
 "                             process and compare it before it is let go\n"
@@ -387,7 +400,8 @@ int parse_idle_timeout(const char *arg, unsigned *s)
 }
 
 /* pre-dump's and dump's layer options, beyond the option letters */
-enum { OPT_PREV = 256, OPT_TRACK, OPT_TRACK_TIMEOUT, OPT_TCP_EST };
+enum { OPT_PREV = 256, OPT_TRACK, OPT_TRACK_TIMEOUT, OPT_TCP_EST,
+       OPT_NETLOCK, OPT_TCP_CLOSE };
 
 /* What makes no sense for the command (or together), in words. */
 static const char *dump_opts_conflict(const struct dump_opts *o, bool pre)
@@ -554,6 +568,17 @@ static int dump_option(int c, char **argv, struct dump_opts *o)
 	case OPT_TCP_EST:
 		o->tcp_established = true;
 		return 0;
+	case OPT_TCP_CLOSE:
+		o->tcp_close = true;
+		return 0;
+	case OPT_NETLOCK:
+		if (strcmp(optarg, "nftables") && strcmp(optarg, "skip")) {
+			pr_err("--network-lock: nftables or skip, not \"%s\"",
+			       optarg);
+			return -1;
+		}
+		o->network_lock = !strcmp(optarg, "nftables");
+		return 0;
 	case 'h':
 		usage_of(argv[0], stdout);
 		return 1;
@@ -599,6 +624,8 @@ int parse_dump_args(int argc, char **argv, struct dump_opts *o)
 		{ "track-mem", no_argument, NULL, OPT_TRACK },
 		{ "track-timeout", required_argument, NULL, OPT_TRACK_TIMEOUT },
 		{ "tcp-established", no_argument, NULL, OPT_TCP_EST },
+		{ "network-lock", required_argument, NULL, OPT_NETLOCK },
+		{ "tcp-close", no_argument, NULL, OPT_TCP_CLOSE },
 		{ "page-server", no_argument, NULL, 'G' },
 		{ "address", required_argument, NULL, 'A' },
 		{ "port", required_argument, NULL, 'O' },
@@ -620,6 +647,7 @@ int parse_dump_args(int argc, char **argv, struct dump_opts *o)
 	memset(o, 0, sizeof(*o));
 	o->precopy_until = 256;
 	o->progress_fd = -1;
+	o->network_lock = true;
 	o->pre_dump = pre;
 	o->track_mem = pre;
 	o->track_timeout_s = TRACK_TIMEOUT_DEFAULT;
@@ -671,9 +699,10 @@ int parse_restore_args(int argc, char **argv, struct restore_opts *o)
 {
 	enum { OPT_VERIFY = 256, OPT_ZWAIT, OPT_PIDNS, OPT_NOCONT, OPT_LAZY,
 	       OPT_PSERVER, OPT_NOVERIFY, OPT_STATS, OPT_PROGRESS,
-	       OPT_LAZY_TIMEOUT, OPT_TCP };
+	       OPT_LAZY_TIMEOUT, OPT_TCP, OPT_TCP_CLOSE };
 	static const struct option opts[] = {
 		{ "tcp-established", no_argument, NULL, OPT_TCP },
+		{ "tcp-close", no_argument, NULL, OPT_TCP_CLOSE },
 		{ "page-server", required_argument, NULL, OPT_PSERVER },
 		{ "lazy-pages", no_argument, NULL, OPT_LAZY },
 		{ "lazy-timeout", required_argument, NULL, OPT_LAZY_TIMEOUT },
@@ -738,6 +767,9 @@ int parse_restore_args(int argc, char **argv, struct restore_opts *o)
 			break;
 		case OPT_TCP:
 			o->tcp_established = true;
+			break;
+		case OPT_TCP_CLOSE:
+			o->tcp_close = true;
 			break;
 		case OPT_PROGRESS:
 			if (parse_count("--progress-fd", optarg, INT_MAX, &val))

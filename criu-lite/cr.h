@@ -54,6 +54,9 @@ struct dump_opts {
 	unsigned lazy_timeout_s;	/* no request that long: give up */
 	unsigned compress;	/* PAGES_CODEC_* of the pages image */
 	bool tcp_established;	/* dump established TCP connections */
+	bool network_lock;	/* their peers' segments dropped (nftables)
+				 * from the kill until restore */
+	bool tcp_close;		/* connections dumped as closed sockets */
 };
 
 struct restore_opts {
@@ -72,6 +75,7 @@ struct restore_opts {
 	int progress_fd;	/* --progress-fd, or -1 */
 	const char *log_file;	/* -o: relative to dir; opened by the CLI */
 	bool tcp_established;	/* restore established TCP connections */
+	bool tcp_close;		/* ... as closed sockets (--tcp-close) */
 };
 
 struct dump_stats {

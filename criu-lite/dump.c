@@ -218,7 +218,8 @@ static int check_proc(struct proc_dump *pd, const struct frozen_tree *t,
 		return -1;
 	for (size_t i = 0; i < t->nr; i++)
 		pids[i] = t->procs[i].pid;
-	ret = check_fds(pid, pd->c->o->tcp_established, pids, t->nr, rf);
+	ret = check_fds(pid, pd->c->o->tcp_established || pd->c->o->tcp_close,
+			pids, t->nr, rf);
 	free(pids);
 	return ret;
 }
@@ -770,8 +771,8 @@ static int dump_frozen(struct dump_ctx *c)
 				    pds[i].parent->fp->pid, pds[i].parent->vmas,
 				    pds[i].parent->nr_vmas, &pds[i].cow))
 			goto out;
-	c->fdc = fd_dump_begin(c->dirfd, c->o->tcp_established ?
-					 &c->tcp_hold : NULL);
+	c->fdc = fd_dump_begin(c->dirfd, c->o->tcp_established ||
+					 c->o->tcp_close ? &c->tcp_hold : NULL);
 	if (!c->fdc)
 		goto out;
 	progress_phase(&c->progress, "dump-pages", pages_to_scan(pds, c->tree.nr));
@@ -1374,7 +1375,9 @@ int dump_tree(const struct dump_opts *o, struct dump_stats *st)
 	c.img.fd = c.img.parentfd = -1;
 	if (check_target(o->pid))
 		return -1;
-	tcp_repair_hold_init(&c.tcp_hold);
+	tcp_repair_hold_init(&c.tcp_hold, o->tcp_established &&
+			     !o->leave_running && o->network_lock);
+	c.tcp_hold.close = o->tcp_close && !o->tcp_established;
 	block_stop_sigs(&c, &old);
 	layer_new_id(c.layer_id);
 	if (open_images(&c))
@@ -1401,6 +1404,8 @@ int dump_tree(const struct dump_opts *o, struct dump_stats *st)
 	if (fault_at("after-seize") || interrupted(&c))
 		goto out_release;
 	ret = dump_frozen(&c);
+	if (!ret)
+		ret = tcp_repair_lock_network(&c.tcp_hold);
 	st->dumped_at_ns = now_ns() - t0;
 	if (!ret)
 		ret = commit_images(&c);

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * IP sockets: TCP, UDP and UDP-Lite, over IPv4 and IPv6 (v4-mapped
- * addresses included).
+ * IP sockets: TCP, UDP, UDP-Lite and ICMP datagram ("ping") sockets, over
+ * IPv4 and IPv6 (v4-mapped addresses included).
  *
  * Dump. Addresses come from getsockname/getpeername on our pidfd_getfd
  * copy; what those do not show (the TCP state, a listener's backlog, the
@@ -33,6 +33,13 @@
  *               connect (in repair: no SYN), options, queues, window; it
  *               leaves repair in criu-lite just before the process runs
  *               (late), then gets the bytes that were not sent yet.
+ *   half-closed the same, then the FINs again (make_fins: shutdown for
+ *               ours, a segment from the peer's address for its FIN or
+ *               its ACK of ours)
+ *   pending     the client end of a connection its listener (in the
+ *               tree) has not accepted yet: a real connect to it
+ *   ICMP        socket, options, bind (its identifier), connect
+ * The network lock (netlock.c) of a dump's connections is removed in late.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -48,12 +55,15 @@
 #include <linux/sock_diag.h>
 #include <linux/sockios.h>
 #include <netinet/in.h>
+#include <netinet/ip.h>
+#include <netinet/ip6.h>
 #include <netinet/tcp.h>
 #include <netinet/udp.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 #include <netlink/attr.h>
 #include <netlink/msg.h>
@@ -62,6 +72,7 @@
 
 #include "fd-ops.h"
 #include "log.h"
+#include "netlock.h"
 #include "tcp-repair.h"
 
 #ifndef IPPROTO_UDPLITE
@@ -76,7 +87,9 @@
 #endif
 
 /* include/net/tcp_states.h */
-enum { SK_ESTABLISHED = 1, SK_CLOSE = 7, SK_LISTEN = 10 };
+enum { SK_ESTABLISHED = 1, SK_SYN_RECV = 3, SK_FIN_WAIT1 = 4,
+       SK_FIN_WAIT2 = 5, SK_CLOSE = 7, SK_CLOSE_WAIT = 8, SK_LAST_ACK = 9,
+       SK_LISTEN = 10, SK_CLOSING = 11, SK_NEW_SYN_RECV = 12 };
 static const char *const tcp_state_names[] = {
 	"?", "ESTABLISHED", "SYN_SENT", "SYN_RECV", "FIN_WAIT1", "FIN_WAIT2",
 	"TIME_WAIT", "CLOSE", "CLOSE_WAIT", "LAST_ACK", "LISTEN", "CLOSING",
@@ -99,6 +112,45 @@ static const char *state_name(unsigned s)
 static bool is_tcp(const InetSk *k)
 {
 	return k->type == SOCK_STREAM;
+}
+
+/* ICMP datagram ("ping") sockets: net.ipv4.ping_group_range lets them be
+ * made; sock_diag does not list them. */
+static bool is_icmp(const InetSk *k)
+{
+	return k->type == SOCK_DGRAM && (k->protocol == IPPROTO_ICMP ||
+					 k->protocol == IPPROTO_ICMPV6);
+}
+
+/*
+ * A connection's FINs, by state. Each FIN takes a sequence number: the
+ * send sequence read in repair mode (write_seq) counts ours once it is
+ * queued, the receive one (rcv_nxt) the peer's once it came. Half-closed
+ * connections are made again from an established one in repair mode:
+ * shutdown() queues our FIN, a segment from the peer's address brings
+ * its FIN (or the ACK of ours), and the state machine does the rest.
+ */
+static bool fin_sent(unsigned state)	/* ours is queued */
+{
+	return state == SK_FIN_WAIT1 || state == SK_FIN_WAIT2 ||
+	       state == SK_CLOSING || state == SK_LAST_ACK;
+}
+
+static bool fin_acked(unsigned state)	/* the peer acknowledged ours */
+{
+	return state == SK_FIN_WAIT2;
+}
+
+static bool fin_rcvd(unsigned state)	/* the peer's came */
+{
+	return state == SK_CLOSE_WAIT || state == SK_LAST_ACK ||
+	       state == SK_CLOSING;
+}
+
+/* The states a connection is dumped in with --tcp-established. */
+static bool is_connected(unsigned state)
+{
+	return state == SK_ESTABLISHED || fin_sent(state) || fin_rcvd(state);
 }
 
 /* ---- options ---- */
@@ -290,6 +342,8 @@ struct inet_diag_sk {
 	uint32_t ino;
 	uint8_t state, shutdown;
 	uint32_t rq, wq;	/* listener: pending, backlog */
+	uint16_t sport, dport;	/* network order */
+	uint32_t src[4], dst[4];	/* IPv4: [0] */
 };
 
 struct inet_diag_table {
@@ -333,6 +387,10 @@ static int inet_diag_one(struct nl_msg *msg, void *arg)
 	s->state = m->idiag_state;
 	s->rq = m->idiag_rqueue;
 	s->wq = m->idiag_wqueue;
+	s->sport = m->id.idiag_sport;
+	s->dport = m->id.idiag_dport;
+	memcpy(s->src, m->id.idiag_src, sizeof(s->src));
+	memcpy(s->dst, m->id.idiag_dst, sizeof(s->dst));
 	if (tb[INET_DIAG_SHUTDOWN])
 		s->shutdown = nla_get_u8(tb[INET_DIAG_SHUTDOWN]);
 	return NL_OK;
@@ -428,6 +486,108 @@ static const struct inet_diag_sk *inet_diag_find(struct fd_dump *d,
 		if (t->sk[i].ino == k->ino)
 			return &t->sk[i];
 	return &unhashed;
+}
+
+/*
+ * Connections not accepted yet. The kernel lists each in the listener's
+ * accept queue as an established socket of its own without an inode (no
+ * file: only accept() makes one), on the listener's port. Nothing but
+ * accept() reads such a socket, and nothing puts a socket made in repair
+ * mode into a listener's queue: only a connection whose client is in the
+ * tree can be made again, by that client connecting anew at restore
+ * (its peer sees nothing: it is in the tree too).
+ */
+/* The states of a socket in an accept queue (orphans of closed
+ * connections, TIME_WAIT ones, have no inode either). */
+static bool is_child_state(unsigned state)
+{
+	return state == SK_ESTABLISHED || state == SK_CLOSE_WAIT ||
+	       state == SK_SYN_RECV || state == SK_NEW_SYN_RECV;
+}
+
+static bool is_child_of(const struct inet_diag_sk *c,
+			const struct inet_diag_sk *l, size_t alen)
+{
+	static const uint32_t any[4];
+
+	return !c->ino && is_child_state(c->state) && c->sport == l->sport &&
+	       (!memcmp(l->src, any, alen) || !memcmp(c->src, l->src, alen));
+}
+
+static size_t diag_alen(const struct inet_diag_table *t)
+{
+	return t->family == AF_INET ? 4 : 16;
+}
+
+static struct inet_diag_table *diag_table(struct fd_dump *d, const InetSk *k)
+{
+	struct inet_dump_state **sp = fd_dump_inet_state(d->fc);
+
+	for (size_t i = 0; *sp && i < (*sp)->n; i++)
+		if ((*sp)->t[i]->family == k->family &&
+		    (*sp)->t[i]->protocol == k->protocol)
+			return (*sp)->t[i];
+	return NULL;
+}
+
+/* A listener's connections not accepted yet: one holding data its client
+ * sent is refused (only accept() could read it); one whose client is not
+ * a socket of this host is lost, with a warning. */
+static int dump_pending(struct fd_dump *d, const struct inet_diag_sk *l,
+			const InetSk *k)
+{
+	const struct inet_diag_table *t = diag_table(d, k);
+	size_t alen = t ? diag_alen(t) : 0, lost = 0;
+
+	for (size_t i = 0; t && i < t->n; i++) {
+		const struct inet_diag_sk *c = &t->sk[i];
+		bool local = false;
+
+		if (!is_child_of(c, l, alen))
+			continue;
+		if (c->rq) {
+			pr_err("pid %d fd %d: a connection not yet accepted on "
+			       "this listening socket holds %u bytes (readable "
+			       "only by accept(): not supported)", d->pid, d->fd,
+			       c->rq);
+			return -1;
+		}
+		for (size_t j = 0; j < t->n && !local; j++)
+			local = t->sk[j].ino && t->sk[j].sport == c->dport &&
+				t->sk[j].dport == c->sport &&
+				!memcmp(t->sk[j].src, c->dst, alen) &&
+				!memcmp(t->sk[j].dst, c->src, alen);
+		lost += !local;
+	}
+	if (lost)
+		pr_warn("pid %d fd %d: %zu connection(s) not yet accepted on this "
+			"listening socket, from clients outside this host, will "
+			"be lost", d->pid, d->fd, lost);
+	return 0;
+}
+
+/* The established socket s: the client end of a connection its listener
+ * has not accepted yet? Then k records that listener. */
+static void pending_on(struct fd_dump *d, const struct inet_diag_sk *s,
+		       InetSk *k)
+{
+	const struct inet_diag_table *t = diag_table(d, k);
+	size_t alen = t ? diag_alen(t) : 0;
+
+	for (size_t i = 0; t && i < t->n; i++) {
+		const struct inet_diag_sk *c = &t->sk[i];
+
+		if (c->ino || c->sport != s->dport || c->dport != s->sport ||
+		    memcmp(c->src, s->dst, alen) || memcmp(c->dst, s->src, alen))
+			continue;
+		for (size_t j = 0; j < t->n; j++)
+			if (t->sk[j].state == SK_LISTEN && t->sk[j].ino &&
+			    is_child_of(c, &t->sk[j], alen)) {
+				k->has_listener_ino = true;
+				k->listener_ino = t->sk[j].ino;
+				return;
+			}
+	}
 }
 
 /* ---- addresses ---- */
@@ -671,7 +831,7 @@ static int dump_tcp_window(int sk, TcpConn *t)
 }
 
 /* What repair mode shows of the connection; the socket is in repair. */
-static int dump_tcp_conn(int sk, TcpConn *t)
+static int dump_tcp_conn(int sk, unsigned state, TcpConn *t)
 {
 	int outq, unsent, inq, old_off = -1, off = -1;
 	socklen_t l = sizeof(old_off);
@@ -680,6 +840,12 @@ static int dump_tcp_conn(int sk, TcpConn *t)
 	if (ioctl(sk, SIOCOUTQ, &outq) || ioctl(sk, SIOCOUTQNSD, &unsent) ||
 	    ioctl(sk, SIOCINQ, &inq))
 		return -1;
+	/* our FIN, not acknowledged yet, is in the send queue's count (and
+	 * in the unsent count until it went out): it carries no byte */
+	if (fin_sent(state) && !fin_acked(state)) {
+		outq -= outq > 0;
+		unsent -= unsent > 0;
+	}
 	getsockopt(sk, SOL_SOCKET, SO_PEEK_OFF, &old_off, &l);
 	if (old_off >= 0 &&
 	    setsockopt(sk, SOL_SOCKET, SO_PEEK_OFF, &off, sizeof(off)))
@@ -724,16 +890,32 @@ static int dump_established(struct fd_dump *d, InetSk *k)
 		       "--tcp-established was not given", d->pid, d->fd);
 		return -1;
 	}
+	if (h->close) {	/* --tcp-close: kept as a closed socket */
+		k->state = SK_CLOSE;
+		k->shutdown = RCV_SHUTDOWN | SEND_SHUTDOWN;
+		k->has_listener_ino = false;
+		return 0;
+	}
+	if (!h->n && h->lock[0] && netlock_unavailable()) {
+		pr_err("pid %d fd %d: TCP connection: no network lock: %s",
+		       d->pid, d->fd, netlock_unavailable());
+		return -1;
+	}
 	t = malloc(sizeof(*t));
 	if (!t)
 		return -1;
 	tcp_conn__init(t);
 	k->tcp = t;
+	if (h->lock[0] && !k->has_listener_ino &&
+	    !(t->lock_table = strdup(h->lock)))
+		return -1;
 	get_int(d->copy, SOL_SOCKET, SO_REUSEADDR, &reuse);
 	lock = !k->filter_locked;
 	/* the guard has it before it is touched: if we die, it undoes it */
+	/* a client of a connection not accepted yet connects again at
+	 * restore, to its listener in the tree: nothing to lock out */
 	if (tcp_repair_hold_add(h, d->copy, reuse, k->filter.data,
-				k->filter.len, lock))
+				k->filter.len, lock, !k->has_listener_ino))
 		return -1;
 	if (lock && setsockopt(d->copy, SOL_SOCKET, SO_ATTACH_FILTER, &drop_all,
 			       sizeof(drop_all))) {
@@ -750,7 +932,7 @@ static int dump_established(struct fd_dump *d, InetSk *k)
 			  d->pid, d->fd);
 		return -1;
 	}
-	if (dump_tcp_conn(d->copy, t)) {
+	if (dump_tcp_conn(d->copy, k->state, t)) {
 		pr_perror("pid %d fd %d: read the TCP connection in repair mode",
 			  d->pid, d->fd);
 		return -1;
@@ -791,10 +973,37 @@ const char *inet_refusal(int fd)
 		return NULL;
 	if (type == SOCK_DGRAM && (proto == IPPROTO_ICMP ||
 				   proto == IPPROTO_ICMPV6))
-		return "ICMP datagram socket (ping; not supported yet)";
+		return NULL;
 	if (type == SOCK_RAW)
 		return "raw IP socket (not supported)";
 	return "IP socket of another protocol (SCTP, MPTCP...: not supported)";
+}
+
+/* A listener's connections not accepted yet hold no data: else refused
+ * (only accept() reads them; dump_pending says the same at dump). */
+static const char *pending_check(const struct fd_dump *d, int dom, int proto)
+{
+	static char why[160];
+	struct inet_diag_table *t = inet_diag_load(dom, proto);
+	const struct inet_diag_sk *l = NULL;
+	uint32_t held = 0;
+
+	if (!t)
+		return "listening socket whose connections can't be listed "
+		       "(sock_diag)";
+	for (size_t i = 0; i < t->n && !l; i++)
+		if (t->sk[i].ino == d->st.st_ino)
+			l = &t->sk[i];
+	for (size_t i = 0; l && i < t->n; i++)
+		if (is_child_of(&t->sk[i], l, diag_alen(t)))
+			held += t->sk[i].rq;
+	inet_diag_free(t);
+	if (!held)
+		return NULL;
+	snprintf(why, sizeof(why), "listening socket whose connections not yet "
+		 "accepted hold %u bytes (readable only by accept(): not "
+		 "supported)", held);
+	return why;
 }
 
 /* Before anything is touched: the states and settings we can't make. */
@@ -815,15 +1024,25 @@ static const char *inet_check(const struct fd_dump *d)
 	l = sizeof(ti);
 	if (getsockopt(d->copy, IPPROTO_TCP, TCP_INFO, &ti, &l))
 		return "TCP socket whose state can't be read (TCP_INFO)";
-	if (ti.tcpi_state == SK_LISTEN || ti.tcpi_state == SK_CLOSE)
+	if (ti.tcpi_state == SK_LISTEN)	/* tcpi_unacked: its accept queue */
+		return ti.tcpi_unacked ? pending_check(d, dom, proto) : NULL;
+	if (ti.tcpi_state == SK_CLOSE)
 		return NULL;
 	if (ti.tcpi_state == SK_ESTABLISHED)
 		return d->tcp_established ? NULL :
 		       "established TCP connection (dump with --tcp-established "
 		       "to keep it)";
-	snprintf(why, sizeof(why), "TCP connection in state %s (only LISTEN, "
-		 "CLOSE and, with --tcp-established, ESTABLISHED are supported)",
-		 state_name(ti.tcpi_state));
+	if (is_connected(ti.tcpi_state) && d->tcp_established)
+		return NULL;
+	if (is_connected(ti.tcpi_state))
+		snprintf(why, sizeof(why), "TCP connection in state %s (dump "
+			 "with --tcp-established to keep it)",
+			 state_name(ti.tcpi_state));
+	else
+		snprintf(why, sizeof(why), "TCP connection in state %s (only "
+			 "LISTEN, CLOSE and, with --tcp-established, ESTABLISHED, "
+			 "FIN_WAIT1/2, CLOSE_WAIT, LAST_ACK, CLOSING are "
+			 "supported)", state_name(ti.tcpi_state));
 	return why;
 }
 
@@ -862,6 +1081,92 @@ static unsigned closed_shutdown(struct fd_dump *d)
 	return 0;
 }
 
+/*
+ * A ping socket: its identifier is its port (getsockname), the address
+ * it is connected to from /proc (icmp_peer). Replies queued can't be dumped (no peek offset on these sockets:
+ * only the first one can be peeked): refused. A peek reading 0 bytes
+ * (an ICMP message has at least its 8-byte header) is a receive shutdown;
+ * a send shutdown is not seen (not kept).
+ */
+/* "0100007F" (IPv4) or four such words (IPv6): the address bytes as
+ * /proc/net/icmp{,6} prints them (each 32-bit word of the raw address in
+ * hex, host order). */
+static bool parse_proc_addr(const char *hex, void *out, size_t words)
+{
+	for (size_t i = 0; i < words; i++) {
+		char w[9];
+		uint32_t v;
+
+		memcpy(w, hex + 8 * i, 8);
+		w[8] = 0;
+		if (sscanf(w, "%x", &v) != 1)
+			return false;
+		memcpy((uint8_t *)out + 4 * i, &v, 4);
+	}
+	return true;
+}
+
+/*
+ * The peer a ping socket is connected to: getpeername says ENOTCONN (no
+ * port), /proc/net/icmp{,6} has it (criu-lite's network namespace is
+ * the target's: checked before). Absent: not connected.
+ */
+static int icmp_peer(struct fd_dump *d, InetSk *k)
+{
+	bool v4 = k->family == AF_INET;
+	FILE *f = fopen(v4 ? "/proc/net/icmp" : "/proc/net/icmp6", "r");
+	char line[512], rem[40];
+	unsigned long ino;
+	unsigned st;
+
+	if (!f) {
+		pr_perror("pid %d fd %d: /proc/net/icmp", d->pid, d->fd);
+		return -1;
+	}
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, " %*u: %*[0-9A-Fa-f]:%*x %39[0-9A-Fa-f]:%*x %x "
+			   "%*x:%*x %*x:%*x %*x %*u %*u %lu", rem, &st, &ino) == 3 &&
+		    ino == k->ino)
+			break;
+	fclose(f);
+	if (ino != k->ino || st != SK_ESTABLISHED)
+		return 0;
+	if (v4) {
+		struct sockaddr_in a = { .sin_family = AF_INET };
+
+		if (!parse_proc_addr(rem, &a.sin_addr, 1))
+			return -1;
+		return put_addr(&k->peer, &k->has_peer, &a, sizeof(a));
+	} else {
+		struct sockaddr_in6 a = { .sin6_family = AF_INET6 };
+
+		if (!parse_proc_addr(rem, &a.sin6_addr, 4))
+			return -1;
+		return put_addr(&k->peer, &k->has_peer, &a, sizeof(a));
+	}
+}
+
+static int dump_icmp(struct fd_dump *d, InetSk *k)
+{
+	char c;
+	ssize_t n;
+
+	if (dump_addrs(d, k) || dump_opts(d, k) || dump_filter(d, k) ||
+	    (!k->has_peer && icmp_peer(d, k)))
+		return -1;
+	k->state = k->has_peer ? SK_ESTABLISHED : SK_CLOSE;
+	k->has_shutdown = true;
+	n = recv(d->copy, &c, 1, MSG_PEEK | MSG_DONTWAIT | MSG_TRUNC);
+	if (n == 0) {
+		k->shutdown = RCV_SHUTDOWN;
+	} else if (n > 0) {
+		pr_err("pid %d fd %d: ICMP socket with replies queued (can't be "
+		       "read without taking them: not supported)", d->pid, d->fd);
+		return -1;
+	}
+	return 0;
+}
+
 static int inet_dump(struct fd_dump *d, FdEntry *e)
 {
 	const struct inet_diag_sk *s;
@@ -877,6 +1182,8 @@ static int inet_dump(struct fd_dump *d, FdEntry *e)
 	k->type = type;
 	k->protocol = proto;
 	k->ino = d->st.st_ino;
+	if (is_icmp(k))
+		return dump_icmp(d, k);
 	s = inet_diag_find(d, k);
 	if (!s)
 		return -1;
@@ -894,13 +1201,11 @@ static int inet_dump(struct fd_dump *d, FdEntry *e)
 	if (s->state == SK_LISTEN) {
 		k->has_backlog = true;
 		k->backlog = s->wq;
-		if (s->rq)
-			pr_warn("pid %d fd %d: %u connection(s) not yet accepted "
-				"on this listening socket will be lost", d->pid,
-				d->fd, s->rq);
-		return 0;
+		return s->rq ? dump_pending(d, s, k) : 0;
 	}
 	if (s->state == SK_ESTABLISHED)
+		pending_on(d, s, k);
+	if (is_connected(s->state))
 		return dump_established(d, k);
 	if (s->state != SK_CLOSE) {
 		pr_err("pid %d fd %d: TCP connection in state %s (not supported)",
@@ -1196,11 +1501,45 @@ static int bind_closed(int fd, const InetSk *k)
 	return ret;
 }
 
-static int make_listener(int fd, const InetSk *k)
+static uint16_t local_port(const InetSk *k)
+{
+	struct sockaddr_storage ss = { 0 };
+
+	if (!k->has_local || k->local.len > sizeof(ss))
+		return 0;
+	memcpy(&ss, k->local.data, k->local.len);
+	return ss.ss_family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port :
+	       ((struct sockaddr_in6 *)&ss)->sin6_port;
+}
+
+/*
+ * A listener that shares its port with another of the tree by
+ * SO_REUSEPORT, but has it off now (the program cleared it after its
+ * bind): it binds with it on, until late(), so that the other one can
+ * still bind next to it, as when the program made them.
+ */
+static bool reuseport_for_bind(struct fd_restore *r, const InetSk *k)
+{
+	const FdEntry *e;
+	size_t i = 0;
+
+	if (has_opt(k, SOL_SOCKET, SO_REUSEPORT) || !local_port(k))
+		return false;
+	while ((e = fd_next_inet(r, &i)))
+		if (e->isk->ino != k->ino && is_tcp(e->isk) &&
+		    local_port(e->isk) == local_port(k) &&
+		    has_opt(e->isk, SOL_SOCKET, SO_REUSEPORT))
+			return true;
+	return false;
+}
+
+static int make_listener(struct fd_restore *r, int fd, const InetSk *k)
 {
 	bool reuse = has_opt(k, SOL_SOCKET, SO_REUSEADDR);
 
 	if (!reuse && set_int(fd, SOL_SOCKET, SO_REUSEADDR, 1))
+		return -1;
+	if (reuseport_for_bind(r, k) && set_int(fd, SOL_SOCKET, SO_REUSEPORT, 1))
 		return -1;
 	if (bind_local(fd, k))
 		return -1;
@@ -1248,7 +1587,7 @@ static int repair_options(int fd, const TcpConn *t)
 			  n * sizeof(o[0]));
 }
 
-static int repair_window(int fd, const TcpConn *t)
+static int repair_window(int fd, const TcpConn *t, unsigned state)
 {
 	struct tcp_repair_window w = {
 		.snd_wl1 = t->snd_wl1, .snd_wnd = t->snd_wnd,
@@ -1258,7 +1597,293 @@ static int repair_window(int fd, const TcpConn *t)
 
 	if (!t->has_snd_wl1)
 		return 0;
+	/* rcv_nxt is one short of the peer's FIN until it comes again:
+	 * the window may not start after it */
+	if (fin_rcvd(state) && w.rcv_wup == t->rcv_seq) {
+		w.rcv_wup--;
+		w.rcv_wnd++;
+	}
 	return setsockopt(fd, IPPROTO_TCP, TCP_REPAIR_WINDOW, &w, sizeof(w));
+}
+
+/* ---- FINs of half-closed connections ---- */
+
+static uint32_t csum_add(uint32_t sum, const void *p, size_t n)
+{
+	const uint8_t *b = p;
+
+	for (size_t i = 0; i + 1 < n; i += 2)
+		sum += (uint32_t)b[i] << 8 | b[i + 1];
+	if (n & 1)
+		sum += (uint32_t)b[n - 1] << 8;
+	return sum;
+}
+
+static uint16_t csum_fold(uint32_t sum)
+{
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return htons((uint16_t)~sum);
+}
+
+/* IPv4 address of an AF_INET or v4-mapped AF_INET6 sockaddr, else false. */
+static bool addr_v4(const ProtobufCBinaryData *b, struct in_addr *a,
+		    uint16_t *port)
+{
+	struct sockaddr_storage ss = { 0 };
+
+	memcpy(&ss, b->data, b->len);
+	if (ss.ss_family == AF_INET) {
+		*a = ((struct sockaddr_in *)&ss)->sin_addr;
+		*port = ((struct sockaddr_in *)&ss)->sin_port;
+		return true;
+	}
+	if (!IN6_IS_ADDR_V4MAPPED(&((struct sockaddr_in6 *)&ss)->sin6_addr))
+		return false;
+	memcpy(a, &((struct sockaddr_in6 *)&ss)->sin6_addr.s6_addr[12], 4);
+	*port = ((struct sockaddr_in6 *)&ss)->sin6_port;
+	return true;
+}
+
+/*
+ * While a half-closed connection is made, its socket takes only the
+ * segments we send it (marked by their TTL / hop limit): the segments
+ * it answers with go to a peer that may not be restored yet, whose
+ * address answers with a reset. The lock stays until late().
+ */
+#define SEG_TTL		NETLOCK_TTL
+
+static int lock_but_ours(int fd, const InetSk *k)
+{
+	struct in_addr a;
+	uint16_t port;
+	struct sock_filter f[] = {
+		BPF_STMT(BPF_LD | BPF_B | BPF_ABS, SKF_NET_OFF +
+			 (addr_v4(&k->peer, &a, &port) ?
+			  offsetof(struct iphdr, ttl) :
+			  offsetof(struct ip6_hdr, ip6_hlim))),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SEG_TTL, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, 0xffffffff),
+		BPF_STMT(BPF_RET | BPF_K, 0),
+	};
+	struct sock_fprog prog = { sizeof(f) / sizeof(f[0]), f };
+
+	if (k->filter_locked) {
+		pr_warn("restore TCP connection %lu: its socket filter is locked: "
+			"not locked while its FINs are made", (unsigned long)k->ino);
+		return 0;
+	}
+	return setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog));
+}
+
+/* The program's own filter again (or none) in place of lock_but_ours. */
+static void unlock(int fd, const InetSk *k)
+{
+	if (k->filter_locked)
+		return;
+	if (k->has_filter ? restore_filter(fd, k) :
+	    set_int(fd, SOL_SOCKET, SO_DETACH_FILTER, 0))
+		pr_perror("restore TCP connection %lu: unlock",
+			  (unsigned long)k->ino);
+}
+
+struct peer_seg {
+	uint32_t seq, ack;
+	uint16_t win;
+	bool fin;
+};
+
+static void fill_tcp(struct tcphdr *th, uint16_t sport, uint16_t dport,
+		     const struct peer_seg *g)
+{
+	memset(th, 0, sizeof(*th));
+	th->source = sport;
+	th->dest = dport;
+	th->seq = htonl(g->seq);
+	th->ack_seq = htonl(g->ack);
+	th->doff = sizeof(*th) / 4;
+	th->ack = 1;
+	th->fin = g->fin;
+	th->window = htons(g->win);
+}
+
+static int send_raw(int family, const void *pkt, size_t len,
+		    const void *to, socklen_t tolen)
+{
+	int raw = socket(family, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_RAW);
+	ssize_t n;
+
+	if (raw < 0)
+		return -1;
+	n = sendto(raw, pkt, len, 0, to, tolen);
+	close(raw);
+	return n == (ssize_t)len ? 0 : -1;
+}
+
+/* An IPv4 segment from the peer's address to k (IPPROTO_RAW: our own IP
+ * header; the kernel fills its checksum, we the TCP one). */
+static int seg_v4(const InetSk *k, const struct peer_seg *g)
+{
+	struct { struct iphdr ip; struct tcphdr th; } pkt = { 0 };
+	struct sockaddr_in to = { .sin_family = AF_INET };
+	struct in_addr src, dst;
+	uint16_t sport, dport;
+	uint8_t pseudo[12];
+	uint32_t sum;
+
+	if (!addr_v4(&k->peer, &src, &sport) || !addr_v4(&k->local, &dst, &dport))
+		return -1;
+	pkt.ip.ihl = 5;
+	pkt.ip.version = 4;
+	pkt.ip.tot_len = htons(sizeof(pkt));
+	pkt.ip.frag_off = htons(IP_DF);
+	pkt.ip.ttl = SEG_TTL;
+	pkt.ip.protocol = IPPROTO_TCP;
+	pkt.ip.saddr = src.s_addr;
+	pkt.ip.daddr = dst.s_addr;
+	fill_tcp(&pkt.th, sport, dport, g);
+	memcpy(pseudo, &src, 4);
+	memcpy(pseudo + 4, &dst, 4);
+	pseudo[8] = 0;
+	pseudo[9] = IPPROTO_TCP;
+	pseudo[10] = 0;
+	pseudo[11] = sizeof(pkt.th);
+	sum = csum_add(csum_add(0, pseudo, sizeof(pseudo)), &pkt.th,
+		       sizeof(pkt.th));
+	pkt.th.check = csum_fold(sum);
+	to.sin_addr = dst;
+	return send_raw(AF_INET, &pkt, sizeof(pkt), &to, sizeof(to));
+}
+
+static int seg_v6(const InetSk *k, const struct peer_seg *g)
+{
+	struct { struct ip6_hdr ip; struct tcphdr th; } pkt = { 0 };
+	struct sockaddr_in6 src, dst;
+	uint8_t pseudo[40] = { 0 };
+	uint32_t sum;
+
+	memcpy(&src, k->peer.data, sizeof(src));
+	memcpy(&dst, k->local.data, sizeof(dst));
+	pkt.ip.ip6_flow = htonl(6U << 28);
+	pkt.ip.ip6_plen = htons(sizeof(pkt.th));
+	pkt.ip.ip6_nxt = IPPROTO_TCP;
+	pkt.ip.ip6_hlim = SEG_TTL;
+	pkt.ip.ip6_src = src.sin6_addr;
+	pkt.ip.ip6_dst = dst.sin6_addr;
+	fill_tcp(&pkt.th, src.sin6_port, dst.sin6_port, g);
+	memcpy(pseudo, &src.sin6_addr, 16);
+	memcpy(pseudo + 16, &dst.sin6_addr, 16);
+	pseudo[35] = sizeof(pkt.th);
+	pseudo[39] = IPPROTO_TCP;
+	sum = csum_add(csum_add(0, pseudo, sizeof(pseudo)), &pkt.th,
+		       sizeof(pkt.th));
+	pkt.th.check = csum_fold(sum);
+	dst.sin6_port = 0;
+	return send_raw(AF_INET6, &pkt, sizeof(pkt), &dst, sizeof(dst));
+}
+
+static int tcp_state(int fd)
+{
+	struct tcp_info ti;
+	socklen_t l = sizeof(ti);
+
+	return getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &l) ? -1 :
+	       ti.tcpi_state;
+}
+
+/*
+ * The segment the peer sent (its FIN, or the ACK of ours), sent again from
+ * its address to the socket in repair mode (CAP_NET_RAW). The kernel takes
+ * it in softirq context, on loopback: we wait (bounded) for the state it
+ * leads to.
+ */
+static int from_peer(int fd, const InetSk *k, const struct peer_seg *g,
+		     unsigned want)
+{
+	struct in_addr a;
+	uint16_t port;
+	int st = -1;
+
+	if ((addr_v4(&k->peer, &a, &port) ? seg_v4(k, g) : seg_v6(k, g))) {
+		pr_perror("restore TCP connection %lu: send the peer's %s from "
+			  "its address (raw socket, needs CAP_NET_RAW)",
+			  (unsigned long)k->ino, g->fin ? "FIN" : "ACK");
+		return -1;
+	}
+	for (int i = 0; i < 2000; i++) {
+		st = tcp_state(fd);
+		if (st == (int)want)
+			return 0;
+		nanosleep(&(struct timespec){ 0, 1000000 }, NULL);
+	}
+	pr_err("restore TCP connection %lu: the peer's %s was not taken (state "
+	       "%s, not %s)", (unsigned long)k->ino, g->fin ? "FIN" : "ACK",
+	       st < 0 ? "?" : state_name(st), state_name(want));
+	return -1;
+}
+
+/* Our FIN, queued after the send queue as sent already (TCP_SEND_QUEUE:
+ * nothing goes out; the retransmission timer sends it if it is not
+ * acknowledged). */
+static int our_fin(int fd)
+{
+	int ret;
+
+	if (repair_queue(fd, TCP_SEND_QUEUE))
+		return -1;
+	ret = shutdown(fd, SHUT_WR);
+	return repair_queue(fd, TCP_NO_QUEUE) || ret;
+}
+
+/* The peer's view of the window it announces (unscaled). */
+static uint16_t peer_win(const TcpConn *t)
+{
+	uint32_t w = t->has_snd_wnd ? t->snd_wnd >> (t->has_snd_wscale ?
+						      t->snd_wscale : 0) : 0;
+
+	return w > 0xffff ? 0xffff : (w ? w : 1);
+}
+
+/*
+ * An established connection in repair mode becomes the half-closed one
+ * it was, in the order the FINs came (the state machine takes each step):
+ *   FIN_WAIT1   our FIN
+ *   FIN_WAIT2   our FIN, the peer's ACK of it
+ *   CLOSE_WAIT  the peer's FIN
+ *   LAST_ACK    the peer's FIN, then ours
+ *   CLOSING     our FIN, then the peer's (not acknowledging ours)
+ */
+static int make_fins(int fd, const InetSk *k)
+{
+	const TcpConn *t = k->tcp;
+	unsigned st = k->state;
+	uint32_t una = t->snd_seq - fin_sent(st) - t->sndq.len;
+	struct peer_seg fin = { t->rcv_seq - 1, una, peer_win(t), true };
+	struct peer_seg ack = { t->rcv_seq, t->snd_seq, peer_win(t), false };
+	const char *step = "lock (a socket filter)";
+
+	if (lock_but_ours(fd, k))
+		goto err;
+	step = "our FIN (shutdown)";
+	if (fin_sent(st) && st != SK_LAST_ACK && our_fin(fd))
+		goto err;
+	if (fin_rcvd(st) &&
+	    from_peer(fd, k, &fin, st == SK_CLOSING ? SK_CLOSING : SK_CLOSE_WAIT))
+		return -1;
+	if (st == SK_LAST_ACK && our_fin(fd))
+		goto err;
+	if (fin_acked(st) && from_peer(fd, k, &ack, SK_FIN_WAIT2))
+		return -1;
+	step = "its state";
+	if (tcp_state(fd) != (int)st) {
+		errno = EPROTO;
+		goto err;
+	}
+	return 0;
+err:
+	pr_perror("restore TCP connection %lu (%s): %s", (unsigned long)k->ino,
+		  state_name(st), step);
+	return -1;
 }
 
 /*
@@ -1270,8 +1895,11 @@ static int repair_window(int fd, const TcpConn *t)
 static int make_established(int fd, const InetSk *k)
 {
 	const TcpConn *t = k->tcp;
-	size_t sent = t->sndq.len - (t->unsent < t->sndq.len ? t->unsent :
-							      t->sndq.len);
+	/* a FIN to follow: every byte goes before it, as sent already */
+	size_t sent = fin_sent(k->state) ? t->sndq.len : t->sndq.len -
+		(t->unsent < t->sndq.len ? t->unsent : t->sndq.len);
+	uint32_t snd = t->snd_seq - fin_sent(k->state) - t->sndq.len;
+	uint32_t rcv = t->rcv_seq - fin_rcvd(k->state) - t->rcvq.len;
 	const char *step;
 
 	step = "TCP_REPAIR (needs CAP_NET_ADMIN)";
@@ -1279,9 +1907,9 @@ static int make_established(int fd, const InetSk *k)
 		goto err;
 	step = "sequence numbers";
 	if (repair_queue(fd, TCP_SEND_QUEUE) ||
-	    set_int(fd, IPPROTO_TCP, TCP_QUEUE_SEQ, t->snd_seq - t->sndq.len) ||
+	    set_int(fd, IPPROTO_TCP, TCP_QUEUE_SEQ, snd) ||
 	    repair_queue(fd, TCP_RECV_QUEUE) ||
-	    set_int(fd, IPPROTO_TCP, TCP_QUEUE_SEQ, t->rcv_seq - t->rcvq.len))
+	    set_int(fd, IPPROTO_TCP, TCP_QUEUE_SEQ, rcv))
 		goto err;
 	if (bind_local(fd, k) || connect_peer(fd, k))
 		return -1;
@@ -1301,12 +1929,51 @@ static int make_established(int fd, const InetSk *k)
 	if (send_repair_queue(fd, TCP_SEND_QUEUE, t->sndq.data, sent))
 		goto err;
 	step = "TCP_REPAIR_WINDOW";
-	if (repair_queue(fd, TCP_NO_QUEUE) || repair_window(fd, t))
+	if (repair_queue(fd, TCP_NO_QUEUE) || repair_window(fd, t, k->state))
 		goto err;
-	return 0;
+	return k->state == SK_ESTABLISHED ? 0 : make_fins(fd, k);
 err:
 	pr_perror("restore TCP connection %lu: %s", (unsigned long)k->ino, step);
 	return -1;
+}
+
+static int inet_make_cached(struct fd_restore *r, const FdEntry *e);
+
+/*
+ * The client end of a connection not accepted yet: its listener (in the
+ * tree, made first) gets a real connection from it, which its accept()
+ * returns; the bytes the client had not got acknowledged are sent again
+ * (the listener's end held none: refused at dump otherwise).
+ */
+static int make_pending_client(struct fd_restore *r, int fd, const InetSk *k)
+{
+	const FdEntry *le = fd_find_inet(r, k->listener_ino);
+	const TcpConn *t = k->tcp;
+	size_t done = 0;
+
+	if (fd_cache_get(r, FD_KEY_INET, k->listener_ino, 0, NULL) < 0 &&
+	    inet_make_cached(r, le) < 0)
+		return -1;
+	if (bind_local(fd, k) || connect_peer(fd, k))
+		return -1;
+	while (t && done < t->sndq.len) {
+		ssize_t n = send(fd, t->sndq.data + done, t->sndq.len - done,
+				 MSG_DONTWAIT | MSG_NOSIGNAL);
+
+		if (n <= 0) {
+			pr_perror("restore socket %lu: send its %zu unacked bytes",
+				  (unsigned long)k->ino, t->sndq.len);
+			return -1;
+		}
+		done += n;
+	}
+	return apply_shutdown(fd, k);
+}
+
+static bool is_pending_client(struct fd_restore *r, const InetSk *k)
+{
+	return is_tcp(k) && k->state == SK_ESTABLISHED && k->has_listener_ino &&
+	       fd_find_inet(r, k->listener_ino);
 }
 
 /* What an entry lacks to be made, or NULL. */
@@ -1317,41 +1984,54 @@ static const char *inet_lacks(const InetSk *k)
 	if ((k->has_local && !addr_ok(&k->local, k->family)) ||
 	    (k->has_peer && !addr_ok(&k->peer, k->family)))
 		return "a malformed address";
-	if (is_tcp(k) && k->state == SK_ESTABLISHED &&
+	if (is_tcp(k) && is_connected(k->state) &&
 	    (!k->tcp || !k->has_local || !k->has_peer))
 		return "an established connection without its state";
-	if (is_tcp(k) && k->state != SK_ESTABLISHED && k->state != SK_LISTEN &&
+	if (is_tcp(k) && !is_connected(k->state) && k->state != SK_LISTEN &&
 	    k->state != SK_CLOSE)
 		return "a TCP state that can't be made";
 	return NULL;
+}
+
+void inet_entry_close(FdEntry *e)
+{
+	InetSk *k = e->isk;
+
+	if (e->type != FD_TYPE__FD_INET || !k || !is_tcp(k) ||
+	    !is_connected(k->state))
+		return;
+	k->state = SK_CLOSE;
+	k->has_shutdown = true;
+	k->shutdown = RCV_SHUTDOWN | SEND_SHUTDOWN;
+	k->has_listener_ino = false;
 }
 
 const char *inet_entry_lacks(const FdEntry *e, bool tcp_established)
 {
 	if (!e->isk)
 		return "no socket description";
-	if (is_tcp(e->isk) && e->isk->state == SK_ESTABLISHED &&
-	    !tcp_established)
+	if (is_tcp(e->isk) && is_connected(e->isk->state) && !tcp_established)
 		return "an established TCP connection (restore with "
 		       "--tcp-established)";
 	return inet_lacks(e->isk);
 }
 
-static int inet_open(struct fd_restore *r, const FdEntry *e)
+static int inet_make(struct fd_restore *r, const FdEntry *e)
 {
 	const InetSk *k = e->isk;
 	const char *why = k ? inet_lacks(k) : "no socket description";
 	int fd, ret;
 
-	(void)r;
 	if (why) {
 		pr_err("restore fd %u: IP socket with %s", e->fd, why);
 		return -1;
 	}
 	fd = socket(k->family, k->type, k->protocol);
 	if (fd < 0) {
-		pr_perror("restore socket %lu: socket(%u, %u, %u)",
-			  (unsigned long)k->ino, k->family, k->type, k->protocol);
+		pr_perror("restore socket %lu: socket(%u, %u, %u)%s",
+			  (unsigned long)k->ino, k->family, k->type, k->protocol,
+			  is_icmp(k) ? " (an ICMP socket: is the group in "
+			  "net.ipv4.ping_group_range?)" : "");
 		return -1;
 	}
 	if (restore_opts(fd, k) || restore_filter(fd, k))
@@ -1360,8 +2040,10 @@ static int inet_open(struct fd_restore *r, const FdEntry *e)
 		ret = bind_local(fd, k) || requeue_dgrams(fd, k) ||
 		      connect_peer(fd, k) || apply_shutdown(fd, k);
 	else if (k->state == SK_LISTEN)
-		ret = make_listener(fd, k);
-	else if (k->state == SK_ESTABLISHED)
+		ret = make_listener(r, fd, k);
+	else if (is_pending_client(r, k))
+		ret = make_pending_client(r, fd, k);
+	else if (is_connected(k->state))
 		ret = make_established(fd, k);
 	else
 		ret = bind_closed(fd, k) || apply_shutdown(fd, k);
@@ -1371,6 +2053,79 @@ static int inet_open(struct fd_restore *r, const FdEntry *e)
 err:
 	close(fd);
 	return -1;
+}
+
+/* Made once per restore site, cached under its inode: a listener is made
+ * before the clients of its pending connections connect to it. */
+static int inet_make_cached(struct fd_restore *r, const FdEntry *e)
+{
+	int fd;
+
+	if (!e || !e->isk) {
+		pr_err("restore: an IP socket's listener is not in the images");
+		return -1;
+	}
+	fd = fd_cache_get(r, FD_KEY_INET, e->isk->ino, 0, NULL);
+	if (fd >= 0)
+		return fd;
+	fd = inet_make(r, e);
+	if (fd < 0 || fd_cache_put(r, FD_KEY_INET, e->isk->ino, 0, fd))
+		return -1;
+	return fd_cache_get(r, FD_KEY_INET, e->isk->ino, 0, NULL);
+}
+
+static int inet_open(struct fd_restore *r, const FdEntry *e)
+{
+	int fd = inet_make_cached(r, e);
+
+	if (fd < 0)
+		return -1;
+	fd = fcntl(fd, F_DUPFD, 0);
+	if (fd < 0)
+		pr_perror("restore fd %u: dup socket", e->fd);
+	return fd;
+}
+
+static size_t inet_keys(const FdEntry *e, struct fd_key *k)
+{
+	size_t n = 0;
+
+	if (!e->isk)
+		return 0;
+	k[n++] = (struct fd_key){ FD_KEY_INET, e->isk->ino };
+	if (e->isk->has_listener_ino)
+		k[n++] = (struct fd_key){ FD_KEY_INET, e->isk->listener_ino };
+	return n;
+}
+
+/*
+ * The dump's network lock (one nftables table for all its connections)
+ * goes once the first of them leaves repair mode: every socket of the
+ * tree exists by then, and the peers' segments are taken again.
+ */
+static void unlock_network(const TcpConn *t)
+{
+	static char done[4][NETLOCK_NAME_MAX];
+
+	if (!t->lock_table || !t->lock_table[0])
+		return;
+	for (size_t i = 0; i < 4; i++)
+		if (!strcmp(done[i], t->lock_table))
+			return;
+	for (size_t i = 0; i < 4; i++)
+		if (!done[i][0]) {
+			snprintf(done[i], sizeof(done[i]), "%s", t->lock_table);
+			break;
+		}
+	netlock_remove(t->lock_table);
+}
+
+/* TCP_REPAIR as it is now (1: in repair), -1 if it can't be read. */
+static int repair_get(int fd)
+{
+	int v;
+
+	return get_int(fd, IPPROTO_TCP, TCP_REPAIR, &v) ? -1 : v;
 }
 
 /*
@@ -1384,8 +2139,19 @@ static int inet_late(const FdEntry *e, int fd)
 	const TcpConn *t = k ? k->tcp : NULL;
 	size_t done, unsent;
 
-	if (!t || !is_tcp(k) || k->state != SK_ESTABLISHED)
+	/* a connection restored closed (--tcp-close): its lock goes too */
+	if (t && !is_connected(k->state))
+		unlock_network(t);
+	/* a listener made with SO_REUSEPORT it no longer has */
+	if (k && is_tcp(k) && k->state == SK_LISTEN &&
+	    !has_opt(k, SOL_SOCKET, SO_REUSEPORT))
+		set_int(fd, SOL_SOCKET, SO_REUSEPORT, 0);
+	if (!t || !is_tcp(k) || !is_connected(k->state))
 		return 0;
+	if (repair_get(fd) == 0)	/* made by a real connect */
+		return 0;
+	if (k->state != SK_ESTABLISHED)
+		unlock(fd, k);	/* locked by make_fins() */
 	if (set_int(fd, IPPROTO_TCP, TCP_REPAIR, TCP_REPAIR_OFF)) {
 		pr_perror("restore TCP connection %lu: leave repair mode",
 			  (unsigned long)k->ino);
@@ -1393,7 +2159,10 @@ static int inet_late(const FdEntry *e, int fd)
 	}
 	if (has_opt(k, SOL_SOCKET, SO_REUSEADDR))
 		set_int(fd, SOL_SOCKET, SO_REUSEADDR, 1);
-	unsent = t->unsent < t->sndq.len ? t->unsent : t->sndq.len;
+	unlock_network(t);
+	/* before a FIN, every byte was queued in repair mode */
+	unsent = fin_sent(k->state) ? 0 :
+		 t->unsent < t->sndq.len ? t->unsent : t->sndq.len;
 	done = t->sndq.len - unsent;
 	while (done < t->sndq.len) {
 		ssize_t n = send(fd, t->sndq.data + done, t->sndq.len - done,
@@ -1420,215 +2189,5 @@ static int inet_late(const FdEntry *e, int fd)
 const struct fd_ops fd_inet_ops = {
 	.type = FD_TYPE__FD_INET, .name = "IP socket",
 	.check = inet_check, .dump = inet_dump, .open = inet_open,
-	.late = inet_late,
+	.keys = inet_keys, .late = inet_late,
 };
-
-/* ---- the repair guard ---- */
-
-/*
- * What a held socket needs to get back to its program if the tree runs
- * on: leave repair, SO_REUSEADDR again (leaving repair clears it), and
- * its own socket filter instead of our drop-all one (none: detached).
- */
-static void give_back(int fd, bool reuse, bool locked, const void *filter,
-		      size_t len)
-{
-	struct sock_fprog prog = { len / sizeof(struct sock_filter),
-				   (struct sock_filter *)filter };
-
-	if (set_int(fd, IPPROTO_TCP, TCP_REPAIR, TCP_REPAIR_OFF_NO_WP))
-		pr_perror("TCP connection: leave repair mode");
-	if (reuse)
-		set_int(fd, SOL_SOCKET, SO_REUSEADDR, 1);
-	if (!locked)
-		return;
-	if (len ? setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog,
-			     sizeof(prog)) :
-		  set_int(fd, SOL_SOCKET, SO_DETACH_FILTER, 0))
-		pr_perror("TCP connection: give its socket filter back");
-}
-
-/* The message to the guard: flags, then the socket's own filter. */
-struct guard_msg {
-	uint8_t reuse, locked;
-	uint8_t filter[BPF_MAXINSNS * sizeof(struct sock_filter)];
-};
-
-/*
- * The guard: a child of criu-lite with a copy of every socket put in
- * repair mode (received over a unix socket as they come, with what giving
- * it back takes). If criu-lite goes away without dismissing it, it gives
- * each back (give_back), so the tree that was left running keeps working
- * connections.
- */
-static void guard_main(int sk)
-{
-	static struct guard_msg m[256];
-	static size_t len[256];
-	int fds[256];
-	size_t n = 0;
-
-	for (;;) {
-		char cbuf[CMSG_SPACE(sizeof(int))];
-		struct iovec iov = { &m[n < 256 ? n : 255], sizeof(m[0]) };
-		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
-				     .msg_control = cbuf,
-				     .msg_controllen = sizeof(cbuf) };
-		struct cmsghdr *cm;
-		ssize_t r = recvmsg(sk, &mh, 0);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r == 1)	/* dismissed */
-			_exit(0);
-		if (r <= 0)
-			break;
-		cm = CMSG_FIRSTHDR(&mh);
-		if (cm && cm->cmsg_type == SCM_RIGHTS && n < 256 &&
-		    (size_t)r >= offsetof(struct guard_msg, filter)) {
-			memcpy(&fds[n], CMSG_DATA(cm), sizeof(int));
-			len[n] = r - offsetof(struct guard_msg, filter);
-			n++;
-		}
-	}
-	for (size_t i = 0; i < n; i++)
-		give_back(fds[i], m[i].reuse, m[i].locked, m[i].filter, len[i]);
-	if (n)
-		fprintf(stderr, "criu-lite: died during the dump: %zu TCP "
-			"connection(s) left repair mode again\n", n);
-	_exit(0);
-}
-
-static int guard_start(struct tcp_repair_hold *h)
-{
-	int sv[2];
-
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv)) {
-		pr_perror("socketpair for the TCP repair guard");
-		return -1;
-	}
-	h->guard = fork();
-	if (h->guard < 0) {
-		pr_perror("fork the TCP repair guard");
-		close(sv[0]);
-		close(sv[1]);
-		return -1;
-	}
-	if (h->guard == 0) {
-		/* nothing of the tree's but what it is sent: a copy of a
-		 * pipe end here would keep the pipe open */
-		if (dup2(sv[1], 3) < 0)
-			_exit(1);
-		syscall(__NR_close_range, 4, ~0U, 0);
-		setsid();
-		signal(SIGINT, SIG_IGN);
-		signal(SIGTERM, SIG_IGN);
-		guard_main(3);
-	}
-	close(sv[1]);
-	h->sk = sv[0];
-	return 0;
-}
-
-static int send_to_guard(struct tcp_repair_hold *h, int fd,
-			 const struct tcp_repair_held *e)
-{
-	static struct guard_msg m;
-	char cbuf[CMSG_SPACE(sizeof(int))];
-	struct iovec iov = { &m, offsetof(struct guard_msg, filter) +
-				     e->filter_len };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
-			     .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
-	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
-
-	m.reuse = e->reuse;
-	m.locked = e->locked;
-	if (e->filter_len)
-		memcpy(m.filter, e->filter, e->filter_len);
-	cm->cmsg_level = SOL_SOCKET;
-	cm->cmsg_type = SCM_RIGHTS;
-	cm->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
-	if (sendmsg(h->sk, &mh, MSG_NOSIGNAL) != (ssize_t)iov.iov_len) {
-		pr_perror("hand a socket to the TCP repair guard");
-		return -1;
-	}
-	return 0;
-}
-
-int tcp_repair_hold_add(struct tcp_repair_hold *h, int fd, bool reuse,
-			const void *filter, size_t filter_len, bool lock)
-{
-	struct tcp_repair_held *v, *e;
-
-	if (filter_len > sizeof(((struct guard_msg *)0)->filter))
-		return -1;
-	if (h->sk < 0 && guard_start(h))
-		return -1;
-	if (h->n == 256) {
-		pr_err("more than 256 established TCP connections: not "
-		       "supported yet");
-		return -1;
-	}
-	v = realloc(h->held, (h->n + 1) * sizeof(*v));
-	if (!v)
-		return -1;
-	h->held = v;
-	e = &v[h->n];
-	memset(e, 0, sizeof(*e));
-	e->reuse = reuse;
-	e->locked = lock;
-	e->filter_len = filter_len;
-	if (filter_len && !(e->filter = malloc(filter_len)))
-		return -1;
-	if (filter_len)
-		memcpy(e->filter, filter, filter_len);
-	e->fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
-	if (e->fd < 0) {
-		pr_perror("dup a socket to hold in repair");
-		free(e->filter);
-		return -1;
-	}
-	h->n++;
-	return send_to_guard(h, fd, e);
-}
-
-void tcp_repair_hold_init(struct tcp_repair_hold *h)
-{
-	memset(h, 0, sizeof(*h));
-	h->sk = -1;
-	h->guard = -1;
-}
-
-void tcp_repair_before_kill(struct tcp_repair_hold *h)
-{
-	for (size_t i = 0; i < h->n; i++)
-		if (set_int(h->held[i].fd, IPPROTO_TCP, TCP_REPAIR, TCP_REPAIR_ON))
-			pr_perror("TCP connection: repair mode before the kill "
-				  "(its peer may get a reset)");
-}
-
-void tcp_repair_release(struct tcp_repair_hold *h, bool tree_gone)
-{
-	for (size_t i = 0; i < h->n; i++) {
-		const struct tcp_repair_held *e = &h->held[i];
-
-		/* the tree is gone: closed in repair, the peer sees nothing */
-		if (!tree_gone)
-			give_back(e->fd, e->reuse, e->locked, e->filter,
-				  e->filter_len);
-		close(e->fd);
-		free(e->filter);
-	}
-	free(h->held);
-	if (h->sk >= 0) {
-		char c = 'd';
-
-		if (send(h->sk, &c, 1, MSG_NOSIGNAL) != 1)
-			pr_perror("dismiss the TCP repair guard");
-		close(h->sk);
-	}
-	if (h->guard > 0)
-		waitpid(h->guard, NULL, 0);
-	tcp_repair_hold_init(h);
-}

@@ -38,6 +38,7 @@ enum fd_key_kind {
 	FD_KEY_PIPE = 1,
 	FD_KEY_UNIX,
 	FD_KEY_INODE,
+	FD_KEY_INET,		/* an IP socket, by inode */
 };
 
 struct fd_key {
@@ -91,6 +92,11 @@ int fd_cache_get(struct fd_restore *r, enum fd_key_kind kind, uint64_t id,
 /* The first entry of the tree that describes a unix socket of that inode
  * (carries usk), or NULL: the socket is not in the dumped tree. */
 const FdEntry *fd_find_unix(struct fd_restore *r, uint64_t ino);
+/* The same for an IP socket (carries isk). */
+const FdEntry *fd_find_inet(struct fd_restore *r, uint64_t ino);
+/* The IP socket entries of the tree, one per call from *k (start at 0);
+ * NULL after the last. */
+const FdEntry *fd_next_inet(struct fd_restore *r, size_t *k);
 /* True when the contents of this inode were stored already (for an
  * earlier fd of the dump); records it otherwise. */
 bool fd_inode_seen(struct fd_dump_ctx *fc, uint64_t dev, uint64_t ino);
@@ -181,5 +187,8 @@ struct inet_dump_state **fd_dump_inet_state(struct fd_dump_ctx *fc);
 struct tcp_repair_hold *fd_dump_tcp_hold(struct fd_dump_ctx *fc);
 /* What an FD_INET entry lacks to be made, or NULL. */
 const char *inet_entry_lacks(const FdEntry *e, bool tcp_established);
+/* restore --tcp-close: e, if a TCP connection, is made as a closed socket
+ * (bound where it was, reading EOF, writing EPIPE), as CRIU's. */
+void inet_entry_close(FdEntry *e);
 
 #endif

@@ -946,6 +946,13 @@ static struct kmap_slot *kmap_at(struct kmap *m, uint64_t tag, uint64_t id)
 
 /* What the entry carrying an open file description lacks to be opened,
  * or NULL. */
+void close_tcp_connections(const struct fd_tree *t)
+{
+	for (size_t p = 0; p < t->nr; p++)
+		for (size_t i = 0; i < t->procs[p].nr_fds; i++)
+			inet_entry_close(t->procs[p].fds[i]);
+}
+
 static const char *fd_entry_lacks(const FdEntry *e, bool tcp_established)
 {
 	switch (e->type) {
@@ -1259,6 +1266,30 @@ const FdEntry *fd_find_unix(struct fd_restore *r, uint64_t ino)
 		const FdEntry *e = r->pl->ofds[k].e;
 
 		if (e->type == FD_TYPE__FD_UNIX && e->usk && e->usk->ino == ino)
+			return e;
+	}
+	return NULL;
+}
+
+const FdEntry *fd_next_inet(struct fd_restore *r, size_t *k)
+{
+	for (; *k < r->pl->nr_ofds; (*k)++) {
+		const FdEntry *e = r->pl->ofds[*k].e;
+
+		if (e->type == FD_TYPE__FD_INET && e->isk) {
+			(*k)++;
+			return e;
+		}
+	}
+	return NULL;
+}
+
+const FdEntry *fd_find_inet(struct fd_restore *r, uint64_t ino)
+{
+	for (size_t k = 0; k < r->pl->nr_ofds; k++) {
+		const FdEntry *e = r->pl->ofds[k].e;
+
+		if (e->type == FD_TYPE__FD_INET && e->isk && e->isk->ino == ino)
 			return e;
 	}
 	return NULL;

@@ -81,6 +81,9 @@ struct fd_tree {
  * names procs[i]'s image in the message. 0 or -1 (logged). */
 int check_fd_images(const struct fd_tree *t, const unsigned *pids,
 		    bool tcp_established);
+/* restore --tcp-close: every TCP connection of the images is made as a
+ * closed socket instead. */
+void close_tcp_connections(const struct fd_tree *t);
 
 /*
  * In puppet idx, before it forks its children: creates the objects that

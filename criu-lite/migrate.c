@@ -114,6 +114,13 @@ static const char migrate_text[] =
 "                             /etc/pki/criu/private/key.pem)\n"
 "      --tls-no-cn-verify     do not check that the peer's certificate\n"
 "                             names the host connected to\n"
+"      --tcp-established      move established TCP connections (repair\n"
+"                             mode, as dump and restore; both sides need\n"
+"                             it). Their addresses must exist on the\n"
+"                             destination: a connection between two\n"
+"                             processes of the tree over loopback moves;\n"
+"                             one to a peer outside needs the address and\n"
+"                             the routes moved too (not done here)\n"
 "      --stats-file FILE      figures of the migration as JSON\n"
 "  -v, --verbose[=N], -vN     log level, as for dump (-v0 to -v4)\n"
 "  -h, --help                 this text\n";
@@ -128,6 +135,7 @@ struct migrate_opts {
 	unsigned lazy_timeout_s;
 	struct tls_opts tls;
 	unsigned idle_s;	/* destination: a silent source is dropped */
+	bool tcp_established;	/* both sides: established TCP connections */
 };
 
 static int parse_size(const char *s, uint64_t *out)
@@ -154,7 +162,7 @@ static int parse_migrate_args(int argc, char **argv, struct migrate_opts *o)
 {
 	enum { OPT_TO = 256, OPT_INCOMING, OPT_QMP, OPT_DOWNTIME, OPT_BW,
 	       OPT_ROUNDS, OPT_POSTCOPY, OPT_STATS, OPT_LAZY, OPT_LTIMEOUT,
-	       OPT_IDLE };
+	       OPT_IDLE, OPT_TCP };
 	static const struct option opts[] = {
 		{ "tree", required_argument, NULL, 't' },
 		{ "to", required_argument, NULL, OPT_TO },
@@ -169,6 +177,7 @@ static int parse_migrate_args(int argc, char **argv, struct migrate_opts *o)
 		{ "lazy-pages", no_argument, NULL, OPT_LAZY },
 		{ "lazy-timeout", required_argument, NULL, OPT_LTIMEOUT },
 		{ "idle-timeout", required_argument, NULL, OPT_IDLE },
+		{ "tcp-established", no_argument, NULL, OPT_TCP },
 		{ "verbose", optional_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		TLS_LONG_OPTIONS,
@@ -236,6 +245,9 @@ static int parse_migrate_args(int argc, char **argv, struct migrate_opts *o)
 		case OPT_IDLE:
 			if (parse_idle_timeout(optarg, &o->idle_s))
 				return -1;
+			break;
+		case OPT_TCP:
+			o->tcp_established = true;
 			break;
 		case 'v':
 			if (parse_verbosity(optarg))
@@ -506,6 +518,11 @@ static int migrate_out(const struct migrate_opts *mo)
 	o.max_bw = mo->max_bw;
 	o.lazy_pages = mo->postcopy;
 	o.lazy_timeout_s = mo->lazy_timeout_s;
+	o.tcp_established = mo->tcp_established;
+	/* no network lock: the tree is killed here only once the
+	 * destination runs it, sockets and all; a lock here would block
+	 * nothing of theirs and outlive them */
+	o.network_lock = false;
 	ret = dump_tree(&o, &st);
 	rmdir(dir);
 	rmdir(tmp);
@@ -627,6 +644,7 @@ static int migrate_in(const struct migrate_opts *mo)
 	ro.dir = mo->dir;
 	ro.progress_fd = -1;
 	ro.detach = true;
+	ro.tcp_established = mo->tcp_established;
 	ro.zombie_wait_ms = 5000;
 	/* lazily in any case: copying a large memory into the tree is most
 	 * of the downtime of a full restore (QEMU: seconds for 512 MiB on a

@@ -182,15 +182,22 @@ static void describe_inet(const InetSk *k, char *buf, size_t len)
 {
 	char l[64], p[64];
 
-	snprintf(buf, len, " %s%s %s%s%s state %u ino %llu%s",
+	char pend[64] = "";
+
+	if (k->has_listener_ino)
+		snprintf(pend, sizeof(pend), " (not accepted yet by %llu)",
+			 (unsigned long long)k->listener_ino);
+	snprintf(buf, len, " %s%s %s%s%s state %u ino %llu%s%s",
 		 k->type == SOCK_STREAM ? "tcp" :
-		 k->protocol == IPPROTO_UDPLITE ? "udplite" : "udp",
+		 k->protocol == IPPROTO_UDPLITE ? "udplite" :
+		 k->protocol == IPPROTO_ICMP ? "icmp" :
+		 k->protocol == IPPROTO_ICMPV6 ? "icmp" : "udp",
 		 k->family == AF_INET6 ? "6" : "",
 		 inet_addr_str(&k->local, l, sizeof(l)),
 		 k->has_peer ? " -> " : "",
 		 k->has_peer ? inet_addr_str(&k->peer, p, sizeof(p)) : "",
 		 k->state, (unsigned long long)k->ino,
-		 k->tcp ? " (repair state)" : "");
+		 k->tcp ? " (repair state)" : "", pend);
 }
 
 const char *describe_fd_entry(const FdEntry *e, char *buf, size_t len)

@@ -567,7 +567,10 @@ static int check_fds_of(struct restore_ctx *c)
 						   c->procs[i].parent };
 			pids[i] = c->procs[i].pe->pid;
 		}
-		ret = check_fd_images(&ft, pids, c->o->tcp_established);
+		if (c->o->tcp_close)
+			close_tcp_connections(&ft);
+		ret = check_fd_images(&ft, pids, c->o->tcp_established ||
+				      c->o->tcp_close);
 	}
 	free(fdp);
 	free(pids);

@@ -9,7 +9,10 @@
  * pidfd_getfd copy, walking the queue with SO_PEEK_OFF.
  *
  * Restore makes each socket with ordinary calls in the puppet:
- *   listening            socket, bind (stale socket file removed), listen
+ *   listening            socket, bind (stale socket file removed), listen;
+ *                        a client socket connects for each connection
+ *                        not accepted yet (sock_diag's icons): the one in
+ *                        the tree takes it, one outside has closed it
  *   pair in the tree     socketpair; each end's queue is sent through the
  *                        other; both ends are made by the same puppet
  *   peer outside/closed  socketpair whose other end is closed after its
@@ -108,6 +111,8 @@ struct unix_diag_sk {
 	bool has_vfs;
 	uint32_t vfs_ino;	/* the bound socket file */
 	uint32_t rq, wq;	/* listener: pending, backlog; else queue */
+	uint32_t *icons;	/* listener: client ends of pending ones */
+	size_t n_icons;
 };
 
 struct unix_diag_table {
@@ -119,9 +124,27 @@ struct unix_diag_table {
 void unix_diag_free(struct unix_diag_table *t)
 {
 	if (t) {
+		for (size_t i = 0; i < t->n; i++)
+			free(t->sk[i].icons);
 		free(t->sk);
 		free(t);
 	}
+}
+
+/* UNIX_DIAG_ICONS: the inode of each pending connection's client end (the
+ * kernel lists the peer of each embryo queued on the listener). */
+static int diag_icons(struct unix_diag_sk *s, struct nlattr *a)
+{
+	size_t n = nla_len(a) / sizeof(uint32_t);
+
+	if (!n)
+		return 0;
+	s->icons = malloc(n * sizeof(uint32_t));
+	if (!s->icons)
+		return -1;
+	memcpy(s->icons, nla_data(a), n * sizeof(uint32_t));
+	s->n_icons = n;
+	return 0;
 }
 
 static int diag_one(struct nl_msg *msg, void *arg)
@@ -176,6 +199,10 @@ static int diag_one(struct nl_msg *msg, void *arg)
 	}
 	if (tb[UNIX_DIAG_SHUTDOWN])
 		s->shutdown = nla_get_u8(tb[UNIX_DIAG_SHUTDOWN]);
+	if (tb[UNIX_DIAG_ICONS] && diag_icons(s, tb[UNIX_DIAG_ICONS])) {
+		t->err = -1;
+		return NL_STOP;
+	}
 	return NL_OK;
 }
 
@@ -451,6 +478,59 @@ out:
 	return ret;
 }
 
+/*
+ * The connections not yet accepted on listener s: the client end of each
+ * (made again at restore and connected to the listener, so accept()
+ * returns it). What a client wrote sits in the embryo the listener holds,
+ * which nothing but accept() can read (the client's write queue, as the
+ * kernel charges it, says whether there is any): such a connection is
+ * refused, as is one whose client has closed (its data unknowable).
+ */
+static int dump_icons(struct fd_dump *d, const struct unix_diag_table *t,
+		      const struct unix_diag_sk *s, UnixSk *u)
+{
+	if (!s->n_icons)
+		return 0;
+	u->icon_peers = malloc(s->n_icons * sizeof(*u->icon_peers));
+	if (!u->icon_peers)
+		return -1;
+	for (size_t i = 0; i < s->n_icons; i++) {
+		const struct unix_diag_sk *c = diag_find(t, s->icons[i]);
+
+		if (!s->icons[i]) {
+			pr_err("pid %d fd %d: a connection not yet accepted on "
+			       "this listening socket was closed by its client "
+			       "(what it sent is readable only by accept(): not "
+			       "supported)", d->pid, d->fd);
+			return -1;
+		}
+		if (c && c->wq) {
+			pr_err("pid %d fd %d: a connection not yet accepted on "
+			       "this listening socket holds data its client "
+			       "(socket %u) sent (readable only by accept(): not "
+			       "supported)", d->pid, d->fd, s->icons[i]);
+			return -1;
+		}
+		u->icon_peers[u->n_icon_peers++] = s->icons[i];
+	}
+	pr_debug("pid %d fd %d: %zu connection(s) not yet accepted", d->pid,
+		 d->fd, u->n_icon_peers);
+	return 0;
+}
+
+/* A connected stream socket whose peer has no inode: the embryo of a
+ * connection its listener has not accepted yet, if a listener lists it. */
+static void pending_on(const struct unix_diag_table *t, UnixSk *u)
+{
+	for (size_t i = 0; i < t->n; i++)
+		for (size_t j = 0; j < t->sk[i].n_icons; j++)
+			if (t->sk[i].icons[j] == u->ino) {
+				u->has_listener_ino = true;
+				u->listener_ino = t->sk[i].ino;
+				return;
+			}
+}
+
 static int unix_dump(struct fd_dump *d, FdEntry *e)
 {
 	struct unix_diag_table **tp = fd_dump_unix_table(d->fc);
@@ -506,12 +586,11 @@ static int unix_dump(struct fd_dump *d, FdEntry *e)
 		u->has_backlog = u->has_pending = true;
 		u->backlog = s->wq;
 		u->pending = s->rq;
-		if (s->rq)
-			pr_warn("pid %d fd %d: %u connection(s) not yet accepted "
-				"on this listening socket will be lost", d->pid,
-				d->fd, s->rq);
-		return 0;
+		return dump_icons(d, *tp, s, u);
 	}
+	if (s->type != SOCK_DGRAM && s->state == SK_ESTABLISHED &&
+	    s->has_peer && !s->peer)
+		pending_on(*tp, u);
 	/* an unconnected stream socket has no queue (recv says EINVAL) */
 	if (s->type != SOCK_DGRAM && s->state != SK_ESTABLISHED)
 		return 0;
@@ -534,6 +613,9 @@ static size_t unix_keys(const FdEntry *e, struct fd_key *k)
 	k[n++] = (struct fd_key){ FD_KEY_UNIX, e->usk->ino };
 	if (e->usk->has_peer_ino && e->usk->peer_ino)
 		k[n++] = (struct fd_key){ FD_KEY_UNIX, e->usk->peer_ino };
+	/* a connection not yet accepted: made by its listener's puppet */
+	if (e->usk->has_listener_ino)
+		k[n++] = (struct fd_key){ FD_KEY_UNIX, e->usk->listener_ino };
 	/* files in flight are made by the puppet that queues them */
 	for (size_t i = 0; i < e->usk->n_scm; i++)
 		for (size_t j = 0; j < e->usk->scm[i]->n_files; j++)
@@ -759,7 +841,62 @@ static void room_for(int via, const UnixSk *u)
 		setsockopt(via, SOL_SOCKET, SO_SNDBUF, &v, sizeof(v));
 }
 
-static int make_listener(const UnixSk *u)
+static int connect_to(int fd, const UnixSk *u, const ProtobufCBinaryData *name)
+{
+	struct sockaddr_un sa;
+	socklen_t len = make_addr(name, &sa);
+
+	if (!connect(fd, (struct sockaddr *)&sa, len))
+		return 0;
+	pr_warn("restore socket %lu: connect to %s%s: %m",
+		(unsigned long)u->ino, sa.sun_path[0] ? "" : "@",
+		sa.sun_path[0] ? sa.sun_path : sa.sun_path + 1);
+	return -1;
+}
+
+/* connect fd to the socket u (run in u's directory) */
+static int connect_to_sk(int fd, const UnixSk *u)
+{
+	return connect_to(fd, u, &u->name);
+}
+
+static int unix_make(struct fd_restore *r, const FdEntry *e);
+
+/*
+ * The connections that were not accepted yet, in their order: a client
+ * socket connects to the listener for each (by its name, before a name
+ * whose file was gone is dropped again). A client in the tree is cached
+ * for its own fd; one outside has closed its end (accept() returns a
+ * connection that reads EOF, as any peer outside the tree).
+ */
+static int make_icons(struct fd_restore *r, const UnixSk *u)
+{
+	for (size_t i = 0; i < u->n_icon_peers; i++) {
+		uint64_t ino = u->icon_peers[i];
+		int c = socket(AF_UNIX, u->type, 0);
+		const FdEntry *ce;
+
+		if (c < 0 || in_bind_dir(u, connect_to_sk, c)) {
+			pr_err("restore listening socket %lu: connection %zu not "
+			       "yet accepted can't be made again",
+			       (unsigned long)u->ino, i);
+			if (c >= 0)
+				close(c);
+			return -1;
+		}
+		ce = fd_find_unix(r, ino);
+		if (!ce) {
+			close(c);
+			continue;
+		}
+		apply_shutdown(c, ce->usk);
+		if (fd_cache_put(r, FD_KEY_UNIX, ino, 0, c))
+			return -1;
+	}
+	return 0;
+}
+
+static int make_listener(struct fd_restore *r, const UnixSk *u)
 {
 	int fd = socket(AF_UNIX, u->type, 0);
 
@@ -772,7 +909,29 @@ static int make_listener(const UnixSk *u)
 		close(fd);
 		return -1;
 	}
+	if (make_icons(r, u)) {
+		close(fd);
+		return -1;
+	}
 	drop_unlinked_name(u);
+	return fd;
+}
+
+/* The client end of a connection not accepted yet: its listener makes it
+ * (make_icons) with its shutdown bits; its own queue is empty (nothing
+ * could write to it). */
+static int make_pending_client(struct fd_restore *r, const UnixSk *u,
+			       const FdEntry *le)
+{
+	int fd = fd_cache_get(r, FD_KEY_UNIX, u->ino, 0, NULL);
+
+	if (fd < 0 && fd_cache_get(r, FD_KEY_UNIX, le->usk->ino, 0, NULL) < 0 &&
+	    unix_make(r, le) < 0)
+		return -1;
+	fd = fd_cache_get(r, FD_KEY_UNIX, u->ino, 0, NULL);
+	if (fd < 0)
+		pr_err("restore socket %lu: its listener %lu did not make it",
+		       (unsigned long)u->ino, (unsigned long)le->usk->ino);
 	return fd;
 }
 
@@ -829,25 +988,6 @@ static int make_hung_up(struct fd_restore *r, const UnixSk *u)
 	return sv[0];
 }
 
-static int connect_to(int fd, const UnixSk *u, const ProtobufCBinaryData *name)
-{
-	struct sockaddr_un sa;
-	socklen_t len = make_addr(name, &sa);
-
-	if (!connect(fd, (struct sockaddr *)&sa, len))
-		return 0;
-	pr_warn("restore socket %lu: connect to %s%s: %m",
-		(unsigned long)u->ino, sa.sun_path[0] ? "" : "@",
-		sa.sun_path[0] ? sa.sun_path : sa.sun_path + 1);
-	return -1;
-}
-
-/* connect fd to the socket u (run in u's directory) */
-static int connect_to_sk(int fd, const UnixSk *u)
-{
-	return connect_to(fd, u, &u->name);
-}
-
 static void warn_dropped(const UnixSk *u, const char *why)
 {
 	if (u->queue.len || u->n_msgs)
@@ -901,8 +1041,6 @@ static int make_unconnected(const UnixSk *u)
 	return fd;
 }
 
-static int unix_make(struct fd_restore *r, const FdEntry *e);
-
 /* Datagram socket connected to another that is not connected back. */
 static int make_dgram_to(struct fd_restore *r, const UnixSk *u,
 			 const FdEntry *pe)
@@ -939,7 +1077,10 @@ static int unix_make(struct fd_restore *r, const FdEntry *e)
 	if (u->has_peer_ino && u->peer_ino)
 		pe = fd_find_unix(r, u->peer_ino);
 	if (u->state == SK_LISTEN) {
-		fd = make_listener(u);
+		fd = make_listener(r, u);
+	} else if (u->has_listener_ino && (pe = fd_find_unix(r, u->listener_ino))) {
+		/* cached already by its listener */
+		return make_pending_client(r, u, pe);
 	} else if (pe && pe->usk->has_peer_ino && pe->usk->peer_ino == u->ino) {
 		fd = make_pair(r, u, pe->usk);
 	} else if (pe) {

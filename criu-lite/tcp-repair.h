@@ -14,10 +14,14 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "netlock.h"
+
 struct tcp_repair_held {
 	int fd;			/* our copy of the socket */
 	bool reuse;		/* SO_REUSEADDR was on: leaving repair clears it */
 	bool locked;		/* our drop-all filter replaced its own */
+	bool netlock;		/* in the network lock (not a client that
+				 * connects again at restore) */
 	void *filter;		/* its own classic BPF filter, if any */
 	size_t filter_len;
 };
@@ -27,20 +31,33 @@ struct tcp_repair_hold {
 	size_t n;
 	int sk;			/* to the guard, -1: none started */
 	pid_t guard;
+	bool close;		/* --tcp-close: connections are dumped as
+				 * closed sockets, nothing held */
+	char lock[NETLOCK_NAME_MAX];	/* network lock's table; "": none */
+	bool locked;		/* its table is in place */
 };
 
-void tcp_repair_hold_init(struct tcp_repair_hold *h);
+/* lock: the connections get a network lock (netlock.h) from
+ * tcp_repair_lock_network() until restore. */
+void tcp_repair_hold_init(struct tcp_repair_hold *h, bool lock);
+/* Every connection held is read: the network lock goes in place (the
+ * guard removes it if criu-lite dies before the tree is killed). 0 or
+ * -1 (the dump fails, the tree runs on). */
+int tcp_repair_lock_network(struct tcp_repair_hold *h);
 /* Hands fd (not yet in repair nor locked) to the hold and its guard, with
  * what giving it back takes: SO_REUSEADDR, and whether it gets a drop-all
- * filter (lock) in place of its own (filter, filter_len bytes). 0 or -1. */
+ * filter (lock) in place of its own (filter, filter_len bytes); netlock:
+ * the network lock keeps its peer's segments out. 0 or -1. */
 int tcp_repair_hold_add(struct tcp_repair_hold *h, int fd, bool reuse,
-			const void *filter, size_t filter_len, bool lock);
+			const void *filter, size_t filter_len, bool lock,
+			bool netlock);
 /* The tree is about to be killed: every connection goes into repair mode,
  * so that closing it sends nothing (no FIN, no RST). */
 void tcp_repair_before_kill(struct tcp_repair_hold *h);
 /* The tree's fate is settled: gone (killed after a dump: its sockets
- * close in repair, silently) or running again (repair is turned off).
- * The guard leaves. */
+ * close in repair, silently; the network lock stays for restore) or
+ * running again (repair is turned off, the lock removed). The guard
+ * leaves. */
 void tcp_repair_release(struct tcp_repair_hold *h, bool tree_gone);
 
 #endif

@@ -15,7 +15,7 @@ fi
 
 pkgs="gcc libc6-dev make pkg-config protobuf-c-compiler libprotobuf-c-dev libnl-3-dev
 libcap-dev libzstd-dev liblz4-dev libgnutls28-dev libcmocka-dev man-db clang libclang-rt-14-dev jq
-openssl"
+openssl nftables"
 case "${1:-}" in
 --qemu) pkgs="$pkgs qemu-system-x86 qemu-utils busybox-static cpio kmod" ;;
 --experiments)

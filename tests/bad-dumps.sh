@@ -105,6 +105,28 @@ kill -TERM "$opid"
 wait "$opid" && ok "objects: target exits normally afterwards" ||
 	bad "objects: target did not exit 0 on SIGTERM"
 
+# a connection not yet accepted that holds data: only accept() reads it
+for kind in tcp unix; do
+	"$HOLD" pending-$kind >"$work/pending-$kind.out" 2>&1 &
+	ppid_=$!
+	pids="$pids $ppid_"
+	wait_ready "$work/pending-$kind.out"
+	if [ $kind = tcp ]; then
+		text="connections not yet accepted hold 3 bytes (readable only by accept()"
+	else
+		text="holds data its client (socket"
+	fi
+	if expect_refusal pending-$kind "$ppid_" "$text"; then
+		if still_running "$ppid_"; then
+			kill -TERM "$ppid_"
+			wait "$ppid_" && ok "pending-$kind: refused, the connection still holds its bytes" ||
+				bad "pending-$kind: the pending connection lost its bytes"
+		else
+			bad "pending-$kind: target not running normally after the refusal"
+		fi
+	fi
+done
+
 # namespaces restore does not rebuild: each named, all in one message,
 # the target runs on
 unshare -n -m -U -C -T "$HOLD" spin >"$work/ns.out" 2>&1 &

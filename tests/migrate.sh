@@ -33,6 +33,10 @@
 #                  on the other host
 #   tls-other-ca   a source whose certificate another CA signed: both
 #                  sides say so, the source runs on and PASSes
+#   tcp            zdtm's tcp_established (connections between its own
+#                  sockets over 127.0.0.1 and ::1, queues both ways, 2.8 MB
+#                  unsent) moved with --tcp-established on both sides: it
+#                  PASSes on the other host (loopback exists there too)
 # Run under build/tests/subreaper, as root. Usage: tests/migrate.sh B
 set -u
 B=${1:-build}
@@ -398,6 +402,32 @@ if "$(dirname "$0")/tls-certs.sh" "$K" "$THERE" "$HERE"; then
 else
 	bad "tls: can't make certificates (openssl)"
 fi
+
+# tcp: connections inside the tree move along
+: >"$work/tcp.out"
+"$(dirname "$HOG")/tcp_established" </dev/null >>"$work/tcp.out" 2>&1 &
+pid=$!
+for _ in $(seq 1 200); do grep -q READY "$work/tcp.out" && break; sleep 0.05; done
+incoming "$work/dst-tcp" --tcp-established
+if "$CL" migrate -t "$pid" --to "$THERE:$port" --tcp-established \
+	>"$work/out.log" 2>&1 && wait_srv; then
+	wait "$pid" 2>/dev/null
+	if ! runs_there; then
+		bad "tcp: $pid does not run on the other host"; cat "$work/in.log"
+	else
+		there kill -TERM "$pid"
+		for _ in $(seq 1 200); do grep -q "^PASS\|^FAIL" "$work/tcp.out" && break; sleep 0.05; done
+		if grep -q "^PASS" "$work/tcp.out"; then
+			ok "tcp: tcp_established moved with its connections, PASSes there"
+		else
+			bad "tcp: on the other host: $(grep FAIL "$work/tcp.out" | head -3)"
+		fi
+	fi
+else
+	bad "tcp: migrate failed"; tail -5 "$work/out.log" "$work/in.log"
+	kill -9 "$srv" 2>/dev/null; wait_srv
+fi
+there kill -9 "$pid" 2>/dev/null; kill -9 "$pid" 2>/dev/null; pid=
 
 [ -n "${MIGRATE_SHOW:-}" ] && cat "$work/keep-out.json" "$work/in.json"
 echo "migrate: $pass passed, $fail failed"

@@ -20,6 +20,20 @@
 #               outside that sent half a request: the tree (server and its
 #               children) is dumped and restored, the clients finish their
 #               requests and get their answers; a new client is served
+#   netlock     a peer outside that keeps writing (a line every 2 ms) to a
+#               server in the tree (tcp-sink.py) across dump and restore:
+#               the network lock (nftables) drops its segments while the
+#               tree is down (2 s), they are sent again to the restored socket,
+#               not a line is lost; with --network-lock skip the peer gets
+#               a reset (the case that shows the lock matters)
+#   tcp-close   http.server with a keep-alive client outside, dumped and
+#               restored with --tcp-close: its connection comes back closed
+#               (the client's next request fails), a new client is served;
+#               then dumped with --tcp-established (a lock made) and
+#               restored with --tcp-close: the same, and the lock is gone
+#   lock-killed criu-lite SIGKILLed with the lock in place, before the kill
+#               of the tree (CRIU_LITE_PAUSE=after-commit): its guard
+#               removes the lock, the peer's lines still arrive
 # Run under build/tests/subreaper. Usage: tests/tcp-apps.sh BUILD_DIR
 set -u
 B=${1:-build}
@@ -27,6 +41,7 @@ CL=$(realpath "$B/criu-lite")
 PY=/usr/bin/python3
 BB=$(command -v busybox || true)
 CLIENT=$(realpath "$(dirname "$0")/tools/tcp-client.py")
+SINK=$(realpath "$(dirname "$0")/tools/tcp-sink.py")
 work=$(mktemp -d "${TMPDIR:-/tmp}/cl-tcp.XXXXXX")
 port=$((20000 + $$ % 20000))
 pass=0 fail=0 pids=""
@@ -88,14 +103,19 @@ sys.exit(0 if got == want else 1)
 EOF
 }
 
-# dump_restore NAME PID: dump with --tcp-established (tree killed), restore
+# dump_restore NAME PID [DUMP_ARGS...]: dump with --tcp-established (tree
+# killed), restore
 dump_restore() {
+	name=$1 tpid=$2
+	shift 2
+	set -- "$name" "$tpid" "$@"
 	rm -rf "$work/img-$1"
-	if ! "$CL" dump -t "$2" -D "$work/img-$1" --tcp-established \
+	if ! "$CL" dump -t "$2" -D "$work/img-$1" --tcp-established "${@:3}" \
 		>"$work/$1.dump.log" 2>&1; then
 		bad "$1: dump failed: $(tail -3 "$work/$1.dump.log")"; return 1
 	fi
 	kill -0 "$2" 2>/dev/null && { bad "$1: the tree runs on after the dump"; return 1; }
+	sleep "${down:-0}"	# the tree stays down that long
 	if ! "$CL" restore -D "$work/img-$1" -d --tcp-established \
 		>"$work/$1.restore.log" 2>&1; then
 		bad "$1: restore failed: $(tail -3 "$work/$1.restore.log")"; return 1
@@ -152,6 +172,42 @@ if dump_restore http.server $srv; then
 	if fetch $p1; then ok "http.server: a new client is served"
 	else bad "http.server: a new client is not served"; fi
 fi
+
+# --- --tcp-close: the connection comes back closed, the server serves on
+client tcp-close hold $p1 || exit 1
+if "$CL" dump -t $srv -D "$work/img-tcp-close" --tcp-close >"$work/tcp-close.dump.log" 2>&1 &&
+	"$CL" restore -D "$work/img-tcp-close" -d --tcp-close >"$work/tcp-close.restore.log" 2>&1; then
+	touch "$work/tcp-close/go"
+	wait_for "$work/tcp-close/result"
+	if grep -q '^ok' "$work/tcp-close/result"; then
+		bad "tcp-close: the old connection still answers"
+	elif fetch $p1; then
+		ok "tcp-close: old connection closed ($(cut -c1-50 "$work/tcp-close/result")), a new client is served"
+	else
+		bad "tcp-close: a new client is not served"
+	fi
+else
+	bad "tcp-close: $(tail -2 "$work/tcp-close.dump.log" "$work/tcp-close.restore.log")"
+fi
+client tcp-close2 hold $p1 || exit 1
+if "$CL" dump -t $srv -D "$work/img-tcp-close2" --tcp-established >"$work/tcp-close2.dump.log" 2>&1 &&
+	"$CL" restore -D "$work/img-tcp-close2" -d --tcp-close >"$work/tcp-close2.restore.log" 2>&1; then
+	touch "$work/tcp-close2/go"
+	wait_for "$work/tcp-close2/result"
+	table=$("$CL" show "$work/img-tcp-close2" --json | grep -o '"lock_table": *"[^"]*"' |
+		head -1 | cut -d'"' -f4)
+	if grep -q '^ok' "$work/tcp-close2/result"; then
+		bad "tcp-close2: the old connection still answers"
+	elif [ -z "$table" ] || nft list table inet "$table" >/dev/null 2>&1; then
+		bad "tcp-close2: the lock ('$table') is not gone"
+	elif fetch $p1; then
+		ok "tcp-close2: restored closed, lock $table gone, a new client is served"
+	else
+		bad "tcp-close2: a new client is not served"
+	fi
+else
+	bad "tcp-close2: $(tail -2 "$work/tcp-close2.dump.log" "$work/tcp-close2.restore.log")"
+fi
 kill -9 $srv 2>/dev/null
 
 # --- a client in the tree, http.server outside
@@ -189,6 +245,91 @@ if dump_restore httpd $hpid; then
 	finish httpd-b
 	if fetch $p3; then ok "httpd: a new client is served"
 	else bad "httpd: a new client is not served"; fi
+fi
+
+# --- a peer that keeps writing across dump and restore: the network lock
+# sink NAME PORT: tcp-sink.py in the tree, a stream client outside
+sink() {
+	"$PY" "$SINK" "$2" </dev/null >"$work/sink.$1.log" 2>&1 &
+	spid=$!
+	pids="$pids $spid"
+	disown $spid
+	wait_port_once "$2" || { bad "$1: the sink did not start"; return 1; }
+	client "$1" stream "$2"
+}
+# wait_port_once PORT: a listener is there (no connection made: the sink
+# takes one connection only)
+wait_port_once() {
+	for _ in $(seq 1 200); do
+		ss -Htln "sport = :$1" 2>/dev/null | grep -q . && return 0
+		sleep 0.05
+	done
+	return 1
+}
+if command -v nft >/dev/null; then
+	p4=$((port + 3))
+	# down 2 s: the peer's retransmissions (200 ms, 600 ms, 1.4 s after
+	# the dump's socket lock) come while the tree is down
+	if sink netlock $p4 && down=2 dump_restore netlock $spid; then
+		sleep 0.5	# lines go on arriving at the restored sink
+		finish netlock
+		table=$("$CL" show "$work/img-netlock" --json | grep -o '"lock_table": *"[^"]*"' |
+			head -1 | cut -d'"' -f4)
+		if [ -z "$table" ]; then
+			bad "netlock: the images name no lock table"
+		elif nft list table inet "$table" >/dev/null 2>&1; then
+			bad "netlock: restore left the lock (table inet $table)"
+		else
+			ok "netlock: the lock (table inet $table) was there and is gone"
+		fi
+	fi
+	kill -9 $spid 2>/dev/null
+	# the same without the lock: the peer is reset
+	p5=$((port + 4))
+	if sink netlock-skip $p5 &&
+		down=2 dump_restore netlock-skip $spid --network-lock skip; then
+		sleep 0.5
+		touch "$work/netlock-skip/go"
+		wait_for "$work/netlock-skip/result"
+		if grep -q '^ok' "$work/netlock-skip/result"; then
+			bad "netlock-skip: the peer was not reset without the lock: the netlock case proves nothing"
+		else
+			ok "netlock-skip: without the lock the peer fails: $(cut -c1-60 "$work/netlock-skip/result")"
+		fi
+	fi
+	kill -9 $spid 2>/dev/null
+	# criu-lite killed with the lock in place: the guard removes it
+	p6=$((port + 5))
+	if sink lock-killed $p6; then
+		CRIU_LITE_PAUSE=after-commit "$CL" dump -t $spid -D "$work/img-lock-killed" \
+			--tcp-established >"$work/lock-killed.dump.log" 2>&1 &
+		dpid=$!
+		for _ in $(seq 1 200); do
+			grep -q "paused at after-commit" "$work/lock-killed.dump.log" && break
+			sleep 0.05
+		done
+		if grep -q "paused at after-commit" "$work/lock-killed.dump.log" &&
+			nft list tables | grep -q "criu_lite_${dpid}_"; then
+			kill -9 $dpid
+			wait $dpid 2>/dev/null
+			for _ in $(seq 1 100); do
+				nft list tables | grep -q "criu_lite_${dpid}_" || break
+				sleep 0.05
+			done
+			if nft list tables | grep -q "criu_lite_${dpid}_"; then
+				bad "lock-killed: the guard left the lock: $(nft list tables | grep "criu_lite_${dpid}_")"
+			else
+				sleep 0.3
+				finish lock-killed
+			fi
+		else
+			kill -9 $dpid 2>/dev/null
+			bad "lock-killed: no pause with the lock in place: $(tail -3 "$work/lock-killed.dump.log")"
+		fi
+	fi
+	kill -9 $spid 2>/dev/null
+else
+	bad "netlock: nft is missing (make deps: nftables)"
 fi
 
 echo "tcp-apps: $pass passed, $fail failed"

@@ -16,6 +16,10 @@
  *                    holds it)
  *   holder spin      nothing (a target for `unshare ... holder spin`)
  *   holder thread-uts  a thread that moved alone into a new UTS namespace
+ *   holder pending-tcp, pending-unix  a listener with a connection not yet
+ *                    accepted that holds bytes its client sent (only
+ *                    accept() reads them); on SIGTERM it accepts it and
+ *                    exits 0 only if they are all there
  */
 #include <linux/netlink.h>
 #include <mqueue.h>
@@ -23,6 +27,7 @@
 #include <netinet/in.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +39,7 @@
 #include <sys/shm.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -109,6 +115,41 @@ static int objects(void)
 	return 0;
 }
 
+static int pending_l = -1;
+
+static void pending(int family)
+{
+	struct sockaddr_storage ss = { .ss_family = family };
+	socklen_t len = family == AF_INET ? sizeof(struct sockaddr_in) :
+					    sizeof(struct sockaddr_un);
+	int c;
+
+	if (family == AF_INET)
+		((struct sockaddr_in *)&ss)->sin_addr.s_addr =
+			htonl(INADDR_LOOPBACK);
+	else
+		len = offsetof(struct sockaddr_un, sun_path) + 1 +
+		      sprintf(((struct sockaddr_un *)&ss)->sun_path + 1,
+			      "holder-pending-%d", getpid());
+	pending_l = socket(family, SOCK_STREAM, 0);
+	c = socket(family, SOCK_STREAM, 0);
+	if (bind(pending_l, (struct sockaddr *)&ss, len) ||
+	    listen(pending_l, 1) ||
+	    getsockname(pending_l, (struct sockaddr *)&ss, &len) ||
+	    connect(c, (struct sockaddr *)&ss, len) || send(c, "abc", 3, 0) != 3)
+		perror("pending connection");
+}
+
+/* the pending connection still holds its bytes */
+static int pending_intact(void)
+{
+	char buf[4] = "";
+	int s = accept(pending_l, NULL, NULL);
+
+	return s >= 0 && recv(s, buf, 3, MSG_WAITALL) == 3 &&
+	       !memcmp(buf, "abc", 3) ? 0 : 1;
+}
+
 static int ipc_objects(void)
 {
 	mqd_t q;
@@ -168,6 +209,10 @@ int main(int argc, char **argv)
 		ipc_objects();
 	else if (!strcmp(argv[1], "spin"))
 		;
+	else if (!strcmp(argv[1], "pending-tcp"))
+		pending(AF_INET);
+	else if (!strcmp(argv[1], "pending-unix"))
+		pending(AF_UNIX);
 	else if (!strcmp(argv[1], "thread-uts")) {
 		pthread_t t;
 
@@ -182,5 +227,5 @@ int main(int argc, char **argv)
 		counter++;
 	if (child)
 		kill(child, SIGKILL);
-	return 0;
+	return pending_l >= 0 ? pending_intact() : 0;
 }

@@ -6,6 +6,9 @@ Usage: tcp-client.py MODE HOST PORT PATH WANT_FILE DIR
            second GET on the same socket (no reconnect)
   partial  HTTP/1.0: send the request line only, DIR/ready, wait for
            DIR/go, end the headers, read the answer up to EOF
+  stream   a tcp-sink.py server: numbered lines, one every 2 ms, DIR/ready
+           after 200 of them, on until DIR/go, then END; its answer must
+           count every line (PATH and WANT_FILE unused)
   rfb      a VNC server: read its version line, DIR/ready, wait for
            DIR/go, answer with the same version, read its security types
            (PATH and WANT_FILE unused)
@@ -76,6 +79,25 @@ def main():
         sk.sendall(b"Host: x\r\n\r\n")
         if read_answer(sk, True) != want:
             raise RuntimeError("answer: wrong body")
+    elif mode == "stream":
+        n = 0
+        go = os.path.join(d, "go")
+        while not os.path.exists(go):
+            sk.sendall(b"%d\n" % n)
+            n += 1
+            if n == 200:
+                open(os.path.join(d, "ready"), "w").close()
+            time.sleep(0.002)
+        sk.sendall(b"END\n")
+        answer = b""
+        while not answer.endswith(b"\n"):
+            chunk = sk.recv(100)
+            if not chunk:
+                raise RuntimeError("closed before the sink's answer")
+            answer += chunk
+        if answer != b"ok %d\n" % n:
+            raise RuntimeError("sink: %r, sent %d lines" % (answer, n))
+        return "ok stream: %d lines, none lost" % n
     elif mode == "rfb":
         version = b""
         while not version.endswith(b"\n"):

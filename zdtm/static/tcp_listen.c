@@ -6,14 +6,17 @@
  *   bound:     a socket bound to 127.0.0.1, not listening;
  *   unbound:   a fresh IPv6 socket;
  *   closed:    both ends of a connection over the v4 listener, each shut
- *              down for writing: the connection is over (CLOSE).
+ *              down for writing: the connection is over (CLOSE);
+ *   reuseport: two listeners on one port by SO_REUSEPORT, the first of
+ *              which cleared it once both were bound.
  * After restore each listener has its address and port, SO_ACCEPTCONN and
  * IPV6_V6ONLY as before, and accepts a new client that talks both ways
  * (the dual-stack one sees a ::ffff:127.0.0.1 peer); the bound socket has
  * its port and can listen; the unbound one has none; both closed ends
- * read EOF and fail to write with EPIPE.
+ * read EOF and fail to write with EPIPE; the reuseport pair still shares
+ * its port, SO_REUSEPORT off on the first and on on the second.
  *
- * Corrupt points: listen, v6only, closed.
+ * Corrupt points: listen, v6only, closed, reuseport.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -148,7 +151,9 @@ int main(int argc, char **argv)
 {
 	struct sockaddr_storage ss, bss;
 	socklen_t len, blen = sizeof(bss);
-	int bound, unbound, closed[2];
+	int bound, unbound, closed[2], rp[2], one = 1, zero = 0, v;
+	struct sockaddr_storage rss, now;
+	socklen_t vl = sizeof(v), rlen;
 	char c;
 
 	test_init(argc, argv);
@@ -168,6 +173,17 @@ int main(int argc, char **argv)
 	    (closed[1] = accept(lsks[0].fd, NULL, NULL)) < 0 ||
 	    shutdown(closed[0], SHUT_WR) || shutdown(closed[1], SHUT_WR))
 		test_abort("closed: %m");
+	rlen = make_addr(AF_INET, "127.0.0.1", 0, &rss);
+	for (int i = 0; i < 2; i++) {
+		rp[i] = socket(AF_INET, SOCK_STREAM, 0);
+		if (rp[i] < 0 || setsockopt(rp[i], SOL_SOCKET, SO_REUSEPORT, &one,
+					    sizeof(one)) ||
+		    bind(rp[i], (struct sockaddr *)&rss, rlen) || listen(rp[i], 1) ||
+		    getsockname(rp[i], (struct sockaddr *)&rss, &rlen))
+			test_abort("reuseport: %m");
+	}
+	if (setsockopt(rp[0], SOL_SOCKET, SO_REUSEPORT, &zero, sizeof(zero)))
+		test_abort("reuseport off: %m");
 	usleep(200000);	/* the FINs and their ACKs */
 	test_ready();
 	test_wait_term();
@@ -192,6 +208,19 @@ int main(int argc, char **argv)
 	}
 	for (size_t i = 0; i < NR; i++)
 		check(&lsks[i]);
+	if (test_corrupt("reuseport"))
+		setsockopt(rp[0], SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+	for (int i = 0; i < 2; i++) {
+		rlen = sizeof(now);
+		if (getsockname(rp[i], (struct sockaddr *)&now, &rlen) ||
+		    port_of(&now) != port_of(&rss))
+			test_fail("reuseport: listener %d's port changed", i);
+	}
+	if (getsockopt(rp[0], SOL_SOCKET, SO_REUSEPORT, &v, &vl) || v)
+		test_fail("reuseport: on for the first listener");
+	vl = sizeof(v);
+	if (getsockopt(rp[1], SOL_SOCKET, SO_REUSEPORT, &v, &vl) || !v)
+		test_fail("reuseport: off for the second listener");
 
 	len = sizeof(ss);
 	if (getsockname(bound, (struct sockaddr *)&ss, &len) ||
