@@ -33,12 +33,44 @@ Z=$(realpath "$B/zdtm")
 work=$(mktemp -d "${TMPDIR:-/tmp}/cl-fault.XXXXXX")
 lost=0 harmed=0 tries=0 restore_bad=0 restore_tries=0
 pids=()
-# only this shell cleans up: a forked copy of it (a subshell bash did not
-# reset the trap in) must not remove the work directory under the run
+# Only this shell cleans up. With an EXIT trap set, bash handles SIGINT
+# and SIGTERM itself, and a child it forked for `cmd &` keeps that handler
+# and the trap until it execs cmd: a signal meant for criu-lite that lands
+# in that window ran this trap in the child, which killed the targets and
+# removed $work under the running script ("wait_for: No record of
+# process", every file of $work gone).
 main_pid=$BASHPID
-trap '[ "$BASHPID" = "$main_pid" ] || exit; for p in "${pids[@]}"; do kill -9 $p 2>/dev/null; done; rm -rf "$work"' EXIT
+cleanup() {
+	local p
+	[ "$BASHPID" = "$main_pid" ] || return 0
+	for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done
+	rm -rf "$work"
+}
+trap cleanup EXIT
 
 say() { echo "fault-kill: $*"; }
+
+# cl_bg LOG ARGS...: criu-lite ARGS in the background, output to LOG;
+# sets $cl and returns once that process is criu-lite (or already gone),
+# so that the signal of a try lands in criu-lite, never in bash's fork of
+# it before the exec, and the random delay counts from criu-lite's start
+cl_bg() {
+	local log=$1 i
+	shift
+	"$CL" "$@" >"$log" 2>&1 &
+	cl=$!
+	for ((i = 0; i < 1000000; i++)); do
+		[ /proc/$cl/exe -ef "$CL" ] || [ ! -e /proc/$cl/exe ] && return
+	done
+	say "criu-lite ($cl) did not start"
+}
+
+# $work is this run's: a try must never take it away
+work_intact() {
+	[ -d "$work" ] && return 0
+	say "LOST its work directory $work after SIG$1 at $2 ms"
+	exit 1
+}
 
 # start_test NAME DIR: runs a zdtm test, waits for READY; sets $tpid
 start_test() {
@@ -126,14 +158,14 @@ dump_tries() {
 		for n in $(seq "$ntries"); do
 			d=$(( RANDOM * (ms * 12 / 10 + 1) / 32768 ))
 			# shellcheck disable=SC2086
-			"$CL" dump -t "$pid" -D "$work/img" --leave-running $extra \
-				>"$work/try.log" 2>&1 &
-			cl=$!
+			cl_bg "$work/try.log" dump -t "$pid" -D "$work/img" \
+				--leave-running $extra
 			sleep "$(printf '0.%03d' $((d % 1000)))" 2>/dev/null
 			[ $d -ge 1000 ] && sleep $((d / 1000))
 			kill -"$sig" $cl 2>/dev/null
 			wait $cl 2>/dev/null
 			tries=$((tries + 1))
+			work_intact "$sig" "$d"
 			if ! check_running "$pid"; then
 				say "LOST $name: SIG$sig after ${d} ms"
 				cat "$work/try.log"; lost=$((lost + 1)); return
@@ -177,14 +209,14 @@ predump_tries() {
 		for n in $(seq "$ntries"); do
 			i=$((i + 1))
 			d=$(( RANDOM * (ms * 12 / 10 + 1) / 32768 ))
-			"$CL" pre-dump -t "$pid" -D "$work/pd$i" \
-				--prev-images-dir "../pd$last" >"$work/try.log" 2>&1 &
-			cl=$!
+			cl_bg "$work/try.log" pre-dump -t "$pid" -D "$work/pd$i" \
+				--prev-images-dir "../pd$last"
 			sleep "$(printf '0.%03d' $((d % 1000)))" 2>/dev/null
 			[ $d -ge 1000 ] && sleep $((d / 1000))
 			kill -"$sig" $cl 2>/dev/null
 			wait $cl 2>/dev/null
 			tries=$((tries + 1))
+			work_intact "$sig" "$d"
 			[ -e "$work/pd$i/inventory.img" ] && last=$i
 			if ! check_running "$pid"; then
 				say "LOST $name: pre-dump SIG$sig after ${d} ms"
@@ -230,6 +262,21 @@ finish_test() {
 }
 
 start_test threads static
+# the script's own guard: a child of bash signalled before its exec (what
+# a try's signal hit when criu-lite started late) must not clean up: the
+# target lives on, $work stays (bash's complaints from there are muted)
+exec 3>&2 2>/dev/null
+for n in $(seq 20); do
+	/bin/true &
+	kill -TERM $! 2>/dev/null
+	wait $! 2>/dev/null
+	[ -d "$work" ] && kill -0 "$tpid" 2>/dev/null && continue
+	exec 2>&3
+	say "HARMED threads: a child of this script killed before its exec" \
+		"ran its cleanup (try $n)"
+	exit 1
+done
+exec 2>&3 3>&-
 # killed while pre-copy's userfaultfd is open in the target: the target
 # closes it itself (its fds must be as before)
 before=$(snapshot "$tpid" 1)
@@ -293,12 +340,12 @@ for sig in KILL INT TERM; do
 	for n in $(seq "$TRIES"); do
 		d=$(( RANDOM * (rms * 12 / 10 + 1) / 32768 ))
 		: >"$work/threads.out"
-		"$CL" restore -D "$work/rimg" -d >"$work/try.log" 2>&1 &
-		cl=$!
+		cl_bg "$work/try.log" restore -D "$work/rimg" -d
 		sleep "$(printf '0.%03d' $((d % 1000)))"
 		kill -"$sig" $cl 2>/dev/null
 		wait $cl 2>/dev/null
 		restore_tries=$((restore_tries + 1))
+		work_intact "$sig" "$d"
 		if [ -e /proc/$rpid ] && check_running "$rpid" 2>/dev/null; then
 			# it had finished: the restored test must be whole
 			kill -TERM $rpid
