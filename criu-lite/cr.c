@@ -51,6 +51,13 @@ bool fault_at(const char *point)
 	return false;
 }
 
+bool fault_set(const char *point)
+{
+	const char *f = getenv("CRIU_LITE_FAULT");
+
+	return f && !strcmp(f, point);
+}
+
 uint64_t cpu_xfeatures(void)
 {
 	uint32_t lo, hi;

@@ -115,6 +115,9 @@ struct dump_stats {
 /* Only the pause, where failing makes no sense (after the commit). */
 void pause_at(const char *point);
 bool fault_at(const char *point);
+/* Whether CRIU_LITE_FAULT names point, said and done nowhere: for the
+ * side of a fork that only has to play along (the other calls fault_at). */
+bool fault_set(const char *point);
 
 uint64_t cpu_xfeatures(void);
 int write_all(int fd, const void *buf, size_t len);

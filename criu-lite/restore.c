@@ -826,7 +826,28 @@ static void puppet_fail(struct restore_ctx *c, const char *what)
 	_exit(1);
 }
 
-static void puppet_main(struct restore_ctx *c, size_t idx);
+static void puppet_main(struct restore_ctx *c, size_t idx, pid_t parent);
+
+/*
+ * A puppet dies with its parent (criu-lite, or the puppet of its parent
+ * process): PR_SET_PDEATHSIG covers only a parent that dies after the
+ * call, so one already gone (criu-lite got SIGKILL between the clone and
+ * here) is seen by getppid() no longer being the one that forked us. Such
+ * a puppet used to set itself up, say ready into a pipe it holds the read
+ * end of itself and pause for good under the restored PID, untraced:
+ * fault-kill found it running where the restored test should be.
+ * CRIU_LITE_FAULT=restore-kill-after-fork: criu-lite is killed right after
+ * the root's clone, and the root waits for that before it checks.
+ */
+static void die_with_parent(pid_t parent)
+{
+	for (int i = 0; fault_set("restore-kill-after-fork") &&
+			getppid() == parent && i < 5000; i++)
+		usleep(1000);
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() != parent)
+		_exit(1);
+}
 
 /*
  * Process groups are set by the parent as soon as the child exists (and
@@ -862,6 +883,8 @@ static void become_zombie(const PstreeEntry *pe)
 
 static int fork_children(struct restore_ctx *c, size_t idx)
 {
+	pid_t self = getpid();
+
 	for (size_t i = 0; i < c->nr; i++) {
 		pid_t pid;
 
@@ -877,7 +900,7 @@ static int fork_children(struct restore_ctx *c, size_t idx)
 		if (pid == 0 && c->procs[i].pe->zombie)
 			become_zombie(c->procs[i].pe);	/* does not return */
 		if (pid == 0)
-			puppet_main(c, i);	/* does not return */
+			puppet_main(c, i, self);	/* does not return */
 		set_child_pgid(c, i, pid);
 	}
 	return 0;
@@ -890,7 +913,7 @@ static int fork_children(struct restore_ctx *c, size_t idx)
  * signals are blocked from here on: the final mask comes by
  * PTRACE_SETSIGMASK.
  */
-static void puppet_main(struct restore_ctx *c, size_t idx)
+static void puppet_main(struct restore_ctx *c, size_t idx, pid_t parent)
 {
 	struct proc_restore *p = &c->procs[idx];
 	const PstreeEntry *pe = p->pe;
@@ -902,7 +925,7 @@ static void puppet_main(struct restore_ctx *c, size_t idx)
 
 	sigfillset(&all);
 	sigprocmask(SIG_SETMASK, &all, NULL);
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	die_with_parent(parent);
 	/* first, while our address space is the one the plan knew */
 	cow_prepare(&c->cow, idx);
 	fdp = calloc(c->nr, sizeof(*fdp));
@@ -986,7 +1009,7 @@ static void ns_init_main(struct restore_ctx *c)
 		puppet_fail(c, "clone3 of the root");
 	}
 	if (pid == 0)
-		puppet_main(c, 0);
+		puppet_main(c, 0, 1);	/* its parent: this init, pid 1 */
 	prctl(PR_SET_PDEATHSIG, 0);
 	sigfillset(&all);
 	sigprocmask(SIG_SETMASK, &all, NULL);
@@ -1087,7 +1110,9 @@ static int fork_puppets(struct restore_ctx *c)
 	} else {
 		c->root = clone_with_pid(c->procs[0].pe->pid, 0);
 		if (c->root == 0)
-			puppet_main(c, 0);
+			puppet_main(c, 0, c->self);
+		if (c->root > 0 && fault_at("restore-kill-after-fork"))
+			raise(SIGKILL);
 	}
 	if (c->root < 0) {
 		pr_perror("clone3 of the tree's root (pid %u%s)",
