@@ -94,6 +94,7 @@ struct restore_ctx {
 	int ready[2];		/* puppets report here */
 	int keep_at;		/* puppets keep ready[1] at this fd */
 	pid_t self;		/* criu-lite's pid, for the puppets */
+	int self_pidfd;		/* --pidns: its pidfd, for the init */
 	struct shm_table shm;	/* shared memory already rebuilt */
 	struct ghost_maps ghosts;	/* deleted files mapped, made once */
 	struct lazy_proc *lazy;	/* --lazy-pages: one per process */
@@ -1001,7 +1002,17 @@ static void ns_init_main(struct restore_ctx *c)
 	sigset_t all;
 
 	prctl(PR_SET_NAME, "criu-lite-init");
+	/* as die_with_parent, but getppid() says 0 here whoever the parent
+	 * is (it is outside the namespace): criu-lite's pidfd says whether
+	 * it is already gone */
+	for (int i = 0; fault_set("restore-kill-after-fork") && i < 5000 &&
+			poll(&(struct pollfd){ c->self_pidfd, POLLIN, 0 }, 1, 0) == 0;
+	     i++)
+		usleep(1000);
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (poll(&(struct pollfd){ c->self_pidfd, POLLIN, 0 }, 1, 0) != 0)
+		_exit(1);
+	close(c->self_pidfd);
 	log_forget_file();	/* it closes every fd below */
 	pid = clone_with_pid(root, 0);
 	if (pid < 0) {
@@ -1104,9 +1115,17 @@ static int fork_puppets(struct restore_ctx *c)
 		struct clone_args_abi ca = { .flags = CLONE_NEWPID,
 					     .exit_signal = SIGCHLD };
 
+		c->self_pidfd = syscall(__NR_pidfd_open, c->self, 0);
+		if (c->self_pidfd < 0) {
+			pr_perror("pidfd_open of criu-lite itself");
+			return -1;
+		}
 		c->root = syscall(__NR_clone3, &ca, sizeof(ca));
 		if (c->root == 0)
 			ns_init_main(c);
+		close(c->self_pidfd);
+		if (c->root > 0 && fault_at("restore-kill-after-fork"))
+			raise(SIGKILL);
 	} else {
 		c->root = clone_with_pid(c->procs[0].pe->pid, 0);
 		if (c->root == 0)

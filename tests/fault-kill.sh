@@ -342,6 +342,29 @@ for point in restore-before-resume restore-kill-after-fork; do
 		restore_bad=$((restore_bad + 1))
 	fi
 done
+# the same with --pidns: the namespace's init, whose parent criu-lite
+# died before it could ask to die with it, goes at once (an orphan comes
+# to this run's subreaper, our parent: none named criu-lite-init may stay)
+inits_left() {
+	local p n=0
+	for p in /proc/[0-9]*; do
+		[ "$(awk '/^PPid:/ { print $2 }' "$p/status" 2>/dev/null)" = "$PPID" ] &&
+			[ "$(cat "$p/comm" 2>/dev/null)" = criu-lite-init ] && n=$((n + 1))
+	done
+	echo $n
+}
+restore_tries=$((restore_tries + 1))
+CRIU_LITE_FAULT=restore-kill-after-fork timeout 60 "$CL" restore -D "$work/rimg" \
+	-d --pidns >"$work/f.log" 2>&1
+rc=$?
+for _ in $(seq 100); do [ "$(inits_left)" = 0 ] && break; sleep 0.05; done
+if [ $rc = 124 ] || [ $rc = 0 ]; then
+	say "FAILED restore --pidns at restore-kill-after-fork: exit $rc (hang or success)"
+	restore_bad=$((restore_bad + 1))
+elif [ "$(inits_left)" != 0 ]; then
+	say "FAILED restore --pidns at restore-kill-after-fork left its init behind"
+	restore_bad=$((restore_bad + 1))
+fi
 say "threads: undisturbed restore ${rms} ms; $TRIES tries per signal"
 for sig in KILL INT TERM; do
 	for n in $(seq "$TRIES"); do
