@@ -68,12 +68,13 @@
 #include <netlink/attr.h>
 #include <netlink/msg.h>
 #include <netlink/netlink.h>
-#include <netlink/socket.h>
 
 #include "fd-ops.h"
 #include "log.h"
 #include "netlock.h"
+#include "sock-diag.h"
 #include "tcp-repair.h"
+#include "util.h"
 
 #ifndef IPPROTO_UDPLITE
 #define IPPROTO_UDPLITE	136
@@ -370,16 +371,9 @@ static int inet_diag_one(struct nl_msg *msg, void *arg)
 		t->err = -1;
 		return NL_STOP;
 	}
-	if (t->n == t->cap) {
-		size_t cap = t->cap ? 2 * t->cap : 64;
-		void *v = realloc(t->sk, cap * sizeof(*t->sk));
-
-		if (!v) {
-			t->err = -1;
-			return NL_STOP;
-		}
-		t->sk = v;
-		t->cap = cap;
+	if (array_grow(&t->sk, &t->cap, t->n, sizeof(*t->sk), 64)) {
+		t->err = -1;
+		return NL_STOP;
 	}
 	s = &t->sk[t->n++];
 	memset(s, 0, sizeof(*s));
@@ -421,37 +415,19 @@ static struct inet_diag_table *inet_diag_load(uint8_t family, uint8_t protocol)
 		.idiag_states = ~0U,
 	};
 	struct inet_diag_table *t = calloc(1, sizeof(*t));
-	struct nl_sock *sk = nl_socket_alloc();
-	int err = -NLE_NOMEM;
+	char what[16];
 
-	if (!t || !sk)
-		goto fail;
+	if (!t)
+		return NULL;
 	t->family = family;
 	t->protocol = protocol;
-	nl_socket_disable_auto_ack(sk);
-	nl_socket_enable_msg_peek(sk);
-	err = nl_connect(sk, NETLINK_SOCK_DIAG);
-	if (err < 0)
-		goto fail;
-	nl_socket_modify_cb(sk, NL_CB_VALID, NL_CB_CUSTOM, inet_diag_one, t);
-	err = nl_send_simple(sk, SOCK_DIAG_BY_FAMILY, NLM_F_DUMP, &req,
-			     sizeof(req));
-	if (err < 0)
-		goto fail;
-	err = nl_recvmsgs_default(sk);
-	if (err < 0 || t->err)
-		goto fail;
-	nl_socket_free(sk);
+	snprintf(what, sizeof(what), "%s %s", family == AF_INET ? "IPv4" : "IPv6",
+		 protocol == IPPROTO_TCP ? "TCP" : "UDP");
+	if (sock_diag_dump(&req, sizeof(req), inet_diag_one, t, &t->err, what)) {
+		inet_diag_free(t);
+		return NULL;
+	}
 	return t;
-fail:
-	pr_err("sock_diag dump of %s %s sockets: %s",
-	       family == AF_INET ? "IPv4" : "IPv6",
-	       protocol == IPPROTO_TCP ? "TCP" : "UDP",
-	       t && t->err ? "malformed reply" : nl_geterror(err));
-	if (sk)
-		nl_socket_free(sk);
-	inet_diag_free(t);
-	return NULL;
 }
 
 /*

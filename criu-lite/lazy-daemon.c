@@ -164,6 +164,7 @@ int lazy_daemon_hand(int session, pid_t vpid, pid_t pid, int uffd,
 struct daemon_opts {
 	const char *dir, *address;
 	unsigned port, timeout_s;
+	struct tls_opts tls;
 };
 
 /* One process' server: the images, the page source, then lazy_serve. */
@@ -221,7 +222,7 @@ static int prepare_server(struct proc_server *ps, const struct daemon_opts *o,
 	ps->lp.check_pages = true;
 	snprintf(addr, sizeof(addr), strchr(o->address, ':') ? "[%s]:%u" :
 		 "%s:%u", o->address, o->port);
-	if (page_source_open_remote(&ps->src, addr, NULL))	/* no TLS yet */
+	if (page_source_open_remote(&ps->src, addr, &o->tls))
 		return -1;
 	ps->src.retry_s = o->timeout_s;
 	return open_near(&ps->src, dirfd);
@@ -406,7 +407,7 @@ out:
 
 static const char lazy_pages_text[] =
 "usage: criu-lite lazy-pages --page-server --address HOST --port N -D DIR\n"
-"                            [--lazy-timeout S]\n"
+"                            [--lazy-timeout S] [--tls ...]\n"
 "\n"
 "The lazy-pages daemon (CRIU's): waits on DIR/lazy-pages.sock for one\n"
 "criu-lite restore -D DIR --lazy-pages, which hands it the userfaultfd of\n"
@@ -424,6 +425,10 @@ static const char lazy_pages_text[] =
 "  -D, --images-dir DIR       the images restore reads; the socket goes there\n"
 "      --lazy-timeout S       wait this long for restore, and reconnect to a\n"
 "                             lost page server this long (default 60)\n"
+"      --tls                  TLS to the page server, certificates checked\n"
+"                             both ways (--tls-cacert, --tls-cert,\n"
+"                             --tls-key FILE; --tls-no-cn-verify: see\n"
+"                             criu-lite --help)\n"
 "  -v, --verbose[=N]          log level (0-4)\n"
 "  -h, --help                 this text\n";
 
@@ -438,6 +443,7 @@ static int parse_lazy_pages_args(int argc, char **argv, struct daemon_opts *o)
 		{ "lazy-timeout", required_argument, NULL, OPT_TIMEOUT },
 		{ "verbose", optional_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
+		TLS_LONG_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
 	bool ps = false;
@@ -449,6 +455,10 @@ static int parse_lazy_pages_args(int argc, char **argv, struct daemon_opts *o)
 	optind = 0;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":D:v::h", opts, NULL)) != -1) {
+		if (IS_TLS_OPTION(c)) {
+			parse_tls_option(c, optarg, &o->tls);
+			continue;
+		}
 		switch (c) {
 		case OPT_PS:
 			ps = true;
@@ -485,6 +495,8 @@ static int parse_lazy_pages_args(int argc, char **argv, struct daemon_opts *o)
 			return -1;
 		}
 	}
+	if (check_tls_opts("lazy-pages", &o->tls))
+		return -1;
 	if (optind < argc) {
 		pr_err("lazy-pages: unexpected argument \"%s\"", argv[optind]);
 		return -1;

@@ -13,6 +13,7 @@
 
 #include "log.h"
 #include "proc.h"
+#include "util.h"
 
 char *proc_read_file(const char *fmt, ...)
 {
@@ -491,12 +492,13 @@ int proc_list_children(pid_t pid, pid_t **kids, size_t *nr)
 
 			if (end == p)
 				break;
-			if (n == cap) {
-				pid_t *nv = realloc(v, (cap = cap ? cap * 2 : 16) * sizeof(*v));
-
-				if (!nv)
-					break;
-				v = nv;
+			if (array_grow(&v, &cap, n, sizeof(*v), 16)) {
+				pr_err("out of memory listing the children of %d",
+				       pid);
+				free(text);
+				free(tids);
+				free(v);
+				return -1;
 			}
 			v[n++] = c;
 			p = end;

@@ -40,10 +40,11 @@
 #include <netlink/attr.h>
 #include <netlink/msg.h>
 #include <netlink/netlink.h>
-#include <netlink/socket.h>
 
 #include "fd-ops.h"
 #include "log.h"
+#include "sock-diag.h"
+#include "util.h"
 
 /* include/net/tcp_states.h */
 #define SK_ESTABLISHED	1
@@ -159,16 +160,9 @@ static int diag_one(struct nl_msg *msg, void *arg)
 		t->err = -1;
 		return NL_STOP;
 	}
-	if (t->n == t->cap) {
-		size_t cap = t->cap ? 2 * t->cap : 256;
-		void *v = realloc(t->sk, cap * sizeof(*t->sk));
-
-		if (!v) {
-			t->err = -1;
-			return NL_STOP;
-		}
-		t->sk = v;
-		t->cap = cap;
+	if (array_grow(&t->sk, &t->cap, t->n, sizeof(*t->sk), 256)) {
+		t->err = -1;
+		return NL_STOP;
 	}
 	s = &t->sk[t->n++];
 	memset(s, 0, sizeof(*s));
@@ -222,34 +216,15 @@ static struct unix_diag_table *unix_diag_load(void)
 			      UDIAG_SHOW_ICONS | UDIAG_SHOW_RQLEN,
 	};
 	struct unix_diag_table *t = calloc(1, sizeof(*t));
-	struct nl_sock *sk = nl_socket_alloc();
-	int err = -NLE_NOMEM;
 
-	if (!t || !sk)
-		goto fail;
-	nl_socket_disable_auto_ack(sk);
-	nl_socket_enable_msg_peek(sk);
-	err = nl_connect(sk, NETLINK_SOCK_DIAG);
-	if (err < 0)
-		goto fail;
-	nl_socket_modify_cb(sk, NL_CB_VALID, NL_CB_CUSTOM, diag_one, t);
-	err = nl_send_simple(sk, SOCK_DIAG_BY_FAMILY, NLM_F_DUMP, &req,
-			     sizeof(req));
-	if (err < 0)
-		goto fail;
-	err = nl_recvmsgs_default(sk);
-	if (err < 0 || t->err)
-		goto fail;
-	nl_socket_free(sk);
+	if (!t)
+		return NULL;
+	if (sock_diag_dump(&req, sizeof(req), diag_one, t, &t->err, "unix")) {
+		unix_diag_free(t);
+		return NULL;
+	}
 	qsort(t->sk, t->n, sizeof(*t->sk), cmp_sk);
 	return t;
-fail:
-	pr_err("sock_diag dump of unix sockets: %s", t && t->err ?
-	       "malformed reply" : nl_geterror(err));
-	if (sk)
-		nl_socket_free(sk);
-	unix_diag_free(t);
-	return NULL;
 }
 
 static const struct unix_diag_sk *diag_find(const struct unix_diag_table *t,

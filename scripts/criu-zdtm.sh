@@ -37,7 +37,8 @@
 # images of failed tests stay in BUILD/criu-zdtm/{logs,img}/NAME.
 #
 # The run must be the tests' reaper (they daemonize, the restored tree is
-# orphaned by 'restore -d'): it re-runs itself under BUILD/tests/subreaper.
+# orphaned by 'restore -d'): it re-runs itself under BUILD/tests/subreaper,
+# in a mount namespace of its own.
 
 set -u
 
@@ -111,7 +112,10 @@ command -v python3 >/dev/null || die "python3 is needed to read the tests' .desc
 if [ -z "${CRIU_ZDTM_REAPER:-}" ]; then
 	[ -x "$B/tests/subreaper" ] || die "$B/tests/subreaper is missing: make $B/tests/subreaper"
 	export CRIU_ZDTM_REAPER=1
-	exec "$B/tests/subreaper" "$0" "$SRC" -b "$B" --timeout "$TMO" \
+	# A private mount namespace: tests that mount (tmpfs, bind mounts)
+	# and fail before their cleanup leave nothing in the host's table.
+	command -v unshare >/dev/null || die "unshare (util-linux) is needed"
+	exec unshare -m --propagation private "$B/tests/subreaper" "$0" "$SRC" -b "$B" --timeout "$TMO" \
 		${CRIU_BIN:+--criu "$CRIU_BIN"} --engine "$ENGINE" \
 		$( [ $SKIP_SUID = 1 ] && echo --skip-suid ) \
 		$( [ $BUILD = 0 ] && echo --no-build ) \

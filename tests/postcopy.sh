@@ -14,6 +14,10 @@
 #                    through DIR/lazy-pages.sock: dirty_pages PASSes
 #                    there, the dump and the daemon exit 0, the socket is
 #                    gone, the source tree too
+#   lazy-daemon-tls  the same over TLS: a daemon with another CA's
+#                    certificate refused (the tree handed to it killed,
+#                    the source serving on), then one with the right one
+#                    completes the move
 #   link-cut         the veth taken down inside the destination host after
 #                    the switchover, for longer than the daemon's 5 s
 #                    without an answer, up again within --lazy-timeout: the
@@ -158,6 +162,62 @@ else
 fi
 [ -n "$mpid" ] && { kill -9 "$mpid"; wait "$mpid"; } 2>/dev/null; mpid=
 [ -n "$srv" ] && { kill -9 "$srv"; wait_srv; } 2>/dev/null
+
+# lazy-daemon-tls: the same with --tls on both ends. A daemon whose
+# certificate another CA signed is refused by the source (the tree it was
+# handed is killed there, never left on missing pages, the daemon exits
+# 1); the source keeps serving, and a daemon with the right certificate
+# then completes the move
+if "$(dirname "$0")/tls-certs.sh" "$work/k" "$TH_HERE"; then
+	K=$work/k
+	TLS=(--tls --tls-cacert "$K/ca.pem" --tls-cert "$K/cert.pem" --tls-key "$K/key.pem")
+	OTHER=(--tls --tls-cacert "$K/ca.pem" --tls-cert "$K/other-cert.pem"
+	       --tls-key "$K/other-key.pem")
+	start transition/dirty_pages ZDTM_DIRTY_MB=32 || exit 1
+	port=$((port + 1))
+	"$CL" dump -t "$pid" -D "$work/lt" --lazy-pages --address "$TH_HERE" \
+		--port "$port" --lazy-timeout 30 "${TLS[@]}" >"$work/lt-dump.log" 2>&1 &
+	mpid=$!
+	for _ in $(seq 1 200); do [ -f "$work/lt/inventory.img" ] && break; sleep 0.05; done
+	# lazy_daemon_try CERTS...: a daemon and a restore there; the
+	# daemon's exit status
+	lazy_daemon_try() {
+		th_run "$CL" lazy-pages --page-server --address "$TH_HERE" \
+			--port "$port" -D "$work/lt" --lazy-timeout 20 "$@" \
+			>"$work/ltd.log" 2>&1 &
+		srv=$!
+		for _ in $(seq 1 200); do [ -S "$work/lt/lazy-pages.sock" ] && break; sleep 0.05; done
+		th_run "$CL" restore -D "$work/lt" -d --lazy-pages >"$work/lt-restore.log" 2>&1
+		wait_srv
+	}
+	if lazy_daemon_try "${OTHER[@]}"; then
+		bad "lazy-daemon-tls: a daemon with another CA's certificate was served"
+		cat "$work/ltd.log"
+	elif ! grep -q "certificate" "$work/ltd.log"; then
+		bad "lazy-daemon-tls: the refused daemon does not say why"; cat "$work/ltd.log"
+	elif sleep 0.5; runs_there; then
+		bad "lazy-daemon-tls: the tree handed to the refused daemon runs on"
+	elif ! kill -0 "$mpid" 2>/dev/null; then
+		bad "lazy-daemon-tls: the source gave up after a refused daemon"
+		cat "$work/lt-dump.log"
+	elif ! lazy_daemon_try "${TLS[@]}"; then
+		bad "lazy-daemon-tls: the daemon with the right certificate failed"
+		cat "$work/ltd.log" "$work/lt-restore.log"
+	elif ! wait "$mpid"; then
+		mpid=
+		bad "lazy-daemon-tls: the dump failed"; cat "$work/lt-dump.log"
+	elif mpid=; wait "$pid" 2>/dev/null; kill -0 "$pid" 2>/dev/null; then
+		bad "lazy-daemon-tls: the source still runs"
+	elif ! verdict there; then
+		bad "lazy-daemon-tls: the target on the other host says: $(tail -2 "$work/t.out")"
+	else
+		ok "lazy-daemon-tls: refused without the CA's certificate, then $(grep -o 'lazy pages: all in.*' "$work/lt-dump.log")"
+	fi
+	[ -n "$mpid" ] && { kill -9 "$mpid"; wait "$mpid"; } 2>/dev/null; mpid=
+	[ -n "$srv" ] && { kill -9 "$srv"; wait_srv; } 2>/dev/null
+else
+	bad "lazy-daemon-tls: can't make certificates (openssl)"
+fi
 [ -n "$pid" ] && { th_run kill -9 "$pid" 2>/dev/null; kill -9 "$pid" 2>/dev/null; }; pid=
 
 # the link-cut cases: a slow link, so that pages are still outstanding
