@@ -67,6 +67,58 @@ static int list_populated(struct pc_proc *pc)
 	return ret;
 }
 
+/*
+ * Pinned pages change without a write fault. io_uring's registered
+ * buffers (and its rings in user memory), RDMA and the like hold the
+ * pages with FOLL_LONGTERM pins and the kernel writes into them through
+ * its own reference, not through the page table. The pin takes a write
+ * fault once, when it is made; after the next collect re-protects the
+ * page (PM_SCAN_WP_MATCHING does not skip pinned pages, unlike
+ * soft-dirty's clear_refs) the kernel's writes are never reported
+ * (measured, 6.18: a READ_FIXED into a registered buffer after a collect
+ * is not in the next one). Such pins are counted in /proc/PID/status
+ * VmPin: a process with any there around a collect is untrusted from
+ * then on, and nothing of it is taken from an earlier copy (a round's,
+ * or the parent layer's); a status that cannot be read counts as pinned.
+ * Short pins (an O_DIRECT read in flight) are not counted there: see
+ * docs/design.md.
+ */
+static void pc_check_pins(struct pc_proc *pc, const char *when)
+{
+	char path[64], line[128];
+	long long kb = -1;
+	FILE *f;
+
+	if (pc->pinned)
+		return;
+	snprintf(path, sizeof(path), "/proc/%d/status", pc->pid);
+	f = fopen(path, "re");
+	while (f && fgets(line, sizeof(line), f))
+		if (!strncmp(line, "VmPin:", 6)) {
+			kb = strtoll(line + 6, NULL, 10);
+			break;
+		}
+	if (f)
+		fclose(f);
+	if (!kb)
+		return;
+	pc->pinned = true;
+	if (kb < 0)
+		pr_warn("pid %d: no VmPin in %s %s: its memory is read whole, "
+			"as if pinned", pc->pid, path, when);
+	else
+		pr_warn("pid %d: %lld KiB of pinned memory %s (io_uring "
+			"registered buffers, RDMA...): the kernel writes into "
+			"pinned pages without a write fault, so none of its "
+			"memory is taken from an earlier copy", pc->pid, kb,
+			when);
+}
+
+bool pc_trusted(const struct pc_proc *pc)
+{
+	return !pc->pinned;
+}
+
 /* Private anonymous memory: what pc_start tracks (not droppable memory:
  * no userfaultfd, nothing stored). */
 static bool vma_is_tracked_kind(const struct vma_info *v)
@@ -127,6 +179,7 @@ int pc_start(struct pc_proc *pc, pid_t pid, int uffd,
 			close(uffd);
 		return -1;
 	}
+	pc_check_pins(pc, "when tracking started");
 	ret = dirty_tracker_start(&pc->t, ops, &a);
 	free(dr);
 	if (ret) {
@@ -135,6 +188,7 @@ int pc_start(struct pc_proc *pc, pid_t pid, int uffd,
 		return -1;
 	}
 	pc->tracking = true;
+	pc_check_pins(pc, "when tracking started");
 	return 0;
 }
 
@@ -263,11 +317,24 @@ int pc_copy_all(struct pc_proc *pc, struct page_xfer *x, uint64_t *pages)
 	return ret;
 }
 
+/* A collect with the pin checks around it: a pin that exists at any
+ * moment of the walk exists at one of the two checks, unless it is made
+ * and dropped again within the walk. */
+static int pc_collect(struct pc_proc *pc, struct page_region **reg, size_t *n)
+{
+	int ret;
+
+	pc_check_pins(pc, "before a collect");
+	ret = dirty_tracker_collect(&pc->t, reg, n);
+	pc_check_pins(pc, "after a collect");
+	return ret;
+}
+
 int pc_copy_dirty(struct pc_proc *pc, struct page_xfer *x, uint64_t *pages)
 {
 	struct page_region *reg;
 	size_t n;
-	int ret = dirty_tracker_collect(&pc->t, &reg, &n);
+	int ret = pc_collect(pc, &reg, &n);
 
 	if (ret) {
 		errno = -ret;
@@ -281,7 +348,7 @@ int pc_final_collect(struct pc_proc *pc)
 {
 	struct page_region *reg;
 	size_t n;
-	int ret = dirty_tracker_collect(&pc->t, &reg, &n);
+	int ret = pc_collect(pc, &reg, &n);
 
 	if (ret) {
 		errno = -ret;
@@ -356,6 +423,8 @@ static uint64_t pc_piece(const struct pc_proc *pc, uint64_t addr, uint64_t end,
 	uint64_t until, a;
 
 	*src = PC_READ;
+	if (pc->pinned)
+		return end - addr;
 	if (!r) {
 		for (a = addr; a < end && !range_of(pc, a); a += PAGE_SZ)
 			;
@@ -389,7 +458,7 @@ bool pc_knows_every_page(const struct pc_proc *pc, uint64_t start,
 {
 	const struct pc_range *r = range_of(pc, start);
 
-	return r && r->slot && end <= r->end;
+	return r && r->slot && end <= r->end && !pc->pinned;
 }
 
 void pc_free(struct pc_proc *pc)
