@@ -169,7 +169,7 @@ $(B)/tests/pinned-writer: tests/tools/pinned-writer.c
 	@mkdir -p $(B)/tests
 	$(CC) $(BASE_CFLAGS) $(CFLAGS) -Icriu-lite $(LDFLAGS) -o $@ $<
 
-pinned-check: $(B)/criu-lite $(B)/tests/subreaper $(B)/tests/pinned-writer
+pinned-check: $(B)/criu-lite zdtm $(B)/tests/subreaper $(B)/tests/pinned-writer
 	$(B)/tests/subreaper tests/pinned.sh $(B)
 
 CHECK_TARGETS += pinned-check

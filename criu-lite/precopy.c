@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,17 +82,73 @@ static int list_populated(struct pc_proc *pc)
  * VmPin: a process with any there around a collect is untrusted from
  * then on, and nothing of it is taken from an earlier copy (a round's,
  * or the parent layer's); a status that cannot be read counts as pinned.
- * Short pins (an O_DIRECT read in flight) are not counted there: see
- * docs/design.md.
+ * Short pins (an O_DIRECT read in flight) are not counted there: a
+ * process with an O_DIRECT fd is untrusted likewise (odirect_fd).
  */
+/*
+ * An fd open with O_DIRECT: a read through it lands in the buffer by DMA
+ * under a short pin taken when the read starts (the write fault then is
+ * reported, at a collect that may come before the data): the data that
+ * arrives after it is never reported. VmPin does not count such pins, so
+ * a process holding an O_DIRECT fd around a collect is untrusted too (QEMU
+ * with cache=none). The fd number, or -1 if none; an fdinfo directory that
+ * cannot be read counts as one.
+ */
+static int odirect_fd(pid_t pid)
+{
+	char path[320], line[128];
+	struct dirent *de;
+	DIR *d;
+	int found = -1;
+
+	snprintf(path, sizeof(path), "/proc/%d/fdinfo", pid);
+	d = opendir(path);
+	if (!d)
+		return INT_MAX;
+	while (found < 0 && (de = readdir(d))) {
+		FILE *f;
+
+		if (de->d_name[0] < '0' || de->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/fdinfo/%s", pid,
+			 de->d_name);
+		f = fopen(path, "re");
+		while (f && fgets(line, sizeof(line), f))
+			if (!strncmp(line, "flags:", 6)) {
+				if (strtoul(line + 6, NULL, 8) & O_DIRECT)
+					found = atoi(de->d_name);
+				break;
+			}
+		if (f)
+			fclose(f);
+	}
+	closedir(d);
+	return found;
+}
+
 static void pc_check_pins(struct pc_proc *pc, const char *when)
 {
 	char path[64], line[128];
 	long long kb = -1;
 	FILE *f;
+	int fd;
 
 	if (pc->pinned)
 		return;
+	fd = odirect_fd(pc->pid);
+	if (fd >= 0) {
+		pc->pinned = true;
+		if (fd == INT_MAX)
+			pr_warn("pid %d: its fdinfo can't be read %s: its memory "
+				"is read whole, as if an fd had O_DIRECT",
+				pc->pid, when);
+		else
+			pr_warn("pid %d: fd %d is open with O_DIRECT %s: a read "
+				"through it writes by DMA without a write fault, "
+				"so none of its memory is taken from an earlier "
+				"copy", pc->pid, fd, when);
+		return;
+	}
 	snprintf(path, sizeof(path), "/proc/%d/status", pc->pid);
 	f = fopen(path, "re");
 	while (f && fgets(line, sizeof(line), f))

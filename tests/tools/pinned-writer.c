@@ -157,8 +157,18 @@ int main(int argc, char **argv)
 	char buf[PG], *area;
 	int pm, fd;
 
+	/* --odirect FILE PROG ARGS...: PROG run with FILE open O_DIRECT on
+	 * fd 9 (pinned.sh's odirect case) */
+	if (argc >= 4 && !strcmp(argv[1], "--odirect")) {
+		fd = open(argv[2], O_RDWR | O_CREAT | O_DIRECT, 0600);
+		if (fd < 0 || dup2(fd, 9) != 9)
+			die(argv[2]);
+		execv(argv[3], argv + 3);
+		die(argv[3]);
+	}
 	if (argc != 2) {
-		fprintf(stderr, "usage: pinned-writer FILE\n");
+		fprintf(stderr, "usage: pinned-writer FILE\n"
+			"       pinned-writer --odirect FILE PROG [ARGS...]\n");
 		return 2;
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
