@@ -162,6 +162,18 @@ predump-check: $(B)/criu-lite zdtm $(B)/tests/subreaper $(B)/tests/jsoncheck \
 
 CHECK_TARGETS += predump-check
 
+# a page the kernel writes without a write fault (an io_uring fixed
+# buffer) between pre-copy rounds: not taken from a round's stale copy
+# (tests/pinned.sh)
+$(B)/tests/pinned-writer: tests/tools/pinned-writer.c
+	@mkdir -p $(B)/tests
+	$(CC) $(BASE_CFLAGS) $(CFLAGS) -Icriu-lite $(LDFLAGS) -o $@ $<
+
+pinned-check: $(B)/criu-lite zdtm $(B)/tests/subreaper $(B)/tests/pinned-writer
+	$(B)/tests/subreaper tests/pinned.sh $(B)
+
+CHECK_TARGETS += pinned-check
+
 # every zdtm test dumped with its pages image compressed: zstd, then lz4
 # with pre-copy rounds (frames written while the test runs, the final
 # dump's pagemaps pointing into them); ~40 s

@@ -30,7 +30,10 @@
  *     only its writes. A VMA mapped outside every tracked range is not
  *     seen: the caller compares VMA lists between rounds anyway;
  *   - never: a page only read (a read of a dropped page maps the zero page
- *     write-protected and is not reported).
+ *     write-protected and is not reported);
+ *   - never: the kernel's writes into a page pinned long-term before the
+ *     last collect (io_uring fixed buffers, RDMA): they bypass the page
+ *     table. The caller checks VmPin around each collect (precopy.c).
  * It may over-report, it never under-reports. The caller marks a page as
  * in-parent only if it is present/swapped now and not reported, as CRIU
  * does with soft-dirty.

@@ -1544,9 +1544,16 @@ static int leave_tracker(struct dump_ctx *c)
 	t.procs = calloc(c->nr_pcs ? c->nr_pcs : 1, sizeof(*t.procs));
 	if (!t.procs)
 		return -1;
-	for (; t.nr < c->nr_pcs; t.nr++)
-		if (pc_export(&c->pcs[t.nr], &t.procs[t.nr]))
+	for (size_t i = 0; i < c->nr_pcs; i++) {
+		if (!pc_trusted(&c->pcs[i])) {
+			pr_warn("pid %d: its tracking is not handed on (pinned "
+				"memory): the next layer copies it whole",
+				c->pc_pids[i]);
+			continue;
+		}
+		if (pc_export(&c->pcs[i], &t.procs[t.nr++]))
 			goto out;
+	}
 	ret = tracker_spawn(c->o->dir, &t, c->o->track_timeout_s, &tpid);
 	if (!ret)
 		pr_info("memory tracker %d keeps tracking writes of %d's tree "

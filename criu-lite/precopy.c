@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,6 +69,114 @@ static int list_populated(struct pc_proc *pc)
 	return ret;
 }
 
+/*
+ * Pinned pages change without a write fault. io_uring's registered
+ * buffers (and its rings in user memory), RDMA and the like hold the
+ * pages with FOLL_LONGTERM pins and the kernel writes into them through
+ * its own reference, not through the page table. The pin takes a write
+ * fault once, when it is made; after the next collect re-protects the
+ * page (PM_SCAN_WP_MATCHING does not skip pinned pages, unlike
+ * soft-dirty's clear_refs) the kernel's writes are never reported
+ * (measured, 6.18: a READ_FIXED into a registered buffer after a collect
+ * is not in the next one). Such pins are counted in /proc/PID/status
+ * VmPin: a process with any there around a collect is untrusted from
+ * then on, and nothing of it is taken from an earlier copy (a round's,
+ * or the parent layer's); a status that cannot be read counts as pinned.
+ * Short pins (an O_DIRECT read in flight) are not counted there: a
+ * process with an O_DIRECT fd is untrusted likewise (odirect_fd).
+ */
+/*
+ * An fd open with O_DIRECT: a read through it lands in the buffer by DMA
+ * under a short pin taken when the read starts (the write fault then is
+ * reported, at a collect that may come before the data): the data that
+ * arrives after it is never reported. VmPin does not count such pins, so
+ * a process holding an O_DIRECT fd around a collect is untrusted too (QEMU
+ * with cache=none). The fd number, or -1 if none; an fdinfo directory that
+ * cannot be read counts as one.
+ */
+static int odirect_fd(pid_t pid)
+{
+	char path[320], line[128];
+	struct dirent *de;
+	DIR *d;
+	int found = -1;
+
+	snprintf(path, sizeof(path), "/proc/%d/fdinfo", pid);
+	d = opendir(path);
+	if (!d)
+		return INT_MAX;
+	while (found < 0 && (de = readdir(d))) {
+		FILE *f;
+
+		if (de->d_name[0] < '0' || de->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/fdinfo/%s", pid,
+			 de->d_name);
+		f = fopen(path, "re");
+		while (f && fgets(line, sizeof(line), f))
+			if (!strncmp(line, "flags:", 6)) {
+				if (strtoul(line + 6, NULL, 8) & O_DIRECT)
+					found = atoi(de->d_name);
+				break;
+			}
+		if (f)
+			fclose(f);
+	}
+	closedir(d);
+	return found;
+}
+
+static void pc_check_pins(struct pc_proc *pc, const char *when)
+{
+	char path[64], line[128];
+	long long kb = -1;
+	FILE *f;
+	int fd;
+
+	if (pc->pinned)
+		return;
+	fd = odirect_fd(pc->pid);
+	if (fd >= 0) {
+		pc->pinned = true;
+		if (fd == INT_MAX)
+			pr_warn("pid %d: its fdinfo can't be read %s: its memory "
+				"is read whole, as if an fd had O_DIRECT",
+				pc->pid, when);
+		else
+			pr_warn("pid %d: fd %d is open with O_DIRECT %s: a read "
+				"through it writes by DMA without a write fault, "
+				"so none of its memory is taken from an earlier "
+				"copy", pc->pid, fd, when);
+		return;
+	}
+	snprintf(path, sizeof(path), "/proc/%d/status", pc->pid);
+	f = fopen(path, "re");
+	while (f && fgets(line, sizeof(line), f))
+		if (!strncmp(line, "VmPin:", 6)) {
+			kb = strtoll(line + 6, NULL, 10);
+			break;
+		}
+	if (f)
+		fclose(f);
+	if (!kb)
+		return;
+	pc->pinned = true;
+	if (kb < 0)
+		pr_warn("pid %d: no VmPin in %s %s: its memory is read whole, "
+			"as if pinned", pc->pid, path, when);
+	else
+		pr_warn("pid %d: %lld KiB of pinned memory %s (io_uring "
+			"registered buffers, RDMA...): the kernel writes into "
+			"pinned pages without a write fault, so none of its "
+			"memory is taken from an earlier copy", pc->pid, kb,
+			when);
+}
+
+bool pc_trusted(const struct pc_proc *pc)
+{
+	return !pc->pinned;
+}
+
 /* Private anonymous memory: what pc_start tracks (not droppable memory:
  * no userfaultfd, nothing stored). */
 static bool vma_is_tracked_kind(const struct vma_info *v)
@@ -127,6 +237,7 @@ int pc_start(struct pc_proc *pc, pid_t pid, int uffd,
 			close(uffd);
 		return -1;
 	}
+	pc_check_pins(pc, "when tracking started");
 	ret = dirty_tracker_start(&pc->t, ops, &a);
 	free(dr);
 	if (ret) {
@@ -135,6 +246,7 @@ int pc_start(struct pc_proc *pc, pid_t pid, int uffd,
 		return -1;
 	}
 	pc->tracking = true;
+	pc_check_pins(pc, "when tracking started");
 	return 0;
 }
 
@@ -263,11 +375,24 @@ int pc_copy_all(struct pc_proc *pc, struct page_xfer *x, uint64_t *pages)
 	return ret;
 }
 
+/* A collect with the pin checks around it: a pin that exists at any
+ * moment of the walk exists at one of the two checks, unless it is made
+ * and dropped again within the walk. */
+static int pc_collect(struct pc_proc *pc, struct page_region **reg, size_t *n)
+{
+	int ret;
+
+	pc_check_pins(pc, "before a collect");
+	ret = dirty_tracker_collect(&pc->t, reg, n);
+	pc_check_pins(pc, "after a collect");
+	return ret;
+}
+
 int pc_copy_dirty(struct pc_proc *pc, struct page_xfer *x, uint64_t *pages)
 {
 	struct page_region *reg;
 	size_t n;
-	int ret = dirty_tracker_collect(&pc->t, &reg, &n);
+	int ret = pc_collect(pc, &reg, &n);
 
 	if (ret) {
 		errno = -ret;
@@ -281,7 +406,7 @@ int pc_final_collect(struct pc_proc *pc)
 {
 	struct page_region *reg;
 	size_t n;
-	int ret = dirty_tracker_collect(&pc->t, &reg, &n);
+	int ret = pc_collect(pc, &reg, &n);
 
 	if (ret) {
 		errno = -ret;
@@ -356,6 +481,8 @@ static uint64_t pc_piece(const struct pc_proc *pc, uint64_t addr, uint64_t end,
 	uint64_t until, a;
 
 	*src = PC_READ;
+	if (pc->pinned)
+		return end - addr;
 	if (!r) {
 		for (a = addr; a < end && !range_of(pc, a); a += PAGE_SZ)
 			;
@@ -389,7 +516,7 @@ bool pc_knows_every_page(const struct pc_proc *pc, uint64_t start,
 {
 	const struct pc_range *r = range_of(pc, start);
 
-	return r && r->slot && end <= r->end;
+	return r && r->slot && end <= r->end && !pc->pinned;
 }
 
 void pc_free(struct pc_proc *pc)

@@ -43,6 +43,8 @@ struct pc_proc {
 	bool has_parent;
 	struct page_region *layer;	/* pre-dump: what its layer describes */
 	size_t nr_layer;
+	bool pinned;	/* seen with pinned memory: the tracker may have
+			 * missed writes, no page is taken from a copy */
 };
 
 /* Starts tracking the private anonymous VMAs of vmas (uffd: a userfaultfd
@@ -70,6 +72,9 @@ int pc_copy_dirty(struct pc_proc *pc, struct page_xfer *x, uint64_t *pages);
 /* At the final freeze (or a pre-dump's): what was written since the last
  * round or the parent layer. */
 int pc_final_collect(struct pc_proc *pc);
+/* Whether the tracking of pc can be trusted, i.e. handed on to the next
+ * layer: false once pc was seen with pinned memory (precopy.c). */
+bool pc_trusted(const struct pc_proc *pc);
 /* Whether addr lies in a range the tracker watches. */
 bool pc_tracks(const struct pc_proc *pc, uint64_t addr);
 /* [start, end) lies in one range tracked since before this dump's first
