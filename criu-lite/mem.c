@@ -121,9 +121,12 @@ static bool is_checked_file(const VmaEntry *e)
 }
 
 /* Size and sample sum of each mapped file, through map_files (the very
- * file mapped, even if its path now names another). */
+ * file mapped, even if its path now names another). A file's VMAs
+ * (text, data, with its bss or heap between them) are sampled once. */
 int mm_fill_file_ids(MmEntry *mm, pid_t pid)
 {
+	const VmaEntry *last = NULL;	/* the last file sampled */
+
 	for (size_t i = 0; i < mm->n_vmas; i++) {
 		VmaEntry *e = mm->vmas[i];
 		char path[96];
@@ -132,13 +135,10 @@ int mm_fill_file_ids(MmEntry *mm, pid_t pid)
 
 		if (!is_checked_file(e))
 			continue;
-		/* same file as the VMA before: same answer */
-		if (i && mm->vmas[i - 1]->has_file_size &&
-		    mm->vmas[i - 1]->ino == e->ino &&
-		    mm->vmas[i - 1]->dev == e->dev) {
+		if (last && last->ino == e->ino && last->dev == e->dev) {
 			e->has_file_size = e->has_file_sum = true;
-			e->file_size = mm->vmas[i - 1]->file_size;
-			e->file_sum = mm->vmas[i - 1]->file_sum;
+			e->file_size = last->file_size;
+			e->file_sum = last->file_sum;
 			continue;
 		}
 		snprintf(path, sizeof(path), "/proc/%d/map_files/%lx-%lx", pid,
@@ -153,12 +153,15 @@ int mm_fill_file_ids(MmEntry *mm, pid_t pid)
 		e->file_size = st.st_size;
 		e->file_sum = file_sample_sum(fd, st.st_size);
 		close(fd);
+		last = e;
 	}
 	return 0;
 }
 
 int check_mapped_files(const MmEntry *mm, int pid)
 {
+	const VmaEntry *last = NULL;	/* the last file checked */
+
 	for (size_t i = 0; i < mm->n_vmas; i++) {
 		const VmaEntry *e = mm->vmas[i];
 		struct stat st;
@@ -167,11 +170,11 @@ int check_mapped_files(const MmEntry *mm, int pid)
 
 		if (!e->has_file_size || !is_checked_file(e))
 			continue;
-		if (i && mm->vmas[i - 1]->has_file_size &&
-		    !strcmp(mm->vmas[i - 1]->path, e->path) &&
-		    mm->vmas[i - 1]->file_size == e->file_size &&
-		    mm->vmas[i - 1]->file_sum == e->file_sum)
+		if (last && !strcmp(last->path, e->path) &&
+		    last->file_size == e->file_size &&
+		    last->file_sum == e->file_sum)
 			continue;	/* checked just before */
+		last = e;
 		fd = open(e->path, O_RDONLY | O_CLOEXEC);
 		if (fd < 0 || fstat(fd, &st)) {
 			pr_perror("mm-%d.img: mapped file %s", pid, e->path);
