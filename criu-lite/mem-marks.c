@@ -192,19 +192,28 @@ int check_guards(const MmEntry *mm, unsigned pid)
 	return 0;
 }
 
+static int check_guard(const void *tag, const struct batch_call *c,
+		       pid_t pid)
+{
+	(void)tag;
+	if (c->ret >= 0)
+		return 0;
+	errno = -c->ret;
+	pr_perror("restore %d: MADV_GUARD_INSTALL [%#lx, %#lx)", pid,
+		  (long)c->a[0], (long)(c->a[0] + c->a[1]));
+	return -1;
+}
+
 int restore_guards(struct mm_restore *m)
 {
 	for (size_t i = 0; i < m->mm->n_guards; i++) {
 		const PageRange *g = m->mm->guards[i];
-		long ret = rcall(m->r, __NR_madvise, g->start, g->end - g->start,
-				 MADV_GUARD_INSTALL, 0, 0, 0);
+		const long a[6] = { g->start, g->end - g->start,
+				    MADV_GUARD_INSTALL };
 
-		if (ret < 0) {
-			errno = -ret;
-			pr_perror("restore %d: MADV_GUARD_INSTALL [%#lx, %#lx)",
-				  m->pid, (long)g->start, (long)g->end);
+		if (batch_add(m->batch, __NR_madvise, a, BATCH_MUST_SUCCEED,
+			      check_guard, NULL))
 			return -1;
-		}
 	}
-	return 0;
+	return batch_flush(m->batch);
 }

@@ -121,9 +121,12 @@ static bool is_checked_file(const VmaEntry *e)
 }
 
 /* Size and sample sum of each mapped file, through map_files (the very
- * file mapped, even if its path now names another). */
+ * file mapped, even if its path now names another). A file's VMAs
+ * (text, data, with its bss or heap between them) are sampled once. */
 int mm_fill_file_ids(MmEntry *mm, pid_t pid)
 {
+	const VmaEntry *last = NULL;	/* the last file sampled */
+
 	for (size_t i = 0; i < mm->n_vmas; i++) {
 		VmaEntry *e = mm->vmas[i];
 		char path[96];
@@ -132,13 +135,10 @@ int mm_fill_file_ids(MmEntry *mm, pid_t pid)
 
 		if (!is_checked_file(e))
 			continue;
-		/* same file as the VMA before: same answer */
-		if (i && mm->vmas[i - 1]->has_file_size &&
-		    mm->vmas[i - 1]->ino == e->ino &&
-		    mm->vmas[i - 1]->dev == e->dev) {
+		if (last && last->ino == e->ino && last->dev == e->dev) {
 			e->has_file_size = e->has_file_sum = true;
-			e->file_size = mm->vmas[i - 1]->file_size;
-			e->file_sum = mm->vmas[i - 1]->file_sum;
+			e->file_size = last->file_size;
+			e->file_sum = last->file_sum;
 			continue;
 		}
 		snprintf(path, sizeof(path), "/proc/%d/map_files/%lx-%lx", pid,
@@ -153,12 +153,15 @@ int mm_fill_file_ids(MmEntry *mm, pid_t pid)
 		e->file_size = st.st_size;
 		e->file_sum = file_sample_sum(fd, st.st_size);
 		close(fd);
+		last = e;
 	}
 	return 0;
 }
 
 int check_mapped_files(const MmEntry *mm, int pid)
 {
+	const VmaEntry *last = NULL;	/* the last file checked */
+
 	for (size_t i = 0; i < mm->n_vmas; i++) {
 		const VmaEntry *e = mm->vmas[i];
 		struct stat st;
@@ -167,11 +170,11 @@ int check_mapped_files(const MmEntry *mm, int pid)
 
 		if (!e->has_file_size || !is_checked_file(e))
 			continue;
-		if (i && mm->vmas[i - 1]->has_file_size &&
-		    !strcmp(mm->vmas[i - 1]->path, e->path) &&
-		    mm->vmas[i - 1]->file_size == e->file_size &&
-		    mm->vmas[i - 1]->file_sum == e->file_sum)
+		if (last && !strcmp(last->path, e->path) &&
+		    last->file_size == e->file_size &&
+		    last->file_sum == e->file_sum)
 			continue;	/* checked just before */
+		last = e;
 		fd = open(e->path, O_RDONLY | O_CLOEXEC);
 		if (fd < 0 || fstat(fd, &st)) {
 			pr_perror("mm-%d.img: mapped file %s", pid, e->path);
@@ -531,46 +534,76 @@ static int map_shared_from_tree(struct mm_restore *m, const VmaEntry *v)
 	return restore_madvise(m, v);
 }
 
+/* Advice is kept on a best-effort basis: a kernel without one (KSM off)
+ * gets the VMA without it, said once per VMA. */
+static int check_madvise(const void *tag, const struct batch_call *c,
+			 pid_t pid)
+{
+	(void)tag;
+	if (c->ret < 0 && c->a[2] != MADV_MERGEABLE)
+		pr_warn("restore %d: madvise(%#lx, %ld): %s", pid, (long)c->a[0],
+			(long)c->a[2], strerror(-c->ret));
+	return 0;
+}
+
+/* Queued: made, in order, after the VMA's own mmap. */
 static int restore_madvise(struct mm_restore *m, const VmaEntry *v)
 {
 	for (int adv = 0; adv < 64; adv++) {
-		long ret;
+		const long a[6] = { v->start, v->end - v->start, adv };
 
-		if (!(v->madv & (1ULL << adv)))
-			continue;
-		ret = rcall(m->r, __NR_madvise, v->start, v->end - v->start, adv,
-			    0, 0, 0);
-		if (ret < 0 && adv != MADV_MERGEABLE)
-			pr_warn("restore %d: madvise(%#lx, %d): %s", m->pid,
-				(long)v->start, adv, strerror(-ret));
+		if ((v->madv & (1ULL << adv)) &&
+		    batch_add(m->batch, __NR_madvise, a, 0, check_madvise, v))
+			return -1;
 	}
 	return 0;
 }
 
-/* Whether [start, end) lies in a VMA the puppet made ready itself. */
+/* Whether [start, end) lies in a VMA the puppet made ready itself (the
+ * ready ranges are sorted and apart: a binary search). */
 static bool in_ready(const struct mm_restore *m, uint64_t start, uint64_t end)
 {
-	for (size_t i = 0; i < m->nr_ready; i++)
-		if (start >= m->ready[i].start && end <= m->ready[i].end)
-			return true;
-	return false;
+	size_t lo = 0, hi = m->nr_ready;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (m->ready[mid].start <= start)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo && end <= m->ready[lo - 1].end;
+}
+
+static int check_mprotect(const void *tag, const struct batch_call *c,
+			  pid_t pid)
+{
+	const VmaEntry *v = tag;
+
+	if (c->ret >= 0)
+		return 0;
+	errno = -c->ret;
+	pr_perror("restore %d: mprotect [%#lx, %#lx)", pid, (long)v->start,
+		  (long)v->end);
+	return -1;
+}
+
+static int queue_mprotect(struct mm_restore *m, const VmaEntry *v, int prot)
+{
+	const long a[6] = { v->start, v->end - v->start, prot };
+
+	return batch_add(m->batch, __NR_mprotect, a, BATCH_MUST_SUCCEED,
+			 check_mprotect, v);
 }
 
 /* A ready VMA is in place, read-write, filled: its protection for the
  * rest of the rebuild and its advice are all it lacks. */
 static int finish_ready_vma(struct mm_restore *m, const VmaEntry *v)
 {
-	if (map_prot(v) != (PROT_READ | PROT_WRITE)) {
-		long ret = rcall(m->r, __NR_mprotect, v->start, v->end - v->start,
-				 map_prot(v), 0, 0, 0);
-
-		if (ret < 0) {
-			errno = -ret;
-			pr_perror("restore %d: mprotect [%#lx, %#lx)", m->pid,
-				  (long)v->start, (long)v->end);
-			return -1;
-		}
-	}
+	if (map_prot(v) != (PROT_READ | PROT_WRITE) &&
+	    queue_mprotect(m, v, map_prot(v)))
+		return -1;
 	return restore_madvise(m, v);
 }
 
@@ -604,6 +637,37 @@ static int map_unlinked(struct mm_restore *m, const VmaEntry *v, int flags)
 	return restore_madvise(m, v);
 }
 
+static int check_mmap(const void *tag, const struct batch_call *c, pid_t pid)
+{
+	const VmaEntry *v = tag;
+
+	if (c->ret == (int64_t)v->start)
+		return 0;
+	errno = c->ret < 0 && c->ret > -4096 ? -c->ret : EINVAL;
+	pr_perror("restore %d: mmap [%#lx, %#lx) %s", pid, (long)v->start,
+		  (long)v->end, v->path ? v->path : "");
+	return -1;
+}
+
+/* Ordinary VMAs (anonymous, or of a file already open) are mapped in
+ * batches; the others, which need calls whose results feed the next
+ * ones, are made at once, after everything queued before them. */
+static bool mapped_in_batch(const struct mm_restore *m, const VmaEntry *v)
+{
+	if (in_ready(m, v->start, v->end))
+		return true;
+	switch (v->kind) {
+	case VMA_KIND__VMA_ANON_PRIVATE:
+	case VMA_KIND__VMA_ANON_DROPPABLE:
+		return true;
+	case VMA_KIND__VMA_FILE_PRIVATE:
+	case VMA_KIND__VMA_FILE_SHARED:
+		return !v->unlinked;
+	default:
+		return false;
+	}
+}
+
 static int restore_one_vma(struct mm_restore *m, const VmaEntry *v,
 			   long *fd, const char **fd_path, bool *fd_rw)
 {
@@ -611,6 +675,8 @@ static int restore_one_vma(struct mm_restore *m, const VmaEntry *v,
 		    MAP_FIXED;
 	long ret, mfd = -1;
 
+	if (!mapped_in_batch(m, v) && batch_flush(m->batch))
+		return -1;
 	if (in_ready(m, v->start, v->end))
 		return finish_ready_vma(m, v);
 
@@ -664,9 +730,13 @@ static int restore_one_vma(struct mm_restore *m, const VmaEntry *v,
 
 		if (!*fd_path || strcmp(*fd_path, v->path) || rw != *fd_rw) {
 			int oflags = rw ? O_RDWR : O_RDONLY;
+			const long close_a[6] = { *fd };
 
-			if (*fd >= 0)
-				rcall(m->r, __NR_close, *fd, 0, 0, 0, 0, 0);
+			/* closed once the mmaps queued with it are made */
+			if (*fd >= 0 && batch_add(m->batch, __NR_close, close_a,
+						  0, NULL, NULL))
+				return -1;
+			*fd = -1;
 			*fd_rw = rw;
 			*fd = remote_open(m, v->path, oflags | O_CLOEXEC);
 			if (*fd < 0) {
@@ -683,17 +753,15 @@ static int restore_one_vma(struct mm_restore *m, const VmaEntry *v,
 	default:
 		return 0;
 	}
-	ret = rcall(m->r, __NR_mmap, v->start, v->end - v->start, map_prot(v),
-		   flags, mfd, v->pgoff);
-	if (ret != (long)v->start) {
-		errno = ret < 0 ? -ret : EINVAL;
-		pr_perror("restore %d: mmap [%#lx, %#lx) %s", m->pid,
-			  (long)v->start, (long)v->end, v->path);
+	const long a[6] = { v->start, v->end - v->start, map_prot(v), flags,
+			    mfd, v->pgoff };
+
+	if (batch_add(m->batch, __NR_mmap, a, BATCH_MUST_SUCCEED, check_mmap, v))
 		return -1;
-	}
 	return restore_madvise(m, v);
 }
 
+/* Every VMA in place when it returns 0 (the batch made). */
 int restore_vmas(struct mm_restore *m)
 {
 	const char *fd_path = NULL;
@@ -703,9 +771,12 @@ int restore_vmas(struct mm_restore *m)
 
 	for (size_t i = 0; i < m->mm->n_vmas && !ret; i++)
 		ret = restore_one_vma(m, m->mm->vmas[i], &fd, &fd_path, &fd_rw);
-	if (fd >= 0)
-		rcall(m->r, __NR_close, fd, 0, 0, 0, 0, 0);
-	return ret;
+	if (fd >= 0) {
+		const long a[6] = { fd };
+
+		ret = batch_add(m->batch, __NR_close, a, 0, NULL, NULL) || ret;
+	}
+	return batch_flush(m->batch) || ret ? -1 : 0;
 }
 
 static const VmaEntry *vma_at(const MmEntry *mm, uint64_t addr)
@@ -902,20 +973,12 @@ int restore_protections(struct mm_restore *m)
 {
 	for (size_t i = 0; i < m->mm->n_vmas; i++) {
 		const VmaEntry *v = m->mm->vmas[i];
-		long ret;
 
-		if (!vma_has_pages(v) || map_prot(v) == (int)v->prot)
-			continue;
-		ret = rcall(m->r, __NR_mprotect, v->start, v->end - v->start,
-			   v->prot, 0, 0, 0);
-		if (ret < 0) {
-			errno = -ret;
-			pr_perror("restore %d: mprotect [%#lx, %#lx)", m->pid,
-				  (long)v->start, (long)v->end);
+		if (vma_has_pages(v) && map_prot(v) != (int)v->prot &&
+		    queue_mprotect(m, v, v->prot))
 			return -1;
-		}
 	}
-	return 0;
+	return batch_flush(m->batch);
 }
 
 /* struct prctl_mm_map of linux/prctl.h (kernel ABI) */

@@ -9,6 +9,7 @@
 
 #include "cr.h"
 #include "inject.h"
+#include "inject-batch.h"
 #include "kernel-compat.h"
 #include "mm.pb-c.h"
 #include "pagemap.pb-c.h"
@@ -63,6 +64,8 @@ struct ghost_maps;
 struct mm_restore {
 	pid_t pid;
 	struct remote *r;	/* leader, syscall ip in the gadget */
+	struct remote_batch *batch;	/* calls queued for the leader, made
+					 * in batches (inject-batch.h) */
 	uint64_t scratch;	/* scratch memory in the gadget page */
 	size_t scratch_len;
 	const MmEntry *mm;

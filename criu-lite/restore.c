@@ -60,7 +60,16 @@
 #include "pstree.pb-c.h"
 #include "task.pb-c.h"
 
-#define GADGET_LEN	(4 * PAGE_SZ)	/* page 0: `syscall`; then scratch */
+/* The gadget: page 0 its code (`syscall` at +0, the batch runner at
+ * RUNNER_AT), pages 1-3 scratch, then the table of batched calls. All of
+ * it has to fit below vdso_tmp (choose_gadget). */
+#define RUNNER_AT	16
+#define SCRATCH_LEN	(3 * PAGE_SZ)
+#define BATCH_TABLE_AT	(PAGE_SZ + SCRATCH_LEN)
+#define BATCH_TABLE_LEN	(128UL << 10)
+#define GADGET_LEN	(BATCH_TABLE_AT + BATCH_TABLE_LEN)
+_Static_assert((64 << 10) + GADGET_LEN <= (512 << 10),
+	       "the gadget ends before the place the vDSO is parked at");
 #define TASK_TOP	0x7ffffffff000UL
 
 struct proc_restore {
@@ -964,6 +973,7 @@ static void puppet_main(struct restore_ctx *c, size_t idx, pid_t parent)
 	((uint8_t *)g)[0] = 0x0f;	/* syscall */
 	((uint8_t *)g)[1] = 0x05;
 	((uint8_t *)g)[2] = 0xcc;	/* int3: never reached */
+	batch_runner_copy((uint8_t *)g + RUNNER_AT);
 	/* a table shared with the parent (CLONE_FILES) is the parent's to
 	 * fill: its entries are the parent's, the same OFDs */
 	if (!pe->files_of_parent && restore_fds(&ft, idx))
@@ -1524,9 +1534,11 @@ static int rebuild_vmas_pages(struct restore_ctx *c, struct proc_restore *p,
 
 static int rebuild_memory(struct restore_ctx *c, struct proc_restore *p)
 {
+	struct remote_batch batch;
 	struct mm_restore m = {
 		.pid = p->hpid, .r = &p->r,
-		.scratch = p->gadget + PAGE_SZ, .scratch_len = GADGET_LEN - PAGE_SZ,
+		.scratch = p->gadget + PAGE_SZ, .scratch_len = SCRATCH_LEN,
+		.batch = &batch,
 		.mm = p->mm, .pme = p->pme, .nr_pme = p->nr_pme,
 		.src = &c->src,
 		.check_pages = !c->o->no_verify,
@@ -1541,13 +1553,19 @@ static int rebuild_memory(struct restore_ctx *c, struct proc_restore *p)
 	size_t nready;
 	int ret;
 
-	if (cow_ready(&c->cow, p - c->procs, &ready, &nready))
+	if (batch_init(&batch, &p->r, p->gadget + RUNNER_AT,
+		       p->gadget + BATCH_TABLE_AT, BATCH_TABLE_LEN))
 		return -1;
+	if (cow_ready(&c->cow, p - c->procs, &ready, &nready)) {
+		batch_free(&batch);
+		return -1;
+	}
 	m.ready = ready;
 	m.nr_ready = nready;
 	ret = unmap_puppet(p, ready, nready) || move_vdso(p) ||
 	      rebuild_vmas_pages(c, p, &m);
 	free(ready);
+	batch_free(&batch);
 	return ret ? -1 : 0;
 }
 
@@ -1609,6 +1627,47 @@ static int restore_task_state(struct restore_ctx *c, struct proc_restore *p)
 	return 0;
 }
 
+/* Whether find_syscall_site may look in v: the vDSO or code of a file. */
+static bool may_hold_syscall_site(const VmaEntry *v)
+{
+	return v->kind == VMA_KIND__VMA_VDSO ||
+	       (v->kind == VMA_KIND__VMA_FILE_PRIVATE && (v->prot & PROT_EXEC) &&
+		!(v->prot & PROT_WRITE) && !v->unlinked && v->path);
+}
+
+/*
+ * The code mappings of a rebuilt process, as find_syscall_site takes
+ * them: from its image, which they now match (the vDSO moved to its
+ * dumped place, every other VMA mapped as dumped). Not from
+ * /proc/PID/smaps: for tens of thousands of VMAs that read alone costs
+ * more than making them.
+ */
+static int code_vmas_of(const MmEntry *mm, struct vma_info **out, size_t *nr)
+{
+	struct vma_info *v;
+	size_t n = 0;
+
+	for (size_t i = 0; i < mm->n_vmas; i++)
+		n += may_hold_syscall_site(mm->vmas[i]);
+	v = calloc(n ? n : 1, sizeof(*v));
+	if (!v)
+		return -1;
+	n = 0;
+	for (size_t i = 0; i < mm->n_vmas; i++) {
+		const VmaEntry *e = mm->vmas[i];
+
+		if (!may_hold_syscall_site(e))
+			continue;
+		v[n] = (struct vma_info){ .start = e->start, .end = e->end,
+					  .prot = e->prot, .pgoff = e->pgoff };
+		snprintf(v[n++].path, sizeof(v->path), "%s",
+			 e->path ? e->path : "");
+	}
+	*out = v;
+	*nr = n;
+	return 0;
+}
+
 /* Removes the gadget with a `syscall` inside the (moved) vDSO, or, for a
  * process without one, of its libc (find_syscall_site): after it, nothing
  * of criu-lite is left in the process. */
@@ -1622,7 +1681,7 @@ static int drop_gadget(struct proc_restore *p)
 	size_t n;
 	long ret;
 
-	if (proc_read_vmas(p->hpid, &v, &n))
+	if (code_vmas_of(p->mm, &v, &n))
 		return -1;
 	ret = find_syscall_site(p->hpid, v, n, &ip, &where);
 	free(v);
