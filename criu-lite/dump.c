@@ -984,6 +984,27 @@ static bool converged(struct dump_ctx *c, uint64_t pages, uint64_t prev,
 }
 
 /*
+ * Migration: the tracked memory gets its places at the start of the pages
+ * file on the destination (pc_place_ranges): a busy guest's pages copied
+ * again and again in random order then still make a run per range in the
+ * final pagemap (a 2 GiB guest writing 20000 pages/s: 284k runs without,
+ * each built, sent, checked and loaded while the guest was stopped).
+ */
+static void place_ranges(struct dump_ctx *c)
+{
+	uint64_t end = 0;
+
+	for (size_t i = 0; i < c->nr_pcs; i++)
+		end = pc_place_ranges(&c->pcs[i], end);
+	if (page_xfer_place(c->xfer, end)) {
+		pr_warn("pre-copy: pages cannot be placed in this transfer; "
+			"each copy is appended");
+		for (size_t i = 0; i < c->nr_pcs; i++)
+			c->pcs[i].placed = false;
+	}
+}
+
+/*
  * Copies all memory of the running tree, then what was written meanwhile,
  * round after round, until a round finds fewer than precopy_until dirty
  * pages or the rounds are used up; then makes it durable, so the final
@@ -1004,6 +1025,8 @@ static int precopy(struct dump_ctx *c)
 	}
 	if (precopy_start(c, ops))
 		return -1;
+	if (o->migrate)
+		place_ranges(c);
 	pr_info("pre-copy: tracking writes with %s; copying while %d runs",
 		ops->name, o->pid);
 	for (unsigned round = 0; round < o->precopy_rounds; round++) {

@@ -154,6 +154,39 @@ static int extend_run(struct run_builder *rb, uint64_t vaddr, size_t nr,
 	return 0;
 }
 
+void run_builder_place(struct run_builder *rb,
+		       uint64_t (*place)(void *, uint64_t, size_t *),
+		       void *place_arg,
+		       int (*data_at)(void *, const void *, size_t, uint64_t))
+{
+	rb->place = place;
+	rb->place_arg = place_arg;
+	rb->data_at = data_at;
+}
+
+/*
+ * Non-zero pages [i, *j) at vaddr (buf), with placement on: the first of
+ * them has a place (1: stored there, *j cut to where its place ends), or
+ * has none (0: *j cut to where one begins, the caller appends them).
+ */
+static int add_placed(struct run_builder *rb, uint64_t vaddr, const void *buf,
+		      size_t *j, size_t i)
+{
+	size_t room = 0;
+	uint64_t at = rb->place(rb->place_arg, vaddr, &room);
+
+	if (!room)
+		return -1;
+	if (*j - i > room)
+		*j = i + room;
+	if (at == PLACE_NONE)
+		return 0;
+	if (extend_run(rb, vaddr, *j - i, PE_PRESENT, buf, NULL, false, at) ||
+	    rb->data_at(rb->data_arg, buf, (*j - i) * PAGE_SZ, at))
+		return -1;
+	return 1;
+}
+
 int run_builder_add(struct run_builder *rb, uint64_t vaddr, const void *buf,
 		    size_t nr_pages)
 {
@@ -166,6 +199,17 @@ int run_builder_add(struct run_builder *rb, uint64_t vaddr, const void *buf,
 
 		while (j < nr_pages && page_is_zero(p + j * PAGE_SZ) == zero)
 			j++;
+		if (!zero && rb->place) {
+			int r = add_placed(rb, vaddr + i * PAGE_SZ,
+					   p + i * PAGE_SZ, &j, i);
+
+			if (r < 0)
+				return -1;
+			if (r) {
+				i = j;
+				continue;
+			}
+		}
 		if (extend_run(rb, vaddr + i * PAGE_SZ, j - i,
 			       zero ? PE_ZERO : PE_PRESENT,
 			       zero ? NULL : p + i * PAGE_SZ, NULL, true, 0))
