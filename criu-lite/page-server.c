@@ -61,6 +61,8 @@ struct push {
 	uint8_t *have;		/* which pages were received */
 	size_t sums_cap;
 	bool placed;		/* migrate: pages may land at any offset */
+	uint8_t *rbuf;		/* read ahead: small messages, one read */
+	size_t rpos, rlen;
 	uint64_t pages_checked, files;
 	char why[512];		/* the first error, for the client */
 };
@@ -114,9 +116,42 @@ static void drop_name(struct push *p, const char *name)
 	}
 }
 
+#define READ_AHEAD	(256u << 10)
+
+/*
+ * len bytes of the stream: first what was read ahead, then whole large
+ * pieces straight into buf, small ones through the read-ahead buffer (a
+ * migration's scattered pages come as one message each: a header, a
+ * page, a checksum; one read() for many of them, not three each).
+ */
+static int recv_some(struct push *p, void *buf, size_t len)
+{
+	while (len) {
+		size_t n = p->rlen - p->rpos;
+		ssize_t got;
+
+		if (n) {
+			n = n < len ? n : len;
+			memcpy(buf, p->rbuf + p->rpos, n);
+			p->rpos += n;
+			buf = (uint8_t *)buf + n;
+			len -= n;
+			continue;
+		}
+		if (len >= READ_AHEAD / 2)
+			return conn_read(p->c, buf, len);
+		got = conn_read_some(p->c, p->rbuf, READ_AHEAD);
+		if (got < 0)
+			return -1;
+		p->rpos = 0;
+		p->rlen = got;
+	}
+	return 0;
+}
+
 static int recv_exact(struct push *p, void *buf, size_t len)
 {
-	if (conn_read(p->c, buf, len)) {
+	if (recv_some(p, buf, len)) {
 		if (errno == EAGAIN || errno == EWOULDBLOCK)
 			fail(p, "no data from the client %s for %u s: dropped",
 			     conn_peer(p->c), p->idle_s);
@@ -483,7 +518,8 @@ int page_server_receive(struct conn *c, const char *dir, unsigned idle_s,
 	int ret = -1;
 
 	p.buf = malloc(MAX_PAGES_MSG);
-	if (!p.buf || open_stage(&p)) {
+	p.rbuf = malloc(READ_AHEAD);
+	if (!p.buf || !p.rbuf || open_stage(&p)) {
 		page_server_reply(c, 1, p.why[0] ? p.why : "out of memory");
 		goto out;
 	}
@@ -588,6 +624,7 @@ out:
 		close(p.dirfd);
 	free(p.names);
 	free(p.buf);
+	free(p.rbuf);
 	free(p.sums);
 	free(p.have);
 	return ret;

@@ -153,20 +153,22 @@ static int add_readable(struct run_builder *rb, pid_t pid, struct iovec *iov,
 	return ret;
 }
 
-static int xfer_data(void *arg, const void *buf, size_t len)
+static int xfer_data(void *arg, const void *buf, size_t len,
+		     const uint32_t *csums)
 {
 	struct page_xfer *x = arg;
 
 	progress_add(x->progress, 0, len);
-	return x->ops->add(x, buf, len);
+	return x->ops->add(x, buf, len, csums);
 }
 
-static int xfer_data_at(void *arg, const void *buf, size_t len, uint64_t off)
+static int xfer_data_at(void *arg, const void *buf, size_t len,
+			const uint32_t *csums, uint64_t off)
 {
 	struct page_xfer *x = arg;
 
 	progress_add(x->progress, 0, len);
-	return x->ops->add_at(x, buf, len, off);
+	return x->ops->add_at(x, buf, len, csums, off);
 }
 
 void xfer_run_builder_place(struct run_builder *rb,
@@ -337,6 +339,7 @@ struct lbuf {
 	uint8_t *buf;
 	struct iovec iov[BATCH_PAGES + 2];	/* net: header and ctl too */
 	uint64_t at[BATCH_PAGES];	/* net: where each piece lands */
+	uint32_t sums[BATCH_PAGES];	/* of each page, in order */
 	int niov;
 	size_t bytes;
 	uint8_t *ctl;		/* net: messages sent after the pages */
@@ -497,22 +500,18 @@ static int send_buf(struct local_xfer *l, struct lbuf *b)
 {
 	uint64_t t0 = now_ns();
 	struct xp_hdr h[BATCH_PAGES];
-	uint32_t sums[BATCH_PAGES];
 	struct iovec iov[3 * BATCH_PAGES + 1];
-	size_t k = 0;
 	int n = 0;
 
-	/* each page's checksum, for the receiver to check on arrival */
-	for (int i = 0; i < b->niov; i++)
-		for (size_t o = 0; o < b->iov[i].iov_len; o += PAGE_SZ)
-			sums[k++] = page_crc((uint8_t *)b->iov[i].iov_base + o);
-	/* tests: one byte changed on the way, after its checksum was made */
+	/* each page's checksum (b->sums, made as it was read), for the
+	 * receiver to check on arrival; tests: one byte changed on the way,
+	 * after its checksum was made */
 	if (b->bytes && !l->flipped && fault_at("xfer-flip")) {
 		((uint8_t *)b->iov[0].iov_base)[100] ^= 0x40;
 		l->flipped = true;
 	}
 	if (b->bytes)
-		n = pages_msgs(b, h, sums, iov);
+		n = pages_msgs(b, h, b->sums, iov);
 	if (b->ctl_len) {
 		iov[n].iov_base = b->ctl;
 		iov[n++].iov_len = b->ctl_len;
@@ -696,16 +695,19 @@ static uint8_t *local_buffer(struct page_xfer *x)
 
 /* len bytes at p of the current buffer, to land at offset at */
 static int add_piece(struct local_xfer *l, const void *p, size_t len,
-		     uint64_t at)
+		     const uint32_t *csums, uint64_t at)
 {
 	struct lbuf *b = &l->b[l->fill];
 	struct iovec *last = b->niov ? &b->iov[b->niov - 1] : NULL;
 
 	if ((const uint8_t *)p < b->buf ||
-	    (const uint8_t *)p + len > b->buf + l->x.batch) {
+	    (const uint8_t *)p + len > b->buf + l->x.batch ||
+	    b->bytes + len > l->x.batch) {
 		pr_err("page transfer: data outside the current batch");
 		return -1;
 	}
+	memcpy(b->sums + b->bytes / PAGE_SZ, csums,
+	       len / PAGE_SZ * sizeof(*csums));
 	if (last && (uint8_t *)last->iov_base + last->iov_len == p &&
 	    b->at[b->niov - 1] + last->iov_len == at) {
 		last->iov_len += len;
@@ -721,9 +723,10 @@ static int add_piece(struct local_xfer *l, const void *p, size_t len,
 	return 0;
 }
 
-static int local_add(struct page_xfer *x, const void *p, size_t len)
+static int local_add(struct page_xfer *x, const void *p, size_t len,
+		     const uint32_t *csums)
 {
-	if (add_piece((struct local_xfer *)x, p, len, x->offset))
+	if (add_piece((struct local_xfer *)x, p, len, csums, x->offset))
 		return -1;
 	x->offset += len;
 	return 0;
@@ -731,7 +734,7 @@ static int local_add(struct page_xfer *x, const void *p, size_t len)
 
 /* Placed pages: only in [0, x->placed), before what is appended. */
 static int net_add_at(struct page_xfer *x, const void *p, size_t len,
-		      uint64_t off)
+		      const uint32_t *csums, uint64_t off)
 {
 	if (off % PAGE_SZ || off + len > x->placed) {
 		pr_err("page transfer: %zu bytes placed at %#lx, outside the "
@@ -739,7 +742,7 @@ static int net_add_at(struct page_xfer *x, const void *p, size_t len,
 		       (unsigned long)x->placed);
 		return -1;
 	}
-	return add_piece((struct local_xfer *)x, p, len, off);
+	return add_piece((struct local_xfer *)x, p, len, csums, off);
 }
 
 int page_xfer_place(struct page_xfer *x, uint64_t bytes)

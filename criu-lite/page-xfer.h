@@ -37,13 +37,15 @@ struct page_xfer_ops {
 	/* The buffer to read the next batch into (xfer->batch bytes). */
 	uint8_t *(*buffer)(struct page_xfer *x);
 	/* Stores len bytes at p (inside the current buffer), after all
-	 * stored so far; they land at xfer->offset. */
-	int (*add)(struct page_xfer *x, const void *p, size_t len);
+	 * stored so far; they land at xfer->offset. csums: their pages'
+	 * checksums (the network sends them, not computed twice). */
+	int (*add)(struct page_xfer *x, const void *p, size_t len,
+		   const uint32_t *csums);
 	/* Stores len bytes at p (inside the current buffer) at offset off
 	 * of the pages file, replacing what is there (placed pages,
 	 * page_xfer_place; NULL where the transfer cannot). */
 	int (*add_at)(struct page_xfer *x, const void *p, size_t len,
-		      uint64_t off);
+		      const uint32_t *csums, uint64_t off);
 	/* The current buffer is complete: send it on. */
 	int (*submit)(struct page_xfer *x);
 	/* Pagemap entries of one process: begin, entries, end. */

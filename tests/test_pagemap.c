@@ -41,8 +41,10 @@ static int sink_emit(void *arg, const struct page_run *run)
 	return 0;
 }
 
-static int sink_data(void *arg, const void *buf, size_t len)
+static int sink_data(void *arg, const void *buf, size_t len,
+		     const uint32_t *csums)
 {
+	(void)csums;
 	struct sink *s = arg;
 
 	if (s->fail_data)
