@@ -805,23 +805,23 @@ out:
 static int qmp_stop_vm(struct dump_ctx *c)
 {
 	char status[256];
+	int ret;
 
 	if (!realpath(c->o->qmp, c->qmp_path)) {
 		pr_perror("QMP socket %s", c->o->qmp);
 		return -1;
 	}
-	if (qmp_command(c->qmp_path, "query-status", status, sizeof(status),
-			5000))
-		return -1;
-	if (!strstr(status, "\"running\": true")) {
-		pr_info("VM of %d is not running (%s): not stopping it",
-			c->o->pid, status);
-		return 0;
-	}
+	/* the guard first: "stop" follows query-status at once */
 	if (qmp_guard_start(&c->qmp_guard, c->qmp_path))
 		return -1;
-	if (qmp_command(c->qmp_path, "stop", NULL, 0, 10000))
-		return -1;
+	ret = qmp_stop_running(c->qmp_path, status, sizeof(status), 10000);
+	if (ret <= 0) {
+		qmp_guard_dismiss(&c->qmp_guard);
+		if (!ret)
+			pr_info("VM of %d is not running (%s): not stopping it",
+				c->o->pid, status);
+		return ret;
+	}
 	c->qmp_stopped = true;
 	pr_info("VM of %d stopped through QMP %s", c->o->pid, c->qmp_path);
 	return 0;
@@ -1064,7 +1064,11 @@ static int precopy(struct dump_ctx *c)
 	}
 	if (interrupted(c))
 		return -1;
-	if (page_xfer_flush(c->xfer))
+	/* a migration waits for no round trip while the tree runs on
+	 * (writing more pages for the freeze): the hand-over's done says
+	 * everything arrived; the last round's pages go out meanwhile */
+	if (o->migrate ? c->xfer->ops->submit(c->xfer) :
+			 page_xfer_flush(c->xfer))
 		return -1;
 	c->st->precopy_ns = now_ns() - t0;
 	return 0;
