@@ -805,23 +805,23 @@ out:
 static int qmp_stop_vm(struct dump_ctx *c)
 {
 	char status[256];
+	int ret;
 
 	if (!realpath(c->o->qmp, c->qmp_path)) {
 		pr_perror("QMP socket %s", c->o->qmp);
 		return -1;
 	}
-	if (qmp_command(c->qmp_path, "query-status", status, sizeof(status),
-			5000))
-		return -1;
-	if (!strstr(status, "\"running\": true")) {
-		pr_info("VM of %d is not running (%s): not stopping it",
-			c->o->pid, status);
-		return 0;
-	}
+	/* the guard first: "stop" follows query-status at once */
 	if (qmp_guard_start(&c->qmp_guard, c->qmp_path))
 		return -1;
-	if (qmp_command(c->qmp_path, "stop", NULL, 0, 10000))
-		return -1;
+	ret = qmp_stop_running(c->qmp_path, status, sizeof(status), 10000);
+	if (ret <= 0) {
+		qmp_guard_dismiss(&c->qmp_guard);
+		if (!ret)
+			pr_info("VM of %d is not running (%s): not stopping it",
+				c->o->pid, status);
+		return ret;
+	}
 	c->qmp_stopped = true;
 	pr_info("VM of %d stopped through QMP %s", c->o->pid, c->qmp_path);
 	return 0;
@@ -984,6 +984,27 @@ static bool converged(struct dump_ctx *c, uint64_t pages, uint64_t prev,
 }
 
 /*
+ * Migration: the tracked memory gets its places at the start of the pages
+ * file on the destination (pc_place_ranges): a busy guest's pages copied
+ * again and again in random order then still make a run per range in the
+ * final pagemap (a 2 GiB guest writing 20000 pages/s: 284k runs without,
+ * each built, sent, checked and loaded while the guest was stopped).
+ */
+static void place_ranges(struct dump_ctx *c)
+{
+	uint64_t end = 0;
+
+	for (size_t i = 0; i < c->nr_pcs; i++)
+		end = pc_place_ranges(&c->pcs[i], end);
+	if (page_xfer_place(c->xfer, end)) {
+		pr_warn("pre-copy: pages cannot be placed in this transfer; "
+			"each copy is appended");
+		for (size_t i = 0; i < c->nr_pcs; i++)
+			c->pcs[i].placed = false;
+	}
+}
+
+/*
  * Copies all memory of the running tree, then what was written meanwhile,
  * round after round, until a round finds fewer than precopy_until dirty
  * pages or the rounds are used up; then makes it durable, so the final
@@ -1004,6 +1025,8 @@ static int precopy(struct dump_ctx *c)
 	}
 	if (precopy_start(c, ops))
 		return -1;
+	if (o->migrate)
+		place_ranges(c);
 	pr_info("pre-copy: tracking writes with %s; copying while %d runs",
 		ops->name, o->pid);
 	for (unsigned round = 0; round < o->precopy_rounds; round++) {
@@ -1041,7 +1064,11 @@ static int precopy(struct dump_ctx *c)
 	}
 	if (interrupted(c))
 		return -1;
-	if (page_xfer_flush(c->xfer))
+	/* a migration waits for no round trip while the tree runs on
+	 * (writing more pages for the freeze): the hand-over's done says
+	 * everything arrived; the last round's pages go out meanwhile */
+	if (o->migrate ? c->xfer->ops->submit(c->xfer) :
+			 page_xfer_flush(c->xfer))
 		return -1;
 	c->st->precopy_ns = now_ns() - t0;
 	return 0;

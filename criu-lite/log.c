@@ -102,8 +102,9 @@ void log_status(const char *text, bool final)
 int log_open_file(const char *dir, const char *name, bool make_dir)
 {
 	char path[4096], head[256];
+	struct timespec rt;
 	struct tm tm;
-	time_t now = time(NULL);
+	time_t now;
 	int fd, n;
 
 	if (!strcmp(name, "-"))
@@ -127,13 +128,17 @@ int log_open_file(const char *dir, const char *name, bool make_dir)
 	log_close_file();
 	log_fd = fd;
 	clock_gettime(CLOCK_MONOTONIC, &log_t0);
-	/* what the relative stamps count from, whatever the level */
+	clock_gettime(CLOCK_REALTIME, &rt);
+	now = rt.tv_sec;
+	/* what the relative stamps count from, whatever the level (to the
+	 * ms: logs of two hosts, and other clocks, can be put side by side) */
 	gmtime_r(&now, &tm);
 	n = stamp(head, sizeof(head));
 	n += snprintf(head + n, sizeof(head) - n, "criu-lite: log of pid %d, "
-		      "level %d, started %04d-%02d-%02d %02d:%02d:%02d UTC\n",
-		      getpid(), log_level, tm.tm_year + 1900, tm.tm_mon + 1,
-		      tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+		      "level %d, started %04d-%02d-%02d %02d:%02d:%02d.%03ld "
+		      "UTC\n", getpid(), log_level, tm.tm_year + 1900,
+		      tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+		      tm.tm_sec, rt.tv_nsec / 1000000);
 	write_line(log_fd, head, n, sizeof(head));
 	return 0;
 }

@@ -309,6 +309,7 @@ int dump_pages(pid_t pid, pid_t vpid, const MmEntry *mm,
 		return -1;
 	}
 	xfer_run_builder_init(&rb, x, xfer_emit_pagemap, x);
+	pc_builder_place(pc, &rb);
 	x->lazy_vpid = vpid;
 	for (size_t i = 0; i < mm->n_vmas; i++) {
 		struct page_region *regs;

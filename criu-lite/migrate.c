@@ -125,12 +125,14 @@ static const char migrate_text[] =
 "                             one to a peer outside needs the address and\n"
 "                             the routes moved too (not done here)\n"
 "      --stats-file FILE      figures of the migration as JSON\n"
+"  -o, --log-file FILE        log into FILE, each line stamped (errors\n"
+"                             and warnings still on stderr)\n"
 "  -v, --verbose[=N], -vN     log level, as for dump (-v0 to -v4)\n"
 "  -h, --help                 this text\n";
 
 struct migrate_opts {
 	pid_t pid;
-	const char *to, *incoming, *dir, *qmp, *stats;
+	const char *to, *incoming, *dir, *qmp, *stats, *log_file;
 	unsigned downtime_ms, max_rounds;
 	uint64_t max_bw;
 	bool postcopy;
@@ -182,6 +184,7 @@ static int parse_migrate_args(int argc, char **argv, struct migrate_opts *o)
 		{ "idle-timeout", required_argument, NULL, OPT_IDLE },
 		{ "tcp-established", no_argument, NULL, OPT_TCP },
 		{ "verbose", optional_argument, NULL, 'v' },
+		{ "log-file", required_argument, NULL, 'o' },
 		{ "help", no_argument, NULL, 'h' },
 		TLS_LONG_OPTIONS,
 		{ NULL, 0, NULL, 0 },
@@ -196,7 +199,7 @@ static int parse_migrate_args(int argc, char **argv, struct migrate_opts *o)
 	o->idle_s = IDLE_TIMEOUT_DEFAULT;
 	optind = 0;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":t:D:v::h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":t:D:o:v::h", opts, NULL)) != -1) {
 		switch (c) {
 		case 't':
 			if (parse_pid(optarg, &o->pid))
@@ -204,6 +207,9 @@ static int parse_migrate_args(int argc, char **argv, struct migrate_opts *o)
 			break;
 		case 'D':
 			o->dir = optarg;
+			break;
+		case 'o':
+			o->log_file = optarg;
 			break;
 		case OPT_TO:
 			o->to = optarg;
@@ -637,7 +643,7 @@ static int migrate_in(const struct migrate_opts *mo)
 	if (!c)
 		return -1;
 	t0 = now_ns();
-	if (page_server_receive(c, mo->dir, mo->idle_s)) {
+	if (page_server_receive(c, mo->dir, mo->idle_s, true)) {
 		conn_close(c);
 		return -1;
 	}
@@ -713,5 +719,7 @@ int cmd_migrate(int argc, char **argv)
 
 	if (ret)
 		return ret > 0 ? 0 : 1;
+	if (o.log_file && log_open_file(NULL, o.log_file, false))
+		return 1;
 	return (o.to ? migrate_out(&o) : migrate_in(&o)) ? 1 : 0;
 }

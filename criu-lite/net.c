@@ -355,6 +355,21 @@ static int tls_start(struct conn *c, const struct tls_opts *t, bool server,
 	return 0;
 }
 
+/* gnutls_record_recv's end (0) or error n as conn_read's errno; -1 */
+static int tls_recv_failed(struct conn *c, ssize_t n)
+{
+	if (!n || n == GNUTLS_E_PREMATURE_TERMINATION ||
+	    n == GNUTLS_E_PULL_ERROR) {
+		errno = ECONNRESET;
+	} else if (n == GNUTLS_E_AGAIN) {
+		errno = EAGAIN;
+	} else {
+		tls_error(c, "receive", n);
+		errno = EPROTO;
+	}
+	return -1;
+}
+
 static int tls_read(struct conn *c, void *buf, size_t len)
 {
 	size_t got = 0;
@@ -369,16 +384,7 @@ static int tls_read(struct conn *c, void *buf, size_t len)
 			got += n;
 			continue;
 		}
-		if (!n || n == GNUTLS_E_PREMATURE_TERMINATION ||
-		    n == GNUTLS_E_PULL_ERROR) {
-			errno = ECONNRESET;
-		} else if (n == GNUTLS_E_AGAIN) {
-			errno = EAGAIN;
-		} else {
-			tls_error(c, "receive", n);
-			errno = EPROTO;
-		}
-		return -1;
+		return tls_recv_failed(c, n);
 	}
 	return 0;
 }
@@ -441,6 +447,24 @@ static int tls_writev(struct conn *c, struct iovec *iov, int n)
 int conn_read(struct conn *c, void *buf, size_t len)
 {
 	return c->tls ? tls_read(c, buf, len) : read_full(c->fd, buf, len);
+}
+
+ssize_t conn_read_some(struct conn *c, void *buf, size_t max)
+{
+	ssize_t n;
+
+	if (c->tls) {
+		do
+			n = gnutls_record_recv(c->tls, buf, max);
+		while (n == GNUTLS_E_INTERRUPTED);
+		return n > 0 ? n : tls_recv_failed(c, n);
+	}
+	do
+		n = read(c->fd, buf, max);
+	while (n < 0 && errno == EINTR);
+	if (!n)
+		errno = ECONNRESET;	/* end of stream */
+	return n > 0 ? n : -1;
 }
 
 int conn_write(struct conn *c, const void *buf, size_t len)

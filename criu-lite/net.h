@@ -48,6 +48,9 @@ struct conn *conn_server(int fd, const struct tls_opts *tls,
 /* All of len, or -1: errno ECONNRESET at the end of the stream, EAGAIN
  * when the receive timeout passed, EPROTO for a TLS error (logged). */
 int conn_read(struct conn *c, void *buf, size_t len);
+/* Between 1 and max bytes, what is there (waits for at least one); the
+ * number, or -1 as conn_read. */
+ssize_t conn_read_some(struct conn *c, void *buf, size_t max);
 int conn_write(struct conn *c, const void *buf, size_t len);
 /* All of the iovecs (which it uses up). */
 int conn_writev(struct conn *c, struct iovec *iov, int n);

@@ -58,7 +58,11 @@ struct push {
 	size_t nr_names;
 	uint8_t *buf;
 	uint32_t *sums;		/* of each page received, by offset */
+	uint8_t *have;		/* which pages were received */
 	size_t sums_cap;
+	bool placed;		/* migrate: pages may land at any offset */
+	uint8_t *rbuf;		/* read ahead: small messages, one read */
+	size_t rpos, rlen;
 	uint64_t pages_checked, files;
 	char why[512];		/* the first error, for the client */
 };
@@ -112,9 +116,42 @@ static void drop_name(struct push *p, const char *name)
 	}
 }
 
+#define READ_AHEAD	(256u << 10)
+
+/*
+ * len bytes of the stream: first what was read ahead, then whole large
+ * pieces straight into buf, small ones through the read-ahead buffer (a
+ * migration's scattered pages come as one message each: a header, a
+ * page, a checksum; one read() for many of them, not three each).
+ */
+static int recv_some(struct push *p, void *buf, size_t len)
+{
+	while (len) {
+		size_t n = p->rlen - p->rpos;
+		ssize_t got;
+
+		if (n) {
+			n = n < len ? n : len;
+			memcpy(buf, p->rbuf + p->rpos, n);
+			p->rpos += n;
+			buf = (uint8_t *)buf + n;
+			len -= n;
+			continue;
+		}
+		if (len >= READ_AHEAD / 2)
+			return conn_read(p->c, buf, len);
+		got = conn_read_some(p->c, p->rbuf, READ_AHEAD);
+		if (got < 0)
+			return -1;
+		p->rpos = 0;
+		p->rlen = got;
+	}
+	return 0;
+}
+
 static int recv_exact(struct push *p, void *buf, size_t len)
 {
-	if (conn_read(p->c, buf, len)) {
+	if (recv_some(p, buf, len)) {
 		if (errno == EAGAIN || errno == EWOULDBLOCK)
 			fail(p, "no data from the client %s for %u s: dropped",
 			     conn_peer(p->c), p->idle_s);
@@ -127,53 +164,75 @@ static int recv_exact(struct push *p, void *buf, size_t len)
 	return 0;
 }
 
+/* Room for the sums of pages up to page n (new ones: not received). */
+static int sums_room(struct push *p, uint64_t n)
+{
+	size_t cap = n * 2;
+	uint32_t *s;
+	uint8_t *h;
+
+	if (n <= p->sums_cap)
+		return 0;
+	s = realloc(p->sums, cap * sizeof(*s));
+	if (s)
+		p->sums = s;
+	h = s ? realloc(p->have, cap) : NULL;
+	if (!h) {
+		fail(p, "out of memory");
+		return -1;
+	}
+	p->have = h;
+	memset(h + p->sums_cap, 0, cap - p->sums_cap);
+	p->sums_cap = cap;
+	return 0;
+}
+
+/*
+ * Pages, each checked against the checksum its sender made, then
+ * written. They follow what was received before, or (placed, a
+ * migration's tracked memory) land anywhere below XP_MAX_PLACED: a page
+ * sent again replaces its copy and its checksum.
+ */
 static int recv_pages(struct push *p, const struct xp_hdr *h)
 {
-	uint64_t npages = h->id, len = npages * PAGE_SZ, first = p->end / PAGE_SZ;
-	uint32_t *sums;
+	uint64_t npages = h->id, len = npages * PAGE_SZ, at = h->off;
+	uint64_t first = at / PAGE_SZ;
+	uint32_t sums[MAX_PAGES_MSG / PAGE_SZ];
 
-	if (h->off != p->end || len > MAX_PAGES_MSG ||
-	    h->len != npages * (PAGE_SZ + 4)) {
+	if (!(p->placed ? at % PAGE_SZ == 0 && at < XP_MAX_PLACED &&
+	      len <= XP_MAX_PLACED - at : at == p->end) ||
+	    len > MAX_PAGES_MSG || h->len != npages * (PAGE_SZ + 4)) {
 		fail(p, "pages at offset %lu (%lu bytes) do not follow the %lu "
-		     "received", (unsigned long)h->off, (unsigned long)h->len,
+		     "received", (unsigned long)at, (unsigned long)h->len,
 		     (unsigned long)p->end);
 		return -1;
 	}
-	if (first + npages > p->sums_cap) {
-		size_t cap = (first + npages) * 2;
-		uint32_t *n = realloc(p->sums, cap * sizeof(*n));
-
-		if (!n) {
-			fail(p, "out of memory");
-			return -1;
-		}
-		p->sums = n;
-		p->sums_cap = cap;
-	}
-	sums = p->sums + first;
-	if (recv_exact(p, p->buf, len) ||
+	if (sums_room(p, first + npages) || recv_exact(p, p->buf, len) ||
 	    recv_exact(p, sums, npages * sizeof(*sums)))
 		return -1;
 	for (uint64_t i = 0; i < npages; i++) {
 		if (page_crc(p->buf + i * PAGE_SZ) != sums[i]) {
 			fail(p, "page at offset %lu of pages-1.img does not "
 			     "match its checksum: corrupted on the way",
-			     (unsigned long)(p->end + i * PAGE_SZ));
+			     (unsigned long)(at + i * PAGE_SZ));
 			return -1;
 		}
 	}
-	if (p->prealloc && p->end + len > p->alloc_end) {
+	if (p->prealloc && at == p->end && p->end + len > p->alloc_end) {
 		if (fallocate(p->pfd, 0, p->alloc_end, PREALLOC_STEP))
 			p->prealloc = false;
 		else
 			p->alloc_end += PREALLOC_STEP;
 	}
-	if (pwrite_all(p->pfd, p->buf, len, p->end)) {
+	if (pwrite_all(p->pfd, p->buf, len, at)) {
 		fail(p, "write pages-1.img at offset %lu: %s",
-		     (unsigned long)p->end, strerror(errno));
+		     (unsigned long)at, strerror(errno));
 		return -1;
 	}
-	p->end += len;
+	memcpy(p->sums + first, sums, npages * sizeof(*sums));
+	memset(p->have + first, 1, npages);
+	if (at + len > p->end)
+		p->end = at + len;
 	return 0;
 }
 
@@ -196,6 +255,11 @@ static int check_run(struct push *p, const PagemapEntry *e)
 	}
 	first = e->offset / PAGE_SZ;
 	for (uint32_t i = 0; i < e->nr_pages; i++) {
+		if (!p->have[first + i]) {
+			fail(p, "pagemap-%u.img: run at %#lx refers to pages "
+			     "not sent", p->pm_id, (long)e->vaddr);
+			return -1;
+		}
 		if (p->sums[first + i] != e->page_csums[i]) {
 			fail(p, "page %#lx of process %u does not match its "
 			     "checksum: corrupted on the way",
@@ -442,17 +506,20 @@ static void drain(struct conn *c)
 		;
 }
 
-int page_server_receive(struct conn *c, const char *dir, unsigned idle_s)
+int page_server_receive(struct conn *c, const char *dir, unsigned idle_s,
+			bool placed)
 {
 	struct push p = { .c = c, .idle_s = idle_s, .dir = dir, .dirfd = -1,
-			  .stagefd = -1, .pfd = -1, .prealloc = true };
+			  .stagefd = -1, .pfd = -1, .prealloc = true,
+			  .placed = placed };
 	uint64_t t0 = now_ns();
 	struct xp_hdr h;
 	char text[32];
 	int ret = -1;
 
 	p.buf = malloc(MAX_PAGES_MSG);
-	if (!p.buf || open_stage(&p)) {
+	p.rbuf = malloc(READ_AHEAD);
+	if (!p.buf || !p.rbuf || open_stage(&p)) {
 		page_server_reply(c, 1, p.why[0] ? p.why : "out of memory");
 		goto out;
 	}
@@ -557,7 +624,9 @@ out:
 		close(p.dirfd);
 	free(p.names);
 	free(p.buf);
+	free(p.rbuf);
 	free(p.sums);
+	free(p.have);
 	return ret;
 }
 
@@ -745,7 +814,7 @@ int serve_pages(const char *dir, const char *addr, unsigned port,
 	if (!c)
 		return -1;
 	ret = mode == XP_PULL ? serve_pull(c, dir) :
-				page_server_receive(c, dir, idle_s);
+				page_server_receive(c, dir, idle_s, false);
 	conn_close(c);
 	return ret;
 }

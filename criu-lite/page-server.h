@@ -24,8 +24,11 @@ struct conn *page_server_accept(int l, const struct tls_opts *tls,
 				const char *who);
 /* The PUSH part on connection c: what arrives is kept in dir once the
  * client is done (0), or dropped (-1, the client told why); a client
- * silent for idle_s seconds is dropped. */
-int page_server_receive(struct conn *c, const char *dir, unsigned idle_s);
+ * silent for idle_s seconds is dropped. placed (migrate --incoming):
+ * pages may land anywhere in pages-1.img (page_xfer_place), not only
+ * after those received. */
+int page_server_receive(struct conn *c, const char *dir, unsigned idle_s,
+			bool placed);
 /* A reply on c: status 0 ok, else text says why. */
 int page_server_reply(struct conn *c, uint32_t status, const char *text);
 

@@ -153,12 +153,32 @@ static int add_readable(struct run_builder *rb, pid_t pid, struct iovec *iov,
 	return ret;
 }
 
-static int xfer_data(void *arg, const void *buf, size_t len)
+static int xfer_data(void *arg, const void *buf, size_t len,
+		     const uint32_t *csums)
 {
 	struct page_xfer *x = arg;
 
 	progress_add(x->progress, 0, len);
-	return x->ops->add(x, buf, len);
+	return x->ops->add(x, buf, len, csums);
+}
+
+static int xfer_data_at(void *arg, const void *buf, size_t len,
+			const uint32_t *csums, uint64_t off)
+{
+	struct page_xfer *x = arg;
+
+	progress_add(x->progress, 0, len);
+	return x->ops->add_at(x, buf, len, csums, off);
+}
+
+void xfer_run_builder_place(struct run_builder *rb,
+			    uint64_t (*place)(void *, uint64_t, size_t *),
+			    void *arg)
+{
+	struct page_xfer *x = rb->data_arg;
+
+	if (x->placed && x->ops->add_at)
+		run_builder_place(rb, place, arg, xfer_data_at);
 }
 
 void xfer_run_builder_init(struct run_builder *rb, struct page_xfer *x,
@@ -318,6 +338,8 @@ enum lbuf_state { LB_FREE, LB_FULL, LB_COMPRESSING, LB_READY };
 struct lbuf {
 	uint8_t *buf;
 	struct iovec iov[BATCH_PAGES + 2];	/* net: header and ctl too */
+	uint64_t at[BATCH_PAGES];	/* net: where each piece lands */
+	uint32_t sums[BATCH_PAGES];	/* of each page, in order */
 	int niov;
 	size_t bytes;
 	uint8_t *ctl;		/* net: messages sent after the pages */
@@ -364,6 +386,8 @@ struct local_xfer {
 	bool prealloc;
 	bool flipped;		/* CRIU_LITE_FAULT=xfer-flip done */
 	uint64_t bw_start;	/* net, --max-bandwidth: first send */
+	uint64_t sent;		/* net: bytes of pages sent */
+	uint64_t sent_end;	/* net: the end of the farthest piece sent */
 	struct page_frame *frames;	/* compressed: written so far */
 	size_t nr_frames, cap_frames;
 	uint64_t stream_off;	/* compressed: page stream stored so far */
@@ -437,43 +461,70 @@ static int write_buf(struct local_xfer *l, struct lbuf *b)
 	return 0;
 }
 
+/*
+ * A buffer's pieces as X_PAGES messages: one per run of pieces that lie
+ * one after the other in the pages file (all of them, unless some are
+ * placed), each with its pages' checksums after them, for the receiver
+ * to check on arrival. Returns the number of iovecs used.
+ */
+static int pages_msgs(struct lbuf *b, struct xp_hdr *h, uint32_t *sums,
+		      struct iovec *iov)
+{
+	size_t k = 0;
+	int n = 0, m = 0;
+
+	for (int i = 0; i < b->niov;) {
+		uint64_t len = 0;
+		size_t first = k;
+		int j = i;
+
+		do {
+			len += b->iov[j].iov_len;
+			j++;
+		} while (j < b->niov && b->at[j] == b->at[i] + len);
+		h[m] = (struct xp_hdr){ X_PAGES, len / PAGE_SZ, b->at[i],
+					len / PAGE_SZ * (PAGE_SZ + 4) };
+		iov[n].iov_base = &h[m++];
+		iov[n++].iov_len = sizeof(*h);
+		memcpy(iov + n, b->iov + i, (j - i) * sizeof(*iov));
+		n += j - i;
+		k += len / PAGE_SZ;
+		iov[n].iov_base = sums + first;
+		iov[n++].iov_len = (k - first) * sizeof(*sums);
+		i = j;
+	}
+	return n;
+}
+
 static int send_buf(struct local_xfer *l, struct lbuf *b)
 {
 	uint64_t t0 = now_ns();
-	struct xp_hdr h = { X_PAGES, b->bytes / PAGE_SZ, l->file_off,
-			    b->bytes / PAGE_SZ * (PAGE_SZ + 4) };
-	uint32_t sums[BATCH_PAGES];
-	struct iovec iov[BATCH_PAGES + 3];
-	size_t k = 0;
+	struct xp_hdr h[BATCH_PAGES];
+	struct iovec iov[3 * BATCH_PAGES + 1];
 	int n = 0;
 
-	/* each page's checksum, for the receiver to check on arrival */
-	for (int i = 0; i < b->niov; i++)
-		for (size_t o = 0; o < b->iov[i].iov_len; o += PAGE_SZ)
-			sums[k++] = page_crc((uint8_t *)b->iov[i].iov_base + o);
-	/* tests: one byte changed on the way, after its checksum was made */
+	/* each page's checksum (b->sums, made as it was read), for the
+	 * receiver to check on arrival; tests: one byte changed on the way,
+	 * after its checksum was made */
 	if (b->bytes && !l->flipped && fault_at("xfer-flip")) {
 		((uint8_t *)b->iov[0].iov_base)[100] ^= 0x40;
 		l->flipped = true;
 	}
-	if (b->bytes) {
-		iov[n].iov_base = &h;
-		iov[n++].iov_len = sizeof(h);
-		memcpy(iov + n, b->iov, b->niov * sizeof(*iov));
-		n += b->niov;
-		iov[n].iov_base = sums;
-		iov[n++].iov_len = k * sizeof(*sums);
-	}
+	if (b->bytes)
+		n = pages_msgs(b, h, b->sums, iov);
 	if (b->ctl_len) {
 		iov[n].iov_base = b->ctl;
 		iov[n++].iov_len = b->ctl_len;
 	}
 	if (conn_writev(l->conn, iov, n))
 		return -1;
-	l->file_off += b->bytes;
+	for (int i = 0; i < b->niov; i++)
+		if (b->at[i] + b->iov[i].iov_len > l->sent_end)
+			l->sent_end = b->at[i] + b->iov[i].iov_len;
+	l->sent += b->bytes;
 	if (l->x.max_bw) {
 		/* --max-bandwidth: not ahead of the allowed rate */
-		uint64_t due = l->bw_start + (uint64_t)((double)l->file_off *
+		uint64_t due = l->bw_start + (uint64_t)((double)l->sent *
 							1e9 / l->x.max_bw),
 			 now = now_ns();
 
@@ -630,8 +681,8 @@ static int local_failed(struct local_xfer *l)
 			return -1;	/* logged */
 	}
 	errno = l->err;
-	pr_perror("%s: send pages at offset %lu", l->peer,
-		  (unsigned long)l->file_off);
+	pr_perror("%s: send pages after %lu bytes", l->peer,
+		  (unsigned long)l->sent);
 	return -1;
 }
 
@@ -642,28 +693,66 @@ static uint8_t *local_buffer(struct page_xfer *x)
 	return l->b[l->fill].buf;
 }
 
-static int local_add(struct page_xfer *x, const void *p, size_t len)
+/* len bytes at p of the current buffer, to land at offset at */
+static int add_piece(struct local_xfer *l, const void *p, size_t len,
+		     const uint32_t *csums, uint64_t at)
 {
-	struct local_xfer *l = (struct local_xfer *)x;
 	struct lbuf *b = &l->b[l->fill];
 	struct iovec *last = b->niov ? &b->iov[b->niov - 1] : NULL;
 
 	if ((const uint8_t *)p < b->buf ||
-	    (const uint8_t *)p + len > b->buf + x->batch) {
+	    (const uint8_t *)p + len > b->buf + l->x.batch ||
+	    b->bytes + len > l->x.batch) {
 		pr_err("page transfer: data outside the current batch");
 		return -1;
 	}
-	if (last && (uint8_t *)last->iov_base + last->iov_len == p) {
+	memcpy(b->sums + b->bytes / PAGE_SZ, csums,
+	       len / PAGE_SZ * sizeof(*csums));
+	if (last && (uint8_t *)last->iov_base + last->iov_len == p &&
+	    b->at[b->niov - 1] + last->iov_len == at) {
 		last->iov_len += len;
 	} else {
 		/* every piece holds a page of its own: never more than
 		 * BATCH_PAGES of them */
 		b->iov[b->niov].iov_base = (void *)p;
 		b->iov[b->niov].iov_len = len;
+		b->at[b->niov] = at;
 		b->niov++;
 	}
 	b->bytes += len;
+	return 0;
+}
+
+static int local_add(struct page_xfer *x, const void *p, size_t len,
+		     const uint32_t *csums)
+{
+	if (add_piece((struct local_xfer *)x, p, len, csums, x->offset))
+		return -1;
 	x->offset += len;
+	return 0;
+}
+
+/* Placed pages: only in [0, x->placed), before what is appended. */
+static int net_add_at(struct page_xfer *x, const void *p, size_t len,
+		      const uint32_t *csums, uint64_t off)
+{
+	if (off % PAGE_SZ || off + len > x->placed) {
+		pr_err("page transfer: %zu bytes placed at %#lx, outside the "
+		       "%#lx bytes kept for them", len, (unsigned long)off,
+		       (unsigned long)x->placed);
+		return -1;
+	}
+	return add_piece((struct local_xfer *)x, p, len, csums, off);
+}
+
+int page_xfer_place(struct page_xfer *x, uint64_t bytes)
+{
+	struct local_xfer *l = (struct local_xfer *)x;
+
+	if (!l->net || !x->ops->add_at || x->offset || bytes % PAGE_SZ)
+		return -1;
+	x->placed = bytes;
+	x->offset = bytes;
 	return 0;
 }
 
@@ -852,9 +941,13 @@ static int net_flush(struct local_xfer *l)
 
 	if (net_request(l, X_FLUSH, l->x.durable, text, sizeof(text)))
 		return -1;
-	if (strtoull(text, NULL, 10) != l->x.offset) {
+	/* placed pages: the pages file ends where the farthest piece sent
+	 * does (nothing may have been appended after the places yet) */
+	if (strtoull(text, NULL, 10) != (l->x.placed ? l->sent_end :
+					 l->x.offset)) {
 		pr_err("%s has %s bytes of pages, %lu were sent", l->peer,
-		       text, (unsigned long)l->x.offset);
+		       text, (unsigned long)(l->x.placed ? l->sent_end :
+					     l->x.offset));
 		return -1;
 	}
 	if (l->x.durable)
@@ -1020,6 +1113,7 @@ static const struct page_xfer_ops local_ops = {
 static const struct page_xfer_ops net_ops = {
 	.buffer = local_buffer,
 	.add = local_add,
+	.add_at = net_add_at,
 	.submit = local_submit,
 	.pagemap_begin = net_pagemap_begin,
 	.pagemap_entry = net_pagemap_entry,

@@ -37,8 +37,15 @@ struct page_xfer_ops {
 	/* The buffer to read the next batch into (xfer->batch bytes). */
 	uint8_t *(*buffer)(struct page_xfer *x);
 	/* Stores len bytes at p (inside the current buffer), after all
-	 * stored so far; they land at xfer->offset. */
-	int (*add)(struct page_xfer *x, const void *p, size_t len);
+	 * stored so far; they land at xfer->offset. csums: their pages'
+	 * checksums (the network sends them, not computed twice). */
+	int (*add)(struct page_xfer *x, const void *p, size_t len,
+		   const uint32_t *csums);
+	/* Stores len bytes at p (inside the current buffer) at offset off
+	 * of the pages file, replacing what is there (placed pages,
+	 * page_xfer_place; NULL where the transfer cannot). */
+	int (*add_at)(struct page_xfer *x, const void *p, size_t len,
+		      const uint32_t *csums, uint64_t off);
 	/* The current buffer is complete: send it on. */
 	int (*submit)(struct page_xfer *x);
 	/* Pagemap entries of one process: begin, entries, end. */
@@ -67,6 +74,9 @@ struct page_xfer {
 	struct lazy_source *lazy;
 	bool lazy_vma;
 	pid_t lazy_vpid;
+	/* page_xfer_place: [0, placed) of the pages file are the places of
+	 * pages copied more than once (a migration's tracked memory) */
+	uint64_t placed;
 };
 
 /* The pages file pages-1.img in dirfd (created), and the pagemap images
@@ -90,6 +100,17 @@ struct net_sink {
  * page_xfer_done() said everything arrived. */
 struct page_xfer *page_xfer_open_net(const struct net_sink *ns, bool durable,
 				     struct dump_stats *st);
+/*
+ * Migration: the first bytes of the pages file are the fixed places of
+ * the tracked memory (run_builder_place), whatever is appended comes
+ * after them. Only before anything is stored, only over the network
+ * (migrate --incoming takes pages at any offset); -1 if not possible.
+ */
+int page_xfer_place(struct page_xfer *x, uint64_t bytes);
+/* A run builder of x: pages that place() gives a place go there. */
+void xfer_run_builder_place(struct run_builder *rb,
+			    uint64_t (*place)(void *, uint64_t, size_t *),
+			    void *arg);
 int page_xfer_flush(struct page_xfer *x);
 /* Net: another image file, after everything stored so far (local: no-op,
  * the file is in the images directory already). */

@@ -318,6 +318,41 @@ static struct pc_range *range_of(const struct pc_proc *pc, uint64_t addr)
 	return NULL;
 }
 
+uint64_t pc_place_ranges(struct pc_proc *pc, uint64_t at)
+{
+	for (size_t i = 0; i < pc->nr; i++) {
+		pc->r[i].place = at;
+		at += pc->r[i].end - pc->r[i].start;
+	}
+	pc->placed = true;
+	return at;
+}
+
+/* The run builder's place(): a tracked page's place, and how many pages
+ * on it goes (to its range's end); else how many pages have none. */
+static uint64_t pc_place(void *arg, uint64_t vaddr, size_t *pages)
+{
+	const struct pc_proc *pc = arg;
+	const struct pc_range *r = range_of(pc, vaddr);
+	uint64_t next = UINT64_MAX;
+
+	if (r) {
+		*pages = (r->end - vaddr) / PAGE_SZ;
+		return r->place + (vaddr - r->start);
+	}
+	for (size_t i = 0; i < pc->nr; i++)
+		if (pc->r[i].start > vaddr && pc->r[i].start < next)
+			next = pc->r[i].start;
+	*pages = next == UINT64_MAX ? SIZE_MAX : (next - vaddr) / PAGE_SZ;
+	return PLACE_NONE;
+}
+
+void pc_builder_place(const struct pc_proc *pc, struct run_builder *rb)
+{
+	if (pc && pc->placed)
+		xfer_run_builder_place(rb, pc_place, (void *)pc);
+}
+
 /* Where each copied page went: run by run, as the reader stores them. */
 static int pc_record(void *arg, const struct page_run *run)
 {
@@ -356,6 +391,7 @@ static int copy_regions(struct pc_proc *pc, struct page_xfer *x,
 	int ret;
 
 	xfer_run_builder_init(&rb, x, pc_record, pc);
+	pc_builder_place(pc, &rb);
 	ret = xfer_read_running(x, pc->pid, reg, nr, &rb);
 	if (!ret)
 		ret = run_builder_finish(&rb);

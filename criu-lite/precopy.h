@@ -21,6 +21,8 @@ struct pc_range {
 	uint64_t *slot;		/* per page: 0 none, 1 zero, else offset + 2;
 				 * NULL: nothing copied in this dump */
 	uint32_t *csum;		/* per page checksum of the stored copy */
+	uint64_t place;		/* placed (pc_place_ranges): where its
+				 * first page is stored, each copy */
 };
 
 /*
@@ -45,7 +47,20 @@ struct pc_proc {
 	size_t nr_layer;
 	bool pinned;	/* seen with pinned memory: the tracker may have
 			 * missed writes, no page is taken from a copy */
+	bool placed;		/* every range has its place */
 };
+
+/*
+ * Migration: each tracked range gets a fixed place in the pages file,
+ * from offset at on, one after the other (returns the end of the last);
+ * every copy of a page goes to its place, replacing the one before
+ * (page_xfer_place), so that the final pagemap has one run where the
+ * rounds copied pages in any order, not one per page copied again.
+ */
+uint64_t pc_place_ranges(struct pc_proc *pc, uint64_t at);
+/* Placement on for rb, if pc's ranges have places. */
+struct run_builder;
+void pc_builder_place(const struct pc_proc *pc, struct run_builder *rb);
 
 /* Starts tracking the private anonymous VMAs of vmas (uffd: a userfaultfd
  * of the target's, see dirty.h; owned by the tracker from here on). The

@@ -91,35 +91,64 @@ static int qmp_exec(struct qmp_conn *q, const char *cmd, char *reply,
 	}
 }
 
+/* A connection to the QMP socket at path, capabilities negotiated: its
+ * fd in q, 0; or -1 (logged, nothing left open). */
+static int qmp_open(struct qmp_conn *q)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	char line[65536];
+
+	if (strlen(q->path) >= sizeof(sa.sun_path)) {
+		pr_err("QMP socket path too long: %s", q->path);
+		return -1;
+	}
+	strcpy(sa.sun_path, q->path);
+	q->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (q->fd < 0)
+		return -1;
+	if (connect(q->fd, (struct sockaddr *)&sa, sizeof(sa))) {
+		pr_perror("QMP: connect to %s", q->path);
+		goto err;
+	}
+	/* greeting, then capabilities negotiation */
+	if (qmp_read_line(q, line, sizeof(line)) || !strstr(line, "\"QMP\"")) {
+		pr_err("QMP %s: no greeting", q->path);
+		goto err;
+	}
+	if (qmp_exec(q, "qmp_capabilities", NULL, 0))
+		goto err;
+	return 0;
+err:
+	close(q->fd);
+	return -1;
+}
+
 int qmp_command(const char *path, const char *cmd, char *reply, size_t len,
 		int timeout_ms)
 {
 	struct qmp_conn q = { .path = path, .timeout_ms = timeout_ms };
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	char line[65536];
+	int ret;
+
+	if (qmp_open(&q))
+		return -1;
+	ret = qmp_exec(&q, cmd, reply, len);
+	close(q.fd);
+	return ret;
+}
+
+int qmp_stop_running(const char *path, char *status, size_t len,
+		     int timeout_ms)
+{
+	struct qmp_conn q = { .path = path, .timeout_ms = timeout_ms };
 	int ret = -1;
 
-	if (strlen(path) >= sizeof(sa.sun_path)) {
-		pr_err("QMP socket path too long: %s", path);
+	if (qmp_open(&q))
 		return -1;
-	}
-	strcpy(sa.sun_path, path);
-	q.fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (q.fd < 0)
-		return -1;
-	if (connect(q.fd, (struct sockaddr *)&sa, sizeof(sa))) {
-		pr_perror("QMP: connect to %s", path);
-		goto out;
-	}
-	/* greeting, then capabilities negotiation */
-	if (qmp_read_line(&q, line, sizeof(line)) || !strstr(line, "\"QMP\"")) {
-		pr_err("QMP %s: no greeting", path);
-		goto out;
-	}
-	if (qmp_exec(&q, "qmp_capabilities", NULL, 0) ||
-	    qmp_exec(&q, cmd, reply, len))
+	if (qmp_exec(&q, "query-status", status, len))
 		goto out;
 	ret = 0;
+	if (strstr(status, "\"running\": true"))
+		ret = qmp_exec(&q, "stop", NULL, 0) ? -1 : 1;
 out:
 	close(q.fd);
 	return ret;

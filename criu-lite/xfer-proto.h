@@ -10,8 +10,11 @@
  *   reply   u32 status (0 ok) | u32 text length | text
  * then the client sends messages, each a header followed by len bytes:
  *   X_PAGES     id pages: their bytes, then one u32 page_crc() each;
- *               off: where they go in pages-1.img (always its end). The
- *               server checks each page on arrival and keeps its sum
+ *               off: where they go in pages-1.img (its end; in MIGRATE
+ *               mode anywhere below XP_MAX_PLACED: a migration's tracked
+ *               memory has fixed places, a page copied again replaces
+ *               its copy). The server checks each page on arrival and
+ *               keeps its sum
  *   X_PM_BEGIN  id: the pagemap of process id starts
  *   X_PM_ENTRY  a packed PagemapEntry of the current pagemap; the page
  *               checksums of its stored run must be those the pages had
@@ -68,5 +71,6 @@ struct xp_reply {
 
 #define XP_MAX_MSG	(64u << 20)	/* of one message's payload */
 #define XP_MAX_TEXT	4096
+#define XP_MAX_PLACED	(1ULL << 40)	/* MIGRATE: pages-1.img at most */
 
 #endif

@@ -20,7 +20,8 @@ bool page_is_zero(const void *p)
 
 void run_builder_init(struct run_builder *rb,
 		      int (*emit)(void *, const struct page_run *),
-		      int (*data)(void *, const void *, size_t), void *arg)
+		      int (*data)(void *, const void *, size_t,
+				  const uint32_t *), void *arg)
 {
 	memset(rb, 0, sizeof(*rb));
 	rb->emit = emit;
@@ -154,6 +155,69 @@ static int extend_run(struct run_builder *rb, uint64_t vaddr, size_t nr,
 	return 0;
 }
 
+void run_builder_place(struct run_builder *rb,
+		       uint64_t (*place)(void *, uint64_t, size_t *),
+		       void *place_arg,
+		       int (*data_at)(void *, const void *, size_t,
+				      const uint32_t *, uint64_t))
+{
+	rb->place = place;
+	rb->place_arg = place_arg;
+	rb->data_at = data_at;
+}
+
+/*
+ * Non-zero pages [i, *j) at vaddr (buf, their checksums cs), with
+ * placement on: the first of them has a place (1: stored there, *j cut
+ * to where its place ends), or has none (0: *j cut to where one begins,
+ * the caller appends them).
+ */
+static int add_placed(struct run_builder *rb, uint64_t vaddr, const void *buf,
+		      const uint32_t *cs, size_t *j, size_t i)
+{
+	size_t room = 0;
+	uint64_t at = rb->place(rb->place_arg, vaddr, &room);
+
+	if (!room)
+		return -1;
+	if (*j - i > room)
+		*j = i + room;
+	if (at == PLACE_NONE)
+		return 0;
+	if (extend_run(rb, vaddr, *j - i, PE_PRESENT, NULL, cs, false, at) ||
+	    rb->data_at(rb->data_arg, buf, (*j - i) * PAGE_SZ, cs, at))
+		return -1;
+	return 1;
+}
+
+/* Pages [i, *j) of p at vaddr, all zero or all not (zero), into the
+ * runs; stored ones' bytes to data() (or data_at()), with the checksums
+ * computed once for both. */
+static int add_same(struct run_builder *rb, uint64_t vaddr, const char *p,
+		    size_t i, size_t *j, bool zero)
+{
+	uint32_t cs[RB_CSUM_CHUNK];
+
+	if (zero)
+		return extend_run(rb, vaddr + i * PAGE_SZ, *j - i, PE_ZERO,
+				  NULL, NULL, true, 0);
+	if (*j - i > RB_CSUM_CHUNK)
+		*j = i + RB_CSUM_CHUNK;
+	for (size_t k = i; k < *j; k++)
+		cs[k - i] = page_csum(p + k * PAGE_SZ);
+	if (rb->place) {
+		int r = add_placed(rb, vaddr + i * PAGE_SZ, p + i * PAGE_SZ,
+				   cs, j, i);
+
+		if (r)
+			return r < 0 ? -1 : 0;
+	}
+	if (extend_run(rb, vaddr + i * PAGE_SZ, *j - i, PE_PRESENT, NULL, cs,
+		       true, 0))
+		return -1;
+	return rb->data(rb->data_arg, p + i * PAGE_SZ, (*j - i) * PAGE_SZ, cs);
+}
+
 int run_builder_add(struct run_builder *rb, uint64_t vaddr, const void *buf,
 		    size_t nr_pages)
 {
@@ -166,15 +230,8 @@ int run_builder_add(struct run_builder *rb, uint64_t vaddr, const void *buf,
 
 		while (j < nr_pages && page_is_zero(p + j * PAGE_SZ) == zero)
 			j++;
-		if (extend_run(rb, vaddr + i * PAGE_SZ, j - i,
-			       zero ? PE_ZERO : PE_PRESENT,
-			       zero ? NULL : p + i * PAGE_SZ, NULL, true, 0))
+		if (add_same(rb, vaddr, p, i, &j, zero))
 			return -1;
-		if (!zero) {
-			if (rb->data(rb->data_arg, p + i * PAGE_SZ,
-				     (j - i) * PAGE_SZ))
-				return -1;
-		}
 		i = j;
 	}
 	return 0;

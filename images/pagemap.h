@@ -63,14 +63,30 @@ struct run_builder {
 	uint32_t max_run_pages;	/* split runs longer than this (0: 1 GiB) */
 	uint32_t csum_cap;	/* room in cur.page_csums */
 	int (*emit)(void *arg, const struct page_run *run);
-	int (*data)(void *arg, const void *buf, size_t len);
+	/* csums: the page checksums of the len bytes at buf */
+	int (*data)(void *arg, const void *buf, size_t len,
+		    const uint32_t *csums);
 	void *arg;		/* of emit() */
 	void *data_arg;		/* of data(): arg unless set apart */
+	/* Placed pages (run_builder_place): a page with a fixed place in the
+	 * pages file is stored there (data_at), whenever it is copied, and
+	 * the others are appended at next_offset (data). */
+	uint64_t (*place)(void *arg, uint64_t vaddr, size_t *pages);
+	void *place_arg;
+	int (*data_at)(void *arg, const void *buf, size_t len,
+		       const uint32_t *csums, uint64_t off);
 };
+
+/* place() answers this for a page without a fixed place; *pages is then
+ * how many pages from vaddr on have none. */
+#define PLACE_NONE	UINT64_MAX
+/* data() gets at most this many pages a call */
+#define RB_CSUM_CHUNK	64
 
 void run_builder_init(struct run_builder *rb,
 		      int (*emit)(void *, const struct page_run *),
-		      int (*data)(void *, const void *, size_t), void *arg);
+		      int (*data)(void *, const void *, size_t,
+				  const uint32_t *), void *arg);
 int run_builder_add(struct run_builder *rb, uint64_t vaddr, const void *buf,
 		    size_t nr_pages);
 /* Add pages that are known without reading them (PE_PARENT, PE_ZERO). */
@@ -81,6 +97,18 @@ int run_builder_add_flagged(struct run_builder *rb, uint64_t vaddr,
 int run_builder_add_stored(struct run_builder *rb, uint64_t vaddr,
 			   size_t nr_pages, uint64_t offset,
 			   const uint32_t *csums);
+/*
+ * From now on the non-zero pages that place(place_arg, vaddr, &n) gives an
+ * offset (n pages on from vaddr: the offsets that follow) are stored at
+ * that offset through data_at(data_arg, ...), not appended: a page copied
+ * again replaces its earlier copy, and the pages of a range stay one run
+ * however often and in whatever order they were copied.
+ */
+void run_builder_place(struct run_builder *rb,
+		       uint64_t (*place)(void *, uint64_t, size_t *),
+		       void *place_arg,
+		       int (*data_at)(void *, const void *, size_t,
+				      const uint32_t *, uint64_t));
 /* Emits the last run; the builder can go on with more pages after it. */
 int run_builder_finish(struct run_builder *rb);
 /* Frees what the builder holds. */

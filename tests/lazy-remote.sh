@@ -5,6 +5,7 @@
 # The page-server case restores from a directory WITHOUT pages-1.img.
 # The same two from compressed dumps (dump --compress zstd, lz4): the
 # daemon and the page server decompress frame by frame as pages are asked.
+# A copy into the process cut half way (partial-copy) is finished later.
 # Then the same two with one flipped byte in the lazily restored memory:
 # the page never reaches the process, which is killed by the lazy-pages
 # daemon (a message names the page, its address and pid, or for a
@@ -83,6 +84,14 @@ local_lazy local
 page_server page-server
 local_lazy local-zstd --compress zstd
 page_server page-server-lz4 --compress lz4
+# a copy into the process that stops half way (EAGAIN, as the kernel's
+# when the process' layout changes meanwhile, CRIU_LITE_FAULT): only the
+# half that got in counts as copied, the rest comes later (it was taken
+# for in once the retry found its first page there: the process read
+# zeros where its memory was)
+export CRIU_LITE_FAULT=uffd-partial-copy
+local_lazy partial-copy
+unset CRIU_LITE_FAULT
 
 # the lazy-pages daemon killed (SIGKILL) right after the restore: the
 # process must never run on with zero pages where its memory was: it is

@@ -4,7 +4,8 @@
  * splits pages into zero and non-zero runs, merges runs across calls when
  * they are contiguous and of one kind, hands over exactly the bytes of the
  * non-zero runs with matching offsets, splits at max_run_pages, and gives a
- * run the same checksum however the caller cut it into calls.
+ * run the same checksum however the caller cut it into calls; with
+ * placement, pages with a place are stored there whenever copied.
  */
 #include "testlib.h"
 
@@ -41,10 +42,15 @@ static int sink_emit(void *arg, const struct page_run *run)
 	return 0;
 }
 
-static int sink_data(void *arg, const void *buf, size_t len)
+static int sink_data(void *arg, const void *buf, size_t len,
+		     const uint32_t *csums)
 {
 	struct sink *s = arg;
 
+	/* the checksums handed over are those of the bytes */
+	for (size_t i = 0; i < len / PAGE_SZ; i++)
+		assert_int_equal(csums[i],
+				 page_csum((const uint8_t *)buf + i * PAGE_SZ));
 	if (s->fail_data)
 		return -1;
 	if (s->len + len > s->cap) {
@@ -281,6 +287,100 @@ static void test_offset_continues(void **state)
 	assert_int_equal(rb.next_offset, 102 * PAGE_SZ);
 	free(s.data);
 	free(p);
+}
+
+/* Placement: pages [BASE, BASE + 4 pages) have places from page 1000 of
+ * the pages file on; the others are appended. */
+#define PLACED_PAGES	4
+#define PLACE_AT	(1000 * PAGE_SZ)
+
+struct placed {
+	uint64_t at[8];		/* data_at() offsets, in order */
+	size_t nr, pages;
+};
+
+static uint64_t test_place(void *arg, uint64_t vaddr, size_t *pages)
+{
+	(void)arg;
+	if (vaddr < BASE + PLACED_PAGES * PAGE_SZ) {
+		*pages = (BASE + PLACED_PAGES * PAGE_SZ - vaddr) / PAGE_SZ;
+		return PLACE_AT + (vaddr - BASE);
+	}
+	*pages = SIZE_MAX;
+	return PLACE_NONE;
+}
+
+static struct placed placed_log;
+
+static int test_data_at(void *arg, const void *buf, size_t len,
+			const uint32_t *csums, uint64_t off)
+{
+	(void)arg;
+	for (size_t i = 0; i < len / PAGE_SZ; i++)
+		assert_int_equal(csums[i],
+				 page_csum((const uint8_t *)buf + i * PAGE_SZ));
+	assert_true(placed_log.nr < 8);
+	placed_log.at[placed_log.nr++] = off;
+	placed_log.pages += len / PAGE_SZ;
+	return 0;
+}
+
+/* A page copied again goes to its place, not after what was appended; a
+ * call across the end of the places is cut there; zero pages have no
+ * data either way. */
+static void test_placed(void **state)
+{
+	uint8_t *ab = pages("AB"), *c = pages("C"), *d = pages("D"),
+		*e = pages("E"), *fgh = pages("F0H");
+	struct run_builder rb;
+	struct sink s;
+
+	(void)state;
+	memset(&placed_log, 0, sizeof(placed_log));
+	sink_init(&s, &rb);
+	run_builder_place(&rb, test_place, NULL, test_data_at);
+	assert_int_equal(run_builder_add(&rb, BASE + 2 * PAGE_SZ, ab, 2), 0);
+	assert_int_equal(run_builder_add(&rb, BASE + 8 * PAGE_SZ, c, 1), 0);
+	assert_int_equal(run_builder_add(&rb, BASE, d, 1), 0);
+	assert_int_equal(run_builder_add(&rb, BASE + 2 * PAGE_SZ, e, 1), 0);
+	assert_int_equal(run_builder_add(&rb, BASE + 3 * PAGE_SZ, fgh, 3), 0);
+	assert_int_equal(run_builder_finish(&rb), 0);
+	assert_int_equal(s.nr, 6);
+	assert_run(&s.runs[0], BASE + 2 * PAGE_SZ, 2, PE_PRESENT);
+	assert_int_equal(s.runs[0].offset, PLACE_AT + 2 * PAGE_SZ);
+	assert_run(&s.runs[1], BASE + 8 * PAGE_SZ, 1, PE_PRESENT);
+	assert_int_equal(s.runs[1].offset, 0);
+	assert_run(&s.runs[2], BASE, 1, PE_PRESENT);
+	assert_int_equal(s.runs[2].offset, PLACE_AT);
+	/* E at its place again, F (the next page) too: one run */
+	assert_run(&s.runs[3], BASE + 2 * PAGE_SZ, 2, PE_PRESENT);
+	assert_int_equal(s.runs[3].offset, PLACE_AT + 2 * PAGE_SZ);
+	assert_int_equal(s.runs[3].checksum,
+			 run_csum_fold(run_csum_fold(CSUM_SEED,
+						     page_csum(e)),
+				       page_csum(fgh)));
+	assert_run(&s.runs[4], BASE + 4 * PAGE_SZ, 1, PE_ZERO);
+	assert_run(&s.runs[5], BASE + 5 * PAGE_SZ, 1, PE_PRESENT);
+	assert_int_equal(s.runs[5].offset, PAGE_SZ);
+	/* appended: C and H only */
+	assert_int_equal(s.len, 2 * PAGE_SZ);
+	assert_memory_equal(s.data, c, PAGE_SZ);
+	assert_memory_equal(s.data + PAGE_SZ, fgh + 2 * PAGE_SZ, PAGE_SZ);
+	assert_int_equal(rb.next_offset, 2 * PAGE_SZ);
+	/* placed: AB, D, E, F where they belong */
+	assert_int_equal(placed_log.nr, 4);
+	assert_int_equal(placed_log.pages, 5);
+	assert_int_equal(placed_log.at[0], PLACE_AT + 2 * PAGE_SZ);
+	assert_int_equal(placed_log.at[1], PLACE_AT);
+	assert_int_equal(placed_log.at[2], PLACE_AT + 2 * PAGE_SZ);
+	assert_int_equal(placed_log.at[3], PLACE_AT + 3 * PAGE_SZ);
+	run_builder_release(&rb);
+	free(s.data);
+	free(ab);
+	free(c);
+	free(d);
+	free(e);
+	free(fgh);
 }
 
 static void test_merge_across_calls(void **state)
@@ -536,6 +636,7 @@ int main(void)
 		cmocka_unit_test(test_split_zero_nonzero),
 		cmocka_unit_test(test_all_zero_no_data),
 		cmocka_unit_test(test_offset_continues),
+		cmocka_unit_test(test_placed),
 		cmocka_unit_test(test_merge_across_calls),
 		cmocka_unit_test(test_no_merge_across_gap),
 		cmocka_unit_test(test_checksum_independent_of_split),

@@ -154,12 +154,14 @@ cl_dir() {
 # job here: criu-lite is below it, under nsenter when SIDE is there).
 # Returns once it listens.
 cl_incoming() {
-	local d=$1 i
+	local d=$1 i trace=()
+	[ "${EXP_CL_TRACE:-0}" = 1 ] && trace=(-v3 -o "$(realpath -m "$d/in-trace.log")")
 	side_run "$2" "$CL" migrate --incoming "$3:$4" -D "$d/img" \
-		--stats-file "$d/in.json" >"$d/in.log" 2>&1 &
+		--stats-file "$d/in.json" "${trace[@]}" >"$d/in.log" 2>&1 &
 	CL_INC=$!
 	for ((i = 0; i < 200; i++)); do
-		grep -q "waiting on" "$d/in.log" 2>/dev/null && return 0
+		grep -q "waiting on" "$d/in.log" "$d/in-trace.log" 2>/dev/null &&
+			return 0
 		gl_alive "$CL_INC" || return 1
 		sleep 0.05
 	done
@@ -199,6 +201,9 @@ cl_migrate() {
 	read -ra opt <<<"$2"
 	chain_next_dir
 	d=$NEXT_DIR
+	# EXP_CL_TRACE=1: both sides log each stage, stamped, into
+	# out-trace.log / in-trace.log (where the downtime goes)
+	[ "${EXP_CL_TRACE:-0}" = 1 ] && opt+=(-v3 -o "$(realpath -m "$d/out-trace.log")")
 	mkdir -p "$d"
 	R_DIR=$d
 	ipid=$(side_inner_pid "$CH_SIDE" "$CH_PID")

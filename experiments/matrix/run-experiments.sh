@@ -13,6 +13,8 @@
 #   of one configuration are spread over the whole time), EXP_MODES (an
 #   extended regex: only the modes it matches), EXP_OUT (build/experiments),
 #   EXP_MOVE_TIMEOUT (s, default 90), EXP_KEEP=1 keeps streams and images,
+#   EXP_CL_TRACE=1 has criu-lite migrate log each stage, stamped, on both
+#   sides (out-trace.log, in-trace.log),
 #   EXP_ONE_HOST=1 keeps both sides of live moves on this host (loopback).
 #
 # Live moves cross two hosts: the other host (experiments/guest/two-hosts.sh:
