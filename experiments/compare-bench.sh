@@ -57,6 +57,8 @@
 #   criu-lite's default check of image pages against their checksums,
 #   ~40 ms/GiB, is on in every run),
 #   BENCH_CEILINGS=0 skips the ceilings, BENCH_KEEP=1 keeps images/streams,
+#   BENCH_CEIL_QUICK=1 measures only readv and the buffered write (no
+#   durable or direct pass: quicker, with a ceiling after every move),
 #   BENCH_QEMU=0 leaves QEMU's own migration out (criu-lite against CRIU
 #   only),
 #   BENCH_PL_REPS runs with the cl-precopy-lazy move (default 1, at most
@@ -137,6 +139,8 @@ CL=build/criu-lite
 CEIL=$GL_GUEST/qemu-ceilings
 
 rate=${BENCH_RATE:-20000}
+ceil_quick=''
+[ "${BENCH_CEIL_QUICK:-0}" = 1 ] && ceil_quick=1
 smp=${BENCH_SMP:-1}
 reps=${BENCH_REPS:-2}
 plreps=${BENCH_PL_REPS:-1}
@@ -459,7 +463,7 @@ run_move() { # RAM RATE DIR TOOL MODE
 	# the dump that follows.
 	if [ "$mode" != pl ] && [ "${BENCH_CEILINGS:-1}" = 1 ] &&
 		gl_alive "$qpid" && gl_qmp "$sock" stop >/dev/null; then
-		if ! "$CEIL" "$qpid" "$ram" "$d" >"$d/ceilings.out" 2>&1; then
+		if ! "$CEIL" "$qpid" "$ram" "$d" ${ceil_quick:+quick} >"$d/ceilings.out" 2>&1; then
 			cat "$d/ceilings.out" >&2
 			rm -f "$d/ceilings.out"
 		fi
