@@ -401,9 +401,9 @@ run_move() { # RAM RATE DIR TOOL MODE
 	# does itself, and before the kernel's own write-back, which starts
 	# 30 s later, takes part of it unmeasured); the restore comes after
 	# it, and the pause below does not count it.
-	t0=$(gl_now_ms)
+	t2=$(gl_now_ms)
 	sync "$img"/*
-	row_flush=$(($(gl_now_ms) - t0))
+	row_flush=$(($(gl_now_ms) - t2))
 	row_dsave=$((row_save + row_flush))
 	row_bytes=$(du -sb "$img" | cut -f1)
 	# after the move: the serial log from here (a pre-copy dump lets the
