@@ -83,6 +83,9 @@ struct dump_stats {
 	uint64_t pages_scanned, pages_stored, pages_zero;
 	uint64_t bytes_written;
 	uint64_t read_ns, write_ns, sync_ns;	/* of the pages */
+	/* wall time of the whole page phase (read, write and fsync
+	 * overlapped, as the dump waits for them) */
+	uint64_t pages_ns;
 	uint64_t compress_ns;		/* dump --compress, in the writer */
 	uint64_t bytes_compressed;	/* what was written, before that */
 	uint64_t pages_reused;		/* pre-copied, unchanged since */

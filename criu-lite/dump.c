@@ -497,6 +497,7 @@ static int dump_injected(struct proc_dump *pd)
 static int dump_proc(struct proc_dump *pd)
 {
 	struct frozen_proc *fp = pd->fp;
+	uint64_t t0;
 	int ret;
 
 	pr_debug("pid %d: dumping (%zu threads, %zu VMAs)", fp->pid,
@@ -514,7 +515,10 @@ static int dump_proc(struct proc_dump *pd)
 		return -1;
 	if (pd->pc && pc_final_collect(pd->pc))
 		return -1;
-	if (dump_mm(pd) || fault_at("after-pages") || interrupted(pd->c))
+	t0 = now_ns();
+	ret = dump_mm(pd);
+	pd->c->st->pages_ns += now_ns() - t0;
+	if (ret || fault_at("after-pages") || interrupted(pd->c))
 		return -1;
 	return 0;
 }
@@ -731,6 +735,7 @@ static int dump_frozen(struct dump_ctx *c)
 {
 	struct proc_dump *pds;
 	struct refusals rf = { .len = 0 };
+	uint64_t t0;
 	int ret = -1;
 
 	pds = calloc(c->tree.nr, sizeof(*pds));
@@ -783,8 +788,13 @@ static int dump_frozen(struct dump_ctx *c)
 	pr_debug("writing pstree.img, syncing pages-1.img, inventory.img last");
 	if (write_pstree(c) || fault_at("before-inventory") || interrupted(c))
 		goto out;
-	if (flush_pages(c) || write_parent_link(c))
+	t0 = now_ns();
+	ret = flush_pages(c);
+	c->st->pages_ns += now_ns() - t0;
+	if (ret || write_parent_link(c)) {
+		ret = -1;
 		goto out;
+	}
 	ret = write_inventory(c);
 out:
 	if (c->fdc)

@@ -31,9 +31,11 @@
 #               runs only (default 1). Its dump log gives the pre-copy
 #               table: pages per round against the pages the final dump
 #               stores.
-# After the last of the first three moves, with the VM stopped, this
+# After each of the first three moves, with the VM stopped, this
 # machine's ceilings are measured on the restored QEMU
-# (build/guest/qemu-ceilings):
+# (build/guest/qemu-ceilings), so that each tool's rates are put against
+# ceilings measured next to its own move (the load of a shared machine
+# moves within a run):
 # process_vm_readv of the guest RAM's present pages, a buffered write of as
 # many bytes to the images' filesystem, and the same written durably. The
 # page read and write rates of criu-lite's dumps (durable and --no-sync)
@@ -55,6 +57,10 @@
 #   criu-lite's default check of image pages against their checksums,
 #   ~40 ms/GiB, is on in every run),
 #   BENCH_CEILINGS=0 skips the ceilings, BENCH_KEEP=1 keeps images/streams,
+#   BENCH_CEIL_QUICK=1 measures only readv and the buffered write (no
+#   durable or direct pass: quicker, with a ceiling after every move),
+#   BENCH_QEMU=0 leaves QEMU's own migration out (criu-lite against CRIU
+#   only),
 #   BENCH_PL_REPS runs with the cl-precopy-lazy move (default 1, at most
 #   BENCH_REPS; 0 drops it), BENCH_OUT (default build/bench),
 #   CRIU=/path/to/criu adds the criu rows (`make bench CRIU=...` passes
@@ -79,8 +85,11 @@
 #                  dead, pages fsync'ed, for cl-precopy-lazy including its
 #                  pre-copy rounds while the guest runs; QEMU: stop +
 #                  migrate to "completed", no fsync)
-#   flush_ms       fsync of the image files / the stream file after the move:
-#                  what the save had left unwritten (criu-lite: ~0)
+#   flush_ms       fsync of the image files / the stream file: what the save
+#                  had left unwritten (criu-lite: ~0). criu-lite and CRIU:
+#                  right after the dump, before the restore (like for like
+#                  with the durable dump, whose fsync is in its save);
+#                  QEMU: after the move
 #   durable_save_ms  save_ms + flush_ms
 #   image_bytes    criu-lite, CRIU: all image files; QEMU: the stream file
 #   restore_ms     criu-lite: the restore command (to the guest running;
@@ -90,6 +99,8 @@
 #   restore_hb_ms  restore start (old QEMU gone) -> first guest heartbeat
 #   outage_ms      host time between the last heartbeat before and the
 #                  first after the move: the pause a client of the guest sees
+#                  (criu-lite, CRIU: less the flush_ms between dump and
+#                  restore)
 #   guest_gap_ms   the guest's CLOCK_MONOTONIC across the same heartbeats
 #                  (100 = the guest noticed no pause); seq_step 1 = no
 #                  heartbeat lost
@@ -128,6 +139,8 @@ CL=build/criu-lite
 CEIL=$GL_GUEST/qemu-ceilings
 
 rate=${BENCH_RATE:-20000}
+ceil_quick=''
+[ "${BENCH_CEIL_QUICK:-0}" = 1 ] && ceil_quick=1
 smp=${BENCH_SMP:-1}
 reps=${BENCH_REPS:-2}
 plreps=${BENCH_PL_REPS:-1}
@@ -171,14 +184,18 @@ CCOLS="$CCOLS cl_write_fsync_gbps cl_stored_bytes cl_zero_pages cl_read_ms"
 CCOLS="$CCOLS cl_write_ms cl_fsync_ms cl_frozen_ms"
 CCOLS="$CCOLS durable_first_ceil_gbps direct_ceil_gbps"
 CCOLS="$CCOLS nosync_write_gbps nosync_write_ms criu_write_gbps criu_memwrite_ms"
-CCOLS="$CCOLS criu_pages"
+CCOLS="$CCOLS criu_pages write_first_ceil_gbps"
+CCOLS="$CCOLS cl_phase_ms cl_all_gbps cl_all_pct cl_all_nofsync_pct"
+CCOLS="$CCOLS nosync_phase_ms nosync_all_gbps nosync_all_pct nosync_all_first_pct"
+CCOLS="$CCOLS criu_memdump_ms criu_all_gbps criu_all_pct criu_all_first_pct"
+CCOLS="$CCOLS cl_all_durable_pct"
 PCOLS="config ram_mib rate rounds r0 r1 r2 r3 r4 r5 r6 r7 copied stored zero"
 PCOLS="$PCOLS reused frozen_read precopy_ms"
 echo "$COLS run" | tr ' ' '\t' >"$rows"
 echo "$CCOLS run" | tr ' ' '\t' >"$crows"
 echo "$PCOLS run" | tr ' ' '\t' >"$prows"
 
-qpid='' stamper='' ceil_in=''
+qpid='' stamper=''
 cleanup() {
 	[ -n "$stamper" ] && kill "$stamper" 2>/dev/null
 	[ -n "$qpid" ] && gl_stop_pid "$qpid"
@@ -209,7 +226,8 @@ cl_numbers() {
 			if (w == "elided") v["zero"] = $(i - 3)
 			if (w == "written") v["mib"] = $(i - 2)
 		}
-		if ($2 == "pages:" && (w == "read" || w == "write" || w == "fsync"))
+		if ($2 == "pages:" && (w == "read" || w == "write" || w == "fsync" ||
+				       w == "phase"))
 			v[w] = $(i + 1)
 		if ($2 == "restored" && i == 4) v["restored"] = $i
 		if ($2 == "lazy-pages:" && $3 == "all" && w == "after")
@@ -255,13 +273,22 @@ criu_stats() {
 # criu-lite's modes: plain, nosync (dump --no-sync), pl (pre-copy dump, lazy
 # restore).
 cl_dump() {
-	local dopt=()
+	local dopt=() try
 	case $1 in
 	pl) dopt=(--precopy-rounds 8 --precopy-until 64) ;;
 	nosync) dopt=(--no-sync) ;;
 	esac
-	$CL dump -t "$qpid" -D "$img" --qmp "$sock" "${dopt[@]}" >"$d/dump.log" 2>&1 &&
-		return 0
+	for try in 1 2; do
+		$CL dump -t "$qpid" -D "$img" --qmp "$sock" "${dopt[@]}" \
+			>"$d/dump.log" 2>&1 && return 0
+		# user-net's socket of the guest's short TCP connection (its
+		# pings of the echo server), caught open: retry once, as for
+		# CRIU (criu_dump); the guest runs again meanwhile (QMP cont)
+		grep -q "established TCP connection" "$d/dump.log" || break
+		row_note="dump retried (TCP socket)"
+		cp "$d/dump.log" "$d/dump-try$try.log"
+		sleep 0.2
+	done
 	echo "compare-bench: criu-lite dump failed:" >&2
 	cat "$d/dump.log" >&2
 	return 1
@@ -344,8 +371,8 @@ criu_numbers_of_move() {
 }
 
 # One move of the guest of one configuration by TOOL (cl or criu) in MODE;
-# sets the row_* variables; if DIR is named $ceil_in, measures the ceilings
-# on the restored QEMU. Returns non-zero if the move failed.
+# sets the row_* variables; after a dump move (not a pre-copy one)
+# measures the ceilings on the restored QEMU. Returns non-zero if the move failed.
 run_move() { # RAM RATE DIR TOOL MODE
 	local ram=$1 r=$2 d=$3 tool=$4 mode=$5 img wlmem sock off t0 t1 t2 t3 t4 i offr
 	rm -rf "$d" && mkdir -p "$d"
@@ -370,6 +397,14 @@ run_move() { # RAM RATE DIR TOOL MODE
 	"${tool}_dump" "$mode" || return 1
 	t1=$(gl_now_ms)
 	row_save=$((t1 - t0))
+	# What the dump left unwritten, synced at once (as the durable dump
+	# does itself, and before the kernel's own write-back, which starts
+	# 30 s later, takes part of it unmeasured); the restore comes after
+	# it, and the pause below does not count it.
+	t2=$(gl_now_ms)
+	sync "$img"/*
+	row_flush=$(($(gl_now_ms) - t2))
+	row_dsave=$((row_save + row_flush))
 	row_bytes=$(du -sb "$img" | cut -f1)
 	# after the move: the serial log from here (a pre-copy dump lets the
 	# guest beat and verify while it copies)
@@ -396,6 +431,7 @@ run_move() { # RAM RATE DIR TOOL MODE
 		sleep 0.3
 		gl_hb_gap "$d/stamped.log" -- "$t0" >"$d/gap.out"
 		row_outage=$(gl_kv outage_ms <"$d/gap.out")
+		[ "$row_outage" != - ] && row_outage=$((row_outage - row_flush))
 		row_ggap=$(gl_kv guest_gap_ms <"$d/gap.out")
 		row_seq=$(gl_kv seq_step <"$d/gap.out")
 		echo "t_first_hb=$t4" >>"$d/times.out"
@@ -410,11 +446,6 @@ run_move() { # RAM RATE DIR TOOL MODE
 	row_verify=$(gl_verdict "$d/after.log" VERIFY)
 	row_disk=$(gl_verdict "$d/after.log" DISK)
 	row_net=$(gl_verdict "$d/after.log" NET)
-	# what the dump left unwritten (as qemu-native-bench.sh's sync_ms)
-	t0=$(gl_now_ms)
-	sync "$img"/*
-	row_flush=$(($(gl_now_ms) - t0))
-	row_dsave=$((row_save + row_flush))
 	if [ "$mode" = pl ]; then
 		# the lazy-pages daemon (its stderr is restore.log) serves from
 		# the images until all guest RAM is in
@@ -434,11 +465,14 @@ run_move() { # RAM RATE DIR TOOL MODE
 	fi
 	[ "${BENCH_KEEP:-0}" = 1 ] || rm -rf "$img"
 	# This machine's ceilings, on the restored QEMU (the same guest RAM),
-	# its VM stopped as for a dump. After the move, not before: their
-	# page-cache churn would warm memory up for the dump that follows.
-	if [ "${d##*/}" = "$ceil_in" ] && [ "${BENCH_CEILINGS:-1}" = 1 ] &&
+	# its VM stopped as for a dump, right after each dump move: each
+	# tool's page rate is put against the ceilings measured next to its
+	# own move (the machine's load moves a lot within a run). After the
+	# move, not before: their page-cache churn would warm memory up for
+	# the dump that follows.
+	if [ "$mode" != pl ] && [ "${BENCH_CEILINGS:-1}" = 1 ] &&
 		gl_alive "$qpid" && gl_qmp "$sock" stop >/dev/null; then
-		if ! "$CEIL" "$qpid" "$ram" "$d" >"$d/ceilings.out" 2>&1; then
+		if ! "$CEIL" "$qpid" "$ram" "$d" ${ceil_quick:+quick} >"$d/ceilings.out" 2>&1; then
 			cat "$d/ceilings.out" >&2
 			rm -f "$d/ceilings.out"
 		fi
@@ -449,27 +483,58 @@ run_move() { # RAM RATE DIR TOOL MODE
 }
 
 # ceil_row CONFIG RAM RATE BASE REP: one row of ceilings, from
-# qemu-ceilings' output (c.*), the timing lines of criu-lite's plain dump
-# (n.*) and --no-sync dump (s.*), and CRIU's stats (k.*) of the same run
+# qemu-ceilings' output after each dump move (cn.* after criu-lite's, cs.*
+# after cl-nosync's, ck.* after CRIU's; the row's ceilings are their
+# median), the timing lines of criu-lite's plain dump (n.*) and --no-sync
+# dump (s.*), and CRIU's stats (k.*) of the same run. The *_all columns
+# are the whole dump's page write: the bytes over the wall time of the
+# page phase (criu-lite: read, write and fsync overlapped, its "phase";
+# CRIU: its memdump_time, which holds its memwrite_time), and *_pct that
+# rate against the buffered-write ceiling measured after that move.
 ceil_row() {
-	{ sed 's/^/c./' "$4/$ceil_in/ceilings.out"; sed 's/^/n./' "$4/criu-lite/numbers.out"
+	{ sed 's/^/cn./' "$4/criu-lite/ceilings.out"; sed 's/^/cs./' "$4/cl-nosync/ceilings.out"
+	  sed 's/^/ck./' "$4/criu/ceilings.out"
+	  sed 's/^/n./' "$4/criu-lite/numbers.out"
 	  sed 's/^/s./' "$4/cl-nosync/numbers.out"; sed 's/^/k./' "$4/criu/numbers.out"
 	} 2>/dev/null |
 	awk -F= -v OFS="\t" -v cfg="$1" -v ram="$2" -v rate="$3" -v rep="$5" '
 		{ v[$1] = $2 }
+		function ok(x) { return x ~ /^[0-9.]+$/ && x > 0 }
 		function g(k) { return (k in v) && v[k] != "" ? v[k] : "-" }
 		function gbps(bytes, ms) { return bytes > 0 && ms > 0 ? sprintf("%.2f", bytes / ms / 1e6) : "-" }
+		function pct(a, b) { return ok(a) && ok(b) ? sprintf("%.1f", 100 * a / b) : "-" }
+		# the median of the ceilings measured after the moves of this run
+		function med(key,   n, a, i, j, t) { n = 0
+			if (ok(g("cn." key))) a[++n] = g("cn." key)
+			if (ok(g("cs." key))) a[++n] = g("cs." key)
+			if (ok(g("ck." key))) a[++n] = g("ck." key)
+			for (i = 2; i <= n; i++)
+				for (j = i; j > 1 && a[j - 1] + 0 > a[j] + 0; j--) {
+					t = a[j]; a[j] = a[j - 1]; a[j - 1] = t }
+			if (!n) return "-"
+			return n % 2 ? a[(n + 1) / 2] : sprintf("%.2f", (a[n / 2] + a[n / 2 + 1]) / 2) }
 		END {
 			st = g("n.stored"); zp = g("n.zero"); wb = g("n.mib") * 1048576
 			rd = g("n.read"); wr = g("n.write"); fs = g("n.fsync")
-			print cfg, ram, rate, g("c.present_bytes"), g("c.readv_gbps"),
-				g("c.write_gbps"), g("c.durable_gbps"),
+			sb = g("s.mib") * 1048576; kb = g("k.criu_pages") * 4096
+			cl_all = gbps(wb, g("n.phase")); ns_all = gbps(sb, g("s.phase"))
+			k_all = gbps(kb, g("k.criu_memdump"))
+			print cfg, ram, rate, med("present_bytes"), med("readv_gbps"),
+				med("write_gbps"), med("durable_gbps"),
 				gbps((st + zp) * 4096, rd), gbps(wb, wr), gbps(wb, wr + fs),
 				st == "-" ? "-" : st * 4096, zp, rd, wr, fs, g("n.frozen"),
-				g("c.durable_first_gbps"), g("c.direct_gbps"),
-				gbps(g("s.mib") * 1048576, g("s.write")), g("s.write"),
-				gbps(g("k.criu_pages") * 4096, g("k.criu_memwrite")),
-				g("k.criu_memwrite"), g("k.criu_pages"), rep
+				med("durable_first_gbps"), med("direct_gbps"),
+				gbps(sb, g("s.write")), g("s.write"),
+				gbps(kb, g("k.criu_memwrite")),
+				g("k.criu_memwrite"), g("k.criu_pages"),
+				med("write_first_gbps"),
+				g("n.phase"), cl_all, pct(cl_all, g("cn.write_gbps")),
+				pct(gbps(wb, g("n.phase") - fs), g("cn.write_gbps")),
+				g("s.phase"), ns_all, pct(ns_all, g("cs.write_gbps")),
+				pct(ns_all, g("cs.write_first_gbps")),
+				g("k.criu_memdump"), k_all, pct(k_all, g("ck.write_gbps")),
+				pct(k_all, g("ck.write_first_gbps")),
+				pct(cl_all, g("cn.durable_gbps")), rep
 		}' >>"$crows"
 }
 
@@ -596,22 +661,21 @@ for ((rep = 1; rep <= reps; rep++)); do
 		dumpers=("criu-lite cl plain" "cl-nosync cl nosync")
 		[ -n "$CRIU" ] && dumpers+=("criu criu plain")
 		((rep % 2)) || dumpers=("${dumpers[@]:2}" "${dumpers[1]}" "${dumpers[0]}")
-		# ceilings after the last of them (their page-cache churn
-		# must not come before a dump)
-		ceil_in=${dumpers[-1]%% *}
 		for m in "${dumpers[@]}"; do
 			# shellcheck disable=SC2086
 			move "$cfg" "$ram" "$r" "$base" "$rep" $m
 		done
 		ceil_row "$cfg" "$ram" "$r" "$base" "$rep"
 
-		echo "compare-bench: run $rep/$reps $cfg: QEMU migrate, stop and live" >&2
-		rm -rf "$base/qemu"
-		BENCH_OUT=$base/qemu BENCH_SMP=$smp \
-			experiments/qemu-native-bench.sh "$ram:$r:stop" "$ram:$r:live" \
-			>"$base/qemu.txt" 2>&1 ||
-			echo "compare-bench: $cfg: a QEMU move failed (see $base/qemu.txt)" >&2
-		qemu_rows "$cfg" "$ram" "$r" "$base/qemu/qemu-native.tsv" "$rep"
+		if [ "${BENCH_QEMU:-1}" = 1 ]; then
+			echo "compare-bench: run $rep/$reps $cfg: QEMU migrate, stop and live" >&2
+			rm -rf "$base/qemu"
+			BENCH_OUT=$base/qemu BENCH_SMP=$smp \
+				experiments/qemu-native-bench.sh "$ram:$r:stop" "$ram:$r:live" \
+				>"$base/qemu.txt" 2>&1 ||
+				echo "compare-bench: $cfg: a QEMU move failed (see $base/qemu.txt)" >&2
+			qemu_rows "$cfg" "$ram" "$r" "$base/qemu/qemu-native.tsv" "$rep"
+		fi
 
 		if [ "$rep" -le "$plreps" ]; then
 			move "$cfg" "$ram" "$r" "$base" "$rep" cl-precopy-lazy cl pl
@@ -761,8 +825,8 @@ awk -F'\t' -v fmt="$cfmt" '
 			$5, $8, pct($8, $5), $6, $9, pct($9, $6), $7, $10, pct($10, $7),
 			$17, pct($10, $17), $18, pct($10, $18)
 	}' "$ctsv"
-echo "(ceilings, measured on the QEMU restored by the last of criu-lite,"
-echo " cl-nosync and criu, VM stopped, after the move: readv = process_vm_readv"
+echo "(ceilings: the median of those measured on the QEMU restored by each of"
+echo " criu-lite, cl-nosync and criu, VM stopped, right after the move; readv = process_vm_readv"
 echo " of the guest RAM's present pages; write = buffered write of as many"
 echo " bytes next to the images, durable = the same"
 echo " with write-back started every 64 MiB, then fsync: the best of 2 passes;"
@@ -792,6 +856,69 @@ awk -F'\t' '
 echo "(criu-lite: its timing line 'pages: read, write, fsync' over the MiB it"
 echo " wrote; CRIU: pages written over its own memwrite_time (stats-dump),"
 echo " which counts the splice of its page pipes into pages-*.img)"
+
+# The issue's test, per configuration, plainly: is criu-lite's dump no
+# slower than CRIU's in this run (--no-sync against CRIU, durable against
+# CRIU + the fsync of its images), and does the whole dump's page write
+# reach 70 % of the buffered-write ceiling measured after the same move?
+# Times: the medians over the runs (and in how many runs criu-lite won);
+# rates: the median of the per-run ratios.
+if [ -n "$CRIU" ]; then
+	echo
+	echo "verdicts (criu-lite against CRIU in this run; page write against the ceilings)"
+	awk -F'\t' -v tsv="$tsv" -v ctsv="$ctsv" '
+		function ok(x) { return x ~ /^[0-9.]+$/ && x > 0 }
+		function yn(b) { return b ? "yes" : "NO" }
+		FILENAME == ARGV[1] {	# compare-runs: who won each run
+			if (FNR == 1) { for (i = 1; i <= NF; i++) r[$i] = i; next }
+			k = $1 SUBSEP $NF
+			if ($4 == "cl-nosync") ns[k] = $r["save_ms"]
+			if ($4 == "criu-lite") du[k] = $r["durable_save_ms"]
+			if ($4 == "criu") { ks[k] = $r["save_ms"]; kd[k] = $r["durable_save_ms"] }
+			next }
+		FILENAME == ARGV[2] {	# compare.tsv: the medians
+			if (FNR == 1) { for (i = 1; i <= NF; i++) t[$i] = i; next }
+			if (!($1 in seen)) { seen[$1] = 1; order[++n] = $1 }
+			m[$1, $4, "save"] = $t["save_ms"]; m[$1, $4, "dsave"] = $t["durable_save_ms"]
+			next }
+		{	# compare-ceilings.tsv: medians of the per-run rates and ratios
+			if (FNR == 1) { for (i = 1; i <= NF; i++) c[$i] = i; next }
+			for (x in c) cv[$1, x] = $c[x] }
+		END {
+			for (j in ns) { split(j, q, SUBSEP)
+				if (ok(ns[j]) && ok(ks[j])) { nr[q[1]]++; nw[q[1]] += ns[j] <= ks[j] }
+				if (ok(du[j]) && ok(kd[j])) { dr[q[1]]++; dw[q[1]] += du[j] <= kd[j] } }
+			for (i = 1; i <= n; i++) {
+				f = order[i]; pad = sprintf("%*s", length(f), "")
+				a = m[f, "cl-nosync", "save"]; b = m[f, "criu", "save"]
+				if (ok(a) && ok(b))
+					printf "%s: dump --no-sync %s ms, CRIU %s ms (ratio %.2f): no slower: %s (won %d of %d runs)\n",
+						f, a, b, a / b, yn(a <= b), nw[f], nr[f]
+				a = m[f, "criu-lite", "dsave"]; b = m[f, "criu", "dsave"]
+				if (ok(a) && ok(b))
+					printf "%s  durable dump %s ms, CRIU + fsync of its images %s ms (ratio %.2f): no slower: %s (won %d of %d runs)\n",
+						pad, a, b, a / b, yn(a <= b), dw[f], dr[f]
+				w = cv[f, "nosync_all_gbps"]; pc = cv[f, "nosync_all_pct"]
+				if (ok(w) && ok(pc))
+					printf "%s  whole-dump page write --no-sync %s GB/s = %s%% of the buffered-write ceiling (%s%% of its cold first pass): >= 70%%: %s\n",
+						pad, w, pc, cv[f, "nosync_all_first_pct"], yn(pc >= 70)
+				w = cv[f, "cl_all_gbps"]
+				if (ok(w))
+					printf "%s  whole-dump page write durable %s GB/s = %s%% of the buffered-write ceiling, %s%% of the durable one\n",
+						pad, w, cv[f, "cl_all_pct"], cv[f, "cl_all_durable_pct"]
+				w = cv[f, "criu_all_gbps"]
+				if (ok(w))
+					printf "%s  CRIU whole-dump page write %s GB/s = %s%% of the buffered-write ceiling (%s%% of its cold first pass)\n",
+						pad, w, cv[f, "criu_all_pct"], cv[f, "criu_all_first_pct"]
+			}
+		}' "$rows" "$tsv" "$ctsv"
+	echo "(no slower: the median of the runs' times, criu-lite <= CRIU; a run is"
+	echo " won when criu-lite's time in it is <= CRIU's. whole-dump page write:"
+	echo " the bytes written over the page phase's wall time (criu-lite: read,"
+	echo " write and fsync overlapped, its 'phase'; CRIU: memdump_time), against"
+	echo " the ceilings measured on the restored QEMU right after the same move;"
+	echo " median of the runs' ratios)"
+fi
 
 # Pre-copy: the pages each round copies against what the final dump stores
 if [ "$(wc -l <"$prows")" -gt 1 ]; then

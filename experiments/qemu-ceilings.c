@@ -3,7 +3,11 @@
  * criu-lite dump of a QEMU process, measured on that very process, so the
  * dump's own throughput can be put next to it (experiments/compare-bench.sh).
  *
- *   qemu-ceilings PID RAM_MIB DIR
+ *   qemu-ceilings PID RAM_MIB DIR [quick]
+ *
+ * quick: one read pass, the buffered write twice (cold, then once more),
+ * no durable or direct pass: for a ceiling after every move of a long
+ * bench (BENCH_CEIL_QUICK=1).
  *
  * 1. process_vm_readv of the guest RAM: the private anonymous mapping of
  *    exactly RAM_MIB MiB (the largest non-executable private anonymous one
@@ -12,14 +16,18 @@
  *    target gets no new page. Contiguous runs go as large iovecs (up to
  *    1024 per call, 64 MiB per call) into a reused pre-faulted buffer.
  *    Fastest of 3 passes.
- * 2. Buffered file write of the same number of bytes (the guest data just
- *    read, 8 MiB per write()) to a new file in DIR, removed unsynced: the
- *    page-cache ceiling of the dump's page write.
+ * 2. Buffered file write of the same number of bytes (the first 256 KiB
+ *    of the guest data just read, over and over, 256 KiB per write(): the
+ *    source stays in the CPU cache) to a new file in DIR, preallocated
+ *    (fallocate, timed) as criu-lite's page writer does, removed unsynced:
+ *    the page-cache ceiling of the dump's page write.
  * 3. The same written durably: write-back started every 64 MiB
  *    (sync_file_range, as criu-lite's page writer does), then fsync: the
  *    ceiling of the dump's write + fsync on the images' filesystem.
- * 4. The same with O_DIRECT, then fsync: no page cache at all ("-" if the
- *    filesystem refuses O_DIRECT).
+ * 4. The same with O_DIRECT (8 MiB per write(), not preallocated), then
+ *    fsync: no page cache at all ("-" if the filesystem refuses O_DIRECT).
+ *    A first buffered pass comes before all of them (write_first_gbps:
+ *    no warm-up, as the dump meets the machine); then
  *    3, 2 and 4 run in turn, twice; the fastest of each counts. The first
  *    durable pass is printed too (durable_first_gbps): it runs with no
  *    warm-up, as the dump does (on this VM host, memory freed a while ago
@@ -30,6 +38,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdint.h>
@@ -44,7 +53,8 @@
 #define PAGE		4096UL
 #define BUF_BYTES	(64UL << 20)
 #define MAX_IOV		1024
-#define WRITE_CHUNK	(8UL << 20)
+#define WRITE_CHUNK	(8UL << 20)	/* O_DIRECT */
+#define CACHED_CHUNK	(256UL << 10)	/* buffered, from the cache */
 #define READ_PASSES	3
 #define WRITE_PASSES	2
 #define SYNC_EVERY	(64UL << 20)
@@ -180,8 +190,10 @@ static double readv_pass(int pid, const struct run *runs, size_t nr, char *buf)
 enum write_mode { BUFFERED, DURABLE, DIRECT };
 
 /*
- * Writes bytes (the buffer over and over, WRITE_CHUNK per write()) to a new
- * file at path, then removes it. BUFFERED: into the page cache only (the
+ * Writes bytes to a new file at path, then removes it: through the page
+ * cache the file preallocated, CACHED_CHUNK per write() from the buffer's
+ * first CACHED_CHUNK bytes; O_DIRECT WRITE_CHUNK per write() from the
+ * whole buffer. BUFFERED: into the page cache only (the
  * file goes with its pages still dirty, never written to the disk);
  * DURABLE: write-back started every SYNC_EVERY bytes (sync_file_range), then
  * fsync; DIRECT: O_DIRECT (no page cache), then fsync. Returns seconds, or
@@ -202,10 +214,13 @@ static double write_pass(const char *path, const char *buf, uint64_t bytes,
 	if (fd < 0)
 		die(path);
 	t0 = now_s();
+	if (mode != DIRECT && fallocate(fd, 0, 0, bytes) && errno != EOPNOTSUPP)
+		die("fallocate");
 	for (done = 0; done < bytes; done += w) {
-		size_t n = bytes - done < WRITE_CHUNK ? bytes - done : WRITE_CHUNK;
+		size_t chunk = mode == DIRECT ? WRITE_CHUNK : CACHED_CHUNK;
+		size_t n = bytes - done < chunk ? bytes - done : chunk;
 
-		w = write(fd, buf + done % BUF_BYTES, n);
+		w = write(fd, buf + (mode == DIRECT ? done % BUF_BYTES : 0), n);
 		if (w < 0 && mode == DIRECT && errno == EINVAL && !done) {
 			close(fd);
 			unlink(path);
@@ -241,15 +256,18 @@ static void print_gbps(const char *key, uint64_t bytes, double s)
 
 int main(int argc, char **argv)
 {
-	double best = 1e9, bw = 1e9, bd = 1e9, bx = 1e9, d1 = 0, t;
+	double best = 1e9, bw = 1e9, bd = 1e9, bx = 1e9, d1 = 0, w1, t;
 	uint64_t start = 0, end = 0, bytes;
 	char path[4096], *buf;
 	struct run *runs;
 	size_t nr;
+	bool quick = false;
 	int pid, i;
 
-	if (argc != 4) {
-		fprintf(stderr, "usage: qemu-ceilings PID RAM_MIB DIR\n");
+	if (argc == 5 && !strcmp(argv[4], "quick"))
+		quick = true;
+	else if (argc != 4) {
+		fprintf(stderr, "usage: qemu-ceilings PID RAM_MIB DIR [quick]\n");
 		return 2;
 	}
 	pid = atoi(argv[1]);
@@ -268,7 +286,7 @@ int main(int argc, char **argv)
 	       start, end, end - start, bytes, nr);
 	if (!bytes)
 		return 0;
-	for (i = 0; i < READ_PASSES; i++) {
+	for (i = 0; i < (quick ? 1 : READ_PASSES); i++) {
 		t = readv_pass(pid, runs, nr, buf);
 		if (t < best)
 			best = t;
@@ -278,7 +296,15 @@ int main(int argc, char **argv)
 
 	/* the buffer now holds guest data: written as it is */
 	snprintf(path, sizeof(path), "%s/.qemu-ceilings.%d.tmp", argv[3], getpid());
-	for (i = 0; i < WRITE_PASSES; i++) {
+	/* first, a buffered pass with no warm-up, as the dump meets it */
+	w1 = write_pass(path, buf, bytes, BUFFERED);
+	bw = w1;
+	for (i = 0; quick && i < 1; i++) {
+		t = write_pass(path, buf, bytes, BUFFERED);
+		if (t < bw)
+			bw = t;
+	}
+	for (i = 0; !quick && i < WRITE_PASSES; i++) {
 		t = write_pass(path, buf, bytes, DURABLE);
 		if (t < bd)
 			bd = t;
@@ -293,8 +319,9 @@ int main(int argc, char **argv)
 	}
 	printf("write_bytes=%" PRIu64 "\n", bytes);
 	print_gbps("write_gbps", bytes, bw);
-	print_gbps("durable_gbps", bytes, bd);
+	print_gbps("write_first_gbps", bytes, w1);
+	print_gbps("durable_gbps", bytes, quick ? 0 : bd);
 	print_gbps("durable_first_gbps", bytes, d1);
-	print_gbps("direct_gbps", bytes, bx);
+	print_gbps("direct_gbps", bytes, quick ? 0 : bx);
 	return 0;
 }

@@ -7,7 +7,8 @@
 #   pages_scanned  = both together
 #   bytes_written  = size of pages-1.img (pre-copy rounds included)
 #   pages_restored = PE_PRESENT pages (+ pages_lazy with --lazy-pages)
-# and the times nest (freezing <= frozen <= total, forking <= restore).
+# and the times nest (freezing <= frozen <= total, forking <= restore;
+# the timing line's read, write, fsync <= its page phase <= frozen).
 # --display-stats prints the same figures. A restore from a read-only
 # directory works and says that its stats were not written. A failed dump
 # writes none. The target (zdtm mem_1g, 64 MiB: patterned, zero and
@@ -97,6 +98,19 @@ same "bytes_written = size of pages-1.img" "$(stat_ "$sd" bytes_written)" \
 le "freezing_time <= frozen_time" "$(stat_ "$sd" freezing_time)" "$(stat_ "$sd" frozen_time)"
 le "frozen_time <= total_time" "$(stat_ "$sd" frozen_time)" "$(stat_ "$sd" total_time)"
 le "memdump_time <= frozen_time" "$(stat_ "$sd" memdump_time)" "$(stat_ "$sd" frozen_time)"
+# the timing line: the page phase's wall time holds the reader's reads,
+# the writer's writes and the fsync (each thread's own sum), and lies
+# within the frozen time
+tl=$(grep "criu-lite: pages: read" "$work/dump.log")
+frz=$(grep -o "frozen [0-9.]* ms" "$work/dump.log" | head -1 | cut -d' ' -f2)
+if echo "$tl" | awk -v frz="$frz" '{ for (i = 1; i <= NF; i++) v[$i] = $(i + 1) + 0 }
+	END { exit !(("phase" in v) && frz != "" && v["read"] <= v["phase"] &&
+		     v["write"] <= v["phase"] && v["fsync"] <= v["phase"] &&
+		     v["phase"] <= frz + 0 && v["phase"] > 0) }'; then
+	ok "timing line: read, write, fsync <= phase <= frozen ($tl; frozen $frz ms)"
+else
+	bad "timing line: '$tl', frozen '$frz'"
+fi
 if grep -q "^Displaying dump stats:" "$work/dump.out" &&
 	grep -q "^  pages_written  *$present pages" "$work/dump.out"; then
 	ok "--display-stats prints the file's figures"
