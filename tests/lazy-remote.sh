@@ -112,8 +112,17 @@ for try in $(seq 1 ${LAZY_KILL_TRIES:-10}); do
 	if [ -e /proc/$hpid ] && [ "$(awk '{print $3}' /proc/$hpid/stat)" != Z ]; then
 		pid=$hpid
 		kill -TERM "$pid"
-		for _ in $(seq 1 200); do grep -q "^PASS\|^FAIL" "$work/hog.out" && break; sleep 0.05; done
-		if grep -q "^PASS" "$work/hog.out"; then whole=$((whole + 1)); else
+		for _ in $(seq 1 200); do
+			grep -q "^PASS\|^FAIL" "$work/hog.out" && break
+			# killed for its lost daemon after the look above
+			[ -e /proc/$hpid ] && [ "$(awk '{print $3}' /proc/$hpid/stat)" != Z ] || break
+			sleep 0.05
+		done
+		if grep -q "^PASS" "$work/hog.out"; then whole=$((whole + 1))
+		elif ! grep -q "^FAIL" "$work/hog.out" &&
+		     ! { [ -e /proc/$hpid ] && [ "$(awk '{print $3}' /proc/$hpid/stat)" != Z ]; }; then
+			killed=$((killed + 1))
+		else
 			echo "daemon-killed try $try: the process ran on with wrong memory:"
 			tail -3 "$work/hog.out"; wrong=$((wrong + 1)); kill -9 "$pid"; fi
 	else
