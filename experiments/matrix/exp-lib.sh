@@ -25,6 +25,8 @@
 EXP_ONE_HOST=${EXP_ONE_HOST:-0}
 EXP_MOVE_TIMEOUT=${EXP_MOVE_TIMEOUT:-90}	# s, then migrate_cancel
 EXP_VERIFY_MS=${EXP_VERIFY_MS:-1000}		# guest verify period
+EXP_BOOT_MS=0 EXP_BOOT_MS0=0 EXP_BOOTS=0 EXP_ROWS=0
+EXP_T0=$(date +%s%3N)
 
 # ---- the QEMU versions ----
 
@@ -139,6 +141,8 @@ chain_boot() {
 	CH_N=0 CH_SIDE=here
 	CH_DIR=$CH_BASE/p0
 	echo "experiments: boot QEMU $CH_VER, ${CH_MEM} MiB, $CH_RATE pages/s ($CH_BASE)" >&2
+	local tb
+	tb=$(gl_now_ms)
 	qemu_start "$CH_DIR" "" || { CH_PID=; return 1; }
 	CH_PID=$QS_PID CH_STAMPER=$QS_STAMPER
 	CH_SOCK=$CH_DIR/qmp.sock
@@ -151,6 +155,9 @@ chain_boot() {
 			"multifd-channels", "zero-page-detection")))')
 	CH_QEMU_VERSION=$(gl_qmp "$CH_SOCK" query-version |
 		jq -r '"\(.qemu.major).\(.qemu.minor).\(.qemu.micro) \(.package)"')
+	EXP_BOOT_MS=$((EXP_BOOT_MS + $(gl_now_ms) - tb))
+	EXP_BOOTS=$((EXP_BOOTS + 1))
+	echo "experiments: booted in $(($(gl_now_ms) - tb)) ms" >&2
 }
 
 # chain_end: the head QEMU quits; the next move boots a new chain.
@@ -213,7 +220,8 @@ chain_next_dir() {
 guest_check() {
 	local log=$1 st=$2 pid=$3 off=$4 t0=$5
 	shift 5
-	local d after
+	local d after tc
+	tc=$(gl_now_ms)
 	d=$(dirname "$log")
 	after=$d/after-move.log
 	G_PAUSE=- G_GGAP=- G_SEQ=- G_FATE=- G_VERIFY=- G_DISK=- G_NET=- G_KMSG=0
@@ -243,6 +251,7 @@ guest_check() {
 			if (n++ == 0) first = s; else if (s != p + 1) holes++
 			p = s }
 		END { print (n ? first : "-"), holes + 0 }' "$after")
+	G_CHECK_MS=$(($(gl_now_ms) - tc))
 }
 
 # guest_progress STAMPED T0 T1: how the guest got on on the source while it
@@ -338,6 +347,10 @@ loadavg_json() {
 # emit_row: appends one JSON line to $EXP_RESULTS from the R_* variables
 # (R_RAW: a JSON value with the tool's own stats, whole).
 emit_row() {
+	local now wall boot
+	now=$(date +%s%3N)
+	wall=$((now - ${EXP_ROW_T0:-$now})) boot=$((EXP_BOOT_MS - EXP_BOOT_MS0))
+	EXP_ROW_T0=$now EXP_BOOT_MS0=$EXP_BOOT_MS EXP_ROWS=$((EXP_ROWS + 1))
 	jq -nc \
 		--arg tool "$R_TOOL" --arg tool_version "$R_TOOL_VERSION" \
 		--arg qemu "$CH_VER" --arg qemu_version "${CH_QEMU_VERSION:-}" \
@@ -363,6 +376,8 @@ emit_row() {
 		--argjson link_mb_s "$(num "${EXP_LINK_MBS:--}")" \
 		--argjson link4_mb_s "$(num "${EXP_LINK4_MBS:--}")" \
 		--argjson loadavg "$(loadavg_json)" \
+		--argjson wall_ms "$wall" --argjson boot_ms "$boot" \
+		--argjson check_ms "$(num "${G_CHECK_MS:--}")" \
 		--argjson raw "${R_RAW:-null}" \
 		'{tool: $tool, tool_version: $tool_version, qemu: $qemu,
 		  qemu_version: $qemu_version, mode: $mode, mem_mib: $mem_mib,
@@ -375,6 +390,7 @@ emit_row() {
 		  save_ms: $save_ms, restore_ms: $restore_ms, durable: $durable,
 		  link_mb_s: $link_mb_s, link4_mb_s: $link4_mb_s,
 		  loadavg: $loadavg, note: $note, dir: $dir, time: $time,
+		  wall_ms: $wall_ms, boot_ms: $boot_ms, check_ms: $check_ms,
 		  raw: $raw}' >>"$EXP_RESULTS" || {
 		echo "experiments: could not write the row of $R_MODE" >&2
 		return 1
@@ -382,6 +398,19 @@ emit_row() {
 	printf 'experiments: %-5s %-9s %-24s %5s MiB %6s/s total %6s ms down %5s ms pause %5s ms  %s\n' \
 		"$CH_VER" "$R_TOOL" "$R_MODE" "$CH_MEM" "$CH_RATE" "$R_TOTAL" "$R_DOWN" \
 		"$G_PAUSE" "$R_VERDICT" >&2
+	exp_progress "$wall" "$boot"
+}
+
+# exp_progress WALL BOOT: one line per row: its wall time (of it BOOT ms
+# booting a guest, G_CHECK_MS checking it), rows done of EXP_ROWS_PLANNED,
+# time so far and the estimate left (the mean row so far)
+exp_progress() {
+	local el left=-
+	el=$((($(date +%s%3N) - EXP_T0) / 1000))
+	[ "${EXP_ROWS_PLANNED:-0}" -gt 0 ] &&
+		left=$((el * (EXP_ROWS_PLANNED - EXP_ROWS) / EXP_ROWS))
+	printf 'experiments:   row %s/%s: %s ms (boot %s, check %s); %s s so far, ~%s s left\n' \
+		"$EXP_ROWS" "${EXP_ROWS_PLANNED:-?}" "$1" "$2" "$G_CHECK_MS" "$el" "$left" >&2
 }
 
 # row_reset TOOL MODE: clears the R_* and G_* of a row.
@@ -389,7 +418,7 @@ row_reset() {
 	R_TOOL=$1 R_MODE=$2 R_TOOL_VERSION=- R_TOTAL=- R_DOWN=- R_BYTES=-
 	R_SRC_RESUMABLE=0 R_DURABLE=null
 	R_ROUNDS=- R_VERDICT=- R_HOST=- R_SAVE=- R_RESTORE=- R_NOTE='' R_DIR=''
-	R_RAW=null
+	R_RAW=null G_CHECK_MS=-
 	G_PAUSE=- G_GGAP=- G_SEQ=- G_FATE=- G_VERIFY=- G_DISK=- G_NET=- G_KMSG=-
 	G_HBHOLES=- G_FIRST_SEQ=- G_HB_PER_S=- G_DIRTY_PER_S=-
 }
