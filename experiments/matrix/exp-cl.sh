@@ -40,7 +40,6 @@ cl_mode_field() {
 		k == n { v = $f; gsub(/^ +| +$/, "", v); print v }' <<<"$CL_MODES"
 }
 
-log_size() { stat -c %s "$1" 2>/dev/null || echo 0; }
 
 # cl_timing FILE...: criu-lite's timing lines (dumped, pages, pre-copy,
 # restored, lazy-pages) as a JSON array of strings
@@ -83,7 +82,8 @@ cl_dir() {
 	mkdir -p "$d"
 	R_DIR=$d
 	img=$d/img
-	sync
+	# a durable dump's fsync is timed: others' dirty pages flushed first
+	[ "$R_DURABLE" = true ] && sync
 	off=$(log_size "$CH_DIR/serial.log")
 	t0=$(gl_now_ms)
 	if ! side_run "$CH_SIDE" "$CL" dump -t "$ipid" -D "$img" --qmp "$CH_SOCK" \
@@ -105,6 +105,7 @@ cl_dir() {
 		}
 	fi
 	t1=$(gl_now_ms)
+	G_FRESH_OFF=$(log_size "$CH_DIR/serial.log")	# the tree is gone: the move's boundary
 	R_SAVE=$((t1 - t0))
 	guest_progress "$CH_DIR/stamped.log" "$t0" "$t1"
 	R_BYTES=$(du -sb "$img" | cut -f1)
@@ -204,15 +205,14 @@ cl_migrate() {
 	ipid=$(side_inner_pid "$CH_SIDE" "$CH_PID")
 	dside=$(side_other "$CH_SIDE")
 	daddr=$(side_addr "$dside")
-	for try in 1 2; do
-		port=$((20000 + (EXP_CHAIN * 100 + CH_N * 2 + try) % 20000))
+	for try in 1 2 3 4; do
+		port=$((20000 + (EXP_CHAIN * 100 + CH_N * 4 + try) % 20000))
 		rm -rf "$d/img" "$d/in.json" "$d/out.json"
 		cl_incoming "$d" "$dside" "$daddr" "$port" || {
 			R_VERDICT=incoming-failed R_NOTE=$(tail -n 2 "$d/in.log" | tr '\n' ' ')
 			cl_incoming_end 0
 			return 1
 		}
-		sync
 		off=$(log_size "$CH_DIR/serial.log")
 		t0=$(gl_now_ms)
 		# its scratch directory in a TMPDIR of this run's own: a
@@ -230,11 +230,13 @@ cl_migrate() {
 		R_NOTE=$(grep -m1 "Error\|error\|refused\|failed" "$d/out.log")
 		# user-net holds a host TCP socket while the guest's NET ping is
 		# in flight, which criu-lite cannot move yet: once more
-		[ $try = 1 ] && grep -q "not supported" "$d/out.log" &&
+		# (the guest pings every second and each ping's connection
+		# lives a while: up to 4 tries)
+		[ $try -lt 4 ] && grep -q "not supported" "$d/out.log" &&
 			grep -q "runs on here" "$d/out.log" || return 1
-		mv "$d/out.log" "$d/out-1.log"
-		mv "$d/in.log" "$d/in-1.log"
-		R_NOTE="migrate retried, first: $(grep -m1 "not supported" "$d/out-1.log")"
+		mv "$d/out.log" "$d/out-$try.log"
+		mv "$d/in.log" "$d/in-$try.log"
+		R_NOTE="migrate tried $((try + 1)) times, first: $(grep -m1 "not supported" "$d/out-1.log")"
 		gl_qmp "$CH_SOCK" cont >/dev/null 2>&1
 		sleep 0.5
 	done
@@ -348,6 +350,7 @@ cl_mismatch() {
 		return 1
 	}
 	t1=$(gl_now_ms)
+	G_FRESH_OFF=$(log_size "$CH_DIR/serial.log")
 	R_SAVE=$((t1 - t0))
 	R_BYTES=$(du -sb "$img" | cut -f1)
 	cl_restore_with "$CH_SIDE" "$img" "$d/restore-binary.log" "$exe" "$other" ||

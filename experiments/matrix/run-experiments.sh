@@ -5,15 +5,30 @@
 # complaints, its disk and network).
 #
 # Usage: experiments/matrix/run-experiments.sh [--quick]
-#   --quick   one run of every mode at 512 MiB, one dirty rate (~11 min
-#             here at load 5-10)
-#   default   512 and 2048 MiB, idle and two dirty rates, EXP_REPS runs
+#   --quick   one run of every mode at 512 MiB, busy (20000 pages/s)
+#   default   the full matrix, in two parts:
+#             the axes: the modes that answer the questions asked along
+#               RAM size and dirty rate (EXP_AXIS_MODES: QEMU precopy at the
+#               default and unlimited bandwidth, multifd, postcopy, the save
+#               to a file, criu-lite migrate precopy and postcopy, criu-lite
+#               dump) at 512 and 2048 MiB, idle, 5000 and 20000 pages/s,
+#               EXP_REPS (3) runs, per QEMU version
+#             the single points: every other mode (mismatch, recover,
+#               background-snapshot, mapped-ram, calc-dirty-rate,
+#               auto-converge, ...) once per QEMU version, at 512 MiB busy
+#               (20000 pages/s), in run 1's block of that configuration
+#   The runs are interleaved within each RAM size: run 1 of every rate and
+#   version, then run 2, ...; the modes of a block are ordered so that the
+#   guest is on this host whenever a criu-lite migrate is next (it goes
+#   from here to there only), a QEMU live move bringing it back between two.
 # Environment (overrides): EXP_VERSIONS ("7.2 10.0"), EXP_MEMS, EXP_RATES
-#   (pages/s), EXP_REPS (runs; a run does the whole matrix once, so the runs
-#   of one configuration are spread over the whole time), EXP_MODES (an
-#   extended regex: only the modes it matches), EXP_OUT (build/experiments),
+#   (pages/s), EXP_REPS (runs), EXP_MODES (an extended regex: only the modes
+#   it matches), EXP_AXIS_MODES (an extended regex, the full run's axes),
+#   EXP_POINT ("MEM RATE": the single points' configuration, "512 20000";
+#   "none": no single points), EXP_OUT (build/experiments),
 #   EXP_MOVE_TIMEOUT (s, default 90), EXP_KEEP=1 keeps streams and images,
-#   EXP_ONE_HOST=1 keeps both sides of live moves on this host (loopback).
+#   EXP_ONE_HOST=1 keeps both sides of live moves on this host (loopback),
+#   EXP_TEMPLATES=0 boots every fresh guest (exp-lib.sh's chain_boot).
 #
 # Live moves cross two hosts: the other host (experiments/guest/two-hosts.sh:
 # network, PID and mount namespaces behind a veth pair, with its own TCP
@@ -23,7 +38,8 @@
 # Output: EXP_OUT/results.jsonl, one JSON line per run of a mode (fields in
 # exp-lib.sh's emit_row; "raw" holds QEMU's whole query-migrate return or
 # criu-lite's timing lines), EXP_OUT/meta.json (the machine, the command,
-# start and end), every QEMU process's logs in EXP_OUT/work/.
+# start and end, the matrix), every QEMU process's logs in EXP_OUT/work/.
+# An estimate at the start, a progress line after every row.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 
@@ -40,12 +56,23 @@ GL_GUEST=build/guest
 . experiments/matrix/exp-qemu.sh
 . experiments/matrix/exp-cl.sh
 
+# EXP_TRACE=FILE: every command of the harness, timed, to FILE (where a
+# row's time goes)
+if [ -n "${EXP_TRACE:-}" ]; then
+	exec 7>>"$EXP_TRACE"
+	BASH_XTRACEFD=7 PS4='+${EPOCHREALTIME} ${FUNCNAME[0]:-main}: '
+	set -x
+fi
+
 quick=0
 [ "${1:-}" = --quick ] && quick=1
+axis=${EXP_AXIS_MODES:-precopy-default|precopy|multifd-4|postcopy|exec-save|cl-migrate|cl-migrate-postcopy|cl-dump}
 if [ $quick = 1 ]; then
 	mems=${EXP_MEMS:-512} rates=${EXP_RATES:-20000} reps=${EXP_REPS:-1}
+	point=${EXP_POINT:-"$mems $rates"}
 else
 	mems=${EXP_MEMS:-512 2048} rates=${EXP_RATES:-0 5000 20000} reps=${EXP_REPS:-3}
+	point=${EXP_POINT:-"512 20000"}
 fi
 versions=${EXP_VERSIONS:-7.2 10.0}
 EXP_OUT=${EXP_OUT:-build/experiments}
@@ -66,7 +93,7 @@ esac
 
 rm -rf "$EXP_WORK" && mkdir -p "$EXP_WORK"
 : >"$EXP_RESULTS"
-trap 'chain_end; exp_cleanup; th_down; gl_stop_pid "${GL_ECHO_PID:-}"' EXIT
+trap 'chain_end; exp_cleanup; th_down; gl_stop_pid "${GL_ECHO_PID:-}"; rm -rf "$EXP_WORK"/template-*' EXIT
 trap 'exit 130' INT TERM HUP
 gl_start_echo "$EXP_WORK" || exit 1
 # the other host answers the guest's NET pings on the same port
@@ -77,27 +104,109 @@ fi
 
 selected() { [ -z "${EXP_MODES:-}" ] || [[ $1 =~ ^(${EXP_MODES})$ ]]; }
 
+# block_modes MEM RATE RUN: the modes of one block, "qemu:NAME" or
+# "cl:NAME", one a line: every mode at the single point (run 1), the axes'
+# modes elsewhere (the quick run: every mode)
+block_modes() {
+	local m all=0
+	[ "$quick" = 1 ] && all=1
+	[ "$3" = 1 ] && [ "$1 $2" = "$point" ] && all=1
+	for m in $(qemu_mode_names); do
+		selected "$m" && { [ $all = 1 ] || [[ $m =~ ^(${axis})$ ]]; } && echo "qemu:$m"
+	done
+	for m in $(cl_mode_names); do
+		selected "$m" && { [ $all = 1 ] || [[ $m =~ ^(${axis})$ ]]; } && echo "cl:$m"
+	done
+}
+
+# mode_kind TOOL:NAME: "clmigrate" (criu-lite migrate: here to there only),
+# "flip" (a QEMU live move: to the other side), "stay"
+mode_kind() {
+	case ${1%%:*} in
+	cl) [ "$(cl_mode_field "${1#cl:}" 4)" = migrate ] && echo clmigrate || echo stay ;;
+	qemu) case $(qemu_mode_field "${1#qemu:}" 4) in
+		live|postcopy|postcopy-recover) echo flip ;;
+		*) echo stay ;;
+		esac ;;
+	esac
+}
+
+# pick_mode MODE...: the index of the mode to run next: a criu-lite migrate
+# when the guest is here (or none runs: the next boots here); when it is
+# there and a criu-lite migrate is still to come, a QEMU live move (it
+# comes back); else the next in order
+pick_mode() {
+	local i here=0 want_flip=0
+	{ [ -z "${CH_PID:-}" ] || [ "${CH_SIDE:-here}" = here ]; } && here=1
+	for ((i = 1; i <= $#; i++)); do
+		[ "$(mode_kind "${!i}")" = clmigrate ] || continue
+		[ $here = 1 ] && { echo $((i - 1)); return; }
+		want_flip=1
+	done
+	if [ $want_flip = 1 ]; then
+		for ((i = 1; i <= $#; i++)); do
+			[ "$(mode_kind "${!i}")" = flip ] && { echo $((i - 1)); return; }
+		done
+	fi
+	for ((i = 1; i <= $#; i++)); do
+		[ "$(mode_kind "${!i}")" = clmigrate ] || { echo $((i - 1)); return; }
+	done
+	echo 0
+}
+
+# run_block MODE...: runs the modes of one block in pick_mode's order
+run_block() {
+	local todo=("$@") k m
+	while [ ${#todo[@]} -gt 0 ]; do
+		k=$(pick_mode "${todo[@]}")
+		m=${todo[$k]}
+		todo=("${todo[@]:0:$k}" "${todo[@]:$((k + 1))}")
+		case $m in
+		qemu:*) qemu_run_mode "${m#qemu:}" ;;
+		cl:*) cl_run_mode "${m#cl:}" ;;
+		esac
+	done
+}
+
+# the plan: rows and an estimate (EXP_EST_S_<MEM>: s per row, measured
+# here at load ~10; EXP_EST_BOOT_<MEM>: s per configuration's first boot)
+EXP_ROWS_PLANNED=0 est=0
+for mem in $mems; do
+	per_row=$(eval echo "\${EXP_EST_S_$mem:-$((mem <= 512 ? 8 : 20))}")
+	per_boot=$(eval echo "\${EXP_EST_BOOT_$mem:-$((mem <= 512 ? 25 : 60))}")
+	for ((EXP_RUN = 1; EXP_RUN <= reps; EXP_RUN++)); do
+		for rate in $rates; do
+			for ver in $versions; do
+				n=$(block_modes "$mem" "$rate" "$EXP_RUN" | wc -l)
+				EXP_ROWS_PLANNED=$((EXP_ROWS_PLANNED + n))
+				est=$((est + n * per_row + (EXP_RUN == 1 ? per_boot : 0) + 3))
+			done
+		done
+	done
+done
+echo "experiments: $EXP_ROWS_PLANNED rows planned ($([ $quick = 1 ] && echo quick || echo full) run: RAM $mems MiB, rates $rates pages/s, $reps run(s), QEMU $versions; single points at $point); estimate ~$((est / 60)) min" >&2
+
 t_start=$(gl_now_ms)
+EXP_T0=$t_start EXP_ROW_T0=$t_start
 start_iso=$(date -u +%FT%TZ)
 load_start=$(cut -d' ' -f1-3 /proc/loadavg)
-for ((EXP_RUN = 1; EXP_RUN <= reps; EXP_RUN++)); do
-	for mem in $mems; do
+for mem in $mems; do
+	for ((EXP_RUN = 1; EXP_RUN <= reps; EXP_RUN++)); do
 		for rate in $rates; do
 			for ver in $versions; do
 				CH_VER=$ver CH_MEM=$mem CH_RATE=$rate
 				echo "experiments: run $EXP_RUN/$reps: QEMU $ver, $mem MiB, $rate pages/s" >&2
+				mapfile -t modes < <(block_modes "$mem" "$rate" "$EXP_RUN")
+				[ ${#modes[@]} -gt 0 ] || continue
 				link_measure
-				for m in $(qemu_mode_names); do
-					selected "$m" && qemu_run_mode "$m"
-				done
-				for m in $(cl_mode_names); do
-					selected "$m" && cl_run_mode "$m"
-				done
+				run_block "${modes[@]}"
 				chain_end
 				exp_cleanup
 			done
 		done
 	done
+	# this RAM size's templates are done with (GiBs on disk)
+	rm -rf "$EXP_WORK"/template-*
 done
 t_end=$(gl_now_ms)
 
@@ -109,7 +218,11 @@ jq -n --arg kernel "$(uname -r)" --argjson cpus "$(nproc)" \
 	--arg mems "$mems" --arg rates "$rates" --argjson reps "$reps" \
 	--arg versions "$versions" --arg commit "$(git rev-parse --short HEAD 2>/dev/null)" \
 	--arg load "$(cut -d' ' -f1-3 /proc/loadavg)" --arg load0 "$load_start" \
-	'{kernel: $kernel, cpus: $cpus, mem_gib: $mem_gib, start: $start, "end": $finish,
+	--arg axis "$axis" --arg point "$point" --argjson planned "$EXP_ROWS_PLANNED" \
+	--argjson boots "$EXP_BOOTS" --argjson boot_s $((EXP_BOOT_MS / 1000)) \
+	'{axis_modes: $axis, single_point: $point, rows_planned: $planned,
+	  fresh_guests: $boots, fresh_guest_seconds: $boot_s,
+	  kernel: $kernel, cpus: $cpus, mem_gib: $mem_gib, start: $start, "end": $finish,
 	  seconds: $seconds, command: $command, mems: $mems, rates: $rates,
 	  reps: $reps, versions: $versions, commit: $commit,
 	  loadavg_at_start: $load0, loadavg_at_end: $load}' >"$EXP_OUT/meta.json"
