@@ -147,7 +147,7 @@ cl_dir() {
 		--argjson restore "$(cl_timing "$d/restore.log")" \
 		--argjson lazy "$(num "$(cl_number lazy "$d/restore.log")")" -n \
 		'{dump: $dump, restore: $restore, "lazy-all-in-ms": $lazy}')
-	[ "${EXP_KEEP:-0}" = 1 ] || rm -rf "$img"
+	[ "${EXP_KEEP:-0}" = 1 ] || rm -rf "$img" &	# (a GiB's removal: not waited for)
 }
 
 # cl_incoming D SIDE ADDR PORT: `criu-lite migrate --incoming` on SIDE, in
@@ -186,6 +186,20 @@ cl_incoming_end() {
 		for p in $(pid_tree "$CL_INC"); do gl_stop_pid "$p"; done
 	fi
 	wait "$CL_INC" 2>/dev/null
+}
+
+# cl_find_there SIDE PID: sets npid, the PID here of the live process PID
+# of SIDE ("" if none within 2 s)
+cl_find_there() {
+	local i
+	npid=
+	[ -n "$2" ] || return 1
+	for ((i = 0; i < 40; i++)); do
+		npid=$(side_outer_pid "$1" "$2") && gl_alive "$npid" && return 0
+		npid=
+		sleep 0.05
+	done
+	return 1
 }
 
 # cl_migrate NAME MIGRATE-OPTS: `criu-lite migrate` of the chain's QEMU to
@@ -242,7 +256,6 @@ cl_migrate() {
 	done
 	t1=$(gl_now_ms)
 	R_SRC_RESUMABLE=0
-	cl_incoming_end 10
 	guest_progress "$CH_DIR/stamped.log" "$t0" "$t1"
 	R_HOST=$((t1 - t0))
 	# total: migrate -t's start to the tree running there (its own
@@ -252,23 +265,17 @@ cl_migrate() {
 		'[.total_ms, .downtime_ms, .precopy_rounds, .bytes_sent,
 		  (.total_ms - .handover_ms | round)] | map(. // "-") | @tsv' \
 		"$d/out.json" 2>/dev/null)
-	R_RESTORE=$(jq -r '.restore_ms // "-"' "$d/in.json" 2>/dev/null)
-	R_RAW=$(jq -c -n --slurpfile out "$d/out.json" --slurpfile in "$d/in.json" \
-		--argjson lines "$(cl_timing "$d/out.log" "$d/in.log")" \
-		'{source: $out[0], destination: $in[0], log: $lines}' 2>/dev/null || echo null)
-	# the QEMU there: the PID the destination restored it under (its
-	# stats file, else the same as here)
-	rpid=$(jq -r '.pid // empty' "$d/in.json" 2>/dev/null)
-	for ((i = 0; i < 40; i++)); do
-		npid=$(side_outer_pid "$dside" "${rpid:-$ipid}") && gl_alive "$npid" && break
-		npid=
-		sleep 0.05
-	done
+	# the QEMU there, restored under its PID; the destination's stats
+	# file (written once it has ended: after every page is in) says
+	# which, should it differ. The guest is checked meanwhile.
+	cl_find_there "$dside" "$ipid" ||
+		{ cl_incoming_end 10; cl_find_there "$dside" "$(jq -r '.pid // empty' "$d/in.json" 2>/dev/null)"; }
 	if [ -z "$npid" ]; then
+		cl_incoming_end 10
 		side_run "$dside" ps -eo pid,ppid,stat,etime,args >"$d/ps-there.txt" 2>&1
 		guest_gone "$CH_DIR/serial.log" "$off"
 		R_VERDICT="no-qemu-there,$R_VERDICT"
-		R_NOTE="no process ${rpid:-$ipid} $dside (ps-there.txt)"
+		R_NOTE="no process $ipid $dside (ps-there.txt)"
 		return 1
 	fi
 	CH_PID=$npid CH_SIDE=$dside
@@ -278,7 +285,12 @@ cl_migrate() {
 	guest_check "$CH_DIR/serial.log" "$CH_DIR/stamped.log" "$CH_PID" "$offr" \
 		"$t0" "$CH_DIR/stamped.log"
 	R_VERDICT=$(guest_verdict)
-	[ "${EXP_KEEP:-0}" = 1 ] || rm -rf "$d/img"
+	cl_incoming_end 10
+	R_RESTORE=$(jq -r '.restore_ms // "-"' "$d/in.json" 2>/dev/null)
+	R_RAW=$(jq -c -n --slurpfile out "$d/out.json" --slurpfile in "$d/in.json" \
+		--argjson lines "$(cl_timing "$d/out.log" "$d/in.log")" \
+		'{source: $out[0], destination: $in[0], log: $lines}' 2>/dev/null || echo null)
+	[ "${EXP_KEEP:-0}" = 1 ] || rm -rf "$d/img" &
 }
 
 # cl_lacks CMD OPTS: why this criu-lite cannot run CMD with OPTS ("" when
@@ -388,7 +400,7 @@ cl_mismatch() {
 		'{binary: $exe, "other-binary": $other, library: $lib,
 		  "library-change": "byte 1000 complemented, same size",
 		  "restore-binary-log": $rb, "restore-library-log": $rl}')
-	[ "${EXP_KEEP:-0}" = 1 ] || rm -rf "$img"
+	[ "${EXP_KEEP:-0}" = 1 ] || rm -rf "$img" &	# (a GiB's removal: not waited for)
 	rm -f "$d/libglib-changed.so"
 }
 

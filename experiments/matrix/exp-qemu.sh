@@ -73,17 +73,22 @@ qemu_mode_field() {
 		k == n { v = $f; gsub(/^ +| +$/, "", v); print v }' <<<"$QEMU_MODES"
 }
 
-# qemu_lacks CAPS PARAMS MINVER: why the chain's QEMU cannot run a mode
-# ("" when it can). What a version lists is asked once per version.
+# qemu_lacks CAPS PARAMS MINVER: sets QL_WHY, why the chain's QEMU cannot
+# run a mode ("" when it can). What a version lists is asked once per
+# version (not in a subshell: the cache is kept).
 declare -A QEMU_HAS_CAPS QEMU_HAS_PARAMS
 qemu_lacks() {
-	local caps=$1 params=$2 minver=$3 c k
 	if [ -z "${QEMU_HAS_CAPS[$CH_VER]:-}" ]; then
 		QEMU_HAS_CAPS[$CH_VER]=" $(gl_qmp "$CH_SOCK" query-migrate-capabilities |
 			jq -r '[.[].capability] | join(" ")') "
 		QEMU_HAS_PARAMS[$CH_VER]=" $(gl_qmp "$CH_SOCK" query-migrate-parameters |
 			jq -r 'keys | join(" ")') "
 	fi
+	QL_WHY=$(qemu_lacks_why "$@")
+}
+
+qemu_lacks_why() {
+	local caps=$1 params=$2 minver=$3 c k
 	for c in ${caps//,/ }; do
 		[[ ${QEMU_HAS_CAPS[$CH_VER]} == *" $c "* ]] || { echo "no capability $c"; return; }
 	done
@@ -438,7 +443,7 @@ qemu_save() {
 		"$CH_DIR/stamped.log" "$dst/stamped.log"
 	R_VERDICT=$(guest_verdict)
 	CH_DIR=$dst CH_PID=$dpid CH_STAMPER=$dst_st CH_SOCK=$dst/qmp.sock
-	[ "${EXP_KEEP:-0}" = 1 ] || rm -f "$f"
+	[ "${EXP_KEEP:-0}" = 1 ] || rm -f "$f" &	# (a GiB's removal: not waited for)
 }
 
 # last_seq STAMPED [UNTIL_MS]: the last heartbeat seq stamped up to UNTIL_MS
@@ -503,7 +508,7 @@ qemu_bgsnap() {
 		'{"query-migrate": ., "source-status-after": $s, "hb-at-start": $s0,
 		  "hb-at-end": $s1, "hb-first-loaded": $f}' <<<"$q")
 	CH_DIR=$dst CH_PID=$dpid CH_STAMPER=$dst_st CH_SOCK=$dst/qmp.sock
-	[ "${EXP_KEEP:-0}" = 1 ] || rm -f "$f"
+	[ "${EXP_KEEP:-0}" = 1 ] || rm -f "$f" &	# (a GiB's removal: not waited for)
 }
 
 # qemu_mismatch NAME CAPS PARAMS: a live move to a destination whose
@@ -599,7 +604,8 @@ qemu_run_mode() {
 	minver=$(qemu_mode_field "$name" 5)
 	chain_ready "$CH_VER" "$CH_MEM" "$CH_RATE" || {
 		row_reset qemu "$name"; R_VERDICT=boot-failed; emit_row; chain_end; return; }
-	why=$(qemu_lacks "$caps" "$params" "$minver")
+	qemu_lacks "$caps" "$params" "$minver"
+	why=$QL_WHY
 	if [ -n "$why" ]; then
 		row_na qemu "$name" "QEMU $CH_VER: $why"
 		return

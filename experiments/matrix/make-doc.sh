@@ -133,11 +133,30 @@ Reproduce (as root, on a Debian 12 machine; missing packages are installed
 by the targets):
 
     make qemu10               # QEMU 10.0 from bookworm-backports into build/qemu10
-    make experiments-quick    # every mode once, 512 MiB, busy guest (~11 min here)
-    make experiments          # the full matrix (512 MiB and 2 GiB, idle and
-                              # two dirty rates, 3 interleaved runs: 36 blocks
-                              # of ~6 min at 512 MiB here, hours in all)
+    make experiments-quick    # every mode once, 512 MiB, busy guest (under
+                              # 8 min here)
+    make experiments          # the full matrix (below; under an hour here)
     make experiments-doc      # plots and this page from build/experiments/
+
+The full matrix (\`make experiments\`) has two parts. **The axes**: the
+modes that answer the questions asked along RAM size and dirty rate
+(QEMU's precopy at the default and at unlimited bandwidth, multifd with 4
+channels, postcopy, the save to a file through \`exec:cat\`, and
+criu-lite's migrate precopy and postcopy and its dump), per QEMU version,
+at 512 MiB and 2 GiB, idle, 5000 and 20000 pages/s, 3 runs interleaved
+within each RAM size (run 1 of every rate and version, then run 2, then
+run 3). **The single points**: every other mode (the multifd channel
+counts and zero-page detection, auto-converge, downtime-limit,
+postcopy-preempt, postcopy-recover, calc-dirty-rate, the \`file:\` saves
+with and without mapped-ram, durable saves, background-snapshot, the
+mismatches, criu-lite's other dumps) once per QEMU version, at 512 MiB
+busy (20000 pages/s). \`make experiments-quick\` is that single point
+alone: every mode once. Every guest a move starts from is intact: the
+first of a configuration is booted, checked by a whole verify pass and
+saved as that configuration's template; when a move breaks the guest the
+next starts from the template loaded by a new QEMU, checked by a whole
+verify pass begun after the load (a boot takes 10-30 s under TCG here, a
+load a few).
 
 Each run of a mode appends one JSON line to \`build/experiments/results.jsonl\`
 (fields: \`tool\`, \`tool_version\`, \`qemu\`, \`mode\`, \`mem_mib\`,

@@ -130,36 +130,39 @@ mode_kind() {
 		esac ;;
 	esac
 }
+declare -A MODE_KIND
+for m in $(qemu_mode_names); do MODE_KIND[qemu:$m]=$(mode_kind "qemu:$m"); done
+for m in $(cl_mode_names); do MODE_KIND[cl:$m]=$(mode_kind "cl:$m"); done
 
-# pick_mode MODE...: the index of the mode to run next: a criu-lite migrate
-# when the guest is here (or none runs: the next boots here); when it is
-# there and a criu-lite migrate is still to come, a QEMU live move (it
-# comes back); else the next in order
+# pick_mode MODE...: sets PICK, the index of the mode to run next: a
+# criu-lite migrate when the guest is here (or none runs: the next boots
+# here); when it is there and a criu-lite migrate is still to come, a QEMU
+# live move (it comes back); else the next in order
 pick_mode() {
-	local i here=0 want_flip=0
+	local i here=0 want_flip=0 k
 	{ [ -z "${CH_PID:-}" ] || [ "${CH_SIDE:-here}" = here ]; } && here=1
 	for ((i = 1; i <= $#; i++)); do
-		[ "$(mode_kind "${!i}")" = clmigrate ] || continue
-		[ $here = 1 ] && { echo $((i - 1)); return; }
+		[ "${MODE_KIND[${!i}]}" = clmigrate ] || continue
+		[ $here = 1 ] && { PICK=$((i - 1)); return; }
 		want_flip=1
 	done
-	if [ $want_flip = 1 ]; then
+	for k in flip any; do
+		[ $k = flip ] && [ $want_flip = 0 ] && continue
 		for ((i = 1; i <= $#; i++)); do
-			[ "$(mode_kind "${!i}")" = flip ] && { echo $((i - 1)); return; }
+			case $k:${MODE_KIND[${!i}]} in
+			flip:flip|any:flip|any:stay) PICK=$((i - 1)); return ;;
+			esac
 		done
-	fi
-	for ((i = 1; i <= $#; i++)); do
-		[ "$(mode_kind "${!i}")" = clmigrate ] || { echo $((i - 1)); return; }
 	done
-	echo 0
+	PICK=0
 }
 
 # run_block MODE...: runs the modes of one block in pick_mode's order
 run_block() {
 	local todo=("$@") k m
 	while [ ${#todo[@]} -gt 0 ]; do
-		k=$(pick_mode "${todo[@]}")
-		m=${todo[$k]}
+		pick_mode "${todo[@]}"
+		k=$PICK m=${todo[$PICK]}
 		todo=("${todo[@]:0:$k}" "${todo[@]:$((k + 1))}")
 		case $m in
 		qemu:*) qemu_run_mode "${m#qemu:}" ;;
