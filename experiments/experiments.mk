@@ -27,9 +27,10 @@
 #   make experiments    the full matrix (under an hour here): the axes' modes
 #                       (precopy default and unlimited, multifd-4, postcopy,
 #                       exec-save, criu-lite migrate precopy/postcopy and
-#                       dump) at 512 MiB and 2 GiB, idle and two dirty rates,
-#                       3 interleaved runs; every other mode once per QEMU
-#                       version at 512 MiB busy (run-experiments.sh)
+#                       dump) at 512 MiB idle and two dirty rates, 3
+#                       interleaved runs, and at 2 GiB idle and busy, 1 run;
+#                       every other mode once per QEMU version at 512 MiB
+#                       busy (run-experiments.sh)
 #   make experiments-doc  plots (docs/experiments/*.png, *.svg) and
 #                       docs/experiments.md from build/experiments/ (its
 #                       rows checked first: check-results.sh)

@@ -11,8 +11,9 @@
 #               RAM size and dirty rate (EXP_AXIS_MODES: QEMU precopy at the
 #               default and unlimited bandwidth, multifd, postcopy, the save
 #               to a file, criu-lite migrate precopy and postcopy, criu-lite
-#               dump) at 512 and 2048 MiB, idle, 5000 and 20000 pages/s,
-#               EXP_REPS (3) runs, per QEMU version
+#               dump), per QEMU version, at 512 MiB idle, 5000 and 20000
+#               pages/s, 3 runs, and at 2048 MiB idle and 20000 pages/s,
+#               1 run (mem_rates, mem_reps)
 #             the single points: every other mode (mismatch, recover,
 #               background-snapshot, mapped-ram, calc-dirty-rate,
 #               auto-converge, ...) once per QEMU version, at 512 MiB busy
@@ -22,7 +23,8 @@
 #   guest is on this host whenever a criu-lite migrate is next (it goes
 #   from here to there only), a QEMU live move bringing it back between two.
 # Environment (overrides): EXP_VERSIONS ("7.2 10.0"), EXP_MEMS, EXP_RATES
-#   (pages/s), EXP_REPS (runs), EXP_MODES (an extended regex: only the modes
+#   (pages/s), EXP_REPS (runs), both for every RAM size, or EXP_RATES_<MIB>
+#   and EXP_REPS_<MIB> for one, EXP_MODES (an extended regex: only the modes
 #   it matches), EXP_AXIS_MODES (an extended regex, the full run's axes),
 #   EXP_POINT ("MEM RATE": the single points' configuration, "512 20000";
 #   "none": no single points), EXP_OUT (build/experiments),
@@ -71,9 +73,36 @@ if [ $quick = 1 ]; then
 	mems=${EXP_MEMS:-512} rates=${EXP_RATES:-20000} reps=${EXP_REPS:-1}
 	point=${EXP_POINT:-"$mems $rates"}
 else
-	mems=${EXP_MEMS:-512 2048} rates=${EXP_RATES:-0 5000 20000} reps=${EXP_REPS:-3}
+	mems=${EXP_MEMS:-512 2048} rates=${EXP_RATES:-} reps=${EXP_REPS:-}
 	point=${EXP_POINT:-"512 20000"}
 fi
+
+# mem_rates MEM, mem_reps MEM: the dirty rates and runs at that RAM size:
+# EXP_RATES / EXP_REPS for every size when set, else EXP_RATES_<MEM> /
+# EXP_REPS_<MEM>, else the full run's: idle, 5000 and 20000 pages/s, 3 runs
+# at 512 MiB; idle and 20000, 1 run at 2 GiB (a 2 GiB row takes 30-70 s
+# here at load ~12: 3 runs of 3 rates would take two hours alone)
+mem_rates() {
+	local v
+	v=EXP_RATES_$1
+	if [ -n "$rates" ]; then echo "$rates"
+	elif [ -n "${!v:-}" ]; then echo "${!v}"
+	elif [ "$1" -le 512 ]; then echo "0 5000 20000"
+	else echo "0 20000"; fi
+}
+mem_reps() {
+	local v
+	v=EXP_REPS_$1
+	if [ -n "$reps" ]; then echo "$reps"
+	elif [ -n "${!v:-}" ]; then echo "${!v}"
+	elif [ "$1" -le 512 ]; then echo 3
+	else echo 1; fi
+}
+plan='' maxreps=0
+for mem in $mems; do
+	plan="$plan${plan:+; }$mem MiB: $(mem_rates "$mem") pages/s, $(mem_reps "$mem") run(s)"
+	[ "$(mem_reps "$mem")" -gt $maxreps ] && maxreps=$(mem_reps "$mem")
+done
 versions=${EXP_VERSIONS:-7.2 10.0}
 EXP_OUT=${EXP_OUT:-build/experiments}
 EXP_QEMU10_ENV=${EXP_QEMU10_ENV:-build/qemu10/env}
@@ -175,10 +204,10 @@ run_block() {
 # here at load ~10; EXP_EST_BOOT_<MEM>: s per configuration's first boot)
 EXP_ROWS_PLANNED=0 est=0
 for mem in $mems; do
-	per_row=$(eval echo "\${EXP_EST_S_$mem:-$((mem <= 512 ? 8 : 20))}")
-	per_boot=$(eval echo "\${EXP_EST_BOOT_$mem:-$((mem <= 512 ? 25 : 60))}")
-	for ((EXP_RUN = 1; EXP_RUN <= reps; EXP_RUN++)); do
-		for rate in $rates; do
+	per_row=$(eval echo "\${EXP_EST_S_$mem:-$((mem <= 512 ? 9 : 40))}")
+	per_boot=$(eval echo "\${EXP_EST_BOOT_$mem:-$((mem <= 512 ? 25 : 35))}")
+	for ((EXP_RUN = 1; EXP_RUN <= $(mem_reps "$mem"); EXP_RUN++)); do
+		for rate in $(mem_rates "$mem"); do
 			for ver in $versions; do
 				n=$(block_modes "$mem" "$rate" "$EXP_RUN" | wc -l)
 				EXP_ROWS_PLANNED=$((EXP_ROWS_PLANNED + n))
@@ -187,18 +216,19 @@ for mem in $mems; do
 		done
 	done
 done
-echo "experiments: $EXP_ROWS_PLANNED rows planned ($([ $quick = 1 ] && echo quick || echo full) run: RAM $mems MiB, rates $rates pages/s, $reps run(s), QEMU $versions; single points at $point); estimate ~$((est / 60)) min" >&2
+echo "experiments: $EXP_ROWS_PLANNED rows planned ($([ $quick = 1 ] && echo quick || echo full) run: $plan; QEMU $versions; single points at $point); estimate ~$((est / 60)) min" >&2
 
 t_start=$(gl_now_ms)
 EXP_T0=$t_start EXP_ROW_T0=$t_start
 start_iso=$(date -u +%FT%TZ)
 load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 for mem in $mems; do
-	for ((EXP_RUN = 1; EXP_RUN <= reps; EXP_RUN++)); do
-		for rate in $rates; do
+	nreps=$(mem_reps "$mem")
+	for ((EXP_RUN = 1; EXP_RUN <= nreps; EXP_RUN++)); do
+		for rate in $(mem_rates "$mem"); do
 			for ver in $versions; do
 				CH_VER=$ver CH_MEM=$mem CH_RATE=$rate
-				echo "experiments: run $EXP_RUN/$reps: QEMU $ver, $mem MiB, $rate pages/s" >&2
+				echo "experiments: run $EXP_RUN/$nreps: QEMU $ver, $mem MiB, $rate pages/s" >&2
 				mapfile -t modes < <(block_modes "$mem" "$rate" "$EXP_RUN")
 				[ ${#modes[@]} -gt 0 ] || continue
 				link_measure
@@ -218,12 +248,13 @@ jq -n --arg kernel "$(uname -r)" --argjson cpus "$(nproc)" \
 	--arg start "$start_iso" --arg finish "$(date -u +%FT%TZ)" \
 	--argjson seconds $(((t_end - t_start) / 1000)) \
 	--arg command "make $([ $quick = 1 ] && echo experiments-quick || echo experiments)" \
-	--arg mems "$mems" --arg rates "$rates" --argjson reps "$reps" \
+	--arg mems "$mems" --arg rates "$(for m in $mems; do mem_rates "$m"; done | tr ' ' '\n' | sort -nu | xargs)" \
+	--argjson reps "$maxreps" --arg plan "$plan" \
 	--arg versions "$versions" --arg commit "$(git rev-parse --short HEAD 2>/dev/null)" \
 	--arg load "$(cut -d' ' -f1-3 /proc/loadavg)" --arg load0 "$load_start" \
 	--arg axis "$axis" --arg point "$point" --argjson planned "$EXP_ROWS_PLANNED" \
 	--argjson boots "$EXP_BOOTS" --argjson boot_s $((EXP_BOOT_MS / 1000)) \
-	'{axis_modes: $axis, single_point: $point, rows_planned: $planned,
+	'{axis_modes: $axis, single_point: $point, plan: $plan, rows_planned: $planned,
 	  fresh_guests: $boots, fresh_guest_seconds: $boot_s,
 	  kernel: $kernel, cpus: $cpus, mem_gib: $mem_gib, start: $start, "end": $finish,
 	  seconds: $seconds, command: $command, mems: $mems, rates: $rates,
