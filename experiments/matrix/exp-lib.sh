@@ -337,20 +337,26 @@ guest_fresh_pass() {
 	for ((k = 1; k <= 4; k++)); do
 		"$GL_GUEST/serial-watch" -t 60 -c $k -o "$off" -p "$pid" "$log" \
 			" pass_ms=" >/dev/null || return 1
-		tail -c +"$((off + 1))" "$log" | tr -d '\r' | awk '
-			$1 == "HB" && $3 ~ /^mono_ms=/ {
-				m = substr($3, 9) + 0
-				if (m0 == "") m0 = m
-			}
-			$1 == "VERIFY" && $3 !~ /^page=/ && m0 != "" {
-				p = -1
-				for (i = 3; i <= NF; i++)
-					if ($i ~ /^pass_ms=/) p = substr($i, 9) + 0
-				if (p >= 0 && m - p >= m0) { found = 1; exit }
-			}
-			END { exit !found }' && return 0
+		fresh_pass_in "$log" "$off" && return 0
 	done
 	return 1
+}
+
+# fresh_pass_in LOG OFFSET: LOG holds, from byte OFFSET on, a verify pass
+# begun after the first heartbeat there (guest_fresh_pass's test)
+fresh_pass_in() {
+	tail -c +"$(($2 + 1))" "$1" | tr -d '\r' | awk '
+		$1 == "HB" && $3 ~ /^mono_ms=/ {
+			m = substr($3, 9) + 0
+			if (m0 == "") m0 = m
+		}
+		$1 == "VERIFY" && $3 !~ /^page=/ && m0 != "" {
+			p = -1
+			for (i = 3; i <= NF; i++)
+				if ($i ~ /^pass_ms=/) p = substr($i, 9) + 0
+			if (p >= 0 && m - p >= m0) { found = 1; exit }
+		}
+		END { exit !found }'
 }
 
 log_size() { stat -c %s "$1" 2>/dev/null || echo 0; }
