@@ -122,6 +122,42 @@ esac
 
 rm -rf "$EXP_WORK" && mkdir -p "$EXP_WORK"
 : >"$EXP_RESULTS"
+
+# The quick run's QEMU versions side by side (EXP_PARALLEL=0: one after
+# the other): each version's block is this script for that version alone,
+# with its own other host, echo server and work directory
+# (EXP_OUT/part-VERSION); their rows are put together in version order.
+# Each block's moves then share the 2 cores with the other's (the machine
+# is shared anyway: every row records the load); the full run, whose
+# numbers the doc reads, runs one block at a time.
+if [ $quick = 1 ] && [ "${EXP_PARALLEL:-1}" = 1 ] && [ "$(wc -w <<<"$versions")" -gt 1 ]; then
+	t_start=$(gl_now_ms) start_iso=$(date -u +%FT%TZ)
+	load_start=$(cut -d' ' -f1-3 /proc/loadavg)
+	parts=()
+	for ver in $versions; do
+		rm -rf "$EXP_OUT/part-$ver"
+		EXP_VERSIONS=$ver EXP_PARALLEL=0 EXP_OUT=$EXP_OUT/part-$ver \
+			EXP_TRACE=${EXP_TRACE:+$EXP_TRACE-$ver} "$0" --quick \
+			2> >(sed -u "s/^experiments:/experiments [$ver]:/" >&2) &
+		parts+=($!)
+	done
+	rc=0
+	for p in "${parts[@]}"; do wait "$p" || rc=1; done
+	for ver in $versions; do cat "$EXP_OUT/part-$ver/results.jsonl"; done >"$EXP_RESULTS"
+	t_end=$(gl_now_ms)
+	for ver in $versions; do cat "$EXP_OUT/part-$ver/meta.json"; done | jq -s \
+		--arg start "$start_iso" --arg finish "$(date -u +%FT%TZ)" \
+		--argjson seconds $(((t_end - t_start) / 1000)) --arg versions "$versions" \
+		--arg load0 "$load_start" --arg load "$(cut -d' ' -f1-3 /proc/loadavg)" \
+		'.[0] + {start: $start, "end": $finish, seconds: $seconds, versions: $versions,
+		  loadavg_at_start: $load0, loadavg_at_end: $load,
+		  rows_planned: (map(.rows_planned) | add),
+		  fresh_guests: (map(.fresh_guests) | add),
+		  fresh_guest_seconds: (map(.fresh_guest_seconds) | add),
+		  parallel: "the versions side by side"}' >"$EXP_OUT/meta.json"
+	echo "experiments: $(wc -l <"$EXP_RESULTS") rows in $EXP_RESULTS ($(((t_end - t_start) / 1000)) s, the versions side by side)" >&2
+	exit $rc
+fi
 trap 'chain_end; exp_cleanup; th_down; gl_stop_pid "${GL_ECHO_PID:-}"; rm -rf "$EXP_WORK"/template-*' EXIT
 trap 'exit 130' INT TERM HUP
 gl_start_echo "$EXP_WORK" || exit 1
