@@ -86,6 +86,11 @@ th_run() { nsenter -t "$TH_INIT" -p -m -n --wd="$PWD" -- "$@"; }
 # line ends with its PID there.
 th_outer_pid() {
 	local p
+	# the init's children first (a QEMU started there, a tree restored
+	# there: orphans, its children), without a scan of every process here
+	for p in $(cat /proc/"$TH_INIT"/task/*/children 2>/dev/null); do
+		[ "$(th_inner_pid "$p")" = "$1" ] && { echo "$p"; return 0; }
+	done
 	for p in $(pgrep --ns "$TH_INIT" --nslist pid); do
 		[ "$(th_inner_pid "$p")" = "$1" ] && { echo "$p"; return 0; }
 	done

@@ -49,4 +49,18 @@ grep -q '^| 10.0 | criu-lite | cl-dump | 512 | 20000 | true | 1200 |' "$tmp/doc.
 	fail "question 5's table lacks cl-dump's durable row"
 grep -q '^| 10.0 | qemu | file-save | .* n/a | QEMU 7.2: needs QEMU >= 8.2 |' "$tmp/doc.md" ||
 	fail "the n/a row's note is not in the doc"
-echo "experiments-selfcheck: ok (emit_row, check-results.sh, make-doc.sh)"
+# a guest check's pass must have begun after the move: the first pass
+# after the first heartbeat there began before it (1000 - 300 < 1000),
+# the next one after it (1900 - 400 >= 1000)
+printf '%s\n' "HB seq=1 mono_ms=1000" "HB seq=2 mono_ms=1100" \
+	"VERIFY ok pages=9 dirtied=5 pass_ms=300" >"$tmp/fresh.log"
+fresh_pass_in "$tmp/fresh.log" 0 && fail "fresh_pass_in took a pass begun before the move"
+printf '%s\r\n' "HB seq=3 mono_ms=1900" "VERIFY ok pages=9 dirtied=6 pass_ms=400" >>"$tmp/fresh.log"
+fresh_pass_in "$tmp/fresh.log" 0 || fail "fresh_pass_in missed a pass begun after the move"
+# from an offset past the first heartbeat (1100 on), the later pass counts
+fresh_pass_in "$tmp/fresh.log" "$(grep -b -m1 'seq=2' "$tmp/fresh.log" | cut -d: -f1)" ||
+	fail "fresh_pass_in from an offset"
+printf '%s\n' "HB seq=4 mono_ms=2000" "VERIFY ok pages=9 dirtied=7 pass_ms=400" >"$tmp/fresh2.log"
+fresh_pass_in "$tmp/fresh2.log" 0 && fail "fresh_pass_in took a pass begun 300 ms before the first heartbeat"
+
+echo "experiments-selfcheck: ok (emit_row, check-results.sh, make-doc.sh, fresh_pass_in)"

@@ -40,7 +40,6 @@ cl_mode_field() {
 		k == n { v = $f; gsub(/^ +| +$/, "", v); print v }' <<<"$CL_MODES"
 }
 
-log_size() { stat -c %s "$1" 2>/dev/null || echo 0; }
 
 # cl_timing FILE...: criu-lite's timing lines (dumped, pages, pre-copy,
 # restored, lazy-pages) as a JSON array of strings
@@ -83,7 +82,8 @@ cl_dir() {
 	mkdir -p "$d"
 	R_DIR=$d
 	img=$d/img
-	sync
+	# a durable dump's fsync is timed: others' dirty pages flushed first
+	[ "$R_DURABLE" = true ] && sync
 	off=$(log_size "$CH_DIR/serial.log")
 	t0=$(gl_now_ms)
 	if ! side_run "$CH_SIDE" "$CL" dump -t "$ipid" -D "$img" --qmp "$CH_SOCK" \
@@ -105,6 +105,7 @@ cl_dir() {
 		}
 	fi
 	t1=$(gl_now_ms)
+	G_FRESH_OFF=$(log_size "$CH_DIR/serial.log")	# the tree is gone: the move's boundary
 	R_SAVE=$((t1 - t0))
 	guest_progress "$CH_DIR/stamped.log" "$t0" "$t1"
 	R_BYTES=$(du -sb "$img" | cut -f1)
@@ -146,7 +147,7 @@ cl_dir() {
 		--argjson restore "$(cl_timing "$d/restore.log")" \
 		--argjson lazy "$(num "$(cl_number lazy "$d/restore.log")")" -n \
 		'{dump: $dump, restore: $restore, "lazy-all-in-ms": $lazy}')
-	[ "${EXP_KEEP:-0}" = 1 ] || rm -rf "$img"
+	[ "${EXP_KEEP:-0}" = 1 ] || rm -rf "$img" &	# (a GiB's removal: not waited for)
 }
 
 # cl_incoming D SIDE ADDR PORT: `criu-lite migrate --incoming` on SIDE, in
@@ -189,6 +190,20 @@ cl_incoming_end() {
 	wait "$CL_INC" 2>/dev/null
 }
 
+# cl_find_there SIDE PID: sets npid, the PID here of the live process PID
+# of SIDE ("" if none within 2 s)
+cl_find_there() {
+	local i
+	npid=
+	[ -n "$2" ] || return 1
+	for ((i = 0; i < 40; i++)); do
+		npid=$(side_outer_pid "$1" "$2") && gl_alive "$npid" && return 0
+		npid=
+		sleep 0.05
+	done
+	return 1
+}
+
 # cl_migrate NAME MIGRATE-OPTS: `criu-lite migrate` of the chain's QEMU to
 # the other host: migrate --incoming there, then migrate -t PID --to there
 # --qmp SOCK here. The QEMU restored there keeps its serial log, QMP socket
@@ -209,15 +224,14 @@ cl_migrate() {
 	ipid=$(side_inner_pid "$CH_SIDE" "$CH_PID")
 	dside=$(side_other "$CH_SIDE")
 	daddr=$(side_addr "$dside")
-	for try in 1 2; do
-		port=$((20000 + (EXP_CHAIN * 100 + CH_N * 2 + try) % 20000))
+	for try in 1 2 3 4; do
+		port=$((20000 + (EXP_CHAIN * 100 + CH_N * 4 + try) % 20000))
 		rm -rf "$d/img" "$d/in.json" "$d/out.json"
 		cl_incoming "$d" "$dside" "$daddr" "$port" || {
 			R_VERDICT=incoming-failed R_NOTE=$(tail -n 2 "$d/in.log" | tr '\n' ' ')
 			cl_incoming_end 0
 			return 1
 		}
-		sync
 		off=$(log_size "$CH_DIR/serial.log")
 		t0=$(gl_now_ms)
 		# its scratch directory in a TMPDIR of this run's own: a
@@ -235,17 +249,18 @@ cl_migrate() {
 		R_NOTE=$(grep -m1 "Error\|error\|refused\|failed" "$d/out.log")
 		# user-net holds a host TCP socket while the guest's NET ping is
 		# in flight, which criu-lite cannot move yet: once more
-		[ $try = 1 ] && grep -q "not supported" "$d/out.log" &&
+		# (the guest pings every second and each ping's connection
+		# lives a while: up to 4 tries)
+		[ $try -lt 4 ] && grep -q "not supported" "$d/out.log" &&
 			grep -q "runs on here" "$d/out.log" || return 1
-		mv "$d/out.log" "$d/out-1.log"
-		mv "$d/in.log" "$d/in-1.log"
-		R_NOTE="migrate retried, first: $(grep -m1 "not supported" "$d/out-1.log")"
+		mv "$d/out.log" "$d/out-$try.log"
+		mv "$d/in.log" "$d/in-$try.log"
+		R_NOTE="migrate tried $((try + 1)) times, first: $(grep -m1 "not supported" "$d/out-1.log")"
 		gl_qmp "$CH_SOCK" cont >/dev/null 2>&1
 		sleep 0.5
 	done
 	t1=$(gl_now_ms)
 	R_SRC_RESUMABLE=0
-	cl_incoming_end 10
 	guest_progress "$CH_DIR/stamped.log" "$t0" "$t1"
 	R_HOST=$((t1 - t0))
 	# total: migrate -t's start to the tree running there (its own
@@ -255,23 +270,17 @@ cl_migrate() {
 		'[.total_ms, .downtime_ms, .precopy_rounds, .bytes_sent,
 		  (.total_ms - .handover_ms | round)] | map(. // "-") | @tsv' \
 		"$d/out.json" 2>/dev/null)
-	R_RESTORE=$(jq -r '.restore_ms // "-"' "$d/in.json" 2>/dev/null)
-	R_RAW=$(jq -c -n --slurpfile out "$d/out.json" --slurpfile in "$d/in.json" \
-		--argjson lines "$(cl_timing "$d/out.log" "$d/in.log")" \
-		'{source: $out[0], destination: $in[0], log: $lines}' 2>/dev/null || echo null)
-	# the QEMU there: the PID the destination restored it under (its
-	# stats file, else the same as here)
-	rpid=$(jq -r '.pid // empty' "$d/in.json" 2>/dev/null)
-	for ((i = 0; i < 40; i++)); do
-		npid=$(side_outer_pid "$dside" "${rpid:-$ipid}") && gl_alive "$npid" && break
-		npid=
-		sleep 0.05
-	done
+	# the QEMU there, restored under its PID; the destination's stats
+	# file (written once it has ended: after every page is in) says
+	# which, should it differ. The guest is checked meanwhile.
+	cl_find_there "$dside" "$ipid" ||
+		{ cl_incoming_end 10; cl_find_there "$dside" "$(jq -r '.pid // empty' "$d/in.json" 2>/dev/null)"; }
 	if [ -z "$npid" ]; then
+		cl_incoming_end 10
 		side_run "$dside" ps -eo pid,ppid,stat,etime,args >"$d/ps-there.txt" 2>&1
 		guest_gone "$CH_DIR/serial.log" "$off"
 		R_VERDICT="no-qemu-there,$R_VERDICT"
-		R_NOTE="no process ${rpid:-$ipid} $dside (ps-there.txt)"
+		R_NOTE="no process $ipid $dside (ps-there.txt)"
 		return 1
 	fi
 	CH_PID=$npid CH_SIDE=$dside
@@ -281,7 +290,12 @@ cl_migrate() {
 	guest_check "$CH_DIR/serial.log" "$CH_DIR/stamped.log" "$CH_PID" "$offr" \
 		"$t0" "$CH_DIR/stamped.log"
 	R_VERDICT=$(guest_verdict)
-	[ "${EXP_KEEP:-0}" = 1 ] || rm -rf "$d/img"
+	cl_incoming_end 10
+	R_RESTORE=$(jq -r '.restore_ms // "-"' "$d/in.json" 2>/dev/null)
+	R_RAW=$(jq -c -n --slurpfile out "$d/out.json" --slurpfile in "$d/in.json" \
+		--argjson lines "$(cl_timing "$d/out.log" "$d/in.log")" \
+		'{source: $out[0], destination: $in[0], log: $lines}' 2>/dev/null || echo null)
+	[ "${EXP_KEEP:-0}" = 1 ] || rm -rf "$d/img" &
 }
 
 # cl_lacks CMD OPTS: why this criu-lite cannot run CMD with OPTS ("" when
@@ -353,6 +367,7 @@ cl_mismatch() {
 		return 1
 	}
 	t1=$(gl_now_ms)
+	G_FRESH_OFF=$(log_size "$CH_DIR/serial.log")
 	R_SAVE=$((t1 - t0))
 	R_BYTES=$(du -sb "$img" | cut -f1)
 	cl_restore_with "$CH_SIDE" "$img" "$d/restore-binary.log" "$exe" "$other" ||
@@ -390,7 +405,7 @@ cl_mismatch() {
 		'{binary: $exe, "other-binary": $other, library: $lib,
 		  "library-change": "byte 1000 complemented, same size",
 		  "restore-binary-log": $rb, "restore-library-log": $rl}')
-	[ "${EXP_KEEP:-0}" = 1 ] || rm -rf "$img"
+	[ "${EXP_KEEP:-0}" = 1 ] || rm -rf "$img" &	# (a GiB's removal: not waited for)
 	rm -f "$d/libglib-changed.so"
 }
 

@@ -25,6 +25,8 @@
 EXP_ONE_HOST=${EXP_ONE_HOST:-0}
 EXP_MOVE_TIMEOUT=${EXP_MOVE_TIMEOUT:-90}	# s, then migrate_cancel
 EXP_VERIFY_MS=${EXP_VERIFY_MS:-1000}		# guest verify period
+EXP_BOOT_MS=0 EXP_BOOT_MS0=0 EXP_BOOTS=0 EXP_ROWS=0
+EXP_T0=$(date +%s%3N)
 
 # ---- the QEMU versions ----
 
@@ -127,7 +129,17 @@ exp_cleanup() {
 # ---- chains ----
 
 # chain_boot VERSION MEM RATE: a fresh guest; sets CH_* (the chain's head).
+# The first guest of a configuration is booted (10-20 s at 512 MiB under
+# TCG here, more at 2 GiB) and, once it has verified its memory, saved
+# whole (stopped, QEMU's own save to a file, its disk copied beside it:
+# the configuration's template) and continued. Every later fresh guest of
+# that configuration is the template loaded by a new QEMU (a few seconds),
+# admitted only when a verify pass wholly after the load finds every page
+# as written and the kernel complains of nothing; else it is booted. So a
+# move that broke the guest costs a load, not a boot. EXP_TEMPLATES=0:
+# always boot.
 chain_boot() {
+	local tb how=loaded
 	CH_VER=$1 CH_MEM=$2 CH_RATE=$3
 	CH_WL=$((CH_MEM * 3 / 4 < CH_MEM - 160 ? CH_MEM * 3 / 4 : CH_MEM - 160))
 	ver_setup "$CH_VER" || return 1
@@ -136,21 +148,84 @@ chain_boot() {
 	rm -rf "$CH_BASE" && mkdir -p "$CH_BASE"
 	CH_BASE=$(cd "$CH_BASE" && pwd)
 	CH_DISK=$CH_BASE/disk.qcow2
-	CH_N=0 CH_SIDE=here
+	CH_N=0 CH_SIDE=here CH_CAPS=
 	CH_DIR=$CH_BASE/p0
-	echo "experiments: boot QEMU $CH_VER, ${CH_MEM} MiB, $CH_RATE pages/s ($CH_BASE)" >&2
-	qemu_start "$CH_DIR" "" || { CH_PID=; return 1; }
-	CH_PID=$QS_PID CH_STAMPER=$QS_STAMPER
-	CH_SOCK=$CH_DIR/qmp.sock
-	# one whole verify pass with the dirtier running: steady state
-	"$GL_GUEST/serial-watch" -t 120 -p "$CH_PID" "$CH_DIR/serial.log" \
-		" pass_ms=" >/dev/null || return 1
+	CH_TPL=$EXP_WORK/template-$CH_VER-${CH_MEM}M-r$CH_RATE
+	tb=$(gl_now_ms)
+	if ! chain_load_template; then
+		how=booted
+		echo "experiments: boot QEMU $CH_VER, ${CH_MEM} MiB, $CH_RATE pages/s ($CH_BASE)" >&2
+		rm -rf "$CH_DIR" "$CH_DISK"
+		qemu_start "$CH_DIR" "" || { CH_PID=; return 1; }
+		CH_PID=$QS_PID CH_STAMPER=$QS_STAMPER
+		CH_SOCK=$CH_DIR/qmp.sock
+		# one whole verify pass with the dirtier running: steady state
+		"$GL_GUEST/serial-watch" -t 240 -p "$CH_PID" "$CH_DIR/serial.log" \
+			" pass_ms=" >/dev/null || return 1
+	fi
 	# the defaults of the parameters the modes change (qemu_reset)
 	CH_PARAMS0=$(gl_qmp "$CH_SOCK" query-migrate-parameters | jq -c \
 		'with_entries(select(.key | IN("max-bandwidth", "downtime-limit",
 			"multifd-channels", "zero-page-detection")))')
 	CH_QEMU_VERSION=$(gl_qmp "$CH_SOCK" query-version |
 		jq -r '"\(.qemu.major).\(.qemu.minor).\(.qemu.micro) \(.package)"')
+	[ $how = booted ] && [ "${EXP_TEMPLATES:-1}" = 1 ] && chain_save_template
+	EXP_BOOT_MS=$((EXP_BOOT_MS + $(gl_now_ms) - tb))
+	EXP_BOOTS=$((EXP_BOOTS + 1))
+	echo "experiments: fresh guest $how in $(($(gl_now_ms) - tb)) ms" >&2
+}
+
+# chain_save_template: the chain's fresh guest saved as its configuration's
+# template (stopped, unlimited bandwidth, then continued with the
+# parameters it had); a failure leaves no template and the guest running.
+chain_save_template() {
+	local t=$CH_TPL.part st
+	rm -rf "$t" && mkdir -p "$t" || return 1
+	gl_qmp "$CH_SOCK" migrate-set-parameters "{\"max-bandwidth\": $QEMU_BW}" >/dev/null &&
+		gl_qmp "$CH_SOCK" stop >/dev/null &&
+		gl_qmp "$CH_SOCK" migrate "$(jq -nc --arg u "exec:cat > $t/state.mig" '{uri: $u}')" \
+			>/dev/null && st=$(qemu_wait_migration "$CH_SOCK" save) &&
+		[ "$st" = completed ] && qemu_children_gone "$CH_PID" &&
+		cp --sparse=always "$CH_DISK" "$t/disk.qcow2" &&
+		mv "$t" "$CH_TPL" ||
+		{ echo "experiments: no template of $CH_TPL (${st:-})" >&2; rm -rf "$t"; }
+	gl_qmp "$CH_SOCK" migrate-set-parameters "$CH_PARAMS0" >/dev/null
+	gl_qmp "$CH_SOCK" cont >/dev/null
+}
+
+# qemu_children_gone PID: waits (10 s at most) until QEMU PID has no child
+# left: an exec: migration's file is whole once its cat has ended
+qemu_children_gone() {
+	local i
+	for ((i = 0; i < 200; i++)); do
+		pgrep -P "$1" >/dev/null || return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+# chain_load_template: the configuration's template loaded by a new QEMU
+# here (CH_DIR, a copy of its disk); sets CH_PID, CH_STAMPER, CH_SOCK.
+# Fails (leaving nothing running) without a template, or when the loaded
+# guest does not verify its memory in a pass wholly after the load, or
+# complains.
+chain_load_template() {
+	[ -f "$CH_TPL/state.mig" ] || return 1
+	cp --sparse=always "$CH_TPL/disk.qcow2" "$CH_DISK" || return 1
+	qemu_start "$CH_DIR" defer || return 1
+	CH_PID=$QS_PID CH_STAMPER=$QS_STAMPER CH_SOCK=$CH_DIR/qmp.sock
+	if gl_qmp "$CH_SOCK" migrate-incoming \
+		"$(jq -nc --arg u "exec:cat $CH_TPL/state.mig" '{uri: $u}')" >/dev/null &&
+		qemu_dst_running "$CH_SOCK" "$CH_PID" &&
+		guest_fresh_pass "$CH_DIR/serial.log" 0 "$CH_PID" &&
+		[ "$(gl_verdict "$CH_DIR/serial.log" VERIFY)" = ok ] &&
+		[ -z "$(gl_complaints "$CH_DIR/serial.log")" ] &&
+		[ "$(gl_fate "$CH_DIR/serial.log")" = ok ]; then
+		return 0
+	fi
+	echo "experiments: the template $CH_TPL did not load intact: booting" >&2
+	chain_end
+	return 1
 }
 
 # chain_end: the head QEMU quits; the next move boots a new chain.
@@ -181,8 +256,7 @@ chain_resume_source() {
 	[ -n "${CH_PID:-}" ] && gl_alive "$CH_PID" || return 1
 	off=$(stat -c %s "$CH_DIR/serial.log") || return 1
 	gl_qmp -t 10 "$CH_SOCK" cont >/dev/null 2>&1 || return 1
-	"$GL_GUEST/serial-watch" -t 30 -c 2 -o "$off" -p "$CH_PID" \
-		"$CH_DIR/serial.log" " pass_ms=" >/dev/null || return 1
+	guest_fresh_pass "$CH_DIR/serial.log" "$off" "$CH_PID" || return 1
 	after=$CH_DIR/resumed.log
 	tail -c +"$((off + 1))" "$CH_DIR/serial.log" >"$after"
 	[ "$(gl_verdict "$after" VERIFY)" = ok ] &&
@@ -209,21 +283,25 @@ chain_next_dir() {
 #   after the move), G_FIRST_SEQ (first heartbeat after the move).
 # OFFSET: where the move's part of DST_LOG starts (0 for a new QEMU; the
 # log's size before the move when the same file goes on, as with
-# criu-lite).
+# criu-lite). G_FRESH_OFF (when set): where the guest's lines from after
+# the move start, if not at OFFSET (a dump's OFFSET is taken before the
+# guest is stopped): the pass that must begin after the move is looked
+# for from there (guest_fresh_pass).
 guest_check() {
 	local log=$1 st=$2 pid=$3 off=$4 t0=$5
 	shift 5
-	local d after
+	local d after tc fresh=${G_FRESH_OFF:-$off}
+	tc=$(gl_now_ms)
+	G_FRESH_OFF=
 	d=$(dirname "$log")
 	after=$d/after-move.log
 	G_PAUSE=- G_GGAP=- G_SEQ=- G_FATE=- G_VERIFY=- G_DISK=- G_NET=- G_KMSG=0
 	G_HBHOLES=- G_FIRST_SEQ=-
-	# a guest that runs beats every 100 ms: 20 s of silence is a hang
-	if "$GL_GUEST/serial-watch" -t 20 -o "$off" -p "$pid" "$log" "HB seq=" \
+	# a guest that runs beats every 100 ms: 10 s of silence is a hang
+	if "$GL_GUEST/serial-watch" -t 10 -o "$off" -p "$pid" "$log" "HB seq=" \
 		>/dev/null; then
-		"$GL_GUEST/serial-watch" -t 60 -c 2 -o "$off" -p "$pid" "$log" \
-			" pass_ms=" >/dev/null
-		sleep 0.3	# the stamper has the lines too
+		guest_fresh_pass "$log" "$fresh" "$pid"
+		sleep 0.2	# the stamper has the lines too
 		gl_hb_gap "$@" -- "$t0" >"$d/gap.out"
 		G_PAUSE=$(gl_kv outage_ms <"$d/gap.out")
 		G_GGAP=$(gl_kv guest_gap_ms <"$d/gap.out")
@@ -243,7 +321,45 @@ guest_check() {
 			if (n++ == 0) first = s; else if (s != p + 1) holes++
 			p = s }
 		END { print (n ? first : "-"), holes + 0 }' "$after")
+	G_CHECK_MS=$(($(gl_now_ms) - tc))
 }
+
+# guest_fresh_pass LOG OFFSET PID: waits (60 s at most) for a verify pass
+# of the guest's whole workload memory that began after the guest's first
+# heartbeat from byte OFFSET of LOG on: one pass wholly on this side of a
+# move, rather than the two passes in a row that were waited for before
+# (the first could have begun on the source). The guest's clock decides:
+# a pass whose VERIFY line follows heartbeat mono_ms=M and says pass_ms=P
+# ended at M or up to one heartbeat period later, so it began at or after
+# M - P; it counts when M - P is not before that first heartbeat.
+guest_fresh_pass() {
+	local log=$1 off=$2 pid=$3 k
+	for ((k = 1; k <= 4; k++)); do
+		"$GL_GUEST/serial-watch" -t 60 -c $k -o "$off" -p "$pid" "$log" \
+			" pass_ms=" >/dev/null || return 1
+		fresh_pass_in "$log" "$off" && return 0
+	done
+	return 1
+}
+
+# fresh_pass_in LOG OFFSET: LOG holds, from byte OFFSET on, a verify pass
+# begun after the first heartbeat there (guest_fresh_pass's test)
+fresh_pass_in() {
+	tail -c +"$(($2 + 1))" "$1" | tr -d '\r' | awk '
+		$1 == "HB" && $3 ~ /^mono_ms=/ {
+			m = substr($3, 9) + 0
+			if (m0 == "") m0 = m
+		}
+		$1 == "VERIFY" && $3 !~ /^page=/ && m0 != "" {
+			p = -1
+			for (i = 3; i <= NF; i++)
+				if ($i ~ /^pass_ms=/) p = substr($i, 9) + 0
+			if (p >= 0 && m - p >= m0) { found = 1; exit }
+		}
+		END { exit !found }'
+}
+
+log_size() { stat -c %s "$1" 2>/dev/null || echo 0; }
 
 # guest_progress STAMPED T0 T1: how the guest got on on the source while it
 # was being moved (host ms T0..T1): sets G_HB_PER_S (heartbeats per second,
@@ -338,6 +454,10 @@ loadavg_json() {
 # emit_row: appends one JSON line to $EXP_RESULTS from the R_* variables
 # (R_RAW: a JSON value with the tool's own stats, whole).
 emit_row() {
+	local now wall boot
+	now=$(date +%s%3N)
+	wall=$((now - ${EXP_ROW_T0:-$now})) boot=$((EXP_BOOT_MS - EXP_BOOT_MS0))
+	EXP_ROW_T0=$now EXP_BOOT_MS0=$EXP_BOOT_MS EXP_ROWS=$((EXP_ROWS + 1))
 	jq -nc \
 		--arg tool "$R_TOOL" --arg tool_version "$R_TOOL_VERSION" \
 		--arg qemu "$CH_VER" --arg qemu_version "${CH_QEMU_VERSION:-}" \
@@ -363,6 +483,8 @@ emit_row() {
 		--argjson link_mb_s "$(num "${EXP_LINK_MBS:--}")" \
 		--argjson link4_mb_s "$(num "${EXP_LINK4_MBS:--}")" \
 		--argjson loadavg "$(loadavg_json)" \
+		--argjson wall_ms "$wall" --argjson boot_ms "$boot" \
+		--argjson check_ms "$(num "${G_CHECK_MS:--}")" \
 		--argjson raw "${R_RAW:-null}" \
 		'{tool: $tool, tool_version: $tool_version, qemu: $qemu,
 		  qemu_version: $qemu_version, mode: $mode, mem_mib: $mem_mib,
@@ -375,6 +497,7 @@ emit_row() {
 		  save_ms: $save_ms, restore_ms: $restore_ms, durable: $durable,
 		  link_mb_s: $link_mb_s, link4_mb_s: $link4_mb_s,
 		  loadavg: $loadavg, note: $note, dir: $dir, time: $time,
+		  wall_ms: $wall_ms, boot_ms: $boot_ms, check_ms: $check_ms,
 		  raw: $raw}' >>"$EXP_RESULTS" || {
 		echo "experiments: could not write the row of $R_MODE" >&2
 		return 1
@@ -382,6 +505,19 @@ emit_row() {
 	printf 'experiments: %-5s %-9s %-24s %5s MiB %6s/s total %6s ms down %5s ms pause %5s ms  %s\n' \
 		"$CH_VER" "$R_TOOL" "$R_MODE" "$CH_MEM" "$CH_RATE" "$R_TOTAL" "$R_DOWN" \
 		"$G_PAUSE" "$R_VERDICT" >&2
+	exp_progress "$wall" "$boot"
+}
+
+# exp_progress WALL BOOT: one line per row: its wall time (of it BOOT ms
+# booting a guest, G_CHECK_MS checking it), rows done of EXP_ROWS_PLANNED,
+# time so far and the estimate left (the mean row so far)
+exp_progress() {
+	local el left=-
+	el=$((($(date +%s%3N) - EXP_T0) / 1000))
+	[ "${EXP_ROWS_PLANNED:-0}" -gt 0 ] &&
+		left=$((el * (EXP_ROWS_PLANNED - EXP_ROWS) / EXP_ROWS))
+	printf 'experiments:   row %s/%s: %s ms (boot %s, check %s); %s s so far, ~%s s left\n' \
+		"$EXP_ROWS" "${EXP_ROWS_PLANNED:-?}" "$1" "$2" "$G_CHECK_MS" "$el" "$left" >&2
 }
 
 # row_reset TOOL MODE: clears the R_* and G_* of a row.
@@ -389,7 +525,7 @@ row_reset() {
 	R_TOOL=$1 R_MODE=$2 R_TOOL_VERSION=- R_TOTAL=- R_DOWN=- R_BYTES=-
 	R_SRC_RESUMABLE=0 R_DURABLE=null
 	R_ROUNDS=- R_VERDICT=- R_HOST=- R_SAVE=- R_RESTORE=- R_NOTE='' R_DIR=''
-	R_RAW=null
+	R_RAW=null G_CHECK_MS=- G_FRESH_OFF=
 	G_PAUSE=- G_GGAP=- G_SEQ=- G_FATE=- G_VERIFY=- G_DISK=- G_NET=- G_KMSG=-
 	G_HBHOLES=- G_FIRST_SEQ=- G_HB_PER_S=- G_DIRTY_PER_S=-
 }
@@ -425,7 +561,7 @@ link_measure() {
 			sleep 0.05
 		done
 		[ -n "$port" ] && timeout 30 "$GL_GUEST/link-ceiling" -c \
-			"$(side_addr "$side"):$port" -n "$n" -s "${EXP_LINK_S:-2}" >/dev/null
+			"$(side_addr "$side"):$port" -n "$n" -s "${EXP_LINK_S:-1}" >/dev/null
 		wait $!
 		v=$(sed -n 's/.* mb_s=\([0-9.]*\) .*/\1/p' "$out")
 		[ "$n" = 1 ] && EXP_LINK_MBS=${v:--} || EXP_LINK4_MBS=${v:--}

@@ -73,17 +73,27 @@ qemu_mode_field() {
 		k == n { v = $f; gsub(/^ +| +$/, "", v); print v }' <<<"$QEMU_MODES"
 }
 
-# qemu_lacks CAPS PARAMS MINVER: why the chain's QEMU cannot run a mode
-# ("" when it can)
+# qemu_lacks CAPS PARAMS MINVER: sets QL_WHY, why the chain's QEMU cannot
+# run a mode ("" when it can). What a version lists is asked once per
+# version (not in a subshell: the cache is kept).
+declare -A QEMU_HAS_CAPS QEMU_HAS_PARAMS
 qemu_lacks() {
-	local caps=$1 params=$2 minver=$3 have c k
-	have=$(gl_qmp "$CH_SOCK" query-migrate-capabilities | jq -r '.[].capability')
+	if [ -z "${QEMU_HAS_CAPS[$CH_VER]:-}" ]; then
+		QEMU_HAS_CAPS[$CH_VER]=" $(gl_qmp "$CH_SOCK" query-migrate-capabilities |
+			jq -r '[.[].capability] | join(" ")') "
+		QEMU_HAS_PARAMS[$CH_VER]=" $(gl_qmp "$CH_SOCK" query-migrate-parameters |
+			jq -r 'keys | join(" ")') "
+	fi
+	QL_WHY=$(qemu_lacks_why "$@")
+}
+
+qemu_lacks_why() {
+	local caps=$1 params=$2 minver=$3 c k
 	for c in ${caps//,/ }; do
-		grep -qx "$c" <<<"$have" || { echo "no capability $c"; return; }
+		[[ ${QEMU_HAS_CAPS[$CH_VER]} == *" $c "* ]] || { echo "no capability $c"; return; }
 	done
-	have=$(gl_qmp "$CH_SOCK" query-migrate-parameters | jq -r 'keys[]')
-	for k in $(jq -r 'keys[]' <<<"$params"); do
-		grep -qx "$k" <<<"$have" || { echo "no parameter $k"; return; }
+	for k in $(param_names "$params"); do
+		[[ ${QEMU_HAS_PARAMS[$CH_VER]} == *" $k "* ]] || { echo "no parameter $k"; return; }
 	done
 	if [ "$minver" != - ] &&
 		[ "$(printf '%s\n' "$minver" "${CH_QEMU_VERSION%% *}" | sort -V | head -n 1)" != "$minver" ]; then
@@ -91,26 +101,44 @@ qemu_lacks() {
 	fi
 }
 
+# param_names PARAMS: the keys of a mode's PARAMETERS (flat JSON object)
+param_names() {
+	local p=$1
+	while [[ $p =~ \"([a-z-]+)\":(.*) ]]; do
+		echo "${BASH_REMATCH[1]}"
+		p=${BASH_REMATCH[2]}
+	done
+}
+
+# caps_json CAPS STATE: {"capabilities": [...]} setting CAPS (comma-
+# separated) to STATE
+caps_json() {
+	local c out=''
+	for c in ${1//,/ }; do
+		out="$out${out:+, }{\"capability\": \"$c\", \"state\": $2}"
+	done
+	echo "{\"capabilities\": [$out]}"
+}
+
 # qemu_reset SOCK: the source back to the defaults of its version: a
 # destination keeps the capabilities and parameters of the move that
-# brought the guest in, and is the next move's source.
+# brought the guest in, and is the next move's source. CH_CAPS: the
+# capabilities the chain's last move set (on both of its sides).
 qemu_reset() {
-	local off
-	off=$(gl_qmp "$1" query-migrate-capabilities |
-		jq -c '[.[] | select(.state) | {capability, state: false}]')
-	[ "$off" = "[]" ] ||
-		gl_qmp "$1" migrate-set-capabilities "{\"capabilities\": $off}" >/dev/null ||
-		return 1
+	if [ -n "${CH_CAPS:-}" ]; then
+		gl_qmp "$1" migrate-set-capabilities "$(caps_json "$CH_CAPS" false)" >/dev/null ||
+			return 1
+	fi
 	gl_qmp "$1" migrate-set-parameters "$CH_PARAMS0" >/dev/null
 }
 
 # qemu_setup SOCK CAPS PARAMS: sets the mode's capabilities and parameters
 qemu_setup() {
-	local sock=$1 caps=$2 params=$3 list
+	local sock=$1 caps=$2 params=$3
 	if [ -n "$caps" ]; then
-		list=$(tr ',' '\n' <<<"$caps" |
-			jq -Rc '{capability: ., state: true}' | jq -sc '{capabilities: .}')
-		gl_qmp "$sock" migrate-set-capabilities "$list" >/dev/null || return 1
+		CH_CAPS=$caps
+		gl_qmp "$sock" migrate-set-capabilities "$(caps_json "$caps" true)" >/dev/null ||
+			return 1
 	fi
 	[ "$params" = "{}" ] ||
 		gl_qmp "$sock" migrate-set-parameters "$params" >/dev/null
@@ -362,7 +390,8 @@ qemu_save() {
 	[ "$scheme" = file ] && out_uri="file:$f" in_uri="file:$f"
 	qemu_reset "$CH_SOCK" && qemu_setup "$CH_SOCK" "$caps" "$params" ||
 		{ R_VERDICT="setup-failed"; return 1; }
-	sync
+	# a durable save's fsync is timed: others' dirty pages flushed first
+	[ "$durable" = true ] && sync
 	t0=$(gl_now_ms)
 	gl_qmp "$CH_SOCK" stop >/dev/null &&
 		gl_qmp "$CH_SOCK" migrate "$(jq -nc --arg u "$out_uri" '{uri: $u}')" \
@@ -414,7 +443,7 @@ qemu_save() {
 		"$CH_DIR/stamped.log" "$dst/stamped.log"
 	R_VERDICT=$(guest_verdict)
 	CH_DIR=$dst CH_PID=$dpid CH_STAMPER=$dst_st CH_SOCK=$dst/qmp.sock
-	[ "${EXP_KEEP:-0}" = 1 ] || rm -f "$f"
+	[ "${EXP_KEEP:-0}" = 1 ] || rm -f "$f" &	# (a GiB's removal: not waited for)
 }
 
 # last_seq STAMPED [UNTIL_MS]: the last heartbeat seq stamped up to UNTIL_MS
@@ -479,7 +508,7 @@ qemu_bgsnap() {
 		'{"query-migrate": ., "source-status-after": $s, "hb-at-start": $s0,
 		  "hb-at-end": $s1, "hb-first-loaded": $f}' <<<"$q")
 	CH_DIR=$dst CH_PID=$dpid CH_STAMPER=$dst_st CH_SOCK=$dst/qmp.sock
-	[ "${EXP_KEEP:-0}" = 1 ] || rm -f "$f"
+	[ "${EXP_KEEP:-0}" = 1 ] || rm -f "$f" &	# (a GiB's removal: not waited for)
 }
 
 # qemu_mismatch NAME CAPS PARAMS: a live move to a destination whose
@@ -575,7 +604,8 @@ qemu_run_mode() {
 	minver=$(qemu_mode_field "$name" 5)
 	chain_ready "$CH_VER" "$CH_MEM" "$CH_RATE" || {
 		row_reset qemu "$name"; R_VERDICT=boot-failed; emit_row; chain_end; return; }
-	why=$(qemu_lacks "$caps" "$params" "$minver")
+	qemu_lacks "$caps" "$params" "$minver"
+	why=$QL_WHY
 	if [ -n "$why" ]; then
 		row_na qemu "$name" "QEMU $CH_VER: $why"
 		return

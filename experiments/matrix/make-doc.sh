@@ -133,11 +133,35 @@ Reproduce (as root, on a Debian 12 machine; missing packages are installed
 by the targets):
 
     make qemu10               # QEMU 10.0 from bookworm-backports into build/qemu10
-    make experiments-quick    # every mode once, 512 MiB, busy guest (~11 min here)
-    make experiments          # the full matrix (512 MiB and 2 GiB, idle and
-                              # two dirty rates, 3 interleaved runs: 36 blocks
-                              # of ~6 min at 512 MiB here, hours in all)
+    make experiments-quick    # every mode once, 512 MiB, busy guest (under
+                              # 8 min here)
+    make experiments          # the full matrix (below; under an hour here)
     make experiments-doc      # plots and this page from build/experiments/
+
+The full matrix (\`make experiments\`) has two parts. **The axes**: the
+modes that answer the questions asked along RAM size and dirty rate
+(QEMU's precopy at the default and at unlimited bandwidth, multifd with 4
+channels, postcopy, the save to a file through \`exec:cat\`, criu-lite's
+migrate precopy and postcopy and its dump), per QEMU version, at 512 MiB
+idle, 5000 and 20000 pages/s with 3 runs interleaved (run 1 of every rate
+and version, then run 2, then run 3), and at 2 GiB idle and 20000 pages/s
+with 1 run: a 2 GiB row takes 30-70 s here (TCG on 2 shared cores at load
+~12), so 3 runs of 3 rates at 2 GiB alone would take two hours; the 2 GiB
+rows place every axis mode on the RAM-size axis at both ends of the dirty
+rate, the spread and the rate axis are at 512 MiB. **The single points**:
+every other mode (the multifd channel counts and zero-page detection,
+auto-converge, downtime-limit, postcopy-preempt, postcopy-recover,
+calc-dirty-rate, the \`file:\` saves with and without mapped-ram, durable
+saves, background-snapshot, the mismatches, criu-lite's other dumps) once
+per QEMU version, at 512 MiB busy (20000 pages/s), in run 1's block of
+that configuration. \`make experiments-quick\` is that block alone: every
+mode once. Every guest a move starts from is intact: the first of a
+configuration is booted, checked by a whole verify pass and saved as that
+configuration's template; when a move breaks the guest the next starts
+from the template loaded by a new QEMU, checked by a whole verify pass
+begun after the load (a boot takes 15-30 s under TCG here, a load 2-4 s
+at 512 MiB). A guest is checked after every move by a whole verify pass
+begun after the move.
 
 Each run of a mode appends one JSON line to \`build/experiments/results.jsonl\`
 (fields: \`tool\`, \`tool_version\`, \`qemu\`, \`mode\`, \`mem_mib\`,
@@ -159,7 +183,9 @@ run's rows the 1-minute load was $(jq -rs 'map(.loadavg[0] // empty) | sort |
 if length == 0 then "not recorded" else "\(.[0])–\(.[-1]), median \(.[length / 2 | floor])" end' "$res")
 (the \`load\` column of question 10). Times are noisy; compare ratios within
 one run. QEMU versions: $(m .versions); guest RAM
-(MiB): $(m .mems); dirty rates (pages/s): $(m .rates); runs: $(m .reps).
+(MiB): $(m .mems); dirty rates (pages/s): $(m .rates); runs: $(m .reps)
+($(m .plan); single points at $(m .single_point) MiB/pages/s). Fresh
+guests: $(m .fresh_guests), $(m .fresh_guest_seconds) s in all.
 $(count 'length') rows, $(count 'map(select(.verdict == "ok")) | length') ok,
 $(count 'map(select(.verdict == "n/a")) | length') n/a (a mode the version or
 tool does not have), $(count 'map(select(.verdict != "ok" and .verdict != "n/a")) | length')

@@ -5,17 +5,34 @@
 # complaints, its disk and network).
 #
 # Usage: experiments/matrix/run-experiments.sh [--quick]
-#   --quick   one run of every mode at 512 MiB, one dirty rate (~11 min
-#             here at load 5-10)
-#   default   512 and 2048 MiB, idle and two dirty rates, EXP_REPS runs
+#   --quick   one run of every mode at 512 MiB, busy (20000 pages/s)
+#   default   the full matrix, in two parts:
+#             the axes: the modes that answer the questions asked along
+#               RAM size and dirty rate (EXP_AXIS_MODES: QEMU precopy at the
+#               default and unlimited bandwidth, multifd, postcopy, the save
+#               to a file, criu-lite migrate precopy and postcopy, criu-lite
+#               dump), per QEMU version, at 512 MiB idle, 5000 and 20000
+#               pages/s, 3 runs, and at 2048 MiB idle and 20000 pages/s,
+#               1 run (mem_rates, mem_reps)
+#             the single points: every other mode (mismatch, recover,
+#               background-snapshot, mapped-ram, calc-dirty-rate,
+#               auto-converge, ...) once per QEMU version, at 512 MiB busy
+#               (20000 pages/s), in run 1's block of that configuration
+#   The runs are interleaved within each RAM size: run 1 of every rate and
+#   version, then run 2, ...; the modes of a block are ordered so that the
+#   guest is on this host whenever a criu-lite migrate is next (it goes
+#   from here to there only), a QEMU live move bringing it back between two.
 # Environment (overrides): EXP_VERSIONS ("7.2 10.0"), EXP_MEMS, EXP_RATES
-#   (pages/s), EXP_REPS (runs; a run does the whole matrix once, so the runs
-#   of one configuration are spread over the whole time), EXP_MODES (an
-#   extended regex: only the modes it matches), EXP_OUT (build/experiments),
+#   (pages/s), EXP_REPS (runs), both for every RAM size, or EXP_RATES_<MIB>
+#   and EXP_REPS_<MIB> for one, EXP_MODES (an extended regex: only the modes
+#   it matches), EXP_AXIS_MODES (an extended regex, the full run's axes),
+#   EXP_POINT ("MEM RATE": the single points' configuration, "512 20000";
+#   "none": no single points), EXP_OUT (build/experiments),
 #   EXP_MOVE_TIMEOUT (s, default 90), EXP_KEEP=1 keeps streams and images,
 #   EXP_CL_TRACE=1 has criu-lite migrate log each stage, stamped, on both
 #   sides (out-trace.log, in-trace.log),
-#   EXP_ONE_HOST=1 keeps both sides of live moves on this host (loopback).
+#   EXP_ONE_HOST=1 keeps both sides of live moves on this host (loopback),
+#   EXP_TEMPLATES=0 boots every fresh guest (exp-lib.sh's chain_boot).
 #
 # Live moves cross two hosts: the other host (experiments/guest/two-hosts.sh:
 # network, PID and mount namespaces behind a veth pair, with its own TCP
@@ -25,7 +42,8 @@
 # Output: EXP_OUT/results.jsonl, one JSON line per run of a mode (fields in
 # exp-lib.sh's emit_row; "raw" holds QEMU's whole query-migrate return or
 # criu-lite's timing lines), EXP_OUT/meta.json (the machine, the command,
-# start and end), every QEMU process's logs in EXP_OUT/work/.
+# start and end, the matrix), every QEMU process's logs in EXP_OUT/work/.
+# An estimate at the start, a progress line after every row.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 
@@ -42,13 +60,51 @@ GL_GUEST=build/guest
 . experiments/matrix/exp-qemu.sh
 . experiments/matrix/exp-cl.sh
 
+# EXP_TRACE=FILE: every command of the harness, timed, to FILE (where a
+# row's time goes)
+if [ -n "${EXP_TRACE:-}" ]; then
+	exec 7>>"$EXP_TRACE"
+	BASH_XTRACEFD=7 PS4='+${EPOCHREALTIME} ${FUNCNAME[0]:-main}: '
+	set -x
+fi
+
 quick=0
 [ "${1:-}" = --quick ] && quick=1
+axis=${EXP_AXIS_MODES:-precopy-default|precopy|multifd-4|postcopy|exec-save|cl-migrate|cl-migrate-postcopy|cl-dump}
 if [ $quick = 1 ]; then
 	mems=${EXP_MEMS:-512} rates=${EXP_RATES:-20000} reps=${EXP_REPS:-1}
+	point=${EXP_POINT:-"$mems $rates"}
 else
-	mems=${EXP_MEMS:-512 2048} rates=${EXP_RATES:-0 5000 20000} reps=${EXP_REPS:-3}
+	mems=${EXP_MEMS:-512 2048} rates=${EXP_RATES:-} reps=${EXP_REPS:-}
+	point=${EXP_POINT:-"512 20000"}
 fi
+
+# mem_rates MEM, mem_reps MEM: the dirty rates and runs at that RAM size:
+# EXP_RATES / EXP_REPS for every size when set, else EXP_RATES_<MEM> /
+# EXP_REPS_<MEM>, else the full run's: idle, 5000 and 20000 pages/s, 3 runs
+# at 512 MiB; idle and 20000, 1 run at 2 GiB (a 2 GiB row takes 30-70 s
+# here at load ~12: 3 runs of 3 rates would take two hours alone)
+mem_rates() {
+	local v
+	v=EXP_RATES_$1
+	if [ -n "$rates" ]; then echo "$rates"
+	elif [ -n "${!v:-}" ]; then echo "${!v}"
+	elif [ "$1" -le 512 ]; then echo "0 5000 20000"
+	else echo "0 20000"; fi
+}
+mem_reps() {
+	local v
+	v=EXP_REPS_$1
+	if [ -n "$reps" ]; then echo "$reps"
+	elif [ -n "${!v:-}" ]; then echo "${!v}"
+	elif [ "$1" -le 512 ]; then echo 3
+	else echo 1; fi
+}
+plan='' maxreps=0
+for mem in $mems; do
+	plan="$plan${plan:+; }$mem MiB: $(mem_rates "$mem") pages/s, $(mem_reps "$mem") run(s)"
+	[ "$(mem_reps "$mem")" -gt $maxreps ] && maxreps=$(mem_reps "$mem")
+done
 versions=${EXP_VERSIONS:-7.2 10.0}
 EXP_OUT=${EXP_OUT:-build/experiments}
 EXP_QEMU10_ENV=${EXP_QEMU10_ENV:-build/qemu10/env}
@@ -68,7 +124,43 @@ esac
 
 rm -rf "$EXP_WORK" && mkdir -p "$EXP_WORK"
 : >"$EXP_RESULTS"
-trap 'chain_end; exp_cleanup; th_down; gl_stop_pid "${GL_ECHO_PID:-}"' EXIT
+
+# The quick run's QEMU versions side by side (EXP_PARALLEL=0: one after
+# the other): each version's block is this script for that version alone,
+# with its own other host, echo server and work directory
+# (EXP_OUT/part-VERSION); their rows are put together in version order.
+# Each block's moves then share the 2 cores with the other's (the machine
+# is shared anyway: every row records the load); the full run, whose
+# numbers the doc reads, runs one block at a time.
+if [ $quick = 1 ] && [ "${EXP_PARALLEL:-1}" = 1 ] && [ "$(wc -w <<<"$versions")" -gt 1 ]; then
+	t_start=$(gl_now_ms) start_iso=$(date -u +%FT%TZ)
+	load_start=$(cut -d' ' -f1-3 /proc/loadavg)
+	parts=()
+	for ver in $versions; do
+		rm -rf "$EXP_OUT/part-$ver"
+		EXP_VERSIONS=$ver EXP_PARALLEL=0 EXP_OUT=$EXP_OUT/part-$ver \
+			EXP_TRACE=${EXP_TRACE:+$EXP_TRACE-$ver} "$0" --quick \
+			2> >(sed -u "s/^experiments:/experiments [$ver]:/" >&2) &
+		parts+=($!)
+	done
+	rc=0
+	for p in "${parts[@]}"; do wait "$p" || rc=1; done
+	for ver in $versions; do cat "$EXP_OUT/part-$ver/results.jsonl"; done >"$EXP_RESULTS"
+	t_end=$(gl_now_ms)
+	for ver in $versions; do cat "$EXP_OUT/part-$ver/meta.json"; done | jq -s \
+		--arg start "$start_iso" --arg finish "$(date -u +%FT%TZ)" \
+		--argjson seconds $(((t_end - t_start) / 1000)) --arg versions "$versions" \
+		--arg load0 "$load_start" --arg load "$(cut -d' ' -f1-3 /proc/loadavg)" \
+		'.[0] + {start: $start, "end": $finish, seconds: $seconds, versions: $versions,
+		  loadavg_at_start: $load0, loadavg_at_end: $load,
+		  rows_planned: (map(.rows_planned) | add),
+		  fresh_guests: (map(.fresh_guests) | add),
+		  fresh_guest_seconds: (map(.fresh_guest_seconds) | add),
+		  parallel: "the versions side by side"}' >"$EXP_OUT/meta.json"
+	echo "experiments: $(wc -l <"$EXP_RESULTS") rows in $EXP_RESULTS ($(((t_end - t_start) / 1000)) s, the versions side by side)" >&2
+	exit $rc
+fi
+trap 'chain_end; exp_cleanup; th_down; gl_stop_pid "${GL_ECHO_PID:-}"; rm -rf "$EXP_WORK"/template-*' EXIT
 trap 'exit 130' INT TERM HUP
 gl_start_echo "$EXP_WORK" || exit 1
 # the other host answers the guest's NET pings on the same port
@@ -79,27 +171,113 @@ fi
 
 selected() { [ -z "${EXP_MODES:-}" ] || [[ $1 =~ ^(${EXP_MODES})$ ]]; }
 
+# block_modes MEM RATE RUN: the modes of one block, "qemu:NAME" or
+# "cl:NAME", one a line: every mode at the single point (run 1), the axes'
+# modes elsewhere (the quick run: every mode)
+block_modes() {
+	local m all=0
+	[ "$quick" = 1 ] && all=1
+	[ "$3" = 1 ] && [ "$1 $2" = "$point" ] && all=1
+	for m in $(qemu_mode_names); do
+		selected "$m" && { [ $all = 1 ] || [[ $m =~ ^(${axis})$ ]]; } && echo "qemu:$m"
+	done
+	for m in $(cl_mode_names); do
+		selected "$m" && { [ $all = 1 ] || [[ $m =~ ^(${axis})$ ]]; } && echo "cl:$m"
+	done
+}
+
+# mode_kind TOOL:NAME: "clmigrate" (criu-lite migrate: here to there only),
+# "flip" (a QEMU live move: to the other side), "stay"
+mode_kind() {
+	case ${1%%:*} in
+	cl) [ "$(cl_mode_field "${1#cl:}" 4)" = migrate ] && echo clmigrate || echo stay ;;
+	qemu) case $(qemu_mode_field "${1#qemu:}" 4) in
+		live|postcopy|postcopy-recover) echo flip ;;
+		*) echo stay ;;
+		esac ;;
+	esac
+}
+declare -A MODE_KIND
+for m in $(qemu_mode_names); do MODE_KIND[qemu:$m]=$(mode_kind "qemu:$m"); done
+for m in $(cl_mode_names); do MODE_KIND[cl:$m]=$(mode_kind "cl:$m"); done
+
+# pick_mode MODE...: sets PICK, the index of the mode to run next: a
+# criu-lite migrate when the guest is here (or none runs: the next boots
+# here); when it is there and a criu-lite migrate is still to come, a QEMU
+# live move (it comes back); else the next in order
+pick_mode() {
+	local i here=0 want_flip=0 k
+	{ [ -z "${CH_PID:-}" ] || [ "${CH_SIDE:-here}" = here ]; } && here=1
+	for ((i = 1; i <= $#; i++)); do
+		[ "${MODE_KIND[${!i}]}" = clmigrate ] || continue
+		[ $here = 1 ] && { PICK=$((i - 1)); return; }
+		want_flip=1
+	done
+	for k in flip any; do
+		[ $k = flip ] && [ $want_flip = 0 ] && continue
+		for ((i = 1; i <= $#; i++)); do
+			case $k:${MODE_KIND[${!i}]} in
+			flip:flip|any:flip|any:stay) PICK=$((i - 1)); return ;;
+			esac
+		done
+	done
+	PICK=0
+}
+
+# run_block MODE...: runs the modes of one block in pick_mode's order
+run_block() {
+	local todo=("$@") k m
+	while [ ${#todo[@]} -gt 0 ]; do
+		pick_mode "${todo[@]}"
+		k=$PICK m=${todo[$PICK]}
+		todo=("${todo[@]:0:$k}" "${todo[@]:$((k + 1))}")
+		case $m in
+		qemu:*) qemu_run_mode "${m#qemu:}" ;;
+		cl:*) cl_run_mode "${m#cl:}" ;;
+		esac
+	done
+}
+
+# the plan: rows and an estimate (EXP_EST_S_<MEM>: s per row, measured
+# here at load ~10; EXP_EST_BOOT_<MEM>: s per configuration's first boot)
+EXP_ROWS_PLANNED=0 est=0
+for mem in $mems; do
+	per_row=$(eval echo "\${EXP_EST_S_$mem:-$((mem <= 512 ? 9 : 40))}")
+	per_boot=$(eval echo "\${EXP_EST_BOOT_$mem:-$((mem <= 512 ? 25 : 35))}")
+	for ((EXP_RUN = 1; EXP_RUN <= $(mem_reps "$mem"); EXP_RUN++)); do
+		for rate in $(mem_rates "$mem"); do
+			for ver in $versions; do
+				n=$(block_modes "$mem" "$rate" "$EXP_RUN" | wc -l)
+				EXP_ROWS_PLANNED=$((EXP_ROWS_PLANNED + n))
+				est=$((est + n * per_row + (EXP_RUN == 1 ? per_boot : 0) + 3))
+			done
+		done
+	done
+done
+echo "experiments: $EXP_ROWS_PLANNED rows planned ($([ $quick = 1 ] && echo quick || echo full) run: $plan; QEMU $versions; single points at $point); estimate ~$((est / 60)) min" >&2
+
 t_start=$(gl_now_ms)
+EXP_T0=$t_start EXP_ROW_T0=$t_start
 start_iso=$(date -u +%FT%TZ)
 load_start=$(cut -d' ' -f1-3 /proc/loadavg)
-for ((EXP_RUN = 1; EXP_RUN <= reps; EXP_RUN++)); do
-	for mem in $mems; do
-		for rate in $rates; do
+for mem in $mems; do
+	nreps=$(mem_reps "$mem")
+	for ((EXP_RUN = 1; EXP_RUN <= nreps; EXP_RUN++)); do
+		for rate in $(mem_rates "$mem"); do
 			for ver in $versions; do
 				CH_VER=$ver CH_MEM=$mem CH_RATE=$rate
-				echo "experiments: run $EXP_RUN/$reps: QEMU $ver, $mem MiB, $rate pages/s" >&2
+				echo "experiments: run $EXP_RUN/$nreps: QEMU $ver, $mem MiB, $rate pages/s" >&2
+				mapfile -t modes < <(block_modes "$mem" "$rate" "$EXP_RUN")
+				[ ${#modes[@]} -gt 0 ] || continue
 				link_measure
-				for m in $(qemu_mode_names); do
-					selected "$m" && qemu_run_mode "$m"
-				done
-				for m in $(cl_mode_names); do
-					selected "$m" && cl_run_mode "$m"
-				done
+				run_block "${modes[@]}"
 				chain_end
 				exp_cleanup
 			done
 		done
 	done
+	# this RAM size's templates are done with (GiBs on disk)
+	rm -rf "$EXP_WORK"/template-*
 done
 t_end=$(gl_now_ms)
 
@@ -108,10 +286,15 @@ jq -n --arg kernel "$(uname -r)" --argjson cpus "$(nproc)" \
 	--arg start "$start_iso" --arg finish "$(date -u +%FT%TZ)" \
 	--argjson seconds $(((t_end - t_start) / 1000)) \
 	--arg command "make $([ $quick = 1 ] && echo experiments-quick || echo experiments)" \
-	--arg mems "$mems" --arg rates "$rates" --argjson reps "$reps" \
+	--arg mems "$mems" --arg rates "$(for m in $mems; do mem_rates "$m"; done | tr ' ' '\n' | sort -nu | xargs)" \
+	--argjson reps "$maxreps" --arg plan "$plan" \
 	--arg versions "$versions" --arg commit "$(git rev-parse --short HEAD 2>/dev/null)" \
 	--arg load "$(cut -d' ' -f1-3 /proc/loadavg)" --arg load0 "$load_start" \
-	'{kernel: $kernel, cpus: $cpus, mem_gib: $mem_gib, start: $start, "end": $finish,
+	--arg axis "$axis" --arg point "$point" --argjson planned "$EXP_ROWS_PLANNED" \
+	--argjson boots "$EXP_BOOTS" --argjson boot_s $((EXP_BOOT_MS / 1000)) \
+	'{axis_modes: $axis, single_point: $point, plan: $plan, rows_planned: $planned,
+	  fresh_guests: $boots, fresh_guest_seconds: $boot_s,
+	  kernel: $kernel, cpus: $cpus, mem_gib: $mem_gib, start: $start, "end": $finish,
 	  seconds: $seconds, command: $command, mems: $mems, rates: $rates,
 	  reps: $reps, versions: $versions, commit: $commit,
 	  loadavg_at_start: $load0, loadavg_at_end: $load}' >"$EXP_OUT/meta.json"
