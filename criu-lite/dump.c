@@ -69,6 +69,8 @@ struct dump_ctx {
 	struct dump_stats *st;
 	struct progress progress;
 	char phase[32];		/* name of the pre-copy round's phase */
+	uint64_t best_round;	/* fewest pages a pre-copy round copied */
+	unsigned stalled;	/* rounds since one shrank below best_round */
 	sigset_t stop_sigs;	/* blocked while the tree is frozen */
 	struct fd_dump_ctx *fdc;	/* open file descriptions of the tree */
 	struct pc_proc *pcs;		/* pre-copy, one per process of pc_tree */
@@ -962,14 +964,21 @@ static uint64_t precopy_estimate(struct dump_ctx *c)
 	return pages;
 }
 
+/* Rounds in a row that did not shrink below the best one by 10 % before
+ * pre-copy gives up: one such round says little on a busy tree (a round
+ * copies what was written during the one before, which varies with the
+ * machine's load), and the freeze then takes whatever the last round
+ * left (a busy 2 GiB guest: 80-130 MB, given up after one). */
+#define PRECOPY_STALLS	3
+
 /*
  * Migration: what the last round copied will be about what the final,
  * frozen copy has to send; at the bandwidth of that round (pages read and
- * sent, the zero ones elided), does it fit the allowed downtime? Or do
- * the rounds not shrink any more (the tree writes as fast as we copy)?
+ * sent, the zero ones elided), does it fit the allowed downtime? Or have
+ * the rounds stopped shrinking (the tree writes as fast as we copy)?
  */
-static bool converged(struct dump_ctx *c, uint64_t pages, uint64_t prev,
-		      uint64_t ns, uint64_t bytes, unsigned round)
+static bool converged(struct dump_ctx *c, uint64_t pages, uint64_t ns,
+		      uint64_t bytes, unsigned round)
 {
 	double bw = ns ? bytes * 1e9 / ns : 0, left = pages * (double)PAGE_SZ;
 	uint64_t expect;
@@ -984,13 +993,20 @@ static bool converged(struct dump_ctx *c, uint64_t pages, uint64_t prev,
 			(unsigned long)expect, bw / 1e6, c->o->downtime_ms);
 		return true;
 	}
-	if (round >= 3 && pages * 10 >= prev * 9) {
-		pr_info("pre-copy: rounds no longer shrink (%lu then %lu "
-			"pages): expected downtime %lu ms", (unsigned long)prev,
-			(unsigned long)pages, (unsigned long)expect);
-		return true;
+	if (round == 1 || pages * 10 < c->best_round * 9) {
+		c->best_round = pages;
+		c->stalled = 0;
+		return false;
 	}
-	return false;
+	if (pages < c->best_round)
+		c->best_round = pages;
+	if (++c->stalled < PRECOPY_STALLS)
+		return false;
+	pr_info("pre-copy: rounds no longer shrink (%u without 10 %% below "
+		"%lu pages, now %lu): expected downtime %lu ms", c->stalled,
+		(unsigned long)c->best_round, (unsigned long)pages,
+		(unsigned long)expect);
+	return true;
 }
 
 /*
@@ -1041,7 +1057,7 @@ static int precopy(struct dump_ctx *c)
 		ops->name, o->pid);
 	for (unsigned round = 0; round < o->precopy_rounds; round++) {
 		uint64_t pages = 0, tr = now_ns(), b0 = c->st->bytes_written;
-		uint64_t prev = c->st->last_round_pages, ns, bytes;
+		uint64_t ns, bytes;
 
 		if (round && o->precopy_ms)
 			usleep(o->precopy_ms * 1000);
@@ -1068,8 +1084,8 @@ static int precopy(struct dump_ctx *c)
 			(unsigned long)pages, ns / 1e6);
 		if ((round && pages < o->precopy_until) || interrupted(c))
 			break;
-		if (o->downtime_ms && round && converged(c, pages, prev, ns,
-							 bytes, round))
+		if (o->downtime_ms && round && converged(c, pages, ns, bytes,
+							 round))
 			break;
 	}
 	if (interrupted(c))

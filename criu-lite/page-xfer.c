@@ -190,9 +190,11 @@ void xfer_run_builder_init(struct run_builder *rb, struct page_xfer *x,
 	rb->next_offset = x->offset;
 }
 
+/* known: see xfer_read_between() (NULL: no pages between the regions) */
 static int read_regions(struct page_xfer *x, pid_t pid,
 			const struct page_region *regs, size_t nr,
-			struct run_builder *rb, bool running)
+			struct run_builder *rb, bool running,
+			int (*known)(void *, uint64_t), void *arg)
 {
 	struct iovec iov[BATCH_PAGES];
 	size_t niov = 0, fill = 0, i = 0, max_iov = x->batch / PAGE_SZ;
@@ -234,8 +236,13 @@ static int read_regions(struct page_xfer *x, pid_t pid,
 		x->st->read_ns += now_ns() - t0;
 		fill = 0;
 		for (size_t k = 0; k < niov && !ret; k++) {
-			ret = run_builder_add(rb, (uint64_t)iov[k].iov_base,
-					      buf + fill, iov[k].iov_len / PAGE_SZ);
+			uint64_t a = (uint64_t)iov[k].iov_base;
+
+			if (known)
+				ret = known(arg, a);
+			if (!ret)
+				ret = run_builder_add(rb, a, buf + fill,
+						      iov[k].iov_len / PAGE_SZ);
 			fill += iov[k].iov_len;
 		}
 		progress_add(x->progress, fill / PAGE_SZ, 0);
@@ -283,14 +290,29 @@ int xfer_read_regions(struct page_xfer *x, pid_t pid,
 {
 	if (x->lazy_vma)
 		return lazy_regions(x, pid, regs, nr, rb);
-	return read_regions(x, pid, regs, nr, rb, false);
+	return read_regions(x, pid, regs, nr, rb, false, NULL, NULL);
+}
+
+int xfer_read_between(struct page_xfer *x, pid_t pid,
+		      const struct page_region *regs, size_t nr,
+		      struct run_builder *rb,
+		      int (*known)(void *arg, uint64_t below), void *arg)
+{
+	if (x->lazy_vma) {
+		pr_err("pid %d: pages read between known ones cannot be lazy",
+		       pid);
+		return -1;
+	}
+	if (read_regions(x, pid, regs, nr, rb, false, known, arg))
+		return -1;
+	return known(arg, UINT64_MAX);
 }
 
 int xfer_read_running(struct page_xfer *x, pid_t pid,
 		      const struct page_region *regs, size_t nr,
 		      struct run_builder *rb)
 {
-	return read_regions(x, pid, regs, nr, rb, true);
+	return read_regions(x, pid, regs, nr, rb, true, NULL, NULL);
 }
 
 int xfer_emit_pagemap(void *arg, const struct page_run *run)

@@ -654,6 +654,79 @@ static int add_known(const struct pc_proc *pc, struct page_xfer *x,
 	return ret;
 }
 
+/* The known pieces of a final dump, added to its run builder in address
+ * order between the pages read (xfer_read_between). */
+struct known_pieces {
+	const struct pc_proc *pc;
+	struct page_xfer *x;
+	struct run_builder *rb;
+	struct page_region *v;
+	enum pc_source *src;
+	size_t n, cap, next;
+};
+
+static int known_push(struct known_pieces *k, uint64_t a, uint64_t len,
+		      enum pc_source src)
+{
+	if (k->n == k->cap) {
+		size_t cap = k->cap ? 2 * k->cap : 64;
+		void *v = realloc(k->v, cap * sizeof(*k->v));
+		void *s = v ? realloc(k->src, cap * sizeof(*k->src)) : NULL;
+
+		if (v)
+			k->v = v;
+		if (!s)
+			return -1;
+		k->src = s;
+		k->cap = cap;
+	}
+	k->v[k->n].start = a;
+	k->v[k->n].end = a + len;
+	k->src[k->n++] = src;
+	return 0;
+}
+
+static int known_below(void *arg, uint64_t below)
+{
+	struct known_pieces *k = arg;
+	int ret = 0;
+
+	for (; k->next < k->n && k->v[k->next].start < below && !ret; k->next++)
+		ret = add_known(k->pc, k->x, k->v[k->next].start,
+				k->v[k->next].end - k->v[k->next].start,
+				k->src[k->next], k->rb);
+	return ret;
+}
+
+/* The frozen case of pc_dump_regions: every piece to read in one list,
+ * read in full batches whatever lies between them. */
+static int dump_regions_frozen(const struct pc_proc *pc, struct page_xfer *x,
+			       const struct page_region *regs, size_t nr,
+			       struct run_builder *rb)
+{
+	struct known_pieces k = { .pc = pc, .x = x, .rb = rb };
+	struct fresh_list fresh = { 0 };
+	int ret = 0;
+
+	for (size_t i = 0; i < nr && !ret; i++) {
+		for (uint64_t a = regs[i].start; a < regs[i].end && !ret;) {
+			enum pc_source src;
+			uint64_t len = pc_piece(pc, a, regs[i].end, &src);
+
+			ret = src == PC_READ ? fresh_add(&fresh, a, len) :
+					       known_push(&k, a, len, src);
+			a += len;
+		}
+	}
+	if (!ret)
+		ret = xfer_read_between(x, pc->pid, fresh.v, fresh.n, rb,
+					known_below, &k);
+	free(fresh.v);
+	free(k.v);
+	free(k.src);
+	return ret;
+}
+
 /*
  * The pages of regs (of tracked VMAs) into x and rb: pages with a good
  * copy from an earlier round are referenced where they are in the pages
@@ -668,6 +741,8 @@ int pc_dump_regions(const struct pc_proc *pc, struct page_xfer *x,
 	struct fresh_list fresh = { 0 };
 	int ret = 0;
 
+	if (!running && !x->lazy_vma)
+		return dump_regions_frozen(pc, x, regs, nr, rb);
 	for (size_t i = 0; i < nr && !ret; i++) {
 		for (uint64_t a = regs[i].start; a < regs[i].end && !ret;) {
 			enum pc_source src;
