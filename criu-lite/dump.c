@@ -1594,14 +1594,22 @@ static int leave_tracker(struct dump_ctx *c)
 
 	snprintf(t.backend, sizeof(t.backend), "%s", c->ops->name);
 	memcpy(t.layer_id, c->layer_id, sizeof(t.layer_id));
-	t.procs = calloc(c->nr_pcs ? c->nr_pcs : 1, sizeof(*t.procs));
+	/* the tracker watches the root (procs[0]): an untrusted root leaves
+	 * no tracker at all, and the next layer copies everything */
+	if (!c->nr_pcs || c->pc_pids[0] != c->o->pid || !pc_trusted(&c->pcs[0])) {
+		pr_warn("no memory tracker is left for the next layer (the "
+			"root %d has pinned memory or an O_DIRECT fd, or is not "
+			"tracked): it will copy everything", c->o->pid);
+		return 0;
+	}
+	t.procs = calloc(c->nr_pcs, sizeof(*t.procs));
 	if (!t.procs)
 		return -1;
 	for (size_t i = 0; i < c->nr_pcs; i++) {
 		if (!pc_trusted(&c->pcs[i])) {
 			pr_warn("pid %d: its tracking is not handed on (pinned "
-				"memory): the next layer copies it whole",
-				c->pc_pids[i]);
+				"memory or an O_DIRECT fd): the next layer "
+				"copies it whole", c->pc_pids[i]);
 			continue;
 		}
 		if (pc_export(&c->pcs[i], &t.procs[t.nr++]))
