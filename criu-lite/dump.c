@@ -1596,10 +1596,16 @@ static int leave_tracker(struct dump_ctx *c)
 	memcpy(t.layer_id, c->layer_id, sizeof(t.layer_id));
 	/* the tracker watches the root (procs[0]): an untrusted root leaves
 	 * no tracker at all, and the next layer copies everything */
-	if (!c->nr_pcs || c->pc_pids[0] != c->o->pid || !pc_trusted(&c->pcs[0])) {
+	if (!c->nr_pcs || c->pc_pids[0] != c->o->pid) {
 		pr_warn("no memory tracker is left for the next layer (the "
-			"root %d has pinned memory or an O_DIRECT fd, or is not "
-			"tracked): it will copy everything", c->o->pid);
+			"root %d's memory is not tracked): it will copy "
+			"everything", c->o->pid);
+		return 0;
+	}
+	if (!pc_trusted(&c->pcs[0])) {
+		pr_warn("no memory tracker is left for the next layer (the "
+			"root %d's writes can't all be seen, as said above): it "
+			"will copy everything", c->o->pid);
 		return 0;
 	}
 	t.procs = calloc(c->nr_pcs, sizeof(*t.procs));

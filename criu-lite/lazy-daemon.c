@@ -22,6 +22,7 @@
 #include "lazy-guard.h"
 #include "lazy.h"
 #include "log.h"
+#include "net.h"
 #include "page-source.h"
 
 #include "inventory.pb-c.h"
@@ -123,6 +124,15 @@ int lazy_daemon_connect(const char *dir)
 	pr_info("restore --lazy-pages: the lazy-pages daemon of %s serves "
 		"the memory", sa.sun_path);
 	return sk;
+}
+
+void lazy_daemon_done(int session)
+{
+	struct ld_msg m = { LD_MAGIC, 0, 0 };
+
+	if (send_msg(session, &m, -1))
+		pr_warn("restore: telling the lazy-pages daemon that every "
+			"process is handed over: %m");
 }
 
 int lazy_daemon_hand(int session, pid_t vpid, pid_t pid, int uffd,
@@ -312,9 +322,14 @@ static int serve_session(const struct daemon_opts *o, int dirfd, int session,
 	static pid_t servers[MAX_SERVERS];
 	size_t nr = 0;
 	int ret = 0, r, fd;
+	bool done = false;
 	struct ld_msg m;
 
 	while ((r = recv_msg(session, &m, &fd)) == 1) {
+		if (fd < 0 && !m.vpid && !m.pid) {
+			done = true;	/* restore: all handed over */
+			continue;
+		}
 		if (fd < 0 || m.vpid <= 0 || m.pid <= 0) {
 			pr_err("lazy-pages: a process without its userfaultfd");
 			if (fd >= 0)
@@ -331,6 +346,12 @@ static int serve_session(const struct daemon_opts *o, int dirfd, int session,
 	}
 	if (wait_servers(servers, nr))
 		ret = -1;
+	if (!ret && !done) {
+		pr_err("lazy-pages: the restore ended without handing over "
+		       "its whole tree (it failed: see its messages); %zu "
+		       "process%s served", nr, nr == 1 ? "" : "es");
+		ret = -1;
+	}
 	if (!ret)
 		pr_info("lazy-pages: every page of %zu process%s is in", nr,
 			nr == 1 ? "" : "es");
@@ -428,7 +449,7 @@ static const char lazy_pages_text[] =
 "      --tls                  TLS to the page server, certificates checked\n"
 "                             both ways (--tls-cacert, --tls-cert,\n"
 "                             --tls-key FILE; --tls-no-cn-verify: see\n"
-"                             criu-lite --help)\n"
+"                             criu-lite(8))\n"
 "  -v, --verbose[=N]          log level (0-4)\n"
 "  -h, --help                 this text\n";
 
@@ -517,5 +538,7 @@ int cmd_lazy_pages(int argc, char **argv)
 
 	if (ret)
 		return ret > 0 ? 0 : 1;
+	if (tls_files_check(&o.tls))	/* now, not at the first process */
+		return 1;
 	return run_daemon(&o) ? 1 : 0;
 }

@@ -30,6 +30,9 @@
 int lazy_daemon_connect(const char *dir);
 /* Restore: process vpid (pid here) and its userfaultfd go to the daemon;
  * *server, *ctl: the pid and control socket of its server, ready. */
+/* Restore's last word on its session: every process is handed over and
+ * runs (a session closed without it is a failed restore). */
+void lazy_daemon_done(int session);
 int lazy_daemon_hand(int session, pid_t vpid, pid_t pid, int uffd,
 		     unsigned timeout_s, pid_t *server, int *ctl);
 

@@ -12,6 +12,7 @@
 #include "cr.h"
 #include "dump.h"
 #include "log.h"
+#include "net.h"
 #include "lazy-daemon.h"
 #include "migrate.h"
 #include "page-frames.h"
@@ -35,6 +36,8 @@ static int cmd_dump(int argc, char **argv)
 		return ret > 0 ? 0 : 1;
 	/* -o is relative to DIR, which may not exist yet (as CRIU) */
 	if (o.log_file && log_open_file(o.dir, o.log_file, true))
+		return 1;
+	if (tls_files_check(&o.tls))	/* before the tree is touched */
 		return 1;
 	if ((o.pre_dump ? pre_dump_tree : dump_tree)(&o, &st)) {
 		if (kill(o.pid, 0) == 0)
@@ -87,6 +90,8 @@ static int cmd_restore(int argc, char **argv)
 		return ret > 0 ? 0 : 1;
 	if (o.log_file && log_open_file(o.dir, o.log_file, false))
 		return 1;
+	if (tls_files_check(&o.tls))
+		return 1;
 	ret = restore_tree(&o, &st);
 	if (ret < 0)
 		return 1;
@@ -105,6 +110,8 @@ static int cmd_page_server(int argc, char **argv)
 
 	if (ret)
 		return ret > 0 ? 0 : 1;
+	if (tls_files_check(&o.tls))	/* refused now, not at a client */
+		return 1;
 	/* "*": every address (the default is loopback only) */
 	return serve_pages(o.dir, strcmp(o.address, "*") ? o.address : NULL,
 			   o.port, &o.tls, o.idle_s) ? 1 : 0;

@@ -721,5 +721,7 @@ int cmd_migrate(int argc, char **argv)
 		return ret > 0 ? 0 : 1;
 	if (o.log_file && log_open_file(NULL, o.log_file, false))
 		return 1;
+	if (tls_files_check(&o.tls))
+		return 1;
 	return (o.to ? migrate_out(&o) : migrate_in(&o)) ? 1 : 0;
 }

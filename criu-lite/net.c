@@ -287,6 +287,19 @@ static int tls_load(struct conn *c, const struct tls_opts *t)
 	return 0;
 }
 
+int tls_files_check(const struct tls_opts *t)
+{
+	struct conn tmp = { .fd = -1 };
+	int ret;
+
+	if (!t || !t->on)
+		return 0;
+	ret = tls_load(&tmp, t);
+	if (tmp.cred)
+		gnutls_certificate_free_credentials(tmp.cred);
+	return ret;
+}
+
 /*
  * What the peer still sends is read and dropped (for up to a second)
  * before the connection closes: closing with unread data makes the

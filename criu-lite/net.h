@@ -38,6 +38,9 @@ struct conn;
 
 /* A connection to host:port (TCP_NODELAY), TLS with tls->on; what names
  * the peer in messages. NULL (logged: why, TLS refusals included). */
+/* --tls: the certificate files load (0), or -1 with the file named; at a
+ * command's start, rather than at its first connection. */
+int tls_files_check(const struct tls_opts *t);
 struct conn *conn_connect(const char *host, unsigned port,
 			  const struct tls_opts *tls, const char *what);
 /* The server end of accepted socket fd (taken over, closed on failure):

@@ -1994,6 +1994,8 @@ int restore_tree(const struct restore_opts *o, struct restore_stats *st)
 		goto fail;
 	st->root_pid = c.procs[0].hpid;
 	st->total_ns = now_ns() - t0;
+	if (c.lazy_session >= 0)	/* every process handed over */
+		lazy_daemon_done(c.lazy_session);
 	pause_at("restore-after-resume");
 	settle_stop_sigs(&c);
 	stats_record_restore(c.dirfd, o->dir, st, o->display_stats, stdout);

@@ -203,5 +203,39 @@ elif grep -q "connect" "$work/refused.log"; then
 else
 	echo "FAIL unreachable:"; cat "$work/refused.log"; fail=$((fail + 1))
 fi
+# daemon-failed-restore: the standalone lazy-pages daemon, whose restore
+# fails (the source, kept frozen by dump --lazy-pages, still holds its PID
+# on this host), exits 1 rather than 0 ("every page of 0 processes is in");
+# the dump, stopped, lets its tree go: it runs on and PASSes
+HOG_MB=32 start_hog || exit 1
+port=$((port + 1))
+"$CL" dump -t "$pid" -D "$work/fr" --lazy-pages --address 127.0.0.1 \
+	--port $port --lazy-timeout 30 >"$work/fr-dump.log" 2>&1 &
+dpid=$!
+for _ in $(seq 1 200); do [ -f "$work/fr/inventory.img" ] && break; sleep 0.05; done
+"$CL" lazy-pages --page-server --address 127.0.0.1 --port $port -D "$work/fr" \
+	--lazy-timeout 10 >"$work/frd.log" 2>&1 &
+lpid=$!
+for _ in $(seq 1 200); do [ -S "$work/fr/lazy-pages.sock" ] && break; sleep 0.05; done
+"$CL" restore -D "$work/fr" -d --lazy-pages >"$work/fr-restore.log" 2>&1
+rrc=$?
+wait $lpid
+lrc=$?
+kill -TERM $dpid 2>/dev/null; wait $dpid 2>/dev/null
+if [ $rrc = 0 ]; then
+	echo "FAIL daemon-failed-restore: the restore succeeded under a taken PID"
+	fail=$((fail + 1))
+elif [ $lrc = 0 ]; then
+	echo "FAIL daemon-failed-restore: the daemon exited 0:"; cat "$work/frd.log"
+	fail=$((fail + 1))
+elif ! grep -q "without handing over" "$work/frd.log"; then
+	echo "FAIL daemon-failed-restore: the daemon does not say why:"; cat "$work/frd.log"
+	fail=$((fail + 1))
+else
+	grep -h "without handing over" "$work/frd.log" >"$work/daemon-failed-restore.log"
+	check_back daemon-failed-restore
+fi
+pid=
+
 echo "lazy: $pass passed, $fail failed"
 [ $fail = 0 ]
