@@ -33,6 +33,23 @@ done
 dups=$(md5sum "$work"/help.* | awk '{ print $1 }' | sort | uniq -d | wc -l)
 [ "$dups" = 0 ] && ok "every --help differs" || bad "$dups --help texts are the same"
 
+# ---- --tls certificate files: refused when the command starts ----
+# (a page-server or lazy-pages daemon used to wait, then fail every peer)
+for args in "page-server -D $work --port 0" \
+	    "lazy-pages --page-server --address 127.0.0.1 --port 1 -D $work"; do
+	# shellcheck disable=SC2086
+	timeout 20 "$CL" $args --tls --tls-cacert /nonexistent/ca.pem \
+		>/dev/null 2>"$work/err"
+	rc=$?
+	if [ $rc = 124 ]; then
+		bad "${args%% *} --tls with a missing CA file: still waiting after 20 s"
+	elif [ $rc = 0 ] || ! grep -q "/nonexistent/ca.pem" "$work/err"; then
+		bad "${args%% *} --tls with a missing CA file: exit $rc, $(cat "$work/err")"
+	else
+		ok "${args%% *} --tls with a missing CA file: $(head -1 "$work/err")"
+	fi
+done
+
 # ---- refused command lines: criu-lite: messages, non-zero exit ----
 while IFS='|' read -r args want; do
 	# shellcheck disable=SC2086
