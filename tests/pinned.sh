@@ -25,20 +25,7 @@ trap '[ "$BASHPID" = $$ ] || exit; for p in "${pids[@]}"; do kill -9 $p 2>/dev/n
 ok() { echo "PASS $1"; pass=$((pass + 1)); }
 bad() { echo "FAIL $1: $2"; fail=$((fail + 1)); }
 
-alive() {
-	local st
-	st=$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null) || return 1
-	[ "$st" != Z ]
-}
-
-wait_gone() {
-	local i
-	for i in $(seq "${2:-50}"); do
-		alive "$1" || return 0
-		sleep 0.1
-	done
-	return 1
-}
+. "$(dirname "$0")/proc-lib.sh"
 
 # wait_line FILE WORD TENTHS: WORD appears in FILE in time
 wait_line() {

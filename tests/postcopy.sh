@@ -129,6 +129,22 @@ else
 fi
 [ -n "$pid" ] && { th_run kill -9 "$pid" 2>/dev/null; kill -9 "$pid" 2>/dev/null; }; pid=
 
+# moved_there NAME DUMP_LOG PREFIX: the end of a move by dump --lazy-pages
+# ($mpid) and a daemon there: the dump exits 0, the source is gone, the
+# target PASSes on the other host
+moved_there() {
+	if ! wait "$mpid"; then
+		mpid=
+		bad "$1: the dump failed"; cat "$2"
+	elif mpid=; wait "$pid" 2>/dev/null; kill -0 "$pid" 2>/dev/null; then
+		bad "$1: the source still runs"
+	elif ! verdict there; then
+		bad "$1: the target on the other host says: $(tail -2 "$work/t.out")"
+	else
+		ok "$1: $3$(grep -o 'lazy pages: all in.*' "$2")"
+	fi
+}
+
 # lazy-daemon: dump --lazy-pages here; there the standalone daemon
 # (criu-lite lazy-pages --page-server) and restore --lazy-pages, which
 # hands it the userfaultfds over DIR/lazy-pages.sock
@@ -148,17 +164,10 @@ elif ! grep -q "lazy-pages daemon's server" "$work/lz-restore.log"; then
 	bad "lazy-daemon: restore did not use the daemon"; cat "$work/lz-restore.log"
 elif ! wait_srv; then
 	bad "lazy-daemon: the daemon failed"; cat "$work/lzd.log"
-elif ! wait "$mpid"; then
-	mpid=
-	bad "lazy-daemon: the dump failed"; cat "$work/lz-dump.log"
-elif mpid=; wait "$pid" 2>/dev/null; kill -0 "$pid" 2>/dev/null; then
-	bad "lazy-daemon: the source still runs"
 elif [ -e "$work/lz/lazy-pages.sock" ]; then
 	bad "lazy-daemon: its socket is left in DIR"
-elif ! verdict there; then
-	bad "lazy-daemon: the target on the other host says: $(tail -2 "$work/t.out")"
 else
-	ok "lazy-daemon: $(grep -o 'lazy pages: all in.*' "$work/lz-dump.log")"
+	moved_there lazy-daemon "$work/lz-dump.log" ""
 fi
 [ -n "$mpid" ] && { kill -9 "$mpid"; wait "$mpid"; } 2>/dev/null; mpid=
 [ -n "$srv" ] && { kill -9 "$srv"; wait_srv; } 2>/dev/null
@@ -203,15 +212,9 @@ if "$(dirname "$0")/tls-certs.sh" "$work/k" "$TH_HERE"; then
 	elif ! lazy_daemon_try "${TLS[@]}"; then
 		bad "lazy-daemon-tls: the daemon with the right certificate failed"
 		cat "$work/ltd.log" "$work/lt-restore.log"
-	elif ! wait "$mpid"; then
-		mpid=
-		bad "lazy-daemon-tls: the dump failed"; cat "$work/lt-dump.log"
-	elif mpid=; wait "$pid" 2>/dev/null; kill -0 "$pid" 2>/dev/null; then
-		bad "lazy-daemon-tls: the source still runs"
-	elif ! verdict there; then
-		bad "lazy-daemon-tls: the target on the other host says: $(tail -2 "$work/t.out")"
 	else
-		ok "lazy-daemon-tls: refused without the CA's certificate, then $(grep -o 'lazy pages: all in.*' "$work/lt-dump.log")"
+		moved_there lazy-daemon-tls "$work/lt-dump.log" \
+			"refused without the CA's certificate, then "
 	fi
 	[ -n "$mpid" ] && { kill -9 "$mpid"; wait "$mpid"; } 2>/dev/null; mpid=
 	[ -n "$srv" ] && { kill -9 "$srv"; wait_srv; } 2>/dev/null

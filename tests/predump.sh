@@ -47,22 +47,7 @@ say() { echo "predump: $*"; }
 ok() { echo "PASS $1"; pass=$((pass + 1)); }
 bad() { echo "FAIL $1: $2"; fail=$((fail + 1)); }
 
-# alive PID: exists and is not a zombie
-alive() {
-	local st
-	st=$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null) || return 1
-	[ "$st" != Z ]
-}
-
-# wait_gone PID [TENTHS]: gone (or a zombie) within TENTHS/10 s (default 5 s)
-wait_gone() {
-	local i
-	for i in $(seq "${2:-50}"); do
-		alive "$1" || return 0
-		sleep 0.1
-	done
-	return 1
-}
+. "$(dirname "$0")/proc-lib.sh"
 
 # start NAME: runs dirty_pages in $work/NAME, waits for READY; sets tpid
 start() {
