@@ -97,10 +97,19 @@ th_outer_pid() {
 	return 1
 }
 
+# /proc/PID/status is read whole, in one read(): bash's read builtin reads
+# it in pieces, and the kernel builds the text again for each piece, so a
+# line that changes length in between (State: R/S flips as the process runs)
+# shifts the rest and a piece can miss the NSpid line (1 call in ~80 on a
+# busy process): the caller then judged a live process gone
+# (experiments-selfcheck has the case).
 th_inner_pid() {
-	local f
-	while read -ra f; do
-		[ "${f[0]}" = NSpid: ] && { echo "${f[-1]}"; return 0; }
-	done 2>/dev/null <"/proc/$1/status"
+	local s l f
+	{ s=$(<"/proc/$1/status"); } 2>/dev/null || return 1
+	while IFS= read -r l; do
+		case $l in
+		NSpid:*) read -ra f <<<"$l"; echo "${f[-1]}"; return 0 ;;
+		esac
+	done <<<"$s"
 	return 1
 }

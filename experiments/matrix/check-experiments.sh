@@ -63,4 +63,20 @@ fresh_pass_in "$tmp/fresh.log" "$(grep -b -m1 'seq=2' "$tmp/fresh.log" | cut -d:
 printf '%s\n' "HB seq=4 mono_ms=2000" "VERIFY ok pages=9 dirtied=7 pass_ms=400" >"$tmp/fresh2.log"
 fresh_pass_in "$tmp/fresh2.log" 0 && fail "fresh_pass_in took a pass begun 300 ms before the first heartbeat"
 
-echo "experiments-selfcheck: ok (emit_row, check-results.sh, make-doc.sh, fresh_pass_in)"
+# th_inner_pid on a process whose status lines change length while it is
+# read (State flips between R and S): every call must find its NSpid
+# (the piecewise read missed it about once in 80 calls)
+# shellcheck disable=SC1091
+. experiments/guest/two-hosts.sh
+perl -e 'use Time::HiRes; while (1) { my $x = 0; $x++ for 1..20000;
+	Time::HiRes::sleep(0.0002) }' &
+flip=$!
+torn=0
+for _ in $(seq 1500); do
+	[ "$(th_inner_pid "$flip")" = "$flip" ] || torn=$((torn + 1))
+done
+kill "$flip"; wait "$flip" 2>/dev/null
+[ "$torn" = 0 ] || fail "th_inner_pid missed the NSpid of a live process $torn times in 1500"
+th_inner_pid 999999999 >/dev/null && fail "th_inner_pid found a process that does not exist"
+
+echo "experiments-selfcheck: ok (emit_row, check-results.sh, make-doc.sh, fresh_pass_in, th_inner_pid)"
