@@ -901,6 +901,33 @@ static int check_names(struct zdtm_test *tests, int nr, int argc, char **argv)
 	return bad ? -1 : 0;
 }
 
+/*
+ * The icmp test needs ping sockets, which the kernel gives only to groups
+ * in net.ipv4.ping_group_range; its own default "1 0" is empty (systemd
+ * sets "0 2147483647", a machine without it keeps none). Run as root on
+ * such a machine, the runner lets group 0 have them and says so.
+ */
+static void allow_ping_sockets(void)
+{
+	const char *p = "/proc/sys/net/ipv4/ping_group_range";
+	unsigned long lo, hi;
+	FILE *f;
+
+	if (geteuid() != 0 || !(f = fopen(p, "r")))
+		return;
+	if (fscanf(f, "%lu %lu", &lo, &hi) != 2 || lo <= hi) {
+		fclose(f);
+		return;
+	}
+	fclose(f);
+	f = fopen(p, "w");
+	if (f && fputs("0 0\n", f) >= 0 && fclose(f) == 0)
+		fprintf(stderr, "zdtm: net.ipv4.ping_group_range was \"%lu %lu\" (no ping sockets): "
+				"set to \"0 0\" for the icmp test\n", lo, hi);
+	else if (f)
+		fclose(f);
+}
+
 int main(int argc, char **argv)
 {
 	struct opts o = {};
@@ -929,6 +956,7 @@ int main(int argc, char **argv)
 			       testlist_flags_str(tests[i].flags, flags, sizeof(flags)));
 		return 0;
 	}
+	allow_ping_sockets();
 	if (o.iters > 0 && access(o.criu, X_OK)) {
 		fprintf(stderr, "zdtm: %s is not there (make builds it), or use --iters 0\n",
 			o.criu);
