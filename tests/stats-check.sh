@@ -6,6 +6,8 @@
 #   pages_zero     = pages of the PE_ZERO runs
 #   pages_scanned  = both together
 #   bytes_written  = size of pages-1.img (pre-copy rounds included)
+#   pages_skipped_parent = pages of the PE_PARENT runs (a layer on a
+#                  pre-dump)
 #   pages_restored = PE_PRESENT pages (+ pages_lazy with --lazy-pages)
 # and the times nest (freezing <= frozen <= total, forking <= restore;
 # the timing line's read, write, fsync <= its page phase <= frozen).
@@ -181,6 +183,23 @@ same "pre-copy: bytes_written = size of pages-1.img" "$(stat_ "$sd" bytes_writte
 [ "$(stat_ "$sd" pages_reused)" -gt 0 ] 2>/dev/null &&
 	ok "pre-copy: pages_reused $(stat_ "$sd" pages_reused)" ||
 	bad "pre-copy: pages_reused $(stat_ "$sd" pages_reused)"
+
+# ---- a layer on a pre-dump: what the parent holds is counted apart ----
+start_hog
+"$CL" pre-dump -t "$pid" -D "$work/p1" >"$work/p1.log" 2>&1 ||
+	{ cat "$work/p1.log"; exit 1; }
+"$CL" dump -t "$pid" -D "$work/p2" --prev-images-dir ../p1 --track-mem \
+	>"$work/p2.log" 2>&1 || { cat "$work/p2.log"; exit 1; }
+wait "$pid" 2>/dev/null
+pid=
+sd=$work/p2/stats-dump
+parent=$(pages "$work/p2" PE_PARENT)
+same "layer: pages_skipped_parent = PE_PARENT pages" \
+	"$(stat_ "$sd" pages_skipped_parent)" "$parent"
+same "layer: pages_written = PE_PRESENT pages" "$(stat_ "$sd" pages_written)" \
+	"$(pages "$work/p2" PE_PRESENT)"
+[ "$parent" -gt 1000 ] && ok "layer: the parent holds pages ($parent)" ||
+	bad "layer: only $parent pages from the parent"
 
 # ---- a failed dump writes no stats ----
 "$CL" dump -t 999999 -D "$work/none" >/dev/null 2>&1
