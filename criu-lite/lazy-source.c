@@ -255,9 +255,11 @@ static int serve_loop(struct lazy_source *ls, struct vpid_state *vs,
 		struct pollfd pfd[MAX_CLIENTS + 2];
 		size_t w = n + 1, polled;
 
+		/* a second after the last line, whatever held the loop (a
+		 * slow client, a stop): no burst to catch up */
 		if (now_ns() >= report) {
 			report_progress(ls, vs, t0);
-			report += 1000000000ull;
+			report = now_ns() + 1000000000ull;
 		}
 		if (now_ns() - last > limit) {
 			pr_err("lazy pages: no request from the destination for "
