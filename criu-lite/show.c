@@ -751,29 +751,49 @@ static void fds_one(struct summary *s, const PstreeEntry *pe)
 		img_free_msg(NULL, &te->base);
 }
 
-/* Stored and zero pages of the pagemap runs inside [start, end) */
+/* The pages of the pagemap runs inside a VMA, by where they are */
+struct vma_counts {
+	uint64_t stored;	/* PE_PRESENT: in this layer's pages image */
+	uint64_t zero;		/* PE_ZERO */
+	uint64_t parent;	/* PE_PARENT: in a parent layer's */
+	uint64_t lazy;		/* PE_LAZY: in the source's frozen memory */
+};
+
 static void vma_pages(PagemapEntry **pme, size_t nr, uint64_t start,
-		      uint64_t end, uint64_t *stored, uint64_t *zero)
+		      uint64_t end, struct vma_counts *n)
 {
-	*stored = *zero = 0;
+	*n = (struct vma_counts){ 0 };
 	for (size_t i = 0; i < nr; i++) {
 		if (pme[i]->vaddr < start || pme[i]->vaddr >= end)
 			continue;
 		if (pme[i]->flags & PE_PRESENT)
-			*stored += pme[i]->nr_pages;
+			n->stored += pme[i]->nr_pages;
 		else if (pme[i]->flags & PE_ZERO)
-			*zero += pme[i]->nr_pages;
+			n->zero += pme[i]->nr_pages;
+		else if (pme[i]->flags & PE_PARENT)
+			n->parent += pme[i]->nr_pages;
+		else if (pme[i]->flags & PE_LAZY)
+			n->lazy += pme[i]->nr_pages;
 	}
 }
 
-static void mems_vma(struct summary *s, const VmaEntry *v, uint64_t stored,
-		     uint64_t zero, bool first)
+static void mems_counts_json(const struct vma_counts *n, FILE *out)
+{
+	fprintf(out, ",\"pages_stored\":%" PRIu64 ",\"pages_zero\":%" PRIu64
+		",\"pages_parent\":%" PRIu64 ",\"pages_lazy\":%" PRIu64,
+		n->stored, n->zero, n->parent, n->lazy);
+}
+
+static void mems_vma(struct summary *s, const VmaEntry *v,
+		     const struct vma_counts *n, bool first)
 {
 	char line[PATH_MAX + 256], fl[256];
 
 	if (!s->json) {
-		fprintf(s->out, "  %s  [%" PRIu64 " stored, %" PRIu64 " zero]\n",
-			describe_vma_entry(v, line, sizeof(line)), stored, zero);
+		fprintf(s->out, "  %s  [%" PRIu64 " stored, %" PRIu64 " zero, %"
+			PRIu64 " in the parent layer, %" PRIu64 " lazy]\n",
+			describe_vma_entry(v, line, sizeof(line)), n->stored,
+			n->zero, n->parent, n->lazy);
 		return;
 	}
 	fprintf(s->out, "%s{\"start\":", first ? "" : ",");
@@ -788,13 +808,13 @@ static void mems_vma(struct summary *s, const VmaEntry *v, uint64_t stored,
 	show_string(enum_name(&vma_kind__descriptor, v->kind), s->out);
 	fputs(",\"path\":", s->out);
 	show_string(v->path ? v->path : "", s->out);
-	fprintf(s->out, ",\"pages_stored\":%" PRIu64 ",\"pages_zero\":%" PRIu64 "}",
-		stored, zero);
+	mems_counts_json(n, s->out);
+	fputc('}', s->out);
 }
 
 static void mems_one(struct summary *s, const PstreeEntry *pe)
 {
-	uint64_t stored, zero, all_stored = 0, all_zero = 0;
+	struct vma_counts n, all = { 0 };
 	PagemapEntry **pme;
 	MmEntry *mm;
 	size_t nr;
@@ -826,19 +846,24 @@ static void mems_one(struct summary *s, const PstreeEntry *pe)
 			mm->exe ? mm->exe : "", mm->n_vmas);
 	}
 	for (size_t i = 0; i < mm->n_vmas; i++) {
-		vma_pages(pme, nr, mm->vmas[i]->start, mm->vmas[i]->end,
-			  &stored, &zero);
-		all_stored += stored;
-		all_zero += zero;
-		mems_vma(s, mm->vmas[i], stored, zero, i == 0);
+		vma_pages(pme, nr, mm->vmas[i]->start, mm->vmas[i]->end, &n);
+		all.stored += n.stored;
+		all.zero += n.zero;
+		all.parent += n.parent;
+		all.lazy += n.lazy;
+		mems_vma(s, mm->vmas[i], &n, i == 0);
 	}
-	if (s->json)
-		fprintf(s->out, "],\"pages_stored\":%" PRIu64
-			",\"pages_zero\":%" PRIu64 "}", all_stored, all_zero);
-	else
+	if (s->json) {
+		fputc(']', s->out);
+		mems_counts_json(&all, s->out);
+		fputc('}', s->out);
+	} else {
 		fprintf(s->out, "  %" PRIu64 " pages stored (%.1f MiB), %"
-			PRIu64 " zero\n", all_stored,
-			all_stored * PAGE_SZ / 1048576.0, all_zero);
+			PRIu64 " zero, %" PRIu64 " in the parent layer, %"
+			PRIu64 " lazy (in the source's memory)\n", all.stored,
+			all.stored * PAGE_SZ / 1048576.0, all.zero, all.parent,
+			all.lazy);
+	}
 out:
 	if (mm)
 		img_free_msg(NULL, &mm->base);
