@@ -172,7 +172,9 @@ static int check_target(pid_t pid)
 		return -1;
 	}
 	if (ps.state == 'Z') {
-		pr_err("process %d is a zombie", pid);
+		pr_err("process %d is a zombie: it has exited, nothing of it "
+		       "is left to dump but its exit status (a zombie in a "
+		       "tree is dumped with the tree: dump its parent's)", pid);
 		return -1;
 	}
 	return 0;

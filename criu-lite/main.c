@@ -18,6 +18,7 @@
 #include "page-frames.h"
 #include "page-server.h"
 #include "page-source.h"
+#include "proc.h"
 #include "restore.h"
 #include "show.h"
 
@@ -40,7 +41,16 @@ static int cmd_dump(int argc, char **argv)
 	if (tls_files_check(&o.tls))	/* before the tree is touched */
 		return 1;
 	if ((o.pre_dump ? pre_dump_tree : dump_tree)(&o, &st)) {
-		if (kill(o.pid, 0) == 0)
+		struct proc_stat ps;
+
+		if (kill(o.pid, 0))
+			return 1;
+		if (!proc_read_stat(o.pid, o.pid, &ps) && ps.state == 'Z')
+			pr_err("%s of %d failed; it is a zombie, left as it "
+			       "was: its exit status waits for its parent %d to "
+			       "reap it", o.pre_dump ? "pre-dump" : "dump",
+			       o.pid, ps.ppid);
+		else
 			pr_err("%s of %d failed; it was left running",
 			       o.pre_dump ? "pre-dump" : "dump", o.pid);
 		return 1;

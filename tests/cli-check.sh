@@ -5,7 +5,8 @@
 # in the bash completion; SIGINT, SIGTERM and SIGHUP during a restore stop
 # it and say what was cleaned up (before anything exists, with puppets
 # half built), and after the tree was let go they are reported and
-# ignored. Restores are paused at named points (CRIU_LITE_PAUSE).
+# ignored. Restores are paused at named points (CRIU_LITE_PAUSE). A dump
+# of a zombie says what it is, not that it "was left running".
 # Run under build/tests/subreaper. Usage: tests/cli-check.sh BUILD_DIR
 set -u
 B=${1:-build}
@@ -188,6 +189,29 @@ else
 fi
 kill -9 $pid 2>/dev/null
 gone
+pid=
+
+# ---- a zombie: the dump says what it is, not that it "was left running" ----
+sh -c 'sleep 0.1 & exec sleep 30' &
+pid=$!
+z=
+for _ in $(seq 1 100); do
+	z=$(pgrep -P $pid)
+	[ -n "$z" ] && [ "$(cut -d' ' -f3 /proc/$z/stat 2>/dev/null)" = Z ] && break
+	sleep 0.05
+done
+if [ -z "$z" ]; then
+	bad "zombie: none made"
+elif "$CL" dump -t "$z" -D "$work/zd" >/dev/null 2>"$work/z.err"; then
+	bad "zombie: the dump of zombie $z succeeded"
+elif grep -q "left running" "$work/z.err" ||
+	! grep -q "failed; it is a zombie, left as it was: its exit status waits for its parent $pid" \
+		"$work/z.err"; then
+	bad "zombie: $(cat "$work/z.err")"
+else
+	ok "zombie: $(tail -1 "$work/z.err")"
+fi
+kill -9 $pid 2>/dev/null
 pid=
 
 echo "cli: $pass passed, $fail failed"
