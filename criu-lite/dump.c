@@ -493,6 +493,26 @@ static int dump_injected(struct proc_dump *pd)
 	return 0;
 }
 
+/* One interval of the frozen page phase: its wall time and the page
+ * reads, writes and fsync that ended within it (the timing line). */
+struct phase_mark {
+	uint64_t t, read, write, sync;
+};
+
+static void phase_begin(const struct dump_stats *st, struct phase_mark *m)
+{
+	*m = (struct phase_mark){ now_ns(), st->read_ns, st->write_ns,
+				  st->sync_ns };
+}
+
+static void phase_end(struct dump_stats *st, const struct phase_mark *m)
+{
+	st->phase_read_ns += st->read_ns - m->read;
+	st->phase_write_ns += st->write_ns - m->write;
+	st->phase_sync_ns += st->sync_ns - m->sync;
+	st->pages_ns += now_ns() - m->t;	/* last: holds the others */
+}
+
 /*
  * Everything of one frozen process. The injected calls come first and
  * end (registers, mask and stack bytes as they were) before the long
@@ -501,7 +521,7 @@ static int dump_injected(struct proc_dump *pd)
 static int dump_proc(struct proc_dump *pd)
 {
 	struct frozen_proc *fp = pd->fp;
-	uint64_t t0;
+	struct phase_mark pm;
 	int ret;
 
 	pr_debug("pid %d: dumping (%zu threads, %zu VMAs)", fp->pid,
@@ -519,9 +539,9 @@ static int dump_proc(struct proc_dump *pd)
 		return -1;
 	if (pd->pc && pc_final_collect(pd->pc))
 		return -1;
-	t0 = now_ns();
+	phase_begin(pd->c->st, &pm);
 	ret = dump_mm(pd);
-	pd->c->st->pages_ns += now_ns() - t0;
+	phase_end(pd->c->st, &pm);
 	if (ret || fault_at("after-pages") || interrupted(pd->c))
 		return -1;
 	return 0;
@@ -739,7 +759,7 @@ static int dump_frozen(struct dump_ctx *c)
 {
 	struct proc_dump *pds;
 	struct refusals rf = { .len = 0 };
-	uint64_t t0;
+	struct phase_mark pm;
 	int ret = -1;
 
 	pds = calloc(c->tree.nr, sizeof(*pds));
@@ -792,9 +812,9 @@ static int dump_frozen(struct dump_ctx *c)
 	pr_debug("writing pstree.img, syncing pages-1.img, inventory.img last");
 	if (write_pstree(c) || fault_at("before-inventory") || interrupted(c))
 		goto out;
-	t0 = now_ns();
+	phase_begin(c->st, &pm);
 	ret = flush_pages(c);
-	c->st->pages_ns += now_ns() - t0;
+	phase_end(c->st, &pm);
 	if (ret || write_parent_link(c)) {
 		ret = -1;
 		goto out;

@@ -70,9 +70,11 @@ static int cmd_dump(int argc, char **argv)
 		ms(st.freeze_ns), ms(st.total_ns), (unsigned long)st.pages_stored,
 		(unsigned long)st.pages_parent, (unsigned long)st.pages_zero,
 		st.bytes_written / 1048576.0);
+	/* the frozen page phase only (pre-copy rounds and the images'
+	 * commit are not in it) */
 	pr_info("pages: read %.1f ms, write %.1f ms, fsync %.1f ms, phase "
-		"%.1f ms", ms(st.read_ns), ms(st.write_ns), ms(st.sync_ns),
-		ms(st.pages_ns));
+		"%.1f ms", ms(st.phase_read_ns), ms(st.phase_write_ns),
+		ms(st.phase_sync_ns), ms(st.pages_ns));
 	if (o.compress && st.bytes_written)
 		pr_info("pages: %s compressed %.1f MiB into %.1f MiB (%.2fx) in "
 			"%.1f ms", pages_codec_name(o.compress),
