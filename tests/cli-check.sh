@@ -191,6 +191,15 @@ kill -9 $pid 2>/dev/null
 gone
 pid=
 
+# ---- exit status 2: check's usage error only (criu-lite(8) EXIT STATUS) ----
+"$CL" check --bogus >/dev/null 2>"$work/err"
+rc=$?
+"$CL" dump -t 5 -D "$work/x" --bogus >/dev/null 2>&1
+rc2=$?
+[ $rc = 2 ] && [ $rc2 = 1 ] && grep -q '^2 only for a usage error of$' "$MAN" &&
+	ok "exit 2: check's usage error ($rc), 1 for dump's ($rc2), as the man page says" ||
+	bad "exit status: check --bogus $rc, dump --bogus $rc2, man: $(grep -n '^2 ' "$MAN")"
+
 # ---- a zombie: the dump says what it is, not that it "was left running" ----
 sh -c 'sleep 0.1 & exec sleep 30' &
 pid=$!
