@@ -1271,10 +1271,12 @@ static int open_images(struct dump_ctx *c)
 		c->xfer = page_xfer_open_local(c->dirfd, !c->o->no_sync,
 					       c->o->compress, c->st);
 	if (!c->xfer) {
-		bool net = c->o->page_server || c->o->migrate;
-
-		pr_err("can't write pages %s %s", net ? "to" : "into",
-		       net ? c->o->ps_addr : c->o->dir);
+		if (c->o->page_server || c->o->migrate)
+			pr_err("can't write pages to %s %s:%u", c->o->migrate ?
+			       "the migration destination" : "page server",
+			       c->o->ps_addr, c->o->ps_port);
+		else
+			pr_err("can't write pages into %s", c->o->dir);
 		return -1;
 	}
 	c->xfer->max_bw = c->o->max_bw;

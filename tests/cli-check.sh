@@ -191,6 +191,30 @@ kill -9 $pid 2>/dev/null
 gone
 pid=
 
+# ---- page servers: a bad -D refused at once, an absent one named ----
+timeout 20 "$CL" page-server --port 0 -D "$work/none/x" >/dev/null 2>"$work/err"
+rc=$?
+if [ $rc = 124 ]; then
+	bad "page-server -D (parent missing): still waiting for a client after 20 s"
+elif [ $rc != 0 ] && grep -q "page-server: can't make -D $work/none/x" "$work/err"; then
+	ok "page-server -D (parent missing): $(head -1 "$work/err")"
+else
+	bad "page-server -D (parent missing): exit $rc, $(cat "$work/err")"
+fi
+sleep 30 </dev/null >/dev/null 2>&1 &
+pid=$!
+"$CL" dump -t $pid -D "$work/ps" -R --page-server --address 127.0.0.1 --port 1 \
+	>/dev/null 2>"$work/err"
+rc=$?
+if [ $rc != 0 ] && grep -q "can't write pages to page server 127.0.0.1:1$" "$work/err" &&
+	kill -0 $pid 2>/dev/null; then
+	ok "dump to a page server not there: $(grep "write pages" "$work/err")"
+else
+	bad "dump to a page server not there: exit $rc, $(cat "$work/err")"
+fi
+kill -9 $pid 2>/dev/null
+pid=
+
 # ---- exit status 2: check's usage error only (criu-lite(8) EXIT STATUS) ----
 "$CL" check --bogus >/dev/null 2>"$work/err"
 rc=$?
