@@ -16,6 +16,7 @@
 #include "show.h"
 
 #include "core.pb-c.h"
+#include "inventory.pb-c.h"
 #include "mm.pb-c.h"
 #include "pagemap.pb-c.h"
 #include "pstree.pb-c.h"
@@ -870,6 +871,22 @@ out:
 	free_entries((ProtobufCMessage **)pme, nr);
 }
 
+/* A pre-dump layer holds memory only: no process tree to summarize. */
+static bool is_pre_dump(int dirfd)
+{
+	InventoryEntry *inv;
+	bool pre;
+
+	if (faccessat(dirfd, "inventory.img", F_OK, 0))
+		return false;
+	inv = (InventoryEntry *)img_read_one(dirfd, IMG_INVENTORY, 0);
+	if (!inv)
+		return false;
+	pre = inv->has_pre_dump && inv->pre_dump;
+	img_free_msg(NULL, &inv->base);
+	return pre;
+}
+
 int show_summary(const char *dir, enum show_summary what, bool json,
 		 FILE *out)
 {
@@ -879,6 +896,18 @@ int show_summary(const char *dir, enum show_summary what, bool json,
 	size_t nr;
 
 	s.dirfd = open(dir, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+	if (s.dirfd >= 0 && is_pre_dump(s.dirfd)) {
+		pr_err("%s is a pre-dump layer (memory only, no process tree): "
+		       "--%s needs a dump; criu-lite show %s decodes its "
+		       "pagemaps", dir, names[what], dir);
+		if (json) {
+			fprintf(out, "{\"%s\":null,\"error\":", names[what]);
+			show_string("a pre-dump layer: no process tree", out);
+			fputs("}\n", out);
+		}
+		close(s.dirfd);
+		return -1;
+	}
 	pes = s.dirfd < 0 ? NULL :
 	      (PstreeEntry **)read_entries(s.dirfd, IMG_PSTREE, 0, &nr);
 	if (!pes) {

@@ -171,6 +171,16 @@ if "$CL" pre-dump -t "$mpid" -D "$work/l1" >"$work/l1.log" 2>&1 &&
 	"$CL" dump -t "$mpid" -D "$work/l2" --prev-images-dir ../l1 --track-mem \
 		>"$work/l2.log" 2>&1; then
 	mems_counts layer "$work/l2" PE_PARENT pages_parent
+	# the pre-dump under it has no process tree: said, JSON still valid
+	if "$CL" show --mems --json "$work/l1" >"$work/l1.json" 2>"$work/err"; then
+		bad "pre-dump layer: show --mems succeeded"
+	elif grep -q "is a pre-dump layer (memory only, no process tree): --mems needs a dump" \
+		"$work/err"; then
+		check "pre-dump layer: --mems refused, saying why; JSON with an error" \
+			'.mems == null and (.error | test("pre-dump"))' "$work/l1.json"
+	else
+		bad "pre-dump layer: show --mems: $(cat "$work/err")"
+	fi
 else
 	bad "layer: $(cat "$work/l1.log" "$work/l2.log")"
 fi
