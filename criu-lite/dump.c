@@ -114,6 +114,16 @@ struct proc_dump {
 
 /* SIGINT/SIGTERM/SIGHUP are blocked during a dump; one arriving aborts it
  * at the next stage, which then leaves the tree as it was. */
+/* A stop signal that came (blocked, pending), taken; 0 if none. */
+static int take_stop_sig(void *arg)
+{
+	struct dump_ctx *c = arg;
+	const struct timespec now = { 0, 0 };
+	int sig = sigtimedwait(&c->stop_sigs, NULL, &now);
+
+	return sig > 0 ? sig : 0;
+}
+
 static bool interrupted(struct dump_ctx *c)
 {
 	sigset_t pend;
@@ -1383,6 +1393,10 @@ static int serve_lazy(struct dump_ctx *c, uint64_t t0)
 	int ret;
 
 	c->t0 = t0;
+	if (!c->o->migrate) {
+		c->lazy.stop = take_stop_sig;
+		c->lazy.stop_arg = c;
+	}
 	if (c->o->migrate) {
 		c->lazy.watch_fd = page_xfer_conn_fd(c->xfer);
 		c->lazy.watch = postcopy_reply;

@@ -13,7 +13,9 @@
 # running.
 # An unreachable page server, and a dump --lazy-pages with no lazy-pages
 # daemon on DIR, are refused saying what to start. That dump's progress
-# lines stay a second apart after it was held (SIGSTOP) for 3 s.
+# lines stay a second apart after it was held (SIGSTOP) for 3 s; SIGTERM
+# before any destination asked for a page ends its serving at once, the
+# tree running on here.
 # Run under build/tests/subreaper. Usage: tests/lazy-remote.sh BUILD_DIR
 set -u
 B=${1:-build}
@@ -263,6 +265,29 @@ elif ! grep -q "without handing over" "$work/frd.log"; then
 else
 	grep -h "without handing over" "$work/frd.log" >"$work/daemon-failed-restore.log"
 	check_back daemon-failed-restore
+fi
+pid=
+
+# sigterm: dump --lazy-pages stopped by SIGTERM before any destination
+# asked for a page: serving ends at once (not after --lazy-timeout), the
+# tree runs on here, whole
+HOG_MB=32 start_hog || exit 1
+port=$((port + 1))
+"$CL" dump -t "$pid" -D "$work/st" --lazy-pages --address 127.0.0.1 \
+	--port $port --lazy-timeout 60 >"$work/st-dump.log" 2>&1 &
+dpid=$!
+for _ in $(seq 1 200); do grep -q "lazy pages: serving" "$work/st-dump.log" && break; sleep 0.05; done
+kill -TERM $dpid
+wait $dpid
+drc=$?
+if [ $drc = 0 ]; then
+	echo "FAIL sigterm: the dump exited 0"; fail=$((fail + 1))
+elif ! grep -q "signal 15 before the destination asked for any page: serving ends" \
+	"$work/st-dump.log" || ! grep -q "the tree of $pid runs on here" "$work/st-dump.log"; then
+	echo "FAIL sigterm:"; cat "$work/st-dump.log"; fail=$((fail + 1))
+else
+	grep -h "signal 15\|runs on here" "$work/st-dump.log" >"$work/sigterm.log"
+	check_back sigterm
 fi
 pid=
 
