@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <dirent.h>
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <netdb.h>
 #include <signal.h>
@@ -72,6 +73,12 @@ struct dump_ctx {
 	uint64_t best_round;	/* fewest pages a pre-copy round copied */
 	unsigned stalled;	/* rounds since one shrank below best_round */
 	sigset_t stop_sigs;	/* blocked while the tree is frozen */
+	/* --page-server: a thread that takes a stop signal while the dump
+	 * may be blocked on the connection (a stopped server, a dead link),
+	 * cuts the connection and raises the signal again */
+	pthread_t net_watch;
+	bool net_watch_on;
+	volatile bool net_watch_quit;
 	struct fd_dump_ctx *fdc;	/* open file descriptions of the tree */
 	struct pc_proc *pcs;		/* pre-copy, one per process of pc_tree */
 	pid_t *pc_pids;
@@ -122,6 +129,47 @@ static int take_stop_sig(void *arg)
 	int sig = sigtimedwait(&c->stop_sigs, NULL, &now);
 
 	return sig > 0 ? sig : 0;
+}
+
+static void *net_watch_run(void *arg)
+{
+	struct dump_ctx *c = arg;
+	const struct timespec tick = { 0, 100000000 };
+	int sig;
+
+	while (!c->net_watch_quit) {
+		sig = sigtimedwait(&c->stop_sigs, NULL, &tick);
+		if (sig <= 0)
+			continue;
+		pr_err("dump interrupted by signal %d: the connection to the "
+		       "page server %s:%u is cut", sig, c->o->ps_addr,
+		       c->o->ps_port);
+		shutdown(page_xfer_conn_fd(c->xfer), SHUT_RDWR);
+		kill(getpid(), sig);	/* pending again: interrupted() */
+		break;
+	}
+	return NULL;
+}
+
+/* From the connection to a page server on (the stop signals blocked in
+ * every thread) until net_watch_stop. */
+static void net_watch_start(struct dump_ctx *c)
+{
+	c->net_watch_quit = false;
+	c->net_watch_on = !pthread_create(&c->net_watch, NULL, net_watch_run,
+					  c);
+	if (!c->net_watch_on)
+		pr_warn("no watch thread: a stop signal waits while the page "
+			"server does not answer");
+}
+
+static void net_watch_stop(struct dump_ctx *c)
+{
+	if (!c->net_watch_on)
+		return;
+	c->net_watch_quit = true;
+	pthread_join(c->net_watch, NULL);
+	c->net_watch_on = false;
 }
 
 static bool interrupted(struct dump_ctx *c)
@@ -1291,6 +1339,8 @@ static int open_images(struct dump_ctx *c)
 	}
 	c->xfer->max_bw = c->o->max_bw;
 	c->xfer->progress = &c->progress;
+	if (c->o->page_server && !c->o->migrate)
+		net_watch_start(c);
 	return c->o->lazy_pages ? open_lazy_source(c) : 0;
 }
 
@@ -1500,6 +1550,7 @@ int dump_tree(const struct dump_opts *o, struct dump_stats *st)
 	st->dumped_at_ns = now_ns() - t0;
 	if (!ret)
 		ret = commit_images(&c);
+	net_watch_stop(&c);	/* committed: a signal now is ignored */
 	if (!ret && o->migrate && !c.lazy_on)
 		st->running_at_ns = now_ns() - t0;
 	if (!ret && c.lazy_on)
@@ -1526,6 +1577,7 @@ out_release:
 	precopy_end(&c);
 	if (c.lazy_on)
 		lazy_source_free(&c.lazy);
+	net_watch_stop(&c);
 	page_xfer_close(c.xfer);
 	imgdir_abort(&c.img);	/* after a commit: only closes */
 	settle_stop_sigs(&c, ret);
@@ -1733,6 +1785,7 @@ int pre_dump_tree(const struct dump_opts *o, struct dump_stats *st)
 		ret = predump_write(&c);
 	if (!ret)
 		ret = commit_images(&c);
+	net_watch_stop(&c);
 	page_xfer_close(c.xfer);	/* its writer thread too: we fork next */
 	c.xfer = NULL;
 	if (!ret)
@@ -1744,6 +1797,7 @@ out:
 	precopy_end(&c);
 	if (c.lazy_on)
 		lazy_source_free(&c.lazy);
+	net_watch_stop(&c);
 	page_xfer_close(c.xfer);
 	imgdir_abort(&c.img);
 	settle_stop_sigs(&c, ret);
