@@ -51,6 +51,8 @@ static const char dump_text[] =
 "                             only once the new dump is complete)\n"
 "  -R, --leave-running        let the tree go on running after the dump\n"
 "                             (default: kill it once the images are safe)\n"
+"  -j, --shell-job            accepted for CRIU's habits: a terminal is\n"
+"                             always dumped as a path to reopen\n"
 "      --precopy-rounds N     copy memory while the tree runs first (N\n"
 "                             rounds: all, then what was written since),\n"
 "                             so the final freeze copies only the rest;\n"
@@ -141,6 +143,8 @@ static const char pre_dump_text[] =
 "                             complete)\n"
 "      --prev-images-dir REL  the layer before, relative to DIR\n"
 "      --track-mem            accepted for CRIU's habits (always on)\n"
+"  -j, --shell-job            accepted for CRIU's habits (terminals are\n"
+"                             always reopened by path)\n"
 "      --track-timeout S      the tracker's life at most (default 3600)\n"
 "      --tcp-established      accept established TCP connections (the\n"
 "                             dump that ends the chain needs it too)\n"
@@ -174,6 +178,8 @@ static const char restore_text[] =
 "  -D, --images-dir DIR       images to restore\n"
 "  -d, --restore-detached     return once the tree runs (default: wait for\n"
 "                             the root and exit with its status)\n"
+"  -j, --shell-job            accepted for CRIU's habits: terminals are\n"
+"                             always reopened by the path dumped\n"
 "      --pidns                restore into a new PID namespace (under a\n"
 "                             small init), so taken PIDs do not matter\n"
 "      --lazy-pages           resume at once; large anonymous memory is\n"
@@ -231,8 +237,9 @@ static const char show_text[] =
 "      --json                 JSON instead of text\n"
 "      --ps                   the process tree (as crit x DIR ps)\n"
 "      --fds                  each process' fds and cwd (crit x DIR fds)\n"
-"      --mems                 each process' VMAs with the pages stored for\n"
-"                             each (crit x DIR mems)\n"
+"      --mems                 each process' VMAs with their pages: stored,\n"
+"                             zero, in the parent layer, lazy (left in the\n"
+"                             source by dump --lazy-pages) (crit x DIR mems)\n"
 "  -h, --help                 this text\n"
 "\n"
 "CRIU's crit does not read these images: the file names are CRIU's, but\n"
@@ -256,7 +263,8 @@ static const char page_server_text[] =
 "Connections that are not criu-lite's are ignored, silent ones dropped.\n"
 "\n"
 "  -D, --images-dir DIR       where a dump's pages go, or whose pages a\n"
-"                             restore fetches\n"
+"                             restore fetches (made if missing; refused\n"
+"                             at once if it can't be)\n"
 "      --port N               TCP port to listen on (0: one that is free,\n"
 "                             printed)\n"
 "      --address IP           listen on this address (default 127.0.0.1;\n"
@@ -536,6 +544,8 @@ static int dump_option(int c, char **argv, struct dump_opts *o)
 	case 'R':
 		o->leave_running = true;
 		return 0;
+	case 'j':	/* CRIU's --shell-job: what a terminal always gets */
+		return 0;
 	case 'Q':
 		o->qmp = optarg;
 		return 0;
@@ -615,6 +625,7 @@ int parse_dump_args(int argc, char **argv, struct dump_opts *o)
 		{ "tree", required_argument, NULL, 't' },
 		{ "images-dir", required_argument, NULL, 'D' },
 		{ "leave-running", no_argument, NULL, 'R' },
+		{ "shell-job", no_argument, NULL, 'j' },
 		{ "qmp", required_argument, NULL, 'Q' },
 		{ "no-sync", no_argument, NULL, 'S' },
 		{ "precopy-rounds", required_argument, NULL, 'P' },
@@ -654,7 +665,7 @@ int parse_dump_args(int argc, char **argv, struct dump_opts *o)
 	o->lazy_timeout_s = LAZY_TIMEOUT_DEFAULT;
 	optind = 0;	/* 0: also forget a half-parsed option group */
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":t:D:Ro:v::h", opts, NULL)) != -1)
+	while ((c = getopt_long(argc, argv, ":t:D:Rjo:v::h", opts, NULL)) != -1)
 		if ((ret = dump_option(c, argv, o)))
 			return ret;
 	if (stray_args(cmd, argc, argv))
@@ -710,6 +721,7 @@ int parse_restore_args(int argc, char **argv, struct restore_opts *o)
 		{ "pidns", no_argument, NULL, OPT_PIDNS },
 		{ "images-dir", required_argument, NULL, 'D' },
 		{ "restore-detached", no_argument, NULL, 'd' },
+		{ "shell-job", no_argument, NULL, 'j' },
 		{ "verify", no_argument, NULL, OPT_VERIFY },
 		{ "no-verify", no_argument, NULL, OPT_NOVERIFY },
 		{ "zombie-wait", required_argument, NULL, OPT_ZWAIT },
@@ -731,10 +743,12 @@ int parse_restore_args(int argc, char **argv, struct restore_opts *o)
 	o->progress_fd = -1;
 	optind = 0;	/* 0: also forget a half-parsed option group */
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":D:do:v::h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":D:djo:v::h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'D':
 			o->dir = optarg;
+			break;
+		case 'j':	/* CRIU's --shell-job: always so */
 			break;
 		case 'd':
 			o->detach = true;

@@ -82,10 +82,16 @@ struct dump_stats {
 	uint64_t freeze_ns, total_ns, frozen_ns;
 	uint64_t pages_scanned, pages_stored, pages_zero;
 	uint64_t bytes_written;
-	uint64_t read_ns, write_ns, sync_ns;	/* of the pages */
-	/* wall time of the whole page phase (read, write and fsync
-	 * overlapped, as the dump waits for them) */
+	/* of the pages, pre-copy rounds included; sync_ns also holds the
+	 * fsync of the other images at the commit (stats-dump) */
+	uint64_t read_ns, write_ns, sync_ns;
+	/* wall time of the frozen page phase (read, write and fsync
+	 * overlapped, as the dump waits for them), and the reads, writes and
+	 * page fsync done within it: the dump's timing line. Counted over the
+	 * same intervals, so each of the three lies within pages_ns (the
+	 * writer's, within it but for a write begun before). */
 	uint64_t pages_ns;
+	uint64_t phase_read_ns, phase_write_ns, phase_sync_ns;
 	uint64_t compress_ns;		/* dump --compress, in the writer */
 	uint64_t bytes_compressed;	/* what was written, before that */
 	uint64_t pages_reused;		/* pre-copied, unchanged since */

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <dirent.h>
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <netdb.h>
 #include <signal.h>
@@ -72,6 +73,12 @@ struct dump_ctx {
 	uint64_t best_round;	/* fewest pages a pre-copy round copied */
 	unsigned stalled;	/* rounds since one shrank below best_round */
 	sigset_t stop_sigs;	/* blocked while the tree is frozen */
+	/* --page-server: a thread that takes a stop signal while the dump
+	 * may be blocked on the connection (a stopped server, a dead link),
+	 * cuts the connection and raises the signal again */
+	pthread_t net_watch;
+	bool net_watch_on;
+	volatile bool net_watch_quit;
 	struct fd_dump_ctx *fdc;	/* open file descriptions of the tree */
 	struct pc_proc *pcs;		/* pre-copy, one per process of pc_tree */
 	pid_t *pc_pids;
@@ -114,6 +121,57 @@ struct proc_dump {
 
 /* SIGINT/SIGTERM/SIGHUP are blocked during a dump; one arriving aborts it
  * at the next stage, which then leaves the tree as it was. */
+/* A stop signal that came (blocked, pending), taken; 0 if none. */
+static int take_stop_sig(void *arg)
+{
+	struct dump_ctx *c = arg;
+	const struct timespec now = { 0, 0 };
+	int sig = sigtimedwait(&c->stop_sigs, NULL, &now);
+
+	return sig > 0 ? sig : 0;
+}
+
+static void *net_watch_run(void *arg)
+{
+	struct dump_ctx *c = arg;
+	const struct timespec tick = { 0, 100000000 };
+	int sig;
+
+	while (!c->net_watch_quit) {
+		sig = sigtimedwait(&c->stop_sigs, NULL, &tick);
+		if (sig <= 0)
+			continue;
+		pr_err("dump interrupted by signal %d: the connection to the "
+		       "page server %s:%u is cut", sig, c->o->ps_addr,
+		       c->o->ps_port);
+		shutdown(page_xfer_conn_fd(c->xfer), SHUT_RDWR);
+		kill(getpid(), sig);	/* pending again: interrupted() */
+		break;
+	}
+	return NULL;
+}
+
+/* From the connection to a page server on (the stop signals blocked in
+ * every thread) until net_watch_stop. */
+static void net_watch_start(struct dump_ctx *c)
+{
+	c->net_watch_quit = false;
+	c->net_watch_on = !pthread_create(&c->net_watch, NULL, net_watch_run,
+					  c);
+	if (!c->net_watch_on)
+		pr_warn("no watch thread: a stop signal waits while the page "
+			"server does not answer");
+}
+
+static void net_watch_stop(struct dump_ctx *c)
+{
+	if (!c->net_watch_on)
+		return;
+	c->net_watch_quit = true;
+	pthread_join(c->net_watch, NULL);
+	c->net_watch_on = false;
+}
+
 static bool interrupted(struct dump_ctx *c)
 {
 	sigset_t pend;
@@ -172,7 +230,9 @@ static int check_target(pid_t pid)
 		return -1;
 	}
 	if (ps.state == 'Z') {
-		pr_err("process %d is a zombie", pid);
+		pr_err("process %d is a zombie: it has exited, nothing of it "
+		       "is left to dump but its exit status (a zombie in a "
+		       "tree is dumped with the tree: dump its parent's)", pid);
 		return -1;
 	}
 	return 0;
@@ -491,6 +551,26 @@ static int dump_injected(struct proc_dump *pd)
 	return 0;
 }
 
+/* One interval of the frozen page phase: its wall time and the page
+ * reads, writes and fsync that ended within it (the timing line). */
+struct phase_mark {
+	uint64_t t, read, write, sync;
+};
+
+static void phase_begin(const struct dump_stats *st, struct phase_mark *m)
+{
+	*m = (struct phase_mark){ now_ns(), st->read_ns, st->write_ns,
+				  st->sync_ns };
+}
+
+static void phase_end(struct dump_stats *st, const struct phase_mark *m)
+{
+	st->phase_read_ns += st->read_ns - m->read;
+	st->phase_write_ns += st->write_ns - m->write;
+	st->phase_sync_ns += st->sync_ns - m->sync;
+	st->pages_ns += now_ns() - m->t;	/* last: holds the others */
+}
+
 /*
  * Everything of one frozen process. The injected calls come first and
  * end (registers, mask and stack bytes as they were) before the long
@@ -499,7 +579,7 @@ static int dump_injected(struct proc_dump *pd)
 static int dump_proc(struct proc_dump *pd)
 {
 	struct frozen_proc *fp = pd->fp;
-	uint64_t t0;
+	struct phase_mark pm;
 	int ret;
 
 	pr_debug("pid %d: dumping (%zu threads, %zu VMAs)", fp->pid,
@@ -517,9 +597,9 @@ static int dump_proc(struct proc_dump *pd)
 		return -1;
 	if (pd->pc && pc_final_collect(pd->pc))
 		return -1;
-	t0 = now_ns();
+	phase_begin(pd->c->st, &pm);
 	ret = dump_mm(pd);
-	pd->c->st->pages_ns += now_ns() - t0;
+	phase_end(pd->c->st, &pm);
 	if (ret || fault_at("after-pages") || interrupted(pd->c))
 		return -1;
 	return 0;
@@ -737,7 +817,7 @@ static int dump_frozen(struct dump_ctx *c)
 {
 	struct proc_dump *pds;
 	struct refusals rf = { .len = 0 };
-	uint64_t t0;
+	struct phase_mark pm;
 	int ret = -1;
 
 	pds = calloc(c->tree.nr, sizeof(*pds));
@@ -790,9 +870,9 @@ static int dump_frozen(struct dump_ctx *c)
 	pr_debug("writing pstree.img, syncing pages-1.img, inventory.img last");
 	if (write_pstree(c) || fault_at("before-inventory") || interrupted(c))
 		goto out;
-	t0 = now_ns();
+	phase_begin(c->st, &pm);
 	ret = flush_pages(c);
-	c->st->pages_ns += now_ns() - t0;
+	phase_end(c->st, &pm);
 	if (ret || write_parent_link(c)) {
 		ret = -1;
 		goto out;
@@ -1249,14 +1329,18 @@ static int open_images(struct dump_ctx *c)
 		c->xfer = page_xfer_open_local(c->dirfd, !c->o->no_sync,
 					       c->o->compress, c->st);
 	if (!c->xfer) {
-		bool net = c->o->page_server || c->o->migrate;
-
-		pr_err("can't write pages %s %s", net ? "to" : "into",
-		       net ? c->o->ps_addr : c->o->dir);
+		if (c->o->page_server || c->o->migrate)
+			pr_err("can't write pages to %s %s:%u", c->o->migrate ?
+			       "the migration destination" : "page server",
+			       c->o->ps_addr, c->o->ps_port);
+		else
+			pr_err("can't write pages into %s", c->o->dir);
 		return -1;
 	}
 	c->xfer->max_bw = c->o->max_bw;
 	c->xfer->progress = &c->progress;
+	if (c->o->page_server && !c->o->migrate)
+		net_watch_start(c);
 	return c->o->lazy_pages ? open_lazy_source(c) : 0;
 }
 
@@ -1359,6 +1443,10 @@ static int serve_lazy(struct dump_ctx *c, uint64_t t0)
 	int ret;
 
 	c->t0 = t0;
+	if (!c->o->migrate) {
+		c->lazy.stop = take_stop_sig;
+		c->lazy.stop_arg = c;
+	}
 	if (c->o->migrate) {
 		c->lazy.watch_fd = page_xfer_conn_fd(c->xfer);
 		c->lazy.watch = postcopy_reply;
@@ -1462,6 +1550,7 @@ int dump_tree(const struct dump_opts *o, struct dump_stats *st)
 	st->dumped_at_ns = now_ns() - t0;
 	if (!ret)
 		ret = commit_images(&c);
+	net_watch_stop(&c);	/* committed: a signal now is ignored */
 	if (!ret && o->migrate && !c.lazy_on)
 		st->running_at_ns = now_ns() - t0;
 	if (!ret && c.lazy_on)
@@ -1488,6 +1577,7 @@ out_release:
 	precopy_end(&c);
 	if (c.lazy_on)
 		lazy_source_free(&c.lazy);
+	net_watch_stop(&c);
 	page_xfer_close(c.xfer);
 	imgdir_abort(&c.img);	/* after a commit: only closes */
 	settle_stop_sigs(&c, ret);
@@ -1695,6 +1785,7 @@ int pre_dump_tree(const struct dump_opts *o, struct dump_stats *st)
 		ret = predump_write(&c);
 	if (!ret)
 		ret = commit_images(&c);
+	net_watch_stop(&c);
 	page_xfer_close(c.xfer);	/* its writer thread too: we fork next */
 	c.xfer = NULL;
 	if (!ret)
@@ -1706,6 +1797,7 @@ out:
 	precopy_end(&c);
 	if (c.lazy_on)
 		lazy_source_free(&c.lazy);
+	net_watch_stop(&c);
 	page_xfer_close(c.xfer);
 	imgdir_abort(&c.img);
 	settle_stop_sigs(&c, ret);

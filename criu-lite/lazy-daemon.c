@@ -115,7 +115,11 @@ int lazy_daemon_connect(const char *dir)
 	sk = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
 	if (sk < 0 || connect(sk, (struct sockaddr *)&sa, sizeof(sa))) {
 		pr_perror("restore --lazy-pages: %s is there but no lazy-pages "
-			  "daemon answers on it", sa.sun_path);
+			  "daemon answers on it (one that is gone left it): "
+			  "start the lazy-pages daemon first (criu-lite "
+			  "lazy-pages --page-server --address HOST --port PORT "
+			  "-D %s), or restore with --page-server HOST:PORT",
+			  sa.sun_path, dir);
 		if (sk >= 0)
 			close(sk);
 		errno = ECONNREFUSED;

@@ -247,7 +247,7 @@ static int serve_loop(struct lazy_source *ls, struct vpid_state *vs,
 	size_t n = 0;
 	uint64_t t0 = now_ns(), last = t0, report = t0 + 1000000000ull;
 	uint64_t limit = (uint64_t)timeout_s * 1000000000ull;
-	int ret = -1;
+	int ret = -1, sig;
 
 	/* with a watch (migrate), until its word too: the destination
 	 * connects before it restores, even with nothing lazy to ask */
@@ -255,9 +255,23 @@ static int serve_loop(struct lazy_source *ls, struct vpid_state *vs,
 		struct pollfd pfd[MAX_CLIENTS + 2];
 		size_t w = n + 1, polled;
 
+		/* a second after the last line, whatever held the loop (a
+		 * slow client, a stop): no burst to catch up */
 		if (now_ns() >= report) {
 			report_progress(ls, vs, t0);
-			report += 1000000000ull;
+			report = now_ns() + 1000000000ull;
+		}
+		if (ls->stop && (sig = ls->stop(ls->stop_arg))) {
+			if (!ls->first_request_ns) {
+				pr_err("lazy pages: signal %d before the "
+				       "destination asked for any page: serving "
+				       "ends", sig);
+				goto out;
+			}
+			pr_warn("lazy pages: signal %d ignored: the destination "
+				"runs the tree on this memory; serving on until "
+				"every page is in (or %u s without a request)",
+				sig, timeout_s);
 		}
 		if (now_ns() - last > limit) {
 			pr_err("lazy pages: no request from the destination for "

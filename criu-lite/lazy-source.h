@@ -45,6 +45,12 @@ struct lazy_source {
 	int watch_fd;
 	int (*watch)(struct lazy_source *ls, void *arg);
 	void *watch_arg;
+	/* asked on each turn: a stop signal that came (taken), or 0. Before
+	 * the destination's first request it ends the serving (the tree runs
+	 * on here); after it, it is said and ignored (the destination runs
+	 * the tree on this memory) */
+	int (*stop)(void *arg);
+	void *stop_arg;
 	/* figures */
 	struct serve_tally served;	/* faults (pulled) and pushes */
 	uint64_t lazy_bytes;		/* of it, from the frozen memory */

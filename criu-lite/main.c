@@ -18,6 +18,7 @@
 #include "page-frames.h"
 #include "page-server.h"
 #include "page-source.h"
+#include "proc.h"
 #include "restore.h"
 #include "show.h"
 
@@ -40,7 +41,16 @@ static int cmd_dump(int argc, char **argv)
 	if (tls_files_check(&o.tls))	/* before the tree is touched */
 		return 1;
 	if ((o.pre_dump ? pre_dump_tree : dump_tree)(&o, &st)) {
-		if (kill(o.pid, 0) == 0)
+		struct proc_stat ps;
+
+		if (kill(o.pid, 0))
+			return 1;
+		if (!proc_read_stat(o.pid, o.pid, &ps) && ps.state == 'Z')
+			pr_err("%s of %d failed; it is a zombie, left as it "
+			       "was: its exit status waits for its parent %d to "
+			       "reap it", o.pre_dump ? "pre-dump" : "dump",
+			       o.pid, ps.ppid);
+		else
 			pr_err("%s of %d failed; it was left running",
 			       o.pre_dump ? "pre-dump" : "dump", o.pid);
 		return 1;
@@ -60,9 +70,11 @@ static int cmd_dump(int argc, char **argv)
 		ms(st.freeze_ns), ms(st.total_ns), (unsigned long)st.pages_stored,
 		(unsigned long)st.pages_parent, (unsigned long)st.pages_zero,
 		st.bytes_written / 1048576.0);
+	/* the frozen page phase only (pre-copy rounds and the images'
+	 * commit are not in it) */
 	pr_info("pages: read %.1f ms, write %.1f ms, fsync %.1f ms, phase "
-		"%.1f ms", ms(st.read_ns), ms(st.write_ns), ms(st.sync_ns),
-		ms(st.pages_ns));
+		"%.1f ms", ms(st.phase_read_ns), ms(st.phase_write_ns),
+		ms(st.phase_sync_ns), ms(st.pages_ns));
 	if (o.compress && st.bytes_written)
 		pr_info("pages: %s compressed %.1f MiB into %.1f MiB (%.2fx) in "
 			"%.1f ms", pages_codec_name(o.compress),

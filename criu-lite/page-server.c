@@ -798,12 +798,36 @@ struct conn *page_server_accept(int l, const struct tls_opts *tls,
 	return c;
 }
 
+/* DIR there before anyone is waited for (made if missing, as a dump
+ * makes its -D): a client would otherwise send its pages for nothing. */
+static int check_dir(const char *dir)
+{
+	int fd;
+
+	if (mkdir(dir, 0700) && errno != EEXIST) {
+		pr_perror("page-server: can't make -D %s", dir);
+		return -1;
+	}
+	/* not checked for writing: a pulling client (restore --lazy-pages
+	 * --page-server) reads a DIR that may be read-only */
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) {
+		pr_perror("page-server: -D %s", dir);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
 int serve_pages(const char *dir, const char *addr, unsigned port,
 		const struct tls_opts *tls, unsigned idle_s)
 {
-	int l = net_listen(addr, port, "page-server"), ret = -1, mode;
+	int l, ret = -1, mode;
 	struct conn *c;
 
+	if (check_dir(dir))
+		return -1;
+	l = net_listen(addr, port, "page-server");
 	if (l < 0)
 		return -1;
 	pr_info("page-server: %s on %s:%u%s", dir, addr ? addr : "*",

@@ -464,17 +464,26 @@ static int remote_connect(struct page_source *s, bool quiet)
 	struct ps_hello hello;
 	char host[256];
 	unsigned port;
-	int lvl = log_get_level();
+	int lvl = log_get_level(), err;
 
 	if (net_split(s->addr, host, sizeof(host), &port))
 		return -1;
 	if (quiet)
 		log_set_level(LOG_ERROR - 1);
 	s->conn = conn_connect(host, port, s->tls, "page server");
+	err = errno;
 	if (quiet)
 		log_set_level(lvl);
-	if (!s->conn)
+	if (!s->conn) {
+		if (!quiet && (err == ECONNREFUSED || err == EHOSTUNREACH ||
+			       err == ENETUNREACH || err == ETIMEDOUT))
+			pr_err("no page server answers at %s: start the page "
+			       "server there first (criu-lite page-server -D "
+			       "DIR --port %u, as criu page-server), or the "
+			       "dump --lazy-pages --port %u whose pages these "
+			       "are", s->addr, port, port);
 		return -1;
+	}
 	conn_set_timeout(s->conn, REMOTE_IDLE_S);
 	if (conn_write(s->conn, &me, sizeof(me)) ||
 	    conn_read(s->conn, &hello, sizeof(hello)) ||

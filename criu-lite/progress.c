@@ -69,12 +69,15 @@ static void emit_fd(struct progress *p, uint64_t now)
 	fd_line(p, line, n);
 }
 
-/* "dump-pages: 131072 of 262144 pages (50%), 512.0 MiB at 950 MB/s" */
+/* "dump-pages: 131072 of 262144 pages (50%), 312.0 MiB at 950 MB/s":
+ * pages gone through (a dump's zero, parent and lazy pages included);
+ * MiB and rate of the page data stored or sent (dump), copied in
+ * (restore) or checked, as p->bytes counts them */
 static void emit_stderr(struct progress *p, uint64_t now, bool final)
 {
 	double secs = (now - p->t_phase) / 1e9;
-	double mib = p->done * (double)PAGE_SZ / 1048576.0;
-	double rate = secs > 0 ? p->done * (double)PAGE_SZ / 1e6 / secs : 0;
+	double mib = p->bytes / 1048576.0;
+	double rate = secs > 0 ? p->bytes / 1e6 / secs : 0;
 	char line[256];
 
 	if (p->total)

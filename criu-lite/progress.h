@@ -15,7 +15,9 @@
  * the phase runs where the exact count is not known in advance (a dump's
  * pages: the processes' resident anonymous memory), 0 if there is none
  * (pre-copy rounds after the first); done never exceeds it. bytes: page
- * data written (dump) or copied into processes (restore, lazy fill).
+ * data stored or sent (dump: not the zero, parent or lazy pages it went
+ * through), checked (check-pages) or copied into processes (restore, lazy
+ * fill). The stderr line's MiB and MB/s are those bytes, not pages.
  * A reader that goes away turns the fd lines off; the run goes on.
  *
  * Every function accepts a NULL progress and then does nothing, so the

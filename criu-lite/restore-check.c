@@ -142,7 +142,8 @@ int check_page_data(struct page_source *s, const MmEntry *mm,
 			if (!page_source_get_checked(s, e, p, n, pid))
 				return -1;
 		}
-		progress_add(progress, e->nr_pages, 0);
+		progress_add(progress, e->nr_pages,
+			     (uint64_t)e->nr_pages * PAGE_SZ);
 	}
 	return 0;
 }

@@ -286,12 +286,23 @@ static int check_lazy_run(const struct restore_ctx *c,
 			  const struct proc_restore *p, const PagemapEntry *e,
 			  const VmaEntry *v)
 {
-	if (!c->o->lazy || (!c->o->page_server && c->lazy_session < 0)) {
+	if (!c->o->lazy) {
 		pr_err("pagemap-%u.img: the pages at %#lx are still in the "
 		       "source's memory (dump --lazy-pages): restore with "
-		       "--lazy-pages --page-server HOST:PORT of that dump, or "
-		       "--lazy-pages with a criu-lite lazy-pages daemon on "
-		       "that DIR", p->pe->pid, (long)e->vaddr);
+		       "--lazy-pages, from the lazy-pages daemon on DIR or "
+		       "--page-server HOST:PORT of that dump", p->pe->pid,
+		       (long)e->vaddr);
+		return -1;
+	}
+	if (!c->o->page_server && c->lazy_session < 0) {
+		pr_err("restore --lazy-pages: no lazy-pages daemon on "
+		       "%s/lazy-pages.sock, and no --page-server: the pages at "
+		       "%#lx of %u are still in the source's memory (dump "
+		       "--lazy-pages). Start the lazy-pages daemon first "
+		       "(criu-lite lazy-pages --page-server --address HOST "
+		       "--port PORT -D %s, HOST:PORT where that dump serves "
+		       "them), or restore with --page-server HOST:PORT",
+		       c->o->dir, (long)e->vaddr, p->pe->pid, c->o->dir);
 		return -1;
 	}
 	if (!e->has_offset || e->offset < PS_LAZY_BASE ||

@@ -16,6 +16,7 @@
 #include "show.h"
 
 #include "core.pb-c.h"
+#include "inventory.pb-c.h"
 #include "mm.pb-c.h"
 #include "pagemap.pb-c.h"
 #include "pstree.pb-c.h"
@@ -751,29 +752,49 @@ static void fds_one(struct summary *s, const PstreeEntry *pe)
 		img_free_msg(NULL, &te->base);
 }
 
-/* Stored and zero pages of the pagemap runs inside [start, end) */
+/* The pages of the pagemap runs inside a VMA, by where they are */
+struct vma_counts {
+	uint64_t stored;	/* PE_PRESENT: in this layer's pages image */
+	uint64_t zero;		/* PE_ZERO */
+	uint64_t parent;	/* PE_PARENT: in a parent layer's */
+	uint64_t lazy;		/* PE_LAZY: in the source's frozen memory */
+};
+
 static void vma_pages(PagemapEntry **pme, size_t nr, uint64_t start,
-		      uint64_t end, uint64_t *stored, uint64_t *zero)
+		      uint64_t end, struct vma_counts *n)
 {
-	*stored = *zero = 0;
+	*n = (struct vma_counts){ 0 };
 	for (size_t i = 0; i < nr; i++) {
 		if (pme[i]->vaddr < start || pme[i]->vaddr >= end)
 			continue;
 		if (pme[i]->flags & PE_PRESENT)
-			*stored += pme[i]->nr_pages;
+			n->stored += pme[i]->nr_pages;
 		else if (pme[i]->flags & PE_ZERO)
-			*zero += pme[i]->nr_pages;
+			n->zero += pme[i]->nr_pages;
+		else if (pme[i]->flags & PE_PARENT)
+			n->parent += pme[i]->nr_pages;
+		else if (pme[i]->flags & PE_LAZY)
+			n->lazy += pme[i]->nr_pages;
 	}
 }
 
-static void mems_vma(struct summary *s, const VmaEntry *v, uint64_t stored,
-		     uint64_t zero, bool first)
+static void mems_counts_json(const struct vma_counts *n, FILE *out)
+{
+	fprintf(out, ",\"pages_stored\":%" PRIu64 ",\"pages_zero\":%" PRIu64
+		",\"pages_parent\":%" PRIu64 ",\"pages_lazy\":%" PRIu64,
+		n->stored, n->zero, n->parent, n->lazy);
+}
+
+static void mems_vma(struct summary *s, const VmaEntry *v,
+		     const struct vma_counts *n, bool first)
 {
 	char line[PATH_MAX + 256], fl[256];
 
 	if (!s->json) {
-		fprintf(s->out, "  %s  [%" PRIu64 " stored, %" PRIu64 " zero]\n",
-			describe_vma_entry(v, line, sizeof(line)), stored, zero);
+		fprintf(s->out, "  %s  [%" PRIu64 " stored, %" PRIu64 " zero, %"
+			PRIu64 " in the parent layer, %" PRIu64 " lazy]\n",
+			describe_vma_entry(v, line, sizeof(line)), n->stored,
+			n->zero, n->parent, n->lazy);
 		return;
 	}
 	fprintf(s->out, "%s{\"start\":", first ? "" : ",");
@@ -788,13 +809,13 @@ static void mems_vma(struct summary *s, const VmaEntry *v, uint64_t stored,
 	show_string(enum_name(&vma_kind__descriptor, v->kind), s->out);
 	fputs(",\"path\":", s->out);
 	show_string(v->path ? v->path : "", s->out);
-	fprintf(s->out, ",\"pages_stored\":%" PRIu64 ",\"pages_zero\":%" PRIu64 "}",
-		stored, zero);
+	mems_counts_json(n, s->out);
+	fputc('}', s->out);
 }
 
 static void mems_one(struct summary *s, const PstreeEntry *pe)
 {
-	uint64_t stored, zero, all_stored = 0, all_zero = 0;
+	struct vma_counts n, all = { 0 };
 	PagemapEntry **pme;
 	MmEntry *mm;
 	size_t nr;
@@ -826,23 +847,44 @@ static void mems_one(struct summary *s, const PstreeEntry *pe)
 			mm->exe ? mm->exe : "", mm->n_vmas);
 	}
 	for (size_t i = 0; i < mm->n_vmas; i++) {
-		vma_pages(pme, nr, mm->vmas[i]->start, mm->vmas[i]->end,
-			  &stored, &zero);
-		all_stored += stored;
-		all_zero += zero;
-		mems_vma(s, mm->vmas[i], stored, zero, i == 0);
+		vma_pages(pme, nr, mm->vmas[i]->start, mm->vmas[i]->end, &n);
+		all.stored += n.stored;
+		all.zero += n.zero;
+		all.parent += n.parent;
+		all.lazy += n.lazy;
+		mems_vma(s, mm->vmas[i], &n, i == 0);
 	}
-	if (s->json)
-		fprintf(s->out, "],\"pages_stored\":%" PRIu64
-			",\"pages_zero\":%" PRIu64 "}", all_stored, all_zero);
-	else
+	if (s->json) {
+		fputc(']', s->out);
+		mems_counts_json(&all, s->out);
+		fputc('}', s->out);
+	} else {
 		fprintf(s->out, "  %" PRIu64 " pages stored (%.1f MiB), %"
-			PRIu64 " zero\n", all_stored,
-			all_stored * PAGE_SZ / 1048576.0, all_zero);
+			PRIu64 " zero, %" PRIu64 " in the parent layer, %"
+			PRIu64 " lazy (in the source's memory)\n", all.stored,
+			all.stored * PAGE_SZ / 1048576.0, all.zero, all.parent,
+			all.lazy);
+	}
 out:
 	if (mm)
 		img_free_msg(NULL, &mm->base);
 	free_entries((ProtobufCMessage **)pme, nr);
+}
+
+/* A pre-dump layer holds memory only: no process tree to summarize. */
+static bool is_pre_dump(int dirfd)
+{
+	InventoryEntry *inv;
+	bool pre;
+
+	if (faccessat(dirfd, "inventory.img", F_OK, 0))
+		return false;
+	inv = (InventoryEntry *)img_read_one(dirfd, IMG_INVENTORY, 0);
+	if (!inv)
+		return false;
+	pre = inv->has_pre_dump && inv->pre_dump;
+	img_free_msg(NULL, &inv->base);
+	return pre;
 }
 
 int show_summary(const char *dir, enum show_summary what, bool json,
@@ -854,6 +896,18 @@ int show_summary(const char *dir, enum show_summary what, bool json,
 	size_t nr;
 
 	s.dirfd = open(dir, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+	if (s.dirfd >= 0 && is_pre_dump(s.dirfd)) {
+		pr_err("%s is a pre-dump layer (memory only, no process tree): "
+		       "--%s needs a dump; criu-lite show %s decodes its "
+		       "pagemaps", dir, names[what], dir);
+		if (json) {
+			fprintf(out, "{\"%s\":null,\"error\":", names[what]);
+			show_string("a pre-dump layer: no process tree", out);
+			fputs("}\n", out);
+		}
+		close(s.dirfd);
+		return -1;
+	}
 	pes = s.dirfd < 0 ? NULL :
 	      (PstreeEntry **)read_entries(s.dirfd, IMG_PSTREE, 0, &nr);
 	if (!pes) {

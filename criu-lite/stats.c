@@ -23,10 +23,10 @@ static void fill_dump(DumpStatsEntry *e, const struct dump_stats *st)
 	e->memdump_time = us(st->read_ns);
 	e->memwrite_time = us(st->write_ns);
 	e->pages_scanned = st->pages_scanned;
-	e->pages_skipped_parent = 0;
+	e->pages_skipped_parent = st->pages_parent;
 	e->pages_written = st->pages_stored;
 	e->pages_zero = st->pages_zero;
-	e->pages_lazy = 0;
+	e->pages_lazy = st->pages_lazy;
 	e->has_fsync_time = true;
 	e->fsync_time = us(st->sync_ns);
 	e->has_bytes_written = true;

@@ -217,6 +217,9 @@ verifyopt=()
 log_size() { stat -c %s "$1" 2>/dev/null || echo 0; }
 
 # pick KEY... < criu-lite's stderr: the numbers of its timing lines
+# (read, write, fsync, phase: of the frozen page phase only, so that
+# cl_read_ms, cl_write_ms and cl_fsync_ms are the page read, write and
+# fsync while frozen: no pre-copy round, not the commit's fsync)
 cl_numbers() {
 	awk '{ for (i = 1; i <= NF; i++) {
 		w = $i; sub(/,$/, "", w)

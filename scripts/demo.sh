@@ -16,6 +16,11 @@ qpid= stamper=
 trap '[ -n "$stamper" ] && kill $stamper 2>/dev/null; [ -n "$qpid" ] && gl_quit_qemu "$d/qmp.sock" "$qpid"' EXIT
 
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+# stat_of DIR NAME: a figure of DIR/stats-dump (show's text: "  NAME  N ...")
+stat_of() {
+	"$CL" show "$1/stats-dump" 2>/dev/null |
+		awk -v k="$2" '{ for (i = 1; i < NF; i++) if ($i == k || $i == k ":") { print $(i + 1) + 0; exit } }'
+}
 die() { echo "demo: $*" >&2; exit 1; }
 
 rm -rf "$img" "$d/serial.log"
@@ -56,8 +61,10 @@ verify=$(tail -c +"$((off + 1))" "$d/serial.log" | gl_verdict /dev/stdin VERIFY)
 complaints=$(tail -c +"$((off + 1))" "$d/serial.log" | gl_complaints /dev/stdin)
 seq_ok=$(awk '$1 == "HB" { s = substr($2, 5) + 0; if (n++ && s != p + 1) bad++; p = s }
 	END { print bad ? "GAP" : "continuous" }' "$d/serial.log")
-stored=$(sed -n 's/.* \([0-9]*\) pages stored, \([0-9]*\) zero pages.*/\1 \2/p' "$d/dump.log")
-read -r st zp <<<"${stored:-0 0}"
+# the dump's own figures, as its stats-dump holds them (the "dumped"
+# line's wording is for people)
+st=$(stat_of "$img" pages_written)
+zp=$(stat_of "$img" pages_zero)
 freeze=$(sed -n 's/.*(freeze \([0-9.]*\) ms).*/\1/p' "$d/dump.log")
 
 say "summary"
@@ -72,7 +79,9 @@ printf '%-34s %s\n' \
 	"guest memory check after restore" "$verify" \
 	"guest kernel complaints" "${complaints:-none}"
 ok1=0
-[ "$verify" = ok ] && [ "$seq_ok" = continuous ] && [ -z "$complaints" ] && ok1=1
+[ "$verify" = ok ] && [ "$seq_ok" = continuous ] && [ -z "$complaints" ] &&
+	[ "${st:-0}" -gt 0 ] && ok1=1
+[ "${st:-0}" -gt 0 ] || echo "demo: the summary found no stored pages in $img/stats-dump" >&2
 
 # The same guest moved again, the other way criu-lite can: memory copied
 # while the guest runs (pre-copy), and a restore that resumes before the

@@ -5,7 +5,8 @@
 # in the bash completion; SIGINT, SIGTERM and SIGHUP during a restore stop
 # it and say what was cleaned up (before anything exists, with puppets
 # half built), and after the tree was let go they are reported and
-# ignored. Restores are paused at named points (CRIU_LITE_PAUSE).
+# ignored. Restores are paused at named points (CRIU_LITE_PAUSE). A dump
+# of a zombie says what it is, not that it "was left running".
 # Run under build/tests/subreaper. Usage: tests/cli-check.sh BUILD_DIR
 set -u
 B=${1:-build}
@@ -188,6 +189,62 @@ else
 fi
 kill -9 $pid 2>/dev/null
 gone
+pid=
+
+# ---- page servers: a bad -D refused at once, an absent one named ----
+timeout 20 "$CL" page-server --port 0 -D "$work/none/x" >/dev/null 2>"$work/err"
+rc=$?
+if [ $rc = 124 ]; then
+	bad "page-server -D (parent missing): still waiting for a client after 20 s"
+elif [ $rc != 0 ] && grep -q "page-server: can't make -D $work/none/x" "$work/err"; then
+	ok "page-server -D (parent missing): $(head -1 "$work/err")"
+else
+	bad "page-server -D (parent missing): exit $rc, $(cat "$work/err")"
+fi
+sleep 30 </dev/null >/dev/null 2>&1 &
+pid=$!
+"$CL" dump -t $pid -D "$work/ps" -R --page-server --address 127.0.0.1 --port 1 \
+	>/dev/null 2>"$work/err"
+rc=$?
+if [ $rc != 0 ] && grep -q "can't write pages to page server 127.0.0.1:1$" "$work/err" &&
+	kill -0 $pid 2>/dev/null; then
+	ok "dump to a page server not there: $(grep "write pages" "$work/err")"
+else
+	bad "dump to a page server not there: exit $rc, $(cat "$work/err")"
+fi
+kill -9 $pid 2>/dev/null
+pid=
+
+# ---- exit status 2: check's usage error only (criu-lite(8) EXIT STATUS) ----
+"$CL" check --bogus >/dev/null 2>"$work/err"
+rc=$?
+"$CL" dump -t 5 -D "$work/x" --bogus >/dev/null 2>&1
+rc2=$?
+[ $rc = 2 ] && [ $rc2 = 1 ] && grep -q '^2 only for a usage error of$' "$MAN" &&
+	ok "exit 2: check's usage error ($rc), 1 for dump's ($rc2), as the man page says" ||
+	bad "exit status: check --bogus $rc, dump --bogus $rc2, man: $(grep -n '^2 ' "$MAN")"
+
+# ---- a zombie: the dump says what it is, not that it "was left running" ----
+sh -c 'sleep 0.1 & exec sleep 30' &
+pid=$!
+z=
+for _ in $(seq 1 100); do
+	z=$(pgrep -P $pid)
+	[ -n "$z" ] && [ "$(cut -d' ' -f3 /proc/$z/stat 2>/dev/null)" = Z ] && break
+	sleep 0.05
+done
+if [ -z "$z" ]; then
+	bad "zombie: none made"
+elif "$CL" dump -t "$z" -D "$work/zd" >/dev/null 2>"$work/z.err"; then
+	bad "zombie: the dump of zombie $z succeeded"
+elif grep -q "left running" "$work/z.err" ||
+	! grep -q "failed; it is a zombie, left as it was: its exit status waits for its parent $pid" \
+		"$work/z.err"; then
+	bad "zombie: $(cat "$work/z.err")"
+else
+	ok "zombie: $(tail -1 "$work/z.err")"
+fi
+kill -9 $pid 2>/dev/null
 pid=
 
 echo "cli: $pass passed, $fail failed"

@@ -11,6 +11,11 @@
 # daemon (a message names the page, its address and pid, or for a
 # compressed dump the frame of the pages image), and nothing is left
 # running.
+# An unreachable page server, and a dump --lazy-pages with no lazy-pages
+# daemon on DIR, are refused saying what to start. That dump's progress
+# lines stay a second apart after it was held (SIGSTOP) for 3 s; SIGTERM
+# before any destination asked for a page ends its serving at once, the
+# tree running on here.
 # Run under build/tests/subreaper. Usage: tests/lazy-remote.sh BUILD_DIR
 set -u
 B=${1:-build}
@@ -198,8 +203,9 @@ kill $srv 2>/dev/null; wait $srv 2>/dev/null
 if "$CL" restore -D "$work/remote" -d --lazy-pages --page-server 127.0.0.1:1 \
 	>"$work/refused.log" 2>&1; then
 	echo "FAIL unreachable: restore succeeded"; fail=$((fail + 1))
-elif grep -q "connect" "$work/refused.log"; then
-	echo "PASS unreachable: $(head -1 "$work/refused.log")"; pass=$((pass + 1))
+elif grep -q "no page server answers at 127.0.0.1:1: start .*criu-lite page-server" \
+	"$work/refused.log"; then
+	echo "PASS unreachable: $(grep answers "$work/refused.log")"; pass=$((pass + 1))
 else
 	echo "FAIL unreachable:"; cat "$work/refused.log"; fail=$((fail + 1))
 fi
@@ -213,6 +219,31 @@ port=$((port + 1))
 	--port $port --lazy-timeout 30 >"$work/fr-dump.log" 2>&1 &
 dpid=$!
 for _ in $(seq 1 200); do [ -f "$work/fr/inventory.img" ] && break; sleep 0.05; done
+# no-daemon: restore --lazy-pages of it with no daemon and no page server
+# says what is missing and what to start, before anything is created
+if "$CL" restore -D "$work/fr" -d --lazy-pages >"$work/nd.log" 2>&1; then
+	echo "FAIL no-daemon: the restore succeeded"; fail=$((fail + 1))
+elif grep -q "no lazy-pages daemon on $work/fr/lazy-pages.sock.*Start the lazy-pages daemon first (criu-lite lazy-pages --page-server" \
+	"$work/nd.log"; then
+	echo "PASS no-daemon: $(grep -o 'no lazy-pages daemon.*' "$work/nd.log" | cut -c1-100)..."
+	pass=$((pass + 1))
+else
+	echo "FAIL no-daemon:"; cat "$work/nd.log"; fail=$((fail + 1))
+fi
+# progress-burst: the dump held for 3 s (SIGSTOP) while it serves: its
+# progress lines stay a second apart after, not three at once to catch up
+for _ in $(seq 1 100); do grep -q "postcopy: " "$work/fr-dump.log" && break; sleep 0.05; done
+kill -STOP $dpid; sleep 3; kill -CONT $dpid; sleep 1.5
+gaps=$(sed -n 's/.*postcopy: \([0-9.]*\) s:.*/\1/p' "$work/fr-dump.log" |
+	awk 'NR > 1 && $1 - p < 0.85 { printf " %s after %s", $1, p } { p = $1 }')
+n=$(grep -c "postcopy: " "$work/fr-dump.log")
+if [ "$n" -lt 2 ]; then
+	echo "FAIL progress-burst: $n progress lines:"; cat "$work/fr-dump.log"; fail=$((fail + 1))
+elif [ -n "$gaps" ]; then
+	echo "FAIL progress-burst: lines less than a second apart:$gaps"; fail=$((fail + 1))
+else
+	echo "PASS progress-burst: $n lines, a second apart at least"; pass=$((pass + 1))
+fi
 "$CL" lazy-pages --page-server --address 127.0.0.1 --port $port -D "$work/fr" \
 	--lazy-timeout 10 >"$work/frd.log" 2>&1 &
 lpid=$!
@@ -234,6 +265,29 @@ elif ! grep -q "without handing over" "$work/frd.log"; then
 else
 	grep -h "without handing over" "$work/frd.log" >"$work/daemon-failed-restore.log"
 	check_back daemon-failed-restore
+fi
+pid=
+
+# sigterm: dump --lazy-pages stopped by SIGTERM before any destination
+# asked for a page: serving ends at once (not after --lazy-timeout), the
+# tree runs on here, whole
+HOG_MB=32 start_hog || exit 1
+port=$((port + 1))
+"$CL" dump -t "$pid" -D "$work/st" --lazy-pages --address 127.0.0.1 \
+	--port $port --lazy-timeout 60 >"$work/st-dump.log" 2>&1 &
+dpid=$!
+for _ in $(seq 1 200); do grep -q "lazy pages: serving" "$work/st-dump.log" && break; sleep 0.05; done
+kill -TERM $dpid
+wait $dpid
+drc=$?
+if [ $drc = 0 ]; then
+	echo "FAIL sigterm: the dump exited 0"; fail=$((fail + 1))
+elif ! grep -q "signal 15 before the destination asked for any page: serving ends" \
+	"$work/st-dump.log" || ! grep -q "the tree of $pid runs on here" "$work/st-dump.log"; then
+	echo "FAIL sigterm:"; cat "$work/st-dump.log"; fail=$((fail + 1))
+else
+	grep -h "signal 15\|runs on here" "$work/st-dump.log" >"$work/sigterm.log"
+	check_back sigterm
 fi
 pid=
 

@@ -12,6 +12,9 @@
 #                  checkpoint already in the server's DIR is untouched
 #   server-killed  the page server SIGKILLed during the transfer: the dump
 #                  fails saying so, the target runs on unharmed
+#   server-stopped the page server SIGSTOPped during the transfer, the
+#                  dump SIGTERMed: it stops at once saying so (it waited
+#                  for the server before), the target runs on unharmed
 #   dump-killed    the dump SIGKILLed during the transfer: the server says
 #                  the client went away and keeps nothing (DIR as it was,
 #                  no staging directory left), the target runs on
@@ -185,6 +188,37 @@ else
 fi
 [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null; pid=
 rm -rf "$work/keep"/.incoming-* 2>/dev/null	# the killed server's own
+
+# server-stopped: the page server SIGSTOPped once the dump's page phase
+# began (the dump blocks on the connection), then the dump SIGTERMed: it
+# stops (not held until the server comes back), says so, the target runs
+# on unharmed
+HOG_MB=1024 start_hog || exit 1
+server "$work/keep"
+rm -f "$work/ss.fd"
+(exec "$CL" dump -t "$pid" -D "$work/ss" --page-server --address "$THERE" \
+	--port "$port" --no-sync --progress-fd 3 3>"$work/ss.fd" >"$work/dump.log" 2>&1) &
+dpid=$!
+for _ in $(seq 1 400); do grep -q "^phase=dump-pages" "$work/ss.fd" 2>/dev/null && break; sleep 0.02; done
+kill -STOP "$srv"
+sleep 1
+kill -TERM "$dpid"
+for _ in $(seq 1 300); do kill -0 "$dpid" 2>/dev/null || break; sleep 0.1; done
+if kill -0 "$dpid" 2>/dev/null; then
+	bad "server-stopped: the dump still waits 30 s after SIGTERM"
+	kill -9 "$dpid"; wait "$dpid" 2>/dev/null
+elif wait "$dpid"; then
+	echo "SKIP server-stopped: the dump was complete before the server stopped"
+elif ! grep -q "interrupted by signal 15" "$work/dump.log"; then
+	bad "server-stopped: the dump does not say why it stopped"; cat "$work/dump.log"
+elif ! kill -0 "$pid" 2>/dev/null || ! hog_ok; then
+	bad "server-stopped: the target is harmed"
+else
+	ok "server-stopped: $(grep -o 'Error: dump interrupted.*' "$work/dump.log" | head -1)"
+fi
+kill -9 "$srv" 2>/dev/null; kill -CONT "$srv" 2>/dev/null; wait "$srv" 2>/dev/null; srv=
+[ -n "$pid" ] && kill -9 "$pid" 2>/dev/null; pid=
+rm -rf "$work/keep"/.incoming-* 2>/dev/null
 
 # dump-killed
 HOG_MB=1024 start_hog || exit 1

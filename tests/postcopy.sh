@@ -129,15 +129,24 @@ else
 fi
 [ -n "$pid" ] && { th_run kill -9 "$pid" 2>/dev/null; kill -9 "$pid" 2>/dev/null; }; pid=
 
-# moved_there NAME DUMP_LOG PREFIX: the end of a move by dump --lazy-pages
-# ($mpid) and a daemon there: the dump exits 0, the source is gone, the
-# target PASSes on the other host
+# moved_there NAME DUMP_LOG PREFIX [DIR]: the end of a move by dump
+# --lazy-pages ($mpid) and a daemon there: the dump exits 0, the source is
+# gone, the target PASSes on the other host; DIR's stats-dump counts the
+# pages it left lazy (pages_lazy = the PE_LAZY runs, more than none)
 moved_there() {
+	local lazy runs
 	if ! wait "$mpid"; then
 		mpid=
 		bad "$1: the dump failed"; cat "$2"
 	elif mpid=; wait "$pid" 2>/dev/null; kill -0 "$pid" 2>/dev/null; then
 		bad "$1: the source still runs"
+	elif [ -n "${4:-}" ] &&
+		lazy=$("$CL" show --json "$4/stats-dump" | jq '.entries[0].pages_lazy') &&
+		runs=$("$CL" show --json "$4" | jq '[.[] | select(.type == "PagemapEntry") |
+			.entries[] | select(.flags | split("|") | index("PE_LAZY")) |
+			.nr_pages] | add // 0') &&
+		{ [ "$lazy" != "$runs" ] || [ "$runs" = 0 ]; }; then
+		bad "$1: stats-dump pages_lazy $lazy, PE_LAZY pages $runs"
 	elif ! verdict there; then
 		bad "$1: the target on the other host says: $(tail -2 "$work/t.out")"
 	else
@@ -167,7 +176,7 @@ elif ! wait_srv; then
 elif [ -e "$work/lz/lazy-pages.sock" ]; then
 	bad "lazy-daemon: its socket is left in DIR"
 else
-	moved_there lazy-daemon "$work/lz-dump.log" ""
+	moved_there lazy-daemon "$work/lz-dump.log" "" "$work/lz"
 fi
 [ -n "$mpid" ] && { kill -9 "$mpid"; wait "$mpid"; } 2>/dev/null; mpid=
 [ -n "$srv" ] && { kill -9 "$srv"; wait_srv; } 2>/dev/null

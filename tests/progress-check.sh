@@ -6,7 +6,8 @@
 # a second, and end with done = total, that total being the figure of the
 # stats file (pages_scanned, pages_restored, pages_lazy). On stderr (a
 # file here): plain progress lines, at most one a second, after the first
-# second only; on a terminal (script(1)), one line rewritten with \r.
+# second only, their MiB that of the pages stored (not the zero pages gone
+# through); on a terminal (script(1)), one line rewritten with \r.
 # A bad --progress-fd is refused before the target is touched; a reader
 # that goes away does not stop the dump. The target checks its memory
 # after each restore.
@@ -94,6 +95,19 @@ elif [ "$n" -ge 1 ] && [ "$n" -le $((ms / 1000 + 3)) ] &&
 	ok "stderr: $n plain lines in $ms ms, the last one says done"
 else
 	bad "stderr: $n lines in $ms ms: $(grep -- -pages "$work/dump.err")"
+fi
+# the line's MiB is the page data stored, not the pages gone through
+# (those include the zero pages, which take no room)
+last=$(grep "dump-pages: .*, done" "$work/dump.err" | tail -1)
+if [ -z "$last" ]; then
+	echo "SKIP stderr MiB: the dump's page phase took under a second"
+else
+	stored=$(stat_ "$work/img/stats-dump" pages_written)
+	want=$(awk -v p="$stored" 'BEGIN { printf "%.1f", p * 4096 / 1048576 }')
+	case $last in
+	*", $want MiB at "*) ok "stderr: MiB = pages stored ($want MiB)" ;;
+	*) bad "stderr: '$last', stored $want MiB" ;;
+	esac
 fi
 grep -q "$(printf '\r')" "$work/dump.err" && bad "stderr: a CR in a file" ||
 	ok "stderr: no CR when it is not a terminal"

@@ -4,7 +4,9 @@
 # every core entry; flag words by name (PE_*, PROT_*, MAP_*, O_*, SA_*);
 # 64-bit values exact (past 2^53 as strings, equal to the text's hex);
 # text: one line per VMA and per fd; --ps, --fds, --mems (text and JSON)
-# agree with the images; corrupt and missing images still give valid JSON
+# agree with the images, --mems' pages in a parent layer (pre-dump, then
+# dump --prev-images-dir) and left in the source (dump --lazy-pages) too;
+# corrupt and missing images still give valid JSON
 # with an "error" member; usage errors say criu-lite:.
 # Run under build/tests/subreaper. Usage: tests/show-check.sh BUILD_DIR
 set -u
@@ -128,6 +130,71 @@ check "--mems --json: every VMA, the stored pages add up to the pagemaps" "
 	ok "--mems: one line per VMA" || bad "--mems: $(head -5 "$work/mems.txt")"
 check "stats-dump decodes with its figures" \
 	'.[] | select(.file == "stats-dump") | .entries[0].pages_written > 0' "$j"
+
+# ---- --mems: pages in a parent layer, pages left in the source ----
+# flagpages DIR FLAG: pages of DIR's pagemap runs with FLAG
+flagpages() {
+	"$CL" show --json "$1" | jq --arg f "$2" '[.[] |
+		select(.type == "PagemapEntry") | .entries[] |
+		select(.flags | split("|") | index($f)) | .nr_pages] | add // 0'
+}
+# mems_counts NAME DIR FLAG KEY: --mems --json KEY adds up to the FLAG
+# pages, more than none, per process and per VMA; the text says them
+mems_counts() {
+	want=$(flagpages "$2" "$3")
+	"$CL" show --mems --json "$2" >"$work/$1.json"
+	check "$1: --mems --json $4 = $3 pages ($want)" "
+		$want > 0 and ([.mems[].$4] | add) == $want and
+		([.mems[].vmas[].$4] | add) == $want" "$work/$1.json"
+	"$CL" show --mems "$2" >"$work/$1.txt"
+	case $4 in
+	pages_parent) words="in the parent layer," ;;
+	*) words="lazy (in the source's memory)" ;;
+	esac
+	said=$(grep "^  [0-9]* pages stored (.*), [0-9]* zero, " "$work/$1.txt" |
+		sed -n "s/.* \([0-9]*\) $words.*/\1/p" | awk '{ n += $1 } END { print n + 0 }')
+	[ "$said" = "$want" ] &&
+		grep -q "^  [0-9a-f]*-[0-9a-f]* .*\[[0-9]* stored, [0-9]* zero, [0-9]* in the parent layer, [0-9]* lazy\]" \
+			"$work/$1.txt" &&
+		ok "$1: --mems text: $(grep -h "pages stored" "$work/$1.txt" | head -1)" ||
+		bad "$1: --mems text ($said of $want): $(grep "pages stored" "$work/$1.txt")"
+}
+start_target() {
+	: >"$work/t.out"
+	"$B/tests/corrupt-target" </dev/null >"$work/t.out" 2>&1 &
+	tpid=$!
+	for _ in $(seq 1 200); do grep -q READY "$work/t.out" && break; sleep 0.05; done
+	read -r _ mpid _ <"$work/t.out"
+}
+start_target
+if "$CL" pre-dump -t "$mpid" -D "$work/l1" >"$work/l1.log" 2>&1 &&
+	"$CL" dump -t "$mpid" -D "$work/l2" --prev-images-dir ../l1 --track-mem \
+		>"$work/l2.log" 2>&1; then
+	mems_counts layer "$work/l2" PE_PARENT pages_parent
+	# the pre-dump under it has no process tree: said, JSON still valid
+	if "$CL" show --mems --json "$work/l1" >"$work/l1.json" 2>"$work/err"; then
+		bad "pre-dump layer: show --mems succeeded"
+	elif grep -q "is a pre-dump layer (memory only, no process tree): --mems needs a dump" \
+		"$work/err"; then
+		check "pre-dump layer: --mems refused, saying why; JSON with an error" \
+			'.mems == null and (.error | test("pre-dump"))' "$work/l1.json"
+	else
+		bad "pre-dump layer: show --mems: $(cat "$work/err")"
+	fi
+else
+	bad "layer: $(cat "$work/l1.log" "$work/l2.log")"
+fi
+kill -9 $tpid 2>/dev/null; wait $tpid 2>/dev/null
+start_target
+port=$((20000 + $$ % 20000))
+"$CL" dump -t "$mpid" -D "$work/lz" --lazy-pages --address 127.0.0.1 \
+	--port $port --lazy-timeout 2 >"$work/lz.log" 2>&1 &
+lz=$!
+for _ in $(seq 1 200); do [ -f "$work/lz/inventory.img" ] && break; sleep 0.05; done
+mems_counts lazy "$work/lz" PE_LAZY pages_lazy
+wait $lz	# gives up without a destination: the tree runs on here
+kill -9 $tpid 2>/dev/null; wait $tpid 2>/dev/null
+tpid=
 
 # ---- corrupt and missing images: still JSON, with errors ----
 cp -a "$d" "$work/bad"

@@ -263,6 +263,33 @@ static void test_pre_dump(void **state)
 	output_free(&out);
 }
 
+/* CRIU's -j/--shell-job: accepted by dump, pre-dump and restore (what
+ * a terminal always gets), changing nothing else */
+static void test_shell_job(void **state)
+{
+	struct dump_opts o;
+	struct restore_opts r;
+	struct output out;
+
+	(void)state;
+	assert_int_equal(DUMP(&o, &out, "dump", "-t", "5", "-D", "x", "-j",
+			      "-R"), 0);
+	assert_true(o.leave_running);
+	assert_string_equal(out.err, "");
+	output_free(&out);
+	assert_int_equal(DUMP(&o, &out, "pre-dump", "-t", "5", "-D", "x",
+			      "--shell-job"), 0);
+	assert_true(o.pre_dump);
+	output_free(&out);
+	assert_int_equal(RESTORE(&r, &out, "restore", "-D", "x", "-jd"), 0);
+	assert_true(r.detach);
+	output_free(&out);
+	assert_int_equal(RESTORE(&r, &out, "restore", "--shell-job", "-D",
+				 "x"), 0);
+	assert_string_equal(r.dir, "x");
+	output_free(&out);
+}
+
 static void test_pre_dump_bad(void **state)
 {
 	static const struct { char *argv[14]; const char *msg; } bad[] = {
@@ -777,6 +804,7 @@ int main(void)
 		cmocka_unit_test(test_pid_bad),
 		cmocka_unit_test(test_dump_short),
 		cmocka_unit_test(test_dump_long),
+		cmocka_unit_test(test_shell_job),
 		cmocka_unit_test(test_dump_resets),
 		cmocka_unit_test(test_dump_compress),
 		cmocka_unit_test(test_dump_bad),
