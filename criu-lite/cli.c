@@ -9,6 +9,7 @@
 
 #include "cli.h"
 #include "log.h"
+#include "net.h"
 #include "page-frames.h"
 #include "show.h"
 
@@ -92,7 +93,8 @@ static const char dump_text[] =
 "                             protection is left in the tree\n"
 "      --page-server          send pages and pagemaps to a criu-lite\n"
 "                             page-server at --address HOST --port N\n"
-"                             instead of DIR (checked there as they\n"
+"                             (or --page-server HOST:PORT) instead of\n"
+"                             DIR (checked there as they\n"
 "                             arrive, kept there only once complete; the\n"
 "                             tree is killed only after that)\n"
 "      --address HOST, --port N  the page server (with --lazy-pages:\n"
@@ -180,10 +182,13 @@ static const char restore_text[] =
 "                             filled on fault (userfaultfd) and in the\n"
 "                             background by a lazy-pages daemon (if it\n"
 "                             dies first, the process is killed)\n"
-"      --page-server HOST:PORT  with --lazy-pages: pages come from a\n"
+"      --page-server          with --lazy-pages: pages come from a\n"
 "                             criu-lite page-server or a dump\n"
-"                             --lazy-pages (the other images are read\n"
-"                             from DIR, and its pages-1.img if there)\n"
+"                             --lazy-pages at --address HOST --port N\n"
+"                             (the other images are read from DIR, and\n"
+"                             its pages-1.img if there); --page-server\n"
+"                             HOST:PORT is the same\n"
+"      --address HOST, --port N  that page server\n"
 "      --lazy-timeout S       a lost page server is reconnected this long\n"
 "                             (default 60); then the restored process is\n"
 "                             killed, never left on missing pages\n"
@@ -249,8 +254,8 @@ static const char page_server_text[] =
 "    as it arrives; all is kept apart until the dump says it is done, then\n"
 "    moved into DIR (created if missing) and synced. A dump that fails or\n"
 "    dies leaves DIR as it was.\n"
-"  - restore --lazy-pages --page-server HOST:N fetches DIR's pages on\n"
-"    demand.\n"
+"  - restore --lazy-pages --page-server --address HOST --port N, or a\n"
+"    lazy-pages daemon, fetches DIR's pages on demand.\n"
 "  - a pre-dump chain sent layer by layer (one page-server each, DIRs side\n"
 "    by side) is kept as the dump made it: DIR/parent links.\n"
 "Connections that are not criu-lite's are ignored, silent ones dropped.\n"
@@ -325,6 +330,51 @@ static int stray_args(const char *cmd, int argc, char **argv)
 	pr_err("%s: unexpected argument \"%s\" (see criu-lite %s --help)", cmd,
 	       argv[optind], cmd);
 	return -1;
+}
+
+/*
+ * A page server to reach, CRIU's way: --page-server --address HOST --port N
+ * (dump, pre-dump, restore --lazy-pages, lazy-pages). The older shorthand
+ * --page-server HOST:PORT (or =HOST:PORT) stays an alias: the word after
+ * --page-server is taken when it is no option. Called as getopt_long
+ * returns --page-server (declared optional_argument).
+ */
+const char *page_server_word(int argc, char **argv)
+{
+	if (optarg)
+		return optarg;
+	if (optind < argc && argv[optind][0] && argv[optind][0] != '-')
+		return argv[optind++];
+	return NULL;
+}
+
+/* After the options: *address and *port from word (HOST:PORT) when the
+ * shorthand was given, else as --address and --port set them. */
+int page_server_target(const char *cmd, const char *word,
+		       const char **address, unsigned *port)
+{
+	char host[256];
+
+	if (!word)
+		return 0;
+	if (*address || *port) {
+		pr_err("%s: --page-server %s and --address/--port: one or the "
+		       "other", cmd, word);
+		return -1;
+	}
+	if (net_split(word, host, sizeof(host), port))
+		return -1;
+	*address = strdup(host);	/* lives as the options do */
+	return *address ? 0 : -1;
+}
+
+/* "HOST:PORT" ("[HOST]:PORT" for an IPv6 address) into buf */
+const char *page_server_hostport(char *buf, size_t len, const char *address,
+				 unsigned port)
+{
+	snprintf(buf, len, strchr(address, ':') ? "[%s]:%u" : "%s:%u",
+		 address, port);
+	return buf;
 }
 
 int parse_pid(const char *s, pid_t *pid)
@@ -542,9 +592,6 @@ static int dump_option(int c, char **argv, struct dump_opts *o)
 	case 'S':
 		o->no_sync = true;
 		return 0;
-	case 'G':
-		o->page_server = true;
-		return 0;
 	case 'A':
 		o->ps_addr = optarg;
 		return 0;
@@ -626,7 +673,7 @@ int parse_dump_args(int argc, char **argv, struct dump_opts *o)
 		{ "tcp-established", no_argument, NULL, OPT_TCP_EST },
 		{ "network-lock", required_argument, NULL, OPT_NETLOCK },
 		{ "tcp-close", no_argument, NULL, OPT_TCP_CLOSE },
-		{ "page-server", no_argument, NULL, 'G' },
+		{ "page-server", optional_argument, NULL, 'G' },
 		{ "address", required_argument, NULL, 'A' },
 		{ "port", required_argument, NULL, 'O' },
 		{ "compress", required_argument, NULL, 'Z' },
@@ -640,7 +687,7 @@ int parse_dump_args(int argc, char **argv, struct dump_opts *o)
 		TLS_LONG_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *cmd = argv[0], *why;
+	const char *cmd = argv[0], *why, *word = NULL;
 	bool pre = !strcmp(cmd, "pre-dump");
 	int c, ret;
 
@@ -654,10 +701,16 @@ int parse_dump_args(int argc, char **argv, struct dump_opts *o)
 	o->lazy_timeout_s = LAZY_TIMEOUT_DEFAULT;
 	optind = 0;	/* 0: also forget a half-parsed option group */
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":t:D:Ro:v::h", opts, NULL)) != -1)
-		if ((ret = dump_option(c, argv, o)))
+	while ((c = getopt_long(argc, argv, ":t:D:Ro:v::h", opts, NULL)) != -1) {
+		if (c == 'G') {
+			o->page_server = true;
+			word = page_server_word(argc, argv);
+		} else if ((ret = dump_option(c, argv, o))) {
 			return ret;
-	if (stray_args(cmd, argc, argv))
+		}
+	}
+	if (stray_args(cmd, argc, argv) ||
+	    page_server_target(cmd, word, &o->ps_addr, &o->ps_port))
 		return -1;
 	if (!o->pid || !o->dir) {
 		pr_err("%s needs -t PID and -D DIR (see criu-lite %s --help)", cmd,
@@ -672,7 +725,8 @@ int parse_dump_args(int argc, char **argv, struct dump_opts *o)
 	if (o->lazy_pages)
 		return lazy_dump_args(o, pre);
 	if (o->page_server && (!o->ps_addr || !o->ps_port)) {
-		pr_err("--page-server needs --address HOST and --port N");
+		pr_err("--page-server needs --address HOST and --port N (or "
+		       "--page-server HOST:PORT)");
 		return -1;
 	}
 	if (!o->page_server && (o->ps_addr || o->ps_port)) {
@@ -699,11 +753,14 @@ int parse_restore_args(int argc, char **argv, struct restore_opts *o)
 {
 	enum { OPT_VERIFY = 256, OPT_ZWAIT, OPT_PIDNS, OPT_NOCONT, OPT_LAZY,
 	       OPT_PSERVER, OPT_NOVERIFY, OPT_STATS, OPT_PROGRESS,
-	       OPT_LAZY_TIMEOUT, OPT_TCP, OPT_TCP_CLOSE };
+	       OPT_LAZY_TIMEOUT, OPT_TCP, OPT_TCP_CLOSE, OPT_ADDRESS,
+	       OPT_PORT };
 	static const struct option opts[] = {
 		{ "tcp-established", no_argument, NULL, OPT_TCP },
 		{ "tcp-close", no_argument, NULL, OPT_TCP_CLOSE },
-		{ "page-server", required_argument, NULL, OPT_PSERVER },
+		{ "page-server", optional_argument, NULL, OPT_PSERVER },
+		{ "address", required_argument, NULL, OPT_ADDRESS },
+		{ "port", required_argument, NULL, OPT_PORT },
 		{ "lazy-pages", no_argument, NULL, OPT_LAZY },
 		{ "lazy-timeout", required_argument, NULL, OPT_LAZY_TIMEOUT },
 		{ "no-cont", no_argument, NULL, OPT_NOCONT },
@@ -721,7 +778,10 @@ int parse_restore_args(int argc, char **argv, struct restore_opts *o)
 		TLS_LONG_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
-	char *end;
+	const char *word = NULL, *address = NULL;
+	bool ps = false;
+	unsigned port = 0;
+	char *end, buf[300];
 	long zw, val;
 	int c;
 
@@ -760,7 +820,16 @@ int parse_restore_args(int argc, char **argv, struct restore_opts *o)
 			o->lazy_timeout_s = val;
 			break;
 		case OPT_PSERVER:
-			o->page_server = optarg;
+			ps = true;
+			word = page_server_word(argc, argv);
+			break;
+		case OPT_ADDRESS:
+			address = optarg;
+			break;
+		case OPT_PORT:
+			if (parse_count("--port", optarg, 65535, &val))
+				return -1;
+			port = val;
 			break;
 		case OPT_STATS:
 			o->display_stats = true;
@@ -809,15 +878,32 @@ int parse_restore_args(int argc, char **argv, struct restore_opts *o)
 		pr_err("restore needs -D DIR (see criu-lite restore --help)");
 		return -1;
 	}
-	if (o->page_server && !o->lazy) {
+	if (ps && !o->lazy) {
 		pr_err("--page-server needs --lazy-pages");
 		return -1;
+	}
+	if (!ps && (address || port)) {
+		pr_err("restore: --address and --port go with --page-server");
+		return -1;
+	}
+	if (page_server_target("restore", word, &address, &port))
+		return -1;
+	if (ps && (!address || !port)) {
+		pr_err("restore: --page-server needs --address HOST and --port "
+		       "N (or --page-server HOST:PORT)");
+		return -1;
+	}
+	if (ps) {
+		o->page_server = strdup(page_server_hostport(buf, sizeof(buf),
+							     address, port));
+		if (!o->page_server)
+			return -1;
 	}
 	if (check_tls_opts("restore", &o->tls))
 		return -1;
 	if (o->tls.on && !o->page_server) {
 		pr_err("restore: --tls is for the connection to a page server "
-		       "(--page-server HOST:PORT)");
+		       "(--page-server --address HOST --port N)");
 		return -1;
 	}
 	return 0;

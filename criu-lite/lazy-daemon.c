@@ -230,8 +230,7 @@ static int prepare_server(struct proc_server *ps, const struct daemon_opts *o,
 		return -1;
 	ps->lp.vpid = vpid;
 	ps->lp.check_pages = true;
-	snprintf(addr, sizeof(addr), strchr(o->address, ':') ? "[%s]:%u" :
-		 "%s:%u", o->address, o->port);
+	page_server_hostport(addr, sizeof(addr), o->address, o->port);
 	if (page_source_open_remote(&ps->src, addr, &o->tls))
 		return -1;
 	ps->src.retry_s = o->timeout_s;
@@ -442,7 +441,8 @@ static const char lazy_pages_text[] =
 "\n"
 "      --page-server          pages come from a page server (required)\n"
 "      --address HOST         its address\n"
-"      --port N               its port\n"
+"      --port N               its port (--page-server HOST:PORT: the\n"
+"                             same as these three)\n"
 "  -D, --images-dir DIR       the images restore reads; the socket goes there\n"
 "      --lazy-timeout S       wait this long for restore, and reconnect to a\n"
 "                             lost page server this long (default 60)\n"
@@ -457,7 +457,7 @@ static int parse_lazy_pages_args(int argc, char **argv, struct daemon_opts *o)
 {
 	enum { OPT_PS = 256, OPT_ADDR, OPT_PORT, OPT_TIMEOUT };
 	static const struct option opts[] = {
-		{ "page-server", no_argument, NULL, OPT_PS },
+		{ "page-server", optional_argument, NULL, OPT_PS },
 		{ "address", required_argument, NULL, OPT_ADDR },
 		{ "port", required_argument, NULL, OPT_PORT },
 		{ "images-dir", required_argument, NULL, 'D' },
@@ -467,6 +467,7 @@ static int parse_lazy_pages_args(int argc, char **argv, struct daemon_opts *o)
 		TLS_LONG_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
+	const char *word = NULL;
 	bool ps = false;
 	long val;
 	int c;
@@ -483,6 +484,7 @@ static int parse_lazy_pages_args(int argc, char **argv, struct daemon_opts *o)
 		switch (c) {
 		case OPT_PS:
 			ps = true;
+			word = page_server_word(argc, argv);
 			break;
 		case OPT_ADDR:
 			o->address = optarg;
@@ -522,9 +524,12 @@ static int parse_lazy_pages_args(int argc, char **argv, struct daemon_opts *o)
 		pr_err("lazy-pages: unexpected argument \"%s\"", argv[optind]);
 		return -1;
 	}
+	if (page_server_target("lazy-pages", word, &o->address, &o->port))
+		return -1;
 	if (!ps || !o->address || !o->port || !o->dir) {
 		pr_err("lazy-pages needs --page-server --address HOST --port N "
-		       "-D DIR (pages from a page server or a dump --lazy-pages; "
+		       "-D DIR (or --page-server HOST:PORT; pages from a page "
+		       "server or a dump --lazy-pages; "
 		       "restore --lazy-pages alone reads local images itself)");
 		return -1;
 	}
