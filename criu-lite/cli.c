@@ -302,7 +302,7 @@ void usage_of(const char *cmd, FILE *f)
 
 /* getopt's own messages would say "dump: ..." without our prefix: ours
  * name the option and the command. */
-static int bad_option(const char *cmd, int c, char **argv)
+int cli_bad_option(const char *cmd, int c, char **argv)
 {
 	const char *arg = optind > 0 ? argv[optind - 1] : "";
 	char shortopt[3] = { '-', (char)optopt, 0 };
@@ -323,7 +323,7 @@ static int bad_option(const char *cmd, int c, char **argv)
 	return -1;
 }
 
-static int stray_args(const char *cmd, int argc, char **argv)
+int cli_stray_args(const char *cmd, int argc, char **argv)
 {
 	if (optind == argc)
 		return 0;
@@ -434,6 +434,16 @@ int check_tls_opts(const char *cmd, const struct tls_opts *t)
 	return 0;
 }
 
+int parse_lazy_timeout(const char *arg, unsigned *s)
+{
+	long val;
+
+	if (parse_count("--lazy-timeout", arg, 86400, &val))
+		return -1;
+	*s = val;
+	return 0;
+}
+
 int parse_idle_timeout(const char *arg, unsigned *s)
 {
 	long val;
@@ -537,7 +547,6 @@ static int dump_number(int c, const char *arg, struct dump_opts *o)
 		{ 'M', "--precopy-ms", 60000 },
 		{ 'O', "--port", 65535 },
 		{ 'F', "--progress-fd", INT_MAX },
-		{ 'W', "--lazy-timeout", 86400 },
 	};
 	size_t i = 0;
 	long val;
@@ -554,8 +563,6 @@ static int dump_number(int c, const char *arg, struct dump_opts *o)
 		o->precopy_ms = val;
 	else if (c == 'O')
 		o->ps_port = val;
-	else if (c == 'W')
-		o->lazy_timeout_s = val;
 	else
 		o->progress_fd = val;
 	return 0;
@@ -606,8 +613,10 @@ static int dump_option(int c, char **argv, struct dump_opts *o)
 	case 'L':
 		o->lazy_pages = true;
 		return 0;
-	case 'P': case 'U': case 'M': case 'O': case 'F': case 'W':
+	case 'P': case 'U': case 'M': case 'O': case 'F':
 		return dump_number(c, optarg, o);
+	case 'W':
+		return parse_lazy_timeout(optarg, &o->lazy_timeout_s);
 	case 'v':
 		return parse_verbosity(optarg);
 	case OPT_PREV: case OPT_TRACK: case OPT_TRACK_TIMEOUT:
@@ -632,7 +641,7 @@ static int dump_option(int c, char **argv, struct dump_opts *o)
 	default:
 		if (IS_TLS_OPTION(c))
 			return parse_tls_option(c, optarg, &o->tls);
-		return bad_option(argv[0], c, argv);
+		return cli_bad_option(argv[0], c, argv);
 	}
 }
 
@@ -709,7 +718,7 @@ int parse_dump_args(int argc, char **argv, struct dump_opts *o)
 			return ret;
 		}
 	}
-	if (stray_args(cmd, argc, argv) ||
+	if (cli_stray_args(cmd, argc, argv) ||
 	    page_server_target(cmd, word, &o->ps_addr, &o->ps_port))
 		return -1;
 	if (!o->pid || !o->dir) {
@@ -815,9 +824,8 @@ int parse_restore_args(int argc, char **argv, struct restore_opts *o)
 			o->lazy = true;
 			break;
 		case OPT_LAZY_TIMEOUT:
-			if (parse_count("--lazy-timeout", optarg, 86400, &val))
+			if (parse_lazy_timeout(optarg, &o->lazy_timeout_s))
 				return -1;
-			o->lazy_timeout_s = val;
 			break;
 		case OPT_PSERVER:
 			ps = true;
@@ -867,12 +875,12 @@ int parse_restore_args(int argc, char **argv, struct restore_opts *o)
 			return 1;
 		default:
 			if (!IS_TLS_OPTION(c))
-				return bad_option("restore", c, argv);
+				return cli_bad_option("restore", c, argv);
 			parse_tls_option(c, optarg, &o->tls);
 			break;
 		}
 	}
-	if (stray_args("restore", argc, argv))
+	if (cli_stray_args("restore", argc, argv))
 		return -1;
 	if (!o->dir) {
 		pr_err("restore needs -D DIR (see criu-lite restore --help)");
@@ -946,12 +954,12 @@ int parse_show_args(int argc, char **argv, struct show_opts *o)
 			usage_of("show", stdout);
 			return 1;
 		default:
-			return bad_option("show", c, argv);
+			return cli_bad_option("show", c, argv);
 		}
 	}
 	if (optind < argc)
 		o->path = argv[optind++];
-	if (stray_args("show", argc, argv))
+	if (cli_stray_args("show", argc, argv))
 		return -1;
 	if (!o->path) {
 		pr_err("show needs a DIR or FILE (see criu-lite show --help)");
@@ -1009,11 +1017,11 @@ int parse_page_server_args(int argc, char **argv, struct page_server_opts *o)
 			return 1;
 		default:
 			if (!IS_TLS_OPTION(c))
-				return bad_option("page-server", c, argv);
+				return cli_bad_option("page-server", c, argv);
 			parse_tls_option(c, optarg, &o->tls);
 		}
 	}
-	if (stray_args("page-server", argc, argv))
+	if (cli_stray_args("page-server", argc, argv))
 		return -1;
 	if (!o->dir || !have_port) {
 		pr_err("page-server needs -D DIR and --port N (0: any free port, "

@@ -59,6 +59,13 @@ enum { OPT_TLS = 0x1000, OPT_TLS_CACERT, OPT_TLS_CERT, OPT_TLS_KEY,
 #define IS_TLS_OPTION(c)	((c) >= OPT_TLS && (c) <= OPT_TLS_NO_CN)
 int parse_tls_option(int c, const char *arg, struct tls_opts *t);
 int check_tls_opts(const char *cmd, const struct tls_opts *t);
+/* --lazy-timeout S (0 to 86400) */
+int parse_lazy_timeout(const char *arg, unsigned *s);
+/* getopt_long's ':' or '?' (c) for cmd, as a message naming the option
+ * and cmd's --help: -1 */
+int cli_bad_option(const char *cmd, int c, char **argv);
+/* A word left after the options: its message, -1; else 0 */
+int cli_stray_args(const char *cmd, int argc, char **argv);
 /* --idle-timeout S (1 to 86400) */
 int parse_idle_timeout(const char *arg, unsigned *s);
 void usage(FILE *f);

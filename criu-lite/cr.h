@@ -123,6 +123,12 @@ bool fault_at(const char *point);
 bool fault_set(const char *point);
 
 uint64_t cpu_xfeatures(void);
+/* One message of len bytes on a unix socket with at most one fd (-1:
+ * none): 0 or -1. Received: 1 (*fd the fd that came, or -1; more are
+ * closed; fd may be NULL), 0 at EOF (errno ECONNRESET), -1 (EPROTO:
+ * short or truncated). */
+int unix_msg_send(int sk, const void *buf, size_t len, int fd);
+int unix_msg_recv(int sk, void *buf, size_t len, int *fd);
 int write_all(int fd, const void *buf, size_t len);
 /* All of len, or -1 (errno ECONNRESET at the end of the stream). */
 int read_full(int fd, void *buf, size_t len);

@@ -52,51 +52,24 @@ static int sock_path(const char *dir, struct sockaddr_un *sa)
 	return 0;
 }
 
-/* One message with at most one fd; fd -1: none. */
 static int send_msg(int sk, const struct ld_msg *m, int fd)
 {
-	char cbuf[CMSG_SPACE(sizeof(int))] = { 0 };
-	struct iovec iov = { (void *)m, sizeof(*m) };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
-
-	if (fd >= 0) {
-		struct cmsghdr *cm;
-
-		mh.msg_control = cbuf;
-		mh.msg_controllen = sizeof(cbuf);
-		cm = CMSG_FIRSTHDR(&mh);
-		cm->cmsg_level = SOL_SOCKET;
-		cm->cmsg_type = SCM_RIGHTS;
-		cm->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(cm), &fd, sizeof(int));
-	}
-	return sendmsg(sk, &mh, MSG_NOSIGNAL) == sizeof(*m) ? 0 : -1;
+	return unix_msg_send(sk, m, sizeof(*m), fd);
 }
 
 /* 1: a message (*fd: the fd that came with it, or -1), 0: EOF, -1. */
 static int recv_msg(int sk, struct ld_msg *m, int *fd)
 {
-	char cbuf[CMSG_SPACE(sizeof(int))];
-	struct iovec iov = { m, sizeof(*m) };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
-			     .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
-	struct cmsghdr *cm;
-	ssize_t n = recvmsg(sk, &mh, MSG_CMSG_CLOEXEC);
+	int r = unix_msg_recv(sk, m, sizeof(*m), fd);
 
-	*fd = -1;
-	if (n <= 0)
-		return n ? -1 : 0;
-	cm = CMSG_FIRSTHDR(&mh);
-	if (cm && cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS &&
-	    cm->cmsg_len == CMSG_LEN(sizeof(int)))
-		memcpy(fd, CMSG_DATA(cm), sizeof(int));
-	if (n != sizeof(*m) || m->magic != LD_MAGIC) {
+	if (r == 1 && m->magic != LD_MAGIC) {
 		if (*fd >= 0)
 			close(*fd);
+		*fd = -1;
 		errno = EPROTO;
 		return -1;
 	}
-	return 1;
+	return r;
 }
 
 /* ---- restore's side ---- */
@@ -498,9 +471,8 @@ static int parse_lazy_pages_args(int argc, char **argv, struct daemon_opts *o)
 			o->dir = optarg;
 			break;
 		case OPT_TIMEOUT:
-			if (parse_count("--lazy-timeout", optarg, 86400, &val))
+			if (parse_lazy_timeout(optarg, &o->timeout_s))
 				return -1;
-			o->timeout_s = val;
 			break;
 		case 'v':
 			if (parse_verbosity(optarg))
@@ -509,21 +481,13 @@ static int parse_lazy_pages_args(int argc, char **argv, struct daemon_opts *o)
 		case 'h':
 			fputs(lazy_pages_text, stdout);
 			return 1;
-		case ':':
-			pr_err("lazy-pages: option %s needs a value", argv[optind - 1]);
-			return -1;
 		default:
-			pr_err("lazy-pages: unknown option %s (see criu-lite "
-			       "lazy-pages --help)", argv[optind - 1]);
-			return -1;
+			return cli_bad_option("lazy-pages", c, argv);
 		}
 	}
-	if (check_tls_opts("lazy-pages", &o->tls))
+	if (check_tls_opts("lazy-pages", &o->tls) ||
+	    cli_stray_args("lazy-pages", argc, argv))
 		return -1;
-	if (optind < argc) {
-		pr_err("lazy-pages: unexpected argument \"%s\"", argv[optind]);
-		return -1;
-	}
 	if (page_server_target("lazy-pages", word, &o->address, &o->port))
 		return -1;
 	if (!ps || !o->address || !o->port || !o->dir) {

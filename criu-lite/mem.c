@@ -242,6 +242,15 @@ int mm_fill_vmas(MmEntry *mm, const struct vma_info *vmas, size_t nr)
 	return 0;
 }
 
+const VmaEntry *mm_vma_holding(const MmEntry *mm, uint64_t start,
+			       uint64_t end)
+{
+	for (size_t i = 0; i < mm->n_vmas; i++)
+		if (start >= mm->vmas[i]->start && end <= mm->vmas[i]->end)
+			return mm->vmas[i];
+	return NULL;
+}
+
 static bool vma_has_pages(const VmaEntry *v)
 {
 	return v->kind == VMA_KIND__VMA_ANON_PRIVATE ||

@@ -92,4 +92,8 @@ int restore_protections(struct mm_restore *m);
 int verify_pages(struct mm_restore *m);
 int restore_mm_fields(struct mm_restore *m);
 
+/* The VMA of mm holding all of [start, end), or NULL */
+const VmaEntry *mm_vma_holding(const MmEntry *mm, uint64_t start,
+			       uint64_t end);
+
 #endif

@@ -247,9 +247,8 @@ static int parse_migrate_args(int argc, char **argv, struct migrate_opts *o)
 			o->lazy = true;
 			break;
 		case OPT_LTIMEOUT:
-			if (parse_count("--lazy-timeout", optarg, 86400, &val))
+			if (parse_lazy_timeout(optarg, &o->lazy_timeout_s))
 				return -1;
-			o->lazy_timeout_s = val;
 			break;
 		case OPT_IDLE:
 			if (parse_idle_timeout(optarg, &o->idle_s))
@@ -265,23 +264,15 @@ static int parse_migrate_args(int argc, char **argv, struct migrate_opts *o)
 		case 'h':
 			fputs(migrate_text, stdout);
 			return 1;
-		case ':':
-			pr_err("migrate: option %s needs a value", argv[optind - 1]);
-			return -1;
 		default:
-			if (IS_TLS_OPTION(c)) {
-				parse_tls_option(c, optarg, &o->tls);
-				break;
-			}
-			pr_err("migrate: unknown option %s (see criu-lite migrate "
-			       "--help)", argv[optind - 1]);
-			return -1;
+			if (!IS_TLS_OPTION(c))
+				return cli_bad_option("migrate", c, argv);
+			parse_tls_option(c, optarg, &o->tls);
+			break;
 		}
 	}
-	if (optind < argc) {
-		pr_err("migrate: unexpected argument \"%s\"", argv[optind]);
+	if (cli_stray_args("migrate", argc, argv))
 		return -1;
-	}
 	if (!!o->to == !!o->incoming) {
 		pr_err("migrate needs either -t PID --to HOST:PORT (source) or "
 		       "--incoming HOST:PORT -D DIR (destination)");

@@ -1201,16 +1201,6 @@ static int wait_puppets(struct restore_ctx *c)
 
 /* ---- rebuilding each puppet by injected syscalls ---- */
 
-#define RSYS_OK(expr, what, ...)					\
-	do {								\
-		long __r = (expr);					\
-		if (__r < 0 && __r > -4096) {				\
-			errno = -__r;					\
-			pr_perror(what, ##__VA_ARGS__);			\
-			return -1;					\
-		}							\
-	} while (0)
-
 static int seize_puppet(struct proc_restore *p, pid_t tid)
 {
 	int status;
