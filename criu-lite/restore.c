@@ -1862,7 +1862,7 @@ static void free_restore(struct restore_ctx *c)
 	free(c->lazy);
 	if (c->lazy_session >= 0)	/* the daemon's session ends */
 		close(c->lazy_session);
-	free(c->shm.v);
+	shm_table_free(&c->shm);
 	ghost_maps_close(&c->ghosts);
 	cow_free(&c->cow);
 	if (c->inv)
