@@ -1374,7 +1374,7 @@ static int move_vdso(struct proc_restore *p)
 			continue;
 		want[nwant].start = e->start;
 		want[nwant].end = e->end;
-		snprintf(want[nwant].path, sizeof(want[nwant].path), "%s", e->path);
+		want[nwant].path = e->path ? e->path : "";
 		nwant++;
 	}
 	if (drop_unwanted_vdso(p, cur, &ncur, want, nwant)) {
@@ -1650,8 +1650,13 @@ static int code_vmas_of(const MmEntry *mm, struct vma_info **out, size_t *nr)
 			continue;
 		v[n] = (struct vma_info){ .start = e->start, .end = e->end,
 					  .prot = e->prot, .pgoff = e->pgoff };
-		snprintf(v[n++].path, sizeof(v->path), "%s",
-			 e->path ? e->path : "");
+		/* the images' strings go with them: v may outlive them */
+		v[n].path = e->path ? proc_intern_path(e->path,
+						       strlen(e->path)) : "";
+		if (!v[n++].path) {
+			free(v);
+			return -1;
+		}
 	}
 	*out = v;
 	*nr = n;
