@@ -434,7 +434,7 @@ static int write_stats(const char *path, const struct migrate_opts *o,
 		"  \"expected_downtime_ms\": %lu,\n  \"downtime_limit_ms\": %u,\n"
 		"  \"max_bandwidth\": %lu,\n  \"pages_written\": %lu,\n"
 		"  \"pages_zero\": %lu,\n  \"pages_reused\": %lu,\n"
-		"  \"bytes_sent\": %lu,\n",
+		"  \"pages_untrusted\": %lu,\n  \"bytes_sent\": %lu,\n",
 		ok ? "completed" : "failed", o->pid, total_ms, down,
 		st->stop_at_ns / 1e6 - st->precopy_ns / 1e6,
 		st->precopy_ns / 1e6, st->frozen_ns / 1e6,
@@ -443,6 +443,7 @@ static int write_stats(const char *path, const struct migrate_opts *o,
 		(unsigned long)st->expected_downtime_ms, o->downtime_ms,
 		(unsigned long)o->max_bw, (unsigned long)st->pages_stored,
 		(unsigned long)st->pages_zero, (unsigned long)st->pages_reused,
+		(unsigned long)st->pages_untrusted,
 		(unsigned long)st->bytes_written);
 	if (ok)
 		fprintf(f, "  \"downtime-parts\": {\"stop-freeze_ms\": %.1f, "
