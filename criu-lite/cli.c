@@ -9,6 +9,7 @@
 
 #include "cli.h"
 #include "log.h"
+#include "net.h"
 #include "page-frames.h"
 #include "show.h"
 
@@ -94,9 +95,10 @@ static const char dump_text[] =
 "                             protection is left in the tree\n"
 "      --page-server          send pages and pagemaps to a criu-lite\n"
 "                             page-server at --address HOST --port N\n"
-"                             instead of DIR (checked there as they\n"
-"                             arrive, kept there only once complete; the\n"
-"                             tree is killed only after that)\n"
+"                             (or --page-server HOST:PORT) instead of\n"
+"                             DIR (checked there as they arrive, kept\n"
+"                             there only once complete; the tree is\n"
+"                             killed only after that)\n"
 "      --address HOST, --port N  the page server (with --lazy-pages:\n"
 "                             where this dump serves the pages it kept)\n"
 "      --lazy-pages           leave the large anonymous memory in the\n"
@@ -186,10 +188,13 @@ static const char restore_text[] =
 "                             filled on fault (userfaultfd) and in the\n"
 "                             background by a lazy-pages daemon (if it\n"
 "                             dies first, the process is killed)\n"
-"      --page-server HOST:PORT  with --lazy-pages: pages come from a\n"
+"      --page-server          with --lazy-pages: pages come from a\n"
 "                             criu-lite page-server or a dump\n"
-"                             --lazy-pages (the other images are read\n"
-"                             from DIR, and its pages-1.img if there)\n"
+"                             --lazy-pages at --address HOST --port N\n"
+"                             (the other images are read from DIR, and\n"
+"                             its pages-1.img if there); --page-server\n"
+"                             HOST:PORT is the same\n"
+"      --address HOST, --port N  that page server\n"
 "      --lazy-timeout S       a lost page server is reconnected this long\n"
 "                             (default 60); then the restored process is\n"
 "                             killed, never left on missing pages\n"
@@ -256,8 +261,8 @@ static const char page_server_text[] =
 "    as it arrives; all is kept apart until the dump says it is done, then\n"
 "    moved into DIR (created if missing) and synced. A dump that fails or\n"
 "    dies leaves DIR as it was.\n"
-"  - restore --lazy-pages --page-server HOST:N fetches DIR's pages on\n"
-"    demand.\n"
+"  - restore --lazy-pages --page-server --address HOST --port N, or a\n"
+"    lazy-pages daemon, fetches DIR's pages on demand.\n"
 "  - a pre-dump chain sent layer by layer (one page-server each, DIRs side\n"
 "    by side) is kept as the dump made it: DIR/parent links.\n"
 "Connections that are not criu-lite's are ignored, silent ones dropped.\n"
@@ -305,7 +310,7 @@ void usage_of(const char *cmd, FILE *f)
 
 /* getopt's own messages would say "dump: ..." without our prefix: ours
  * name the option and the command. */
-static int bad_option(const char *cmd, int c, char **argv)
+int cli_bad_option(const char *cmd, int c, char **argv)
 {
 	const char *arg = optind > 0 ? argv[optind - 1] : "";
 	char shortopt[3] = { '-', (char)optopt, 0 };
@@ -326,13 +331,58 @@ static int bad_option(const char *cmd, int c, char **argv)
 	return -1;
 }
 
-static int stray_args(const char *cmd, int argc, char **argv)
+int cli_stray_args(const char *cmd, int argc, char **argv)
 {
 	if (optind == argc)
 		return 0;
 	pr_err("%s: unexpected argument \"%s\" (see criu-lite %s --help)", cmd,
 	       argv[optind], cmd);
 	return -1;
+}
+
+/*
+ * A page server to reach, CRIU's way: --page-server --address HOST --port N
+ * (dump, pre-dump, restore --lazy-pages, lazy-pages). The older shorthand
+ * --page-server HOST:PORT (or =HOST:PORT) stays an alias: the word after
+ * --page-server is taken when it is no option. Called as getopt_long
+ * returns --page-server (declared optional_argument).
+ */
+const char *page_server_word(int argc, char **argv)
+{
+	if (optarg)
+		return optarg;
+	if (optind < argc && argv[optind][0] && argv[optind][0] != '-')
+		return argv[optind++];
+	return NULL;
+}
+
+/* After the options: *address and *port from word (HOST:PORT) when the
+ * shorthand was given, else as --address and --port set them. */
+int page_server_target(const char *cmd, const char *word,
+		       const char **address, unsigned *port)
+{
+	char host[256];
+
+	if (!word)
+		return 0;
+	if (*address || *port) {
+		pr_err("%s: --page-server %s and --address/--port: one or the "
+		       "other", cmd, word);
+		return -1;
+	}
+	if (net_split(word, host, sizeof(host), port))
+		return -1;
+	*address = strdup(host);	/* lives as the options do */
+	return *address ? 0 : -1;
+}
+
+/* "HOST:PORT" ("[HOST]:PORT" for an IPv6 address) into buf */
+const char *page_server_hostport(char *buf, size_t len, const char *address,
+				 unsigned port)
+{
+	snprintf(buf, len, strchr(address, ':') ? "[%s]:%u" : "%s:%u",
+		 address, port);
+	return buf;
 }
 
 int parse_pid(const char *s, pid_t *pid)
@@ -389,6 +439,16 @@ int check_tls_opts(const char *cmd, const struct tls_opts *t)
 		       "--tls-no-cn-verify go with --tls", cmd);
 		return -1;
 	}
+	return 0;
+}
+
+int parse_lazy_timeout(const char *arg, unsigned *s)
+{
+	long val;
+
+	if (parse_count("--lazy-timeout", arg, 86400, &val))
+		return -1;
+	*s = val;
 	return 0;
 }
 
@@ -495,7 +555,6 @@ static int dump_number(int c, const char *arg, struct dump_opts *o)
 		{ 'M', "--precopy-ms", 60000 },
 		{ 'O', "--port", 65535 },
 		{ 'F', "--progress-fd", INT_MAX },
-		{ 'W', "--lazy-timeout", 86400 },
 	};
 	size_t i = 0;
 	long val;
@@ -512,8 +571,6 @@ static int dump_number(int c, const char *arg, struct dump_opts *o)
 		o->precopy_ms = val;
 	else if (c == 'O')
 		o->ps_port = val;
-	else if (c == 'W')
-		o->lazy_timeout_s = val;
 	else
 		o->progress_fd = val;
 	return 0;
@@ -552,9 +609,6 @@ static int dump_option(int c, char **argv, struct dump_opts *o)
 	case 'S':
 		o->no_sync = true;
 		return 0;
-	case 'G':
-		o->page_server = true;
-		return 0;
 	case 'A':
 		o->ps_addr = optarg;
 		return 0;
@@ -569,8 +623,10 @@ static int dump_option(int c, char **argv, struct dump_opts *o)
 	case 'L':
 		o->lazy_pages = true;
 		return 0;
-	case 'P': case 'U': case 'M': case 'O': case 'F': case 'W':
+	case 'P': case 'U': case 'M': case 'O': case 'F':
 		return dump_number(c, optarg, o);
+	case 'W':
+		return parse_lazy_timeout(optarg, &o->lazy_timeout_s);
 	case 'v':
 		return parse_verbosity(optarg);
 	case OPT_PREV: case OPT_TRACK: case OPT_TRACK_TIMEOUT:
@@ -595,7 +651,7 @@ static int dump_option(int c, char **argv, struct dump_opts *o)
 	default:
 		if (IS_TLS_OPTION(c))
 			return parse_tls_option(c, optarg, &o->tls);
-		return bad_option(argv[0], c, argv);
+		return cli_bad_option(argv[0], c, argv);
 	}
 }
 
@@ -637,7 +693,7 @@ int parse_dump_args(int argc, char **argv, struct dump_opts *o)
 		{ "tcp-established", no_argument, NULL, OPT_TCP_EST },
 		{ "network-lock", required_argument, NULL, OPT_NETLOCK },
 		{ "tcp-close", no_argument, NULL, OPT_TCP_CLOSE },
-		{ "page-server", no_argument, NULL, 'G' },
+		{ "page-server", optional_argument, NULL, 'G' },
 		{ "address", required_argument, NULL, 'A' },
 		{ "port", required_argument, NULL, 'O' },
 		{ "compress", required_argument, NULL, 'Z' },
@@ -651,7 +707,7 @@ int parse_dump_args(int argc, char **argv, struct dump_opts *o)
 		TLS_LONG_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *cmd = argv[0], *why;
+	const char *cmd = argv[0], *why, *word = NULL;
 	bool pre = !strcmp(cmd, "pre-dump");
 	int c, ret;
 
@@ -665,10 +721,16 @@ int parse_dump_args(int argc, char **argv, struct dump_opts *o)
 	o->lazy_timeout_s = LAZY_TIMEOUT_DEFAULT;
 	optind = 0;	/* 0: also forget a half-parsed option group */
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":t:D:Rjo:v::h", opts, NULL)) != -1)
-		if ((ret = dump_option(c, argv, o)))
+	while ((c = getopt_long(argc, argv, ":t:D:Rjo:v::h", opts, NULL)) != -1) {
+		if (c == 'G') {
+			o->page_server = true;
+			word = page_server_word(argc, argv);
+		} else if ((ret = dump_option(c, argv, o))) {
 			return ret;
-	if (stray_args(cmd, argc, argv))
+		}
+	}
+	if (cli_stray_args(cmd, argc, argv) ||
+	    page_server_target(cmd, word, &o->ps_addr, &o->ps_port))
 		return -1;
 	if (!o->pid || !o->dir) {
 		pr_err("%s needs -t PID and -D DIR (see criu-lite %s --help)", cmd,
@@ -683,7 +745,8 @@ int parse_dump_args(int argc, char **argv, struct dump_opts *o)
 	if (o->lazy_pages)
 		return lazy_dump_args(o, pre);
 	if (o->page_server && (!o->ps_addr || !o->ps_port)) {
-		pr_err("--page-server needs --address HOST and --port N");
+		pr_err("--page-server needs --address HOST and --port N (or "
+		       "--page-server HOST:PORT)");
 		return -1;
 	}
 	if (!o->page_server && (o->ps_addr || o->ps_port)) {
@@ -710,11 +773,14 @@ int parse_restore_args(int argc, char **argv, struct restore_opts *o)
 {
 	enum { OPT_VERIFY = 256, OPT_ZWAIT, OPT_PIDNS, OPT_NOCONT, OPT_LAZY,
 	       OPT_PSERVER, OPT_NOVERIFY, OPT_STATS, OPT_PROGRESS,
-	       OPT_LAZY_TIMEOUT, OPT_TCP, OPT_TCP_CLOSE };
+	       OPT_LAZY_TIMEOUT, OPT_TCP, OPT_TCP_CLOSE, OPT_ADDRESS,
+	       OPT_PORT };
 	static const struct option opts[] = {
 		{ "tcp-established", no_argument, NULL, OPT_TCP },
 		{ "tcp-close", no_argument, NULL, OPT_TCP_CLOSE },
-		{ "page-server", required_argument, NULL, OPT_PSERVER },
+		{ "page-server", optional_argument, NULL, OPT_PSERVER },
+		{ "address", required_argument, NULL, OPT_ADDRESS },
+		{ "port", required_argument, NULL, OPT_PORT },
 		{ "lazy-pages", no_argument, NULL, OPT_LAZY },
 		{ "lazy-timeout", required_argument, NULL, OPT_LAZY_TIMEOUT },
 		{ "no-cont", no_argument, NULL, OPT_NOCONT },
@@ -733,7 +799,10 @@ int parse_restore_args(int argc, char **argv, struct restore_opts *o)
 		TLS_LONG_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
-	char *end;
+	const char *word = NULL, *address = NULL;
+	bool ps = false;
+	unsigned port = 0;
+	char *end, buf[300];
 	long zw, val;
 	int c;
 
@@ -769,12 +838,20 @@ int parse_restore_args(int argc, char **argv, struct restore_opts *o)
 			o->lazy = true;
 			break;
 		case OPT_LAZY_TIMEOUT:
-			if (parse_count("--lazy-timeout", optarg, 86400, &val))
+			if (parse_lazy_timeout(optarg, &o->lazy_timeout_s))
 				return -1;
-			o->lazy_timeout_s = val;
 			break;
 		case OPT_PSERVER:
-			o->page_server = optarg;
+			ps = true;
+			word = page_server_word(argc, argv);
+			break;
+		case OPT_ADDRESS:
+			address = optarg;
+			break;
+		case OPT_PORT:
+			if (parse_count("--port", optarg, 65535, &val))
+				return -1;
+			port = val;
 			break;
 		case OPT_STATS:
 			o->display_stats = true;
@@ -812,26 +889,43 @@ int parse_restore_args(int argc, char **argv, struct restore_opts *o)
 			return 1;
 		default:
 			if (!IS_TLS_OPTION(c))
-				return bad_option("restore", c, argv);
+				return cli_bad_option("restore", c, argv);
 			parse_tls_option(c, optarg, &o->tls);
 			break;
 		}
 	}
-	if (stray_args("restore", argc, argv))
+	if (cli_stray_args("restore", argc, argv))
 		return -1;
 	if (!o->dir) {
 		pr_err("restore needs -D DIR (see criu-lite restore --help)");
 		return -1;
 	}
-	if (o->page_server && !o->lazy) {
+	if (ps && !o->lazy) {
 		pr_err("--page-server needs --lazy-pages");
 		return -1;
+	}
+	if (!ps && (address || port)) {
+		pr_err("restore: --address and --port go with --page-server");
+		return -1;
+	}
+	if (page_server_target("restore", word, &address, &port))
+		return -1;
+	if (ps && (!address || !port)) {
+		pr_err("restore: --page-server needs --address HOST and --port "
+		       "N (or --page-server HOST:PORT)");
+		return -1;
+	}
+	if (ps) {
+		o->page_server = strdup(page_server_hostport(buf, sizeof(buf),
+							     address, port));
+		if (!o->page_server)
+			return -1;
 	}
 	if (check_tls_opts("restore", &o->tls))
 		return -1;
 	if (o->tls.on && !o->page_server) {
 		pr_err("restore: --tls is for the connection to a page server "
-		       "(--page-server HOST:PORT)");
+		       "(--page-server --address HOST --port N)");
 		return -1;
 	}
 	return 0;
@@ -874,12 +968,12 @@ int parse_show_args(int argc, char **argv, struct show_opts *o)
 			usage_of("show", stdout);
 			return 1;
 		default:
-			return bad_option("show", c, argv);
+			return cli_bad_option("show", c, argv);
 		}
 	}
 	if (optind < argc)
 		o->path = argv[optind++];
-	if (stray_args("show", argc, argv))
+	if (cli_stray_args("show", argc, argv))
 		return -1;
 	if (!o->path) {
 		pr_err("show needs a DIR or FILE (see criu-lite show --help)");
@@ -937,11 +1031,11 @@ int parse_page_server_args(int argc, char **argv, struct page_server_opts *o)
 			return 1;
 		default:
 			if (!IS_TLS_OPTION(c))
-				return bad_option("page-server", c, argv);
+				return cli_bad_option("page-server", c, argv);
 			parse_tls_option(c, optarg, &o->tls);
 		}
 	}
-	if (stray_args("page-server", argc, argv))
+	if (cli_stray_args("page-server", argc, argv))
 		return -1;
 	if (!o->dir || !have_port) {
 		pr_err("page-server needs -D DIR and --port N (0: any free port, "

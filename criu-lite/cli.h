@@ -29,6 +29,17 @@ struct show_opts {
 	int summary;		/* --ps/--fds/--mems: enum show_summary; -1 */
 };
 int parse_show_args(int argc, char **argv, struct show_opts *o);
+/* A page server to reach: CRIU's --page-server --address HOST --port N,
+ * or the alias --page-server HOST:PORT. page_server_word at --page-server
+ * (optional_argument in the table): the HOST:PORT given, or NULL;
+ * page_server_target after the options: *address and *port from it (-1
+ * logged: both forms, or a bad HOST:PORT). */
+const char *page_server_word(int argc, char **argv);
+int page_server_target(const char *cmd, const char *word,
+		       const char **address, unsigned *port);
+/* "HOST:PORT" of address and port, "[HOST]:PORT" for IPv6, into buf */
+const char *page_server_hostport(char *buf, size_t len, const char *address,
+				 unsigned port);
 int parse_pid(const char *s, pid_t *pid);
 /* A decimal count 0..max for option opt; -1 with a message naming it. */
 int parse_count(const char *opt, const char *s, long max, long *val);
@@ -48,6 +59,13 @@ enum { OPT_TLS = 0x1000, OPT_TLS_CACERT, OPT_TLS_CERT, OPT_TLS_KEY,
 #define IS_TLS_OPTION(c)	((c) >= OPT_TLS && (c) <= OPT_TLS_NO_CN)
 int parse_tls_option(int c, const char *arg, struct tls_opts *t);
 int check_tls_opts(const char *cmd, const struct tls_opts *t);
+/* --lazy-timeout S (0 to 86400) */
+int parse_lazy_timeout(const char *arg, unsigned *s);
+/* getopt_long's ':' or '?' (c) for cmd, as a message naming the option
+ * and cmd's --help: -1 */
+int cli_bad_option(const char *cmd, int c, char **argv);
+/* A word left after the options: its message, -1; else 0 */
+int cli_stray_args(const char *cmd, int argc, char **argv);
 /* --idle-timeout S (1 to 86400) */
 int parse_idle_timeout(const char *arg, unsigned *s);
 void usage(FILE *f);

@@ -179,15 +179,6 @@ void free_cow_ranges(struct cow_ranges *r)
 
 /* ---- restore: the plan ---- */
 
-static const VmaEntry *vma_holding(const MmEntry *mm, uint64_t start,
-				   uint64_t end)
-{
-	for (size_t i = 0; i < mm->n_vmas; i++)
-		if (start >= mm->vmas[i]->start && end <= mm->vmas[i]->end)
-			return mm->vmas[i];
-	return NULL;
-}
-
 static const VmaEntry *vma_same(const MmEntry *mm, const VmaEntry *v)
 {
 	for (size_t i = 0; i < mm->n_vmas; i++)
@@ -202,7 +193,7 @@ int check_cow_shared(const MmEntry *mm, unsigned pid)
 
 	for (size_t i = 0; i < mm->n_cow_shared; i++) {
 		const PageRange *r = mm->cow_shared[i];
-		const VmaEntry *v = vma_holding(mm, r->start, r->end);
+		const VmaEntry *v = mm_vma_holding(mm, r->start, r->end);
 
 		if (r->start < prev_end || r->start >= r->end ||
 		    (r->start | r->end) % PAGE_SZ || !v || !shareable_entry(v)) {
@@ -287,7 +278,7 @@ static long plan_range(struct cow_tree *t, struct cow_proc *x,
 		       const PageRange *r)
 {
 	struct cow_proc *par = &t->procs[x->parent];
-	const VmaEntry *v = vma_holding(x->mm, r->start, r->end);
+	const VmaEntry *v = mm_vma_holding(x->mm, r->start, r->end);
 	const VmaEntry *pv = v ? vma_same(par->mm, v) : NULL;
 	struct cow_vma *cv = NULL, *pcv = NULL;
 	long n = 0;

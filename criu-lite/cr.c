@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* What cr.h promises: fault injection, the CPU's xsave features, full
- * writes, and the list of what a dump refuses. */
+ * writes, unix socket messages with an fd, and the list of what a dump refuses. */
 #include <errno.h>
 #include <limits.h>
 #include <signal.h>
@@ -152,6 +152,68 @@ int pwrite_all(int fd, const void *buf, size_t len, uint64_t off)
 		off += n;
 	}
 	return 0;
+}
+
+int unix_msg_send(int sk, const void *buf, size_t len, int fd)
+{
+	char cbuf[CMSG_SPACE(sizeof(int))] = { 0 };
+	struct iovec iov = { (void *)buf, len };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+
+	if (fd >= 0) {
+		struct cmsghdr *cm;
+
+		mh.msg_control = cbuf;
+		mh.msg_controllen = sizeof(cbuf);
+		cm = CMSG_FIRSTHDR(&mh);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+	}
+	return sendmsg(sk, &mh, MSG_NOSIGNAL) == (ssize_t)len ? 0 : -1;
+}
+
+int unix_msg_recv(int sk, void *buf, size_t len, int *fd)
+{
+	char cbuf[CMSG_SPACE(sizeof(int) * 4)];
+	struct iovec iov = { buf, len };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
+			     .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
+	struct cmsghdr *cm;
+	ssize_t n = recvmsg(sk, &mh, MSG_CMSG_CLOEXEC);
+
+	if (fd)
+		*fd = -1;
+	/* every fd that came is taken: the first one kept, others closed */
+	for (cm = n >= 0 ? CMSG_FIRSTHDR(&mh) : NULL; cm; cm = CMSG_NXTHDR(&mh, cm)) {
+		int nfd = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+			continue;
+		for (int i = 0; i < nfd; i++) {
+			int got;
+
+			memcpy(&got, CMSG_DATA(cm) + i * sizeof(int), sizeof(int));
+			if (fd && *fd < 0)
+				*fd = got;
+			else
+				close(got);
+		}
+	}
+	if (n == (ssize_t)len && !(mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)))
+		return 1;
+	if (fd && *fd >= 0)
+		close(*fd);
+	if (fd)
+		*fd = -1;
+	if (!n) {
+		errno = ECONNRESET;	/* for a caller's message */
+		return 0;
+	}
+	if (n > 0)
+		errno = EPROTO;
+	return -1;
 }
 
 void refuse(struct refusals *rf, const char *fmt, ...)

@@ -95,6 +95,8 @@ struct dump_stats {
 	uint64_t compress_ns;		/* dump --compress, in the writer */
 	uint64_t bytes_compressed;	/* what was written, before that */
 	uint64_t pages_reused;		/* pre-copied, unchanged since */
+	uint64_t pages_untrusted;	/* read frozen whole: their process
+					 * had pinned memory or O_DIRECT */
 	uint64_t pages_parent;		/* unchanged since the parent layer */
 	uint64_t pages_lazy;		/* left in the frozen tree (lazy) */
 	unsigned precopy_rounds;
@@ -129,6 +131,12 @@ bool fault_at(const char *point);
 bool fault_set(const char *point);
 
 uint64_t cpu_xfeatures(void);
+/* One message of len bytes on a unix socket with at most one fd (-1:
+ * none): 0 or -1. Received: 1 (*fd the fd that came, or -1; more are
+ * closed; fd may be NULL), 0 at EOF (errno ECONNRESET), -1 (EPROTO:
+ * short or truncated). */
+int unix_msg_send(int sk, const void *buf, size_t len, int fd);
+int unix_msg_recv(int sk, void *buf, size_t len, int *fd);
 int write_all(int fd, const void *buf, size_t len);
 /* All of len, or -1 (errno ECONNRESET at the end of the stream). */
 int read_full(int fd, void *buf, size_t len);

@@ -543,34 +543,6 @@ static bool pagemap_scan_works(struct dirty_tracker *t)
 	return ioctl(t->pagemap_fd, PAGEMAP_SCAN, &arg) >= 0;
 }
 
-static int soft_dirty_start(struct dirty_tracker *t, const struct dirty_track_args *a)
-{
-	int ret;
-
-	tracker_reset(t, &soft_dirty_tracker_ops, a);
-	/* the uffd argument is not ours to keep here */
-	ret = copy_ranges(t, a);
-	if (ret)
-		goto err;
-	ret = t->pagemap_fd = open_proc(a->pid, "pagemap", O_RDONLY);
-	if (ret < 0)
-		goto err;
-	ret = t->clear_refs_fd = open_proc(a->pid, "clear_refs", O_WRONLY);
-	if (ret < 0)
-		goto err;
-	ret = alloc_vec(t);
-	if (ret)
-		goto err;
-	t->scan_ioctl = pagemap_scan_works(t);
-	ret = soft_dirty_clear(t);
-	if (ret)
-		goto err;
-	return 0;
-err:
-	tracker_release(t);
-	return ret;
-}
-
 /* The bits set since the last clear are the writes: only open the files. */
 static int soft_dirty_resume(struct dirty_tracker *t, const struct dirty_track_args *a)
 {
@@ -593,6 +565,19 @@ static int soft_dirty_resume(struct dirty_tracker *t, const struct dirty_track_a
 	return 0;
 err:
 	tracker_release(t);
+	return ret;
+}
+
+/* resume's files, and the bits cleared: writes from now on */
+static int soft_dirty_start(struct dirty_tracker *t, const struct dirty_track_args *a)
+{
+	int ret = soft_dirty_resume(t, a);
+
+	if (ret)
+		return ret;
+	ret = soft_dirty_clear(t);
+	if (ret)
+		tracker_release(t);
 	return ret;
 }
 

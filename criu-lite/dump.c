@@ -297,17 +297,20 @@ static int check_proc(struct proc_dump *pd, const struct frozen_tree *t,
  */
 static int begin_inject(struct proc_dump *pd, pid_t tid, struct remote *r)
 {
+	const char *f = getenv("CRIU_LITE_FAULT");
+	bool plain = f && !strncmp(f, "kill-inject-plain-", 18);	/* tests */
 	int ret = 1;
 
-	if (pd->have_gadgets)
+	if (pd->have_gadgets && !plain)
 		ret = remote_init_dump(r, tid, &pd->g);
 	if (ret <= 0)
 		return ret;
-	pr_warn("thread %d: no self-restoring injection (%s): killing "
-		"criu-lite during its injected calls would harm it", tid,
+	pr_warn("thread %d: no self-restoring injection (%s): it is parked "
+		"between injected calls, but killing criu-lite during one "
+		"would harm it", tid, plain ? "CRIU_LITE_FAULT" :
 		pd->have_gadgets ? "no room below its stack pointer" :
 		"no syscall/ret or rt_sigreturn gadget");
-	return remote_init(r, tid, pd->syscall_ip);
+	return remote_init_plain(r, tid, pd->syscall_ip);
 }
 
 static int dump_thread(struct proc_dump *pd, pid_t tid, pid_t vtid)

@@ -28,33 +28,11 @@
 #include "fd-ops.h"
 #include "log.h"
 
-#define DELETED_SUFFIX	" (deleted)"
-
-static bool link_deleted(const char *link)
-{
-	size_t n = strlen(link), m = strlen(DELETED_SUFFIX);
-
-	return n > m && !strcmp(link + n - m, DELETED_SUFFIX);
-}
-
 static int fifo_dump(struct fd_dump *d, FdEntry *e)
 {
-	size_t n = strlen(d->link);
-
-	e->unlinked = link_deleted(d->link) || !d->st.st_nlink;
-	e->has_unlinked = true;
-	if (link_deleted(d->link))
-		n -= strlen(DELETED_SUFFIX);
-	e->path = strndup(d->link, n);
-	if (!e->path)
+	if (fd_dump_inode_ref(d, e))
 		return -1;
-	e->has_id = e->has_dev = true;
-	e->id = d->st.st_ino;
-	e->dev = d->st.st_dev;
-	e->has_mode = e->has_uid = e->has_gid = true;
-	e->mode = d->st.st_mode & 07777;
-	e->uid = d->st.st_uid;
-	e->gid = d->st.st_gid;
+	e->unlinked = e->unlinked || !d->st.st_nlink;
 	if (fd_inode_seen(d->fc, d->st.st_dev, d->st.st_ino))
 		return 0;
 	return fd_pipe_peek(d, e);

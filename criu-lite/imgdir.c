@@ -112,32 +112,6 @@ static long dead_owner(const char *s)
  * into the same place, so such leftovers do not pile up; one of a running
  * criu-lite (a dump in progress) is left alone.
  */
-static void sweep_stale_stages(int parentfd, const char *prefix)
-{
-	size_t plen = strlen(prefix);
-	struct dirent *de;
-	DIR *dir;
-	int fd = dup(parentfd);
-
-	if (fd < 0 || !(dir = fdopendir(fd))) {
-		if (fd >= 0)
-			close(fd);
-		return;
-	}
-	while ((de = readdir(dir))) {
-		long pid;
-
-		if (strncmp(de->d_name, prefix, plen) ||
-		    strncmp(de->d_name + plen, ".tmp-", 5) ||
-		    !(pid = dead_owner(de->d_name + plen + 5)))
-			continue;
-		pr_info("removing %s, left by a criu-lite (pid %ld) that died",
-			de->d_name, pid);
-		imgdir_remove_tree(parentfd, de->d_name);
-	}
-	closedir(dir);
-}
-
 void imgdir_sweep_dead(int dirfd, const char *prefix)
 {
 	size_t plen = strlen(prefix);
@@ -161,6 +135,14 @@ void imgdir_sweep_dead(int dirfd, const char *prefix)
 		imgdir_remove_tree(dirfd, de->d_name);
 	}
 	closedir(dir);
+}
+
+static void sweep_stale_stages(int parentfd, const char *prefix)
+{
+	char stage[NAME_MAX + 1];
+
+	snprintf(stage, sizeof(stage), "%s.tmp-", prefix);
+	imgdir_sweep_dead(parentfd, stage);
 }
 
 /* mkdtemp relative to a directory fd: prefix + our pid and PID namespace

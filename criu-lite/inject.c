@@ -55,6 +55,37 @@ int remote_init(struct remote *r, pid_t tid, uint64_t syscall_ip)
 static long syscall_by_stops(struct remote *r, bool *failed, long nr,
 			     const long a[6]);
 static void kill_point(const struct remote *r, const char *stage);
+static int park_raw(struct remote *r);
+static int vm_exact(pid_t pid, uint64_t addr, void *buf, size_t len,
+		    bool write_mem);
+
+int remote_init_plain(struct remote *r, pid_t tid, uint64_t syscall_ip)
+{
+	uint64_t base;
+
+	if (remote_init(r, tid, syscall_ip))
+		return -1;
+	/* its own mask until a call: remote_init blocked everything */
+	if (ptrace(PTRACE_SETSIGMASK, tid, sizeof(r->saved_mask),
+		   &r->saved_mask)) {
+		pr_perror("PTRACE_SETSIGMASK(%d)", tid);
+		return -1;
+	}
+	r->park_between = true;
+	base = (r->saved.rsp - SIGFRAME_RED_ZONE - SIGFRAME_SCRATCH) & ~63ULL;
+	r->area_orig = malloc(SIGFRAME_SCRATCH);
+	/* mapped and writable: writing the old bytes back proves it */
+	if (!r->area_orig ||
+	    vm_exact(tid, base, r->area_orig, SIGFRAME_SCRATCH, false) ||
+	    vm_exact(tid, base, r->area_orig, SIGFRAME_SCRATCH, true)) {
+		free(r->area_orig);
+		r->area_orig = NULL;
+		return 0;
+	}
+	r->area = r->scratch = base;
+	r->area_len = r->scratch_len = SIGFRAME_SCRATCH;
+	return 0;
+}
 
 static long inject_syscall(struct remote *r, bool *failed, long nr, long a1,
 			   long a2, long a3, long a4, long a5, long a6)
@@ -79,11 +110,20 @@ static long inject_syscall(struct remote *r, bool *failed, long nr, long a1,
 	regs.r8 = a5;
 	regs.r9 = a6;
 	regs.eflags &= ~(1UL << 8);	/* TF: the kernel sets it for the step */
+	if (r->park_between) {
+		uint64_t all = ~0ULL;
+
+		if (ptrace(PTRACE_SETSIGMASK, r->tid, sizeof(all), &all)) {
+			pr_perror("PTRACE_SETSIGMASK(%d)", r->tid);
+			return -EIO;
+		}
+		r->state = REMOTE_INJECTED;
+	}
 	if (ptrace(PTRACE_SETREGS, r->tid, NULL, &regs)) {
 		pr_perror("PTRACE_SETREGS(%d)", r->tid);
 		return -EIO;
 	}
-	kill_point(r, "set");
+	kill_point(r, r->park_between ? "plain-set" : "set");
 	kill_point(r, "entry");
 	for (;;) {
 		if (ptrace(PTRACE_SINGLESTEP, r->tid, NULL, NULL)) {
@@ -127,7 +167,7 @@ static long inject_syscall(struct remote *r, bool *failed, long nr, long a1,
 			return -EIO;
 		}
 	}
-	kill_point(r, "exit");
+	kill_point(r, r->park_between ? "plain-exit" : "exit");
 	if (ptrace(PTRACE_GETREGS, r->tid, NULL, &regs)) {
 		pr_perror("PTRACE_GETREGS(%d)", r->tid);
 		return -EIO;
@@ -137,6 +177,11 @@ static long inject_syscall(struct remote *r, bool *failed, long nr, long a1,
 		       "expected %#lx", r->tid, nr, regs.rip,
 		       (unsigned long)(r->syscall_ip + 2));
 		return -EIO;
+	}
+	if (r->park_between) {
+		if (park_raw(r))
+			return -EIO;
+		kill_point(r, "plain-between");
 	}
 	r->nr_calls++;
 	*failed = false;
@@ -573,7 +618,10 @@ static bool is_group_leader(pid_t tid)
 /* Test hook: CRIU_LITE_FAULT=kill-inject-<stage> SIGKILLs criu-lite at
  * that stage of the 3rd injected call of a thread (the leader: the others
  * get two), kill-inject-thread-<stage> at the 2nd call of a thread that is
- * not the leader; to prove the thread survives it. */
+ * not the leader; to prove the thread survives it. kill-inject-plain-*
+ * (set, exit, between: after the call, the thread parked) make the dump
+ * inject the plain way (dump.c); plain-set and plain-exit show the window
+ * where that harms the thread, plain-between that parking does not. */
 static void kill_point(const struct remote *r, const char *stage)
 {
 	const char *f = getenv("CRIU_LITE_FAULT");
@@ -836,6 +884,14 @@ int remote_finish(struct remote *r)
 {
 	int ret = 0;
 
+	if (r->park_between) {
+		/* parked after each call already: its stack scratch back */
+		if (r->state != REMOTE_FROZEN && park_raw(r))
+			ret = -1;
+		put_back(r, r->area, &r->area_orig, r->area_len);
+		r->park_between = false;
+		return remote_restore_regs(r) || ret ? -1 : 0;
+	}
 	if (!r->self_restoring)
 		return remote_restore_regs(r);
 	if (r->state == REMOTE_FD_OPEN && r->open_fd >= 0 &&

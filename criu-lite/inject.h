@@ -66,6 +66,9 @@ struct remote {
 	uint64_t scratch;	/* scratch memory in the tracee, or 0 */
 	size_t scratch_len;
 	unsigned nr_calls;
+	/* dump's plain fallback (remote_init_plain): put back in its
+	 * interrupt stop with its own registers and mask after each call */
+	bool park_between;
 	int last_event;		/* PTRACE_EVENT_* seen during the last call */
 	unsigned long event_msg;	/* its PTRACE_GETEVENTMSG */
 };
@@ -73,6 +76,18 @@ struct remote {
 /* Saves tid's registers; syscall_ip is where a `syscall` insn is. For a
  * puppet being restored: criu-lite's death kills it (PTRACE_O_EXITKILL). */
 int remote_init(struct remote *r, pid_t tid, uint64_t syscall_ip);
+
+/*
+ * A thread of a frozen tree being dumped where no self-restoring frame
+ * fits (remote_init_dump's 1): between injected calls it is parked, back
+ * in its interrupt stop with its own registers and signal mask, so that
+ * criu-lite dying there leaves it as it was; during a call (registers
+ * set, stepped) it would not be. Scratch for results: SIGFRAME_SCRATCH
+ * bytes of its stack below the red zone (128 bytes under rsp, which the
+ * ABI leaves to signal delivery), put back by remote_finish; none (0)
+ * when that is not mapped writable.
+ */
+int remote_init_plain(struct remote *r, pid_t tid, uint64_t syscall_ip);
 
 /*
  * For a thread of a frozen tree being dumped (seized with

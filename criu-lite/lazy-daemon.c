@@ -52,51 +52,24 @@ static int sock_path(const char *dir, struct sockaddr_un *sa)
 	return 0;
 }
 
-/* One message with at most one fd; fd -1: none. */
 static int send_msg(int sk, const struct ld_msg *m, int fd)
 {
-	char cbuf[CMSG_SPACE(sizeof(int))] = { 0 };
-	struct iovec iov = { (void *)m, sizeof(*m) };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
-
-	if (fd >= 0) {
-		struct cmsghdr *cm;
-
-		mh.msg_control = cbuf;
-		mh.msg_controllen = sizeof(cbuf);
-		cm = CMSG_FIRSTHDR(&mh);
-		cm->cmsg_level = SOL_SOCKET;
-		cm->cmsg_type = SCM_RIGHTS;
-		cm->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(cm), &fd, sizeof(int));
-	}
-	return sendmsg(sk, &mh, MSG_NOSIGNAL) == sizeof(*m) ? 0 : -1;
+	return unix_msg_send(sk, m, sizeof(*m), fd);
 }
 
 /* 1: a message (*fd: the fd that came with it, or -1), 0: EOF, -1. */
 static int recv_msg(int sk, struct ld_msg *m, int *fd)
 {
-	char cbuf[CMSG_SPACE(sizeof(int))];
-	struct iovec iov = { m, sizeof(*m) };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
-			     .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
-	struct cmsghdr *cm;
-	ssize_t n = recvmsg(sk, &mh, MSG_CMSG_CLOEXEC);
+	int r = unix_msg_recv(sk, m, sizeof(*m), fd);
 
-	*fd = -1;
-	if (n <= 0)
-		return n ? -1 : 0;
-	cm = CMSG_FIRSTHDR(&mh);
-	if (cm && cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS &&
-	    cm->cmsg_len == CMSG_LEN(sizeof(int)))
-		memcpy(fd, CMSG_DATA(cm), sizeof(int));
-	if (n != sizeof(*m) || m->magic != LD_MAGIC) {
+	if (r == 1 && m->magic != LD_MAGIC) {
 		if (*fd >= 0)
 			close(*fd);
+		*fd = -1;
 		errno = EPROTO;
 		return -1;
 	}
-	return 1;
+	return r;
 }
 
 /* ---- restore's side ---- */
@@ -234,8 +207,7 @@ static int prepare_server(struct proc_server *ps, const struct daemon_opts *o,
 		return -1;
 	ps->lp.vpid = vpid;
 	ps->lp.check_pages = true;
-	snprintf(addr, sizeof(addr), strchr(o->address, ':') ? "[%s]:%u" :
-		 "%s:%u", o->address, o->port);
+	page_server_hostport(addr, sizeof(addr), o->address, o->port);
 	if (page_source_open_remote(&ps->src, addr, &o->tls))
 		return -1;
 	ps->src.retry_s = o->timeout_s;
@@ -446,7 +418,8 @@ static const char lazy_pages_text[] =
 "\n"
 "      --page-server          pages come from a page server (required)\n"
 "      --address HOST         its address\n"
-"      --port N               its port\n"
+"      --port N               its port (--page-server HOST:PORT: the\n"
+"                             same as these three)\n"
 "  -D, --images-dir DIR       the images restore reads; the socket goes there\n"
 "      --lazy-timeout S       wait this long for restore, and reconnect to a\n"
 "                             lost page server this long (default 60)\n"
@@ -461,7 +434,7 @@ static int parse_lazy_pages_args(int argc, char **argv, struct daemon_opts *o)
 {
 	enum { OPT_PS = 256, OPT_ADDR, OPT_PORT, OPT_TIMEOUT };
 	static const struct option opts[] = {
-		{ "page-server", no_argument, NULL, OPT_PS },
+		{ "page-server", optional_argument, NULL, OPT_PS },
 		{ "address", required_argument, NULL, OPT_ADDR },
 		{ "port", required_argument, NULL, OPT_PORT },
 		{ "images-dir", required_argument, NULL, 'D' },
@@ -471,6 +444,7 @@ static int parse_lazy_pages_args(int argc, char **argv, struct daemon_opts *o)
 		TLS_LONG_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
+	const char *word = NULL;
 	bool ps = false;
 	long val;
 	int c;
@@ -487,6 +461,7 @@ static int parse_lazy_pages_args(int argc, char **argv, struct daemon_opts *o)
 		switch (c) {
 		case OPT_PS:
 			ps = true;
+			word = page_server_word(argc, argv);
 			break;
 		case OPT_ADDR:
 			o->address = optarg;
@@ -500,9 +475,8 @@ static int parse_lazy_pages_args(int argc, char **argv, struct daemon_opts *o)
 			o->dir = optarg;
 			break;
 		case OPT_TIMEOUT:
-			if (parse_count("--lazy-timeout", optarg, 86400, &val))
+			if (parse_lazy_timeout(optarg, &o->timeout_s))
 				return -1;
-			o->timeout_s = val;
 			break;
 		case 'v':
 			if (parse_verbosity(optarg))
@@ -511,24 +485,19 @@ static int parse_lazy_pages_args(int argc, char **argv, struct daemon_opts *o)
 		case 'h':
 			fputs(lazy_pages_text, stdout);
 			return 1;
-		case ':':
-			pr_err("lazy-pages: option %s needs a value", argv[optind - 1]);
-			return -1;
 		default:
-			pr_err("lazy-pages: unknown option %s (see criu-lite "
-			       "lazy-pages --help)", argv[optind - 1]);
-			return -1;
+			return cli_bad_option("lazy-pages", c, argv);
 		}
 	}
-	if (check_tls_opts("lazy-pages", &o->tls))
+	if (check_tls_opts("lazy-pages", &o->tls) ||
+	    cli_stray_args("lazy-pages", argc, argv))
 		return -1;
-	if (optind < argc) {
-		pr_err("lazy-pages: unexpected argument \"%s\"", argv[optind]);
+	if (page_server_target("lazy-pages", word, &o->address, &o->port))
 		return -1;
-	}
 	if (!ps || !o->address || !o->port || !o->dir) {
 		pr_err("lazy-pages needs --page-server --address HOST --port N "
-		       "-D DIR (pages from a page server or a dump --lazy-pages; "
+		       "-D DIR (or --page-server HOST:PORT; pages from a page "
+		       "server or a dump --lazy-pages; "
 		       "restore --lazy-pages alone reads local images itself)");
 		return -1;
 	}

@@ -47,4 +47,16 @@ int log_file_fd(void);
 		errno = __e;						\
 	} while (0)
 
+/* An injected syscall's result (a -errno in -4095..-1 is a failure):
+ * logged as pr_perror with that errno, and the caller returns -1. */
+#define RSYS_OK(expr, what, ...)					\
+	do {								\
+		long __r = (expr);					\
+		if (__r < 0 && __r > -4096) {				\
+			errno = -__r;					\
+			pr_perror(what, ##__VA_ARGS__);			\
+			return -1;					\
+		}							\
+	} while (0)
+
 #endif

@@ -85,10 +85,12 @@ static int cmd_dump(int argc, char **argv)
 	if (st.precopy_rounds)
 		pr_info("pre-copy: %u rounds in %.1f ms copied %lu pages while "
 			"running (last round %lu); the final freeze reused %lu "
-			"pages", st.precopy_rounds, ms(st.precopy_ns),
+			"pages, read %lu of untrusted processes whole",
+			st.precopy_rounds, ms(st.precopy_ns),
 			(unsigned long)st.precopy_pages,
 			(unsigned long)st.last_round_pages,
-			(unsigned long)st.pages_reused);
+			(unsigned long)st.pages_reused,
+			(unsigned long)st.pages_untrusted);
 	return 0;
 }
 

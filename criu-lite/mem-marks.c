@@ -163,22 +163,13 @@ void free_guards(MmEntry *mm)
 	mm->n_guards = 0;
 }
 
-static const VmaEntry *vma_holding(const MmEntry *mm, uint64_t start,
-				   uint64_t end)
-{
-	for (size_t i = 0; i < mm->n_vmas; i++)
-		if (start >= mm->vmas[i]->start && end <= mm->vmas[i]->end)
-			return mm->vmas[i];
-	return NULL;
-}
-
 int check_guards(const MmEntry *mm, unsigned pid)
 {
 	uint64_t prev_end = 0;
 
 	for (size_t i = 0; i < mm->n_guards; i++) {
 		const PageRange *g = mm->guards[i];
-		const VmaEntry *v = vma_holding(mm, g->start, g->end);
+		const VmaEntry *v = mm_vma_holding(mm, g->start, g->end);
 
 		if (g->start < prev_end || g->start >= g->end ||
 		    (g->start | g->end) % PAGE_SZ || !v || !may_have_guards(v)) {

@@ -31,6 +31,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cr.h"
 #include "log.h"
 #include "mem-tracker.h"
 #include "proc.h"
@@ -105,64 +106,6 @@ void tracking_free(struct tracking *t)
 
 /* ---- messages ---- */
 
-static int send_msg(int sk, const void *buf, size_t len, int fd)
-{
-	char cbuf[CMSG_SPACE(sizeof(int))] = { 0 };
-	struct iovec iov = { (void *)buf, len };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
-
-	if (fd >= 0) {
-		struct cmsghdr *cm;
-
-		mh.msg_control = cbuf;
-		mh.msg_controllen = sizeof(cbuf);
-		cm = CMSG_FIRSTHDR(&mh);
-		cm->cmsg_level = SOL_SOCKET;
-		cm->cmsg_type = SCM_RIGHTS;
-		cm->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(cm), &fd, sizeof(int));
-	}
-	return sendmsg(sk, &mh, MSG_NOSIGNAL) == (ssize_t)len ? 0 : -1;
-}
-
-/* One message of exactly len bytes, and the fd it carries (or -1). */
-static int recv_msg(int sk, void *buf, size_t len, int *fd)
-{
-	char cbuf[CMSG_SPACE(sizeof(int) * 4)];
-	struct iovec iov = { buf, len };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
-			     .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
-	struct cmsghdr *cm;
-	ssize_t n = recvmsg(sk, &mh, MSG_CMSG_CLOEXEC);
-
-	if (fd)
-		*fd = -1;
-	for (cm = n >= 0 ? CMSG_FIRSTHDR(&mh) : NULL; cm; cm = CMSG_NXTHDR(&mh, cm)) {
-		int nfd = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-
-		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
-			continue;
-		for (int i = 0; i < nfd; i++) {
-			int got;
-
-			memcpy(&got, CMSG_DATA(cm) + i * sizeof(int), sizeof(int));
-			if (fd && *fd < 0)
-				*fd = got;
-			else
-				close(got);
-		}
-	}
-	if (n == (ssize_t)len && !(mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)))
-		return 0;
-	if (fd && *fd >= 0)
-		close(*fd);
-	if (fd)
-		*fd = -1;
-	if (n >= 0)
-		errno = n ? EPROTO : ECONNRESET;
-	return -1;
-}
-
 static void set_timeouts(int sk, unsigned s)
 {
 	struct timeval tv = { .tv_sec = s };
@@ -202,20 +145,20 @@ static int send_tracking(int sk, const struct tracking *t)
 
 	memcpy(h.backend, t->backend, sizeof(h.backend));
 	memcpy(h.layer_id, t->layer_id, sizeof(h.layer_id));
-	if (send_msg(sk, &h, sizeof(h), -1))
+	if (unix_msg_send(sk, &h, sizeof(h), -1))
 		return -1;
 	for (size_t i = 0; i < t->nr; i++) {
 		const struct tracked_proc *p = &t->procs[i];
 		struct trk_proc m = { p->pid, p->nr_ranges, p->start_time,
 				      p->uffd >= 0 };
 
-		if (send_msg(sk, &m, sizeof(m), p->uffd))
+		if (unix_msg_send(sk, &m, sizeof(m), p->uffd))
 			return -1;
 		for (size_t k = 0; k < p->nr_ranges; k += RANGES_PER_MSG) {
 			size_t n = p->nr_ranges - k < RANGES_PER_MSG ?
 				   p->nr_ranges - k : RANGES_PER_MSG;
 
-			if (send_msg(sk, p->ranges + k, n * sizeof(*p->ranges), -1))
+			if (unix_msg_send(sk, p->ranges + k, n * sizeof(*p->ranges), -1))
 				return -1;
 		}
 	}
@@ -227,7 +170,7 @@ static void reply(int sk, int status, const struct tracking *t)
 	struct trk_hdr h = { TRK_MAGIC, TRK_VERSION, status, 0, t->root };
 
 	memcpy(h.layer_id, t->layer_id, sizeof(h.layer_id));
-	send_msg(sk, &h, sizeof(h), -1);
+	unix_msg_send(sk, &h, sizeof(h), -1);
 }
 
 /*
@@ -247,7 +190,7 @@ static bool serve_client(struct tracker_srv *s, int sk)
 		reply(sk, TRK_REFUSED, s->t);
 		return false;
 	}
-	if (recv_msg(sk, &q, sizeof(q), NULL) || q.magic != TRK_MAGIC ||
+	if (unix_msg_recv(sk, &q, sizeof(q), NULL) != 1 || q.magic != TRK_MAGIC ||
 	    q.version != TRK_VERSION)
 		return false;
 	if (q.op == TRK_STOP) {
@@ -356,7 +299,7 @@ static int status_msg(int fd, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
-	send_msg(fd, buf, strlen(buf) + 1, -1);
+	unix_msg_send(fd, buf, strlen(buf) + 1, -1);
 	return 1;
 }
 
@@ -426,7 +369,7 @@ static int tracker_main(const char *dir, const struct tracking *t,
 	}
 	if (chdir("/"))	/* hold no directory but DIR */
 		return status_msg(status_fd, "chdir /: %s", strerror(errno));
-	send_msg(status_fd, "", 1, -1);
+	unix_msg_send(status_fd, "", 1, -1);
 	close(status_fd);
 	serve(&s);
 	if (still_reachable(&s))
@@ -483,7 +426,7 @@ static int take_procs(int sk, const struct trk_hdr *h, struct tracking *t)
 		struct trk_proc m;
 		int fd;
 
-		if (recv_msg(sk, &m, sizeof(m), &fd))
+		if (unix_msg_recv(sk, &m, sizeof(m), &fd) != 1)
 			return -1;
 		t->nr++;
 		*p = (struct tracked_proc){ m.pid, m.start_time, fd, NULL,
@@ -499,7 +442,7 @@ static int take_procs(int sk, const struct trk_hdr *h, struct tracking *t)
 			size_t n = m.nr_ranges - k < RANGES_PER_MSG ?
 				   m.nr_ranges - k : RANGES_PER_MSG;
 
-			if (recv_msg(sk, p->ranges + k, n * sizeof(*p->ranges), NULL))
+			if (unix_msg_recv(sk, p->ranges + k, n * sizeof(*p->ranges), NULL) != 1)
 				return -1;
 		}
 	}
@@ -576,7 +519,8 @@ int tracker_take(const char *dir, pid_t root,
 	if (sk < 0)
 		goto out;
 	set_timeouts(sk, IO_TIMEOUT_S);
-	if (send_msg(sk, &q, sizeof(q), -1) || recv_msg(sk, &h, sizeof(h), NULL) ||
+	if (unix_msg_send(sk, &q, sizeof(q), -1) ||
+	    unix_msg_recv(sk, &h, sizeof(h), NULL) != 1 ||
 	    h.magic != TRK_MAGIC || h.version != TRK_VERSION) {
 		snprintf(why, len, "the tracker of %s did not answer (%s)", dir,
 			 strerror(errno));

@@ -242,6 +242,15 @@ int mm_fill_vmas(MmEntry *mm, const struct vma_info *vmas, size_t nr)
 	return 0;
 }
 
+const VmaEntry *mm_vma_holding(const MmEntry *mm, uint64_t start,
+			       uint64_t end)
+{
+	for (size_t i = 0; i < mm->n_vmas; i++)
+		if (start >= mm->vmas[i]->start && end <= mm->vmas[i]->end)
+			return mm->vmas[i];
+	return NULL;
+}
+
 static bool vma_has_pages(const VmaEntry *v)
 {
 	return v->kind == VMA_KIND__VMA_ANON_PRIVATE ||
@@ -384,14 +393,70 @@ static int memfd_fd_of(const struct mm_restore *m, const VmaEntry *v)
 	return -1;
 }
 
+static size_t shm_hash(uint64_t dev, uint64_t ino)
+{
+	uint64_t h = (ino ^ (dev * 0x9e3779b97f4a7c15ULL)) *
+		     0xff51afd7ed558ccdULL;
+
+	return h ^ (h >> 29);
+}
+
+/* The slot of (dev, ino, kind) in the size map (slots a power of 2) */
+static struct shm_size *shm_size_slot(struct shm_size *t, size_t n,
+				      const VmaEntry *v)
+{
+	size_t i = shm_hash(v->dev, v->ino ^ ((uint64_t)v->kind << 56));
+
+	for (;; i++) {
+		struct shm_size *e = &t[i & (n - 1)];
+
+		if (!e->used || (e->dev == v->dev && e->ino == v->ino &&
+				 e->kind == (int)v->kind))
+			return e;
+	}
+}
+
+static int build_shm_sizes(struct mm_restore *m)
+{
+	size_t n = 16, shared = 0;
+
+	for (size_t i = 0; i < m->mm->n_vmas; i++)
+		shared += m->mm->vmas[i]->kind == VMA_KIND__VMA_ANON_SHARED;
+	while (n < 2 * shared)
+		n *= 2;
+	m->shm_sizes = calloc(n, sizeof(*m->shm_sizes));
+	if (!m->shm_sizes)
+		return -1;
+	m->nr_shm_sizes = n;
+	for (size_t i = 0; i < m->mm->n_vmas; i++) {
+		const VmaEntry *o = m->mm->vmas[i];
+		struct shm_size *e;
+
+		if (o->kind != VMA_KIND__VMA_ANON_SHARED)
+			continue;
+		e = shm_size_slot(m->shm_sizes, n, o);
+		*e = (struct shm_size){ o->dev, o->ino, e->used ? e->size : 0,
+					o->kind, true };
+		if (o->pgoff + o->end - o->start > e->size)
+			e->size = o->pgoff + o->end - o->start;
+	}
+	return 0;
+}
+
 /* The size a shared memory object needs for all of its pieces this
- * process maps (one mapping split by mprotect has several). */
-static uint64_t shm_object_size(const MmEntry *mm, const VmaEntry *v)
+ * process maps (one mapping split by mprotect has several): 0 when the
+ * map could not be built (no memory; the mmap that follows then fails). */
+static uint64_t shm_object_size(struct mm_restore *m, const VmaEntry *v)
 {
 	uint64_t size = 0;
 
-	for (size_t i = 0; i < mm->n_vmas; i++) {
-		const VmaEntry *o = mm->vmas[i];
+	if (v->kind == VMA_KIND__VMA_ANON_SHARED) {
+		if (!m->shm_sizes && build_shm_sizes(m))
+			return 0;
+		return shm_size_slot(m->shm_sizes, m->nr_shm_sizes, v)->size;
+	}
+	for (size_t i = 0; i < m->mm->n_vmas; i++) {
+		const VmaEntry *o = m->mm->vmas[i];
 
 		if (o->ino == v->ino && o->dev == v->dev &&
 		    o->kind == v->kind && o->pgoff + o->end - o->start > size)
@@ -425,7 +490,7 @@ static long open_memfd_for(struct mm_restore *m, const VmaEntry *v,
 	nfd = rcall(m->r, __NR_memfd_create, m->scratch, MFD_CLOEXEC, 0, 0, 0, 0);
 	if (nfd < 0)
 		return nfd;
-	ret = rcall(m->r, __NR_ftruncate, nfd, shm_object_size(m->mm, v),
+	ret = rcall(m->r, __NR_ftruncate, nfd, shm_object_size(m, v),
 		    0, 0, 0, 0);
 	if (ret < 0) {
 		rcall(m->r, __NR_close, nfd, 0, 0, 0, 0, 0);
@@ -446,10 +511,62 @@ static int map_prot(const VmaEntry *v)
 static const struct shm_src *shm_find(const struct shm_table *t,
 				      const VmaEntry *v)
 {
-	for (size_t i = 0; t && i < t->nr; i++)
-		if (t->v[i].ino == v->ino && t->v[i].dev == v->dev)
-			return &t->v[i];
-	return NULL;
+	if (!t || !t->nslot)
+		return NULL;
+	for (size_t i = shm_hash(v->dev, v->ino);; i++) {
+		size_t s = t->slot[i & (t->nslot - 1)];
+
+		if (!s)
+			return NULL;
+		if (t->v[s - 1].ino == v->ino && t->v[s - 1].dev == v->dev)
+			return &t->v[s - 1];
+	}
+}
+
+static void shm_index(struct shm_table *t, size_t idx)
+{
+	size_t i = shm_hash(t->v[idx].dev, t->v[idx].ino);
+
+	while (t->slot[i & (t->nslot - 1)])
+		i++;
+	t->slot[i & (t->nslot - 1)] = idx + 1;
+}
+
+/* Adds an object (not in t yet): room doubled as needed, the index
+ * rebuilt at twice the entries; 0 or -1 (t unchanged). */
+static int shm_add(struct shm_table *t, const struct shm_src *src)
+{
+	if (t->nr == t->cap) {
+		size_t cap = t->cap ? 2 * t->cap : 64;
+		struct shm_src *nv = realloc(t->v, cap * sizeof(*nv));
+
+		if (!nv)
+			return -1;
+		t->v = nv;
+		t->cap = cap;
+	}
+	if (2 * (t->nr + 1) > t->nslot) {
+		size_t n = t->nslot ? 2 * t->nslot : 128;
+		size_t *slot = calloc(n, sizeof(*slot));
+
+		if (!slot)
+			return -1;
+		free(t->slot);
+		t->slot = slot;
+		t->nslot = n;
+		for (size_t i = 0; i < t->nr; i++)
+			shm_index(t, i);
+	}
+	t->v[t->nr] = *src;
+	shm_index(t, t->nr++);
+	return 0;
+}
+
+void shm_table_free(struct shm_table *t)
+{
+	free(t->v);
+	free(t->slot);
+	memset(t, 0, sizeof(*t));
 }
 
 static int restore_madvise(struct mm_restore *m, const VmaEntry *v);
@@ -462,7 +579,7 @@ static int restore_madvise(struct mm_restore *m, const VmaEntry *v);
  */
 static int map_piece_of_new_object(struct mm_restore *m, const VmaEntry *v)
 {
-	uint64_t size = shm_object_size(m->mm, v), len = v->end - v->start;
+	uint64_t size = shm_object_size(m, v), len = v->end - v->start;
 	long tmp, ret;
 
 	tmp = rcall(m->r, __NR_mmap, 0, size, PROT_READ | PROT_WRITE,
@@ -501,16 +618,13 @@ static int map_shared_from_tree(struct mm_restore *m, const VmaEntry *v)
 	if (!m->shm)
 		return 1;
 	if (!src) {
-		struct shm_src *nv = realloc(m->shm->v, (m->shm->nr + 1) *
-					     sizeof(*nv));
+		struct shm_src nv = { v->dev, v->ino, m->pid, v->start,
+				      v->end };
 
-		if (!nv)
+		if (shm_add(m->shm, &nv))
 			return -1;
-		m->shm->v = nv;
-		nv[m->shm->nr++] = (struct shm_src){ v->dev, v->ino, m->pid,
-						     v->start, v->end };
 		if (is_memfd_vma(v) || (v->pgoff == 0 &&
-					shm_object_size(m->mm, v) == v->end - v->start))
+					shm_object_size(m, v) == v->end - v->start))
 			return 1;
 		return map_piece_of_new_object(m, v);
 	}
@@ -772,6 +886,8 @@ int restore_vmas(struct mm_restore *m)
 
 	for (size_t i = 0; i < m->mm->n_vmas && !ret; i++)
 		ret = restore_one_vma(m, m->mm->vmas[i], &fd, &fd_path, &fd_rw);
+	free(m->shm_sizes);
+	m->shm_sizes = NULL;
 	if (fd >= 0) {
 		const long a[6] = { fd };
 

@@ -48,9 +48,23 @@ struct shm_src {
 	uint64_t start, end;
 };
 
+/* Found by (dev, ino) through a hash index (slot: index + 1 into v, 0
+ * free): one lookup per shared VMA, not a walk of all before it. */
 struct shm_table {
 	struct shm_src *v;
-	size_t nr;
+	size_t nr, cap;
+	size_t *slot;
+	size_t nslot;		/* a power of 2, at least twice nr */
+};
+void shm_table_free(struct shm_table *t);
+
+/* Per process: the size each shared memory object needs for all the
+ * pieces this process maps, keyed by (dev, ino, kind); built on first
+ * use, by one pass over the VMAs. */
+struct shm_size {
+	uint64_t dev, ino, size;
+	int kind;
+	bool used;
 };
 
 struct addr_range {
@@ -77,6 +91,8 @@ struct mm_restore {
 	FdEntry **fds;		/* the process' fds, already in place */
 	size_t nr_fds;
 	struct shm_table *shm;	/* shared with the rest of the tree */
+	struct shm_size *shm_sizes;	/* of this mm's objects, or NULL */
+	size_t nr_shm_sizes;		/* slots: a power of 2 */
 	struct ghost_maps *ghosts;	/* deleted files mapped (mem-ghost.h) */
 	bool lazy;		/* large anonymous VMAs come later, on fault */
 	const struct addr_range *ready;	/* VMAs in place and filled already
@@ -91,5 +107,9 @@ int restore_pages(struct mm_restore *m);
 int restore_protections(struct mm_restore *m);
 int verify_pages(struct mm_restore *m);
 int restore_mm_fields(struct mm_restore *m);
+
+/* The VMA of mm holding all of [start, end), or NULL */
+const VmaEntry *mm_vma_holding(const MmEntry *mm, uint64_t start,
+			       uint64_t end);
 
 #endif

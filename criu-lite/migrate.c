@@ -249,9 +249,8 @@ static int parse_migrate_args(int argc, char **argv, struct migrate_opts *o)
 			o->lazy = true;
 			break;
 		case OPT_LTIMEOUT:
-			if (parse_count("--lazy-timeout", optarg, 86400, &val))
+			if (parse_lazy_timeout(optarg, &o->lazy_timeout_s))
 				return -1;
-			o->lazy_timeout_s = val;
 			break;
 		case OPT_IDLE:
 			if (parse_idle_timeout(optarg, &o->idle_s))
@@ -267,23 +266,15 @@ static int parse_migrate_args(int argc, char **argv, struct migrate_opts *o)
 		case 'h':
 			fputs(migrate_text, stdout);
 			return 1;
-		case ':':
-			pr_err("migrate: option %s needs a value", argv[optind - 1]);
-			return -1;
 		default:
-			if (IS_TLS_OPTION(c)) {
-				parse_tls_option(c, optarg, &o->tls);
-				break;
-			}
-			pr_err("migrate: unknown option %s (see criu-lite migrate "
-			       "--help)", argv[optind - 1]);
-			return -1;
+			if (!IS_TLS_OPTION(c))
+				return cli_bad_option("migrate", c, argv);
+			parse_tls_option(c, optarg, &o->tls);
+			break;
 		}
 	}
-	if (optind < argc) {
-		pr_err("migrate: unexpected argument \"%s\"", argv[optind]);
+	if (cli_stray_args("migrate", argc, argv))
 		return -1;
-	}
 	if (!!o->to == !!o->incoming) {
 		pr_err("migrate needs either -t PID --to HOST:PORT (source) or "
 		       "--incoming HOST:PORT -D DIR (destination)");
@@ -445,7 +436,7 @@ static int write_stats(const char *path, const struct migrate_opts *o,
 		"  \"expected_downtime_ms\": %lu,\n  \"downtime_limit_ms\": %u,\n"
 		"  \"max_bandwidth\": %lu,\n  \"pages_written\": %lu,\n"
 		"  \"pages_zero\": %lu,\n  \"pages_reused\": %lu,\n"
-		"  \"bytes_sent\": %lu,\n",
+		"  \"pages_untrusted\": %lu,\n  \"bytes_sent\": %lu,\n",
 		ok ? "completed" : "failed", o->pid, total_ms, down,
 		st->stop_at_ns / 1e6 - st->precopy_ns / 1e6,
 		st->precopy_ns / 1e6, st->frozen_ns / 1e6,
@@ -454,6 +445,7 @@ static int write_stats(const char *path, const struct migrate_opts *o,
 		(unsigned long)st->expected_downtime_ms, o->downtime_ms,
 		(unsigned long)o->max_bw, (unsigned long)st->pages_stored,
 		(unsigned long)st->pages_zero, (unsigned long)st->pages_reused,
+		(unsigned long)st->pages_untrusted,
 		(unsigned long)st->bytes_written);
 	if (ok)
 		fprintf(f, "  \"downtime-parts\": {\"stop-freeze_ms\": %.1f, "

@@ -1014,42 +1014,41 @@ static int net_pagemap_end(struct page_xfer *x, bool ok)
 	return ctl_add(l, X_PM_END, 0, ok, NULL, 0);
 }
 
-int page_xfer_send_link(struct page_xfer *x, const char *target)
+/* Over the network only: a message after every page so far is out */
+static int net_send_after_pages(struct page_xfer *x, struct iovec *iov,
+				int n)
 {
 	struct local_xfer *l = (struct local_xfer *)x;
-	size_t len = strlen(target);
-	struct xp_hdr h = { X_PARENT, 0, 0, len };
-	struct iovec iov[2] = { { &h, sizeof(h) }, { (void *)target, len } };
 
 	if (!l->net)
 		return 0;
 	if (local_submit(x) || wait_idle(l))
 		return -1;
-	if (conn_writev(l->conn, iov, 2)) {
+	if (conn_writev(l->conn, iov, n)) {
 		l->err = errno;
 		return local_failed(l);
 	}
 	return 0;
 }
 
+int page_xfer_send_link(struct page_xfer *x, const char *target)
+{
+	size_t len = strlen(target);
+	struct xp_hdr h = { X_PARENT, 0, 0, len };
+	struct iovec iov[2] = { { &h, sizeof(h) }, { (void *)target, len } };
+
+	return net_send_after_pages(x, iov, 2);
+}
+
 int page_xfer_send_file(struct page_xfer *x, const char *name,
 			const void *data, size_t len)
 {
-	struct local_xfer *l = (struct local_xfer *)x;
 	size_t nlen = strlen(name);
 	struct xp_hdr h = { X_FILE, nlen, 0, nlen + len };
 	struct iovec iov[3] = { { &h, sizeof(h) }, { (void *)name, nlen },
 				{ (void *)data, len } };
 
-	if (!l->net)
-		return 0;
-	if (local_submit(x) || wait_idle(l))
-		return -1;
-	if (conn_writev(l->conn, iov, 3)) {
-		l->err = errno;
-		return local_failed(l);
-	}
-	return 0;
+	return net_send_after_pages(x, iov, 3);
 }
 
 int page_xfer_done(struct page_xfer *x)

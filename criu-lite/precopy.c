@@ -126,8 +126,51 @@ static int odirect_fd(pid_t pid)
 	return found;
 }
 
+/* MiB of pc's tracked memory present now: what the freeze will read
+ * whole once pc is untrusted (-1: the pagemap can't be read). */
+static double pc_present_mib(const struct pc_proc *pc)
+{
+	char path[64];
+	uint64_t bytes = 0;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/pagemap", pc->pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	for (size_t i = 0; i < pc->nr; i++) {
+		struct page_region *reg;
+		size_t n;
+
+		if (scan_owned_pages(fd, pc->r[i].start, pc->r[i].end, &reg,
+				     &n)) {
+			close(fd);
+			return -1;
+		}
+		for (size_t k = 0; k < n; k++)
+			bytes += reg[k].end - reg[k].start;
+		free(reg);
+	}
+	close(fd);
+	return bytes / 1048576.0;
+}
+
+/* "N MiB", or a word when unknown, of what pc's freeze reads whole */
+static const char *frozen_read(const struct pc_proc *pc, char *buf,
+			       size_t len)
+{
+	double mib = pc_present_mib(pc);
+
+	if (mib < 0)
+		snprintf(buf, len, "all of its private memory");
+	else
+		snprintf(buf, len, "%.1f MiB (its private memory now)", mib);
+	return buf;
+}
+
 static void pc_check_pins(struct pc_proc *pc, const char *when)
 {
+	char mib[64];
 	char path[64], line[128];
 	long long kb = -1;
 	FILE *f;
@@ -140,13 +183,16 @@ static void pc_check_pins(struct pc_proc *pc, const char *when)
 		pc->pinned = true;
 		if (fd == INT_MAX)
 			pr_warn("pid %d: its fdinfo can't be read %s: its memory "
-				"is read whole, as if an fd had O_DIRECT",
-				pc->pid, when);
+				"is read whole, as if an fd had O_DIRECT: %s "
+				"will be read with the tree frozen", pc->pid,
+				when, frozen_read(pc, mib, sizeof(mib)));
 		else
 			pr_warn("pid %d: fd %d is open with O_DIRECT %s: a read "
 				"through it writes by DMA without a write fault, "
 				"so none of its memory is taken from an earlier "
-				"copy", pc->pid, fd, when);
+				"copy: %s will be read with the tree frozen",
+				pc->pid, fd, when,
+				frozen_read(pc, mib, sizeof(mib)));
 		return;
 	}
 	snprintf(path, sizeof(path), "/proc/%d/status", pc->pid);
@@ -163,13 +209,15 @@ static void pc_check_pins(struct pc_proc *pc, const char *when)
 	pc->pinned = true;
 	if (kb < 0)
 		pr_warn("pid %d: no VmPin in %s %s: its memory is read whole, "
-			"as if pinned", pc->pid, path, when);
+			"as if pinned: %s will be read with the tree frozen",
+			pc->pid, path, when, frozen_read(pc, mib, sizeof(mib)));
 	else
 		pr_warn("pid %d: %lld KiB of pinned memory %s (io_uring "
 			"registered buffers, RDMA...): the kernel writes into "
 			"pinned pages without a write fault, so none of its "
-			"memory is taken from an earlier copy", pc->pid, kb,
-			when);
+			"memory is taken from an earlier copy: %s will be read "
+			"with the tree frozen", pc->pid, kb, when,
+			frozen_read(pc, mib, sizeof(mib)));
 }
 
 bool pc_trusted(const struct pc_proc *pc)
@@ -698,6 +746,16 @@ static int known_below(void *arg, uint64_t below)
 	return ret;
 }
 
+/* An untrusted process' tracked pages, read whole with the tree frozen */
+static void count_untrusted(const struct pc_proc *pc, struct page_xfer *x,
+			    const struct page_region *regs, size_t nr)
+{
+	if (!pc->pinned)
+		return;
+	for (size_t i = 0; i < nr; i++)
+		x->st->pages_untrusted += (regs[i].end - regs[i].start) / PAGE_SZ;
+}
+
 /* The frozen case of pc_dump_regions: every piece to read in one list,
  * read in full batches whatever lies between them. */
 static int dump_regions_frozen(const struct pc_proc *pc, struct page_xfer *x,
@@ -708,6 +766,7 @@ static int dump_regions_frozen(const struct pc_proc *pc, struct page_xfer *x,
 	struct fresh_list fresh = { 0 };
 	int ret = 0;
 
+	count_untrusted(pc, x, regs, nr);
 	for (size_t i = 0; i < nr && !ret; i++) {
 		for (uint64_t a = regs[i].start; a < regs[i].end && !ret;) {
 			enum pc_source src;
@@ -743,6 +802,8 @@ int pc_dump_regions(const struct pc_proc *pc, struct page_xfer *x,
 
 	if (!running && !x->lazy_vma)
 		return dump_regions_frozen(pc, x, regs, nr, rb);
+	if (!running)
+		count_untrusted(pc, x, regs, nr);
 	for (size_t i = 0; i < nr && !ret; i++) {
 		for (uint64_t a = regs[i].start; a < regs[i].end && !ret;) {
 			enum pc_source src;

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,6 +56,66 @@ char *proc_read_file(const char *fmt, ...)
 	return buf;
 }
 
+/* The interned paths: an open-addressing set, doubled at half full. */
+static struct {
+	pthread_mutex_t lock;
+	char **slot;
+	size_t nslot, nr;
+} paths = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+static size_t path_hash(const char *s, size_t len)
+{
+	uint64_t h = 14695981039346656037ULL;	/* FNV-1a */
+
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
+	return h;
+}
+
+static char **path_slot(char **slot, size_t nslot, const char *s, size_t len)
+{
+	for (size_t i = path_hash(s, len);; i++) {
+		char **e = &slot[i & (nslot - 1)];
+
+		if (!*e || (!strncmp(*e, s, len) && !(*e)[len]))
+			return e;
+	}
+}
+
+const char *proc_intern_path(const char *path, size_t len)
+{
+	const char *ret = NULL;
+	char **e;
+
+	if (!len)
+		return "";
+	pthread_mutex_lock(&paths.lock);
+	if (2 * (paths.nr + 1) > paths.nslot) {
+		size_t n = paths.nslot ? 2 * paths.nslot : 256;
+		char **slot = calloc(n, sizeof(*slot));
+
+		if (!slot)
+			goto out;
+		for (size_t i = 0; i < paths.nslot; i++)
+			if (paths.slot[i])
+				*path_slot(slot, n, paths.slot[i],
+					   strlen(paths.slot[i])) = paths.slot[i];
+		free(paths.slot);
+		paths.slot = slot;
+		paths.nslot = n;
+	}
+	e = path_slot(paths.slot, paths.nslot, path, len);
+	if (!*e) {
+		*e = strndup(path, len);
+		if (*e)
+			paths.nr++;
+	}
+	ret = *e;
+out:
+	pthread_mutex_unlock(&paths.lock);
+	return ret;
+}
+
 int proc_parse_maps_line(const char *line, struct vma_info *v)
 {
 	char perms[8];
@@ -85,15 +146,14 @@ int proc_parse_maps_line(const char *line, struct vma_info *v)
 	while (*p == ' ' || *p == '\t')
 		p++;
 	plen = strcspn(p, "\n");
-	if (plen >= sizeof(v->path))
+	if (plen >= PATH_MAX)
 		return -1;
-	memcpy(v->path, p, plen);
-	v->path[plen] = 0;
-	if (plen > 10 && !strcmp(v->path + plen - 10, " (deleted)")) {
+	if (plen > 10 && !strncmp(p + plen - 10, " (deleted)", 10)) {
 		v->deleted = true;
-		v->path[plen - 10] = 0;
+		plen -= 10;
 	}
-	return 0;
+	v->path = proc_intern_path(p, plen);
+	return v->path ? 0 : -1;
 }
 
 uint32_t proc_parse_vmflags(const char *list)

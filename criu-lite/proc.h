@@ -41,8 +41,15 @@ struct vma_info {
 	uint64_t ino;
 	uint32_t vmflags;	/* VMF_* */
 	bool deleted;		/* path ended in " (deleted)" (stripped) */
-	char path[PATH_MAX];	/* file path, "[heap]", ... or "" */
+	const char *path;	/* file path, "[heap]", ... or "": interned
+				 * (proc_intern_path), never freed, shared by
+				 * every VMA of that path */
 };
+
+/* The one copy of a path (len bytes, no NUL needed) for the life of the
+ * process: 20k VMAs of one file hold one string, not 20k PATH_MAX
+ * buffers. NULL when out of memory. Thread-safe. */
+const char *proc_intern_path(const char *path, size_t len);
 
 int proc_parse_maps_line(const char *line, struct vma_info *v);
 uint32_t proc_parse_vmflags(const char *list);

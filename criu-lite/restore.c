@@ -1212,16 +1212,6 @@ static int wait_puppets(struct restore_ctx *c)
 
 /* ---- rebuilding each puppet by injected syscalls ---- */
 
-#define RSYS_OK(expr, what, ...)					\
-	do {								\
-		long __r = (expr);					\
-		if (__r < 0 && __r > -4096) {				\
-			errno = -__r;					\
-			pr_perror(what, ##__VA_ARGS__);			\
-			return -1;					\
-		}							\
-	} while (0)
-
 static int seize_puppet(struct proc_restore *p, pid_t tid)
 {
 	int status;
@@ -1395,7 +1385,7 @@ static int move_vdso(struct proc_restore *p)
 			continue;
 		want[nwant].start = e->start;
 		want[nwant].end = e->end;
-		snprintf(want[nwant].path, sizeof(want[nwant].path), "%s", e->path);
+		want[nwant].path = e->path ? e->path : "";
 		nwant++;
 	}
 	if (drop_unwanted_vdso(p, cur, &ncur, want, nwant)) {
@@ -1671,8 +1661,13 @@ static int code_vmas_of(const MmEntry *mm, struct vma_info **out, size_t *nr)
 			continue;
 		v[n] = (struct vma_info){ .start = e->start, .end = e->end,
 					  .prot = e->prot, .pgoff = e->pgoff };
-		snprintf(v[n++].path, sizeof(v->path), "%s",
-			 e->path ? e->path : "");
+		/* the images' strings go with them: v may outlive them */
+		v[n].path = e->path ? proc_intern_path(e->path,
+						       strlen(e->path)) : "";
+		if (!v[n++].path) {
+			free(v);
+			return -1;
+		}
 	}
 	*out = v;
 	*nr = n;
@@ -1883,7 +1878,7 @@ static void free_restore(struct restore_ctx *c)
 	free(c->lazy);
 	if (c->lazy_session >= 0)	/* the daemon's session ends */
 		close(c->lazy_session);
-	free(c->shm.v);
+	shm_table_free(&c->shm);
 	ghost_maps_close(&c->ghosts);
 	cow_free(&c->cow);
 	if (c->inv)

@@ -171,16 +171,6 @@ void free_thread_core(CoreEntry *ce)
 
 /* ---- restore ---- */
 
-#define RSYS_OK(expr, what, ...)					\
-	do {								\
-		long __r = (expr);					\
-		if (__r < 0 && __r > -4096) {				\
-			errno = -__r;					\
-			pr_perror(what, ##__VA_ARGS__);			\
-			return -1;					\
-		}							\
-	} while (0)
-
 int create_threads(struct remote *leader, const PstreeEntry *pe,
 		   uint64_t args_at, pid_t *htids, pid_t *seized,
 		   size_t *nr_seized)

@@ -104,6 +104,12 @@ migrate -t 5 --to h:1 --bogus|unknown option --bogus
 migrate -t 5 --to h:1 --max-rounds lots|bad number "lots" for --max-rounds
 lazy-pages|lazy-pages needs --page-server --address HOST --port N -D DIR
 lazy-pages --page-server --address h --port x -D d|bad number "x" for --port
+lazy-pages --page-server h:1 --port 2 -D d|--page-server h:1 and --address/--port: one or the other
+lazy-pages --page-server h -D d|expected HOST:PORT
+restore -D x --lazy-pages --page-server|--page-server needs --address HOST and --port N
+restore -D x --lazy-pages --address h --port 1|--address and --port go with --page-server
+restore -D x --lazy-pages --page-server h:1 --address h|one or the other
+dump -t 5 -D x --page-server --port 1|--page-server needs --address HOST and --port N
 pre-dump|pre-dump needs -t PID and -D DIR
 pre-dump -t 5 -D x --compress lz4|--compress is not supported yet for a pre-dump
 dump -t 5 -D x --prev-images-dir p --compress zstd|--compress with --prev-images-dir is not supported yet
@@ -246,6 +252,36 @@ else
 fi
 kill -9 $pid 2>/dev/null
 pid=
+
+# ---- a page server: CRIU's --page-server --address --port, HOST:PORT alias ----
+# (restore --lazy-pages took only --page-server HOST:PORT, lazy-pages only
+# CRIU's form.) Each form reaches the same address: nothing listens there,
+# so each names it in its error.
+for args in "--page-server --address 127.0.0.1 --port 1" \
+	    "--port 1 --page-server --address 127.0.0.1" \
+	    "--page-server 127.0.0.1:1" "--page-server=127.0.0.1:1"; do
+	# shellcheck disable=SC2086
+	timeout 60 "$CL" restore -D "$work/img" -d --lazy-pages $args \
+		--lazy-timeout 1 >/dev/null 2>"$work/err"
+	rc=$?
+	if [ $rc = 1 ] && grep -q "page server 127.0.0.1:1: connect" "$work/err"; then
+		ok "restore --lazy-pages $args: $(head -1 "$work/err")"
+	else
+		bad "restore --lazy-pages $args: exit $rc, $(cat "$work/err")"
+	fi
+done
+mkdir "$work/lp"
+for args in "--page-server --address 127.0.0.1 --port 5" "--page-server 127.0.0.1:5"; do
+	# shellcheck disable=SC2086
+	timeout 60 "$CL" lazy-pages $args -D "$work/lp" --lazy-timeout 1 \
+		>/dev/null 2>"$work/err"
+	rc=$?
+	if [ $rc = 1 ] && grep -q "pages from 127.0.0.1:5)" "$work/err"; then
+		ok "lazy-pages $args: $(head -1 "$work/err")"
+	else
+		bad "lazy-pages $args: exit $rc, $(cat "$work/err")"
+	fi
+done
 
 echo "cli: $pass passed, $fail failed"
 [ $fail = 0 ]

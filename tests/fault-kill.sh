@@ -287,6 +287,17 @@ if ! check_running "$tpid" || ! same_as "$before" "$tpid" 1; then
 	say "HARMED threads: killed with its userfaultfd open:"
 	diff <(echo "$before") <(echo "$after") | head; harmed=$((harmed + 1))
 fi
+# the plain injection (dump's fallback where no self-restoring frame
+# fits) killed between two injected calls: the thread had been parked
+# back in its interrupt stop, its own registers, mask and stack
+before=$(snapshot "$tpid" 1)
+CRIU_LITE_FAULT=kill-inject-plain-between "$CL" dump -t "$tpid" \
+	-D "$work/img" --leave-running >"$work/try.log" 2>&1
+tries=$((tries + 1))
+if ! check_running "$tpid" || ! same_as "$before" "$tpid" 1; then
+	say "HARMED threads: killed between two plain injected calls:"
+	diff <(echo "$before") <(echo "$after") | head; harmed=$((harmed + 1))
+fi
 dump_tries threads "$tpid" 1 ""
 dump_tries threads "$tpid" 1 "--precopy-rounds 2" $((TRIES / 3 + 1))
 finish_test threads "$tpid"

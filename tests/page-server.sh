@@ -255,7 +255,7 @@ else
 	server "$work/s"
 	cp "$work/s"/pagemap-*.img "$work/s-here/"
 	if "$CL" restore -D "$work/s-here" -d --lazy-pages \
-		--page-server "$THERE:$port" >"$work/lazy.log" 2>&1 && hog_ok; then
+		--page-server --address "$THERE" --port "$port" >"$work/lazy.log" 2>&1 && hog_ok; then
 		ok "lazy-pull"
 	else
 		bad "lazy-pull"; cat "$work/lazy.log" "$work/server.log" "$work/hog.out"

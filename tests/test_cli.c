@@ -573,6 +573,81 @@ static void test_restore_good(void **state)
 	output_free(&out);
 }
 
+/* The page server of restore --lazy-pages, CRIU's way (--page-server
+ * --address --port) or by the HOST:PORT alias: the same HOST:PORT either
+ * way, IPv6 in brackets; dump's --page-server takes the alias too. */
+static void test_page_server_syntax(void **state)
+{
+	static const struct { char *argv[10]; const char *want; } good[] = {
+		{ { "restore", "-D", "x", "--lazy-pages", "--page-server",
+		    "--address", "10.0.0.2", "--port", "1234" }, "10.0.0.2:1234" },
+		{ { "restore", "-D", "x", "--lazy-pages", "--address",
+		    "10.0.0.2", "--port=1234", "--page-server" }, "10.0.0.2:1234" },
+		{ { "restore", "-D", "x", "--lazy-pages", "--page-server",
+		    "10.0.0.2:1234" }, "10.0.0.2:1234" },
+		{ { "restore", "-D", "x", "--page-server=10.0.0.2:1234",
+		    "--lazy-pages" }, "10.0.0.2:1234" },
+		{ { "restore", "--lazy-pages", "--page-server", "--address",
+		    "::1", "--port", "7", "-D", "x" }, "[::1]:7" },
+		{ { "restore", "--lazy-pages", "--page-server", "[::1]:7", "-D",
+		    "x" }, "[::1]:7" },
+	};
+	static const struct { char *argv[10]; const char *msg; } bad[] = {
+		{ { "restore", "-D", "x", "--lazy-pages", "--page-server" },
+		  "--page-server needs --address HOST and --port N" },
+		{ { "restore", "-D", "x", "--lazy-pages", "--page-server",
+		    "--port", "3" }, "--page-server needs --address HOST" },
+		{ { "restore", "-D", "x", "--lazy-pages", "--address", "h",
+		    "--port", "3" }, "--address and --port go with --page-server" },
+		{ { "restore", "-D", "x", "--lazy-pages", "--page-server",
+		    "h:1", "--port", "3" }, "one or the other" },
+		{ { "restore", "-D", "x", "--lazy-pages", "--page-server", "h" },
+		  "expected HOST:PORT" },
+		{ { "restore", "-D", "x", "--lazy-pages", "--page-server",
+		    "--address", "h", "--port", "65536" },
+		  "bad number \"65536\" for --port" },
+		{ { "dump", "-t", "5", "-D", "x", "--page-server", "h:1",
+		    "--address", "h" }, "one or the other" },
+	};
+	struct restore_opts o;
+	struct dump_opts d;
+	struct output out;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		char **argv = (char **)good[i].argv;
+		int argc = 0;
+
+		while (argv[argc])
+			argc++;
+		if (run_restore(argc, argv, &o, &out))
+			fail_msg("case %zu: %s", i, out.err);
+		assert_true(o.lazy);
+		assert_string_equal(o.page_server, good[i].want);
+		assert_string_equal(o.dir, "x");
+		output_free(&out);
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char **argv = (char **)bad[i].argv;
+		int argc = 0, ret;
+
+		while (argv[argc])
+			argc++;
+		ret = !strcmp(argv[0], "dump") ? run_dump(argc, argv, &d, &out) :
+		      run_restore(argc, argv, &o, &out);
+		if (ret != -1)
+			fail_msg("case %zu: %d, want -1", i, ret);
+		assert_contains(out.err, bad[i].msg);
+		output_free(&out);
+	}
+	assert_int_equal(DUMP(&d, &out, "dump", "-t", "5", "-D", "x",
+			      "--page-server", "srv:99"), 0);
+	assert_true(d.page_server);
+	assert_string_equal(d.ps_addr, "srv");
+	assert_int_equal(d.ps_port, 99);
+	output_free(&out);
+}
+
 static void test_restore_resets(void **state)
 {
 	struct restore_opts o;
@@ -813,6 +888,7 @@ int main(void)
 		cmocka_unit_test(test_help_per_command),
 		cmocka_unit_test(test_dump_help),
 		cmocka_unit_test(test_dump_page_server),
+		cmocka_unit_test_teardown(test_page_server_syntax, reset_getopt),
 		cmocka_unit_test_setup_teardown(test_dump_verbose, save_level,
 						restore_level),
 		cmocka_unit_test_setup_teardown(test_dump_levels, save_level,

@@ -1,7 +1,8 @@
 #!/bin/bash
 # Dump and restore cost against the number of VMAs: private file mappings
-# (vmahog; the kernel's default max_map_count is 65530), each restore
-# checked by the process itself. Sizes interleaved, RUNS rounds; prints
+# or shared anonymous ones (vmahog; the kernel's default max_map_count is
+# 65530), each restore checked by the process itself. Sizes interleaved,
+# RUNS rounds; prints
 # the medians in ms and us per VMA, the time 4x the VMAs take against the
 # time of the quarter (the goal: at most 5x), and the per-VMA cost of the
 # largest tree against the smallest (1.0 = linear; below 1 mostly says
@@ -10,13 +11,22 @@
 #   BENCH_VMAS="1000 10000 12500 50000"  sizes (the 4x pair: the largest
 #                                        and a quarter of it, if listed)
 #   BENCH_VMAS_RUNS=3                    rounds (medians)
+#   BENCH_VMAS_KIND=private              private: private file mappings;
+#                                        shared: shared anonymous ones
+#                                        (one shared memory object each)
 set -u
-case ${1:-} in -h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;; esac
+case ${1:-} in -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;; esac
 B=${1:-build}
 CL=$B/criu-lite
 HOG=$B/tests/bench/vmahog
 SIZES=${BENCH_VMAS:-1000 10000 12500 50000}
 RUNS=${BENCH_VMAS_RUNS:-3}
+KIND=${BENCH_VMAS_KIND:-private}
+case $KIND in
+private) HOG_KIND= ;;
+shared) HOG_KIND=shared ;;
+*) echo "BENCH_VMAS_KIND: private or shared, not \"$KIND\"" >&2; exit 2 ;;
+esac
 work=$(mktemp -d "${TMPDIR:-/tmp}/cl-vmas.XXXXXX")
 pid=
 trap '[ -n "$pid" ] && kill -9 $pid 2>/dev/null; rm -rf "$work"' EXIT
@@ -27,7 +37,7 @@ one_run() {
 	local n=$1 t0 t1 t2 t3 verdict
 
 	: >"$work/out"
-	"$HOG" "$n" "$work/file" >"$work/out" 2>&1 &
+	"$HOG" "$n" "$work/file" $HOG_KIND >"$work/out" 2>&1 &
 	pid=$!
 	for _ in $(seq 300); do grep -q READY "$work/out" && break; sleep 0.05; done
 	t0=$(now)
@@ -63,6 +73,7 @@ for r in $(seq "$RUNS"); do
 	done
 done
 
+echo "$KIND VMAs (BENCH_VMAS_KIND=$KIND), load average $(cut -d' ' -f1-3 /proc/loadavg)"
 printf '%-8s %10s %10s %12s %14s  %s\n' vmas dump_ms restore_ms dump_us/vma \
 	restore_us/vma "checks (medians of $RUNS runs)"
 for n in $SIZES; do

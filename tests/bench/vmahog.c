@@ -1,15 +1,19 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * vmahog N FILE: maps one page of FILE N times privately, alternating
- * protections so that no two mappings merge (N VMAs), writes every fourth
- * one (a copy-on-write page to dump), prints READY and waits for a signal.
+ * vmahog N FILE [shared]: maps one page of FILE N times privately,
+ * alternating protections so that no two mappings merge (N VMAs), writes
+ * every fourth one (a copy-on-write page to dump), prints READY and waits
+ * for a signal. shared: N shared anonymous pages instead (MAP_SHARED |
+ * MAP_ANONYMOUS: N shared memory objects, one VMA each; FILE is unused).
  * On SIGUSR1 it checks that every written page still holds its index
  * (after a restore) and prints OK or BAD.
  */
 #include <fcntl.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -24,11 +28,12 @@ static void on_usr1(int sig)
 int main(int argc, char **argv)
 {
 	long n = argc > 2 ? atol(argv[1]) : 0;
+	bool shared = argc > 3 && !strcmp(argv[3], "shared");
 	unsigned long **maps;
 	int fd;
 
-	if (n <= 0) {
-		fprintf(stderr, "usage: vmahog N FILE\n");
+	if (n <= 0 || (argc > 3 && !shared)) {
+		fprintf(stderr, "usage: vmahog N FILE [shared]\n");
 		return 2;
 	}
 	fd = open(argv[2], O_RDWR | O_CREAT, 0600);
@@ -38,7 +43,9 @@ int main(int argc, char **argv)
 	for (long i = 0; i < n; i++) {
 		int prot = i & 1 ? PROT_READ : PROT_READ | PROT_WRITE;
 
-		maps[i] = mmap(NULL, 4096, prot, MAP_PRIVATE, fd, 0);
+		maps[i] = shared ? mmap(NULL, 4096, prot, MAP_SHARED |
+					MAP_ANONYMOUS, -1, 0) :
+			  mmap(NULL, 4096, prot, MAP_PRIVATE, fd, 0);
 		if (maps[i] == MAP_FAILED) {
 			perror("mmap");
 			return 1;

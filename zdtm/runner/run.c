@@ -44,6 +44,9 @@
 static const char *const fault_points[] = {
 	"after-seize", "after-inject", "after-pages",
 	"kill-inject-set", "kill-inject-entry", "kill-inject-exit",
+	/* the plain injection (no self-restoring frame), killed between
+	 * two calls: the thread was parked back in its stop */
+	"kill-inject-plain-between",
 };
 /* the same in a thread that is not the leader (tests flagged threads) */
 static const char *const thread_fault_points[] = {
