@@ -40,7 +40,6 @@
 #define HELLO_TIMEOUT_S	10	/* at most, for a new connection's hello */
 #define MAX_PENDING	8	/* connections waiting for their hello */
 #define MAX_PAGES_MSG	(8u << 20)
-#define PREALLOC_STEP	(64ULL << 20)
 
 struct push {
 	struct conn *c;
@@ -50,8 +49,6 @@ struct push {
 	char stage[64];
 	int pfd;		/* pages-1.img, in the stage */
 	uint64_t end;		/* bytes of pages received */
-	uint64_t alloc_end;
-	bool prealloc;
 	struct cr_img *pm;	/* the pagemap being received */
 	unsigned pm_id;
 	char **names;		/* files in the stage, pages-1.img first */
@@ -218,12 +215,6 @@ static int recv_pages(struct push *p, const struct xp_hdr *h)
 			return -1;
 		}
 	}
-	if (p->prealloc && at == p->end && p->end + len > p->alloc_end) {
-		if (fallocate(p->pfd, 0, p->alloc_end, PREALLOC_STEP))
-			p->prealloc = false;
-		else
-			p->alloc_end += PREALLOC_STEP;
-	}
 	if (pwrite_all(p->pfd, p->buf, len, at)) {
 		fail(p, "write pages-1.img at offset %lu: %s",
 		     (unsigned long)at, strerror(errno));
@@ -388,11 +379,6 @@ static int recv_parent(struct push *p, const struct xp_hdr *h)
 
 static int sync_stage(struct push *p, bool durable)
 {
-	if (p->alloc_end > p->end && ftruncate(p->pfd, p->end)) {
-		fail(p, "truncate pages-1.img: %s", strerror(errno));
-		return -1;
-	}
-	p->alloc_end = p->end;
 	for (size_t i = 0; durable && i < p->nr_names; i++) {
 		int fd;
 
@@ -510,8 +496,7 @@ int page_server_receive(struct conn *c, const char *dir, unsigned idle_s,
 			bool placed)
 {
 	struct push p = { .c = c, .idle_s = idle_s, .dir = dir, .dirfd = -1,
-			  .stagefd = -1, .pfd = -1, .prealloc = true,
-			  .placed = placed };
+			  .stagefd = -1, .pfd = -1, .placed = placed };
 	uint64_t t0 = now_ns();
 	struct xp_hdr h;
 	char text[32];
