@@ -41,6 +41,7 @@
 #include "net.h"
 #include "page-server.h"
 #include "page-xfer.h"
+#include "prefill.h"
 #include "restore.h"
 #include "seize.h"
 #include "xfer-proto.h"
@@ -623,6 +624,7 @@ static int migrate_in(const struct migrate_opts *mo)
 {
 	struct restore_opts ro = { 0 };
 	struct restore_stats rst = { 0 };
+	struct prefill held;
 	char host[256], text[128], source[280] = "";
 	uint64_t t0, t1, t2 = 0, t3;
 	unsigned port;
@@ -643,13 +645,19 @@ static int migrate_in(const struct migrate_opts *mo)
 	if (!c)
 		return -1;
 	t0 = now_ns();
-	if (page_server_receive(c, mo->dir, mo->idle_s, true)) {
+	/* the memory held here too, to be in place when the tree resumes
+	 * (precopy: a postcopy's memory is mostly still at the source) */
+	prefill_init(&held);
+	if (page_server_receive(c, mo->dir, mo->idle_s, true, &held)) {
+		prefill_release(&held);
 		conn_close(c);
 		return -1;
 	}
 	t1 = now_ns();
-	if (postcopy_source(mo->dir, source, sizeof(source)))
+	if (postcopy_source(mo->dir, source, sizeof(source))) {
+		prefill_release(&held);
 		goto out;
+	}
 	ro.dir = mo->dir;
 	ro.progress_fd = -1;
 	ro.detach = true;
@@ -665,7 +673,9 @@ static int migrate_in(const struct migrate_opts *mo)
 	/* every page was checked against its checksum as it arrived, moments
 	 * ago, by this process: not once more during the downtime */
 	ro.no_verify = true;
+	ro.prefill = *source || getenv("CRIU_LITE_NO_PREFILL") ? NULL : &held;
 	ret = restore_tree(&ro, &rst) < 0 ? -1 : 0;
+	prefill_release(&held);
 	t2 = now_ns();
 	if (ret) {
 		page_server_reply(c, 1, "the restore failed on the destination "

@@ -34,6 +34,7 @@
 #include "page-server.h"
 #include "page-source.h"
 #include "pagemap.h"
+#include "prefill.h"
 #include "seize.h"
 #include "xfer-proto.h"
 
@@ -58,6 +59,7 @@ struct push {
 	uint8_t *have;		/* which pages were received */
 	size_t sums_cap;
 	bool placed;		/* migrate: pages may land at any offset */
+	struct prefill *held;	/* migrate: every page held in memory too */
 	uint8_t *rbuf;		/* read ahead: small messages, one read */
 	size_t rpos, rlen;
 	uint64_t pages_checked, files;
@@ -222,6 +224,8 @@ static int recv_pages(struct push *p, const struct xp_hdr *h)
 	}
 	memcpy(p->sums + first, sums, npages * sizeof(*sums));
 	memset(p->have + first, 1, npages);
+	if (p->held)
+		prefill_put(p->held, at, p->buf, len, sums);
 	if (at + len > p->end)
 		p->end = at + len;
 	return 0;
@@ -493,10 +497,11 @@ static void drain(struct conn *c)
 }
 
 int page_server_receive(struct conn *c, const char *dir, unsigned idle_s,
-			bool placed)
+			bool placed, struct prefill *held)
 {
 	struct push p = { .c = c, .idle_s = idle_s, .dir = dir, .dirfd = -1,
-			  .stagefd = -1, .pfd = -1, .placed = placed };
+			  .stagefd = -1, .pfd = -1, .placed = placed,
+			  .held = held };
 	uint64_t t0 = now_ns();
 	struct xp_hdr h;
 	char text[32];
@@ -799,7 +804,7 @@ int serve_pages(const char *dir, const char *addr, unsigned port,
 	if (!c)
 		return -1;
 	ret = mode == XP_PULL ? serve_pull(c, dir) :
-				page_server_receive(c, dir, idle_s, false);
+				page_server_receive(c, dir, idle_s, false, NULL);
 	conn_close(c);
 	return ret;
 }
