@@ -618,7 +618,8 @@ static int wait_daemons(const struct restore_stats *rst, bool postcopy)
  * figures leave of its total). */
 static uint64_t resume_ns(const struct restore_stats *st)
 {
-	uint64_t parts = st->load_ns + st->pid_wait_ns + st->fork_ns + st->mm_ns;
+	uint64_t parts = st->load_ns + st->pid_wait_ns + st->hold_ns +
+			 st->fork_ns + st->mm_ns;
 
 	return st->total_ns > parts ? st->total_ns - parts : 0;
 }
@@ -705,14 +706,15 @@ out:
 				"\"destination\",\n  \"pid\": %d,\n"
 				"  \"receive_ms\": %.1f,\n  \"restore_ms\": %.1f,\n"
 				"  \"restore-parts\": {\"load_ms\": %.1f, "
-				"\"pid-wait_ms\": %.1f, \"fork_ms\": %.1f, "
+				"\"pid-wait_ms\": %.1f, \"hold_ms\": %.1f, "
+				"\"fork_ms\": %.1f, "
 				"\"memory_ms\": %.1f, \"resume_ms\": %.1f},\n"
 				"  \"pages_restored\": %lu,\n"
 				"  \"postcopy\": %s,\n  \"all_memory_ms\": %.1f\n}\n",
 				ret ? "failed" : "completed", rst.root_pid,
 				(t1 - t0) / 1e6, (t2 - t1) / 1e6,
 				rst.load_ns / 1e6, rst.pid_wait_ns / 1e6,
-				rst.fork_ns / 1e6, rst.mm_ns / 1e6,
+				rst.hold_ns / 1e6, rst.fork_ns / 1e6, rst.mm_ns / 1e6,
 				resume_ns(&rst) / 1e6,
 				(unsigned long)rst.pages_written,
 				*source ? "true" : "false", (t3 - t1) / 1e6);

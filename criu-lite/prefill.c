@@ -161,6 +161,24 @@ int prefill_match(uint64_t start, uint64_t end, PagemapEntry *const *pme,
 	return 0;
 }
 
+/* Pages [from, to) of the VMA at start are zero: those held with data
+ * are cleared (with memset: MADV_DONTNEED of a page would split the huge
+ * page around it); the others were never written, and are zero. */
+static void zero_held(struct prefill *pf, uint8_t *at, uint64_t b,
+		      uint64_t start, uint64_t from, uint64_t to)
+{
+	for (uint64_t a = from; a < to; a += PAGE_SZ) {
+		size_t pg = (b + (a - start)) / PAGE_SZ;
+
+		if (pg >= pf->cap)
+			break;
+		if (!pf->have[pg])
+			continue;
+		memset(at + (a - start), 0, PAGE_SZ);
+		pf->pages_zeroed++;
+	}
+}
+
 /* The held copy of the VMA, at pf->base + b, made what pme says: pages
  * whose held checksum is not the run's copied from src, pages zero or
  * missing zeroed. */
@@ -175,20 +193,13 @@ static int fix_held(struct prefill *pf, uint64_t start, uint64_t end,
 		const PagemapEntry *e = i < nr ? pme[i] : NULL;
 		uint64_t va = e && e->vaddr < end ? e->vaddr : end;
 
-		if (va > next && madvise(at + (next - start), va - next,
-					 MADV_DONTNEED))
-			return -1;
 		if (va > next)
-			pf->pages_zeroed += (va - next) / PAGE_SZ;
+			zero_held(pf, at, b, start, next, va);
 		if (!e || e->vaddr >= end)
 			break;
 		next = e->vaddr + (uint64_t)e->nr_pages * PAGE_SZ;
 		if (!(e->flags & PE_PRESENT)) {
-			if (madvise(at + (e->vaddr - start),
-				    (uint64_t)e->nr_pages * PAGE_SZ,
-				    MADV_DONTNEED))
-				return -1;
-			pf->pages_zeroed += e->nr_pages;
+			zero_held(pf, at, b, start, e->vaddr, next);
 			continue;
 		}
 		for (uint32_t k = 0; k < e->nr_pages; k++) {
@@ -285,6 +296,10 @@ int prefill_take(struct prefill *pf, const MmEntry *mm,
 			return -1;
 		}
 	}
+	/* the rest of the buffer is of no use now: gone before the root's
+	 * clone, which would copy its page tables */
+	munmap(pf->base, pf->reserved);
+	pf->base = NULL;
 	if (pf->nr_moved)
 		pr_info("prefill: %zu VMA(s), %.1f MiB held in place (%lu pages "
 			"fixed from the pages file, %lu zeroed)", pf->nr_moved,

@@ -2034,8 +2034,10 @@ int restore_tree(const struct restore_opts *o, struct restore_stats *st)
 	if (interrupted(&c) || check_pids_free(&c))
 		goto out;
 	st->pid_wait_ns = now_ns() - t1;
+	t1 = now_ns();
 	if (hold_root(&c))
 		goto out;
+	st->hold_ns = now_ns() - t1;
 	for (size_t i = 0; i < c.nr; i++)
 		if (!c.procs[i].pe->zombie && choose_gadget(&c.procs[i]))
 			goto out;
