@@ -68,6 +68,10 @@ static int hold_room(struct prefill *pf, uint64_t end)
 			give_up(pf, strerror(errno));
 			return -1;
 		}
+		/* huge pages where the system gives them on request: the
+		 * root's clone then copies one entry per 2 MiB, not 512 */
+		madvise(pf->base + pf->writable, to - pf->writable,
+			MADV_HUGEPAGE);
 		pf->writable = to;
 	}
 	if (pages > pf->cap) {
@@ -235,8 +239,34 @@ static int add_moved(struct prefill *pf, uint64_t start, uint64_t end)
 	return 0;
 }
 
+/* A VMA without MADV_HUGEPAGE: the moved slice would carry the buffer's
+ * (mremap keeps a VMA's flags, and no madvise takes it back to none):
+ * its present pages are copied into a fresh mapping instead. */
+static int copy_present(struct prefill *pf, const VmaEntry *v, uint64_t b,
+			PagemapEntry *const *pme, size_t nr)
+{
+	void *p = mmap((void *)v->start, v->end - v->start,
+		       PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS |
+		       MAP_FIXED, -1, 0);
+
+	if (p != (void *)v->start)
+		return -1;
+	for (size_t i = first_run(pme, nr, v->start); i < nr; i++) {
+		const PagemapEntry *e = pme[i];
+
+		if (e->vaddr >= v->end)
+			break;
+		if (e->flags & PE_PRESENT)
+			memcpy((void *)e->vaddr,
+			       pf->base + b + (e->vaddr - v->start),
+			       (uint64_t)e->nr_pages * PAGE_SZ);
+	}
+	return 0;
+}
+
 /* One VMA: its address taken here first (a placeholder that fails if
- * anything of ours is there), then the held slice moved over it. */
+ * anything of ours is there), then the held slice moved over it (or its
+ * pages copied, see copy_present). */
 static int take_vma(struct prefill *pf, const VmaEntry *v, uint64_t b,
 		    PagemapEntry *const *pme, size_t nr,
 		    struct page_source *src)
@@ -263,8 +293,10 @@ static int take_vma(struct prefill *pf, const VmaEntry *v, uint64_t b,
 		return 0;
 	}
 	if (fix_held(pf, v->start, v->end, b, pme, nr, src) ||
-	    mremap(pf->base + b, len, len, MREMAP_MAYMOVE | MREMAP_FIXED,
-		   p) != p) {
+	    (v->madv & (1ULL << MADV_HUGEPAGE) ?
+	     mremap(pf->base + b, len, len, MREMAP_MAYMOVE | MREMAP_FIXED,
+		    p) != p : copy_present(pf, v, b, pme, nr) ||
+	     !++pf->nr_copied)) {
 		pr_perror("prefill: put [%#lx, %#lx) in place", (long)v->start,
 			  (long)v->end);
 		munmap(p, len);
@@ -301,9 +333,10 @@ int prefill_take(struct prefill *pf, const MmEntry *mm,
 	munmap(pf->base, pf->reserved);
 	pf->base = NULL;
 	if (pf->nr_moved)
-		pr_info("prefill: %zu VMA(s), %.1f MiB held in place (%lu pages "
-			"fixed from the pages file, %lu zeroed)", pf->nr_moved,
-			pf->bytes_moved / 1048576.0,
+		pr_info("prefill: %zu VMA(s), %.1f MiB held in place (%zu of "
+			"them copied: not MADV_HUGEPAGE; %lu pages fixed from "
+			"the pages file, %lu zeroed)", pf->nr_moved,
+			pf->bytes_moved / 1048576.0, pf->nr_copied,
 			(unsigned long)pf->pages_fixed,
 			(unsigned long)pf->pages_zeroed);
 	return 0;

@@ -35,6 +35,7 @@ struct prefill {
 	bool off;		/* gave up (no memory): nothing held */
 	struct addr_range *moved;	/* in place at the root's addresses */
 	size_t nr_moved;
+	size_t nr_copied;	/* of them, copied rather than moved */
 	uint64_t bytes_moved, pages_fixed, pages_zeroed;
 };
 

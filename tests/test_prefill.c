@@ -4,8 +4,9 @@
  * VMAs can be taken from the held copy of the pages file (the range
  * matching), and, in this process, a held VMA put in place and made what
  * the final pagemap says: pages whose checksum changed copied from the
- * pages file, pages zero or missing zeroed; an address taken here left
- * to the normal way.
+ * pages file, pages zero or missing zeroed, moved if it is MADV_HUGEPAGE
+ * (as the buffer), else copied (no hg flag it did not have); an address
+ * taken here left to the normal way.
  */
 #include "testlib.h"
 
@@ -149,17 +150,44 @@ static void hold(struct prefill *pf, MmEntry *mm, VmaEntry *v,
 	assert_true(vma_is_lazy(v));
 }
 
-static void test_take(void **state)
+/* Whether VmFlags of the mapping at addr in /proc/self/smaps has flag. */
+static bool vm_flag(uint64_t addr, const char *flag)
+{
+	FILE *f = fopen("/proc/self/smaps", "r");
+	char line[512], want[32];
+	bool in = false, has = false;
+
+	assert_non_null(f);
+	snprintf(want, sizeof(want), "%lx-", (unsigned long)addr);
+	while (fgets(line, sizeof(line), f)) {
+		if (strchr(line, '-') && strchr(line, ' ') &&
+		    strchr(line, '-') < strchr(line, ' '))
+			in = !strncmp(line, want, strlen(want));
+		else if (in && !strncmp(line, "VmFlags:", 8))
+			has = strstr(line, flag) != NULL;
+	}
+	fclose(f);
+	return has;
+}
+
+/* hugepage: the VMA was MADV_HUGEPAGE (moved), else copied; either way
+ * the same contents and the VMA's own flags. */
+static void take(bool hugepage)
 {
 	struct page_source src = { .ops = &mock_ops, .name = "mock" };
 	struct prefill pf;
 	MmEntry mm;
 	VmaEntry v, *vp;
 
-	(void)state;
 	hold(&pf, &mm, &v, &vp);
+	if (hugepage) {
+		v.has_madv = true;
+		v.madv = 1ULL << MADV_HUGEPAGE;
+	}
 	assert_int_equal(prefill_take(&pf, &mm, pme, 2, &src), 0);
 	assert_int_equal(pf.nr_moved, 1);
+	assert_int_equal(pf.nr_copied, hugepage ? 0 : 1);
+	assert_true(vm_flag(VA, " hg") == hugepage);
 	assert_int_equal(pf.moved[0].start, VA);
 	assert_int_equal(pf.moved[0].end, PG(VMA_PAGES));
 	for (int i = 0; i < 4; i++)
@@ -175,6 +203,18 @@ static void test_take(void **state)
 	/* released: the address is free again */
 	assert_int_equal(msync((void *)VA, PAGE_SZ, 0), -1);
 	assert_int_equal(errno, ENOMEM);
+}
+
+static void test_take(void **state)
+{
+	(void)state;
+	take(false);
+}
+
+static void test_take_hugepage(void **state)
+{
+	(void)state;
+	take(true);
 }
 
 /* Something of ours at the VMA's address: not taken, nothing moved. */
@@ -220,6 +260,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_match),
 		cmocka_unit_test(test_take),
+		cmocka_unit_test(test_take_hugepage),
 		cmocka_unit_test(test_taken_here),
 		cmocka_unit_test(test_off),
 	};
