@@ -76,6 +76,9 @@ struct restore_opts {
 	const char *log_file;	/* -o: relative to dir; opened by the CLI */
 	bool tcp_established;	/* restore established TCP connections */
 	bool tcp_close;		/* ... as closed sockets (--tcp-close) */
+	/* migrate --incoming: the root's memory held here already
+	 * (prefill.h), or NULL */
+	struct prefill *prefill;
 };
 
 struct dump_stats {

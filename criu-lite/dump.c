@@ -1053,6 +1053,11 @@ static uint64_t precopy_estimate(struct dump_ctx *c)
  * machine's load), and the freeze then takes whatever the last round
  * left (a busy 2 GiB guest: 80-130 MB, given up after one). */
 #define PRECOPY_STALLS	3
+/* Given up, the freeze waits for a round near the best one (within 25 %),
+ * for this many more rounds at most: on a loaded machine the rounds'
+ * sizes swing (a busy 2 GiB guest at load 20: 12k, 28k, 48k pages), and
+ * freezing after a bad one sent 4x what the best one would have. */
+#define PRECOPY_WAIT_GOOD	4
 
 /*
  * Migration: what the last round copied will be about what the final,
@@ -1085,6 +1090,13 @@ static bool converged(struct dump_ctx *c, uint64_t pages, uint64_t ns,
 		c->best_round = pages;
 	if (++c->stalled < PRECOPY_STALLS)
 		return false;
+	if (pages * 4 > c->best_round * 5 &&
+	    c->stalled < PRECOPY_STALLS + PRECOPY_WAIT_GOOD) {
+		pr_info("pre-copy: rounds no longer shrink; %lu pages is not "
+			"near the best round's %lu: one more", (unsigned long)pages,
+			(unsigned long)c->best_round);
+		return false;
+	}
 	pr_info("pre-copy: rounds no longer shrink (%u without 10 %% below "
 		"%lu pages, now %lu): expected downtime %lu ms", c->stalled,
 		(unsigned long)c->best_round, (unsigned long)pages,

@@ -12,6 +12,7 @@
 #include "lazy.h"
 #include "lazy-guard.h"
 #include "log.h"
+#include "mem.h"
 #include "page-source.h"
 #include "pagemap.h"
 #include "progress.h"
@@ -55,8 +56,22 @@ static const VmaEntry *vma_of(const MmEntry *mm, uint64_t addr)
 	return NULL;
 }
 
+static bool is_held(const VmaEntry *v, const struct addr_range *held,
+		    size_t nr_held)
+{
+	for (size_t i = 0; i < nr_held; i++)
+		if (held[i].start == v->start && held[i].end == v->end)
+			return true;
+	return false;
+}
+
+static int collect_runs(struct lazy_proc *lp, pid_t pid, int uffd,
+			const MmEntry *mm, PagemapEntry **pme, size_t nr_pme,
+			const struct addr_range *held, size_t nr_held);
+
 int lazy_register(struct lazy_proc *lp, pid_t pid, int uffd, const MmEntry *mm,
-		  PagemapEntry **pme, size_t nr_pme)
+		  PagemapEntry **pme, size_t nr_pme,
+		  const struct addr_range *held, size_t nr_held)
 {
 	for (size_t i = 0; i < mm->n_vmas; i++) {
 		const VmaEntry *v = mm->vmas[i];
@@ -65,7 +80,7 @@ int lazy_register(struct lazy_proc *lp, pid_t pid, int uffd, const MmEntry *mm,
 			.mode = UFFDIO_REGISTER_MODE_MISSING,
 		};
 
-		if (!vma_is_lazy(v))
+		if (!vma_is_lazy(v) || is_held(v, held, nr_held))
 			continue;
 		if (ioctl(uffd, UFFDIO_REGISTER, &reg)) {
 			pr_perror("restore %d: UFFDIO_REGISTER [%#lx, %#lx)", pid,
@@ -73,11 +88,18 @@ int lazy_register(struct lazy_proc *lp, pid_t pid, int uffd, const MmEntry *mm,
 			return -1;
 		}
 	}
-	return lazy_collect_runs(lp, pid, uffd, mm, pme, nr_pme);
+	return collect_runs(lp, pid, uffd, mm, pme, nr_pme, held, nr_held);
 }
 
 int lazy_collect_runs(struct lazy_proc *lp, pid_t pid, int uffd,
 		      const MmEntry *mm, PagemapEntry **pme, size_t nr_pme)
+{
+	return collect_runs(lp, pid, uffd, mm, pme, nr_pme, NULL, 0);
+}
+
+static int collect_runs(struct lazy_proc *lp, pid_t pid, int uffd,
+			const MmEntry *mm, PagemapEntry **pme, size_t nr_pme,
+			const struct addr_range *held, size_t nr_held)
 {
 	memset(lp, 0, sizeof(*lp));
 	lp->pid = pid;
@@ -91,7 +113,7 @@ int lazy_collect_runs(struct lazy_proc *lp, pid_t pid, int uffd,
 		const VmaEntry *v = vma_of(mm, pme[i]->vaddr);
 
 		if (!(pme[i]->flags & (PE_PRESENT | PE_LAZY)) || !v ||
-		    !vma_is_lazy(v))
+		    !vma_is_lazy(v) || is_held(v, held, nr_held))
 			continue;
 		lp->done[lp->nr_runs] = calloc(pme[i]->nr_pages, 1);
 		if (!lp->done[lp->nr_runs])

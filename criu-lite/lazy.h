@@ -20,6 +20,8 @@
 /* Whether a VMA is restored lazily (large private anonymous memory). */
 bool vma_is_lazy(const VmaEntry *v);
 
+struct addr_range;
+
 struct lazy_proc {
 	pid_t pid;		/* as criu-lite sees it */
 	pid_t vpid;		/* in the images: what a lazy source knows */
@@ -37,9 +39,12 @@ struct lazy_proc {
 };
 
 /* Registers the lazy VMAs of mm with uffd (already UFFDIO_API'd by
- * lazy_uffd_api); collects the runs the daemon must copy. */
+ * lazy_uffd_api); collects the runs the daemon must copy. The VMAs in
+ * held (sorted; migrate's memory held in place, prefill.h) are neither:
+ * their pages are in. */
 int lazy_register(struct lazy_proc *lp, pid_t pid, int uffd, const MmEntry *mm,
-		  PagemapEntry **pme, size_t nr_pme);
+		  PagemapEntry **pme, size_t nr_pme,
+		  const struct addr_range *held, size_t nr_held);
 int lazy_uffd_api(int uffd);
 /* The runs of mm's lazy VMAs the daemon must copy, into a cleared lp
  * (lazy_register without the registering: the standalone daemon gets

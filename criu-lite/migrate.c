@@ -41,6 +41,7 @@
 #include "net.h"
 #include "page-server.h"
 #include "page-xfer.h"
+#include "prefill.h"
 #include "restore.h"
 #include "seize.h"
 #include "xfer-proto.h"
@@ -99,13 +100,14 @@ static const char migrate_text[] =
 "  -D, --images-dir DIR       keep the received images there\n"
 "      --lazy-pages           accepted, changes nothing: the destination\n"
 "                             always resumes the tree before its memory is\n"
-"                             copied into it: a lazy-pages daemon fills it\n"
-"                             from DIR (--postcopy: from the source) on\n"
-"                             fault and in the background (the restore of\n"
-"                             a large memory is most of the downtime\n"
-"                             otherwise); exit 0 once it is all in. If the\n"
-"                             daemon dies, the tree dies with it; DIR keeps\n"
-"                             every image\n"
+"                             copied into it: the large memory the rounds\n"
+"                             of a precopy sent is held here as it arrives\n"
+"                             and is in place when the tree resumes; the\n"
+"                             rest a lazy-pages daemon fills from DIR\n"
+"                             (--postcopy: from the source) on fault and in\n"
+"                             the background; exit 0 once it is all in. If\n"
+"                             the daemon dies, the tree dies with it; DIR\n"
+"                             keeps every image\n"
 "      --idle-timeout S       drop a source that sends nothing for S\n"
 "                             seconds (default 120)\n"
 "Both:\n"
@@ -608,7 +610,8 @@ static int wait_daemons(const struct restore_stats *rst, bool postcopy)
  * figures leave of its total). */
 static uint64_t resume_ns(const struct restore_stats *st)
 {
-	uint64_t parts = st->load_ns + st->pid_wait_ns + st->fork_ns + st->mm_ns;
+	uint64_t parts = st->load_ns + st->pid_wait_ns + st->hold_ns +
+			 st->fork_ns + st->mm_ns;
 
 	return st->total_ns > parts ? st->total_ns - parts : 0;
 }
@@ -617,6 +620,7 @@ static int migrate_in(const struct migrate_opts *mo)
 {
 	struct restore_opts ro = { 0 };
 	struct restore_stats rst = { 0 };
+	struct prefill held;
 	char host[256], text[128], source[280] = "";
 	uint64_t t0, t1, t2 = 0, t3;
 	unsigned port;
@@ -637,13 +641,19 @@ static int migrate_in(const struct migrate_opts *mo)
 	if (!c)
 		return -1;
 	t0 = now_ns();
-	if (page_server_receive(c, mo->dir, mo->idle_s, true)) {
+	/* the memory held here too, to be in place when the tree resumes
+	 * (precopy: a postcopy's memory is mostly still at the source) */
+	prefill_init(&held);
+	if (page_server_receive(c, mo->dir, mo->idle_s, true, &held)) {
+		prefill_release(&held);
 		conn_close(c);
 		return -1;
 	}
 	t1 = now_ns();
-	if (postcopy_source(mo->dir, source, sizeof(source)))
+	if (postcopy_source(mo->dir, source, sizeof(source))) {
+		prefill_release(&held);
 		goto out;
+	}
 	ro.dir = mo->dir;
 	ro.progress_fd = -1;
 	ro.detach = true;
@@ -659,7 +669,9 @@ static int migrate_in(const struct migrate_opts *mo)
 	/* every page was checked against its checksum as it arrived, moments
 	 * ago, by this process: not once more during the downtime */
 	ro.no_verify = true;
+	ro.prefill = *source || getenv("CRIU_LITE_NO_PREFILL") ? NULL : &held;
 	ret = restore_tree(&ro, &rst) < 0 ? -1 : 0;
+	prefill_release(&held);
 	t2 = now_ns();
 	if (ret) {
 		page_server_reply(c, 1, "the restore failed on the destination "
@@ -686,14 +698,15 @@ out:
 				"\"destination\",\n  \"pid\": %d,\n"
 				"  \"receive_ms\": %.1f,\n  \"restore_ms\": %.1f,\n"
 				"  \"restore-parts\": {\"load_ms\": %.1f, "
-				"\"pid-wait_ms\": %.1f, \"fork_ms\": %.1f, "
+				"\"pid-wait_ms\": %.1f, \"hold_ms\": %.1f, "
+				"\"fork_ms\": %.1f, "
 				"\"memory_ms\": %.1f, \"resume_ms\": %.1f},\n"
 				"  \"pages_restored\": %lu,\n"
 				"  \"postcopy\": %s,\n  \"all_memory_ms\": %.1f\n}\n",
 				ret ? "failed" : "completed", rst.root_pid,
 				(t1 - t0) / 1e6, (t2 - t1) / 1e6,
 				rst.load_ns / 1e6, rst.pid_wait_ns / 1e6,
-				rst.fork_ns / 1e6, rst.mm_ns / 1e6,
+				rst.hold_ns / 1e6, rst.fork_ns / 1e6, rst.mm_ns / 1e6,
 				resume_ns(&rst) / 1e6,
 				(unsigned long)rst.pages_written,
 				*source ? "true" : "false", (t3 - t1) / 1e6);

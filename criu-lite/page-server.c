@@ -34,13 +34,13 @@
 #include "page-server.h"
 #include "page-source.h"
 #include "pagemap.h"
+#include "prefill.h"
 #include "seize.h"
 #include "xfer-proto.h"
 
 #define HELLO_TIMEOUT_S	10	/* at most, for a new connection's hello */
 #define MAX_PENDING	8	/* connections waiting for their hello */
 #define MAX_PAGES_MSG	(8u << 20)
-#define PREALLOC_STEP	(64ULL << 20)
 
 struct push {
 	struct conn *c;
@@ -50,8 +50,6 @@ struct push {
 	char stage[64];
 	int pfd;		/* pages-1.img, in the stage */
 	uint64_t end;		/* bytes of pages received */
-	uint64_t alloc_end;
-	bool prealloc;
 	struct cr_img *pm;	/* the pagemap being received */
 	unsigned pm_id;
 	char **names;		/* files in the stage, pages-1.img first */
@@ -61,6 +59,7 @@ struct push {
 	uint8_t *have;		/* which pages were received */
 	size_t sums_cap;
 	bool placed;		/* migrate: pages may land at any offset */
+	struct prefill *held;	/* migrate: every page held in memory too */
 	uint8_t *rbuf;		/* read ahead: small messages, one read */
 	size_t rpos, rlen;
 	uint64_t pages_checked, files;
@@ -218,12 +217,6 @@ static int recv_pages(struct push *p, const struct xp_hdr *h)
 			return -1;
 		}
 	}
-	if (p->prealloc && at == p->end && p->end + len > p->alloc_end) {
-		if (fallocate(p->pfd, 0, p->alloc_end, PREALLOC_STEP))
-			p->prealloc = false;
-		else
-			p->alloc_end += PREALLOC_STEP;
-	}
 	if (pwrite_all(p->pfd, p->buf, len, at)) {
 		fail(p, "write pages-1.img at offset %lu: %s",
 		     (unsigned long)at, strerror(errno));
@@ -231,6 +224,8 @@ static int recv_pages(struct push *p, const struct xp_hdr *h)
 	}
 	memcpy(p->sums + first, sums, npages * sizeof(*sums));
 	memset(p->have + first, 1, npages);
+	if (p->held)
+		prefill_put(p->held, at, p->buf, len, sums);
 	if (at + len > p->end)
 		p->end = at + len;
 	return 0;
@@ -388,11 +383,6 @@ static int recv_parent(struct push *p, const struct xp_hdr *h)
 
 static int sync_stage(struct push *p, bool durable)
 {
-	if (p->alloc_end > p->end && ftruncate(p->pfd, p->end)) {
-		fail(p, "truncate pages-1.img: %s", strerror(errno));
-		return -1;
-	}
-	p->alloc_end = p->end;
 	for (size_t i = 0; durable && i < p->nr_names; i++) {
 		int fd;
 
@@ -507,11 +497,11 @@ static void drain(struct conn *c)
 }
 
 int page_server_receive(struct conn *c, const char *dir, unsigned idle_s,
-			bool placed)
+			bool placed, struct prefill *held)
 {
 	struct push p = { .c = c, .idle_s = idle_s, .dir = dir, .dirfd = -1,
-			  .stagefd = -1, .pfd = -1, .prealloc = true,
-			  .placed = placed };
+			  .stagefd = -1, .pfd = -1, .placed = placed,
+			  .held = held };
 	uint64_t t0 = now_ns();
 	struct xp_hdr h;
 	char text[32];
@@ -838,7 +828,7 @@ int serve_pages(const char *dir, const char *addr, unsigned port,
 	if (!c)
 		return -1;
 	ret = mode == XP_PULL ? serve_pull(c, dir) :
-				page_server_receive(c, dir, idle_s, false);
+				page_server_receive(c, dir, idle_s, false, NULL);
 	conn_close(c);
 	return ret;
 }

@@ -26,9 +26,11 @@ struct conn *page_server_accept(int l, const struct tls_opts *tls,
  * client is done (0), or dropped (-1, the client told why); a client
  * silent for idle_s seconds is dropped. placed (migrate --incoming):
  * pages may land anywhere in pages-1.img (page_xfer_place), not only
- * after those received. */
+ * after those received. held (migrate --incoming, or NULL): each page
+ * received is held in memory too (prefill.h). */
+struct prefill;
 int page_server_receive(struct conn *c, const char *dir, unsigned idle_s,
-			bool placed);
+			bool placed, struct prefill *held);
 /* A reply on c: status 0 ok, else text says why. */
 int page_server_reply(struct conn *c, uint32_t status, const char *text);
 

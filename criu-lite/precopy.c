@@ -366,9 +366,17 @@ static struct pc_range *range_of(const struct pc_proc *pc, uint64_t addr)
 	return NULL;
 }
 
+/* Places keep the address's offset in a huge page: the destination holds
+ * the pages file in memory by offset (prefill.h) and moves a range to its
+ * address with mremap, which moves a 2 MiB page whole only if both sides
+ * agree (else it splits it, during the pause, and the root's clone then
+ * copies 512 entries for it instead of one). */
+#define PLACE_ALIGN	(2ULL << 20)
+
 uint64_t pc_place_ranges(struct pc_proc *pc, uint64_t at)
 {
 	for (size_t i = 0; i < pc->nr; i++) {
+		at += (pc->r[i].start - at) & (PLACE_ALIGN - 1);
 		pc->r[i].place = at;
 		at += pc->r[i].end - pc->r[i].start;
 	}

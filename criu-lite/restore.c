@@ -57,6 +57,7 @@
 #include "inventory.pb-c.h"
 #include "mm.pb-c.h"
 #include "pagemap.pb-c.h"
+#include "prefill.h"
 #include "pstree.pb-c.h"
 #include "task.pb-c.h"
 
@@ -114,6 +115,9 @@ struct restore_ctx {
 	sigset_t stop_sigs;	/* SIGINT/SIGTERM/SIGHUP: blocked, checked */
 	sigset_t old_mask;	/* the mask to give back (and to the daemon) */
 	int stop_sig;		/* the one that interrupted the restore */
+	/* the root's VMAs held in place before its clone (prefill.h) */
+	struct addr_range *held;
+	size_t nr_held;
 };
 
 /*
@@ -1132,6 +1136,7 @@ static int fork_puppets(struct restore_ctx *c)
 		pr_perror("dup2 ready pipe to %d", c->keep_at);
 		return -1;
 	}
+again:
 	if (c->o->pidns) {
 		struct clone_args_abi ca = { .flags = CLONE_NEWPID,
 					     .exit_signal = SIGCHLD };
@@ -1154,11 +1159,23 @@ static int fork_puppets(struct restore_ctx *c)
 		if (c->root > 0 && fault_at("restore-kill-after-fork"))
 			raise(SIGKILL);
 	}
+	if (c->root < 0 && errno == ENOMEM && c->nr_held) {
+		/* strict overcommit: the held memory counted twice */
+		pr_warn("clone3 of the tree's root with its memory held: %s; "
+			"again without (lazy memory)", strerror(errno));
+		prefill_release(c->o->prefill);
+		c->nr_held = 0;
+		goto again;
+	}
 	if (c->root < 0) {
 		pr_perror("clone3 of the tree's root (pid %u%s)",
 			  c->procs[0].pe->pid, c->o->pidns ? ", new pid ns" : "");
 		return -1;
 	}
+	/* the root has its copy: ours goes, so that its writes copy nothing
+	 * (and the lazy-pages daemons, forked later, hold none) */
+	if (c->o->prefill)
+		prefill_release(c->o->prefill);
 	close(c->keep_at);
 	close(c->ready[1]);
 	c->ready[1] = -1;
@@ -1447,7 +1464,8 @@ static int register_lazy(struct restore_ctx *c, struct proc_restore *p)
 		close(fd);
 		return -1;
 	}
-	if (lazy_register(&c->lazy[idx], p->hpid, fd, p->mm, p->pme, p->nr_pme))
+	if (lazy_register(&c->lazy[idx], p->hpid, fd, p->mm, p->pme, p->nr_pme,
+			  idx ? NULL : c->held, idx ? 0 : c->nr_held))
 		return -1;
 	c->lazy[idx].check_pages = !c->o->no_verify;
 	c->lazy[idx].vpid = p->pe->pid;
@@ -1533,6 +1551,24 @@ static int start_lazy_daemon(struct restore_ctx *c, struct proc_restore *p)
 static int rebuild_vmas_pages(struct restore_ctx *c, struct proc_restore *p,
 			      struct mm_restore *m);
 
+/* The root's held VMAs (in place since its clone) are ready too. */
+static int add_held(struct restore_ctx *c, struct addr_range **ready,
+		    size_t *nready)
+{
+	struct addr_range *r;
+
+	if (!c->nr_held)
+		return 0;
+	r = realloc(*ready, (*nready + c->nr_held) * sizeof(*r));
+	if (!r)
+		return -1;
+	memcpy(r + *nready, c->held, c->nr_held * sizeof(*r));
+	*nready += c->nr_held;
+	qsort(r, *nready, sizeof(*r), cmp_range);
+	*ready = r;
+	return 0;
+}
+
 static int rebuild_memory(struct restore_ctx *c, struct proc_restore *p)
 {
 	struct remote_batch batch;
@@ -1557,7 +1593,8 @@ static int rebuild_memory(struct restore_ctx *c, struct proc_restore *p)
 	if (batch_init(&batch, &p->r, p->gadget + RUNNER_AT,
 		       p->gadget + BATCH_TABLE_AT, BATCH_TABLE_LEN))
 		return -1;
-	if (cow_ready(&c->cow, p - c->procs, &ready, &nready)) {
+	if (cow_ready(&c->cow, p - c->procs, &ready, &nready) ||
+	    (p == c->procs && add_held(c, &ready, &nready))) {
 		batch_free(&batch);
 		return -1;
 	}
@@ -1951,6 +1988,29 @@ static int wait_root(struct restore_ctx *c)
 			128 + WTERMSIG(status));
 }
 
+/* migrate --incoming: the root's large anonymous VMAs that the
+ * destination holds already go in place here, to be inherited by its
+ * clone (prefill.h); any that can't take the normal way. */
+static int hold_root(struct restore_ctx *c)
+{
+	struct proc_restore *p = &c->procs[0];
+	struct prefill *pf = c->o->prefill;
+
+	if (!pf || !c->o->lazy || c->lazy_session >= 0 || c->o->pidns ||
+	    p->pe->zombie || !p->mm || c->src.remote)
+		return 0;
+	if (prefill_take(pf, p->mm, p->pme, p->nr_pme, &c->src))
+		return 0;	/* released: the lazy way */
+	if (!pf->nr_moved)
+		return 0;
+	c->held = malloc(pf->nr_moved * sizeof(*c->held));
+	if (!c->held)
+		return -1;
+	memcpy(c->held, pf->moved, pf->nr_moved * sizeof(*c->held));
+	c->nr_held = pf->nr_moved;
+	return 0;
+}
+
 int restore_tree(const struct restore_opts *o, struct restore_stats *st)
 {
 	struct restore_ctx c = { .o = o, .st = st, .dirfd = -1,
@@ -1980,6 +2040,10 @@ int restore_tree(const struct restore_opts *o, struct restore_stats *st)
 	if (interrupted(&c) || check_pids_free(&c))
 		goto out;
 	st->pid_wait_ns = now_ns() - t1;
+	t1 = now_ns();
+	if (hold_root(&c))
+		goto out;
+	st->hold_ns = now_ns() - t1;
 	for (size_t i = 0; i < c.nr; i++)
 		if (!c.procs[i].pe->zombie && choose_gadget(&c.procs[i]))
 			goto out;
@@ -2024,5 +2088,6 @@ out:
 	if (c.dirfd >= 0)
 		close(c.dirfd);
 	free_restore(&c);
+	free(c.held);
 	return ret;
 }

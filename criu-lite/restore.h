@@ -6,6 +6,7 @@
 
 struct restore_stats {
 	uint64_t total_ns, load_ns, pid_wait_ns, fork_ns, mm_ns;
+	uint64_t hold_ns;	/* migrate: held memory put in place */
 	uint64_t verify_ns;	/* page checksums and --verify (within the above) */
 	uint64_t pages_written;
 	uint64_t pages_lazy;	/* left to the lazy-pages daemon */

@@ -10,6 +10,7 @@
 #include <sched.h>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/user.h>
@@ -153,6 +154,9 @@ int dump_thread_core(pid_t pid, struct remote *r, uint64_t scratch,
 		comm[strcspn(comm, "\n")] = 0;
 		ce->comm = comm;
 	}
+	errno = 0;
+	ce->nice = getpriority(PRIO_PROCESS, tid);
+	ce->has_nice = !errno;
 	return 0;
 }
 
@@ -243,6 +247,11 @@ int restore_thread_state(struct remote *r, pid_t vpid, uint64_t scratch,
 			return -1;
 		RSYS_OK(rcall(r, __NR_sigaltstack, scratch, 0, 0, 0, 0, 0),
 			"thread %u: sigaltstack", ce->tid);
+	}
+	/* its own, not the restoring criu-lite's (a thread inherits it) */
+	if (ce->has_nice && setpriority(PRIO_PROCESS, r->tid, ce->nice)) {
+		pr_perror("thread %u: setpriority %d", ce->tid, ce->nice);
+		return -1;
 	}
 	if (ce->comm) {
 		char name[16] = { 0 };

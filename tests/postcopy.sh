@@ -8,6 +8,11 @@
 #                    on fault all meet; it PASSes on the other host, the
 #                    stats say >= 1 round, postcopy bytes and fault
 #                    requests
+#   precopy-held     dirty_pages writing zeros over every 4th page it
+#                    rewrites (ZDTM_DIRTY_ZERO=4: pages copied with data
+#                    become zero) moved by a plain (precopy) migrate: the
+#                    destination held its memory and resumes it in place
+#                    ("prefill: N VMA(s)", pages zeroed); it PASSes there
 #   lazy-daemon      dump --lazy-pages here, and there the standalone
 #                    criu-lite lazy-pages --page-server daemon with
 #                    restore --lazy-pages, which hands it the userfaultfds
@@ -126,6 +131,27 @@ if "$CL" migrate -t "$pid" --to "$TH_THERE:$port" --postcopy --max-rounds 2 \
 	fi
 else
 	bad "postcopy-dirty: migrate failed"; cat "$work/out.log" "$work/in.log"
+fi
+[ -n "$pid" ] && { th_run kill -9 "$pid" 2>/dev/null; kill -9 "$pid" 2>/dev/null; }; pid=
+
+# precopy-held
+start transition/dirty_pages ZDTM_DIRTY_MB=64 ZDTM_DIRTY_ZERO=4 || exit 1
+incoming "$work/dh" || exit 1
+if "$CL" migrate -t "$pid" --to "$TH_THERE:$port" --max-rounds 3 \
+	--stats-file "$work/out.json" >"$work/out.log" 2>&1 && wait_srv; then
+	wait "$pid" 2>/dev/null
+	held=$(grep -o 'prefill: [0-9]* VMA.*' "$work/in.log")
+	if kill -0 "$pid" 2>/dev/null; then
+		bad "precopy-held: the source still runs"
+	elif ! echo "$held" | grep -q 'prefill: [1-9][0-9]* VMA.* [1-9][0-9]* zeroed'; then
+		bad "precopy-held: no memory held there, or none zeroed: ${held:-nothing}"; cat "$work/in.log"
+	elif ! verdict there; then
+		bad "precopy-held: the target on the other host says: $(tail -2 "$work/t.out")"
+	else
+		ok "precopy-held: $held"
+	fi
+else
+	bad "precopy-held: migrate failed"; cat "$work/out.log" "$work/in.log"
 fi
 [ -n "$pid" ] && { th_run kill -9 "$pid" 2>/dev/null; kill -9 "$pid" 2>/dev/null; }; pid=
 

@@ -6,6 +6,9 @@
 #   stopped  a stopped target (SIGSTOP, State T) stays stopped through
 #            dump --leave-running, comes back stopped from restore, and
 #            goes on with its state intact after SIGCONT
+#   nice     a target at nice 7 comes back at nice 7 from a criu-lite at
+#            0, and one at 0 at 0 from a criu-lite run under nice -n 5
+#            (the restored threads had the restoring criu-lite's)
 # The target is zdtm's counter (a busy loop checking itself on SIGTERM).
 # Run under build/tests/subreaper. Usage: tests/restore-state.sh BUILD_DIR
 set -u
@@ -21,7 +24,7 @@ bad() { echo "FAIL $1"; fail=$((fail + 1)); }
 
 start_target() {
 	: >"$work/t.out"
-	(cd "$work" && exec "$T" </dev/null >>"$work/t.out" 2>&1) &
+	(cd "$work" && exec nice -n "${NICE:-0}" "$T" </dev/null >>"$work/t.out" 2>&1) &
 	pid=$!
 	for _ in $(seq 1 200); do grep -q READY "$work/t.out" && return 0; sleep 0.05; done
 	echo "target did not start"; exit 1
@@ -111,6 +114,25 @@ else
 	bad "stopped: State $(state "$pid") after SIGCONT"
 fi
 check_pass "stopped: state intact after SIGCONT"
+
+# --- the nice value is the target's
+nice_of() { ps -o ni= -p "$1" 2>/dev/null | tr -d ' '; }
+for c in "7 0" "0 5"; do
+	set -- $c
+	NICE=$1 start_target
+	before=$(nice_of "$pid")
+	dump_kill "nice-$1" || exit 1
+	if ! nice -n "$2" "$CL" restore -D "$work/img" -d >"$work/nice.restore.log" 2>&1; then
+		bad "nice $1: restore failed:"; cat "$work/nice.restore.log"; exit 1
+	fi
+	after=$(nice_of "$pid")
+	if [ "$before" = "$1" ] && [ "$after" = "$1" ]; then
+		ok "nice $1: restored at $after by a criu-lite at nice $2"
+	else
+		bad "nice $1: dumped at ${before:-?}, restored at ${after:-?} by a criu-lite at nice $2"
+	fi
+	check_pass "nice $1: state intact"
+done
 
 echo "restore-state: $pass passed, $fail failed"
 [ $fail = 0 ]

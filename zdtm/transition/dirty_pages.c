@@ -10,7 +10,9 @@
  *     takes it from the oldest layer of a pre-dump chain;
  *   - the middle half is written before READY too, then rewritten by a
  *     writer thread, ZDTM_DIRTY_RATE pages a second (default 4000), pages
- *     picked at random;
+ *     picked at random; with ZDTM_DIRTY_ZERO=K every K-th of those
+ *     writes zeroes its page instead (generation 0: must read as zero),
+ *     so that pages copied with data become zero pages;
  *   - the last is never touched and must read as zero.
  * Meanwhile the main thread, every 20 ms, maps a fresh 64-page VMA over
  * the "churn" area (MAP_FIXED: a new VMA where a tracked one was) and
@@ -41,6 +43,7 @@ static uint32_t *gen;		/* per page of area */
 static uint64_t *churn, *dropped;
 static uint64_t churn_round, drop_round;
 static uint64_t writes;
+static unsigned long zero_every;	/* ZDTM_DIRTY_ZERO */
 
 static void fill_page(uint64_t *p, uint64_t v)
 {
@@ -66,11 +69,17 @@ static void *writer_fn(void *arg)
 	batch = rate / 1000 ? rate / 1000 : 1;
 	while (!test_stop) {
 		for (unsigned long b = 0; b < batch; b++) {
-			size_t i = first + test_mix64(n++) % span;
+			size_t i = first + test_mix64(n) % span;
 			uint32_t g = gen[i] + 1;
 
-			fill_page(area + i * words, (uint64_t)i << 32 | g);
-			gen[i] = g;
+			if (zero_every && n % zero_every == 0) {
+				fill_page(area + i * words, 0);
+				gen[i] = 0;
+			} else {
+				fill_page(area + i * words, (uint64_t)i << 32 | g);
+				gen[i] = g;
+			}
+			n++;
 			writes++;
 		}
 		nanosleep(&ms, NULL);
@@ -169,6 +178,8 @@ int main(int argc, char **argv)
 {
 	unsigned long mb = test_env_ul("ZDTM_DIRTY_MB", 32);
 	unsigned long rate = test_env_ul("ZDTM_DIRTY_RATE", 4000);
+
+	zero_every = test_env_ul("ZDTM_DIRTY_ZERO", 0);
 	struct timespec tick = { 0, 20000000 };
 	pthread_t writer;
 

@@ -1,0 +1,361 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Memory held by the destination of a migration before the switch
+ * (prefill.h). The buffer is address space reserved far from where
+ * processes map things (its moved pieces must not be in the way of the
+ * root's VMAs here), made read-write, and so accounted, a step at a time
+ * as pages arrive: under strict overcommit a step refused just ends the
+ * holding, and the restore goes the lazy way it went before.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "lazy.h"
+#include "log.h"
+#include "page-source.h"
+#include "pagemap.h"
+#include "prefill.h"
+#include "xfer-proto.h"
+
+#define HOLD_RESERVE	(64ULL << 30)	/* the pages file held at most */
+#define HOLD_STEP	(256ULL << 20)	/* made writable at a time */
+#define HOLD_HINT	(1ULL << 44)	/* below the mmap area, above PIE */
+
+int prefill_init(struct prefill *pf)
+{
+	void *p;
+
+	memset(pf, 0, sizeof(*pf));
+	p = mmap((void *)HOLD_HINT, HOLD_RESERVE, PROT_NONE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (p == MAP_FAILED) {
+		pr_warn("migrate: no address space to hold the memory before "
+			"the switch (%s): the tree resumes on lazy memory",
+			strerror(errno));
+		pf->off = true;
+		return -1;
+	}
+	pf->base = p;
+	pf->reserved = HOLD_RESERVE;
+	return 0;
+}
+
+static void give_up(struct prefill *pf, const char *why)
+{
+	pr_warn("migrate: memory no longer held before the switch (%s): the "
+		"tree resumes on lazy memory", why);
+	prefill_release(pf);
+	pf->off = true;
+}
+
+static int hold_room(struct prefill *pf, uint64_t end)
+{
+	size_t pages = end / PAGE_SZ;
+
+	if (end > pf->reserved) {
+		give_up(pf, "more than the reserve");
+		return -1;
+	}
+	if (end > pf->writable) {
+		uint64_t to = (end + HOLD_STEP - 1) / HOLD_STEP * HOLD_STEP;
+
+		if (to > pf->reserved)
+			to = pf->reserved;
+		if (mprotect(pf->base + pf->writable, to - pf->writable,
+			     PROT_READ | PROT_WRITE)) {
+			give_up(pf, strerror(errno));
+			return -1;
+		}
+		/* huge pages where the system gives them on request: the
+		 * root's clone then copies one entry per 2 MiB, not 512 */
+		madvise(pf->base + pf->writable, to - pf->writable,
+			MADV_HUGEPAGE);
+		pf->writable = to;
+	}
+	if (pages > pf->cap) {
+		size_t cap = pf->cap ? pf->cap : 65536;
+		uint32_t *s;
+		uint8_t *h;
+
+		while (cap < pages)
+			cap *= 2;
+		s = realloc(pf->sums, cap * sizeof(*s));
+		if (s)
+			pf->sums = s;
+		h = s ? realloc(pf->have, cap) : NULL;
+		if (!h) {
+			give_up(pf, "out of memory");
+			return -1;
+		}
+		memset(h + pf->cap, 0, cap - pf->cap);
+		pf->have = h;
+		pf->cap = cap;
+	}
+	return 0;
+}
+
+void prefill_put(struct prefill *pf, uint64_t off, const void *buf,
+		 uint64_t len, const uint32_t *sums)
+{
+	uint64_t first = off / PAGE_SZ, n = len / PAGE_SZ;
+
+	if (pf->off || !pf->base || off % PAGE_SZ || len % PAGE_SZ ||
+	    hold_room(pf, off + len))
+		return;
+	memcpy(pf->base + off, buf, len);
+	memcpy(pf->sums + first, sums, n * sizeof(*sums));
+	memset(pf->have + first, 1, n);
+	if (off + len > pf->end)
+		pf->end = off + len;
+}
+
+/* The first run that ends above addr (runs sorted by vaddr). */
+static size_t first_run(PagemapEntry *const *pme, size_t nr, uint64_t addr)
+{
+	size_t lo = 0, hi = nr;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const PagemapEntry *e = pme[mid];
+
+		if (e->vaddr + (uint64_t)e->nr_pages * PAGE_SZ <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+int prefill_match(uint64_t start, uint64_t end, PagemapEntry *const *pme,
+		  size_t nr, uint64_t held_end, uint64_t *base)
+{
+	bool found = false;
+	uint64_t b = 0;
+
+	if (start % PAGE_SZ || end % PAGE_SZ || end <= start)
+		return -1;
+	for (size_t i = first_run(pme, nr, start); i < nr; i++) {
+		const PagemapEntry *e = pme[i];
+		uint64_t len = (uint64_t)e->nr_pages * PAGE_SZ;
+
+		if (e->vaddr >= end)
+			break;
+		if (e->vaddr < start || e->vaddr + len > end)
+			return -1;	/* across the VMA's ends */
+		if (e->flags & (PE_LAZY | PE_PARENT))
+			return -1;
+		if (!(e->flags & PE_PRESENT))
+			continue;	/* zero: zeroed */
+		if (!e->has_offset || e->offset < e->vaddr - start ||
+		    (e->offset - (e->vaddr - start)) % PAGE_SZ ||
+		    e->offset > held_end || len > held_end - e->offset)
+			return -1;	/* not held */
+		if (!found) {
+			b = e->offset - (e->vaddr - start);
+			found = true;
+		} else if (e->offset - (e->vaddr - start) != b) {
+			return -1;	/* not one after the other */
+		}
+	}
+	if (!found)
+		return -1;
+	*base = b;
+	return 0;
+}
+
+/* Pages [from, to) of the VMA at start are zero: those held with data
+ * are cleared (with memset: MADV_DONTNEED of a page would split the huge
+ * page around it); the others were never written, and are zero. */
+static void zero_held(struct prefill *pf, uint8_t *at, uint64_t b,
+		      uint64_t start, uint64_t from, uint64_t to)
+{
+	for (uint64_t a = from; a < to; a += PAGE_SZ) {
+		size_t pg = (b + (a - start)) / PAGE_SZ;
+
+		if (pg >= pf->cap)
+			break;
+		if (!pf->have[pg])
+			continue;
+		memset(at + (a - start), 0, PAGE_SZ);
+		pf->pages_zeroed++;
+	}
+}
+
+/* The held copy of the VMA, at pf->base + b, made what pme says: pages
+ * whose held checksum is not the run's copied from src, pages zero or
+ * missing zeroed. */
+static int fix_held(struct prefill *pf, uint64_t start, uint64_t end,
+		    uint64_t b, PagemapEntry *const *pme, size_t nr,
+		    struct page_source *src)
+{
+	uint8_t *at = pf->base + b;
+	uint64_t next = start;	/* below it: done */
+
+	for (size_t i = first_run(pme, nr, start); i <= nr; i++) {
+		const PagemapEntry *e = i < nr ? pme[i] : NULL;
+		uint64_t va = e && e->vaddr < end ? e->vaddr : end;
+
+		if (va > next)
+			zero_held(pf, at, b, start, next, va);
+		if (!e || e->vaddr >= end)
+			break;
+		next = e->vaddr + (uint64_t)e->nr_pages * PAGE_SZ;
+		if (!(e->flags & PE_PRESENT)) {
+			zero_held(pf, at, b, start, e->vaddr, next);
+			continue;
+		}
+		for (uint32_t k = 0; k < e->nr_pages; k++) {
+			size_t pg = (b + (e->vaddr - start)) / PAGE_SZ + k;
+			const uint8_t *p;
+
+			if (pf->have[pg] && k < e->n_page_csums &&
+			    pf->sums[pg] == e->page_csums[k])
+				continue;
+			p = page_source_get_checked(src, e, k, 1, 0);
+			if (!p)
+				return -1;
+			memcpy(at + (e->vaddr - start) + (uint64_t)k * PAGE_SZ,
+			       p, PAGE_SZ);
+			pf->pages_fixed++;
+		}
+	}
+	return 0;
+}
+
+static int add_moved(struct prefill *pf, uint64_t start, uint64_t end)
+{
+	struct addr_range *m = realloc(pf->moved,
+				       (pf->nr_moved + 1) * sizeof(*m));
+
+	if (!m)
+		return -1;
+	m[pf->nr_moved].start = start;
+	m[pf->nr_moved].end = end;
+	pf->moved = m;
+	pf->nr_moved++;
+	pf->bytes_moved += end - start;
+	return 0;
+}
+
+/* A VMA without MADV_HUGEPAGE: the moved slice would carry the buffer's
+ * (mremap keeps a VMA's flags, and no madvise takes it back to none):
+ * its present pages are copied into a fresh mapping instead. */
+static int copy_present(struct prefill *pf, const VmaEntry *v, uint64_t b,
+			PagemapEntry *const *pme, size_t nr)
+{
+	void *p = mmap((void *)v->start, v->end - v->start,
+		       PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS |
+		       MAP_FIXED, -1, 0);
+
+	if (p != (void *)v->start)
+		return -1;
+	for (size_t i = first_run(pme, nr, v->start); i < nr; i++) {
+		const PagemapEntry *e = pme[i];
+
+		if (e->vaddr >= v->end)
+			break;
+		if (e->flags & PE_PRESENT)
+			memcpy((void *)e->vaddr,
+			       pf->base + b + (e->vaddr - v->start),
+			       (uint64_t)e->nr_pages * PAGE_SZ);
+	}
+	return 0;
+}
+
+/* One VMA: its address taken here first (a placeholder that fails if
+ * anything of ours is there), then the held slice moved over it (or its
+ * pages copied, see copy_present). */
+static int take_vma(struct prefill *pf, const VmaEntry *v, uint64_t b,
+		    PagemapEntry *const *pme, size_t nr,
+		    struct page_source *src)
+{
+	uint64_t len = v->end - v->start;
+	void *p;
+
+	/* the VMA's tail may lie past what arrived: zero, but read-write */
+	if (b + len > pf->reserved)
+		return 0;
+	if (b + len > pf->writable) {
+		if (mprotect(pf->base + pf->writable, b + len - pf->writable,
+			     PROT_READ | PROT_WRITE))
+			return 0;
+		pf->writable = b + len;
+	}
+	p = mmap((void *)v->start, len, PROT_NONE, MAP_PRIVATE |
+		 MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
+	if (p == MAP_FAILED || p != (void *)v->start) {
+		if (p != MAP_FAILED)
+			munmap(p, len);
+		pr_info("prefill: [%#lx, %#lx) is taken in criu-lite here: "
+			"restored the normal way", (long)v->start, (long)v->end);
+		return 0;
+	}
+	if (fix_held(pf, v->start, v->end, b, pme, nr, src) ||
+	    (v->madv & (1ULL << MADV_HUGEPAGE) ?
+	     mremap(pf->base + b, len, len, MREMAP_MAYMOVE | MREMAP_FIXED,
+		    p) != p : copy_present(pf, v, b, pme, nr) ||
+	     !++pf->nr_copied)) {
+		pr_perror("prefill: put [%#lx, %#lx) in place", (long)v->start,
+			  (long)v->end);
+		munmap(p, len);
+		return -1;
+	}
+	if (add_moved(pf, v->start, v->end)) {
+		munmap(p, len);
+		return -1;
+	}
+	return 0;
+}
+
+int prefill_take(struct prefill *pf, const MmEntry *mm,
+		 PagemapEntry *const *pme, size_t nr, struct page_source *src)
+{
+	if (pf->off || !pf->base)
+		return 0;
+	for (size_t i = 0; i < mm->n_vmas; i++) {
+		const VmaEntry *v = mm->vmas[i];
+		uint64_t b;
+
+		if (!vma_is_lazy(v) || (v->flags & MAP_GROWSDOWN) ||
+		    prefill_match(v->start, v->end, pme, nr, pf->end, &b))
+			continue;
+		if (take_vma(pf, v, b, pme, nr, src)) {
+			/* what was moved so far is dropped: the normal way */
+			prefill_release(pf);
+			pf->off = true;
+			return -1;
+		}
+	}
+	/* the rest of the buffer is of no use now: gone before the root's
+	 * clone, which would copy its page tables */
+	munmap(pf->base, pf->reserved);
+	pf->base = NULL;
+	if (pf->nr_moved)
+		pr_info("prefill: %zu VMA(s), %.1f MiB held in place (%zu of "
+			"them copied: not MADV_HUGEPAGE; %lu pages fixed from "
+			"the pages file, %lu zeroed)", pf->nr_moved,
+			pf->bytes_moved / 1048576.0, pf->nr_copied,
+			(unsigned long)pf->pages_fixed,
+			(unsigned long)pf->pages_zeroed);
+	return 0;
+}
+
+void prefill_release(struct prefill *pf)
+{
+	for (size_t i = 0; i < pf->nr_moved; i++)
+		munmap((void *)pf->moved[i].start,
+		       pf->moved[i].end - pf->moved[i].start);
+	free(pf->moved);
+	pf->moved = NULL;
+	pf->nr_moved = 0;
+	if (pf->base)
+		munmap(pf->base, pf->reserved);
+	pf->base = NULL;
+	free(pf->sums);
+	free(pf->have);
+	pf->sums = NULL;
+	pf->have = NULL;
+	pf->cap = 0;
+}

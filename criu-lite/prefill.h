@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The destination of a migration holds the memory before the switch
+ * (migrate --incoming): every page received is also copied into a buffer
+ * of this process that mirrors the pages file by offset. At restore, each
+ * large anonymous VMA of the tree's root whose pages lie in that buffer
+ * one after the other (a migration's tracked ranges have fixed places in
+ * the pages file) is moved (mremap) to its address here, checked against
+ * the final pagemap (a page whose checksum is not the held one is copied
+ * from the pages file, a page zero or missing there is zeroed), and the
+ * root puppet, a clone of this process, starts with it in place: the
+ * tree resumes with that memory in, no lazy fault and no copy.
+ */
+#ifndef CRIU_LITE_PREFILL_H
+#define CRIU_LITE_PREFILL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mem.h"
+#include "pagemap.pb-c.h"
+#include "mm.pb-c.h"
+
+struct page_source;
+
+struct prefill {
+	uint8_t *base;		/* mirror of the pages file, by offset */
+	uint64_t reserved;	/* bytes of address space behind base */
+	uint64_t writable;	/* [0, writable) read-write (accounted) */
+	uint64_t end;		/* farthest byte held */
+	uint32_t *sums;		/* per page: checksum of the held copy */
+	uint8_t *have;		/* per page: held */
+	size_t cap;		/* pages sums and have can take */
+	bool off;		/* gave up (no memory): nothing held */
+	struct addr_range *moved;	/* in place at the root's addresses */
+	size_t nr_moved;
+	size_t nr_copied;	/* of them, copied rather than moved */
+	uint64_t bytes_moved, pages_fixed, pages_zeroed;
+};
+
+/* Reserves the buffer's address space (nothing accounted yet); -1 if it
+ * can't (the migration then goes without). */
+int prefill_init(struct prefill *pf);
+
+/* Pages [off, off + len) of the pages file arrived, with their checksums:
+ * held too. Running out of memory gives up holding, silently for the
+ * migration (it falls back to the lazy restore). */
+void prefill_put(struct prefill *pf, uint64_t off, const void *buf,
+		 uint64_t len, const uint32_t *sums);
+
+/*
+ * The range matching: the runs (sorted, those of the VMA [start, end) and
+ * maybe others around) say where its pages are. It can be held if every
+ * present run in it lies at base + (vaddr - start) of the pages file, in
+ * [0, held_end) (what arrived), no run is lazy (left in a source) and none crosses the
+ * VMA's ends, and at least one page is present. 0 and *base, or -1.
+ */
+int prefill_match(uint64_t start, uint64_t end, PagemapEntry *const *pme,
+		  size_t nr, uint64_t held_end, uint64_t *base);
+
+/*
+ * Puts the held VMAs of mm (the root's) in place in this process, each
+ * checked against pme (its final pagemap) and fixed from src, and gives
+ * them (sorted) for the puppet to keep. Nothing held, or a VMA that does
+ * not match or whose address is taken here: that VMA goes the normal way.
+ */
+int prefill_take(struct prefill *pf, const MmEntry *mm,
+		 PagemapEntry *const *pme, size_t nr, struct page_source *src);
+
+/* Unmaps everything held here (the buffer and the moved VMAs): after the
+ * root's clone took its copy, or when the restore gives up. */
+void prefill_release(struct prefill *pf);
+
+#endif

@@ -1,0 +1,269 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Memory held by a migration's destination (criu-lite/prefill.h): which
+ * VMAs can be taken from the held copy of the pages file (the range
+ * matching), and, in this process, a held VMA put in place and made what
+ * the final pagemap says: pages whose checksum changed copied from the
+ * pages file, pages zero or missing zeroed, moved if it is MADV_HUGEPAGE
+ * (as the buffer), else copied (no hg flag it did not have); an address
+ * taken here left to the normal way.
+ */
+#include "testlib.h"
+
+#include <sys/mman.h>
+
+#include "csum.h"
+#include "lazy.h"
+#include "page-source.h"
+#include "pagemap.h"
+#include "prefill.h"
+
+#define VA	0x300000000000UL	/* free in this test process */
+#define PG(n)	(VA + (uint64_t)(n) * PAGE_SZ)
+#define VMA_PAGES	256		/* 1 MiB: a lazy-sized VMA */
+
+static PagemapEntry runs[8];
+static PagemapEntry *pme[8];
+static uint32_t sums[8][VMA_PAGES];
+
+static size_t set_run(size_t i, unsigned first, unsigned nr, uint32_t flags,
+		      uint64_t off)
+{
+	pagemap_entry__init(&runs[i]);
+	runs[i].vaddr = PG(first);
+	runs[i].nr_pages = nr;
+	runs[i].flags = flags;
+	if (flags & PE_PRESENT) {
+		runs[i].has_offset = true;
+		runs[i].offset = off;
+		runs[i].n_page_csums = nr;
+		runs[i].page_csums = sums[i];
+	}
+	pme[i] = &runs[i];
+	return i + 1;
+}
+
+static void test_match(void **state)
+{
+	uint64_t base;
+	size_t n;
+
+	(void)state;
+	/* one run at its place, a zero run, a hole: held at 8 pages */
+	n = set_run(0, 0, 4, PE_PRESENT, 8 * PAGE_SZ);
+	n = set_run(n, 4, 2, PE_ZERO, 0);
+	n = set_run(n, 10, 2, PE_PRESENT, 18 * PAGE_SZ);
+	assert_int_equal(prefill_match(VA, PG(16), pme, n, 24 * PAGE_SZ,
+				       &base), 0);
+	assert_int_equal(base, 8 * PAGE_SZ);
+	/* the VMA's tail past what arrived: zero, fine */
+	assert_int_equal(prefill_match(VA, PG(40), pme, n, 20 * PAGE_SZ,
+				       &base), 0);
+	/* a present run past what arrived */
+	assert_int_equal(prefill_match(VA, PG(16), pme, n, 19 * PAGE_SZ,
+				       &base), -1);
+	/* a run that is not at base + (vaddr - start) */
+	set_run(2, 10, 2, PE_PRESENT, 19 * PAGE_SZ);
+	assert_int_equal(prefill_match(VA, PG(16), pme, n, 64 * PAGE_SZ,
+				       &base), -1);
+	/* a run across the VMA's end */
+	set_run(2, 10, 8, PE_PRESENT, 18 * PAGE_SZ);
+	assert_int_equal(prefill_match(VA, PG(16), pme, n, 64 * PAGE_SZ,
+				       &base), -1);
+	/* lazy or parent runs are not held */
+	set_run(2, 10, 2, PE_LAZY, 0);
+	assert_int_equal(prefill_match(VA, PG(16), pme, n, 64 * PAGE_SZ,
+				       &base), -1);
+	/* runs of other VMAs around do not matter; no present page: no */
+	n = set_run(0, 0, 4, PE_PRESENT, 0);
+	n = set_run(n, 20, 4, PE_ZERO, 0);
+	n = set_run(n, 40, 4, PE_PRESENT, 100 * PAGE_SZ);
+	assert_int_equal(prefill_match(PG(16), PG(32), pme, n, 200 * PAGE_SZ,
+				       &base), -1);
+	assert_int_equal(prefill_match(PG(40), PG(48), pme, n, 200 * PAGE_SZ,
+				       &base), 0);
+	assert_int_equal(base, 100 * PAGE_SZ);
+	/* an offset below the page's distance from the start */
+	n = set_run(0, 4, 4, PE_PRESENT, 2 * PAGE_SZ);
+	assert_int_equal(prefill_match(VA, PG(8), pme, n, 64 * PAGE_SZ,
+				       &base), -1);
+}
+
+/* The pages file, as a page source: page i filled with 0xE0 + i. */
+static uint8_t file_page[PAGE_SZ];
+static const uint8_t *mock_get(struct page_source *s, uint64_t off, size_t len)
+{
+	(void)s;
+	assert_int_equal(len, PAGE_SZ);
+	memset(file_page, 0xE0 + (int)(off / PAGE_SZ), PAGE_SZ);
+	return file_page;
+}
+static const struct page_source_ops mock_ops = { .get = mock_get };
+
+static void fill(uint8_t *p, int v)
+{
+	memset(p, v, PAGE_SZ);
+}
+
+static bool page_is(uint64_t addr, int v)
+{
+	const uint8_t *p = (const uint8_t *)addr;
+
+	for (size_t i = 0; i < PAGE_SZ; i++)
+		if (p[i] != (uint8_t)v)
+			return false;
+	return true;
+}
+
+/* Held: the VMA's 8 first pages at place 0 of the pages file (page i
+ * holds i + 1). Final: pages 0-3 as held, page 4 rewritten since (its
+ * checksum: the file's page), page 5 zero, page 6 on missing. */
+static void hold(struct prefill *pf, MmEntry *mm, VmaEntry *v,
+		 VmaEntry **vp)
+{
+	uint8_t buf[8 * PAGE_SZ];
+	uint32_t held[8];
+	size_t n;
+
+	assert_int_equal(prefill_init(pf), 0);
+	for (int i = 0; i < 8; i++) {
+		fill(buf + i * PAGE_SZ, i + 1);
+		held[i] = page_crc(buf + i * PAGE_SZ);
+	}
+	prefill_put(pf, 0, buf, sizeof(buf), held);
+	n = set_run(0, 0, 5, PE_PRESENT, 0);
+	memcpy(sums[0], held, 4 * sizeof(*held));
+	fill(buf, 0xE0 + 4);
+	sums[0][4] = page_crc(buf);
+	n = set_run(n, 5, 1, PE_ZERO, 0);
+	(void)n;
+	mm_entry__init(mm);
+	vma_entry__init(v);
+	v->start = VA;
+	v->end = PG(VMA_PAGES);
+	v->kind = VMA_KIND__VMA_ANON_PRIVATE;
+	v->prot = PROT_READ | PROT_WRITE;
+	v->flags = MAP_PRIVATE | MAP_ANONYMOUS;
+	*vp = v;
+	mm->n_vmas = 1;
+	mm->vmas = vp;
+	assert_true(vma_is_lazy(v));
+}
+
+/* Whether VmFlags of the mapping at addr in /proc/self/smaps has flag. */
+static bool vm_flag(uint64_t addr, const char *flag)
+{
+	FILE *f = fopen("/proc/self/smaps", "r");
+	char line[512], want[32];
+	bool in = false, has = false;
+
+	assert_non_null(f);
+	snprintf(want, sizeof(want), "%lx-", (unsigned long)addr);
+	while (fgets(line, sizeof(line), f)) {
+		if (strchr(line, '-') && strchr(line, ' ') &&
+		    strchr(line, '-') < strchr(line, ' '))
+			in = !strncmp(line, want, strlen(want));
+		else if (in && !strncmp(line, "VmFlags:", 8))
+			has = strstr(line, flag) != NULL;
+	}
+	fclose(f);
+	return has;
+}
+
+/* hugepage: the VMA was MADV_HUGEPAGE (moved), else copied; either way
+ * the same contents and the VMA's own flags. */
+static void take(bool hugepage)
+{
+	struct page_source src = { .ops = &mock_ops, .name = "mock" };
+	struct prefill pf;
+	MmEntry mm;
+	VmaEntry v, *vp;
+
+	hold(&pf, &mm, &v, &vp);
+	if (hugepage) {
+		v.has_madv = true;
+		v.madv = 1ULL << MADV_HUGEPAGE;
+	}
+	assert_int_equal(prefill_take(&pf, &mm, pme, 2, &src), 0);
+	assert_int_equal(pf.nr_moved, 1);
+	assert_int_equal(pf.nr_copied, hugepage ? 0 : 1);
+	assert_true(vm_flag(VA, " hg") == hugepage);
+	assert_int_equal(pf.moved[0].start, VA);
+	assert_int_equal(pf.moved[0].end, PG(VMA_PAGES));
+	for (int i = 0; i < 4; i++)
+		assert_true(page_is(PG(i), i + 1));
+	assert_true(page_is(PG(4), 0xE0 + 4));	/* fixed from the file */
+	assert_true(page_is(PG(5), 0));		/* zero in the image */
+	assert_true(page_is(PG(6), 0));		/* missing: zero */
+	assert_true(page_is(PG(7), 0));
+	assert_int_equal(pf.pages_fixed, 1);
+	/* those held with data: 5 (zero), 6 and 7 (missing) */
+	assert_int_equal(pf.pages_zeroed, 3);
+	prefill_release(&pf);
+	/* released: the address is free again */
+	assert_int_equal(msync((void *)VA, PAGE_SZ, 0), -1);
+	assert_int_equal(errno, ENOMEM);
+}
+
+static void test_take(void **state)
+{
+	(void)state;
+	take(false);
+}
+
+static void test_take_hugepage(void **state)
+{
+	(void)state;
+	take(true);
+}
+
+/* Something of ours at the VMA's address: not taken, nothing moved. */
+static void test_taken_here(void **state)
+{
+	struct page_source src = { .ops = &mock_ops, .name = "mock" };
+	struct prefill pf;
+	MmEntry mm;
+	VmaEntry v, *vp;
+	void *ours;
+
+	(void)state;
+	ours = mmap((void *)PG(100), PAGE_SZ, PROT_READ, MAP_PRIVATE |
+		    MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	assert_ptr_equal(ours, (void *)PG(100));
+	hold(&pf, &mm, &v, &vp);
+	assert_int_equal(prefill_take(&pf, &mm, pme, 2, &src), 0);
+	assert_int_equal(pf.nr_moved, 0);
+	assert_true(page_is(PG(100), 0));	/* ours, untouched */
+	prefill_release(&pf);
+	munmap(ours, PAGE_SZ);
+}
+
+/* Nothing held (given up): nothing taken, nothing to release twice. */
+static void test_off(void **state)
+{
+	struct page_source src = { .ops = &mock_ops, .name = "mock" };
+	struct prefill pf;
+	MmEntry mm;
+	VmaEntry v, *vp;
+
+	(void)state;
+	hold(&pf, &mm, &v, &vp);
+	prefill_release(&pf);
+	pf.off = true;
+	assert_int_equal(prefill_take(&pf, &mm, pme, 2, &src), 0);
+	assert_int_equal(pf.nr_moved, 0);
+	prefill_release(&pf);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_match),
+		cmocka_unit_test(test_take),
+		cmocka_unit_test(test_take_hugepage),
+		cmocka_unit_test(test_taken_here),
+		cmocka_unit_test(test_off),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
