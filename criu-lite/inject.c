@@ -54,7 +54,7 @@ int remote_init(struct remote *r, pid_t tid, uint64_t syscall_ip)
 
 static long syscall_by_stops(struct remote *r, bool *failed, long nr,
 			     const long a[6]);
-static void kill_point(const struct remote *r, const char *stage);
+static void kill_point(const struct remote *r, long nr, const char *stage);
 
 static long inject_syscall(struct remote *r, bool *failed, long nr, long a1,
 			   long a2, long a3, long a4, long a5, long a6)
@@ -83,8 +83,8 @@ static long inject_syscall(struct remote *r, bool *failed, long nr, long a1,
 		pr_perror("PTRACE_SETREGS(%d)", r->tid);
 		return -EIO;
 	}
-	kill_point(r, "set");
-	kill_point(r, "entry");
+	kill_point(r, nr, "set");
+	kill_point(r, nr, "entry");
 	for (;;) {
 		if (ptrace(PTRACE_SINGLESTEP, r->tid, NULL, NULL)) {
 			pr_perror("PTRACE_SINGLESTEP(%d)", r->tid);
@@ -127,7 +127,7 @@ static long inject_syscall(struct remote *r, bool *failed, long nr, long a1,
 			return -EIO;
 		}
 	}
-	kill_point(r, "exit");
+	kill_point(r, nr, "exit");
 	if (ptrace(PTRACE_GETREGS, r->tid, NULL, &regs)) {
 		pr_perror("PTRACE_GETREGS(%d)", r->tid);
 		return -EIO;
@@ -169,7 +169,7 @@ static const char *syscall_name(long nr)
 		[__NR_capset] = "capset", [__NR_setresuid] = "setresuid",
 		[__NR_setresgid] = "setresgid", [__NR_setgroups] = "setgroups",
 		[__NR_setfsuid] = "setfsuid", [__NR_setfsgid] = "setfsgid",
-		[__NR_pause] = "pause",
+		[__NR_pause] = "pause", [__NR_vmsplice] = "vmsplice",
 	};
 
 	if (nr >= 0 && nr < (long)(sizeof(names) / sizeof(names[0])) && names[nr])
@@ -574,10 +574,15 @@ static bool is_group_leader(pid_t tid)
  * that stage of the 3rd injected call of a thread (the leader: the others
  * get two), kill-inject-thread-<stage> at the 2nd call of a thread that is
  * not the leader; to prove the thread survives it. */
-static void kill_point(const struct remote *r, const char *stage)
+static void kill_point(const struct remote *r, long nr, const char *stage)
 {
 	const char *f = getenv("CRIU_LITE_FAULT");
 
+	/* kill-vmsplice-<stage>: at that stage of the first vmsplice a
+	 * thread gets, with the splice path's pipe open in it */
+	if (f && nr == __NR_vmsplice && !strncmp(f, "kill-vmsplice-", 14) &&
+	    !strcmp(f + 14, stage) && !r->nr_vmsplice)
+		raise(SIGKILL);
 	if (!f || strncmp(f, "kill-inject-", 12))
 		return;
 	f += 12;
@@ -641,7 +646,7 @@ static long run_call(struct remote *r, long nr, const long a[6], uint64_t sp,
 	}
 	if (r->state != REMOTE_FD_OPEN)
 		r->state = REMOTE_INJECTED;
-	kill_point(r, "set");
+	kill_point(r, nr, "set");
 	while (seen < 2) {
 		int st = syscall_stop(r, nr);
 
@@ -650,9 +655,9 @@ static long run_call(struct remote *r, long nr, const long a[6], uint64_t sp,
 		seen += st;
 		r->at_entry = seen == 1;
 		if (seen == 1)
-			kill_point(r, "entry");
+			kill_point(r, nr, "entry");
 	}
-	kill_point(r, "exit");
+	kill_point(r, nr, "exit");
 	if (ptrace(PTRACE_GETREGS, r->tid, NULL, &regs)) {
 		pr_perror("PTRACE_GETREGS(%d)", r->tid);
 		return -EIO;
@@ -663,6 +668,8 @@ static long run_call(struct remote *r, long nr, const long a[6], uint64_t sp,
 		return -EIO;
 	}
 	r->nr_calls++;
+	if (nr == __NR_vmsplice)
+		r->nr_vmsplice++;
 	*failed = false;
 	return regs.rax;
 }
@@ -764,6 +771,25 @@ long remote_call_new_fd(struct remote *r, int expect, long nr, long a1,
 		return -EIO;
 	}
 	return fd;
+}
+
+long remote_call_keeping_fd(struct remote *r, long nr, long a1, long a2,
+			   long a3, long a4)
+{
+	const long a[6] = { a1, a2, a3, a4, 0, 0 };
+	uint64_t t0 = now_ns();
+	bool bad;
+	long ret;
+
+	if (!r->self_restoring || r->state != REMOTE_FD_OPEN)
+		return rcall(r, nr, a1, a2, a3, a4, 0, 0);
+	/* rsp at the closing frame: left alone at any point of the call,
+	 * the thread goes on into close(open_fd), then the ordinary frame;
+	 * its state stays REMOTE_FD_OPEN */
+	ret = run_call(r, nr, a, r->close_frame, &bad);
+	if (log_get_level() >= LOG_TRACE)
+		trace_call(r, nr, a, ret, bad, t0);
+	return bad ? -EIO : ret;
 }
 
 /* An ordinary injected call: left alone from its start on, the thread
