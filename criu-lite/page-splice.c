@@ -44,8 +44,8 @@ struct page_splice {
 	uint32_t *sums;
 	uint8_t *zero;
 	/* file offsets, under lock: vmspliced up to queued, in the file up
-	 * to spliced, checked up to checked */
-	uint64_t queued, spliced, checked;
+	 * to spliced, checked up to checked, which stays below limit */
+	uint64_t queued, spliced, checked, limit;
 	bool stop, failed;
 	int err;
 	const char *what;	/* of the failure */
@@ -100,7 +100,7 @@ static bool have_queued(const struct page_splice *ps, uint64_t unused)
 static bool have_spliced(const struct page_splice *ps, uint64_t unused)
 {
 	(void)unused;
-	return ps->checked < ps->spliced;
+	return ps->checked < ps->spliced && ps->checked < ps->limit;
 }
 
 /* Moves what the process queued from the pipe into the pages file. */
@@ -159,6 +159,8 @@ static void *checker_main(void *arg)
 		uint64_t off = ps->checked, len = ps->spliced - off;
 		int ret;
 
+		if (len > ps->limit - off)
+			len = ps->limit - off;
 		if (len > CHECK_CHUNK)
 			len = CHECK_CHUNK;
 		pthread_mutex_unlock(&ps->lock);
@@ -287,6 +289,7 @@ static int start_threads(struct page_splice *ps)
 		return -1;
 	}
 	ps->queued = ps->spliced = ps->checked = ps->x->offset;
+	ps->limit = UINT64_MAX;
 	if (pthread_create(&ps->splicer, NULL, splicer_main, ps))
 		return -1;
 	ps->splicer_up = true;
@@ -372,6 +375,12 @@ static bool room_for(const struct page_splice *ps, uint64_t len)
 static bool pipe_drained(const struct page_splice *ps, uint64_t was)
 {
 	return ps->spliced > was || ps->spliced == ps->queued;
+}
+
+static bool all_spliced(const struct page_splice *ps, uint64_t unused)
+{
+	(void)unused;
+	return ps->spliced == ps->queued;
 }
 
 static bool all_checked(const struct page_splice *ps, uint64_t end)
@@ -470,6 +479,82 @@ static int queue_regions(struct page_splice *ps, const struct page_region *regs,
 	return 0;
 }
 
+/*
+ * The injection's own bytes on the leader's stack (its frames, below the
+ * red zone, and the scratch memory in them) were spliced with the pages
+ * around them: the file gets the bytes that were there before (which
+ * remote_finish() puts back in the process), before they are checked.
+ */
+struct injected {
+	uint64_t at;
+	size_t len;
+	const uint8_t *orig;
+};
+
+static size_t injected_areas(const struct page_splice *ps, struct injected *a)
+{
+	size_t n = 0;
+
+	if (ps->r->area_orig)
+		a[n++] = (struct injected){ ps->r->area, ps->r->area_len,
+					    ps->r->area_orig };
+	if (ps->r->close_orig)
+		a[n++] = (struct injected){ ps->r->close_area, ps->r->close_len,
+					    ps->r->close_orig };
+	return n;
+}
+
+/* Patches (or, !write, only counts) the pieces of the areas the regions
+ * hold; their number, or -1. */
+static int put_back_injected(struct page_splice *ps,
+			     const struct page_region *regs, size_t nr,
+			     bool write)
+{
+	struct injected a[2];
+	size_t na = injected_areas(ps, a);
+	uint64_t off = ps->base;
+	int pieces = 0;
+
+	for (size_t i = 0; i < nr; off += regs[i].end - regs[i].start, i++) {
+		for (size_t j = 0; j < na; j++) {
+			uint64_t lo = a[j].at > regs[i].start ? a[j].at : regs[i].start;
+			uint64_t hi = a[j].at + a[j].len < regs[i].end ?
+				      a[j].at + a[j].len : regs[i].end;
+
+			if (lo >= hi)
+				continue;
+			pieces++;
+			if (write && pwrite(ps->fd, a[j].orig + (lo - a[j].at),
+					    hi - lo, off + (lo - regs[i].start)) !=
+					 (ssize_t)(hi - lo)) {
+				pr_perror("pid %d: put its stack bytes at %#lx "
+					  "back into pages-1.img", ps->pid,
+					  (long)lo);
+				return -1;
+			}
+		}
+	}
+	return pieces;
+}
+
+static int fix_injected(struct page_splice *ps, const struct page_region *regs,
+			size_t nr)
+{
+	pthread_mutex_lock(&ps->lock);
+	if (!wait_for(ps, all_spliced, 0)) {
+		pthread_mutex_unlock(&ps->lock);
+		return splice_failed(ps);
+	}
+	pthread_mutex_unlock(&ps->lock);
+	if (put_back_injected(ps, regs, nr, true) < 0)
+		return -1;
+	pthread_mutex_lock(&ps->lock);
+	ps->limit = UINT64_MAX;
+	pthread_cond_broadcast(&ps->cond);
+	pthread_mutex_unlock(&ps->lock);
+	return 0;
+}
+
 /* The checked pages into the runs: zero ones PE_ZERO, the others stored
  * where they were spliced, with their checksums. */
 static int add_runs(struct page_splice *ps, const struct page_region *regs,
@@ -508,6 +593,7 @@ int page_splice_regions(struct page_splice *ps, const struct page_region *regs,
 {
 	size_t pages = 0;
 	uint64_t end;
+	bool held;
 	int ret = -1;
 
 	for (size_t i = 0; i < nr; i++)
@@ -529,9 +615,11 @@ int page_splice_regions(struct page_splice *ps, const struct page_region *regs,
 		return -1;
 	pthread_mutex_lock(&ps->lock);
 	ps->base = ps->queued = ps->spliced = ps->checked = ps->x->offset;
+	held = put_back_injected(ps, regs, nr, false) > 0;
+	ps->limit = held ? ps->base : UINT64_MAX;
 	pthread_mutex_unlock(&ps->lock);
 	end = ps->base + pages * PAGE_SZ;
-	if (queue_regions(ps, regs, nr))
+	if (queue_regions(ps, regs, nr) || (held && fix_injected(ps, regs, nr)))
 		return -1;
 	pthread_mutex_lock(&ps->lock);
 	if (!wait_for(ps, all_checked, end)) {
