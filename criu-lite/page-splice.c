@@ -272,6 +272,13 @@ static int give_pipe(struct page_splice *ps, int expect)
 			"copy", ps->pid, strerror(-ps->tfd));
 		return 1;
 	}
+	if (ps->r->state != REMOTE_FD_OPEN) {
+		/* opened by a plain call (no room for the closing frame):
+		 * criu-lite killed now would leave it there */
+		pr_info("pid %d: no closing frame for criu-lite's pipe: pages "
+			"by copy", ps->pid);
+		return remote_close_new_fd(ps->r, ps->tfd) ? -1 : 1;
+	}
 	if (fault_at("kill-vmsplice-open"))
 		raise(SIGKILL);
 	if (!is_our_pipe(ps)) {
@@ -468,6 +475,7 @@ static int queue_regions(struct page_splice *ps, const struct page_region *regs,
 		ps->queued += ret;
 		pthread_cond_broadcast(&ps->cond);
 		pthread_mutex_unlock(&ps->lock);
+		progress_add(ps->x->progress, ret / PAGE_SZ, ret);
 		/* on from where it stopped */
 		while (ret > 0) {
 			uint64_t len = regs[i].end - pos;
@@ -634,6 +642,5 @@ int page_splice_regions(struct page_splice *ps, const struct page_region *regs,
 	pthread_mutex_unlock(&ps->lock);
 	ret = add_runs(ps, regs, nr, rb);
 	rb->next_offset = ps->x->offset;
-	progress_add(ps->x->progress, pages, pages * PAGE_SZ);
 	return ret;
 }
