@@ -14,7 +14,10 @@
  * (inject.h): criu-lite killed at any moment, the process closes that fd
  * before it goes on, and its fd table is as before. vmsplice references
  * the pages (no SPLICE_F_GIFT, nothing is moved or unshared): the tree
- * is frozen until they are in the file.
+ * is frozen until they are in the file. The injection's own bytes on the
+ * leader's stack (its frames, below the red zone) are spliced with the
+ * stack: the file gets the bytes that were there before they are
+ * checked.
  *
  * Only for the local, uncompressed pages file of a dump that is not a
  * pre-copy's or a lazy one, and for a process with self-restoring
