@@ -174,6 +174,18 @@ pinned-check: $(B)/criu-lite zdtm $(B)/tests/subreaper $(B)/tests/pinned-writer
 
 CHECK_TARGETS += pinned-check
 
+# the one-copy page path (vmsplice) against the copy path: the same
+# pagemaps, zero pages, COW sharing kept, a restore verified
+# (tests/splice.sh)
+$(B)/tests/splicehog: tests/tools/splicehog.c
+	@mkdir -p $(B)/tests
+	$(CC) $(BASE_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $<
+
+splice-check: $(B)/criu-lite $(B)/tests/subreaper $(B)/tests/splicehog
+	$(B)/tests/subreaper tests/splice.sh $(B)
+
+CHECK_TARGETS += splice-check
+
 # every zdtm test dumped with its pages image compressed: zstd, then lz4
 # with pre-copy rounds (frames written while the test runs, the final
 # dump's pagemaps pointing into them); ~40 s
@@ -367,7 +379,7 @@ FORCE:
 	bad-dumps check-qemu zdtm-precopy zdtm-predump zdtm-compress lazy-check \
 	dumpdir-check restore-state-check tcp-apps-check stats-check progress-check log-check \
 	show-check cli-check fault-kill page-server-check migrate-check postcopy-check \
-	predump-check deps install uninstall install-check \
+	predump-check splice-check deps install uninstall install-check \
 	corrupt-images corrupt-images-asan criu-zdtm
 .DELETE_ON_ERROR:
 .SECONDARY: $(PROTO_C) $(PROTO_H)

@@ -35,6 +35,7 @@
 #include "mem-tracker.h"
 #include "namespaces.h"
 #include "names.h"
+#include "page-splice.h"
 #include "page-xfer.h"
 #include "precopy.h"
 #include "progress.h"
@@ -117,6 +118,7 @@ struct proc_dump {
 	int stop_sig;		/* in group-stop: the signal that stopped it */
 	const struct proc_dump *parent;	/* in the tree; NULL for the root */
 	struct cow_ranges cow;	/* pages shared with the parent (cow.h) */
+	struct page_splice *splice;	/* its pages by vmsplice, or NULL */
 };
 
 /* SIGINT/SIGTERM/SIGHUP are blocked during a dump; one arriving aborts it
@@ -480,7 +482,7 @@ static int dump_mm(struct proc_dump *pd)
 	}
 	if (img_write_one(pd->c->dirfd, IMG_MM, pd->fp->vpid, &mm.base))
 		goto out;
-	if (dump_pages(pid, pd->fp->vpid, &mm, pd->c->xfer, pd->pc))
+	if (dump_pages(pid, pd->fp->vpid, &mm, pd->c->xfer, pd->pc, pd->splice))
 		goto out;
 	ret = 0;
 out:
@@ -574,6 +576,43 @@ static void phase_end(struct dump_stats *st, const struct phase_mark *m)
 	st->pages_ns += now_ns() - m->t;	/* last: holds the others */
 }
 
+static int lowest_free_fd(pid_t pid);
+
+/*
+ * The splice path (page-splice.h) for a plain dump's pages: injection
+ * into the leader again, for as long as its pages are read. A process
+ * that can't have it is read by copy, as before.
+ */
+static int begin_splice(struct proc_dump *pd)
+{
+	bool err;
+
+	pd->splice = NULL;
+	if (pd->pc || pd->c->lazy_on || !page_splice_wanted() ||
+	    !pd->have_gadgets)
+		return 0;
+	if (begin_inject(pd, pd->fp->pid, &pd->r))
+		return -1;
+	pd->splice = page_splice_open(&pd->r, pd->fp->pid,
+				      lowest_free_fd(pd->fp->pid), pd->c->xfer,
+				      &err);
+	if (!pd->splice && remote_finish(&pd->r))
+		err = true;
+	return err ? -1 : 0;
+}
+
+/* Before anything else happens to the tree: the process' fd closed. */
+static int end_splice(struct proc_dump *pd)
+{
+	int ret;
+
+	if (!pd->splice)
+		return 0;
+	ret = page_splice_close(pd->splice);
+	pd->splice = NULL;
+	return remote_finish(&pd->r) | ret;
+}
+
 /*
  * Everything of one frozen process. The injected calls come first and
  * end (registers, mask and stack bytes as they were) before the long
@@ -601,7 +640,11 @@ static int dump_proc(struct proc_dump *pd)
 	if (pd->pc && pc_final_collect(pd->pc))
 		return -1;
 	phase_begin(pd->c->st, &pm);
-	ret = dump_mm(pd);
+	ret = begin_splice(pd);
+	if (!ret)
+		ret = dump_mm(pd);
+	if (end_splice(pd))
+		ret = -1;
 	phase_end(pd->c->st, &pm);
 	if (ret || fault_at("after-pages") || interrupted(pd->c))
 		return -1;

@@ -54,7 +54,7 @@ int remote_init(struct remote *r, pid_t tid, uint64_t syscall_ip)
 
 static long syscall_by_stops(struct remote *r, bool *failed, long nr,
 			     const long a[6]);
-static void kill_point(const struct remote *r, const char *stage);
+static void kill_point(const struct remote *r, long nr, const char *stage);
 static int park_raw(struct remote *r);
 static int vm_exact(pid_t pid, uint64_t addr, void *buf, size_t len,
 		    bool write_mem);
@@ -123,8 +123,8 @@ static long inject_syscall(struct remote *r, bool *failed, long nr, long a1,
 		pr_perror("PTRACE_SETREGS(%d)", r->tid);
 		return -EIO;
 	}
-	kill_point(r, r->park_between ? "plain-set" : "set");
-	kill_point(r, "entry");
+	kill_point(r, nr, r->park_between ? "plain-set" : "set");
+	kill_point(r, nr, "entry");
 	for (;;) {
 		if (ptrace(PTRACE_SINGLESTEP, r->tid, NULL, NULL)) {
 			pr_perror("PTRACE_SINGLESTEP(%d)", r->tid);
@@ -167,7 +167,7 @@ static long inject_syscall(struct remote *r, bool *failed, long nr, long a1,
 			return -EIO;
 		}
 	}
-	kill_point(r, r->park_between ? "plain-exit" : "exit");
+	kill_point(r, nr, r->park_between ? "plain-exit" : "exit");
 	if (ptrace(PTRACE_GETREGS, r->tid, NULL, &regs)) {
 		pr_perror("PTRACE_GETREGS(%d)", r->tid);
 		return -EIO;
@@ -181,7 +181,7 @@ static long inject_syscall(struct remote *r, bool *failed, long nr, long a1,
 	if (r->park_between) {
 		if (park_raw(r))
 			return -EIO;
-		kill_point(r, "plain-between");
+		kill_point(r, nr, "plain-between");
 	}
 	r->nr_calls++;
 	*failed = false;
@@ -214,7 +214,7 @@ static const char *syscall_name(long nr)
 		[__NR_capset] = "capset", [__NR_setresuid] = "setresuid",
 		[__NR_setresgid] = "setresgid", [__NR_setgroups] = "setgroups",
 		[__NR_setfsuid] = "setfsuid", [__NR_setfsgid] = "setfsgid",
-		[__NR_pause] = "pause",
+		[__NR_pause] = "pause", [__NR_vmsplice] = "vmsplice",
 	};
 
 	if (nr >= 0 && nr < (long)(sizeof(names) / sizeof(names[0])) && names[nr])
@@ -622,10 +622,15 @@ static bool is_group_leader(pid_t tid)
  * (set, exit, between: after the call, the thread parked) make the dump
  * inject the plain way (dump.c); plain-set and plain-exit show the window
  * where that harms the thread, plain-between that parking does not. */
-static void kill_point(const struct remote *r, const char *stage)
+static void kill_point(const struct remote *r, long nr, const char *stage)
 {
 	const char *f = getenv("CRIU_LITE_FAULT");
 
+	/* kill-vmsplice-<stage>: at that stage of the first vmsplice a
+	 * thread gets, with the splice path's pipe open in it */
+	if (f && nr == __NR_vmsplice && !strncmp(f, "kill-vmsplice-", 14) &&
+	    !strcmp(f + 14, stage) && !r->nr_vmsplice)
+		raise(SIGKILL);
 	if (!f || strncmp(f, "kill-inject-", 12))
 		return;
 	f += 12;
@@ -689,7 +694,7 @@ static long run_call(struct remote *r, long nr, const long a[6], uint64_t sp,
 	}
 	if (r->state != REMOTE_FD_OPEN)
 		r->state = REMOTE_INJECTED;
-	kill_point(r, "set");
+	kill_point(r, nr, "set");
 	while (seen < 2) {
 		int st = syscall_stop(r, nr);
 
@@ -698,9 +703,9 @@ static long run_call(struct remote *r, long nr, const long a[6], uint64_t sp,
 		seen += st;
 		r->at_entry = seen == 1;
 		if (seen == 1)
-			kill_point(r, "entry");
+			kill_point(r, nr, "entry");
 	}
-	kill_point(r, "exit");
+	kill_point(r, nr, "exit");
 	if (ptrace(PTRACE_GETREGS, r->tid, NULL, &regs)) {
 		pr_perror("PTRACE_GETREGS(%d)", r->tid);
 		return -EIO;
@@ -711,6 +716,8 @@ static long run_call(struct remote *r, long nr, const long a[6], uint64_t sp,
 		return -EIO;
 	}
 	r->nr_calls++;
+	if (nr == __NR_vmsplice)
+		r->nr_vmsplice++;
 	*failed = false;
 	return regs.rax;
 }
@@ -812,6 +819,25 @@ long remote_call_new_fd(struct remote *r, int expect, long nr, long a1,
 		return -EIO;
 	}
 	return fd;
+}
+
+long remote_call_keeping_fd(struct remote *r, long nr, long a1, long a2,
+			   long a3, long a4)
+{
+	const long a[6] = { a1, a2, a3, a4, 0, 0 };
+	uint64_t t0 = now_ns();
+	bool bad;
+	long ret;
+
+	if (!r->self_restoring || r->state != REMOTE_FD_OPEN)
+		return rcall(r, nr, a1, a2, a3, a4, 0, 0);
+	/* rsp at the closing frame: left alone at any point of the call,
+	 * the thread goes on into close(open_fd), then the ordinary frame;
+	 * its state stays REMOTE_FD_OPEN */
+	ret = run_call(r, nr, a, r->close_frame, &bad);
+	if (log_get_level() >= LOG_TRACE)
+		trace_call(r, nr, a, ret, bad, t0);
+	return bad ? -EIO : ret;
 }
 
 /* An ordinary injected call: left alone from its start on, the thread

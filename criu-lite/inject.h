@@ -69,6 +69,7 @@ struct remote {
 	/* dump's plain fallback (remote_init_plain): put back in its
 	 * interrupt stop with its own registers and mask after each call */
 	bool park_between;
+	unsigned nr_vmsplice;	/* of them, vmsplice (fault points) */
 	int last_event;		/* PTRACE_EVENT_* seen during the last call */
 	unsigned long event_msg;	/* its PTRACE_GETEVENTMSG */
 };
@@ -110,6 +111,14 @@ int remote_init_dump(struct remote *r, pid_t tid,
 long remote_call_new_fd(struct remote *r, int expect, long nr, long a1,
 			long a2, long a3);
 int remote_close_new_fd(struct remote *r, int fd);
+/*
+ * Between remote_call_new_fd and remote_close_new_fd: another call that
+ * uses that fd (vmsplice into it), made so that the thread left alone
+ * at any point of it still closes the fd before it rt_sigreturns. Plain
+ * injection, or no fd open: an ordinary call. The result, or -EIO.
+ */
+long remote_call_keeping_fd(struct remote *r, long nr, long a1, long a2,
+			    long a3, long a4);
 
 /* Ends injection in tid: registers, mask and stack bytes as they were,
  * the thread back in its interrupt stop. For either kind of init. */

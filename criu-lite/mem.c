@@ -16,6 +16,7 @@
 #include "lazy.h"
 #include "aio.h"
 #include "mem.h"
+#include "page-splice.h"
 #include "mem-ghost.h"
 #include "page-source.h"
 #include "page-xfer.h"
@@ -301,7 +302,8 @@ static bool listed_by_tracker(const MmEntry *mm, const VmaEntry *v,
 }
 
 int dump_pages(pid_t pid, pid_t vpid, const MmEntry *mm,
-	       struct page_xfer *x, const struct pc_proc *pc)
+	       struct page_xfer *x, const struct pc_proc *pc,
+	       struct page_splice *ps)
 {
 	struct run_builder rb;
 	char path[64];
@@ -341,6 +343,8 @@ int dump_pages(pid_t pid, pid_t vpid, const MmEntry *mm,
 			x->st->pages_scanned += (regs[k].end - regs[k].start) / PAGE_SZ;
 		if (pc && mm->vmas[i]->kind == VMA_KIND__VMA_ANON_PRIVATE)
 			ret = pc_dump_regions(pc, x, regs, nr, &rb, false);
+		else if (!x->lazy_vma && page_splice_can(ps, mm->vmas[i]->prot))
+			ret = page_splice_regions(ps, regs, nr, &rb);
 		else
 			ret = xfer_read_regions(x, pid, regs, nr, &rb);
 		free(regs);

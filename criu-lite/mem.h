@@ -33,12 +33,15 @@ int mm_fill_vmas(MmEntry *mm, const struct vma_info *vmas, size_t nr);
 
 /* Reads the pages of pid that must be stored into x, with one pagemap
  * entry per run (the pagemap of vpid). pid must be frozen. pc: its
- * pre-copy state, or NULL for a plain dump. */
+ * pre-copy state, or NULL for a plain dump. ps: the splice path into
+ * pid (page-splice.h), for the VMAs it can read, or NULL. */
 struct pc_proc;
 struct page_source;
 struct page_xfer;
+struct page_splice;
 int dump_pages(pid_t pid, pid_t vpid, const MmEntry *mm,
-	       struct page_xfer *x, const struct pc_proc *pc);
+	       struct page_xfer *x, const struct pc_proc *pc,
+	       struct page_splice *ps);
 
 /* Shared memory objects already mapped by a restored process of the tree:
  * later ones map the same object through /proc/PID/map_files. */

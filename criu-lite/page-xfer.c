@@ -830,6 +830,7 @@ static int local_pagemap_end(struct page_xfer *x, bool ok)
 
 static int net_flush(struct local_xfer *l);
 static int wait_idle(struct local_xfer *l);
+static const struct page_xfer_ops local_ops;
 
 static int local_flush(struct page_xfer *x)
 {
@@ -860,6 +861,41 @@ static int local_flush(struct page_xfer *x)
 	l->wb_start = l->file_off;
 	x->st->sync_ns += now_ns() - t0;
 	return 0;
+}
+
+/* ---- written by another path (page-splice.h) ---- */
+
+int page_xfer_direct_begin(struct page_xfer *x)
+{
+	struct local_xfer *l = (struct local_xfer *)x;
+
+	if (x->ops != &local_ops || x->placed)
+		return -1;
+	if (local_submit(x) || wait_idle(l))
+		return -2;
+	return l->fd;
+}
+
+void page_xfer_direct_room(struct page_xfer *x, uint64_t len)
+{
+	struct local_xfer *l = (struct local_xfer *)x;
+
+	prealloc_for(l, l->file_off + len);
+}
+
+void page_xfer_direct_wrote(struct page_xfer *x, uint64_t len, uint64_t ns)
+{
+	struct local_xfer *l = (struct local_xfer *)x;
+
+	l->file_off += len;
+	x->offset += len;
+	if (x->durable && l->file_off - l->wb_start >= WRITEBACK_STEP) {
+		sync_file_range(l->fd, l->wb_start, l->file_off - l->wb_start,
+				SYNC_FILE_RANGE_WRITE);
+		l->wb_start = l->file_off;
+	}
+	x->st->write_ns += ns;
+	x->st->bytes_written += len;
 }
 
 /* ---- over the network: the same ring, sent to a page server ---- */

@@ -168,6 +168,18 @@ void xfer_run_builder_init(struct run_builder *rb, struct page_xfer *x,
 /* Emits a run as a pagemap entry of the current process. */
 int xfer_emit_pagemap(void *xfer, const struct page_run *run);
 
+/*
+ * The local, uncompressed pages file, written meanwhile by another path
+ * (page-splice.h) at x->offset: begin waits until everything submitted
+ * is written and returns the file's fd (-1: x is not that kind, -2: a
+ * write failed, logged); then, with nothing submitted meanwhile, room()
+ * preallocates len more bytes and wrote() says len more bytes (taking
+ * ns) are there, from one thread at a time.
+ */
+int page_xfer_direct_begin(struct page_xfer *x);
+void page_xfer_direct_room(struct page_xfer *x, uint64_t len);
+void page_xfer_direct_wrote(struct page_xfer *x, uint64_t len, uint64_t ns);
+
 /* Pages of [start, end) a process owns (present or swapped, neither file
  * pages nor the zero page), by PAGEMAP_SCAN on its pagemap fd. */
 int scan_owned_pages(int pagemap_fd, uint64_t start, uint64_t end,

@@ -34,6 +34,7 @@
 #define SETTLE_MS		100
 #define MASKS_BACK_MS		5000
 #define MASKS_MAX		8192
+#define FDS_MAX			65536
 #define LOG_TAIL_LINES		20
 #define TOOL_TAIL_LINES		30
 #define ROOT_MAX		2048		/* short enough for every path below */
@@ -47,6 +48,13 @@ static const char *const fault_points[] = {
 	/* the plain injection (no self-restoring frame), killed between
 	 * two calls: the thread was parked back in its stop */
 	"kill-inject-plain-between",
+};
+/* the same with the splice path's pipe open in the process (the first
+ * vmsplice, or just after the open): dumps with neither --precopy,
+ * --predump nor --compress, and not CRIU_LITE_PAGE_PATH=copy */
+static const char *const splice_fault_points[] = {
+	"kill-vmsplice-open", "kill-vmsplice-set", "kill-vmsplice-entry",
+	"kill-vmsplice-exit",
 };
 /* the same in a thread that is not the leader (tests flagged threads) */
 static const char *const thread_fault_points[] = {
@@ -457,13 +465,57 @@ static int check_masks(struct test_run *r, const char *before,
 	return fail(r, "a thread's signal mask changed %s", when);
 }
 
+/* Every process' fd table: "pid fd -> target" lines. */
+static void tree_fds(const struct test_run *r, char *buf, size_t len)
+{
+	char path[64], target[256];
+	size_t off = 0;
+
+	buf[0] = 0;
+	for (int i = 0; i < r->tree.nr && off < len; i++) {
+		pid_t pid = r->tree.nodes[i].pid;
+
+		for (int fd = 0; fd < 1024 && off < len; fd++) {
+			ssize_t n;
+
+			snprintf(path, sizeof(path), "/proc/%d/fd/%d", pid, fd);
+			n = readlink(path, target, sizeof(target) - 1);
+			if (n < 0)
+				continue;
+			target[n] = 0;
+			off += snprintf(buf + off, len - off, "%d %d -> %s\n",
+					pid, fd, target);
+		}
+	}
+}
+
+/* Every fd table is as before: no fd of criu-lite's left in a process
+ * (one it killed while injecting closes it before its own code runs:
+ * MASKS_BACK_MS, as the masks). */
+static int check_fds(struct test_run *r, const char *before, const char *when)
+{
+	static char now[FDS_MAX];
+	long long deadline = now_ms() + MASKS_BACK_MS;
+
+	for (;;) {
+		tree_fds(r, now, sizeof(now));
+		if (!strcmp(before, now))
+			return 0;
+		if (now_ms() > deadline)
+			break;
+		msleep(5);
+	}
+	verbose(r, "fds before:\n%s  now:\n%s", before, now);
+	return fail(r, "a process' fd table changed %s", when);
+}
+
 /*
  * A dump made to fail on purpose must exit non-zero and leave the test
- * running, untraced and unchanged (signal masks included).
+ * running, untraced and unchanged (signal masks and fd tables included).
  */
 static int fault_dump(struct test_run *r, const char *point)
 {
-	static char masks[MASKS_MAX];
+	static char masks[MASKS_MAX], fds[FDS_MAX];
 	char dir[PATH_MAX], when[96], buf[64];
 	long long ms;
 	int status, ret;
@@ -473,6 +525,7 @@ static int fault_dump(struct test_run *r, const char *point)
 	if (mkdir_p(dir))
 		return fail(r, "mkdir %s: %s", dir, strerror(errno));
 	tree_masks(r, masks, sizeof(masks));
+	tree_fds(r, fds, sizeof(fds));
 	ret = run_criu(r, "dump", dir, point, &status, &ms);
 	verbose(r, "dump with CRIU_LITE_FAULT=%s: %s, %lld ms", point,
 		status_str(status, buf, sizeof(buf)), ms);
@@ -489,7 +542,8 @@ static int fault_dump(struct test_run *r, const char *point)
 		return fail(r, "dump with CRIU_LITE_FAULT=%s crashed: %s", point,
 			    status_str(status, buf, sizeof(buf)));
 	if (check_running(r, when) || check_tree(r, when) ||
-	    check_masks(r, masks, when) || check_progress(r, when))
+	    check_masks(r, masks, when) || check_fds(r, fds, when) ||
+	    check_progress(r, when))
 		return -1;
 	rm_rf(dir);
 	return 0;
@@ -722,6 +776,15 @@ static void kill_test(struct test_run *r)
 	current_test = 0;
 }
 
+/* Whether the dumps read pages by the splice path (page-splice.h). */
+static bool splice_dumps(const struct opts *o)
+{
+	const char *p = getenv("CRIU_LITE_PAGE_PATH");
+
+	return !o->precopy[0] && !o->predump && !o->compress &&
+	       !(p && !strcmp(p, "copy"));
+}
+
 static bool run_one(const struct opts *o, const struct zdtm_test *t)
 {
 	static struct test_run run;
@@ -738,6 +801,12 @@ static bool run_one(const struct opts *o, const struct zdtm_test *t)
 	if (o->iters > 0 && (t->flags & TF_FAULT)) {
 		for (i = 0; i < sizeof(fault_points) / sizeof(fault_points[0]); i++)
 			if (fault_dump(r, fault_points[i]))
+				goto out;
+	}
+	if (o->iters > 0 && (t->flags & TF_FAULT) && splice_dumps(o)) {
+		for (i = 0; i < sizeof(splice_fault_points) /
+			    sizeof(splice_fault_points[0]); i++)
+			if (fault_dump(r, splice_fault_points[i]))
 				goto out;
 	}
 	if (o->iters > 0 && (t->flags & TF_FAULT) && (t->flags & TF_THREADS)) {

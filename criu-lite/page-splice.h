@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The one-copy page path of a frozen process (CRIU's way): the process
+ * vmsplices its own pages into a pipe of criu-lite's, a splicer thread
+ * splices the pipe into the pages file (the only copy of the data, into
+ * the page cache), and a checksum thread reads what was written back
+ * from the page cache (pread) for each page's checksum and to find the
+ * zero pages, recorded PE_ZERO as on the copy path (their bytes stay in
+ * the file, unreferenced: no hole is punched).
+ *
+ * The process gets the pipe by an injected open of
+ * /proc/<criu-lite>/fd/<N> (checked to be that pipe, else the copy path
+ * is used); from then on, every injected call keeps the closing frame
+ * (inject.h): criu-lite killed at any moment, the process closes that fd
+ * before it goes on, and its fd table is as before. vmsplice references
+ * the pages (no SPLICE_F_GIFT, nothing is moved or unshared): the tree
+ * is frozen until they are in the file. The injection's own bytes on the
+ * leader's stack (its frames, below the red zone) are spliced with the
+ * stack: the file gets the bytes that were there before they are
+ * checked.
+ *
+ * Only for the local, uncompressed pages file of a dump that is not a
+ * pre-copy's or a lazy one, and for a process with self-restoring
+ * injection; CRIU_LITE_PAGE_PATH=copy|splice chooses (default below).
+ */
+#ifndef CRIU_LITE_PAGE_SPLICE_H
+#define CRIU_LITE_PAGE_SPLICE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "page-xfer.h"
+
+struct remote;
+struct page_splice;
+
+/* CRIU_LITE_PAGE_PATH says splice (or says nothing: the default). */
+bool page_splice_wanted(void);
+/*
+ * Opens the path into the process of r (injection begun, nothing open
+ * yet; expect: its lowest free fd). NULL if it can't have it (said in
+ * the log: the caller reads through x as before); *err set if the
+ * process could not be driven (the dump fails).
+ */
+struct page_splice *page_splice_open(struct remote *r, pid_t pid, int expect,
+				     struct page_xfer *x, bool *err);
+/* Whether a VMA's pages can go this way (readable by the process). */
+bool page_splice_can(const struct page_splice *ps, int prot);
+/* xfer_read_regions() of the process, this way. */
+int page_splice_regions(struct page_splice *ps, const struct page_region *regs,
+			size_t nr, struct run_builder *rb);
+/* Closes the process' fd (injected) and frees ps; -1 if that failed. */
+int page_splice_close(struct page_splice *ps);
+
+#endif
