@@ -63,4 +63,65 @@ fresh_pass_in "$tmp/fresh.log" "$(grep -b -m1 'seq=2' "$tmp/fresh.log" | cut -d:
 printf '%s\n' "HB seq=4 mono_ms=2000" "VERIFY ok pages=9 dirtied=7 pass_ms=400" >"$tmp/fresh2.log"
 fresh_pass_in "$tmp/fresh2.log" 0 && fail "fresh_pass_in took a pass begun 300 ms before the first heartbeat"
 
-echo "experiments-selfcheck: ok (emit_row, check-results.sh, make-doc.sh, fresh_pass_in)"
+# the full matrix's plan (EXP_PLAN_ONLY=1: nothing runs, nothing is
+# written): 2 RAM sizes x 3 rates x 3 runs x 2 versions; at 512 MiB the 8
+# axis modes, at 2 GiB the 6 of EXP_AXIS_MODES_BIG, every mode at the
+# single point (512 MiB, 20000 pages/s, run 1); the rows planned are the
+# blocks' modes; in every block each criu-lite migrate starts from this
+# host and no criu-lite mode comes after a QEMU postcopy move
+# shellcheck disable=SC1091
+. experiments/matrix/exp-qemu.sh
+# shellcheck disable=SC1091
+. experiments/matrix/exp-cl.sh
+nall=$(($(qemu_mode_names | wc -l) + $(cl_mode_names | wc -l)))
+small="precopy-default precopy multifd-4 postcopy exec-save cl-migrate cl-migrate-postcopy cl-dump"
+big="precopy multifd-4 postcopy cl-migrate cl-migrate-postcopy cl-dump"
+EXP_PLAN_ONLY=1 EXP_OUT=$tmp/plan-out experiments/matrix/run-experiments.sh \
+	>"$tmp/plan.txt" 2>"$tmp/plan.err" || fail "EXP_PLAN_ONLY=1: $(cat "$tmp/plan.err")"
+[ -e "$tmp/plan-out" ] && fail "EXP_PLAN_ONLY=1 wrote $tmp/plan-out"
+[ "$(wc -l <"$tmp/plan.txt")" = 36 ] || fail "the plan has $(wc -l <"$tmp/plan.txt") blocks, not 36"
+want=$((3 * 3 * 2 * 8 + 2 * (nall - 8) + 3 * 3 * 2 * 6))
+grep -q "^experiments: $want rows planned (full run: .*estimate ~[0-9]* min" "$tmp/plan.err" ||
+	fail "the plan does not say $want rows and an estimate: $(cat "$tmp/plan.err")"
+[ "$(sed 's/^[^:]*:[^:]*: //' "$tmp/plan.txt" | wc -w)" = $want ] ||
+	fail "the plan's blocks do not hold $want modes"
+modes_of() { sed -n "s/^run $1: QEMU $2, $3 MiB, $4 pages\/s: //p" "$tmp/plan.txt" |
+	tr ' ' '\n' | sed 's/^[a-z]*://' | sort | xargs; }
+for v in 7.2 10.0; do
+	for r in 1 2 3; do
+		for rate in 0 5000 20000; do
+			[ "$(modes_of $r $v 2048 $rate)" = "$(tr ' ' '\n' <<<"$big" | sort | xargs)" ] ||
+				fail "run $r, QEMU $v, 2048 MiB, $rate: $(modes_of $r $v 2048 $rate)"
+			n=$(modes_of $r $v 512 $rate | wc -w)
+			if [ $r = 1 ] && [ $rate = 20000 ]; then
+				[ "$n" = "$nall" ] || fail "the single point (QEMU $v) has $n modes, not $nall"
+			else
+				[ "$(modes_of $r $v 512 $rate)" = "$(tr ' ' '\n' <<<"$small" | sort | xargs)" ] ||
+					fail "run $r, QEMU $v, 512 MiB, $rate: $(modes_of $r $v 512 $rate)"
+			fi
+		done
+	done
+done
+# the order: the guest's side followed through the moves of each block
+while read -r line; do
+	side=here pc=0
+	for m in ${line#*pages/s: }; do
+		case $m in
+		cl:*) [ $pc = 1 ] && fail "$m after a QEMU postcopy move: ${line%%:*}"
+			if [ "$(cl_mode_field "${m#cl:}" 4)" = migrate ]; then
+				[ $side = here ] || fail "$m starts there: $line"
+				side=there
+			fi ;;
+		qemu:*) case $(qemu_mode_field "${m#qemu:}" 4) in
+			postcopy*) pc=1 ;;&
+			live|postcopy*) side=$([ $side = here ] && echo there || echo here) ;;
+			esac ;;
+		esac
+	done
+done <"$tmp/plan.txt"
+EXP_PLAN_ONLY=1 experiments/matrix/run-experiments.sh --quick >"$tmp/quick.txt" 2>"$tmp/quick.err" ||
+	fail "EXP_PLAN_ONLY=1 --quick"
+[ "$(wc -l <"$tmp/quick.txt")" = 2 ] && grep -q "^experiments: $((2 * nall)) rows planned (quick" "$tmp/quick.err" ||
+	fail "the quick plan is not every mode once per version: $(cat "$tmp/quick.err")"
+
+echo "experiments-selfcheck: ok (emit_row, check-results.sh, make-doc.sh, fresh_pass_in, the plan)"
