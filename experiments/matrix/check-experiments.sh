@@ -29,8 +29,24 @@ EXP_LINK_MBS=512 EXP_LINK4_MBS=600
 	R_SAVE=1200 R_RESTORE=800 R_BYTES=400000000 R_VERDICT=ok G_KMSG=0
 	R_DURABLE=true
 	emit_row
+	# a precopy that broke the guest: its source, continued, ran on
+	# (chain_resume_source stands in for the guest's check): the row says
+	# so, and the chain goes on from it
+	chain_resume_source() { return 0; }
+	chain_end() { echo ended >"$tmp/chain-ended"; }
+	row_reset qemu precopy-default
+	R_TOOL_VERSION=$CH_QEMU_VERSION R_VERDICT=guest:crash,qemu-exited R_SRC_RESUMABLE=1
+	row_end
+	# a postcopy's source does not hold the guest: the chain ends
+	row_reset qemu postcopy
+	R_TOOL_VERSION=$CH_QEMU_VERSION R_VERDICT=guest:crash,qemu-exited
+	row_end
 } 2>/dev/null || fail "emit_row"
-[ "$(wc -l <"$EXP_RESULTS")" = 3 ] || fail "emit_row wrote $(wc -l <"$EXP_RESULTS") rows, not 3"
+[ "$(wc -l <"$EXP_RESULTS")" = 5 ] || fail "emit_row wrote $(wc -l <"$EXP_RESULTS") rows, not 5"
+sed -n 4p "$EXP_RESULTS" | jq -e '.source_resumed == true and (.note | test("source was continued and ran on intact"))' >/dev/null ||
+	fail "a broken precopy's row does not say that its source ran on"
+sed -n 5p "$EXP_RESULTS" | jq -e '.source_resumed == null' >/dev/null && [ -f "$tmp/chain-ended" ] ||
+	fail "a broken postcopy's row or chain"
 experiments/matrix/check-results.sh "$EXP_RESULTS" >/dev/null ||
 	fail "emit_row's rows do not pass check-results.sh"
 head -n 1 "$EXP_RESULTS" | jq -c 'del(.loadavg)' >"$tmp/bad.jsonl"
@@ -49,6 +65,8 @@ grep -q '^| 10.0 | criu-lite | cl-dump | 512 | 20000 | true | 1200 |' "$tmp/doc.
 	fail "question 5's table lacks cl-dump's durable row"
 grep -q '^| 10.0 | qemu | file-save | .* n/a | QEMU 7.2: needs QEMU >= 8.2 |' "$tmp/doc.md" ||
 	fail "the n/a row's note is not in the doc"
+grep -q '^| qemu | 10.0 | 3 | 1 | 2 | 1 | precopy-default: guest:crash,qemu-exited (source ran on); postcopy: guest:crash,qemu-exited |' "$tmp/doc.md" ||
+	fail "the summary does not say which broken move's source ran on"
 # a guest check's pass must have begun after the move: the first pass
 # after the first heartbeat there began before it (1000 - 300 < 1000),
 # the next one after it (1900 - 400 >= 1000)

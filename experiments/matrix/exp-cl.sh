@@ -439,8 +439,5 @@ cl_run_mode() {
 	migrate) cl_migrate "$name" "$(cl_mode_field "$name" 2)" ;;
 	mismatch) cl_mismatch "$name" ;;
 	esac
-	emit_row
-	case $R_VERDICT in ok|n/a) return ;; esac
-	[ "$R_SRC_RESUMABLE" = 1 ] && chain_resume_source && return
-	chain_end
+	row_end
 }

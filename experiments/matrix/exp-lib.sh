@@ -485,6 +485,7 @@ emit_row() {
 		--argjson loadavg "$(loadavg_json)" \
 		--argjson wall_ms "$wall" --argjson boot_ms "$boot" \
 		--argjson check_ms "$(num "${G_CHECK_MS:--}")" \
+		--argjson source_resumed "${R_SRC_RESUMED:-null}" \
 		--argjson raw "${R_RAW:-null}" \
 		'{tool: $tool, tool_version: $tool_version, qemu: $qemu,
 		  qemu_version: $qemu_version, mode: $mode, mem_mib: $mem_mib,
@@ -498,7 +499,7 @@ emit_row() {
 		  link_mb_s: $link_mb_s, link4_mb_s: $link4_mb_s,
 		  loadavg: $loadavg, note: $note, dir: $dir, time: $time,
 		  wall_ms: $wall_ms, boot_ms: $boot_ms, check_ms: $check_ms,
-		  raw: $raw}' >>"$EXP_RESULTS" || {
+		  source_resumed: $source_resumed, raw: $raw}' >>"$EXP_RESULTS" || {
 		echo "experiments: could not write the row of $R_MODE" >&2
 		return 1
 	}
@@ -523,11 +524,36 @@ exp_progress() {
 # row_reset TOOL MODE: clears the R_* and G_* of a row.
 row_reset() {
 	R_TOOL=$1 R_MODE=$2 R_TOOL_VERSION=- R_TOTAL=- R_DOWN=- R_BYTES=-
-	R_SRC_RESUMABLE=0 R_DURABLE=null
+	R_SRC_RESUMABLE=0 R_SRC_RESUMED=null R_DURABLE=null
 	R_ROUNDS=- R_VERDICT=- R_HOST=- R_SAVE=- R_RESTORE=- R_NOTE='' R_DIR=''
 	R_RAW=null G_CHECK_MS=- G_FRESH_OFF=
 	G_PAUSE=- G_GGAP=- G_SEQ=- G_FATE=- G_VERIFY=- G_DISK=- G_NET=- G_KMSG=-
 	G_HBHOLES=- G_FIRST_SEQ=- G_HB_PER_S=- G_DIRTY_PER_S=-
+}
+
+# row_end: writes the row of a move and decides where the chain goes on.
+# A move that failed or broke the guest while the source still holds the
+# whole guest (R_SRC_RESUMABLE=1: QEMU's precopy moves, whose source waits
+# in postmigrate even after it completed; a criu-lite migrate or dump that
+# left its tree running) has its source continued first
+# (chain_resume_source), and the row says what became of it:
+# source_resumed true (it ran on intact, checked as a move's destination
+# is: the chain goes on from it) or false (the chain ends); null when the
+# source was not there to continue. Any other failure ends the chain.
+row_end() {
+	case $R_VERDICT in ok|n/a) emit_row; return ;; esac
+	if [ "$R_SRC_RESUMABLE" = 1 ]; then
+		if chain_resume_source; then
+			R_SRC_RESUMED=true
+			R_NOTE="${R_NOTE:+$R_NOTE; }the source was continued and ran on intact (the chain goes on from it)"
+			emit_row
+			return
+		fi
+		R_SRC_RESUMED=false
+		R_NOTE="${R_NOTE:+$R_NOTE; }the source, continued, did not run on intact (the chain ends)"
+	fi
+	emit_row
+	chain_end
 }
 
 # row_na TOOL MODE WHY: a mode this tool version does not have.

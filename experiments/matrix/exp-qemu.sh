@@ -349,6 +349,14 @@ qemu_live() {
 		"$CH_DIR/stamped.log" "$dst/stamped.log"
 	R_VERDICT=$(guest_verdict)
 	[ "$kind" = postcopy-recover ] && recover_verdict "$dst"
+	# a precopy whose guest came out broken: the source still holds the
+	# guest as it was (postmigrate): it is continued (row_end), not the
+	# broken destination
+	if [ "$R_VERDICT" != ok ] && [ "$R_SRC_RESUMABLE" = 1 ]; then
+		gl_quit_qemu "$dst/qmp.sock" "$dpid"
+		kill "$dst_st" 2>/dev/null
+		return 1
+	fi
 	qemu_head "$dst" "$dpid" "$dst_st" "$dside"
 }
 
@@ -623,8 +631,5 @@ qemu_run_mode() {
 	dirtyrate:*) qemu_dirtyrate "$name" "${kind#dirtyrate:}" ;;
 	mismatch) qemu_mismatch "$name" "$caps" "$params" ;;
 	esac
-	emit_row
-	case $R_VERDICT in ok|n/a) return ;; esac
-	[ "$R_SRC_RESUMABLE" = 1 ] && chain_resume_source && return
-	chain_end
+	row_end
 }

@@ -203,14 +203,20 @@ cat <<'EOF'
 
 EOF
 fi
+# the ones not ok: "(source ran on)" when the move's source, continued,
+# ran on intact (source_resumed: a precopy's source still holds the guest)
 summary_table() {
-	echo "| tool | QEMU | moves | ok | not ok | the ones not ok |"
-	echo "|---|---|---|---|---|---|"
+	echo "| tool | QEMU | moves | ok | not ok | source continued intact | the ones not ok |"
+	echo "|---|---|---|---|---|---|---|"
 	jq -rs -L experiments/matrix 'import "exp-stats" as s;
 		map(s::moved) | group_by([.tool, .qemu])[] |
 		"| \(.[0].tool) | \(.[0].qemu) | \(length) | \(map(select(.verdict == "ok")) | length) | " +
 		"\(map(select(.verdict != "ok")) | length) | " +
-		(map(select(.verdict != "ok") | "\(.mode): \(.verdict)") | join("; ")) + " |"' "$res"
+		"\(map(select(.verdict != "ok" and .source_resumed == true)) | length) | " +
+		(map(select(.verdict != "ok") | "\(.mode): \(.verdict)" +
+			(if .source_resumed == true then " (source ran on)"
+			 elif .source_resumed == false then " (source broken too)" else "" end)) |
+			join("; ")) + " |"' "$res"
 }
 
 echo "## At a glance"
