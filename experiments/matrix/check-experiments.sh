@@ -53,12 +53,21 @@ head -n 1 "$EXP_RESULTS" | jq -c 'del(.loadavg)' >"$tmp/bad.jsonl"
 experiments/matrix/check-results.sh "$tmp/bad.jsonl" 2>/dev/null &&
 	fail "check-results.sh passed a row without loadavg"
 
-echo '{"command": "make experiments-quick", "loadavg_at_start": "1.00 1.00 1.00"}' >"$tmp/meta.json"
+echo '{"command": "make experiments-quick", "loadavg_at_start": "1.00 1.00 1.00",
+	"env": "EXP_REPS='"'1'"'", "commit": "abc1234", "axis_modes": "precopy|cl-dump",
+	"axis_modes_big": "postcopy|multifd-4|cl-migrate"}' >"$tmp/meta.json"
 experiments/matrix/make-doc.sh "$tmp" "$tmp/doc.md" experiments >/dev/null ||
 	fail "make-doc.sh"
 for n in 1 2 3 4 5 6 7 8 9 10; do
 	grep -q "^## $n\. " "$tmp/doc.md" || fail "make-doc.sh wrote no section $n"
 done
+# the header: how to reproduce this run, the plan without running it
+grep -q "^This page's run again: \`EXP_REPS='1' make experiments-quick\` at commit abc1234" "$tmp/doc.md" ||
+	fail "the doc's header lacks the run's command line"
+grep -q '^    EXP_PLAN_ONLY=1 experiments/matrix/run-experiments.sh$' "$tmp/doc.md" &&
+	grep -q 'at 512 MiB precopy and cl-dump,$' "$tmp/doc.md" &&
+	grep -q '^and at 2 GiB postcopy, multifd-4 and cl-migrate (' "$tmp/doc.md" ||
+	fail "the doc's header lacks the plan's command or the axes"
 grep -q '^| 10.0 | qemu | precopy | 512 | 20000 | 1000 |.* 512 | 512 | 600 | 100 |' "$tmp/doc.md" ||
 	fail "question 2's table lacks precopy's row with the link (512 MB/s, 600, 100 %)"
 grep -q '^| 10.0 | criu-lite | cl-dump | 512 | 20000 | true | 1200 |' "$tmp/doc.md" ||

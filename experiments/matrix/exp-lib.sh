@@ -45,6 +45,20 @@ ver_setup() {
 	esac
 }
 
+# ver_verify LABEL: the guest's verify loop under that QEMU version
+# (workload.c's wl.verify): SSE2 where TCG inlines it (10.0: a verify pass
+# of an idle 512 MiB guest's 352 MiB took 520 ms, median of 22, against
+# 720 with the word loop, at load ~9), the word loop on 7.2, whose TCG
+# calls a helper for each SSE2 instruction (800 ms against 490).
+# EXP_VERIFY="7.2:word 10.0:sse2" overrides.
+ver_verify() {
+	local v
+	for v in ${EXP_VERIFY:-7.2:word 10.0:sse2}; do
+		[ "${v%%:*}" = "$1" ] && { echo "${v#*:}"; return; }
+	done
+	echo word
+}
+
 # ---- the two sides ----
 
 side_other() { if [ "$1" = here ]; then echo there; else echo here; fi; }
@@ -88,7 +102,8 @@ qemu_start() {
 	QS_STAMPER=$!
 	exp_track "$QS_STAMPER"
 	opts=(-q "$VER_BIN" "${VER_L[@]}" -d "$d" -m "$CH_MEM" -w "$CH_WL"
-		-r "$CH_RATE" -V "$EXP_VERIFY_MS" -n "$GL_ECHO_PORT")
+		-r "$CH_RATE" -V "$EXP_VERIFY_MS" -n "$GL_ECHO_PORT"
+		-a "wl.verify=$(ver_verify "$CH_VER")")
 	# QS_NO_DISK=1: a destination without the guest's virtio-blk disk
 	[ "${QS_NO_DISK:-0}" = 1 ] || opts+=(-D -b "$CH_DISK")
 	[ -n "$inc" ] && opts+=(-I "$inc")
@@ -301,7 +316,7 @@ guest_check() {
 	if "$GL_GUEST/serial-watch" -t 10 -o "$off" -p "$pid" "$log" "HB seq=" \
 		>/dev/null; then
 		guest_fresh_pass "$log" "$fresh" "$pid"
-		sleep 0.2	# the stamper has the lines too
+		stamped_upto "$st" "$log"
 		gl_hb_gap "$@" -- "$t0" >"$d/gap.out"
 		G_PAUSE=$(gl_kv outage_ms <"$d/gap.out")
 		G_GGAP=$(gl_kv guest_gap_ms <"$d/gap.out")
@@ -360,6 +375,19 @@ fresh_pass_in() {
 }
 
 log_size() { stat -c %s "$1" 2>/dev/null || echo 0; }
+
+# stamped_upto STAMPED LOG: waits (2 s at most) until LOG's stamper
+# (serial-watch --stamp: one stamped line per line) has stamped every
+# complete line LOG holds now; instead of a fixed wait
+stamped_upto() {
+	local want i
+	want=$(wc -l <"$2") || return 1
+	for ((i = 0; i < 100; i++)); do
+		[ "$(wc -l <"$1")" -ge "$want" ] && return 0
+		sleep 0.02
+	done
+	return 1
+}
 
 # guest_progress STAMPED T0 T1: how the guest got on on the source while it
 # was being moved (host ms T0..T1): sets G_HB_PER_S (heartbeats per second,

@@ -326,7 +326,7 @@ qemu_live() {
 		'{"query-migrate": ., "dst-query-migrate": $d,
 		  "max-cpu-throttle-percentage-seen": $thr}
 		 + if $rec != null then {recover: $rec} else {} end' <<<"$q")
-	sleep 0.2	# the source's stamper has the last lines
+	stamped_upto "$CH_DIR/stamped.log" "$CH_DIR/serial.log"	# its last lines
 	guest_progress "$CH_DIR/stamped.log" "$t0" "$t1"
 	qemu_stats "$q"
 	# the source still holds the whole guest unless postcopy started
@@ -478,7 +478,7 @@ qemu_bgsnap() {
 		{ R_VERDICT="migrate-refused"; R_NOTE=$(cat "$dst/migrate.err"); return 1; }
 	st=$(qemu_wait_migration "$CH_SOCK" bgsnap)
 	t1=$(gl_now_ms)
-	sleep 0.3
+	stamped_upto "$CH_DIR/stamped.log" "$CH_DIR/serial.log"
 	s1=$(last_seq "$CH_DIR/stamped.log" "$t1")
 	q=$(gl_qmp "$CH_SOCK" query-migrate)
 	qemu_stats "$q"

@@ -42,6 +42,8 @@
 #   sides (out-trace.log, in-trace.log),
 #   EXP_ONE_HOST=1 keeps both sides of live moves on this host (loopback),
 #   EXP_TEMPLATES=0 boots every fresh guest (exp-lib.sh's chain_boot),
+#   EXP_VERIFY ("7.2:word 10.0:sse2": the guest's verify loop per QEMU
+#   version, exp-lib.sh's ver_verify),
 #   EXP_PARALLEL=0 runs the quick run's QEMU versions one after the other.
 #
 # Live moves cross two hosts: the other host (experiments/guest/two-hosts.sh:
@@ -56,6 +58,12 @@
 # An estimate at the start, a progress line after every row.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
+
+# the EXP_* settings the caller gave (meta.json's env: the doc's command
+# line), kept across the re-executions below
+[ -n "${EXP_USER_ENV+x}" ] ||
+	export EXP_USER_ENV="$(env | grep -E '^EXP_[A-Z0-9_]*=' | grep -v '^EXP_PLAN_ONLY=' |
+		sort | sed "s/=\(.*\)/='\1'/" | xargs -r -d '\n' echo)"
 
 # Killed QEMUs must be reaped at once (restore reuses their PIDs).
 if [ -z "${EXP_SUBREAPED:-}" ] && [ "${EXP_PLAN_ONLY:-0}" != 1 ]; then
@@ -338,9 +346,10 @@ jq -n --arg kernel "$(uname -r)" --argjson cpus "$(nproc)" \
 	--argjson reps "$maxreps" --arg plan "$plan" \
 	--arg versions "$versions" --arg commit "$(git rev-parse --short HEAD 2>/dev/null)" \
 	--arg load "$(cut -d' ' -f1-3 /proc/loadavg)" --arg load0 "$load_start" \
-	--arg axis "$axis" --arg point "$point" --argjson planned "$EXP_ROWS_PLANNED" \
+	--arg axis "$axis" --arg axis_big "$axis_big" --arg env "$EXP_USER_ENV" \
+	--arg point "$point" --argjson planned "$EXP_ROWS_PLANNED" \
 	--argjson boots "$EXP_BOOTS" --argjson boot_s $((EXP_BOOT_MS / 1000)) \
-	'{axis_modes: $axis, single_point: $point, plan: $plan, rows_planned: $planned,
+	'{axis_modes: $axis, axis_modes_big: $axis_big, env: $env, single_point: $point, plan: $plan, rows_planned: $planned,
 	  fresh_guests: $boots, fresh_guest_seconds: $boot_s,
 	  kernel: $kernel, cpus: $cpus, mem_gib: $mem_gib, start: $start, "end": $finish,
 	  seconds: $seconds, command: $command, mems: $mems, rates: $rates,
