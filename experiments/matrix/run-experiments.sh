@@ -61,9 +61,11 @@ cd "$(dirname "$0")/../.." || exit 1
 
 # the EXP_* settings the caller gave (meta.json's env: the doc's command
 # line), kept across the re-executions below
-[ -n "${EXP_USER_ENV+x}" ] ||
-	export EXP_USER_ENV="$(env | grep -E '^EXP_[A-Z0-9_]*=' | grep -v '^EXP_PLAN_ONLY=' |
-		sort | sed "s/=\(.*\)/='\1'/" | xargs -r -d '\n' echo)"
+if [ -z "${EXP_USER_ENV+x}" ]; then
+	EXP_USER_ENV=$(env | grep -E '^EXP_[A-Z0-9_]*=' | grep -v '^EXP_PLAN_ONLY=' |
+		sort | sed "s/=\(.*\)/='\1'/" | xargs -r -d '\n' echo)
+	export EXP_USER_ENV
+fi
 
 # Killed QEMUs must be reaped at once (restore reuses their PIDs).
 if [ -z "${EXP_SUBREAPED:-}" ] && [ "${EXP_PLAN_ONLY:-0}" != 1 ]; then
@@ -121,7 +123,7 @@ mem_axis() { if [ "$1" -le 512 ]; then echo "$axis"; else echo "$axis_big"; fi; 
 plan='' maxreps=0
 for mem in $mems; do
 	plan="$plan${plan:+; }$mem MiB: $(mem_rates "$mem") pages/s, $(mem_reps "$mem") run(s)"
-	[ "$(mem_reps "$mem")" -gt $maxreps ] && maxreps=$(mem_reps "$mem")
+	[ "$(mem_reps "$mem")" -gt "$maxreps" ] && maxreps=$(mem_reps "$mem")
 done
 versions=${EXP_VERSIONS:-7.2 10.0}
 EXP_OUT=${EXP_OUT:-build/experiments}
@@ -208,7 +210,7 @@ plan_order() {
 		todo=("${todo[@]:0:$k}" "${todo[@]:$((k + 1))}")
 		out+=("$m")
 		case ${MODE_KIND[$m]} in
-		flip|uffd) CH_SIDE=$([ $CH_SIDE = here ] && echo there || echo here) ;;
+		flip|uffd) CH_SIDE=$([ "$CH_SIDE" = here ] && echo there || echo here) ;;
 		clmigrate) CH_SIDE=there ;;
 		esac
 	done
