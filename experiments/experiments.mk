@@ -21,8 +21,8 @@
 #                       build/qemu10 beside the system's 7.2
 #   make experiments-quick  every migration mode of QEMU 7.2 and 10.0 and
 #                       criu-lite's moves, once, 512 MiB, busy guest, the
-#                       two versions side by side (3-6 min here at load
-#                       ~7-10; EXP_PARALLEL=0: one after the other)
+#                       two versions side by side (3 min here at load ~7,
+#                       7 at 8-19; EXP_PARALLEL=0: one after the other)
 #                       -> build/experiments/results.jsonl, then
 #                       experiments-doc
 #   make experiments    the full matrix (about an hour here): the axes'
@@ -34,7 +34,7 @@
 #                       once per QEMU version at 512 MiB busy
 #                       (run-experiments.sh; EXP_PLAN_ONLY=1
 #                       experiments/matrix/run-experiments.sh prints the
-#                       plan: 298 rows, ~54 min)
+#                       plan: 298 rows, ~54 min at load ~7)
 #   make experiments-doc  plots (docs/experiments/*.png, *.svg) and
 #                       docs/experiments.md from build/experiments/ (its
 #                       rows checked first: check-results.sh)

@@ -147,9 +147,10 @@ needed), in a clone of this repository:
                               # it should take, every block's modes in
                               # their order; runs nothing (--quick: the
                               # quick run's)
-    make experiments-quick    # every mode once, 512 MiB, busy guest (3-6
-                              # min here: the two QEMU versions side by
-                              # side; EXP_PARALLEL=0 one after the other)
+    make experiments-quick    # every mode once, 512 MiB, busy guest (3-7
+                              # min here, by the load: the two QEMU
+                              # versions side by side; EXP_PARALLEL=0 one
+                              # after the other)
     make experiments          # the full matrix (below; about an hour here)
     make experiments-doc      # plots and this page from build/experiments/
                               # (make experiments runs it)

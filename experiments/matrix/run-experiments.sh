@@ -255,7 +255,12 @@ for mem in $mems; do
 done
 [ $quick = 1 ] && [ "${EXP_PARALLEL:-1}" = 1 ] && [ "$(wc -w <<<"$versions")" -gt 1 ] &&
 	est=$((est * 6 / 10))	# the versions side by side: 170 s against 328
-echo "experiments: $EXP_ROWS_PLANNED rows planned ($([ $quick = 1 ] && echo quick || echo full) run: $plan; QEMU $versions; axes at 512 MiB and below: $axis; above: $axis_big; single points at $point); estimate ~$((est / 60)) min" >&2
+# the per-row times are of load ~7: a busier machine (other sessions' TCG
+# guests) stretches them about in proportion (a quick run: 404 s at load
+# 8-19 against 170 s at ~7)
+load=$(cut -d' ' -f1 /proc/loadavg)
+est=$(awk -v e="$est" -v l="$load" 'BEGIN { printf "%d", (l > 7 ? e * l / 7 : e) }')
+echo "experiments: $EXP_ROWS_PLANNED rows planned ($([ $quick = 1 ] && echo quick || echo full) run: $plan; QEMU $versions; axes at 512 MiB and below: $axis; above: $axis_big; single points at $point); estimate ~$((est / 60)) min at the load now, $load" >&2
 [ "${EXP_PLAN_ONLY:-0}" = 1 ] && exit 0
 
 for f in build/criu-lite "$GL_GUEST/qmp-client" "$GL_GUEST/serial-watch" \
