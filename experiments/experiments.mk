@@ -20,17 +20,21 @@
 #   make qemu10         QEMU 10.0 from bookworm-backports, unpacked into
 #                       build/qemu10 beside the system's 7.2
 #   make experiments-quick  every migration mode of QEMU 7.2 and 10.0 and
-#                       criu-lite's moves, once, 512 MiB, busy guest (under
-#                       8 min here at load ~10)
+#                       criu-lite's moves, once, 512 MiB, busy guest, the
+#                       two versions side by side (3 min here at load ~7,
+#                       7 at 8-19; EXP_PARALLEL=0: one after the other)
 #                       -> build/experiments/results.jsonl, then
 #                       experiments-doc
-#   make experiments    the full matrix (under an hour here): the axes' modes
-#                       (precopy default and unlimited, multifd-4, postcopy,
-#                       exec-save, criu-lite migrate precopy/postcopy and
-#                       dump) at 512 MiB idle and two dirty rates, 3
-#                       interleaved runs, and at 2 GiB idle and busy, 1 run;
-#                       every other mode once per QEMU version at 512 MiB
-#                       busy (run-experiments.sh)
+#   make experiments    the full matrix (about an hour here): the axes'
+#                       modes at 512 MiB (precopy default and unlimited,
+#                       multifd-4, postcopy, exec-save, criu-lite migrate
+#                       precopy/postcopy and dump) and at 2 GiB (the same
+#                       but precopy-default and exec-save), idle, 5000 and
+#                       20000 pages/s, 3 interleaved runs; every other mode
+#                       once per QEMU version at 512 MiB busy
+#                       (run-experiments.sh; EXP_PLAN_ONLY=1
+#                       experiments/matrix/run-experiments.sh prints the
+#                       plan: 298 rows, ~54 min at load ~7)
 #   make experiments-doc  plots (docs/experiments/*.png, *.svg) and
 #                       docs/experiments.md from build/experiments/ (its
 #                       rows checked first: check-results.sh)
@@ -105,7 +109,7 @@ experiments-doc: $(EXP_DIR)/.deps-ok
 	experiments/matrix/make-doc.sh $(EXP_DIR) docs/experiments.md experiments
 
 # the harness's plumbing without a guest (emit_row, the rows' schema, the
-# doc generator): seconds
+# doc generator, the full and quick plans and their order): seconds
 experiments-selfcheck:
 	experiments/matrix/check-experiments.sh
 

@@ -3,7 +3,8 @@
 #  1. boot with virtio-blk + virtio-net: heartbeats advance, VERIFY, DISK and
 #     NET report ok, no kernel complaint; qmp-client returns, fails and
 #     waits for events as documented
-#  2. the checker catches corruption (wl.corrupt=1 must give VERIFY BAD)
+#  2. the checker catches corruption (wl.corrupt=1 must give VERIFY BAD),
+#     with either verify loop (wl.verify=word, sse2)
 #  3. QEMU-native save/restore (stop mode): the guest continues, heartbeat
 #     seq without a hole, VERIFY/DISK/NET ok after the move
 set -u
@@ -51,14 +52,22 @@ gl_qmp -t 10 -u paused -g status "$d/qmp.sock" query-status >/dev/null ||
 pass "qmp-client return, error, --wait-event, --until-status"
 gl_quit_qemu "$d/qmp.sock" "$qpid"
 
-d=$(mkdir -p "$out/corrupt" && cd "$out/corrupt" && pwd)
-qpid=$(experiments/guest/run-guest.sh -d "$d" -m 256 -w 64 -V 500 \
-	-a wl.corrupt=1 -W 120) || fail "guest did not boot (see $d)"
-"$GL_GUEST/serial-watch" -t 60 "$d/serial.log" "VERIFY BAD pages=" >/dev/null ||
-	fail "a corrupted page went unnoticed (see $d/serial.log)"
-pass "corruption caught: $(grep -m1 'VERIFY BAD page=' "$d/serial.log")"
-gl_quit_qemu "$d/qmp.sock" "$qpid"
-qpid=
+# both verify loops (wl.verify: word, SSE2); the page and word reported
+for impl in word sse2; do
+	d=$(mkdir -p "$out/corrupt-$impl" && cd "$out/corrupt-$impl" && pwd)
+	qpid=$(experiments/guest/run-guest.sh -d "$d" -m 256 -w 64 -V 500 \
+		-a "wl.corrupt=1 wl.verify=$impl" -W 120) || fail "guest did not boot (see $d)"
+	"$GL_GUEST/serial-watch" -t 60 "$d/serial.log" "VERIFY BAD pages=" >/dev/null ||
+		fail "a corrupted page went unnoticed by the $impl loop (see $d/serial.log)"
+	grep -q "WORKLOAD START .* verify=$impl" "$d/serial.log" ||
+		fail "the guest did not take wl.verify=$impl"
+	page=$(sed -n 's/^WORKLOAD corrupted page=\([0-9]*\).*/\1/p' "$d/serial.log" | tr -d '\r')
+	grep -q "^VERIFY BAD page=$page gen=0 word=7 " "$d/serial.log" ||
+		fail "the $impl loop did not name page $page word 7"
+	pass "corruption caught by the $impl loop: $(grep -m1 'VERIFY BAD page=' "$d/serial.log")"
+	gl_quit_qemu "$d/qmp.sock" "$qpid"
+	qpid=
+done
 
 BENCH_OUT=$out experiments/qemu-native-bench.sh 256:2000:stop >"$out/move.txt" ||
 	fail "QEMU save/restore: $(cat "$out/move.txt")"

@@ -29,26 +29,54 @@ EXP_LINK_MBS=512 EXP_LINK4_MBS=600
 	R_SAVE=1200 R_RESTORE=800 R_BYTES=400000000 R_VERDICT=ok G_KMSG=0
 	R_DURABLE=true
 	emit_row
+	# a precopy that broke the guest: its source, continued, ran on
+	# (chain_resume_source stands in for the guest's check): the row says
+	# so, and the chain goes on from it
+	chain_resume_source() { return 0; }
+	chain_end() { echo ended >"$tmp/chain-ended"; }
+	row_reset qemu precopy-default
+	R_TOOL_VERSION=$CH_QEMU_VERSION R_VERDICT=guest:crash,qemu-exited R_SRC_RESUMABLE=1
+	row_end
+	# a postcopy's source does not hold the guest: the chain ends
+	row_reset qemu postcopy
+	R_TOOL_VERSION=$CH_QEMU_VERSION R_VERDICT=guest:crash,qemu-exited
+	row_end
 } 2>/dev/null || fail "emit_row"
-[ "$(wc -l <"$EXP_RESULTS")" = 3 ] || fail "emit_row wrote $(wc -l <"$EXP_RESULTS") rows, not 3"
+[ "$(wc -l <"$EXP_RESULTS")" = 5 ] || fail "emit_row wrote $(wc -l <"$EXP_RESULTS") rows, not 5"
+sed -n 4p "$EXP_RESULTS" | jq -e '.source_resumed == true and (.note | test("source was continued and ran on intact"))' >/dev/null ||
+	fail "a broken precopy's row does not say that its source ran on"
+sed -n 5p "$EXP_RESULTS" | jq -e '.source_resumed == null' >/dev/null ||
+	fail "a broken postcopy's row says its source was continued"
+[ -f "$tmp/chain-ended" ] || fail "a broken postcopy did not end the chain"
 experiments/matrix/check-results.sh "$EXP_RESULTS" >/dev/null ||
 	fail "emit_row's rows do not pass check-results.sh"
 head -n 1 "$EXP_RESULTS" | jq -c 'del(.loadavg)' >"$tmp/bad.jsonl"
 experiments/matrix/check-results.sh "$tmp/bad.jsonl" 2>/dev/null &&
 	fail "check-results.sh passed a row without loadavg"
 
-echo '{"command": "make experiments-quick", "loadavg_at_start": "1.00 1.00 1.00"}' >"$tmp/meta.json"
+echo '{"command": "make experiments-quick", "loadavg_at_start": "1.00 1.00 1.00",
+	"env": "EXP_REPS='"'1'"'", "commit": "abc1234", "axis_modes": "precopy|cl-dump",
+	"axis_modes_big": "postcopy|multifd-4|cl-migrate"}' >"$tmp/meta.json"
 experiments/matrix/make-doc.sh "$tmp" "$tmp/doc.md" experiments >/dev/null ||
 	fail "make-doc.sh"
 for n in 1 2 3 4 5 6 7 8 9 10; do
 	grep -q "^## $n\. " "$tmp/doc.md" || fail "make-doc.sh wrote no section $n"
 done
+# the header: how to reproduce this run, the plan without running it
+grep -q "^This page's run again: \`EXP_REPS='1' make experiments-quick\` at commit abc1234" "$tmp/doc.md" ||
+	fail "the doc's header lacks the run's command line"
+grep -q '^    EXP_PLAN_ONLY=1 experiments/matrix/run-experiments.sh$' "$tmp/doc.md" &&
+	grep -q 'at 512 MiB precopy and cl-dump,$' "$tmp/doc.md" &&
+	grep -q '^and at 2 GiB postcopy, multifd-4 and cl-migrate (' "$tmp/doc.md" ||
+	fail "the doc's header lacks the plan's command or the axes"
 grep -q '^| 10.0 | qemu | precopy | 512 | 20000 | 1000 |.* 512 | 512 | 600 | 100 |' "$tmp/doc.md" ||
 	fail "question 2's table lacks precopy's row with the link (512 MB/s, 600, 100 %)"
 grep -q '^| 10.0 | criu-lite | cl-dump | 512 | 20000 | true | 1200 |' "$tmp/doc.md" ||
 	fail "question 5's table lacks cl-dump's durable row"
 grep -q '^| 10.0 | qemu | file-save | .* n/a | QEMU 7.2: needs QEMU >= 8.2 |' "$tmp/doc.md" ||
 	fail "the n/a row's note is not in the doc"
+grep -q '^| qemu | 10.0 | 3 | 1 | 2 | 1 | precopy-default: guest:crash,qemu-exited (source ran on); postcopy: guest:crash,qemu-exited |' "$tmp/doc.md" ||
+	fail "the summary does not say which broken move's source ran on"
 # a guest check's pass must have begun after the move: the first pass
 # after the first heartbeat there began before it (1000 - 300 < 1000),
 # the next one after it (1900 - 400 >= 1000)
@@ -79,4 +107,65 @@ kill "$flip"; wait "$flip" 2>/dev/null
 [ "$torn" = 0 ] || fail "th_inner_pid missed the NSpid of a live process $torn times in 1500"
 th_inner_pid 999999999 >/dev/null && fail "th_inner_pid found a process that does not exist"
 
-echo "experiments-selfcheck: ok (emit_row, check-results.sh, make-doc.sh, fresh_pass_in, th_inner_pid)"
+# the full matrix's plan (EXP_PLAN_ONLY=1: nothing runs, nothing is
+# written): 2 RAM sizes x 3 rates x 3 runs x 2 versions; at 512 MiB the 8
+# axis modes, at 2 GiB the 6 of EXP_AXIS_MODES_BIG, every mode at the
+# single point (512 MiB, 20000 pages/s, run 1); the rows planned are the
+# blocks' modes; in every block each criu-lite migrate starts from this
+# host and no criu-lite mode comes after a QEMU postcopy move
+# shellcheck disable=SC1091
+. experiments/matrix/exp-qemu.sh
+# shellcheck disable=SC1091
+. experiments/matrix/exp-cl.sh
+nall=$(($(qemu_mode_names | wc -l) + $(cl_mode_names | wc -l)))
+small="precopy-default precopy multifd-4 postcopy exec-save cl-migrate cl-migrate-postcopy cl-dump"
+big="precopy multifd-4 postcopy cl-migrate cl-migrate-postcopy cl-dump"
+EXP_PLAN_ONLY=1 EXP_OUT=$tmp/plan-out experiments/matrix/run-experiments.sh \
+	>"$tmp/plan.txt" 2>"$tmp/plan.err" || fail "EXP_PLAN_ONLY=1: $(cat "$tmp/plan.err")"
+[ -e "$tmp/plan-out" ] && fail "EXP_PLAN_ONLY=1 wrote $tmp/plan-out"
+[ "$(wc -l <"$tmp/plan.txt")" = 36 ] || fail "the plan has $(wc -l <"$tmp/plan.txt") blocks, not 36"
+want=$((3 * 3 * 2 * 8 + 2 * (nall - 8) + 3 * 3 * 2 * 6))
+grep -q "^experiments: $want rows planned (full run: .*estimate ~[0-9]* min" "$tmp/plan.err" ||
+	fail "the plan does not say $want rows and an estimate: $(cat "$tmp/plan.err")"
+[ "$(sed 's/^[^:]*:[^:]*: //' "$tmp/plan.txt" | wc -w)" = $want ] ||
+	fail "the plan's blocks do not hold $want modes"
+modes_of() { sed -n "s/^run $1: QEMU $2, $3 MiB, $4 pages\/s: //p" "$tmp/plan.txt" |
+	tr ' ' '\n' | sed 's/^[a-z]*://' | sort | xargs; }
+for v in 7.2 10.0; do
+	for r in 1 2 3; do
+		for rate in 0 5000 20000; do
+			[ "$(modes_of $r $v 2048 $rate)" = "$(tr ' ' '\n' <<<"$big" | sort | xargs)" ] ||
+				fail "run $r, QEMU $v, 2048 MiB, $rate: $(modes_of $r $v 2048 $rate)"
+			n=$(modes_of $r $v 512 $rate | wc -w)
+			if [ $r = 1 ] && [ $rate = 20000 ]; then
+				[ "$n" = "$nall" ] || fail "the single point (QEMU $v) has $n modes, not $nall"
+			else
+				[ "$(modes_of $r $v 512 $rate)" = "$(tr ' ' '\n' <<<"$small" | sort | xargs)" ] ||
+					fail "run $r, QEMU $v, 512 MiB, $rate: $(modes_of $r $v 512 $rate)"
+			fi
+		done
+	done
+done
+# the order: the guest's side followed through the moves of each block
+while read -r line; do
+	side=here pc=0
+	for m in ${line#*pages/s: }; do
+		case $m in
+		cl:*) [ $pc = 1 ] && fail "$m after a QEMU postcopy move: ${line%%:*}"
+			if [ "$(cl_mode_field "${m#cl:}" 4)" = migrate ]; then
+				[ "$side" = here ] || fail "$m starts there: $line"
+				side=there
+			fi ;;
+		qemu:*) case $(qemu_mode_field "${m#qemu:}" 4) in
+			postcopy*) pc=1 ;;&
+			live|postcopy*) side=$([ "$side" = here ] && echo there || echo here) ;;
+			esac ;;
+		esac
+	done
+done <"$tmp/plan.txt"
+EXP_PLAN_ONLY=1 experiments/matrix/run-experiments.sh --quick >"$tmp/quick.txt" 2>"$tmp/quick.err" ||
+	fail "EXP_PLAN_ONLY=1 --quick"
+[ "$(wc -l <"$tmp/quick.txt")" = 2 ] && grep -q "^experiments: $((2 * nall)) rows planned (quick" "$tmp/quick.err" ||
+	fail "the quick plan is not every mode once per version: $(cat "$tmp/quick.err")"
+
+echo "experiments-selfcheck: ok (emit_row, check-results.sh, make-doc.sh, fresh_pass_in, th_inner_pid, the plan)"

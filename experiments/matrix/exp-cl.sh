@@ -58,6 +58,21 @@ cl_number() {
 	} } END { print v == "" ? "-" : v + 0 }' "$2"
 }
 
+# chain_inner_pid: the chain's QEMU's PID on its side; "" only when it has
+# ended: while it lives, an empty answer is asked again for 1 s (seen once
+# at load ~14: a QEMU that criu-lite migrate had just moved there, checked
+# intact, had no PID there for the next move; a torn read of its /proc
+# status there would do that)
+chain_inner_pid() {
+	local i p
+	for ((i = 0; i < 20; i++)); do
+		p=$(side_inner_pid "$CH_SIDE" "$CH_PID") && [ -n "$p" ] && { echo "$p"; return 0; }
+		gl_alive "$CH_PID" || break
+		sleep 0.05
+	done
+	return 1
+}
+
 # chain_gone: the chain's QEMU ended after the previous move's check and
 # before this move (its PID there cannot be read): the row says so, not
 # what criu-lite makes of an empty PID
@@ -65,13 +80,15 @@ chain_gone() {
 	[ -n "$1" ] && return 1
 	R_VERDICT=chain-qemu-gone
 	R_NOTE="the chain's QEMU (PID $CH_PID here) ended after the previous move's check, before this move started"
+	gl_alive "$CH_PID" &&
+		R_NOTE="the chain's QEMU's PID $CH_SIDE (PID $CH_PID here) could not be read"
 }
 
 # cl_dir NAME DUMP-OPTS RESTORE-OPTS: dump to a directory, restore from it,
 # on the chain's side (there: under another PID here afterwards)
 cl_dir() {
 	local dopt=() ropt=() d img off offr t0 t1 t2 t3 i ipid
-	ipid=$(side_inner_pid "$CH_SIDE" "$CH_PID")
+	ipid=$(chain_inner_pid)
 	chain_gone "$ipid" && return 1
 	read -ra dopt <<<"$2"
 	read -ra ropt <<<"$3"
@@ -221,7 +238,8 @@ cl_migrate() {
 	[ "${EXP_CL_TRACE:-0}" = 1 ] && opt+=(-v3 -o "$(realpath -m "$d/out-trace.log")")
 	mkdir -p "$d"
 	R_DIR=$d
-	ipid=$(side_inner_pid "$CH_SIDE" "$CH_PID")
+	ipid=$(chain_inner_pid)
+	chain_gone "$ipid" && return 1
 	dside=$(side_other "$CH_SIDE")
 	daddr=$(side_addr "$dside")
 	for try in 1 2 3 4; do
@@ -341,7 +359,7 @@ cl_restore_with() {
 # the guest, checked as every move.
 cl_mismatch() {
 	local d img ipid exe lib other off t0 t1 t2 i why=() left
-	ipid=$(side_inner_pid "$CH_SIDE" "$CH_PID")
+	ipid=$(chain_inner_pid)
 	chain_gone "$ipid" && return 1
 	chain_next_dir
 	d=$NEXT_DIR
@@ -439,8 +457,5 @@ cl_run_mode() {
 	migrate) cl_migrate "$name" "$(cl_mode_field "$name" 2)" ;;
 	mismatch) cl_mismatch "$name" ;;
 	esac
-	emit_row
-	case $R_VERDICT in ok|n/a) return ;; esac
-	[ "$R_SRC_RESUMABLE" = 1 ] && chain_resume_source && return
-	chain_end
+	row_end
 }

@@ -45,6 +45,20 @@ ver_setup() {
 	esac
 }
 
+# ver_verify LABEL: the guest's verify loop under that QEMU version
+# (workload.c's wl.verify): SSE2 where TCG inlines it (10.0: a verify pass
+# of an idle 512 MiB guest's 352 MiB took 520 ms, median of 22, against
+# 720 with the word loop, at load ~9), the word loop on 7.2, whose TCG
+# calls a helper for each SSE2 instruction (800 ms against 490).
+# EXP_VERIFY="7.2:word 10.0:sse2" overrides.
+ver_verify() {
+	local v
+	for v in ${EXP_VERIFY:-7.2:word 10.0:sse2}; do
+		[ "${v%%:*}" = "$1" ] && { echo "${v#*:}"; return; }
+	done
+	echo word
+}
+
 # ---- the two sides ----
 
 side_other() { if [ "$1" = here ]; then echo there; else echo here; fi; }
@@ -88,7 +102,8 @@ qemu_start() {
 	QS_STAMPER=$!
 	exp_track "$QS_STAMPER"
 	opts=(-q "$VER_BIN" "${VER_L[@]}" -d "$d" -m "$CH_MEM" -w "$CH_WL"
-		-r "$CH_RATE" -V "$EXP_VERIFY_MS" -n "$GL_ECHO_PORT")
+		-r "$CH_RATE" -V "$EXP_VERIFY_MS" -n "$GL_ECHO_PORT"
+		-a "wl.verify=$(ver_verify "$CH_VER")")
 	# QS_NO_DISK=1: a destination without the guest's virtio-blk disk
 	[ "${QS_NO_DISK:-0}" = 1 ] || opts+=(-D -b "$CH_DISK")
 	[ -n "$inc" ] && opts+=(-I "$inc")
@@ -301,7 +316,7 @@ guest_check() {
 	if "$GL_GUEST/serial-watch" -t 10 -o "$off" -p "$pid" "$log" "HB seq=" \
 		>/dev/null; then
 		guest_fresh_pass "$log" "$fresh" "$pid"
-		sleep 0.2	# the stamper has the lines too
+		stamped_upto "$st" "$log"
 		gl_hb_gap "$@" -- "$t0" >"$d/gap.out"
 		G_PAUSE=$(gl_kv outage_ms <"$d/gap.out")
 		G_GGAP=$(gl_kv guest_gap_ms <"$d/gap.out")
@@ -360,6 +375,19 @@ fresh_pass_in() {
 }
 
 log_size() { stat -c %s "$1" 2>/dev/null || echo 0; }
+
+# stamped_upto STAMPED LOG: waits (2 s at most) until LOG's stamper
+# (serial-watch --stamp: one stamped line per line) has stamped every
+# complete line LOG holds now; instead of a fixed wait
+stamped_upto() {
+	local want i
+	want=$(wc -l <"$2") || return 1
+	for ((i = 0; i < 100; i++)); do
+		[ "$(wc -l <"$1")" -ge "$want" ] && return 0
+		sleep 0.02
+	done
+	return 1
+}
 
 # guest_progress STAMPED T0 T1: how the guest got on on the source while it
 # was being moved (host ms T0..T1): sets G_HB_PER_S (heartbeats per second,
@@ -485,6 +513,7 @@ emit_row() {
 		--argjson loadavg "$(loadavg_json)" \
 		--argjson wall_ms "$wall" --argjson boot_ms "$boot" \
 		--argjson check_ms "$(num "${G_CHECK_MS:--}")" \
+		--argjson source_resumed "${R_SRC_RESUMED:-null}" \
 		--argjson raw "${R_RAW:-null}" \
 		'{tool: $tool, tool_version: $tool_version, qemu: $qemu,
 		  qemu_version: $qemu_version, mode: $mode, mem_mib: $mem_mib,
@@ -498,7 +527,7 @@ emit_row() {
 		  link_mb_s: $link_mb_s, link4_mb_s: $link4_mb_s,
 		  loadavg: $loadavg, note: $note, dir: $dir, time: $time,
 		  wall_ms: $wall_ms, boot_ms: $boot_ms, check_ms: $check_ms,
-		  raw: $raw}' >>"$EXP_RESULTS" || {
+		  source_resumed: $source_resumed, raw: $raw}' >>"$EXP_RESULTS" || {
 		echo "experiments: could not write the row of $R_MODE" >&2
 		return 1
 	}
@@ -523,11 +552,36 @@ exp_progress() {
 # row_reset TOOL MODE: clears the R_* and G_* of a row.
 row_reset() {
 	R_TOOL=$1 R_MODE=$2 R_TOOL_VERSION=- R_TOTAL=- R_DOWN=- R_BYTES=-
-	R_SRC_RESUMABLE=0 R_DURABLE=null
+	R_SRC_RESUMABLE=0 R_SRC_RESUMED=null R_DURABLE=null
 	R_ROUNDS=- R_VERDICT=- R_HOST=- R_SAVE=- R_RESTORE=- R_NOTE='' R_DIR=''
 	R_RAW=null G_CHECK_MS=- G_FRESH_OFF=
 	G_PAUSE=- G_GGAP=- G_SEQ=- G_FATE=- G_VERIFY=- G_DISK=- G_NET=- G_KMSG=-
 	G_HBHOLES=- G_FIRST_SEQ=- G_HB_PER_S=- G_DIRTY_PER_S=-
+}
+
+# row_end: writes the row of a move and decides where the chain goes on.
+# A move that failed or broke the guest while the source still holds the
+# whole guest (R_SRC_RESUMABLE=1: QEMU's precopy moves, whose source waits
+# in postmigrate even after it completed; a criu-lite migrate or dump that
+# left its tree running) has its source continued first
+# (chain_resume_source), and the row says what became of it:
+# source_resumed true (it ran on intact, checked as a move's destination
+# is: the chain goes on from it) or false (the chain ends); null when the
+# source was not there to continue. Any other failure ends the chain.
+row_end() {
+	case $R_VERDICT in ok|n/a) emit_row; return ;; esac
+	if [ "$R_SRC_RESUMABLE" = 1 ]; then
+		if chain_resume_source; then
+			R_SRC_RESUMED=true
+			R_NOTE="${R_NOTE:+$R_NOTE; }the source was continued and ran on intact (the chain goes on from it)"
+			emit_row
+			return
+		fi
+		R_SRC_RESUMED=false
+		R_NOTE="${R_NOTE:+$R_NOTE; }the source, continued, did not run on intact (the chain ends)"
+	fi
+	emit_row
+	chain_end
 }
 
 # row_na TOOL MODE WHY: a mode this tool version does not have.

@@ -326,7 +326,7 @@ qemu_live() {
 		'{"query-migrate": ., "dst-query-migrate": $d,
 		  "max-cpu-throttle-percentage-seen": $thr}
 		 + if $rec != null then {recover: $rec} else {} end' <<<"$q")
-	sleep 0.2	# the source's stamper has the last lines
+	stamped_upto "$CH_DIR/stamped.log" "$CH_DIR/serial.log"	# its last lines
 	guest_progress "$CH_DIR/stamped.log" "$t0" "$t1"
 	qemu_stats "$q"
 	# the source still holds the whole guest unless postcopy started
@@ -349,6 +349,14 @@ qemu_live() {
 		"$CH_DIR/stamped.log" "$dst/stamped.log"
 	R_VERDICT=$(guest_verdict)
 	[ "$kind" = postcopy-recover ] && recover_verdict "$dst"
+	# a precopy whose guest came out broken: the source still holds the
+	# guest as it was (postmigrate): it is continued (row_end), not the
+	# broken destination
+	if [ "$R_VERDICT" != ok ] && [ "$R_SRC_RESUMABLE" = 1 ]; then
+		gl_quit_qemu "$dst/qmp.sock" "$dpid"
+		kill "$dst_st" 2>/dev/null
+		return 1
+	fi
 	qemu_head "$dst" "$dpid" "$dst_st" "$dside"
 }
 
@@ -470,7 +478,7 @@ qemu_bgsnap() {
 		{ R_VERDICT="migrate-refused"; R_NOTE=$(cat "$dst/migrate.err"); return 1; }
 	st=$(qemu_wait_migration "$CH_SOCK" bgsnap)
 	t1=$(gl_now_ms)
-	sleep 0.3
+	stamped_upto "$CH_DIR/stamped.log" "$CH_DIR/serial.log"
 	s1=$(last_seq "$CH_DIR/stamped.log" "$t1")
 	q=$(gl_qmp "$CH_SOCK" query-migrate)
 	qemu_stats "$q"
@@ -623,8 +631,5 @@ qemu_run_mode() {
 	dirtyrate:*) qemu_dirtyrate "$name" "${kind#dirtyrate:}" ;;
 	mismatch) qemu_mismatch "$name" "$caps" "$params" ;;
 	esac
-	emit_row
-	case $R_VERDICT in ok|n/a) return ;; esac
-	[ "$R_SRC_RESUMABLE" = 1 ] && chain_resume_source && return
-	chain_end
+	row_end
 }

@@ -8,31 +8,43 @@
 #   --quick   one run of every mode at 512 MiB, busy (20000 pages/s)
 #   default   the full matrix, in two parts:
 #             the axes: the modes that answer the questions asked along
-#               RAM size and dirty rate (EXP_AXIS_MODES: QEMU precopy at the
-#               default and unlimited bandwidth, multifd, postcopy, the save
-#               to a file, criu-lite migrate precopy and postcopy, criu-lite
-#               dump), per QEMU version, at 512 MiB idle, 5000 and 20000
-#               pages/s, 3 runs, and at 2048 MiB idle and 20000 pages/s,
-#               1 run (mem_rates, mem_reps)
+#               RAM size and dirty rate, per QEMU version, at idle, 5000
+#               and 20000 pages/s, 3 runs: at 512 MiB EXP_AXIS_MODES (QEMU
+#               precopy at the default and unlimited bandwidth, multifd-4,
+#               postcopy, the save to a file, criu-lite migrate precopy
+#               and postcopy, criu-lite dump), at 2 GiB EXP_AXIS_MODES_BIG
+#               (the same but precopy at the default bandwidth and the
+#               save to a file: at 128 MiB/s a busy 2 GiB guest never
+#               converges, and the save's rate is that of unlimited
+#               precopy)
 #             the single points: every other mode (mismatch, recover,
 #               background-snapshot, mapped-ram, calc-dirty-rate,
 #               auto-converge, ...) once per QEMU version, at 512 MiB busy
 #               (20000 pages/s), in run 1's block of that configuration
 #   The runs are interleaved within each RAM size: run 1 of every rate and
-#   version, then run 2, ...; the modes of a block are ordered so that the
-#   guest is on this host whenever a criu-lite migrate is next (it goes
-#   from here to there only), a QEMU live move bringing it back between two.
+#   version, then run 2, ...; a block's modes are ordered (pick_mode) so
+#   that the guest is on this host whenever a criu-lite migrate is next (it
+#   goes from here to there only), a QEMU live move bringing it back
+#   between two, and every criu-lite mode runs before the block's QEMU
+#   postcopy moves (their destination keeps a userfaultfd open, which
+#   criu-lite refuses to dump).
 # Environment (overrides): EXP_VERSIONS ("7.2 10.0"), EXP_MEMS, EXP_RATES
 #   (pages/s), EXP_REPS (runs), both for every RAM size, or EXP_RATES_<MIB>
 #   and EXP_REPS_<MIB> for one, EXP_MODES (an extended regex: only the modes
-#   it matches), EXP_AXIS_MODES (an extended regex, the full run's axes),
+#   it matches), EXP_AXIS_MODES and EXP_AXIS_MODES_BIG (extended regexes,
+#   the full run's axes at 512 MiB and below, and above 512 MiB),
 #   EXP_POINT ("MEM RATE": the single points' configuration, "512 20000";
 #   "none": no single points), EXP_OUT (build/experiments),
+#   EXP_PLAN_ONLY=1 prints the plan (rows, estimate, every block's modes in
+#   the order they run when every move succeeds) and runs nothing,
 #   EXP_MOVE_TIMEOUT (s, default 90), EXP_KEEP=1 keeps streams and images,
 #   EXP_CL_TRACE=1 has criu-lite migrate log each stage, stamped, on both
 #   sides (out-trace.log, in-trace.log),
 #   EXP_ONE_HOST=1 keeps both sides of live moves on this host (loopback),
-#   EXP_TEMPLATES=0 boots every fresh guest (exp-lib.sh's chain_boot).
+#   EXP_TEMPLATES=0 boots every fresh guest (exp-lib.sh's chain_boot),
+#   EXP_VERIFY ("7.2:word 10.0:sse2": the guest's verify loop per QEMU
+#   version, exp-lib.sh's ver_verify),
+#   EXP_PARALLEL=0 runs the quick run's QEMU versions one after the other.
 #
 # Live moves cross two hosts: the other host (experiments/guest/two-hosts.sh:
 # network, PID and mount namespaces behind a veth pair, with its own TCP
@@ -47,8 +59,16 @@
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 
+# the EXP_* settings the caller gave (meta.json's env: the doc's command
+# line), kept across the re-executions below
+if [ -z "${EXP_USER_ENV+x}" ]; then
+	EXP_USER_ENV=$(env | grep -E '^EXP_[A-Z0-9_]*=' | grep -v '^EXP_PLAN_ONLY=' |
+		sort | sed "s/=\(.*\)/='\1'/" | xargs -r -d '\n' echo)
+	export EXP_USER_ENV
+fi
+
 # Killed QEMUs must be reaped at once (restore reuses their PIDs).
-if [ -z "${EXP_SUBREAPED:-}" ]; then
+if [ -z "${EXP_SUBREAPED:-}" ] && [ "${EXP_PLAN_ONLY:-0}" != 1 ]; then
 	[ -x build/tests/subreaper ] || make -s build/tests/subreaper || exit 1
 	EXP_SUBREAPED=1 exec build/tests/subreaper "$0" "$@"
 fi
@@ -71,6 +91,7 @@ fi
 quick=0
 [ "${1:-}" = --quick ] && quick=1
 axis=${EXP_AXIS_MODES:-precopy-default|precopy|multifd-4|postcopy|exec-save|cl-migrate|cl-migrate-postcopy|cl-dump}
+axis_big=${EXP_AXIS_MODES_BIG:-precopy|multifd-4|postcopy|cl-migrate|cl-migrate-postcopy|cl-dump}
 if [ $quick = 1 ]; then
 	mems=${EXP_MEMS:-512} rates=${EXP_RATES:-20000} reps=${EXP_REPS:-1}
 	point=${EXP_POINT:-"$mems $rates"}
@@ -79,31 +100,30 @@ else
 	point=${EXP_POINT:-"512 20000"}
 fi
 
-# mem_rates MEM, mem_reps MEM: the dirty rates and runs at that RAM size:
-# EXP_RATES / EXP_REPS for every size when set, else EXP_RATES_<MEM> /
-# EXP_REPS_<MEM>, else the full run's: idle, 5000 and 20000 pages/s, 3 runs
-# at 512 MiB; idle and 20000, 1 run at 2 GiB (a 2 GiB row takes 30-70 s
-# here at load ~12: 3 runs of 3 rates would take two hours alone)
+# mem_rates MEM, mem_reps MEM, mem_axis MEM: the dirty rates, runs and
+# axis modes at that RAM size: EXP_RATES / EXP_REPS for every size when
+# set, else EXP_RATES_<MEM> / EXP_REPS_<MEM>, else the full run's: idle,
+# 5000 and 20000 pages/s, 3 runs; the axis modes of EXP_AXIS_MODES up to
+# 512 MiB, of EXP_AXIS_MODES_BIG above
 mem_rates() {
 	local v
 	v=EXP_RATES_$1
 	if [ -n "$rates" ]; then echo "$rates"
 	elif [ -n "${!v:-}" ]; then echo "${!v}"
-	elif [ "$1" -le 512 ]; then echo "0 5000 20000"
-	else echo "0 20000"; fi
+	else echo "0 5000 20000"; fi
 }
 mem_reps() {
 	local v
 	v=EXP_REPS_$1
 	if [ -n "$reps" ]; then echo "$reps"
 	elif [ -n "${!v:-}" ]; then echo "${!v}"
-	elif [ "$1" -le 512 ]; then echo 3
-	else echo 1; fi
+	else echo 3; fi
 }
+mem_axis() { if [ "$1" -le 512 ]; then echo "$axis"; else echo "$axis_big"; fi; }
 plan='' maxreps=0
 for mem in $mems; do
 	plan="$plan${plan:+; }$mem MiB: $(mem_rates "$mem") pages/s, $(mem_reps "$mem") run(s)"
-	[ "$(mem_reps "$mem")" -gt $maxreps ] && maxreps=$(mem_reps "$mem")
+	[ "$(mem_reps "$mem")" -gt "$maxreps" ] && maxreps=$(mem_reps "$mem")
 done
 versions=${EXP_VERSIONS:-7.2 10.0}
 EXP_OUT=${EXP_OUT:-build/experiments}
@@ -112,6 +132,136 @@ EXP_WORK=$EXP_OUT/work
 EXP_RESULTS=$EXP_OUT/results.jsonl
 EXP_PIDS=() EXP_CHAIN=0 EXP_RUN=0
 CH_PID='' CH_STAMPER=
+
+selected() { [ -z "${EXP_MODES:-}" ] || [[ $1 =~ ^(${EXP_MODES})$ ]]; }
+
+# block_modes MEM RATE RUN: the modes of one block, "qemu:NAME" or
+# "cl:NAME", one a line: every mode at the single point (run 1), the axes'
+# modes elsewhere (the quick run: every mode)
+block_modes() {
+	local m all=0 ax
+	[ "$quick" = 1 ] && all=1
+	[ "$3" = 1 ] && [ "$1 $2" = "$point" ] && all=1
+	ax=$(mem_axis "$1")
+	for m in $(qemu_mode_names); do
+		selected "$m" && { [ $all = 1 ] || [[ $m =~ ^(${ax})$ ]]; } && echo "qemu:$m"
+	done
+	for m in $(cl_mode_names); do
+		selected "$m" && { [ $all = 1 ] || [[ $m =~ ^(${ax})$ ]]; } && echo "cl:$m"
+	done
+}
+
+# mode_kind TOOL:NAME: "clmigrate" (criu-lite migrate: here to there only),
+# "cl" (criu-lite's other modes: on the guest's side), "flip" (a QEMU live
+# move: to the other side), "uffd" (a QEMU postcopy move: to the other
+# side, whose QEMU then keeps a userfaultfd open: QEMU 10 keeps
+# /dev/userfaultfd, which criu-lite refuses to dump), "stay"
+mode_kind() {
+	case ${1%%:*} in
+	cl) [ "$(cl_mode_field "${1#cl:}" 4)" = migrate ] && echo clmigrate || echo cl ;;
+	qemu) case $(qemu_mode_field "${1#qemu:}" 4) in
+		live) echo flip ;;
+		postcopy|postcopy-recover) echo uffd ;;
+		*) echo stay ;;
+		esac ;;
+	esac
+}
+declare -A MODE_KIND
+for m in $(qemu_mode_names); do MODE_KIND[qemu:$m]=$(mode_kind "qemu:$m"); done
+for m in $(cl_mode_names); do MODE_KIND[cl:$m]=$(mode_kind "cl:$m"); done
+
+# pick_mode MODE...: sets PICK, the index of the mode to run next: a
+# criu-lite migrate when the guest is here (or none runs: the next boots
+# here); else criu-lite's other modes (on the guest's side); when the guest
+# is there and a criu-lite migrate is still to come, a QEMU live move (it
+# comes back); else the next in order, but no QEMU postcopy while a
+# criu-lite mode is left (its destination is the next move's source)
+pick_mode() {
+	local i here=0 cl_left=0 k
+	{ [ -z "${CH_PID:-}" ] || [ "${CH_SIDE:-here}" = here ]; } && here=1
+	for ((i = 1; i <= $#; i++)); do
+		case ${MODE_KIND[${!i}]} in
+		clmigrate) [ $here = 1 ] && { PICK=$((i - 1)); return; }
+			cl_left=1 ;;
+		cl) cl_left=1 ;;
+		esac
+	done
+	for k in cl flip any; do
+		# (at the flip pass, a criu-lite mode left is a migrate)
+		[ $k = flip ] && [ $cl_left = 0 ] && continue
+		for ((i = 1; i <= $#; i++)); do
+			case $k:${MODE_KIND[${!i}]} in
+			cl:cl|flip:flip|any:flip|any:stay|any:clmigrate) PICK=$((i - 1)); return ;;
+			any:uffd) [ $cl_left = 0 ] && { PICK=$((i - 1)); return; } ;;
+			esac
+		done
+	done
+	PICK=0
+}
+
+# plan_order MODE...: the modes in the order run_block runs them when every
+# move succeeds (EXP_PLAN_ONLY=1): the guest's side followed as the moves
+# take it
+plan_order() {
+	local todo=("$@") k m CH_PID=plan CH_SIDE=here out=()
+	while [ ${#todo[@]} -gt 0 ]; do
+		pick_mode "${todo[@]}"
+		k=$PICK m=${todo[$PICK]}
+		todo=("${todo[@]:0:$k}" "${todo[@]:$((k + 1))}")
+		out+=("$m")
+		case ${MODE_KIND[$m]} in
+		flip|uffd) CH_SIDE=$([ "$CH_SIDE" = here ] && echo there || echo here) ;;
+		clmigrate) CH_SIDE=there ;;
+		esac
+	done
+	echo "${out[*]}"
+}
+
+# run_block MODE...: runs the modes of one block in pick_mode's order
+run_block() {
+	local todo=("$@") k m
+	while [ ${#todo[@]} -gt 0 ]; do
+		pick_mode "${todo[@]}"
+		k=$PICK m=${todo[$PICK]}
+		todo=("${todo[@]:0:$k}" "${todo[@]:$((k + 1))}")
+		case $m in
+		qemu:*) qemu_run_mode "${m#qemu:}" ;;
+		cl:*) cl_run_mode "${m#cl:}" ;;
+		esac
+	done
+}
+
+# the plan: rows and an estimate (EXP_EST_S_<MEM>: s per row: 5 at 512
+# MiB, a quick run's rows one version after the other at load ~7; 17 at 2
+# GiB, scaled from 512 MiB by the pages moved and verified, not measured
+# by a full run since the verify got faster (30-70 s a row before, at load
+# ~12); EXP_EST_BOOT_<MEM>: s per configuration's first boot)
+EXP_ROWS_PLANNED=0 est=0
+for mem in $mems; do
+	per_row=$(eval echo "\${EXP_EST_S_$mem:-$((mem <= 512 ? 5 : mem * 17 / 2048))}")
+	per_boot=$(eval echo "\${EXP_EST_BOOT_$mem:-$((mem <= 512 ? 25 : 35))}")
+	for ((EXP_RUN = 1; EXP_RUN <= $(mem_reps "$mem"); EXP_RUN++)); do
+		for rate in $(mem_rates "$mem"); do
+			for ver in $versions; do
+				mapfile -t modes < <(block_modes "$mem" "$rate" "$EXP_RUN")
+				n=${#modes[@]}
+				EXP_ROWS_PLANNED=$((EXP_ROWS_PLANNED + n))
+				est=$((est + n * per_row + (EXP_RUN == 1 ? per_boot : 0) + 3))
+				[ "${EXP_PLAN_ONLY:-0}" = 1 ] && [ "$n" -gt 0 ] &&
+					echo "run $EXP_RUN: QEMU $ver, $mem MiB, $rate pages/s: $(plan_order "${modes[@]}")"
+			done
+		done
+	done
+done
+[ $quick = 1 ] && [ "${EXP_PARALLEL:-1}" = 1 ] && [ "$(wc -w <<<"$versions")" -gt 1 ] &&
+	est=$((est * 6 / 10))	# the versions side by side: 170 s against 328
+# the per-row times are of load ~7: a busier machine (other sessions' TCG
+# guests) stretches them about in proportion (a quick run: 404 s at load
+# 8-19 against 170 s at ~7)
+load=$(cut -d' ' -f1 /proc/loadavg)
+est=$(awk -v e="$est" -v l="$load" 'BEGIN { printf "%d", (l > 7 ? e * l / 7 : e) }')
+echo "experiments: $EXP_ROWS_PLANNED rows planned ($([ $quick = 1 ] && echo quick || echo full) run: $plan; QEMU $versions; axes at 512 MiB and below: $axis; above: $axis_big; single points at $point); estimate ~$((est / 60)) min at the load now, $load" >&2
+[ "${EXP_PLAN_ONLY:-0}" = 1 ] && exit 0
 
 for f in build/criu-lite "$GL_GUEST/qmp-client" "$GL_GUEST/serial-watch" \
 	"$GL_GUEST/tcp-echo" "$GL_GUEST/link-ceiling" "$GL_GUEST/vmlinuz"; do
@@ -169,93 +319,6 @@ if [ "${EXP_ONE_HOST:-0}" != 1 ]; then
 	echo "experiments: the other host: $TH_THERE (this one: $TH_HERE)" >&2
 fi
 
-selected() { [ -z "${EXP_MODES:-}" ] || [[ $1 =~ ^(${EXP_MODES})$ ]]; }
-
-# block_modes MEM RATE RUN: the modes of one block, "qemu:NAME" or
-# "cl:NAME", one a line: every mode at the single point (run 1), the axes'
-# modes elsewhere (the quick run: every mode)
-block_modes() {
-	local m all=0
-	[ "$quick" = 1 ] && all=1
-	[ "$3" = 1 ] && [ "$1 $2" = "$point" ] && all=1
-	for m in $(qemu_mode_names); do
-		selected "$m" && { [ $all = 1 ] || [[ $m =~ ^(${axis})$ ]]; } && echo "qemu:$m"
-	done
-	for m in $(cl_mode_names); do
-		selected "$m" && { [ $all = 1 ] || [[ $m =~ ^(${axis})$ ]]; } && echo "cl:$m"
-	done
-}
-
-# mode_kind TOOL:NAME: "clmigrate" (criu-lite migrate: here to there only),
-# "flip" (a QEMU live move: to the other side), "stay"
-mode_kind() {
-	case ${1%%:*} in
-	cl) [ "$(cl_mode_field "${1#cl:}" 4)" = migrate ] && echo clmigrate || echo stay ;;
-	qemu) case $(qemu_mode_field "${1#qemu:}" 4) in
-		live|postcopy|postcopy-recover) echo flip ;;
-		*) echo stay ;;
-		esac ;;
-	esac
-}
-declare -A MODE_KIND
-for m in $(qemu_mode_names); do MODE_KIND[qemu:$m]=$(mode_kind "qemu:$m"); done
-for m in $(cl_mode_names); do MODE_KIND[cl:$m]=$(mode_kind "cl:$m"); done
-
-# pick_mode MODE...: sets PICK, the index of the mode to run next: a
-# criu-lite migrate when the guest is here (or none runs: the next boots
-# here); when it is there and a criu-lite migrate is still to come, a QEMU
-# live move (it comes back); else the next in order
-pick_mode() {
-	local i here=0 want_flip=0 k
-	{ [ -z "${CH_PID:-}" ] || [ "${CH_SIDE:-here}" = here ]; } && here=1
-	for ((i = 1; i <= $#; i++)); do
-		[ "${MODE_KIND[${!i}]}" = clmigrate ] || continue
-		[ $here = 1 ] && { PICK=$((i - 1)); return; }
-		want_flip=1
-	done
-	for k in flip any; do
-		[ $k = flip ] && [ $want_flip = 0 ] && continue
-		for ((i = 1; i <= $#; i++)); do
-			case $k:${MODE_KIND[${!i}]} in
-			flip:flip|any:flip|any:stay) PICK=$((i - 1)); return ;;
-			esac
-		done
-	done
-	PICK=0
-}
-
-# run_block MODE...: runs the modes of one block in pick_mode's order
-run_block() {
-	local todo=("$@") k m
-	while [ ${#todo[@]} -gt 0 ]; do
-		pick_mode "${todo[@]}"
-		k=$PICK m=${todo[$PICK]}
-		todo=("${todo[@]:0:$k}" "${todo[@]:$((k + 1))}")
-		case $m in
-		qemu:*) qemu_run_mode "${m#qemu:}" ;;
-		cl:*) cl_run_mode "${m#cl:}" ;;
-		esac
-	done
-}
-
-# the plan: rows and an estimate (EXP_EST_S_<MEM>: s per row, measured
-# here at load ~10; EXP_EST_BOOT_<MEM>: s per configuration's first boot)
-EXP_ROWS_PLANNED=0 est=0
-for mem in $mems; do
-	per_row=$(eval echo "\${EXP_EST_S_$mem:-$((mem <= 512 ? 9 : 40))}")
-	per_boot=$(eval echo "\${EXP_EST_BOOT_$mem:-$((mem <= 512 ? 25 : 35))}")
-	for ((EXP_RUN = 1; EXP_RUN <= $(mem_reps "$mem"); EXP_RUN++)); do
-		for rate in $(mem_rates "$mem"); do
-			for ver in $versions; do
-				n=$(block_modes "$mem" "$rate" "$EXP_RUN" | wc -l)
-				EXP_ROWS_PLANNED=$((EXP_ROWS_PLANNED + n))
-				est=$((est + n * per_row + (EXP_RUN == 1 ? per_boot : 0) + 3))
-			done
-		done
-	done
-done
-echo "experiments: $EXP_ROWS_PLANNED rows planned ($([ $quick = 1 ] && echo quick || echo full) run: $plan; QEMU $versions; single points at $point); estimate ~$((est / 60)) min" >&2
-
 t_start=$(gl_now_ms)
 EXP_T0=$t_start EXP_ROW_T0=$t_start
 start_iso=$(date -u +%FT%TZ)
@@ -290,9 +353,10 @@ jq -n --arg kernel "$(uname -r)" --argjson cpus "$(nproc)" \
 	--argjson reps "$maxreps" --arg plan "$plan" \
 	--arg versions "$versions" --arg commit "$(git rev-parse --short HEAD 2>/dev/null)" \
 	--arg load "$(cut -d' ' -f1-3 /proc/loadavg)" --arg load0 "$load_start" \
-	--arg axis "$axis" --arg point "$point" --argjson planned "$EXP_ROWS_PLANNED" \
+	--arg axis "$axis" --arg axis_big "$axis_big" --arg env "$EXP_USER_ENV" \
+	--arg point "$point" --argjson planned "$EXP_ROWS_PLANNED" \
 	--argjson boots "$EXP_BOOTS" --argjson boot_s $((EXP_BOOT_MS / 1000)) \
-	'{axis_modes: $axis, single_point: $point, plan: $plan, rows_planned: $planned,
+	'{axis_modes: $axis, axis_modes_big: $axis_big, env: $env, single_point: $point, plan: $plan, rows_planned: $planned,
 	  fresh_guests: $boots, fresh_guest_seconds: $boot_s,
 	  kernel: $kernel, cpus: $cpus, mem_gib: $mem_gib, start: $start, "end": $finish,
 	  seconds: $seconds, command: $command, mems: $mems, rates: $rates,
