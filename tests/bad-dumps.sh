@@ -213,8 +213,8 @@ pids="$pids $mpid"
 wait_ready "$work/mem.out"
 if "$CL" dump -t $mpid -D "$mnt/img" >"$work/full.log" 2>&1; then
 	bad "full: dump into 1 MiB succeeded"
-elif ! grep -q "write pages image.*No space left on device" "$work/full.log"; then
-	bad "full: no \"write pages image ...: No space left on device\" in:"; cat "$work/full.log"
+elif ! grep -Eq "(write pages image|into pages-1.img at offset [0-9]+).*No space left on device" "$work/full.log"; then
+	bad "full: no \"write pages image ...\" (copy) or \"... into pages-1.img ...\" (splice): No space left on device\" in:"; cat "$work/full.log"
 elif [ -n "$(ls -A "$mnt")" ]; then
 	bad "full: left in the filesystem: $(ls -A "$mnt")"
 elif ! still_running_state $mpid; then
