@@ -65,6 +65,16 @@ done
 # the header: how to reproduce this run, the plan without running it
 grep -q "^This page's run again: \`EXP_REPS='1' make experiments-quick\` at commit abc1234" "$tmp/doc.md" ||
 	fail "the doc's header lacks the run's command line"
+# rows a later run added (EXP_APPEND=1): their command is named too
+mkdir -p "$tmp/meta2"
+jq '.added = [{env: "EXP_APPEND='"'1'"' EXP_MODES='"'cl-snap'"'", commit: "def5678",
+	rows: 2, start: "2026-01-01T00:00:00Z"}]' "$tmp/meta.json" >"$tmp/meta2/meta.json"
+cp "$EXP_RESULTS" "$tmp/meta2/results.jsonl"
+experiments/matrix/make-doc.sh "$tmp/meta2" "$tmp/doc2.md" experiments >/dev/null ||
+	fail "make-doc.sh with added rows"
+grep -q "Rows added to it by \`EXP_APPEND='1' EXP_MODES='cl-snap' experiments/matrix/run-experiments.sh\` at commit def5678 (2 rows" "$tmp/doc2.md" ||
+	fail "the doc's header does not name the run that added rows"
+grep -q 'Rows added' "$tmp/doc.md" && fail "the doc names an added run that did not happen"
 grep -q '^    EXP_PLAN_ONLY=1 experiments/matrix/run-experiments.sh$' "$tmp/doc.md" &&
 	grep -q 'at 512 MiB precopy and cl-dump,$' "$tmp/doc.md" &&
 	grep -q '^and at 2 GiB postcopy, multifd-4 and cl-migrate (' "$tmp/doc.md" ||

@@ -16,6 +16,17 @@
 #            precopy-default; cl-migrate-postcopy moves the guest's RAM
 #            after the switch (n/a while criu-lite's --help says its
 #            --postcopy is not implemented)
+#   snap     dump --leave-running (criu-lite's snapshot, question 4): the
+#            VM stopped by QMP, the tree frozen and dumped, the VM
+#            continued; the source runs on for 1 s (its heartbeats after
+#            the dump recorded), is ended, and the image restored on the
+#            same host: the guest must resume at the state of the dump's
+#            end (its freeze), not the source's last; the serial log is
+#            cut back to the image's position of it first (the restored
+#            QEMU writes from there; what the source wrote after is kept
+#            in the row's directory, source-serial.log); the disk is not
+#            in the image (as with background-snapshot): newer than the
+#            memory on restore
 #   mismatch the destination's QEMU binary, then one of its libraries,
 #            differs from what the dumped QEMU mapped: each restore must
 #            be refused naming the file; then the real restore (question 8)
@@ -28,6 +39,7 @@ cl-migrate       |                                          |              | mig
 cl-migrate-128M  | --max-bandwidth 128M                     |              | migrate
 cl-migrate-postcopy | --postcopy                            |              | migrate
 cl-mismatch      |                                          |              | mismatch
+cl-dump-leave-running | --leave-running                     |              | snap
 '
 CL=${CL:-build/criu-lite}
 
@@ -428,6 +440,100 @@ cl_mismatch() {
 }
 
 # cl_run_mode NAME: one run of a criu-lite mode on the chain's QEMU
+# cl_snap NAME DUMP_OPTIONS: dump --leave-running, the source on for 1 s,
+# ended, the image restored here: the guest must come back at the dump's
+# state (the heartbeat seq of its freeze), with the source's pause during
+# the dump as the row's pause (the source's guest is what ran on).
+cl_snap() {
+	local dopt=() d img ipid t0 t1 t2 t3 s0 s1 s2 pos src_status src_pause
+	ipid=$(chain_inner_pid)
+	chain_gone "$ipid" && return 1
+	read -ra dopt <<<"$2"
+	R_DURABLE=true
+	[[ " ${dopt[*]} " == *" --no-sync "* ]] && R_DURABLE=false
+	chain_next_dir
+	d=$NEXT_DIR
+	mkdir -p "$d"
+	R_DIR=$d
+	img=$d/img
+	[ "$R_DURABLE" = true ] && sync
+	t0=$(gl_now_ms)
+	s0=$(last_seq "$CH_DIR/stamped.log" "$t0")
+	side_run "$CH_SIDE" "$CL" dump -t "$ipid" -D "$img" --qmp "$CH_SOCK" \
+		"${dopt[@]}" >"$d/dump.log" 2>&1 || {
+		R_VERDICT=dump-failed
+		R_NOTE=$(tail -n 3 "$d/dump.log" 2>/dev/null | tr '\n' ' ')
+		grep -q "it was left running" "$d/dump.log" && R_SRC_RESUMABLE=1
+		return 1
+	}
+	t1=$(gl_now_ms)
+	R_SAVE=$((t1 - t0))
+	R_TOTAL=$R_SAVE
+	R_BYTES=$(du -sb "$img" | cut -f1)
+	R_DOWN=$(cl_number frozen "$d/dump.log")
+	R_ROUNDS=$(cl_number rounds "$d/dump.log")
+	# the source runs on
+	sleep 1
+	src_status=$(gl_qmp "$CH_SOCK" query-status -g status)
+	stamped_upto "$CH_DIR/stamped.log" "$CH_DIR/serial.log"
+	s1=$(last_seq "$CH_DIR/stamped.log" "$t1")
+	s2=$(last_seq "$CH_DIR/stamped.log")
+	gl_hb_gap "$CH_DIR/stamped.log" -- "$t0" >"$d/src-gap.out"
+	src_pause=$(gl_kv outage_ms <"$d/src-gap.out")
+	pos=$("$CL" show --fds "$img" --json 2>/dev/null |
+		jq -r '[.. | objects | select(.path? // "" | endswith("/serial.log")) | .pos] | first // empty')
+	[ -n "$pos" ] || { R_VERDICT=no-serial-fd
+		R_NOTE="the image holds no fd of serial.log"; return 1; }
+	chain_end_src_only
+	# the same file (the image names its inode's path), cut back
+	cp "$CH_DIR/serial.log" "$d/source-serial.log"
+	mv "$CH_DIR/stamped.log" "$d/source-stamped.log"
+	truncate -s "$pos" "$CH_DIR/serial.log"
+	"$GL_GUEST/serial-watch" --stamp -o "$pos" "$CH_DIR/serial.log" \
+		>"$CH_DIR/stamped.log" &
+	CH_STAMPER=$!
+	exp_track "$CH_STAMPER"
+	t2=$(gl_now_ms)
+	if ! side_run "$CH_SIDE" "$CL" restore -D "$img" -d >"$d/restore.log" 2>&1; then
+		# the ended source's PID may still be held for a moment
+		sleep 0.3
+		side_run "$CH_SIDE" "$CL" restore -D "$img" -d >"$d/restore.log" 2>&1 || {
+			R_VERDICT=restore-failed
+			R_NOTE=$(tail -n 3 "$d/restore.log" | tr '\n' ' ')
+			return 1
+		}
+	fi
+	t3=$(gl_now_ms)
+	CH_PID=$(side_outer_pid "$CH_SIDE" "$ipid") ||
+		{ R_VERDICT=restored-not-found; return 1; }
+	exp_track "$CH_PID"
+	R_RESTORE=$((t3 - t2))
+	R_HOST=$((t3 - t0))
+	guest_check "$CH_DIR/serial.log" "$CH_DIR/stamped.log" "$CH_PID" "$pos" \
+		"$t2" "$CH_DIR/stamped.log"
+	R_VERDICT=$(guest_verdict noseq)
+	# the restored guest resumes where the dump froze it: after the seq
+	# at the dump's start, not after the one at its end (+1: a beat may
+	# land between the freeze and the stamp of t1), well before the
+	# source's last
+	if [ "$G_FIRST_SEQ" = - ] || [ "$s0" = - ] || [ "$s1" = - ] ||
+		[ "$G_FIRST_SEQ" -lt "$s0" ] || [ "$G_FIRST_SEQ" -gt $((s1 + 2)) ]; then
+		if [ "$R_VERDICT" = ok ]; then R_VERDICT=not-dump-state
+		else R_VERDICT="$R_VERDICT,not-dump-state"; fi
+	fi
+	G_PAUSE=$src_pause
+	R_NOTE="source ran on ($src_status) to hb $s2; dump started at hb $s0, ended at $s1; restored guest resumed at hb $G_FIRST_SEQ"
+	R_RAW=$(jq -c --argjson dump "$(cl_timing "$d/dump.log")" \
+		--argjson restore "$(cl_timing "$d/restore.log")" \
+		--arg s "$src_status" --argjson s0 "$(num "$s0")" \
+		--argjson s1 "$(num "$s1")" --argjson s2 "$(num "$s2")" \
+		--argjson f "$(num "$G_FIRST_SEQ")" -n \
+		'{dump: $dump, restore: $restore, "source-status-after": $s,
+		  "hb-at-start": $s0, "hb-at-end": $s1, "hb-source-last": $s2,
+		  "hb-first-restored": $f}')
+	[ "${EXP_KEEP:-0}" = 1 ] || rm -rf "$img" &
+}
+
 cl_run_mode() {
 	local name=$1 kind why
 	kind=$(cl_mode_field "$name" 4)
@@ -456,6 +562,7 @@ cl_run_mode() {
 	dir) cl_dir "$name" "$(cl_mode_field "$name" 2)" "$(cl_mode_field "$name" 3)" ;;
 	migrate) cl_migrate "$name" "$(cl_mode_field "$name" 2)" ;;
 	mismatch) cl_mismatch "$name" ;;
+	snap) cl_snap "$name" "$(cl_mode_field "$name" 2)" ;;
 	esac
 	row_end
 }

@@ -157,7 +157,7 @@ needed), in a clone of this repository:
 
 This page's run again: \`${ENV_LINE}$(m .command)\` at commit $(m .commit)
 (the harness's EXP_* settings of the run, if any, are in that line;
-experiments/matrix/run-experiments.sh lists them all). The numbers will
+experiments/matrix/run-experiments.sh lists them all).$(jq -r '.added // [] | map(" Rows added to it by `\(.env) experiments/matrix/run-experiments.sh` at commit \(.commit) (\(.rows) rows, started \(.start)).") | join("") ' "$meta") The numbers will
 differ with the machine and its load (below); what breaks and what does
 not should not.
 
@@ -425,11 +425,18 @@ echo "The disk is in neither: a snapshot loaded after the source wrote on finds"
 echo "a disk newer than its memory. The workload's DISK check sees that only for"
 echo "blocks of its 64-block ring it had written before the snapshot, so a young"
 echo "guest's \`DISK ok\` after a snapshot does not prove the two consistent."
-echo "criu-lite's \`dump --leave-running\` row is not in the harness yet (the"
-echo "restored QEMU would write its serial log at the dump's offset over what"
-echo "the source wrote after it)."
+echo "criu-lite's \`dump --leave-running\` (cl-dump-leave-running) holds the"
+echo "state at the dump's *end*, its freeze (QMP stop, the tree frozen and"
+echo "dumped, cont), and the source runs on like background-snapshot's: its"
+echo "pause is the freeze; with pre-copy rounds before it (cl-precopy) the"
+echo "freeze is short and the state is that of the end. The harness runs the"
+echo "source on for 1 s after the dump, ends it, cuts the serial log back to"
+echo "the image's file position (what the source wrote after is kept beside"
+echo "the row), restores the image on the same host and checks that the"
+echo "guest resumed at the heartbeat of the dump's end (\`not-dump-state\`"
+echo "otherwise). The disk is not in the image either."
 echo
-table '["bg-snapshot","exec-save","file-save"]' \
+table '["bg-snapshot","cl-dump-leave-running","exec-save","file-save","cl-precopy"]' \
 	"[$ID,\"save ms\",\"restore ms\",\"pause ms\",\"MiB\",\"source after\",\"verdict\",\"note\"]"
 echo
 

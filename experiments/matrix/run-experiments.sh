@@ -44,7 +44,9 @@
 #   EXP_TEMPLATES=0 boots every fresh guest (exp-lib.sh's chain_boot),
 #   EXP_VERIFY ("7.2:word 10.0:sse2": the guest's verify loop per QEMU
 #   version, exp-lib.sh's ver_verify),
-#   EXP_PARALLEL=0 runs the quick run's QEMU versions one after the other.
+#   EXP_PARALLEL=0 runs the quick run's QEMU versions one after the other,
+#   EXP_APPEND=1 adds this run's rows to EXP_OUT's results of an earlier run
+#   (meta.json lists it under "added"; the doc names its command too).
 #
 # Live moves cross two hosts: the other host (experiments/guest/two-hosts.sh:
 # network, PID and mount namespaces behind a veth pair, with its own TCP
@@ -273,7 +275,17 @@ case " $versions " in *" 10.0 "*)
 esac
 
 rm -rf "$EXP_WORK" && mkdir -p "$EXP_WORK"
-: >"$EXP_RESULTS"
+# EXP_APPEND=1: this run's rows go after the rows there (meta.json keeps the
+# first run's description and lists this one under "added")
+if [ "${EXP_APPEND:-0}" = 1 ]; then
+	[ "$quick" = 1 ] && { echo "experiments: EXP_APPEND=1 is for the full run's script, not --quick" >&2; exit 1; }
+	[ -s "$EXP_RESULTS" ] && [ -s "$EXP_OUT/meta.json" ] ||
+		{ echo "experiments: EXP_APPEND=1: no earlier run in $EXP_OUT (results.jsonl, meta.json)" >&2; exit 1; }
+	cp "$EXP_OUT/meta.json" "$EXP_OUT/meta-before.json"
+	EXP_ROWS_BEFORE=$(wc -l <"$EXP_RESULTS")
+else
+	: >"$EXP_RESULTS"
+fi
 
 # The quick run's QEMU versions side by side (EXP_PARALLEL=0: one after
 # the other): each version's block is this script for that version alone,
@@ -362,4 +374,12 @@ jq -n --arg kernel "$(uname -r)" --argjson cpus "$(nproc)" \
 	  seconds: $seconds, command: $command, mems: $mems, rates: $rates,
 	  reps: $reps, versions: $versions, commit: $commit,
 	  loadavg_at_start: $load0, loadavg_at_end: $load}' >"$EXP_OUT/meta.json"
+if [ "${EXP_APPEND:-0}" = 1 ]; then
+	jq --slurpfile new "$EXP_OUT/meta.json" \
+		--argjson rows $(($(wc -l <"$EXP_RESULTS") - EXP_ROWS_BEFORE)) \
+		'.added = ((.added // []) + [$new[0] + {rows: $rows}])' \
+		"$EXP_OUT/meta-before.json" >"$EXP_OUT/meta.json.new" &&
+		mv "$EXP_OUT/meta.json.new" "$EXP_OUT/meta.json" &&
+		rm -f "$EXP_OUT/meta-before.json"
+fi
 echo "experiments: $(wc -l <"$EXP_RESULTS") rows in $EXP_RESULTS ($(((t_end - t_start) / 1000)) s)" >&2
