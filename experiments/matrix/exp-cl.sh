@@ -480,11 +480,15 @@ cl_snap() {
 	s2=$(last_seq "$CH_DIR/stamped.log")
 	gl_hb_gap "$CH_DIR/stamped.log" -- "$t0" >"$d/src-gap.out"
 	src_pause=$(gl_kv outage_ms <"$d/src-gap.out")
-	pos=$("$CL" show --fds "$img" --json 2>/dev/null |
+	pos=$("$CL" show "$img" --json 2>/dev/null |
 		jq -r '[.. | objects | select(.path? // "" | endswith("/serial.log")) | .pos] | first // empty')
 	[ -n "$pos" ] || { R_VERDICT=no-serial-fd
 		R_NOTE="the image holds no fd of serial.log"; return 1; }
-	chain_end_src_only
+	# ended as a dump without --leave-running would: SIGKILL (QMP quit
+	# would remove QEMU's pid file, which the image holds open)
+	kill -9 "$CH_PID" 2>/dev/null
+	gl_wait_exit "$CH_PID" 10
+	kill "$CH_STAMPER" 2>/dev/null
 	# the same file (the image names its inode's path), cut back
 	cp "$CH_DIR/serial.log" "$d/source-serial.log"
 	mv "$CH_DIR/stamped.log" "$d/source-stamped.log"
