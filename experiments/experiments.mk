@@ -24,7 +24,8 @@
 #                       two versions side by side (3 min here at load ~7,
 #                       7 at 8-19; EXP_PARALLEL=0: one after the other)
 #                       -> build/experiments/results.jsonl, then
-#                       experiments-doc
+#                       experiments-doc (its page and plots in
+#                       build/experiments/doc/: docs/ keeps the full run's)
 #   make experiments    the full matrix (about an hour here): the axes'
 #                       modes at 512 MiB (precopy default and unlimited,
 #                       multifd-4, postcopy, exec-save, criu-lite migrate
@@ -37,7 +38,9 @@
 #                       plan: 298 rows, ~54 min at load ~7)
 #   make experiments-doc  plots (docs/experiments/*.png, *.svg) and
 #                       docs/experiments.md from build/experiments/ (its
-#                       rows checked first: check-results.sh)
+#                       rows checked first: check-results.sh); a quick
+#                       run's into build/experiments/doc/ (EXP_DOC_DIR=DIR:
+#                       into DIR)
 #   make experiments-selfcheck  the harness without a guest (in make check)
 
 GUEST_DIR    := $(B)/guest
@@ -103,10 +106,21 @@ experiments: $(EXP_PREREQS)
 	experiments/matrix/run-experiments.sh
 	$(MAKE) --no-print-directory experiments-doc
 
+# A full run's page is docs/experiments.md (kept in the repository); a quick
+# run's goes to build/experiments/doc/ so that it never replaces it
+# (EXP_DOC_DIR=DIR: there, whatever the run).
 experiments-doc: $(EXP_DIR)/.deps-ok
 	experiments/matrix/check-results.sh $(EXP_DIR)/results.jsonl
-	experiments/matrix/plot-experiments.sh $(EXP_DIR)/results.jsonl docs/experiments
-	experiments/matrix/make-doc.sh $(EXP_DIR) docs/experiments.md experiments
+	@d='$(EXP_DOC_DIR)'; \
+	if [ -z "$$d" ]; then \
+		if jq -e '.command == "make experiments-quick"' $(EXP_DIR)/meta.json >/dev/null 2>&1; then \
+			d=$(EXP_DIR)/doc; \
+			echo "experiments-doc: a quick run: its page is $$d/experiments.md (docs/experiments.md stays the full run's)"; \
+		else d=docs; fi; \
+	fi; \
+	mkdir -p "$$d/experiments" && \
+	experiments/matrix/plot-experiments.sh $(EXP_DIR)/results.jsonl "$$d/experiments" && \
+	experiments/matrix/make-doc.sh $(EXP_DIR) "$$d/experiments.md" experiments
 
 # the harness's plumbing without a guest (emit_row, the rows' schema, the
 # doc generator, the full and quick plans and their order): seconds

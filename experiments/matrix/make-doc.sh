@@ -383,10 +383,13 @@ echo "the default bandwidth, else a 512 MiB guest converges before the switch,"
 echo "the postcopy phase unlimited); the destination runs and faults the rest in"
 echo "(userfaultfd). \`postcopy MiB\` 0 means the move ended in precopy after"
 echo "all. criu-lite's own postcopy (\`criu-lite migrate --postcopy\`,"
-echo "cl-migrate-postcopy) runs once its --help no longer calls it not"
-echo "implemented (until then its row is n/a and says so); its nearest row"
-echo "today: pre-copy dump, then \`restore --lazy-pages\` (the rest served from"
-echo "the images on fault)."
+echo "cl-migrate-postcopy): pre-copy rounds, QMP stop, the tree frozen and"
+echo "its state but the memory left sent, the tree resumed on the other host,"
+echo "which pulls the pages it faults on (\`postcopy requests\`) while the"
+echo "source pushes the rest (\`lazy all-in ms\`: when the last arrived);"
+echo "the source stays frozen, holding the memory, until then. cl-precopy-lazy"
+echo "is the same on one host through files: a pre-copy dump, then"
+echo "\`restore --lazy-pages\` (the rest served from the images on fault)."
 echo
 table '["postcopy","postcopy-preempt","cl-migrate-postcopy","cl-precopy-lazy"]' \
 	"[$ID,\"total ms\",\"downtime ms\",\"pause ms\",\"postcopy MiB\",\"postcopy requests\",\"lazy all-in ms\",\"MiB\",\"verdict\",\"note\"]"
@@ -510,8 +513,17 @@ echo
 table '["cl-mismatch"]' \
 	"[$ID,\"save ms\",\"restore ms\",\"pause ms\",\"verdict\",\"note\"]"
 echo
-echo "Not measured yet: QEMU's side (a destination with a device missing,"
-echo "\`Unknown savevm section or instance\`)."
+echo "QEMU (dst-no-disk): a live move to a destination started without the"
+echo "guest's virtio-blk disk. The precopy source has no return path: it"
+echo "says \`completed\` whatever the destination made of the stream; the"
+echo "destination refuses the stream and exits, and its message (its"
+echo "qemu.out) is the row's note; the source, still holding the guest in"
+echo "\`postmigrate\`, is continued and must run on intact. \`ok\` means"
+echo "exactly that; \`dst-accepted\`, \`no-message\` or"
+echo "\`source-not-resumed\` say what did not happen."
+echo
+table '["dst-no-disk"]' \
+	"[$ID,\"total ms\",\"verdict\",\"note\"]"
 echo
 
 echo "## 9. In-flight disk I/O"
