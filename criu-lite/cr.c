@@ -2,6 +2,7 @@
 /* What cr.h promises: fault injection, the CPU's xsave features, full
  * writes, unix socket messages with an fd, and the list of what a dump refuses. */
 #include <errno.h>
+#include <pthread.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -23,19 +24,22 @@ void pause_at(const char *point)
 {
 	const char *f = getenv("CRIU_LITE_PAUSE");
 	struct timespec ts = { 30, 0 };
-	sigset_t sigs;
+	sigset_t sigs, old;
 	int sig;
 
 	if (!f || strcmp(f, point))
 		return;
 	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGCONT);
+	pthread_sigmask(SIG_BLOCK, &sigs, &old);
 	sigaddset(&sigs, SIGINT);
 	sigaddset(&sigs, SIGTERM);
 	sigaddset(&sigs, SIGHUP);
 	pr_err("paused at %s (CRIU_LITE_PAUSE)", point);
 	sig = sigtimedwait(&sigs, NULL, &ts);
-	if (sig > 0)
+	if (sig > 0 && sig != SIGCONT)
 		raise(sig);	/* blocked: pending again for the dump */
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
 
 bool fault_at(const char *point)

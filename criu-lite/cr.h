@@ -125,7 +125,8 @@ struct dump_stats {
 
 /* Fault injection for tests: CRIU_LITE_FAULT=<point> makes the run fail
  * there, to prove that a failed dump leaves the target unharmed;
- * CRIU_LITE_PAUSE=<point> waits there for a SIGINT/SIGTERM/SIGHUP. */
+ * CRIU_LITE_PAUSE=<point> waits there (30 s at most) for a SIGINT/SIGTERM/
+ * SIGHUP, which then stops the run, or a SIGCONT, which lets it go on. */
 /* Only the pause, where failing makes no sense (after the commit). */
 void pause_at(const char *point);
 bool fault_at(const char *point);

@@ -52,6 +52,7 @@
 #include "threads.h"
 #include "xfer-proto.h"
 #include "tcp-repair.h"
+#include "vma-guess.h"
 #include "timers.h"
 
 #include "core.pb-c.h"
@@ -83,7 +84,10 @@ struct dump_ctx {
 	struct fd_dump_ctx *fdc;	/* open file descriptions of the tree */
 	struct pc_proc *pcs;		/* pre-copy, one per process of pc_tree */
 	pid_t *pc_pids;
+	struct vma_list { struct vma_info *v; size_t n; } *pc_vmas;
+					/* their smaps when tracking began */
 	size_t nr_pcs;
+	struct vma_reader *vr;		/* frozen smaps of the guessed */
 	uint8_t layer_id[IMG_LAYER_ID_LEN];	/* this dump's */
 	struct layer_parent parent;	/* --prev-images-dir */
 	bool has_parent;
@@ -107,6 +111,8 @@ struct proc_dump {
 	struct frozen_proc *fp;
 	struct vma_info *vmas;
 	size_t nr_vmas;
+	bool guessed;	/* vmas from maps, flags guessed (vma-guess.h):
+			 * its frozen smaps is still to come */
 	uint64_t syscall_ip;
 	struct inject_gadgets g;	/* for self-restoring injection */
 	bool have_gadgets;
@@ -419,6 +425,8 @@ out:
 	return err;
 }
 
+static int settle_vmas(struct proc_dump *pd, MmEntry *mm, bool went_by);
+
 static void free_mm(MmEntry *mm)
 {
 	for (size_t i = 0; i < mm->n_vmas; i++) {
@@ -474,6 +482,11 @@ static int dump_mm(struct proc_dump *pd)
 	mm.cow_shared = pd->cow.v;
 	mm.n_cow_shared = pd->cow.n;
 	pd->cow = (struct cow_ranges){ NULL, 0 };	/* freed with mm */
+	if (dump_pages(pid, pd->fp->vpid, &mm, pd->c->xfer, pd->pc, pd->splice))
+		goto out;
+	/* the VmFlags recorded are the frozen ones (vma-guess.h) */
+	if (settle_vmas(pd, &mm, true))
+		goto out;
 	for (size_t i = 0; log_get_level() >= LOG_DEBUG && i < mm.n_vmas; i++) {
 		char line[PATH_MAX + 128];
 
@@ -481,8 +494,6 @@ static int dump_mm(struct proc_dump *pd)
 			 describe_vma_entry(mm.vmas[i], line, sizeof(line)));
 	}
 	if (img_write_one(pd->c->dirfd, IMG_MM, pd->fp->vpid, &mm.base))
-		goto out;
-	if (dump_pages(pid, pd->fp->vpid, &mm, pd->c->xfer, pd->pc, pd->splice))
 		goto out;
 	ret = 0;
 out:
@@ -515,6 +526,9 @@ static int get_scratch(struct proc_dump *pd)
 		pd->scratch = pd->r.scratch;
 		return 0;
 	}
+	/* a VMA of ours: not while smaps is read beside the dump */
+	if (settle_vmas(pd, NULL, true))
+		return -1;
 	addr = rcall(&pd->r, __NR_mmap, 0, SCRATCH_LEN, PROT_READ | PROT_WRITE,
 		     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (addr < 0 && addr > -4096) {
@@ -747,7 +761,8 @@ static int pcs_alloc(struct dump_ctx *c, size_t n)
 {
 	c->pcs = calloc(n ? n : 1, sizeof(*c->pcs));
 	c->pc_pids = calloc(n ? n : 1, sizeof(pid_t));
-	return c->pcs && c->pc_pids ? 0 : -1;
+	c->pc_vmas = calloc(n ? n : 1, sizeof(*c->pc_vmas));
+	return c->pcs && c->pc_pids && c->pc_vmas ? 0 : -1;
 }
 
 /*
@@ -780,14 +795,104 @@ static int adopt_tracking(struct dump_ctx *c, struct proc_dump *pd)
 /* VMAs write-protected by our own pre-copy tracker are the process' own
  * memory as far as the dump is concerned (the registration goes with the
  * tracker's userfaultfd). */
-static void forget_own_uffd(struct proc_dump *pd)
+static void forget_own_uffd(const struct pc_proc *pc, struct vma_info *v,
+			    size_t n)
 {
-	for (size_t i = 0; i < pd->nr_vmas; i++) {
-		if (pd->vmas[i].vmflags & VMF_UFFD_MISSING)
+	for (size_t i = 0; i < n; i++) {
+		if (v[i].vmflags & VMF_UFFD_MISSING)
 			continue;	/* that one is the process' */
-		if (pc_tracks(pd->pc, pd->vmas[i].start))
-			pd->vmas[i].vmflags &= ~VMF_UFFD_WP;
+		if (pc_tracks(pc, v[i].start))
+			v[i].vmflags &= ~VMF_UFFD_WP;
 	}
+}
+
+/* ---- VMAs at the freeze (vma-guess.h) ---- */
+
+/* The smaps list pre-copy started pc's process with, or NULL. */
+static const struct vma_list *pc_start_vmas(const struct dump_ctx *c,
+					    const struct pc_proc *pc)
+{
+	if (!pc || !c->pc_vmas || getenv("CRIU_LITE_FROZEN_SMAPS"))
+		return NULL;
+	for (size_t k = 0; k < c->nr_pcs; k++)
+		if (&c->pcs[k] == pc)
+			return c->pc_vmas[k].v ? &c->pc_vmas[k] : NULL;
+	return NULL;
+}
+
+/* The frozen process' VMAs from /proc/PID/maps (no page walk), their
+ * flags guessed from the ones pre-copy started with. */
+static int guess_vmas(struct proc_dump *pd, const struct vma_list *before)
+{
+	uint64_t t = now_ns();
+	char *text = proc_read_file("/proc/%d/maps", pd->fp->pid);
+	size_t same;
+
+	if (!text) {
+		pr_perror("read /proc/%d/maps", pd->fp->pid);
+		return -1;
+	}
+	if (proc_parse_smaps(text, &pd->vmas, &pd->nr_vmas)) {
+		free(text);
+		return -1;
+	}
+	free(text);
+	same = vma_guess_flags(pd->vmas, pd->nr_vmas, before->v, before->n);
+	pd->guessed = true;
+	pr_info("pid %d: %zu VMAs from maps in %.1f ms, %zu as when pre-copy "
+		"began; their flags from smaps read beside the dump",
+		pd->fp->pid, pd->nr_vmas, (now_ns() - t) / 1e6, same);
+	return 0;
+}
+
+/*
+ * The frozen smaps read of a guessed process. If the dump went by the
+ * guess (went_by), it must be what smaps says (same VMAs, same flags of
+ * VMF_LAYOUT), else the dump fails and the tree runs on; its flags are
+ * the ones recorded from here on (pd->vmas, and mm's entries if given:
+ * they follow pd->vmas one to one). Otherwise smaps' list replaces the
+ * guess.
+ */
+static int settle_vmas(struct proc_dump *pd, MmEntry *mm, bool went_by)
+{
+	struct vma_info *v = NULL;
+	size_t n = 0;
+	uint64_t ns = 0, waited = 0;
+	char why[PATH_MAX + 160];
+
+	if (!pd->guessed)
+		return 0;
+	pd->guessed = false;
+	if (vma_reader_take(pd->c->vr, pd->fp->pid, &v, &n, &ns, &waited)) {
+		pr_err("pid %d: no frozen read of its smaps", pd->fp->pid);
+		return -1;
+	}
+	if (pd->pc)
+		forget_own_uffd(pd->pc, v, n);
+	pr_info("pid %d: frozen smaps read in %.1f ms beside the dump "
+		"(waited %.1f ms for it)", pd->fp->pid, ns / 1e6, waited / 1e6);
+	if (!went_by) {
+		free(pd->vmas);
+		pd->vmas = v;
+		pd->nr_vmas = n;
+		return 0;
+	}
+	if (!vma_same_layout(pd->vmas, pd->nr_vmas, v, n, why, sizeof(why))) {
+		pr_err("pid %d: its VMAs changed in a way that matters for its "
+		       "pages between the start of pre-copy and the freeze, "
+		       "and the dump went by the old ones: %s. Nothing is "
+		       "kept; the tree runs on here (dump it again)",
+		       pd->fp->pid, why);
+		free(v);
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		pd->vmas[i].vmflags = v[i].vmflags;
+		if (mm && i < mm->n_vmas)
+			mm_vma_set_flags(mm->vmas[i], &v[i]);
+	}
+	free(v);
+	return 0;
 }
 
 /* A figure of /proc/PID/status in kB ("RssAnon:"), 0 if absent. */
@@ -864,11 +969,17 @@ static int dump_frozen(struct dump_ctx *c)
 	struct proc_dump *pds;
 	struct refusals rf = { .len = 0 };
 	struct phase_mark pm;
+	pid_t *guess;
+	size_t nr_guess = 0;
 	int ret = -1;
 
 	pds = calloc(c->tree.nr, sizeof(*pds));
-	if (!pds)
+	guess = calloc(c->tree.nr + 1, sizeof(*guess));
+	if (!pds || !guess) {
+		free(pds);
+		free(guess);
 		return -1;
+	}
 	for (size_t i = 0; i < c->tree.nr; i++) {
 		pds[i].c = c;
 		pds[i].fp = &c->tree.procs[i];
@@ -878,15 +989,37 @@ static int dump_frozen(struct dump_ctx *c)
 		for (size_t j = 0; j < i; j++)	/* parents come first */
 			if (i && pds[j].fp->pid == pds[i].fp->ppid)
 				pds[i].parent = &pds[j];
+		if (!pds[i].fp->zombie && pc_start_vmas(c, pds[i].pc))
+			guess[nr_guess++] = pds[i].fp->pid;
+	}
+	/* the page walks of smaps begin at once, beside all the rest */
+	c->vr = nr_guess ? vma_reader_start(guess, nr_guess) : NULL;
+	free(guess);
+	for (size_t i = 0; i < c->tree.nr; i++) {
+		int err;
+
 		if (pds[i].fp->zombie)
 			continue;
 		pds[i].stop_sig = group_stop_sig(pds[i].fp->pid);
-		if (proc_read_vmas(pds[i].fp->pid, &pds[i].vmas, &pds[i].nr_vmas))
-			goto out;
-		if (c->have_taken && adopt_tracking(c, &pds[i]))
+		if (c->vr && pc_start_vmas(c, pds[i].pc))
+			err = guess_vmas(&pds[i], pc_start_vmas(c, pds[i].pc));
+		else
+			err = proc_read_vmas(pds[i].fp->pid, &pds[i].vmas,
+					     &pds[i].nr_vmas);
+		if (err || (c->have_taken && adopt_tracking(c, &pds[i])))
 			goto out;
 		if (pds[i].pc)
-			forget_own_uffd(&pds[i]);
+			forget_own_uffd(pds[i].pc, pds[i].vmas, pds[i].nr_vmas);
+		/* a guess that would refuse a VMA or leave out its pages: the
+		 * frozen read decides before anything else */
+		for (size_t k = 0; pds[i].guessed && k < pds[i].nr_vmas; k++) {
+			const char *why;
+			int kind = vma_kind_of(&pds[i].vmas[k], &why);
+
+			if ((kind < 0 || kind == VMA_KIND__VMA_ANON_DROPPABLE) &&
+			    settle_vmas(&pds[i], NULL, false))
+				goto out;
+		}
 		if (check_proc(&pds[i], &c->tree, &rf))
 			goto out;
 	}
@@ -928,6 +1061,8 @@ out:
 	if (c->fdc)
 		fd_dump_end(c->fdc);
 	c->fdc = NULL;
+	vma_reader_stop(c->vr);
+	c->vr = NULL;
 	for (size_t i = 0; i < c->tree.nr; i++) {
 		free(pds[i].vmas);
 		free_cow_ranges(&pds[i].cow);
@@ -1068,9 +1203,12 @@ static int precopy_start(struct dump_ctx *c, const struct dirty_tracker_ops *ops
 		if (!err)
 			err = pc_start(&c->pcs[c->nr_pcs], pd.fp->pid, uffd, ops,
 				       pd.vmas, pd.nr_vmas);
-		free(pd.vmas);
-		if (err)
+		if (err) {
+			free(pd.vmas);
 			goto out;
+		}
+		/* the guess of the final freeze's flags (vma-guess.h) */
+		c->pc_vmas[c->nr_pcs] = (struct vma_list){ pd.vmas, pd.nr_vmas };
 		c->pc_pids[c->nr_pcs++] = pd.fp->pid;
 	}
 	ret = 0;
@@ -1240,10 +1378,15 @@ static int precopy(struct dump_ctx *c)
 
 static void precopy_end(struct dump_ctx *c)
 {
-	for (size_t i = 0; i < c->nr_pcs; i++)
+	for (size_t i = 0; i < c->nr_pcs; i++) {
 		pc_free(&c->pcs[i]);
+		if (c->pc_vmas)
+			free(c->pc_vmas[i].v);
+	}
 	free(c->pcs);
 	free(c->pc_pids);
+	free(c->pc_vmas);
+	c->pc_vmas = NULL;
 	c->pcs = NULL;
 	c->nr_pcs = 0;
 	tracking_free(&c->taken);	/* what no process adopted */
@@ -1586,6 +1729,9 @@ int dump_tree(const struct dump_opts *o, struct dump_stats *st)
 	if (o->precopy_rounds && precopy(&c))
 		goto out_release;
 	st->stop_at_ns = now_ns() - t0;
+	pause_at("before-freeze");
+	if (interrupted(&c))
+		goto out_release;
 	if (o->qmp && qmp_stop_vm(&c))
 		goto out_release;
 	pr_debug("freezing the tree of %d", o->pid);
@@ -1669,7 +1815,7 @@ static int predump_proc(struct dump_ctx *c, struct proc_dump *pd,
 	if (c->have_taken && adopt_tracking(c, pd))
 		return -1;
 	if (pd->pc)
-		forget_own_uffd(pd);
+		forget_own_uffd(pd->pc, pd->vmas, pd->nr_vmas);
 	if (check_proc(pd, &c->tree, rf))
 		return -1;
 	if (rf->count)

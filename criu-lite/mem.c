@@ -199,6 +199,24 @@ int check_mapped_files(const MmEntry *mm, int pid)
 	return 0;
 }
 
+void mm_vma_set_flags(VmaEntry *e, const struct vma_info *v)
+{
+	const char *why;
+
+	e->flags = (v->shared ? MAP_SHARED : MAP_PRIVATE) |
+		   ((v->vmflags & VMF_GROWSDOWN) ? MAP_GROWSDOWN : 0);
+	e->kind = vma_kind_of(v, &why);
+	if (e->kind == VMA_KIND__VMA_ANON_DROPPABLE)
+		e->flags = MAP_DROPPABLE;
+	e->has_madv = true;
+	e->madv = madv_bits(v->vmflags);
+	e->has_may_write = true;
+	e->may_write = !!(v->vmflags & VMF_MAYWRITE);
+	e->has_lock = !!(v->vmflags & VMF_LOCKED);
+	e->lock = !e->has_lock ? 0 : v->vmflags & VMF_LOCKONFAULT ?
+		  VMA_LOCK__VMA_LOCKED_ONFAULT : VMA_LOCK__VMA_LOCKED;
+}
+
 int mm_fill_vmas(MmEntry *mm, const struct vma_info *vmas, size_t nr)
 {
 	mm->vmas = calloc(nr, sizeof(*mm->vmas));
@@ -207,7 +225,6 @@ int mm_fill_vmas(MmEntry *mm, const struct vma_info *vmas, size_t nr)
 	for (size_t i = 0; i < nr; i++) {
 		const struct vma_info *v = &vmas[i];
 		VmaEntry *e = malloc(sizeof(*e));
-		const char *why;
 
 		if (!e)
 			return -1;
@@ -215,23 +232,10 @@ int mm_fill_vmas(MmEntry *mm, const struct vma_info *vmas, size_t nr)
 		e->start = v->start;
 		e->end = v->end;
 		e->prot = v->prot;
-		e->flags = (v->shared ? MAP_SHARED : MAP_PRIVATE) |
-			   ((v->vmflags & VMF_GROWSDOWN) ? MAP_GROWSDOWN : 0);
-		e->kind = vma_kind_of(v, &why);
-		if (e->kind == VMA_KIND__VMA_ANON_DROPPABLE)
-			e->flags = MAP_DROPPABLE;
+		mm_vma_set_flags(e, v);
 		e->has_pgoff = true;
 		e->pgoff = v->pgoff;
 		e->path = strdup(v->path);
-		e->has_madv = true;
-		e->madv = madv_bits(v->vmflags);
-		e->has_may_write = true;
-		e->may_write = !!(v->vmflags & VMF_MAYWRITE);
-		if (v->vmflags & VMF_LOCKED) {
-			e->has_lock = true;
-			e->lock = v->vmflags & VMF_LOCKONFAULT ?
-				  VMA_LOCK__VMA_LOCKED_ONFAULT : VMA_LOCK__VMA_LOCKED;
-		}
 		if (v->deleted && (e->kind == VMA_KIND__VMA_FILE_PRIVATE ||
 				   e->kind == VMA_KIND__VMA_FILE_SHARED))
 			e->has_unlinked = e->unlinked = true;

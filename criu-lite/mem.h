@@ -30,6 +30,9 @@ int check_mapped_files(const MmEntry *mm, int pid);
 
 /* Fills mm->vmas from vmas (already vetted). */
 int mm_fill_vmas(MmEntry *mm, const struct vma_info *vmas, size_t nr);
+/* The fields of e that follow from v's VmFlags (kind, map flags, advice,
+ * lock), set again. */
+void mm_vma_set_flags(VmaEntry *e, const struct vma_info *v);
 
 /* Reads the pages of pid that must be stored into x, with one pagemap
  * entry per run (the pagemap of vpid). pid must be frozen. pc: its

@@ -117,6 +117,11 @@ static const char *part_name(const struct page_source *s, uint64_t off)
 	return s->name;
 }
 
+/* Where the pages images are mapped (a hint): above the held memory of
+ * migrate --incoming (prefill.c, 16 TiB + 64 GiB), below PIE binaries
+ * (~85 TiB) and the mmap area (~127 TiB). */
+#define PAGES_MAP_HINT	(1ULL << 45)
+
 static int map_part(struct page_source *s, const struct page_part *p,
 		    bool populate)
 {
@@ -155,9 +160,13 @@ int page_source_open_parts(struct page_source *s, const struct page_part *p,
 		s->size = p[n - 1].base + p[n - 1].size;
 	if (!s->size)
 		return 0;
-	/* one reservation, the files mapped into it at their bases */
-	m = mmap(NULL, s->size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS |
-		 MAP_NORESERVE, -1, 0);
+	/* one reservation, the files mapped into it at their bases; away
+	 * from the mmap area, where the tree being restored has its own
+	 * large VMAs (a held VMA is moved to its address in criu-lite: a
+	 * 3.6 GiB pages file there took a 2 GiB guest's RAM address, which
+	 * then went the lazy way) */
+	m = mmap((void *)PAGES_MAP_HINT, s->size, PROT_NONE, MAP_PRIVATE |
+		 MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (m == MAP_FAILED) {
 		pr_perror("reserve %lu bytes for the pages images",
 			  (unsigned long)s->size);

@@ -1137,7 +1137,11 @@ static int fork_puppets(struct restore_ctx *c)
 		return -1;
 	}
 again:
-	if (c->o->pidns) {
+	if (c->nr_held && fault_set("restore-clone-enomem")) {
+		/* tests: the clone refused as strict overcommit refuses it */
+		c->root = -1;
+		errno = ENOMEM;
+	} else if (c->o->pidns) {
 		struct clone_args_abi ca = { .flags = CLONE_NEWPID,
 					     .exit_signal = SIGCHLD };
 

@@ -7,6 +7,12 @@
 #   precopy        the tree moves: the source is gone, the same PID runs
 #                  on the other host and PASSes, the stats file is JSON
 #                  with rounds and a downtime, nothing left in TMPDIR
+#   late-flags     zdtm's vma_flags_late: a VMA's flags change (whole-VMA
+#                  MADV_DONTFORK and mlock: no boundary moves) after the
+#                  pre-copy began, just before the freeze
+#                  (CRIU_LITE_PAUSE=before-freeze): on the other host it
+#                  has them (smaps dc and lo; a child has no copy) and
+#                  PASSes
 #   incoming-killed  the destination SIGKILLed during the transfer: the
 #                  migration fails saying so, the source runs on, PASSes
 #   flipped        a byte changed on the way: refused, the source runs on
@@ -152,6 +158,36 @@ else
 fi
 [ -n "$pid" ] && { there kill -9 "$pid" 2>/dev/null; kill -9 "$pid" 2>/dev/null; }; pid=
 
+# late-flags: the VmFlags recorded are the frozen ones, not those of the
+# VMAs read when pre-copy began (migrate guesses them from there while
+# the frozen smaps read goes on beside the dump)
+: >"$work/late.out"
+ZDTM_LATE=1 "$(readlink -f "$B/zdtm/static/vma_flags_late")" </dev/null \
+	>>"$work/late.out" 2>&1 &
+pid=$!
+for _ in $(seq 1 200); do grep -q READY "$work/late.out" && break; sleep 0.05; done
+incoming "$work/dst-late"
+CRIU_LITE_PAUSE=before-freeze "$CL" migrate -t "$pid" --to "$THERE:$port" \
+	>"$work/out.log" 2>&1 &
+mpid=$!
+for _ in $(seq 1 600); do grep -q "paused at" "$work/out.log" && break; sleep 0.05; done
+kill -USR1 "$pid"
+for _ in $(seq 1 200); do grep -q "late flags set" "$work/late.out" && break; sleep 0.05; done
+kill -CONT "$mpid"
+if wait "$mpid" && wait_srv; then
+	wait "$pid" 2>/dev/null
+	there kill -TERM "$pid"
+	for _ in $(seq 1 200); do grep -q "^PASS\|^FAIL" "$work/late.out" && break; sleep 0.05; done
+	if grep -q "^PASS" "$work/late.out"; then
+		ok "late-flags: dc and lo as at the freeze on the other host"
+	else
+		bad "late-flags: $(grep -v READY "$work/late.out" | head -3)"
+	fi
+else
+	bad "late-flags: migrate failed"; cat "$work/out.log" "$work/in.log"
+fi
+[ -n "$pid" ] && { there kill -9 "$pid" 2>/dev/null; kill -9 "$pid" 2>/dev/null; }; pid=
+
 # incoming-killed: 1 GiB, so that the kill lands during the transfer
 HOG_MB=1024 start_hog || exit 1
 incoming "$work/dst2"
@@ -239,9 +275,10 @@ for try in 1 2 3 4; do
 	if [ "$src" != none ] && [ "$src" != T ] && [ "$dst" = run ]; then
 		bad "source-killed $try: runs on both hosts"
 	elif [ "$dst" = run ]; then
+		p=$pid	# hog_ok empties pid: the stopped source was left behind
 		if hog_ok there; then ok "source-killed $try: moved (source $src)"
 		else bad "source-killed $try: harmed on the other host"; fi
-		[ "$src" = T ] && kill -9 "$pid" 2>/dev/null
+		[ "$src" = T ] && kill -9 "$p" 2>/dev/null
 	elif [ "$src" != none ]; then
 		[ "$src" = T ] && kill -CONT "$pid"
 		if hog_ok; then ok "source-killed $try: stayed (state $src)"

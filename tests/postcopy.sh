@@ -13,6 +13,10 @@
 #                    become zero) moved by a plain (precopy) migrate: the
 #                    destination held its memory and resumes it in place
 #                    ("prefill: N VMA(s)", pages zeroed); it PASSes there
+#   precopy-held-refused  the same, the root's clone with the held memory
+#                    refused for memory (CRIU_LITE_FAULT=restore-clone-enomem
+#                    there, as strict overcommit refuses it): cloned again
+#                    without, its memory the lazy way: it PASSes there
 #   lazy-daemon      dump --lazy-pages here, and there the standalone
 #                    criu-lite lazy-pages --page-server daemon with
 #                    restore --lazy-pages, which hands it the userfaultfds
@@ -93,7 +97,8 @@ incoming() {
 	local d=$1
 	shift
 	port=$((port + 1))
-	th_run "$CL" migrate --incoming "$TH_THERE:$port" -D "$d" \
+	# IN_ENV: VAR=VALUE for the destination's criu-lite
+	th_run env ${IN_ENV:-} "$CL" migrate --incoming "$TH_THERE:$port" -D "$d" \
 		--stats-file "$work/in.json" "$@" >"$work/in.log" 2>&1 &
 	srv=$!
 	for _ in $(seq 1 100); do
@@ -152,6 +157,26 @@ if "$CL" migrate -t "$pid" --to "$TH_THERE:$port" --max-rounds 3 \
 	fi
 else
 	bad "precopy-held: migrate failed"; cat "$work/out.log" "$work/in.log"
+fi
+[ -n "$pid" ] && { th_run kill -9 "$pid" 2>/dev/null; kill -9 "$pid" 2>/dev/null; }; pid=
+
+# precopy-held-refused
+start transition/dirty_pages ZDTM_DIRTY_MB=64 ZDTM_DIRTY_ZERO=4 || exit 1
+IN_ENV=CRIU_LITE_FAULT=restore-clone-enomem incoming "$work/dhr" || exit 1
+if "$CL" migrate -t "$pid" --to "$TH_THERE:$port" --max-rounds 3 \
+	>"$work/out.log" 2>&1 && wait_srv; then
+	wait "$pid" 2>/dev/null
+	if kill -0 "$pid" 2>/dev/null; then
+		bad "precopy-held-refused: the source still runs"
+	elif ! grep -q "its memory held: .*again without" "$work/in.log"; then
+		bad "precopy-held-refused: no clone refused with the memory held"; cat "$work/in.log"
+	elif ! verdict there; then
+		bad "precopy-held-refused: the target on the other host says: $(tail -2 "$work/t.out")"
+	else
+		ok "precopy-held-refused: $(grep -o 'clone3 of .*' "$work/in.log" | head -1)"
+	fi
+else
+	bad "precopy-held-refused: migrate failed"; cat "$work/out.log" "$work/in.log"
 fi
 [ -n "$pid" ] && { th_run kill -9 "$pid" 2>/dev/null; kill -9 "$pid" 2>/dev/null; }; pid=
 

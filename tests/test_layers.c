@@ -244,6 +244,9 @@ static void test_chain_source(void **state)
 	}
 	assert_int_equal(page_source_open_parts(&s, parts, 3, false), 0);
 	assert_int_equal(s.size, l.ch.l[2].base + 12 * PAGE_SZ);
+	/* mapped away from the mmap area (~127 TiB), where a restored
+	 * tree's large VMAs lie (page-source.c) */
+	assert_true((uintptr_t)s.map < (1ULL << 46));
 	/* l1's page 6, as the resolved run 3 reads it: zero data, so its
 	 * made-up checksum does not match, and l1's file is named */
 	tl_capture_start(&cap, STDERR_FILENO);

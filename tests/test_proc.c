@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "proc.h"
+#include "vma-guess.h"
 
 /* ---- maps lines ---- */
 
@@ -678,6 +679,119 @@ static void test_fdinfo_reg(void **state)
 	assert_int_equal(proc_parse_fdinfo("", &fi), -1);
 }
 
+/* ---- VMAs at the freeze guessed from the pre-copy's start (vma-guess.h) ---- */
+
+static struct vma_info vma_of(const char *line, uint32_t flags)
+{
+	struct vma_info v;
+
+	assert_int_equal(proc_parse_maps_line(line, &v), 0);
+	v.vmflags = flags;
+	return v;
+}
+
+static void test_guess_flags(void **state)
+{
+	const struct vma_info before[] = {
+		vma_of("55d0a000-55d0b000 r-xp 00001000 fe:00 77 /usr/bin/q\n",
+		       VMF_MAYWRITE),
+		vma_of("7f0000000000-7f0000200000 rw-p 00000000 00:00 0\n",
+		       VMF_HUGEPAGE | VMF_DONTFORK),
+		vma_of("7f0000400000-7f0000600000 rw-p 00000000 00:00 0\n",
+		       VMF_LOCKED),
+		vma_of("7ffd0000a000-7ffd0002c000 rw-p 00000000 00:00 0 [stack]\n",
+		       VMF_GROWSDOWN),
+	};
+	struct vma_info now[] = {
+		/* as it was */
+		vma_of("55d0a000-55d0b000 r-xp 00001000 fe:00 77 /usr/bin/q\n", 0),
+		/* as it was */
+		vma_of("7f0000000000-7f0000200000 rw-p 00000000 00:00 0\n", 0),
+		/* new, between: nothing overlaps */
+		vma_of("7f0000200000-7f0000300000 rw-p 00000000 00:00 0\n", 0),
+		/* the third one's first half, now read-only: another prot */
+		vma_of("7f0000400000-7f0000500000 r--p 00000000 00:00 0\n", 0),
+		/* its second half: overlaps, same prot */
+		vma_of("7f0000500000-7f0000600000 rw-p 00000000 00:00 0\n", 0),
+		/* the stack grew */
+		vma_of("7ffd00008000-7ffd0002c000 rw-p 00000000 00:00 0 [stack]\n", 0),
+	};
+
+	(void)state;
+	assert_int_equal(vma_guess_flags(now, 6, before, 4), 2);
+	assert_int_equal(now[0].vmflags, VMF_MAYWRITE);
+	assert_int_equal(now[1].vmflags, VMF_HUGEPAGE | VMF_DONTFORK);
+	assert_int_equal(now[2].vmflags, 0);
+	assert_int_equal(now[3].vmflags, 0);
+	assert_int_equal(now[4].vmflags, VMF_LOCKED);
+	assert_int_equal(now[5].vmflags, VMF_GROWSDOWN);
+	/* nothing before: no flags */
+	assert_int_equal(vma_guess_flags(now, 6, NULL, 0), 0);
+	assert_int_equal(now[1].vmflags, 0);
+}
+
+static void test_same_layout(void **state)
+{
+	struct vma_info used[] = {
+		vma_of("7f0000000000-7f0000200000 rw-p 00000000 00:00 0\n",
+		       VMF_HUGEPAGE),
+		vma_of("7ffd00008000-7ffd0002c000 rw-p 00000000 00:00 0 [stack]\n",
+		       VMF_GROWSDOWN),
+	};
+	struct vma_info read[2];
+	char why[256];
+
+	(void)state;
+	memcpy(read, used, sizeof(read));
+	/* advice, lock: not what the pages went by */
+	read[0].vmflags = VMF_DONTFORK | VMF_LOCKED | VMF_NOHUGEPAGE;
+	assert_true(vma_same_layout(used, 2, read, 2, why, sizeof(why)));
+	/* what decides a VMA's kind or refusal */
+	static const uint32_t layout[] = { VMF_IO, VMF_PFNMAP, VMF_UFFD_MISSING,
+					   VMF_UFFD_WP, VMF_DROPPABLE };
+	for (size_t i = 0; i < sizeof(layout) / sizeof(layout[0]); i++) {
+		memcpy(read, used, sizeof(read));
+		read[0].vmflags |= layout[i];
+		assert_false(vma_same_layout(used, 2, read, 2, why, sizeof(why)));
+		assert_non_null(strstr(why, "VmFlags"));
+	}
+	memcpy(read, used, sizeof(read));
+	read[1].vmflags = 0;
+	assert_false(vma_same_layout(used, 2, read, 2, why, sizeof(why)));
+	/* another boundary, another list length */
+	memcpy(read, used, sizeof(read));
+	read[1].start -= 4096;
+	assert_false(vma_same_layout(used, 2, read, 2, why, sizeof(why)));
+	assert_non_null(strstr(why, "another VMA"));
+	memcpy(read, used, sizeof(read));
+	assert_false(vma_same_layout(used, 2, read, 1, why, sizeof(why)));
+	assert_non_null(strstr(why, "gone from smaps"));
+	assert_false(vma_same_layout(used, 1, read, 2, why, sizeof(why)));
+	assert_non_null(strstr(why, "not in maps"));
+}
+
+/* The reading thread: its list, its failure, a pid not asked for. */
+static void test_vma_reader(void **state)
+{
+	pid_t pids[2] = { getpid(), 0x3fffffff };
+	struct vma_reader *vr = vma_reader_start(pids, 2);
+	struct vma_info *v = NULL;
+	size_t n = 0;
+	uint64_t ns, waited;
+
+	(void)state;
+	assert_non_null(vr);
+	assert_int_equal(vma_reader_take(vr, getpid(), &v, &n, &ns, &waited), 0);
+	assert_true(n > 3);
+	free(v);
+	/* taken once */
+	assert_int_equal(vma_reader_take(vr, getpid(), &v, &n, &ns, &waited), -1);
+	assert_int_equal(vma_reader_take(vr, 0x3fffffff, &v, &n, &ns, &waited), -1);
+	assert_int_equal(vma_reader_take(vr, 1234567, &v, &n, &ns, &waited), -1);
+	vma_reader_stop(vr);
+	vma_reader_stop(NULL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -710,6 +824,9 @@ int main(void)
 		cmocka_unit_test(test_fdinfo_epoll),
 		cmocka_unit_test(test_fdinfo_epoll_many),
 		cmocka_unit_test(test_fdinfo_reg),
+		cmocka_unit_test(test_guess_flags),
+		cmocka_unit_test(test_same_layout),
+		cmocka_unit_test(test_vma_reader),
 	};
 
 	return cmocka_run_group_tests_name("proc", tests, NULL, NULL);
