@@ -151,6 +151,8 @@ static const char pre_dump_text[] =
 "      --tcp-established      accept established TCP connections (the\n"
 "                             dump that ends the chain needs it too)\n"
 "      --no-sync              do not wait for the images to reach the disk\n"
+"      --display-stats        print the layer's figures at the end (they are\n"
+"                             kept in DIR/stats-dump, as CRIU's)\n"
 "      --page-server          the layer's pages go to a criu-lite\n"
 "                             page-server at --address HOST --port N (with\n"
 "                             its inventory and parent link: the chain is\n"
@@ -483,9 +485,8 @@ static const char *dump_opts_conflict(const struct dump_opts *o, bool pre)
 	if (pre && o->compress)
 		return "--compress is not supported yet for a pre-dump (layers "
 		       "are plain images)";
-	if (pre && (o->display_stats || o->progress_fd >= 0))
-		return "--display-stats and --progress-fd are not supported yet "
-		       "for a pre-dump";
+	if (pre && o->progress_fd >= 0)
+		return "--progress-fd is not supported yet for a pre-dump";
 	if (!pre && o->track_timeout_s != TRACK_TIMEOUT_DEFAULT)
 		return "--track-timeout is for pre-dump (a dump ends the tracking)";
 	if (!pre && o->prev_dir && o->precopy_rounds)

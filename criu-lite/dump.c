@@ -1861,5 +1861,8 @@ out:
 	settle_stop_sigs(&c, ret);
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	st->total_ns = now_ns() - t0;
+	/* as CRIU's pre-dump: the layer's figures in DIR/stats-dump */
+	if (!ret)
+		stats_record_dump(o->dir, st, o->display_stats, stdout);
 	return ret;
 }
