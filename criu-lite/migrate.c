@@ -475,8 +475,9 @@ static int write_stats(const char *path, const struct migrate_opts *o,
 	return fclose(f) ? -1 : 0;
 }
 
-/* In a job-control stop (postcopy that lost the destination). */
-static bool stopped_here(pid_t pid)
+/* In a job-control stop (postcopy that lost the destination, a silent
+ * one after the hand-over). */
+static bool stop_state(pid_t pid)
 {
 	char path[64], buf[512], *p;
 	FILE *f;
@@ -489,6 +490,18 @@ static bool stopped_here(pid_t pid)
 	if (f)
 		fclose(f);
 	return stopped;
+}
+
+/* The SIGSTOP queued behind the freeze takes effect once the tree is let
+ * go: up to 200 ms later on a loaded host. */
+static bool stopped_here(pid_t pid)
+{
+	for (int i = 0; i < 20; i++) {
+		if (stop_state(pid))
+			return true;
+		usleep(10000);
+	}
+	return false;
 }
 
 static int migrate_out(const struct migrate_opts *mo)

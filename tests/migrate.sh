@@ -388,6 +388,8 @@ if gone_within handover-silent "$mpid"; then
 		bad "handover-silent: no word of what happened"; cat "$work/out.log"
 	elif ! state_is T; then
 		bad "handover-silent: the source tree is not kept stopped"; cat "$work/out.log"
+	elif grep -q "runs on here" "$work/out.log"; then
+		bad "handover-silent: the source says the tree runs on here"; cat "$work/out.log"
 	elif pkill -9 -f "migrate --incoming $THERE:$port -D $work/dst10"; runs_there; then
 		bad "handover-silent: the tree runs on the other host"
 	elif kill -CONT "$pid"; ! hog_ok; then

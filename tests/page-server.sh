@@ -415,6 +415,7 @@ OTHER=(--tls --tls-cacert "$K/ca.pem" --tls-cert "$K/other-cert.pem"
 
 # tls_server DIR [ARGS]: a page server on the other host, port 0 ($tport)
 tls_server() {
+	: >"$work/server.log"	# not the last server's port
 	ip netns exec "$ns" "$CL" page-server -D "$1" --address "$THERE" \
 		--port 0 "${@:2}" >"$work/server.log" 2>&1 &
 	srv=$!
