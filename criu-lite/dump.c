@@ -1471,8 +1471,14 @@ static int commit_images(struct dump_ctx *c)
 			stop_behind_freeze(c, SIGCONT);
 		return ret;
 	}
-	if (interrupted(c) || send_layer(c) || page_xfer_done(c->xfer))
+	if (interrupted(c) || send_layer(c) || page_xfer_done(c->xfer)) {
+		if (page_xfer_outcome_unknown(c->xfer))
+			pr_warn("page server %s:%u: whether it kept the pages "
+				"is not known (its DIR may hold them now); the "
+				"rest of this dump is not kept: %s stays as it "
+				"was", c->o->ps_addr, c->o->ps_port, c->o->dir);
 		return -1;
+	}
 	pr_debug("images complete: putting them in %s's place", c->o->dir);
 	return imgdir_commit(&c->img, !c->o->no_sync, &c->st->sync_ns);
 }
