@@ -101,6 +101,10 @@ static const char dump_text[] =
 "                             killed only after that)\n"
 "      --address HOST, --port N  the page server (with --lazy-pages:\n"
 "                             where this dump serves the pages it kept)\n"
+"      --idle-timeout S       give up on a page server that takes nothing\n"
+"                             and answers nothing for S seconds (default\n"
+"                             30; the connect and its greeting too): the\n"
+"                             dump fails, the tree runs on, DIR as it was\n"
 "      --lazy-pages           leave the large anonymous memory in the\n"
 "                             tree, frozen, and serve it at --address\n"
 "                             --port to restore --lazy-pages --page-server\n"
@@ -151,11 +155,16 @@ static const char pre_dump_text[] =
 "      --tcp-established      accept established TCP connections (the\n"
 "                             dump that ends the chain needs it too)\n"
 "      --no-sync              do not wait for the images to reach the disk\n"
+"      --display-stats        print the layer's figures at the end (they are\n"
+"                             kept in DIR/stats-dump, as CRIU's)\n"
 "      --page-server          the layer's pages go to a criu-lite\n"
 "                             page-server at --address HOST --port N (with\n"
 "                             its inventory and parent link: the chain is\n"
 "                             rebuilt there, one directory per layer)\n"
 "      --address HOST, --port N  the page server\n"
+"      --idle-timeout S       give up on a page server that takes nothing\n"
+"                             and answers nothing for S seconds (default\n"
+"                             30; the connect and its greeting too)\n"
 "      --tls                  TLS to the page server, certificates checked\n"
 "                             both ways (--tls-cacert, --tls-cert,\n"
 "                             --tls-key FILE; --tls-no-cn-verify: see\n"
@@ -469,7 +478,7 @@ int parse_idle_timeout(const char *arg, unsigned *s)
 
 /* pre-dump's and dump's layer options, beyond the option letters */
 enum { OPT_PREV = 256, OPT_TRACK, OPT_TRACK_TIMEOUT, OPT_TCP_EST,
-       OPT_NETLOCK, OPT_TCP_CLOSE };
+       OPT_NETLOCK, OPT_TCP_CLOSE, OPT_IDLE_TIMEOUT };
 
 /* What makes no sense for the command (or together), in words. */
 static const char *dump_opts_conflict(const struct dump_opts *o, bool pre)
@@ -483,9 +492,8 @@ static const char *dump_opts_conflict(const struct dump_opts *o, bool pre)
 	if (pre && o->compress)
 		return "--compress is not supported yet for a pre-dump (layers "
 		       "are plain images)";
-	if (pre && (o->display_stats || o->progress_fd >= 0))
-		return "--display-stats and --progress-fd are not supported yet "
-		       "for a pre-dump";
+	if (pre && o->progress_fd >= 0)
+		return "--progress-fd is not supported yet for a pre-dump";
 	if (!pre && o->track_timeout_s != TRACK_TIMEOUT_DEFAULT)
 		return "--track-timeout is for pre-dump (a dump ends the tracking)";
 	if (!pre && o->prev_dir && o->precopy_rounds)
@@ -637,6 +645,8 @@ static int dump_option(int c, char **argv, struct dump_opts *o)
 	case OPT_TCP_CLOSE:
 		o->tcp_close = true;
 		return 0;
+	case OPT_IDLE_TIMEOUT:
+		return parse_idle_timeout(optarg, &o->idle_s);
 	case OPT_NETLOCK:
 		if (strcmp(optarg, "nftables") && strcmp(optarg, "skip")) {
 			pr_err("--network-lock: nftables or skip, not \"%s\"",
@@ -658,6 +668,12 @@ static int dump_option(int c, char **argv, struct dump_opts *o)
 /* dump --lazy-pages: --address/--port are where it serves. */
 static int lazy_dump_args(struct dump_opts *o, bool pre)
 {
+	if (o->idle_s != PEER_TIMEOUT_DEFAULT) {
+		pr_err("dump: --idle-timeout is for the connection to a page "
+		       "server (--page-server); --lazy-pages waits "
+		       "--lazy-timeout for a request");
+		return -1;
+	}
 	if (pre || o->page_server || o->compress || o->prev_dir) {
 		pr_err("--lazy-pages goes with dump alone (not pre-dump, "
 		       "--page-server, --compress or --prev-images-dir)");
@@ -693,6 +709,7 @@ int parse_dump_args(int argc, char **argv, struct dump_opts *o)
 		{ "tcp-established", no_argument, NULL, OPT_TCP_EST },
 		{ "network-lock", required_argument, NULL, OPT_NETLOCK },
 		{ "tcp-close", no_argument, NULL, OPT_TCP_CLOSE },
+		{ "idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT },
 		{ "page-server", optional_argument, NULL, 'G' },
 		{ "address", required_argument, NULL, 'A' },
 		{ "port", required_argument, NULL, 'O' },
@@ -719,6 +736,7 @@ int parse_dump_args(int argc, char **argv, struct dump_opts *o)
 	o->track_mem = pre;
 	o->track_timeout_s = TRACK_TIMEOUT_DEFAULT;
 	o->lazy_timeout_s = LAZY_TIMEOUT_DEFAULT;
+	o->idle_s = PEER_TIMEOUT_DEFAULT;
 	optind = 0;	/* 0: also forget a half-parsed option group */
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":t:D:Rjo:v::h", opts, NULL)) != -1) {
@@ -751,6 +769,11 @@ int parse_dump_args(int argc, char **argv, struct dump_opts *o)
 	}
 	if (!o->page_server && (o->ps_addr || o->ps_port)) {
 		pr_err("--address and --port go with --page-server");
+		return -1;
+	}
+	if (!o->page_server && o->idle_s != PEER_TIMEOUT_DEFAULT) {
+		pr_err("%s: --idle-timeout is for the connection to a page "
+		       "server (--page-server)", cmd);
 		return -1;
 	}
 	if (o->page_server && o->compress) {

@@ -19,6 +19,10 @@ struct progress;
 #define TRACK_TIMEOUT_DEFAULT	3600	/* s: a pre-dump tracker's life */
 
 #define LAZY_TIMEOUT_DEFAULT	60	/* s: --lazy-timeout */
+/* s: dump's (and migrate's source) --idle-timeout: a page server or a
+ * migration destination that takes nothing and says nothing this long is
+ * given up (the tree frozen meanwhile: shorter than a server's 120) */
+#define PEER_TIMEOUT_DEFAULT	30
 
 struct dump_opts {
 	pid_t pid;
@@ -36,6 +40,7 @@ struct dump_opts {
 	bool page_server;	/* pages go to a page server: */
 	const char *ps_addr;	/* --address */
 	unsigned ps_port;	/* --port */
+	unsigned idle_s;	/* --idle-timeout: of the page server */
 	struct tls_opts tls;	/* --tls...: of the page server connection,
 				 * or of the lazy pages served */
 	bool migrate;		/* criu-lite migrate: everything goes to a

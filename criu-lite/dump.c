@@ -99,6 +99,9 @@ struct dump_ctx {
 	struct lazy_source lazy;	/* --lazy-pages: the frozen memory */
 	bool lazy_on;
 	bool dest_runs;		/* migrate --postcopy: the tree runs there */
+	/* migrate: the destination was sent everything, then said nothing
+	 * for --idle-timeout: it may run the tree (held here as dest_runs) */
+	bool dest_unknown;
 	uint64_t t0;		/* the command's start */
 	struct qmp_guard qmp_guard;	/* continues it if we die */
 	char qmp_path[PATH_MAX];
@@ -1523,7 +1526,8 @@ static int open_images(struct dump_ctx *c)
 				       .port = c->o->ps_port,
 				       .tls = &c->o->tls,
 				       .migrate = c->o->migrate,
-				       .pagemap_dirfd = layer ? c->dirfd : -1 };
+				       .pagemap_dirfd = layer ? c->dirfd : -1,
+				       .timeout_s = c->o->idle_s };
 
 		c->xfer = page_xfer_open_net(&ns, !c->o->no_sync, c->st);
 	} else
@@ -1602,12 +1606,22 @@ static int commit_images(struct dump_ctx *c)
 			return -1;
 		stop_behind_freeze(c, SIGSTOP);
 		ret = migrate_handover(c->xfer, c->dirfd, c->st, !c->lazy_on);
-		if (ret)	/* SIGCONT drops the pending SIGSTOP */
+		/* silent once it had everything: it may have restored the
+		 * tree, so this side never resumes it by itself (QEMU's
+		 * postmigrate) */
+		c->dest_unknown = ret && page_xfer_outcome_unknown(c->xfer);
+		if (ret && !c->dest_unknown)	/* SIGCONT drops the SIGSTOP */
 			stop_behind_freeze(c, SIGCONT);
 		return ret;
 	}
-	if (interrupted(c) || send_layer(c) || page_xfer_done(c->xfer))
+	if (interrupted(c) || send_layer(c) || page_xfer_done(c->xfer)) {
+		if (page_xfer_outcome_unknown(c->xfer))
+			pr_warn("page server %s:%u: whether it kept the pages "
+				"is not known (its DIR may hold them now); the "
+				"rest of this dump is not kept: %s stays as it "
+				"was", c->o->ps_addr, c->o->ps_port, c->o->dir);
 		return -1;
+	}
 	pr_debug("images complete: putting them in %s's place", c->o->dir);
 	return imgdir_commit(&c->img, !c->o->no_sync, &c->st->sync_ns);
 }
@@ -1622,8 +1636,10 @@ static int postcopy_reply(struct lazy_source *ls, void *arg)
 
 	ls->watch_fd = -1;
 	if (page_xfer_reply(c->xfer, text, sizeof(text))) {
-		pr_err("migrate: the destination did not take over: the tree "
-		       "runs on here");
+		c->dest_unknown = page_xfer_outcome_unknown(c->xfer);
+		if (!c->dest_unknown)
+			pr_err("migrate: the destination did not take over: "
+			       "the tree runs on here");
 		return -1;
 	}
 	c->dest_runs = true;
@@ -1661,7 +1677,7 @@ static int serve_lazy(struct dump_ctx *c, uint64_t t0)
 	c->st->postcopy_fault_bytes = c->lazy.served.fault_bytes;
 	if (!ret && c->o->migrate && !c->dest_runs)
 		ret = postcopy_reply(&c->lazy, c);	/* all in before its word */
-	if (ret && !c->dest_runs && c->o->migrate)
+	if (ret && !c->dest_runs && !c->dest_unknown && c->o->migrate)
 		stop_behind_freeze(c, SIGCONT);
 	if (ret && !c->o->migrate)
 		pr_err("dump --lazy-pages: not every page reached the "
@@ -1674,6 +1690,17 @@ static int serve_lazy(struct dump_ctx *c, uint64_t t0)
  * whole, for the user to decide. */
 static void keep_stopped(struct dump_ctx *c)
 {
+	if (c->dest_unknown) {
+		pr_err("migrate: the destination %s:%u had every image but "
+		       "did not answer for %u s: it may run the tree. The tree "
+		       "of %d stays here, stopped (SIGSTOP%s), its memory "
+		       "whole; if the destination does not run it, continue "
+		       "it here: kill -CONT the tree%s", c->o->ps_addr,
+		       c->o->ps_port, c->o->idle_s, c->o->pid,
+		       c->qmp_stopped ? ", VM stopped by QMP" : "",
+		       c->qmp_stopped ? " and QMP cont" : "");
+		return;
+	}
 	pr_err("migrate --postcopy: the destination runs the tree but does "
 	       "not have all its memory; the tree of %d stays here, stopped "
 	       "(SIGSTOP%s), its memory whole. If the destination's copy is "
@@ -1766,13 +1793,14 @@ out_release:
 	if (ret == 0 && !o->leave_running)
 		tcp_repair_before_kill(&c.tcp_hold);
 	release_tree(&c.tree, ret == 0 && !o->leave_running);
-	if (ret && c.dest_runs)
+	if (ret && (c.dest_runs || c.dest_unknown))
 		keep_stopped(&c);
 	/* killed: its connections close in repair mode, the peers see
 	 * nothing; running: they leave repair */
-	tcp_repair_release(&c.tcp_hold,
-			   (ret == 0 && !o->leave_running) || c.dest_runs);
+	tcp_repair_release(&c.tcp_hold, (ret == 0 && !o->leave_running) ||
+			   c.dest_runs || c.dest_unknown);
 	if (c.qmp_stopped && (ret || o->leave_running) && !c.dest_runs &&
+	    !c.dest_unknown &&
 	    qmp_command(c.qmp_path, "cont", NULL, 0, 5000))
 		pr_err("the VM of %d stays stopped: QMP cont failed", o->pid);
 	qmp_guard_dismiss(&c.qmp_guard);
@@ -2007,5 +2035,8 @@ out:
 	settle_stop_sigs(&c, ret);
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	st->total_ns = now_ns() - t0;
+	/* as CRIU's pre-dump: the layer's figures in DIR/stats-dump */
+	if (!ret)
+		stats_record_dump(o->dir, st, o->display_stats, stdout);
 	return ret;
 }

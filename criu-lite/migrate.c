@@ -108,9 +108,18 @@ static const char migrate_text[] =
 "                             the background; exit 0 once it is all in. If\n"
 "                             the daemon dies, the tree dies with it; DIR\n"
 "                             keeps every image\n"
-"      --idle-timeout S       drop a source that sends nothing for S\n"
-"                             seconds (default 120)\n"
 "Both:\n"
+"      --idle-timeout S       destination: drop a source that sends\n"
+"                             nothing for S seconds (default 120).\n"
+"                             Source: give up on a destination that takes\n"
+"                             nothing and answers nothing for S seconds\n"
+"                             (default 30; the connect and its greeting\n"
+"                             too): before it had every image, the tree\n"
+"                             runs on here; after (it may be restoring\n"
+"                             the tree), the tree stays here STOPPED\n"
+"                             (SIGSTOP, VM QMP-stopped), memory whole:\n"
+"                             continue it with kill -CONT (and QMP cont)\n"
+"                             if the destination does not run it\n"
 "      --tls                  TLS with certificates checked both ways (the\n"
 "                             postcopy pages too)\n"
 "      --tls-cacert FILE      the CA both certificates must be signed by\n"
@@ -143,7 +152,8 @@ struct migrate_opts {
 	bool lazy;		/* destination: restore --lazy-pages */
 	unsigned lazy_timeout_s;
 	struct tls_opts tls;
-	unsigned idle_s;	/* destination: a silent source is dropped */
+	unsigned idle_s;	/* a silent peer is dropped (0: the side's
+				 * default) */
 	bool tcp_established;	/* both sides: established TCP connections */
 };
 
@@ -200,7 +210,6 @@ static int parse_migrate_args(int argc, char **argv, struct migrate_opts *o)
 	o->downtime_ms = 300;
 	o->max_rounds = 30;
 	o->lazy_timeout_s = LAZY_TIMEOUT_DEFAULT;
-	o->idle_s = IDLE_TIMEOUT_DEFAULT;
 	optind = 0;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":t:D:o:v::h", opts, NULL)) != -1) {
@@ -302,6 +311,8 @@ static int parse_migrate_args(int argc, char **argv, struct migrate_opts *o)
 		pr_err("migrate --incoming needs -D DIR");
 		return -1;
 	}
+	if (!o->idle_s)
+		o->idle_s = o->to ? PEER_TIMEOUT_DEFAULT : IDLE_TIMEOUT_DEFAULT;
 	if (o->postcopy && !o->to) {
 		pr_err("--postcopy goes with the source (migrate -t PID --to "
 		       "HOST:PORT); the destination follows what it is sent");
@@ -371,8 +382,9 @@ int migrate_handover(struct page_xfer *x, int dirfd, struct dump_stats *st,
 		goto out;
 	}
 	if (page_xfer_reply(x, text, sizeof(text))) {
-		pr_err("migrate: the destination did not take over: the tree "
-		       "runs on here");
+		if (!page_xfer_outcome_unknown(x))
+			pr_err("migrate: the destination did not take over: "
+			       "the tree runs on here");
 		goto out;
 	}
 	pr_info("migrate: the destination says: %s", text);
@@ -463,8 +475,9 @@ static int write_stats(const char *path, const struct migrate_opts *o,
 	return fclose(f) ? -1 : 0;
 }
 
-/* In a job-control stop (postcopy that lost the destination). */
-static bool stopped_here(pid_t pid)
+/* In a job-control stop (postcopy that lost the destination, a silent
+ * one after the hand-over). */
+static bool stop_state(pid_t pid)
 {
 	char path[64], buf[512], *p;
 	FILE *f;
@@ -477,6 +490,18 @@ static bool stopped_here(pid_t pid)
 	if (f)
 		fclose(f);
 	return stopped;
+}
+
+/* The SIGSTOP queued behind the freeze takes effect once the tree is let
+ * go: up to 200 ms later on a loaded host. */
+static bool stopped_here(pid_t pid)
+{
+	for (int i = 0; i < 20; i++) {
+		if (stop_state(pid))
+			return true;
+		usleep(10000);
+	}
+	return false;
 }
 
 static int migrate_out(const struct migrate_opts *mo)
@@ -515,6 +540,7 @@ static int migrate_out(const struct migrate_opts *mo)
 	o.migrate = true;
 	o.ps_addr = host;
 	o.ps_port = port;
+	o.idle_s = mo->idle_s;
 	o.tls = mo->tls;
 	o.no_sync = true;	/* nothing is kept here */
 	o.precopy_rounds = mo->max_rounds;

@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,7 +63,50 @@ bad:
 	return -1;
 }
 
-static int tcp_connect(const char *host, unsigned port, const char *what)
+/*
+ * connect() that gives up after timeout_s (0: as long as the kernel
+ * tries, ~2 min of SYN retries): a peer whose listener takes no new
+ * connection (its accept queue full, SYNs dropped on the way) fails with
+ * ETIMEDOUT. The socket is blocking again afterwards.
+ */
+static int connect_within(int fd, const struct sockaddr *a, socklen_t len,
+			  unsigned timeout_s)
+{
+	uint64_t until = now_ns() + timeout_s * 1000000000ULL;
+	int fl = fcntl(fd, F_GETFL), err = 0, r;
+	socklen_t el = sizeof(err);
+
+	if (!timeout_s || fl < 0)
+		return connect(fd, a, len);
+	if (fcntl(fd, F_SETFL, fl | O_NONBLOCK))
+		return -1;
+	r = connect(fd, a, len);
+	if (r && errno == EINPROGRESS) {
+		struct pollfd p = { .fd = fd, .events = POLLOUT };
+		uint64_t now;
+
+		do {
+			now = now_ns();
+			r = now < until ? poll(&p, 1, (until - now) / 1000000 + 1)
+					: 0;
+		} while (r < 0 && errno == EINTR);
+		if (!r)
+			err = ETIMEDOUT;
+		else if (r < 0)
+			err = errno;
+		else if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el))
+			err = errno;
+		r = err ? -1 : 0;
+	} else if (r) {
+		err = errno;
+	}
+	fcntl(fd, F_SETFL, fl);
+	errno = err;
+	return r;
+}
+
+static int tcp_connect(const char *host, unsigned port, const char *what,
+		       unsigned timeout_s)
 {
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *ai, *a;
 	char ports[16];
@@ -76,7 +121,8 @@ static int tcp_connect(const char *host, unsigned port, const char *what)
 	for (a = ai; a; a = a->ai_next) {
 		fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC,
 			    a->ai_protocol);
-		if (fd >= 0 && !connect(fd, a->ai_addr, a->ai_addrlen))
+		if (fd >= 0 && !connect_within(fd, a->ai_addr, a->ai_addrlen,
+					       timeout_s))
 			break;
 		saved = errno;
 		if (fd >= 0)
@@ -86,7 +132,13 @@ static int tcp_connect(const char *host, unsigned port, const char *what)
 	freeaddrinfo(ai);
 	if (fd < 0) {
 		errno = saved;
-		pr_perror("%s %s:%u: connect", what, host, port);
+		if (saved == ETIMEDOUT && timeout_s)
+			pr_err("%s %s:%u: connect: no answer for %u s (it takes no "
+			       "connection, or the way there is gone)", what, host,
+			       port, timeout_s);
+		else
+			pr_perror("%s %s:%u: connect", what, host, port);
+		errno = saved;
 		return -1;
 	}
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
@@ -493,9 +545,10 @@ int conn_writev(struct conn *c, struct iovec *iov, int n)
 }
 
 struct conn *conn_connect(const char *host, unsigned port,
-			  const struct tls_opts *tls, const char *what)
+			  const struct tls_opts *tls, const char *what,
+			  unsigned timeout_s)
 {
-	int fd = tcp_connect(host, port, what);
+	int fd = tcp_connect(host, port, what, timeout_s);
 	struct conn *c;
 
 	if (fd < 0)
@@ -504,7 +557,9 @@ struct conn *conn_connect(const char *host, unsigned port,
 	if (!c)
 		return NULL;
 	snprintf(c->host, sizeof(c->host), "%s", host);
-	if (tls && tls->on && tls_start(c, tls, false, 0)) {
+	if (timeout_s)
+		conn_set_timeout(c, timeout_s);
+	if (tls && tls->on && tls_start(c, tls, false, timeout_s)) {
 		conn_close(c);
 		return NULL;
 	}

@@ -36,13 +36,18 @@ unsigned net_local_port(int fd);
 
 struct conn;
 
-/* A connection to host:port (TCP_NODELAY), TLS with tls->on; what names
- * the peer in messages. NULL (logged: why, TLS refusals included). */
 /* --tls: the certificate files load (0), or -1 with the file named; at a
  * command's start, rather than at its first connection. */
 int tls_files_check(const struct tls_opts *t);
+/* A connection to host:port (TCP_NODELAY), TLS with tls->on; what names
+ * the peer in messages. With timeout_s, the connect, the TLS handshake
+ * and then every read and write of the connection that waits longer than
+ * that fail (ETIMEDOUT for the connect, EAGAIN after: conn_set_timeout);
+ * 0: they wait as long as it takes. NULL (logged: why, TLS refusals and
+ * timeouts included). */
 struct conn *conn_connect(const char *host, unsigned port,
-			  const struct tls_opts *tls, const char *what);
+			  const struct tls_opts *tls, const char *what,
+			  unsigned timeout_s);
 /* The server end of accepted socket fd (taken over, closed on failure):
  * the TLS handshake, bounded by timeout_s, with tls->on. NULL (logged,
  * naming the peer) if the peer is refused or says nothing in time. */

@@ -827,7 +827,7 @@ int serve_pages(const char *dir, const char *addr, unsigned port,
 	close(l);
 	if (!c)
 		return -1;
-	ret = mode == XP_PULL ? serve_pull(c, dir) :
+	ret = mode == XP_PULL ? serve_pull(c, dir, idle_s) :
 				page_server_receive(c, dir, idle_s, false, NULL);
 	conn_close(c);
 	return ret;

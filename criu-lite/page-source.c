@@ -479,7 +479,7 @@ static int remote_connect(struct page_source *s, bool quiet)
 		return -1;
 	if (quiet)
 		log_set_level(LOG_ERROR - 1);
-	s->conn = conn_connect(host, port, s->tls, "page server");
+	s->conn = conn_connect(host, port, s->tls, "page server", REMOTE_IDLE_S);
 	err = errno;
 	if (quiet)
 		log_set_level(lvl);
@@ -493,12 +493,16 @@ static int remote_connect(struct page_source *s, bool quiet)
 			       "are", s->addr, port, port);
 		return -1;
 	}
-	conn_set_timeout(s->conn, REMOTE_IDLE_S);
-	if (conn_write(s->conn, &me, sizeof(me)) ||
-	    conn_read(s->conn, &hello, sizeof(hello)) ||
-	    hello.magic != PS_MAGIC || hello.version != PS_VERSION) {
-		pr_err("page server %s: not a criu-lite page server of this "
-		       "version (bad greeting)", s->addr);
+	err = conn_write(s->conn, &me, sizeof(me)) ||
+	      conn_read(s->conn, &hello, sizeof(hello)) ? errno : 0;
+	if (err || hello.magic != PS_MAGIC || hello.version != PS_VERSION) {
+		if (err == EAGAIN)
+			pr_err("page server %s: no greeting for %u s (stopped, "
+			       "or not a criu-lite page server?)", s->addr,
+			       REMOTE_IDLE_S);
+		else
+			pr_err("page server %s: not a criu-lite page server of "
+			       "this version (bad greeting)", s->addr);
 		conn_close(s->conn);
 		s->conn = NULL;
 		return -1;
@@ -706,7 +710,7 @@ int serve_greet(struct conn *c, uint64_t size)
 }
 
 static int serve_client(struct conn *c, struct page_source *src,
-			const char *dir)
+			const char *dir, unsigned idle_s)
 {
 	struct serve_tally t = { 0 };
 	uint64_t t0 = now_ns();
@@ -714,10 +718,16 @@ static int serve_client(struct conn *c, struct page_source *src,
 
 	if (serve_greet(c, src->size))
 		return -1;
+	conn_set_timeout(c, idle_s);
 	while ((r = serve_request(c, src, "page-server", &vpid, &t)) > 0)
 		;
-	if (r < 0)
+	if (r < 0) {
+		if (errno == EAGAIN || errno == EWOULDBLOCK)
+			pr_err("page-server: the client %s asked nothing (or "
+			       "took nothing) for %u s: dropped (--idle-timeout)",
+			       conn_peer(c), idle_s);
 		return -1;
+	}
 	pr_info("page-server: served %.1f MiB of %s in %lu requests, %.1f ms",
 		t.bytes / 1048576.0, dir, (unsigned long)t.requests,
 		(now_ns() - t0) / 1e6);
@@ -763,7 +773,7 @@ static int open_served(struct page_source *src, const char *dir)
 	return ret;
 }
 
-int serve_pull(struct conn *c, const char *dir)
+int serve_pull(struct conn *c, const char *dir, unsigned idle_s)
 {
 	struct page_source src = { .ops = NULL };
 	int ret = -1;
@@ -771,7 +781,7 @@ int serve_pull(struct conn *c, const char *dir)
 	if (!open_served(&src, dir)) {
 		pr_info("page-server: serving %s/%s (%.1f MiB)", dir, src.name,
 			src.size / 1048576.0);
-		ret = serve_client(c, &src, dir);
+		ret = serve_client(c, &src, dir, idle_s);
 	}
 	if (src.ops)
 		src.ops->close(&src);

@@ -150,7 +150,8 @@ int serve_greet(struct conn *c, uint64_t size);
 int serve_request(struct conn *c, struct page_source *src, const char *name,
 		  int *done_vpid, struct serve_tally *t);
 
-/* The server's side of a PULL connection c: DIR's pages image. */
-int serve_pull(struct conn *c, const char *dir);
+/* The server's side of a PULL connection c: DIR's pages image; a client
+ * that asks nothing (or takes nothing) for idle_s seconds is dropped. */
+int serve_pull(struct conn *c, const char *dir, unsigned idle_s);
 
 #endif

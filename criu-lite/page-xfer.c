@@ -389,6 +389,9 @@ struct local_xfer {
 	bool net;		/* conn: a page server's connection */
 	struct conn *conn;
 	char peer[80];		/* net: for messages */
+	unsigned timeout_s;	/* net: a silent server is given up after */
+	bool done_sent;		/* net: X_DONE is out */
+	bool timed_out;		/* net: a read or write waited timeout_s */
 	/* the writer's way to store a ready buffer: written as it is, as a
 	 * frame, or sent */
 	int (*store)(struct local_xfer *l, struct lbuf *b);
@@ -685,7 +688,8 @@ static void *writer_main(void *arg)
 	return NULL;
 }
 
-static int net_reply(struct local_xfer *l, char *text, size_t len);
+static int net_reply(struct local_xfer *l, char *text, size_t len,
+		     const char *stage);
 
 static int local_failed(struct local_xfer *l)
 {
@@ -699,8 +703,16 @@ static int local_failed(struct local_xfer *l)
 	}
 	/* the server says why it closed, if it did */
 	if (l->err == EPIPE || l->err == ECONNRESET) {
-		if (net_reply(l, why, sizeof(why)) < 0)
+		if (net_reply(l, why, sizeof(why), "transfer") < 0)
 			return -1;	/* logged */
+	}
+	if (l->err == EAGAIN || l->err == EWOULDBLOCK) {
+		l->timed_out = true;
+		pr_err("%s took nothing for %u s (stopped, or the link is "
+		       "gone?): the transfer is given up after %lu bytes of "
+		       "pages (--idle-timeout)", l->peer, l->timeout_s,
+		       (unsigned long)l->sent);
+		return -1;
 	}
 	errno = l->err;
 	pr_perror("%s: send pages after %lu bytes", l->peer,
@@ -922,26 +934,43 @@ static int ctl_add(struct local_xfer *l, uint32_t type, uint32_t id,
 	return 0;
 }
 
+/* A read of a reply failed: why, naming the stage it answers. */
+static void reply_failed(struct local_xfer *l, const char *stage, bool cut)
+{
+	if (errno == EAGAIN || errno == EWOULDBLOCK) {
+		l->timed_out = true;
+		pr_err("%s: no answer to the %s for %u s (stopped, the link "
+		       "gone, or not criu-lite?): given up (--idle-timeout)",
+		       l->peer, stage, l->timeout_s);
+	} else {
+		pr_perror("%s: %s to the %s (connection lost)", l->peer, cut ?
+			  "answer cut short" : "no answer", stage);
+	}
+}
+
 /*
  * A reply of the server: 0 (ok, its text in text), or -1 (logged: the
- * server's reason, or that the connection is gone).
+ * server's reason, or that the connection is gone or silent for the
+ * timeout). stage names what it answers, for messages.
  */
-static int net_reply(struct local_xfer *l, char *text, size_t size)
+static int net_reply(struct local_xfer *l, char *text, size_t size,
+		     const char *stage)
 {
 	struct xp_reply r;
 	size_t n;
 
 	if (conn_read(l->conn, &r, sizeof(r))) {
-		pr_perror("%s: no answer (connection lost)", l->peer);
+		reply_failed(l, stage, false);
 		return -1;
 	}
 	if (r.text_len > XP_MAX_TEXT) {
-		pr_err("%s: bad answer (not a criu-lite page server?)", l->peer);
+		pr_err("%s: bad answer to the %s (not a criu-lite page server?)",
+		       l->peer, stage);
 		return -1;
 	}
 	n = r.text_len < size ? r.text_len : size - 1;
 	if (conn_read(l->conn, text, n)) {
-		pr_perror("%s: answer cut short", l->peer);
+		reply_failed(l, stage, true);
 		return -1;
 	}
 	text[n] = 0;
@@ -989,7 +1018,9 @@ static int net_request(struct local_xfer *l, uint32_t type, uint64_t off,
 		l->err = errno;
 		return local_failed(l);
 	}
-	return net_reply(l, text, size);
+	l->done_sent |= type == X_DONE;
+	return net_reply(l, text, size, type == X_DONE ? "end of the transfer"
+			 : "flush");
 }
 
 static int net_flush(struct local_xfer *l)
@@ -1110,7 +1141,14 @@ int page_xfer_reply(struct page_xfer *x, char *text, size_t size)
 {
 	struct local_xfer *l = (struct local_xfer *)x;
 
-	return l->net ? net_reply(l, text, size) : 0;
+	return l->net ? net_reply(l, text, size, "hand-over (its restore)") : 0;
+}
+
+bool page_xfer_outcome_unknown(const struct page_xfer *x)
+{
+	const struct local_xfer *l = (const struct local_xfer *)x;
+
+	return l->net && l->done_sent && l->timed_out;
 }
 
 /* Compressed: the pages file is readable only with its index, written
@@ -1217,19 +1255,21 @@ struct page_xfer *page_xfer_open_net(const struct net_sink *ns, bool durable,
 	l->net = true;
 	l->dirfd = ns->pagemap_dirfd;
 	l->fd = -1;
+	l->timeout_s = ns->timeout_s;
 	snprintf(l->peer, sizeof(l->peer), "%s %s:%u", migrate ?
 		 "migration destination" : "page server", ns->host, ns->port);
 	pthread_mutex_init(&l->lock, NULL);
 	pthread_cond_init(&l->cond, NULL);
 	l->conn = conn_connect(ns->host, ns->port, ns->tls, migrate ?
-			       "migration destination" : "page server");
+			       "migration destination" : "page server",
+			       ns->timeout_s);
 	if (!l->conn)
 		goto err;
 	if (conn_write(l->conn, &hello, sizeof(hello))) {
 		pr_perror("%s: send greeting", l->peer);
 		goto err;
 	}
-	if (net_reply(l, text, sizeof(text)) || start_ring(l))
+	if (net_reply(l, text, sizeof(text), "greeting") || start_ring(l))
 		goto err;
 	return &l->x;
 err:

@@ -94,6 +94,9 @@ struct net_sink {
 	const struct tls_opts *tls;	/* NULL or !on: plain TCP */
 	bool migrate;			/* a migrate --incoming */
 	int pagemap_dirfd;		/* >= 0: pagemaps kept there too */
+	/* a server that takes nothing and answers nothing for this long
+	 * (connect, greeting, sends, replies) ends the transfer (0: never) */
+	unsigned timeout_s;
 };
 /* A page server (criu-lite page-server) at host:port: pages and pagemaps
  * go there, checked on arrival, and are kept there only once
@@ -124,6 +127,10 @@ int page_xfer_done(struct page_xfer *x);
 /* Net: the server's next reply (migrate: the destination runs the tree);
  * 0 and its text, or -1 (logged, with the server's reason). */
 int page_xfer_reply(struct page_xfer *x, char *text, size_t size);
+/* Net, after a failure: the server was sent everything (done) and then
+ * said nothing within the timeout, so whether it kept it (a migrate
+ * --incoming: whether it runs the tree) is not known. */
+bool page_xfer_outcome_unknown(const struct page_xfer *x);
 void page_xfer_close(struct page_xfer *x);
 /* Net: the connection (to poll for the server's reply, to learn our own
  * address on the link); local: -1. */

@@ -12,7 +12,10 @@
 # compressed dump the frame of the pages image), and nothing is left
 # running.
 # An unreachable page server, and a dump --lazy-pages with no lazy-pages
-# daemon on DIR, are refused saying what to start. That dump's progress
+# daemon on DIR, are refused saying what to start. A silent one (takes
+# the connection, never greets: tests/tools/silent-peer.py) is given up
+# after the page source's 5 s, plain and with --tls (whose handshake
+# waited for ever before), nothing created. That dump's progress
 # lines stay a second apart after it was held (SIGSTOP) for 3 s; SIGTERM
 # before any destination asked for a page ends its serving at once, the
 # tree running on here.
@@ -209,6 +212,41 @@ elif grep -q "no page server answers at 127.0.0.1:1: start .*criu-lite page-serv
 else
 	echo "FAIL unreachable:"; cat "$work/refused.log"; fail=$((fail + 1))
 fi
+
+# silent-server, silent-server-tls
+sport=$((port + 3))
+python3 "$(dirname "$0")/tools/silent-peer.py" listen 127.0.0.1 $sport \
+	>"$work/peer.out" 2>&1 &
+speer=$!
+for _ in $(seq 1 200); do grep -q READY "$work/peer.out" && break; sleep 0.05; done
+K=$work/certs
+"$(dirname "$0")/tls-certs.sh" "$K" 127.0.0.1 >/dev/null 2>&1 ||
+	echo "silent-server-tls: can't make certificates (openssl)"
+for mode in plain tls; do
+	name=silent-server
+	set --
+	if [ $mode = tls ]; then
+		name=silent-server-tls
+		set -- --tls --tls-cacert "$K/ca.pem" --tls-cert "$K/cert.pem" \
+			--tls-key "$K/key.pem"
+		words="TLS handshake: nothing for 5 s"
+	else
+		words="page server 127.0.0.1:$sport: no greeting for 5 s"
+	fi
+	timeout -s KILL 60 "$CL" restore -D "$work/remote" -d --lazy-pages \
+		--page-server 127.0.0.1:$sport "$@" >"$work/silent.log" 2>&1
+	r=$?
+	if [ $r = 137 ]; then
+		echo "FAIL $name: the restore still waits after 60 s"; fail=$((fail + 1))
+	elif [ $r = 0 ]; then
+		echo "FAIL $name: restore succeeded"; fail=$((fail + 1))
+	elif grep -q "$words" "$work/silent.log"; then
+		echo "PASS $name: $(grep -o "$words.*" "$work/silent.log")"; pass=$((pass + 1))
+	else
+		echo "FAIL $name:"; cat "$work/silent.log"; fail=$((fail + 1))
+	fi
+done
+kill $speer 2>/dev/null; wait $speer 2>/dev/null
 # daemon-failed-restore: the standalone lazy-pages daemon, whose restore
 # fails (the source, kept frozen by dump --lazy-pages, still holds its PID
 # on this host), exits 1 rather than 0 ("every page of 0 processes is in");

@@ -20,6 +20,22 @@
 #                  for the hand-over, runs on (not left stopped)
 #   source-killed  the source criu-lite SIGKILLed at random moments: the
 #                  tree never runs on both hosts, and is whole where it runs
+#   silent-destination  a destination that takes the connection and
+#                  never greets (tests/tools/silent-peer.py): the source
+#                  gives up after --idle-timeout 1, naming it and the
+#                  greeting, and runs on (it waited for ever before)
+#   destination-stopped  the destination SIGSTOPped during the pre-copy
+#                  rounds: the source gives up after --idle-timeout 2, the
+#                  tree runs on here and PASSes
+#   silent-source  migrate --incoming --idle-timeout 1 and a source that
+#                  greets and then says nothing: dropped, the destination
+#                  exits 1 saying so, nothing left in its DIR
+#   handover-silent  the destination had every image, then says nothing
+#                  (held in its restore: CRIU_LITE_PAUSE=restore-loaded):
+#                  after --idle-timeout 2 the source exits 1 keeping the
+#                  tree stopped, whole (it may run there: never resumed
+#                  here by itself, as QEMU's postmigrate), and says to
+#                  kill -CONT it if the destination does not run it
 #   wrong-peer     --to a page server, not a migrate --incoming: refused
 #                  with that reason, the source runs on
 #   postcopy       migrate --postcopy without pre-copy: the tree
@@ -53,10 +69,11 @@ ns=clmg$$
 n=$(( ($$ + 100) % 200 + 20 ))
 HERE=10.$n.1.1 THERE=10.$n.1.2
 port=$((20000 + ($$ + 7) % 20000))
-pass=0 fail=0 pid= host= srv=
+pass=0 fail=0 pid= host= srv= cli=
 cleanup() {
 	[ -n "$pid" ] && kill -9 "$pid" 2>/dev/null
 	[ -n "$srv" ] && kill -9 "$srv" 2>/dev/null
+	[ -n "$cli" ] && kill -9 "$cli" 2>/dev/null
 	# its init takes the whole PID namespace along
 	[ -n "${h:-}" ] && kill -9 "$h" 2>/dev/null
 	[ -n "$host" ] && kill -9 "$host" 2>/dev/null
@@ -112,14 +129,19 @@ hog_ok() {
 	return $r
 }
 
-incoming() {
-	there "$CL" migrate --incoming "$THERE:$port" -D "$1" \
-		--stats-file "$work/in.json" "${@:2}" >"$work/in.log" 2>&1 &
-	srv=$!
+# listening: something listens on $THERE:$port (5 s at most)
+listening() {
 	for _ in $(seq 1 100); do
 		there ss -ltn 2>/dev/null | grep -q ":$port " && return 0
 		sleep 0.05
 	done
+}
+
+incoming() {
+	there "$CL" migrate --incoming "$THERE:$port" -D "$1" \
+		--stats-file "$work/in.json" "${@:2}" >"$work/in.log" 2>&1 &
+	srv=$!
+	listening
 }
 
 wait_srv() {
@@ -235,7 +257,7 @@ start_hog || exit 1
 there env CRIU_LITE_FAULT=restore-before-resume "$CL" migrate \
 	--incoming "$THERE:$port" -D "$work/dst4" >"$work/in.log" 2>&1 &
 srv=$!
-sleep 0.3
+listening
 if "$CL" migrate -t "$pid" --to "$THERE:$port" >"$work/out.log" 2>&1; then
 	bad "restore-failed: the migration succeeded"
 elif ! grep -q "did not take over: the tree runs on here" "$work/out.log"; then
@@ -290,12 +312,139 @@ for try in 1 2 3 4; do
 	wait "$pid" 2>/dev/null; pid=
 done
 
+# peer listen|connect [MODE]: tests/tools/silent-peer.py on the other
+# host's network at $THERE:$port ($srv), or (connect) a silent client of
+# it ($cli)
+PEER=$(readlink -f "$(dirname "$0")/tools/silent-peer.py")
+cli=
+peer() {
+	if [ "$1" = connect ]; then
+		python3 "$PEER" connect "$THERE" "$port" "${@:2}" >"$work/peer.out" 2>&1 &
+		cli=$!
+	else
+		ip netns exec "$ns" python3 "$PEER" "$1" "$THERE" "$port" >"$work/peer.out" 2>&1 &
+		srv=$!
+	fi
+	for _ in $(seq 1 200); do grep -q READY "$work/peer.out" && return 0; sleep 0.05; done
+	echo "silent-peer.py did not start: $(cat "$work/peer.out")"
+}
+
+# gone_within NAME PID: PID ends by itself within 60 s (else killed)
+gone_within() {
+	for _ in $(seq 1 600); do kill -0 "$2" 2>/dev/null || return 0; sleep 0.1; done
+	bad "$1: still waits after 60 s"
+	kill -9 "$2" 2>/dev/null
+	return 1
+}
+
+# state_is S: the source tree's root is in state S (within 2 s)
+state_is() {
+	for _ in $(seq 1 40); do
+		[ "$(awk '{ print $3 }' /proc/$pid/stat 2>/dev/null)" = "$1" ] && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+# silent-destination
+start_hog || exit 1
+peer listen
+"$CL" migrate -t "$pid" --to "$THERE:$port" --idle-timeout 1 >"$work/out.log" 2>&1 &
+mpid=$!
+if gone_within silent-destination "$mpid"; then
+	if wait "$mpid"; then
+		bad "silent-destination: the migration succeeded"
+	elif ! grep -q "migration destination $THERE:$port: no answer to the greeting for 1 s" "$work/out.log"; then
+		bad "silent-destination: no word of the greeting's timeout"; cat "$work/out.log"
+	elif ! grep -q "runs on here" "$work/out.log"; then
+		bad "silent-destination: no word that the source runs on"; cat "$work/out.log"
+	elif ! hog_ok; then
+		bad "silent-destination: the source is harmed"
+	else
+		ok "silent-destination: $(grep -o 'no answer to the greeting.*' "$work/out.log")"
+	fi
+fi
+kill -9 "$srv" 2>/dev/null; wait "$srv" 2>/dev/null; srv=
+[ -n "$pid" ] && kill -9 "$pid" 2>/dev/null; pid=
+
+# destination-stopped (--max-bandwidth: the first round lasts seconds)
+start_hog || exit 1
+incoming "$work/dst8"
+"$CL" migrate -t "$pid" --to "$THERE:$port" --max-bandwidth 32M --idle-timeout 2 \
+	>"$work/out.log" 2>&1 &
+mpid=$!
+sleep 1
+pkill -STOP -f "migrate --incoming $THERE:$port -D $work/dst8"
+if gone_within destination-stopped "$mpid"; then
+	if wait "$mpid"; then
+		bad "destination-stopped: the migration succeeded"
+	elif ! grep -q "migration destination $THERE:$port.* for 2 s" "$work/out.log"; then
+		bad "destination-stopped: no word of the timeout"; cat "$work/out.log"
+	elif ! grep -q "runs on here" "$work/out.log"; then
+		bad "destination-stopped: no word that the source runs on"; cat "$work/out.log"
+	elif ! hog_ok; then
+		bad "destination-stopped: the source is harmed"
+	else
+		ok "destination-stopped: $(grep -o "migration destination $THERE:$port.* for 2 s" "$work/out.log" | head -1)"
+	fi
+fi
+pkill -9 -f "migrate --incoming $THERE:$port -D $work/dst8"
+pkill -CONT -f "migrate --incoming $THERE:$port -D $work/dst8"
+wait_srv
+[ -n "$pid" ] && kill -9 "$pid" 2>/dev/null; pid=
+
+# silent-source
+incoming "$work/dst9" --idle-timeout 1
+peer connect 3
+if gone_within silent-source "$srv"; then
+	if wait "$srv"; then
+		bad "silent-source: the destination says it succeeded"
+	elif ! grep -q "no data from the client .* for 1 s" "$work/in.log"; then
+		bad "silent-source: the destination does not say why"; cat "$work/in.log"
+	elif [ -n "$(ls -A "$work/dst9")" ]; then
+		bad "silent-source: left in the destination's DIR: $(ls -A "$work/dst9")"
+	else
+		ok "silent-source: $(grep -o 'no data from the client.*' "$work/in.log" | head -1)"
+	fi
+fi
+srv=
+kill -9 "$cli" 2>/dev/null; wait "$cli" 2>/dev/null; cli=
+
+# handover-silent
+HOG_MB=64 start_hog || exit 1
+there env CRIU_LITE_PAUSE=restore-loaded "$CL" migrate --incoming "$THERE:$port" \
+	-D "$work/dst10" >"$work/in.log" 2>&1 &
+srv=$!
+listening
+"$CL" migrate -t "$pid" --to "$THERE:$port" --idle-timeout 2 >"$work/out.log" 2>&1 &
+mpid=$!
+if gone_within handover-silent "$mpid"; then
+	if wait "$mpid"; then
+		bad "handover-silent: the migration succeeded"
+	elif ! grep -q "had every image but did not answer for 2 s.*kill -CONT" "$work/out.log"; then
+		bad "handover-silent: no word of what happened"; cat "$work/out.log"
+	elif ! state_is T; then
+		bad "handover-silent: the source tree is not kept stopped"; cat "$work/out.log"
+	elif grep -q "runs on here" "$work/out.log"; then
+		bad "handover-silent: the source says the tree runs on here"; cat "$work/out.log"
+	elif pkill -9 -f "migrate --incoming $THERE:$port -D $work/dst10"; runs_there; then
+		bad "handover-silent: the tree runs on the other host"
+	elif kill -CONT "$pid"; ! hog_ok; then
+		bad "handover-silent: the source is harmed"
+	else
+		ok "handover-silent: $(grep -o 'had every image.*' "$work/out.log" | head -1)"
+	fi
+fi
+pkill -9 -f "migrate --incoming $THERE:$port -D $work/dst10"
+wait_srv
+[ -n "$pid" ] && { there kill -9 "$pid" 2>/dev/null; kill -9 "$pid" 2>/dev/null; }; pid=
+
 # wrong-peer
 start_hog || exit 1
 there "$CL" page-server -D "$work/ps" --address "$THERE" --port "$port" \
 	>"$work/ps.log" 2>&1 &
 srv=$!
-sleep 0.3
+listening
 if TMPDIR=$work/tmp-src "$CL" migrate -t "$pid" --to "$THERE:$port" \
 	>"$work/out.log" 2>&1; then
 	bad "wrong-peer: the migration succeeded"

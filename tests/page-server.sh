@@ -15,6 +15,21 @@
 #   server-stopped the page server SIGSTOPped during the transfer, the
 #                  dump SIGTERMed: it stops at once saying so (it waited
 #                  for the server before), the target runs on unharmed
+#   server-stopped-timeout  the same, no signal: dump --idle-timeout 2
+#                  gives up by itself, naming the page server, the target
+#                  runs on unharmed, the server's DIR untouched (it waited
+#                  for the server for as long as it was stopped before)
+#   silent-server  a page server that takes the connection and never
+#                  greets (tests/tools/silent-peer.py): dump and pre-dump
+#                  --idle-timeout 1 give up, naming HOST:PORT and the
+#                  greeting, before the freeze; DIR not made, the target
+#                  runs on unharmed (they waited for ever before)
+#   connect-timeout  a page server whose accept queue is full (its SYNs
+#                  dropped): the connect gives up after --idle-timeout 1
+#                  (it waited ~2 min of SYN retries before)
+#   pull-idle      page-server --idle-timeout 1 and a client that asks for
+#                  pages (PULL hello) and then nothing: dropped, the server
+#                  exits saying so (it waited for ever before)
 #   dump-killed    the dump SIGKILLed during the transfer: the server says
 #                  the client went away and keeps nothing (DIR as it was,
 #                  no staging directory left), the target runs on
@@ -50,10 +65,11 @@ ns=clps$$
 n=$(( $$ % 200 + 20 ))
 HERE=10.$n.0.1 THERE=10.$n.0.2
 port=$((20000 + $$ % 20000))
-pass=0 fail=0 pid= srv=
+pass=0 fail=0 pid= srv= cli=
 cleanup() {
 	[ -n "$pid" ] && kill -9 "$pid" 2>/dev/null
 	[ -n "$srv" ] && kill -9 "$srv" 2>/dev/null
+	[ -n "$cli" ] && kill -9 "$cli" 2>/dev/null
 	ip netns del "$ns" 2>/dev/null
 	ip link del "v$ns" 2>/dev/null
 	rm -rf "$work"
@@ -93,7 +109,7 @@ hog_ok() {
 # server DIR: the page server on the other host, in the background
 server() {
 	ip netns exec "$ns" "$CL" page-server -D "$1" --address "$THERE" \
-		--port "$port" >"$work/server.log" 2>&1 &
+		--port "$port" "${@:2}" >"$work/server.log" 2>&1 &
 	srv=$!
 	for _ in $(seq 1 100); do
 		ip netns exec "$ns" ss -ltn 2>/dev/null | grep -q ":$port " && return 0
@@ -113,6 +129,39 @@ wait_server() {
 
 dump_ps() {
 	"$CL" dump -t "$pid" -D "$1" --page-server --address "$THERE" --port "$port" "${@:2}"
+}
+
+# peer listen|full|connect [MODE]: tests/tools/silent-peer.py on the other
+# host at $THERE:$port ($srv), or (connect) a silent client of it
+PEER=$(readlink -f "$(dirname "$0")/tools/silent-peer.py")
+peer() {
+	if [ "$1" = connect ]; then
+		python3 "$PEER" connect "$THERE" "$port" "${@:2}" >"$work/peer.out" 2>&1 &
+		cli=$!
+	else
+		ip netns exec "$ns" python3 "$PEER" "$1" "$THERE" "$port" >"$work/peer.out" 2>&1 &
+		srv=$!
+	fi
+	for _ in $(seq 1 200); do grep -q READY "$work/peer.out" && return 0; sleep 0.05; done
+	echo "silent-peer.py did not start: $(cat "$work/peer.out")"
+}
+
+# gives_up NAME LOG WORDS CMD...: CMD fails by itself (not held: 60 s at
+# most), saying WORDS
+gives_up() {
+	local r
+	timeout 60 "${@:4}" >"$2" 2>&1
+	r=$?
+	if [ $r = 124 ]; then
+		bad "$1: still waits after 60 s"
+	elif [ $r = 0 ]; then
+		bad "$1: succeeded"
+	elif ! grep -q "$3" "$2"; then
+		bad "$1: does not say \"$3\""; cat "$2"
+	else
+		return 0
+	fi
+	return 1
 }
 
 # veth-push
@@ -220,6 +269,82 @@ kill -9 "$srv" 2>/dev/null; kill -CONT "$srv" 2>/dev/null; wait "$srv" 2>/dev/nu
 [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null; pid=
 rm -rf "$work/keep"/.incoming-* 2>/dev/null
 
+# server-stopped-timeout: as above, the dump left to itself
+HOG_MB=1024 start_hog || exit 1
+server "$work/keep"
+rm -f "$work/ss.fd"
+(exec "$CL" dump -t "$pid" -D "$work/ss" --page-server --address "$THERE" \
+	--port "$port" --no-sync --idle-timeout 2 --progress-fd 3 3>"$work/ss.fd" \
+	>"$work/dump.log" 2>&1) &
+dpid=$!
+for _ in $(seq 1 400); do grep -q "^phase=dump-pages" "$work/ss.fd" 2>/dev/null && break; sleep 0.02; done
+kill -STOP "$srv"
+for _ in $(seq 1 600); do kill -0 "$dpid" 2>/dev/null || break; sleep 0.1; done
+# the stopped server's half transfer, in its DIR/.incoming-PID, is its own
+kill -9 "$srv" 2>/dev/null; kill -CONT "$srv" 2>/dev/null; wait "$srv" 2>/dev/null; srv=
+rm -rf "$work/keep"/.incoming-* 2>/dev/null
+if kill -0 "$dpid" 2>/dev/null; then
+	bad "server-stopped-timeout: the dump still waits 60 s after the server stopped"
+	kill -9 "$dpid"; wait "$dpid" 2>/dev/null
+elif wait "$dpid"; then
+	echo "SKIP server-stopped-timeout: the dump was complete before the server stopped"
+elif ! grep -q "page server $THERE:$port.* for 2 s" "$work/dump.log"; then
+	bad "server-stopped-timeout: the dump does not say why it stopped"; cat "$work/dump.log"
+elif ! kill -0 "$pid" 2>/dev/null || ! hog_ok; then
+	bad "server-stopped-timeout: the target is harmed"
+elif ! kept_intact; then
+	bad "server-stopped-timeout: the server's DIR changed: $(ls -A "$work/keep")"
+else
+	ok "server-stopped-timeout: $(grep -o "page server $THERE:$port.* for 2 s" "$work/dump.log" | head -1)"
+fi
+[ -n "$pid" ] && kill -9 "$pid" 2>/dev/null; pid=
+
+# silent-server: dump and pre-dump, before the freeze
+start_hog || exit 1
+peer listen
+for cmd in dump pre-dump; do
+	if gives_up "silent-server: $cmd" "$work/dump.log" \
+		"page server $THERE:$port: no answer to the greeting for 1 s" \
+		"$CL" $cmd -t "$pid" -D "$work/sil" --page-server --address "$THERE" \
+		--port "$port" --idle-timeout 1; then
+		if [ -e "$work/sil" ]; then
+			bad "silent-server: $cmd left $work/sil"
+		elif [ "$(awk '{ print $3 }' /proc/$pid/stat)" = t ]; then
+			bad "silent-server: $cmd left the target stopped"
+		else
+			ok "silent-server: $cmd: $(grep -o 'no answer to the greeting.*' "$work/dump.log")"
+		fi
+	fi
+done
+hog_ok || bad "silent-server: the target is harmed"
+kill -9 "$srv" 2>/dev/null; wait "$srv" 2>/dev/null; srv=
+
+# connect-timeout
+start_hog || exit 1
+peer full
+gives_up connect-timeout "$work/dump.log" "page server $THERE:$port: connect: no answer for 1 s" \
+	"$CL" dump -t "$pid" -D "$work/sil" --page-server --address "$THERE" \
+	--port "$port" --idle-timeout 1 &&
+	ok "connect-timeout: $(grep -o 'connect: no answer.*' "$work/dump.log")"
+hog_ok || bad "connect-timeout: the target is harmed"
+kill -9 "$srv" 2>/dev/null; wait "$srv" 2>/dev/null; srv=
+
+# pull-idle
+server "$work/keep" --idle-timeout 1
+peer connect 1
+for _ in $(seq 1 600); do kill -0 "$srv" 2>/dev/null || break; sleep 0.1; done
+if kill -0 "$srv" 2>/dev/null; then
+	bad "pull-idle: the server still serves the silent client after 60 s"
+elif wait "$srv"; then
+	bad "pull-idle: the server says it served the client"
+elif ! grep -q "the client .* asked nothing (or took nothing) for 1 s" "$work/server.log"; then
+	bad "pull-idle: the server does not say why"; cat "$work/server.log"
+else
+	ok "pull-idle: $(grep -o 'the client.*' "$work/server.log" | head -1)"
+fi
+kill -9 "$srv" 2>/dev/null; wait "$srv" 2>/dev/null; srv=
+kill -9 "$cli" 2>/dev/null; wait "$cli" 2>/dev/null; cli=
+
 # dump-killed
 HOG_MB=1024 start_hog || exit 1
 server "$work/keep"
@@ -290,6 +415,7 @@ OTHER=(--tls --tls-cacert "$K/ca.pem" --tls-cert "$K/other-cert.pem"
 
 # tls_server DIR [ARGS]: a page server on the other host, port 0 ($tport)
 tls_server() {
+	: >"$work/server.log"	# not the last server's port
 	ip netns exec "$ns" "$CL" page-server -D "$1" --address "$THERE" \
 		--port 0 "${@:2}" >"$work/server.log" 2>&1 &
 	srv=$!

@@ -38,6 +38,12 @@
 #                    missing pages) and exits 1, the source exits 1 saying
 #                    "kill -CONT", its tree kept stopped and whole: once
 #                    continued, it PASSes here
+#   dest-stopped     the destination (migrate --incoming and its lazy-pages
+#                    daemon) SIGSTOPped after the switchover: a silent
+#                    destination is a lost one: after --lazy-timeout 3
+#                    without a request the source exits 1 saying
+#                    "kill -CONT", its tree kept stopped, its memory whole
+#                    (never dropped): once continued, it PASSes here
 # A token bucket on the source's end of the link (tc tbf, 160 Mbit/s)
 # keeps the link-cut moves running long enough to cut them.
 # Run under build/tests/subreaper, as root. Usage: tests/postcopy.sh B
@@ -372,6 +378,54 @@ else
 		ok "link-cut-long: $(grep -o 'Error: lazy pages: no request.*' "$work/out.log" | head -1)"
 	fi
 fi
+[ -n "$pid" ] && { th_run kill -9 "$pid" 2>/dev/null; kill -9 "$pid" 2>/dev/null; }; pid=
+
+# dest-stopped
+start static/mem_1g ZDTM_MEM_MB=192 || exit 1
+incoming "$work/d4" --lazy-timeout 30 || exit 1
+"$CL" migrate -t "$pid" --to "$TH_THERE:$port" --postcopy --max-rounds 0 \
+	--lazy-timeout 3 >"$work/out.log" 2>&1 &
+mpid=$!
+stopped=
+if ! switched_over; then
+	bad "dest-stopped: no switchover"; cat "$work/out.log" "$work/in.log"
+else
+	sleep 0.5
+	# the destination's criu-lite (not th_run's wrapper) and its daemon
+	for p in $(pgrep -f "migrate --incoming $TH_THERE:$port -D $work/d4"); do
+		[ "$(cat /proc/"$p"/comm 2>/dev/null)" = criu-lite ] &&
+			stopped="$p $(pgrep -P "$p" | tr '\n' ' ')"
+	done
+	# shellcheck disable=SC2086
+	[ -n "$stopped" ] && kill -STOP $stopped
+	for _ in $(seq 1 600); do kill -0 "$mpid" 2>/dev/null || break; sleep 0.1; done
+	if kill -0 "$mpid" 2>/dev/null; then
+		bad "dest-stopped: the source still serves 60 s after the destination stopped"
+	elif wait "$mpid"; then
+		bad "dest-stopped: the source says the move succeeded"
+	elif [ "$(awk '{ print $3 }' /proc/"$pid"/stat 2>/dev/null)" != T ]; then
+		bad "dest-stopped: the source is not kept stopped"; cat "$work/out.log"
+	elif ! grep -q "kill -CONT" "$work/out.log"; then
+		bad "dest-stopped: no word on what to do"; cat "$work/out.log"
+	else
+		# the destination's copy goes with its daemon
+		# shellcheck disable=SC2086
+		kill -9 $stopped 2>/dev/null
+		for _ in $(seq 1 100); do runs_there || break; sleep 0.05; done
+		th_run kill -9 "$pid" 2>/dev/null
+		if kill -CONT "$pid"; ! verdict; then
+			bad "dest-stopped: the source is harmed: $(tail -2 "$work/t.out")"
+		else
+			ok "dest-stopped: $(grep -o 'Error: lazy pages: no request.*' "$work/out.log" | head -1)"
+		fi
+	fi
+fi
+# shellcheck disable=SC2086
+[ -n "$stopped" ] && { kill -9 $stopped; kill -CONT $stopped; } 2>/dev/null
+# th_run's nsenter stopped itself with its child (util-linux does)
+[ -n "$srv" ] && pkill -CONT -P "$srv" 2>/dev/null
+[ -n "$mpid" ] && { kill -9 "$mpid"; wait "$mpid"; } 2>/dev/null; mpid=
+[ -n "$srv" ] && wait_srv
 [ -n "$pid" ] && { th_run kill -9 "$pid" 2>/dev/null; kill -9 "$pid" 2>/dev/null; }; pid=
 
 echo "postcopy: $pass passed, $fail failed"

@@ -194,8 +194,28 @@ timing "pre-copy: timing line" "$work/pc.log"
 
 # ---- a layer on a pre-dump: what the parent holds is counted apart ----
 start_hog
-"$CL" pre-dump -t "$pid" -D "$work/p1" >"$work/p1.log" 2>&1 ||
-	{ cat "$work/p1.log"; exit 1; }
+"$CL" pre-dump -t "$pid" -D "$work/p1" --display-stats >"$work/p1.out" \
+	2>"$work/p1.log" || { cat "$work/p1.log"; exit 1; }
+# the pre-dump's own figures (as CRIU's pre-dump writes stats-dump)
+sd=$work/p1/stats-dump
+if [ ! -e "$sd" ]; then
+	bad "pre-dump: no stats-dump in the layer"
+else
+	same "pre-dump: pages_written = PE_PRESENT pages" \
+		"$(stat_ "$sd" pages_written)" "$(pages "$work/p1" PE_PRESENT)"
+	same "pre-dump: bytes_written = size of pages-1.img" \
+		"$(stat_ "$sd" bytes_written)" "$(stat -c %s "$work/p1/pages-1.img")"
+	# a layer is frozen only to list its pages: its frozen time may be
+	# shorter than its freezing; both lie within its total
+	le "pre-dump: freezing_time + frozen_time <= total_time" \
+		$(($(stat_ "$sd" freezing_time) + $(stat_ "$sd" frozen_time))) \
+		"$(stat_ "$sd" total_time)"
+	grep -q "pages_written *$(stat_ "$sd" pages_written) " "$work/p1.out" &&
+		ok "pre-dump: --display-stats prints them" ||
+		bad "pre-dump: --display-stats: $(cat "$work/p1.out")"
+	"$CL" show "$sd" >"$work/p1.show" 2>&1 && grep -q pages_written "$work/p1.show" &&
+		ok "pre-dump: show stats-dump" || bad "pre-dump: show: $(cat "$work/p1.show")"
+fi
 "$CL" dump -t "$pid" -D "$work/p2" --prev-images-dir ../p1 --track-mem \
 	>"$work/p2.log" 2>&1 || { cat "$work/p2.log"; exit 1; }
 wait "$pid" 2>/dev/null
