@@ -23,25 +23,8 @@ B=${1:-build}
 CL=$(realpath "$B/criu-lite")
 HOG=$(realpath "$B/tests/splicehog")
 MIB=32
-work=$(mktemp -d "${TMPDIR:-/tmp}/cl-splice.XXXXXX")
-pass=0 fail=0
-pids=()
-trap '[ "$BASHPID" = $$ ] || exit; for p in "${pids[@]}"; do kill -9 $p 2>/dev/null; done; rm -rf "$work"' EXIT
-
-ok() { echo "PASS $1"; pass=$((pass + 1)); }
-bad() { echo "FAIL $1: $2"; fail=$((fail + 1)); }
-
 . "$(dirname "$0")/proc-lib.sh"
-
-# wait_line FILE WORD TENTHS: a line starting with WORD appears in FILE
-wait_line() {
-	local i
-	for i in $(seq "$3"); do
-		grep -q "^$2" "$1" 2>/dev/null && return 0
-		sleep 0.1
-	done
-	return 1
-}
+proc_test_init splice
 
 # start NAME [fork]: splicehog; sets pid, child, addr, bytes
 start() {
