@@ -54,7 +54,12 @@ struct page_splice {
 	uint8_t *cbuf;		/* the checksum thread's, if it can't mmap */
 	uint64_t check_ns;	/* the checksum thread's time */
 	unsigned long calls;	/* injected vmsplice calls */
-	/* one page_splice_regions() call: its pages from base on */
+	/* the regions of the VMAs added and not yet moved (page_splice_add),
+	 * and where each VMA's end in them */
+	struct page_region *pend;
+	size_t npend, pend_cap, *vma_end, nvma, vma_cap;
+	uint64_t pend_bytes;
+	/* one batch (page_splice_regions): its pages from base on */
 	uint64_t base;
 	uint32_t *sums;
 	uint8_t *zero;
@@ -261,6 +266,8 @@ static void free_splice(struct page_splice *ps)
 	free(ps->cbuf);
 	free(ps->sums);
 	free(ps->zero);
+	free(ps->pend);
+	free(ps->vma_end);
 	pthread_mutex_destroy(&ps->lock);
 	pthread_cond_destroy(&ps->cond);
 	free(ps);
@@ -699,13 +706,18 @@ static int fix_injected(struct page_splice *ps, const struct page_region *regs,
 }
 
 /* The checked pages into the runs: zero ones PE_ZERO, the others stored
- * where they were spliced, with their checksums. */
+ * where they were spliced, with their checksums; no run across the end of
+ * a VMA (vma_end: the index of the region after each VMA's last). */
 static int add_runs(struct page_splice *ps, const struct page_region *regs,
-		    size_t nr, struct run_builder *rb)
+		    size_t nr, const size_t *vma_end, size_t nvma,
+		    struct run_builder *rb)
 {
-	size_t k = 0;
+	size_t k = 0, v = 0;
 
 	for (size_t i = 0; i < nr; i++) {
+		for (; v < nvma && vma_end[v] <= i; v++)
+			if (run_builder_finish(rb))
+				return -1;
 		size_t pages = (regs[i].end - regs[i].start) / PAGE_SZ, p = 0;
 
 		while (p < pages) {
@@ -731,8 +743,9 @@ static int add_runs(struct page_splice *ps, const struct page_region *regs,
 	return 0;
 }
 
-int page_splice_regions(struct page_splice *ps, const struct page_region *regs,
-			size_t nr, struct run_builder *rb)
+static int move_regions(struct page_splice *ps, const struct page_region *regs,
+			size_t nr, const size_t *vma_end, size_t nvma,
+			struct run_builder *rb)
 {
 	size_t pages = 0;
 	uint64_t end;
@@ -770,7 +783,55 @@ int page_splice_regions(struct page_splice *ps, const struct page_region *regs,
 		return splice_failed(ps);
 	}
 	pthread_mutex_unlock(&ps->lock);
-	ret = add_runs(ps, regs, nr, rb);
+	ret = add_runs(ps, regs, nr, vma_end, nvma, rb);
 	rb->next_offset = ps->x->offset;
 	return ret;
+}
+
+int page_splice_regions(struct page_splice *ps, const struct page_region *regs,
+			size_t nr, struct run_builder *rb)
+{
+	return page_splice_flush(ps, rb) ||
+	       move_regions(ps, regs, nr, &nr, 1, rb) ? -1 : 0;
+}
+
+int page_splice_flush(struct page_splice *ps, struct run_builder *rb)
+{
+	int ret;
+
+	if (!ps || !ps->npend)
+		return 0;
+	ret = move_regions(ps, ps->pend, ps->npend, ps->vma_end, ps->nvma, rb);
+	ps->npend = ps->nvma = 0;
+	ps->pend_bytes = 0;
+	return ret;
+}
+
+int page_splice_add(struct page_splice *ps, const struct page_region *regs,
+		    size_t nr, struct run_builder *rb)
+{
+	if (ps->npend + nr > ps->pend_cap) {
+		size_t cap = (ps->npend + nr) * 2;
+		struct page_region *n = realloc(ps->pend, cap * sizeof(*n));
+
+		if (!n)
+			return -1;
+		ps->pend = n;
+		ps->pend_cap = cap;
+	}
+	if (ps->nvma == ps->vma_cap) {
+		size_t cap = ps->vma_cap ? ps->vma_cap * 2 : 64;
+		size_t *n = realloc(ps->vma_end, cap * sizeof(*n));
+
+		if (!n)
+			return -1;
+		ps->vma_end = n;
+		ps->vma_cap = cap;
+	}
+	for (size_t i = 0; i < nr; i++)
+		ps->pend_bytes += regs[i].end - regs[i].start;
+	memcpy(ps->pend + ps->npend, regs, nr * sizeof(*regs));
+	ps->npend += nr;
+	ps->vma_end[ps->nvma++] = ps->npend;
+	return ps->pend_bytes >= WRITE_STEP ? page_splice_flush(ps, rb) : 0;
 }

@@ -60,9 +60,16 @@ struct page_splice *page_splice_open(struct remote *r, pid_t pid, int expect,
 				     struct page_xfer *x, bool *err);
 /* Whether a VMA's pages can go this way (readable by the process). */
 bool page_splice_can(const struct page_splice *ps, int prot);
-/* xfer_read_regions() of the process, this way. */
+/* xfer_read_regions() of the process, this way (what was added first). */
 int page_splice_regions(struct page_splice *ps, const struct page_region *regs,
 			size_t nr, struct run_builder *rb);
+/* The same for the regions of one VMA, kept until 32 MiB of them (or a
+ * flush): the VMAs of a batch share injected calls (a process' many
+ * small VMAs, ~1 call each before); their runs end with each VMA. */
+int page_splice_add(struct page_splice *ps, const struct page_region *regs,
+		    size_t nr, struct run_builder *rb);
+/* Moves what was added and not yet moved (ps may be NULL). */
+int page_splice_flush(struct page_splice *ps, struct run_builder *rb);
 /* Closes the process' fd (injected) and frees ps; -1 if that failed. */
 int page_splice_close(struct page_splice *ps);
 
