@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -86,9 +87,57 @@ bool page_splice_wanted(void)
 	return SPLICE_BY_DEFAULT;
 }
 
+/*
+ * A memory limit on the process' memory cgroup or an ancestor of it (v1
+ * memory.limit_in_bytes, v2 memory.max), as far as criu-lite sees them
+ * under /sys/fs/cgroup: the page cache the write way fills is charged to
+ * the process (the writer), and could push a cgroup at its limit into
+ * reclaim, or worse.
+ */
+static bool memcg_limited(pid_t pid)
+{
+	char *cg = proc_read_file("/proc/%d/cgroup", pid), *line, *save = NULL;
+	char path[PATH_MAX] = "", *file = NULL;
+	bool limited = false;
+
+	for (line = cg ? strtok_r(cg, "\n", &save) : NULL; line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		char *ctl = strchr(line, ':'), *p = ctl ? strchr(ctl + 1, ':') : NULL;
+
+		if (!p)
+			continue;
+		*p++ = 0;
+		ctl++;
+		if (!strcmp(ctl, "memory") || strstr(ctl, "memory,") ||
+		    strstr(ctl, ",memory")) {	/* v1: the controller's own */
+			snprintf(path, sizeof(path), "/sys/fs/cgroup/memory%s", p);
+			file = "memory.limit_in_bytes";
+			break;
+		}
+		if (!*ctl && !file) {		/* v2 */
+			snprintf(path, sizeof(path), "/sys/fs/cgroup%s", p);
+			file = "memory.max";
+		}
+	}
+	free(cg);
+	while (file && !limited) {
+		char *v = proc_read_file("%s/%s", path, file), *slash;
+
+		limited = v && strncmp(v, "max", 3) &&
+			  strtoull(v, NULL, 10) < (1ULL << 62);
+		free(v);
+		slash = strrchr(path, '/');
+		if (!slash || !strcmp(path, "/sys/fs/cgroup") ||
+		    !strcmp(path, "/sys/fs/cgroup/memory"))
+			break;
+		*slash = 0;
+	}
+	return limited;
+}
+
 /* The write way unless CRIU_LITE_PAGE_PATH=splice, for a process whose
  * writes no RLIMIT_FSIZE stops (one would get SIGXFSZ: a signal left
- * pending in it). */
+ * pending in it) and whose memory cgroup has no limit. */
 static bool write_wanted(pid_t pid)
 {
 	const char *p = getenv("CRIU_LITE_PAGE_PATH");
@@ -104,6 +153,12 @@ static bool write_wanted(pid_t pid)
 		pr_info("pid %d: its RLIMIT_FSIZE is not unlimited: pages by "
 			"splice", pid);
 	free(limits);
+	if (ok && memcg_limited(pid)) {
+		pr_info("pid %d: its memory cgroup has a limit (the pages "
+			"file's page cache would be charged to it): pages by "
+			"splice", pid);
+		ok = false;
+	}
 	return ok;
 }
 
@@ -801,7 +856,9 @@ int page_splice_flush(struct page_splice *ps, struct run_builder *rb)
 
 	if (!ps || !ps->npend)
 		return 0;
-	ret = move_regions(ps, ps->pend, ps->npend, ps->vma_end, ps->nvma, rb);
+	/* the batch's last run ends too: the next VMA may go by copy */
+	ret = move_regions(ps, ps->pend, ps->npend, ps->vma_end, ps->nvma, rb) ||
+	      run_builder_finish(rb) ? -1 : 0;
 	ps->npend = ps->nvma = 0;
 	ps->pend_bytes = 0;
 	return ret;

@@ -23,6 +23,10 @@
 #               file could get it SIGXFSZ): the write way gives it the
 #               pipe instead and says so; the process has no signal
 #               pending after a --leave-running dump, its memory intact
+#   write:memcg  a process in a memory cgroup with a limit (the write
+#               way's page cache would be charged to it): the write way
+#               gives it the pipe instead and says so (skipped if no such
+#               cgroup can be made here)
 #
 # Usage: tests/splice.sh BUILD_DIR    (under build/tests/subreaper)
 set -u
@@ -208,7 +212,40 @@ case_fsize() {
 	kill -9 "$pid" 2>/dev/null
 }
 
+case_memcg() {
+	local n=write:memcg own cg file
+	own=$(awk -F: '$2 ~ /(^|,)memory(,|$)/ { print $3 }' /proc/self/cgroup)
+	if [ -n "$own" ]; then
+		cg=/sys/fs/cgroup/memory${own%/}/cl-splice-$$ file=memory.limit_in_bytes
+	else
+		own=$(awk -F: '$1 == 0 { print $3 }' /proc/self/cgroup)
+		cg=/sys/fs/cgroup${own%/}/cl-splice-$$ file=memory.max
+	fi
+	if ! mkdir "$cg" 2>/dev/null; then
+		echo "SKIP $n: can't make a memory cgroup ($cg)"
+		return
+	fi
+	if ! echo $((1 << 30)) 2>/dev/null >"$cg/$file" || ! start "$n" ||
+	   ! echo "$pid" 2>/dev/null >"$cg/cgroup.procs"; then
+		echo "SKIP $n: can't limit a memory cgroup and move a process into it ($cg)"
+	elif EXPECT=splice dump "$n" write "$work/mc" --leave-running; then
+		if ! grep -q "memory cgroup has a limit" "$work/mc.log"; then
+			bad "$n" "no word of the memory cgroup's limit: $(grep "pid $pid: .*pages by" "$work/mc.log")"
+		elif ! checked "$n" "$pid"; then
+			bad "$n" "the process' memory changed"
+		else
+			ok "$n"
+		fi
+	fi
+	[ -n "${pid:-}" ] && kill -9 "$pid" 2>/dev/null && wait_gone "$pid"
+	for _ in $(seq 20); do
+		rmdir "$cg" 2>/dev/null && break
+		sleep 0.1
+	done
+}
+
 case_fsize
+case_memcg
 for way in write splice; do
 	case_same_zero $way
 	case_same_cow $way
