@@ -34,7 +34,9 @@
 /* The write way: bytes of one injected pwritev (its 32 iovecs aside):
  * the checksum thread checks one call's pages while the next is
  * written, the pages it reads still mostly in the last-level cache */
+#ifndef WRITE_STEP
 #define WRITE_STEP	(32UL << 20)
+#endif
 /* The splicer moves at most this much per splice() and the checksum
  * thread maps and checks this much at a time: it follows the splicer
  * closely, the pages it reads still in the CPU's last-level cache. */

@@ -7,7 +7,8 @@
  * regions and 32 MiB per injected call: ~60 calls for 2 GiB.
  *
  * splice (CRIU's way; CRIU_LITE_PAGE_PATH=splice, or a process with an
- * RLIMIT_FSIZE: its write could get SIGXFSZ): the process vmsplices its
+ * RLIMIT_FSIZE: its write could get SIGXFSZ, or in a memory cgroup with a
+ * limit: the page cache it writes is charged to it): the process vmsplices its
  * pages into a pipe of criu-lite's and a splicer thread splices the pipe
  * into the file. A call moves at most half the pipe, and without
  * CAP_SYS_RESOURCE the pipe is fs.pipe-max-size, 1 MiB by default: 2048
@@ -28,9 +29,7 @@
  * (vmsplice takes references, no SPLICE_F_GIFT): the tree is frozen
  * until they are in the file. The injection's own bytes on the leader's
  * stack (its frames, below the red zone) are written with the stack: the
- * file gets the bytes that were there before they are checked. The write
- * way's page cache is charged to the process' memory cgroup (it is the
- * writer), the splice way's to criu-lite's.
+ * file gets the bytes that were there before they are checked.
  *
  * Only for the local, uncompressed pages file of a dump that is not a
  * pre-copy's or a lazy one, and for a process with self-restoring
