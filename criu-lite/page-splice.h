@@ -2,18 +2,19 @@
 /*
  * The one-copy page paths of a frozen process, two ways:
  *
- * write (the default): the process pwritevs its own pages into the pages
- * file (the only copy of the data, into the page cache), up to 32
- * regions and 32 MiB per injected call: ~60 calls for 2 GiB.
+ * splice (the default, CRIU's way): the process vmsplices its pages into
+ * a pipe of criu-lite's and a splicer thread splices the pipe into the
+ * file (the only copy of the data, into the page cache). A call moves at
+ * most half the pipe, and without CAP_SYS_RESOURCE the pipe is
+ * fs.pipe-max-size, 1 MiB by default: 2048 injected calls per GiB, each a
+ * round trip to a tracee that must be scheduled.
  *
- * splice (CRIU's way; CRIU_LITE_PAGE_PATH=splice, or a process with an
- * RLIMIT_FSIZE: its write could get SIGXFSZ, or in a memory cgroup with a
- * limit: the page cache it writes is charged to it): the process vmsplices its
- * pages into a pipe of criu-lite's and a splicer thread splices the pipe
- * into the file. A call moves at most half the pipe, and without
- * CAP_SYS_RESOURCE the pipe is fs.pipe-max-size, 1 MiB by default: 2048
- * injected calls per GiB, each a round trip to a tracee that must be
- * scheduled.
+ * write (CRIU_LITE_PAGE_PATH=write; not for a process with an
+ * RLIMIT_FSIZE: its write could get SIGXFSZ, nor for one in a memory
+ * cgroup with a limit: the page cache it writes is charged to it): the
+ * process pwritevs its own pages into the pages file, up to 32 regions
+ * and 32 MiB per injected call: ~140 calls for a 2 GiB guest. Measured
+ * slower than splice here (page-splice.c), so not the default.
  *
  * Either way a checksum thread reads what was written back from the page
  * cache (mapped read-only, close behind the writes) for each page's
@@ -47,7 +48,7 @@
 struct remote;
 struct page_splice;
 
-/* CRIU_LITE_PAGE_PATH says write or splice (or nothing: write). */
+/* CRIU_LITE_PAGE_PATH says splice or write (or nothing: splice). */
 bool page_splice_wanted(void);
 /*
  * Opens the path into the process of r (injection begun, nothing open

@@ -11,12 +11,12 @@
 #               -d (same PID, QMP cont)
 #   cl-nosync   the same with dump --no-sync: what durability costs shows
 #               as the difference, and in its flush column (the default
-#               page path: write, or CRIU_LITE_PAGE_PATH's)
-#   cl-splice   the same as cl-nosync by the splice way of the one-copy
-#               path (CRIU_LITE_PAGE_PATH=splice: vmsplice into a pipe)
-#   cl-copy     the same by the copy path (CRIU_LITE_PAGE_PATH=copy:
-#               process_vm_readv + write); BENCH_PATHS (default "splice
-#               copy") names which of these two moves run
+#               page path: splice, or CRIU_LITE_PAGE_PATH's)
+#   cl-copy     the same as cl-nosync by the copy path
+#               (CRIU_LITE_PAGE_PATH=copy: process_vm_readv + write)
+#   cl-splice, cl-write  the same by CRIU_LITE_PAGE_PATH=splice, write
+#               (the one-copy path's two ways): BENCH_PATHS (default
+#               "copy") names which of cl-copy, cl-splice, cl-write run
 #   criu        with CRIU=/path/to/criu only (CRIU 4.x): QMP stop,
 #               criu dump -t PID -D DIR --shell-job --file-locks (kills
 #               QEMU), criu restore -D DIR -d --shell-job --file-locks, QMP
@@ -66,7 +66,7 @@
 #   BENCH_CEIL_QUICK=1 measures only readv and the buffered write (no
 #   durable or direct pass: quicker, with a ceiling after every move),
 #   BENCH_QEMU=0 leaves QEMU's own migration out (criu-lite against CRIU
-#   only), BENCH_PATHS="" the cl-splice and cl-copy moves,
+#   only), BENCH_PATHS="" the cl-copy move,
 #   BENCH_PL_REPS runs with the cl-precopy-lazy move (default 1, at most
 #   BENCH_REPS; 0 drops it), BENCH_OUT (default build/bench),
 #   CRIU=/path/to/criu adds the criu rows (`make bench CRIU=...` passes
@@ -76,8 +76,8 @@
 # one row per tool, the median over the runs (seq_step, complaints: the
 # worst; verdicts: all distinct ones, joined by "+"), then ratio rows
 # "cl/qemu-stop", "cl/qemu-live", "cl/criu" (criu-lite), "cl-nosync/criu",
-# "cl-splice/criu", "cl-copy/criu", "cl-nosync/cl-splice",
-# "cl-nosync/cl-copy", "cl/cl-nosync" and "cl-pl/qemu-stop", "cl-pl/qemu-live" (cl-precopy-lazy):
+# "cl-copy/criu", "cl-nosync/cl-copy" (and cl-splice, cl-write the same
+# way when run), "cl/cl-nosync" and "cl-pl/qemu-stop", "cl-pl/qemu-live" (cl-precopy-lazy):
 # A's median divided by B's, verdicts as "A/B"); every run's rows in
 # compare-runs.tsv; compare-ceilings.tsv (medians); compare-precopy.tsv
 # (every cl-precopy-lazy dump); compare-{save,save-durable,restore-hb,
@@ -291,10 +291,10 @@ cl_dump() {
 	case $1 in
 	pl) dopt=(--precopy-rounds 8 --precopy-until 64) ;;
 	nosync) dopt=(--no-sync) ;;
-	copy|splice) dopt=(--no-sync) ;;
+	copy|splice|write) dopt=(--no-sync) ;;
 	esac
 	for try in 1 2; do
-		if [ "$1" = copy ] || [ "$1" = splice ]; then
+		if [ "$1" != plain ] && [ "$1" != nosync ] && [ "$1" != pl ]; then
 			CRIU_LITE_PAGE_PATH=$1 $CL dump -t "$qpid" -D "$img" \
 				--qmp "$sock" "${dopt[@]}" >"$d/dump.log" 2>&1 &&
 				return 0
@@ -698,7 +698,7 @@ for ((rep = 1; rep <= reps; rep++)); do
 		# the previous move left in memory and the page cache then
 		# weighs on each of them alike)
 		dumpers=("criu-lite cl plain" "cl-nosync cl nosync")
-		for p in ${BENCH_PATHS-splice copy}; do
+		for p in ${BENCH_PATHS-copy}; do
 			dumpers+=("cl-$p cl $p")
 		done
 		[ -n "$CRIU" ] && dumpers+=("criu criu plain")
@@ -755,6 +755,7 @@ aggregate 4 seq_step,complaints <"$rows" | awk -F'\t' -v OFS='\t' '
 			   "criu-lite:qemu-live:cl/qemu-live " \
 			   "criu-lite:criu:cl/criu cl-nosync:criu:cl-nosync/criu " \
 			   "cl-splice:criu:cl-splice/criu cl-copy:criu:cl-copy/criu " \
+			   "cl-write:criu:cl-write/criu cl-nosync:cl-write:cl-nosync/cl-write " \
 			   "cl-nosync:cl-splice:cl-nosync/cl-splice " \
 			   "cl-nosync:cl-copy:cl-nosync/cl-copy " \
 			   "criu-lite:cl-nosync:cl/cl-nosync " \
@@ -992,7 +993,7 @@ awk -F'\t' -v fmt="$pfmt" '
 		if (FNR == 1) { for (i = 1; i <= NF; i++) c[$i] = i; next }
 		for (x in c) cv[$1, x] = $c[x] }
 	END {
-		nt = split("cl-nosync:nosync:write criu-lite:cl:durable cl-splice:splice:splice cl-copy:copy:copy criu:criu:criu", tools, " ")
+		nt = split("cl-nosync:nosync:no-sync criu-lite:cl:durable cl-splice:splice:splice cl-copy:copy:copy cl-write:write:write criu:criu:criu", tools, " ")
 		for (i = 1; i <= n; i++) {
 			f = order[i]
 			printf "%s: buffered-write ceiling %s GB/s, its source in memory (cold) %s GB/s\n",
@@ -1013,9 +1014,9 @@ awk -F'\t' -v fmt="$pfmt" '
 			}
 		}
 	}' "$rows" "$tsv" "$ctsv"
-echo "(write: criu-lite dump --no-sync by the default page path (the write way,"
+echo "(no-sync: criu-lite dump --no-sync by the default page path (splice,"
 echo " or CRIU_LITE_PAGE_PATH's); durable: criu-lite's default dump, images"
-echo " fsync'ed; splice, copy: --no-sync by CRIU_LITE_PAGE_PATH=splice, copy;"
+echo " fsync'ed; splice, copy, write: --no-sync by CRIU_LITE_PAGE_PATH=...;"
 echo " criu: CRIU's dump. ms: the dump's wall time"
 echo " (QMP stop included), /criu: against CRIU's, won: runs in which it was"
 echo " no slower than CRIU's. phase_ms: the page phase (criu-lite: its"
@@ -1050,7 +1051,7 @@ plot() { # METRIC-COLUMN FILE TITLE
 		NR == 1 { for (i = 1; i <= NF; i++) { if ($i == col) c = i
 			if ($i == "guest") cg = i; if ($i == "verify") cv = i }
 			next }
-		$4 !~ /^(criu-lite|cl-nosync|cl-splice|cl-copy|criu|qemu-stop|qemu-live|cl-precopy-lazy)$/ { next }
+		$4 !~ /^(criu-lite|cl-nosync|cl-splice|cl-copy|cl-write|criu|qemu-stop|qemu-live|cl-precopy-lazy)$/ { next }
 		{
 			if (!($1 in seen)) { seen[$1] = 1; cfg[++ng] = $1 }
 			val[$1, $4] = $c; fate[$1, $4] = $cg != "ok" ? $cg : $cv
@@ -1058,11 +1059,11 @@ plot() { # METRIC-COLUMN FILE TITLE
 			if ($c ~ /^[0-9.]+$/ && $c + 0 > max) max = $c + 0
 		}
 		END {
-			na = split("criu-lite cl-nosync cl-splice cl-copy criu qemu-stop qemu-live cl-precopy-lazy", all, " ")
-			split("#1f77b4 #17becf #bcbd22 #8c564b #d62728 #ff7f0e #2ca02c #9467bd", acolor, " ")
+			na = split("criu-lite cl-nosync cl-splice cl-copy cl-write criu qemu-stop qemu-live cl-precopy-lazy", all, " ")
+			split("#1f77b4 #17becf #bcbd22 #8c564b #e377c2 #d62728 #ff7f0e #2ca02c #9467bd", acolor, " ")
 			for (t = 1; t <= na; t++)
 				if (all[t] in present) { tool[++nt] = all[t]; color[nt] = acolor[t] }
-			W = 960; H = 420; L = 70; R = 20; T = 60; B = 60
+			W = 1080; H = 420; L = 70; R = 20; T = 60; B = 60
 			pw = W - L - R; ph = H - T - B
 			if (max <= 0) max = 1
 			raw = max / 5; mag = 10 ^ int(log(raw) / log(10))
@@ -1118,6 +1119,6 @@ tsv_cols "$tsv" config tool guest verify |
 
 # Failed if any move failed or any criu-lite guest came back wrong.
 tsv_cols "$tsv" tool guest verify |
-	awk -F'\t' 'NR > 1 && $1 ~ /^(criu-lite|cl-nosync|cl-splice|cl-copy|cl-precopy-lazy)$/ &&
+	awk -F'\t' 'NR > 1 && $1 ~ /^(criu-lite|cl-nosync|cl-splice|cl-copy|cl-write|cl-precopy-lazy)$/ &&
 		($2 != "ok" || $3 != "ok") { bad = 1 }
 		END { exit bad }'
