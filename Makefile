@@ -174,9 +174,10 @@ pinned-check: $(B)/criu-lite zdtm $(B)/tests/subreaper $(B)/tests/pinned-writer
 
 CHECK_TARGETS += pinned-check
 
-# the one-copy page path (vmsplice) against the copy path: the same
-# pagemaps, zero pages, COW sharing kept, a restore verified
-# (tests/splice.sh)
+# the one-copy page path, both ways (the process' pwritev into the
+# pages file, its vmsplice into criu-lite's pipe), against the copy path:
+# the same pagemaps, zero pages, COW sharing kept, a restore verified; an
+# RLIMIT_FSIZE sends the write way to splice (tests/splice.sh)
 $(B)/tests/splicehog: tests/tools/splicehog.c
 	@mkdir -p $(B)/tests
 	$(CC) $(BASE_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $<

@@ -215,6 +215,7 @@ static const char *syscall_name(long nr)
 		[__NR_setresgid] = "setresgid", [__NR_setgroups] = "setgroups",
 		[__NR_setfsuid] = "setfsuid", [__NR_setfsgid] = "setfsgid",
 		[__NR_pause] = "pause", [__NR_vmsplice] = "vmsplice",
+		[__NR_pwritev] = "pwritev",
 	};
 
 	if (nr >= 0 && nr < (long)(sizeof(names) / sizeof(names[0])) && names[nr])
@@ -626,9 +627,11 @@ static void kill_point(const struct remote *r, long nr, const char *stage)
 {
 	const char *f = getenv("CRIU_LITE_FAULT");
 
-	/* kill-vmsplice-<stage>: at that stage of the first vmsplice a
-	 * thread gets, with the splice path's pipe open in it */
-	if (f && nr == __NR_vmsplice && !strncmp(f, "kill-vmsplice-", 14) &&
+	/* kill-vmsplice-<stage>: at that stage of the first vmsplice (or
+	 * pwritev: the write way) a thread gets, with criu-lite's pipe (or
+	 * pages file) open in it */
+	if (f && (nr == __NR_vmsplice || nr == __NR_pwritev) &&
+	    !strncmp(f, "kill-vmsplice-", 14) &&
 	    !strcmp(f + 14, stage) && !r->nr_vmsplice)
 		raise(SIGKILL);
 	if (!f || strncmp(f, "kill-inject-", 12))
@@ -716,7 +719,7 @@ static long run_call(struct remote *r, long nr, const long a[6], uint64_t sp,
 		return -EIO;
 	}
 	r->nr_calls++;
-	if (nr == __NR_vmsplice)
+	if (nr == __NR_vmsplice || nr == __NR_pwritev)
 		r->nr_vmsplice++;
 	*failed = false;
 	return regs.rax;

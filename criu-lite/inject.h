@@ -69,7 +69,7 @@ struct remote {
 	/* dump's plain fallback (remote_init_plain): put back in its
 	 * interrupt stop with its own registers and mask after each call */
 	bool park_between;
-	unsigned nr_vmsplice;	/* of them, vmsplice (fault points) */
+	unsigned nr_vmsplice;	/* of them, vmsplice or pwritev (fault points) */
 	int last_event;		/* PTRACE_EVENT_* seen during the last call */
 	unsigned long event_msg;	/* its PTRACE_GETEVENTMSG */
 };

@@ -345,10 +345,14 @@ int dump_pages(pid_t pid, pid_t vpid, const MmEntry *mm,
 			goto out;
 		for (size_t k = 0; k < nr; k++)
 			x->st->pages_scanned += (regs[k].end - regs[k].start) / PAGE_SZ;
-		if (pc && mm->vmas[i]->kind == VMA_KIND__VMA_ANON_PRIVATE)
+		/* the one-copy path's VMAs go in batches (page_splice_add),
+		 * moved before any other is read */
+		if (!x->lazy_vma && page_splice_can(ps, mm->vmas[i]->prot))
+			ret = page_splice_add(ps, regs, nr, &rb);
+		else if (page_splice_flush(ps, &rb))
+			ret = -1;
+		else if (pc && mm->vmas[i]->kind == VMA_KIND__VMA_ANON_PRIVATE)
 			ret = pc_dump_regions(pc, x, regs, nr, &rb, false);
-		else if (!x->lazy_vma && page_splice_can(ps, mm->vmas[i]->prot))
-			ret = page_splice_regions(ps, regs, nr, &rb);
 		else
 			ret = xfer_read_regions(x, pid, regs, nr, &rb);
 		free(regs);
@@ -357,7 +361,7 @@ int dump_pages(pid_t pid, pid_t vpid, const MmEntry *mm,
 			goto out;
 		ret = -1;
 	}
-	if (run_builder_finish(&rb))
+	if (page_splice_flush(ps, &rb) || run_builder_finish(&rb))
 		goto out;
 	ret = 0;
 out:

@@ -10,7 +10,13 @@
 #               dump, images fsync'ed, kill), then criu-lite restore -D DIR
 #               -d (same PID, QMP cont)
 #   cl-nosync   the same with dump --no-sync: what durability costs shows
-#               as the difference, and in its flush column
+#               as the difference, and in its flush column (the default
+#               page path: splice, or CRIU_LITE_PAGE_PATH's)
+#   cl-copy     the same as cl-nosync by the copy path
+#               (CRIU_LITE_PAGE_PATH=copy: process_vm_readv + write)
+#   cl-splice, cl-write  the same by CRIU_LITE_PAGE_PATH=splice, write
+#               (the one-copy path's two ways): BENCH_PATHS (default
+#               "copy") names which of cl-copy, cl-splice, cl-write run
 #   criu        with CRIU=/path/to/criu only (CRIU 4.x): QMP stop,
 #               criu dump -t PID -D DIR --shell-job --file-locks (kills
 #               QEMU), criu restore -D DIR -d --shell-job --file-locks, QMP
@@ -60,7 +66,7 @@
 #   BENCH_CEIL_QUICK=1 measures only readv and the buffered write (no
 #   durable or direct pass: quicker, with a ceiling after every move),
 #   BENCH_QEMU=0 leaves QEMU's own migration out (criu-lite against CRIU
-#   only),
+#   only), BENCH_PATHS="" the cl-copy move,
 #   BENCH_PL_REPS runs with the cl-precopy-lazy move (default 1, at most
 #   BENCH_REPS; 0 drops it), BENCH_OUT (default build/bench),
 #   CRIU=/path/to/criu adds the criu rows (`make bench CRIU=...` passes
@@ -70,7 +76,8 @@
 # one row per tool, the median over the runs (seq_step, complaints: the
 # worst; verdicts: all distinct ones, joined by "+"), then ratio rows
 # "cl/qemu-stop", "cl/qemu-live", "cl/criu" (criu-lite), "cl-nosync/criu",
-# "cl/cl-nosync" and "cl-pl/qemu-stop", "cl-pl/qemu-live" (cl-precopy-lazy):
+# "cl-copy/criu", "cl-nosync/cl-copy" (and cl-splice, cl-write the same
+# way when run), "cl/cl-nosync" and "cl-pl/qemu-stop", "cl-pl/qemu-live" (cl-precopy-lazy):
 # A's median divided by B's, verdicts as "A/B"); every run's rows in
 # compare-runs.tsv; compare-ceilings.tsv (medians); compare-precopy.tsv
 # (every cl-precopy-lazy dump); compare-{save,save-durable,restore-hb,
@@ -189,6 +196,10 @@ CCOLS="$CCOLS cl_phase_ms cl_all_gbps cl_all_pct cl_all_nofsync_pct"
 CCOLS="$CCOLS nosync_phase_ms nosync_all_gbps nosync_all_pct nosync_all_first_pct"
 CCOLS="$CCOLS criu_memdump_ms criu_all_gbps criu_all_pct criu_all_first_pct"
 CCOLS="$CCOLS cl_all_durable_pct"
+CCOLS="$CCOLS copy_phase_ms copy_all_gbps copy_all_pct copy_all_first_pct"
+CCOLS="$CCOLS write_cold_ceil_gbps cl_all_cold_pct nosync_all_cold_pct"
+CCOLS="$CCOLS copy_all_cold_pct criu_all_cold_pct"
+CCOLS="$CCOLS splice_phase_ms splice_all_gbps splice_all_pct splice_all_cold_pct"
 PCOLS="config ram_mib rate rounds r0 r1 r2 r3 r4 r5 r6 r7 copied stored zero"
 PCOLS="$PCOLS reused frozen_read precopy_ms"
 echo "$COLS run" | tr ' ' '\t' >"$rows"
@@ -280,10 +291,17 @@ cl_dump() {
 	case $1 in
 	pl) dopt=(--precopy-rounds 8 --precopy-until 64) ;;
 	nosync) dopt=(--no-sync) ;;
+	copy|splice|write) dopt=(--no-sync) ;;
 	esac
 	for try in 1 2; do
-		$CL dump -t "$qpid" -D "$img" --qmp "$sock" "${dopt[@]}" \
-			>"$d/dump.log" 2>&1 && return 0
+		if [ "$1" != plain ] && [ "$1" != nosync ] && [ "$1" != pl ]; then
+			CRIU_LITE_PAGE_PATH=$1 $CL dump -t "$qpid" -D "$img" \
+				--qmp "$sock" "${dopt[@]}" >"$d/dump.log" 2>&1 &&
+				return 0
+		else
+			$CL dump -t "$qpid" -D "$img" --qmp "$sock" "${dopt[@]}" \
+				>"$d/dump.log" 2>&1 && return 0
+		fi
 		# user-net's socket of the guest's short TCP connection (its
 		# pings of the echo server), caught open: retry once, as for
 		# CRIU (criu_dump); the guest runs again meanwhile (QMP cont)
@@ -487,16 +505,21 @@ run_move() { # RAM RATE DIR TOOL MODE
 
 # ceil_row CONFIG RAM RATE BASE REP: one row of ceilings, from
 # qemu-ceilings' output after each dump move (cn.* after criu-lite's, cs.*
-# after cl-nosync's, ck.* after CRIU's; the row's ceilings are their
-# median), the timing lines of criu-lite's plain dump (n.*) and --no-sync
-# dump (s.*), and CRIU's stats (k.*) of the same run. The *_all columns
+# after cl-nosync's, cq.* after cl-splice's, cc.* after cl-copy's, ck.*
+# after CRIU's; the row's ceilings are their median), the timing lines of
+# criu-lite's plain dump (n.*), --no-sync dump (s.*), splice-way dump
+# (q.*) and copy-path dump (c.*), and CRIU's stats (k.*) of the same run. The *_all columns
 # are the whole dump's page write: the bytes over the wall time of the
 # page phase (criu-lite: read, write and fsync overlapped, its "phase";
 # CRIU: its memdump_time, which holds its memwrite_time), and *_pct that
-# rate against the buffered-write ceiling measured after that move.
+# rate against the buffered-write ceiling measured after that move (*_cold_pct:
+# against the one whose source is in memory, not in the CPU cache).
 ceil_row() {
 	{ sed 's/^/cn./' "$4/criu-lite/ceilings.out"; sed 's/^/cs./' "$4/cl-nosync/ceilings.out"
-	  sed 's/^/ck./' "$4/criu/ceilings.out"
+	  sed 's/^/ck./' "$4/criu/ceilings.out"; sed 's/^/cc./' "$4/cl-copy/ceilings.out"
+	  sed 's/^/c./' "$4/cl-copy/numbers.out"
+	  sed 's/^/cq./' "$4/cl-splice/ceilings.out"
+	  sed 's/^/q./' "$4/cl-splice/numbers.out"
 	  sed 's/^/n./' "$4/criu-lite/numbers.out"
 	  sed 's/^/s./' "$4/cl-nosync/numbers.out"; sed 's/^/k./' "$4/criu/numbers.out"
 	} 2>/dev/null |
@@ -511,6 +534,8 @@ ceil_row() {
 			if (ok(g("cn." key))) a[++n] = g("cn." key)
 			if (ok(g("cs." key))) a[++n] = g("cs." key)
 			if (ok(g("ck." key))) a[++n] = g("ck." key)
+			if (ok(g("cc." key))) a[++n] = g("cc." key)
+			if (ok(g("cq." key))) a[++n] = g("cq." key)
 			for (i = 2; i <= n; i++)
 				for (j = i; j > 1 && a[j - 1] + 0 > a[j] + 0; j--) {
 					t = a[j]; a[j] = a[j - 1]; a[j - 1] = t }
@@ -522,6 +547,8 @@ ceil_row() {
 			sb = g("s.mib") * 1048576; kb = g("k.criu_pages") * 4096
 			cl_all = gbps(wb, g("n.phase")); ns_all = gbps(sb, g("s.phase"))
 			k_all = gbps(kb, g("k.criu_memdump"))
+			cb = g("c.mib") * 1048576; c_all = gbps(cb, g("c.phase"))
+			qb = g("q.mib") * 1048576; q_all = gbps(qb, g("q.phase"))
 			print cfg, ram, rate, med("present_bytes"), med("readv_gbps"),
 				med("write_gbps"), med("durable_gbps"),
 				gbps((st + zp) * 4096, rd), gbps(wb, wr), gbps(wb, wr + fs),
@@ -537,7 +564,16 @@ ceil_row() {
 				pct(ns_all, g("cs.write_first_gbps")),
 				g("k.criu_memdump"), k_all, pct(k_all, g("ck.write_gbps")),
 				pct(k_all, g("ck.write_first_gbps")),
-				pct(cl_all, g("cn.durable_gbps")), rep
+				pct(cl_all, g("cn.durable_gbps")),
+				g("c.phase"), c_all, pct(c_all, g("cc.write_gbps")),
+				pct(c_all, g("cc.write_first_gbps")),
+				med("write_cold_gbps"),
+				pct(cl_all, g("cn.write_cold_gbps")),
+				pct(ns_all, g("cs.write_cold_gbps")),
+				pct(c_all, g("cc.write_cold_gbps")),
+				pct(k_all, g("ck.write_cold_gbps")),
+				g("q.phase"), q_all, pct(q_all, g("cq.write_gbps")),
+				pct(q_all, g("cq.write_cold_gbps")), rep
 		}' >>"$crows"
 }
 
@@ -662,8 +698,15 @@ for ((rep = 1; rep <= reps; rep++)); do
 		# the previous move left in memory and the page cache then
 		# weighs on each of them alike)
 		dumpers=("criu-lite cl plain" "cl-nosync cl nosync")
+		for p in ${BENCH_PATHS-copy}; do
+			dumpers+=("cl-$p cl $p")
+		done
 		[ -n "$CRIU" ] && dumpers+=("criu criu plain")
-		((rep % 2)) || dumpers=("${dumpers[@]:2}" "${dumpers[1]}" "${dumpers[0]}")
+		if ! ((rep % 2)); then
+			rev=()
+			for m in "${dumpers[@]}"; do rev=("$m" "${rev[@]}"); done
+			dumpers=("${rev[@]}")
+		fi
 		for m in "${dumpers[@]}"; do
 			# shellcheck disable=SC2086
 			move "$cfg" "$ram" "$r" "$base" "$rep" $m
@@ -711,6 +754,10 @@ aggregate 4 seq_step,complaints <"$rows" | awk -F'\t' -v OFS='\t' '
 		np = split("criu-lite:qemu-stop:cl/qemu-stop " \
 			   "criu-lite:qemu-live:cl/qemu-live " \
 			   "criu-lite:criu:cl/criu cl-nosync:criu:cl-nosync/criu " \
+			   "cl-splice:criu:cl-splice/criu cl-copy:criu:cl-copy/criu " \
+			   "cl-write:criu:cl-write/criu cl-nosync:cl-write:cl-nosync/cl-write " \
+			   "cl-nosync:cl-splice:cl-nosync/cl-splice " \
+			   "cl-nosync:cl-copy:cl-nosync/cl-copy " \
 			   "criu-lite:cl-nosync:cl/cl-nosync " \
 			   "cl-precopy-lazy:qemu-stop:cl-pl/qemu-stop " \
 			   "cl-precopy-lazy:qemu-live:cl-pl/qemu-live", pair, " ")
@@ -923,6 +970,61 @@ if [ -n "$CRIU" ]; then
 	echo " median of the runs' ratios)"
 fi
 
+# The page paths side by side: each dump's median time against CRIU's,
+# the runs it won, and its page phase's rate against the ceilings
+# (medians of the per-run ratios), in one table.
+echo
+echo "dump by page path: medians of $reps interleaved run(s), page write against the ceilings"
+pfmt='%-16s %-10s %7s %6s %5s %8s %6s %6s %6s\n'
+# shellcheck disable=SC2059
+printf "$pfmt" config dump ms /criu won phase_ms GB/s %ceil %cold
+awk -F'\t' -v fmt="$pfmt" '
+	function ok(x) { return x ~ /^[0-9.]+$/ && x > 0 }
+	function r(a, b) { return ok(a) && ok(b) ? sprintf("%.2f", a / b) : "-" }
+	function p(x) { return ok(x) ? x "%" : "-" }
+	FILENAME == ARGV[1] {	# compare-runs: each run, who won against CRIU
+		if (FNR == 1) { for (i = 1; i <= NF; i++) rc[$i] = i; next }
+		t[$1, $4, $NF] = $rc["save_ms"]; runs[$1, $NF] = 1; next }
+	FILENAME == ARGV[2] {	# compare.tsv: medians
+		if (FNR == 1) { for (i = 1; i <= NF; i++) tc[$i] = i; next }
+		if (!($1 in seen)) { seen[$1] = 1; order[++n] = $1 }
+		m[$1, $4] = $tc["save_ms"]; next }
+	{	# compare-ceilings.tsv
+		if (FNR == 1) { for (i = 1; i <= NF; i++) c[$i] = i; next }
+		for (x in c) cv[$1, x] = $c[x] }
+	END {
+		nt = split("cl-nosync:nosync:no-sync criu-lite:cl:durable cl-splice:splice:splice cl-copy:copy:copy cl-write:write:write criu:criu:criu", tools, " ")
+		for (i = 1; i <= n; i++) {
+			f = order[i]
+			printf "%s: buffered-write ceiling %s GB/s, its source in memory (cold) %s GB/s\n",
+				f, cv[f, "write_ceil_gbps"], cv[f, "write_cold_ceil_gbps"]
+			for (j = 1; j <= nt; j++) {
+				split(tools[j], q, ":"); tool = q[1]; k = q[2]
+				if (!((f, tool) in m)) continue
+				won = 0; nr = 0
+				for (x in runs) { split(x, y, SUBSEP); if (y[1] != f) continue
+					a = t[f, tool, y[2]]; b = t[f, "criu", y[2]]
+					if (ok(a) && ok(b)) { nr++; won += a <= b } }
+				ph = k == "criu" ? cv[f, "criu_memdump_ms"] : cv[f, k "_phase_ms"]
+				printf fmt, "", q[3],
+					m[f, tool], tool == "criu" ? "-" : r(m[f, tool], m[f, "criu"]),
+					tool == "criu" || !nr ? "-" : won "/" nr, ok(ph) ? ph : "-",
+					ok(cv[f, k "_all_gbps"]) ? cv[f, k "_all_gbps"] : "-",
+					p(cv[f, k "_all_pct"]), p(cv[f, k "_all_cold_pct"])
+			}
+		}
+	}' "$rows" "$tsv" "$ctsv"
+echo "(no-sync: criu-lite dump --no-sync by the default page path (splice,"
+echo " or CRIU_LITE_PAGE_PATH's); durable: criu-lite's default dump, images"
+echo " fsync'ed; splice, copy, write: --no-sync by CRIU_LITE_PAGE_PATH=...;"
+echo " criu: CRIU's dump. ms: the dump's wall time"
+echo " (QMP stop included), /criu: against CRIU's, won: runs in which it was"
+echo " no slower than CRIU's. phase_ms: the page phase (criu-lite: its"
+echo " timing line's 'phase'; CRIU: memdump_time); GB/s: bytes written over"
+echo " it; %ceil: against the buffered-write ceiling measured right after the"
+echo " same move (source in the CPU cache: no dump can have that), %cold:"
+echo " against the same write from 64 MiB of guest data in memory)"
+
 # Pre-copy: the pages each round copies against what the final dump stores
 if [ "$(wc -l <"$prows")" -gt 1 ]; then
 	echo
@@ -949,7 +1051,7 @@ plot() { # METRIC-COLUMN FILE TITLE
 		NR == 1 { for (i = 1; i <= NF; i++) { if ($i == col) c = i
 			if ($i == "guest") cg = i; if ($i == "verify") cv = i }
 			next }
-		$4 !~ /^(criu-lite|cl-nosync|criu|qemu-stop|qemu-live|cl-precopy-lazy)$/ { next }
+		$4 !~ /^(criu-lite|cl-nosync|cl-splice|cl-copy|cl-write|criu|qemu-stop|qemu-live|cl-precopy-lazy)$/ { next }
 		{
 			if (!($1 in seen)) { seen[$1] = 1; cfg[++ng] = $1 }
 			val[$1, $4] = $c; fate[$1, $4] = $cg != "ok" ? $cg : $cv
@@ -957,11 +1059,11 @@ plot() { # METRIC-COLUMN FILE TITLE
 			if ($c ~ /^[0-9.]+$/ && $c + 0 > max) max = $c + 0
 		}
 		END {
-			na = split("criu-lite cl-nosync criu qemu-stop qemu-live cl-precopy-lazy", all, " ")
-			split("#1f77b4 #17becf #d62728 #ff7f0e #2ca02c #9467bd", acolor, " ")
+			na = split("criu-lite cl-nosync cl-splice cl-copy cl-write criu qemu-stop qemu-live cl-precopy-lazy", all, " ")
+			split("#1f77b4 #17becf #bcbd22 #8c564b #e377c2 #d62728 #ff7f0e #2ca02c #9467bd", acolor, " ")
 			for (t = 1; t <= na; t++)
 				if (all[t] in present) { tool[++nt] = all[t]; color[nt] = acolor[t] }
-			W = 760; H = 420; L = 70; R = 20; T = 60; B = 60
+			W = 1080; H = 420; L = 70; R = 20; T = 60; B = 60
 			pw = W - L - R; ph = H - T - B
 			if (max <= 0) max = 1
 			raw = max / 5; mag = 10 ^ int(log(raw) / log(10))
@@ -1017,6 +1119,6 @@ tsv_cols "$tsv" config tool guest verify |
 
 # Failed if any move failed or any criu-lite guest came back wrong.
 tsv_cols "$tsv" tool guest verify |
-	awk -F'\t' 'NR > 1 && $1 ~ /^(criu-lite|cl-nosync|cl-precopy-lazy)$/ &&
+	awk -F'\t' 'NR > 1 && $1 ~ /^(criu-lite|cl-nosync|cl-splice|cl-copy|cl-write|cl-precopy-lazy)$/ &&
 		($2 != "ok" || $3 != "ok") { bad = 1 }
 		END { exit bad }'

@@ -21,25 +21,8 @@ B=${1:-build}
 CL=$(realpath "$B/criu-lite")
 PW=$(realpath "$B/tests/pinned-writer")
 Z=$(realpath "$B/zdtm")
-work=$(mktemp -d "${TMPDIR:-/tmp}/cl-pinned.XXXXXX")
-pass=0 fail=0
-pids=()
-trap '[ "$BASHPID" = $$ ] || exit; for p in "${pids[@]}"; do kill -9 $p 2>/dev/null; done; rm -rf "$work"' EXIT
-
-ok() { echo "PASS $1"; pass=$((pass + 1)); }
-bad() { echo "FAIL $1: $2"; fail=$((fail + 1)); }
-
 . "$(dirname "$0")/proc-lib.sh"
-
-# wait_line FILE WORD TENTHS: WORD appears in FILE in time
-wait_line() {
-	local i
-	for i in $(seq "$3"); do
-		grep -q "^$2" "$1" 2>/dev/null && return 0
-		sleep 0.1
-	done
-	return 1
-}
+proc_test_init pinned
 
 case_pinned() {
 	local out=$work/pinned.out img=$work/img tpid

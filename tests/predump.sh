@@ -37,17 +37,11 @@ CL=$(realpath "$B/criu-lite")
 Z=$(realpath "$B/zdtm")
 JC=$(realpath "$B/tests/jsoncheck")
 FLIP=$(realpath "$B/tests/flipbits")
-work=$(mktemp -d "${TMPDIR:-/tmp}/cl-predump.XXXXXX")
-pass=0 fail=0
-pids=()
-trap 'for p in "${pids[@]}"; do kill -9 $p 2>/dev/null; done; rm -rf "$work"' EXIT
+. "$(dirname "$0")/proc-lib.sh"
+proc_test_init predump
 export ZDTM_DIRTY_MB=64 ZDTM_DIRTY_RATE=2000
 
 say() { echo "predump: $*"; }
-ok() { echo "PASS $1"; pass=$((pass + 1)); }
-bad() { echo "FAIL $1: $2"; fail=$((fail + 1)); }
-
-. "$(dirname "$0")/proc-lib.sh"
 
 # start NAME: runs dirty_pages in $work/NAME, waits for READY; sets tpid
 start() {

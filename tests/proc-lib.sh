@@ -16,3 +16,29 @@ wait_gone() {
 	done
 	return 1
 }
+
+# proc_test_init NAME: the setup of a test script that starts processes:
+# work (a new directory in TMPDIR), pass=0 fail=0, pids=() (what the
+# script starts, killed with SIGKILL at its exit, with work removed: by
+# the script's own shell only, not by a subshell's exit), ok CASE [WHAT]
+# and bad CASE WHY to count and say the results.
+proc_test_init() {
+	work=$(mktemp -d "${TMPDIR:-/tmp}/cl-$1.XXXXXX") || exit 1
+	pass=0 fail=0
+	pids=()
+	trap '[ "$BASHPID" = $$ ] || exit; for p in "${pids[@]}"; do kill -9 $p 2>/dev/null; done; rm -rf "$work"' EXIT
+}
+
+ok() { echo "PASS $1"; pass=$((pass + 1)); }
+bad() { echo "FAIL $1: $2"; fail=$((fail + 1)); }
+
+# wait_line FILE WORD TENTHS: a line starting with WORD appears in FILE
+# within TENTHS/10 s
+wait_line() {
+	local i
+	for i in $(seq "$3"); do
+		grep -q "^$2" "$1" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}

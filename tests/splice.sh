@@ -1,21 +1,32 @@
 #!/bin/bash
-# The one-copy page path of a dump (vmsplice, criu-lite/page-splice.h)
-# against the copy path (CRIU_LITE_PAGE_PATH=copy), on splicehog: 32 MiB
-# of which every 4th page is present and all zero.
+# The one-copy page paths of a dump (criu-lite/page-splice.h) against the
+# copy path (CRIU_LITE_PAGE_PATH=copy), on splicehog: 32 MiB of which
+# every 4th page is present and all zero. Each case runs for both ways,
+# named WAY:case: write (the process pwritevs its pages into pages-1.img,
+# the default) and splice (it vmsplices them into criu-lite's pipe); the
+# dump's log must say it took that way.
 #
 #   same-zero   --leave-running dumps of one process by each path: the
 #               same pagemap (runs, PE_ZERO where the copy path has them,
-#               page checksums; offsets aside), and the splice path's
-#               pages file holds the zero pages too (not referenced:
-#               proves it was the splice path), the copy path's does not
+#               page checksums; offsets aside), and the one-copy path's
+#               pages file holds the zero pages too (not referenced), the
+#               copy path's does not
 #   same-cow    a process and its forked child sharing every page
-#               copy-on-write: a --leave-running dump by the splice path
-#               leaves the parent's pages shared (no page exclusive in its
+#               copy-on-write: a --leave-running dump by the way leaves
+#               the parent's pages shared (no page exclusive in its
 #               pagemap, bit 56, as before the dump); the parent then
 #               writes its pages (all exclusive then: the count works)
 #               and the child still finds its own intact
-#   full        the forked pair dumped by the splice path, restored with
+#   full        the forked pair dumped by the way, restored with
 #               --verify, and both find every page intact
+#   write:fsize  a process with an RLIMIT_FSIZE (its write into the pages
+#               file could get it SIGXFSZ): the write way gives it the
+#               pipe instead and says so; the process has no signal
+#               pending after a --leave-running dump, its memory intact
+#   write:memcg  a process in a memory cgroup with a limit (the write
+#               way's page cache would be charged to it): the write way
+#               gives it the pipe instead and says so (skipped if no such
+#               cgroup can be made here)
 #
 # Usage: tests/splice.sh BUILD_DIR    (under build/tests/subreaper)
 set -u
@@ -23,30 +34,16 @@ B=${1:-build}
 CL=$(realpath "$B/criu-lite")
 HOG=$(realpath "$B/tests/splicehog")
 MIB=32
-work=$(mktemp -d "${TMPDIR:-/tmp}/cl-splice.XXXXXX")
-pass=0 fail=0
-pids=()
-trap '[ "$BASHPID" = $$ ] || exit; for p in "${pids[@]}"; do kill -9 $p 2>/dev/null; done; rm -rf "$work"' EXIT
-
-ok() { echo "PASS $1"; pass=$((pass + 1)); }
-bad() { echo "FAIL $1: $2"; fail=$((fail + 1)); }
-
 . "$(dirname "$0")/proc-lib.sh"
-
-# wait_line FILE WORD TENTHS: a line starting with WORD appears in FILE
-wait_line() {
-	local i
-	for i in $(seq "$3"); do
-		grep -q "^$2" "$1" 2>/dev/null && return 0
-		sleep 0.1
-	done
-	return 1
-}
+proc_test_init splice
 
 # start NAME [fork]: splicehog; sets pid, child, addr, bytes
 start() {
 	local out=$work/$1.out
-	"$HOG" "$MIB" ${2:-} </dev/null >>"$out" 2>&1 &
+	(
+		[ -n "${FSIZE:-}" ] && ulimit -f "$FSIZE"
+		exec "$HOG" "$MIB" ${2:-} </dev/null >>"$out" 2>&1
+	) &
 	pids+=("$!")
 	if ! wait_line "$out" READY 100; then
 		bad "$1" "splicehog did not get ready: $(cat "$out")"
@@ -56,14 +53,25 @@ start() {
 	[ "$child" = 0 ] || pids+=("$child")
 }
 
-# dump NAME PATH DIR [ARGS...]: dump by page path PATH, log in DIR.log
+# dump NAME PATH DIR [ARGS...]: dump by page path PATH, log in DIR.log;
+# a one-copy one (splice, write) must say it moved the pages its way (or
+# the way in EXPECT)
 dump() {
-	local name=$1 path=$2 dir=$3
+	local name=$1 path=$2 dir=$3 said
 	shift 3
 	mkdir -p "$dir"
-	if ! CRIU_LITE_PAGE_PATH=$path "$CL" dump -t "$pid" -D "$dir" "$@" \
+	if ! CRIU_LITE_PAGE_PATH=$path "$CL" dump -v3 -t "$pid" -D "$dir" "$@" \
 	     >"$dir.log" 2>&1; then
 		bad "$name" "dump by $path failed: $(tail -3 "$dir.log")"
+		return 1
+	fi
+	case ${EXPECT:-$path} in
+	splice) said="pages by vmsplice into its fd" ;;
+	write) said="pages by pwritev of its fd" ;;
+	*) return 0 ;;
+	esac
+	if ! grep -q "pid $pid: $said" "$dir.log"; then
+		bad "$name" "the dump by $path did not say '$said': $(grep "pid $pid: .*pages by" "$dir.log")"
 		return 1
 	fi
 }
@@ -118,74 +126,130 @@ checked() {
 	grep -q "^CHECK $2 ok" "$work/$1.out"
 }
 
+# case_* WAY: the one-copy way (splice: vmsplice into criu-lite's pipe;
+# write: the process pwritevs into pages-1.img), named WAY:case
 case_same_zero() {
-	local s c zeros
-	start same-zero || return
-	dump same-zero copy "$work/z-copy" --leave-running || return
-	dump same-zero splice "$work/z-splice" --leave-running || return
-	zeros=$(pagemap "$work/z-copy" | grep -o 'nr_pages: [0-9]*, flags: "PE_ZERO"' |
+	local s c zeros n=$1:same-zero
+	start "$n" || return
+	dump "$n" copy "$work/z-copy$1" --leave-running || return
+	dump "$n" "$1" "$work/z-splice$1" --leave-running || return
+	zeros=$(pagemap "$work/z-copy$1" | grep -o 'nr_pages: [0-9]*, flags: "PE_ZERO"' |
 		awk '{ n += $2 } END { print n + 0 }')
 	if [ "$zeros" -lt $((MIB * 256 / 4)) ]; then
-		bad same-zero "the copy path found $zeros zero pages, expected $((MIB * 64))+"
-	elif ! diff <(pagemap "$work/z-copy") <(pagemap "$work/z-splice") \
-	     >"$work/z.diff"; then
-		bad same-zero "pagemaps differ: $(head -c 600 "$work/z.diff")"
+		bad "$n" "the copy path found $zeros zero pages, expected $((MIB * 64))+"
+	elif ! diff <(pagemap "$work/z-copy$1") <(pagemap "$work/z-splice$1") \
+	     >"$work/z$1.diff"; then
+		bad "$n" "pagemaps differ: $(head -c 600 "$work/z$1.diff")"
 	else
-		s=$(stat -c %s "$work/z-splice/pages-1.img")
-		c=$(stat -c %s "$work/z-copy/pages-1.img")
-		if [ "$s" -ne $(($(held "$work/z-splice" '$1 + $6') * 4096)) ] ||
-		   [ "$c" -ne $(($(held "$work/z-copy" '$1') * 4096)) ]; then
-			bad same-zero "pages files of $s (splice) and $c (copy) bytes: the splice path's should hold its stored and zero pages, the copy path's its stored ones"
-		elif ! checked same-zero "$pid"; then
-			bad same-zero "the process' memory changed"
+		s=$(stat -c %s "$work/z-splice$1/pages-1.img")
+		c=$(stat -c %s "$work/z-copy$1/pages-1.img")
+		if [ "$s" -ne $(($(held "$work/z-splice$1" '$1 + $6') * 4096)) ] ||
+		   [ "$c" -ne $(($(held "$work/z-copy$1" '$1') * 4096)) ]; then
+			bad "$n" "pages files of $s ($1) and $c (copy) bytes: the $1 path's should hold its stored and zero pages, the copy path's its stored ones"
+		elif ! checked "$n" "$pid"; then
+			bad "$n" "the process' memory changed"
 		else
-			ok same-zero
+			ok "$n"
 		fi
 	fi
 	kill -9 "$pid" 2>/dev/null
 }
 
 case_same_cow() {
-	local before after written
-	start same-cow fork || return
+	local before after written n=$1:same-cow
+	start "$n" fork || return
 	before=$(exclusive "$pid")
-	dump same-cow splice "$work/c-splice" --leave-running || return
+	dump "$n" "$1" "$work/c-$1" --leave-running || return
 	after=$(exclusive "$pid")
 	kill -USR2 "$pid"
 	sleep 0.5
 	# the count itself: every page the parent wrote is its own now
 	written=$(exclusive "$pid")
 	if [ "$before" != 0 ] || [ "$after" != "$before" ]; then
-		bad same-cow "exclusive pages of the parent: $before before the dump, $after after (COW sharing ended)"
+		bad "$n" "exclusive pages of the parent: $before before the dump, $after after (COW sharing ended)"
 	elif [ "$written" != $((bytes / 4096)) ]; then
-		bad same-cow "$written of $((bytes / 4096)) pages exclusive after the parent wrote them all: the count does not work"
-	elif ! checked same-cow "$child"; then
-		bad same-cow "the child's memory changed after the parent wrote its own"
-	elif ! checked same-cow "$pid"; then
-		bad same-cow "the parent did not answer"
+		bad "$n" "$written of $((bytes / 4096)) pages exclusive after the parent wrote them all: the count does not work"
+	elif ! checked "$n" "$child"; then
+		bad "$n" "the child's memory changed after the parent wrote its own"
+	elif ! checked "$n" "$pid"; then
+		bad "$n" "the parent did not answer"
 	else
-		ok same-cow
+		ok "$n"
 	fi
 	kill -9 "$pid" "$child" 2>/dev/null
 }
 
 case_full() {
-	start full fork || return
-	dump full splice "$work/f" || return
+	local n=$1:full
+	start "$n" fork || return
+	dump "$n" "$1" "$work/f$1" || return
 	wait_gone "$pid"
 	wait_gone "$child"
-	if ! "$CL" restore -D "$work/f" -d --verify >"$work/f-r.log" 2>&1; then
-		bad full "restore failed: $(tail -3 "$work/f-r.log")"
-	elif ! checked full "$child" || ! checked full "$pid"; then
-		bad full "memory not intact after restore: $(grep CHECK "$work/full.out")"
+	if ! "$CL" restore -D "$work/f$1" -d --verify >"$work/f$1-r.log" 2>&1; then
+		bad "$n" "restore failed: $(tail -3 "$work/f$1-r.log")"
+	elif ! checked "$n" "$child" || ! checked "$n" "$pid"; then
+		bad "$n" "memory not intact after restore: $(grep CHECK "$work/$n.out")"
 	else
-		ok full
+		ok "$n"
 	fi
 	kill -9 "$pid" "$child" 2>/dev/null
 }
 
-case_same_zero
-case_same_cow
-case_full
+case_fsize() {
+	local n=write:fsize sig
+	FSIZE=1024 start "$n" || return
+	EXPECT=splice dump "$n" write "$work/fs" --leave-running || return
+	sig=$(awk '/^(ShdPnd|SigPnd):/ { print $2 }' "/proc/$pid/status" | sort -u)
+	if ! grep -q "RLIMIT_FSIZE is not unlimited: pages by splice" "$work/fs.log"; then
+		bad "$n" "no word of the RLIMIT_FSIZE: $(grep "pid $pid: .*pages by" "$work/fs.log")"
+	elif [ "$sig" != 0000000000000000 ]; then
+		bad "$n" "signals pending after the dump: $sig"
+	elif ! checked "$n" "$pid"; then
+		bad "$n" "the process' memory changed"
+	else
+		ok "$n"
+	fi
+	kill -9 "$pid" 2>/dev/null
+}
+
+case_memcg() {
+	local n=write:memcg own cg file
+	own=$(awk -F: '$2 ~ /(^|,)memory(,|$)/ { print $3 }' /proc/self/cgroup)
+	if [ -n "$own" ]; then
+		cg=/sys/fs/cgroup/memory${own%/}/cl-splice-$$ file=memory.limit_in_bytes
+	else
+		own=$(awk -F: '$1 == 0 { print $3 }' /proc/self/cgroup)
+		cg=/sys/fs/cgroup${own%/}/cl-splice-$$ file=memory.max
+	fi
+	if ! mkdir "$cg" 2>/dev/null; then
+		echo "SKIP $n: can't make a memory cgroup ($cg)"
+		return
+	fi
+	if ! echo $((1 << 30)) 2>/dev/null >"$cg/$file" || ! start "$n" ||
+	   ! echo "$pid" 2>/dev/null >"$cg/cgroup.procs"; then
+		echo "SKIP $n: can't limit a memory cgroup and move a process into it ($cg)"
+	elif EXPECT=splice dump "$n" write "$work/mc" --leave-running; then
+		if ! grep -q "memory cgroup has a limit" "$work/mc.log"; then
+			bad "$n" "no word of the memory cgroup's limit: $(grep "pid $pid: .*pages by" "$work/mc.log")"
+		elif ! checked "$n" "$pid"; then
+			bad "$n" "the process' memory changed"
+		else
+			ok "$n"
+		fi
+	fi
+	[ -n "${pid:-}" ] && kill -9 "$pid" 2>/dev/null && wait_gone "$pid"
+	for _ in $(seq 20); do
+		rmdir "$cg" 2>/dev/null && break
+		sleep 0.1
+	done
+}
+
+case_fsize
+case_memcg
+for way in write splice; do
+	case_same_zero $way
+	case_same_cow $way
+	case_full $way
+done
 echo "splice: $pass passed, $fail failed"
 [ "$fail" = 0 ]

@@ -49,8 +49,9 @@ static const char *const fault_points[] = {
 	 * two calls: the thread was parked back in its stop */
 	"kill-inject-plain-between",
 };
-/* the same with the splice path's pipe open in the process (the first
- * vmsplice, or just after the open): dumps with neither --precopy,
+/* the same with the one-copy path's file (or pipe) open in the process
+ * (its first pwritev or vmsplice, or just after the open): dumps with
+ * neither --precopy,
  * --predump nor --compress, and not CRIU_LITE_PAGE_PATH=copy */
 static const char *const splice_fault_points[] = {
 	"kill-vmsplice-open", "kill-vmsplice-set", "kill-vmsplice-entry",
