@@ -33,6 +33,7 @@ struct prefill {
 	uint8_t *have;		/* per page: held */
 	size_t cap;		/* pages sums and have can take */
 	bool off;		/* gave up (no memory): nothing held */
+	bool thp;		/* huge pages asked for (CRIU_LITE_PREFILL_THP=1) */
 	struct addr_range *moved;	/* in place at the root's addresses */
 	size_t nr_moved;
 	size_t nr_copied;	/* of them, copied rather than moved */
