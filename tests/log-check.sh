@@ -40,7 +40,7 @@ n3=$(dump_v -v3)
 grep -q "pid $pid: vma [0-9a-f]*-[0-9a-f]* r" "$d/dump.log" &&
 	grep -q "pid $pid: fd 0: FD_" "$d/dump.log" &&
 	grep -q "freezing the tree of $pid" "$d/dump.log" &&
-	! grep -q "injected" "$d/dump.log" &&
+	! grep -q "thread $pid: injected [a-z_0-9]*#" "$d/dump.log" &&
 	ok "-v3: stages, each VMA and fd" || bad "-v3: $(head -20 "$d/dump.log")"
 n4=$(dump_v -v4)
 grep -q "thread $pid: injected [a-z_0-9]*#[0-9]*(.*) = " "$d/dump.log" &&
