@@ -316,6 +316,11 @@ guest_check() {
 	if "$GL_GUEST/serial-watch" -t 10 -o "$off" -p "$pid" "$log" "HB seq=" \
 		>/dev/null; then
 		guest_fresh_pass "$log" "$fresh" "$pid"
+		# a disk and a network round after the move too (each comes
+		# once a second; a verify pass can end before either did: 17
+		# of 264 good rows of a full run had DISK or NET "none")
+		"$GL_GUEST/serial-watch" -t 3 -o "$off" -p "$pid" "$log" "DISK " >/dev/null
+		"$GL_GUEST/serial-watch" -t 3 -o "$off" -p "$pid" "$log" "NET " >/dev/null
 		stamped_upto "$st" "$log"
 		gl_hb_gap "$@" -- "$t0" >"$d/gap.out"
 		G_PAUSE=$(gl_kv outage_ms <"$d/gap.out")
