@@ -899,7 +899,8 @@ int page_splice_add(struct page_splice *ps, const struct page_region *regs,
 	}
 	for (size_t i = 0; i < nr; i++)
 		ps->pend_bytes += regs[i].end - regs[i].start;
-	memcpy(ps->pend + ps->npend, regs, nr * sizeof(*regs));
+	if (nr)		/* (pend may still be NULL) */
+		memcpy(ps->pend + ps->npend, regs, nr * sizeof(*regs));
 	ps->npend += nr;
 	ps->vma_end[ps->nvma++] = ps->npend;
 	return ps->pend_bytes >= WRITE_STEP ? page_splice_flush(ps, rb) : 0;

@@ -307,7 +307,10 @@ static int take_vma(struct prefill *pf, const VmaEntry *v, uint64_t b,
 	if (fix_held(pf, v->start, v->end, b, pme, nr, src) ||
 	    (v->madv & (1ULL << MADV_HUGEPAGE) ?
 	     mremap(pf->base + b, len, len, MREMAP_MAYMOVE | MREMAP_FIXED,
-		    p) != p : copy_present(pf, v, b, pme, nr) ||
+		    p) != p ||
+	     /* the buffer's MADV_NOHUGEPAGE came along: the VMA's own */
+	     madvise(p, len, MADV_HUGEPAGE) :
+	     copy_present(pf, v, b, pme, nr) ||
 	     !++pf->nr_copied)) {
 		pr_perror("prefill: put [%#lx, %#lx) in place", (long)v->start,
 			  (long)v->end);
