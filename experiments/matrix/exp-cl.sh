@@ -119,7 +119,7 @@ cl_dir() {
 		"${dopt[@]}" >"$d/dump.log" 2>&1; then
 		# user-net opens a host TCP socket while the guest's NET ping
 		# is in flight, which criu-lite cannot dump yet: once more
-		R_NOTE="dump retried, first: $(grep -m1 "not supported" "$d/dump.log")"
+		R_NOTE="dump retried, first: $(grep -m1 -A1 "not supported" "$d/dump.log" | tr '\n' ' ')"
 		mv "$d/dump.log" "$d/dump-1.log"
 		rm -rf "$img"
 		grep -q "it was left running" "$d/dump-1.log" &&
@@ -285,7 +285,7 @@ cl_migrate() {
 			grep -q "runs on here" "$d/out.log" || return 1
 		mv "$d/out.log" "$d/out-$try.log"
 		mv "$d/in.log" "$d/in-$try.log"
-		R_NOTE="migrate tried $((try + 1)) times, first: $(grep -m1 "not supported" "$d/out-1.log")"
+		R_NOTE="migrate tried $((try + 1)) times, first: $(grep -m1 -A1 "not supported" "$d/out-1.log" | tr '\n' ' ')"
 		gl_qmp "$CH_SOCK" cont >/dev/null 2>&1
 		sleep 0.5
 	done
