@@ -27,7 +27,11 @@
  * cannot tell 1 GiB of untouched TCG buffer from memory (round 0 read
  * 456k pages of a 512 MiB guest, 130k of them real). The empty pages are
  * zero and stay so unless written, which the tracker then reports: they
- * are recorded as zero (slot 1) without being read.
+ * are recorded as empty (SLOT_EMPTY) without being read, and a final
+ * dump lists them as a plain dump does: not at all (a PE_ZERO run only
+ * where a parent layer has the page: the layer below must not show
+ * through). Listing them zero made the 512 MiB guest's final dump claim
+ * 530k pages, 400k of them never touched, and --verify read them all.
  */
 static int list_populated(struct pc_proc *pc)
 {
@@ -49,7 +53,7 @@ static int list_populated(struct pc_proc *pc)
 		if (ret)
 			break;
 		for (size_t p = 0; p < pages; p++)
-			r->slot[p] = 1;
+			r->slot[p] = SLOT_EMPTY;
 		for (size_t k = 0; k < n; k++)
 			for (uint64_t a = reg[k].start; a < reg[k].end; a += PAGE_SZ)
 				r->slot[(a - r->start) / PAGE_SZ] = 0;
@@ -676,7 +680,7 @@ static size_t same_slot_run(const struct pc_range *r, size_t idx, size_t max)
 	size_t n = 1;
 
 	while (n < max && r->slot[idx + n] ==
-	       (slot == 1 ? 1 : slot + n * PAGE_SZ))
+	       (slot == 1 || slot == SLOT_EMPTY ? slot : slot + n * PAGE_SZ))
 		n++;
 	return n;
 }
@@ -701,6 +705,12 @@ static int add_known(const struct pc_proc *pc, struct page_xfer *x,
 		size_t n = same_slot_run(r, idx, (a + len - p) / PAGE_SZ);
 		uint64_t slot = r->slot[idx];
 
+		if (slot == SLOT_EMPTY) {
+			if (pc->has_parent)
+				ret = run_builder_add_flagged(rb, p, n, PE_ZERO);
+			p += n * PAGE_SZ;
+			continue;
+		}
 		ret = slot == 1 ?
 			run_builder_add_flagged(rb, p, n, PE_ZERO) :
 			run_builder_add_stored(rb, p, n, slot - 2, &r->csum[idx]);

@@ -16,10 +16,14 @@
 #include "layers.h"
 #include "page-xfer.h"
 
+#define SLOT_EMPTY 3
+
 struct pc_range {
 	uint64_t start, end;
-	uint64_t *slot;		/* per page: 0 none, 1 zero, else offset + 2;
-				 * NULL: nothing copied in this dump */
+	uint64_t *slot;		/* per page: 0 none, 1 zero, SLOT_EMPTY
+				 * never populated nor written, else
+				 * offset + 2 (even); NULL: nothing copied
+				 * in this dump */
 	uint32_t *csum;		/* per page checksum of the stored copy */
 	uint64_t place;		/* placed (pc_place_ranges): where its
 				 * first page is stored, each copy */

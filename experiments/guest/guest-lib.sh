@@ -143,6 +143,27 @@ gl_verdict() {
 		}' "$1"
 }
 
+# gl_disk_newer LOG [FROM]: "newer:<bad>/<all>" when every bad DISK line
+# found a block from a later round than the guest's memory expects (the
+# disk went on after the memory's state was taken: a RAM-only snapshot
+# loaded later), else what gl_verdict says.
+gl_disk_newer() {
+	awk -v from="${2:-}" "$GL_AWK_FROM"'
+		on && $1 == "DISK" { n++; if ($2 == "ok") next; bad++
+			e = f = ""
+			for (i = 3; i <= NF; i++) {
+				if ($i ~ /^expected_round=/) e = substr($i, 16) + 0
+				if ($i ~ /^found_round=/) f = substr($i, 13) + 0
+			}
+			if (e == "" || f == "" || f <= e) older++ }
+		END {
+			if (!n) print "none"
+			else if (!bad) print "ok"
+			else if (older) printf "BAD:%d/%d\n", bad, n
+			else printf "newer:%d/%d\n", bad, n
+		}' "$1"
+}
+
 # gl_fate LOG [FROM]: how the guest fared: "ok", "crash" (kernel oops or
 # panic), or "reboot" (a new boot: init or the workload started again).
 gl_fate() {

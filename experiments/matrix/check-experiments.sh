@@ -12,6 +12,8 @@ trap '[ -n "${EXP_SELFCHECK_KEEP:-}" ] || rm -rf "$tmp"' EXIT
 fail() { echo "experiments-selfcheck: FAIL: $*" >&2; exit 1; }
 
 # shellcheck disable=SC1091
+. experiments/guest/guest-lib.sh
+# shellcheck disable=SC1091
 . experiments/matrix/exp-lib.sh
 EXP_RESULTS=$tmp/results.jsonl
 CH_VER=10.0 CH_MEM=512 CH_RATE=20000 EXP_RUN=1 CH_QEMU_VERSION="10.0.2 test"
@@ -53,6 +55,26 @@ experiments/matrix/check-results.sh "$EXP_RESULTS" >/dev/null ||
 head -n 1 "$EXP_RESULTS" | jq -c 'del(.loadavg)' >"$tmp/bad.jsonl"
 experiments/matrix/check-results.sh "$tmp/bad.jsonl" 2>/dev/null &&
 	fail "check-results.sh passed a row without loadavg"
+
+# the disk after a RAM-only snapshot: blocks from later rounds than the
+# memory expects are "newer" (expected of a snapshot, a failure of a
+# move); an older block or a read error stays BAD
+printf '%s\n' "DISK ok round=5 blocks=5" \
+	"DISK BAD round=6 block=7 expected_round=7 found_round=71" >"$tmp/newer.log"
+[ "$(gl_disk_newer "$tmp/newer.log")" = newer:1/2 ] ||
+	fail "a later round on disk is not judged newer: $(gl_disk_newer "$tmp/newer.log")"
+printf '%s\n' "DISK BAD round=6 block=7 expected_round=71 found_round=7" \
+	"DISK BAD round=7 block=8 expected_round=8 found_round=72" >"$tmp/older.log"
+[ "$(gl_disk_newer "$tmp/older.log")" = BAD:2/2 ] ||
+	fail "an older block on disk is not BAD: $(gl_disk_newer "$tmp/older.log")"
+printf '%s\n' "DISK BAD round=6 read: Input/output error" >"$tmp/ioerr.log"
+[ "$(gl_disk_newer "$tmp/ioerr.log")" = BAD:1/1 ] ||
+	fail "a read error is not BAD: $(gl_disk_newer "$tmp/ioerr.log")"
+G_FATE=ok G_VERIFY=ok G_DISK=newer:1/2 G_NET=ok G_SEQ=1 G_HBHOLES=0 G_KMSG=0
+[ "$(guest_verdict noseq)" = ok ] ||
+	fail "a snapshot's newer disk fails its row: $(guest_verdict noseq)"
+[ "$(guest_verdict)" = DISK:newer:1/2 ] ||
+	fail "a move's newer disk passes its row: $(guest_verdict)"
 
 echo '{"command": "make experiments-quick", "loadavg_at_start": "1.00 1.00 1.00",
 	"env": "EXP_REPS='"'1'"'", "commit": "abc1234", "axis_modes": "precopy|cl-dump",

@@ -332,7 +332,7 @@ guest_check() {
 	[ "$G_PAUSE" = - ] && [ "$G_FATE" = ok ] && G_FATE=nohb
 	[ "$G_FATE" = ok ] && [ "$(gl_hb_silent_ms "$st")" -gt 2000 ] && G_FATE=hang
 	G_VERIFY=$(gl_verdict "$after" VERIFY)
-	G_DISK=$(gl_verdict "$after" DISK)
+	G_DISK=$(gl_disk_newer "$after")
 	G_NET=$(gl_verdict "$after" NET)
 	gl_complaints "$after" >"$d/complaints.txt"
 	G_KMSG=$(wc -l <"$d/complaints.txt")
@@ -458,12 +458,17 @@ guest_gone() {
 
 # guest_verdict [seq]: "ok" or what broke, from the G_* of guest_check.
 # With "noseq", the step across the move is not judged (a snapshot loaded
-# later goes back in time by design); the heartbeats after it still are.
+# later goes back in time by design); the heartbeats after it still are,
+# and a disk newer than the memory (G_DISK newer:N/M: every bad block
+# holds a later round than the memory expects) is what a RAM-only snapshot
+# loaded after the disk went on must show: not a failure there, a loss
+# (an older block, a read error) still is.
 guest_verdict() {
 	local v=() judge_seq=${1:-seq}
 	[ "$G_FATE" = ok ] || v+=("guest:$G_FATE")
 	[ "$G_VERIFY" = ok ] || v+=("VERIFY:$G_VERIFY")
-	case $G_DISK in ok|none) ;; *) v+=("DISK:$G_DISK") ;; esac
+	case $G_DISK in ok|none) ;; newer:*) [ "$judge_seq" = noseq ] ||
+		v+=("DISK:$G_DISK") ;; *) v+=("DISK:$G_DISK") ;; esac
 	case $G_NET in ok|none) ;; *) v+=("NET:$G_NET") ;; esac
 	[ "$judge_seq" = noseq ] || [ "$G_SEQ" = 1 ] || v+=("hb-step:$G_SEQ")
 	[ "$G_HBHOLES" = 0 ] || v+=("hb-holes:$G_HBHOLES")
@@ -574,7 +579,8 @@ row_reset() {
 # is: the chain goes on from it) or false (the chain ends); null when the
 # source was not there to continue. Any other failure ends the chain.
 row_end() {
-	case $R_VERDICT in ok|n/a) emit_row; return ;; esac
+	# rate-too-low: a wrong measurement of a guest left unharmed
+	case $R_VERDICT in ok|n/a|rate-too-low) emit_row; return ;; esac
 	if [ "$R_SRC_RESUMABLE" = 1 ]; then
 		if chain_resume_source; then
 			R_SRC_RESUMED=true
