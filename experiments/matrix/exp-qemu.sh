@@ -348,7 +348,7 @@ qemu_live() {
 	guest_check "$dst/serial.log" "$dst/stamped.log" "$dpid" 0 "$t0" \
 		"$CH_DIR/stamped.log" "$dst/stamped.log"
 	R_VERDICT=$(guest_verdict)
-	[ "$kind" = postcopy-recover ] && recover_verdict "$dst"
+	[ "$kind" = postcopy-recover ] && recover_verdict "$dst" "$CH_DIR/stamped.log"
 	# a precopy whose guest came out broken: the source still holds the
 	# guest as it was (postmigrate): it is continued (row_end), not the
 	# broken destination
@@ -360,10 +360,11 @@ qemu_live() {
 	qemu_head "$dst" "$dpid" "$dst_st" "$dside"
 }
 
-# recover_verdict DIR: a postcopy-recover move whose link was never cut, or
-# that did not pause and resume, is no answer: its verdict says so. The
-# pause the guest saw during the cut (heartbeat gap on the host clock
-# around it) goes into raw.recover.guest_pause_ms.
+# recover_verdict DIR [SRC_STAMPED]: a postcopy-recover move whose link was
+# never cut, or that did not pause and resume, is no answer: its verdict
+# says so. The pause the guest saw in the cut (the longest heartbeat gap on
+# the host clock that ends after the cut, the source's heartbeats
+# included) goes into raw.recover.guest_pause_ms.
 recover_verdict() {
 	local rec=$1/recover.json t_cut gap why=''
 	t_cut=$(jq -r '.t_cut // empty' "$rec" 2>/dev/null)
@@ -374,10 +375,17 @@ recover_verdict() {
 			why=not-paused
 		jq -e '.recover == "ok" and .resume == "ok"' "$rec" >/dev/null ||
 			why="${why:+$why,}not-recovered"
-		gl_hb_gap "$1/stamped.log" -- "$((t_cut + 500))" >"$1/cut-gap.out"
+		# both sides' heartbeats in host-time order; the longest gap that
+		# ends after the cut, the one spanning it included (a guest that
+		# stalled on a page from the switchover on, through the cut, to
+		# the recovery printed nothing there: counting only gaps between
+		# heartbeats after the cut said 192 ms for a 3.6 s stall)
+		sort -n -k1,1 "${@:2}" "$1/stamped.log" | awk -v cut="$t_cut" '
+			$2 == "HB" { if (p && $1 > cut && $1 - p > best) best = $1 - p; p = $1 }
+			END { print "outage_ms=" (best ? best : "-") }' >"$1/cut-gap.out"
 		gap=$(gl_kv outage_ms <"$1/cut-gap.out")
 		R_RAW=$(jq -c --argjson g "$(num "$gap")" '.recover.guest_pause_ms = $g' <<<"$R_RAW")
-		R_NOTE="link cut $(jq -r '.link_up_ms' "$rec") ms; paused (src/dst) after $(jq -r '"\(.src_paused_ms)/\(.dst_paused_ms)"' "$rec") ms; running postcopy again $(jq -r '.active_again_ms' "$rec") ms after the cut; the guest's longest heartbeat gap from the cut on: $gap ms"
+		R_NOTE="link cut $(jq -r '.link_up_ms' "$rec") ms; paused (src/dst) after $(jq -r '"\(.src_paused_ms)/\(.dst_paused_ms)"' "$rec") ms; running postcopy again $(jq -r '.active_again_ms' "$rec") ms after the cut; the guest's longest heartbeat gap ending after the cut: $gap ms"
 	fi
 	[ -z "$why" ] && return
 	if [ "$R_VERDICT" = ok ]; then R_VERDICT=$why; else R_VERDICT="$R_VERDICT,$why"; fi
