@@ -84,6 +84,11 @@ experiments/matrix/make-doc.sh "$tmp" "$tmp/doc.md" experiments >/dev/null ||
 for n in 1 2 3 4 5 6 7 8 9 10; do
 	grep -q "^## $n\. " "$tmp/doc.md" || fail "make-doc.sh wrote no section $n"
 done
+# each section opens with its answer, computed from the rows
+[ "$(grep -c '^\*\*Answer (this run' "$tmp/doc.md")" = 10 ] ||
+	fail "the doc has $(grep -c '^\*\*Answer (this run' "$tmp/doc.md") answers, not 10"
+grep -q '^\*\*Answer (this run, 512 MiB at 20000 pages/s):\*\* QEMU 10.0: precopy at the default 128 MiB/s broke the guest in its one run; unlimited it took 1000 ms' "$tmp/doc.md" ||
+	fail "question 2's answer does not give the rows' figures"
 # the header: how to reproduce this run, the plan without running it
 grep -q "^This page's run again: \`EXP_REPS='1' make experiments-quick\` at commit abc1234" "$tmp/doc.md" ||
 	fail "the doc's header lacks the run's command line"

@@ -31,6 +31,14 @@ table() {
 			.dirty_rate == $r.dirty_rate) | f) as $b |
 			select($b != null and $b > 0 and ($r | f) != null) | ($r | f) / $b] |
 		if length == 0 then "-" else (s::median * 100 | round / 100 | tostring) end;
+	# the figures of a configuration some of whose runs broke the guest
+	# are those of its ok runs (a crashed run has no downtime: its
+	# "iterate" was its whole time); the columns in $whole count every run
+	def okrows: map(select(.verdict == "ok")) as $o |
+		if ($o | length) > 0 then $o else . end;
+	["QEMU", "tool", "mode", "RAM MiB", "pages/s", "runs", "verdict", "VERIFY",
+	 "DISK", "NET", "note", "durable", "source after", "hb step", "kmsg",
+	 "load"] as $whole |
 	def words(f): [.[] | f | select(. != null and . != "")] | unique | join("+") |
 		if . == "" then "-" else . end;
 	def cell($c; $all):
@@ -104,12 +112,19 @@ table() {
 		"| " + ($cols | join(" | ")) + " |",
 		"|" + ($cols | map("---") | join("|")) + "|",
 		($groups[] | . as $g |
-			"| " + ($cols | map(. as $c | $g | cell($c; $all) | tostring |
+			"| " + ($cols | map(. as $c | $g |
+				if $c | IN($whole[]) then . else okrows end |
+				cell($c; $all) | tostring |
 				gsub("\\|"; "\\\\|")) | join(" | ")) + " |")
 	end' "$res"
 }
 
 m() { jq -r "$1 // \"-\"" "$meta"; }
+# answer qN: the question's answer computed from the rows (answers.jq)
+answer() {
+	jq -rs -L experiments/matrix "import \"answers\" as a; a::$1" "$res"
+	echo
+}
 quick=0
 [ "$(m .command)" = "make experiments-quick" ] && quick=1
 count() { jq -s "$1" "$res"; }
@@ -318,6 +333,11 @@ cat <<'EOF'
   precopy-default). criu-lite migrate goes from this host to the other
   only: a chain that is on the other host when it comes is ended, and the
   move starts from a fresh guest here.
+- Tables: per configuration, the median over its runs and [min–max]
+  when there are several. Where some runs of a configuration broke the
+  guest, its times, sizes and rates are those of its ok runs only (a
+  crashed run has no downtime, a stalled one no pause), and its verdict
+  column counts each outcome (`ok×2 + guest:crash×1`).
 - After **every** move, for every tool: the guest must beat again with no
   heartbeat lost (`hb step` 1: the seq across the move; holes after it), pass
   two whole memory verifications (`VERIFY`), keep its disk and network
@@ -337,6 +357,7 @@ EOF
 
 echo "## 1. Where the time and the downtime go"
 echo
+answer q1
 echo "setup, iterations (total - setup - downtime) and switchover (downtime),"
 echo "from QEMU's query-migrate (recorded whole in each row's \`raw\`); for"
 echo "criu-lite, the dump (save), the restore and its frozen time."
@@ -350,6 +371,7 @@ plot downtime-vs-rate "Downtime (the tool's figure) against the dirty rate"
 
 echo "## 2. Why migration on one host is slow by default"
 echo
+answer q2
 echo "QEMU's max-bandwidth defaults to 128 MiB/s (about 1 Gbit/s): precopy at"
 echo "the default against unlimited, and multifd with 1, 2 and 4 channels, with"
 echo "zero-page detection (10.0's default, \`multifd\`: in the channels) and"
@@ -376,6 +398,7 @@ echo
 
 echo "## 3. Postcopy"
 echo
+answer q3
 echo "postcopy-ram (and postcopy-preempt, a second channel for urgent pages)"
 echo "switch over once the first precopy pass is done"
 echo "(\`migrate-start-postcopy\` after dirty-sync-count 2; the precopy pass at"
@@ -407,8 +430,9 @@ echo "\`migrate-recover\` on the destination with a new URI (another port) and"
 echo "\`migrate\` with \`resume: true\` on the source. \`paused after ms\`: the"
 echo "later side in \`postcopy-paused\` after the cut; \`postcopy again ms\`: the"
 echo "source in postcopy-active (or completed) again, after the cut; \`guest"
-echo "pause in cut ms\`: the guest's longest heartbeat gap from the cut on (host"
-echo "clock; its vCPU waits for the pages that cannot come). A verdict of"
+echo "pause in cut ms\`: the guest's longest heartbeat gap (host clock, both"
+echo "sides' heartbeats) that ends after the cut, the one spanning the cut"
+echo "included (its vCPU waits for the pages that cannot come). A verdict of"
 echo "\`link-never-cut\`, \`not-paused\` or \`not-recovered\` says the run did"
 echo "not show what it is for. A kernel complaint here is the guest's"
 echo "clocksource watchdog noticing the stall (\`complaints.txt\` of the run)."
@@ -419,6 +443,7 @@ echo
 
 echo "## 4. background-snapshot against stop-at-end"
 echo
+answer q4
 echo "background-snapshot writes the state of the migration's *start* while the"
 echo "VM runs on (uffd-wp catches the pages written meanwhile); the snapshot is"
 echo "then loaded by a new QEMU, and its first heartbeat's seq says which state"
@@ -427,7 +452,10 @@ echo "leaves the source in \`postmigrate\` (save modes here stop the VM first)."
 echo "The disk is in neither: a snapshot loaded after the source wrote on finds"
 echo "a disk newer than its memory. The workload's DISK check sees that only for"
 echo "blocks of its 64-block ring it had written before the snapshot, so a young"
-echo "guest's \`DISK ok\` after a snapshot does not prove the two consistent."
+echo "guest's \`DISK ok\` after a snapshot does not prove the two consistent;"
+echo "where it sees it, every bad block holds a later round than the memory"
+echo "expects: \`DISK newer:N/M\`, what a RAM-only snapshot must show, not a"
+echo "failure of these modes (an older block or a read error would be)."
 echo "criu-lite's \`dump --leave-running\` (cl-dump-leave-running) holds the"
 echo "state at the dump's *end*, its freeze (QMP stop, the tree frozen and"
 echo "dumped, cont), and the source runs on like background-snapshot's: its"
@@ -446,6 +474,7 @@ echo
 
 echo "## 5. Saving to a file"
 echo
+answer q5
 echo "\`exec:cat > FILE\`, the \`file:\` URI (QEMU >= 8.2) with and without"
 echo "\`mapped-ram\` (fixed offsets per page, a sparse file, written by 2 multifd"
 echo "channels), against criu-lite's dump to a directory (zero pages not stored)."
@@ -463,6 +492,7 @@ plot bytes-per-mode "Bytes moved per mode"
 
 echo "## 6. Dirty rate"
 echo
+answer q6
 echo "\`calc-dirty-rate\` for 2 s (page-sampling and dirty-bitmap modes) against"
 echo "the workload's rate (an upper bound: the guest may not keep up under"
 echo "TCG). criu-lite's exact per-round counts are in the cl-precopy rows' raw"
@@ -484,6 +514,7 @@ echo
 
 echo "## 7. Convergence under load"
 echo
+answer q7
 echo "auto-converge (CPU throttling) and a 50 ms downtime-limit, both at the"
 echo "default bandwidth, against precopy-default (300 ms limit); criu-lite's"
 echo "pre-copy rounds (cl-precopy to a directory, cl-migrate to the other host)"
@@ -499,6 +530,7 @@ plot pause-vs-rate "Pause seen by the guest's clients against the dirty rate"
 
 echo "## 8. Device mismatch"
 echo
+answer q8
 echo "criu-lite (cl-mismatch): the guest's QEMU is dumped, then restored where"
 echo "its binary differs (the other QEMU version's binary bind-mounted over its"
 echo "path, in a mount namespace of the restore's own: nothing changes for"
@@ -529,8 +561,11 @@ echo
 
 echo "## 9. In-flight disk I/O"
 echo
+answer q9
 echo "The guest writes and reads back its virtio-blk disk every second during"
-echo "every move (\`DISK\`: every round after the move ok)."
+echo "every move (\`DISK\`: every round after the move ok; \`newer:N/M\`: a"
+echo "RAM-only snapshot loaded after the disk went on, question 4; \`none\`:"
+echo "no round after the move, a guest that crashed or hung)."
 echo
 table "$(jq -sc "$IN_ORDER" "$res")" \
 	"[$ID,\"DISK\",\"NET\",\"verdict\"]" '.verdict != "n/a"'
@@ -538,6 +573,7 @@ echo
 
 echo "## 10. Consistency"
 echo
+answer q10
 echo "Every run of every tool: the guest's memory verification, heartbeat"
 echo "continuity and kernel messages after the move. QEMU 7.2's TCG precopy was"
 echo "seen to corrupt busy guests before this harness; here is what each"
