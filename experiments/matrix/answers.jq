@@ -167,8 +167,18 @@ def q5:
 		"\(m("cl-dump"; .bytes | s::mib) | n) MiB, durable " +
 		"\(m("cl-dump"; .save_ms) | n) ms (--no-sync \(m("cl-dump-nosync"; .save_ms) | n) ms), " +
 		"restore \(m("cl-dump"; .restore_ms) | n) ms"] | join("; ")) +
+	(big as $g | if $g == null then "" else
+		($all | at($g[0]; $g[1])) as $rg |
+		". At \(cfg($g)): " + ([versions[] as $v | ($rg | rows($v; "cl-dump")) as $c |
+			"QEMU \($v): " + said($c; "criu-lite's dump";
+				"criu-lite's dump \($c | med(.bytes | s::mib) | n) MiB in " +
+				"\($c | med(.save_ms) | n) ms, restore \($c | med(.restore_ms) | n) ms " +
+				"[\($c | okr | map(.restore_ms) | min | n)–\($c | okr | map(.restore_ms) | max | n)]")] |
+			join("; ")) end) +
 	". Zero pages: QEMU's stream carries a flag per zero page, mapped-ram " +
-	"leaves holes, criu-lite stores none.";
+	"leaves holes, criu-lite stores none; criu-lite's image is the whole " +
+	"QEMU process, its own memory (TCG's translated code, its heap) beside " +
+	"the guest's RAM, QEMU's stream the guest's RAM and devices only.";
 
 def q6:
 	. as $all |
