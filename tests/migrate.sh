@@ -117,6 +117,23 @@ start_hog() {
 	echo "mem_1g did not start"; return 1
 }
 
+# start_zdtm OUT TEST [ENV...]: zdtm's TEST ($B/zdtm/TEST) here with ENV,
+# its output in OUT; $pid once it said READY (10 s at most)
+start_zdtm() {
+	: >"$1"
+	env "${@:3}" "$(readlink -f "$B/zdtm/$2")" </dev/null >>"$1" 2>&1 &
+	pid=$!
+	wait_line "$1" READY 100
+}
+
+# passes_there OUT: the zdtm test $pid on the other host checks itself
+# (SIGTERM) and says PASS in OUT (10 s at most)
+passes_there() {
+	there kill -TERM "$pid"
+	wait_line "$1" "PASS\|^FAIL" 100
+	grep -q "^PASS" "$1"
+}
+
 # hog_ok [there]: the target checks itself and says PASS
 hog_ok() {
 	if [ "${1:-}" = there ]; then there kill -TERM "$pid"; else kill -TERM "$pid"; fi
@@ -182,11 +199,7 @@ fi
 # late-flags: the VmFlags recorded are the frozen ones, not those of the
 # VMAs read when pre-copy began (migrate guesses them from there while
 # the frozen smaps read goes on beside the dump)
-: >"$work/late.out"
-ZDTM_LATE=1 "$(readlink -f "$B/zdtm/static/vma_flags_late")" </dev/null \
-	>>"$work/late.out" 2>&1 &
-pid=$!
-for _ in $(seq 1 200); do grep -q READY "$work/late.out" && break; sleep 0.05; done
+start_zdtm "$work/late.out" static/vma_flags_late ZDTM_LATE=1
 incoming "$work/dst-late"
 CRIU_LITE_PAUSE=before-freeze "$CL" migrate -t "$pid" --to "$THERE:$port" \
 	>"$work/out.log" 2>&1 &
@@ -197,9 +210,7 @@ for _ in $(seq 1 200); do grep -q "late flags set" "$work/late.out" && break; sl
 kill -CONT "$mpid"
 if wait "$mpid" && wait_srv; then
 	wait "$pid" 2>/dev/null
-	there kill -TERM "$pid"
-	for _ in $(seq 1 200); do grep -q "^PASS\|^FAIL" "$work/late.out" && break; sleep 0.05; done
-	if grep -q "^PASS" "$work/late.out"; then
+	if passes_there "$work/late.out"; then
 		ok "late-flags: dc and lo as at the freeze on the other host"
 	else
 		bad "late-flags: $(grep -v READY "$work/late.out" | head -3)"
@@ -561,24 +572,17 @@ else
 fi
 
 # tcp: connections inside the tree move along
-: >"$work/tcp.out"
-"$(dirname "$HOG")/tcp_established" </dev/null >>"$work/tcp.out" 2>&1 &
-pid=$!
-for _ in $(seq 1 200); do grep -q READY "$work/tcp.out" && break; sleep 0.05; done
+start_zdtm "$work/tcp.out" static/tcp_established
 incoming "$work/dst-tcp" --tcp-established
 if "$CL" migrate -t "$pid" --to "$THERE:$port" --tcp-established \
 	>"$work/out.log" 2>&1 && wait_srv; then
 	wait "$pid" 2>/dev/null
 	if ! runs_there; then
 		bad "tcp: $pid does not run on the other host"; cat "$work/in.log"
+	elif passes_there "$work/tcp.out"; then
+		ok "tcp: tcp_established moved with its connections, PASSes there"
 	else
-		there kill -TERM "$pid"
-		for _ in $(seq 1 200); do grep -q "^PASS\|^FAIL" "$work/tcp.out" && break; sleep 0.05; done
-		if grep -q "^PASS" "$work/tcp.out"; then
-			ok "tcp: tcp_established moved with its connections, PASSes there"
-		else
-			bad "tcp: on the other host: $(grep FAIL "$work/tcp.out" | head -3)"
-		fi
+		bad "tcp: on the other host: $(grep FAIL "$work/tcp.out" | head -3)"
 	fi
 else
 	bad "tcp: migrate failed"; tail -5 "$work/out.log" "$work/in.log"
