@@ -68,9 +68,9 @@ dump() {
 	local name=$1 path=$2 dir=$3 said
 	shift 3
 	mkdir -p "$dir"
-	local way=("CRIU_LITE_PAGE_PATH=$path")
-	[ "$path" = auto ] && way=(-u CRIU_LITE_PAGE_PATH)	# its own choice
-	if ! env "${way[@]}" "$CL" dump -v3 -t "$pid" -D "$dir" "$@" \
+	local pathenv=("CRIU_LITE_PAGE_PATH=$path")
+	[ "$path" = auto ] && pathenv=(-u CRIU_LITE_PAGE_PATH)	# its own choice
+	if ! env "${pathenv[@]}" "$CL" dump -v3 -t "$pid" -D "$dir" "$@" \
 	     >"$dir.log" 2>&1; then
 		bad "$name" "dump by $path failed: $(tail -3 "$dir.log")"
 		return 1
