@@ -136,6 +136,16 @@ checked() {
 	grep -q "^CHECK $2 ok" "$work/$1.out"
 }
 
+# intact NAME PID [WHAT]: ok NAME [: WHAT] if PID says its memory is
+# intact (checked), else bad
+intact() {
+	if checked "$1" "$2"; then
+		ok "$1${3:+: $3}"
+	else
+		bad "$1" "the process' memory changed"
+	fi
+}
+
 # case_* WAY: the one-copy way (splice: vmsplice into criu-lite's pipe;
 # write: the process pwritevs into pages-1.img), named WAY:case
 case_same_zero() {
@@ -156,10 +166,8 @@ case_same_zero() {
 		if [ "$s" -ne $(($(held "$work/z-splice$1" '$1 + $6') * 4096)) ] ||
 		   [ "$c" -ne $(($(held "$work/z-copy$1" '$1') * 4096)) ]; then
 			bad "$n" "pages files of $s ($1) and $c (copy) bytes: the $1 path's should hold its stored and zero pages, the copy path's its stored ones"
-		elif ! checked "$n" "$pid"; then
-			bad "$n" "the process' memory changed"
 		else
-			ok "$n"
+			intact "$n" "$pid"
 		fi
 	fi
 	kill -9 "$pid" 2>/dev/null
@@ -214,10 +222,8 @@ case_fsize() {
 		bad "$n" "no word of the RLIMIT_FSIZE: $(grep "pid $pid: .*pages by" "$work/fs.log")"
 	elif [ "$sig" != 0000000000000000 ]; then
 		bad "$n" "signals pending after the dump: $sig"
-	elif ! checked "$n" "$pid"; then
-		bad "$n" "the process' memory changed"
 	else
-		ok "$n"
+		intact "$n" "$pid"
 	fi
 	kill -9 "$pid" 2>/dev/null
 }
@@ -241,10 +247,8 @@ case_memcg() {
 	elif EXPECT=splice dump "$n" write "$work/mc" --leave-running; then
 		if ! grep -q "memory cgroup has a limit" "$work/mc.log"; then
 			bad "$n" "no word of the memory cgroup's limit: $(grep "pid $pid: .*pages by" "$work/mc.log")"
-		elif ! checked "$n" "$pid"; then
-			bad "$n" "the process' memory changed"
 		else
-			ok "$n"
+			intact "$n" "$pid"
 		fi
 	fi
 	[ -n "${pid:-}" ] && kill -9 "$pid" 2>/dev/null && wait_gone "$pid"
@@ -294,10 +298,8 @@ case_auto() {
 	elif [ "$way" = copy ] && [ "$(stat -c %s "$d/pages-1.img")" -ne \
 	     $(($(held "$d" '$1') * 4096)) ]; then
 		bad "$n" "pages-1.img holds more than the stored pages (the zero pages: a one-copy way)"
-	elif ! checked "$n" "$pid"; then
-		bad "$n" "the process' memory changed"
 	else
-		ok "$n: $(grep -o 'pages by.*' "$d.log" | head -1)"
+		intact "$n" "$pid" "$(grep -o 'pages by.*' "$d.log" | head -1)"
 	fi
 	kill -9 "$pid" 2>/dev/null
 }
