@@ -141,7 +141,7 @@ static bool splice_pays(void)
 		errno = err;
 	}
 	min = splice_min_pipe();
-	pays = cap >= (long)min;
+	pays = cap >= (long)(2 * PAGE_SZ) && cap >= (long)min;
 	if (cap < (long)(2 * PAGE_SZ))
 		pr_info("pages by copy: no pipe for the splice path: %m");
 	else if (!pays)
