@@ -605,7 +605,7 @@ static int begin_splice(struct proc_dump *pd)
 	bool err;
 
 	pd->splice = NULL;
-	if (pd->pc || pd->c->lazy_on || !page_splice_wanted() ||
+	if (pd->pc || pd->c->lazy_on || !page_splice_wanted(pd->c->xfer) ||
 	    !pd->have_gadgets)
 		return 0;
 	if (begin_inject(pd, pd->fp->pid, &pd->r))

@@ -21,16 +21,25 @@
 #include "seize.h"
 #include "sigframe.h"
 
-/* 1 GiB of memhog, --no-sync, 9 interleaved runs at load 7-11: CPU 0.57
- * s (splice) against 0.61 s (copy), wall 1.55 s against 1.60 s (medians;
- * the splice path's wall varies more: each injected call waits for the
- * tracee to be scheduled) */
-#define SPLICE_BY_DEFAULT	true
 /* The pipe: as large as we may make it; each injected vmsplice fills at
  * most half of it, so that splicing one half overlaps queueing the next.
  * Without CAP_SYS_RESOURCE (a container's root) fs.pipe-max-size holds,
  * 1 MiB by default: 2048 injected calls per GiB. */
 #define PIPE_WANT	(64UL << 20)
+/*
+ * The smallest pipe with which splice is the default (smaller: the copy
+ * path; CRIU_LITE_SPLICE_MIN_PIPE=BYTES[K|M] sets another, for tests).
+ * Each injected vmsplice is a round trip to a tracee that must be
+ * scheduled: 0.08-0.63 ms each on the 2 GiB guest (3575 calls with the 1
+ * MiB pipe took 277-2237 ms), while the copy that splice saves
+ * (process_vm_readv into criu-lite's buffer) costs 0.23-0.67 s per GiB
+ * (its ceiling here: 1.6-4.6 GB/s). With 1 MiB (2048 calls per GiB,
+ * 0.16-1.3 s) splice lost: its --no-sync dump 2.61x CRIU's, the copy
+ * path's 1.09x (docs/results.md, issue 8, session 8). From 8 MiB (256
+ * calls per GiB, 0.02-0.16 s) the round trips cost less than the copy at
+ * its fastest.
+ */
+#define SPLICE_MIN_PIPE	(8UL << 20)
 /* The write way (CRIU_LITE_PAGE_PATH=write): bytes of one injected
  * pwritev (its 32 iovecs aside):
  * the checksum thread checks one call's pages while the next is
@@ -79,15 +88,84 @@ struct page_splice {
 	bool splicer_up, checker_up;
 };
 
-bool page_splice_wanted(void)
+/* Grows the pipe of fd as far as we may, up to PIPE_WANT (root may pass
+ * fs.pipe-max-size: each step down is a half); its size, or -1. */
+static long grow_pipe(int fd)
+{
+	for (unsigned long want = PIPE_WANT; want >= (1UL << 20); want /= 2)
+		if (fcntl(fd, F_SETPIPE_SZ, want) >= 0)
+			break;
+	return fcntl(fd, F_GETPIPE_SZ);
+}
+
+static unsigned long splice_min_pipe(void)
+{
+	const char *e = getenv("CRIU_LITE_SPLICE_MIN_PIPE");
+	unsigned long v;
+	char *end;
+
+	if (!e || !*e)
+		return SPLICE_MIN_PIPE;
+	errno = 0;
+	v = strtoul(e, &end, 10);
+	if (*end == 'K' || *end == 'M')
+		v <<= *end++ == 'K' ? 10 : 20;
+	if (errno || *end || end == e) {
+		pr_warn("CRIU_LITE_SPLICE_MIN_PIPE=%s is not a size (BYTES, "
+			"or with K or M): %lu MiB", e, SPLICE_MIN_PIPE >> 20);
+		return SPLICE_MIN_PIPE;
+	}
+	return v;
+}
+
+/*
+ * Whether splice pays with the pipe criu-lite can have here (probed once,
+ * on a pipe of its own grown as the splice path grows its): said at -v2
+ * when it does not (the dump then takes the copy path), at -v3 when it
+ * does.
+ */
+static bool splice_pays(void)
+{
+	static int pays = -1;
+	unsigned long min;
+	long cap = -1;
+	int p[2], err;
+
+	if (pays >= 0)
+		return pays;
+	if (!pipe2(p, O_CLOEXEC)) {
+		cap = grow_pipe(p[0]);
+		err = errno;
+		close(p[0]);
+		close(p[1]);
+		errno = err;
+	}
+	min = splice_min_pipe();
+	pays = cap >= (long)(2 * PAGE_SZ) && cap >= (long)min;
+	if (cap < (long)(2 * PAGE_SZ))
+		pr_info("pages by copy: no pipe for the splice path: %m");
+	else if (!pays)
+		pr_info("pages by copy: criu-lite's pipe can have %g MiB here "
+			"(fs.pipe-max-size, no CAP_SYS_RESOURCE?), splice pays "
+			"from %g MiB (%ld injected calls per GiB; "
+			"CRIU_LITE_PAGE_PATH=splice forces it)", cap / 1048576.0,
+			min / 1048576.0, (2L << 30) / cap);
+	else
+		pr_debug("pages by splice: criu-lite's pipe can have %g MiB "
+			 "here, splice pays from %g MiB", cap / 1048576.0,
+			 min / 1048576.0);
+	return pays;
+}
+
+bool page_splice_wanted(const struct page_xfer *x)
 {
 	const char *p = getenv("CRIU_LITE_PAGE_PATH");
 
-	if (p && !strcmp(p, "copy"))
+	if (!page_xfer_can_direct(x) || (p && !strcmp(p, "copy")))
 		return false;
 	if (p && (!strcmp(p, "splice") || !strcmp(p, "write")))
 		return true;
-	return SPLICE_BY_DEFAULT;
+	return splice_pays();
 }
 
 /*
@@ -351,11 +429,7 @@ static int make_pipe(struct page_splice *ps)
 	}
 	ps->pipe_r = p[0];
 	ps->pipe_w = p[1];
-	/* root may pass pipe-max-size; each step down is a quarter */
-	for (unsigned long want = PIPE_WANT; want >= (1UL << 20); want /= 4)
-		if (fcntl(p[0], F_SETPIPE_SZ, want) >= 0)
-			break;
-	cap = fcntl(p[0], F_GETPIPE_SZ);
+	cap = grow_pipe(p[0]);
 	if (cap < (long)(2 * PAGE_SZ)) {
 		pr_perror("F_GETPIPE_SZ");
 		return -1;
@@ -475,7 +549,7 @@ struct page_splice *page_splice_open(struct remote *r, pid_t pid, int expect,
 	int ret;
 
 	*err = false;
-	if (!page_splice_wanted() || !r->self_restoring || !r->scratch)
+	if (!page_splice_wanted(x) || !r->self_restoring || !r->scratch)
 		return NULL;
 	ps = calloc(1, sizeof(*ps));
 	if (!ps) {

@@ -2,12 +2,15 @@
 /*
  * The one-copy page paths of a frozen process, two ways:
  *
- * splice (the default, CRIU's way): the process vmsplices its pages into
- * a pipe of criu-lite's and a splicer thread splices the pipe into the
- * file (the only copy of the data, into the page cache). A call moves at
- * most half the pipe, and without CAP_SYS_RESOURCE the pipe is
- * fs.pipe-max-size, 1 MiB by default: 2048 injected calls per GiB, each a
- * round trip to a tracee that must be scheduled.
+ * splice (CRIU's way; the default where criu-lite's pipe can grow to 8
+ * MiB): the process vmsplices its pages into a pipe of criu-lite's and a
+ * splicer thread splices the pipe into the file (the only copy of the
+ * data, into the page cache). A call moves at most half the pipe, and
+ * without CAP_SYS_RESOURCE the pipe is fs.pipe-max-size, 1 MiB by
+ * default: 2048 injected calls per GiB, each a round trip to a tracee
+ * that must be scheduled, which cost more than the copy they save: with
+ * a pipe below 8 MiB the dump takes the copy path unless
+ * CRIU_LITE_PAGE_PATH=splice.
  *
  * write (CRIU_LITE_PAGE_PATH=write; not for a process with an
  * RLIMIT_FSIZE: its write could get SIGXFSZ, nor for one in a memory
@@ -48,8 +51,13 @@
 struct remote;
 struct page_splice;
 
-/* CRIU_LITE_PAGE_PATH says splice or write (or nothing: splice). */
-bool page_splice_wanted(void);
+/*
+ * Whether x, the local uncompressed pages file, is to be written by a
+ * one-copy path: CRIU_LITE_PAGE_PATH=splice or write (copy: no); unset,
+ * splice where criu-lite's pipe can grow to SPLICE_MIN_PIPE (8 MiB),
+ * the copy path where it can't (page-splice.c).
+ */
+bool page_splice_wanted(const struct page_xfer *x);
 /*
  * Opens the path into the process of r (injection begun, nothing open
  * yet; expect: its lowest free fd). NULL if it can't have it (said in

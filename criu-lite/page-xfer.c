@@ -877,11 +877,16 @@ static int local_flush(struct page_xfer *x)
 
 /* ---- written by another path (page-splice.h) ---- */
 
+bool page_xfer_can_direct(const struct page_xfer *x)
+{
+	return x->ops == &local_ops && !x->placed;
+}
+
 int page_xfer_direct_begin(struct page_xfer *x)
 {
 	struct local_xfer *l = (struct local_xfer *)x;
 
-	if (x->ops != &local_ops || x->placed)
+	if (!page_xfer_can_direct(x))
 		return -1;
 	if (local_submit(x) || wait_idle(l))
 		return -2;

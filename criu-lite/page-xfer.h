@@ -181,8 +181,9 @@ int xfer_emit_pagemap(void *xfer, const struct page_run *run);
  * is written and returns the file's fd (-1: x is not that kind, -2: a
  * write failed, logged); then, with nothing submitted meanwhile, room()
  * preallocates len more bytes and wrote() says len more bytes (taking
- * ns) are there, from one thread at a time.
+ * ns) are there, from one thread at a time. can_direct: x is that kind.
  */
+bool page_xfer_can_direct(const struct page_xfer *x);
 int page_xfer_direct_begin(struct page_xfer *x);
 void page_xfer_direct_room(struct page_xfer *x, uint64_t len);
 void page_xfer_direct_wrote(struct page_xfer *x, uint64_t len, uint64_t ns);

@@ -11,7 +11,8 @@
 #               -d (same PID, QMP cont)
 #   cl-nosync   the same with dump --no-sync: what durability costs shows
 #               as the difference, and in its flush column (the default
-#               page path: splice, or CRIU_LITE_PAGE_PATH's)
+#               page path: splice where criu-lite's pipe can grow to 8
+#               MiB, else copy; or CRIU_LITE_PAGE_PATH's)
 #   cl-copy     the same as cl-nosync by the copy path
 #               (CRIU_LITE_PAGE_PATH=copy: process_vm_readv + write)
 #   cl-splice, cl-write  the same by CRIU_LITE_PAGE_PATH=splice, write
@@ -1014,8 +1015,9 @@ awk -F'\t' -v fmt="$pfmt" '
 			}
 		}
 	}' "$rows" "$tsv" "$ctsv"
-echo "(no-sync: criu-lite dump --no-sync by the default page path (splice,"
-echo " or CRIU_LITE_PAGE_PATH's); durable: criu-lite's default dump, images"
+echo "(no-sync: criu-lite dump --no-sync by the default page path (splice"
+echo " with a pipe of 8 MiB or more, else copy; or CRIU_LITE_PAGE_PATH's);"
+echo " durable: criu-lite's default dump, images"
 echo " fsync'ed; splice, copy, write: --no-sync by CRIU_LITE_PAGE_PATH=...;"
 echo " criu: CRIU's dump. ms: the dump's wall time"
 echo " (QMP stop included), /criu: against CRIU's, won: runs in which it was"

@@ -19,6 +19,22 @@ trap '[ -n "$pid" ] && kill -9 $pid 2>/dev/null; [ -n "$cl" ] && kill -9 $cl 2>/
 ok() { echo "PASS $1"; pass=$((pass + 1)); }
 bad() { echo "FAIL $1"; fail=$((fail + 1)); }
 
+# refused NAME SECONDS WORDS CMD...: CMD exits 1 by itself within SECONDS
+# (not left waiting), WORDS (a grep pattern) in its stderr
+refused() {
+	r_name=$1 r_secs=$2 r_words=$3
+	shift 3
+	timeout "$r_secs" "$@" >/dev/null 2>"$work/err"
+	rc=$?
+	if [ $rc = 124 ]; then
+		bad "$r_name: still waiting after $r_secs s"
+	elif [ $rc != 1 ] || ! grep -q -- "$r_words" "$work/err"; then
+		bad "$r_name: exit $rc, $(cat "$work/err")"
+	else
+		ok "$r_name: $(head -1 "$work/err")"
+	fi
+}
+
 # ---- --help: one per command, each its own ----
 for cmd in check dump pre-dump restore show page-server migrate lazy-pages; do
 	if "$CL" $cmd --help >"$work/help.$cmd" 2>"$work/err" &&
@@ -39,16 +55,8 @@ dups=$(md5sum "$work"/help.* | awk '{ print $1 }' | sort | uniq -d | wc -l)
 for args in "page-server -D $work --port 0" \
 	    "lazy-pages --page-server --address 127.0.0.1 --port 1 -D $work"; do
 	# shellcheck disable=SC2086
-	timeout 20 "$CL" $args --tls --tls-cacert /nonexistent/ca.pem \
-		>/dev/null 2>"$work/err"
-	rc=$?
-	if [ $rc = 124 ]; then
-		bad "${args%% *} --tls with a missing CA file: still waiting after 20 s"
-	elif [ $rc = 0 ] || ! grep -q "/nonexistent/ca.pem" "$work/err"; then
-		bad "${args%% *} --tls with a missing CA file: exit $rc, $(cat "$work/err")"
-	else
-		ok "${args%% *} --tls with a missing CA file: $(head -1 "$work/err")"
-	fi
+	refused "${args%% *} --tls with a missing CA file" 20 /nonexistent/ca.pem \
+		"$CL" $args --tls --tls-cacert /nonexistent/ca.pem
 done
 
 # ---- refused command lines: criu-lite: messages, non-zero exit ----
@@ -198,15 +206,8 @@ gone
 pid=
 
 # ---- page servers: a bad -D refused at once, an absent one named ----
-timeout 20 "$CL" page-server --port 0 -D "$work/none/x" >/dev/null 2>"$work/err"
-rc=$?
-if [ $rc = 124 ]; then
-	bad "page-server -D (parent missing): still waiting for a client after 20 s"
-elif [ $rc != 0 ] && grep -q "page-server: can't make -D $work/none/x" "$work/err"; then
-	ok "page-server -D (parent missing): $(head -1 "$work/err")"
-else
-	bad "page-server -D (parent missing): exit $rc, $(cat "$work/err")"
-fi
+refused "page-server -D (parent missing)" 20 "page-server: can't make -D $work/none/x" \
+	"$CL" page-server --port 0 -D "$work/none/x"
 sleep 30 </dev/null >/dev/null 2>&1 &
 pid=$!
 "$CL" dump -t $pid -D "$work/ps" -R --page-server --address 127.0.0.1 --port 1 \
@@ -261,26 +262,14 @@ for args in "--page-server --address 127.0.0.1 --port 1" \
 	    "--port 1 --page-server --address 127.0.0.1" \
 	    "--page-server 127.0.0.1:1" "--page-server=127.0.0.1:1"; do
 	# shellcheck disable=SC2086
-	timeout 60 "$CL" restore -D "$work/img" -d --lazy-pages $args \
-		--lazy-timeout 1 >/dev/null 2>"$work/err"
-	rc=$?
-	if [ $rc = 1 ] && grep -q "page server 127.0.0.1:1: connect" "$work/err"; then
-		ok "restore --lazy-pages $args: $(head -1 "$work/err")"
-	else
-		bad "restore --lazy-pages $args: exit $rc, $(cat "$work/err")"
-	fi
+	refused "restore --lazy-pages $args" 60 "page server 127.0.0.1:1: connect" \
+		"$CL" restore -D "$work/img" -d --lazy-pages $args --lazy-timeout 1
 done
 mkdir "$work/lp"
 for args in "--page-server --address 127.0.0.1 --port 5" "--page-server 127.0.0.1:5"; do
 	# shellcheck disable=SC2086
-	timeout 60 "$CL" lazy-pages $args -D "$work/lp" --lazy-timeout 1 \
-		>/dev/null 2>"$work/err"
-	rc=$?
-	if [ $rc = 1 ] && grep -q "pages from 127.0.0.1:5)" "$work/err"; then
-		ok "lazy-pages $args: $(head -1 "$work/err")"
-	else
-		bad "lazy-pages $args: exit $rc, $(cat "$work/err")"
-	fi
+	refused "lazy-pages $args" 60 "pages from 127.0.0.1:5)" \
+		"$CL" lazy-pages $args -D "$work/lp" --lazy-timeout 1
 done
 
 echo "cli: $pass passed, $fail failed"

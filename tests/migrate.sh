@@ -62,10 +62,12 @@
 # Run under build/tests/subreaper, as root. Usage: tests/migrate.sh B
 set -u
 B=${1:-build}
+. "$(dirname "$0")/proc-lib.sh"
 CL=$(readlink -f "$B/criu-lite")
 HOG=$(readlink -f "$B/zdtm/static/mem_1g")
 work=$(mktemp -d "${TMPDIR:-/tmp}/cl-mig.XXXXXX")
 ns=clmg$$
+PEER_RUN="ip netns exec $ns"	# silent_peer's listener: on the other host
 n=$(( ($$ + 100) % 200 + 20 ))
 HERE=10.$n.1.1 THERE=10.$n.1.2
 port=$((20000 + ($$ + 7) % 20000))
@@ -82,9 +84,6 @@ cleanup() {
 	rm -rf "$work"
 }
 trap cleanup EXIT
-
-ok() { echo "PASS $1"; pass=$((pass + 1)); }
-bad() { echo "FAIL $1"; fail=$((fail + 1)); }
 
 ip netns add "$ns" && ip link add "v$ns" type veth peer name "w$ns" &&
 	ip link set "w$ns" netns "$ns" &&
@@ -116,6 +115,23 @@ start_hog() {
 	pid=$!
 	for _ in $(seq 1 200); do grep -q READY "$work/hog.out" && return 0; sleep 0.05; done
 	echo "mem_1g did not start"; return 1
+}
+
+# start_zdtm OUT TEST [ENV...]: zdtm's TEST ($B/zdtm/TEST) here with ENV,
+# its output in OUT; $pid once it said READY (10 s at most)
+start_zdtm() {
+	: >"$1"
+	env "${@:3}" "$(readlink -f "$B/zdtm/$2")" </dev/null >>"$1" 2>&1 &
+	pid=$!
+	wait_line "$1" READY 100
+}
+
+# passes_there OUT: the zdtm test $pid on the other host checks itself
+# (SIGTERM) and says PASS in OUT (10 s at most)
+passes_there() {
+	there kill -TERM "$pid"
+	wait_line "$1" "PASS\|^FAIL" 100
+	grep -q "^PASS" "$1"
 }
 
 # hog_ok [there]: the target checks itself and says PASS
@@ -183,11 +199,7 @@ fi
 # late-flags: the VmFlags recorded are the frozen ones, not those of the
 # VMAs read when pre-copy began (migrate guesses them from there while
 # the frozen smaps read goes on beside the dump)
-: >"$work/late.out"
-ZDTM_LATE=1 "$(readlink -f "$B/zdtm/static/vma_flags_late")" </dev/null \
-	>>"$work/late.out" 2>&1 &
-pid=$!
-for _ in $(seq 1 200); do grep -q READY "$work/late.out" && break; sleep 0.05; done
+start_zdtm "$work/late.out" static/vma_flags_late ZDTM_LATE=1
 incoming "$work/dst-late"
 CRIU_LITE_PAUSE=before-freeze "$CL" migrate -t "$pid" --to "$THERE:$port" \
 	>"$work/out.log" 2>&1 &
@@ -198,9 +210,7 @@ for _ in $(seq 1 200); do grep -q "late flags set" "$work/late.out" && break; sl
 kill -CONT "$mpid"
 if wait "$mpid" && wait_srv; then
 	wait "$pid" 2>/dev/null
-	there kill -TERM "$pid"
-	for _ in $(seq 1 200); do grep -q "^PASS\|^FAIL" "$work/late.out" && break; sleep 0.05; done
-	if grep -q "^PASS" "$work/late.out"; then
+	if passes_there "$work/late.out"; then
 		ok "late-flags: dc and lo as at the freeze on the other host"
 	else
 		bad "late-flags: $(grep -v READY "$work/late.out" | head -3)"
@@ -312,29 +322,22 @@ for try in 1 2 3 4; do
 	wait "$pid" 2>/dev/null; pid=
 done
 
-# peer listen|connect [MODE]: tests/tools/silent-peer.py on the other
-# host's network at $THERE:$port ($srv), or (connect) a silent client of
-# it ($cli)
-PEER=$(readlink -f "$(dirname "$0")/tools/silent-peer.py")
-cli=
-peer() {
-	if [ "$1" = connect ]; then
-		python3 "$PEER" connect "$THERE" "$port" "${@:2}" >"$work/peer.out" 2>&1 &
-		cli=$!
+# gave_up_here NAME WORDS: the source's migrate ($mpid) ends by itself
+# (gone_within), fails saying WORDS (a grep pattern) and that the tree
+# runs on here, and the tree PASSes here
+gave_up_here() {
+	gone_within "$1" "$mpid" || return
+	if wait "$mpid"; then
+		bad "$1: the migration succeeded"
+	elif ! grep -q "$2" "$work/out.log"; then
+		bad "$1: does not say \"$2\""; cat "$work/out.log"
+	elif ! grep -q "runs on here" "$work/out.log"; then
+		bad "$1: no word that the source runs on"; cat "$work/out.log"
+	elif ! hog_ok; then
+		bad "$1: the source is harmed"
 	else
-		ip netns exec "$ns" python3 "$PEER" "$1" "$THERE" "$port" >"$work/peer.out" 2>&1 &
-		srv=$!
+		ok "$1: $(grep -o "$2.*" "$work/out.log" | head -1)"
 	fi
-	for _ in $(seq 1 200); do grep -q READY "$work/peer.out" && return 0; sleep 0.05; done
-	echo "silent-peer.py did not start: $(cat "$work/peer.out")"
-}
-
-# gone_within NAME PID: PID ends by itself within 60 s (else killed)
-gone_within() {
-	for _ in $(seq 1 600); do kill -0 "$2" 2>/dev/null || return 0; sleep 0.1; done
-	bad "$1: still waits after 60 s"
-	kill -9 "$2" 2>/dev/null
-	return 1
 }
 
 # state_is S: the source tree's root is in state S (within 2 s)
@@ -348,22 +351,12 @@ state_is() {
 
 # silent-destination
 start_hog || exit 1
-peer listen
+silent_peer "$work/peer.out" listen "$THERE" "$port"
+srv=$peer_pid
 "$CL" migrate -t "$pid" --to "$THERE:$port" --idle-timeout 1 >"$work/out.log" 2>&1 &
 mpid=$!
-if gone_within silent-destination "$mpid"; then
-	if wait "$mpid"; then
-		bad "silent-destination: the migration succeeded"
-	elif ! grep -q "migration destination $THERE:$port: no answer to the greeting for 1 s" "$work/out.log"; then
-		bad "silent-destination: no word of the greeting's timeout"; cat "$work/out.log"
-	elif ! grep -q "runs on here" "$work/out.log"; then
-		bad "silent-destination: no word that the source runs on"; cat "$work/out.log"
-	elif ! hog_ok; then
-		bad "silent-destination: the source is harmed"
-	else
-		ok "silent-destination: $(grep -o 'no answer to the greeting.*' "$work/out.log")"
-	fi
-fi
+gave_up_here silent-destination \
+	"migration destination $THERE:$port: no answer to the greeting for 1 s"
 kill -9 "$srv" 2>/dev/null; wait "$srv" 2>/dev/null; srv=
 [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null; pid=
 
@@ -375,19 +368,7 @@ incoming "$work/dst8"
 mpid=$!
 sleep 1
 pkill -STOP -f "migrate --incoming $THERE:$port -D $work/dst8"
-if gone_within destination-stopped "$mpid"; then
-	if wait "$mpid"; then
-		bad "destination-stopped: the migration succeeded"
-	elif ! grep -q "migration destination $THERE:$port.* for 2 s" "$work/out.log"; then
-		bad "destination-stopped: no word of the timeout"; cat "$work/out.log"
-	elif ! grep -q "runs on here" "$work/out.log"; then
-		bad "destination-stopped: no word that the source runs on"; cat "$work/out.log"
-	elif ! hog_ok; then
-		bad "destination-stopped: the source is harmed"
-	else
-		ok "destination-stopped: $(grep -o "migration destination $THERE:$port.* for 2 s" "$work/out.log" | head -1)"
-	fi
-fi
+gave_up_here destination-stopped "migration destination $THERE:$port.* for 2 s"
 pkill -9 -f "migrate --incoming $THERE:$port -D $work/dst8"
 pkill -CONT -f "migrate --incoming $THERE:$port -D $work/dst8"
 wait_srv
@@ -395,7 +376,8 @@ wait_srv
 
 # silent-source
 incoming "$work/dst9" --idle-timeout 1
-peer connect 3
+silent_peer "$work/peer.out" connect "$THERE" "$port" 3
+cli=$peer_pid
 if gone_within silent-source "$srv"; then
 	if wait "$srv"; then
 		bad "silent-source: the destination says it succeeded"
@@ -590,24 +572,17 @@ else
 fi
 
 # tcp: connections inside the tree move along
-: >"$work/tcp.out"
-"$(dirname "$HOG")/tcp_established" </dev/null >>"$work/tcp.out" 2>&1 &
-pid=$!
-for _ in $(seq 1 200); do grep -q READY "$work/tcp.out" && break; sleep 0.05; done
+start_zdtm "$work/tcp.out" static/tcp_established
 incoming "$work/dst-tcp" --tcp-established
 if "$CL" migrate -t "$pid" --to "$THERE:$port" --tcp-established \
 	>"$work/out.log" 2>&1 && wait_srv; then
 	wait "$pid" 2>/dev/null
 	if ! runs_there; then
 		bad "tcp: $pid does not run on the other host"; cat "$work/in.log"
+	elif passes_there "$work/tcp.out"; then
+		ok "tcp: tcp_established moved with its connections, PASSes there"
 	else
-		there kill -TERM "$pid"
-		for _ in $(seq 1 200); do grep -q "^PASS\|^FAIL" "$work/tcp.out" && break; sleep 0.05; done
-		if grep -q "^PASS" "$work/tcp.out"; then
-			ok "tcp: tcp_established moved with its connections, PASSes there"
-		else
-			bad "tcp: on the other host: $(grep FAIL "$work/tcp.out" | head -3)"
-		fi
+		bad "tcp: on the other host: $(grep FAIL "$work/tcp.out" | head -3)"
 	fi
 else
 	bad "tcp: migrate failed"; tail -5 "$work/out.log" "$work/in.log"

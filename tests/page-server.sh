@@ -14,7 +14,8 @@
 #                  fails saying so, the target runs on unharmed
 #   server-stopped the page server SIGSTOPped during the transfer, the
 #                  dump SIGTERMed: it stops at once saying so (it waited
-#                  for the server before), the target runs on unharmed
+#                  for the server before), the target runs on unharmed,
+#                  the server's DIR untouched
 #   server-stopped-timeout  the same, no signal: dump --idle-timeout 2
 #                  gives up by itself, naming the page server, the target
 #                  runs on unharmed, the server's DIR untouched (it waited
@@ -58,10 +59,12 @@
 # Run under build/tests/subreaper, as root. Usage: tests/page-server.sh B
 set -u
 B=${1:-build}
+. "$(dirname "$0")/proc-lib.sh"
 CL=$(readlink -f "$B/criu-lite")
 HOG=$(readlink -f "$B/zdtm/static/mem_1g")
 work=$(mktemp -d "${TMPDIR:-/tmp}/cl-ps.XXXXXX")
 ns=clps$$
+PEER_RUN="ip netns exec $ns"	# silent_peer's listener: on the other host
 n=$(( $$ % 200 + 20 ))
 HERE=10.$n.0.1 THERE=10.$n.0.2
 port=$((20000 + $$ % 20000))
@@ -75,9 +78,6 @@ cleanup() {
 	rm -rf "$work"
 }
 trap cleanup EXIT
-
-ok() { echo "PASS $1"; pass=$((pass + 1)); }
-bad() { echo "FAIL $1"; fail=$((fail + 1)); }
 
 # the other host
 ip netns add "$ns" && ip link add "v$ns" type veth peer name "w$ns" &&
@@ -131,19 +131,44 @@ dump_ps() {
 	"$CL" dump -t "$pid" -D "$1" --page-server --address "$THERE" --port "$port" "${@:2}"
 }
 
-# peer listen|full|connect [MODE]: tests/tools/silent-peer.py on the other
-# host at $THERE:$port ($srv), or (connect) a silent client of it
-PEER=$(readlink -f "$(dirname "$0")/tools/silent-peer.py")
-peer() {
-	if [ "$1" = connect ]; then
-		python3 "$PEER" connect "$THERE" "$port" "${@:2}" >"$work/peer.out" 2>&1 &
-		cli=$!
+# dump_to_stopped ARGS...: a 1 GiB target dumped --no-sync ARGS to a page
+# server into keep, in the background ($dpid); the server SIGSTOPped once
+# the dump's page phase began (the dump blocks on the connection)
+dump_to_stopped() {
+	HOG_MB=1024 start_hog || exit 1
+	server "$work/keep"
+	rm -f "$work/ss.fd"
+	(exec "$CL" dump -t "$pid" -D "$work/ss" --page-server --address "$THERE" \
+		--port "$port" --no-sync "$@" --progress-fd 3 3>"$work/ss.fd" \
+		>"$work/dump.log" 2>&1) &
+	dpid=$!
+	for _ in $(seq 1 400); do grep -q "^phase=dump-pages" "$work/ss.fd" 2>/dev/null && break; sleep 0.02; done
+	kill -STOP "$srv"
+}
+
+# stopped_end NAME WORDS: that dump ends by itself (gone_within), failing
+# and saying WORDS; the stopped server is killed (its half transfer, in
+# its DIR/.incoming-PID, is its own); the target runs on unharmed, the
+# server's DIR is untouched
+stopped_end() {
+	local gone=0
+	gone_within "$1: the dump" "$dpid" || gone=1
+	kill -9 "$srv" 2>/dev/null; kill -CONT "$srv" 2>/dev/null; wait "$srv" 2>/dev/null; srv=
+	rm -rf "$work/keep"/.incoming-* 2>/dev/null
+	if [ $gone = 1 ]; then
+		wait "$dpid" 2>/dev/null
+	elif wait "$dpid"; then
+		echo "SKIP $1: the dump was complete before the server stopped"
+	elif ! grep -q "$2" "$work/dump.log"; then
+		bad "$1: the dump does not say why it stopped"; cat "$work/dump.log"
+	elif ! kill -0 "$pid" 2>/dev/null || ! hog_ok; then
+		bad "$1: the target is harmed"
+	elif ! kept_intact; then
+		bad "$1: the server's DIR changed: $(ls -A "$work/keep")"
 	else
-		ip netns exec "$ns" python3 "$PEER" "$1" "$THERE" "$port" >"$work/peer.out" 2>&1 &
-		srv=$!
+		ok "$1: $(grep -o "$2.*" "$work/dump.log" | head -1)"
 	fi
-	for _ in $(seq 1 200); do grep -q READY "$work/peer.out" && return 0; sleep 0.05; done
-	echo "silent-peer.py did not start: $(cat "$work/peer.out")"
+	[ -n "$pid" ] && kill -9 "$pid" 2>/dev/null; pid=
 }
 
 # gives_up NAME LOG WORDS CMD...: CMD fails by itself (not held: 60 s at
@@ -242,66 +267,19 @@ rm -rf "$work/keep"/.incoming-* 2>/dev/null	# the killed server's own
 # began (the dump blocks on the connection), then the dump SIGTERMed: it
 # stops (not held until the server comes back), says so, the target runs
 # on unharmed
-HOG_MB=1024 start_hog || exit 1
-server "$work/keep"
-rm -f "$work/ss.fd"
-(exec "$CL" dump -t "$pid" -D "$work/ss" --page-server --address "$THERE" \
-	--port "$port" --no-sync --progress-fd 3 3>"$work/ss.fd" >"$work/dump.log" 2>&1) &
-dpid=$!
-for _ in $(seq 1 400); do grep -q "^phase=dump-pages" "$work/ss.fd" 2>/dev/null && break; sleep 0.02; done
-kill -STOP "$srv"
+dump_to_stopped
 sleep 1
 kill -TERM "$dpid"
-for _ in $(seq 1 300); do kill -0 "$dpid" 2>/dev/null || break; sleep 0.1; done
-if kill -0 "$dpid" 2>/dev/null; then
-	bad "server-stopped: the dump still waits 30 s after SIGTERM"
-	kill -9 "$dpid"; wait "$dpid" 2>/dev/null
-elif wait "$dpid"; then
-	echo "SKIP server-stopped: the dump was complete before the server stopped"
-elif ! grep -q "interrupted by signal 15" "$work/dump.log"; then
-	bad "server-stopped: the dump does not say why it stopped"; cat "$work/dump.log"
-elif ! kill -0 "$pid" 2>/dev/null || ! hog_ok; then
-	bad "server-stopped: the target is harmed"
-else
-	ok "server-stopped: $(grep -o 'Error: dump interrupted.*' "$work/dump.log" | head -1)"
-fi
-kill -9 "$srv" 2>/dev/null; kill -CONT "$srv" 2>/dev/null; wait "$srv" 2>/dev/null; srv=
-[ -n "$pid" ] && kill -9 "$pid" 2>/dev/null; pid=
-rm -rf "$work/keep"/.incoming-* 2>/dev/null
+stopped_end server-stopped "dump interrupted by signal 15"
 
 # server-stopped-timeout: as above, the dump left to itself
-HOG_MB=1024 start_hog || exit 1
-server "$work/keep"
-rm -f "$work/ss.fd"
-(exec "$CL" dump -t "$pid" -D "$work/ss" --page-server --address "$THERE" \
-	--port "$port" --no-sync --idle-timeout 2 --progress-fd 3 3>"$work/ss.fd" \
-	>"$work/dump.log" 2>&1) &
-dpid=$!
-for _ in $(seq 1 400); do grep -q "^phase=dump-pages" "$work/ss.fd" 2>/dev/null && break; sleep 0.02; done
-kill -STOP "$srv"
-for _ in $(seq 1 600); do kill -0 "$dpid" 2>/dev/null || break; sleep 0.1; done
-# the stopped server's half transfer, in its DIR/.incoming-PID, is its own
-kill -9 "$srv" 2>/dev/null; kill -CONT "$srv" 2>/dev/null; wait "$srv" 2>/dev/null; srv=
-rm -rf "$work/keep"/.incoming-* 2>/dev/null
-if kill -0 "$dpid" 2>/dev/null; then
-	bad "server-stopped-timeout: the dump still waits 60 s after the server stopped"
-	kill -9 "$dpid"; wait "$dpid" 2>/dev/null
-elif wait "$dpid"; then
-	echo "SKIP server-stopped-timeout: the dump was complete before the server stopped"
-elif ! grep -q "page server $THERE:$port.* for 2 s" "$work/dump.log"; then
-	bad "server-stopped-timeout: the dump does not say why it stopped"; cat "$work/dump.log"
-elif ! kill -0 "$pid" 2>/dev/null || ! hog_ok; then
-	bad "server-stopped-timeout: the target is harmed"
-elif ! kept_intact; then
-	bad "server-stopped-timeout: the server's DIR changed: $(ls -A "$work/keep")"
-else
-	ok "server-stopped-timeout: $(grep -o "page server $THERE:$port.* for 2 s" "$work/dump.log" | head -1)"
-fi
-[ -n "$pid" ] && kill -9 "$pid" 2>/dev/null; pid=
+dump_to_stopped --idle-timeout 2
+stopped_end server-stopped-timeout "page server $THERE:$port.* for 2 s"
 
 # silent-server: dump and pre-dump, before the freeze
 start_hog || exit 1
-peer listen
+silent_peer "$work/peer.out" listen "$THERE" "$port"
+srv=$peer_pid
 for cmd in dump pre-dump; do
 	if gives_up "silent-server: $cmd" "$work/dump.log" \
 		"page server $THERE:$port: no answer to the greeting for 1 s" \
@@ -321,7 +299,8 @@ kill -9 "$srv" 2>/dev/null; wait "$srv" 2>/dev/null; srv=
 
 # connect-timeout
 start_hog || exit 1
-peer full
+silent_peer "$work/peer.out" full "$THERE" "$port"
+srv=$peer_pid
 gives_up connect-timeout "$work/dump.log" "page server $THERE:$port: connect: no answer for 1 s" \
 	"$CL" dump -t "$pid" -D "$work/sil" --page-server --address "$THERE" \
 	--port "$port" --idle-timeout 1 &&
@@ -331,10 +310,10 @@ kill -9 "$srv" 2>/dev/null; wait "$srv" 2>/dev/null; srv=
 
 # pull-idle
 server "$work/keep" --idle-timeout 1
-peer connect 1
-for _ in $(seq 1 600); do kill -0 "$srv" 2>/dev/null || break; sleep 0.1; done
-if kill -0 "$srv" 2>/dev/null; then
-	bad "pull-idle: the server still serves the silent client after 60 s"
+silent_peer "$work/peer.out" connect "$THERE" "$port" 1
+cli=$peer_pid
+if ! gone_within "pull-idle: the server (a silent client)" "$srv"; then
+	:
 elif wait "$srv"; then
 	bad "pull-idle: the server says it served the client"
 elif ! grep -q "the client .* asked nothing (or took nothing) for 1 s" "$work/server.log"; then

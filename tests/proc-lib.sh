@@ -29,8 +29,9 @@ proc_test_init() {
 	trap '[ "$BASHPID" = $$ ] || exit; for p in "${pids[@]}"; do kill -9 $p 2>/dev/null; done; rm -rf "$work"' EXIT
 }
 
+# ok CASE, bad CASE [WHY]: count and say a result
 ok() { echo "PASS $1"; pass=$((pass + 1)); }
-bad() { echo "FAIL $1: $2"; fail=$((fail + 1)); }
+bad() { echo "FAIL $1${2+: $2}"; fail=$((fail + 1)); }
 
 # wait_line FILE WORD TENTHS: a line starting with WORD appears in FILE
 # within TENTHS/10 s
@@ -40,5 +41,33 @@ wait_line() {
 		grep -q "^$2" "$1" 2>/dev/null && return 0
 		sleep 0.1
 	done
+	return 1
+}
+
+# gone_within NAME PID: PID ends by itself (or is a zombie) within 60 s;
+# else bad NAME, and it is killed
+gone_within() {
+	wait_gone "$2" 600 && return 0
+	bad "$1" "still waits after 60 s"
+	kill -9 "$2" 2>/dev/null
+	return 1
+}
+
+# silent_peer OUT ROLE HOST PORT [MODE]: tests/tools/silent-peer.py ROLE
+# (listen: takes connections and says nothing; full: its accept queue
+# full; connect: a client that says nothing after its hello of MODE) in
+# the background, its output in OUT, its PID in peer_pid; listen and full
+# run through $PEER_RUN (a command prefix: the other host's network).
+# Returns once it said READY (10 s at most; else 1, saying so).
+SILENT_PEER=$(readlink -f "$(dirname "${BASH_SOURCE[0]}")/tools/silent-peer.py")
+silent_peer() {
+	local out=$1 run=()
+	shift
+	# shellcheck disable=SC2206
+	[ "$1" = connect ] || run=(${PEER_RUN:-})
+	"${run[@]}" python3 "$SILENT_PEER" "$@" >"$out" 2>&1 &
+	peer_pid=$!
+	wait_line "$out" READY 100 && return 0
+	echo "silent-peer.py did not start: $(cat "$out")"
 	return 1
 }

@@ -2,9 +2,9 @@
 # The one-copy page paths of a dump (criu-lite/page-splice.h) against the
 # copy path (CRIU_LITE_PAGE_PATH=copy), on splicehog: 32 MiB of which
 # every 4th page is present and all zero. Each case runs for both ways,
-# named WAY:case: write (the process pwritevs its pages into pages-1.img,
-# the default) and splice (it vmsplices them into criu-lite's pipe); the
-# dump's log must say it took that way.
+# named WAY:case: write (the process pwritevs its pages into pages-1.img)
+# and splice (it vmsplices them into criu-lite's pipe), each forced by
+# CRIU_LITE_PAGE_PATH; the dump's log must say it took that way.
 #
 #   same-zero   --leave-running dumps of one process by each path: the
 #               same pagemap (runs, PE_ZERO where the copy path has them,
@@ -27,6 +27,14 @@
 #               way's page cache would be charged to it): the write way
 #               gives it the pipe instead and says so (skipped if no such
 #               cgroup can be made here)
+#   auto:small  no CRIU_LITE_PAGE_PATH, and splice made to need a larger
+#               pipe than any (CRIU_LITE_SPLICE_MIN_PIPE=128M): the dump
+#               takes the copy path, saying so at -v2 with the pipe it can
+#               have (as this script finds it) and the 128 MiB; its pages
+#               file holds no zero page, as the copy path's
+#   auto:large  the same with CRIU_LITE_SPLICE_MIN_PIPE=1M: splice
+#   auto:here   the same with no knob: splice if the pipe here can grow to
+#               8 MiB, else the copy path, saying why
 #
 # Usage: tests/splice.sh BUILD_DIR    (under build/tests/subreaper)
 set -u
@@ -60,7 +68,9 @@ dump() {
 	local name=$1 path=$2 dir=$3 said
 	shift 3
 	mkdir -p "$dir"
-	if ! CRIU_LITE_PAGE_PATH=$path "$CL" dump -v3 -t "$pid" -D "$dir" "$@" \
+	local pathenv=("CRIU_LITE_PAGE_PATH=$path")
+	[ "$path" = auto ] && pathenv=(-u CRIU_LITE_PAGE_PATH)	# its own choice
+	if ! env "${pathenv[@]}" "$CL" dump -v3 -t "$pid" -D "$dir" "$@" \
 	     >"$dir.log" 2>&1; then
 		bad "$name" "dump by $path failed: $(tail -3 "$dir.log")"
 		return 1
@@ -126,6 +136,16 @@ checked() {
 	grep -q "^CHECK $2 ok" "$work/$1.out"
 }
 
+# intact NAME PID [WHAT]: ok NAME [: WHAT] if PID says its memory is
+# intact (checked), else bad
+intact() {
+	if checked "$1" "$2"; then
+		ok "$1${3:+: $3}"
+	else
+		bad "$1" "the process' memory changed"
+	fi
+}
+
 # case_* WAY: the one-copy way (splice: vmsplice into criu-lite's pipe;
 # write: the process pwritevs into pages-1.img), named WAY:case
 case_same_zero() {
@@ -146,10 +166,8 @@ case_same_zero() {
 		if [ "$s" -ne $(($(held "$work/z-splice$1" '$1 + $6') * 4096)) ] ||
 		   [ "$c" -ne $(($(held "$work/z-copy$1" '$1') * 4096)) ]; then
 			bad "$n" "pages files of $s ($1) and $c (copy) bytes: the $1 path's should hold its stored and zero pages, the copy path's its stored ones"
-		elif ! checked "$n" "$pid"; then
-			bad "$n" "the process' memory changed"
 		else
-			ok "$n"
+			intact "$n" "$pid"
 		fi
 	fi
 	kill -9 "$pid" 2>/dev/null
@@ -204,10 +222,8 @@ case_fsize() {
 		bad "$n" "no word of the RLIMIT_FSIZE: $(grep "pid $pid: .*pages by" "$work/fs.log")"
 	elif [ "$sig" != 0000000000000000 ]; then
 		bad "$n" "signals pending after the dump: $sig"
-	elif ! checked "$n" "$pid"; then
-		bad "$n" "the process' memory changed"
 	else
-		ok "$n"
+		intact "$n" "$pid"
 	fi
 	kill -9 "$pid" 2>/dev/null
 }
@@ -231,10 +247,8 @@ case_memcg() {
 	elif EXPECT=splice dump "$n" write "$work/mc" --leave-running; then
 		if ! grep -q "memory cgroup has a limit" "$work/mc.log"; then
 			bad "$n" "no word of the memory cgroup's limit: $(grep "pid $pid: .*pages by" "$work/mc.log")"
-		elif ! checked "$n" "$pid"; then
-			bad "$n" "the process' memory changed"
 		else
-			ok "$n"
+			intact "$n" "$pid"
 		fi
 	fi
 	[ -n "${pid:-}" ] && kill -9 "$pid" 2>/dev/null && wait_gone "$pid"
@@ -244,8 +258,61 @@ case_memcg() {
 	done
 }
 
+# pipe_max: the size of a pipe grown as far as root here may (criu-lite
+# grows its own from 64 MiB down, by halves), in bytes
+pipe_max() {
+	python3 -c '
+import fcntl, os
+r, w = os.pipe()
+want = 64 << 20
+while want >= 1 << 20:
+    try:
+        fcntl.fcntl(r, 1031, want)	# F_SETPIPE_SZ
+        break
+    except OSError:
+        want //= 2
+print(fcntl.fcntl(r, 1032))	# F_GETPIPE_SZ'
+}
+
+# case_auto NAME MIN WAY [MIB]: a dump with no CRIU_LITE_PAGE_PATH (and
+# CRIU_LITE_SPLICE_MIN_PIPE=MIN unless MIN is "-") takes WAY (dump()
+# checks splice's own line); the copy path says why at -v2: the pipe it
+# can have here, and the MIB MiB splice needs
+case_auto() {
+	local n=auto:$1 min=$2 way=$3 d=$work/a$1 have said v=-v3
+	[ "$way" = copy ] && v=-v2	# its line a note (splice's: debug)
+	have=$(pipe_max) || { bad "$n" "can't find the pipe size here"; return; }
+	said="pages by copy: criu-lite's pipe can have $(awk -v b="$have" \
+		'BEGIN { printf "%g", b / 1048576 }') MiB here .*splice pays from ${4:-} MiB"
+	start "$n" || return
+	if [ "$min" = - ]; then
+		EXPECT=$way dump "$n" auto "$d" --leave-running $v || return
+	else
+		CRIU_LITE_SPLICE_MIN_PIPE=$min EXPECT=$way \
+			dump "$n" auto "$d" --leave-running $v || return
+	fi
+	if [ "$way" = copy ] && ! grep -q "$said" "$d.log"; then
+		bad "$n" "no \"$said\" in: $(grep 'pages by' "$d.log")"
+	elif [ "$way" = copy ] && grep -q "pages by vmsplice\|pages by pwritev" "$d.log"; then
+		bad "$n" "a one-copy way taken: $(grep 'pages by' "$d.log")"
+	elif [ "$way" = copy ] && [ "$(stat -c %s "$d/pages-1.img")" -ne \
+	     $(($(held "$d" '$1') * 4096)) ]; then
+		bad "$n" "pages-1.img holds more than the stored pages (the zero pages: a one-copy way)"
+	else
+		intact "$n" "$pid" "$(grep -o 'pages by.*' "$d.log" | head -1)"
+	fi
+	kill -9 "$pid" 2>/dev/null
+}
+
 case_fsize
 case_memcg
+case_auto small 128M copy 128
+case_auto large 1M splice
+if [ "$(pipe_max)" -ge $((8 << 20)) ]; then
+	case_auto here - splice
+else
+	case_auto here - copy 8
+fi
 for way in write splice; do
 	case_same_zero $way
 	case_same_cow $way

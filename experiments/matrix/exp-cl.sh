@@ -96,14 +96,15 @@ chain_gone() {
 		R_NOTE="the chain's QEMU's PID $CH_SIDE (PID $CH_PID here) could not be read"
 }
 
-# cl_dir NAME DUMP-OPTS RESTORE-OPTS: dump to a directory, restore from it,
-# on the chain's side (there: under another PID here afterwards)
-cl_dir() {
-	local dopt=() ropt=() d img off offr t0 t1 t2 t3 i ipid
+# cl_begin DUMP-OPTS: the start of a dump-and-restore row, in the
+# caller's locals (bash's dynamic scope): ipid (the chain's QEMU's PID on
+# its side), dopt, d (the row's directory, R_DIR), img (d/img); R_DURABLE
+# (a durable dump's fsync is timed: others' dirty pages flushed first).
+# 1 when the chain's QEMU is gone.
+cl_begin() {
 	ipid=$(chain_inner_pid)
 	chain_gone "$ipid" && return 1
-	read -ra dopt <<<"$2"
-	read -ra ropt <<<"$3"
+	read -ra dopt <<<"$1"
 	R_DURABLE=true
 	[[ " ${dopt[*]} " == *" --no-sync "* ]] && R_DURABLE=false
 	chain_next_dir
@@ -111,28 +112,74 @@ cl_dir() {
 	mkdir -p "$d"
 	R_DIR=$d
 	img=$d/img
-	# a durable dump's fsync is timed: others' dirty pages flushed first
 	[ "$R_DURABLE" = true ] && sync
-	off=$(log_size "$CH_DIR/serial.log")
-	t0=$(gl_now_ms)
-	if ! side_run "$CH_SIDE" "$CL" dump -t "$ipid" -D "$img" --qmp "$CH_SOCK" \
-		"${dopt[@]}" >"$d/dump.log" 2>&1; then
-		# user-net opens a host TCP socket while the guest's NET ping
-		# is in flight, which criu-lite cannot dump yet: once more
-		R_NOTE="dump retried, first: $(grep -m1 -A1 "not supported" "$d/dump.log" | tr '\n' ' ')"
-		mv "$d/dump.log" "$d/dump-1.log"
-		rm -rf "$img"
-		grep -q "it was left running" "$d/dump-1.log" &&
-			gl_qmp "$CH_SOCK" cont >/dev/null 2>&1 && sleep 0.5 &&
-			off=$(log_size "$CH_DIR/serial.log") && t0=$(gl_now_ms) &&
-			side_run "$CH_SIDE" "$CL" dump -t "$ipid" -D "$img" \
-				--qmp "$CH_SOCK" "${dopt[@]}" >"$d/dump.log" 2>&1 || {
-			R_VERDICT=dump-failed
-			R_NOTE=$(tail -n 3 "$d/dump.log" 2>/dev/null | tr '\n' ' ')
-			grep -q "it was left running" "$d/dump.log" && R_SRC_RESUMABLE=1
+	return 0
+}
+
+# cl_dump MARK: criu-lite dump of $ipid into $img with QMP and $dopt, its
+# log $d/dump.log; MARK (a function) runs right before each try to note
+# where it starts (t0...). A dump refused with the VM left running is
+# tried once more (user-net opens a host TCP socket while the guest's NET
+# ping is in flight, which criu-lite cannot dump yet), the note naming
+# what was refused; 1 with R_VERDICT=dump-failed.
+cl_dump() {
+	"$1"
+	side_run "$CH_SIDE" "$CL" dump -t "$ipid" -D "$img" --qmp "$CH_SOCK" \
+		"${dopt[@]}" >"$d/dump.log" 2>&1 && return 0
+	R_NOTE="dump retried, first: $(grep -m1 -A1 "not supported" "$d/dump.log" | tr '\n' ' ')"
+	mv "$d/dump.log" "$d/dump-1.log"
+	rm -rf "$img"
+	grep -q "it was left running" "$d/dump-1.log" &&
+		gl_qmp "$CH_SOCK" cont >/dev/null 2>&1 && sleep 0.5 && "$1" &&
+		side_run "$CH_SIDE" "$CL" dump -t "$ipid" -D "$img" \
+			--qmp "$CH_SOCK" "${dopt[@]}" >"$d/dump.log" 2>&1 && return 0
+	R_VERDICT=dump-failed
+	R_NOTE=$(tail -n 3 "$d/dump.log" 2>/dev/null || tail -n 3 "$d/dump-1.log")
+	R_NOTE=$(tr '\n' ' ' <<<"$R_NOTE")
+	grep -q "it was left running" "$d/dump.log" 2>/dev/null && R_SRC_RESUMABLE=1
+	return 1
+}
+
+# cl_restore T0 [OPTIONS]: criu-lite restore -d of $img on the chain's
+# side (log $d/restore.log), once more after 0.3 s if refused (the dumped
+# or ended source's PID may still be held for a moment: the note says
+# so); sets t2 (its start), CH_PID (the restored QEMU's PID here),
+# R_RESTORE and R_HOST (from T0); 1 with R_VERDICT set.
+cl_restore() {
+	local t0=$1 t3
+	shift
+	t2=$(gl_now_ms)
+	if ! side_run "$CH_SIDE" "$CL" restore -D "$img" -d "$@" \
+		>"$d/restore.log" 2>&1; then
+		sleep 0.3
+		side_run "$CH_SIDE" "$CL" restore -D "$img" -d "$@" \
+			>"$d/restore.log" 2>&1 || {
+			R_VERDICT=restore-failed
+			R_NOTE=$(tail -n 3 "$d/restore.log" | tr '\n' ' ')
 			return 1
 		}
+		R_NOTE="${R_NOTE:+$R_NOTE; }restore retried"
 	fi
+	t3=$(gl_now_ms)
+	CH_PID=$(side_outer_pid "$CH_SIDE" "$ipid") ||
+		{ R_VERDICT=restored-not-found; return 1; }
+	R_RESTORE=$((t3 - t2))
+	R_HOST=$((t3 - t0))
+}
+
+# cl_dir_mark: where cl_dir's dump starts (the serial log's size, t0)
+cl_dir_mark() {
+	off=$(log_size "$CH_DIR/serial.log")
+	t0=$(gl_now_ms)
+}
+
+# cl_dir NAME DUMP-OPTS RESTORE-OPTS: dump to a directory, restore from it,
+# on the chain's side (there: under another PID here afterwards)
+cl_dir() {
+	local dopt=() ropt=() d img off offr t0 t1 t2 i ipid
+	cl_begin "$2" || return 1
+	read -ra ropt <<<"$3"
+	cl_dump cl_dir_mark || return 1
 	t1=$(gl_now_ms)
 	G_FRESH_OFF=$(log_size "$CH_DIR/serial.log")	# the tree is gone: the move's boundary
 	R_SAVE=$((t1 - t0))
@@ -142,24 +189,7 @@ cl_dir() {
 	# beat and verify while it copies)
 	offr=$off
 	[ ${#dopt[@]} -gt 0 ] && offr=$(log_size "$CH_DIR/serial.log")
-	t2=$(gl_now_ms)
-	if ! side_run "$CH_SIDE" "$CL" restore -D "$img" -d "${ropt[@]}" \
-		>"$d/restore.log" 2>&1; then
-		# a dumped PID may still be taken right after the dump: once more
-		sleep 0.3
-		side_run "$CH_SIDE" "$CL" restore -D "$img" -d "${ropt[@]}" \
-			>"$d/restore.log" 2>&1 || {
-			R_VERDICT=restore-failed
-			R_NOTE=$(tail -n 3 "$d/restore.log" | tr '\n' ' ')
-			return 1
-		}
-		R_NOTE="restore retried"
-	fi
-	t3=$(gl_now_ms)
-	CH_PID=$(side_outer_pid "$CH_SIDE" "$ipid") ||
-		{ R_VERDICT=restored-not-found; return 1; }
-	R_RESTORE=$((t3 - t2))
-	R_HOST=$((t3 - t0))
+	cl_restore "$t0" "${ropt[@]}" || return 1
 	R_TOTAL=$R_HOST
 	R_DOWN=$(cl_number frozen "$d/dump.log")
 	R_ROUNDS=$(cl_number rounds "$d/dump.log")
@@ -439,33 +469,20 @@ cl_mismatch() {
 	rm -f "$d/libglib-changed.so"
 }
 
-# cl_run_mode NAME: one run of a criu-lite mode on the chain's QEMU
+# cl_snap_mark: where cl_snap's dump starts (t0, the heartbeat seq then)
+cl_snap_mark() {
+	t0=$(gl_now_ms)
+	s0=$(last_seq "$CH_DIR/stamped.log" "$t0")
+}
+
 # cl_snap NAME DUMP_OPTIONS: dump --leave-running, the source on for 1 s,
 # ended, the image restored here: the guest must come back at the dump's
 # state (the heartbeat seq of its freeze), with the source's pause during
 # the dump as the row's pause (the source's guest is what ran on).
 cl_snap() {
-	local dopt=() d img ipid t0 t1 t2 t3 s0 s1 s2 pos src_status src_pause
-	ipid=$(chain_inner_pid)
-	chain_gone "$ipid" && return 1
-	read -ra dopt <<<"$2"
-	R_DURABLE=true
-	[[ " ${dopt[*]} " == *" --no-sync "* ]] && R_DURABLE=false
-	chain_next_dir
-	d=$NEXT_DIR
-	mkdir -p "$d"
-	R_DIR=$d
-	img=$d/img
-	[ "$R_DURABLE" = true ] && sync
-	t0=$(gl_now_ms)
-	s0=$(last_seq "$CH_DIR/stamped.log" "$t0")
-	side_run "$CH_SIDE" "$CL" dump -t "$ipid" -D "$img" --qmp "$CH_SOCK" \
-		"${dopt[@]}" >"$d/dump.log" 2>&1 || {
-		R_VERDICT=dump-failed
-		R_NOTE=$(tail -n 3 "$d/dump.log" 2>/dev/null | tr '\n' ' ')
-		grep -q "it was left running" "$d/dump.log" && R_SRC_RESUMABLE=1
-		return 1
-	}
+	local dopt=() d img ipid t0 t1 t2 s0 s1 s2 pos src_status src_pause
+	cl_begin "$2" || return 1
+	cl_dump cl_snap_mark || return 1
 	t1=$(gl_now_ms)
 	R_SAVE=$((t1 - t0))
 	R_TOTAL=$R_SAVE
@@ -497,22 +514,8 @@ cl_snap() {
 		>"$CH_DIR/stamped.log" &
 	CH_STAMPER=$!
 	exp_track "$CH_STAMPER"
-	t2=$(gl_now_ms)
-	if ! side_run "$CH_SIDE" "$CL" restore -D "$img" -d >"$d/restore.log" 2>&1; then
-		# the ended source's PID may still be held for a moment
-		sleep 0.3
-		side_run "$CH_SIDE" "$CL" restore -D "$img" -d >"$d/restore.log" 2>&1 || {
-			R_VERDICT=restore-failed
-			R_NOTE=$(tail -n 3 "$d/restore.log" | tr '\n' ' ')
-			return 1
-		}
-	fi
-	t3=$(gl_now_ms)
-	CH_PID=$(side_outer_pid "$CH_SIDE" "$ipid") ||
-		{ R_VERDICT=restored-not-found; return 1; }
+	cl_restore "$t0" || return 1
 	exp_track "$CH_PID"
-	R_RESTORE=$((t3 - t2))
-	R_HOST=$((t3 - t0))
 	guest_check "$CH_DIR/serial.log" "$CH_DIR/stamped.log" "$CH_PID" "$pos" \
 		"$t2" "$CH_DIR/stamped.log"
 	R_VERDICT=$(guest_verdict noseq)
@@ -526,7 +529,7 @@ cl_snap() {
 		else R_VERDICT="$R_VERDICT,not-dump-state"; fi
 	fi
 	G_PAUSE=$src_pause
-	R_NOTE="source ran on ($src_status) to hb $s2; dump started at hb $s0, ended at $s1; restored guest resumed at hb $G_FIRST_SEQ"
+	R_NOTE="${R_NOTE:+$R_NOTE; }source ran on ($src_status) to hb $s2; dump started at hb $s0, ended at $s1; restored guest resumed at hb $G_FIRST_SEQ"
 	R_RAW=$(jq -c --argjson dump "$(cl_timing "$d/dump.log")" \
 		--argjson restore "$(cl_timing "$d/restore.log")" \
 		--arg s "$src_status" --argjson s0 "$(num "$s0")" \
@@ -538,6 +541,7 @@ cl_snap() {
 	[ "${EXP_KEEP:-0}" = 1 ] || rm -rf "$img" &
 }
 
+# cl_run_mode NAME: one run of a criu-lite mode on the chain's QEMU
 cl_run_mode() {
 	local name=$1 kind why
 	kind=$(cl_mode_field "$name" 4)

@@ -179,6 +179,36 @@ ssize_t test_read_file(const char *path, char *buf, size_t size)
 	return len;
 }
 
+char *test_smaps_entry(const void *p, char *buf, size_t size)
+{
+	char head[32];
+
+	if (test_read_file("/proc/self/smaps", buf, size) < 0)
+		return NULL;
+	snprintf(head, sizeof(head), "\n%lx-", (unsigned long)p);
+	return strstr(buf, head);
+}
+
+bool test_check_vmflags(const char *name, const void *p, const char *want)
+{
+	static char smaps[1 << 17];
+	char *at = test_smaps_entry(p, smaps, sizeof(smaps)), flag[4];
+	char *fl = at ? strstr(at, "VmFlags:") : NULL;
+	bool ok = true;
+
+	if (fl)
+		fl[strcspn(fl, "\n")] = 0;
+	for (const char *w = want; w[0] && w[1]; w += w[2] ? 3 : 2) {
+		snprintf(flag, sizeof(flag), " %.2s", w);
+		if (!fl || !strstr(fl, flag)) {
+			test_fail("%s: no \"%.2s\" in \"%s\"", name, w,
+				  fl ? fl : "");
+			ok = false;
+		}
+	}
+	return ok;
+}
+
 static uint8_t pattern_byte(uint64_t seed, size_t off)
 {
 	return test_mix64(seed ^ (off / 8)) >> (8 * (off % 8));

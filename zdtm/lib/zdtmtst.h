@@ -65,6 +65,20 @@ uint64_t test_now_ns(void);
 ssize_t test_read_file(const char *path, char *buf, size_t size);
 
 /*
+ * Reads /proc/self/smaps into @buf and returns where the entry of the
+ * mapping that starts at @p begins in it (at the '\n' before its first
+ * line); NULL when it can't be read or there is no such mapping.
+ */
+char *test_smaps_entry(const void *p, char *buf, size_t size);
+
+/*
+ * Each two-letter flag of @want ("dc lo": separated by one space) is on
+ * the VmFlags line of the mapping that starts at @p; else test_fail()
+ * naming @name, the flag and the line, and false.
+ */
+bool test_check_vmflags(const char *name, const void *p, const char *want);
+
+/*
  * Probes the calling thread's rseq registration by registering glibc's rseq
  * area again: returns the errno (EBUSY: registered as glibc did it), 0 when
  * the thread had none (it has now), -1 when glibc does not use rseq.

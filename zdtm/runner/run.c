@@ -520,6 +520,7 @@ static int fault_dump(struct test_run *r, const char *point)
 	char dir[PATH_MAX], when[96], buf[64];
 	long long ms;
 	int status, ret;
+	bool force;
 
 	snprintf(dir, sizeof(dir), "%s/fault-%s", r->img, point);
 	snprintf(when, sizeof(when), "after a dump failed at %s", point);
@@ -527,7 +528,15 @@ static int fault_dump(struct test_run *r, const char *point)
 		return fail(r, "mkdir %s: %s", dir, strerror(errno));
 	tree_masks(r, masks, sizeof(masks));
 	tree_fds(r, fds, sizeof(fds));
+	/* the one-copy path's points: splice unless CRIU_LITE_PAGE_PATH says
+	 * a way (the default is the copy path where the pipe is small) */
+	force = !strncmp(point, "kill-vmsplice-", 14) &&
+		!getenv("CRIU_LITE_PAGE_PATH");
+	if (force)
+		setenv("CRIU_LITE_PAGE_PATH", "splice", 1);
 	ret = run_criu(r, "dump", dir, point, &status, &ms);
+	if (force)
+		unsetenv("CRIU_LITE_PAGE_PATH");
 	verbose(r, "dump with CRIU_LITE_FAULT=%s: %s, %lld ms", point,
 		status_str(status, buf, sizeof(buf)), ms);
 	if (ret == -2)

@@ -65,14 +65,10 @@ static void view_write(struct view *v, int pg, uint64_t seed)
 /* Shared_* and Private_* of the VMA at p, in kB. */
 static void usage_of(const void *p, struct usage *u)
 {
-	char head[32], *at, *end;
+	char *at = test_smaps_entry(p, smaps, sizeof(smaps)), *end;
 	unsigned long kb;
 
 	memset(u, 0, sizeof(*u));
-	if (test_read_file("/proc/self/smaps", smaps, sizeof(smaps)) < 0)
-		return;
-	snprintf(head, sizeof(head), "\n%lx-", (unsigned long)p);
-	at = strstr(smaps, head);
 	end = at ? strstr(at, "VmFlags:") : NULL;
 	if (!end)
 		return;

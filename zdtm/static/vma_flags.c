@@ -39,7 +39,6 @@ enum { SEED_WIPE = 0x3100, SEED_DONTFORK = 0x3200, SEED_DROP = 0x3300,
 static size_t len;
 static uint8_t *wipe, *dontfork, *droppable, *random_, *sequential, *locked,
 	       *onfault;
-static char smaps[1 << 17];
 
 static uint8_t *map_filled(int flags, int advice, uint64_t seed)
 {
@@ -80,36 +79,6 @@ static bool droppable_ok(void)
 		    !zero_bytes(droppable + pg * ps, ps))
 			return false;
 	return true;
-}
-
-/* The VmFlags line of the mapping at p, "" when there is none. */
-static const char *vmflags_of(const void *p)
-{
-	char head[32];
-	char *at, *fl;
-
-	if (test_read_file("/proc/self/smaps", smaps, sizeof(smaps)) < 0)
-		return "";
-	snprintf(head, sizeof(head), "\n%lx-", (unsigned long)p);
-	at = strstr(smaps, head);
-	fl = at ? strstr(at, "VmFlags:") : NULL;
-	if (!fl)
-		return "";
-	fl[strcspn(fl, "\n")] = 0;
-	return fl;
-}
-
-static void check_flags(const char *name, const void *p, const char *want)
-{
-	char flag[4];
-	const char *fl = vmflags_of(p);
-
-	/* want: two-letter flags separated by one space */
-	for (const char *w = want; w[0] && w[1]; w += w[2] ? 3 : 2) {
-		snprintf(flag, sizeof(flag), " %.2s", w);
-		if (!strstr(fl, flag))
-			test_fail("%s: no \"%.2s\" in \"%s\"", name, w, fl);
-	}
 }
 
 /* What a child forked now must see; its exit status says. */
@@ -153,10 +122,10 @@ static void check_more(void)
 	    !test_check_fill(locked, len, SEED_LOCKED) ||
 	    !test_check_fill(onfault, len / 2, SEED_ONFAULT))
 		test_fail("random, sequential or locked memory changed");
-	check_flags("random", random_, "rr");
-	check_flags("sequential", sequential, "sr");
-	check_flags("locked", locked, "lo");
-	check_flags("onfault", onfault, "lo lf");
+	test_check_vmflags("random", random_, "rr");
+	test_check_vmflags("sequential", sequential, "sr");
+	test_check_vmflags("locked", locked, "lo");
+	test_check_vmflags("onfault", onfault, "lo lf");
 }
 
 static void check_all(const char *who)
@@ -167,10 +136,10 @@ static void check_all(const char *who)
 		test_fail("%s: don't-fork memory changed", who);
 	if (droppable && !droppable_ok())
 		test_fail("%s: droppable memory neither as it was nor dropped", who);
-	check_flags("wipe", wipe, "wf");
-	check_flags("dontfork", dontfork, "dc");
+	test_check_vmflags("wipe", wipe, "wf");
+	test_check_vmflags("dontfork", dontfork, "dc");
 	if (droppable)
-		check_flags("droppable", droppable, "dp wf dd");
+		test_check_vmflags("droppable", droppable, "dp wf dd");
 	check_fork(who);
 }
 
@@ -184,7 +153,7 @@ static void __attribute__((noreturn)) early_child(int ready_w)
 	test_wait_term();
 	if (!test_check_fill(wipe, len, SEED_CHILD))
 		test_fail("child: its own wipe-on-fork memory changed");
-	check_flags("child wipe", wipe, "wf");
+	test_check_vmflags("child wipe", wipe, "wf");
 	_exit(test_failures() ? 1 : 0);
 }
 

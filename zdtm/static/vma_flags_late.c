@@ -27,7 +27,6 @@
 static size_t len;
 static uint8_t *late;
 static volatile sig_atomic_t want_flags;
-static char smaps[1 << 17];
 
 static void on_usr1(int sig)
 {
@@ -49,22 +48,6 @@ static uint8_t *own_vma(uint64_t seed)
 		test_abort("mprotect: %m");
 	test_fill(p + ps, len, seed);
 	return p + ps;
-}
-
-static const char *vmflags_of(const void *p)
-{
-	char head[32];
-	char *at, *fl;
-
-	if (test_read_file("/proc/self/smaps", smaps, sizeof(smaps)) < 0)
-		return "";
-	snprintf(head, sizeof(head), "\n%lx-", (unsigned long)p);
-	at = strstr(smaps, head);
-	fl = at ? strstr(at, "VmFlags:") : NULL;
-	if (!fl)
-		return "";
-	fl[strcspn(fl, "\n")] = 0;
-	return fl;
 }
 
 static void set_flags(void)
@@ -99,10 +82,7 @@ int main(int argc, char **argv)
 	if (!test_check_fill(late, len, SEED_LATE))
 		test_fail("late memory changed");
 	if (must) {
-		const char *fl = vmflags_of(late);
-
-		if (!strstr(fl, " dc") || !strstr(fl, " lo"))
-			test_fail("late: no \"dc\" and \"lo\" in \"%s\"", fl);
+		test_check_vmflags("late", late, "dc lo");
 		pid = fork();
 		if (pid == 0) {
 			int r = madvise(late, len, MADV_NORMAL);
