@@ -776,7 +776,7 @@ static int choose_gadget(struct proc_restore *p)
 	size_t nown, n = 0;
 	uint64_t cur = 1UL << 32;
 
-	if (proc_read_vmas(getpid(), &own, &nown))
+	if (proc_read_maps(getpid(), &own, &nown))
 		return -1;
 	all = calloc(nown + p->mm->n_vmas + 1, sizeof(*all));
 	if (!all) {
@@ -1176,10 +1176,12 @@ again:
 			  c->procs[0].pe->pid, c->o->pidns ? ", new pid ns" : "");
 		return -1;
 	}
-	/* the root has its copy: ours goes, so that its writes copy nothing
-	 * (and the lazy-pages daemons, forked later, hold none) */
+	/* the root has its copy: ours goes, by a thread beside the rest of
+	 * the restore (its teardown was ~40 ms of the downtime), so that the
+	 * root's writes copy nothing, and out of the lazy-pages daemons
+	 * forked meanwhile (prefill_drop_behind) */
 	if (c->o->prefill)
-		prefill_release(c->o->prefill);
+		prefill_drop_behind(c->o->prefill);
 	close(c->keep_at);
 	close(c->ready[1]);
 	c->ready[1] = -1;
@@ -1302,7 +1304,7 @@ static int unmap_puppet(struct proc_restore *p, const struct addr_range *ready,
 			     rc.rseq_abi_size, RSEQ_FLAG_UNREGISTER,
 			     rc.signature, 0, 0),
 			"puppet %d: rseq unregister", pid);
-	if (proc_read_vmas(pid, &v, &n))
+	if (proc_read_maps(pid, &v, &n))
 		return -1;
 	for (size_t i = 0; i < n; i++) {
 		size_t j = i;
@@ -1396,7 +1398,7 @@ static int move_vdso(struct proc_restore *p)
 	size_t ncur, nwant = 0, n;
 	uint64_t lo, hi;
 
-	if (proc_read_vmas(p->hpid, &cur_v, &n))
+	if (proc_read_maps(p->hpid, &cur_v, &n))
 		return -1;
 	ncur = vdso_vmas(cur_v, n, cur);
 	for (size_t i = 0; i < p->mm->n_vmas && nwant < 3; i++) {

@@ -11,6 +11,7 @@
 #include "testlib.h"
 
 #include <sys/mman.h>
+#include <sys/wait.h>
 
 #include "csum.h"
 #include "lazy.h"
@@ -186,8 +187,12 @@ static void take(bool hugepage)
 	}
 	assert_int_equal(prefill_take(&pf, &mm, pme, 2, &src), 0);
 	assert_int_equal(pf.nr_moved, 1);
-	assert_int_equal(pf.nr_copied, hugepage ? 0 : 1);
+	/* THP "madvise" or "never": the buffer has no advice, any VMA is
+	 * moved; "always": nh, so a VMA without it is copied */
+	assert_int_equal(pf.nr_copied,
+			 !hugepage && prefill_thp_always() ? 1 : 0);
 	assert_true(vm_flag(VA, " hg") == hugepage);
+	assert_false(vm_flag(VA, " nh"));
 	assert_int_equal(pf.moved[0].start, VA);
 	assert_int_equal(pf.moved[0].end, PG(VMA_PAGES));
 	for (int i = 0; i < 4; i++)
@@ -215,6 +220,84 @@ static void test_take_hugepage(void **state)
 {
 	(void)state;
 	take(true);
+}
+
+/* A VMA without advice, THP not "always": moved, not copied (the copy
+ * of a QEMU's heap and stacks was ~25 ms of the downtime), and without
+ * the nh of a buffer that had it. */
+static void test_take_plain_moved(void **state)
+{
+	struct page_source src = { .ops = &mock_ops, .name = "mock" };
+	struct prefill pf;
+	MmEntry mm;
+	VmaEntry v, *vp;
+	uint8_t *held;
+
+	(void)state;
+	if (prefill_thp_always())
+		skip();
+	hold(&pf, &mm, &v, &vp);
+	held = pf.base;
+	assert_int_equal(prefill_take(&pf, &mm, pme, 2, &src), 0);
+	assert_int_equal(pf.nr_moved, 1);
+	assert_int_equal(pf.nr_copied, 0);
+	assert_false(vm_flag(VA, " nh"));
+	assert_false(vm_flag(VA, " hg"));
+	assert_true(page_is(PG(0), 1));
+	/* moved: the buffer's pages went with it (the buffer is gone) */
+	assert_null(pf.base);
+	assert_int_equal(msync(held, PAGE_SZ, 0), -1);
+	prefill_release(&pf);
+}
+
+/* After the root's clone: the moved VMAs are unmapped by a thread, out
+ * of any fork meanwhile; prefill_release waits for it. */
+static void test_drop_behind(void **state)
+{
+	struct page_source src = { .ops = &mock_ops, .name = "mock" };
+	struct prefill pf;
+	MmEntry mm;
+	VmaEntry v, *vp;
+	int status;
+	pid_t pid;
+
+	(void)state;
+	hold(&pf, &mm, &v, &vp);
+	assert_int_equal(prefill_take(&pf, &mm, pme, 2, &src), 0);
+	assert_int_equal(pf.nr_moved, 1);
+	prefill_drop_behind(&pf);
+	assert_int_equal(pf.nr_moved, 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0)	/* dontfork, or already gone: not in a child */
+		_exit(msync((void *)VA, PAGE_SZ, 0) == -1 && errno == ENOMEM ?
+		      0 : 1);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	prefill_release(&pf);
+	assert_null(pf.dropping);
+	assert_int_equal(msync((void *)VA, PAGE_SZ, 0), -1);
+	assert_int_equal(errno, ENOMEM);
+	prefill_release(&pf);	/* twice: nothing left */
+}
+
+/* A buffer that was not taken goes at once. */
+static void test_drop_behind_untaken(void **state)
+{
+	struct prefill pf;
+	MmEntry mm;
+	VmaEntry v, *vp;
+	uint8_t *held;
+
+	(void)state;
+	hold(&pf, &mm, &v, &vp);
+	held = pf.base;
+	prefill_drop_behind(&pf);
+	assert_null(pf.base);
+	assert_null(pf.dropping);
+	assert_int_equal(msync(held, PAGE_SZ, 0), -1);
+	prefill_release(&pf);
 }
 
 /* Something of ours at the VMA's address: not taken, nothing moved. */
@@ -261,6 +344,9 @@ int main(void)
 		cmocka_unit_test(test_match),
 		cmocka_unit_test(test_take),
 		cmocka_unit_test(test_take_hugepage),
+		cmocka_unit_test(test_take_plain_moved),
+		cmocka_unit_test(test_drop_behind),
+		cmocka_unit_test(test_drop_behind_untaken),
 		cmocka_unit_test(test_taken_here),
 		cmocka_unit_test(test_off),
 	};
