@@ -1617,15 +1617,25 @@ static int rebuild_memory(struct restore_ctx *c, struct proc_restore *p)
 static int rebuild_vmas_pages(struct restore_ctx *c, struct proc_restore *p,
 			      struct mm_restore *m)
 {
+	/* migrate --incoming with the memory held: often nothing is left
+	 * for a daemon (lazy_needed) */
+	bool lazy = c->o->lazy &&
+		    (p != c->procs || !c->nr_held || c->lazy_session >= 0 ||
+		     lazy_needed(p->mm, p->pme, p->nr_pme, c->held,
+				 c->nr_held));
+
+	if (c->o->lazy && !lazy)
+		pr_info("restore %d: all its lazy memory held in place or "
+			"zero: no lazy-pages daemon", p->hpid);
 	if (restore_vmas(m))
 		return -1;
-	if (c->o->lazy && register_lazy(c, p))
+	if (lazy && register_lazy(c, p))
 		return -1;
 	if (restore_pages(m) || restore_guards(m))	/* all but the lazy runs */
 		return -1;
 	/* the daemon starts now: injected calls from here on (rseq, robust
 	 * lists) may touch lazy memory, and would wait for it for ever */
-	if (c->o->lazy && start_lazy_daemon(c, p))
+	if (lazy && start_lazy_daemon(c, p))
 		return -1;
 	if (c->o->verify) {
 		uint64_t t0 = now_ns();

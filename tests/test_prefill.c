@@ -300,6 +300,45 @@ static void test_drop_behind_untaken(void **state)
 	prefill_release(&pf);
 }
 
+/* A lazy-pages daemon is needed for a lazy VMA that is not held and has
+ * a present or PE_LAZY run; held, all zero or small VMAs need none. */
+static void test_lazy_needed(void **state)
+{
+	VmaEntry a, b, small, *vp[3] = { &a, &b, &small };
+	MmEntry mm;
+	struct addr_range held = { PG(0), PG(VMA_PAGES) };
+	size_t n;
+
+	(void)state;
+	mm_entry__init(&mm);
+	mm.n_vmas = 3;
+	mm.vmas = vp;
+	for (int i = 0; i < 2; i++) {
+		vma_entry__init(vp[i]);
+		vp[i]->start = PG(i * 2 * VMA_PAGES);
+		vp[i]->end = vp[i]->start + VMA_PAGES * PAGE_SZ;
+		vp[i]->kind = VMA_KIND__VMA_ANON_PRIVATE;
+		assert_true(vma_is_lazy(vp[i]));
+	}
+	vma_entry__init(&small);
+	small.start = PG(5 * VMA_PAGES);
+	small.end = small.start + PAGE_SZ;
+	small.kind = VMA_KIND__VMA_ANON_PRIVATE;
+	assert_false(vma_is_lazy(&small));
+	/* a (held) has pages, b only zero runs, small a page */
+	n = set_run(0, 0, 4, PE_PRESENT, 0);
+	n = set_run(n, 2 * VMA_PAGES + 1, 3, PE_ZERO, 0);
+	n = set_run(n, 5 * VMA_PAGES, 1, PE_PRESENT, 4 * PAGE_SZ);
+	assert_false(lazy_needed(&mm, pme, n, &held, 1));
+	/* a not held */
+	assert_true(lazy_needed(&mm, pme, n, NULL, 0));
+	/* a page of b present, or left in the source */
+	set_run(1, 2 * VMA_PAGES + 1, 3, PE_PRESENT, 8 * PAGE_SZ);
+	assert_true(lazy_needed(&mm, pme, n, &held, 1));
+	set_run(1, 2 * VMA_PAGES + 1, 3, PE_LAZY, 0);
+	assert_true(lazy_needed(&mm, pme, n, &held, 1));
+}
+
 /* Something of ours at the VMA's address: not taken, nothing moved. */
 static void test_taken_here(void **state)
 {
@@ -347,6 +386,7 @@ int main(void)
 		cmocka_unit_test(test_take_plain_moved),
 		cmocka_unit_test(test_drop_behind),
 		cmocka_unit_test(test_drop_behind_untaken),
+		cmocka_unit_test(test_lazy_needed),
 		cmocka_unit_test(test_taken_here),
 		cmocka_unit_test(test_off),
 	};
