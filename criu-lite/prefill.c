@@ -403,11 +403,9 @@ static void *dropper_main(void *arg)
 	return NULL;
 }
 
-void prefill_drop_behind(struct prefill *pf)
+void prefill_keep_out_of_forks(struct prefill *pf)
 {
-	sigset_t all, old;
-
-	if (pf->base || !pf->nr_moved) {
+	if (pf->base) {
 		prefill_release(pf);
 		return;
 	}
@@ -415,13 +413,23 @@ void prefill_drop_behind(struct prefill *pf)
 		void *at = (void *)pf->moved[i].start;
 		size_t len = pf->moved[i].end - pf->moved[i].start;
 
-		/* else a fork before the thread got to it (the lazy-pages
-		 * daemon's) would copy its page tables */
+		/* else a fork (a lazy-pages daemon's) would copy its page
+		 * tables: unmapped now as before */
 		if (madvise(at, len, MADV_DONTFORK)) {
 			pr_perror("prefill: MADV_DONTFORK [%p, +%#zx)", at, len);
 			prefill_release(pf);
 			return;
 		}
+	}
+}
+
+void prefill_drop_behind(struct prefill *pf)
+{
+	sigset_t all, old;
+
+	if (pf->base || !pf->nr_moved) {
+		prefill_release(pf);
+		return;
 	}
 	pf->dropping = pf->moved;
 	pf->nr_dropping = pf->nr_moved;

@@ -1176,12 +1176,11 @@ again:
 			  c->procs[0].pe->pid, c->o->pidns ? ", new pid ns" : "");
 		return -1;
 	}
-	/* the root has its copy: ours goes, by a thread beside the rest of
-	 * the restore (its teardown was ~40 ms of the downtime), so that the
-	 * root's writes copy nothing, and out of the lazy-pages daemons
-	 * forked meanwhile (prefill_drop_behind) */
+	/* the root has its copy: ours stays out of the lazy-pages daemons
+	 * forked from here on, and goes before the tree resumes, by a thread
+	 * (restore_tree: its teardown was ~40 ms of the downtime) */
 	if (c->o->prefill)
-		prefill_drop_behind(c->o->prefill);
+		prefill_keep_out_of_forks(c->o->prefill);
 	close(c->keep_at);
 	close(c->ready[1]);
 	c->ready[1] = -1;
@@ -2075,6 +2074,8 @@ int restore_tree(const struct restore_opts *o, struct restore_stats *st)
 			goto fail;
 	progress_end(&c.progress);
 	st->mm_ns = now_ns() - t1;
+	if (o->prefill)		/* the root's copy is its own */
+		prefill_drop_behind(o->prefill);
 	if (fault_at("restore-before-resume") || interrupted(&c) ||
 	    resume_tree(&c))
 		goto fail;

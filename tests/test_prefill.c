@@ -250,8 +250,8 @@ static void test_take_plain_moved(void **state)
 	prefill_release(&pf);
 }
 
-/* After the root's clone: the moved VMAs are unmapped by a thread, out
- * of any fork meanwhile; prefill_release waits for it. */
+/* After the root's clone: the moved VMAs stay, out of any fork; then
+ * they are unmapped by a thread; prefill_release waits for it. */
 static void test_drop_behind(void **state)
 {
 	struct page_source src = { .ops = &mock_ops, .name = "mock" };
@@ -265,6 +265,10 @@ static void test_drop_behind(void **state)
 	hold(&pf, &mm, &v, &vp);
 	assert_int_equal(prefill_take(&pf, &mm, pme, 2, &src), 0);
 	assert_int_equal(pf.nr_moved, 1);
+	prefill_keep_out_of_forks(&pf);
+	assert_int_equal(pf.nr_moved, 1);
+	assert_true(vm_flag(VA, " dc"));
+	assert_true(page_is(PG(0), 1));		/* still ours */
 	prefill_drop_behind(&pf);
 	assert_int_equal(pf.nr_moved, 0);
 	pid = fork();
@@ -293,7 +297,7 @@ static void test_drop_behind_untaken(void **state)
 	(void)state;
 	hold(&pf, &mm, &v, &vp);
 	held = pf.base;
-	prefill_drop_behind(&pf);
+	prefill_keep_out_of_forks(&pf);
 	assert_null(pf.base);
 	assert_null(pf.dropping);
 	assert_int_equal(msync(held, PAGE_SZ, 0), -1);
