@@ -89,7 +89,7 @@ bool lazy_needed(const MmEntry *mm, PagemapEntry *const *pme, size_t nr_pme,
 				hi = mid;
 		}
 		for (; lo < nr_pme && pme[lo]->vaddr < v->end; lo++)
-			if (pme[lo]->flags & (PE_PRESENT | PE_LAZY))
+			if (pme[lo]->flags & (PE_PRESENT | PE_LAZY | PE_PARENT))
 				return true;
 	}
 	return false;

@@ -44,7 +44,7 @@ struct lazy_proc {
  * their pages are in. */
 /*
  * Whether a lazy restore of mm has anything for a lazy-pages daemon: a
- * present or PE_LAZY run in a lazy VMA that is not held (pme sorted by
+ * present, PE_LAZY or PE_PARENT run in a lazy VMA that is not held (pme sorted by
  * vaddr). Otherwise every lazy VMA is held in place or all zero, which an
  * empty anonymous mapping is: no userfaultfd, no daemon (its fork and
  * registration were ~15-35 ms of a migration's downtime).

@@ -341,6 +341,8 @@ static void test_lazy_needed(void **state)
 	assert_true(lazy_needed(&mm, pme, n, &held, 1));
 	set_run(1, 2 * VMA_PAGES + 1, 3, PE_LAZY, 0);
 	assert_true(lazy_needed(&mm, pme, n, &held, 1));
+	set_run(1, 2 * VMA_PAGES + 1, 3, PE_PARENT, 0);
+	assert_true(lazy_needed(&mm, pme, n, &held, 1));
 }
 
 /* Something of ours at the VMA's address: not taken, nothing moved. */
