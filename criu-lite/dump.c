@@ -74,6 +74,8 @@ struct dump_ctx {
 	char phase[32];		/* name of the pre-copy round's phase */
 	uint64_t best_round;	/* fewest pages a pre-copy round copied */
 	unsigned stalled;	/* rounds since one shrank below best_round */
+	uint64_t prev_round;	/* pages the round before copied */
+	unsigned extra;		/* rounds gone on within the limit */
 	sigset_t stop_sigs;	/* blocked while the tree is frozen */
 	/* --page-server: a thread that takes a stop signal while the dump
 	 * may be blocked on the connection (a stopped server, a dead link),
@@ -1246,19 +1248,32 @@ static uint64_t precopy_estimate(struct dump_ctx *c)
 /*
  * Migration: what the last round copied will be about what the final,
  * frozen copy has to send; at the bandwidth of that round (pages read and
- * sent, the zero ones elided), does it fit the allowed downtime? Or have
- * the rounds stopped shrinking (the tree writes as fast as we copy)?
+ * sent, the zero ones elided), does it fit the allowed downtime (and has
+ * it stopped shrinking fast)? Or have the rounds stopped shrinking (the
+ * tree writes as fast as we copy)?
  */
 static bool converged(struct dump_ctx *c, uint64_t pages, uint64_t ns,
 		      uint64_t bytes, unsigned round)
 {
 	double bw = ns ? bytes * 1e9 / ns : 0, left = pages * (double)PAGE_SZ;
-	uint64_t expect;
+	uint64_t expect, prev;
 
 	if (bytes < PAGE_SZ * 64 || !bw)
 		bw = c->st->round_bytes[0] * 1e9 / (c->st->round_ns[0] + 1);
 	expect = bw > 0 ? left / bw * 1000 : UINT32_MAX;
 	c->st->expected_downtime_ms = expect;
+	prev = c->prev_round;
+	c->prev_round = pages;
+	if (precopy_one_more(pages, prev, expect, c->o->downtime_ms,
+			     c->extra)) {
+		c->extra++;
+		pr_info("pre-copy: %lu pages left, %lu ms at %.0f MB/s: within "
+			"the %u ms downtime limit, %lu%% of the round before: "
+			"one more", (unsigned long)pages, (unsigned long)expect,
+			bw / 1e6, c->o->downtime_ms,
+			(unsigned long)(pages * 100 / prev));
+		return false;
+	}
 	if (expect <= c->o->downtime_ms) {
 		pr_info("pre-copy: %lu pages left, %lu ms at %.0f MB/s: within "
 			"the %u ms downtime limit", (unsigned long)pages,
@@ -1363,6 +1378,8 @@ static int precopy(struct dump_ctx *c)
 			(unsigned long)pages, ns / 1e6);
 		if ((round && pages < o->precopy_until) || interrupted(c))
 			break;
+		if (!round)
+			c->prev_round = pages;
 		if (o->downtime_ms && round && converged(c, pages, ns, bytes,
 							 round))
 			break;

@@ -69,6 +69,32 @@ static int collect_runs(struct lazy_proc *lp, pid_t pid, int uffd,
 			const MmEntry *mm, PagemapEntry **pme, size_t nr_pme,
 			const struct addr_range *held, size_t nr_held);
 
+bool lazy_needed(const MmEntry *mm, PagemapEntry *const *pme, size_t nr_pme,
+		 const struct addr_range *held, size_t nr_held)
+{
+	for (size_t i = 0; i < mm->n_vmas; i++) {
+		const VmaEntry *v = mm->vmas[i];
+		size_t lo = 0, hi = nr_pme;
+
+		if (!vma_is_lazy(v) || is_held(v, held, nr_held))
+			continue;
+		/* the first run that ends above the VMA's start */
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+			const PagemapEntry *e = pme[mid];
+
+			if (e->vaddr + (uint64_t)e->nr_pages * PAGE_SZ <= v->start)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		for (; lo < nr_pme && pme[lo]->vaddr < v->end; lo++)
+			if (pme[lo]->flags & (PE_PRESENT | PE_LAZY | PE_PARENT))
+				return true;
+	}
+	return false;
+}
+
 int lazy_register(struct lazy_proc *lp, pid_t pid, int uffd, const MmEntry *mm,
 		  PagemapEntry **pme, size_t nr_pme,
 		  const struct addr_range *held, size_t nr_held)

@@ -42,6 +42,16 @@ struct lazy_proc {
  * lazy_uffd_api); collects the runs the daemon must copy. The VMAs in
  * held (sorted; migrate's memory held in place, prefill.h) are neither:
  * their pages are in. */
+/*
+ * Whether a lazy restore of mm has anything for a lazy-pages daemon: a
+ * present, PE_LAZY or PE_PARENT run in a lazy VMA that is not held (pme sorted by
+ * vaddr). Otherwise every lazy VMA is held in place or all zero, which an
+ * empty anonymous mapping is: no userfaultfd, no daemon (its fork and
+ * registration were ~15-35 ms of a migration's downtime).
+ */
+bool lazy_needed(const MmEntry *mm, PagemapEntry *const *pme, size_t nr_pme,
+		 const struct addr_range *held, size_t nr_held);
+
 int lazy_register(struct lazy_proc *lp, pid_t pid, int uffd, const MmEntry *mm,
 		  PagemapEntry **pme, size_t nr_pme,
 		  const struct addr_range *held, size_t nr_held);

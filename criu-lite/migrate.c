@@ -66,7 +66,8 @@ static const char migrate_text[] =
 "                             criu-lite dies after the hand-over began, the\n"
 "                             VM stays stopped here (QEMU's postmigrate)\n"
 "      --downtime-limit MS    stop the tree once what is left would take\n"
-"                             this long to send (default 300, as QEMU);\n"
+"                             this long to send (default 300, as QEMU)\n"
+"                             and rounds no longer shrink it by a quarter;\n"
 "                             the restore on the destination comes on top\n"
 "                             (see --incoming --lazy-pages)\n"
 "      --max-bandwidth BYTES  bytes per second at most (default: any;\n"
@@ -697,7 +698,6 @@ static int migrate_in(const struct migrate_opts *mo)
 	ro.no_verify = true;
 	ro.prefill = *source || getenv("CRIU_LITE_NO_PREFILL") ? NULL : &held;
 	ret = restore_tree(&ro, &rst) < 0 ? -1 : 0;
-	prefill_release(&held);
 	t2 = now_ns();
 	if (ret) {
 		page_server_reply(c, 1, "the restore failed on the destination "
@@ -710,6 +710,7 @@ static int migrate_in(const struct migrate_opts *mo)
 			"restored in %.1f ms", rst.root_pid, (t1 - t0) / 1e6,
 			(t2 - t1) / 1e6);
 	}
+	prefill_release(&held);	/* the dropper thread done by now */
 	conn_close(c);
 	c = NULL;
 	if (!ret)

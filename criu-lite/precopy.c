@@ -908,3 +908,11 @@ int pc_dump_layer(struct pc_proc *pc, pid_t vpid, struct page_xfer *x)
 		ret = -1;
 	return ret;
 }
+
+bool precopy_one_more(uint64_t pages, uint64_t prev, uint64_t expect_ms,
+		      unsigned limit_ms, unsigned extra)
+{
+	return expect_ms <= limit_ms && expect_ms > PRECOPY_FLOOR_MS &&
+	       extra < PRECOPY_EXTRA && prev &&
+	       pages * 100 <= prev * PRECOPY_SHRINKS;
+}

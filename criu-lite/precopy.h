@@ -114,4 +114,24 @@ int pc_scan_layer(struct pc_proc *pc, const struct vma_info *vmas, size_t nr);
 int pc_dump_layer(struct pc_proc *pc, pid_t vpid, struct page_xfer *x);
 void pc_free(struct pc_proc *pc);
 
+/*
+ * Within the limit, pre-copy goes on while a round leaves at most 3/4 of
+ * what the one before left, PRECOPY_EXTRA rounds at most, until what is
+ * left would take PRECOPY_FLOOR_MS: the frozen copy of the rest is only
+ * part of the downtime (the dump's fixed part and the restore there add
+ * 100-250 ms), so the limit says little about when to stop; a busy 2 GiB
+ * guest at the 300 ms limit left 7.8k pages (~31 MB, 60-150 ms of the
+ * frozen dump at this machine's 200 MB/s), each round after it about
+ * half of that in ~0.1-0.2 s.
+ */
+#define PRECOPY_SHRINKS		75	/* % of the round before */
+#define PRECOPY_EXTRA		6
+#define PRECOPY_FLOOR_MS	20
+
+/* Whether to go on: a round copied pages (the round before prev), what
+ * is left would take expect_ms of the limit_ms, extra rounds went on so
+ * far by this rule. */
+bool precopy_one_more(uint64_t pages, uint64_t prev, uint64_t expect_ms,
+		      unsigned limit_ms, unsigned extra);
+
 #endif

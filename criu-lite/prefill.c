@@ -8,6 +8,8 @@
  * holding, and the restore goes the lazy way it went before.
  */
 #include <errno.h>
+#include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -41,7 +43,22 @@ int prefill_init(struct prefill *pf)
 	pf->reserved = HOLD_RESERVE;
 	pf->thp = getenv("CRIU_LITE_PREFILL_THP") &&
 		  !strcmp(getenv("CRIU_LITE_PREFILL_THP"), "1");
+	pf->advice = pf->thp ? MADV_HUGEPAGE :
+		     prefill_thp_always() ? MADV_NOHUGEPAGE : -1;
 	return 0;
+}
+
+bool prefill_thp_always(void)
+{
+	char mode[128] = "";
+	FILE *f = fopen("/sys/kernel/mm/transparent_hugepage/enabled", "re");
+
+	if (f) {
+		if (!fgets(mode, sizeof(mode), f))
+			mode[0] = 0;
+		fclose(f);
+	}
+	return strstr(mode, "[always]") != NULL;
 }
 
 static void give_up(struct prefill *pf, const char *why)
@@ -71,7 +88,10 @@ static int hold_room(struct prefill *pf, uint64_t end)
 			return -1;
 		}
 		/*
-		 * Small pages unless CRIU_LITE_PREFILL_THP=1. Huge pages make
+		 * Small pages unless CRIU_LITE_PREFILL_THP=1: no advice where
+		 * THP is "madvise" or "never" (a VMA moved from here then has
+		 * only its own, no nh it never had: it is moved, not copied),
+		 * MADV_NOHUGEPAGE where it is "always". Huge pages make
 		 * the root's clone copy one entry per 2 MiB, not 512 (2 GiB
 		 * guest: fork 14 against 58 ms, restore there 63 against
 		 * 228 ms), but every 2 MiB the rounds touch is taken whole and
@@ -82,8 +102,9 @@ static int hold_room(struct prefill *pf, uint64_t end)
 		 * pages, 0.7-0.9 s without; a busy 2 GiB guest's move 24-31 s
 		 * against 4.3-5.2 s, pause 297-4175 against 420-451 ms.
 		 */
-		madvise(pf->base + pf->writable, to - pf->writable,
-			pf->thp ? MADV_HUGEPAGE : MADV_NOHUGEPAGE);
+		if (pf->advice >= 0)
+			madvise(pf->base + pf->writable, to - pf->writable,
+				pf->advice);
 		pf->writable = to;
 	}
 	if (pages > pf->cap) {
@@ -251,9 +272,17 @@ static int add_moved(struct prefill *pf, uint64_t start, uint64_t end)
 	return 0;
 }
 
-/* A VMA without MADV_HUGEPAGE: the moved slice would carry the buffer's
- * (mremap keeps a VMA's flags, and no madvise takes it back to none):
- * its present pages are copied into a fresh mapping instead. */
+/* Whether the held slice of v can be moved: mremap keeps the buffer's
+ * advice, and no madvise takes hg or nh back to none. Moved, the VMA gets
+ * its own advice in the puppet (finish_ready_vma). */
+static bool can_move(const struct prefill *pf, const VmaEntry *v)
+{
+	return pf->advice < 0 || (v->madv & (1ULL << pf->advice));
+}
+
+/* A VMA with advice the buffer has and it has not (can_move): its present
+ * pages are copied into a fresh mapping instead (tens of MiB of a QEMU's
+ * heap and stacks: ~25 ms of the downtime here). */
 static int copy_present(struct prefill *pf, const VmaEntry *v, uint64_t b,
 			PagemapEntry *const *pme, size_t nr)
 {
@@ -305,11 +334,13 @@ static int take_vma(struct prefill *pf, const VmaEntry *v, uint64_t b,
 		return 0;
 	}
 	if (fix_held(pf, v->start, v->end, b, pme, nr, src) ||
-	    (v->madv & (1ULL << MADV_HUGEPAGE) ?
+	    (can_move(pf, v) ?
 	     mremap(pf->base + b, len, len, MREMAP_MAYMOVE | MREMAP_FIXED,
 		    p) != p ||
-	     /* the buffer's MADV_NOHUGEPAGE came along: the VMA's own */
-	     madvise(p, len, MADV_HUGEPAGE) :
+	     /* the VMA's own huge pages from the clone on (the puppet
+	      * advises it again: the same) */
+	     ((v->madv & (1ULL << MADV_HUGEPAGE)) &&
+	      madvise(p, len, MADV_HUGEPAGE)) :
 	     copy_present(pf, v, b, pme, nr) ||
 	     !++pf->nr_copied)) {
 		pr_perror("prefill: put [%#lx, %#lx) in place", (long)v->start,
@@ -349,16 +380,81 @@ int prefill_take(struct prefill *pf, const MmEntry *mm,
 	pf->base = NULL;
 	if (pf->nr_moved)
 		pr_info("prefill: %zu VMA(s), %.1f MiB held in place (%zu of "
-			"them copied: not MADV_HUGEPAGE; %lu pages fixed from "
-			"the pages file, %lu zeroed)", pf->nr_moved,
+			"them copied: without the buffer's THP advice; %lu "
+			"pages fixed from the pages file, %lu zeroed)",
+			pf->nr_moved,
 			pf->bytes_moved / 1048576.0, pf->nr_copied,
 			(unsigned long)pf->pages_fixed,
 			(unsigned long)pf->pages_zeroed);
 	return 0;
 }
 
+static void unmap_ranges(const struct addr_range *r, size_t nr)
+{
+	for (size_t i = 0; i < nr; i++)
+		munmap((void *)r[i].start, r[i].end - r[i].start);
+}
+
+static void *dropper_main(void *arg)
+{
+	struct prefill *pf = arg;
+
+	unmap_ranges(pf->dropping, pf->nr_dropping);
+	return NULL;
+}
+
+void prefill_keep_out_of_forks(struct prefill *pf)
+{
+	if (pf->base) {
+		prefill_release(pf);
+		return;
+	}
+	for (size_t i = 0; i < pf->nr_moved; i++) {
+		void *at = (void *)pf->moved[i].start;
+		size_t len = pf->moved[i].end - pf->moved[i].start;
+
+		/* else a fork (a lazy-pages daemon's) would copy its page
+		 * tables: unmapped now as before */
+		if (madvise(at, len, MADV_DONTFORK)) {
+			pr_perror("prefill: MADV_DONTFORK [%p, +%#zx)", at, len);
+			prefill_release(pf);
+			return;
+		}
+	}
+}
+
+void prefill_drop_behind(struct prefill *pf)
+{
+	sigset_t all, old;
+
+	if (pf->base || !pf->nr_moved) {
+		prefill_release(pf);
+		return;
+	}
+	pf->dropping = pf->moved;
+	pf->nr_dropping = pf->nr_moved;
+	pf->moved = NULL;
+	pf->nr_moved = 0;
+	/* no signal of the tree's restore lands on the thread */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	if (pthread_create(&pf->dropper, NULL, dropper_main, pf)) {
+		unmap_ranges(pf->dropping, pf->nr_dropping);
+		free(pf->dropping);
+		pf->dropping = NULL;
+		pf->nr_dropping = 0;
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
 void prefill_release(struct prefill *pf)
 {
+	if (pf->dropping) {
+		pthread_join(pf->dropper, NULL);
+		free(pf->dropping);
+		pf->dropping = NULL;
+		pf->nr_dropping = 0;
+	}
 	for (size_t i = 0; i < pf->nr_moved; i++)
 		munmap((void *)pf->moved[i].start,
 		       pf->moved[i].end - pf->moved[i].start);

@@ -229,18 +229,29 @@ int proc_parse_smaps(const char *text, struct vma_info **out, size_t *nr)
 	return 0;
 }
 
-int proc_read_vmas(pid_t pid, struct vma_info **out, size_t *nr)
+static int read_vma_list(pid_t pid, const char *file, struct vma_info **out,
+			 size_t *nr)
 {
-	char *text = proc_read_file("/proc/%d/smaps", pid);
+	char *text = proc_read_file("/proc/%d/%s", pid, file);
 	int ret;
 
 	if (!text) {
-		pr_perror("read /proc/%d/smaps", pid);
+		pr_perror("read /proc/%d/%s", pid, file);
 		return -1;
 	}
 	ret = proc_parse_smaps(text, out, nr);
 	free(text);
 	return ret;
+}
+
+int proc_read_vmas(pid_t pid, struct vma_info **out, size_t *nr)
+{
+	return read_vma_list(pid, "smaps", out, nr);
+}
+
+int proc_read_maps(pid_t pid, struct vma_info **out, size_t *nr)
+{
+	return read_vma_list(pid, "maps", out, nr);
 }
 
 int proc_parse_stat(const char *text, struct proc_stat *st)

@@ -56,6 +56,10 @@ uint32_t proc_parse_vmflags(const char *list);
 /* Parses the text of /proc/PID/smaps (or maps) into a malloc'ed array. */
 int proc_parse_smaps(const char *text, struct vma_info **out, size_t *nr);
 int proc_read_vmas(pid_t pid, struct vma_info **out, size_t *nr);
+/* The same from /proc/PID/maps: no page walk (smaps walks every page
+ * table of the process: ~30 ms for a restore's 1.7 GiB of held 4 KiB
+ * pages here), every vmflags 0. */
+int proc_read_maps(pid_t pid, struct vma_info **out, size_t *nr);
 
 struct proc_stat {
 	pid_t pid, ppid, pgrp, session;

@@ -776,7 +776,7 @@ static int choose_gadget(struct proc_restore *p)
 	size_t nown, n = 0;
 	uint64_t cur = 1UL << 32;
 
-	if (proc_read_vmas(getpid(), &own, &nown))
+	if (proc_read_maps(getpid(), &own, &nown))
 		return -1;
 	all = calloc(nown + p->mm->n_vmas + 1, sizeof(*all));
 	if (!all) {
@@ -1176,10 +1176,11 @@ again:
 			  c->procs[0].pe->pid, c->o->pidns ? ", new pid ns" : "");
 		return -1;
 	}
-	/* the root has its copy: ours goes, so that its writes copy nothing
-	 * (and the lazy-pages daemons, forked later, hold none) */
+	/* the root has its copy: ours stays out of the lazy-pages daemons
+	 * forked from here on, and goes before the tree resumes, by a thread
+	 * (restore_tree: its teardown was ~40 ms of the downtime) */
 	if (c->o->prefill)
-		prefill_release(c->o->prefill);
+		prefill_keep_out_of_forks(c->o->prefill);
 	close(c->keep_at);
 	close(c->ready[1]);
 	c->ready[1] = -1;
@@ -1302,7 +1303,7 @@ static int unmap_puppet(struct proc_restore *p, const struct addr_range *ready,
 			     rc.rseq_abi_size, RSEQ_FLAG_UNREGISTER,
 			     rc.signature, 0, 0),
 			"puppet %d: rseq unregister", pid);
-	if (proc_read_vmas(pid, &v, &n))
+	if (proc_read_maps(pid, &v, &n))
 		return -1;
 	for (size_t i = 0; i < n; i++) {
 		size_t j = i;
@@ -1396,7 +1397,7 @@ static int move_vdso(struct proc_restore *p)
 	size_t ncur, nwant = 0, n;
 	uint64_t lo, hi;
 
-	if (proc_read_vmas(p->hpid, &cur_v, &n))
+	if (proc_read_maps(p->hpid, &cur_v, &n))
 		return -1;
 	ncur = vdso_vmas(cur_v, n, cur);
 	for (size_t i = 0; i < p->mm->n_vmas && nwant < 3; i++) {
@@ -1615,15 +1616,25 @@ static int rebuild_memory(struct restore_ctx *c, struct proc_restore *p)
 static int rebuild_vmas_pages(struct restore_ctx *c, struct proc_restore *p,
 			      struct mm_restore *m)
 {
+	/* migrate --incoming with the memory held: often nothing is left
+	 * for a daemon (lazy_needed) */
+	bool lazy = c->o->lazy &&
+		    (p != c->procs || !c->nr_held || c->lazy_session >= 0 ||
+		     lazy_needed(p->mm, p->pme, p->nr_pme, c->held,
+				 c->nr_held));
+
+	if (c->o->lazy && !lazy)
+		pr_info("restore %d: all its lazy memory held in place or "
+			"zero: no lazy-pages daemon", p->hpid);
 	if (restore_vmas(m))
 		return -1;
-	if (c->o->lazy && register_lazy(c, p))
+	if (lazy && register_lazy(c, p))
 		return -1;
 	if (restore_pages(m) || restore_guards(m))	/* all but the lazy runs */
 		return -1;
 	/* the daemon starts now: injected calls from here on (rseq, robust
 	 * lists) may touch lazy memory, and would wait for it for ever */
-	if (c->o->lazy && start_lazy_daemon(c, p))
+	if (lazy && start_lazy_daemon(c, p))
 		return -1;
 	if (c->o->verify) {
 		uint64_t t0 = now_ns();
@@ -2063,6 +2074,8 @@ int restore_tree(const struct restore_opts *o, struct restore_stats *st)
 			goto fail;
 	progress_end(&c.progress);
 	st->mm_ns = now_ns() - t1;
+	if (o->prefill)		/* the root's copy is its own */
+		prefill_drop_behind(o->prefill);
 	if (fault_at("restore-before-resume") || interrupted(&c) ||
 	    resume_tree(&c))
 		goto fail;

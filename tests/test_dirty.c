@@ -38,6 +38,7 @@
 #include "dirty.h"
 #include "kernel-compat.h"
 #include "log.h"
+#include "precopy.h"
 
 #define PG	4096UL
 
@@ -690,6 +691,29 @@ static void bench(double gib, bool thp)
 	munmap(m, np * PG);
 }
 
+/* Pre-copy within the downtime limit goes on while a round shrinks to
+ * 3/4 of the one before, PRECOPY_EXTRA times at most, down to a rest of
+ * PRECOPY_FLOOR_MS; over the limit this rule says nothing. */
+static void test_precopy_one_more(void **state)
+{
+	(void)state;
+	/* the busy 2 GiB guest: 16.6k then 7.8k pages, 187 ms of 300 */
+	assert_true(precopy_one_more(7836, 16586, 187, 300, 0));
+	/* shrinking too little, or not at all */
+	assert_false(precopy_one_more(7836, 9000, 187, 300, 0));
+	assert_false(precopy_one_more(9000, 7836, 220, 300, 0));
+	/* what is left is short already: freeze */
+	assert_false(precopy_one_more(800, 2000, PRECOPY_FLOOR_MS, 300, 0));
+	assert_true(precopy_one_more(800, 2000, PRECOPY_FLOOR_MS + 1, 300, 0));
+	/* over the limit: the other rules */
+	assert_false(precopy_one_more(7836, 16586, 301, 300, 0));
+	/* enough extra rounds */
+	assert_true(precopy_one_more(100, 1000, 50, 300, PRECOPY_EXTRA - 1));
+	assert_false(precopy_one_more(100, 1000, 50, 300, PRECOPY_EXTRA));
+	/* no round before */
+	assert_false(precopy_one_more(100, 0, 50, 300, 0));
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -702,6 +726,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_start_errors),
 		cmocka_unit_test(test_child_pidfd_getfd),
 		cmocka_unit_test(test_soft_dirty),
+		cmocka_unit_test(test_precopy_one_more),
 	};
 
 	if (argc > 1 && !strcmp(argv[1], "--bench")) {

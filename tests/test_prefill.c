@@ -11,6 +11,7 @@
 #include "testlib.h"
 
 #include <sys/mman.h>
+#include <sys/wait.h>
 
 #include "csum.h"
 #include "lazy.h"
@@ -186,8 +187,12 @@ static void take(bool hugepage)
 	}
 	assert_int_equal(prefill_take(&pf, &mm, pme, 2, &src), 0);
 	assert_int_equal(pf.nr_moved, 1);
-	assert_int_equal(pf.nr_copied, hugepage ? 0 : 1);
+	/* THP "madvise" or "never": the buffer has no advice, any VMA is
+	 * moved; "always": nh, so a VMA without it is copied */
+	assert_int_equal(pf.nr_copied,
+			 !hugepage && prefill_thp_always() ? 1 : 0);
 	assert_true(vm_flag(VA, " hg") == hugepage);
+	assert_false(vm_flag(VA, " nh"));
 	assert_int_equal(pf.moved[0].start, VA);
 	assert_int_equal(pf.moved[0].end, PG(VMA_PAGES));
 	for (int i = 0; i < 4; i++)
@@ -215,6 +220,129 @@ static void test_take_hugepage(void **state)
 {
 	(void)state;
 	take(true);
+}
+
+/* A VMA without advice, THP not "always": moved, not copied (the copy
+ * of a QEMU's heap and stacks was ~25 ms of the downtime), and without
+ * the nh of a buffer that had it. */
+static void test_take_plain_moved(void **state)
+{
+	struct page_source src = { .ops = &mock_ops, .name = "mock" };
+	struct prefill pf;
+	MmEntry mm;
+	VmaEntry v, *vp;
+	uint8_t *held;
+
+	(void)state;
+	if (prefill_thp_always())
+		skip();
+	hold(&pf, &mm, &v, &vp);
+	held = pf.base;
+	assert_int_equal(prefill_take(&pf, &mm, pme, 2, &src), 0);
+	assert_int_equal(pf.nr_moved, 1);
+	assert_int_equal(pf.nr_copied, 0);
+	assert_false(vm_flag(VA, " nh"));
+	assert_false(vm_flag(VA, " hg"));
+	assert_true(page_is(PG(0), 1));
+	/* moved: the buffer's pages went with it (the buffer is gone) */
+	assert_null(pf.base);
+	assert_int_equal(msync(held, PAGE_SZ, 0), -1);
+	prefill_release(&pf);
+}
+
+/* After the root's clone: the moved VMAs stay, out of any fork; then
+ * they are unmapped by a thread; prefill_release waits for it. */
+static void test_drop_behind(void **state)
+{
+	struct page_source src = { .ops = &mock_ops, .name = "mock" };
+	struct prefill pf;
+	MmEntry mm;
+	VmaEntry v, *vp;
+	int status;
+	pid_t pid;
+
+	(void)state;
+	hold(&pf, &mm, &v, &vp);
+	assert_int_equal(prefill_take(&pf, &mm, pme, 2, &src), 0);
+	assert_int_equal(pf.nr_moved, 1);
+	prefill_keep_out_of_forks(&pf);
+	assert_int_equal(pf.nr_moved, 1);
+	assert_true(vm_flag(VA, " dc"));
+	assert_true(page_is(PG(0), 1));		/* still ours */
+	prefill_drop_behind(&pf);
+	assert_int_equal(pf.nr_moved, 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0)	/* dontfork, or already gone: not in a child */
+		_exit(msync((void *)VA, PAGE_SZ, 0) == -1 && errno == ENOMEM ?
+		      0 : 1);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	prefill_release(&pf);
+	assert_null(pf.dropping);
+	assert_int_equal(msync((void *)VA, PAGE_SZ, 0), -1);
+	assert_int_equal(errno, ENOMEM);
+	prefill_release(&pf);	/* twice: nothing left */
+}
+
+/* A buffer that was not taken goes at once. */
+static void test_drop_behind_untaken(void **state)
+{
+	struct prefill pf;
+	MmEntry mm;
+	VmaEntry v, *vp;
+	uint8_t *held;
+
+	(void)state;
+	hold(&pf, &mm, &v, &vp);
+	held = pf.base;
+	prefill_keep_out_of_forks(&pf);
+	assert_null(pf.base);
+	assert_null(pf.dropping);
+	assert_int_equal(msync(held, PAGE_SZ, 0), -1);
+	prefill_release(&pf);
+}
+
+/* A lazy-pages daemon is needed for a lazy VMA that is not held and has
+ * a present or PE_LAZY run; held, all zero or small VMAs need none. */
+static void test_lazy_needed(void **state)
+{
+	VmaEntry a, b, small, *vp[3] = { &a, &b, &small };
+	MmEntry mm;
+	struct addr_range held = { PG(0), PG(VMA_PAGES) };
+	size_t n;
+
+	(void)state;
+	mm_entry__init(&mm);
+	mm.n_vmas = 3;
+	mm.vmas = vp;
+	for (int i = 0; i < 2; i++) {
+		vma_entry__init(vp[i]);
+		vp[i]->start = PG(i * 2 * VMA_PAGES);
+		vp[i]->end = vp[i]->start + VMA_PAGES * PAGE_SZ;
+		vp[i]->kind = VMA_KIND__VMA_ANON_PRIVATE;
+		assert_true(vma_is_lazy(vp[i]));
+	}
+	vma_entry__init(&small);
+	small.start = PG(5 * VMA_PAGES);
+	small.end = small.start + PAGE_SZ;
+	small.kind = VMA_KIND__VMA_ANON_PRIVATE;
+	assert_false(vma_is_lazy(&small));
+	/* a (held) has pages, b only zero runs, small a page */
+	n = set_run(0, 0, 4, PE_PRESENT, 0);
+	n = set_run(n, 2 * VMA_PAGES + 1, 3, PE_ZERO, 0);
+	n = set_run(n, 5 * VMA_PAGES, 1, PE_PRESENT, 4 * PAGE_SZ);
+	assert_false(lazy_needed(&mm, pme, n, &held, 1));
+	/* a not held */
+	assert_true(lazy_needed(&mm, pme, n, NULL, 0));
+	/* a page of b present, or left in the source */
+	set_run(1, 2 * VMA_PAGES + 1, 3, PE_PRESENT, 8 * PAGE_SZ);
+	assert_true(lazy_needed(&mm, pme, n, &held, 1));
+	set_run(1, 2 * VMA_PAGES + 1, 3, PE_LAZY, 0);
+	assert_true(lazy_needed(&mm, pme, n, &held, 1));
+	set_run(1, 2 * VMA_PAGES + 1, 3, PE_PARENT, 0);
+	assert_true(lazy_needed(&mm, pme, n, &held, 1));
 }
 
 /* Something of ours at the VMA's address: not taken, nothing moved. */
@@ -261,6 +389,10 @@ int main(void)
 		cmocka_unit_test(test_match),
 		cmocka_unit_test(test_take),
 		cmocka_unit_test(test_take_hugepage),
+		cmocka_unit_test(test_take_plain_moved),
+		cmocka_unit_test(test_drop_behind),
+		cmocka_unit_test(test_drop_behind_untaken),
+		cmocka_unit_test(test_lazy_needed),
 		cmocka_unit_test(test_taken_here),
 		cmocka_unit_test(test_off),
 	};

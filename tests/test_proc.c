@@ -792,6 +792,40 @@ static void test_vma_reader(void **state)
 	vma_reader_stop(NULL);
 }
 
+/* This process' own VMAs from maps (what the restore reads: no page
+ * walk) and from smaps: the same ranges, flags only from smaps. */
+static void test_read_maps_self(void **state)
+{
+	struct vma_info *m, *sm;
+	size_t nm, ns;
+	bool found = false;
+	uint8_t *p;
+
+	(void)state;
+	p = mmap(NULL, 4 << 20, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	assert_true(p != MAP_FAILED);
+	assert_int_equal(madvise(p, 4 << 20, MADV_HUGEPAGE), 0);
+	memset(p, 1, 4 << 20);
+	assert_int_equal(proc_read_maps(getpid(), &m, &nm), 0);
+	assert_int_equal(proc_read_vmas(getpid(), &sm, &ns), 0);
+	for (size_t i = 0; i < nm; i++) {
+		if (m[i].start > (uint64_t)p || m[i].end <= (uint64_t)p)
+			continue;
+		found = true;
+		assert_int_equal(m[i].vmflags, 0);
+		for (size_t k = 0; k < ns; k++)
+			if (sm[k].start == m[i].start) {
+				assert_int_equal(sm[k].end, m[i].end);
+				assert_true(sm[k].vmflags & VMF_HUGEPAGE);
+			}
+	}
+	assert_true(found);
+	free(m);
+	free(sm);
+	munmap(p, 4 << 20);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -827,6 +861,7 @@ int main(void)
 		cmocka_unit_test(test_guess_flags),
 		cmocka_unit_test(test_same_layout),
 		cmocka_unit_test(test_vma_reader),
+		cmocka_unit_test(test_read_maps_self),
 	};
 
 	return cmocka_run_group_tests_name("proc", tests, NULL, NULL);
