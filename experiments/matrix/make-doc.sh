@@ -333,6 +333,12 @@ cat <<'EOF'
   precopy-default). criu-lite migrate goes from this host to the other
   only: a chain that is on the other host when it comes is ended, and the
   move starts from a fresh guest here.
+- Memory here: this machine is itself a virtual machine whose kernel hands
+  free memory back to its hypervisor (free page reporting, 8 MiB blocks):
+  memory a stopped guest freed comes back cold, and a process that fills
+  it in fresh 2 MiB huge pages (guest RAM is MADV_HUGEPAGE) can run at
+  ~0.1 GB/s against ~1 GB/s in small pages. A 2 GiB guest's restore,
+  QEMU's or criu-lite's, is sensitive to it.
 - Tables: per configuration, the median over its runs and [min–max]
   when there are several. Where some runs of a configuration broke the
   guest, its times, sizes and rates are those of its ok runs only (a
