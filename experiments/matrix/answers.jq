@@ -95,7 +95,9 @@ def q2:
 				" (\(x($c128 | med(.total_ms); $pd | med(.total_ms))) QEMU's default)"
 			 else "" end)) else "" end)] |
 		join("; ")) +
-	". The default cap, not the link, makes a move on one host slow." +
+	". The default cap, not the link, makes a move on one host slow (QEMU's " +
+	"mbps, MB = 10^6 bytes, is taken over its iterations and can pass 128 MiB/s " +
+	"= 134 MB/s a little)." +
 	(big as $g | if $g == null then "" else
 		($all | at($g[0]; $g[1])) as $rg |
 		" At \(cfg($g)): " + ([versions[] as $v |
@@ -196,10 +198,11 @@ def q6:
 	(busy as $b | ($all | at($b[0]; $b[1]) | map(select(.mode == "cl-migrate" and .raw.source.rounds != null)) | okr) as $c |
 	 if ($c | length) == 0 then "" else
 		"; criu-lite counts each round's pages exactly: its migrate's last pre-copy round at \(cfg($b)) " +
-		"copied \($c | map(.raw.source.rounds[-1].pages) | s::median | n) pages in " +
-		"\($c | map(.raw.source.rounds[-1].ms) | s::median | n) ms, " +
-		"\($c | map(.raw.source.rounds[-1] | if .ms > 0 then .pages * 4096 / .ms / 1000 else null end) |
-			map(select(. != null)) | s::median | n) MB/s of pages written while it ran" end) + ".";
+		"copied \($c | map(.raw.source.rounds[-1].pages) | s::median | n) pages, the ones written " +
+		"while the round before it ran (\($c | map(.raw.source.rounds[-2].ms // null) | s::median | n) ms): " +
+		"\($c | map(.raw.source.rounds | if length > 1 and .[-2].ms > 0
+			then .[-1].pages * 4096 / .[-2].ms / 1000 else null end) |
+			map(select(. != null)) | s::median | n) MB/s of distinct pages (a page written twice counts once)" end) + ".";
 
 def q7:
 	. as $all | busy as $b | ($all | at($b[0]; $b[1])) as $r |
@@ -238,8 +241,9 @@ def q9:
 	"**Answer (this run):** the guest's disk checked after \($mv | length) moves: " +
 	"ok in \($mv | map(select(.disk == "ok")) | length), newer than the memory after a " +
 	"RAM-only snapshot in \($mv | map(select(.disk | startswith("newer"))) | length), " +
-	"no round seen in \($mv | map(select(.disk == "none" or .disk == "-" or .disk == null)) | length) " +
-	"(guests that crashed or hung), bad in \($mv | map(select(.disk | startswith("BAD"))) | length)" +
+	"no round seen in \($mv | map(select(.mode != "dst-no-disk" and (.disk == "none" or .disk == "-" or .disk == null))) | length) " +
+	"(guests that crashed or hung), no disk by design in \($mv | map(select(.mode == "dst-no-disk")) | length) " +
+	"(dst-no-disk), bad in \($mv | map(select(.disk | startswith("BAD"))) | length)" +
 	($mv | map(select(.disk | startswith("BAD"))) | if length == 0 then ""
 		else " (" + (map("\(.qemu) \(.mode)") | unique | join(", ")) + ")" end) +
 	"; by tool: " + ([$mv | group_by(.tool)[] |
@@ -261,4 +265,7 @@ def q10:
 			"auto-converge", "downtime-limit-50")) and .dirty_rate > 0)) |
 		"QEMU \($v): \(okcount) of its precopy moves of a dirtying guest ok, " +
 		"\(map(select(.verdict | test("guest:crash|VERIFY:BAD|guest:hang|guest:nohb"))) | length) " +
-		"crashed, hung or corrupted it"] | join("; ")) + ".";
+		"crashed, hung or corrupted it; dirty-sync rounds of the ok ones " +
+		"\(okr | map(.rounds) | s::median | n) (median), up to \(okr | map(.rounds) | max | n), " +
+		"\(okr | map(select((.rounds // 0) > 3)) | length) with more than 3; of the broken ones " +
+		"\(map(select(.verdict != "ok")) | map(.rounds) | s::median | n)"] | join("; ")) + ".";

@@ -399,8 +399,14 @@ cl_restore_with() {
 # the sample sum must see it). Both must be refused, naming the file,
 # leaving nothing behind; the restore with the real files then continues
 # the guest, checked as every move.
+# where cl_mismatch's dump (each try) starts
+mismatch_mark() {
+	off=$(log_size "$CH_DIR/serial.log")
+	t0=$(gl_now_ms)
+}
+
 cl_mismatch() {
-	local d img ipid exe lib other off t0 t1 t2 i why=() left
+	local d img ipid exe lib other off t0 t1 t2 i why=() left dopt=()
 	ipid=$(chain_inner_pid)
 	chain_gone "$ipid" && return 1
 	chain_next_dir
@@ -418,14 +424,9 @@ cl_mismatch() {
 	cp "$lib" "$d/libglib-changed.so" && flip_byte "$d/libglib-changed.so" 1000 ||
 		{ R_VERDICT=setup-failed; return 1; }
 	sync
-	off=$(log_size "$CH_DIR/serial.log")
-	t0=$(gl_now_ms)
-	side_run "$CH_SIDE" "$CL" dump -t "$ipid" -D "$img" --qmp "$CH_SOCK" \
-		>"$d/dump.log" 2>&1 || {
-		R_VERDICT=dump-failed R_NOTE=$(tail -n 2 "$d/dump.log" | tr '\n' ' ')
-		grep -q "it was left running" "$d/dump.log" && R_SRC_RESUMABLE=1
-		return 1
-	}
+	# cl_dump: retried once when refused with the VM left running (a
+	# user-net socket of a NET ping in flight), as every criu-lite dump
+	cl_dump mismatch_mark || return 1
 	t1=$(gl_now_ms)
 	G_FRESH_OFF=$(log_size "$CH_DIR/serial.log")
 	R_SAVE=$((t1 - t0))
@@ -458,7 +459,7 @@ cl_mismatch() {
 		if [ "$R_VERDICT" = ok ]; then R_VERDICT=$(IFS=,; echo "${why[*]}")
 		else R_VERDICT="$R_VERDICT,$(IFS=,; echo "${why[*]}")"; fi
 	fi
-	R_NOTE="binary: $(grep -m1 -o "[^:]*is not the file.*(.*)" "$d/restore-binary.log" || tail -n 1 "$d/restore-binary.log"); library: $(grep -m1 -o "[^:]*is not the file.*(.*)" "$d/restore-library.log" || tail -n 1 "$d/restore-library.log")"
+	R_NOTE="${R_NOTE:+$R_NOTE; }binary: $(grep -m1 -o "[^:]*is not the file.*(.*)" "$d/restore-binary.log" || tail -n 1 "$d/restore-binary.log"); library: $(grep -m1 -o "[^:]*is not the file.*(.*)" "$d/restore-library.log" || tail -n 1 "$d/restore-library.log")"
 	R_NOTE=${R_NOTE//$PWD\//}	# the build directory's path says nothing
 	R_RAW=$(jq -nc --arg exe "$exe" --arg other "$other" --arg lib "$lib" \
 		--rawfile rb "$d/restore-binary.log" --rawfile rl "$d/restore-library.log" \
