@@ -24,7 +24,10 @@ bad() { echo "FAIL $1"; fail=$((fail + 1)); }
 
 start_target() {
 	: >"$work/t.out"
-	(cd "$work" && exec nice -n "${NICE:-0}" "$T" </dev/null >>"$work/t.out" 2>&1) &
+	# SIGHUP at SIG_DFL in the target whatever this script inherited (run
+	# under nohup, the target ignored it too, and rightly came back so)
+	(cd "$work" && exec env --default-signal=HUP nice -n "${NICE:-0}" "$T" \
+		</dev/null >>"$work/t.out" 2>&1) &
 	pid=$!
 	for _ in $(seq 1 200); do grep -q READY "$work/t.out" && return 0; sleep 0.05; done
 	echo "target did not start"; exit 1
