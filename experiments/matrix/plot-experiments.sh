@@ -5,8 +5,8 @@
 #   total-vs-ram       total time of the move against guest RAM
 #   bytes-per-mode     bytes moved, per mode and QEMU version
 # Every run is a point (an open circle when the move broke the guest: the
-# tool's own figures exist even then); medians are joined by lines (pause, total) or drawn
-# as bars (bytes). Series: a few representative modes, one panel per QEMU
+# tool's own figures exist even then); medians (of the ok runs, where there
+# are any) are joined by lines (pause, total) or drawn as bars (bytes). Series: a few representative modes, one panel per QEMU
 # version.
 #
 # Usage: experiments/matrix/plot-experiments.sh RESULTS.jsonl OUTDIR
@@ -44,7 +44,9 @@ xy_data() {
 		[inputs | s::moved | select(.qemu == $v and (.mode | IN($modes[]))
 			and .[$y] != null)] as $rows |
 		[$modes[] as $m | $rows | map(select(.mode == $m)) | select(length > 0) |
-			group_by(.[$x]) | map("\(.[0][$x]) \(map(.[$y]) | s::median)") |
+			group_by(.[$x]) | map((map(select(.verdict == "ok")) as $ok |
+				if ($ok | length) > 0 then $ok else . end) |
+				"\(.[0][$x]) \(map(.[$y]) | s::median)") |
 			join("\n")] | join("\n\n\n")' -n "$res" >"$4.med"
 	cat "$tmp/names"
 }
@@ -128,7 +130,9 @@ line_plot total-vs-ram mem_mib total_ms "guest RAM (MiB)" "total time (ms, log)"
 		"BLOCK \($v)",
 		($modes | to_entries[] | .key as $mi |
 			[$r[] | select(.qemu == $v and .mode == $modes[$mi])] |
-			select(length > 0) | "\($mi) \(map(.bytes) | s::median | s::mib)"),
+			select(length > 0) | (map(select(.verdict == "ok")) as $ok |
+				if ($ok | length) > 0 then $ok else . end) |
+			"\($mi) \(map(.bytes) | s::median | s::mib)"),
 		"POINTS",
 		($modes | to_entries[] | .key as $mi |
 			$r[] | select(.qemu == $v and .mode == $modes[$mi]) |
