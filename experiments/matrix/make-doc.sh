@@ -539,6 +539,9 @@ echo "beside them. The guest's own progress on the source during"
 echo "the move: \`guest HB/s\` (heartbeats per second, 10 = unhindered) and"
 echo "\`guest pages/s\` (the pages it really dirtied per second, from its own"
 echo "counter; \`throttle %\` is the highest CPU throttle seen while polling)."
+echo "The workload dirties at a fixed pace and its vCPU is idle between: a"
+echo "throttle that takes 20 % of the vCPU's time takes none of its writes, so"
+echo "auto-converge cannot slow this guest (its pages/s stay the rate asked)."
 echo
 table '["precopy-default","auto-converge","downtime-limit-50","cl-precopy","cl-migrate","cl-migrate-128M"]' \
 	"[$ID,\"total ms\",\"downtime ms\",\"pause ms\",\"rounds\",\"throttle %\",\"guest HB/s\",\"guest pages/s\",\"MiB\",\"verdict\",\"note\"]"
@@ -594,7 +597,10 @@ answer q10
 echo "Every run of every tool: the guest's memory verification, heartbeat"
 echo "continuity and kernel messages after the move. QEMU 7.2's TCG precopy was"
 echo "seen to corrupt busy guests before this harness; here is what each"
-echo "version does now."
+echo "version does now. \`guest gap ms\` is the guest's own clock across the"
+echo "move (the heartbeats' monotonic stamps around the longest host-clock"
+echo "gap), not the host-time pause of questions 1-3: a guest stalled on"
+echo "pages (postcopy-recover's cut) sees less of its stall than the host."
 echo
 table "$(jq -sc "$IN_ORDER" "$res")" \
 	"[$ID,\"verdict\",\"VERIFY\",\"hb step\",\"guest gap ms\",\"kmsg\",\"load\",\"note\"]"
