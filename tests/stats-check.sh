@@ -191,8 +191,9 @@ timing "pre-copy: timing line" "$work/pc.log"
 # the hog's untouched pages are no zero pages of the image: pre-copy lists
 # them as a plain dump does, not at all (it once wrote them PE_ZERO: 3879
 # zero pages against the plain dump's 896 here, 400k for a 512 MiB guest)
-same "pre-copy: PE_ZERO pages = the plain dump's (untouched pages not listed)" \
-	"$(pages "$work/pc" PE_ZERO)" "$(pages "$work/img" PE_ZERO)"
+# (a page or two may differ between the two hogs: within 64)
+le "pre-copy: PE_ZERO pages <= the plain dump's + 64 (untouched pages not listed)" \
+	"$(pages "$work/pc" PE_ZERO)" "$(($(pages "$work/img" PE_ZERO) + 64))"
 [ "$(stat_ "$sd" pages_reused)" -gt 0 ] 2>/dev/null &&
 	ok "pre-copy: pages_reused $(stat_ "$sd" pages_reused)" ||
 	bad "pre-copy: pages_reused $(stat_ "$sd" pages_reused)"
