@@ -50,9 +50,7 @@ cleanup() {
 	rm -rf "$work"
 }
 trap cleanup EXIT
-
-ok() { echo "PASS $1"; pass=$((pass + 1)); }
-bad() { echo "FAIL $1"; fail=$((fail + 1)); }
+. "$(dirname "$0")/proc-lib.sh"
 
 [ -x "$PY" ] || { echo "tcp-apps: $PY is missing"; exit 1; }
 [ -n "$BB" ] || { echo "tcp-apps: busybox is missing (make deps: busybox-static)"; exit 1; }
@@ -114,7 +112,8 @@ dump_restore() {
 		>"$work/$1.dump.log" 2>&1; then
 		bad "$1: dump failed: $(tail -3 "$work/$1.dump.log")"; return 1
 	fi
-	kill -0 "$2" 2>/dev/null && { bad "$1: the tree runs on after the dump"; return 1; }
+	# a zombie until this shell reaps it (the dump waits for that state)
+	alive "$2" && { bad "$1: the tree runs on after the dump"; return 1; }
 	sleep "${down:-0}"	# the tree stays down that long
 	if ! "$CL" restore -D "$work/img-$1" -d --tcp-established \
 		>"$work/$1.restore.log" 2>&1; then
