@@ -1363,6 +1363,12 @@ static int precopy(struct dump_ctx *c)
 			if (round ? pc_copy_dirty(&c->pcs[i], c->xfer, &pages) :
 				    pc_copy_all(&c->pcs[i], c->xfer, &pages))
 				return -1;
+		/* a migration's round ends when the destination has taken
+		 * it in (checked, written, held): its bandwidth is then what
+		 * the freeze will get, not the socket's, and no backlog of
+		 * the rounds waits behind the freeze */
+		if (o->migrate && page_xfer_flush(c->xfer))
+			return -1;
 		ns = now_ns() - tr;
 		bytes = c->st->bytes_written - b0;
 		if (round < MAX_ROUNDS_RECORDED) {
@@ -1386,11 +1392,9 @@ static int precopy(struct dump_ctx *c)
 	}
 	if (interrupted(c))
 		return -1;
-	/* a migration waits for no round trip while the tree runs on
-	 * (writing more pages for the freeze): the hand-over's done says
-	 * everything arrived; the last round's pages go out meanwhile */
-	if (o->migrate ? c->xfer->ops->submit(c->xfer) :
-			 page_xfer_flush(c->xfer))
+	/* a migration's rounds are in (above); a local pre-copy's are made
+	 * durable now, so that the freeze does not wait for them */
+	if (!o->migrate && page_xfer_flush(c->xfer))
 		return -1;
 	c->st->precopy_ns = now_ns() - t0;
 	return 0;
@@ -1765,6 +1769,10 @@ int dump_tree(const struct dump_opts *o, struct dump_stats *st)
 			     !o->leave_running && o->network_lock);
 	c.tcp_hold.close = o->tcp_close && !o->tcp_established;
 	block_stop_sigs(&c, &old);
+	/* the VM's guard starts now, idle (armed before "stop"): its exec
+	 * is not in the downtime */
+	if (o->qmp && realpath(o->qmp, c.qmp_path))
+		qmp_guard_prepare(&c.qmp_guard, c.qmp_path);
 	layer_new_id(c.layer_id);
 	if (open_images(&c))
 		goto out_release;

@@ -19,6 +19,7 @@
 #include "page-server.h"
 #include "page-source.h"
 #include "proc.h"
+#include "qmp.h"
 #include "restore.h"
 #include "show.h"
 
@@ -152,6 +153,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	cmd = argv[1];
+	qmp_guard_by_exec = true;
 	/* a page server or QMP peer that went away is an error to report,
 	 * not a reason to die silently */
 	signal(SIGPIPE, SIG_IGN);
@@ -175,6 +177,8 @@ int main(int argc, char **argv)
 		return cmd_page_server(argc - 1, argv + 1);
 	if (!strcmp(cmd, "migrate"))
 		return cmd_migrate(argc - 1, argv + 1);
+	if (!strcmp(cmd, QMP_GUARD_CMD))
+		return qmp_guard_main(argc - 1, argv + 1);
 	if (!strcmp(cmd, "lazy-pages"))
 		return cmd_lazy_pages(argc - 1, argv + 1);
 	pr_err("unknown command \"%s\" (see criu-lite --help)", cmd);

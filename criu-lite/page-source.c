@@ -123,7 +123,7 @@ static const char *part_name(const struct page_source *s, uint64_t off)
 #define PAGES_MAP_HINT	(1ULL << 45)
 
 static int map_part(struct page_source *s, const struct page_part *p,
-		    bool populate)
+		    bool populate, bool readahead)
 {
 	int fd = openat(p->dirfd, p->file, O_RDONLY | O_CLOEXEC);
 	void *m;
@@ -139,12 +139,13 @@ static int map_part(struct page_source *s, const struct page_part *p,
 		pr_perror("mmap %s", p->name);
 		return -1;
 	}
-	madvise(m, p->size, MADV_SEQUENTIAL | MADV_WILLNEED);
+	if (readahead)
+		madvise(m, p->size, MADV_WILLNEED);
 	return 0;
 }
 
 int page_source_open_parts(struct page_source *s, const struct page_part *p,
-			   size_t n, bool populate)
+			   size_t n, bool populate, bool readahead)
 {
 	void *m;
 
@@ -174,7 +175,7 @@ int page_source_open_parts(struct page_source *s, const struct page_part *p,
 	}
 	s->map = m;
 	for (size_t i = 0; i < n; i++) {
-		if (p[i].size && map_part(s, &p[i], populate && !i)) {
+		if (p[i].size && map_part(s, &p[i], populate && !i, readahead)) {
 			local_close(s);
 			return -1;
 		}

@@ -118,9 +118,11 @@ int page_source_open_local(struct page_source *s, int dirfd, unsigned id,
 int page_source_inflate(struct page_source *s);
 /* The pages files of a layer chain (layers.h), plain (a chain is never
  * compressed), each mapped at its base; the first (DIR's own) pre-faulted if
- * populate, the parents' as they are used. */
+ * populate, the parents' as they are used; read ahead if readahead (not
+ * for files just received: what arrived is in the page cache, and a
+ * migration's pages file is sparse, its holes would be read as zeros). */
 int page_source_open_parts(struct page_source *s, const struct page_part *p,
-			   size_t n, bool populate);
+			   size_t n, bool populate, bool readahead);
 /* A page server at "HOST:PORT" (TLS with tls->on; tls may be NULL, and
  * must stay valid while s is used: reconnections use it). */
 int page_source_open_remote(struct page_source *s, const char *addr,

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
 #include <poll.h>
+#include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <string.h>
 #include <fcntl.h>
@@ -154,18 +156,31 @@ out:
 	return ret;
 }
 
-static void guard_main(int fd, const char *path)
+bool qmp_guard_by_exec;
+
+/* Armed, it sends "cont" once criu-lite's end of the pipe is gone
+ * without a word; 'a' arms it, 'x' dismisses it. */
+static void guard_main(int fd, const char *path, bool armed)
 {
 	char c;
 	ssize_t n;
 
 	setsid();
 	prctl(PR_SET_NAME, "criu-lite-qmpg");
-	do
+	for (;;) {
 		n = read(fd, &c, 1);
-	while (n < 0 && errno == EINTR);
-	if (n == 1)
-		_exit(0);	/* dismissed */
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n == 1 && c == 'a') {
+			armed = true;
+			continue;
+		}
+		if (n == 1)
+			_exit(0);	/* dismissed */
+		break;
+	}
+	if (!armed)
+		_exit(0);	/* the VM was never stopped by us */
 	/* criu-lite is gone and left the VM stopped */
 	if (qmp_command(path, "cont", NULL, 0, 10000) == 0)
 		pr_err("criu-lite died during the dump: the VM was continued "
@@ -173,12 +188,95 @@ static void guard_main(int fd, const char *path)
 	_exit(0);
 }
 
+int qmp_guard_main(int argc, char **argv)
+{
+	char *end;
+	long fd;
+
+	if (argc != 4 || (fd = strtol(argv[1], &end, 10)) < 3 || *end ||
+	    (strcmp(argv[3], "armed") && strcmp(argv[3], "idle"))) {
+		pr_err("%s is criu-lite's own: not a command", QMP_GUARD_CMD);
+		return 1;
+	}
+	guard_main(fd, argv[2], !strcmp(argv[3], "armed"));
+	return 1;
+}
+
+/* The guard as a fresh exec of criu-lite, its end of the pipe at rfd
+ * (inherited: not close-on-exec); 0, or -1 (then forked). */
+static int spawn_guard(struct qmp_guard *g, int rfd, const char *path,
+		       bool armed)
+{
+	char fdstr[16], *argv[] = { "criu-lite", QMP_GUARD_CMD, fdstr,
+				    (char *)path, armed ? "armed" : "idle",
+				    NULL };
+	posix_spawnattr_t attr;
+	sigset_t none;
+	int err;
+
+	snprintf(fdstr, sizeof(fdstr), "%d", rfd);
+	sigemptyset(&none);
+	if (posix_spawnattr_init(&attr))
+		return -1;
+	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID |
+				 POSIX_SPAWN_SETSIGMASK);
+	posix_spawnattr_setsigmask(&attr, &none);
+	err = posix_spawn(&g->pid, "/proc/self/exe", NULL, &attr, argv,
+			  environ);
+	posix_spawnattr_destroy(&attr);
+	if (err) {
+		errno = err;
+		pr_debug("QMP guard: exec of /proc/self/exe: %m; forked");
+		g->pid = -1;
+		return -1;
+	}
+	return 0;
+}
+
+/* The exec'd guard, armed or idle; 0, or -1 (nothing made). */
+static int exec_guard(struct qmp_guard *g, const char *path, bool armed)
+{
+	int p[2], rfd;
+
+	if (!qmp_guard_by_exec || pipe2(p, O_CLOEXEC))
+		return -1;
+	/* above 2: the guard's stdio stays */
+	rfd = fcntl(p[0], F_DUPFD, 3);
+	close(p[0]);
+	if (rfd >= 0 && !spawn_guard(g, rfd, path, armed)) {
+		close(rfd);
+		g->fd = p[1];
+		return 0;
+	}
+	if (rfd >= 0)
+		close(rfd);
+	close(p[1]);
+	return -1;
+}
+
+int qmp_guard_prepare(struct qmp_guard *g, const char *path)
+{
+	g->pid = -1;
+	g->fd = -1;
+	return exec_guard(g, path, false);
+}
+
 int qmp_guard_start(struct qmp_guard *g, const char *path)
 {
 	int p[2];
 
+	if (g->fd >= 0) {	/* prepared: armed by a word */
+		if (write(g->fd, "a", 1) == 1)
+			return 0;
+		pr_warn("the idle QMP guard is gone (%m): a new one");
+		close(g->fd);
+		if (g->pid > 0)
+			waitpid(g->pid, NULL, 0);
+	}
 	g->pid = -1;
 	g->fd = -1;
+	if (!exec_guard(g, path, true))
+		return 0;
 	if (pipe2(p, O_CLOEXEC)) {
 		pr_perror("pipe for the QMP guard");
 		return -1;
@@ -192,7 +290,7 @@ int qmp_guard_start(struct qmp_guard *g, const char *path)
 	}
 	if (g->pid == 0) {
 		close(p[1]);
-		guard_main(p[0], path);
+		guard_main(p[0], path, true);
 	}
 	close(p[0]);
 	g->fd = p[1];

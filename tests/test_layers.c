@@ -242,7 +242,7 @@ static void test_chain_source(void **state)
 		snprintf(parts[k].name, sizeof(parts[k].name), "%s/%s",
 			 l.ch.l[k].path, l.ch.l[k].pages);
 	}
-	assert_int_equal(page_source_open_parts(&s, parts, 3, false), 0);
+	assert_int_equal(page_source_open_parts(&s, parts, 3, false, true), 0);
 	assert_int_equal(s.size, l.ch.l[2].base + 12 * PAGE_SZ);
 	/* mapped away from the mmap area (~127 TiB), where a restored
 	 * tree's large VMAs lie (page-source.c) */

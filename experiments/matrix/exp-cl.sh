@@ -216,7 +216,7 @@ cl_dir() {
 cl_incoming() {
 	local d=$1 i trace=()
 	[ "${EXP_CL_TRACE:-0}" = 1 ] && trace=(-v3 -o "$(realpath -m "$d/in-trace.log")")
-	side_run "$2" "$CL" migrate --incoming "$3:$4" -D "$d/img" \
+	side_run "$2" ${EXP_CL_WRAP_IN:-} "$CL" migrate --incoming "$3:$4" -D "$d/img" \
 		--stats-file "$d/in.json" "${trace[@]}" >"$d/in.log" 2>&1 &
 	CL_INC=$!
 	for ((i = 0; i < 200; i++)); do
@@ -300,7 +300,7 @@ cl_migrate() {
 		# a PID it cannot see for a dead one's and removes it
 		mkdir -p "$EXP_WORK/tmp"
 		side_run "$CH_SIDE" env TMPDIR="$EXP_WORK/tmp" \
-			timeout "$EXP_MOVE_TIMEOUT" "$CL" migrate -t "$ipid" \
+			timeout "$EXP_MOVE_TIMEOUT" ${EXP_CL_WRAP:-} "$CL" migrate -t "$ipid" \
 			--to "$daddr:$port" --qmp "$CH_SOCK" --stats-file "$d/out.json" \
 			"${opt[@]}" >"$d/out.log" 2>&1 && break
 		t1=$(gl_now_ms)

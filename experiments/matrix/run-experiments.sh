@@ -39,7 +39,9 @@
 #   the order they run when every move succeeds) and runs nothing,
 #   EXP_MOVE_TIMEOUT (s, default 90), EXP_KEEP=1 keeps streams and images,
 #   EXP_CL_TRACE=1 has criu-lite migrate log each stage, stamped, on both
-#   sides (out-trace.log, in-trace.log),
+#   sides (out-trace.log, in-trace.log), EXP_CL_WRAP / EXP_CL_WRAP_IN a
+#   command put before the source's / destination's criu-lite migrate (a
+#   profile: EXP_CL_WRAP_IN="perf record -g -o FILE --"),
 #   EXP_ONE_HOST=1 keeps both sides of live moves on this host (loopback),
 #   EXP_TEMPLATES=0 boots every fresh guest (exp-lib.sh's chain_boot),
 #   EXP_VERIFY ("7.2:word 10.0:sse2": the guest's verify loop per QEMU

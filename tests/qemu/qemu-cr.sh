@@ -254,6 +254,32 @@ case_killed() {
 		s=$("$GL_GUEST/qmp-client" -t 20 -u running "$d/qmp.sock" query-status) || {
 			echo "VM not running again after try $n (${d0} ms): $s"; return 1; }
 	done
+	# the guard waits from the start of the dump, idle until "stop": a
+	# fresh exec of criu-lite (not a fork sharing its memory), and
+	# killed before the stop (during pre-copy) it leaves alone a VM the
+	# user had paused
+	"$GL_GUEST/qmp-client" -t 10 "$d/qmp.sock" stop >/dev/null || {
+		echo "QMP stop failed"; return 1; }
+	$CL dump -t "$qpid" -D "$d/kp" --qmp "$d/qmp.sock" --leave-running \
+		--precopy-rounds 50 >"$d/kill.p.log" 2>&1 &
+	local cl=$! g="" i
+	for i in $(seq 100); do
+		g=$(pgrep -P $cl -f -- "__qmp-guard [0-9]+ .* idle")
+		[ -n "$g" ] && break
+		sleep 0.05
+	done
+	[ -n "$g" ] || { kill -KILL $cl; wait $cl 2>/dev/null
+		echo "no idle guard (exec'd criu-lite __qmp-guard) while the dump runs: $(pgrep -a criu-lite)"
+		return 1; }
+	sleep 0.3
+	kill -KILL $cl 2>/dev/null
+	wait $cl 2>/dev/null
+	for i in $(seq 50); do [ -e /proc/$g ] || break; sleep 0.1; done
+	[ -e /proc/$g ] && { echo "the idle guard $g outlived criu-lite"; return 1; }
+	s=$("$GL_GUEST/qmp-client" -t 10 -g status "$d/qmp.sock" query-status)
+	[ "$s" = paused ] || { echo "a VM paused by the user was '$s' after the kill"; return 1; }
+	"$GL_GUEST/qmp-client" -t 10 "$d/qmp.sock" cont >/dev/null || {
+		echo "QMP cont failed"; return 1; }
 	wait_after "$d/serial.log" "$off0" "VERIFY " 2 60 || {
 		echo "no VERIFY after the killed dumps"; return 1; }
 	cycle 1 qmp && check_guest "$off0"
