@@ -1547,6 +1547,8 @@ static int open_images(struct dump_ctx *c)
 				       .port = c->o->ps_port,
 				       .tls = &c->o->tls,
 				       .migrate = c->o->migrate,
+				       .postcopy = c->o->migrate &&
+						   c->o->lazy_pages,
 				       .pagemap_dirfd = layer ? c->dirfd : -1,
 				       .timeout_s = c->o->idle_s };
 

@@ -662,8 +662,9 @@ static int migrate_in(const struct migrate_opts *mo)
 		return -1;
 	pr_info("migrate --incoming: waiting on %s%s", mo->incoming,
 		mo->tls.on ? " (TLS)" : "");
-	c = page_server_accept(l, &mo->tls, mo->idle_s, 1u << XP_MIGRATE,
-			       &mode, "migrate --incoming");
+	c = page_server_accept(l, &mo->tls, mo->idle_s, 1u << XP_MIGRATE |
+			       1u << XP_MIGRATE_POSTCOPY, &mode,
+			       "migrate --incoming");
 	close(l);
 	if (!c)
 		return -1;
@@ -671,7 +672,8 @@ static int migrate_in(const struct migrate_opts *mo)
 	/* the memory held here too, to be in place when the tree resumes
 	 * (precopy: a postcopy's memory is mostly still at the source) */
 	prefill_init(&held);
-	if (page_server_receive(c, mo->dir, mo->idle_s, true, &held)) {
+	if (page_server_receive(c, mo->dir, mo->idle_s, true,
+				mode == XP_MIGRATE ? &held : NULL)) {
 		prefill_release(&held);
 		conn_close(c);
 		return -1;
@@ -697,6 +699,13 @@ static int migrate_in(const struct migrate_opts *mo)
 	 * ago, by this process: not once more during the downtime */
 	ro.no_verify = true;
 	ro.prefill = *source || getenv("CRIU_LITE_NO_PREFILL") ? NULL : &held;
+	/* not for this restore: the pages held only here into the file */
+	if (!ro.prefill && prefill_spill(&held)) {
+		prefill_release(&held);
+		page_server_reply(c, 1, "the destination could not write the "
+				  "pages it held into its pages file");
+		goto out;
+	}
 	ret = restore_tree(&ro, &rst) < 0 ? -1 : 0;
 	t2 = now_ns();
 	if (ret) {

@@ -217,15 +217,19 @@ static int recv_pages(struct push *p, const struct xp_hdr *h)
 			return -1;
 		}
 	}
-	if (pwrite_all(p->pfd, p->buf, len, at)) {
+	if (!(p->held && prefill_put(p->held, at, p->buf, len, sums)) &&
+	    pwrite_all(p->pfd, p->buf, len, at)) {
 		fail(p, "write pages-1.img at offset %lu: %s",
 		     (unsigned long)at, strerror(errno));
 		return -1;
 	}
+	if (p->held && p->held->spill_failed) {
+		fail(p, "pages-1.img: the held pages could not be written "
+		     "when holding them ended");
+		return -1;
+	}
 	memcpy(p->sums + first, sums, npages * sizeof(*sums));
 	memset(p->have + first, 1, npages);
-	if (p->held)
-		prefill_put(p->held, at, p->buf, len, sums);
 	if (at + len > p->end)
 		p->end = at + len;
 	return 0;
@@ -302,6 +306,16 @@ static bool good_name(const char *n)
 	return len > 4 && n[0] != '.' && !strchr(n, '/') &&
 	       !strcmp(n + len - 4, ".img") && strcmp(n, "pages-1.img") &&
 	       strncmp(n, "pagemap-", 8);
+}
+
+/* The file at least len bytes long. */
+static int ftruncate_up(int fd, uint64_t len)
+{
+	struct stat st;
+
+	if (fstat(fd, &st))
+		return -1;
+	return (uint64_t)st.st_size < len ? ftruncate(fd, len) : 0;
 }
 
 static int recv_file(struct push *p, const struct xp_hdr *h)
@@ -513,6 +527,13 @@ int page_server_receive(struct conn *c, const char *dir, unsigned idle_s,
 		page_server_reply(c, 1, p.why[0] ? p.why : "out of memory");
 		goto out;
 	}
+	/* migrate: a page held in memory is not written to the pages file
+	 * too (the destination's memory and its page cache each took every
+	 * page: on this VM, fresh memory the host must fault in, twice),
+	 * only spilled into it if it is to come from there after all; the
+	 * fd stays valid across the stage's rename into DIR */
+	if (held && !held->off && held->base)
+		held->spill_fd = fcntl(p.pfd, F_DUPFD_CLOEXEC, 3);
 	conn_set_timeout(c, idle_s);
 	if (page_server_reply(c, 0, "ready"))
 		goto out;
@@ -579,6 +600,15 @@ int page_server_receive(struct conn *c, const char *dir, unsigned idle_s,
 			if (p.pm) {
 				fail(&p, "done in the middle of pagemap-%u.img",
 				     p.pm_id);
+				r = -1;
+				break;
+			}
+			/* the file as long as what was sent, its tail maybe
+			 * held only in memory (a hole here) */
+			if (p.held && p.held->spill_fd >= 0 &&
+			    ftruncate_up(p.pfd, p.end)) {
+				fail(&p, "extend pages-1.img: %s",
+				     strerror(errno));
 				r = -1;
 				break;
 			}
@@ -702,7 +732,8 @@ static struct conn *greet(int fd, const struct tls_opts *tls, unsigned wait_s,
 		return NULL;
 	}
 	if (h.mode >= 32 || !(modes & (1u << h.mode))) {
-		page_server_reply(c, 1, h.mode == XP_MIGRATE ?
+		page_server_reply(c, 1, h.mode == XP_MIGRATE ||
+					h.mode == XP_MIGRATE_POSTCOPY ?
 			"this is a page server, not a migrate --incoming" :
 			"this is a migrate --incoming, not a page server");
 		pr_warn("%s: a criu-lite client of another kind (mode %u) from "

@@ -1247,7 +1247,8 @@ struct page_xfer *page_xfer_open_net(const struct net_sink *ns, bool durable,
 	struct local_xfer *l = calloc(1, sizeof(*l));
 	bool migrate = ns->migrate;
 	struct xp_hello hello = { XP_MAGIC, XP_VERSION,
-				  migrate ? XP_MIGRATE : XP_PUSH };
+				  !migrate ? XP_PUSH : ns->postcopy ?
+				  XP_MIGRATE_POSTCOPY : XP_MIGRATE };
 	char text[XP_MAX_TEXT + 1];
 
 	if (!l)

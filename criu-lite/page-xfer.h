@@ -93,6 +93,7 @@ struct net_sink {
 	unsigned port;
 	const struct tls_opts *tls;	/* NULL or !on: plain TCP */
 	bool migrate;			/* a migrate --incoming */
+	bool postcopy;			/* ... resuming before all memory */
 	int pagemap_dirfd;		/* >= 0: pagemaps kept there too */
 	/* a server that takes nothing and answers nothing for this long
 	 * (connect, greeting, sends, replies) ends the transfer (0: never) */

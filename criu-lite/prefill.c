@@ -13,7 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
+#include "cr.h"
 #include "lazy.h"
 #include "log.h"
 #include "page-source.h"
@@ -25,11 +27,18 @@
 #define HOLD_STEP	(256ULL << 20)	/* made writable at a time */
 #define HOLD_HINT	(1ULL << 44)	/* below the mmap area, above PIE */
 
+/* have[] of a page: received and held, and in the pages file too or not;
+ * held only here and moved into place (or copied there) for the root */
+#define HELD_TOO	1
+#define HELD_ONLY	2
+#define HELD_MOVED	3
+
 int prefill_init(struct prefill *pf)
 {
 	void *p;
 
 	memset(pf, 0, sizeof(*pf));
+	pf->spill_fd = -1;
 	p = mmap((void *)HOLD_HINT, HOLD_RESERVE, PROT_NONE,
 		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (p == MAP_FAILED) {
@@ -65,8 +74,63 @@ static void give_up(struct prefill *pf, const char *why)
 {
 	pr_warn("migrate: memory no longer held before the switch (%s): the "
 		"tree resumes on lazy memory", why);
+	prefill_spill(pf);
 	prefill_release(pf);
 	pf->off = true;
+}
+
+/* Pages [first, first + n) of the pages file, those in state want (held
+ * only here), from at: into the file, runs of them at a time. */
+static int spill_range(struct prefill *pf, size_t first, size_t n,
+		       const uint8_t *at, uint8_t want)
+{
+	for (size_t i = 0; i < n;) {
+		size_t k = i;
+
+		if (first + i >= pf->cap || pf->have[first + i] != want) {
+			i++;
+			continue;
+		}
+		while (k < n && first + k < pf->cap &&
+		       pf->have[first + k] == want)
+			k++;
+		if (pf->spill_fd < 0 ||
+		    pwrite_all(pf->spill_fd, at + i * PAGE_SZ, (k - i) * PAGE_SZ,
+			       (first + i) * PAGE_SZ)) {
+			pr_perror("migrate: write held pages into the pages "
+				  "file at %#lx", (unsigned long)((first + i) *
+								  PAGE_SZ));
+			pf->spill_failed = true;
+			return -1;
+		}
+		memset(pf->have + first + i, HELD_TOO, k - i);
+		i = k;
+	}
+	return 0;
+}
+
+/* What the buffer still holds only here (not the moved VMAs: their
+ * place in it is unmapped). */
+static int spill_buffer(struct prefill *pf)
+{
+	if (!pf->have || !pf->base)
+		return 0;
+	return spill_range(pf, 0, pf->end / PAGE_SZ, pf->base, HELD_ONLY);
+}
+
+int prefill_spill(struct prefill *pf)
+{
+	int ret = 0;
+
+	if (!pf->have)
+		return 0;
+	for (size_t i = 0; i < pf->nr_moved; i++)
+		ret |= spill_range(pf, pf->moved_off[i] / PAGE_SZ,
+				   (pf->moved[i].end - pf->moved[i].start) /
+				   PAGE_SZ, (const uint8_t *)pf->moved[i].start,
+				   HELD_MOVED);
+	ret |= spill_buffer(pf);
+	return ret ? -1 : 0;
 }
 
 static int hold_room(struct prefill *pf, uint64_t end)
@@ -129,19 +193,20 @@ static int hold_room(struct prefill *pf, uint64_t end)
 	return 0;
 }
 
-void prefill_put(struct prefill *pf, uint64_t off, const void *buf,
+bool prefill_put(struct prefill *pf, uint64_t off, const void *buf,
 		 uint64_t len, const uint32_t *sums)
 {
 	uint64_t first = off / PAGE_SZ, n = len / PAGE_SZ;
 
 	if (pf->off || !pf->base || off % PAGE_SZ || len % PAGE_SZ ||
 	    hold_room(pf, off + len))
-		return;
+		return false;
 	memcpy(pf->base + off, buf, len);
 	memcpy(pf->sums + first, sums, n * sizeof(*sums));
-	memset(pf->have + first, 1, n);
+	memset(pf->have + first, pf->spill_fd >= 0 ? HELD_ONLY : HELD_TOO, n);
 	if (off + len > pf->end)
 		pf->end = off + len;
+	return pf->spill_fd >= 0;
 }
 
 /* The first run that ends above addr (runs sorted by vaddr). */
@@ -257,16 +322,22 @@ static int fix_held(struct prefill *pf, uint64_t start, uint64_t end,
 	return 0;
 }
 
-static int add_moved(struct prefill *pf, uint64_t start, uint64_t end)
+static int add_moved(struct prefill *pf, uint64_t start, uint64_t end,
+		     uint64_t b)
 {
 	struct addr_range *m = realloc(pf->moved,
 				       (pf->nr_moved + 1) * sizeof(*m));
+	uint64_t *o = m ? realloc(pf->moved_off,
+				  (pf->nr_moved + 1) * sizeof(*o)) : NULL;
 
-	if (!m)
+	if (m)
+		pf->moved = m;
+	if (!o)
 		return -1;
+	pf->moved_off = o;
 	m[pf->nr_moved].start = start;
 	m[pf->nr_moved].end = end;
-	pf->moved = m;
+	o[pf->nr_moved] = b;
 	pf->nr_moved++;
 	pf->bytes_moved += end - start;
 	return 0;
@@ -348,10 +419,15 @@ static int take_vma(struct prefill *pf, const VmaEntry *v, uint64_t b,
 		munmap(p, len);
 		return -1;
 	}
-	if (add_moved(pf, v->start, v->end)) {
+	if (add_moved(pf, v->start, v->end, b)) {
 		munmap(p, len);
 		return -1;
 	}
+	/* held only here: now at the VMA's place (the buffer's is gone) */
+	for (size_t pg = b / PAGE_SZ; pg < (b + len) / PAGE_SZ && pg < pf->cap;
+	     pg++)
+		if (pf->have[pg] == HELD_ONLY)
+			pf->have[pg] = HELD_MOVED;
 	return 0;
 }
 
@@ -368,14 +444,22 @@ int prefill_take(struct prefill *pf, const MmEntry *mm,
 		    prefill_match(v->start, v->end, pme, nr, pf->end, &b))
 			continue;
 		if (take_vma(pf, v, b, pme, nr, src)) {
-			/* what was moved so far is dropped: the normal way */
+			/* what was moved so far is dropped: the normal way,
+			 * from the pages file */
+			prefill_spill(pf);
 			prefill_release(pf);
 			pf->off = true;
 			return -1;
 		}
 	}
-	/* the rest of the buffer is of no use now: gone before the root's
-	 * clone, which would copy its page tables */
+	/* the rest of the buffer is of no use now (into the pages file what
+	 * only it had: VMAs not taken, the other processes' pages): gone
+	 * before the root's clone, which would copy its page tables */
+	if (spill_buffer(pf)) {
+		prefill_release(pf);
+		pf->off = true;
+		return -1;
+	}
 	munmap(pf->base, pf->reserved);
 	pf->base = NULL;
 	if (pf->nr_moved)
@@ -459,8 +543,13 @@ void prefill_release(struct prefill *pf)
 		munmap((void *)pf->moved[i].start,
 		       pf->moved[i].end - pf->moved[i].start);
 	free(pf->moved);
+	free(pf->moved_off);
 	pf->moved = NULL;
+	pf->moved_off = NULL;
 	pf->nr_moved = 0;
+	if (pf->spill_fd >= 0)
+		close(pf->spill_fd);
+	pf->spill_fd = -1;
 	if (pf->base)
 		munmap(pf->base, pf->reserved);
 	pf->base = NULL;

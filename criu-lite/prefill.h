@@ -37,7 +37,14 @@ struct prefill {
 	bool thp;		/* huge pages asked for (CRIU_LITE_PREFILL_THP=1) */
 	int advice;		/* the buffer's: MADV_(NO)HUGEPAGE, or -1 */
 	struct addr_range *moved;	/* in place at the root's addresses */
+	uint64_t *moved_off;	/* where each moved VMA was in the buffer */
 	size_t nr_moved;
+	/* The pages file (migrate --incoming, set by the page server):
+	 * pages held here are not written to it too (have[] says HELD_ONLY);
+	 * prefill_spill writes those it still has into it, for what is
+	 * restored from the file after all. -1: every page goes to both. */
+	int spill_fd;
+	bool spill_failed;	/* a spill failed: the file misses pages */
 	size_t nr_copied;	/* of them, copied rather than moved */
 	uint64_t bytes_moved, pages_fixed, pages_zeroed;
 	struct addr_range *dropping;	/* being unmapped by dropper */
@@ -54,10 +61,22 @@ bool prefill_thp_always(void);
 int prefill_init(struct prefill *pf);
 
 /* Pages [off, off + len) of the pages file arrived, with their checksums:
- * held too. Running out of memory gives up holding, silently for the
- * migration (it falls back to the lazy restore). */
-void prefill_put(struct prefill *pf, uint64_t off, const void *buf,
+ * held. True if they are held only here (a spill_fd is set): the caller
+ * does not write them to the pages file. Running out of memory gives up
+ * holding, silently for the migration (it falls back to the lazy
+ * restore): what was held only here is spilled into the file first
+ * (spill_failed if that fails). */
+bool prefill_put(struct prefill *pf, uint64_t off, const void *buf,
 		 uint64_t len, const uint32_t *sums);
+
+/*
+ * Every page held only here and still here (in the buffer, or moved into
+ * place) written to the pages file: before the pages are taken from the
+ * file instead (a VMA not taken, a process not held, the holding given
+ * up, a clone refused). 0, or -1 (spill_failed; the file misses pages:
+ * a restore from it fails its checksums, never restores them wrong).
+ */
+int prefill_spill(struct prefill *pf);
 
 /*
  * The range matching: the runs (sorted, those of the VMA [start, end) and

@@ -1171,6 +1171,8 @@ again:
 		/* strict overcommit: the held memory counted twice */
 		pr_warn("clone3 of the tree's root with its memory held: %s; "
 			"again without (lazy memory)", strerror(errno));
+		if (prefill_spill(c->o->prefill))
+			return -1;
 		prefill_release(c->o->prefill);
 		c->nr_held = 0;
 		goto again;
@@ -2015,11 +2017,15 @@ static int hold_root(struct restore_ctx *c)
 	struct proc_restore *p = &c->procs[0];
 	struct prefill *pf = c->o->prefill;
 
-	if (!pf || !c->o->lazy || c->lazy_session >= 0 || c->o->pidns ||
-	    p->pe->zombie || !p->mm || c->src.remote)
+	if (!pf)
 		return 0;
+	if (!c->o->lazy || c->lazy_session >= 0 || c->o->pidns ||
+	    p->pe->zombie || !p->mm || c->src.remote) {
+		/* not held: its pages come from the pages file, all of them */
+		return prefill_spill(pf);
+	}
 	if (prefill_take(pf, p->mm, p->pme, p->nr_pme, &c->src))
-		return 0;	/* released: the lazy way */
+		return pf->spill_failed ? -1 : 0;	/* the lazy way */
 	if (!pf->nr_moved)
 		return 0;
 	c->held = malloc(pf->nr_moved * sizeof(*c->held));

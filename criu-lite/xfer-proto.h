@@ -41,8 +41,11 @@
 #define XP_VERSION	1
 
 /* MIGRATE: a PUSH whose receiver (migrate --incoming) then restores the
- * tree and sends one more reply: 0 once it runs, or why not. */
-enum { XP_PULL = 1, XP_PUSH = 2, XP_MIGRATE = 3 };
+ * tree and sends one more reply: 0 once it runs, or why not.
+ * MIGRATE_POSTCOPY: the same, the tree then resumed before its memory is
+ * all there (the receiver keeps what arrives in its pages file, whence
+ * the lazy restore takes it, rather than in its own memory). */
+enum { XP_PULL = 1, XP_PUSH = 2, XP_MIGRATE = 3, XP_MIGRATE_POSTCOPY = 4 };
 
 struct xp_hello {
 	uint32_t magic;

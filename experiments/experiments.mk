@@ -47,7 +47,7 @@ GUEST_DIR    := $(B)/guest
 GUEST_CFLAGS := -O2 -g -Wall -Wextra -Werror
 GUEST_TOOLS  := $(GUEST_DIR)/qmp-client $(GUEST_DIR)/serial-watch \
 		$(GUEST_DIR)/tcp-echo $(GUEST_DIR)/qemu-ceilings \
-		$(GUEST_DIR)/link-ceiling
+		$(GUEST_DIR)/link-ceiling $(GUEST_DIR)/warm-mem
 
 $(GUEST_DIR)/.deps-ok: scripts/install-deps.sh
 	@scripts/install-deps.sh --qemu
@@ -56,7 +56,8 @@ $(GUEST_DIR)/.deps-ok: scripts/install-deps.sh
 $(GUEST_DIR)/workload: experiments/guest/workload.c $(GUEST_DIR)/.deps-ok
 	$(CC) -static $(GUEST_CFLAGS) -pthread -o $@ $<
 
-$(GUEST_DIR)/qmp-client $(GUEST_DIR)/qemu-ceilings $(GUEST_DIR)/link-ceiling: \
+$(GUEST_DIR)/qmp-client $(GUEST_DIR)/qemu-ceilings $(GUEST_DIR)/link-ceiling \
+		$(GUEST_DIR)/warm-mem: \
 		$(GUEST_DIR)/%: experiments/%.c $(GUEST_DIR)/.deps-ok
 	$(CC) $(GUEST_CFLAGS) -pthread -o $@ $<
 

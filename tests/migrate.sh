@@ -188,8 +188,14 @@ if TMPDIR=$work/tmp-src; mkdir -p "$TMPDIR"; TMPDIR=$TMPDIR "$CL" migrate -t "$p
 		bad "precopy: left in TMPDIR: $(ls -A "$work/tmp-src")"
 	elif ! hog_ok there; then
 		bad "precopy: the target on the other host says: $(tail -2 "$work/hog.out")"
+	elif r0=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['rounds'][0]['pages'] * 4096)" \
+			"$work/keep-out.json") &&
+	     kept=$(( $(stat -c '%b * %B' "$work/dst/pages-1.img") )) &&
+	     [ "$kept" -gt $((r0 / 4)) ]; then
+		# the memory held in place is not also in the pages file
+		bad "precopy: the destination's pages file has $kept bytes for the $r0 of round 0: the held memory written there too"
 	else
-		ok "precopy: $(grep -o 'migrated.*' "$work/out.log")"
+		ok "precopy: $(grep -o 'migrated.*' "$work/out.log"); pages file $((kept >> 20)) MiB on disk for $((r0 >> 20)) MiB in round 0"
 	fi
 else
 	bad "precopy: migrate failed"; cat "$work/out.log" "$work/in.log"

@@ -116,6 +116,9 @@ static bool page_is(uint64_t addr, int v)
 	return true;
 }
 
+/* >= 0: hold() holds its pages only in memory, this the pages file */
+static int hold_spill_fd = -1;
+
 /* Held: the VMA's 8 first pages at place 0 of the pages file (page i
  * holds i + 1). Final: pages 0-3 as held, page 4 rewritten since (its
  * checksum: the file's page), page 5 zero, page 6 on missing. */
@@ -127,6 +130,8 @@ static void hold(struct prefill *pf, MmEntry *mm, VmaEntry *v,
 	size_t n;
 
 	assert_int_equal(prefill_init(pf), 0);
+	if (hold_spill_fd >= 0)
+		pf->spill_fd = dup(hold_spill_fd);
 	for (int i = 0; i < 8; i++) {
 		fill(buf + i * PAGE_SZ, i + 1);
 		held[i] = page_crc(buf + i * PAGE_SZ);
@@ -383,6 +388,103 @@ static void test_off(void **state)
 	prefill_release(&pf);
 }
 
+/* A pages file of the test's own (unlinked); its page at off is v? */
+static int pages_file(void)
+{
+	char path[] = "/tmp/test_prefill.XXXXXX";
+	int fd = mkstemp(path);
+
+	assert_true(fd >= 0);
+	unlink(path);
+	return fd;
+}
+
+static bool file_page_is(int fd, uint64_t off, int v)
+{
+	uint8_t p[PAGE_SZ];
+
+	if (pread(fd, p, PAGE_SZ, off) != PAGE_SZ)
+		return v == 0;	/* past the end: a hole, zero */
+	for (size_t i = 0; i < PAGE_SZ; i++)
+		if (p[i] != (uint8_t)v)
+			return false;
+	return true;
+}
+
+/* Held only in memory: not in the pages file; the holding given up (the
+ * reserve exceeded), what was held goes into the file first. */
+static void test_held_only_give_up(void **state)
+{
+	struct prefill pf;
+	uint8_t buf[3 * PAGE_SZ];
+	uint32_t cs[3];
+	int fd = pages_file();
+
+	(void)state;
+	assert_int_equal(prefill_init(&pf), 0);
+	pf.spill_fd = dup(fd);
+	for (int i = 0; i < 3; i++) {
+		fill(buf + i * PAGE_SZ, 0x41 + i);
+		cs[i] = page_crc(buf + i * PAGE_SZ);
+	}
+	assert_true(prefill_put(&pf, PAGE_SZ, buf, sizeof(buf), cs));
+	assert_int_equal(lseek(fd, 0, SEEK_END), 0);	/* not written */
+	/* far past the reserve: given up, the three pages spilled */
+	assert_false(prefill_put(&pf, 1ULL << 40, buf, PAGE_SZ, cs));
+	assert_true(pf.off);
+	assert_false(pf.spill_failed);
+	for (int i = 0; i < 3; i++)
+		assert_true(file_page_is(fd, (1 + i) * PAGE_SZ, 0x41 + i));
+	assert_true(file_page_is(fd, 0, 0));
+	prefill_release(&pf);
+	close(fd);
+}
+
+/* The root's VMA taken (moved into place): its pages stay out of the
+ * file; what the buffer held beside it (another process') goes in before
+ * the buffer does. A clone refused after that: prefill_spill writes the
+ * moved VMA's pages from their place, as fixed by the take. */
+static void test_held_only_take(void **state)
+{
+	struct page_source src = { .ops = &mock_ops, .name = "mock" };
+	struct prefill pf;
+	MmEntry mm;
+	VmaEntry v, *vp;
+	uint8_t other[2 * PAGE_SZ];
+	uint32_t cs[2];
+	int fd = pages_file();
+
+	(void)state;
+	hold_spill_fd = fd;
+	hold(&pf, &mm, &v, &vp);
+	hold_spill_fd = -1;
+	fill(other, 0x77);
+	fill(other + PAGE_SZ, 0x78);
+	cs[0] = page_crc(other);
+	cs[1] = page_crc(other + PAGE_SZ);
+	/* beyond the VMA's slice of the file: another process' pages */
+	assert_true(prefill_put(&pf, 2 * VMA_PAGES * PAGE_SZ, other,
+				sizeof(other), cs));
+	assert_int_equal(lseek(fd, 0, SEEK_END), 0);
+	assert_int_equal(prefill_take(&pf, &mm, pme, 2, &src), 0);
+	assert_int_equal(pf.nr_moved, 1);
+	assert_true(page_is(PG(0), 1));
+	/* the other pages spilled, the VMA's not */
+	assert_true(file_page_is(fd, 2 * VMA_PAGES * PAGE_SZ, 0x77));
+	assert_true(file_page_is(fd, (2 * VMA_PAGES + 1) * PAGE_SZ, 0x78));
+	for (int i = 0; i < 8; i++)
+		assert_true(file_page_is(fd, i * PAGE_SZ, 0));
+	/* the clone refused: the moved VMA's pages into the file as they
+	 * are in place (page 4 fixed, 5 zeroed) */
+	assert_int_equal(prefill_spill(&pf), 0);
+	for (int i = 0; i < 4; i++)
+		assert_true(file_page_is(fd, i * PAGE_SZ, i + 1));
+	assert_true(file_page_is(fd, 4 * PAGE_SZ, 0xE0 + 4));
+	assert_true(file_page_is(fd, 5 * PAGE_SZ, 0));
+	prefill_release(&pf);
+	close(fd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -395,6 +497,8 @@ int main(void)
 		cmocka_unit_test(test_lazy_needed),
 		cmocka_unit_test(test_taken_here),
 		cmocka_unit_test(test_off),
+		cmocka_unit_test(test_held_only_give_up),
+		cmocka_unit_test(test_held_only_take),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
