@@ -26,6 +26,7 @@
 #include "inject.h"
 #include "kernel-compat.h"
 #include "layers.h"
+#include "lazy.h"
 #include "log.h"
 #include "cow.h"
 #include "creds.h"
@@ -1312,7 +1313,8 @@ static bool converged(struct dump_ctx *c, uint64_t pages, uint64_t ns,
  */
 static void place_ranges(struct dump_ctx *c)
 {
-	uint64_t end = 0;
+	uint64_t end = 0, *hold;
+	size_t n = 0;
 
 	for (size_t i = 0; i < c->nr_pcs; i++)
 		end = pc_place_ranges(&c->pcs[i], end);
@@ -1321,7 +1323,26 @@ static void place_ranges(struct dump_ctx *c)
 			"each copy is appended");
 		for (size_t i = 0; i < c->nr_pcs; i++)
 			c->pcs[i].placed = false;
+		return;
 	}
+	/* the root's large anonymous ranges: what the destination's restore
+	 * takes from its memory, held there only (the rest, which it takes
+	 * from its pages file, is written there as it comes) */
+	hold = c->nr_pcs ? malloc(2 * c->pcs[0].nr * sizeof(*hold)) : NULL;
+	for (size_t i = 0; hold && c->pc_pids[0] == c->o->pid &&
+			   i < c->pcs[0].nr; i++) {
+		const struct pc_range *r = &c->pcs[0].r[i];
+
+		if (r->end - r->start < LAZY_MIN_VMA)
+			continue;
+		hold[2 * n] = r->place;
+		hold[2 * n + 1] = r->end - r->start;
+		n++;
+	}
+	if (page_xfer_hold_hint(c->xfer, hold, n))
+		pr_warn("migrate: the destination will keep every page in its "
+			"pages file too");
+	free(hold);
 }
 
 /*

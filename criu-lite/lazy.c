@@ -18,7 +18,6 @@
 #include "progress.h"
 #include "seize.h"
 
-#define LAZY_MIN_VMA	(1UL << 20)	/* smaller ones are filled at once */
 #define FAULT_CHUNK	16		/* pages copied around a fault */
 /* pages per background UFFDIO_COPY: a fault waits for the one under way
  * (a busy 2 GiB guest resumed on lazy memory stalled ~1.8 s with 512, a

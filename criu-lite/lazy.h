@@ -18,6 +18,7 @@
 #include "pagemap.pb-c.h"
 
 /* Whether a VMA is restored lazily (large private anonymous memory). */
+#define LAZY_MIN_VMA	(1UL << 20)	/* smaller ones are filled at once */
 bool vma_is_lazy(const VmaEntry *v);
 
 struct addr_range;

@@ -308,6 +308,24 @@ static bool good_name(const char *n)
 	       strncmp(n, "pagemap-", 8);
 }
 
+/* The places the source says the restore takes from memory: held only
+ * there (prefill_hold_only); ignored where nothing is held. */
+static int recv_hold(struct push *p, const struct xp_hdr *h)
+{
+	if (!p->placed || h->len % 16 || h->len > MAX_PAGES_MSG) {
+		fail(p, "bad hold message");
+		return -1;
+	}
+	if (recv_exact(p, p->buf, h->len))
+		return -1;
+	if (p->held && prefill_hold_only(p->held, (const uint64_t *)p->buf,
+					 h->len / 16)) {
+		fail(p, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
 /* The file at least len bytes long. */
 static int ftruncate_up(int fd, uint64_t len)
 {
@@ -586,6 +604,9 @@ int page_server_receive(struct conn *c, const char *dir, unsigned idle_s,
 			break;
 		case X_PARENT:
 			r = recv_parent(&p, &h);
+			break;
+		case X_HOLD:
+			r = recv_hold(&p, &h);
 			break;
 		case X_FLUSH:
 			if (h.off && fsync(p.pfd)) {

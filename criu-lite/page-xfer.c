@@ -790,6 +790,22 @@ int page_xfer_place(struct page_xfer *x, uint64_t bytes)
 	return 0;
 }
 
+static int ctl_add(struct local_xfer *l, uint32_t type, uint32_t id,
+		   uint64_t off, const void *data, size_t len);
+static int local_submit(struct page_xfer *x);
+
+int page_xfer_hold_hint(struct page_xfer *x, const uint64_t *pairs, size_t n)
+{
+	struct local_xfer *l = (struct local_xfer *)x;
+
+	if (!l->net || !n)
+		return 0;
+	/* out before any page: those of these places are held only */
+	if (ctl_add(l, X_HOLD, 0, 0, pairs, n * 2 * sizeof(*pairs)))
+		return -1;
+	return local_submit(x);
+}
+
 static int local_submit(struct page_xfer *x)
 {
 	struct local_xfer *l = (struct local_xfer *)x;

@@ -111,6 +111,14 @@ struct page_xfer *page_xfer_open_net(const struct net_sink *ns, bool durable,
  * (migrate --incoming takes pages at any offset); -1 if not possible.
  */
 int page_xfer_place(struct page_xfer *x, uint64_t bytes);
+/*
+ * Migration: n [offset, length) pairs of the pages file that the
+ * destination may keep in its memory only, not in its pages file too
+ * (the places of the root's large anonymous memory, which its restore
+ * takes from there); it writes every other page to the file. 0 (no-op
+ * for a local transfer), or -1.
+ */
+int page_xfer_hold_hint(struct page_xfer *x, const uint64_t *pairs, size_t n);
 /* A run builder of x: pages that place() gives a place go there. */
 void xfer_run_builder_place(struct run_builder *rb,
 			    uint64_t (*place)(void *, uint64_t, size_t *),

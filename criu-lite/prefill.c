@@ -21,6 +21,7 @@
 #include "page-source.h"
 #include "pagemap.h"
 #include "prefill.h"
+#include "seize.h"
 #include "xfer-proto.h"
 
 #define HOLD_RESERVE	(64ULL << 30)	/* the pages file held at most */
@@ -104,6 +105,7 @@ static int spill_range(struct prefill *pf, size_t first, size_t n,
 			return -1;
 		}
 		memset(pf->have + first + i, HELD_TOO, k - i);
+		pf->bytes_spilled += (k - i) * PAGE_SZ;
 		i = k;
 	}
 	return 0;
@@ -113,9 +115,17 @@ static int spill_range(struct prefill *pf, size_t first, size_t n,
  * place in it is unmapped). */
 static int spill_buffer(struct prefill *pf)
 {
+	uint64_t t0 = now_ns(), w0 = pf->bytes_spilled;
+	int ret;
+
 	if (!pf->have || !pf->base)
 		return 0;
-	return spill_range(pf, 0, pf->end / PAGE_SZ, pf->base, HELD_ONLY);
+	ret = spill_range(pf, 0, pf->end / PAGE_SZ, pf->base, HELD_ONLY);
+	if (pf->bytes_spilled > w0)
+		pr_debug("prefill: %.1f MiB held only here written to the "
+			 "pages file in %.1f ms", (pf->bytes_spilled - w0) /
+			 1048576.0, (now_ns() - t0) / 1e6);
+	return ret;
 }
 
 int prefill_spill(struct prefill *pf)
@@ -193,20 +203,67 @@ static int hold_room(struct prefill *pf, uint64_t end)
 	return 0;
 }
 
+static int cmp_range(const void *a, const void *b)
+{
+	const struct addr_range *x = a, *y = b;
+
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+int prefill_hold_only(struct prefill *pf, const uint64_t *pairs, size_t n)
+{
+	struct addr_range *r = n ? calloc(n, sizeof(*r)) : NULL;
+
+	if (n && !r)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		r[i].start = pairs[2 * i];
+		r[i].end = pairs[2 * i] + pairs[2 * i + 1];
+		if (r[i].end < r[i].start)
+			r[i].end = r[i].start;	/* nonsense: empty */
+	}
+	qsort(r, n, sizeof(*r), cmp_range);
+	free(pf->only);
+	pf->only = r;
+	pf->nr_only = n;
+	return 0;
+}
+
+/* [off, off + len) inside one of the hold-only places. */
+static bool only_here(const struct prefill *pf, uint64_t off, uint64_t len)
+{
+	size_t lo = 0, hi = pf->nr_only;
+
+	if (pf->spill_fd < 0)
+		return false;
+	while (lo < hi) {	/* the last place starting at or below off */
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (pf->only[mid].start <= off)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo && off + len <= pf->only[lo - 1].end &&
+	       off + len >= off;
+}
+
 bool prefill_put(struct prefill *pf, uint64_t off, const void *buf,
 		 uint64_t len, const uint32_t *sums)
 {
 	uint64_t first = off / PAGE_SZ, n = len / PAGE_SZ;
+	bool only;
 
 	if (pf->off || !pf->base || off % PAGE_SZ || len % PAGE_SZ ||
 	    hold_room(pf, off + len))
 		return false;
+	only = only_here(pf, off, len);
 	memcpy(pf->base + off, buf, len);
 	memcpy(pf->sums + first, sums, n * sizeof(*sums));
-	memset(pf->have + first, pf->spill_fd >= 0 ? HELD_ONLY : HELD_TOO, n);
+	memset(pf->have + first, only ? HELD_ONLY : HELD_TOO, n);
 	if (off + len > pf->end)
 		pf->end = off + len;
-	return pf->spill_fd >= 0;
+	return only;
 }
 
 /* The first run that ends above addr (runs sorted by vaddr). */
@@ -550,6 +607,9 @@ void prefill_release(struct prefill *pf)
 	if (pf->spill_fd >= 0)
 		close(pf->spill_fd);
 	pf->spill_fd = -1;
+	free(pf->only);
+	pf->only = NULL;
+	pf->nr_only = 0;
 	if (pf->base)
 		munmap(pf->base, pf->reserved);
 	pf->base = NULL;

@@ -45,8 +45,10 @@ struct prefill {
 	 * restored from the file after all. -1: every page goes to both. */
 	int spill_fd;
 	bool spill_failed;	/* a spill failed: the file misses pages */
+	struct addr_range *only;	/* offsets held only here (sorted) */
+	size_t nr_only;
 	size_t nr_copied;	/* of them, copied rather than moved */
-	uint64_t bytes_moved, pages_fixed, pages_zeroed;
+	uint64_t bytes_moved, pages_fixed, pages_zeroed, bytes_spilled;
 	struct addr_range *dropping;	/* being unmapped by dropper */
 	size_t nr_dropping;
 	pthread_t dropper;
@@ -60,9 +62,15 @@ bool prefill_thp_always(void);
  * can't (the migration then goes without). */
 int prefill_init(struct prefill *pf);
 
+/* The places in the pages file (n [offset, length) pairs, X_HOLD) whose
+ * pages may be held only here: the source's hint of what the restore
+ * takes from memory. 0, or -1 (out of memory: none). */
+int prefill_hold_only(struct prefill *pf, const uint64_t *pairs, size_t n);
+
 /* Pages [off, off + len) of the pages file arrived, with their checksums:
- * held. True if they are held only here (a spill_fd is set): the caller
- * does not write them to the pages file. Running out of memory gives up
+ * held. True if they are held only here (a spill_fd is set, and they lie
+ * in the places prefill_hold_only gave): the caller does not write them to
+ * the pages file. Running out of memory gives up
  * holding, silently for the migration (it falls back to the lazy
  * restore): what was held only here is spilled into the file first
  * (spill_failed if that fails). */

@@ -61,6 +61,8 @@ enum {
 	X_FLUSH,
 	X_DONE,
 	X_PARENT,
+	X_HOLD,		/* MIGRATE: [off, len) pairs (uint64) of the pages file
+			 * the receiver may keep in memory only */
 };
 
 struct xp_hdr {

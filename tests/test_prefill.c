@@ -130,8 +130,13 @@ static void hold(struct prefill *pf, MmEntry *mm, VmaEntry *v,
 	size_t n;
 
 	assert_int_equal(prefill_init(pf), 0);
-	if (hold_spill_fd >= 0)
+	if (hold_spill_fd >= 0) {
+		/* the VMA's places held only here (the source's X_HOLD) */
+		uint64_t only[2] = { 0, VMA_PAGES * PAGE_SZ };
+
 		pf->spill_fd = dup(hold_spill_fd);
+		assert_int_equal(prefill_hold_only(pf, only, 1), 0);
+	}
 	for (int i = 0; i < 8; i++) {
 		fill(buf + i * PAGE_SZ, i + 1);
 		held[i] = page_crc(buf + i * PAGE_SZ);
@@ -420,13 +425,18 @@ static void test_held_only_give_up(void **state)
 	uint32_t cs[3];
 	int fd = pages_file();
 
+	uint64_t only[4] = { 0, 4 * PAGE_SZ, 1ULL << 40, PAGE_SZ };
+
 	(void)state;
 	assert_int_equal(prefill_init(&pf), 0);
 	pf.spill_fd = dup(fd);
+	assert_int_equal(prefill_hold_only(&pf, only, 2), 0);
 	for (int i = 0; i < 3; i++) {
 		fill(buf + i * PAGE_SZ, 0x41 + i);
 		cs[i] = page_crc(buf + i * PAGE_SZ);
 	}
+	/* across the end of a hold-only place: held, and for the file too */
+	assert_false(prefill_put(&pf, 2 * PAGE_SZ, buf, sizeof(buf), cs));
 	assert_true(prefill_put(&pf, PAGE_SZ, buf, sizeof(buf), cs));
 	assert_int_equal(lseek(fd, 0, SEEK_END), 0);	/* not written */
 	/* far past the reserve: given up, the three pages spilled */
@@ -441,9 +451,10 @@ static void test_held_only_give_up(void **state)
 }
 
 /* The root's VMA taken (moved into place): its pages stay out of the
- * file; what the buffer held beside it (another process') goes in before
- * the buffer does. A clone refused after that: prefill_spill writes the
- * moved VMA's pages from their place, as fixed by the take. */
+ * file; pages outside the hold-only places (another process') are held
+ * for the file too (the page server writes them), nothing is spilled at
+ * the take. A clone refused after that: prefill_spill writes the moved
+ * VMA's pages from their place, as fixed by the take. */
 static void test_held_only_take(void **state)
 {
 	struct page_source src = { .ops = &mock_ops, .name = "mock" };
@@ -462,14 +473,17 @@ static void test_held_only_take(void **state)
 	fill(other + PAGE_SZ, 0x78);
 	cs[0] = page_crc(other);
 	cs[1] = page_crc(other + PAGE_SZ);
-	/* beyond the VMA's slice of the file: another process' pages */
-	assert_true(prefill_put(&pf, 2 * VMA_PAGES * PAGE_SZ, other,
-				sizeof(other), cs));
-	assert_int_equal(lseek(fd, 0, SEEK_END), 0);
+	assert_int_equal(lseek(fd, 0, SEEK_END), 0);	/* held only */
+	/* beyond the VMA's places: another process' pages, to the file */
+	assert_false(prefill_put(&pf, 2 * VMA_PAGES * PAGE_SZ, other,
+				 sizeof(other), cs));
+	assert_int_equal(pwrite(fd, other, sizeof(other),
+				2 * VMA_PAGES * PAGE_SZ), sizeof(other));
 	assert_int_equal(prefill_take(&pf, &mm, pme, 2, &src), 0);
 	assert_int_equal(pf.nr_moved, 1);
 	assert_true(page_is(PG(0), 1));
-	/* the other pages spilled, the VMA's not */
+	assert_int_equal(pf.bytes_spilled, 0);
+	/* the other pages in the file, the VMA's not */
 	assert_true(file_page_is(fd, 2 * VMA_PAGES * PAGE_SZ, 0x77));
 	assert_true(file_page_is(fd, (2 * VMA_PAGES + 1) * PAGE_SZ, 0x78));
 	for (int i = 0; i < 8; i++)
