@@ -2,10 +2,12 @@
 /*
  * The destination of a migration holds the memory before the switch
  * (migrate --incoming): every page received is also copied into a buffer
- * of this process that mirrors the pages file by offset. At restore, each
- * large anonymous VMA of the tree's root whose pages lie in that buffer
- * one after the other (a migration's tracked ranges have fixed places in
- * the pages file) is moved (mremap) to its address here, checked against
+ * of this process that mirrors the pages file by offset; those of the
+ * places the source names (X_HOLD) are held there only, and written into
+ * the pages file (prefill_spill) only if they are to come from there.
+ * At restore, each large anonymous VMA of the tree's root whose pages lie
+ * in that buffer one after the other (a migration's tracked ranges have
+ * fixed places in the pages file) is moved (mremap) to its address here, checked against
  * the final pagemap (a page whose checksum is not the held one is copied
  * from the pages file, a page zero or missing there is zeroed), and the
  * root puppet, a clone of this process, starts with it in place: the
