@@ -213,7 +213,11 @@ CHECK_TARGETS += page-server-check
 # criu-lite migrate to another host (network + PID + mount namespace over
 # a veth pair): the tree moves, or, the destination killed or the data
 # corrupted on the way, the source runs on (~25 s)
-migrate-check: $(B)/criu-lite zdtm $(B)/tests/subreaper
+$(B)/tests/vma-grow: tests/tools/vma-grow.c
+	@mkdir -p $(B)/tests
+	$(CC) $(BASE_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $<
+
+migrate-check: $(B)/criu-lite zdtm $(B)/tests/subreaper $(B)/tests/vma-grow
 	$(B)/tests/subreaper tests/migrate.sh $(B)
 
 CHECK_TARGETS += migrate-check

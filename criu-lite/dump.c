@@ -1090,10 +1090,9 @@ static int qmp_stop_vm(struct dump_ctx *c)
 		pr_perror("QMP socket %s", c->o->qmp);
 		return -1;
 	}
-	/* the guard first: "stop" follows query-status at once */
-	if (qmp_guard_start(&c->qmp_guard, c->qmp_path))
-		return -1;
-	ret = qmp_stop_running(c->qmp_path, status, sizeof(status), 10000);
+	/* the guard armed between query-status and "stop" */
+	ret = qmp_stop_running(c->qmp_path, status, sizeof(status), 10000,
+			       &c->qmp_guard);
 	if (ret <= 0) {
 		qmp_guard_dismiss(&c->qmp_guard);
 		if (!ret)

@@ -745,8 +745,21 @@ static struct conn *greet(int fd, const struct tls_opts *tls, unsigned wait_s,
 	if (!c)
 		return NULL;	/* the TLS refusal is logged */
 	conn_set_timeout(c, wait_s);
-	if (conn_read(c, &h, sizeof(h)) || h.magic != XP_MAGIC ||
-	    h.version != XP_VERSION) {
+	if (conn_read(c, &h, sizeof(h)))
+		h.magic = 0;	/* nothing, or not a hello */
+	if (h.magic == XP_MAGIC && h.version != XP_VERSION) {
+		char why[128];
+
+		snprintf(why, sizeof(why), "criu-lite transfer protocol %u "
+			 "here, %u there: the same criu-lite on both sides",
+			 XP_VERSION, h.version);
+		page_server_reply(c, 1, why);
+		pr_warn("%s: a criu-lite of another version from %s: %s", who,
+			conn_peer(c), why);
+		conn_close(c);
+		return NULL;
+	}
+	if (h.magic != XP_MAGIC || h.version != XP_VERSION) {
 		pr_warn("%s: a connection from %s that is not a criu-lite "
 			"client: ignored", who, conn_peer(c));
 		conn_close(c);

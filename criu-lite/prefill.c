@@ -230,12 +230,10 @@ int prefill_hold_only(struct prefill *pf, const uint64_t *pairs, size_t n)
 }
 
 /* [off, off + len) inside one of the hold-only places. */
-static bool only_here(const struct prefill *pf, uint64_t off, uint64_t len)
+static bool in_one_place(const struct prefill *pf, uint64_t off, uint64_t len)
 {
 	size_t lo = 0, hi = pf->nr_only;
 
-	if (pf->spill_fd < 0)
-		return false;
 	while (lo < hi) {	/* the last place starting at or below off */
 		size_t mid = lo + (hi - lo) / 2;
 
@@ -246,6 +244,11 @@ static bool only_here(const struct prefill *pf, uint64_t off, uint64_t len)
 	}
 	return lo && off + len <= pf->only[lo - 1].end &&
 	       off + len >= off;
+}
+
+static bool only_here(const struct prefill *pf, uint64_t off, uint64_t len)
+{
+	return pf->spill_fd >= 0 && in_one_place(pf, off, len);
 }
 
 bool prefill_put(struct prefill *pf, uint64_t off, const void *buf,
@@ -500,6 +503,16 @@ int prefill_take(struct prefill *pf, const MmEntry *mm,
 		if (!vma_is_lazy(v) || (v->flags & MAP_GROWSDOWN) ||
 		    prefill_match(v->start, v->end, pme, nr, pf->end, &b))
 			continue;
+		/* its slice of the buffer within the place of one tracked
+		 * range: a VMA grown since pre-copy began (mremap, brk)
+		 * would reach into the next range's place and take (and
+		 * zero) its pages; it goes the normal way */
+		if (pf->nr_only && !in_one_place(pf, b, v->end - v->start)) {
+			pr_info("prefill: [%#lx, %#lx) is not the range it was "
+				"when its pages were placed: restored the "
+				"normal way", (long)v->start, (long)v->end);
+			continue;
+		}
 		if (take_vma(pf, v, b, pme, nr, src)) {
 			/* what was moved so far is dropped: the normal way,
 			 * from the pages file */

@@ -139,7 +139,7 @@ int qmp_command(const char *path, const char *cmd, char *reply, size_t len,
 }
 
 int qmp_stop_running(const char *path, char *status, size_t len,
-		     int timeout_ms)
+		     int timeout_ms, struct qmp_guard *g)
 {
 	struct qmp_conn q = { .path = path, .timeout_ms = timeout_ms };
 	int ret = -1;
@@ -149,8 +149,11 @@ int qmp_stop_running(const char *path, char *status, size_t len,
 	if (qmp_exec(&q, "query-status", status, len))
 		goto out;
 	ret = 0;
+	/* the guard armed only for a VM that runs: one the user paused is
+	 * never continued by it */
 	if (strstr(status, "\"running\": true"))
-		ret = qmp_exec(&q, "stop", NULL, 0) ? -1 : 1;
+		ret = g && qmp_guard_start(g, path) ? -1 :
+		      qmp_exec(&q, "stop", NULL, 0) ? -1 : 1;
 out:
 	close(q.fd);
 	return ret;

@@ -17,12 +17,14 @@
  * or -1 with the reason logged. Waits at most timeout_ms for each step. */
 int qmp_command(const char *path, const char *cmd, char *reply, size_t len,
 		int timeout_ms);
+struct qmp_guard;
+
 /* query-status, and "stop" if the VM runs, on one connection (the VM's
- * pause starts with it: one greeting and negotiation, not two): 1
- * stopped, 0 not running (status holds query-status' answer), -1 (the
- * reason logged). */
+ * pause starts with it: one greeting and negotiation, not two), the
+ * guard g (if not NULL) armed right before "stop": 1 stopped, 0 not
+ * running (status holds query-status' answer), -1 (the reason logged). */
 int qmp_stop_running(const char *path, char *status, size_t len,
-		     int timeout_ms);
+		     int timeout_ms, struct qmp_guard *g);
 
 /*
  * A VM criu-lite stopped must not stay stopped because criu-lite died

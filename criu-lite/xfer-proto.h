@@ -38,7 +38,7 @@
 #include <stdint.h>
 
 #define XP_MAGIC	0x58504c43u	/* "CLPX" */
-#define XP_VERSION	1
+#define XP_VERSION	2	/* 2: X_HOLD, XP_MIGRATE_POSTCOPY */
 
 /* MIGRATE: a PUSH whose receiver (migrate --incoming) then restores the
  * tree and sends one more reply: 0 once it runs, or why not.

@@ -13,6 +13,12 @@
 #                  (CRIU_LITE_PAUSE=before-freeze): on the other host it
 #                  has them (smaps dc and lo; a child has no copy) and
 #                  PASSes
+#   grown          a 1 MiB VMA grown in place (mremap) after the pre-copy
+#                  began, next to a 4 MiB one (tests/tools/vma-grow): its
+#                  place in the pages file is 1 MiB, the next is the
+#                  other's; on the other host both read as they were (the
+#                  grown one goes the normal way, not taking the other's
+#                  held pages) and it PASSes
 #   incoming-killed  the destination SIGKILLed during the transfer: the
 #                  migration fails saying so, the source runs on, PASSes
 #   flipped        a byte changed on the way: refused, the source runs on
@@ -223,6 +229,31 @@ if wait "$mpid" && wait_srv; then
 	fi
 else
 	bad "late-flags: migrate failed"; cat "$work/out.log" "$work/in.log"
+fi
+[ -n "$pid" ] && { there kill -9 "$pid" 2>/dev/null; kill -9 "$pid" 2>/dev/null; }; pid=
+
+# grown: the VMA grows between the pre-copy and the freeze
+: >"$work/grow.out"
+"$B/tests/vma-grow" </dev/null >>"$work/grow.out" 2>&1 &
+pid=$!
+wait_line "$work/grow.out" READY 100
+incoming "$work/dst-grow"
+CRIU_LITE_PAUSE=before-freeze "$CL" migrate -t "$pid" --to "$THERE:$port" \
+	>"$work/out.log" 2>&1 &
+mpid=$!
+for _ in $(seq 1 600); do grep -q "paused at" "$work/out.log" && break; sleep 0.05; done
+kill -USR1 "$pid"
+wait_line "$work/grow.out" grown 100
+kill -CONT "$mpid"
+if wait "$mpid" && wait_srv; then
+	wait "$pid" 2>/dev/null
+	if passes_there "$work/grow.out"; then
+		ok "grown: $(grep -m1 'not the range' "$work/in.log" | cut -c1-90)"
+	else
+		bad "grown: $(grep -v 'READY\|grown' "$work/grow.out" | head -3)"
+	fi
+else
+	bad "grown: migrate failed"; cat "$work/out.log" "$work/in.log"
 fi
 [ -n "$pid" ] && { there kill -9 "$pid" 2>/dev/null; kill -9 "$pid" 2>/dev/null; }; pid=
 

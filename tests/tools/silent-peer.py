@@ -20,7 +20,7 @@ import sys
 import time
 
 XP_MAGIC = 0x58504C43  # "CLPX", criu-lite/xfer-proto.h
-XP_VERSION = 1
+XP_VERSION = 2
 
 
 def listener(host, port, backlog):
