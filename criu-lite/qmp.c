@@ -174,6 +174,10 @@ static void guard_main(int fd, const char *path, bool armed)
 		n = read(fd, &c, 1);
 		if (n < 0 && errno == EINTR)
 			continue;
+		if (n < 0) {	/* not a pipe of criu-lite's: no guard */
+			pr_perror("QMP guard: read its pipe");
+			_exit(1);
+		}
 		if (n == 1 && c == 'a') {
 			armed = true;
 			continue;

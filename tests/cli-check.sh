@@ -206,6 +206,12 @@ gone
 pid=
 
 # ---- page servers: a bad -D refused at once, an absent one named ----
+# the QMP guard's internal command: not for users, refused plainly; a
+# pipe it cannot read is no sign of criu-lite's death (no "cont")
+refused "__qmp-guard (no args)" 5 "criu-lite's own: not a command" \
+	"$CL" __qmp-guard
+refused "__qmp-guard (a bad fd)" 5 "QMP guard: read its pipe" \
+	"$CL" __qmp-guard 99 "$work/none.sock" armed
 refused "page-server -D (parent missing)" 20 "page-server: can't make -D $work/none/x" \
 	"$CL" page-server --port 0 -D "$work/none/x"
 sleep 30 </dev/null >/dev/null 2>&1 &
