@@ -625,6 +625,8 @@ static int wait_daemons(const struct restore_stats *rst, bool postcopy)
 			       "process was killed here; %s", rst->daemons[i],
 			       postcopy ? "the source keeps the tree stopped" :
 			       "its images are in DIR (restore -D DIR)");
+			/* (DIR has the held pages too: written when a
+			 * daemon was needed, restore.c) */
 			ret = -1;
 		}
 	}

@@ -504,10 +504,11 @@ int prefill_take(struct prefill *pf, const MmEntry *mm,
 		    prefill_match(v->start, v->end, pme, nr, pf->end, &b))
 			continue;
 		/* its slice of the buffer within the place of one tracked
-		 * range: a VMA grown since pre-copy began (mremap, brk)
-		 * would reach into the next range's place and take (and
-		 * zero) its pages; it goes the normal way */
-		if (pf->nr_only && !in_one_place(pf, b, v->end - v->start)) {
+		 * range the source named (none named: nothing taken): a VMA
+		 * grown since pre-copy began (mremap, brk) would reach into
+		 * the next range's place and take (and zero) its pages; it
+		 * goes the normal way */
+		if (!in_one_place(pf, b, v->end - v->start)) {
 			pr_info("prefill: [%#lx, %#lx) is not the range it was "
 				"when its pages were placed: restored the "
 				"normal way", (long)v->start, (long)v->end);

@@ -1629,6 +1629,13 @@ static int rebuild_vmas_pages(struct restore_ctx *c, struct proc_restore *p,
 		     lazy_needed(p->mm, p->pme, p->nr_pme, c->held,
 				 c->nr_held));
 
+	/* a daemon for the root's rest: its held pages into DIR's pages
+	 * file too (from criu-lite's copy, still mapped), so that DIR can
+	 * restore the tree if the daemon fails after the source is gone */
+	if (lazy && p == c->procs && c->nr_held && c->o->prefill &&
+	    prefill_spill(c->o->prefill))
+		return -1;
+
 	if (c->o->lazy && !lazy)
 		pr_info("restore %d: all its lazy memory held in place or "
 			"zero: no lazy-pages daemon", p->hpid);

@@ -118,6 +118,7 @@ static bool page_is(uint64_t addr, int v)
 
 /* >= 0: hold() holds its pages only in memory, this the pages file */
 static int hold_spill_fd = -1;
+static const uint64_t only_place[2] = { 0, VMA_PAGES * PAGE_SZ };
 
 /* Held: the VMA's 8 first pages at place 0 of the pages file (page i
  * holds i + 1). Final: pages 0-3 as held, page 4 rewritten since (its
@@ -130,13 +131,11 @@ static void hold(struct prefill *pf, MmEntry *mm, VmaEntry *v,
 	size_t n;
 
 	assert_int_equal(prefill_init(pf), 0);
-	if (hold_spill_fd >= 0) {
-		/* the VMA's places held only here (the source's X_HOLD) */
-		uint64_t only[2] = { 0, VMA_PAGES * PAGE_SZ };
-
+	/* the VMA's place, named by the source (X_HOLD): held only here
+	 * with a pages file to spill into */
+	assert_int_equal(prefill_hold_only(pf, only_place, 1), 0);
+	if (hold_spill_fd >= 0)
 		pf->spill_fd = dup(hold_spill_fd);
-		assert_int_equal(prefill_hold_only(pf, only, 1), 0);
-	}
 	for (int i = 0; i < 8; i++) {
 		fill(buf + i * PAGE_SZ, i + 1);
 		held[i] = page_crc(buf + i * PAGE_SZ);
@@ -376,6 +375,23 @@ static void test_taken_here(void **state)
 	munmap(ours, PAGE_SZ);
 }
 
+/* No place named by the source (no X_HOLD): nothing is taken, however
+ * its pages lie (a VMA grown since could reach into another's place). */
+static void test_no_place_no_take(void **state)
+{
+	struct page_source src = { .ops = &mock_ops, .name = "mock" };
+	struct prefill pf;
+	MmEntry mm;
+	VmaEntry v, *vp;
+
+	(void)state;
+	hold(&pf, &mm, &v, &vp);
+	assert_int_equal(prefill_hold_only(&pf, NULL, 0), 0);
+	assert_int_equal(prefill_take(&pf, &mm, pme, 2, &src), 0);
+	assert_int_equal(pf.nr_moved, 0);
+	prefill_release(&pf);
+}
+
 /* Nothing held (given up): nothing taken, nothing to release twice. */
 static void test_off(void **state)
 {
@@ -511,6 +527,7 @@ int main(void)
 		cmocka_unit_test(test_lazy_needed),
 		cmocka_unit_test(test_taken_here),
 		cmocka_unit_test(test_off),
+		cmocka_unit_test(test_no_place_no_take),
 		cmocka_unit_test(test_held_only_give_up),
 		cmocka_unit_test(test_held_only_take),
 	};
