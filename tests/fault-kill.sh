@@ -387,6 +387,17 @@ for sig in KILL INT TERM; do
 		wait $cl 2>/dev/null
 		restore_tries=$((restore_tries + 1))
 		work_intact "$sig" "$d"
+		# a puppet SIGKILLed with its criu-lite (ptrace's EXITKILL) may
+		# still show the test's exe for a moment as it dies: a tree
+		# that goes by itself within 0.5 s is nothing left behind
+		if ours_at_rpid; then
+			for _ in $(seq 50); do
+				[ -e /proc/$rpid ] &&
+					[ "$(awk '{ print $3 }' /proc/$rpid/stat 2>/dev/null)" != Z ] ||
+					break
+				sleep 0.01
+			done
+		fi
 		if ! ours_at_rpid; then
 			:	# nothing of it runs (or the PID is another's now)
 		elif [ /proc/$rpid/exe -ef "$Z/static/threads" ] &&
