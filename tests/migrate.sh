@@ -204,7 +204,7 @@ if TMPDIR=$work/tmp-src; mkdir -p "$TMPDIR"; TMPDIR=$TMPDIR "$CL" migrate -t "$p
 		ok "precopy: $(grep -o 'migrated.*' "$work/out.log"); pages file $((kept >> 20)) MiB on disk for $((r0 >> 20)) MiB in round 0"
 	fi
 else
-	bad "precopy: migrate failed"; cat "$work/out.log" "$work/in.log"
+	bad "precopy: migrate failed: $(errors_of "$work/in.log" "$work/out.log")"; cat "$work/out.log" "$work/in.log"
 fi
 [ -n "$pid" ] && { there kill -9 "$pid" 2>/dev/null; kill -9 "$pid" 2>/dev/null; }; pid=
 
@@ -228,7 +228,7 @@ if wait "$mpid" && wait_srv; then
 		bad "late-flags: $(grep -v READY "$work/late.out" | head -3)"
 	fi
 else
-	bad "late-flags: migrate failed"; cat "$work/out.log" "$work/in.log"
+	bad "late-flags: migrate failed: $(errors_of "$work/in.log" "$work/out.log")"; cat "$work/out.log" "$work/in.log"
 fi
 [ -n "$pid" ] && { there kill -9 "$pid" 2>/dev/null; kill -9 "$pid" 2>/dev/null; }; pid=
 
@@ -253,15 +253,20 @@ if wait "$mpid" && wait_srv; then
 		bad "grown: $(grep -v 'READY\|grown' "$work/grow.out" | head -3)"
 	fi
 else
-	bad "grown: migrate failed"; cat "$work/out.log" "$work/in.log"
+	bad "grown: migrate failed: $(errors_of "$work/in.log" "$work/out.log")"; cat "$work/out.log" "$work/in.log"
 fi
 [ -n "$pid" ] && { there kill -9 "$pid" 2>/dev/null; kill -9 "$pid" 2>/dev/null; }; pid=
 
-# incoming-killed: 1 GiB, so that the kill lands during the transfer
+# incoming-killed: 1 GiB at 128 MiB/s (--max-bandwidth: 8 s, on any
+# machine), so that the kill lands during the transfer: once round 0 is
+# under way (a faster machine moved it whole within the 0.4 s this test
+# once slept, CI)
 HOG_MB=1024 start_hog || exit 1
 incoming "$work/dst2"
-"$CL" migrate -t "$pid" --to "$THERE:$port" >"$work/out.log" 2>&1 &
+"$CL" migrate -t "$pid" --to "$THERE:$port" --max-bandwidth 128M \
+	>"$work/out.log" 2>&1 &
 mpid=$!
+for _ in $(seq 1 200); do grep -q "copying while" "$work/out.log" && break; sleep 0.05; done
 sleep 0.4
 # the criu-lite inside (nsenter forked it)
 pkill -9 -f "migrate --incoming $THERE:$port -D $work/dst2"
@@ -512,7 +517,7 @@ if "$CL" migrate -t "$pid" --to "$THERE:$port" --postcopy --max-rounds 0 \
 		fi
 	fi
 else
-	bad "postcopy: migrate failed"; cat "$work/out.log" "$work/in.log"
+	bad "postcopy: migrate failed: $(errors_of "$work/in.log" "$work/out.log")"; cat "$work/out.log" "$work/in.log"
 fi
 [ -n "$pid" ] && { there kill -9 "$pid" 2>/dev/null; kill -9 "$pid" 2>/dev/null; }; pid=
 
@@ -580,7 +585,7 @@ if "$(dirname "$0")/tls-certs.sh" "$K" "$THERE" "$HERE"; then
 			bad "tls: the target on the other host says: $(tail -2 "$work/hog.out")"
 		fi
 	else
-		bad "tls: migrate failed"; cat "$work/out.log" "$work/in.log"
+		bad "tls: migrate failed: $(errors_of "$work/in.log" "$work/out.log")"; cat "$work/out.log" "$work/in.log"
 	fi
 	[ -n "$pid" ] && { there kill -9 "$pid" 2>/dev/null; kill -9 "$pid" 2>/dev/null; }; pid=
 	pkill -9 -f "migrate --incoming $THERE:$port -D $work/dst-tls "

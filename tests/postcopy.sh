@@ -139,7 +139,7 @@ if "$CL" migrate -t "$pid" --to "$TH_THERE:$port" --postcopy --max-rounds 2 \
 		ok "postcopy-dirty: $(grep -o 'lazy pages: all in.*' "$work/out.log")"
 	fi
 else
-	bad "postcopy-dirty: migrate failed"; cat "$work/out.log" "$work/in.log"
+	bad "postcopy-dirty: migrate failed: $(errors_of "$work/in.log" "$work/out.log")"; cat "$work/out.log" "$work/in.log"
 fi
 [ -n "$pid" ] && { th_run kill -9 "$pid" 2>/dev/null; kill -9 "$pid" 2>/dev/null; }; pid=
 
@@ -164,7 +164,7 @@ held_move() {
 			ok "$1: $(grep -o "$3.*" "$work/in.log" | head -1)"
 		fi
 	else
-		bad "$1: migrate failed"; cat "$work/out.log" "$work/in.log"
+		bad "$1: migrate failed: $(errors_of "$work/in.log" "$work/out.log")"; cat "$work/out.log" "$work/in.log"
 	fi
 	[ -n "$pid" ] && { th_run kill -9 "$pid" 2>/dev/null; kill -9 "$pid" 2>/dev/null; }; pid=
 }

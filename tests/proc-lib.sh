@@ -33,6 +33,17 @@ proc_test_init() {
 ok() { echo "PASS $1"; pass=$((pass + 1)); }
 bad() { echo "FAIL $1${2+: $2}"; fail=$((fail + 1)); }
 
+# errors_of FILE...: the first error (else warning) line of each log, on
+# one line: a failure's cause near its FAIL line, where a CI log cut short
+# still shows it
+errors_of() {
+	local f l
+	for f in "$@"; do
+		l=$(grep -m1 'Error:' "$f" 2>/dev/null || grep -m1 'Warn:' "$f" 2>/dev/null)
+		[ -n "$l" ] && printf '[%s] %s ' "$(basename "$f")" "$l"
+	done
+}
+
 # wait_line FILE WORD TENTHS: a line starting with WORD appears in FILE
 # within TENTHS/10 s
 wait_line() {
