@@ -22,6 +22,7 @@ struct qmp_conn {
 	char buf[65536];
 	size_t len;
 	int timeout_ms;
+	const char *cmd;	/* a queued one's (qmp_queue) */
 };
 
 /* Reads one newline-terminated JSON message into line. */
@@ -59,17 +60,24 @@ static int qmp_read_line(struct qmp_conn *q, char *line, size_t sz)
 	}
 }
 
-/* Sends cmd and waits for its answer, skipping asynchronous events. */
-static int qmp_exec(struct qmp_conn *q, const char *cmd, char *reply,
-		    size_t len)
+static int qmp_send(struct qmp_conn *q, const char *cmd)
 {
-	char msg[256], line[65536];
+	char msg[256];
 	int n = snprintf(msg, sizeof(msg), "{\"execute\":\"%s\"}\n", cmd);
 
 	if (write(q->fd, msg, n) != n) {
 		pr_perror("QMP %s: send %s", q->path, cmd);
 		return -1;
 	}
+	return 0;
+}
+
+/* The answer to cmd, sent before: asynchronous events skipped. */
+static int qmp_await(struct qmp_conn *q, const char *cmd, char *reply,
+		     size_t len)
+{
+	char line[65536];
+
 	for (;;) {
 		const char *ret;
 
@@ -91,6 +99,13 @@ static int qmp_exec(struct qmp_conn *q, const char *cmd, char *reply,
 		}
 		return 0;
 	}
+}
+
+/* Sends cmd and waits for its answer, skipping asynchronous events. */
+static int qmp_exec(struct qmp_conn *q, const char *cmd, char *reply,
+		    size_t len)
+{
+	return qmp_send(q, cmd) ? -1 : qmp_await(q, cmd, reply, len);
 }
 
 /* A connection to the QMP socket at path, capabilities negotiated: its
@@ -136,6 +151,58 @@ int qmp_command(const char *path, const char *cmd, char *reply, size_t len,
 	ret = qmp_exec(&q, cmd, reply, len);
 	close(q.fd);
 	return ret;
+}
+
+struct qmp_conn *qmp_queue(const char *path, const char *cmd, int timeout_ms)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct qmp_conn *q;
+
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return NULL;
+	strcpy(sa.sun_path, path);
+	q = malloc(sizeof(*q));
+	if (!q)
+		return NULL;
+	q->path = path;
+	q->len = 0;
+	q->timeout_ms = timeout_ms;
+	q->cmd = cmd;
+	/* non-blocking: a full backlog (QEMU, stopped, accepts nothing) is
+	 * EAGAIN here, never a wait for ever */
+	q->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (q->fd < 0 || connect(q->fd, (struct sockaddr *)&sa, sizeof(sa)) ||
+	    qmp_send(q, "qmp_capabilities") || qmp_send(q, cmd)) {
+		pr_debug("QMP %s: %s not queued: %m", path, cmd);
+		if (q->fd >= 0)
+			close(q->fd);
+		free(q);
+		return NULL;
+	}
+	return q;
+}
+
+int qmp_queued_result(struct qmp_conn *q, char *reply, size_t len)
+{
+	char line[65536];
+	int ret = -1;
+
+	if (qmp_read_line(q, line, sizeof(line)) || !strstr(line, "\"QMP\""))
+		pr_err("QMP %s: no greeting", q->path);
+	else if (!qmp_await(q, "qmp_capabilities", NULL, 0) &&
+		 !qmp_await(q, q->cmd, reply, len))
+		ret = 0;
+	close(q->fd);
+	free(q);
+	return ret;
+}
+
+void qmp_queued_drop(struct qmp_conn *q)
+{
+	if (q) {
+		close(q->fd);
+		free(q);
+	}
 }
 
 int qmp_stop_running(const char *path, char *status, size_t len,

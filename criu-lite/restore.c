@@ -1978,6 +1978,11 @@ static void wait_zombies(struct restore_ctx *c)
 static int resume_tree(struct restore_ctx *c)
 {
 	const InventoryEntry *inv = c->inv;
+	bool cont = inv->has_qmp_stopped && inv->qmp_stopped &&
+		    inv->qmp_socket && !c->o->no_cont;
+	bool daemons = false;
+	struct qmp_conn *q = NULL;
+	int ret;
 
 	/* timerfds: the time restore took does not count against them */
 	for (size_t i = 0; i < c->nr; i++)
@@ -1985,21 +1990,34 @@ static int resume_tree(struct restore_ctx *c)
 				 c->procs[i].nr_fds);
 	stop_stopped(c);
 	wait_zombies(c);
+	for (size_t i = 0; c->lazy && i < c->nr; i++)
+		daemons |= c->lazy[i].daemon > 0;
+	/* "cont" queued while QEMU is still stopped, answered in its first
+	 * pass (not where a lazy-pages daemon is to take the process over
+	 * first: the guest runs only once it guards it) */
+	if (cont && !daemons)
+		q = qmp_queue(inv->qmp_socket, "cont", 10000);
 	pr_debug("letting the tree go");
 	detach_all(c);
 	for (size_t i = 0; c->lazy && i < c->nr; i++)
 		if (c->lazy[i].daemon > 0 &&
 		    guard_hand_over(c->lazy[i].ctl, c->lazy[i].daemon,
-				    c->procs[i].hpid))
+				    c->procs[i].hpid)) {
+			qmp_queued_drop(q);
 			return -1;
-	if (inv->has_qmp_stopped && inv->qmp_stopped && inv->qmp_socket) {
-		if (c->o->no_cont)
-			pr_info("VM left stopped (--no-cont): QMP %s",
-				inv->qmp_socket);
-		else if (qmp_command(inv->qmp_socket, "cont", NULL, 0, 10000))
-			pr_err("restored, but QMP cont on %s failed: the VM "
-			       "stays stopped", inv->qmp_socket);
-	}
+		}
+	if (inv->has_qmp_stopped && inv->qmp_stopped && inv->qmp_socket &&
+	    c->o->no_cont)
+		pr_info("VM left stopped (--no-cont): QMP %s", inv->qmp_socket);
+	if (!cont)
+		return 0;
+	ret = q ? qmp_queued_result(q, NULL, 0) :
+		  qmp_command(inv->qmp_socket, "cont", NULL, 0, 10000);
+	if (ret)
+		pr_err("restored, but QMP cont on %s failed: the VM stays "
+		       "stopped", inv->qmp_socket);
+	else
+		pr_debug("QMP cont on %s answered", inv->qmp_socket);
 	return 0;
 }
 

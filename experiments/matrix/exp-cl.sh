@@ -215,7 +215,7 @@ cl_dir() {
 # Returns once it listens.
 cl_incoming() {
 	local d=$1 i trace=()
-	[ "${EXP_CL_TRACE:-0}" = 1 ] && trace=(-v3 -o "$(realpath -m "$d/in-trace.log")")
+	[ "${EXP_CL_TRACE:-0}" = 1 ] && trace=("-v${EXP_CL_TRACE_V:-3}" -o "$(realpath -m "$d/in-trace.log")")
 	side_run "$2" ${EXP_CL_WRAP_IN:-} "$CL" migrate --incoming "$3:$4" -D "$d/img" \
 		--stats-file "$d/in.json" "${trace[@]}" >"$d/in.log" 2>&1 &
 	CL_INC=$!
@@ -277,7 +277,7 @@ cl_migrate() {
 	d=$NEXT_DIR
 	# EXP_CL_TRACE=1: both sides log each stage, stamped, into
 	# out-trace.log / in-trace.log (where the downtime goes)
-	[ "${EXP_CL_TRACE:-0}" = 1 ] && opt+=(-v3 -o "$(realpath -m "$d/out-trace.log")")
+	[ "${EXP_CL_TRACE:-0}" = 1 ] && opt+=("-v${EXP_CL_TRACE_V:-3}" -o "$(realpath -m "$d/out-trace.log")")
 	mkdir -p "$d"
 	R_DIR=$d
 	ipid=$(chain_inner_pid)

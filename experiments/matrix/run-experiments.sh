@@ -39,7 +39,8 @@
 #   the order they run when every move succeeds) and runs nothing,
 #   EXP_MOVE_TIMEOUT (s, default 90), EXP_KEEP=1 keeps streams and images,
 #   EXP_CL_TRACE=1 has criu-lite migrate log each stage, stamped, on both
-#   sides (out-trace.log, in-trace.log), EXP_CL_WRAP / EXP_CL_WRAP_IN a
+#   sides (out-trace.log, in-trace.log; at -v3, EXP_CL_TRACE_V=4: each
+#   injected call too), EXP_CL_WRAP / EXP_CL_WRAP_IN a
 #   command put before the source's / destination's criu-lite migrate (a
 #   profile: EXP_CL_WRAP_IN="perf record -g -o FILE --"),
 #   EXP_ONE_HOST=1 keeps both sides of live moves on this host (loopback),
