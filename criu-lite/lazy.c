@@ -69,8 +69,11 @@ static int collect_runs(struct lazy_proc *lp, pid_t pid, int uffd,
 			const struct addr_range *held, size_t nr_held);
 
 bool lazy_needed(const MmEntry *mm, PagemapEntry *const *pme, size_t nr_pme,
-		 const struct addr_range *held, size_t nr_held)
+		 const struct addr_range *held, size_t nr_held,
+		 uint64_t eager_max)
 {
+	uint64_t present = 0;
+
 	for (size_t i = 0; i < mm->n_vmas; i++) {
 		const VmaEntry *v = mm->vmas[i];
 		size_t lo = 0, hi = nr_pme;
@@ -87,9 +90,13 @@ bool lazy_needed(const MmEntry *mm, PagemapEntry *const *pme, size_t nr_pme,
 			else
 				hi = mid;
 		}
-		for (; lo < nr_pme && pme[lo]->vaddr < v->end; lo++)
-			if (pme[lo]->flags & (PE_PRESENT | PE_LAZY | PE_PARENT))
+		for (; lo < nr_pme && pme[lo]->vaddr < v->end; lo++) {
+			if (pme[lo]->flags & (PE_LAZY | PE_PARENT))
 				return true;
+			if ((pme[lo]->flags & PE_PRESENT) &&
+			    (present += pme[lo]->nr_pages) > eager_max)
+				return true;
+		}
 	}
 	return false;
 }

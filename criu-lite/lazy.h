@@ -45,13 +45,20 @@ struct lazy_proc {
  * their pages are in. */
 /*
  * Whether a lazy restore of mm has anything for a lazy-pages daemon: a
- * present, PE_LAZY or PE_PARENT run in a lazy VMA that is not held (pme sorted by
- * vaddr). Otherwise every lazy VMA is held in place or all zero, which an
- * empty anonymous mapping is: no userfaultfd, no daemon (its fork and
- * registration were ~15-35 ms of a migration's downtime).
+ * PE_LAZY or PE_PARENT run in a lazy VMA that is not held (pme sorted by
+ * vaddr), or more than eager_max pages present in such VMAs. Otherwise
+ * every lazy VMA is held in place, all zero (which an empty anonymous
+ * mapping is) or has few enough pages to be read in now: no userfaultfd,
+ * no daemon (its fork and registration were ~15-35 ms of a migration's
+ * downtime).
  */
 bool lazy_needed(const MmEntry *mm, PagemapEntry *const *pme, size_t nr_pme,
-		 const struct addr_range *held, size_t nr_held);
+		 const struct addr_range *held, size_t nr_held,
+		 uint64_t eager_max);
+/* migrate --incoming with the root's memory held: the pages of its lazy
+ * VMAs not held (new or changed since pre-copy began: a thread's stack)
+ * read in before it resumes, up to this many (64 MiB) */
+#define LAZY_EAGER_MAX	16384
 
 int lazy_register(struct lazy_proc *lp, pid_t pid, int uffd, const MmEntry *mm,
 		  PagemapEntry **pme, size_t nr_pme,

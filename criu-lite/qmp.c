@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -113,6 +114,7 @@ static int qmp_exec(struct qmp_conn *q, const char *cmd, char *reply,
 static int qmp_open(struct qmp_conn *q)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct timeval tv;
 	char line[65536];
 
 	if (strlen(q->path) >= sizeof(sa.sun_path)) {
@@ -123,6 +125,11 @@ static int qmp_open(struct qmp_conn *q)
 	q->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (q->fd < 0)
 		return -1;
+	/* a backlog full (its QEMU stopped, or clients queued before us)
+	 * makes connect wait: timeout_ms at most, as every other step */
+	tv.tv_sec = q->timeout_ms / 1000;
+	tv.tv_usec = q->timeout_ms % 1000 * 1000;
+	setsockopt(q->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	if (connect(q->fd, (struct sockaddr *)&sa, sizeof(sa))) {
 		pr_perror("QMP: connect to %s", q->path);
 		goto err;
@@ -157,6 +164,8 @@ struct qmp_conn *qmp_queue(const char *path, const char *cmd, int timeout_ms)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	struct qmp_conn *q;
+	char msg[256];
+	int n;
 
 	if (strlen(path) >= sizeof(sa.sun_path))
 		return NULL;
@@ -171,8 +180,11 @@ struct qmp_conn *qmp_queue(const char *path, const char *cmd, int timeout_ms)
 	/* non-blocking: a full backlog (QEMU, stopped, accepts nothing) is
 	 * EAGAIN here, never a wait for ever */
 	q->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	n = snprintf(msg, sizeof(msg), "{\"execute\":\"qmp_capabilities\"}\n"
+		     "{\"execute\":\"%s\"}\n", cmd);
+	/* a failure here is no error: the caller goes the usual way */
 	if (q->fd < 0 || connect(q->fd, (struct sockaddr *)&sa, sizeof(sa)) ||
-	    qmp_send(q, "qmp_capabilities") || qmp_send(q, cmd)) {
+	    write(q->fd, msg, n) != n) {
 		pr_debug("QMP %s: %s not queued: %m", path, cmd);
 		if (q->fd >= 0)
 			close(q->fd);
@@ -195,14 +207,6 @@ int qmp_queued_result(struct qmp_conn *q, char *reply, size_t len)
 	close(q->fd);
 	free(q);
 	return ret;
-}
-
-void qmp_queued_drop(struct qmp_conn *q)
-{
-	if (q) {
-		close(q->fd);
-		free(q);
-	}
 }
 
 int qmp_stop_running(const char *path, char *status, size_t len,

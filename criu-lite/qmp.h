@@ -24,16 +24,16 @@ int qmp_command(const char *path, const char *cmd, char *reply, size_t len,
  * greeting (QMP answers commands in order). restore queues "cont" while
  * the restored QEMU is still stopped: it runs the command in its first
  * pass of the main loop, not after three round trips (greeting,
- * negotiation, cont: 20-35 ms of a migrated guest's pause). NULL if it
- * can't be queued now (why: in the log at -v3): qmp_command then.
+ * negotiation, cont). NULL if it can't be queued now (why: in the log
+ * at -v3): qmp_command then. Queued, it can't be taken back: closing the
+ * connection unanswered stops it only if QEMU has not accepted it yet.
  */
 struct qmp_conn;
 struct qmp_conn *qmp_queue(const char *path, const char *cmd, int timeout_ms);
 /* The answers (the greeting, the negotiation, cmd's, its "return" object
- * into reply): 0, or -1 (logged); q is closed and freed either way. */
+ * into reply), each waited for timeout_ms at most (an event resets the
+ * wait): 0, or -1 (logged); q is closed and freed either way. */
 int qmp_queued_result(struct qmp_conn *q, char *reply, size_t len);
-/* Closed unanswered (NULL: nothing). */
-void qmp_queued_drop(struct qmp_conn *q);
 
 struct qmp_guard;
 

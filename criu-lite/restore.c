@@ -1622,12 +1622,16 @@ static int rebuild_memory(struct restore_ctx *c, struct proc_restore *p)
 static int rebuild_vmas_pages(struct restore_ctx *c, struct proc_restore *p,
 			      struct mm_restore *m)
 {
-	/* migrate --incoming with the memory held: often nothing is left
-	 * for a daemon (lazy_needed) */
+	/* migrate --incoming with the memory held: the rest (a few VMAs new
+	 * or changed since pre-copy began) read in now from the pages file,
+	 * not by a daemon, whose start would first write every held page
+	 * into DIR (below): a busy 2 GiB guest whose QEMU started a thread
+	 * in pre-copy had its held 3.1 GiB spilled in the downtime, 23 s in
+	 * a cold state (lazy_needed) */
 	bool lazy = c->o->lazy &&
 		    (p != c->procs || !c->nr_held || c->lazy_session >= 0 ||
 		     lazy_needed(p->mm, p->pme, p->nr_pme, c->held,
-				 c->nr_held));
+				 c->nr_held, LAZY_EAGER_MAX));
 
 	/* a daemon for the root's rest: its held pages into DIR's pages
 	 * file too (from criu-lite's copy, still mapped), so that DIR can
@@ -1636,9 +1640,10 @@ static int rebuild_vmas_pages(struct restore_ctx *c, struct proc_restore *p,
 	    prefill_spill(c->o->prefill))
 		return -1;
 
+	m->lazy = lazy;		/* read in now: all its runs */
 	if (c->o->lazy && !lazy)
-		pr_info("restore %d: all its lazy memory held in place or "
-			"zero: no lazy-pages daemon", p->hpid);
+		pr_info("restore %d: all its lazy memory held in place, zero "
+			"or read in now: no lazy-pages daemon", p->hpid);
 	if (restore_vmas(m))
 		return -1;
 	if (lazy && register_lazy(c, p))
@@ -1975,14 +1980,30 @@ static void wait_zombies(struct restore_ctx *c)
 /* The tree is built: its late fds, its stop state, then it is let go;
  * a lazily restored process is handed to its daemon's guard; a VM stopped
  * by dump --qmp is continued. */
+static bool stopped_by_dump(const InventoryEntry *inv)
+{
+	return inv->has_qmp_stopped && inv->qmp_stopped && inv->qmp_socket;
+}
+
+/* "cont" for the VM the dump stopped: queued (q, qmp_queue) or now. */
+static void cont_vm(const InventoryEntry *inv, struct qmp_conn *q)
+{
+	int ret = q ? qmp_queued_result(q, NULL, 0) :
+		      qmp_command(inv->qmp_socket, "cont", NULL, 0, 10000);
+
+	if (ret)
+		pr_err("restored, but QMP cont on %s failed: the VM stays "
+		       "stopped", inv->qmp_socket);
+	else
+		pr_debug("QMP cont on %s answered", inv->qmp_socket);
+}
+
 static int resume_tree(struct restore_ctx *c)
 {
 	const InventoryEntry *inv = c->inv;
-	bool cont = inv->has_qmp_stopped && inv->qmp_stopped &&
-		    inv->qmp_socket && !c->o->no_cont;
+	bool cont = stopped_by_dump(inv) && !c->o->no_cont;
 	bool daemons = false;
 	struct qmp_conn *q = NULL;
-	int ret;
 
 	/* timerfds: the time restore took does not count against them */
 	for (size_t i = 0; i < c->nr; i++)
@@ -1993,31 +2014,22 @@ static int resume_tree(struct restore_ctx *c)
 	for (size_t i = 0; c->lazy && i < c->nr; i++)
 		daemons |= c->lazy[i].daemon > 0;
 	/* "cont" queued while QEMU is still stopped, answered in its first
-	 * pass (not where a lazy-pages daemon is to take the process over
-	 * first: the guest runs only once it guards it) */
+	 * pass; not where a lazy-pages daemon is to take the process over
+	 * first (the guest runs only once it guards it): there nothing is
+	 * queued, and no error exit lies between the queue and its answer */
 	if (cont && !daemons)
 		q = qmp_queue(inv->qmp_socket, "cont", 10000);
 	pr_debug("letting the tree go");
 	detach_all(c);
-	for (size_t i = 0; c->lazy && i < c->nr; i++)
+	for (size_t i = 0; daemons && i < c->nr; i++)
 		if (c->lazy[i].daemon > 0 &&
 		    guard_hand_over(c->lazy[i].ctl, c->lazy[i].daemon,
-				    c->procs[i].hpid)) {
-			qmp_queued_drop(q);
+				    c->procs[i].hpid))
 			return -1;
-		}
-	if (inv->has_qmp_stopped && inv->qmp_stopped && inv->qmp_socket &&
-	    c->o->no_cont)
+	if (stopped_by_dump(inv) && c->o->no_cont)
 		pr_info("VM left stopped (--no-cont): QMP %s", inv->qmp_socket);
-	if (!cont)
-		return 0;
-	ret = q ? qmp_queued_result(q, NULL, 0) :
-		  qmp_command(inv->qmp_socket, "cont", NULL, 0, 10000);
-	if (ret)
-		pr_err("restored, but QMP cont on %s failed: the VM stays "
-		       "stopped", inv->qmp_socket);
-	else
-		pr_debug("QMP cont on %s answered", inv->qmp_socket);
+	if (cont)
+		cont_vm(inv, q);
 	return 0;
 }
 

@@ -247,10 +247,14 @@ wait_line "$work/grow.out" grown 100
 kill -CONT "$mpid"
 if wait "$mpid" && wait_srv; then
 	wait "$pid" 2>/dev/null
-	if passes_there "$work/grow.out"; then
-		ok "grown: $(grep -m1 'not the range' "$work/in.log" | cut -c1-90)"
-	else
+	if ! passes_there "$work/grow.out"; then
 		bad "grown: $(grep -v 'READY\|grown' "$work/grow.out" | head -3)"
+	elif ! grep -q "read in now: no lazy-pages daemon" "$work/in.log"; then
+		# its few pages read in at restore: no daemon, no spill of the
+		# held memory into DIR in the downtime
+		bad "grown: a lazy-pages daemon for the VMA not held: $(grep -m1 'lazy-pages daemon' "$work/in.log")"
+	else
+		ok "grown: $(grep -m1 'not the range' "$work/in.log" | cut -c1-90)"
 	fi
 else
 	bad "grown: migrate failed: $(errors_of "$work/in.log" "$work/out.log")"; cat "$work/out.log" "$work/in.log"
@@ -266,12 +270,16 @@ incoming "$work/dst2"
 "$CL" migrate -t "$pid" --to "$THERE:$port" --max-bandwidth 128M \
 	>"$work/out.log" 2>&1 &
 mpid=$!
-for _ in $(seq 1 200); do grep -q "copying while" "$work/out.log" && break; sleep 0.05; done
-sleep 0.4
+began=
+for _ in $(seq 1 200); do grep -q "copying while" "$work/out.log" && began=1 && break; sleep 0.05; done
+[ -n "$began" ] && sleep 0.4
 # the criu-lite inside (nsenter forked it)
 pkill -9 -f "migrate --incoming $THERE:$port -D $work/dst2"
 wait "$srv" 2>/dev/null; srv=
-if wait "$mpid"; then
+if [ -z "$began" ]; then
+	wait "$mpid"
+	bad "incoming-killed: pre-copy never began"; cat "$work/out.log"
+elif wait "$mpid"; then
 	bad "incoming-killed: the migration succeeded"
 elif ! grep -q "runs on here" "$work/out.log"; then
 	bad "incoming-killed: no word that the source runs on"; cat "$work/out.log"

@@ -34,14 +34,15 @@ ok() { echo "PASS $1"; pass=$((pass + 1)); }
 bad() { echo "FAIL $1${2+: $2}"; fail=$((fail + 1)); }
 
 # errors_of FILE...: the first error (else warning) line of each log, on
-# one line: a failure's cause near its FAIL line, where a CI log cut short
-# still shows it
+# one line ("no error logged" if none): a failure's cause near its FAIL
+# line, where a CI log cut short still shows it
 errors_of() {
-	local f l
+	local f l out=
 	for f in "$@"; do
 		l=$(grep -m1 'Error:' "$f" 2>/dev/null || grep -m1 'Warn:' "$f" 2>/dev/null)
-		[ -n "$l" ] && printf '[%s] %s ' "$(basename "$f")" "$l"
+		[ -n "$l" ] && out="$out${out:+; }[$(basename "$f")] $l"
 	done
+	echo "${out:-no error logged}"
 }
 
 # wait_line FILE WORD TENTHS: a line starting with WORD appears in FILE

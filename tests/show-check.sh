@@ -14,7 +14,8 @@ B=${1:-build}
 CL=$B/criu-lite
 work=$(mktemp -d "${TMPDIR:-/tmp}/cl-show.XXXXXX")
 pass=0 fail=0 tpid=
-trap '[ -n "$tpid" ] && kill -9 $tpid 2>/dev/null; rm -rf "$work"' EXIT
+# the target and its child (a killed parent leaves the child running)
+trap '[ -n "$tpid" ] && kill -9 $tpid ${tcpid:-} 2>/dev/null; rm -rf "$work"' EXIT
 ok() { echo "PASS $1"; pass=$((pass + 1)); }
 bad() { echo "FAIL $1"; fail=$((fail + 1)); }
 # check NAME JQ-FILTER FILE: the filter is true of FILE's JSON
@@ -164,7 +165,7 @@ start_target() {
 	"$B/tests/corrupt-target" </dev/null >"$work/t.out" 2>&1 &
 	tpid=$!
 	for _ in $(seq 1 200); do grep -q READY "$work/t.out" && break; sleep 0.05; done
-	read -r _ mpid _ <"$work/t.out"
+	read -r _ mpid tcpid <"$work/t.out"
 }
 start_target
 if "$CL" pre-dump -t "$mpid" -D "$work/l1" >"$work/l1.log" 2>&1 &&
@@ -184,7 +185,7 @@ if "$CL" pre-dump -t "$mpid" -D "$work/l1" >"$work/l1.log" 2>&1 &&
 else
 	bad "layer: $(cat "$work/l1.log" "$work/l2.log")"
 fi
-kill -9 $tpid 2>/dev/null; wait $tpid 2>/dev/null
+kill -9 $tpid $tcpid 2>/dev/null; wait $tpid 2>/dev/null
 start_target
 port=$((20000 + $$ % 20000))
 "$CL" dump -t "$mpid" -D "$work/lz" --lazy-pages --address 127.0.0.1 \
@@ -193,7 +194,7 @@ lz=$!
 for _ in $(seq 1 200); do [ -f "$work/lz/inventory.img" ] && break; sleep 0.05; done
 mems_counts lazy "$work/lz" PE_LAZY pages_lazy
 wait $lz	# gives up without a destination: the tree runs on here
-kill -9 $tpid 2>/dev/null; wait $tpid 2>/dev/null
+kill -9 $tpid $tcpid 2>/dev/null; wait $tpid 2>/dev/null
 tpid=
 
 # ---- corrupt and missing images: still JSON, with errors ----

@@ -314,7 +314,8 @@ static void test_drop_behind_untaken(void **state)
 }
 
 /* A lazy-pages daemon is needed for a lazy VMA that is not held and has
- * a present or PE_LAZY run; held, all zero or small VMAs need none. */
+ * a PE_LAZY or PE_PARENT run, or more present pages than are read in at
+ * restore; held, all zero or small VMAs need none. */
 static void test_lazy_needed(void **state)
 {
 	VmaEntry a, b, small, *vp[3] = { &a, &b, &small };
@@ -342,16 +343,23 @@ static void test_lazy_needed(void **state)
 	n = set_run(0, 0, 4, PE_PRESENT, 0);
 	n = set_run(n, 2 * VMA_PAGES + 1, 3, PE_ZERO, 0);
 	n = set_run(n, 5 * VMA_PAGES, 1, PE_PRESENT, 4 * PAGE_SZ);
-	assert_false(lazy_needed(&mm, pme, n, &held, 1));
+	assert_false(lazy_needed(&mm, pme, n, &held, 1, 0));
 	/* a not held */
-	assert_true(lazy_needed(&mm, pme, n, NULL, 0));
+	assert_true(lazy_needed(&mm, pme, n, NULL, 0, 0));
 	/* a page of b present, or left in the source */
 	set_run(1, 2 * VMA_PAGES + 1, 3, PE_PRESENT, 8 * PAGE_SZ);
-	assert_true(lazy_needed(&mm, pme, n, &held, 1));
+	assert_true(lazy_needed(&mm, pme, n, &held, 1, 0));
+	/* up to eager_max of them are read in at restore: no daemon */
+	assert_false(lazy_needed(&mm, pme, n, &held, 1, 3));
+	assert_true(lazy_needed(&mm, pme, n, &held, 1, 2));
+	/* a not held: 4 + 3 */
+	assert_false(lazy_needed(&mm, pme, n, NULL, 0, 7));
+	assert_true(lazy_needed(&mm, pme, n, NULL, 0, 6));
+	/* never read in now: left in the source, or in a parent layer */
 	set_run(1, 2 * VMA_PAGES + 1, 3, PE_LAZY, 0);
-	assert_true(lazy_needed(&mm, pme, n, &held, 1));
+	assert_true(lazy_needed(&mm, pme, n, &held, 1, 1000));
 	set_run(1, 2 * VMA_PAGES + 1, 3, PE_PARENT, 0);
-	assert_true(lazy_needed(&mm, pme, n, &held, 1));
+	assert_true(lazy_needed(&mm, pme, n, &held, 1, 1000));
 }
 
 /* Something of ours at the VMA's address: not taken, nothing moved. */

@@ -145,14 +145,17 @@ static void test_no_listener(void **state)
 			      1000));
 }
 
-/* a backlog full (the stopped QEMU accepts nothing): NULL at once */
+/* a backlog full (the stopped QEMU accepts nothing): NULL at once; and
+ * qmp_command (the way without queueing) gives up after its timeout, as
+ * for every other step, rather than wait in connect for ever */
 static void test_backlog_full(void **state)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	struct timespec t0, t1;
+	struct tl_capture cap;
 	struct qmp_conn *q;
 	struct fake f;
-	int c[16], n = 0;
+	int c[16], n = 0, ret;
 
 	(void)state;
 	fake_listen(&f, 0);
@@ -171,6 +174,13 @@ static void test_backlog_full(void **state)
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	assert_null(q);
 	assert_true(t1.tv_sec - t0.tv_sec < 2);
+	tl_capture_start(&cap, 2);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	ret = qmp_command(f.path, "cont", NULL, 0, 300);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	free(tl_capture_end(&cap));
+	assert_int_equal(ret, -1);
+	assert_true(t1.tv_sec - t0.tv_sec < 3);
 	while (n--)
 		close(c[n]);
 	fake_close(&f);

@@ -14,13 +14,26 @@ Usage:
       3 migrate) if given, then says and reads nothing more
 Prints READY once set up, then holds its sockets until killed.
 """
+import os
+import re
 import socket
 import struct
 import sys
 import time
 
 XP_MAGIC = 0x58504C43  # "CLPX", criu-lite/xfer-proto.h
-XP_VERSION = 2
+
+
+def xp_version():
+    """The protocol version of the criu-lite beside us (a hello of another
+    version is refused before the silence this tests)."""
+    h = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                     "..", "..", "criu-lite", "xfer-proto.h")
+    with open(h) as f:
+        return int(re.search(r"#define XP_VERSION\s+(\d+)", f.read()).group(1))
+
+
+XP_VERSION = xp_version()
 
 
 def listener(host, port, backlog):
