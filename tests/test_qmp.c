@@ -104,38 +104,34 @@ static void test_queued_before_accept(void **state)
 	assert_string_equal(f.got, QUEUED);
 }
 
-static void test_queued_error(void **state)
+/* answers that fail the command: -1, and the log says why */
+static void queued_fails(const char *answers, const char *why)
 {
-	struct fake f = { .answers = "{\"return\": {}}\n{\"error\": "
-			  "{\"class\": \"GenericError\", \"desc\": \"no\"}}\n" };
+	struct fake f = { .answers = answers };
 	struct tl_capture cap;
 	char *err;
 	int ret;
 
-	(void)state;
 	tl_capture_start(&cap, 2);
 	ret = run_queued(&f);
 	err = tl_capture_end(&cap);
 	assert_int_equal(ret, -1);
-	assert_non_null(strstr(err, "cont failed"));
+	assert_non_null(strstr(err, why));
 	free(err);
+}
+
+static void test_queued_error(void **state)
+{
+	(void)state;
+	queued_fails("{\"return\": {}}\n{\"error\": {\"class\": "
+		     "\"GenericError\", \"desc\": \"no\"}}\n", "cont failed");
 }
 
 /* the answers cut before cont's: an error, not a wait */
 static void test_queued_cut(void **state)
 {
-	struct fake f = { .answers = "{\"return\": {}}\n" };
-	struct tl_capture cap;
-	char *err;
-	int ret;
-
 	(void)state;
-	tl_capture_start(&cap, 2);
-	ret = run_queued(&f);
-	err = tl_capture_end(&cap);
-	assert_int_equal(ret, -1);
-	assert_non_null(strstr(err, "connection closed"));
-	free(err);
+	queued_fails("{\"return\": {}}\n", "connection closed");
 }
 
 static void test_no_listener(void **state)
