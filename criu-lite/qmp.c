@@ -66,6 +66,10 @@ static int qmp_send(struct qmp_conn *q, const char *cmd)
 	char msg[256];
 	int n = snprintf(msg, sizeof(msg), "{\"execute\":\"%s\"}\n", cmd);
 
+	if (n < 0 || (size_t)n >= sizeof(msg)) {
+		pr_err("QMP %s: command %s too long", q->path, cmd);
+		return -1;
+	}
 	if (write(q->fd, msg, n) != n) {
 		pr_perror("QMP %s: send %s", q->path, cmd);
 		return -1;
@@ -183,7 +187,8 @@ struct qmp_conn *qmp_queue(const char *path, const char *cmd, int timeout_ms)
 	n = snprintf(msg, sizeof(msg), "{\"execute\":\"qmp_capabilities\"}\n"
 		     "{\"execute\":\"%s\"}\n", cmd);
 	/* a failure here is no error: the caller goes the usual way */
-	if (q->fd < 0 || connect(q->fd, (struct sockaddr *)&sa, sizeof(sa)) ||
+	if (q->fd < 0 || n < 0 || (size_t)n >= sizeof(msg) ||
+	    connect(q->fd, (struct sockaddr *)&sa, sizeof(sa)) ||
 	    write(q->fd, msg, n) != n) {
 		pr_debug("QMP %s: %s not queued: %m", path, cmd);
 		if (q->fd >= 0)

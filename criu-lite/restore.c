@@ -1618,6 +1618,16 @@ static int rebuild_memory(struct restore_ctx *c, struct proc_restore *p)
 	return ret ? -1 : 0;
 }
 
+/* Pages of a root's lazy VMAs not held read in at restore at most:
+ * LAZY_EAGER_MAX, or CRIU_LITE_EAGER_MAX (tests: 0 takes the daemon's
+ * way). */
+static uint64_t eager_max(void)
+{
+	const char *s = getenv("CRIU_LITE_EAGER_MAX");
+
+	return s ? strtoull(s, NULL, 10) : LAZY_EAGER_MAX;
+}
+
 /* The VMAs and pages of a puppet whose own memory is gone. */
 static int rebuild_vmas_pages(struct restore_ctx *c, struct proc_restore *p,
 			      struct mm_restore *m)
@@ -1625,22 +1635,26 @@ static int rebuild_vmas_pages(struct restore_ctx *c, struct proc_restore *p,
 	/* migrate --incoming with the memory held: the rest (a few VMAs new
 	 * or changed since pre-copy began) read in now from the pages file,
 	 * not by a daemon, whose start would first write every held page
-	 * into DIR (below): a busy 2 GiB guest whose QEMU started a thread
-	 * in pre-copy had its held 3.1 GiB spilled in the downtime, 23 s in
-	 * a cold state (lazy_needed) */
+	 * into DIR (below; docs/results.md, session 11: seconds in the
+	 * downtime) */
 	bool lazy = c->o->lazy &&
 		    (p != c->procs || !c->nr_held || c->lazy_session >= 0 ||
 		     lazy_needed(p->mm, p->pme, p->nr_pme, c->held,
-				 c->nr_held, LAZY_EAGER_MAX));
+				 c->nr_held, eager_max()));
 
 	/* a daemon for the root's rest: its held pages into DIR's pages
 	 * file too (from criu-lite's copy, still mapped), so that DIR can
 	 * restore the tree if the daemon fails after the source is gone */
-	if (lazy && p == c->procs && c->nr_held && c->o->prefill &&
-	    prefill_spill(c->o->prefill))
-		return -1;
+	if (lazy && p == c->procs && c->nr_held && c->o->prefill) {
+		uint64_t w0 = c->o->prefill->bytes_spilled;
 
-	m->lazy = lazy;		/* read in now: all its runs */
+		if (prefill_spill(c->o->prefill))
+			return -1;
+		pr_info("restore %d: its held memory written into DIR first "
+			"(%.1f MiB): a lazy-pages daemon serves the rest", p->hpid,
+			(c->o->prefill->bytes_spilled - w0) / 1048576.0);
+	}
+	m->lazy = lazy;		/* false: every run read in now */
 	if (c->o->lazy && !lazy)
 		pr_info("restore %d: all its lazy memory held in place, zero "
 			"or read in now: no lazy-pages daemon", p->hpid);
@@ -1977,9 +1991,7 @@ static void wait_zombies(struct restore_ctx *c)
 	}
 }
 
-/* The tree is built: its late fds, its stop state, then it is let go;
- * a lazily restored process is handed to its daemon's guard; a VM stopped
- * by dump --qmp is continued. */
+/* The images say dump --qmp stopped the VM. */
 static bool stopped_by_dump(const InventoryEntry *inv)
 {
 	return inv->has_qmp_stopped && inv->qmp_stopped && inv->qmp_socket;
@@ -1998,6 +2010,9 @@ static void cont_vm(const InventoryEntry *inv, struct qmp_conn *q)
 		pr_debug("QMP cont on %s answered", inv->qmp_socket);
 }
 
+/* The tree is built: its late fds, its stop state, then it is let go;
+ * a lazily restored process is handed to its daemon's guard; a VM stopped
+ * by dump --qmp is continued. */
 static int resume_tree(struct restore_ctx *c)
 {
 	const InventoryEntry *inv = c->inv;

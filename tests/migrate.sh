@@ -18,7 +18,10 @@
 #                  place in the pages file is 1 MiB, the next is the
 #                  other's; on the other host both read as they were (the
 #                  grown one goes the normal way, not taking the other's
-#                  held pages) and it PASSes
+#                  held pages) and it PASSes; its pages read in at
+#                  restore, no lazy-pages daemon
+#   grown-daemon   the same with CRIU_LITE_EAGER_MAX=0 there: a daemon
+#                  serves them, the held memory written into DIR first
 #   incoming-killed  the destination SIGKILLed during the transfer: the
 #                  migration fails saying so, the source runs on, PASSes
 #   flipped        a byte changed on the way: refused, the source runs on
@@ -232,34 +235,44 @@ else
 fi
 [ -n "$pid" ] && { there kill -9 "$pid" 2>/dev/null; kill -9 "$pid" 2>/dev/null; }; pid=
 
-# grown: the VMA grows between the pre-copy and the freeze
-: >"$work/grow.out"
-"$B/tests/vma-grow" </dev/null >>"$work/grow.out" 2>&1 &
-pid=$!
-wait_line "$work/grow.out" READY 100
-incoming "$work/dst-grow"
-CRIU_LITE_PAUSE=before-freeze "$CL" migrate -t "$pid" --to "$THERE:$port" \
-	>"$work/out.log" 2>&1 &
-mpid=$!
-for _ in $(seq 1 600); do grep -q "paused at" "$work/out.log" && break; sleep 0.05; done
-kill -USR1 "$pid"
-wait_line "$work/grow.out" grown 100
-kill -CONT "$mpid"
-if wait "$mpid" && wait_srv; then
-	wait "$pid" 2>/dev/null
-	if ! passes_there "$work/grow.out"; then
-		bad "grown: $(grep -v 'READY\|grown' "$work/grow.out" | head -3)"
-	elif ! grep -q "read in now: no lazy-pages daemon" "$work/in.log"; then
-		# its few pages read in at restore: no daemon, no spill of the
-		# held memory into DIR in the downtime
-		bad "grown: a lazy-pages daemon for the VMA not held: $(grep -m1 'lazy-pages daemon' "$work/in.log")"
+# grown_case NAME SAID [VAR=VALUE]: the VMA grows between the pre-copy and
+# the freeze; the destination (its environment VAR=VALUE) says SAID (a
+# grep pattern) of how the grown VMA's pages came in
+grown_case() {
+	: >"$work/grow.out"
+	"$B/tests/vma-grow" </dev/null >>"$work/grow.out" 2>&1 &
+	pid=$!
+	wait_line "$work/grow.out" READY 100
+	there env ${3:-} "$CL" migrate --incoming "$THERE:$port" \
+		-D "$work/dst-$1" >"$work/in.log" 2>&1 &
+	srv=$!
+	listening
+	CRIU_LITE_PAUSE=before-freeze "$CL" migrate -t "$pid" --to "$THERE:$port" \
+		>"$work/out.log" 2>&1 &
+	mpid=$!
+	for _ in $(seq 1 600); do grep -q "paused at" "$work/out.log" && break; sleep 0.05; done
+	kill -USR1 "$pid"
+	wait_line "$work/grow.out" grown 100
+	kill -CONT "$mpid"
+	if wait "$mpid" && wait_srv; then
+		wait "$pid" 2>/dev/null
+		if ! passes_there "$work/grow.out"; then
+			bad "$1: $(grep -v 'READY\|grown' "$work/grow.out" | head -3)"
+		elif ! grep -q "$2" "$work/in.log"; then
+			bad "$1: not said: $2: $(grep -m1 'lazy-pages daemon\|no lazy' "$work/in.log")"
+		else
+			ok "$1: $(grep -m1 -o "$2.*" "$work/in.log" | cut -c1-90)"
+		fi
 	else
-		ok "grown: $(grep -m1 'not the range' "$work/in.log" | cut -c1-90)"
+		bad "$1: migrate failed: $(errors_of "$work/in.log" "$work/out.log")"; cat "$work/out.log" "$work/in.log"
 	fi
-else
-	bad "grown: migrate failed: $(errors_of "$work/in.log" "$work/out.log")"; cat "$work/out.log" "$work/in.log"
-fi
-[ -n "$pid" ] && { there kill -9 "$pid" 2>/dev/null; kill -9 "$pid" 2>/dev/null; }; pid=
+	[ -n "$pid" ] && { there kill -9 "$pid" 2>/dev/null; kill -9 "$pid" 2>/dev/null; }; pid=
+}
+# its few pages read in at restore: no daemon, no spill of the held
+# memory into DIR in the downtime
+grown_case grown "read in now: no lazy-pages daemon"
+# past the limit (0 here): a daemon, the held memory into DIR first
+grown_case grown-daemon "held memory written into DIR first" CRIU_LITE_EAGER_MAX=0
 
 # incoming-killed: 1 GiB at 128 MiB/s (--max-bandwidth: 8 s, on any
 # machine), so that the kill lands during the transfer: once round 0 is
