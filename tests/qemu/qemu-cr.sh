@@ -256,12 +256,14 @@ case_killed() {
 	done
 	# the guard waits from the start of the dump, idle until "stop": a
 	# fresh exec of criu-lite (not a fork sharing its memory), and
-	# killed before the stop (during pre-copy) it leaves alone a VM the
-	# user had paused
+	# criu-lite killed before the stop (held at the point after its
+	# pre-copy: the kill lands there, whatever the machine's speed) it
+	# leaves alone a VM the user had paused
 	"$GL_GUEST/qmp-client" -t 10 "$d/qmp.sock" stop >/dev/null || {
 		echo "QMP stop failed"; return 1; }
-	$CL dump -t "$qpid" -D "$d/kp" --qmp "$d/qmp.sock" --leave-running \
-		--precopy-rounds 50 >"$d/kill.p.log" 2>&1 &
+	CRIU_LITE_PAUSE=before-freeze $CL dump -t "$qpid" -D "$d/kp" \
+		--qmp "$d/qmp.sock" --leave-running --precopy-rounds 2 \
+		>"$d/kill.p.log" 2>&1 &
 	local cl=$! g="" i
 	for i in $(seq 100); do
 		g=$(pgrep -P $cl -f -- "__qmp-guard [0-9]+ .* idle")
@@ -271,7 +273,14 @@ case_killed() {
 	[ -n "$g" ] || { kill -KILL $cl; wait $cl 2>/dev/null
 		echo "no idle guard (exec'd criu-lite __qmp-guard) while the dump runs: $(pgrep -a criu-lite)"
 		return 1; }
-	sleep 0.3
+	for i in $(seq 300); do
+		grep -q "paused at before-freeze" "$d/kill.p.log" && break
+		sleep 0.1
+	done
+	grep -q "paused at before-freeze" "$d/kill.p.log" || {
+		kill -KILL $cl; wait $cl 2>/dev/null
+		echo "the dump never reached the point before the stop: $(tail -2 "$d/kill.p.log")"
+		return 1; }
 	kill -KILL $cl 2>/dev/null
 	wait $cl 2>/dev/null
 	for i in $(seq 50); do [ -e /proc/$g ] || break; sleep 0.1; done
