@@ -3,11 +3,15 @@
  * subreaper CMD [ARGS...]: runs CMD as a child subreaper, so that every
  * process orphaned below it (a QEMU started in the background, a tree
  * restored with -d) is reaped at once instead of by PID 1 seconds later.
+ * CMD gets only stdin, stdout and stderr: an fd the caller happened to
+ * leave open (a high one of a terminal or a CI harness) would make the
+ * tests' targets differ from one machine to the next.
  * Exits with CMD's status once CMD has exited.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -30,6 +34,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (cmd == 0) {
+		syscall(__NR_close_range, 3, ~0U, 0);
 		execvp(argv[1], argv + 1);
 		perror(argv[1]);
 		_exit(127);
