@@ -800,8 +800,10 @@ int page_xfer_hold_hint(struct page_xfer *x, const uint64_t *pairs, size_t n)
 
 	if (!l->net || !n)
 		return 0;
-	/* out before any page: those of these places are held only */
-	if (ctl_add(l, X_HOLD, 0, 0, pairs, n * 2 * sizeof(*pairs)))
+	/* out before any page: those of these places are held only; off:
+	 * where the pages not placed will be appended (the receiver
+	 * prepares that part of its file) */
+	if (ctl_add(l, X_HOLD, 0, x->placed, pairs, n * 2 * sizeof(*pairs)))
 		return -1;
 	return local_submit(x);
 }

@@ -62,7 +62,8 @@ enum {
 	X_DONE,
 	X_PARENT,
 	X_HOLD,		/* MIGRATE: [off, len) pairs (uint64) of the pages file
-			 * the receiver may keep in memory only */
+			 * the receiver may keep in memory only; the header's
+			 * off: where the pages not placed will be appended */
 };
 
 struct xp_hdr {

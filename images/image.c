@@ -101,22 +101,33 @@ static struct cr_img *img_alloc(enum img_type type, const char *path)
 struct cr_img *img_open_write(int dirfd, enum img_type type, unsigned id)
 {
 	char name[64];
+	int fd;
+
+	img_name(name, sizeof(name), type, id);
+	fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		pr_perror("can't create image %s", name);
+		return NULL;
+	}
+	return img_write_fd(fd, type, id, false);
+}
+
+struct cr_img *img_write_fd(int fd, enum img_type type, unsigned id, bool cut)
+{
+	char name[64];
 	struct cr_img *img;
 	uint32_t hdr[3] = { IMG_COMMON_MAGIC, descs[type].magic, id };
 
 	img_name(name, sizeof(name), type, id);
 	img = img_alloc(type, name);
-	if (!img)
-		return NULL;
-	img->writing = true;
-	img->id = id;
-	img->fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-			 0600);
-	if (img->fd < 0) {
-		pr_perror("can't create image %s", name);
-		free(img);
+	if (!img) {
+		close(fd);
 		return NULL;
 	}
+	img->writing = true;
+	img->cut = cut;
+	img->id = id;
+	img->fd = fd;
 	img->cap = 1 << 16;
 	img->buf = malloc(img->cap);
 	if (!img->buf) {
@@ -421,6 +432,14 @@ int img_close(struct cr_img *img)
 		ret = img_add_trailer(img);
 		if (!ret)
 			ret = img_flush(img);
+		if (!ret && img->cut) {
+			off_t end = lseek(img->fd, 0, SEEK_CUR);
+
+			if (end < 0 || ftruncate(img->fd, end)) {
+				pr_perror("cut image %s", img->path);
+				ret = -1;
+			}
+		}
 		if (close(img->fd) < 0 && !ret) {
 			pr_perror("close image %s", img->path);
 			ret = -1;

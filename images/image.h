@@ -68,6 +68,7 @@ struct cr_img {
 	enum img_type type;
 	unsigned id;		/* from the header */
 	bool writing;
+	bool cut;		/* writer: over older bytes, cut at close */
 	char path[PATH_MAX];
 	/* writer: buffered; reader: the whole file in memory */
 	uint8_t *buf;
@@ -80,6 +81,10 @@ struct cr_img {
  * Reading checks both magics, the id and the checksum; a missing file gives
  * NULL with errno ENOENT and no message when quiet_enoent is set. */
 struct cr_img *img_open_write(int dirfd, enum img_type type, unsigned id);
+/* Writing into fd (taken, closed on error too) from its start; cut: the
+ * file may hold more (written ahead to have its page cache), cut to what
+ * was written at img_close. */
+struct cr_img *img_write_fd(int fd, enum img_type type, unsigned id, bool cut);
 struct cr_img *img_open_read(int dirfd, enum img_type type, unsigned id,
 			     bool quiet_enoent);
 /* Same, for a file named by path (show FILE): type and id are taken from

@@ -6,7 +6,10 @@
 # itself with SIGTERM (prints PASS or FAIL).
 #   precopy        the tree moves: the source is gone, the same PID runs
 #                  on the other host and PASSes, the stats file is JSON
-#                  with rounds and a downtime, nothing left in TMPDIR
+#                  with rounds and a downtime, nothing left in TMPDIR; the
+#                  final dump's appended pages went into the part of the
+#                  pages file prepared after round 0, which ends where its
+#                  pagemaps end (what was prepared and not used cut off)
 #   late-flags     zdtm's vma_flags_late: a VMA's flags change (whole-VMA
 #                  MADV_DONTFORK and mlock: no boundary moves) after the
 #                  pre-copy began, just before the freeze
@@ -203,6 +206,15 @@ if TMPDIR=$work/tmp-src; mkdir -p "$TMPDIR"; TMPDIR=$TMPDIR "$CL" migrate -t "$p
 	     [ "$kept" -gt $((r0 / 4)) ]; then
 		# the memory held in place is not also in the pages file
 		bad "precopy: the destination's pages file has $kept bytes for the $r0 of round 0: the held memory written there too"
+	elif ! grep -q 'after the last round: [1-9][0-9]* pages written .*(\([1-9][0-9]*\) into the part prepared)' "$work/in.log"; then
+		bad "precopy: the final dump's appended pages not written into the part prepared for them: $(grep -o 'the part after.*' "$work/in.log")"
+	elif size=$(stat -c %s "$work/dst/pages-1.img") &&
+	     end=$("$CL" show --json "$work/dst" | jq '[.[] | select(.type == "PagemapEntry") |
+			.entries[] | select(.flags | split("|") | index("PE_PRESENT")) |
+			.offset + .nr_pages * 4096] | max') &&
+	     [ "$size" != "$end" ]; then
+		# the prepared tail cut back to what was appended
+		bad "precopy: the pages file has $size bytes, its pagemaps end at $end"
 	else
 		ok "precopy: $(grep -o 'migrated.*' "$work/out.log"); pages file $((kept >> 20)) MiB on disk for $((r0 >> 20)) MiB in round 0"
 	fi
