@@ -113,19 +113,29 @@ static int qmp_exec(struct qmp_conn *q, const char *cmd, char *reply,
 	return qmp_send(q, cmd) ? -1 : qmp_await(q, cmd, reply, len);
 }
 
+/* The QMP socket at path as an address; -1 if the path is too long. */
+static int qmp_addr(const char *path, struct sockaddr_un *sa)
+{
+	memset(sa, 0, sizeof(*sa));
+	sa->sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sa->sun_path))
+		return -1;
+	strcpy(sa->sun_path, path);
+	return 0;
+}
+
 /* A connection to the QMP socket at path, capabilities negotiated: its
  * fd in q, 0; or -1 (logged, nothing left open). */
 static int qmp_open(struct qmp_conn *q)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct sockaddr_un sa;
 	struct timeval tv;
 	char line[65536];
 
-	if (strlen(q->path) >= sizeof(sa.sun_path)) {
+	if (qmp_addr(q->path, &sa)) {
 		pr_err("QMP socket path too long: %s", q->path);
 		return -1;
 	}
-	strcpy(sa.sun_path, q->path);
 	q->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (q->fd < 0)
 		return -1;
@@ -166,14 +176,13 @@ int qmp_command(const char *path, const char *cmd, char *reply, size_t len,
 
 struct qmp_conn *qmp_queue(const char *path, const char *cmd, int timeout_ms)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct sockaddr_un sa;
 	struct qmp_conn *q;
 	char msg[256];
 	int n;
 
-	if (strlen(path) >= sizeof(sa.sun_path))
+	if (qmp_addr(path, &sa))
 		return NULL;
-	strcpy(sa.sun_path, path);
 	q = malloc(sizeof(*q));
 	if (!q)
 		return NULL;

@@ -383,38 +383,40 @@ static void test_taken_here(void **state)
 	munmap(ours, PAGE_SZ);
 }
 
-/* No place named by the source (no X_HOLD): nothing is taken, however
- * its pages lie (a VMA grown since could reach into another's place). */
-static void test_no_place_no_take(void **state)
+/* Held as the tests above, then how (given up or without places):
+ * prefill_take moves nothing. */
+static void nothing_taken(bool given_up)
 {
 	struct page_source src = { .ops = &mock_ops, .name = "mock" };
 	struct prefill pf;
 	MmEntry mm;
 	VmaEntry v, *vp;
 
-	(void)state;
 	hold(&pf, &mm, &v, &vp);
-	assert_int_equal(prefill_hold_only(&pf, NULL, 0), 0);
+	if (given_up) {
+		prefill_release(&pf);
+		pf.off = true;
+	} else {
+		assert_int_equal(prefill_hold_only(&pf, NULL, 0), 0);
+	}
 	assert_int_equal(prefill_take(&pf, &mm, pme, 2, &src), 0);
 	assert_int_equal(pf.nr_moved, 0);
 	prefill_release(&pf);
 }
 
+/* No place named by the source (no X_HOLD): nothing is taken, however
+ * its pages lie (a VMA grown since could reach into another's place). */
+static void test_no_place_no_take(void **state)
+{
+	(void)state;
+	nothing_taken(false);
+}
+
 /* Nothing held (given up): nothing taken, nothing to release twice. */
 static void test_off(void **state)
 {
-	struct page_source src = { .ops = &mock_ops, .name = "mock" };
-	struct prefill pf;
-	MmEntry mm;
-	VmaEntry v, *vp;
-
 	(void)state;
-	hold(&pf, &mm, &v, &vp);
-	prefill_release(&pf);
-	pf.off = true;
-	assert_int_equal(prefill_take(&pf, &mm, pme, 2, &src), 0);
-	assert_int_equal(pf.nr_moved, 0);
-	prefill_release(&pf);
+	nothing_taken(true);
 }
 
 /* A pages file of the test's own (unlinked); its page at off is v? */
