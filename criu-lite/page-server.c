@@ -254,9 +254,17 @@ static int recv_pages(struct push *p, const struct xp_hdr *h)
 	return 0;
 }
 
-/* A stored run's page checksums, against those its pages had on arrival
- * (each checked then against the bytes): no need to read them again. */
-static int check_run(struct push *p, const PagemapEntry *e)
+/*
+ * A stored run against the pages received. Its page checksums are not
+ * sent (the sender's xfer leaves them out: 4 bytes a page, 1.8 MB for a
+ * 2 GiB guest, in a migration's downtime): the run's entry takes those
+ * its pages had on arrival (each checked then against the bytes), and
+ * they must fold into the run's checksum the sender made from its own
+ * (the cross-check that what arrived last is what it meant). An entry
+ * that carries them is checked page by page as before. borrowed: the
+ * entry's page_csums now point into p->sums (unset before it is freed).
+ */
+static int check_run(struct push *p, PagemapEntry *e, bool *borrowed)
 {
 	uint64_t len = (uint64_t)e->nr_pages * PAGE_SZ, first;
 
@@ -266,25 +274,32 @@ static int check_run(struct push *p, const PagemapEntry *e)
 		     p->pm_id, (long)e->vaddr);
 		return -1;
 	}
-	if (pagemap_run_csums_ok(e, p->pm_id)) {
-		fail(p, "pagemap-%u.img: run at %#lx: bad checksums", p->pm_id,
-		     (long)e->vaddr);
-		return -1;
-	}
 	first = e->offset / PAGE_SZ;
-	for (uint32_t i = 0; i < e->nr_pages; i++) {
+	for (uint32_t i = 0; i < e->nr_pages; i++)
 		if (!p->have[first + i]) {
 			fail(p, "pagemap-%u.img: run at %#lx refers to pages "
 			     "not sent", p->pm_id, (long)e->vaddr);
 			return -1;
 		}
+	if (!e->n_page_csums && e->nr_pages) {
+		e->page_csums = p->sums + first;
+		e->n_page_csums = e->nr_pages;
+		*borrowed = true;
+	}
+	if (pagemap_run_csums_ok(e, p->pm_id)) {
+		fail(p, "pagemap-%u.img: run at %#lx: %s", p->pm_id,
+		     (long)e->vaddr, *borrowed ? "the pages as they arrived "
+		     "are not those the sender stored: corrupted on the way" :
+		     "bad checksums");
+		return -1;
+	}
+	for (uint32_t i = 0; !*borrowed && i < e->nr_pages; i++)
 		if (p->sums[first + i] != e->page_csums[i]) {
 			fail(p, "page %#lx of process %u does not match its "
 			     "checksum: corrupted on the way",
 			     (long)(e->vaddr + (uint64_t)i * PAGE_SZ), p->pm_id);
 			return -1;
 		}
-	}
 	p->pages_checked += e->nr_pages;
 	return 0;
 }
@@ -292,6 +307,7 @@ static int check_run(struct push *p, const PagemapEntry *e)
 static int recv_entry(struct push *p, const struct xp_hdr *h)
 {
 	PagemapEntry *e;
+	bool borrowed = false;
 	int ret = -1;
 
 	if (!p->pm || h->len > XP_MAX_MSG) {
@@ -306,7 +322,7 @@ static int recv_entry(struct push *p, const struct xp_hdr *h)
 		     p->pm_id);
 		return -1;
 	}
-	if ((e->flags & PE_PRESENT) && check_run(p, e))
+	if ((e->flags & PE_PRESENT) && check_run(p, e, &borrowed))
 		goto out;
 	if (img_write_msg(p->pm, &e->base)) {
 		fail(p, "write pagemap-%u.img", p->pm_id);
@@ -314,6 +330,10 @@ static int recv_entry(struct push *p, const struct xp_hdr *h)
 	}
 	ret = 0;
 out:
+	if (borrowed) {
+		e->page_csums = NULL;
+		e->n_page_csums = 0;
+	}
 	pagemap_entry__free_unpacked(e, NULL);
 	return ret;
 }

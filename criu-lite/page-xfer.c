@@ -410,6 +410,7 @@ struct local_xfer {
 	uint64_t wb_start;	/* written, write-back not started yet */
 	bool prealloc;
 	bool flipped;		/* CRIU_LITE_FAULT=xfer-flip done */
+	bool run_sum_changed;	/* CRIU_LITE_FAULT=xfer-run-sum done */
 	uint64_t bw_start;	/* net, --max-bandwidth: first send */
 	uint64_t sent;		/* net: bytes of pages sent */
 	uint64_t sent_end;	/* net: the end of the farthest piece sent */
@@ -1078,18 +1079,32 @@ static int net_pagemap_begin(struct page_xfer *x, pid_t vpid)
 	return ctl_add(l, X_PM_BEGIN, vpid, 0, NULL, 0);
 }
 
+/* The receiver has each page's checksum as its page arrived (checked
+ * then): an entry goes without them, its run's checksum (their fold) the
+ * cross-check (page-server.c check_run). Tests: xfer-run-sum changes the
+ * first run's, as a page changed between sending and storing would. */
 static int net_pagemap_entry(struct page_xfer *x, const PagemapEntry *e)
 {
 	struct local_xfer *l = (struct local_xfer *)x;
-	size_t len = pagemap_entry__get_packed_size(e);
-	uint8_t *buf = malloc(len ? len : 1);
+	PagemapEntry w = *e;
+	size_t len;
+	uint8_t *buf;
 	int ret;
 
-	if (!buf || (l->dirfd >= 0 && local_pagemap_entry(x, e))) {
-		free(buf);
+	if (l->dirfd >= 0 && local_pagemap_entry(x, e))
 		return -1;
+	w.n_page_csums = 0;
+	w.page_csums = NULL;
+	if ((w.flags & PE_PRESENT) && !l->run_sum_changed &&
+	    fault_at("xfer-run-sum")) {
+		w.checksum ^= 1;
+		l->run_sum_changed = true;
 	}
-	pagemap_entry__pack(e, buf);
+	len = pagemap_entry__get_packed_size(&w);
+	buf = malloc(len ? len : 1);
+	if (!buf)
+		return -1;
+	pagemap_entry__pack(&w, buf);
 	ret = ctl_add(l, X_PM_ENTRY, 0, 0, buf, len);
 	free(buf);
 	return ret;

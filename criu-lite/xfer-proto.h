@@ -16,9 +16,10 @@
  *               its copy). The server checks each page on arrival and
  *               keeps its sum
  *   X_PM_BEGIN  id: the pagemap of process id starts
- *   X_PM_ENTRY  a packed PagemapEntry of the current pagemap; the page
- *               checksums of its stored run must be those the pages had
- *               on arrival
+ *   X_PM_ENTRY  a packed PagemapEntry of the current pagemap, its stored
+ *               run without page_csums (the server fills in those the
+ *               pages had on arrival, which must fold into the entry's
+ *               checksum); with them, they must be those
  *   X_PM_END    off 1: the pagemap is complete; 0: drop it
  *   X_FILE      id: length of the name, then name and contents of another
  *               image file (migrate sends the whole directory)
@@ -38,7 +39,8 @@
 #include <stdint.h>
 
 #define XP_MAGIC	0x58504c43u	/* "CLPX" */
-#define XP_VERSION	2	/* 2: X_HOLD, XP_MIGRATE_POSTCOPY */
+#define XP_VERSION	3	/* 2: X_HOLD, XP_MIGRATE_POSTCOPY; 3: X_PM_ENTRY
+				 * without page_csums */
 
 /* MIGRATE: a PUSH whose receiver (migrate --incoming) then restores the
  * tree and sends one more reply: 0 once it runs, or why not.

@@ -10,6 +10,10 @@
 #                  the server refuses it naming the page, keeps nothing,
 #                  the dump fails, the target runs on unharmed, and the
 #                  checkpoint already in the server's DIR is untouched
+#   run-sum        a run's checksum changed in the pagemap sent
+#                  (CRIU_LITE_FAULT=xfer-run-sum; its pages' checksums are
+#                  not sent again: the server folds those they arrived
+#                  with): refused as flipped, DIR and the target intact
 #   server-killed  the page server SIGKILLed during the transfer: the dump
 #                  fails saying so, the target runs on unharmed
 #   server-stopped the page server SIGSTOPped during the transfer, the
@@ -242,6 +246,31 @@ else
 	ok "flipped: $(grep -o 'refused.*' "$work/dump.log" | head -1)"
 fi
 [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null; pid=
+
+# run-sum: the pages arrive as sent, but a run's checksum in the pagemap
+# (the fold of its pages' checksums, which are not sent again) differs
+run_sum_fails() {
+	start_hog || exit 1
+	server "$work/keep"
+	if CRIU_LITE_FAULT=xfer-run-sum dump_ps "$work/f" >"$work/dump.log" 2>&1; then
+		bad "run-sum: the dump succeeded"
+	elif wait_server; then
+		bad "run-sum: the server kept it"; cat "$work/server.log"
+	elif ! grep -q "not those the sender stored: corrupted on the way" "$work/server.log" ||
+	     ! grep -q "refused: .*corrupted on the way" "$work/dump.log"; then
+		bad "run-sum: no message naming the run"; cat "$work/dump.log" "$work/server.log"
+	elif ! kept_intact; then
+		bad "run-sum: the server's DIR changed: $(ls -A "$work/keep")"
+	elif [ -e "$work/f" ]; then
+		bad "run-sum: the failed dump left $work/f"
+	elif ! hog_ok; then
+		bad "run-sum: the target is harmed"
+	else
+		ok "run-sum: $(grep -o 'refused.*' "$work/dump.log" | head -1)"
+	fi
+	[ -n "$pid" ] && kill -9 "$pid" 2>/dev/null; pid=
+}
+run_sum_fails
 
 # server-killed: 1 GiB, so that the kill lands during the transfer
 HOG_MB=1024 start_hog || exit 1
