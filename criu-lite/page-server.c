@@ -64,6 +64,8 @@ struct push {
 	bool placed;		/* migrate: pages may land at any offset */
 	uint64_t append_at;	/* migrate: where the final dump appends */
 	uint64_t warm_end;	/* the pages file prepared up to here, or 0 */
+	bool warm_tried;
+	bool pm_in_spare;	/* the first pagemap went into the spare */
 	int pm_spare;		/* a file prepared for the root's pagemap */
 	struct prefill *held;	/* migrate: every page held in memory too */
 	uint8_t *rbuf;		/* read ahead: small messages, one read */
@@ -310,8 +312,13 @@ static int recv_entry(struct push *p, const struct xp_hdr *h)
 	bool borrowed = false;
 	int ret = -1;
 
-	if (!p->pm || h->len > XP_MAX_MSG) {
+	if (!p->pm) {
 		fail(p, "pagemap entry outside a pagemap");
+		return -1;
+	}
+	if (h->len > MAX_PAGES_MSG) {	/* p->buf's size */
+		fail(p, "pagemap-%u.img: an entry of %lu bytes: too large",
+		     p->pm_id, (unsigned long)h->len);
 		return -1;
 	}
 	if (recv_exact(p, p->buf, h->len))
@@ -368,8 +375,10 @@ static int recv_hold(struct push *p, const struct xp_hdr *h)
 }
 
 /*
- * migrate, after the first round (nothing appended yet): what the final
- * part will write into, made while the tree still runs at the source: the
+ * migrate, at the first round's end (nothing appended yet), before the
+ * source is told it is in: what the final part will write into, made
+ * while the tree still runs at the source (once: a failure is not
+ * tried again each round): the
  * pages file's tail where the final dump appends (WARM_TAIL bytes from
  * append_at) and a spare file for the first pagemap (linked under its name
  * when it begins), both written with bytes that are not zeros. On this VM
@@ -387,9 +396,10 @@ static void warm_up(struct push *p)
 	uint8_t *fill;
 	uint64_t at;
 
-	if (!p->append_at || p->warm_end || p->end > p->append_at ||
+	if (!p->append_at || p->warm_tried || p->end > p->append_at ||
 	    (e && !strcmp(e, "0")))
 		return;
+	p->warm_tried = true;	/* once, whatever comes of it */
 	fill = malloc(chunk);
 	if (!fill)
 		return;
@@ -439,6 +449,7 @@ static struct cr_img *pm_in_spare(struct push *p, const char *name)
 		close(fd);
 		return NULL;
 	}
+	p->pm_in_spare = true;
 	return img_write_fd(fd, IMG_PAGEMAP, p->pm_id, true);
 }
 
@@ -738,10 +749,12 @@ int page_server_receive(struct conn *c, const char *dir, unsigned idle_s,
 				r = -1;
 				break;
 			}
+			/* before the reply: the source waits for it, its
+			 * tree running (after it, with one round, the freeze
+			 * would wait behind this) */
+			warm_up(&p);
 			snprintf(text, sizeof(text), "%lu", (unsigned long)p.end);
 			r = page_server_reply(c, 0, text);
-			if (!r)
-				warm_up(&p);
 			memset(&p.last, 0, sizeof(p.last));
 			p.last.since = now_ns();
 			break;
@@ -773,13 +786,15 @@ int page_server_receive(struct conn *c, const char *dir, unsigned idle_s,
 				pr_info("page-server: the part after the last "
 					"round: %lu pages written in %.1f ms "
 					"(%lu into the part prepared), %lu "
-					"held in %.1f ms, pagemaps %.1f ms, "
+					"held in %.1f ms, pagemaps %.1f ms%s, "
 					"files %.1f ms, kept in %.1f ms, in "
 					"%.1f ms", (unsigned long)p.last.pages,
 					p.last.write / 1e6,
 					(unsigned long)p.last.warm_pages,
 					(unsigned long)p.last.held_pages,
 					p.last.held / 1e6, p.last.pm / 1e6,
+					p.pm_in_spare ? " (the first into "
+					"the file prepared)" : "",
 					p.last.file / 1e6,
 					(now_ns() - tm) / 1e6,
 					(now_ns() - p.last.since) / 1e6);

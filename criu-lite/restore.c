@@ -1019,22 +1019,6 @@ static int max_fd_of(struct restore_ctx *c)
 	return max;
 }
 
-/* The highest fd criu-lite has open (2 if none above stderr). */
-static int highest_own_fd(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	struct dirent *de;
-	int max = 2;
-
-	if (!d)
-		return 1024;	/* no /proc: above the usual soft limit */
-	while ((de = readdir(d)))
-		if (de->d_name[0] != '.' && atoi(de->d_name) > max)
-			max = atoi(de->d_name);
-	closedir(d);
-	return max;
-}
-
 /*
  * --pidns: the tree gets a PID namespace of its own, under a minimal init
  * that reaps whatever is orphaned in it and exits with the status of the
@@ -1124,22 +1108,26 @@ static int wait_puppets(struct restore_ctx *c);
 static int fork_puppets(struct restore_ctx *c)
 {
 	struct rlimit rl;
-	int own;
 
 	if (pipe2(c->ready, O_CLOEXEC)) {
 		pr_perror("pipe");
 		return -1;
 	}
-	/*
-	 * Above every restored fd and every fd of ours (ready pipe, progress,
-	 * log, the pages file a refused clone spills the held memory into),
-	 * so dup2 there closes nothing: a spill fd at keep_at once became
-	 * the ready pipe ("Illegal seek") where no high fd was inherited.
-	 */
+	/* above every restored fd and our own, so dup2 there closes nothing */
 	c->keep_at = max_fd_of(c) + 1;
-	own = highest_own_fd();
-	if (c->keep_at <= own)
-		c->keep_at = own + 1;
+	if (c->keep_at <= c->ready[1])
+		c->keep_at = c->ready[1] + 1;
+	/* and above the fds we keep writing to: progress, log */
+	if (c->keep_at <= c->o->progress_fd)
+		c->keep_at = c->o->progress_fd + 1;
+	if (c->keep_at <= log_file_fd())
+		c->keep_at = log_file_fd() + 1;
+	/* and on no other fd of ours: the pages file a refused clone spills
+	 * the held memory into once became the ready pipe there ("Illegal
+	 * seek", where no high fd was inherited). Not above all of them: an
+	 * fd inherited near RLIMIT_NOFILE would leave no room. */
+	while (fcntl(c->keep_at, F_GETFD) >= 0)
+		c->keep_at++;
 	pr_debug("forking the puppets (%zu processes)", c->nr);
 	c->self = getpid();
 	/* the puppets park objects at keep_at+1..: make room for all */

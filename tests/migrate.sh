@@ -9,7 +9,8 @@
 #                  with rounds and a downtime, nothing left in TMPDIR; the
 #                  final dump's appended pages went into the part of the
 #                  pages file prepared after round 0, which ends where its
-#                  pagemaps end (what was prepared and not used cut off)
+#                  pagemaps end (what was prepared and not used cut off),
+#                  and the first pagemap into the file prepared for it
 #   late-flags     zdtm's vma_flags_late: a VMA's flags change (whole-VMA
 #                  MADV_DONTFORK and mlock: no boundary moves) after the
 #                  pre-copy began, just before the freeze
@@ -206,7 +207,7 @@ if TMPDIR=$work/tmp-src; mkdir -p "$TMPDIR"; TMPDIR=$TMPDIR "$CL" migrate -t "$p
 	     [ "$kept" -gt $((r0 / 4)) ]; then
 		# the memory held in place is not also in the pages file
 		bad "precopy: the destination's pages file has $kept bytes for the $r0 of round 0: the held memory written there too"
-	elif ! grep -q 'after the last round: [1-9][0-9]* pages written .*(\([1-9][0-9]*\) into the part prepared)' "$work/in.log"; then
+	elif ! grep -q 'after the last round: [1-9][0-9]* pages written .*(\([1-9][0-9]*\) into the part prepared).*(the first into the file prepared)' "$work/in.log"; then
 		bad "precopy: the final dump's appended pages not written into the part prepared for them: $(grep -o 'the part after.*' "$work/in.log")"
 	elif size=$(stat -c %s "$work/dst/pages-1.img") &&
 	     end=$("$CL" show --json "$work/dst" | jq '[.[] | select(.type == "PagemapEntry") |

@@ -38,6 +38,9 @@
 #   dump-killed    the dump SIGKILLed during the transfer: the server says
 #                  the client went away and keeps nothing (DIR as it was,
 #                  no staging directory left), the target runs on
+#   big-entry      a pagemap entry longer than the server's buffer (40
+#                  MiB): refused naming its size, the server exits 1 (it
+#                  overflowed its buffer before)
 #   stray          a connection that is not criu-lite's (garbage) is
 #                  ignored; the next, real dump is served
 #   lazy-pull      restore --lazy-pages --page-server from the other side
@@ -397,6 +400,34 @@ else
 fi
 [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null; pid=
 
+
+# big-entry: a pagemap entry longer than the server's message buffer
+# (8 MiB; the header may say up to 64): refused with its size, no crash
+server "$work/big"
+if ! python3 - "$THERE" "$port" "$(sed -n 's/^#define XP_VERSION[[:space:]]*\([0-9]*\).*/\1/p' \
+	"$(dirname "$0")/../criu-lite/xfer-proto.h")" >"$work/big.log" 2>&1 <<'PY'
+import socket, struct, sys
+sk = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=10)
+sk.sendall(struct.pack("<IHH", 0x58504C43, int(sys.argv[3]), 2))
+st, n = struct.unpack("<II", sk.recv(8, socket.MSG_WAITALL))
+sk.recv(n, socket.MSG_WAITALL)
+size = 40 << 20
+sk.sendall(struct.pack("<IIQQ", 2, 1, 0, 0))       # X_PM_BEGIN 1
+sk.sendall(struct.pack("<IIQQ", 3, 0, 0, size))    # X_PM_ENTRY
+try:
+    sk.sendall(b"A" * size)
+except OSError:
+    pass
+PY
+then
+	bad "big-entry: the client could not talk to the server"; cat "$work/big.log"
+fi
+wait_server; r=$?
+if [ "$r" -ne 1 ] || ! grep -q "an entry of 41943040 bytes: too large" "$work/server.log"; then
+	bad "big-entry: the server exited $r: $(tail -2 "$work/server.log")"
+else
+	ok "big-entry: $(grep -o 'an entry of.*' "$work/server.log" | head -1)"
+fi
 
 # loopback: no --address, no other interface
 ip netns exec "$ns" "$CL" page-server -D "$work/lo" --port "$port" \

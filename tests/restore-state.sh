@@ -9,6 +9,8 @@
 #   nice     a target at nice 7 comes back at nice 7 from a criu-lite at
 #            0, and one at 0 at 0 from a criu-lite run under nice -n 5
 #            (the restored threads had the restoring criu-lite's)
+#   high-fd  restored by a criu-lite holding an inherited fd 19990 under
+#            RLIMIT_NOFILE 20000 (its fds are not all kept clear of)
 # The target is zdtm's counter (a busy loop checking itself on SIGTERM).
 # Run under build/tests/subreaper. Usage: tests/restore-state.sh BUILD_DIR
 set -u
@@ -136,6 +138,21 @@ for c in "7 0" "0 5"; do
 	fi
 	check_pass "nice $1: state intact"
 done
+
+# --- an fd the restoring criu-lite inherited near its RLIMIT_NOFILE: the
+# tree's fds find room below it (it counted the fd as one of its own)
+start_target
+dump_kill high-fd || exit 1
+if ! (ulimit -n 20000 && exec python3 -c 'import os, sys
+fd = os.open("/dev/null", os.O_RDONLY)
+os.dup2(fd, 19990, inheritable=True)
+os.close(fd)
+os.execv(sys.argv[1], sys.argv[1:])' "$CL" restore -D "$work/img" -d) \
+	>"$work/hifd.restore.log" 2>&1; then
+	bad "high-fd: restore with fd 19990 open under a limit of 20000 failed:"
+	cat "$work/hifd.restore.log"; exit 1
+fi
+check_pass "high-fd: restored with fd 19990 open under a limit of 20000"
 
 echo "restore-state: $pass passed, $fail failed"
 [ $fail = 0 ]
