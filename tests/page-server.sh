@@ -229,51 +229,36 @@ kept_intact() {
 		! ls -A "$work/keep" | grep -q "^\.incoming"
 }
 
-# flipped
-start_hog || exit 1
-server "$work/keep"
-if CRIU_LITE_FAULT=xfer-flip dump_ps "$work/f" >"$work/dump.log" 2>&1; then
-	bad "flipped: the dump succeeded"
-elif wait_server; then
-	bad "flipped: the server kept it"; cat "$work/server.log"
-elif ! grep -q "does not match its checksum" "$work/server.log" ||
-     ! grep -q "refused: .*does not match its checksum" "$work/dump.log"; then
-	bad "flipped: no checksum message"; cat "$work/dump.log" "$work/server.log"
-elif ! kept_intact; then
-	bad "flipped: the server's DIR changed: $(ls -A "$work/keep")"
-elif [ -e "$work/f" ]; then
-	bad "flipped: the failed dump left $work/f"
-elif ! hog_ok; then
-	bad "flipped: the target is harmed"
-else
-	ok "flipped: $(grep -o 'refused.*' "$work/dump.log" | head -1)"
-fi
-[ -n "$pid" ] && kill -9 "$pid" 2>/dev/null; pid=
-
-# run-sum: the pages arrive as sent, but a run's checksum in the pagemap
-# (the fold of its pages' checksums, which are not sent again) differs
-run_sum_fails() {
+# refused_on_the_way NAME FAULT SAID: a dump to the server with
+# CRIU_LITE_FAULT=FAULT is refused, the server's log saying SAID (a grep
+# pattern) and the dump "refused: ...SAID"; the server's DIR, the dump's
+# own DIR and the target as they were
+refused_on_the_way() {
 	start_hog || exit 1
 	server "$work/keep"
-	if CRIU_LITE_FAULT=xfer-run-sum dump_ps "$work/f" >"$work/dump.log" 2>&1; then
-		bad "run-sum: the dump succeeded"
+	if CRIU_LITE_FAULT=$2 dump_ps "$work/f" >"$work/dump.log" 2>&1; then
+		bad "$1: the dump succeeded"
 	elif wait_server; then
-		bad "run-sum: the server kept it"; cat "$work/server.log"
-	elif ! grep -q "not those the sender stored: corrupted on the way" "$work/server.log" ||
-	     ! grep -q "refused: .*corrupted on the way" "$work/dump.log"; then
-		bad "run-sum: no message naming the run"; cat "$work/dump.log" "$work/server.log"
+		bad "$1: the server kept it"; cat "$work/server.log"
+	elif ! grep -q "$3" "$work/server.log" ||
+	     ! grep -q "refused: .*$3" "$work/dump.log"; then
+		bad "$1: no message saying \"$3\""; cat "$work/dump.log" "$work/server.log"
 	elif ! kept_intact; then
-		bad "run-sum: the server's DIR changed: $(ls -A "$work/keep")"
+		bad "$1: the server's DIR changed: $(ls -A "$work/keep")"
 	elif [ -e "$work/f" ]; then
-		bad "run-sum: the failed dump left $work/f"
+		bad "$1: the failed dump left $work/f"
 	elif ! hog_ok; then
-		bad "run-sum: the target is harmed"
+		bad "$1: the target is harmed"
 	else
-		ok "run-sum: $(grep -o 'refused.*' "$work/dump.log" | head -1)"
+		ok "$1: $(grep -o 'refused.*' "$work/dump.log" | head -1)"
 	fi
 	[ -n "$pid" ] && kill -9 "$pid" 2>/dev/null; pid=
 }
-run_sum_fails
+
+refused_on_the_way flipped xfer-flip "does not match its checksum"
+# the pages arrive as sent, but a run's checksum in the pagemap (the fold
+# of its pages' checksums, which are not sent again) differs
+refused_on_the_way run-sum xfer-run-sum "not those the sender stored: corrupted on the way"
 
 # server-killed: 1 GiB, so that the kill lands during the transfer
 HOG_MB=1024 start_hog || exit 1
