@@ -323,7 +323,12 @@ qemu_live() {
 	R_RAW=$(jq -c --argjson d "$(gl_qmp -t 2 "$dst/qmp.sock" query-migrate 2>/dev/null || echo null)" \
 		--argjson thr "$(cat "$dst/throttle.max")" \
 		--argjson rec "$(cat "$dst/recover.json" 2>/dev/null || echo null)" \
+		--argjson par "$(gl_qmp -t 2 "$CH_SOCK" query-migrate-parameters 2>/dev/null || echo null)" \
+		--argjson cap "$(gl_qmp -t 2 "$CH_SOCK" query-migrate-capabilities 2>/dev/null || echo null)" \
 		'{"query-migrate": ., "dst-query-migrate": $d,
+		  "migrate-parameters": $par,
+		  "migrate-capabilities-on": ($cap | if . == null then null
+			else map(select(.state) | .capability) end),
 		  "max-cpu-throttle-percentage-seen": $thr}
 		 + if $rec != null then {recover: $rec} else {} end' <<<"$q")
 	stamped_upto "$CH_DIR/stamped.log" "$CH_DIR/serial.log"	# its last lines

@@ -75,6 +75,13 @@ mode_colors() {
 	done | tr '\n' ' '
 }
 
+# xtics_of MEDFILE: a tic at each x the runs have (the offsets and the
+# sideways shifts would otherwise show tics below 0 pages/s)
+xtics_of() {
+	awk 'NF { print $1 }' "$1" | sort -un |
+		awk '{ printf "%s\"%s\" %s", (NR > 1 ? ", " : ""), $1, $1 }'
+}
+
 # gq TEXT: TEXT for a single-quoted gnuplot string
 gq() { printf '%s' "${1//\'/\'\'}"; }
 
@@ -95,6 +102,7 @@ set xlabel '$(gq "$4")'; set ylabel '$(gq "$5")'; set grid
 set key outside bottom center horizontal maxrows 3 font 'sans,9'
 $([ "$7" = logy ] && echo "set logscale y" || echo "unset logscale y")
 set offsets graph 0.05, graph 0.05, graph 0.05, graph 0.05
+set xtics ($(xtics_of "$f.med"))
 names = '$names'
 cols = '$(mode_colors "$names")'
 dx(k) = (k - (words(names) + 1) / 2.0) * $8
