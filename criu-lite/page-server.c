@@ -177,6 +177,11 @@ static int recv_exact(struct push *p, void *buf, size_t len)
 }
 
 /* Room for the sums of pages up to page n (new ones: not received). */
+/* p->have[page]: never sent (0), sent, or stored by a pagemap entry (a
+ * placed page sent again after that is refused: the entry, written out
+ * with the old page's checksum, would no longer match it) */
+enum { HAVE_SENT = 1, HAVE_STORED = 2 };
+
 static int sums_room(struct push *p, uint64_t n)
 {
 	size_t cap = n * 2;
@@ -222,6 +227,11 @@ static int recv_pages(struct push *p, const struct xp_hdr *h)
 	if (sums_room(p, first + npages) || recv_exact(p, p->buf, len) ||
 	    recv_exact(p, sums, npages * sizeof(*sums)))
 		return -1;
+	if (p->placed && memchr(p->have + first, HAVE_STORED, npages)) {
+		fail(p, "a page at offset %lu of pages-1.img sent again after "
+		     "a pagemap stored it", (unsigned long)at);
+		return -1;
+	}
 	for (uint64_t i = 0; i < npages; i++) {
 		if (page_crc(p->buf + i * PAGE_SZ) != sums[i]) {
 			fail(p, "page at offset %lu of pages-1.img does not "
@@ -250,7 +260,7 @@ static int recv_pages(struct push *p, const struct xp_hdr *h)
 		return -1;
 	}
 	memcpy(p->sums + first, sums, npages * sizeof(*sums));
-	memset(p->have + first, 1, npages);
+	memset(p->have + first, HAVE_SENT, npages);
 	if (at + len > p->end)
 		p->end = at + len;
 	return 0;
@@ -302,6 +312,7 @@ static int check_run(struct push *p, PagemapEntry *e, bool *borrowed)
 			     (long)(e->vaddr + (uint64_t)i * PAGE_SZ), p->pm_id);
 			return -1;
 		}
+	memset(p->have + first, HAVE_STORED, e->nr_pages);
 	p->pages_checked += e->nr_pages;
 	return 0;
 }
@@ -377,11 +388,11 @@ static int recv_hold(struct push *p, const struct xp_hdr *h)
 /*
  * migrate, at the first round's end (nothing appended yet), before the
  * source is told it is in: what the final part will write into, made
- * while the tree still runs at the source (once: a failure is not
- * tried again each round): the
- * pages file's tail where the final dump appends (WARM_TAIL bytes from
- * append_at) and a spare file for the first pagemap (linked under its name
- * when it begins), both written with bytes that are not zeros. On this VM
+ * while the tree still runs at the source (once: a failure is not tried
+ * again each round): the pages file's tail where the final dump appends
+ * (WARM_TAIL bytes from append_at) and a spare file for the first
+ * pagemap (linked under its name when it begins), both written with
+ * bytes that are not zeros. On this VM
  * a page of memory touched for the first time in the downtime cost 35-160
  * us when the host had taken memory back, against ~3 otherwise: the
  * final part of a busy 2 GiB guest's move wrote its 1300 appended pages

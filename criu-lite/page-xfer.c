@@ -411,6 +411,7 @@ struct local_xfer {
 	bool prealloc;
 	bool flipped;		/* CRIU_LITE_FAULT=xfer-flip done */
 	bool run_sum_changed;	/* CRIU_LITE_FAULT=xfer-run-sum done */
+	bool resent;		/* CRIU_LITE_FAULT=xfer-resend done */
 	uint64_t bw_start;	/* net, --max-bandwidth: first send */
 	uint64_t sent;		/* net: bytes of pages sent */
 	uint64_t sent_end;	/* net: the end of the farthest piece sent */
@@ -1079,6 +1080,25 @@ static int net_pagemap_begin(struct page_xfer *x, pid_t vpid)
 	return ctl_add(l, X_PM_BEGIN, vpid, 0, NULL, 0);
 }
 
+/* CRIU_LITE_FAULT=xfer-resend: a page of a run already stored in a
+ * pagemap sent again (a zero page, its checksum right): the receiver must
+ * refuse it, as that entry would no longer match its pages */
+static int resend_page(struct local_xfer *l, uint64_t off)
+{
+	uint8_t *m = calloc(1, PAGE_SZ + sizeof(uint32_t));
+	uint32_t sum;
+	int ret;
+
+	if (!m)
+		return -1;
+	sum = page_crc(m);
+	memcpy(m + PAGE_SZ, &sum, sizeof(sum));
+	ret = ctl_add(l, X_PAGES, 1, off, m, PAGE_SZ + sizeof(sum));
+	free(m);
+	l->resent = true;
+	return ret;
+}
+
 /* The receiver has each page's checksum as its page arrived (checked
  * then): an entry goes without them, its run's checksum (their fold) the
  * cross-check (page-server.c check_run). Tests: xfer-run-sum changes the
@@ -1107,6 +1127,9 @@ static int net_pagemap_entry(struct page_xfer *x, const PagemapEntry *e)
 	pagemap_entry__pack(&w, buf);
 	ret = ctl_add(l, X_PM_ENTRY, 0, 0, buf, len);
 	free(buf);
+	if (!ret && x->placed && (w.flags & PE_PRESENT) && !l->resent &&
+	    fault_at("xfer-resend"))
+		ret = resend_page(l, w.offset);
 	return ret;
 }
 

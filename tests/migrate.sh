@@ -29,6 +29,9 @@
 #   incoming-killed  the destination SIGKILLed during the transfer: the
 #                  migration fails saying so, the source runs on, PASSes
 #   flipped        a byte changed on the way: refused, the source runs on
+#   resent         a page sent again after the pagemap entry storing it
+#                  (CRIU_LITE_FAULT=xfer-resend): refused, the source runs
+#                  on
 #   restore-failed the destination's restore fails: the source, stopped
 #                  for the hand-over, runs on (not left stopped)
 #   source-killed  the source criu-lite SIGKILLed at random moments: the
@@ -316,25 +319,36 @@ else
 fi
 [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null; pid=
 
+# refused_on_the_way NAME FAULT SAID DIR: a migration with
+# CRIU_LITE_FAULT=FAULT on the source is refused, the source saying SAID
+# (a grep pattern); nothing left in the destination's DIR, the source
+# unharmed
+refused_on_the_way() {
+	start_hog || exit 1
+	incoming "$4"
+	if CRIU_LITE_FAULT=$2 "$CL" migrate -t "$pid" --to "$THERE:$port" \
+		>"$work/out.log" 2>&1; then
+		bad "$1: the migration succeeded"
+	elif ! grep -q "$3" "$work/out.log"; then
+		bad "$1: no message saying \"$3\""; cat "$work/out.log" "$work/in.log"
+	elif wait_srv; then
+		bad "$1: the destination says it succeeded"
+	elif [ -n "$(ls -A "$4")" ]; then
+		bad "$1: left in the destination's DIR: $(ls -A "$4")"
+	elif ! hog_ok; then
+		bad "$1: the source is harmed"
+	else
+		ok "$1: $(grep -o 'refused: .*' "$work/out.log" | head -1)"
+	fi
+	[ -n "$pid" ] && kill -9 "$pid" 2>/dev/null; pid=
+}
+
 # flipped (into the directory the killed destination left its half
 # transfer in: swept, as nothing of a failed transfer is kept)
-start_hog || exit 1
-incoming "$work/dst2"
-if CRIU_LITE_FAULT=xfer-flip "$CL" migrate -t "$pid" --to "$THERE:$port" \
-	>"$work/out.log" 2>&1; then
-	bad "flipped: the migration succeeded"
-elif ! grep -q "does not match its checksum" "$work/out.log"; then
-	bad "flipped: no checksum message"; cat "$work/out.log" "$work/in.log"
-elif wait_srv; then
-	bad "flipped: the destination says it succeeded"
-elif [ -n "$(ls -A "$work/dst2")" ]; then
-	bad "flipped: left in the destination's DIR: $(ls -A "$work/dst2")"
-elif ! hog_ok; then
-	bad "flipped: the source is harmed"
-else
-	ok "flipped: $(grep -o 'refused: .*' "$work/out.log" | head -1)"
-fi
-[ -n "$pid" ] && kill -9 "$pid" 2>/dev/null; pid=
+refused_on_the_way flipped xfer-flip "does not match its checksum" "$work/dst2"
+# resent: a page sent again after the pagemap entry that stores it (the
+# entry would no longer match the page it names)
+refused_on_the_way resent xfer-resend "sent again after a pagemap stored it" "$work/dst2"
 
 # restore-failed: the destination has it all but its restore fails (fault
 # point): the source, stopped for the hand-over, runs on (not left
