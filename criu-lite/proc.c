@@ -292,6 +292,8 @@ int proc_parse_stat(const char *text, struct proc_stat *st)
 	st->start_stack = f[28];
 	st->flags = f[9];
 	st->start_time = f[22];
+	st->minflt = f[10];
+	st->majflt = f[12];
 	st->exit_signal = f[38];
 	st->exit_code = i > 52 ? (int)f[52] : 0;
 	st->start_data = f[45];

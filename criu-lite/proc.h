@@ -73,6 +73,7 @@ struct proc_stat {
 	unsigned long flags;	/* PF_* */
 	uint64_t start_time;	/* clock ticks after boot: with the pid, names
 				 * one process (pids are reused) */
+	uint64_t minflt, majflt;	/* page faults so far */
 };
 int proc_parse_stat(const char *text, struct proc_stat *st);
 int proc_read_stat(pid_t pid, pid_t tid, struct proc_stat *st);

@@ -2003,8 +2003,24 @@ static bool stopped_by_dump(const InventoryEntry *inv)
 	return inv->has_qmp_stopped && inv->qmp_stopped && inv->qmp_socket;
 }
 
-/* "cont" for the VM the dump stopped: queued (q, qmp_queue) or now. */
-static void cont_vm(const InventoryEntry *inv, struct qmp_conn *q)
+/* The page faults of process pid so far (all its threads), or 0. */
+static uint64_t faults_of(pid_t pid)
+{
+	char *text = proc_read_file("/proc/%d/stat", pid);
+	struct proc_stat st;
+	uint64_t n = 0;
+
+	if (text && !proc_parse_stat(text, &st))
+		n = st.minflt + st.majflt;
+	free(text);
+	return n;
+}
+
+/* "cont" for the VM the dump stopped: queued (q, qmp_queue) or now.
+ * faults0: the root's page faults when it was let go (-v4: how many its
+ * first pass took, the pass that answers). */
+static void cont_vm(const InventoryEntry *inv, struct qmp_conn *q,
+		    pid_t root, uint64_t faults0)
 {
 	int ret = q ? qmp_queued_result(q, NULL, 0) :
 		      qmp_command(inv->qmp_socket, "cont", NULL, 0, 10000);
@@ -2013,7 +2029,9 @@ static void cont_vm(const InventoryEntry *inv, struct qmp_conn *q)
 		pr_err("restored, but QMP cont on %s failed: the VM stays "
 		       "stopped", inv->qmp_socket);
 	else
-		pr_debug("QMP cont on %s answered", inv->qmp_socket);
+		pr_debug("QMP cont on %s answered (%lu page faults since the "
+			 "tree was let go)", inv->qmp_socket,
+			 (unsigned long)(faults_of(root) - faults0));
 }
 
 /* The tree is built: its late fds, its stop state, then it is let go;
@@ -2025,6 +2043,7 @@ static int resume_tree(struct restore_ctx *c)
 	bool cont = stopped_by_dump(inv) && !c->o->no_cont;
 	bool daemons = false;
 	struct qmp_conn *q = NULL;
+	uint64_t faults0 = 0;
 
 	/* timerfds: the time restore took does not count against them */
 	for (size_t i = 0; i < c->nr; i++)
@@ -2040,6 +2059,8 @@ static int resume_tree(struct restore_ctx *c)
 	 * queued, and no error exit lies between the queue and its answer */
 	if (cont && !daemons)
 		q = qmp_queue(inv->qmp_socket, "cont", 10000);
+	if (cont && log_get_level() >= LOG_DEBUG)
+		faults0 = faults_of(c->procs[0].hpid);
 	pr_debug("letting the tree go");
 	detach_all(c);
 	for (size_t i = 0; daemons && i < c->nr; i++)
@@ -2050,7 +2071,7 @@ static int resume_tree(struct restore_ctx *c)
 	if (stopped_by_dump(inv) && c->o->no_cont)
 		pr_info("VM left stopped (--no-cont): QMP %s", inv->qmp_socket);
 	if (cont)
-		cont_vm(inv, q);
+		cont_vm(inv, q, c->procs[0].hpid, faults0);
 	return 0;
 }
 
