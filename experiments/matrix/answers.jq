@@ -19,6 +19,9 @@ def x($a; $b): if $a == null or $b == null or $b == 0 then "-"
 def pct($a; $b): if $a == null or $b == null or $b == 0 then "-"
 	else ($a / $b * 100 | round | tostring) + " %" end;
 def q: .raw."query-migrate";
+# [min–max] of the ok runs' f
+def span(f): okr | map(f | select(. != null)) |
+	if length == 0 then "" else "[\(min | n)–\(max | n)]" end;
 def okcount: "\(okr | length) of \(length)";
 # what a mode's rows say, or why they say nothing: TEXT when some run was ok
 def said($rows; $name; text): ($rows | length) as $n |
@@ -120,8 +123,9 @@ def q3:
 		"QEMU \($v): postcopy paused the guest \($pc | med(.pause_ms) | n) ms " +
 		"(unlimited precopy \($p | med(.pause_ms) | n) ms) and served " +
 		"\($pc | med(q.ram."postcopy-requests") | n) page requests" +
-		(if ($pp | length) > 0 then ", preempt \($pp | med(.pause_ms) | n) ms with " +
-			"\($pp | med(q.ram."postcopy-requests") | n) requests" else "" end) +
+		(if ($pp | length) == 0 then ""
+		 else ", " + said($pp; "postcopy-preempt"; "preempt \($pp | med(.pause_ms) | n) ms with " +
+			"\($pp | med(q.ram."postcopy-requests") | n) requests") end) +
 		", ok in \($pcall | okcount) postcopy moves of the whole run; " +
 		"criu-lite's postcopy paused it \($c | med(.pause_ms) | n) ms, " +
 		"\($c | med(.raw.source.ram."postcopy-requests") | n) pages requested on fault, " +
@@ -169,16 +173,19 @@ def q5:
 		", durable (fsync) \(m("exec-save-sync"; .save_ms) | n) ms; restore " +
 		"\(m("exec-save"; .restore_ms) | n) ms; criu-lite's dump " +
 		"\(m("cl-dump"; .bytes | s::mib) | n) MiB, durable " +
-		"\(m("cl-dump"; .save_ms) | n) ms (--no-sync \(m("cl-dump-nosync"; .save_ms) | n) ms), " +
+		"\(m("cl-dump"; .save_ms) | n) ms \($r | rows($v; "cl-dump") | span(.save_ms)) " +
+		"(--no-sync \(m("cl-dump-nosync"; .save_ms) | n) ms, one run), " +
 		"restore \(m("cl-dump"; .restore_ms) | n) ms"] | join("; ")) +
 	(big as $g | if $g == null then "" else
 		($all | at($g[0]; $g[1])) as $rg |
 		". At \(cfg($g)): " + ([versions[] as $v | ($rg | rows($v; "cl-dump")) as $c |
 			"QEMU \($v): " + said($c; "criu-lite's dump";
 				"criu-lite's dump \($c | med(.bytes | s::mib) | n) MiB in " +
-				"\($c | med(.save_ms) | n) ms, restore \($c | med(.restore_ms) | n) ms " +
-				"[\($c | okr | map(.restore_ms) | min | n)–\($c | okr | map(.restore_ms) | max | n)]")] |
-			join("; ")) end) +
+				"\($c | med(.save_ms) | n) ms \($c | span(.save_ms)), restore " +
+				"\($c | med(.restore_ms) | n) ms \($c | span(.restore_ms))")] |
+			join("; ")) + " (a dump writes its pages into fresh page cache: on this " +
+			"VM, memory the host took back comes back slowly, see The setup, hence " +
+			"the spread of the large dumps)" end) +
 	". Zero pages: QEMU's stream carries a flag per zero page, mapped-ram " +
 	"leaves holes, criu-lite stores none; criu-lite's image is the whole " +
 	"QEMU process, its own memory (TCG's translated code, its heap) beside " +

@@ -166,8 +166,9 @@ needed), in a clone of this repository:
                               # min here at load 2-7, 10 at load 10-14:
                               # the two QEMU versions side by side;
                               # EXP_PARALLEL=0 one after the other)
-    make experiments          # the full matrix (below; 70-80 min here at
-                              # load 3-5, this page's run its own time)
+    make experiments          # the full matrix (below; 49 min here at
+                              # load 1-3, 77 at load 2-14; this page's
+                              # run: its own time below)
     make experiments-doc      # plots and this page from build/experiments/
                               # (make experiments runs it)
 
@@ -272,8 +273,8 @@ echo
 echo "Medians per QEMU version, RAM and dirty rate of the ok runs (ms; the"
 echo "ratios are of medians of this run; - where no run of the mode was ok):"
 echo
-echo "| QEMU | RAM MiB | pages/s | precopy-default total | cl-migrate-128M total | precopy (unlimited) total | ratio | cl-migrate total | multifd-4 total | precopy-default pause | cl-migrate pause | exec-save pause | cl-dump pause | cl-precopy-lazy pause | postcopy pause |"
-echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+echo "| QEMU | RAM MiB | pages/s | precopy-default total | cl-migrate-128M total | precopy (unlimited) total | ratio | cl-migrate total | multifd-4 total | precopy-default pause | precopy (unlimited) pause | cl-migrate pause | exec-save pause | cl-dump pause | cl-precopy-lazy pause | postcopy pause |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 jq -rs -L experiments/matrix 'import "exp-stats" as s;
 	# of the ok runs, as the answers and tables (a crashed run has no
 	# downtime and a time of its own)
@@ -285,7 +286,8 @@ jq -rs -L experiments/matrix 'import "exp-stats" as s;
 	"\(med("cl-migrate-128M"; .total_ms) | r) | \($p | r) | " +
 	(if $pd and $p then ($p / $pd * 100 | round / 100 | tostring) else "-" end) +
 	" | \(med("cl-migrate"; .total_ms) | r) | \(med("multifd-4"; .total_ms) | r) | " +
-	"\(med("precopy-default"; .pause_ms) | r) | \(med("cl-migrate"; .pause_ms) | r) | " +
+	"\(med("precopy-default"; .pause_ms) | r) | \(med("precopy"; .pause_ms) | r) | " +
+	"\(med("cl-migrate"; .pause_ms) | r) | " +
 	"\(med("exec-save"; .pause_ms) | r) | " +
 	"\(med("cl-dump"; .pause_ms) | r) | \(med("cl-precopy-lazy"; .pause_ms) | r) | " +
 	"\(med("postcopy"; .pause_ms) | r) |"' "$res"
