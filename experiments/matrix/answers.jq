@@ -65,7 +65,11 @@ def q1:
 		join("; ")) +
 	". The iterations are the time; the downtime is the last round plus " +
 	"the switchover, and for criu-lite the restore on the other host is " +
-	"part of it.";
+	"part of it. Each figure is the median of its own column over the runs, " +
+	"so the parts need not add up to a whole of one run. QEMU's " +
+	"downtime-limit (300 ms) is a target it checks against the bandwidth " +
+	"it measured while iterating, not a bound: unlimited moves here passed " +
+	"it (the table's downtime column).";
 
 def q2:
 	. as $all | busy as $b | ($all | at($b[0]; $b[1])) as $r |
@@ -135,7 +139,9 @@ def q3:
 			[.src_paused_ms, .dst_paused_ms] | max) | n) ms after the cut and in postcopy again " +
 			"\($rc | med(.raw.recover.active_again_ms) | n) ms after it, the guest stalled " +
 			"\($rc | med(.raw.recover.guest_pause_ms) | n) ms (verdict \($rc | map(.verdict) | unique | join("/")))"
-		 end)] | join("; ")) + ".";
+		 end)] | join("; ")) + ". A postcopy's downtime is its switchover " +
+	"only; the guest's pause also counts the stalls of its first faults on " +
+	"pages still on the source, so it can be far longer.";
 
 def q4:
 	. as $all |
@@ -211,7 +217,9 @@ def q6:
 		"while the round before it ran (\($c | map(.raw.source.rounds[-2].ms // null) | s::median | n) ms): " +
 		"\($c | map(.raw.source.rounds | if length > 1 and .[-2].ms > 0
 			then .[-1].pages * 4096 / .[-2].ms / 1000 else null end) |
-			map(select(. != null)) | s::median | n) MB/s of distinct pages (a page written twice counts once)" end) + ".";
+			map(select(. != null)) | s::median | n) MB/s of distinct pages (a page written twice counts once; the " +
+		"whole QEMU process's pages: its own memory, TCG's translated code " +
+		"and heap, beside the guest's, which can put it above the workload's rate)" end) + ".";
 
 def q7:
 	. as $all | busy as $b | ($all | at($b[0]; $b[1])) as $r |

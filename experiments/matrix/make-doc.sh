@@ -384,7 +384,7 @@ table '["precopy-default","precopy","multifd-1","multifd-2","multifd-4","postcop
 	'.verdict != "n/a"'
 echo
 plot total-vs-ram "Total time against guest RAM"
-plot downtime-vs-rate "Downtime (the tool's figure) against the dirty rate"
+plot downtime-vs-rate "Downtime (the tool's figure) against the dirty rate (the 512 MiB guest: every axis mode runs there)"
 
 echo "## 2. Why migration on one host is slow by default"
 echo
@@ -548,7 +548,7 @@ echo
 table '["precopy-default","auto-converge","downtime-limit-50","cl-precopy","cl-migrate","cl-migrate-128M"]' \
 	"[$ID,\"total ms\",\"downtime ms\",\"pause ms\",\"rounds\",\"throttle %\",\"guest HB/s\",\"guest pages/s\",\"MiB\",\"verdict\",\"note\"]"
 echo
-plot pause-vs-rate "Pause seen by the guest's clients against the dirty rate"
+plot pause-vs-rate "Pause seen by the guest's clients against the dirty rate (the 512 MiB guest)"
 
 echo "## 8. Device mismatch"
 echo

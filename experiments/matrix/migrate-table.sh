@@ -27,11 +27,12 @@ ver=${2:-10.0}
 jq -rs -L experiments/matrix --arg ver "$ver" '
 import "exp-stats" as s;
 def modes: ["precopy-default", "precopy", "postcopy", "cl-migrate",
-	    "cl-migrate-postcopy"];
+	    "cl-migrate-128M", "cl-migrate-postcopy"];
 def title: {"precopy-default": "QEMU precopy, default bandwidth",
 	    "precopy": "QEMU precopy, unlimited",
 	    "postcopy": "QEMU postcopy",
 	    "cl-migrate": "criu-lite migrate (precopy)",
+	    "cl-migrate-128M": "criu-lite migrate, 128 MiB/s",
 	    "cl-migrate-postcopy": "criu-lite migrate --postcopy"}[.];
 def med(f): [.[] | f] | s::median;
 def fmt: if . == null then "-" else (. | round | tostring) end;
@@ -84,7 +85,11 @@ if ($configs | length) == 0 then "no rows of these modes for QEMU \($ver)" else
   else
    "goal: criu-lite migrate pause \($cmed | fmt) ms vs QEMU precopy \($qmed | fmt) ms (median, the shorter precopy mode): \(ratio($cmed; $qmed)); no longer in \($pairs | map(select(.ok)) | length) of \($pairs | length) runs; memory verified in \($cl | map(select(.verdict == "ok")) | length) of \($cl | length) moves: " +
    (if $cmed <= $qmed and $verified then "HOLDS" else "does NOT hold" end)
-  end
+  end,
+  # like for like: each tool at the same bandwidth
+  ([["unlimited", of("cl-migrate"), $qu], ["128 MiB/s", of("cl-migrate-128M"), $qd]][] |
+   select((.[1] | length) > 0 and (.[2] | length) > 0) |
+   "  at \(.[0]): criu-lite migrate pause \(.[1] | med(.pause_ms) | fmt) ms vs QEMU precopy \(.[2] | med(.pause_ms) | fmt) ms: \(ratio(.[1] | med(.pause_ms); .[2] | med(.pause_ms)))")
  else empty end)
 end
 ' "$results"

@@ -27,9 +27,10 @@ versions=$(jq -r '.qemu' "$res" | sort -uV | tr '\n' ' ')
 # prints the modes' names in block order
 xy_data() {
 	"${JQ[@]}" --arg v "$1" --arg x "$2" --arg y "$3" --argjson modes "$PLOT_MODES" \
-		--arg med "$4.med" '
+		--arg med "$4.med" --argjson mem "${PLOT_MEM:-null}" '
 		import "exp-stats" as s;
 		[inputs | s::moved | select(.qemu == $v and (.mode | IN($modes[]))
+			and ($mem == null or .mem_mib == $mem)
 			and .[$y] != null and .verdict != "n/a")] as $rows |
 		[$modes[] as $m | $rows | map(select(.mode == $m)) |
 			select(length > 0)] as $blocks |
@@ -39,9 +40,11 @@ xy_data() {
 		' -n "$res" >"$tmp/xy"
 	head -n 1 "$tmp/xy" >"$tmp/names"
 	tail -n +2 "$tmp/xy" >"$4"
-	"${JQ[@]}" --arg v "$1" --arg x "$2" --arg y "$3" --argjson modes "$PLOT_MODES" '
+	"${JQ[@]}" --arg v "$1" --arg x "$2" --arg y "$3" --argjson modes "$PLOT_MODES" \
+		--argjson mem "${PLOT_MEM:-null}" '
 		import "exp-stats" as s;
 		[inputs | s::moved | select(.qemu == $v and (.mode | IN($modes[]))
+			and ($mem == null or .mem_mib == $mem)
 			and .[$y] != null)] as $rows |
 		[$modes[] as $m | $rows | map(select(.mode == $m)) | select(length > 0) |
 			group_by(.[$x]) | map((map(select(.verdict == "ok")) as $ok |
@@ -113,12 +116,16 @@ plot for [k=1:words(names)] '$f.med' index k-1 using (\$1 + dx(k)):2 with linesp
 unset multiplot"
 }
 
+# the rate plots: one RAM size (the smallest, where every axis mode
+# runs), not medians of sizes mixed
+PLOT_MEM=$(jq -s 'map(.mem_mib) | min' "$res")
 line_plot pause-vs-rate dirty_rate pause_ms "guest dirty rate (pages/s)" \
 	"pause seen by clients of the guest (ms, log)" \
-	"Pause (heartbeat gap on the host clock): dots = runs, crosses and lines = medians; modes shifted sideways" logy 300
+	"Pause (heartbeat gap on the host clock), $PLOT_MEM MiB guest: dots = runs, crosses and lines = medians; modes shifted sideways" logy 300
 line_plot downtime-vs-rate dirty_rate downtime_ms "guest dirty rate (pages/s)" \
 	"downtime, the tool's own figure (ms, log)" \
-	"Downtime as reported by QEMU (query-migrate) / criu-lite (frozen): dots = runs (open: the guest broke), crosses = medians" logy 300
+	"Downtime as reported by QEMU (query-migrate) / criu-lite (frozen), $PLOT_MEM MiB guest: dots = runs (open: the guest broke), crosses = medians" logy 300
+PLOT_MEM=
 line_plot total-vs-ram mem_mib total_ms "guest RAM (MiB)" "total time (ms, log)" \
 	"Total time of the move against guest RAM: dots = runs (open: the guest broke), crosses and lines = medians; modes shifted sideways" logy 25
 
