@@ -1791,6 +1791,20 @@ int dump_tree(const struct dump_opts *o, struct dump_stats *st)
 			     !o->leave_running && o->network_lock);
 	c.tcp_hold.close = o->tcp_close && !o->tcp_established;
 	block_stop_sigs(&c, &old);
+	/* a QMP socket that is not there is said now, not after a
+	 * pre-copy's rounds (the tree runs on, untouched) */
+	if (o->qmp) {
+		struct stat qs;
+
+		if (stat(o->qmp, &qs)) {
+			pr_perror("--qmp %s", o->qmp);
+			goto out_release;
+		}
+		if (!S_ISSOCK(qs.st_mode)) {
+			pr_err("--qmp %s: not a socket", o->qmp);
+			goto out_release;
+		}
+	}
 	/* the VM's guard starts now, idle (armed before "stop"): its exec
 	 * is not in the downtime */
 	if (o->qmp && realpath(o->qmp, c.qmp_path))

@@ -409,28 +409,46 @@ static void json_rounds(FILE *f, const struct dump_stats *st)
 	fprintf(f, "%s],\n", n ? "\n  " : "");
 }
 
-/* query-migrate's "ram" names for where the bytes went */
+/* query-migrate's "ram" names for where the bytes went, and its
+ * counters: normal (pages sent: the rounds', the frozen dump's, pulled
+ * after a postcopy's switch), duplicate (zero pages, not sent),
+ * dirty-sync-count (the rounds and the frozen pass), dirty-pages-rate
+ * (pages a second written while the last running round was copied: what
+ * the frozen pass found), mbps (megabits a second over the whole move) */
 static void json_ram(FILE *f, const struct migrate_opts *o,
-		     const struct dump_stats *st)
+		     const struct dump_stats *st, double total_ms)
 {
-	uint64_t pre = 0;
+	uint64_t pre = 0, moved = st->bytes_written + st->postcopy_bytes;
+	/* the frozen pass's own pages: those it stores that no round had */
+	uint64_t frozen = st->pages_stored > st->pages_reused ?
+			  st->pages_stored - st->pages_reused : 0;
 	unsigned n = st->precopy_rounds < MAX_ROUNDS_RECORDED ?
 		     st->precopy_rounds : MAX_ROUNDS_RECORDED;
+	double rate = n && st->round_ns[n - 1] ?
+		      frozen * 1e9 / st->round_ns[n - 1] : 0;
 
 	for (unsigned i = 0; i < n; i++)
 		pre += st->round_bytes[i];
-	fprintf(f, "  \"postcopy\": %s,\n  \"ram\": {\"precopy-bytes\": %lu, "
+	fprintf(f, "  \"postcopy\": %s,\n  \"ram\": {\"normal\": %lu, "
+		"\"duplicate\": %lu, \"dirty-sync-count\": %u, "
+		"\"dirty-pages-rate\": %.0f, \"mbps\": %.1f, "
+		"\"precopy-bytes\": %lu, "
 		"\"downtime-bytes\": %lu, \"postcopy-requests\": %lu, "
 		"\"postcopy-bytes\": %lu, \"postcopy-fault-requests\": %lu, "
 		"\"postcopy-fault-bytes\": %lu, \"transferred\": %lu},\n",
-		o->postcopy ? "true" : "false", (unsigned long)pre,
+		o->postcopy ? "true" : "false",
+		(unsigned long)(st->precopy_pages + frozen +
+				st->postcopy_bytes / PAGE_SZ),
+		(unsigned long)st->pages_zero, st->precopy_rounds + 1, rate,
+		total_ms > 0 ? moved * 8 / 1e6 / (total_ms / 1e3) : 0,
+		(unsigned long)pre,
 		(unsigned long)(st->bytes_written > pre ? st->bytes_written - pre
 							: 0),
 		(unsigned long)st->postcopy_requests,
 		(unsigned long)st->postcopy_bytes,
 		(unsigned long)st->postcopy_fault_requests,
 		(unsigned long)st->postcopy_fault_bytes,
-		(unsigned long)(st->bytes_written + st->postcopy_bytes));
+		(unsigned long)moved);
 }
 
 static int write_stats(const char *path, const struct migrate_opts *o,
@@ -443,7 +461,14 @@ static int write_stats(const char *path, const struct migrate_opts *o,
 		pr_perror("migrate: stats file %s", path);
 		return -1;
 	}
-	fprintf(f, "{\n  \"status\": \"%s\",\n  \"side\": \"source\",\n"
+	/* query-migrate's names (whole ms), then ours (tenths) */
+	fprintf(f, "{\n  \"status\": \"%s\",\n  \"total-time\": %.0f,\n"
+		"  \"setup-time\": %.0f,\n  \"downtime\": %.0f,\n"
+		"  \"expected-downtime\": %lu,\n",
+		ok ? "completed" : "failed", total_ms,
+		st->stop_at_ns / 1e6 - st->precopy_ns / 1e6, down,
+		(unsigned long)st->expected_downtime_ms);
+	fprintf(f, "  \"side\": \"source\",\n"
 		"  \"pid\": %d,\n  \"total_ms\": %.1f,\n  \"downtime_ms\": %.1f,\n"
 		"  \"setup_ms\": %.1f,\n  \"precopy_ms\": %.1f,\n"
 		"  \"frozen_ms\": %.1f,\n  \"handover_ms\": %.1f,\n"
@@ -452,7 +477,7 @@ static int write_stats(const char *path, const struct migrate_opts *o,
 		"  \"max_bandwidth\": %lu,\n  \"pages_written\": %lu,\n"
 		"  \"pages_zero\": %lu,\n  \"pages_reused\": %lu,\n"
 		"  \"pages_untrusted\": %lu,\n  \"bytes_sent\": %lu,\n",
-		ok ? "completed" : "failed", o->pid, total_ms, down,
+		o->pid, total_ms, down,
 		st->stop_at_ns / 1e6 - st->precopy_ns / 1e6,
 		st->precopy_ns / 1e6, st->frozen_ns / 1e6,
 		st->handover_ns / 1e6, st->precopy_rounds,
@@ -471,7 +496,7 @@ static int write_stats(const char *path, const struct migrate_opts *o,
 			(st->sent_at_ns - st->dumped_at_ns) / 1e6,
 			(st->running_at_ns - st->sent_at_ns) / 1e6);
 	json_rounds(f, st);
-	json_ram(f, o, st);
+	json_ram(f, o, st, total_ms);
 	fprintf(f, "  \"to\": \"%s\"\n}\n", o->to);
 	return fclose(f) ? -1 : 0;
 }

@@ -155,6 +155,22 @@ for cmd in dump pre-dump restore show page-server migrate lazy-pages check; do
 		bad "$cmd: not in the bash completion:$missing_comp"
 done
 
+# ---- --qmp naming no socket: refused before anything (a pre-copy's
+# rounds were done first, the socket only tried at the stop) ----
+sleep 1000 </dev/null >/dev/null 2>&1 &
+pid=$!
+refused "dump --qmp with no socket there" 20 "qmp $work/none.sock: No such file" \
+	"$CL" dump -t $pid -D "$work/noqmp" --qmp "$work/none.sock" --precopy-rounds 2
+refused "dump --qmp naming a file" 20 "qmp $work/help.main: not a socket" \
+	"$CL" dump -t $pid -D "$work/noqmp" --qmp "$work/help.main"
+if ! kill -0 $pid 2>/dev/null || [ "$(awk '{ print $3 }' /proc/$pid/stat)" != S ] ||
+	[ -e "$work/noqmp" ]; then
+	bad "dump --qmp refused: the target or DIR changed"
+else
+	ok "dump --qmp refused: the target runs on, no DIR"
+fi
+kill $pid; wait $pid 2>/dev/null
+
 # ---- signals during restore ----
 sleep 1000 </dev/null >/dev/null 2>&1 &
 pid=$!

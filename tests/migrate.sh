@@ -6,6 +6,9 @@
 # itself with SIGTERM (prints PASS or FAIL).
 #   precopy        the tree moves: the source is gone, the same PID runs
 #                  on the other host and PASSes, the stats file is JSON
+#                  with query-migrate's names (total-time, setup-time,
+#                  downtime, expected-downtime, ram.normal, duplicate,
+#                  dirty-sync-count, dirty-pages-rate, mbps, transferred)
 #                  with rounds and a downtime, nothing left in TMPDIR; the
 #                  final dump's appended pages went into the part of the
 #                  pages file prepared after round 0, which ends where its
@@ -198,7 +201,13 @@ if TMPDIR=$work/tmp-src; mkdir -p "$TMPDIR"; TMPDIR=$TMPDIR "$CL" migrate -t "$p
 		bad "precopy: $pid does not run on the other host"; cat "$work/in.log"
 	elif cp "$work/out.json" "$work/keep-out.json"; ! python3 -c "import json,sys; d=json.load(open(sys.argv[1])); \
 	     assert d['status']=='completed' and d['precopy_rounds']>=1 and \
-	     d['downtime_ms']>0 and d['rounds'][0]['pages']>0" "$work/out.json"; then
+	     d['downtime_ms']>0 and d['rounds'][0]['pages']>0; \
+	     r=d['ram']; assert d['total-time']>=d['downtime']>0 and \
+	     d['setup-time']>=0 and d['expected-downtime']>=0 and \
+	     r['normal']>=d['rounds'][0]['pages'] and r['duplicate']>=0 and \
+	     r['dirty-sync-count']==d['precopy_rounds']+1 and \
+	     r['dirty-pages-rate']>=0 and r['mbps']>0 and \
+	     r['transferred']>0" "$work/out.json"; then
 		bad "precopy: stats file"; cat "$work/out.json"
 	elif [ -n "$(ls -A "$work/tmp-src")" ]; then
 		bad "precopy: left in TMPDIR: $(ls -A "$work/tmp-src")"
@@ -220,7 +229,7 @@ if TMPDIR=$work/tmp-src; mkdir -p "$TMPDIR"; TMPDIR=$TMPDIR "$CL" migrate -t "$p
 		# the prepared tail cut back to what was appended
 		bad "precopy: the pages file has $size bytes, its pagemaps end at $end"
 	else
-		ok "precopy: $(grep -o 'migrated.*' "$work/out.log"); pages file $((kept >> 20)) MiB on disk for $((r0 >> 20)) MiB in round 0"
+		ok "precopy: $(grep -o 'migrated.*' "$work/out.log"); pages file $((kept >> 20)) MiB on disk for $((r0 >> 20)) MiB in round 0; stats: $(python3 -c "import json,sys; d=json.load(open(sys.argv[1])); r=d['ram']; print(' '.join('%s=%s' % (k, v) for k, v in [('total-time', d['total-time']), ('downtime', d['downtime']), ('setup-time', d['setup-time']), ('expected-downtime', d['expected-downtime'])] + [('ram.' + k, r[k]) for k in ('normal', 'duplicate', 'dirty-sync-count', 'dirty-pages-rate', 'mbps', 'transferred')]))" "$work/keep-out.json")"
 	fi
 else
 	bad "precopy: migrate failed: $(errors_of "$work/in.log" "$work/out.log")"; cat "$work/out.log" "$work/in.log"
