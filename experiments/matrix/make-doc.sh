@@ -273,7 +273,7 @@ echo
 echo "Medians per QEMU version, RAM and dirty rate of the ok runs (ms; the"
 echo "ratios are of medians of this run; - where no run of the mode was ok):"
 echo
-echo "| QEMU | RAM MiB | pages/s | precopy-default total | cl-migrate-128M total | precopy (unlimited) total | ratio | cl-migrate total | multifd-4 total | precopy-default pause | precopy (unlimited) pause | cl-migrate pause | exec-save pause | cl-dump pause | cl-precopy-lazy pause | postcopy pause |"
+echo "| QEMU | RAM MiB | pages/s | precopy-default total | cl-migrate-128M total | precopy (unlimited) total | unlimited / default | cl-migrate total | multifd-4 total | precopy-default pause | precopy (unlimited) pause | cl-migrate pause | exec-save pause | cl-dump pause | cl-precopy-lazy pause | postcopy pause |"
 echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 jq -rs -L experiments/matrix 'import "exp-stats" as s;
 	# of the ok runs, as the answers and tables (a crashed run has no
