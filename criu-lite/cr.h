@@ -103,6 +103,7 @@ struct dump_stats {
 	uint64_t compress_ns;		/* dump --compress, in the writer */
 	uint64_t bytes_compressed;	/* what was written, before that */
 	uint64_t pages_reused;		/* pre-copied, unchanged since */
+	uint64_t pages_reused_stored;	/* of them, with data (not zero) */
 	uint64_t pages_untrusted;	/* read frozen whole: their process
 					 * had pinned memory or O_DIRECT */
 	uint64_t pages_parent;		/* unchanged since the parent layer */

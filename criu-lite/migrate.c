@@ -420,8 +420,8 @@ static void json_ram(FILE *f, const struct migrate_opts *o,
 {
 	uint64_t pre = 0, moved = st->bytes_written + st->postcopy_bytes;
 	/* the frozen pass's own pages: those it stores that no round had */
-	uint64_t frozen = st->pages_stored > st->pages_reused ?
-			  st->pages_stored - st->pages_reused : 0;
+	uint64_t frozen = st->pages_stored > st->pages_reused_stored ?
+			  st->pages_stored - st->pages_reused_stored : 0;
 	unsigned n = st->precopy_rounds < MAX_ROUNDS_RECORDED ?
 		     st->precopy_rounds : MAX_ROUNDS_RECORDED;
 	double rate = n && st->round_ns[n - 1] ?

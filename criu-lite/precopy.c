@@ -715,6 +715,8 @@ static int add_known(const struct pc_proc *pc, struct page_xfer *x,
 			run_builder_add_flagged(rb, p, n, PE_ZERO) :
 			run_builder_add_stored(rb, p, n, slot - 2, &r->csum[idx]);
 		x->st->pages_reused += n;
+		if (slot != 1)
+			x->st->pages_reused_stored += n;
 		p += n * PAGE_SZ;
 	}
 	return ret;
