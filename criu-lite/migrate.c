@@ -456,6 +456,7 @@ static int write_stats(const char *path, const struct migrate_opts *o,
 {
 	FILE *f = fopen(path, "w");
 	double down = ok ? (st->running_at_ns - st->stop_at_ns) / 1e6 : 0;
+	double setup = st->stop_at_ns / 1e6 - st->precopy_ns / 1e6;
 
 	if (!f) {
 		pr_perror("migrate: stats file %s", path);
@@ -465,8 +466,7 @@ static int write_stats(const char *path, const struct migrate_opts *o,
 	fprintf(f, "{\n  \"status\": \"%s\",\n  \"total-time\": %.0f,\n"
 		"  \"setup-time\": %.0f,\n  \"downtime\": %.0f,\n"
 		"  \"expected-downtime\": %lu,\n",
-		ok ? "completed" : "failed", total_ms,
-		st->stop_at_ns / 1e6 - st->precopy_ns / 1e6, down,
+		ok ? "completed" : "failed", total_ms, setup, down,
 		(unsigned long)st->expected_downtime_ms);
 	fprintf(f, "  \"side\": \"source\",\n"
 		"  \"pid\": %d,\n  \"total_ms\": %.1f,\n  \"downtime_ms\": %.1f,\n"
@@ -477,8 +477,7 @@ static int write_stats(const char *path, const struct migrate_opts *o,
 		"  \"max_bandwidth\": %lu,\n  \"pages_written\": %lu,\n"
 		"  \"pages_zero\": %lu,\n  \"pages_reused\": %lu,\n"
 		"  \"pages_untrusted\": %lu,\n  \"bytes_sent\": %lu,\n",
-		o->pid, total_ms, down,
-		st->stop_at_ns / 1e6 - st->precopy_ns / 1e6,
+		o->pid, total_ms, down, setup,
 		st->precopy_ns / 1e6, st->frozen_ns / 1e6,
 		st->handover_ns / 1e6, st->precopy_rounds,
 		(unsigned long)st->precopy_pages,

@@ -176,12 +176,12 @@ static int recv_exact(struct push *p, void *buf, size_t len)
 	return 0;
 }
 
-/* Room for the sums of pages up to page n (new ones: not received). */
 /* p->have[page]: never sent (0), sent, or stored by a pagemap entry (a
  * placed page sent again after that is refused: the entry, written out
  * with the old page's checksum, would no longer match it) */
 enum { HAVE_SENT = 1, HAVE_STORED = 2 };
 
+/* Room for the sums of pages up to page n (new ones: not received). */
 static int sums_room(struct push *p, uint64_t n)
 {
 	size_t cap = n * 2;
